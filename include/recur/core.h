@@ -1,0 +1,70 @@
+/* core: errors and logging, checked allocation, counter-based RNG, timing. */
+#ifndef RECUR_CORE_H
+#define RECUR_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Print "recur: error: <msg> (<where>)" and, if hint is non-NULL, "hint: <hint>", remove any
+ * registered temporary files, then end the process (MPI_Abort when more than one rank runs, so no
+ * rank hangs). where may be NULL. Never returns. */
+_Noreturn void recur_fail(const char *where, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Always-on internal invariant check: prints file:line and aborts. */
+#define RECUR_ASSERT(cond)                                                                   \
+  do {                                                                                       \
+    if (!(cond)) recur_assert_fail(#cond, __FILE__, __LINE__);                               \
+  } while (0)
+_Noreturn void recur_assert_fail(const char *expr, const char *file, int line);
+
+/* Files removed by recur_fail (and by core_tempfile_drop on success paths). At most 64. */
+void core_tempfile_add(const char *path);
+void core_tempfile_forget(const char *path);
+
+/* Checked allocation: on failure recur_fail names the size and call site. */
+#define xmalloc(n) core_malloc((n), __FILE__, __LINE__)
+#define xcalloc(n, s) core_calloc((n), (s), __FILE__, __LINE__)
+#define xrealloc(p, n) core_realloc((p), (n), __FILE__, __LINE__)
+void *core_malloc(size_t n, const char *file, int line);
+void *core_calloc(size_t n, size_t s, const char *file, int line);
+void *core_realloc(void *p, size_t n, const char *file, int line);
+char *xstrdup(const char *s);
+
+/* Rank of this process and world size (0 and 1 before MPI is initialised). */
+int core_rank(void);
+int core_world(void);
+
+/* Counter-based randomness: every random number is a pure function of a key built from
+ * (seed, purpose, counters...). No generator state exists anywhere. */
+enum rng_purpose {
+  RNG_SPLIT = 1, RNG_INIT, RNG_SHUFFLE, RNG_DROPOUT, RNG_SAMPLE, RNG_SCHED_SAMPLING, RNG_TEST
+};
+static inline uint64_t rng_mix(uint64_t x) {
+  x ^= x >> 33; x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+static inline uint64_t rng_key(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t c) {
+  uint64_t h = rng_mix(seed ^ 0x9e3779b97f4a7c15ULL);
+  h = rng_mix(h ^ (purpose * 0xbf58476d1ce4e5b9ULL));
+  h = rng_mix(h ^ (a + 0x94d049bb133111ebULL));
+  h = rng_mix(h ^ (b + 0x2545f4914f6cdd1dULL));
+  return rng_mix(h ^ (c + 0x9e3779b97f4a7c15ULL));
+}
+/* Uniform in [0,1) from a key (24 bits), and the i-th sub-draw of a key. */
+static inline float rng_uniform(uint64_t key) { return (float)(key >> 40) * (1.0f / 16777216.0f); }
+static inline uint64_t rng_sub(uint64_t key, uint64_t i) { return rng_mix(key ^ rng_mix(i + 1)); }
+
+/* Monotonic wall clock in seconds. */
+double core_now(void);
+/* Peak resident set size of this process in MiB. */
+double core_peak_rss_mb(void);
+
+
+
+#include <stdio.h>
+/* Write s as a JSON string literal (quoted, escaped) to f. */
+void core_json_string(FILE *f, const char *s);
+#endif

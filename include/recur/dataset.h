@@ -1,0 +1,59 @@
+/* dataset: the recur-dataset HDF5 format (one file or an index plus shard files), opened,
+ * validated and streamed by token ranges without loading the corpus. */
+#ifndef RECUR_DATASET_H
+#define RECUR_DATASET_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+#define DATASET_FORMAT "recur-dataset"
+#define DATASET_SHARD_FORMAT "recur-dataset-shard"
+#define DATASET_VERSION 1
+#define DATASET_CHUNK 65536 /* tokens per chunk */
+
+enum ds_level { LEVEL_BYTE, LEVEL_CHAR, LEVEL_WORD };
+enum ds_split_id { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
+extern const char *const ds_split_names[SPLIT_COUNT];
+extern const char *const ds_level_names[3];
+int ds_level_parse(const char *s); /* -1 if unknown */
+
+typedef struct {
+  uint64_t n_seq, n_tok;
+  uint64_t *offsets;  /* (n_seq + 1) global token offsets of the sequences */
+  int n_parts;        /* files holding this split's tokens */
+  hid_t *tokens;      /* (n_parts) tokens dataset of each part */
+  uint64_t *part_tok; /* (n_parts + 1) first global token of each part */
+  int *part_file;     /* (n_parts) index into dataset.file_paths */
+} ds_split;
+
+typedef struct {
+  char path[1024];
+  int level;              /* enum ds_level */
+  char split_on[16];      /* none|line|paragraph|file|separator */
+  char separator[256];
+  int64_t vocab_size;
+  char **vocab;           /* (vocab_size) UTF-8 names */
+  int64_t eos_id, unk_id; /* -1 when absent */
+  ds_split split[SPLIT_COUNT];
+  int n_files;
+  hid_t *files;
+  char **file_paths;
+} dataset;
+
+/* Open and validate a dataset (format, version, vocabulary, dtypes, shapes, monotonic offsets).
+ * Any violation ends the process with an error naming file and object. */
+dataset *dataset_open(const char *path);
+void dataset_close(dataset *ds);
+
+/* Read global tokens [start, start+count) of a split into out, checking every id < vocab_size. */
+void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out);
+static inline uint64_t dataset_seq_len(const dataset *ds, int split, uint64_t i) {
+  return ds->split[split].offsets[i + 1] - ds->split[split].offsets[i];
+}
+
+/* Bytes of token id as text: writes up to cap bytes into buf, returns the length. */
+int dataset_token_text(const dataset *ds, int64_t id, char *buf, int cap);
+/* The separator text written after each sequence when decoding (e.g. "\n"). */
+const char *dataset_seq_delim(const dataset *ds, char *buf, int cap);
+
+#endif

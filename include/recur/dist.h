@@ -1,0 +1,37 @@
+/* dist: MPI helpers for data parallelism: sums across ranks of the gradient buffer (bucketed,
+ * non-blocking, overlapped with backward) and of small statistics. */
+#ifndef RECUR_DIST_H
+#define RECUR_DIST_H
+
+#include <stdint.h>
+
+/* One BLAS thread per rank unless OPENBLAS_NUM_THREADS says otherwise. */
+void dist_blas_threads_default(void);
+/* In-place sums across all ranks. */
+void dist_sum_floats(float *buf, int64_t n);
+void dist_sum_doubles(double *buf, int n);
+
+/* Bucketed gradient reduction. The gradient buffer is cut into buckets of about bucket_bytes;
+ * dist_reducer_ready(r, upto) says that grads[0, upto) is final (backward finishes the buffer
+ * front to back), which starts non-blocking sums of every bucket inside it. dist_reducer_poke
+ * lets MPI progress them; dist_reducer_finish waits and copies the sums into grads. */
+typedef struct {
+  float *grads;      /* the model's gradient buffer */
+  float *recv;       /* (n) receive buffer */
+  int64_t n, bucket; /* elements, elements per bucket */
+  int nb, started;   /* buckets, buckets started */
+  void *reqs;        /* MPI_Request[nb] */
+  int active;        /* reductions happen only when world > 1 and active */
+  double wait_s;     /* time spent blocked in finish (not hidden) */
+  double total_s;    /* from first start to finish */
+  double t0;
+} dist_reducer;
+
+void dist_reducer_init(dist_reducer *r, float *grads, int64_t n, int64_t bucket_bytes);
+void dist_reducer_free(dist_reducer *r);
+void dist_reducer_begin(dist_reducer *r, int active); /* before the backward whose result is final */
+void dist_reducer_ready(dist_reducer *r, int64_t upto);
+void dist_reducer_poke(dist_reducer *r);
+void dist_reducer_finish(dist_reducer *r);
+
+#endif

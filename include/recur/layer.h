@@ -1,0 +1,79 @@
+/* layer: one recurrent layer (rnn_tanh, rnn_relu, lstm, gru; PyTorch formulations and gate
+ * orders) run over a packed batch with BPTT. Packed layout: the rows of time step t are
+ * [off[t], off[t] + bs[t]) and are the first bs[t] sequences of the batch (sorted by length,
+ * longest first), so step t touches only the sequences still running. */
+#ifndef RECUR_LAYER_H
+#define RECUR_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum cell_type { CELL_RNN_TANH, CELL_RNN_RELU, CELL_LSTM, CELL_GRU, CELL_COUNT };
+extern const char *const cell_names[CELL_COUNT];
+int cell_parse(const char *s);   /* -1 if unknown */
+int cell_gates(int cell);        /* 1, 1, 4, 3 */
+const char *cell_torch_mode(int cell); /* "RNN_TANH", "RNN_RELU", "LSTM", "GRU" */
+
+typedef struct {
+  int B;          /* sequences in the batch (rows at t = 0) */
+  int T;          /* steps (longest length) */
+  const int *bs;  /* (T) active rows at step t, non-increasing */
+  const int64_t *off; /* (T + 1) first packed row of step t; off[T] = N */
+  int64_t N;      /* packed rows */
+} packed_shape;
+
+typedef struct {
+  int cell, in, H, G;     /* G = gates: weights are (G*H, in) and (G*H, H) */
+  const float *w_ih;      /* (G*H, in) */
+  const float *w_hh;      /* (G*H, H) */
+  const float *b_ih;      /* (G*H) */
+  const float *b_hh;      /* (G*H) */
+  float *gw_ih, *gw_hh, *gb_ih, *gb_hh; /* gradients, same shapes, accumulated into */
+} layer_view;
+
+/* What forward keeps for backward, for one layer and one batch. */
+typedef struct {
+  float *gates; /* (N, G*H) activated gates (lstm i,f,g,o; gru r,z,n; rnn h) */
+  float *cell;  /* (N, H) lstm cell state */
+  float *tcell; /* (N, H) lstm tanh(cell) */
+  float *hn;    /* (N, H) gru W_hn h + b_hn */
+  float *h;     /* (N, H) outputs */
+  float *hprev; /* (N, H) previous hidden state of each row */
+  float *cprev; /* (N, H) lstm previous cell state of each row */
+  int64_t cap;  /* rows allocated */
+} layer_acts;
+
+/* Scratch shared by all layers during backward. */
+typedef struct {
+  float *dgx;   /* (N, G*H) gradient of input-side pre-activations */
+  float *dgh;   /* (N, G*H) gradient of hidden-side pre-activations (gru; else = dgx) */
+  float *dc;    /* (B, H) lstm cell gradient carried back in time */
+  float *tmp;   /* (B, G*H) per-step recurrent product */
+  float *ones;  /* (N) for bias column sums */
+  float *bsum;  /* (G*H) b_ih + b_hh */
+  void (*poke)(void *arg); /* if set, called once per backward time step (lets MPI progress) */
+  void *poke_arg;
+  int64_t cap, capB, capG;
+} layer_scratch;
+
+void layer_acts_reserve(layer_acts *a, const layer_view *L, int64_t N);
+void layer_acts_free(layer_acts *a);
+void layer_scratch_reserve(layer_scratch *s, int64_t N, int B, int GH);
+void layer_scratch_free(layer_scratch *s);
+
+/* X is (N, in). h0, c0 are (B, H) or NULL for zeros. Fills a. */
+void layer_forward(const layer_view *L, layer_acts *a, const float *X, const packed_shape *s,
+                   const float *h0, const float *c0, layer_scratch *w);
+
+/* dH (N, H): gradient of the loss w.r.t. this layer's outputs; used as scratch (recurrent
+ * terms are added into it). Accumulates parameter gradients; writes dX (N, in) unless NULL.
+ * The final state gets no gradient (truncated BPTT at window ends). */
+void layer_backward(const layer_view *L, layer_acts *a, const float *X, const packed_shape *s,
+                    float *dH, float *dX, layer_scratch *w);
+
+/* Vectorisable elementwise helpers, in place (also used by the readout). */
+void vec_sigmoid(float *x, int n);
+void vec_tanh(float *x, int n);
+void vec_exp(float *x, int n);
+
+#endif

@@ -1,0 +1,92 @@
+/* model: embedding -> stacked recurrent layers -> linear readout -> softmax cross-entropy.
+ * Parameters, gradients and (in optim) optimizer moments each live in one contiguous buffer,
+ * laid out in the order backward finishes them (decoder first, embedding last). */
+#ifndef RECUR_MODEL_H
+#define RECUR_MODEL_H
+
+#include <stdint.h>
+
+#include "recur/batch.h"
+#include "recur/layer.h"
+
+#define MODEL_FORMAT "recur-model"
+#define MODEL_VERSION 1
+#define MODEL_MAX_LAYERS 16
+#define MODEL_MAX_TENSORS (4 * MODEL_MAX_LAYERS + 3)
+
+typedef struct {
+  int cell;      /* enum cell_type */
+  int layers, hidden, embed, vocab;
+  float dropout; /* between layers, as torch.nn.LSTM */
+} model_config;
+
+typedef struct {
+  char name[48];  /* PyTorch state_dict name */
+  int rank;
+  int64_t dims[2];
+  int64_t offset, n; /* in the parameter buffer */
+} model_tensor;
+
+typedef struct {
+  model_config cfg;
+  int64_t n_params;
+  float *params;   /* (n_params) */
+  float *grads;    /* (n_params) */
+  model_tensor tensors[MODEL_MAX_TENSORS];
+  int n_tensors;
+  float *emb, *gemb;       /* (V, E) */
+  float *dec_w, *gdec_w;   /* (V, H) */
+  float *dec_b, *gdec_b;   /* (V) */
+  layer_view layer[MODEL_MAX_LAYERS];
+  /* activations of the last forward */
+  uint64_t seed;
+  float *x0;               /* (N, E) embedded inputs */
+  layer_acts acts[MODEL_MAX_LAYERS];
+  float *drop[MODEL_MAX_LAYERS]; /* (N, H) layer outputs after dropout (l < L-1, dropout > 0) */
+  float *probs;            /* (N, V) softmax of the logits */
+  float *dA, *dB;          /* (N, max(E, H)) backward ping-pong */
+  layer_scratch scratch;
+  int64_t capN;
+  /* optional: told during backward that grads[0, upto) is final (for overlapped reduction) */
+  void (*grad_ready)(void *arg, int64_t upto);
+  void *grad_arg;
+} model;
+
+/* Validate a configuration; on error ends the process naming the flag. */
+void model_config_check(const model_config *c);
+/* Allocate and initialise as PyTorch does by default, from the counter-based generator. */
+model *model_create(const model_config *c, uint64_t seed);
+void model_free(model *m);
+const model_tensor *model_find_tensor(const model *m, const char *name);
+
+/* Forward over a packed batch. h0/c0 are (L, B, H) initial states or NULL for zeros.
+ * train enables dropout keyed by (seed, step, layer, seq_id, position). Returns the summed
+ * negative log-likelihood over target rows (in double). */
+double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step, int train);
+/* Accumulate scale * d(summed loss)/d(params) into m->grads. */
+void model_backward(model *m, const batch *b, float scale);
+/* Final states (L, B, H) of each row at its last step; c only for lstm (else left alone). */
+void model_final_state(const model *m, const batch *b, float *hT, float *cT);
+/* GEMM FLOPs of forward+backward over a batch of N packed rows (analytic). */
+double model_flops(const model_config *c, int64_t N);
+
+/* ---- model.h5 (PyTorch names and shapes, configuration as root attributes) ---- */
+typedef struct {
+  int level;               /* enum ds_level */
+  int64_t eos_id, unk_id;
+  char split_on[16];
+  char **vocab;
+  int64_t vocab_size;
+} model_vocab;
+
+/* Write atomically (temporary name, fsync, rename). */
+void model_save(const model *m, const model_vocab *v, int64_t step, const char *path);
+/* Load path, which may be a model.h5, a checkpoint directory or a run directory. Validates
+ * format, version, configuration and every tensor's shape. */
+model *model_load(const char *path, model_vocab *v, int64_t *step);
+void model_vocab_free(model_vocab *v);
+/* Resolve MODEL (file, checkpoint dir, run dir) to a model.h5 path. */
+void model_resolve(const char *path, char *out, int cap);
+void model_inspect(const char *path, int json);
+
+#endif

@@ -1,0 +1,37 @@
+/* optim: SGD (momentum, Nesterov), Adam, AdamW over the flat parameter buffer (PyTorch update
+ * rules), learning-rate schedules and global-norm clipping. */
+#ifndef RECUR_OPTIM_H
+#define RECUR_OPTIM_H
+
+#include <stdint.h>
+
+enum optim_type { OPTIM_SGD, OPTIM_ADAM, OPTIM_ADAMW };
+enum lr_kind { LR_CONSTANT, LR_STEP, LR_COSINE };
+
+typedef struct {
+  int type;
+  float beta1, beta2, eps, weight_decay, momentum;
+  int nesterov;
+  int64_t n;
+  int64_t t;       /* updates applied */
+  float *state;    /* (2, n): first moment / momentum buffer, then second moment */
+} optim;
+
+typedef struct {
+  int kind;
+  float lr, min_lr, gamma;
+  int64_t warmup, decay_every, total;
+} lr_schedule;
+
+void optim_init(optim *o, int type, int64_t n);
+void optim_free(optim *o);
+/* One update with learning rate lr: params -= f(grads). */
+void optim_step(optim *o, float *params, const float *grads, float lr);
+double optim_grad_norm(const float *g, int64_t n);
+/* Scale g so its global norm is at most clip (when norm > clip > 0); returns the factor. */
+float optim_clip(float *g, int64_t n, double norm, float clip);
+float lr_at(const lr_schedule *s, int64_t step);
+int optim_parse(const char *s);   /* -1 if unknown */
+int lr_parse(const char *s);      /* -1 if unknown */
+
+#endif

@@ -1,0 +1,28 @@
+/* prepare: text (files, directories, stdin) -> recur-dataset HDF5 file or shard set, in two
+ * streaming passes with bounded memory. */
+#ifndef RECUR_PREPARE_H
+#define RECUR_PREPARE_H
+
+#include <stdint.h>
+
+typedef struct {
+  char **inputs;          /* files, directories (recursive, sorted) or "-" for stdin */
+  int n_inputs;
+  const char *out;        /* OUT.h5 */
+  int level;              /* enum ds_level */
+  const char *split_on;   /* none|line|paragraph|file|separator */
+  const char *separator;  /* the separator line for split_on=separator */
+  double val, test;       /* fractions of sequences (or of the stream's tail) */
+  uint64_t seed;
+  int64_t min_count;      /* word level: rarer words become <unk> */
+  int64_t max_vocab;      /* word level: cap including specials (0 = none) */
+  const char *vocab_from; /* reuse the vocabulary of this dataset */
+  uint64_t shard_tokens;  /* >0: write shards of about this many tokens plus an index */
+  int quiet;
+} prepare_opts;
+
+/* Runs the whole preparation; writes under a temporary name and renames when complete.
+ * Any error ends the process with a message and leaves no output behind. */
+void prepare_run(const prepare_opts *o);
+
+#endif

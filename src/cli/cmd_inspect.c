@@ -1,0 +1,153 @@
+/* recur inspect: describe a dataset, a model.h5, a checkpoint or a run directory;
+ * recur decode: write a dataset split back as text. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "recur/core.h"
+#include "recur/dataset.h"
+#include "recur/h5.h"
+#include "recur/model.h"
+
+#define NBUCKET 24
+
+static void length_histogram(const dataset *ds, int s, uint64_t *h) {
+  memset(h, 0, NBUCKET * sizeof(uint64_t));
+  for (uint64_t i = 0; i < ds->split[s].n_seq; i++) {
+    uint64_t n = dataset_seq_len(ds, s, i);
+    int b = 0;
+    while (b < NBUCKET - 1 && (2ull << b) <= n) b++;
+    h[b]++;
+  }
+}
+
+static void inspect_dataset(const char *path, int json) {
+  dataset *ds = dataset_open(path);
+  uint64_t h[SPLIT_COUNT][NBUCKET];
+  for (int s = 0; s < SPLIT_COUNT; s++) length_histogram(ds, s, h[s]);
+  int nshow = ds->vocab_size < 20 ? (int)ds->vocab_size : 20;
+  int first = ds->level == LEVEL_BYTE ? 32 : 0;
+  if (json) {
+    printf("{\"path\":");
+    core_json_string(stdout, path);
+    printf(",\"format\":\"%s\",\"version\":%d,\"level\":\"%s\",\"split_on\":\"%s\",\"vocab_size\":%lld,"
+           "\"eos_id\":%lld,\"unk_id\":%lld,\"files\":%d,\"vocab_head\":[",
+           DATASET_FORMAT, DATASET_VERSION, ds_level_names[ds->level], ds->split_on, (long long)ds->vocab_size,
+           (long long)ds->eos_id, (long long)ds->unk_id, ds->n_files);
+    for (int i = 0; i < nshow && first + i < ds->vocab_size; i++) {
+      if (i) putchar(',');
+      core_json_string(stdout, ds->vocab[first + i]);
+    }
+    printf("],\"splits\":{");
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+      printf("%s\"%s\":{\"sequences\":%llu,\"tokens\":%llu,\"length_histogram\":[", s ? "," : "", ds_split_names[s],
+             (unsigned long long)ds->split[s].n_seq, (unsigned long long)ds->split[s].n_tok);
+      int c = 0;
+      for (int b = 0; b < NBUCKET; b++)
+        if (h[s][b])
+          printf("%s{\"min\":%llu,\"max\":%llu,\"count\":%llu}", c++ ? "," : "", 1ull << b, (2ull << b) - 1,
+                 (unsigned long long)h[s][b]);
+      printf("]}");
+    }
+    printf("}}\n");
+  } else {
+    printf("%s: %s version %d, %s level, split on %s%s\n", path, DATASET_FORMAT, DATASET_VERSION,
+           ds_level_names[ds->level], ds->split_on, ds->n_files > 1 ? " (sharded)" : "");
+    if (ds->n_files > 1) printf("  files: index + %d shards\n", ds->n_files - 1);
+    printf("  vocabulary: %lld entries", (long long)ds->vocab_size);
+    if (ds->eos_id >= 0) printf(", <eos> = %lld", (long long)ds->eos_id);
+    if (ds->unk_id >= 0) printf(", <unk> = %lld", (long long)ds->unk_id);
+    printf("\n  first entries:");
+    for (int i = 0; i < nshow && first + i < ds->vocab_size; i++) {
+      putchar(' ');
+      core_json_string(stdout, ds->vocab[first + i]);
+    }
+    printf("\n");
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+      printf("  %-5s %10llu sequences %12llu tokens\n", ds_split_names[s], (unsigned long long)ds->split[s].n_seq,
+             (unsigned long long)ds->split[s].n_tok);
+      uint64_t mx = 1;
+      for (int b = 0; b < NBUCKET; b++) mx = h[s][b] > mx ? h[s][b] : mx;
+      for (int b = 0; b < NBUCKET; b++)
+        if (h[s][b]) {
+          char range[64];
+          snprintf(range, sizeof range, "%llu-%llu", 1ull << b, (2ull << b) - 1);
+          printf("        len %-14s %10llu ", range, (unsigned long long)h[s][b]);
+          int bar = (int)(40.0 * (double)h[s][b] / (double)mx + 0.5);
+          for (int k = 0; k < bar; k++) putchar('#');
+          putchar('\n');
+        }
+    }
+  }
+  dataset_close(ds);
+}
+
+int cmd_inspect(int argc, char **argv) {
+  const char *path = NULL;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0) json = 1;
+    else if (strcmp(argv[i], "--help") == 0) { puts("usage: recur inspect PATH [--json]"); return 0; }
+    else if (argv[i][0] == '-') cli_unknown("inspect", argv[i]);
+    else path = argv[i];
+  }
+  if (!path) recur_fail(NULL, "recur inspect PATH [--json]", "no path given");
+  if (core_rank() != 0) return 0;
+  struct stat st;
+  if (stat(path, &st) != 0) recur_fail(path, NULL, "no such file or directory");
+  if (S_ISDIR(st.st_mode)) {
+    model_inspect(path, json);
+    return 0;
+  }
+  hid_t f = h5_open(path, 0);
+  char fmt[64] = "";
+  h5_attr_get_str(f, "format", fmt, sizeof fmt);
+  H5Fclose(f);
+  if (strcmp(fmt, MODEL_FORMAT) == 0) model_inspect(path, json);
+  else inspect_dataset(path, json);
+  return 0;
+}
+
+int cmd_decode(int argc, char **argv) {
+  const char *path = NULL;
+  int split = SPLIT_TRAIN;
+  static const char *const names[] = {"train", "val", "test", NULL};
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--split") == 0) {
+      const char *v = cli_choice("--split", cli_value(argc, argv, &i), names);
+      for (int s = 0; s < SPLIT_COUNT; s++)
+        if (strcmp(v, names[s]) == 0) split = s;
+    } else if (argv[i][0] == '-') cli_unknown("decode", argv[i]);
+    else path = argv[i];
+  }
+  if (!path) recur_fail(NULL, "recur decode D.h5 [--split train|val|test]", "no dataset given");
+  if (core_rank() != 0) return 0;
+  dataset *ds = dataset_open(path);
+  char dbuf[300];
+  const char *delim = dataset_seq_delim(ds, dbuf, sizeof dbuf);
+  int32_t *tok = xmalloc(DATASET_CHUNK * sizeof(int32_t));
+  char text[1024];
+  const ds_split *sp = &ds->split[split];
+  for (uint64_t q = 0; q < sp->n_seq; q++) {
+    int prev_word = 0;
+    for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += DATASET_CHUNK) {
+      uint64_t n = sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;
+      dataset_read(ds, split, pos, n, tok);
+      for (uint64_t i = 0; i < n; i++) {
+        int len = dataset_token_text(ds, tok[i], text, sizeof text);
+        if (ds->level == LEVEL_WORD && len) { /* words joined by spaces, lines by newlines */
+          int nl = strcmp(text, "\n") == 0;
+          if (prev_word && !nl) putchar(' ');
+          prev_word = !nl;
+        }
+        fwrite(text, 1, (size_t)len, stdout);
+      }
+    }
+    fputs(delim, stdout);
+  }
+  free(tok);
+  dataset_close(ds);
+  return 0;
+}

@@ -1,0 +1,141 @@
+/* core: errors, allocation, rank info, timing. */
+#define _POSIX_C_SOURCE 200809L
+#include "recur/core.h"
+
+#include <mpi.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *g_temp[64];
+static int g_ntemp;
+
+void core_tempfile_add(const char *path) {
+  RECUR_ASSERT(g_ntemp < 64);
+  g_temp[g_ntemp++] = xstrdup(path);
+}
+
+void core_tempfile_forget(const char *path) {
+  for (int i = 0; i < g_ntemp; i++)
+    if (strcmp(g_temp[i], path) == 0) {
+      free(g_temp[i]);
+      g_temp[i] = g_temp[--g_ntemp];
+      return;
+    }
+}
+
+int core_rank(void) {
+  int init = 0, fin = 0, r = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  if (init && !fin) MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+int core_world(void) {
+  int init = 0, fin = 0, n = 1;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  if (init && !fin) MPI_Comm_size(MPI_COMM_WORLD, &n);
+  return n;
+}
+
+static _Noreturn void end_process(void) {
+  for (int i = 0; i < g_ntemp; i++) unlink(g_temp[i]);
+  fflush(stdout);
+  fflush(stderr);
+  if (core_world() > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+  int init = 0, fin = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  if (init && !fin) MPI_Finalize();
+  exit(1);
+}
+
+void recur_fail(const char *where, const char *hint, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (core_world() > 1) fprintf(stderr, "[rank %d] ", core_rank());
+  if (where)
+    fprintf(stderr, "recur: error: %s (%s)\n", msg, where);
+  else
+    fprintf(stderr, "recur: error: %s\n", msg);
+  if (hint) fprintf(stderr, "hint: %s\n", hint);
+  end_process();
+}
+
+void recur_assert_fail(const char *expr, const char *file, int line) {
+  fprintf(stderr, "recur: internal error: assertion '%s' failed at %s:%d\n", expr, file, line);
+  fflush(stderr);
+  if (core_world() > 1) MPI_Abort(MPI_COMM_WORLD, 2);
+  abort();
+}
+
+void *core_malloc(size_t n, const char *file, int line) {
+  void *p = malloc(n ? n : 1);
+  if (!p) {
+    char where[256];
+    snprintf(where, sizeof where, "%s:%d", file, line);
+    recur_fail(where, "reduce --batch, --hidden or --seq-len", "out of memory allocating %zu bytes", n);
+  }
+  return p;
+}
+
+void *core_calloc(size_t n, size_t s, const char *file, int line) {
+  void *p = calloc(n ? n : 1, s ? s : 1);
+  if (!p) {
+    char where[256];
+    snprintf(where, sizeof where, "%s:%d", file, line);
+    recur_fail(where, "reduce --batch, --hidden or --seq-len", "out of memory allocating %zu bytes", n * s);
+  }
+  return p;
+}
+
+void *core_realloc(void *p, size_t n, const char *file, int line) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) {
+    char where[256];
+    snprintf(where, sizeof where, "%s:%d", file, line);
+    recur_fail(where, NULL, "out of memory allocating %zu bytes", n);
+  }
+  return q;
+}
+
+char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = xmalloc(n);
+  memcpy(p, s, n);
+  return p;
+}
+
+double core_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+double core_peak_rss_mb(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return (double)u.ru_maxrss / 1024.0;
+}
+
+void core_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p == '\n') fputs("\\n", f);
+    else if (*p == '\t') fputs("\\t", f);
+    else if (*p == '\r') fputs("\\r", f);
+    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+    else fputc(*p, f);
+  }
+  fputc('"', f);
+}

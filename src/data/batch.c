@@ -1,0 +1,147 @@
+/* batch: packing and the global batch schedule. */
+#include "recur/batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+
+void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *const *tgt, const uint64_t *ids) {
+  if (n > b->capB) {
+    b->len = xrealloc(b->len, (size_t)n * sizeof(int));
+    b->seq_id = xrealloc(b->seq_id, (size_t)n * sizeof(uint64_t));
+    b->item = xrealloc(b->item, (size_t)n * sizeof(int));
+    b->capB = n;
+  }
+  /* stable sort of items by length, longest first (insertion sort: batches are small) */
+  for (int i = 0; i < n; i++) {
+    int j = i;
+    while (j > 0 && len[b->item[j - 1]] < len[i]) {
+      b->item[j] = b->item[j - 1];
+      j--;
+    }
+    b->item[j] = i;
+  }
+  int T = n ? len[b->item[0]] : 0;
+  if (T + 1 > b->capT) {
+    b->bs = xrealloc(b->bs, (size_t)(T + 1) * sizeof(int));
+    b->off = xrealloc(b->off, (size_t)(T + 2) * sizeof(int64_t));
+    b->capT = T + 1;
+  }
+  int64_t N = 0;
+  for (int i = 0; i < n; i++) {
+    b->len[i] = len[b->item[i]];
+    b->seq_id[i] = ids[b->item[i]];
+    N += b->len[i];
+  }
+  int active = n;
+  b->off[0] = 0;
+  for (int t = 0; t < T; t++) {
+    while (active > 0 && b->len[active - 1] <= t) active--;
+    b->bs[t] = active;
+    b->off[t + 1] = b->off[t] + active;
+  }
+  if (N > b->capN) {
+    b->in = xrealloc(b->in, (size_t)N * sizeof(int32_t));
+    b->tgt = xrealloc(b->tgt, (size_t)N * sizeof(int32_t));
+    b->capN = N;
+  }
+  b->n_targets = 0;
+  for (int t = 0; t < T; t++)
+    for (int r = 0; r < b->bs[t]; r++) {
+      int64_t row = b->off[t] + r;
+      b->in[row] = in[b->item[r]][t];
+      b->tgt[row] = tgt ? tgt[b->item[r]][t] : -1;
+      b->n_targets += b->tgt[row] >= 0;
+    }
+  b->s.B = n;
+  b->s.T = T;
+  b->s.bs = b->bs;
+  b->s.off = b->off;
+  b->s.N = N;
+}
+
+void batch_free(batch *b) {
+  free(b->bs); free(b->off); free(b->len); free(b->seq_id); free(b->item); free(b->in); free(b->tgt);
+  memset(b, 0, sizeof *b);
+}
+
+void schedule_init(schedule *sc, const dataset *ds, int split, int mode, int B, int T, int max_len, uint64_t seed) {
+  memset(sc, 0, sizeof *sc);
+  sc->mode = mode;
+  sc->B = B;
+  sc->T = T;
+  sc->max_len = max_len;
+  sc->seed = seed;
+  sc->split = split;
+  sc->ds = ds;
+  sc->order_epoch = -1;
+  const ds_split *sp = &ds->split[split];
+  if (mode == MODE_STREAM) {
+    sc->stream_len = sp->n_tok > 0 ? (sp->n_tok - 1) / (uint64_t)B : 0;
+    sc->windows = (int64_t)(sc->stream_len / (uint64_t)T);
+  } else {
+    sc->steps_per_epoch = (int64_t)((sp->n_seq + (uint64_t)B - 1) / (uint64_t)B);
+    sc->order = xmalloc((sp->n_seq + 1) * sizeof(uint64_t));
+  }
+}
+
+void schedule_free(schedule *sc) { free(sc->order); sc->order = NULL; }
+
+int64_t schedule_steps_per_epoch(const schedule *sc) {
+  return sc->mode == MODE_STREAM ? sc->windows : sc->steps_per_epoch;
+}
+
+static const schedule *g_sc;
+static int cmp_len_desc(const void *a, const void *b) {
+  const ds_split *sp = &g_sc->ds->split[g_sc->split];
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  uint64_t lx = sp->offsets[x + 1] - sp->offsets[x], ly = sp->offsets[y + 1] - sp->offsets[y];
+  if (lx != ly) return lx > ly ? -1 : 1;
+  return x < y ? -1 : x > y;
+}
+
+/* This epoch's order: a seeded shuffle, then length-sorted runs of 50 batches (length buckets),
+ * cut into batches of B whose order is shuffled again. A pure function of (seed, epoch). */
+static void build_order(schedule *sc, int64_t epoch) {
+  const uint64_t n = sc->ds->split[sc->split].n_seq, B = (uint64_t)sc->B;
+  uint64_t *o = sc->order;
+  for (uint64_t i = 0; i < n; i++) o[i] = i;
+  for (uint64_t i = n; i > 1; i--) {
+    uint64_t j = rng_key(sc->seed, RNG_SHUFFLE, (uint64_t)epoch, i, 0) % i;
+    uint64_t t = o[i - 1]; o[i - 1] = o[j]; o[j] = t;
+  }
+  const uint64_t mega = B * 50;
+  g_sc = sc;
+  for (uint64_t s = 0; s < n; s += mega) qsort(o + s, (n - s < mega ? n - s : mega), sizeof(uint64_t), cmp_len_desc);
+  /* shuffle whole batches (the partial last batch stays last so all others are full) */
+  uint64_t nfull = n / B;
+  uint64_t *tmp = xmalloc((B > 0 ? B : 1) * sizeof(uint64_t));
+  for (uint64_t i = nfull; i > 1; i--) {
+    uint64_t j = rng_key(sc->seed, RNG_SHUFFLE, (uint64_t)epoch, i, 1) % i;
+    memcpy(tmp, o + (i - 1) * B, B * sizeof(uint64_t));
+    memcpy(o + (i - 1) * B, o + j * B, B * sizeof(uint64_t));
+    memcpy(o + j * B, tmp, B * sizeof(uint64_t));
+  }
+  free(tmp);
+  sc->order_epoch = epoch;
+}
+
+int schedule_items(schedule *sc, int64_t g, uint64_t *ids) {
+  if (sc->mode == MODE_STREAM) {
+    for (int i = 0; i < sc->B; i++) ids[i] = (uint64_t)i;
+    return sc->B;
+  }
+  int64_t epoch = g / sc->steps_per_epoch, k = g % sc->steps_per_epoch;
+  if (epoch != sc->order_epoch) build_order(sc, epoch);
+  uint64_t n = sc->ds->split[sc->split].n_seq, start = (uint64_t)k * (uint64_t)sc->B;
+  int cnt = 0;
+  for (uint64_t i = start; i < n && i < start + (uint64_t)sc->B; i++) ids[cnt++] = sc->order[i];
+  return cnt;
+}
+
+int schedule_slot(int n, int k, int S, int *idx) {
+  int c = 0;
+  for (int i = k; i < n; i += S) idx[c++] = i;
+  return c;
+}

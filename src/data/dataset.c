@@ -1,0 +1,238 @@
+/* dataset: open, validate and stream recur-dataset files and shard sets. */
+#include "recur/dataset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+#include "recur/h5.h"
+
+const char *const ds_split_names[SPLIT_COUNT] = {"train", "val", "test"};
+const char *const ds_level_names[3] = {"byte", "char", "word"};
+
+int ds_level_parse(const char *s) {
+  for (int i = 0; i < 3; i++)
+    if (strcmp(s, ds_level_names[i]) == 0) return i;
+  return -1;
+}
+
+static void check_header(hid_t f, const char *path, const char *want_format) {
+  char fmt[64] = "", where[1100];
+  int64_t ver = 0;
+  snprintf(where, sizeof where, "%s:/", path);
+  if (!h5_attr_get_str(f, "format", fmt, sizeof fmt))
+    recur_fail(where, "make datasets with `recur prepare`", "missing 'format' attribute: not a recur dataset");
+  if (strcmp(fmt, want_format) != 0)
+    recur_fail(where, "make datasets with `recur prepare`", "format is '%s', expected '%s'", fmt, want_format);
+  if (!h5_attr_get_i64(f, "version", &ver) || ver != DATASET_VERSION)
+    recur_fail(where, "this recur reads version 1", "unsupported version %lld", (long long)ver);
+}
+
+/* Opens path:/<split>/{tokens,offsets}, checks them, appends the part to sp. */
+static void add_part(dataset *ds, int split, hid_t file, int file_idx, const char *path) {
+  ds_split *sp = &ds->split[split];
+  const char *name = ds_split_names[split];
+  char where[1200];
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
+    snprintf(where, sizeof where, "%s:/%s", path, name);
+    recur_fail(where, NULL, "missing split group");
+  }
+  hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
+  snprintf(where, sizeof where, "%s:/%s/tokens", path, name);
+  if (H5Lexists(g, "tokens", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
+  hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+  H5Pset_chunk_cache(dapl, 1009, 8u << 20, 0.75);
+  hid_t tok = H5Dopen2(g, "tokens", dapl);
+  H5Pclose(dapl);
+  hid_t tt = H5Dget_type(tok);
+  if (tok < 0 || H5Tget_class(tt) != H5T_INTEGER || H5Tget_sign(tt) != H5T_SGN_NONE || H5Tget_size(tt) > 4)
+    recur_fail(where, NULL, "tokens must be unsigned integers of at most 32 bits");
+  H5Tclose(tt);
+  int64_t ntok = h5_len_1d(tok);
+  if (ntok < 0) recur_fail(where, NULL, "tokens must be 1-D");
+
+  snprintf(where, sizeof where, "%s:/%s/offsets", path, name);
+  if (H5Lexists(g, "offsets", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
+  hid_t off = H5Dopen2(g, "offsets", H5P_DEFAULT);
+  hid_t ot = H5Dget_type(off);
+  if (off < 0 || H5Tget_class(ot) != H5T_INTEGER || H5Tget_size(ot) != 8)
+    recur_fail(where, NULL, "offsets must be 64-bit integers");
+  H5Tclose(ot);
+  int64_t noff = h5_len_1d(off);
+  if (noff < 1) recur_fail(where, NULL, "offsets must be 1-D with n_sequences + 1 entries");
+  uint64_t *o = xmalloc((size_t)noff * sizeof(uint64_t));
+  if (h5_read_range(off, H5T_NATIVE_UINT64, 0, (uint64_t)noff, o) < 0)
+    recur_fail(where, "the file is truncated or damaged (checksum)", "cannot read offsets");
+  H5Dclose(off);
+  if (o[0] != 0) recur_fail(where, NULL, "offsets[0] is %llu, must be 0", (unsigned long long)o[0]);
+  for (int64_t i = 1; i < noff; i++)
+    if (o[i] < o[i - 1])
+      recur_fail(where, "the dataset is damaged; prepare it again", "offsets not monotonic at index %lld (%llu < %llu)",
+                 (long long)i, (unsigned long long)o[i], (unsigned long long)o[i - 1]);
+  if (o[noff - 1] != (uint64_t)ntok)
+    recur_fail(where, "the dataset is truncated or damaged", "last offset %llu != number of tokens %lld",
+               (unsigned long long)o[noff - 1], (long long)ntok);
+
+  /* append */
+  uint64_t base = sp->n_tok;
+  sp->offsets = xrealloc(sp->offsets, (sp->n_seq + (uint64_t)noff) * sizeof(uint64_t));
+  for (int64_t i = 1; i < noff; i++) sp->offsets[sp->n_seq + (uint64_t)i] = base + o[i];
+  sp->offsets[0] = 0;
+  sp->n_seq += (uint64_t)noff - 1;
+  sp->n_tok += (uint64_t)ntok;
+  free(o);
+  sp->tokens = xrealloc(sp->tokens, (size_t)(sp->n_parts + 1) * sizeof(hid_t));
+  sp->part_file = xrealloc(sp->part_file, (size_t)(sp->n_parts + 1) * sizeof(int));
+  sp->part_tok = xrealloc(sp->part_tok, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
+  sp->tokens[sp->n_parts] = tok;
+  sp->part_file[sp->n_parts] = file_idx;
+  sp->part_tok[sp->n_parts] = base;
+  sp->part_tok[sp->n_parts + 1] = sp->n_tok;
+  sp->n_parts++;
+  H5Gclose(g);
+}
+
+static int add_file(dataset *ds, const char *path, hid_t f) {
+  ds->files = xrealloc(ds->files, (size_t)(ds->n_files + 1) * sizeof(hid_t));
+  ds->file_paths = xrealloc(ds->file_paths, (size_t)(ds->n_files + 1) * sizeof(char *));
+  ds->files[ds->n_files] = f;
+  ds->file_paths[ds->n_files] = xstrdup(path);
+  return ds->n_files++;
+}
+
+dataset *dataset_open(const char *path) {
+  h5_init();
+  dataset *ds = xcalloc(1, sizeof(dataset));
+  snprintf(ds->path, sizeof ds->path, "%s", path);
+  hid_t f = h5_open(path, 0);
+  int fi = add_file(ds, path, f);
+  check_header(f, path, DATASET_FORMAT);
+  char where[1200], level[16] = "";
+  snprintf(where, sizeof where, "%s:/", path);
+  if (!h5_attr_get_str(f, "level", level, sizeof level) || (ds->level = ds_level_parse(level)) < 0)
+    recur_fail(where, NULL, "attribute 'level' missing or not byte|char|word");
+  if (!h5_attr_get_str(f, "split_on", ds->split_on, sizeof ds->split_on)) strcpy(ds->split_on, "none");
+  h5_attr_get_str(f, "separator", ds->separator, sizeof ds->separator);
+  ds->vocab = h5_read_strings(f, "vocab", &ds->vocab_size, path);
+  int64_t vs = -1;
+  if (!h5_attr_get_i64(f, "vocab_size", &vs) || vs != ds->vocab_size)
+    recur_fail(where, NULL, "attribute vocab_size (%lld) disagrees with /vocab (%lld entries)", (long long)vs,
+               (long long)ds->vocab_size);
+  if (ds->vocab_size < 1) recur_fail(where, NULL, "empty vocabulary");
+  if (ds->level == LEVEL_BYTE && ds->vocab_size < 256) recur_fail(where, NULL, "byte-level vocabulary must have 256 byte entries");
+  if (!h5_attr_get_i64(f, "eos_id", &ds->eos_id)) ds->eos_id = -1;
+  if (!h5_attr_get_i64(f, "unk_id", &ds->unk_id)) ds->unk_id = -1;
+  if (ds->eos_id < -1 || ds->eos_id >= ds->vocab_size) recur_fail(where, NULL, "eos_id %lld out of range", (long long)ds->eos_id);
+  if (ds->unk_id < -1 || ds->unk_id >= ds->vocab_size) recur_fail(where, NULL, "unk_id %lld out of range", (long long)ds->unk_id);
+
+  if (H5Lexists(f, "shards", H5P_DEFAULT) > 0) {
+    int64_t ns = 0;
+    char **names = h5_read_strings(f, "shards", &ns, path);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[1] = 0; else dir[0] = 0;
+    for (int64_t i = 0; i < ns; i++) {
+      char sp[2048];
+      snprintf(sp, sizeof sp, "%s%s", dir, names[i]);
+      hid_t sf = h5_open(sp, 0);
+      check_header(sf, sp, DATASET_SHARD_FORMAT);
+      int64_t svs = -1;
+      if (!h5_attr_get_i64(sf, "vocab_size", &svs) || svs != ds->vocab_size)
+        recur_fail(sp, "the shard belongs to another dataset", "shard vocab_size %lld != index vocab_size %lld",
+                   (long long)svs, (long long)ds->vocab_size);
+      int sfi = add_file(ds, sp, sf);
+      for (int s = 0; s < SPLIT_COUNT; s++) add_part(ds, s, sf, sfi, sp);
+      free(names[i]);
+    }
+    free(names);
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+      int64_t n = -1;
+      hid_t g = H5Gopen2(f, ds_split_names[s], H5P_DEFAULT);
+      snprintf(where, sizeof where, "%s:/%s", path, ds_split_names[s]);
+      if (g < 0 || !h5_attr_get_i64(g, "n_tokens", &n) || (uint64_t)n != ds->split[s].n_tok)
+        recur_fail(where, "a shard is missing or truncated", "index says %lld tokens, shards hold %llu", (long long)n,
+                   (unsigned long long)ds->split[s].n_tok);
+      H5Gclose(g);
+    }
+  } else {
+    for (int s = 0; s < SPLIT_COUNT; s++) add_part(ds, s, f, fi, path);
+  }
+  for (int s = 0; s < SPLIT_COUNT; s++)
+    if (!ds->split[s].offsets) {
+      ds->split[s].offsets = xcalloc(1, sizeof(uint64_t));
+      ds->split[s].part_tok = xcalloc(1, sizeof(uint64_t));
+    }
+  return ds;
+}
+
+void dataset_close(dataset *ds) {
+  if (!ds) return;
+  for (int s = 0; s < SPLIT_COUNT; s++) {
+    ds_split *sp = &ds->split[s];
+    for (int p = 0; p < sp->n_parts; p++) H5Dclose(sp->tokens[p]);
+    free(sp->tokens);
+    free(sp->offsets);
+    free(sp->part_tok);
+    free(sp->part_file);
+  }
+  for (int i = 0; i < ds->n_files; i++) {
+    H5Fclose(ds->files[i]);
+    free(ds->file_paths[i]);
+  }
+  free(ds->files);
+  free(ds->file_paths);
+  for (int64_t i = 0; i < ds->vocab_size; i++) free(ds->vocab[i]);
+  free(ds->vocab);
+  free(ds);
+}
+
+void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
+  const ds_split *sp = &ds->split[split];
+  RECUR_ASSERT(start + count <= sp->n_tok);
+  while (count > 0) {
+    int lo = 0, hi = sp->n_parts - 1; /* part containing start */
+    while (lo < hi) {
+      int mid = (lo + hi + 1) / 2;
+      if (sp->part_tok[mid] <= start) lo = mid; else hi = mid - 1;
+    }
+    uint64_t local = start - sp->part_tok[lo];
+    uint64_t avail = sp->part_tok[lo + 1] - start;
+    uint64_t k = count < avail ? count : avail;
+    char where[1200];
+    if (h5_read_range(sp->tokens[lo], H5T_NATIVE_INT32, local, k, out) < 0) {
+      snprintf(where, sizeof where, "%s:/%s/tokens", ds->file_paths[sp->part_file[lo]], ds_split_names[split]);
+      recur_fail(where, "the file is truncated or damaged (checksum mismatch)", "cannot read tokens %llu..%llu",
+                 (unsigned long long)local, (unsigned long long)(local + k));
+    }
+    for (uint64_t i = 0; i < k; i++)
+      if ((uint32_t)out[i] >= (uint64_t)ds->vocab_size) {
+        snprintf(where, sizeof where, "%s:/%s/tokens", ds->file_paths[sp->part_file[lo]], ds_split_names[split]);
+        recur_fail(where, "the dataset is damaged; prepare it again", "token id %u at index %llu >= vocabulary size %lld",
+                   (uint32_t)out[i], (unsigned long long)(local + i), (long long)ds->vocab_size);
+      }
+    out += k;
+    start += k;
+    count -= k;
+  }
+}
+
+int dataset_token_text(const dataset *ds, int64_t id, char *buf, int cap) {
+  if (id == ds->eos_id) return 0;
+  if (ds->level == LEVEL_BYTE && id < 256) {
+    buf[0] = (char)id;
+    return 1;
+  }
+  return snprintf(buf, (size_t)cap, "%s", ds->vocab[id]);
+}
+
+const char *dataset_seq_delim(const dataset *ds, char *buf, int cap) {
+  if (strcmp(ds->split_on, "line") == 0) return "\n";
+  if (strcmp(ds->split_on, "paragraph") == 0) return "\n\n";
+  if (strcmp(ds->split_on, "separator") == 0) {
+    snprintf(buf, (size_t)cap, "%s\n", ds->separator);
+    return buf;
+  }
+  return "";
+}

@@ -1,0 +1,753 @@
+/* prepare: two streaming passes over the input. Pass 1 counts symbols, sequences and tokens
+ * per split; pass 2 encodes and appends to chunked, checksummed HDF5 datasets. Memory is bounded
+ * by the vocabulary, never by the corpus. */
+#define _POSIX_C_SOURCE 200809L
+#include "recur/prepare.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "recur/core.h"
+#include "recur/dataset.h"
+#include "recur/h5.h"
+
+#define MAX_CP 0x110000
+#define WORD_MAX 256
+#define READ_BLOCK (1 << 20)
+#define TBUF 65536
+
+enum seg_mode { SEG_NONE, SEG_LINE, SEG_PARAGRAPH, SEG_FILE, SEG_SEPARATOR };
+
+/* ---- word hash table: string -> (count, id) ---- */
+typedef struct {
+  uint64_t hash, count;
+  uint32_t off, len;
+  int32_t id;
+} wentry;
+typedef struct {
+  wentry *e;
+  uint64_t cap, n;
+  char *arena;
+  uint64_t arena_n, arena_cap;
+} wtable;
+
+static uint64_t str_hash(const char *s, int n) {
+  uint64_t h = 1469598103934665603ULL;
+  for (int i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  return rng_mix(h);
+}
+
+static wentry *wt_find(wtable *t, const char *s, int n, int insert) {
+  if (insert && (t->n + 1) * 2 > t->cap) {
+    uint64_t nc = t->cap ? t->cap * 2 : 1024;
+    wentry *ne = xcalloc(nc, sizeof(wentry));
+    for (uint64_t i = 0; i < t->cap; i++)
+      if (t->e[i].len || t->e[i].count) {
+        uint64_t j = t->e[i].hash & (nc - 1);
+        while (ne[j].count) j = (j + 1) & (nc - 1);
+        ne[j] = t->e[i];
+      }
+    free(t->e);
+    t->e = ne;
+    t->cap = nc;
+  }
+  if (!t->cap) return NULL;
+  uint64_t h = str_hash(s, n), j = h & (t->cap - 1);
+  while (t->e[j].count) {
+    if (t->e[j].hash == h && t->e[j].len == (uint32_t)n && memcmp(t->arena + t->e[j].off, s, (size_t)n) == 0)
+      return &t->e[j];
+    j = (j + 1) & (t->cap - 1);
+  }
+  if (!insert) return NULL;
+  if (t->arena_n + (uint64_t)n + 1 > t->arena_cap) {
+    t->arena_cap = (t->arena_cap + (uint64_t)n + 1) * 2;
+    t->arena = xrealloc(t->arena, t->arena_cap);
+  }
+  memcpy(t->arena + t->arena_n, s, (size_t)n);
+  t->arena[t->arena_n + (uint64_t)n] = 0;
+  wentry *e = &t->e[j];
+  e->hash = h;
+  e->off = (uint32_t)t->arena_n;
+  e->len = (uint32_t)n;
+  e->count = 0;
+  e->id = -1;
+  t->arena_n += (uint64_t)n + 1;
+  t->n++;
+  return e;
+}
+
+/* ---- split writers ---- */
+typedef struct {
+  h5_appender tok, off;
+  uint64_t ntok, nseq;
+  uint32_t tbuf[TBUF];
+  int nt;
+} split_writer;
+
+typedef struct {
+  hid_t f;
+  char tmp[1200], final[1100];
+  split_writer w[SPLIT_COUNT];
+  uint64_t ntok;
+} shard;
+
+/* ---- the whole preparation ---- */
+typedef struct {
+  const prepare_opts *o;
+  int mode, delimited, pass;
+  const char *cur_file;
+  /* pass 1 */
+  uint64_t *cp_count; /* (MAX_CP) char level */
+  uint64_t byte_count[256];
+  wtable words;
+  uint64_t n_seq, n_tok, n_content, seq_tok;
+  uint64_t split_seq[SPLIT_COUNT], split_tok[SPLIT_COUNT];
+  uint64_t force_val, force_test; /* train sequences with the smallest draws */
+  float force_u[2];
+  /* vocabulary */
+  int64_t vocab_size, eos_id, unk_id;
+  char **vocab;
+  int32_t *cp_id; /* (MAX_CP) char -> id */
+  hid_t tok_type;
+  /* pass 2 */
+  int cur_split;
+  uint64_t gpos, cut[2]; /* none mode: global token cut points train|val|test */
+  shard *sh;
+  int n_shards;
+  char **shard_names;
+  int seq_open;
+  /* tokenizer state */
+  uint32_t u8_cp;
+  int u8_need;
+  uint64_t u8_off;
+  char word[WORD_MAX];
+  int wlen;
+  /* segmenter state */
+  int line_bytes, pending_nl, in_par, seq_has_content;
+  char pend[512];
+  int npend, pend_match, in_content_line;
+  uint64_t pend_off;
+} prep;
+
+static int split_of_seq(prep *p, uint64_t i) {
+  if (i == p->force_val) return SPLIT_VAL;
+  if (i == p->force_test) return SPLIT_TEST;
+  float u = rng_uniform(rng_key(p->o->seed, RNG_SPLIT, i, 0, 0));
+  if (u < p->o->val) return SPLIT_VAL;
+  if (u < p->o->val + p->o->test) return SPLIT_TEST;
+  return SPLIT_TRAIN;
+}
+
+static void writer_flush_tokens(split_writer *w) {
+  h5_appender_push(&w->tok, w->tbuf, (uint64_t)w->nt);
+  w->nt = 0;
+}
+
+static void shard_open(prep *p) {
+  const prepare_opts *o = p->o;
+  p->sh = xcalloc(1, sizeof(shard));
+  shard *s = p->sh;
+  if (o->shard_tokens) {
+    char base[1024];
+    snprintf(base, sizeof base, "%s", o->out);
+    size_t bl = strlen(base);
+    if (bl > 3 && strcmp(base + bl - 3, ".h5") == 0) base[bl - 3] = 0;
+    snprintf(s->final, sizeof s->final, "%s-shard-%05d.h5", base, p->n_shards);
+    const char *slash = strrchr(s->final, '/');
+    p->shard_names = xrealloc(p->shard_names, (size_t)(p->n_shards + 1) * sizeof(char *));
+    p->shard_names[p->n_shards] = xstrdup(slash ? slash + 1 : s->final);
+  } else {
+    snprintf(s->final, sizeof s->final, "%s", o->out);
+  }
+  p->n_shards++;
+  snprintf(s->tmp, sizeof s->tmp, "%s.tmp-%d", s->final, (int)getpid());
+  s->f = H5Fcreate(s->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (s->f < 0) recur_fail(s->tmp, "check that the output directory exists and is writable", "cannot create output file");
+  core_tempfile_add(s->tmp);
+  h5_attr_set_str(s->f, "format", o->shard_tokens ? DATASET_SHARD_FORMAT : DATASET_FORMAT);
+  h5_attr_set_i64(s->f, "version", DATASET_VERSION);
+  h5_attr_set_i64(s->f, "vocab_size", p->vocab_size);
+  for (int k = 0; k < SPLIT_COUNT; k++) {
+    hid_t g = H5Gcreate2(s->f, ds_split_names[k], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    h5_appender_open(&s->w[k].tok, g, "tokens", p->tok_type, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
+    h5_appender_open(&s->w[k].off, g, "offsets", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 8192, s->tmp);
+    uint64_t zero = 0;
+    h5_appender_push(&s->w[k].off, &zero, 1);
+    H5Gclose(g);
+  }
+}
+
+static void shard_close(prep *p) {
+  shard *s = p->sh;
+  for (int k = 0; k < SPLIT_COUNT; k++) {
+    writer_flush_tokens(&s->w[k]);
+    h5_appender_close(&s->w[k].tok);
+    h5_appender_close(&s->w[k].off);
+    hid_t g = H5Gopen2(s->f, ds_split_names[k], H5P_DEFAULT);
+    h5_attr_set_i64(g, "n_sequences", (int64_t)s->w[k].nseq);
+    h5_attr_set_i64(g, "n_tokens", (int64_t)s->w[k].ntok);
+    H5Gclose(g);
+  }
+  if (!p->o->shard_tokens) return; /* the single file gets its metadata before closing */
+  h5_close_file(s->f, s->tmp);
+}
+
+/* end the open sequence of the current split (append its end offset) */
+static void seq_close(prep *p) {
+  split_writer *w = &p->sh->w[p->cur_split];
+  h5_appender_push(&w->off, &w->ntok, 1);
+  w->nseq++;
+  p->seq_open = 0;
+}
+
+static char **g_done_shards; /* temp paths of finished shards, renamed at the end */
+static int g_n_done;
+
+static void shard_rotate(prep *p) {
+  shard_close(p);
+  g_done_shards = xrealloc(g_done_shards, (size_t)(g_n_done + 1) * sizeof(char *));
+  g_done_shards[g_n_done++] = (char *)p->sh; /* keep the struct for its paths */
+  shard_open(p);
+}
+
+static inline void emit_id(prep *p, uint32_t id) {
+  if (p->mode == SEG_NONE && p->cur_split < SPLIT_TEST && p->gpos == p->cut[p->cur_split]) {
+    /* undelimited stream: the tail goes to val, then test */
+    if (p->seq_open) seq_close(p);
+    while (p->cur_split < SPLIT_TEST && p->gpos == p->cut[p->cur_split]) p->cur_split++;
+  }
+  if (p->o->shard_tokens && p->mode == SEG_NONE && p->sh->ntok >= p->o->shard_tokens) {
+    if (p->seq_open) seq_close(p);
+    shard_rotate(p);
+  }
+  split_writer *w = &p->sh->w[p->cur_split];
+  w->tbuf[w->nt++] = id;
+  if (w->nt == TBUF) writer_flush_tokens(w);
+  w->ntok++;
+  p->sh->ntok++;
+  p->gpos++;
+  p->seq_open = 1;
+}
+
+/* one symbol (byte value or code point) of content */
+static inline void on_sym(prep *p, uint32_t sym) {
+  p->n_content++;
+  if (p->pass == 1) {
+    p->seq_tok++;
+    if (p->o->level == LEVEL_BYTE) p->byte_count[sym]++;
+    else p->cp_count[sym]++;
+    return;
+  }
+  if (p->o->level == LEVEL_BYTE) {
+    emit_id(p, sym);
+    return;
+  }
+  int32_t id = p->cp_id[sym];
+  if (id < 0) {
+    char where[1200];
+    snprintf(where, sizeof where, "%s:%llu", p->cur_file, (unsigned long long)p->u8_off);
+    recur_fail(where, "the vocabulary given with --vocab lacks this character", "character U+%04X is not in the vocabulary", sym);
+  }
+  emit_id(p, (uint32_t)id);
+}
+
+static void on_word(prep *p, const char *w, int n) {
+  p->n_content++;
+  if (p->pass == 1) {
+    p->seq_tok++;
+    if (!p->o->vocab_from) wt_find(&p->words, w, n, 1)->count++;
+    return;
+  }
+  wentry *e = wt_find(&p->words, w, n, 0);
+  int64_t id = e && e->id >= 0 ? e->id : p->unk_id;
+  emit_id(p, (uint32_t)id);
+}
+
+static void word_end(prep *p) {
+  if (p->wlen) on_word(p, p->word, p->wlen);
+  p->wlen = 0;
+}
+
+static void tok_fail_utf8(prep *p, uint64_t off) {
+  char where[1200];
+  snprintf(where, sizeof where, "%s:byte %llu", p->cur_file, (unsigned long long)off);
+  recur_fail(where, "use --level byte for text that is not UTF-8", "invalid UTF-8");
+}
+
+/* content bytes -> symbols */
+static void tok_feed(prep *p, const unsigned char *b, size_t n, uint64_t off) {
+  p->seq_has_content = 1;
+  if (p->o->level == LEVEL_BYTE) {
+    for (size_t i = 0; i < n; i++) on_sym(p, b[i]);
+    return;
+  }
+  if (p->o->level == LEVEL_CHAR) {
+    for (size_t i = 0; i < n; i++) {
+      unsigned c = b[i];
+      if (p->u8_need == 0) {
+        p->u8_off = off + i;
+        if (c < 0x80) {
+          if (c == 0) recur_fail(p->cur_file, "use --level byte for text with NUL bytes", "NUL character at byte %llu",
+                                 (unsigned long long)(off + i));
+          on_sym(p, c);
+        } else if (c >= 0xC2 && c <= 0xDF) { p->u8_cp = c & 0x1F; p->u8_need = 1; }
+        else if (c >= 0xE0 && c <= 0xEF) { p->u8_cp = c & 0x0F; p->u8_need = 2; }
+        else if (c >= 0xF0 && c <= 0xF4) { p->u8_cp = c & 0x07; p->u8_need = 3; }
+        else tok_fail_utf8(p, off + i);
+      } else {
+        if ((c & 0xC0) != 0x80) tok_fail_utf8(p, p->u8_off);
+        p->u8_cp = (p->u8_cp << 6) | (c & 0x3F);
+        if (--p->u8_need == 0) {
+          uint32_t cp = p->u8_cp;
+          unsigned lead = b[i] ; (void)lead;
+          if (cp >= 0xD800 && cp <= 0xDFFF) tok_fail_utf8(p, p->u8_off);
+          if (cp > 0x10FFFF) tok_fail_utf8(p, p->u8_off);
+          if ((cp < 0x800 && off + i - p->u8_off == 2) || (cp < 0x10000 && off + i - p->u8_off == 3))
+            tok_fail_utf8(p, p->u8_off); /* overlong */
+          on_sym(p, cp);
+        }
+      }
+    }
+    return;
+  }
+  /* words: runs of letters, digits, '_' and non-ASCII; other ASCII marks alone; '\n' kept */
+  for (size_t i = 0; i < n; i++) {
+    unsigned c = b[i];
+    if (c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
+      if (p->wlen == WORD_MAX && c < 0xC0) word_end(p); /* cut very long words at a char boundary */
+      else if (p->wlen >= WORD_MAX - 4 && c >= 0xC0) word_end(p);
+      p->word[p->wlen++] = (char)c;
+    } else {
+      word_end(p);
+      if (c == '\n') on_word(p, "\n", 1);
+      else if (c > ' ' && c < 0x7f) { char ch = (char)c; on_word(p, &ch, 1); }
+    }
+  }
+}
+
+static void on_end(prep *p) {
+  if (p->o->level == LEVEL_CHAR && p->u8_need) tok_fail_utf8(p, p->u8_off);
+  if (p->o->level == LEVEL_WORD) word_end(p);
+  if (p->pass == 1) {
+    uint64_t t = p->seq_tok + (uint64_t)p->delimited;
+    if (t > 0) {
+      int s = split_of_seq(p, p->n_seq);
+      if (s == SPLIT_TRAIN) { /* remember the two smallest draws among train sequences */
+        float u = rng_uniform(rng_key(p->o->seed, RNG_SPLIT, p->n_seq, 0, 0));
+        if (u < p->force_u[0]) { p->force_u[1] = p->force_u[0]; p->force_test = p->force_val; p->force_u[0] = u; p->force_val = p->n_seq; }
+        else if (u < p->force_u[1]) { p->force_u[1] = u; p->force_test = p->n_seq; }
+      }
+      p->split_seq[s]++;
+      p->split_tok[s] += t;
+      p->n_seq++;
+      p->n_tok += t;
+    }
+    p->seq_tok = 0;
+    return;
+  }
+  if (p->mode == SEG_NONE) {
+    if (p->seq_open) seq_close(p);
+  } else {
+    if (p->delimited) emit_id(p, (uint32_t)p->eos_id);
+    if (p->seq_open) {
+      seq_close(p);
+      p->n_seq++;
+      p->cur_split = split_of_seq(p, p->n_seq);
+      if (p->o->shard_tokens && p->sh->ntok >= p->o->shard_tokens) shard_rotate(p);
+    }
+  }
+}
+
+/* ---- segmentation: bytes -> content + sequence ends ---- */
+static void seg_block(prep *p, const unsigned char *b, size_t n, uint64_t off) {
+  size_t i = 0;
+  switch (p->mode) {
+  case SEG_NONE:
+  case SEG_FILE:
+    tok_feed(p, b, n, off);
+    return;
+  case SEG_LINE:
+    while (i < n) {
+      const unsigned char *nl = memchr(b + i, '\n', n - i);
+      size_t e = nl ? (size_t)(nl - b) : n;
+      if (e > i) { tok_feed(p, b + i, e - i, off + i); p->line_bytes = 1; }
+      if (nl) { on_end(p); p->line_bytes = 0; i = e + 1; } else i = n;
+    }
+    return;
+  case SEG_PARAGRAPH:
+    for (; i < n; i++) {
+      if (b[i] == '\n') { p->pending_nl++; continue; }
+      if (p->in_par && p->pending_nl >= 2) { on_end(p); p->in_par = 0; }
+      if (p->in_par && p->pending_nl == 1) tok_feed(p, (const unsigned char *)"\n", 1, off + i - 1);
+      p->pending_nl = 0;
+      tok_feed(p, b + i, 1, off + i);
+      p->in_par = 1;
+    }
+    return;
+  case SEG_SEPARATOR: {
+    const char *sep = p->o->separator;
+    int sl = (int)strlen(sep);
+    for (; i < n; i++) {
+      unsigned char c = b[i];
+      if (!p->in_content_line) {
+        if (c == '\n') {
+          if (p->npend == sl) { /* a separator line */
+            if (p->seq_has_content) on_end(p);
+            p->seq_has_content = 0;
+          } else {
+            if (p->npend) tok_feed(p, (unsigned char *)p->pend, (size_t)p->npend, p->pend_off);
+            tok_feed(p, b + i, 1, off + i);
+          }
+          p->npend = 0;
+          continue;
+        }
+        if (p->npend == 0) p->pend_off = off + i;
+        if (p->npend < sl && (char)c == sep[p->npend]) { p->pend[p->npend++] = (char)c; continue; }
+        if (p->npend) tok_feed(p, (unsigned char *)p->pend, (size_t)p->npend, p->pend_off);
+        p->npend = 0;
+        p->in_content_line = 1;
+      }
+      tok_feed(p, b + i, 1, off + i);
+      if (c == '\n') p->in_content_line = 0;
+    }
+    return;
+  }
+  }
+}
+
+static void seg_file_end(prep *p) {
+  switch (p->mode) {
+  case SEG_NONE: on_end(p); break;
+  case SEG_FILE: if (p->seq_has_content) on_end(p); break;
+  case SEG_LINE: if (p->line_bytes) on_end(p); break;
+  case SEG_PARAGRAPH: if (p->in_par) on_end(p); break;
+  case SEG_SEPARATOR:
+    if (!p->in_content_line && p->npend && p->npend != (int)strlen(p->o->separator))
+      tok_feed(p, (unsigned char *)p->pend, (size_t)p->npend, p->pend_off);
+    if (p->seq_has_content) on_end(p);
+    break;
+  }
+  p->line_bytes = p->pending_nl = p->in_par = p->seq_has_content = 0;
+  p->npend = p->in_content_line = 0;
+}
+
+static void pass_over(prep *p, char **files, int nf) {
+  unsigned char *buf = xmalloc(READ_BLOCK);
+  for (int f = 0; f < nf; f++) {
+    p->cur_file = files[f];
+    int fd = open(files[f], O_RDONLY);
+    if (fd < 0) recur_fail(files[f], NULL, "cannot open input: %s", strerror(errno));
+    uint64_t off = 0;
+    for (;;) {
+      ssize_t r = read(fd, buf, READ_BLOCK);
+      if (r < 0) recur_fail(files[f], NULL, "cannot read input: %s", strerror(errno));
+      if (r == 0) break;
+      seg_block(p, buf, (size_t)r, off);
+      off += (uint64_t)r;
+    }
+    close(fd);
+    seg_file_end(p);
+  }
+  free(buf);
+}
+
+/* ---- inputs ---- */
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void add_input(char ***files, int *nf, const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) recur_fail(path, NULL, "cannot open input: %s", strerror(errno));
+  if (S_ISDIR(st.st_mode)) {
+    DIR *d = opendir(path);
+    if (!d) recur_fail(path, NULL, "cannot read directory: %s", strerror(errno));
+    char **names = NULL;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      names = xrealloc(names, (size_t)(n + 1) * sizeof(char *));
+      size_t len = strlen(path) + strlen(e->d_name) + 2;
+      names[n] = xmalloc(len);
+      snprintf(names[n], len, "%s/%s", path, e->d_name);
+      n++;
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof(char *), cmp_str);
+    for (int i = 0; i < n; i++) {
+      add_input(files, nf, names[i]);
+      free(names[i]);
+    }
+    free(names);
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) return;
+  *files = xrealloc(*files, (size_t)(*nf + 1) * sizeof(char *));
+  (*files)[(*nf)++] = xstrdup(path);
+}
+
+static char *spool_stdin(const char *out) {
+  size_t len = strlen(out) + 32;
+  char *path = xmalloc(len);
+  snprintf(path, len, "%s.stdin-%d", out, (int)getpid());
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) recur_fail(path, "check that the output directory exists and is writable", "cannot create spool file for stdin");
+  core_tempfile_add(path);
+  char *buf = xmalloc(READ_BLOCK);
+  ssize_t r;
+  while ((r = read(0, buf, READ_BLOCK)) > 0)
+    if (write(fd, buf, (size_t)r) != r) recur_fail(path, "is the disk full?", "cannot write spool file");
+  free(buf);
+  close(fd);
+  return path;
+}
+
+/* ---- vocabulary ---- */
+static int cmp_wentry(const void *a, const void *b, void *arena);
+static char *g_arena;
+static int cmp_wentry_q(const void *a, const void *b) { return cmp_wentry(a, b, g_arena); }
+static int cmp_wentry(const void *a, const void *b, void *arena) {
+  const wentry *x = *(wentry *const *)a, *y = *(wentry *const *)b;
+  if (x->count != y->count) return x->count > y->count ? -1 : 1;
+  return strcmp((char *)arena + x->off, (char *)arena + y->off);
+}
+
+static void vocab_push(prep *p, const char *s) {
+  p->vocab = xrealloc(p->vocab, (size_t)(p->vocab_size + 1) * sizeof(char *));
+  p->vocab[p->vocab_size++] = xstrdup(s);
+}
+
+static int utf8_encode(uint32_t cp, char *out) {
+  if (cp < 0x80) { out[0] = (char)cp; return 1; }
+  if (cp < 0x800) { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
+  if (cp < 0x10000) {
+    out[0] = (char)(0xE0 | (cp >> 12)); out[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  out[0] = (char)(0xF0 | (cp >> 18)); out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* decode a vocabulary name that is exactly one code point; -1 otherwise */
+static int64_t single_cp(const char *s) {
+  const unsigned char *u = (const unsigned char *)s;
+  int n = u[0] < 0x80 ? 1 : u[0] < 0xE0 ? 2 : u[0] < 0xF0 ? 3 : 4;
+  if (!u[0] || (int)strlen(s) != n) return -1;
+  uint32_t cp = n == 1 ? u[0] : n == 2 ? (u[0] & 0x1Fu) : n == 3 ? (u[0] & 0x0Fu) : (u[0] & 0x07u);
+  for (int i = 1; i < n; i++) cp = (cp << 6) | (u[i] & 0x3Fu);
+  return cp;
+}
+
+static void build_vocab(prep *p) {
+  const prepare_opts *o = p->o;
+  p->eos_id = p->unk_id = -1;
+  if (o->vocab_from) {
+    dataset *src = dataset_open(o->vocab_from);
+    if (src->level != o->level)
+      recur_fail(o->vocab_from, "use a vocabulary of the same --level", "vocabulary is %s level, not %s",
+                 ds_level_names[src->level], ds_level_names[o->level]);
+    for (int64_t i = 0; i < src->vocab_size; i++) vocab_push(p, src->vocab[i]);
+    p->eos_id = src->eos_id;
+    p->unk_id = src->unk_id;
+    dataset_close(src);
+    if (p->delimited && p->eos_id < 0)
+      recur_fail(o->vocab_from, "prepare with the same --split-on", "vocabulary has no <eos> for delimited sequences");
+    if (o->level == LEVEL_WORD && p->unk_id < 0) recur_fail(o->vocab_from, NULL, "word vocabulary has no <unk>");
+  } else if (o->level == LEVEL_BYTE) {
+    for (int b = 0; b < 256; b++) {
+      char name[16];
+      if (b > 0 && b < 0x80) { name[0] = (char)b; name[1] = 0; }
+      else snprintf(name, sizeof name, "<0x%02X>", b);
+      vocab_push(p, name);
+    }
+    if (p->delimited) { p->eos_id = 256; vocab_push(p, "<eos>"); }
+  } else if (o->level == LEVEL_CHAR) {
+    if (p->delimited) { p->eos_id = 0; vocab_push(p, "<eos>"); }
+    for (uint32_t cp = 0; cp < MAX_CP; cp++)
+      if (p->cp_count[cp]) {
+        char s[8];
+        s[utf8_encode(cp, s)] = 0;
+        vocab_push(p, s);
+      }
+  } else {
+    if (p->delimited) { p->eos_id = p->vocab_size; vocab_push(p, "<eos>"); }
+    p->unk_id = p->vocab_size;
+    vocab_push(p, "<unk>");
+    wentry **all = xmalloc((p->words.n + 1) * sizeof(wentry *));
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < p->words.cap; i++)
+      if (p->words.e[i].count) all[n++] = &p->words.e[i];
+    g_arena = p->words.arena;
+    qsort(all, n, sizeof(wentry *), cmp_wentry_q);
+    for (uint64_t i = 0; i < n; i++) {
+      if ((int64_t)all[i]->count < o->min_count) break;
+      if (o->max_vocab > 0 && p->vocab_size >= o->max_vocab) break;
+      all[i]->id = (int32_t)p->vocab_size;
+      vocab_push(p, p->words.arena + all[i]->off);
+    }
+    free(all);
+  }
+  /* lookup tables for pass 2 */
+  if (o->level == LEVEL_CHAR) {
+    p->cp_id = xmalloc(MAX_CP * sizeof(int32_t));
+    for (uint32_t i = 0; i < MAX_CP; i++) p->cp_id[i] = -1;
+    for (int64_t i = 0; i < p->vocab_size; i++) {
+      if (i == p->eos_id || i == p->unk_id) continue;
+      int64_t cp = single_cp(p->vocab[i]);
+      if (cp < 0) recur_fail(o->vocab_from, NULL, "char-level vocabulary entry %lld is not one character", (long long)i);
+      p->cp_id[cp] = (int32_t)i;
+    }
+  }
+  if (o->level == LEVEL_WORD && o->vocab_from)
+    for (int64_t i = 0; i < p->vocab_size; i++) {
+      if (i == p->eos_id || i == p->unk_id) continue;
+      wentry *e = wt_find(&p->words, p->vocab[i], (int)strlen(p->vocab[i]), 1);
+      e->count = 1;
+      e->id = (int32_t)i;
+    }
+  p->tok_type = p->vocab_size <= 256 ? H5T_STD_U8LE : p->vocab_size <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
+}
+
+static void write_metadata(prep *p, hid_t f) {
+  const prepare_opts *o = p->o;
+  h5_attr_set_str(f, "format", DATASET_FORMAT);
+  h5_attr_set_i64(f, "version", DATASET_VERSION);
+  h5_attr_set_str(f, "level", ds_level_names[o->level]);
+  h5_attr_set_str(f, "split_on", o->split_on);
+  h5_attr_set_str(f, "separator", o->separator ? o->separator : "");
+  h5_attr_set_str(f, "task", "lm");
+  h5_attr_set_i64(f, "vocab_size", p->vocab_size);
+  h5_attr_set_i64(f, "eos_id", p->eos_id);
+  h5_attr_set_i64(f, "unk_id", p->unk_id);
+  h5_attr_set_i64(f, "seed", (int64_t)o->seed);
+  h5_attr_set_f64(f, "val_fraction", o->val);
+  h5_attr_set_f64(f, "test_fraction", o->test);
+  h5_attr_set_str(f, "created_by", "recur prepare");
+  h5_write_strings(f, "vocab", p->vocab, p->vocab_size);
+}
+
+static void fsync_path(const char *path) {
+  int fd = open(path, O_RDONLY);
+  if (fd >= 0) {
+    if (fsync(fd) != 0) recur_fail(path, "is the disk full?", "cannot sync file");
+    close(fd);
+  }
+}
+
+static void commit_file(const char *tmp, const char *final) {
+  fsync_path(tmp);
+  if (rename(tmp, final) != 0) recur_fail(final, NULL, "cannot rename %s into place: %s", tmp, strerror(errno));
+  core_tempfile_forget(tmp);
+}
+
+void prepare_run(const prepare_opts *o) {
+  h5_init();
+  prep *p = xcalloc(1, sizeof(prep));
+  p->o = o;
+  const char *modes[] = {"none", "line", "paragraph", "file", "separator"};
+  p->mode = -1;
+  for (int i = 0; i < 5; i++)
+    if (strcmp(o->split_on, modes[i]) == 0) p->mode = i;
+  RECUR_ASSERT(p->mode >= 0);
+  p->delimited = p->mode != SEG_NONE;
+  p->force_val = p->force_test = UINT64_MAX;
+  p->force_u[0] = p->force_u[1] = 2.0f;
+
+  char **files = NULL;
+  int nf = 0;
+  for (int i = 0; i < o->n_inputs; i++) {
+    if (strcmp(o->inputs[i], "-") == 0) {
+      char *sp = spool_stdin(o->out);
+      add_input(&files, &nf, sp);
+      free(sp);
+    } else {
+      add_input(&files, &nf, o->inputs[i]);
+    }
+  }
+  if (nf == 0) recur_fail(o->inputs[0], NULL, "no input files found");
+
+  /* pass 1: counts */
+  p->pass = 1;
+  if (o->level == LEVEL_CHAR) p->cp_count = xcalloc(MAX_CP, sizeof(uint64_t));
+  pass_over(p, files, nf);
+  if (p->n_content == 0)
+    recur_fail(nf == 1 ? files[0] : o->inputs[0], "give a file with some text in it", "input is empty: no text found");
+  build_vocab(p);
+
+  /* split sizes: guarantee at least one sequence in a requested split */
+  if (p->mode != SEG_NONE) {
+    uint64_t fv = p->force_val, ft = p->force_test;
+    p->force_val = p->force_test = UINT64_MAX;
+    if (o->val > 0 && p->split_seq[SPLIT_VAL] == 0) p->force_val = fv;
+    if (o->test > 0 && p->split_seq[SPLIT_TEST] == 0) p->force_test = (p->force_val == UINT64_MAX) ? fv : ft;
+    if ((o->val > 0 && p->force_val == UINT64_MAX && p->split_seq[SPLIT_VAL] == 0) ||
+        (o->test > 0 && p->force_test == UINT64_MAX && p->split_seq[SPLIT_TEST] == 0))
+      recur_fail(o->out, "give more sequences or set --val/--test to 0", "too few sequences (%llu) for the requested splits",
+                 (unsigned long long)p->n_seq);
+  } else {
+    double tr = 1.0 - o->val - o->test;
+    p->cut[0] = (uint64_t)((double)p->n_tok * tr);
+    p->cut[1] = p->cut[0] + (uint64_t)((double)p->n_tok * o->val);
+    if (o->val > 0 && p->cut[1] == p->cut[0]) p->cut[1]++;
+  }
+
+  /* pass 2: encode and write */
+  p->pass = 2;
+  p->n_seq = 0;
+  p->n_content = 0;
+  p->cur_split = p->mode == SEG_NONE ? SPLIT_TRAIN : split_of_seq(p, 0);
+  shard_open(p);
+  pass_over(p, files, nf);
+  shard_close(p);
+
+  uint64_t tot[SPLIT_COUNT] = {0}, seqs[SPLIT_COUNT] = {0};
+  for (int i = 0; i < g_n_done; i++)
+    for (int k = 0; k < SPLIT_COUNT; k++) {
+      tot[k] += ((shard *)g_done_shards[i])->w[k].ntok;
+      seqs[k] += ((shard *)g_done_shards[i])->w[k].nseq;
+    }
+  for (int k = 0; k < SPLIT_COUNT; k++) {
+    tot[k] += p->sh->w[k].ntok;
+    seqs[k] += p->sh->w[k].nseq;
+  }
+
+  if (o->shard_tokens) {
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%d", o->out, (int)getpid());
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) recur_fail(tmp, "check that the output directory exists and is writable", "cannot create output file");
+    core_tempfile_add(tmp);
+    write_metadata(p, f);
+    h5_write_strings(f, "shards", p->shard_names, p->n_shards);
+    for (int k = 0; k < SPLIT_COUNT; k++) {
+      hid_t g = H5Gcreate2(f, ds_split_names[k], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      h5_attr_set_i64(g, "n_sequences", (int64_t)seqs[k]);
+      h5_attr_set_i64(g, "n_tokens", (int64_t)tot[k]);
+      H5Gclose(g);
+    }
+    h5_close_file(f, tmp);
+    for (int i = 0; i < g_n_done; i++) commit_file(((shard *)g_done_shards[i])->tmp, ((shard *)g_done_shards[i])->final);
+    commit_file(p->sh->tmp, p->sh->final);
+    commit_file(tmp, o->out);
+  } else {
+    write_metadata(p, p->sh->f);
+    h5_close_file(p->sh->f, p->sh->tmp);
+    commit_file(p->sh->tmp, o->out);
+  }
+  for (int i = 0; i < nf; i++) {
+    if (strstr(files[i], ".stdin-")) { unlink(files[i]); core_tempfile_forget(files[i]); }
+    free(files[i]);
+  }
+  free(files);
+  if (!o->quiet)
+    printf("wrote %s: %s level, vocabulary %lld, train %llu seq / %llu tok, val %llu / %llu, test %llu / %llu%s\n", o->out,
+           ds_level_names[o->level], (long long)p->vocab_size, (unsigned long long)seqs[0], (unsigned long long)tot[0],
+           (unsigned long long)seqs[1], (unsigned long long)tot[1], (unsigned long long)seqs[2], (unsigned long long)tot[2],
+           o->shard_tokens ? " (sharded)" : "");
+}

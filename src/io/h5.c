@@ -1,0 +1,254 @@
+/* h5: HDF5 helpers. */
+#include "recur/h5.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+
+void h5_init(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+hid_t h5_open(const char *path, int writable) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) recur_fail(path, NULL, "cannot open file");
+  fclose(fp);
+  if (H5Fis_hdf5(path) <= 0)
+    recur_fail(path, "is this a file written by recur?", "not an HDF5 file (or truncated)");
+  hid_t f = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) recur_fail(path, "the file may be truncated or damaged", "cannot open HDF5 file");
+  return f;
+}
+
+hid_t h5_create(const char *path) {
+  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0) recur_fail(path, "check that the directory exists and is writable", "cannot create file");
+  return f;
+}
+
+void h5_close_file(hid_t f, const char *path) {
+  if (H5Fflush(f, H5F_SCOPE_LOCAL) < 0 || H5Fclose(f) < 0)
+    recur_fail(path, "is the disk full?", "cannot write file");
+}
+
+static void attr_write(hid_t loc, const char *name, hid_t type, const void *val) {
+  if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0 || H5Awrite(a, type, val) < 0) recur_fail(name, "is the disk full?", "cannot write attribute");
+  H5Aclose(a);
+  H5Sclose(sp);
+}
+
+void h5_attr_set_str(hid_t loc, const char *name, const char *val) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, strlen(val) + 1);
+  H5Tset_strpad(t, H5T_STR_NULLTERM);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  attr_write(loc, name, t, val);
+  H5Tclose(t);
+}
+
+void h5_attr_set_i64(hid_t loc, const char *name, int64_t val) { attr_write(loc, name, H5T_NATIVE_INT64, &val); }
+void h5_attr_set_f64(hid_t loc, const char *name, double val) { attr_write(loc, name, H5T_NATIVE_DOUBLE, &val); }
+
+int h5_attr_get_str(hid_t loc, const char *name, char *buf, size_t n) {
+  if (H5Aexists(loc, name) <= 0) return 0;
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  hid_t ft = H5Aget_type(a);
+  int ok = 0;
+  if (H5Tget_class(ft) == H5T_STRING) {
+    if (H5Tis_variable_str(ft) > 0) {
+      char *s = NULL;
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, H5T_VARIABLE);
+      H5Tset_cset(mt, H5Tget_cset(ft));
+      if (H5Aread(a, mt, &s) >= 0 && s) {
+        snprintf(buf, n, "%s", s);
+        H5free_memory(s);
+        ok = 1;
+      }
+      H5Tclose(mt);
+    } else {
+      size_t sz = H5Tget_size(ft);
+      char *tmp = xcalloc(sz + 1, 1);
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, sz + 1);
+      H5Tset_cset(mt, H5Tget_cset(ft));
+      if (H5Aread(a, mt, tmp) >= 0) {
+        snprintf(buf, n, "%s", tmp);
+        ok = 1;
+      }
+      H5Tclose(mt);
+      free(tmp);
+    }
+  }
+  H5Tclose(ft);
+  H5Aclose(a);
+  return ok;
+}
+
+static int attr_read_num(hid_t loc, const char *name, hid_t mt, void *out) {
+  if (H5Aexists(loc, name) <= 0) return 0;
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  hid_t ft = H5Aget_type(a);
+  hid_t sp = H5Aget_space(a);
+  H5T_class_t c = H5Tget_class(ft);
+  int ok = (c == H5T_INTEGER || c == H5T_FLOAT) && H5Sget_simple_extent_npoints(sp) == 1 &&
+           H5Aread(a, mt, out) >= 0;
+  H5Sclose(sp);
+  H5Tclose(ft);
+  H5Aclose(a);
+  return ok;
+}
+
+int h5_attr_get_i64(hid_t loc, const char *name, int64_t *out) { return attr_read_num(loc, name, H5T_NATIVE_INT64, out); }
+int h5_attr_get_f64(hid_t loc, const char *name, double *out) { return attr_read_num(loc, name, H5T_NATIVE_DOUBLE, out); }
+
+static hid_t vlen_utf8(void) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return t;
+}
+
+void h5_write_strings(hid_t loc, const char *name, char *const *s, int64_t n) {
+  hid_t t = vlen_utf8();
+  hsize_t d = (hsize_t)n;
+  hid_t sp = H5Screate_simple(1, &d, NULL);
+  hid_t ds = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (ds < 0 || (n > 0 && H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) < 0))
+    recur_fail(name, "is the disk full?", "cannot write string array");
+  H5Dclose(ds);
+  H5Sclose(sp);
+  H5Tclose(t);
+}
+
+char **h5_read_strings(hid_t loc, const char *name, int64_t *n, const char *path) {
+  char where[1024];
+  snprintf(where, sizeof where, "%s:/%s", path, name);
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing string array");
+  hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+  hid_t ft = H5Dget_type(ds);
+  if (ds < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) <= 0)
+    recur_fail(where, NULL, "expected a 1-D array of variable-length strings");
+  int64_t len = h5_len_1d(ds);
+  if (len < 0) recur_fail(where, NULL, "expected a 1-D array of variable-length strings");
+  char **raw = xcalloc((size_t)len + 1, sizeof(char *));
+  hid_t t = vlen_utf8();
+  if (len > 0 && H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
+    recur_fail(where, "the file may be damaged", "cannot read string array");
+  char **out = xcalloc((size_t)len + 1, sizeof(char *));
+  for (int64_t i = 0; i < len; i++) {
+    out[i] = xstrdup(raw[i] ? raw[i] : "");
+    if (raw[i]) H5free_memory(raw[i]);
+  }
+  free(raw);
+  H5Tclose(t);
+  H5Tclose(ft);
+  H5Dclose(ds);
+  *n = len;
+  return out;
+}
+
+void h5_write_array(hid_t loc, const char *name, hid_t type, int rank, const hsize_t *dims,
+                    const void *data) {
+  hsize_t total = 1;
+  for (int i = 0; i < rank; i++) total *= dims[i];
+  hid_t sp = H5Screate_simple(rank, dims, NULL);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (total > 0) {
+    hsize_t chunk[8];
+    hsize_t budget = 1 << 18; /* ~256K elements a chunk */
+    for (int i = rank - 1; i >= 0; i--) {
+      chunk[i] = dims[i] < budget ? dims[i] : budget;
+      if (chunk[i] == 0) chunk[i] = 1;
+      budget = budget / chunk[i] ? budget / chunk[i] : 1;
+    }
+    H5Pset_chunk(dcpl, rank, chunk);
+    H5Pset_fletcher32(dcpl);
+  }
+  hid_t ds = H5Dcreate2(loc, name, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  if (ds < 0 || (total > 0 && H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
+    recur_fail(name, "is the disk full?", "cannot write array");
+  H5Dclose(ds);
+  H5Pclose(dcpl);
+  H5Sclose(sp);
+}
+
+void h5_appender_open(h5_appender *a, hid_t loc, const char *name, hid_t filetype, hid_t memtype,
+                      size_t elsize, uint64_t chunk, const char *path) {
+  hsize_t zero = 0, unlim = H5S_UNLIMITED, ch = chunk;
+  hid_t sp = H5Screate_simple(1, &zero, &unlim);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 1, &ch);
+  H5Pset_fletcher32(dcpl);
+  a->dset = H5Dcreate2(loc, name, filetype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  if (a->dset < 0) recur_fail(path, "is the disk full?", "cannot create dataset %s", name);
+  H5Pclose(dcpl);
+  H5Sclose(sp);
+  a->memtype = memtype;
+  a->elsize = elsize;
+  a->n = 0;
+  a->nbuf = 0;
+  a->cap = chunk * 4;
+  a->buf = xmalloc(a->cap * elsize);
+  a->path = path;
+}
+
+static void appender_flush(h5_appender *a) {
+  if (a->nbuf == 0) return;
+  hsize_t newsize = a->n + a->nbuf, start = a->n, count = a->nbuf;
+  if (H5Dset_extent(a->dset, &newsize) < 0) recur_fail(a->path, "is the disk full?", "cannot extend dataset");
+  hid_t fs = H5Dget_space(a->dset);
+  H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
+  hid_t ms = H5Screate_simple(1, &count, NULL);
+  if (H5Dwrite(a->dset, a->memtype, ms, fs, H5P_DEFAULT, a->buf) < 0)
+    recur_fail(a->path, "is the disk full?", "cannot write dataset");
+  H5Sclose(ms);
+  H5Sclose(fs);
+  a->n += a->nbuf;
+  a->nbuf = 0;
+}
+
+void h5_appender_push(h5_appender *a, const void *data, uint64_t n) {
+  const char *p = data;
+  while (n > 0) {
+    uint64_t k = a->cap - a->nbuf < n ? a->cap - a->nbuf : n;
+    memcpy(a->buf + a->nbuf * a->elsize, p, k * a->elsize);
+    a->nbuf += k;
+    p += k * a->elsize;
+    n -= k;
+    if (a->nbuf == a->cap) appender_flush(a);
+  }
+}
+
+void h5_appender_close(h5_appender *a) {
+  appender_flush(a);
+  H5Dclose(a->dset);
+  free(a->buf);
+  a->buf = NULL;
+}
+
+int h5_read_range(hid_t dset, hid_t memtype, uint64_t start, uint64_t count, void *out) {
+  if (count == 0) return 0;
+  hsize_t s = start, c = count;
+  hid_t fs = H5Dget_space(dset);
+  if (fs < 0) return -1;
+  herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &s, NULL, &c, NULL);
+  hid_t ms = H5Screate_simple(1, &c, NULL);
+  if (e >= 0) e = H5Dread(dset, memtype, ms, fs, H5P_DEFAULT, out);
+  H5Sclose(ms);
+  H5Sclose(fs);
+  return e < 0 ? -1 : 0;
+}
+
+int64_t h5_len_1d(hid_t dset) {
+  hid_t sp = H5Dget_space(dset);
+  if (sp < 0) return -1;
+  int r = H5Sget_simple_extent_ndims(sp);
+  hsize_t d = 0;
+  if (r == 1) H5Sget_simple_extent_dims(sp, &d, NULL);
+  H5Sclose(sp);
+  return r == 1 ? (int64_t)d : -1;
+}

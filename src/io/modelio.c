@@ -1,0 +1,197 @@
+/* modelio: model.h5 with PyTorch state_dict names and shapes, written atomically. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "recur/core.h"
+#include "recur/dataset.h"
+#include "recur/h5.h"
+#include "recur/model.h"
+
+void model_save(const model *m, const model_vocab *v, int64_t step, const char *path) {
+  char tmp[1100];
+  snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
+  hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0) recur_fail(tmp, "check that the run directory is writable", "cannot create model file");
+  core_tempfile_add(tmp);
+  const model_config *c = &m->cfg;
+  h5_attr_set_str(f, "format", MODEL_FORMAT);
+  h5_attr_set_i64(f, "version", MODEL_VERSION);
+  h5_attr_set_str(f, "cell", cell_names[c->cell]);
+  h5_attr_set_str(f, "torch_mode", cell_torch_mode(c->cell));
+  h5_attr_set_i64(f, "layers", c->layers);
+  h5_attr_set_i64(f, "hidden", c->hidden);
+  h5_attr_set_i64(f, "embed", c->embed);
+  h5_attr_set_i64(f, "vocab_size", c->vocab);
+  h5_attr_set_i64(f, "bidirectional", 0);
+  h5_attr_set_str(f, "task", "lm");
+  h5_attr_set_f64(f, "dropout", c->dropout);
+  h5_attr_set_i64(f, "step", step);
+  h5_attr_set_str(f, "level", ds_level_names[v->level]);
+  h5_attr_set_i64(f, "eos_id", v->eos_id);
+  h5_attr_set_i64(f, "unk_id", v->unk_id);
+  h5_attr_set_str(f, "split_on", v->split_on);
+  h5_write_strings(f, "vocab", v->vocab, v->vocab_size);
+  for (int i = 0; i < m->n_tensors; i++) {
+    const model_tensor *t = &m->tensors[i];
+    hsize_t dims[2] = {(hsize_t)t->dims[0], (hsize_t)t->dims[1]};
+    h5_write_array(f, t->name, H5T_IEEE_F32LE, t->rank, dims, m->params + t->offset);
+  }
+  h5_close_file(f, tmp);
+  int fd = open(tmp, O_RDONLY);
+  if (fd < 0 || fsync(fd) != 0) recur_fail(tmp, "is the disk full?", "cannot sync model file");
+  close(fd);
+  if (rename(tmp, path) != 0) recur_fail(path, NULL, "cannot rename model into place: %s", strerror(errno));
+  core_tempfile_forget(tmp);
+}
+
+static int is_file(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void model_resolve(const char *path, char *out, int cap) {
+  struct stat st;
+  if (stat(path, &st) != 0) recur_fail(path, NULL, "no such model file or directory");
+  if (!S_ISDIR(st.st_mode)) {
+    snprintf(out, (size_t)cap, "%s", path);
+    return;
+  }
+  char p[2048];
+  snprintf(p, sizeof p, "%s/model.h5", path);
+  if (is_file(p)) {
+    snprintf(out, (size_t)cap, "%s", p);
+    return;
+  }
+  snprintf(p, sizeof p, "%s/checkpoints/latest", path);
+  FILE *f = fopen(p, "r");
+  if (f) {
+    char name[256] = "";
+    if (fgets(name, sizeof name, f)) name[strcspn(name, "\n")] = 0;
+    fclose(f);
+    snprintf(p, sizeof p, "%s/checkpoints/%s/model.h5", path, name);
+    if (is_file(p)) {
+      snprintf(out, (size_t)cap, "%s", p);
+      return;
+    }
+  }
+  recur_fail(path, "give a model.h5, a checkpoint directory or a run directory", "no model.h5 found in directory");
+}
+
+model *model_load(const char *path, model_vocab *v, int64_t *step) {
+  char file[2048], where[2200];
+  model_resolve(path, file, sizeof file);
+  hid_t f = h5_open(file, 0);
+  char fmt[64] = "", cell[32] = "", level[16] = "";
+  int64_t ver = 0, layers = 0, hidden = 0, embed = 0, vocab = 0, bidi = 0;
+  double dropout = 0;
+  snprintf(where, sizeof where, "%s:/", file);
+  if (!h5_attr_get_str(f, "format", fmt, sizeof fmt) || strcmp(fmt, MODEL_FORMAT) != 0)
+    recur_fail(where, "give a model.h5 written by recur train", "format is '%s', expected '%s'", fmt, MODEL_FORMAT);
+  if (!h5_attr_get_i64(f, "version", &ver) || ver != MODEL_VERSION)
+    recur_fail(where, NULL, "unsupported model version %lld", (long long)ver);
+  if (!h5_attr_get_str(f, "cell", cell, sizeof cell) || cell_parse(cell) < 0)
+    recur_fail(where, NULL, "attribute 'cell' missing or unknown ('%s')", cell);
+  if (!h5_attr_get_i64(f, "layers", &layers) || !h5_attr_get_i64(f, "hidden", &hidden) ||
+      !h5_attr_get_i64(f, "embed", &embed) || !h5_attr_get_i64(f, "vocab_size", &vocab))
+    recur_fail(where, NULL, "missing one of the attributes layers, hidden, embed, vocab_size");
+  h5_attr_get_i64(f, "bidirectional", &bidi);
+  if (bidi) recur_fail(where, NULL, "bidirectional models are not supported by this version");
+  h5_attr_get_f64(f, "dropout", &dropout);
+  if (layers < 1 || layers > MODEL_MAX_LAYERS || hidden < 1 || hidden > 65536 || embed < 1 || embed > 65536 ||
+      vocab < 1 || vocab > INT32_MAX)
+    recur_fail(where, NULL, "configuration out of range (layers %lld, hidden %lld, embed %lld, vocab %lld)",
+               (long long)layers, (long long)hidden, (long long)embed, (long long)vocab);
+  model_config c = {cell_parse(cell), (int)layers, (int)hidden, (int)embed, (int)vocab, (float)dropout};
+  if (!(c.dropout >= 0 && c.dropout < 1)) c.dropout = 0;
+  if (step && !h5_attr_get_i64(f, "step", step)) *step = 0;
+  if (v) {
+    memset(v, 0, sizeof *v);
+    if (!h5_attr_get_str(f, "level", level, sizeof level) || (v->level = ds_level_parse(level)) < 0)
+      recur_fail(where, NULL, "attribute 'level' missing or unknown");
+    if (!h5_attr_get_i64(f, "eos_id", &v->eos_id)) v->eos_id = -1;
+    if (!h5_attr_get_i64(f, "unk_id", &v->unk_id)) v->unk_id = -1;
+    if (!h5_attr_get_str(f, "split_on", v->split_on, sizeof v->split_on)) strcpy(v->split_on, "none");
+    v->vocab = h5_read_strings(f, "vocab", &v->vocab_size, file);
+    if (v->vocab_size != vocab)
+      recur_fail(where, NULL, "/vocab has %lld entries but vocab_size is %lld", (long long)v->vocab_size, (long long)vocab);
+    if (v->eos_id < -1 || v->eos_id >= vocab) recur_fail(where, NULL, "eos_id out of range");
+  }
+  model *m = model_create(&c, 0);
+  for (int i = 0; i < m->n_tensors; i++) {
+    const model_tensor *t = &m->tensors[i];
+    snprintf(where, sizeof where, "%s:/%s", file, t->name);
+    if (H5Lexists(f, t->name, H5P_DEFAULT) <= 0) recur_fail(where, "the model file is incomplete", "missing tensor");
+    hid_t d = H5Dopen2(f, t->name, H5P_DEFAULT);
+    hid_t sp = H5Dget_space(d), ty = H5Dget_type(d);
+    hsize_t dims[4] = {0, 0, 0, 0};
+    int r = H5Sget_simple_extent_ndims(sp);
+    if (r >= 1 && r <= 4) H5Sget_simple_extent_dims(sp, dims, NULL);
+    if (H5Tget_class(ty) != H5T_FLOAT || r != t->rank || dims[0] != (hsize_t)t->dims[0] ||
+        (t->rank == 2 && dims[1] != (hsize_t)t->dims[1]))
+      recur_fail(where, "the tensor does not match the configuration in the root attributes",
+                 "expected float tensor of shape (%lld%s%lld), found rank %d (%llu, %llu)", (long long)t->dims[0],
+                 t->rank == 2 ? ", " : "", t->rank == 2 ? (long long)t->dims[1] : 0LL, r, (unsigned long long)dims[0],
+                 (unsigned long long)dims[1]);
+    if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, m->params + t->offset) < 0)
+      recur_fail(where, "the file is truncated or damaged (checksum mismatch)", "cannot read tensor");
+    for (int64_t k = 0; k < t->n; k++)
+      if (!isfinite(m->params[t->offset + k])) recur_fail(where, NULL, "tensor holds a non-finite value at %lld", (long long)k);
+    H5Tclose(ty);
+    H5Sclose(sp);
+    H5Dclose(d);
+  }
+  H5Fclose(f);
+  return m;
+}
+
+void model_vocab_free(model_vocab *v) {
+  for (int64_t i = 0; i < v->vocab_size; i++) free(v->vocab[i]);
+  free(v->vocab);
+  v->vocab = NULL;
+}
+
+void model_inspect(const char *path, int json) {
+  char file[2048];
+  model_resolve(path, file, sizeof file);
+  model_vocab v;
+  int64_t step = 0;
+  model *m = model_load(file, &v, &step);
+  const model_config *c = &m->cfg;
+  if (json) {
+    printf("{\"path\":");
+    core_json_string(stdout, file);
+    printf(",\"format\":\"%s\",\"version\":%d,\"cell\":\"%s\",\"layers\":%d,\"hidden\":%d,\"embed\":%d,"
+           "\"vocab_size\":%d,\"bidirectional\":false,\"task\":\"lm\",\"level\":\"%s\",\"step\":%lld,\"parameters\":%lld,"
+           "\"tensors\":[",
+           MODEL_FORMAT, MODEL_VERSION, cell_names[c->cell], c->layers, c->hidden, c->embed, c->vocab,
+           ds_level_names[v.level], (long long)step, (long long)m->n_params);
+  } else {
+    printf("%s: %s version %d, step %lld\n  %s, %d layer(s) x %d hidden, embed %d, vocabulary %d (%s level), %lld parameters\n",
+           file, MODEL_FORMAT, MODEL_VERSION, (long long)step, cell_names[c->cell], c->layers, c->hidden, c->embed,
+           c->vocab, ds_level_names[v.level], (long long)m->n_params);
+  }
+  for (int i = 0; i < m->n_tensors; i++) {
+    const model_tensor *t = &m->tensors[i];
+    double s = 0;
+    for (int64_t k = 0; k < t->n; k++) s += (double)m->params[t->offset + k] * m->params[t->offset + k];
+    if (json && t->rank == 2)
+      printf("%s{\"name\":\"%s\",\"shape\":[%lld,%lld],\"norm\":%.6g}", i ? "," : "", t->name, (long long)t->dims[0],
+             (long long)t->dims[1], sqrt(s));
+    else if (json)
+      printf("%s{\"name\":\"%s\",\"shape\":[%lld],\"norm\":%.6g}", i ? "," : "", t->name, (long long)t->dims[0], sqrt(s));
+    else if (t->rank == 2)
+      printf("  %-22s (%lld, %lld)  norm %.4f\n", t->name, (long long)t->dims[0], (long long)t->dims[1], sqrt(s));
+    else
+      printf("  %-22s (%lld)  norm %.4f\n", t->name, (long long)t->dims[0], sqrt(s));
+  }
+  if (json) printf("]}\n");
+  model_vocab_free(&v);
+  model_free(m);
+}

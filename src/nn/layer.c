@@ -1,0 +1,269 @@
+/* layer: recurrent cells and BPTT over packed batches. One input-projection sgemm for all steps,
+ * one recurrent sgemm per step for all gates, one fused elementwise pass per step, and one sgemm
+ * each for dW_ih, dW_hh and dX after the time loop. */
+#include "recur/layer.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+
+const char *const cell_names[CELL_COUNT] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
+
+int cell_parse(const char *s) {
+  for (int i = 0; i < CELL_COUNT; i++)
+    if (strcmp(s, cell_names[i]) == 0) return i;
+  return -1;
+}
+
+int cell_gates(int cell) { return cell == CELL_LSTM ? 4 : cell == CELL_GRU ? 3 : 1; }
+
+const char *cell_torch_mode(int cell) {
+  static const char *const m[CELL_COUNT] = {"RNN_TANH", "RNN_RELU", "LSTM", "GRU"};
+  return m[cell];
+}
+
+/* ---- vectorisable exp, sigmoid, tanh (rel. error ~3e-7) ---- */
+static inline float fexp(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 87.0f ? 87.0f : x;
+  float fi = (x * 1.4426950408889634f + 12582912.0f) - 12582912.0f; /* round to nearest */
+  float r = x - fi * 0.693145751953125f - fi * 1.428606765330187e-06f;
+  float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.008333334f + r * 0.0013888889f)))));
+  union { int32_t i; float f; } u;
+  u.i = ((int32_t)fi + 127) * (1 << 23);
+  return p * u.f;
+}
+
+void vec_sigmoid(float *x, int n) {
+  for (int j = 0; j < n; j++) x[j] = 1.0f / (1.0f + fexp(-x[j]));
+}
+
+void vec_exp(float *x, int n) {
+  for (int j = 0; j < n; j++) x[j] = fexp(x[j]);
+}
+
+static inline float ftanh(float x) {
+  float ax = x < 0 ? -x : x;
+  float e = fexp(-2.0f * ax);
+  float big = (1.0f - e) / (1.0f + e);
+  big = x < 0 ? -big : big;
+  float x2 = x * x;
+  float small = x * (1.0f + x2 * (-0.33333333f + x2 * (0.13333333f - 0.05396825f * x2)));
+  return ax < 0.125f ? small : big;
+}
+
+void vec_tanh(float *x, int n) {
+  for (int j = 0; j < n; j++) x[j] = ftanh(x[j]);
+}
+
+/* ---- buffers ---- */
+static void grow(float **p, int64_t n) {
+  *p = xrealloc(*p, (size_t)(n > 0 ? n : 1) * sizeof(float));
+}
+
+void layer_acts_reserve(layer_acts *a, const layer_view *L, int64_t N) {
+  if (N <= a->cap) return;
+  int64_t H = L->H, GH = (int64_t)L->G * H;
+  grow(&a->gates, N * GH);
+  grow(&a->h, N * H);
+  grow(&a->hprev, N * H);
+  if (L->cell == CELL_LSTM) {
+    grow(&a->cell, N * H);
+    grow(&a->tcell, N * H);
+    grow(&a->cprev, N * H);
+  }
+  if (L->cell == CELL_GRU) grow(&a->hn, N * H);
+  a->cap = N;
+}
+
+void layer_acts_free(layer_acts *a) {
+  free(a->gates); free(a->cell); free(a->tcell); free(a->hn); free(a->h); free(a->hprev); free(a->cprev);
+  memset(a, 0, sizeof *a);
+}
+
+void layer_scratch_reserve(layer_scratch *s, int64_t N, int B, int GH) {
+  if (N > s->cap || GH > s->capG) {
+    int64_t n = N > s->cap ? N : s->cap, g = GH > s->capG ? GH : s->capG;
+    grow(&s->dgx, n * g);
+    grow(&s->dgh, n * g);
+    grow(&s->ones, n);
+    for (int64_t i = 0; i < n; i++) s->ones[i] = 1.0f;
+    s->cap = n;
+  }
+  if (B > s->capB || GH > s->capG) {
+    int64_t b = B > s->capB ? B : s->capB, g = GH > s->capG ? GH : s->capG;
+    grow(&s->dc, b * g);
+    grow(&s->tmp, b * g);
+    s->capB = b;
+  }
+  if (GH > s->capG) {
+    grow(&s->bsum, GH);
+    s->capG = GH;
+  }
+}
+
+void layer_scratch_free(layer_scratch *s) {
+  free(s->dgx); free(s->dgh); free(s->dc); free(s->tmp); free(s->ones); free(s->bsum);
+  s->dgx = s->dgh = s->dc = s->tmp = s->ones = s->bsum = NULL;
+  s->cap = s->capB = s->capG = 0;
+}
+
+/* rows [0, n) of the state before step t: from h0 (or zeros) at t = 0, else from step t-1 */
+static void copy_prev(float *dst, const float *all, const float *init, const packed_shape *s, int t, int n, int H) {
+  if (t > 0) memcpy(dst, all + s->off[t - 1] * H, (size_t)n * (size_t)H * sizeof(float));
+  else if (init) memcpy(dst, init, (size_t)n * (size_t)H * sizeof(float));
+  else memset(dst, 0, (size_t)n * (size_t)H * sizeof(float));
+}
+
+/* ---- forward ---- */
+static void lstm_fwd_row(float *restrict g, float *restrict c, float *restrict tc, float *restrict h,
+                         const float *restrict cp, const float *restrict bsum, int H) {
+  for (int j = 0; j < 4 * H; j++) g[j] += bsum[j];
+  vec_sigmoid(g, 2 * H);
+  vec_tanh(g + 2 * H, H);
+  vec_sigmoid(g + 3 * H, H);
+  const float *i = g, *f = g + H, *gg = g + 2 * H, *o = g + 3 * H;
+  for (int j = 0; j < H; j++) tc[j] = c[j] = f[j] * cp[j] + i[j] * gg[j];
+  vec_tanh(tc, H);
+  for (int j = 0; j < H; j++) h[j] = o[j] * tc[j];
+}
+
+static void gru_fwd_row(float *restrict g, float *restrict hn, float *restrict h, const float *restrict hp,
+                        const float *restrict gh, const float *restrict bih, const float *restrict bhh, int H) {
+  for (int j = 0; j < 2 * H; j++) g[j] += bih[j] + gh[j] + bhh[j];
+  vec_sigmoid(g, 2 * H);
+  const float *r = g, *z = g + H;
+  float *n = g + 2 * H;
+  for (int j = 0; j < H; j++) {
+    hn[j] = gh[2 * H + j] + bhh[2 * H + j];
+    n[j] += bih[2 * H + j] + r[j] * hn[j];
+  }
+  vec_tanh(n, H);
+  for (int j = 0; j < H; j++) h[j] = (1.0f - z[j]) * n[j] + z[j] * hp[j];
+}
+
+void layer_forward(const layer_view *L, layer_acts *a, const float *X, const packed_shape *s,
+                   const float *h0, const float *c0, layer_scratch *w) {
+  const int H = L->H, GH = L->G * H;
+  const int64_t N = s->N;
+  layer_acts_reserve(a, L, N);
+  layer_scratch_reserve(w, N, s->B, GH);
+  if (N == 0) return;
+  for (int j = 0; j < GH; j++) w->bsum[j] = L->b_ih[j] + L->b_hh[j];
+  /* gates = X W_ih^T for all steps at once: (N, GH) */
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, GH, L->in, 1.0f, X, L->in, L->w_ih, L->in, 0.0f,
+              a->gates, GH);
+  for (int t = 0; t < s->T; t++) {
+    const int bt = s->bs[t];
+    const int64_t r0 = s->off[t];
+    float *hp = a->hprev + r0 * H, *g = a->gates + r0 * GH, *h = a->h + r0 * H;
+    copy_prev(hp, a->h, h0, s, t, bt, H);
+    if (L->cell == CELL_GRU) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bt, GH, H, 1.0f, hp, H, L->w_hh, H, 0.0f, w->tmp, GH);
+      for (int b = 0; b < bt; b++)
+        gru_fwd_row(g + (int64_t)b * GH, a->hn + (r0 + b) * H, h + (int64_t)b * H, hp + (int64_t)b * H,
+                    w->tmp + (int64_t)b * GH, L->b_ih, L->b_hh, H);
+      continue;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bt, GH, H, 1.0f, hp, H, L->w_hh, H, 1.0f, g, GH);
+    if (L->cell == CELL_LSTM) {
+      float *cp = a->cprev + r0 * H;
+      copy_prev(cp, a->cell, c0, s, t, bt, H);
+      for (int b = 0; b < bt; b++) {
+        int64_t o = (r0 + b) * H;
+        lstm_fwd_row(g + (int64_t)b * GH, a->cell + o, a->tcell + o, h + (int64_t)b * H, cp + (int64_t)b * H, w->bsum, H);
+      }
+    } else {
+      int64_t n = (int64_t)bt * H;
+      for (int64_t b = 0; b < bt; b++)
+        for (int j = 0; j < H; j++) g[b * H + j] += w->bsum[j];
+      if (L->cell == CELL_RNN_TANH) vec_tanh(g, (int)n);
+      else
+        for (int64_t j = 0; j < n; j++) g[j] = g[j] > 0 ? g[j] : 0.0f;
+      memcpy(h, g, (size_t)n * sizeof(float));
+    }
+  }
+}
+
+/* ---- backward ---- */
+static void lstm_bwd_row(float *restrict dg, float *restrict dc, const float *restrict g, const float *restrict tc,
+                         const float *restrict cp, const float *restrict dh, int H) {
+  const float *i = g, *f = g + H, *gg = g + 2 * H, *o = g + 3 * H;
+  for (int j = 0; j < H; j++) {
+    float dcj = dc[j] + dh[j] * o[j] * (1.0f - tc[j] * tc[j]);
+    float d_o = dh[j] * tc[j];
+    dg[j] = dcj * gg[j] * i[j] * (1.0f - i[j]);
+    dg[H + j] = dcj * cp[j] * f[j] * (1.0f - f[j]);
+    dg[2 * H + j] = dcj * i[j] * (1.0f - gg[j] * gg[j]);
+    dg[3 * H + j] = d_o * o[j] * (1.0f - o[j]);
+    dc[j] = dcj * f[j];
+  }
+}
+
+static void gru_bwd_row(float *restrict dgx, float *restrict dgh, float *restrict dhp, const float *restrict g,
+                        const float *restrict hn, const float *restrict hp, const float *restrict dh, int H) {
+  const float *r = g, *z = g + H, *n = g + 2 * H;
+  for (int j = 0; j < H; j++) {
+    float dn = dh[j] * (1.0f - z[j]);
+    float dz = dh[j] * (hp[j] - n[j]);
+    float dnp = dn * (1.0f - n[j] * n[j]);
+    float drp = dnp * hn[j] * r[j] * (1.0f - r[j]);
+    float dzp = dz * z[j] * (1.0f - z[j]);
+    dgx[j] = drp; dgx[H + j] = dzp; dgx[2 * H + j] = dnp;
+    dgh[j] = drp; dgh[H + j] = dzp; dgh[2 * H + j] = dnp * r[j];
+    if (dhp) dhp[j] += dh[j] * z[j];
+  }
+}
+
+void layer_backward(const layer_view *L, layer_acts *a, const float *X, const packed_shape *s,
+                    float *dH, float *dX, layer_scratch *w) {
+  const int H = L->H, GH = L->G * H;
+  const int64_t N = s->N;
+  layer_scratch_reserve(w, N, s->B, GH);
+  if (N == 0) return;
+  float *dgh = L->cell == CELL_GRU ? w->dgh : w->dgx;
+  if (L->cell == CELL_LSTM) memset(w->dc, 0, (size_t)s->B * (size_t)H * sizeof(float));
+  for (int t = s->T - 1; t >= 0; t--) {
+    const int bt = s->bs[t];
+    const int64_t r0 = s->off[t];
+    const float *dh = dH + r0 * H, *g = a->gates + r0 * GH;
+    float *dg = w->dgx + r0 * GH;
+    switch (L->cell) {
+    case CELL_LSTM:
+      for (int b = 0; b < bt; b++) {
+        int64_t o = (r0 + b) * H;
+        lstm_bwd_row(dg + (int64_t)b * GH, w->dc + (int64_t)b * H, g + (int64_t)b * GH, a->tcell + o, a->cprev + o,
+                     dh + (int64_t)b * H, H);
+      }
+      break;
+    case CELL_GRU:
+      for (int b = 0; b < bt; b++) {
+        int64_t o = (r0 + b) * H;
+        float *dhp = t > 0 ? dH + s->off[t - 1] * H + (int64_t)b * H : NULL;
+        gru_bwd_row(dg + (int64_t)b * GH, w->dgh + (r0 + b) * GH, dhp, g + (int64_t)b * GH, a->hn + o, a->hprev + o,
+                    dh + (int64_t)b * H, H);
+      }
+      break;
+    case CELL_RNN_TANH:
+      for (int64_t j = 0; j < (int64_t)bt * H; j++) dg[j] = dh[j] * (1.0f - g[j] * g[j]);
+      break;
+    default:
+      for (int64_t j = 0; j < (int64_t)bt * H; j++) dg[j] = g[j] > 0 ? dh[j] : 0.0f;
+    }
+    if (w->poke) w->poke(w->poke_arg);
+    /* recurrent term: dh_{t-1}[:bt] += dgh_t W_hh */
+    if (t > 0)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bt, H, GH, 1.0f, dgh + r0 * GH, GH, L->w_hh, H, 1.0f,
+                  dH + s->off[t - 1] * H, H);
+  }
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)N, 1.0f, dgh, GH, a->hprev, H, 1.0f, L->gw_hh, H);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, L->in, (int)N, 1.0f, w->dgx, GH, X, L->in, 1.0f, L->gw_ih,
+              L->in);
+  cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 1.0f, L->gb_ih, 1);
+  cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, dgh, GH, w->ones, 1, 1.0f, L->gb_hh, 1);
+  if (dX)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, L->in, GH, 1.0f, w->dgx, GH, L->w_ih, L->in, 0.0f,
+                dX, L->in);
+}

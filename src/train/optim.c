@@ -1,0 +1,91 @@
+/* optim: update rules as torch.optim (SGD with dampening 0, Adam with L2, AdamW decoupled). */
+#include "recur/optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+
+int optim_parse(const char *s) {
+  if (strcmp(s, "sgd") == 0) return OPTIM_SGD;
+  if (strcmp(s, "adam") == 0) return OPTIM_ADAM;
+  if (strcmp(s, "adamw") == 0) return OPTIM_ADAMW;
+  return -1;
+}
+
+int lr_parse(const char *s) {
+  if (strcmp(s, "constant") == 0) return LR_CONSTANT;
+  if (strcmp(s, "step") == 0) return LR_STEP;
+  if (strcmp(s, "cosine") == 0) return LR_COSINE;
+  return -1;
+}
+
+void optim_init(optim *o, int type, int64_t n) {
+  o->type = type;
+  o->n = n;
+  o->t = 0;
+  o->state = xcalloc((size_t)(2 * n), sizeof(float));
+}
+
+void optim_free(optim *o) { free(o->state); o->state = NULL; }
+
+void optim_step(optim *o, float *restrict p, const float *restrict g, float lr) {
+  const int64_t n = o->n;
+  float *restrict m = o->state, *restrict v = o->state + n;
+  const float wd = o->weight_decay;
+  o->t++;
+  if (o->type == OPTIM_SGD) {
+    const float mu = o->momentum;
+    for (int64_t i = 0; i < n; i++) {
+      float d = g[i] + wd * p[i];
+      if (mu != 0) {
+        m[i] = o->t == 1 ? d : mu * m[i] + d;
+        d = o->nesterov ? d + mu * m[i] : m[i];
+      }
+      p[i] -= lr * d;
+    }
+    return;
+  }
+  const float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
+  const float bc1 = 1.0f - powf(b1, (float)o->t), bc2 = 1.0f - powf(b2, (float)o->t);
+  const float step = lr / bc1, sbc2 = sqrtf(bc2);
+  const int adamw = o->type == OPTIM_ADAMW;
+  for (int64_t i = 0; i < n; i++) {
+    float d = g[i];
+    if (adamw) p[i] *= 1.0f - lr * wd;
+    else d += wd * p[i];
+    m[i] = b1 * m[i] + (1.0f - b1) * d;
+    v[i] = b2 * v[i] + (1.0f - b2) * d * d;
+    p[i] -= step * m[i] / (sqrtf(v[i]) / sbc2 + eps);
+  }
+}
+
+double optim_grad_norm(const float *g, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+  return sqrt(s);
+}
+
+float optim_clip(float *g, int64_t n, double norm, float clip) {
+  if (clip <= 0 || norm <= clip) return 1.0f;
+  float f = (float)(clip / (norm + 1e-6));
+  for (int64_t i = 0; i < n; i++) g[i] *= f;
+  return f;
+}
+
+float lr_at(const lr_schedule *s, int64_t step) {
+  if (s->warmup > 0 && step < s->warmup) return s->lr * (float)(step + 1) / (float)s->warmup;
+  switch (s->kind) {
+  case LR_STEP:
+    return s->lr * powf(s->gamma, (float)(s->decay_every > 0 ? step / s->decay_every : 0));
+  case LR_COSINE: {
+    int64_t span = s->total - s->warmup;
+    double prog = span > 0 ? (double)(step - s->warmup) / (double)span : 1.0;
+    if (prog > 1) prog = 1;
+    return s->min_lr + 0.5f * (s->lr - s->min_lr) * (float)(1.0 + cos(3.141592653589793 * prog));
+  }
+  default:
+    return s->lr;
+  }
+}

@@ -1,0 +1,429 @@
+/* train: the training loop. Every rank derives the same global batches; rank r computes slots
+ * r*K .. r*K+K-1 of the W*K slots (K = --accum), so W ranks with accum K compute exactly what one
+ * rank computes with accum W*K. Loss is summed over targets and divided by the global target
+ * count, which every rank knows from the schedule without communication. */
+#define _POSIX_C_SOURCE 200809L
+#include "recur/train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "recur/batch.h"
+#include "recur/core.h"
+#include "recur/dist.h"
+
+void train_opts_default(train_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->mc = (model_config){CELL_LSTM, 2, 256, 64, 0, 0.0f};
+  o->mode = MODE_STREAM;
+  o->T = 100;
+  o->max_len = 0;
+  o->B = 32;
+  o->accum = 1;
+  o->steps = 0;
+  o->epochs = 1;
+  o->optim = OPTIM_ADAM;
+  o->beta1 = 0.9f;
+  o->beta2 = 0.999f;
+  o->eps = 1e-8f;
+  o->lr = (lr_schedule){LR_CONSTANT, 2e-3f, 0.0f, 0.1f, 0, 0, 0};
+  o->clip = 5.0f;
+  o->seed = 1234;
+  o->eval_every = 0;
+  o->log_every = 10;
+  o->save_every = 1000;
+  o->max_bad_steps = 10;
+}
+
+/* ---- items: a sequence or a stream window as (inputs, targets) = (buf, buf + 1) ---- */
+typedef struct {
+  int32_t *pool;
+  int64_t cap;
+  int32_t **in, **tgt;
+  int *len;
+  uint64_t *ids;
+  int capn;
+} items;
+
+static void items_reserve(items *it, int n, int64_t tokens) {
+  if (tokens > it->cap) {
+    it->pool = xrealloc(it->pool, (size_t)tokens * sizeof(int32_t));
+    it->cap = tokens;
+  }
+  if (n > it->capn) {
+    it->in = xrealloc(it->in, (size_t)n * sizeof(int32_t *));
+    it->tgt = xrealloc(it->tgt, (size_t)n * sizeof(int32_t *));
+    it->len = xrealloc(it->len, (size_t)n * sizeof(int));
+    it->ids = xrealloc(it->ids, (size_t)n * sizeof(uint64_t));
+    it->capn = n;
+  }
+}
+
+static void items_free(items *it) {
+  free(it->pool); free(it->in); free(it->tgt); free(it->len); free(it->ids);
+  memset(it, 0, sizeof *it);
+}
+
+/* tokens a sequence contributes and the steps it runs (targets) */
+static int64_t seq_tokens(const dataset *ds, int split, uint64_t q, int max_len) {
+  int64_t n = (int64_t)dataset_seq_len(ds, split, q);
+  return max_len > 0 && n > max_len ? max_len : n;
+}
+static int seq_steps(const dataset *ds, int split, uint64_t q, int max_len) {
+  int64_t n = seq_tokens(ds, split, q, max_len);
+  return (int)(ds->eos_id >= 0 ? n : n > 0 ? n - 1 : 0);
+}
+
+/* Fill items with sequences q[0..n): with <eos>, inputs are <eos> x0 .. x_{n-2} and targets
+ * x0 .. x_{n-1}; without, inputs x0 .. x_{n-2} and targets x1 .. x_{n-1}. */
+static void load_sequences(items *it, const dataset *ds, int split, const uint64_t *q, int n, int max_len) {
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) total += seq_tokens(ds, split, q[i], max_len) + 1;
+  items_reserve(it, n, total);
+  int32_t *p = it->pool;
+  for (int i = 0; i < n; i++) {
+    int64_t k = seq_tokens(ds, split, q[i], max_len);
+    int32_t *buf = p;
+    if (ds->eos_id >= 0) *buf++ = (int32_t)ds->eos_id;
+    dataset_read(ds, split, ds->split[split].offsets[q[i]], (uint64_t)k, buf);
+    it->in[i] = p;
+    it->tgt[i] = p + 1;
+    it->len[i] = seq_steps(ds, split, q[i], max_len);
+    it->ids[i] = q[i];
+    p += k + 1;
+  }
+}
+
+/* Fill items with windows [pos, pos + T] of streams s[0..n), each stream_len long. */
+static void load_windows(items *it, const dataset *ds, int split, const uint64_t *s, int n, uint64_t stream_len,
+                         uint64_t pos, int T) {
+  items_reserve(it, n, (int64_t)n * (T + 1));
+  for (int i = 0; i < n; i++) {
+    int32_t *buf = it->pool + (int64_t)i * (T + 1);
+    dataset_read(ds, split, s[i] * stream_len + pos, (uint64_t)T + 1, buf);
+    it->in[i] = buf;
+    it->tgt[i] = buf + 1;
+    it->len[i] = T;
+    it->ids[i] = s[i];
+  }
+}
+
+/* ---- states carried across windows: (L, B_total, H) for every stream ---- */
+static void gather_state(float *dst, const float *all, const batch *b, int L, int Btot, int H) {
+  for (int l = 0; l < L; l++)
+    for (int r = 0; r < b->s.B; r++)
+      memcpy(dst + ((int64_t)l * b->s.B + r) * H, all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H,
+             (size_t)H * sizeof(float));
+}
+static void scatter_state(float *all, const float *src, const batch *b, int L, int Btot, int H) {
+  for (int l = 0; l < L; l++)
+    for (int r = 0; r < b->s.B; r++)
+      memcpy(all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H, src + ((int64_t)l * b->s.B + r) * H,
+             (size_t)H * sizeof(float));
+}
+
+/* ---- evaluation ---- */
+static const dataset *g_eval_ds;
+static int g_eval_split;
+static int cmp_seq_len_desc(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  uint64_t lx = dataset_seq_len(g_eval_ds, g_eval_split, x), ly = dataset_seq_len(g_eval_ds, g_eval_split, y);
+  if (lx != ly) return lx > ly ? -1 : 1;
+  return x < y ? -1 : x > y;
+}
+
+eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, int streams, int T, int B, int max_len) {
+  const int rank = core_rank(), W = core_world();
+  const int L = m->cfg.layers, H = m->cfg.hidden;
+  const ds_split *sp = &ds->split[split];
+  double acc[2] = {0, 0};
+  items it = {0};
+  batch b = {0};
+  if (as_streams && sp->n_tok >= 2) {
+    if ((uint64_t)streams > sp->n_tok - 1) streams = (int)(sp->n_tok - 1);
+    uint64_t slen = (sp->n_tok - 1) / (uint64_t)streams;
+    int n = 0;
+    uint64_t *mine = xmalloc((size_t)streams * sizeof(uint64_t));
+    for (int s = rank; s < streams; s += W) mine[n++] = (uint64_t)s;
+    float *h = xcalloc((size_t)L * (size_t)(n ? n : 1) * (size_t)H, sizeof(float));
+    float *c = xcalloc((size_t)L * (size_t)(n ? n : 1) * (size_t)H, sizeof(float));
+    for (uint64_t pos = 0; n > 0 && pos < slen; pos += (uint64_t)T) {
+      int len = (int)(slen - pos < (uint64_t)T ? slen - pos : (uint64_t)T);
+      load_windows(&it, ds, split, mine, n, slen, pos, len);
+      batch_pack(&b, n, it.len, it.in, it.tgt, it.ids);
+      for (int r = 0; r < n; r++) b.seq_id[r] = (uint64_t)r; /* rows index the local state */
+      acc[0] += model_forward(m, &b, h, c, 0, 0);
+      acc[1] += (double)b.n_targets;
+      model_final_state(m, &b, h, c);
+    }
+    free(h); free(c); free(mine);
+  } else if (!as_streams) {
+    uint64_t n = 0;
+    uint64_t *mine = xmalloc((sp->n_seq / (uint64_t)W + 1) * sizeof(uint64_t));
+    for (uint64_t q = (uint64_t)rank; q < sp->n_seq; q += (uint64_t)W) mine[n++] = q;
+    g_eval_ds = ds;
+    g_eval_split = split;
+    qsort(mine, n, sizeof(uint64_t), cmp_seq_len_desc);
+    for (uint64_t i = 0; i < n; i += (uint64_t)B) {
+      int k = (int)(n - i < (uint64_t)B ? n - i : (uint64_t)B);
+      load_sequences(&it, ds, split, mine + i, k, max_len);
+      batch_pack(&b, k, it.len, it.in, it.tgt, it.ids);
+      acc[0] += model_forward(m, &b, NULL, NULL, 0, 0);
+      acc[1] += (double)b.n_targets;
+    }
+    free(mine);
+  }
+  items_free(&it);
+  batch_free(&b);
+  dist_sum_doubles(acc, 2);
+  return (eval_result){acc[0], acc[1]};
+}
+
+/* ---- signals: finish the step, save, exit cleanly ---- */
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { g_stop = sig; }
+
+static void grad_ready_cb(void *arg, int64_t upto) { dist_reducer_ready(arg, upto); }
+static void poke_cb(void *arg) { dist_reducer_poke(arg); }
+
+static void fmt_eta(char *buf, size_t n, double s) {
+  if (s < 0 || !isfinite(s)) s = 0;
+  long t = (long)s;
+  if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+}
+
+static void mkdir_p(const char *dir) {
+  char p[1024];
+  snprintf(p, sizeof p, "%s", dir);
+  for (char *s = p + 1; *s; s++)
+    if (*s == '/') {
+      *s = 0;
+      mkdir(p, 0755);
+      *s = '/';
+    }
+  if (mkdir(p, 0755) != 0 && errno != EEXIST) recur_fail(dir, "check the path and its permissions", "cannot create run directory");
+}
+
+static double metric_of(const dataset *ds, double nats) {
+  return ds->level == LEVEL_WORD ? exp(nats) : nats / log(2.0);
+}
+
+int train_run(const train_opts *o) {
+  const int rank = core_rank(), W = core_world();
+  dist_blas_threads_default();
+  dataset *ds = dataset_open(o->data);
+  const ds_split *tr = &ds->split[SPLIT_TRAIN];
+  if (tr->n_tok == 0) recur_fail(o->data, "prepare it with some training text", "the train split is empty");
+  if (o->mode == MODE_SEQUENCES && ds->eos_id < 0 && !strcmp(ds->split_on, "none"))
+    if (!o->quiet && rank == 0)
+      fprintf(stderr, "recur: warning: --mode sequences on an undelimited dataset: each file is one sequence\n");
+  model_config mc = o->mc;
+  mc.vocab = (int)ds->vocab_size;
+  model *m = model_create(&mc, o->seed);
+  const int L = mc.layers, H = mc.hidden;
+
+  schedule sc;
+  schedule_init(&sc, ds, SPLIT_TRAIN, o->mode, o->B, o->T, o->max_len, o->seed);
+  int64_t spe = schedule_steps_per_epoch(&sc);
+  if (spe < 1)
+    recur_fail(o->data, "lower --batch or --seq-len, or give more text",
+               "train split (%llu tokens) is too small for --batch %d x --seq-len %d",
+               (unsigned long long)tr->n_tok, o->B, o->T);
+  int64_t total = o->steps > 0 ? o->steps : o->epochs * spe;
+  lr_schedule lr = o->lr;
+  lr.total = total;
+
+  optim opt;
+  optim_init(&opt, o->optim, m->n_params);
+  opt.weight_decay = o->weight_decay;
+  opt.momentum = o->momentum;
+  opt.nesterov = o->nesterov;
+  opt.beta1 = o->beta1;
+  opt.beta2 = o->beta2;
+  opt.eps = o->eps;
+
+  dist_reducer red;
+  dist_reducer_init(&red, m->grads, m->n_params, 4 << 20);
+  m->grad_ready = grad_ready_cb;
+  m->grad_arg = &red;
+  m->scratch.poke = poke_cb;
+  m->scratch.poke_arg = &red;
+
+  char path[1200];
+  FILE *metrics = NULL;
+  if (rank == 0) {
+    mkdir_p(o->out);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", o->out);
+    metrics = fopen(path, "w");
+    if (!metrics) recur_fail(path, "check that the run directory is writable", "cannot create metrics file");
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  model_vocab mv = {ds->level, ds->eos_id, ds->unk_id, "", ds->vocab, ds->vocab_size};
+  snprintf(mv.split_on, sizeof mv.split_on, "%s", ds->split_on);
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+
+  const int S = W * o->accum;
+  uint64_t *ids = xmalloc((size_t)o->B * sizeof(uint64_t)), *mine = xmalloc((size_t)o->B * sizeof(uint64_t));
+  int *idx = xmalloc((size_t)o->B * sizeof(int));
+  const int stream = o->mode == MODE_STREAM;
+  float *carry_h = stream ? xcalloc((size_t)L * (size_t)o->B * (size_t)H, sizeof(float)) : NULL;
+  float *carry_c = stream ? xcalloc((size_t)L * (size_t)o->B * (size_t)H, sizeof(float)) : NULL;
+  float *h0 = stream ? xmalloc((size_t)L * (size_t)o->B * (size_t)H * sizeof(float)) : NULL;
+  float *c0 = stream ? xmalloc((size_t)L * (size_t)o->B * (size_t)H * sizeof(float)) : NULL;
+  items it = {0};
+  batch b = {0};
+  const int fail_rank = getenv("RECUR_TEST_FAIL_RANK") ? atoi(getenv("RECUR_TEST_FAIL_RANK")) : -1;
+  const int64_t fail_step = getenv("RECUR_TEST_FAIL_STEP") ? atoll(getenv("RECUR_TEST_FAIL_STEP")) : -1;
+
+  if (rank == 0 && !o->quiet)
+    printf("recur: %s %dx%d (embed %d, vocab %d), %lld parameters; %s mode, global batch %d%s%d, %d rank(s) x accum %d; "
+           "%lld steps (%lld per epoch)\n",
+           cell_names[mc.cell], L, H, mc.embed, mc.vocab, (long long)m->n_params, stream ? "stream" : "sequences", o->B,
+           stream ? " x seq-len " : ", max-len ", stream ? o->T : o->max_len, W, o->accum, (long long)total, (long long)spe);
+
+  double best_val = INFINITY, t_start = core_now(), t_log = t_start, tok_log = 0, comm_wait = 0, comm_total = 0;
+  double train_time = 0;
+  int bad_run = 0;
+  int64_t bad_total = 0, step = 0;
+  double loss_log = 0, tgt_log = 0;
+  int n_log = 0;
+  for (step = 0; step < total; step++) {
+    double t_step = core_now();
+    int64_t epoch = step / spe;
+    int n = schedule_items(&sc, step, ids);
+    double global_targets = 0;
+    if (stream) {
+      global_targets = (double)n * o->T;
+      if (step % spe == 0) {
+        memset(carry_h, 0, (size_t)L * (size_t)o->B * (size_t)H * sizeof(float));
+        memset(carry_c, 0, (size_t)L * (size_t)o->B * (size_t)H * sizeof(float));
+      }
+    } else {
+      for (int i = 0; i < n; i++) global_targets += seq_steps(ds, SPLIT_TRAIN, ids[i], o->max_len);
+    }
+    memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+    double stats[3] = {0, 0, 0}; /* loss, targets, stop */
+    for (int k = 0; k < o->accum; k++) {
+      int cnt = schedule_slot(n, rank * o->accum + k, S, idx);
+      for (int i = 0; i < cnt; i++) mine[i] = ids[idx[i]];
+      dist_reducer_begin(&red, k == o->accum - 1);
+      if (cnt == 0) continue;
+      if (stream) load_windows(&it, ds, SPLIT_TRAIN, mine, cnt, sc.stream_len, (uint64_t)(step % spe) * (uint64_t)o->T, o->T);
+      else load_sequences(&it, ds, SPLIT_TRAIN, mine, cnt, o->max_len);
+      batch_pack(&b, cnt, it.len, it.in, it.tgt, it.ids);
+      if (stream) {
+        gather_state(h0, carry_h, &b, L, o->B, H);
+        gather_state(c0, carry_c, &b, L, o->B, H);
+      }
+      if (rank == fail_rank && step == fail_step)
+        recur_fail(o->data, NULL, "test hook: rank %d fails at step %lld", rank, (long long)step);
+      stats[0] += model_forward(m, &b, h0, c0, (uint64_t)step, 1);
+      stats[1] += (double)b.n_targets;
+      model_backward(m, &b, (float)(1.0 / global_targets));
+      if (stream) {
+        model_final_state(m, &b, h0, c0);
+        scatter_state(carry_h, h0, &b, L, o->B, H);
+        scatter_state(carry_c, c0, &b, L, o->B, H);
+      }
+    }
+    dist_reducer_finish(&red);
+    comm_wait += red.wait_s;
+    comm_total += red.total_s;
+    stats[2] = g_stop ? 1 : 0;
+    dist_sum_doubles(stats, 3);
+    RECUR_ASSERT(fabs(stats[1] - global_targets) < 0.5);
+    double loss = stats[0] / global_targets;
+    double gnorm = optim_grad_norm(m->grads, m->n_params);
+    float cur_lr = lr_at(&lr, step);
+    int skipped = !isfinite(gnorm) || !isfinite(loss);
+    if (skipped) {
+      bad_run++;
+      bad_total++;
+      if (rank == 0) fprintf(stderr, "recur: warning: step %lld: non-finite loss or gradient, step skipped\n", (long long)step + 1);
+      if (bad_run >= o->max_bad_steps)
+        recur_fail(o->out, "lower --lr or set --clip", "%d steps in a row had a non-finite loss or gradient", bad_run);
+    } else {
+      bad_run = 0;
+      optim_clip(m->grads, m->n_params, gnorm, o->clip);
+      optim_step(&opt, m->params, m->grads, cur_lr);
+    }
+    double now = core_now();
+    train_time += now - t_step;
+    tok_log += global_targets;
+    if (!skipped) { loss_log += stats[0]; tgt_log += global_targets; }
+    n_log++;
+    int last = step + 1 == total || stats[2] > 0;
+    if (rank == 0 && (((step + 1) % o->log_every == 0) || last)) {
+      double tps = tok_log / (now - t_log), avg = tgt_log > 0 ? loss_log / tgt_log : NAN;
+      double eta = train_time / (double)(step + 1) * (double)(total - step - 1);
+      char etas[32];
+      fmt_eta(etas, sizeof etas, eta);
+      if (!o->quiet)
+        printf("step %6lld/%lld | epoch %5.2f | loss %.4f | %8.0f tok/s | grad %7.3f | lr %.2e | ETA %s\n",
+               (long long)step + 1, (long long)total, (double)(step + 1) / (double)spe, avg, tps, gnorm, cur_lr, etas);
+      fprintf(metrics,
+              "{\"step\":%lld,\"epoch\":%.6f,\"loss\":%.9g,\"last_loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,"
+              "\"tokens_per_s\":%.1f,\"skipped\":%lld,\"comm_wait_s\":%.6f,\"comm_total_s\":%.6f,\"elapsed_s\":%.3f}\n",
+              (long long)step + 1, (double)(step + 1) / (double)spe, avg, loss, cur_lr, gnorm, tps, (long long)bad_total,
+              comm_wait / n_log, comm_total / n_log, now - t_start);
+      fflush(metrics);
+      fflush(stdout);
+      t_log = now;
+      tok_log = loss_log = tgt_log = 0;
+      n_log = 0;
+      comm_wait = comm_total = 0;
+    }
+    if (ds->split[SPLIT_VAL].n_tok > 1 && ((o->eval_every > 0 && (step + 1) % o->eval_every == 0) || last)) {
+      double te = core_now();
+      eval_result r = train_eval(m, ds, SPLIT_VAL, stream, o->B, o->T, o->B, o->max_len);
+      double vl = r.loss_sum / r.tokens;
+      if (rank == 0) {
+        const char *mname = ds->level == LEVEL_WORD ? "ppl" : "bpc";
+        if (!o->quiet) printf("  val loss %.4f | %s %.4f | %.0f tokens | %.1fs\n", vl, mname, metric_of(ds, vl), r.tokens, core_now() - te);
+        fprintf(metrics, "{\"step\":%lld,\"epoch\":%.6f,\"val_loss\":%.9g,\"val_%s\":%.9g,\"val_tokens\":%.0f}\n",
+                (long long)step + 1, (double)(step + 1) / (double)spe, vl, mname, metric_of(ds, vl), r.tokens);
+        fflush(metrics);
+        if (vl < best_val) {
+          best_val = vl;
+          snprintf(path, sizeof path, "%s/model-best.h5", o->out);
+          model_save(m, &mv, step + 1, path);
+        }
+      }
+      t_log += core_now() - te;
+    }
+    if (rank == 0 && ((o->save_every > 0 && (step + 1) % o->save_every == 0) || last)) {
+      snprintf(path, sizeof path, "%s/model.h5", o->out);
+      model_save(m, &mv, step + 1, path);
+    }
+    (void)epoch;
+    if (stats[2] > 0) {
+      if (rank == 0 && !o->quiet) printf("recur: stopped by signal after step %lld; model saved\n", (long long)step + 1);
+      step++;
+      break;
+    }
+  }
+  if (rank == 0 && !o->quiet)
+    printf("done: %lld steps in %.1fs, peak RSS %.0f MiB (rank 0)\n", (long long)step, core_now() - t_start, core_peak_rss_mb());
+  if (metrics) fclose(metrics);
+  free(ids); free(mine); free(idx); free(carry_h); free(carry_c); free(h0); free(c0);
+  items_free(&it);
+  batch_free(&b);
+  dist_reducer_free(&red);
+  optim_free(&opt);
+  schedule_free(&sc);
+  model_free(m);
+  dataset_close(ds);
+  return 0;
+}
