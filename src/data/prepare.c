@@ -691,10 +691,14 @@ void prepare_run(const prepare_opts *o) {
       recur_fail(o->out, "give more sequences or set --val/--test to 0", "too few sequences (%llu) for the requested splits",
                  (unsigned long long)p->n_seq);
   } else {
-    double tr = 1.0 - o->val - o->test;
-    p->cut[0] = (uint64_t)((double)p->n_tok * tr);
-    p->cut[1] = p->cut[0] + (uint64_t)((double)p->n_tok * o->val);
-    if (o->val > 0 && p->cut[1] == p->cut[0]) p->cut[1]++;
+    uint64_t nt = (uint64_t)((double)p->n_tok * o->test), nv = (uint64_t)((double)p->n_tok * o->val);
+    if (o->test > 0 && nt == 0) nt = 1;
+    if (o->val > 0 && nv == 0) nv = 1;
+    if (nt + nv >= p->n_tok)
+      recur_fail(o->out, "give more text or smaller --val/--test", "too little text (%llu tokens) for the requested splits",
+                 (unsigned long long)p->n_tok);
+    p->cut[1] = p->n_tok - nt;
+    p->cut[0] = p->cut[1] - nv;
   }
 
   /* pass 2: encode and write */

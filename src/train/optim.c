@@ -22,6 +22,10 @@ int lr_parse(const char *s) {
 }
 
 void optim_init(optim *o, int type, int64_t n) {
+  memset(o, 0, sizeof *o);
+  o->beta1 = 0.9f;
+  o->beta2 = 0.999f;
+  o->eps = 1e-8f;
   o->type = type;
   o->n = n;
   o->t = 0;

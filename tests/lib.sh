@@ -1,0 +1,26 @@
+# Shared helpers for the shell tests: lib.sh RECUR H5TOOL WORKDIR
+set -euo pipefail
+RECUR=$1
+H5TOOL=$2
+WORK=$3
+rm -rf "$WORK"
+mkdir -p "$WORK"
+cd "$WORK"
+if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# expect_fail PATTERN CMD...: CMD must exit non-zero and print PATTERN (fixed string) on stderr
+expect_fail() {
+  local pat=$1; shift
+  local rc=0
+  "$@" >out.txt 2>err.txt || rc=$?
+  [ "$rc" -ne 0 ] || fail "expected failure of: $* (stdout: $(head -c 300 out.txt))"
+  grep -qF -- "$pat" err.txt || fail "expected '$pat' in the error of: $*; got: $(cat err.txt)"
+  echo "ok (exit $rc): $* -> $(grep -m1 'error' err.txt)"
+}
+# no_leftovers DIR: no dataset or temporary file left behind
+no_leftovers() {
+  local left
+  left=$(find "${1:-.}" -maxdepth 1 \( -name '*.h5' -o -name '*.tmp-*' -o -name '*.stdin-*' \) | head -5)
+  [ -z "$left" ] || fail "files left behind: $left"
+}

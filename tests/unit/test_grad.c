@@ -1,0 +1,75 @@
+/* Finite-difference check of every parameter's gradient, for each cell, 1 and 2 layers, a batch
+ * of unequal lengths, a non-zero initial state, and dropout between layers. */
+#include <string.h>
+
+#include "check.h"
+#include "recur/core.h"
+#include "recur/model.h"
+
+enum { V = 7, NSEQ = 3 };
+
+static double loss_of(model *m, const batch *b, const float *h0, const float *c0) {
+  return model_forward(m, b, h0, c0, 5, 1);
+}
+
+static void run(int cell, int layers, float dropout) {
+  model_config c = {cell, layers, 6, 5, V, dropout};
+  model *m = model_create(&c, 42);
+  /* make biases and weights a bit larger so every gate matters */
+  for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
+  int len[NSEQ] = {5, 2, 4};
+  int32_t tok[NSEQ][6];
+  int32_t *in[NSEQ], *tgt[NSEQ];
+  uint64_t ids[NSEQ] = {10, 11, 12};
+  for (int s = 0; s < NSEQ; s++) {
+    for (int t = 0; t < 6; t++) tok[s][t] = (int32_t)(rng_key(7, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % V);
+    in[s] = tok[s];
+    tgt[s] = tok[s] + 1;
+  }
+  batch b = {0};
+  batch_pack(&b, NSEQ, len, in, tgt, ids);
+  const int H = c.hidden;
+  float h0[2 * NSEQ * 6], c0[2 * NSEQ * 6];
+  for (int i = 0; i < layers * NSEQ * H; i++) {
+    h0[i] = 0.5f * (2.0f * rng_uniform(rng_key(3, RNG_TEST, (uint64_t)i, 1, 0)) - 1.0f);
+    c0[i] = 0.5f * (2.0f * rng_uniform(rng_key(3, RNG_TEST, (uint64_t)i, 2, 0)) - 1.0f);
+  }
+  memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+  loss_of(m, &b, h0, c0);
+  model_backward(m, &b, 1.0f);
+  float *g = malloc((size_t)m->n_params * sizeof(float));
+  memcpy(g, m->grads, (size_t)m->n_params * sizeof(float));
+  for (int ti = 0; ti < m->n_tensors; ti++) {
+    const model_tensor *T = &m->tensors[ti];
+    double num2 = 0, diff2 = 0, worst = 0;
+    for (int64_t k = 0; k < T->n; k++) {
+      float *p = m->params + T->offset + k, save = *p;
+      const float eps = cell == CELL_RNN_RELU ? 1e-3f : 1e-2f; /* small steps keep ReLU off its kink */
+      *p = save + eps;
+      double lp = loss_of(m, &b, h0, c0);
+      *p = save - eps;
+      double lm = loss_of(m, &b, h0, c0);
+      *p = save;
+      double fd = (lp - lm) / (2.0 * eps), an = g[T->offset + k];
+      num2 += fd * fd;
+      diff2 += (fd - an) * (fd - an);
+      double e = fabs(fd - an);
+      worst = e > worst ? e : worst;
+    }
+    double rel = sqrt(diff2) / (sqrt(num2) + 1e-6);
+    CHECK(rel < 5e-3 && worst < 5e-3, "%s %dL drop %.1f %s: relative error %.2e, worst abs %.2e", cell_names[cell], layers,
+          dropout, T->name, rel, worst);
+    CHECK(num2 > 0 || strstr(T->name, "embedding") != NULL, "%s %s: gradient is all zero", cell_names[cell], T->name);
+  }
+  free(g);
+  batch_free(&b);
+  model_free(m);
+}
+
+int main(void) {
+  for (int cell = 0; cell < CELL_COUNT; cell++)
+    for (int layers = 1; layers <= 2; layers++) run(cell, layers, 0.0f);
+  run(CELL_LSTM, 2, 0.3f);
+  run(CELL_GRU, 2, 0.3f);
+  return check_done("test_grad");
+}
