@@ -1,0 +1,46 @@
+# World-size invariance: N ranks with global batch G train what 1 rank trains with --accum N,
+# in stream and sequences modes (with dropout, so the counter-based masks are checked too):
+# losses within relative 1e-5 over 20 steps and parameters within 1e-5.
+source "$(dirname "$0")/../lib.sh"
+MPIRUN=${MPIRUN:-mpirun}
+python3 - <<'PY'
+import random
+r = random.Random(5)
+words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+with open("text.txt", "w") as f:
+    for i in range(1500):
+        f.write(" ".join(r.choice(words) for _ in range(r.randint(1, 12))) + "\n")
+PY
+"$RECUR" prepare text.txt -o d.h5 --split-on line --val 0.05 --quiet
+common=(--data d.h5 --cell lstm --layers 2 --hidden 24 --embed 8 --dropout 0.2 --steps 20 --log-every 1 --eval-every 10 --quiet)
+compare() { # run-a run-b
+  python3 - "$1/metrics.jsonl" "$2/metrics.jsonl" <<'PY'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+la = [r["last_loss"] for r in a if "last_loss" in r]; lb = [r["last_loss"] for r in b if "last_loss" in r]
+assert len(la) == len(lb) == 20, (len(la), len(lb))
+worst = max(abs(x - y) / abs(y) for x, y in zip(la, lb))
+va = [r["val_loss"] for r in a if "val_loss" in r]; vb = [r["val_loss"] for r in b if "val_loss" in r]
+assert len(va) == len(vb) == 2
+worst = max([worst] + [abs(x - y) / abs(y) for x, y in zip(va, vb)])
+print(f"{sys.argv[1]} vs {sys.argv[2]}: worst relative loss difference {worst:.2e}")
+assert worst < 1e-5, worst
+PY
+  "$H5TOOL" compare "$1/model.h5" "$2/model.h5" 1e-5 || fail "parameters of $1 and $2 differ"
+}
+for mode in stream sequences; do
+  extra=(--mode $mode --batch 12 --seq-len 16 --max-len 40)
+  "$RECUR" train "${common[@]}" "${extra[@]}" --out r1-$mode
+  for n in 2 4; do
+    "$RECUR" train "${common[@]}" "${extra[@]}" --out a$n-$mode --accum $n
+    timeout 300 $MPIRUN -np $n "$RECUR" train "${common[@]}" "${extra[@]}" --out n$n-$mode
+    compare n$n-$mode a$n-$mode
+  done
+  # and 2 ranks x accum 2 == 4 ranks == 1 rank x accum 4
+  timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" "${extra[@]}" --out n2a2-$mode --accum 2
+  compare n2a2-$mode a4-$mode
+  # accumulation changes the summation order only: 1 rank x accum 4 ~ 1 rank x accum 1
+  compare a4-$mode r1-$mode
+done
+echo "mpi equivalence: ok"
