@@ -88,6 +88,8 @@ typedef struct {
   uint64_t ntok, nseq;
   uint32_t tbuf[TBUF];
   int nt;
+  int width; /* bytes per token in the file: 1, 2 or 4 */
+  unsigned char nbuf[TBUF * 4];
 } split_writer;
 
 typedef struct {
@@ -118,6 +120,8 @@ typedef struct {
   /* pass 2 */
   int cur_split;
   uint64_t gpos, cut[2]; /* none mode: global token cut points train|val|test */
+  uint64_t limit;        /* see update_limit */
+  uint64_t split_key;
   shard *sh;
   int n_shards;
   char **shard_names;
@@ -135,17 +139,30 @@ typedef struct {
   uint64_t pend_off;
 } prep;
 
+/* the split draw of sequence i: uniform in [0,1), a pure function of (seed, i) */
+static inline float split_draw(const prep *p, uint64_t i) {
+  return rng_uniform(rng_mix(p->split_key ^ (i * 0x9e3779b97f4a7c15ULL)));
+}
+
 static int split_of_seq(prep *p, uint64_t i) {
   if (i == p->force_val) return SPLIT_VAL;
   if (i == p->force_test) return SPLIT_TEST;
-  float u = rng_uniform(rng_key(p->o->seed, RNG_SPLIT, i, 0, 0));
+  float u = split_draw(p, i);
   if (u < p->o->val) return SPLIT_VAL;
   if (u < p->o->val + p->o->test) return SPLIT_TEST;
   return SPLIT_TRAIN;
 }
 
 static void writer_flush_tokens(split_writer *w) {
-  h5_appender_push(&w->tok, w->tbuf, (uint64_t)w->nt);
+  if (w->width == 1) {
+    for (int i = 0; i < w->nt; i++) w->nbuf[i] = (uint8_t)w->tbuf[i];
+  } else if (w->width == 2) {
+    uint16_t *d = (uint16_t *)(void *)w->nbuf;
+    for (int i = 0; i < w->nt; i++) d[i] = (uint16_t)w->tbuf[i];
+  } else {
+    memcpy(w->nbuf, w->tbuf, (size_t)w->nt * 4);
+  }
+  h5_appender_push(&w->tok, w->nbuf, (uint64_t)w->nt);
   w->nt = 0;
 }
 
@@ -175,7 +192,10 @@ static void shard_open(prep *p) {
   h5_attr_set_i64(s->f, "vocab_size", p->vocab_size);
   for (int k = 0; k < SPLIT_COUNT; k++) {
     hid_t g = H5Gcreate2(s->f, ds_split_names[k], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    h5_appender_open(&s->w[k].tok, g, "tokens", p->tok_type, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
+    int width = (int)H5Tget_size(p->tok_type);
+    hid_t mem = width == 1 ? H5T_NATIVE_UINT8 : width == 2 ? H5T_NATIVE_UINT16 : H5T_NATIVE_UINT32;
+    s->w[k].width = width;
+    h5_appender_open(&s->w[k].tok, g, "tokens", p->tok_type, mem, (size_t)width, DATASET_CHUNK, s->tmp);
     h5_appender_open(&s->w[k].off, g, "offsets", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 8192, s->tmp);
     uint64_t zero = 0;
     h5_appender_push(&s->w[k].off, &zero, 1);
@@ -216,7 +236,18 @@ static void shard_rotate(prep *p) {
   shard_open(p);
 }
 
-static inline void emit_id(prep *p, uint32_t id) {
+/* the next global position at which emit_id must look at cuts and shard sizes */
+static void update_limit(prep *p) {
+  uint64_t lim = UINT64_MAX;
+  if (p->mode == SEG_NONE && p->cur_split < SPLIT_TEST) lim = p->cut[p->cur_split];
+  if (p->o->shard_tokens && p->mode == SEG_NONE) {
+    uint64_t room = p->sh->ntok < p->o->shard_tokens ? p->o->shard_tokens - p->sh->ntok : 0;
+    if (p->gpos + room < lim) lim = p->gpos + room;
+  }
+  p->limit = lim;
+}
+
+static void emit_slow(prep *p) {
   if (p->mode == SEG_NONE && p->cur_split < SPLIT_TEST && p->gpos == p->cut[p->cur_split]) {
     /* undelimited stream: the tail goes to val, then test */
     if (p->seq_open) seq_close(p);
@@ -226,6 +257,11 @@ static inline void emit_id(prep *p, uint32_t id) {
     if (p->seq_open) seq_close(p);
     shard_rotate(p);
   }
+  update_limit(p);
+}
+
+static inline void emit_id(prep *p, uint32_t id) {
+  if (p->gpos >= p->limit) emit_slow(p);
   split_writer *w = &p->sh->w[p->cur_split];
   w->tbuf[w->nt++] = id;
   if (w->nt == TBUF) writer_flush_tokens(w);
@@ -233,6 +269,47 @@ static inline void emit_id(prep *p, uint32_t id) {
   p->sh->ntok++;
   p->gpos++;
   p->seq_open = 1;
+}
+
+/* Pass 2: emit the ids map[b[0..n)] as one run (the hot path of byte and char levels). */
+static void emit_run(prep *p, const unsigned char *b, size_t n, const int32_t *map, uint64_t off) {
+  while (n > 0) {
+    if (p->gpos >= p->limit) emit_slow(p);
+    split_writer *w = &p->sh->w[p->cur_split];
+    size_t k = n;
+    if (p->limit - p->gpos < k) k = (size_t)(p->limit - p->gpos);
+    if ((size_t)(TBUF - w->nt) < k) k = (size_t)(TBUF - w->nt);
+    uint32_t *dst = w->tbuf + w->nt;
+    int32_t bad = 0;
+    for (size_t i = 0; i < k; i++) {
+      int32_t id = map[b[i]];
+      bad |= id;
+      dst[i] = (uint32_t)id;
+    }
+    if (bad < 0)
+      for (size_t i = 0; i < k; i++)
+        if (map[b[i]] < 0) {
+          char where[1200];
+          snprintf(where, sizeof where, "%s:%llu", p->cur_file, (unsigned long long)(off + i));
+          recur_fail(where, "the vocabulary given with --vocab lacks this character", "character U+%04X is not in the vocabulary", b[i]);
+        }
+    w->nt += (int)k;
+    w->ntok += k;
+    p->sh->ntok += k;
+    p->gpos += k;
+    p->seq_open = 1;
+    if (w->nt == TBUF) writer_flush_tokens(w);
+    b += k;
+    n -= k;
+    off += k;
+  }
+}
+
+static const int32_t *identity_map(void) {
+  static int32_t id[256];
+  if (id[255] == 0)
+    for (int i = 0; i < 256; i++) id[i] = i;
+  return id;
 }
 
 /* one symbol (byte value or code point) of content */
@@ -284,12 +361,32 @@ static void tok_fail_utf8(prep *p, uint64_t off) {
 static void tok_feed(prep *p, const unsigned char *b, size_t n, uint64_t off) {
   p->seq_has_content = 1;
   if (p->o->level == LEVEL_BYTE) {
-    for (size_t i = 0; i < n; i++) on_sym(p, b[i]);
+    p->n_content += n;
+    if (p->pass == 1) {
+      for (size_t i = 0; i < n; i++) p->byte_count[b[i]]++;
+      p->seq_tok += n;
+    } else {
+      emit_run(p, b, n, identity_map(), off);
+    }
     return;
   }
   if (p->o->level == LEVEL_CHAR) {
     for (size_t i = 0; i < n; i++) {
       unsigned c = b[i];
+      if (p->u8_need == 0 && c - 1u < 0x7Fu) { /* a run of ASCII (not NUL): the common case */
+        size_t e = i;
+        while (e < n && b[e] - 1u < 0x7Fu) e++;
+        p->n_content += e - i;
+        if (p->pass == 1) {
+          uint64_t *cnt = p->cp_count;
+          for (size_t k = i; k < e; k++) cnt[b[k]]++;
+          p->seq_tok += e - i;
+        } else {
+          emit_run(p, b + i, e - i, p->cp_id, off + i);
+        }
+        i = e - 1;
+        continue;
+      }
       if (p->u8_need == 0) {
         p->u8_off = off + i;
         if (c < 0x80) {
@@ -339,7 +436,7 @@ static void on_end(prep *p) {
     if (t > 0) {
       int s = split_of_seq(p, p->n_seq);
       if (s == SPLIT_TRAIN) { /* remember the two smallest draws among train sequences */
-        float u = rng_uniform(rng_key(p->o->seed, RNG_SPLIT, p->n_seq, 0, 0));
+        float u = split_draw(p, p->n_seq);
         if (u < p->force_u[0]) { p->force_u[1] = p->force_u[0]; p->force_test = p->force_val; p->force_u[0] = u; p->force_val = p->n_seq; }
         else if (u < p->force_u[1]) { p->force_u[1] = u; p->force_test = p->n_seq; }
       }
@@ -658,6 +755,7 @@ void prepare_run(const prepare_opts *o) {
   p->delimited = p->mode != SEG_NONE;
   p->force_val = p->force_test = UINT64_MAX;
   p->force_u[0] = p->force_u[1] = 2.0f;
+  p->split_key = rng_key(o->seed, RNG_SPLIT, 0, 0, 0);
 
   char **files = NULL;
   int nf = 0;
@@ -707,6 +805,7 @@ void prepare_run(const prepare_opts *o) {
   p->n_content = 0;
   p->cur_split = p->mode == SEG_NONE ? SPLIT_TRAIN : split_of_seq(p, 0);
   shard_open(p);
+  update_limit(p);
   pass_over(p, files, nf);
   shard_close(p);
 
