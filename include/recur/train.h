@@ -9,8 +9,11 @@
 #include "recur/model.h"
 #include "recur/optim.h"
 
+#define TRAIN_MAX_FLAGS 48
+
 typedef struct {
-  const char *data, *out;
+  const char *data, *out, *resume;
+  int keep;                  /* committed checkpoints kept (0 = all) */
   model_config mc;           /* vocab is taken from the dataset */
   int mode;                  /* enum train_mode */
   int T, max_len, B, accum;
@@ -24,9 +27,17 @@ typedef struct {
   int64_t eval_every, log_every, save_every;
   int max_bad_steps;
   int quiet;
+  /* every flag's value in canonical text, and whether the user gave it */
+  char canon[TRAIN_MAX_FLAGS][64];
+  unsigned char given[TRAIN_MAX_FLAGS];
 } train_opts;
 
 void train_opts_default(train_opts *o);
+/* Set one flag from its text: returns 2 if it took val, 1 for a switch without value, 0 if the
+ * flag is unknown. Bad values end the process naming the flag. */
+int train_opts_set(train_opts *o, const char *flag, const char *val);
+int train_flag_takes_value(const char *flag); /* -1 unknown, 0 switch, 1 takes a value */
+int train_flag_index(const char *flag);      /* index into canon/given, -1 if unknown */
 /* Runs training; every rank calls it. Returns 0, or ends the process on error. */
 int train_run(const train_opts *o);
 

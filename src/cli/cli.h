@@ -11,10 +11,6 @@ int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 
-/* Flag values, checked: a bad value ends the process naming the flag. */
-int64_t cli_int(const char *flag, const char *val, int64_t min, int64_t max);
-double cli_double(const char *flag, const char *val, double min, double max);
-const char *cli_choice(const char *flag, const char *val, const char *const *choices);
 /* The value after argv[*i], or an error if missing. Advances *i. */
 const char *cli_value(int argc, char **argv, int *i);
 _Noreturn void cli_unknown(const char *cmd, const char *flag);

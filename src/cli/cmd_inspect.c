@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "recur/ckpt.h"
 #include "recur/core.h"
 #include "recur/dataset.h"
 #include "recur/h5.h"
@@ -98,7 +99,10 @@ int cmd_inspect(int argc, char **argv) {
   struct stat st;
   if (stat(path, &st) != 0) recur_fail(path, NULL, "no such file or directory");
   if (S_ISDIR(st.st_mode)) {
-    model_inspect(path, json);
+    char commit[1200];
+    snprintf(commit, sizeof commit, "%s/COMMIT", path);
+    if (stat(commit, &st) == 0) ckpt_inspect(path, json);
+    else model_inspect(path, json);
     return 0;
   }
   hid_t f = h5_open(path, 0);
@@ -116,7 +120,7 @@ int cmd_decode(int argc, char **argv) {
   static const char *const names[] = {"train", "val", "test", NULL};
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--split") == 0) {
-      const char *v = cli_choice("--split", cli_value(argc, argv, &i), names);
+      const char *v = arg_choice("--split", cli_value(argc, argv, &i), names);
       for (int s = 0; s < SPLIT_COUNT; s++)
         if (strcmp(v, names[s]) == 0) split = s;
     } else if (argv[i][0] == '-') cli_unknown("decode", argv[i]);

@@ -30,17 +30,17 @@ int cmd_prepare(int argc, char **argv) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0) { fputs(HELP, stdout); return 0; }
     else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) o.out = cli_value(argc, argv, &i);
-    else if (strcmp(a, "--level") == 0) o.level = ds_level_parse(cli_choice(a, cli_value(argc, argv, &i), levels));
-    else if (strcmp(a, "--split-on") == 0) o.split_on = cli_choice(a, cli_value(argc, argv, &i), splits);
+    else if (strcmp(a, "--level") == 0) o.level = ds_level_parse(arg_choice(a, cli_value(argc, argv, &i), levels));
+    else if (strcmp(a, "--split-on") == 0) o.split_on = arg_choice(a, cli_value(argc, argv, &i), splits);
     else if (strcmp(a, "--separator") == 0) o.separator = cli_value(argc, argv, &i);
-    else if (strcmp(a, "--task") == 0) cli_choice(a, cli_value(argc, argv, &i), tasks);
-    else if (strcmp(a, "--val") == 0) o.val = cli_double(a, cli_value(argc, argv, &i), 0, 0.99);
-    else if (strcmp(a, "--test") == 0) o.test = cli_double(a, cli_value(argc, argv, &i), 0, 0.99);
-    else if (strcmp(a, "--seed") == 0) o.seed = (uint64_t)cli_int(a, cli_value(argc, argv, &i), 0, INT64_MAX);
-    else if (strcmp(a, "--min-count") == 0) o.min_count = cli_int(a, cli_value(argc, argv, &i), 1, INT64_MAX);
-    else if (strcmp(a, "--max-vocab") == 0) o.max_vocab = cli_int(a, cli_value(argc, argv, &i), 3, INT32_MAX);
+    else if (strcmp(a, "--task") == 0) arg_choice(a, cli_value(argc, argv, &i), tasks);
+    else if (strcmp(a, "--val") == 0) o.val = arg_double(a, cli_value(argc, argv, &i), 0, 0.99);
+    else if (strcmp(a, "--test") == 0) o.test = arg_double(a, cli_value(argc, argv, &i), 0, 0.99);
+    else if (strcmp(a, "--seed") == 0) o.seed = (uint64_t)arg_int(a, cli_value(argc, argv, &i), 0, INT64_MAX);
+    else if (strcmp(a, "--min-count") == 0) o.min_count = arg_int(a, cli_value(argc, argv, &i), 1, INT64_MAX);
+    else if (strcmp(a, "--max-vocab") == 0) o.max_vocab = arg_int(a, cli_value(argc, argv, &i), 3, INT32_MAX);
     else if (strcmp(a, "--vocab") == 0) o.vocab_from = cli_value(argc, argv, &i);
-    else if (strcmp(a, "--shard-tokens") == 0) o.shard_tokens = (uint64_t)cli_int(a, cli_value(argc, argv, &i), 1, INT64_MAX);
+    else if (strcmp(a, "--shard-tokens") == 0) o.shard_tokens = (uint64_t)arg_int(a, cli_value(argc, argv, &i), 1, INT64_MAX);
     else if (strcmp(a, "--quiet") == 0) o.quiet = 1;
     else if (a[0] == '-' && a[1]) cli_unknown("prepare", a);
     else o.inputs[o.n_inputs++] = argv[i];

@@ -67,10 +67,10 @@ int cmd_sample(int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "--help")) { puts("usage: recur sample MODEL [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]"); return 0; }
     else if (!strcmp(a, "--prime")) prime = cli_value(argc, argv, &i);
-    else if (!strcmp(a, "--length")) length = cli_int(a, cli_value(argc, argv, &i), 0, INT64_MAX / 2);
-    else if (!strcmp(a, "--temperature")) temp = cli_double(a, cli_value(argc, argv, &i), 0, 100);
-    else if (!strcmp(a, "--top-k")) topk = cli_int(a, cli_value(argc, argv, &i), 0, INT32_MAX);
-    else if (!strcmp(a, "--seed")) seed = (uint64_t)cli_int(a, cli_value(argc, argv, &i), 0, INT64_MAX);
+    else if (!strcmp(a, "--length")) length = arg_int(a, cli_value(argc, argv, &i), 0, INT64_MAX / 2);
+    else if (!strcmp(a, "--temperature")) temp = arg_double(a, cli_value(argc, argv, &i), 0, 100);
+    else if (!strcmp(a, "--top-k")) topk = arg_int(a, cli_value(argc, argv, &i), 0, INT32_MAX);
+    else if (!strcmp(a, "--seed")) seed = (uint64_t)arg_int(a, cli_value(argc, argv, &i), 0, INT64_MAX);
     else if (a[0] == '-' && a[1]) cli_unknown("sample", a);
     else path = a;
   }
@@ -154,11 +154,11 @@ int cmd_eval(int argc, char **argv) {
     if (!strcmp(a, "--help")) { puts("usage: recur eval MODEL --data D.h5 [--split val|test|train] [--json] [--batch B]"); return 0; }
     else if (!strcmp(a, "--data")) data = cli_value(argc, argv, &i);
     else if (!strcmp(a, "--split")) {
-      const char *s = cli_choice(a, cli_value(argc, argv, &i), names);
+      const char *s = arg_choice(a, cli_value(argc, argv, &i), names);
       for (int k = 0; k < SPLIT_COUNT; k++) if (!strcmp(s, names[k])) split = k;
     } else if (!strcmp(a, "--json")) json = 1;
-    else if (!strcmp(a, "--batch")) B = (int)cli_int(a, cli_value(argc, argv, &i), 1, 1 << 20);
-    else if (!strcmp(a, "--max-len")) max_len = (int)cli_int(a, cli_value(argc, argv, &i), 0, 1 << 24);
+    else if (!strcmp(a, "--batch")) B = (int)arg_int(a, cli_value(argc, argv, &i), 1, 1 << 20);
+    else if (!strcmp(a, "--max-len")) max_len = (int)arg_int(a, cli_value(argc, argv, &i), 0, 1 << 24);
     else if (a[0] == '-') cli_unknown("eval", a);
     else path = a;
   }

@@ -1,5 +1,7 @@
 /* recur: command-line entry point. */
 #include <mpi.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,32 +22,6 @@ static void usage(FILE *f) {
           "run `recur COMMAND --help` for a command's flags\n");
 }
 
-int64_t cli_int(const char *flag, const char *val, int64_t min, int64_t max) {
-  char *end;
-  long long v = strtoll(val, &end, 10);
-  if (!*val || *end) recur_fail(NULL, NULL, "%s expects an integer, got '%s'", flag, val);
-  if (v < min || v > max) recur_fail(NULL, NULL, "%s must be in [%lld, %lld], got %lld", flag, (long long)min, (long long)max, v);
-  return v;
-}
-
-double cli_double(const char *flag, const char *val, double min, double max) {
-  char *end;
-  double v = strtod(val, &end);
-  if (!*val || *end) recur_fail(NULL, NULL, "%s expects a number, got '%s'", flag, val);
-  if (!(v >= min && v <= max)) recur_fail(NULL, NULL, "%s must be in [%g, %g], got %g", flag, min, max, v);
-  return v;
-}
-
-const char *cli_choice(const char *flag, const char *val, const char *const *choices) {
-  char list[512] = "";
-  for (int i = 0; choices[i]; i++) {
-    if (strcmp(val, choices[i]) == 0) return choices[i];
-    strncat(list, i ? "|" : "", sizeof list - strlen(list) - 1);
-    strncat(list, choices[i], sizeof list - strlen(list) - 1);
-  }
-  recur_fail(NULL, NULL, "%s must be one of %s, got '%s'", flag, list, val);
-}
-
 const char *cli_value(int argc, char **argv, int *i) {
   if (*i + 1 >= argc) recur_fail(NULL, NULL, "%s needs a value", argv[*i]);
   return argv[++*i];
@@ -60,6 +36,11 @@ void cli_unknown(const char *cmd, const char *flag) {
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   h5_init();
+  signal(SIGXFSZ, SIG_IGN); /* a file-size limit becomes a write error with a message, not a kill */
+  if (getenv("RECUR_TEST_FSIZE_LIMIT")) { /* test hook: a disk that fills up (after MPI_Init, which needs files) */
+    struct rlimit rl = {(rlim_t)atoll(getenv("RECUR_TEST_FSIZE_LIMIT")), (rlim_t)atoll(getenv("RECUR_TEST_FSIZE_LIMIT"))};
+    setrlimit(RLIMIT_FSIZE, &rl);
+  }
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     if (core_rank() == 0) usage(argc < 2 ? stderr : stdout);
     MPI_Finalize();

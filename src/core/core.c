@@ -139,3 +139,30 @@ void core_json_string(FILE *f, const char *s) {
   }
   fputc('"', f);
 }
+
+int64_t arg_int(const char *flag, const char *val, int64_t min, int64_t max) {
+  char *end;
+  long long v = strtoll(val, &end, 10);
+  if (!*val || *end) recur_fail(NULL, NULL, "%s expects an integer, got '%s'", flag, val);
+  if (v < min || v > max) recur_fail(NULL, NULL, "%s must be in [%lld, %lld], got %lld", flag, (long long)min, (long long)max, v);
+  return v;
+}
+
+double arg_double(const char *flag, const char *val, double min, double max) {
+  char *end;
+  double v = strtod(val, &end);
+  if (!*val || *end) recur_fail(NULL, NULL, "%s expects a number, got '%s'", flag, val);
+  if (!(v >= min && v <= max)) recur_fail(NULL, NULL, "%s must be in [%g, %g], got %g", flag, min, max, v);
+  return v;
+}
+
+const char *arg_choice(const char *flag, const char *val, const char *const *choices) {
+  char list[512] = "";
+  for (int i = 0; choices[i]; i++) {
+    if (strcmp(val, choices[i]) == 0) return choices[i];
+    strncat(list, i ? "|" : "", sizeof list - strlen(list) - 1);
+    strncat(list, choices[i], sizeof list - strlen(list) - 1);
+  }
+  recur_fail(NULL, NULL, "%s must be one of %s, got '%s'", flag, list, val);
+}
+

@@ -13,32 +13,147 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "recur/batch.h"
+#include "recur/ckpt.h"
 #include "recur/core.h"
 #include "recur/dist.h"
+#include "recur/h5.h"
+
+/* ---- options: one table gives each flag its default, whether it takes a value, and whether
+ * it may change when a run is resumed ---- */
+typedef struct {
+  const char *flag, *def;
+  int value, safe;
+} flag_def;
+
+static const flag_def FLAGS[] = {
+    {"--cell", "lstm", 1, 0}, {"--layers", "2", 1, 0}, {"--hidden", "256", 1, 0}, {"--embed", "64", 1, 0},
+    {"--dropout", "0", 1, 0}, {"--task", "lm", 1, 0}, {"--mode", "stream", 1, 0}, {"--seq-len", "100", 1, 0},
+    {"--max-len", "0", 1, 0}, {"--batch", "32", 1, 0}, {"--optim", "adam", 1, 0}, {"--lr", "0.002", 1, 0},
+    {"--weight-decay", "0", 1, 0}, {"--momentum", "0", 1, 0}, {"--nesterov", "0", 0, 0}, {"--beta1", "0.9", 1, 0},
+    {"--beta2", "0.999", 1, 0}, {"--eps", "1e-8", 1, 0}, {"--clip", "5", 1, 0}, {"--schedule", "constant", 1, 0},
+    {"--warmup", "0", 1, 0}, {"--decay-every", "0", 1, 0}, {"--gamma", "0.1", 1, 0}, {"--min-lr", "0", 1, 0},
+    {"--seed", "1234", 1, 0},
+    /* safe to change on resume */
+    {"--accum", "1", 1, 1}, {"--steps", "0", 1, 1}, {"--epochs", "1", 1, 1}, {"--eval-every", "0", 1, 1},
+    {"--log-every", "10", 1, 1}, {"--ckpt-every", "1000", 1, 1}, {"--keep", "0", 1, 1}, {"--max-bad-steps", "10", 1, 1},
+    {"--quiet", "0", 0, 1}, {"--data", "", 1, 1}, {"--out", "", 1, 1}, {"--resume", "", 1, 1},
+};
+enum { NFLAGS = sizeof FLAGS / sizeof FLAGS[0] };
+
+int train_flag_index(const char *flag) {
+  for (int i = 0; i < NFLAGS; i++)
+    if (!strcmp(FLAGS[i].flag, flag)) return i;
+  return -1;
+}
+
+int train_flag_takes_value(const char *flag) {
+  int i = train_flag_index(flag);
+  return i < 0 ? -1 : FLAGS[i].value;
+}
+
+int train_opts_set(train_opts *o, const char *a, const char *v) {
+  static const char *const cells[] = {"rnn_tanh", "rnn_relu", "lstm", "gru", NULL};
+  static const char *const modes[] = {"stream", "sequences", NULL};
+  static const char *const optims[] = {"sgd", "adam", "adamw", NULL};
+  static const char *const scheds[] = {"constant", "step", "cosine", NULL};
+  static const char *const tasks[] = {"lm", "classify", "tag", NULL};
+  int i = train_flag_index(a);
+  if (i < 0) return 0;
+  char *c = o->canon[i];
+  const size_t cn = sizeof o->canon[i];
+#define INT(field, lo, hi) snprintf(c, cn, "%lld", (long long)(field = arg_int(a, v, lo, hi)))
+#define DBL(field, lo, hi) snprintf(c, cn, "%.9g", (double)(field = (float)arg_double(a, v, lo, hi)))
+  if (!strcmp(a, "--cell")) snprintf(c, cn, "%s", cell_names[o->mc.cell = cell_parse(arg_choice(a, v, cells))]);
+  else if (!strcmp(a, "--layers")) INT(o->mc.layers, 1, MODEL_MAX_LAYERS);
+  else if (!strcmp(a, "--hidden")) INT(o->mc.hidden, 1, 65536);
+  else if (!strcmp(a, "--embed")) INT(o->mc.embed, 1, 65536);
+  else if (!strcmp(a, "--dropout")) DBL(o->mc.dropout, 0, 0.99);
+  else if (!strcmp(a, "--task")) {
+    if (strcmp(arg_choice(a, v, tasks), "lm") != 0)
+      recur_fail(NULL, "this version trains language models (--task lm)", "--task classify and --task tag are not supported yet");
+    snprintf(c, cn, "lm");
+  } else if (!strcmp(a, "--mode")) snprintf(c, cn, "%s", modes[o->mode = !strcmp(arg_choice(a, v, modes), "stream") ? MODE_STREAM : MODE_SEQUENCES]);
+  else if (!strcmp(a, "--seq-len")) INT(o->T, 1, 1 << 20);
+  else if (!strcmp(a, "--max-len")) INT(o->max_len, 0, 1 << 24);
+  else if (!strcmp(a, "--batch")) INT(o->B, 1, 1 << 20);
+  else if (!strcmp(a, "--optim")) snprintf(c, cn, "%s", optims[o->optim = optim_parse(arg_choice(a, v, optims))]);
+  else if (!strcmp(a, "--lr")) DBL(o->lr.lr, 0, 1e3);
+  else if (!strcmp(a, "--weight-decay")) DBL(o->weight_decay, 0, 10);
+  else if (!strcmp(a, "--momentum")) DBL(o->momentum, 0, 0.9999);
+  else if (!strcmp(a, "--nesterov")) snprintf(c, cn, "%d", o->nesterov = v ? (int)arg_int(a, v, 0, 1) : 1);
+  else if (!strcmp(a, "--beta1")) DBL(o->beta1, 0, 0.9999999);
+  else if (!strcmp(a, "--beta2")) DBL(o->beta2, 0, 0.9999999);
+  else if (!strcmp(a, "--eps")) DBL(o->eps, 0, 1);
+  else if (!strcmp(a, "--clip")) DBL(o->clip, 0, 1e9);
+  else if (!strcmp(a, "--schedule")) snprintf(c, cn, "%s", scheds[o->lr.kind = lr_parse(arg_choice(a, v, scheds))]);
+  else if (!strcmp(a, "--warmup")) INT(o->lr.warmup, 0, INT64_MAX / 2);
+  else if (!strcmp(a, "--decay-every")) INT(o->lr.decay_every, 0, INT64_MAX / 2);
+  else if (!strcmp(a, "--gamma")) DBL(o->lr.gamma, 0, 1);
+  else if (!strcmp(a, "--min-lr")) DBL(o->lr.min_lr, 0, 1e3);
+  else if (!strcmp(a, "--seed")) INT(o->seed, 0, INT64_MAX);
+  else if (!strcmp(a, "--accum")) INT(o->accum, 1, 1 << 16);
+  else if (!strcmp(a, "--steps")) INT(o->steps, 0, INT64_MAX / 2);
+  else if (!strcmp(a, "--epochs")) INT(o->epochs, 1, 1 << 30);
+  else if (!strcmp(a, "--eval-every")) INT(o->eval_every, 0, INT64_MAX / 2);
+  else if (!strcmp(a, "--log-every")) INT(o->log_every, 1, INT64_MAX / 2);
+  else if (!strcmp(a, "--ckpt-every")) INT(o->save_every, 0, INT64_MAX / 2);
+  else if (!strcmp(a, "--keep")) INT(o->keep, 0, 1 << 30);
+  else if (!strcmp(a, "--max-bad-steps")) INT(o->max_bad_steps, 1, 1 << 30);
+  else if (!strcmp(a, "--quiet")) snprintf(c, cn, "%d", o->quiet = v ? (int)arg_int(a, v, 0, 1) : 1);
+  else if (!strcmp(a, "--data")) snprintf(c, cn, "%s", o->data = v);
+  else if (!strcmp(a, "--out")) snprintf(c, cn, "%s", o->out = v);
+  else if (!strcmp(a, "--resume")) snprintf(c, cn, "%s", o->resume = v);
+#undef INT
+#undef DBL
+  return FLAGS[i].value ? 2 : 1;
+}
 
 void train_opts_default(train_opts *o) {
   memset(o, 0, sizeof *o);
-  o->mc = (model_config){CELL_LSTM, 2, 256, 64, 0, 0.0f};
-  o->mode = MODE_STREAM;
-  o->T = 100;
-  o->max_len = 0;
-  o->B = 32;
-  o->accum = 1;
-  o->steps = 0;
-  o->epochs = 1;
-  o->optim = OPTIM_ADAM;
-  o->beta1 = 0.9f;
-  o->beta2 = 0.999f;
-  o->eps = 1e-8f;
-  o->lr = (lr_schedule){LR_CONSTANT, 2e-3f, 0.0f, 0.1f, 0, 0, 0};
-  o->clip = 5.0f;
-  o->seed = 1234;
-  o->eval_every = 0;
-  o->log_every = 10;
-  o->save_every = 1000;
-  o->max_bad_steps = 10;
+  o->mc.vocab = 0;
+  for (int i = 0; i < NFLAGS; i++)
+    if (FLAGS[i].def[0]) train_opts_set(o, FLAGS[i].flag, FLAGS[i].def);
+  o->data = o->out = o->resume = NULL;
+}
+
+/* the options a checkpoint must agree with, as "--flag value" lines */
+static void opts_text(const train_opts *o, char *buf, size_t cap) {
+  size_t n = 0;
+  buf[0] = 0;
+  for (int i = 0; i < NFLAGS && n < cap; i++)
+    if (o->canon[i][0] && strcmp(FLAGS[i].flag, "--resume") && strcmp(FLAGS[i].flag, "--out") && strcmp(FLAGS[i].flag, "--quiet"))
+      n += (size_t)snprintf(buf + n, cap - n, "%s %s\n", FLAGS[i].flag, o->canon[i]);
+}
+
+/* Resume: the saved options, with the flags given again checked and the safe ones applied. */
+static void opts_merge(train_opts *saved, const train_opts *given, const char *text, const char *dir) {
+  train_opts_default(saved);
+  char *copy = xstrdup(text), *save = NULL;
+  for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *sp = strchr(line, ' ');
+    if (!sp) continue;
+    *sp = 0;
+    if (train_flag_index(line) < 0) recur_fail(dir, NULL, "checkpoint names an unknown option '%s'", line);
+    train_opts_set(saved, line, sp + 1);
+  }
+  free(copy);
+  saved->quiet = given->quiet;
+  char bad[2048] = "";
+  for (int i = 0; i < NFLAGS; i++) {
+    if (!given->given[i]) continue;
+    if (FLAGS[i].safe) {
+      train_opts_set(saved, FLAGS[i].flag, given->canon[i]);
+    } else if (strcmp(saved->canon[i], given->canon[i]) != 0) {
+      size_t n = strlen(bad);
+      snprintf(bad + n, sizeof bad - n, "%s%s %s (checkpoint: %s)", n ? ", " : "", FLAGS[i].flag, given->canon[i], saved->canon[i]);
+    }
+  }
+  if (bad[0])
+    recur_fail(dir, "drop these flags to continue the run as it was, or start a new run",
+               "flags disagree with the checkpoint: %s", bad);
 }
 
 /* ---- items: a sequence or a stream window as (inputs, targets) = (buf, buf + 1) ---- */
@@ -215,9 +330,62 @@ static double metric_of(const dataset *ds, double nats) {
   return ds->level == LEVEL_WORD ? exp(nats) : nats / log(2.0);
 }
 
-int train_run(const train_opts *o) {
+/* metrics.jsonl of a resumed run: keep the lines up to the checkpoint's step, then append */
+static FILE *open_metrics(const char *out, int64_t keep_upto) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/metrics.jsonl", out);
+  if (keep_upto > 0) {
+    FILE *in = fopen(path, "r");
+    char tmp[1300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *o = fopen(tmp, "w");
+    if (!o) recur_fail(tmp, "check that the run directory is writable", "cannot create metrics file");
+    char line[4096];
+    while (in && fgets(line, sizeof line, in)) {
+      const char *p = strstr(line, "\"step\":");
+      if (p && atoll(p + 7) <= keep_upto) fputs(line, o);
+    }
+    if (in) fclose(in);
+    fclose(o);
+    if (rename(tmp, path) != 0) recur_fail(path, NULL, "cannot replace metrics file");
+  }
+  FILE *f = fopen(path, keep_upto > 0 ? "a" : "w");
+  if (!f) recur_fail(path, "check that the run directory is writable", "cannot create metrics file");
+  return f;
+}
+
+static char *read_saved_options(const char *dir) {
+  char p[1500];
+  snprintf(p, sizeof p, "%s/state-rank-00000.h5", dir);
+  hid_t f = h5_open(p, 0);
+  char *buf = xcalloc(65536, 1);
+  if (!h5_attr_get_str(f, "options", buf, 65536)) recur_fail(p, NULL, "missing 'options' attribute");
+  H5Fclose(f);
+  return buf;
+}
+
+int train_run(const train_opts *given) {
   const int rank = core_rank(), W = core_world();
   dist_blas_threads_default();
+  const train_opts *o = given;
+  train_opts merged;
+  char ckdir[1400] = "", outdir[1400];
+  if (given->resume) {
+    ckpt_find(given->resume, ckdir, sizeof ckdir);
+    char *text = read_saved_options(ckdir);
+    opts_merge(&merged, given, text, ckdir);
+    free(text);
+    if (!given->out) { /* the run directory: RUN, or RUN/checkpoints/step-N -> RUN */
+      snprintf(outdir, sizeof outdir, "%s", ckdir);
+      for (int up = 0; up < 2; up++) {
+        char *sl = strrchr(outdir, '/');
+        if (sl) *sl = 0;
+      }
+      merged.out = outdir;
+    }
+    o = &merged;
+    if (rank == 0 && !o->quiet) printf("recur: resuming from %s\n", ckdir);
+  }
   dataset *ds = dataset_open(o->data);
   const ds_split *tr = &ds->split[SPLIT_TRAIN];
   if (tr->n_tok == 0) recur_fail(o->data, "prepare it with some training text", "the train split is empty");
@@ -226,7 +394,24 @@ int train_run(const train_opts *o) {
       fprintf(stderr, "recur: warning: --mode sequences on an undelimited dataset: each file is one sequence\n");
   model_config mc = o->mc;
   mc.vocab = (int)ds->vocab_size;
-  model *m = model_create(&mc, o->seed);
+  model *m;
+  if (ckdir[0]) {
+    char mp[1500];
+    model_vocab cv;
+    snprintf(mp, sizeof mp, "%s/model.h5", ckdir);
+    m = model_load(mp, &cv, NULL);
+    if (m->cfg.vocab != mc.vocab || m->cfg.cell != mc.cell || m->cfg.layers != mc.layers || m->cfg.hidden != mc.hidden ||
+        m->cfg.embed != mc.embed)
+      recur_fail(mp, "resume with the dataset the run was trained on", "model configuration or vocabulary size differs from the dataset's");
+    for (int64_t i = 0; i < cv.vocab_size; i++)
+      if (strcmp(cv.vocab[i], ds->vocab[i]) != 0)
+        recur_fail(o->data, "resume with the dataset the run was trained on", "vocabulary entry %lld differs from the checkpoint's", (long long)i);
+    model_vocab_free(&cv);
+    m->cfg.dropout = mc.dropout;
+    m->seed = o->seed;
+  } else {
+    m = model_create(&mc, o->seed);
+  }
   const int L = mc.layers, H = mc.hidden;
 
   schedule sc;
@@ -256,13 +441,36 @@ int train_run(const train_opts *o) {
   m->scratch.poke = poke_cb;
   m->scratch.poke_arg = &red;
 
-  char path[1200];
+  char path[1500];
   FILE *metrics = NULL;
+  ckpt_counters cnt = {0, 0, INFINITY, W};
+  int64_t start = 0;
+  const int S = W * o->accum;
+  const int stream = o->mode == MODE_STREAM;
+  float *carry_h = stream ? xcalloc((size_t)L * (size_t)o->B * (size_t)H, sizeof(float)) : NULL;
+  float *carry_c = stream ? xcalloc((size_t)L * (size_t)o->B * (size_t)H, sizeof(float)) : NULL;
+  int *own = xmalloc((size_t)o->B * sizeof(int)), n_own = 0;
+  for (int i = 0; i < o->B; i++)
+    if ((i % S) / o->accum == rank) own[n_own++] = i;
+  char options[8192];
+  opts_text(o, options, sizeof options);
+  ckpt_payload pay = {&opt, carry_h, carry_c, L, o->B, H, own, n_own, options};
+  if (ckdir[0]) {
+    char *saved;
+    ckpt_load_state(ckdir, &pay, &cnt, &saved);
+    free(saved);
+    start = cnt.step;
+  }
   if (rank == 0) {
     mkdir_p(o->out);
-    snprintf(path, sizeof path, "%s/metrics.jsonl", o->out);
-    metrics = fopen(path, "w");
-    if (!metrics) recur_fail(path, "check that the run directory is writable", "cannot create metrics file");
+    if (!ckdir[0]) {
+      char cp[1300];
+      snprintf(cp, sizeof cp, "%s/checkpoints/latest", o->out);
+      if (access(cp, F_OK) == 0)
+        recur_fail(o->out, "continue it with --resume, or give another --out", "the run directory already holds checkpoints");
+    }
+    ckpt_cleanup(o->out);
+    metrics = open_metrics(o->out, start);
   }
   MPI_Barrier(MPI_COMM_WORLD);
   model_vocab mv = {ds->level, ds->eos_id, ds->unk_id, "", ds->vocab, ds->vocab_size};
@@ -274,12 +482,8 @@ int train_run(const train_opts *o) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 
-  const int S = W * o->accum;
   uint64_t *ids = xmalloc((size_t)o->B * sizeof(uint64_t)), *mine = xmalloc((size_t)o->B * sizeof(uint64_t));
   int *idx = xmalloc((size_t)o->B * sizeof(int));
-  const int stream = o->mode == MODE_STREAM;
-  float *carry_h = stream ? xcalloc((size_t)L * (size_t)o->B * (size_t)H, sizeof(float)) : NULL;
-  float *carry_c = stream ? xcalloc((size_t)L * (size_t)o->B * (size_t)H, sizeof(float)) : NULL;
   float *h0 = stream ? xmalloc((size_t)L * (size_t)o->B * (size_t)H * sizeof(float)) : NULL;
   float *c0 = stream ? xmalloc((size_t)L * (size_t)o->B * (size_t)H * sizeof(float)) : NULL;
   items it = {0};
@@ -293,13 +497,15 @@ int train_run(const train_opts *o) {
            cell_names[mc.cell], L, H, mc.embed, mc.vocab, (long long)m->n_params, stream ? "stream" : "sequences", o->B,
            stream ? " x seq-len " : ", max-len ", stream ? o->T : o->max_len, W, o->accum, (long long)total, (long long)spe);
 
-  double best_val = INFINITY, t_start = core_now(), t_log = t_start, tok_log = 0, comm_wait = 0, comm_total = 0;
+  double best_val = cnt.best_val, t_start = core_now(), t_log = t_start, tok_log = 0, comm_wait = 0, comm_total = 0;
   double train_time = 0;
   int bad_run = 0;
-  int64_t bad_total = 0, step = 0;
+  int64_t bad_total = cnt.bad_total, step = start;
   double loss_log = 0, tgt_log = 0;
   int n_log = 0;
-  for (step = 0; step < total; step++) {
+  if (start >= total && rank == 0 && !o->quiet)
+    printf("recur: the checkpoint is at step %lld, the run has %lld steps: nothing to do\n", (long long)start, (long long)total);
+  for (step = start; step < total; step++) {
     double t_step = core_now();
     int64_t epoch = step / spe;
     int n = schedule_items(&sc, step, ids);
@@ -403,9 +609,17 @@ int train_run(const train_opts *o) {
       }
       t_log += core_now() - te;
     }
-    if (rank == 0 && ((o->save_every > 0 && (step + 1) % o->save_every == 0) || last)) {
-      snprintf(path, sizeof path, "%s/model.h5", o->out);
-      model_save(m, &mv, step + 1, path);
+    if ((o->save_every > 0 && (step + 1) % o->save_every == 0) || last) {
+      double tc = core_now();
+      ckpt_counters now_cnt = {step + 1, bad_total, best_val, W};
+      ckpt_save(o->out, m, &mv, &now_cnt, &pay, o->keep);
+      if (rank == 0) {
+        snprintf(path, sizeof path, "%s/model.h5", o->out);
+        model_save(m, &mv, step + 1, path);
+        fprintf(metrics, "{\"step\":%lld,\"checkpoint_s\":%.3f}\n", (long long)step + 1, core_now() - tc);
+        fflush(metrics);
+      }
+      t_log += core_now() - tc;
     }
     (void)epoch;
     if (stats[2] > 0) {
@@ -417,7 +631,7 @@ int train_run(const train_opts *o) {
   if (rank == 0 && !o->quiet)
     printf("done: %lld steps in %.1fs, peak RSS %.0f MiB (rank 0)\n", (long long)step, core_now() - t_start, core_peak_rss_mb());
   if (metrics) fclose(metrics);
-  free(ids); free(mine); free(idx); free(carry_h); free(carry_c); free(h0); free(c0);
+  free(ids); free(mine); free(idx); free(carry_h); free(carry_c); free(h0); free(c0); free(own);
   items_free(&it);
   batch_free(&b);
   dist_reducer_free(&red);

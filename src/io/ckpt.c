@@ -1,0 +1,431 @@
+/* ckpt: sharded checkpoints with a commit marker, atomic `latest`, integrity checks and
+ * resharding on load. */
+#define _POSIX_C_SOURCE 200809L
+#include "recur/ckpt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "recur/core.h"
+#include "recur/h5.h"
+
+/* ---- files ---- */
+static void fsync_path(const char *path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) recur_fail(path, NULL, "cannot open for sync: %s", strerror(errno));
+  if (fsync(fd) != 0) recur_fail(path, "is the disk full?", "cannot sync: %s", strerror(errno));
+  close(fd);
+}
+
+/* FNV-1a 64 of a whole file, and its size; -1 if unreadable */
+static int file_hash(const char *path, uint64_t *hash, int64_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  unsigned char buf[1 << 16];
+  uint64_t h = 1469598103934665603ULL;
+  int64_t n = 0;
+  size_t r;
+  while ((r = fread(buf, 1, sizeof buf, f)) > 0) {
+    for (size_t i = 0; i < r; i++) h = (h ^ buf[i]) * 1099511628211ULL;
+    n += (int64_t)r;
+  }
+  int err = ferror(f);
+  fclose(f);
+  *hash = h;
+  *size = n;
+  return err ? -1 : 0;
+}
+
+static void write_text_atomic(const char *path, const char *text) {
+  char tmp[1300];
+  snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
+  FILE *f = fopen(tmp, "w");
+  if (!f) recur_fail(tmp, "is the disk full or the run directory read-only?", "cannot create file");
+  core_tempfile_add(tmp);
+  if (fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) recur_fail(tmp, "is the disk full?", "cannot write file");
+  fclose(f);
+  if (rename(tmp, path) != 0) recur_fail(path, NULL, "cannot rename into place: %s", strerror(errno));
+  core_tempfile_forget(tmp);
+}
+
+static int has_file(const char *dir, const char *name) {
+  char p[1300];
+  struct stat st;
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static void remove_tree(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char p[1300];
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    unlink(p);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+/* step-NNNNNNNN directories under run/checkpoints, newest first; committed only if asked */
+static int list_ckpts(const char *run, int committed, char ***out) {
+  char cdir[1200];
+  snprintf(cdir, sizeof cdir, "%s/checkpoints", run);
+  DIR *d = opendir(cdir);
+  *out = NULL;
+  if (!d) return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strncmp(e->d_name, "step-", 5) != 0 || strlen(e->d_name) != 13) continue;
+    char p[1300];
+    snprintf(p, sizeof p, "%s/%s", cdir, e->d_name);
+    if (has_file(p, "COMMIT") != committed) continue;
+    *out = xrealloc(*out, (size_t)(n + 1) * sizeof(char *));
+    (*out)[n++] = xstrdup(p);
+  }
+  closedir(d);
+  for (int i = 0; i < n; i++) /* newest first: names sort by step */
+    for (int j = i + 1; j < n; j++)
+      if (strcmp((*out)[j], (*out)[i]) > 0) {
+        char *t = (*out)[i]; (*out)[i] = (*out)[j]; (*out)[j] = t;
+      }
+  return n;
+}
+
+void ckpt_cleanup(const char *run) {
+  char **l;
+  int n = list_ckpts(run, 0, &l);
+  for (int i = 0; i < n; i++) {
+    fprintf(stderr, "recur: removing uncommitted checkpoint %s (left by an interrupted save)\n", l[i]);
+    remove_tree(l[i]);
+    free(l[i]);
+  }
+  free(l);
+}
+
+/* ---- save ---- */
+static void write_floats(hid_t f, const char *name, int rank, hsize_t d0, hsize_t d1, hsize_t d2, const float *x) {
+  hsize_t dims[3] = {d0, d1, d2};
+  h5_write_array(f, name, H5T_IEEE_F32LE, rank, dims, x);
+}
+
+static void test_pause(const char *where, int64_t step) {
+  const char *r = getenv("RECUR_TEST_PAUSE_SAVE_RANK"), *s = getenv("RECUR_TEST_PAUSE_SAVE_STEP");
+  if (!r || !s || atoi(r) != core_rank() || atoll(s) != step) return;
+  FILE *f = fopen(getenv("RECUR_TEST_PAUSE_FILE") ? getenv("RECUR_TEST_PAUSE_FILE") : "paused", "w");
+  if (f) { fprintf(f, "%d %s\n", (int)getpid(), where); fclose(f); }
+  for (;;) pause(); /* the test kills us here */
+}
+
+void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt_counters *st, const ckpt_payload *p,
+               int keep) {
+  const int rank = core_rank(), W = core_world();
+  const int64_t n = m->n_params;
+  char cdir[1200], dir[1300], path[1500];
+  snprintf(cdir, sizeof cdir, "%s/checkpoints", run);
+  snprintf(dir, sizeof dir, "%s/step-%08lld", cdir, (long long)st->step);
+  if (rank == 0) {
+    mkdir(cdir, 0755);
+    if (has_file(dir, "COMMIT")) { /* already saved at this step (e.g. a signal right after a save) */
+      int skip = 1;
+      MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
+      return;
+    }
+    remove_tree(dir);
+    if (mkdir(dir, 0755) != 0) recur_fail(dir, "is the disk full or the run directory read-only?", "cannot create checkpoint directory");
+    fsync_path(cdir);
+    int skip = 0;
+    MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  } else {
+    int skip = 0;
+    MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (skip) return;
+  }
+  /* this rank's shard: its slice [lo, hi) of the optimizer moments and the streams it owns */
+  int64_t lo = n * rank / W, hi = n * (rank + 1) / W;
+  char name[64], tmp[1600];
+  snprintf(name, sizeof name, "state-rank-%05d.h5", rank);
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0) recur_fail(tmp, "is the disk full or the run directory read-only?", "cannot create checkpoint shard");
+  core_tempfile_add(tmp);
+  h5_attr_set_str(f, "format", CKPT_STATE_FORMAT);
+  h5_attr_set_i64(f, "version", CKPT_VERSION);
+  h5_attr_set_i64(f, "step", st->step);
+  h5_attr_set_i64(f, "rank", rank);
+  h5_attr_set_i64(f, "world", W);
+  h5_attr_set_i64(f, "n_params", n);
+  h5_attr_set_i64(f, "lo", lo);
+  h5_attr_set_i64(f, "hi", hi);
+  h5_attr_set_i64(f, "optim_steps", p->opt->t);
+  h5_attr_set_i64(f, "bad_total", st->bad_total);
+  h5_attr_set_f64(f, "best_val", st->best_val);
+  h5_attr_set_str(f, "options", p->options);
+  write_floats(f, "exp_avg", 1, (hsize_t)(hi - lo), 0, 0, p->opt->state + lo);
+  test_pause("shard", st->step);
+  write_floats(f, "exp_avg_sq", 1, (hsize_t)(hi - lo), 0, 0, p->opt->state + n + lo);
+  if (p->carry_h) {
+    const int L = p->L, B = p->B, H = p->H, k = p->n_own;
+    float *hh = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
+    float *cc = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
+    uint64_t *ids = xmalloc((size_t)(k ? k : 1) * sizeof(uint64_t));
+    for (int i = 0; i < k; i++) {
+      ids[i] = (uint64_t)p->own[i];
+      for (int l = 0; l < L; l++) {
+        memcpy(hh + ((int64_t)l * k + i) * H, p->carry_h + ((int64_t)l * B + p->own[i]) * H, (size_t)H * sizeof(float));
+        memcpy(cc + ((int64_t)l * k + i) * H, p->carry_c + ((int64_t)l * B + p->own[i]) * H, (size_t)H * sizeof(float));
+      }
+    }
+    hsize_t nk = (hsize_t)k;
+    h5_write_array(f, "stream_ids", H5T_STD_U64LE, 1, &nk, ids);
+    write_floats(f, "carry_h", 3, (hsize_t)L, nk, (hsize_t)H, hh);
+    write_floats(f, "carry_c", 3, (hsize_t)L, nk, (hsize_t)H, cc);
+    h5_attr_set_i64(f, "streams", B);
+    free(hh); free(cc); free(ids);
+  }
+  h5_close_file(f, tmp);
+  fsync_path(tmp);
+  if (rename(tmp, path) != 0) recur_fail(path, NULL, "cannot rename shard into place: %s", strerror(errno));
+  core_tempfile_forget(tmp);
+  if (rank == 0) {
+    char mp[1500];
+    snprintf(mp, sizeof mp, "%s/model.h5", dir);
+    model_save(m, v, st->step, mp);
+  }
+  fsync_path(dir);
+  /* report durable shards to rank 0: size and hash of each */
+  uint64_t mine[3] = {0, 0, 0};
+  int64_t sz;
+  if (file_hash(path, &mine[1], &sz) != 0) recur_fail(path, NULL, "cannot read back checkpoint shard");
+  mine[0] = (uint64_t)sz;
+  mine[2] = (uint64_t)hi;
+  uint64_t *all = rank == 0 ? xmalloc((size_t)W * 3 * sizeof(uint64_t)) : NULL;
+  MPI_Gather(mine, 3, MPI_UINT64_T, all, 3, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  if (rank == 0) {
+    size_t cap = 256 + (size_t)W * 160 + strlen(p->options);
+    char *txt = xmalloc(cap), *q = txt;
+    uint64_t mh;
+    int64_t ms;
+    char mp[1500];
+    snprintf(mp, sizeof mp, "%s/model.h5", dir);
+    if (file_hash(mp, &mh, &ms) != 0) recur_fail(mp, NULL, "cannot read back model");
+    q += sprintf(q, "recur-checkpoint %d\nstep %lld\nworld %d\nn_params %lld\nmodel model.h5 %lld %016llx\n", CKPT_VERSION,
+                 (long long)st->step, W, (long long)n, (long long)ms, (unsigned long long)mh);
+    for (int r = 0; r < W; r++)
+      q += sprintf(q, "shard state-rank-%05d.h5 %llu %016llx %lld %llu\n", r, (unsigned long long)all[3 * r],
+                   (unsigned long long)all[3 * r + 1], (long long)(n * r / W), (unsigned long long)all[3 * r + 2]);
+    char cp[1500], lp[1300];
+    snprintf(cp, sizeof cp, "%s/COMMIT", dir);
+    write_text_atomic(cp, txt);
+    fsync_path(dir);
+    snprintf(lp, sizeof lp, "%s/latest", cdir);
+    snprintf(txt, cap, "step-%08lld\n", (long long)st->step);
+    write_text_atomic(lp, txt);
+    fsync_path(cdir);
+    free(txt);
+    free(all);
+    if (keep > 0) { /* older committed checkpoints beyond the newest `keep` */
+      char **l;
+      int nl = list_ckpts(run, 1, &l);
+      for (int i = 0; i < nl; i++) {
+        if (i >= keep) remove_tree(l[i]);
+        free(l[i]);
+      }
+      free(l);
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* ---- validation and loading ---- */
+typedef struct {
+  int64_t step, n_params;
+  int world;
+  char model_name[64];
+  int64_t model_size;
+  uint64_t model_hash;
+  struct { char name[64]; int64_t size; uint64_t hash; int64_t lo, hi; } *shard;
+} manifest;
+
+static int read_manifest(const char *dir, manifest *mf, char *err, int cap) {
+  char p[1300], line[512];
+  snprintf(p, sizeof p, "%s/COMMIT", dir);
+  FILE *f = fopen(p, "r");
+  memset(mf, 0, sizeof *mf);
+  if (!f) { snprintf(err, (size_t)cap, "missing commit marker (%s)", p); return -1; }
+  int ver = 0, ok = fscanf(f, "recur-checkpoint %d\nstep %lld\nworld %d\nn_params %lld\n", &ver, (long long *)&mf->step, &mf->world,
+                           (long long *)&mf->n_params) == 4;
+  ok = ok && ver == CKPT_VERSION && mf->world > 0 && mf->world < (1 << 20);
+  ok = ok && fscanf(f, "model %63s %lld %llx\n", mf->model_name, (long long *)&mf->model_size, (unsigned long long *)&mf->model_hash) == 3;
+  if (ok) mf->shard = xcalloc((size_t)mf->world, sizeof(*mf->shard));
+  for (int r = 0; ok && r < mf->world; r++) {
+    if (!fgets(line, sizeof line, f)) { ok = 0; break; }
+    ok = sscanf(line, "shard %63s %lld %llx %lld %lld", mf->shard[r].name, (long long *)&mf->shard[r].size,
+                (unsigned long long *)&mf->shard[r].hash, (long long *)&mf->shard[r].lo, (long long *)&mf->shard[r].hi) == 5;
+  }
+  fclose(f);
+  if (!ok) { snprintf(err, (size_t)cap, "commit marker is malformed (%s)", p); return -1; }
+  return 0;
+}
+
+int ckpt_validate(const char *dir, char *err, int cap) {
+  manifest mf;
+  if (read_manifest(dir, &mf, err, cap) != 0) return -1;
+  char p[1400];
+  uint64_t h;
+  int64_t sz;
+  int rc = 0;
+  for (int r = -1; r < mf.world && rc == 0; r++) {
+    const char *name = r < 0 ? mf.model_name : mf.shard[r].name;
+    int64_t want_size = r < 0 ? mf.model_size : mf.shard[r].size;
+    uint64_t want_hash = r < 0 ? mf.model_hash : mf.shard[r].hash;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (file_hash(p, &h, &sz) != 0) { snprintf(err, (size_t)cap, "missing file (%s)", p); rc = -1; }
+    else if (sz != want_size) { snprintf(err, (size_t)cap, "size %lld, manifest says %lld: truncated (%s)", (long long)sz, (long long)want_size, p); rc = -1; }
+    else if (h != want_hash) { snprintf(err, (size_t)cap, "content differs from the manifest's hash: damaged (%s)", p); rc = -1; }
+    else if (r >= 0) {
+      hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+      char fmt[64] = "";
+      int64_t ver = 0, step = -1, lo = -1, hi = -1;
+      if (f < 0 || !h5_attr_get_str(f, "format", fmt, sizeof fmt) || strcmp(fmt, CKPT_STATE_FORMAT) != 0 ||
+          !h5_attr_get_i64(f, "version", &ver) || ver != CKPT_VERSION || !h5_attr_get_i64(f, "step", &step) ||
+          step != mf.step || !h5_attr_get_i64(f, "lo", &lo) || !h5_attr_get_i64(f, "hi", &hi) || lo != mf.shard[r].lo ||
+          hi != mf.shard[r].hi) {
+        snprintf(err, (size_t)cap, "format, version, step or range disagree with the manifest (%s)", p);
+        rc = -1;
+      }
+      if (f >= 0) H5Fclose(f);
+    }
+  }
+  free(mf.shard);
+  return rc;
+}
+
+void ckpt_find(const char *path, char *dir, int cap) {
+  int len = 0;
+  if (core_rank() == 0) {
+    char err[1600];
+    if (has_file(path, "COMMIT") || (has_file(path, "model.h5") && !has_file(path, "metrics.jsonl"))) {
+      if (ckpt_validate(path, err, sizeof err) != 0) recur_fail(path, "resume from the run directory to fall back to an older checkpoint", "checkpoint is not usable: %s", err);
+      snprintf(dir, (size_t)cap, "%s", path);
+    } else {
+      char **l;
+      int n = list_ckpts(path, 1, &l);
+      if (n == 0) recur_fail(path, "give a run directory written by recur train (with --ckpt-every)", "no committed checkpoint found");
+      int found = -1;
+      for (int i = 0; i < n && found < 0; i++) {
+        if (ckpt_validate(l[i], err, sizeof err) == 0) found = i;
+        else fprintf(stderr, "recur: warning: checkpoint %s is not usable: %s; trying an older one\n", l[i], err);
+      }
+      if (found < 0) recur_fail(path, NULL, "no valid checkpoint left (all %d are damaged)", n);
+      if (found > 0) fprintf(stderr, "recur: falling back to %s\n", l[found]);
+      snprintf(dir, (size_t)cap, "%s", l[found]);
+      for (int i = 0; i < n; i++) free(l[i]);
+      free(l);
+    }
+    len = (int)strlen(dir) + 1;
+  }
+  MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  MPI_Bcast(dir, len, MPI_CHAR, 0, MPI_COMM_WORLD);
+}
+
+static void read_floats(hid_t f, const char *name, float *out, int64_t n, const char *path) {
+  char where[1600];
+  snprintf(where, sizeof where, "%s:/%s", path, name);
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  if (d < 0) recur_fail(where, NULL, "missing dataset");
+  hid_t sp = H5Dget_space(d);
+  if (H5Sget_simple_extent_npoints(sp) != n) recur_fail(where, NULL, "expected %lld values", (long long)n);
+  if (n > 0 && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+    recur_fail(where, "the shard is damaged (checksum mismatch)", "cannot read dataset");
+  H5Sclose(sp);
+  H5Dclose(d);
+}
+
+void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char **options) {
+  manifest mf;
+  char err[1600];
+  if (read_manifest(dir, &mf, err, sizeof err) != 0) recur_fail(dir, NULL, "%s", err);
+  const int64_t n = p->opt->n;
+  if (mf.n_params != n) recur_fail(dir, NULL, "checkpoint has %lld parameters, the model %lld", (long long)mf.n_params, (long long)n);
+  st->step = mf.step;
+  st->world = mf.world;
+  *options = NULL;
+  for (int r = 0; r < mf.world; r++) { /* every rank reads every shard: any world size can resume */
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s", dir, mf.shard[r].name);
+    hid_t f = h5_open(path, 0);
+    int64_t lo = mf.shard[r].lo, hi = mf.shard[r].hi, t = 0, step = -1;
+    if (lo < 0 || hi > n || lo > hi) recur_fail(path, NULL, "parameter range [%lld, %lld) out of bounds", (long long)lo, (long long)hi);
+    if (!h5_attr_get_i64(f, "step", &step) || step != mf.step) recur_fail(path, NULL, "shard step %lld != manifest step %lld", (long long)step, (long long)mf.step);
+    read_floats(f, "exp_avg", p->opt->state + lo, hi - lo, path);
+    read_floats(f, "exp_avg_sq", p->opt->state + n + lo, hi - lo, path);
+    h5_attr_get_i64(f, "optim_steps", &t);
+    p->opt->t = t;
+    h5_attr_get_i64(f, "bad_total", &st->bad_total);
+    h5_attr_get_f64(f, "best_val", &st->best_val);
+    if (!*options) {
+      char *buf = xcalloc(65536, 1);
+      if (!h5_attr_get_str(f, "options", buf, 65536)) recur_fail(path, NULL, "missing 'options' attribute");
+      *options = buf;
+    }
+    if (p->carry_h) {
+      int64_t B = -1;
+      if (!h5_attr_get_i64(f, "streams", &B) || B != p->B)
+        recur_fail(path, "stream mode needs the same --batch", "checkpoint has %lld streams, this run %d", (long long)B, p->B);
+      hid_t d = H5Dopen2(f, "stream_ids", H5P_DEFAULT);
+      if (d < 0) recur_fail(path, NULL, "missing stream_ids");
+      int64_t k = h5_len_1d(d);
+      uint64_t *ids = xmalloc((size_t)(k > 0 ? k : 1) * sizeof(uint64_t));
+      if (k > 0 && H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids) < 0) recur_fail(path, NULL, "cannot read stream_ids");
+      H5Dclose(d);
+      const int L = p->L, H = p->H;
+      float *hh = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
+      float *cc = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
+      read_floats(f, "carry_h", hh, (int64_t)L * k * H, path);
+      read_floats(f, "carry_c", cc, (int64_t)L * k * H, path);
+      for (int64_t i = 0; i < k; i++) {
+        if (ids[i] >= (uint64_t)p->B) recur_fail(path, NULL, "stream id %llu out of range", (unsigned long long)ids[i]);
+        for (int l = 0; l < L; l++) {
+          memcpy(p->carry_h + ((int64_t)l * p->B + (int64_t)ids[i]) * H, hh + ((int64_t)l * k + i) * H, (size_t)H * sizeof(float));
+          memcpy(p->carry_c + ((int64_t)l * p->B + (int64_t)ids[i]) * H, cc + ((int64_t)l * k + i) * H, (size_t)H * sizeof(float));
+        }
+      }
+      free(ids); free(hh); free(cc);
+    }
+    H5Fclose(f);
+  }
+  free(mf.shard);
+}
+
+void ckpt_inspect(const char *dir, int json) {
+  manifest mf;
+  char err[1600];
+  if (read_manifest(dir, &mf, err, sizeof err) != 0) recur_fail(dir, NULL, "%s", err);
+  int ok = ckpt_validate(dir, err, sizeof err) == 0;
+  if (json)
+    printf("{\"checkpoint\":{\"step\":%lld,\"world\":%d,\"n_params\":%lld,\"valid\":%s},\"model\":", (long long)mf.step, mf.world,
+           (long long)mf.n_params, ok ? "true" : "false");
+  else
+    printf("%s: checkpoint at step %lld, written by %d rank(s), %lld parameters, %s\n", dir, (long long)mf.step, mf.world,
+           (long long)mf.n_params, ok ? "complete and valid" : err);
+  fflush(stdout);
+  char mp[1400];
+  snprintf(mp, sizeof mp, "%s/model.h5", dir);
+  model_inspect(mp, json);
+  if (json) printf("}\n");
+  free(mf.shard);
+}
