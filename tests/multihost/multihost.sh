@@ -1,0 +1,76 @@
+# Several hosts for real: three network namespaces on this machine (veth pairs on a bridge,
+# addresses only inside the namespaces, their own host names), Open MPI across them over TCP
+# alone with an rsh agent that enters a namespace instead of ssh-ing. Training for 20 steps
+# matches the single-host run; then every process of one host is killed mid-run and the job
+# ends with an error instead of hanging. Skips (exit 77) where namespaces cannot be made.
+source "$(dirname "$0")/../lib.sh"
+MPIRUN=${MPIRUN:-mpirun}
+tag=rc$$
+hosts=(${tag}a ${tag}b ${tag}c)
+br=${tag}br
+cleanup() {
+  for h in "${hosts[@]}"; do ip netns pids "$h" 2>/dev/null | xargs -r kill -9 2>/dev/null || true; ip netns del "$h" 2>/dev/null || true; done
+  ip link del "$br" 2>/dev/null || true
+}
+trap cleanup EXIT
+if ! command -v ip >/dev/null || ! ip netns add "${hosts[0]}" 2>/dev/null; then
+  echo "SKIP: cannot create network namespaces here (needs root and iproute2)"; exit 77
+fi
+ip link add "$br" type bridge && ip link set "$br" up
+i=1
+for h in "${hosts[@]}"; do
+  [ "$h" = "${hosts[0]}" ] || ip netns add "$h"
+  ip link add "v$h" type veth peer name eth0 netns "$h"
+  ip link set "v$h" master "$br" && ip link set "v$h" up
+  ip netns exec "$h" ip addr add 10.199.$(( $$ % 200 )).$i/16 dev eth0
+  ip netns exec "$h" ip link set eth0 up
+  ip netns exec "$h" ip link set lo up
+  i=$((i + 1))
+done
+addr() { ip netns exec "$1" ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1; }
+# the rsh agent: "agent HOST COMMAND..." runs COMMAND in that host's namespace with its host name
+cat > agent.sh <<AG
+#!/bin/bash
+host=\$1; shift
+case \$host in
+$(for h in "${hosts[@]}"; do echo "  $(addr "$h")|$h) ns=$h ;;"; done)
+  *) echo "agent: unknown host \$host" >&2; exit 1 ;;
+esac
+exec ip netns exec "\$ns" unshare --uts sh -c "hostname \$ns; \$*"
+AG
+chmod +x agent.sh
+: > hostfile
+for h in "${hosts[@]}"; do echo "$(addr "$h") slots=1" >> hostfile; done
+cat hostfile
+seq 1 4000 | sed 's/^/a line of text number /' > text.txt
+"$RECUR" prepare text.txt -o d.h5 --split-on line --val 0.05 --quiet
+args=(train --data "$PWD/d.h5" --cell gru --layers 2 --hidden 32 --embed 8 --batch 6 --seq-len 16 --steps 20 --log-every 1 --quiet)
+net=(--mca btl tcp,self --mca plm_rsh_agent "$PWD/agent.sh" --mca oob_tcp_if_include 10.199.0.0/16 --mca btl_tcp_if_include 10.199.0.0/16
+     --hostfile "$PWD/hostfile" -np 3 --map-by node -x OPENBLAS_NUM_THREADS=1)
+# mpirun itself runs on the first host
+timeout 300 ip netns exec "${hosts[0]}" unshare --uts sh -c "hostname ${hosts[0]}; exec $MPIRUN ${net[*]} $RECUR ${args[*]} --out $PWD/multi" ||
+  fail "training across 3 hosts failed"
+timeout 300 $MPIRUN -np 3 "$RECUR" "${args[@]}" --out single
+python3 - multi/metrics.jsonl single/metrics.jsonl <<'PY'
+import json, sys
+a = [json.loads(l)["last_loss"] for l in open(sys.argv[1]) if "last_loss" in l]
+b = [json.loads(l)["last_loss"] for l in open(sys.argv[2]) if "last_loss" in l]
+assert len(a) == len(b) == 20, (len(a), len(b))
+w = max(abs(x - y) / abs(y) for x, y in zip(a, b))
+print(f"3 hosts vs 1 host: worst relative loss difference {w:.2e}")
+assert w < 1e-5
+PY
+"$H5TOOL" compare multi/model.h5 single/model.h5 1e-5 || fail "3 hosts and 1 host trained different parameters"
+# kill every process of the third host in the middle of a long run: the job must end, with an error
+ip netns exec "${hosts[0]}" unshare --uts sh -c "hostname ${hosts[0]}; exec $MPIRUN ${net[*]} $RECUR ${args[*]} --steps 100000 --out $PWD/long" > long.log 2>&1 &
+job=$!
+for _ in $(seq 1 300); do [ -s long/metrics.jsonl ] && break; sleep 0.1; done
+[ -s long/metrics.jsonl ] || fail "the long run did not start"
+start=$(date +%s)
+ip netns pids "${hosts[2]}" | xargs -r kill -9
+for _ in $(seq 1 600); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
+if kill -0 $job 2>/dev/null; then fail "the job hangs after a host died"; fi
+rc=0; wait $job || rc=$?
+[ $rc -ne 0 ] || fail "the job exited 0 after losing a host"
+echo "a host died: the job ended with exit $rc after $(( $(date +%s) - start ))s"
+echo "multihost: ok"
