@@ -40,12 +40,12 @@ static void attr_write(hid_t loc, const char *name, hid_t type, const void *val)
   H5Sclose(sp);
 }
 
+/* variable-length UTF-8, so h5py reads a str (not bytes) */
 void h5_attr_set_str(hid_t loc, const char *name, const char *val) {
   hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, strlen(val) + 1);
-  H5Tset_strpad(t, H5T_STR_NULLTERM);
+  H5Tset_size(t, H5T_VARIABLE);
   H5Tset_cset(t, H5T_CSET_UTF8);
-  attr_write(loc, name, t, val);
+  attr_write(loc, name, t, &val);
   H5Tclose(t);
 }
 
