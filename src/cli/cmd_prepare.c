@@ -52,7 +52,7 @@ int cmd_prepare(int argc, char **argv) {
     if (!o.separator || !*o.separator) recur_fail(NULL, "e.g. --separator %", "--split-on separator needs --separator STR");
     if (strlen(o.separator) > 255 || strchr(o.separator, '\n')) recur_fail(NULL, NULL, "--separator must be one line under 256 bytes");
   }
-  if (core_rank() == 0) prepare_run(&o);
+  prepare_run(&o); /* every rank: they share the input files */
   MPI_Barrier(MPI_COMM_WORLD);
   free(o.inputs);
   return 0;

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mpi.h>
+
 #include "recur/core.h"
 #include "recur/dataset.h"
 #include "recur/h5.h"
@@ -109,9 +111,8 @@ typedef struct {
   uint64_t byte_count[256];
   wtable words;
   uint64_t n_seq, n_tok, n_content, seq_tok;
-  uint64_t split_seq[SPLIT_COUNT], split_tok[SPLIT_COUNT];
+  uint64_t split_seq[SPLIT_COUNT];
   uint64_t force_val, force_test; /* train sequences with the smallest draws */
-  float force_u[2];
   /* vocabulary */
   int64_t vocab_size, eos_id, unk_id;
   char **vocab;
@@ -122,6 +123,9 @@ typedef struct {
   uint64_t gpos, cut[2]; /* none mode: global token cut points train|val|test */
   uint64_t limit;        /* see update_limit */
   uint64_t split_key;
+  int rank, world;        /* ranks sharing the work (1 when one rank does it all) */
+  int sharded;            /* output is an index plus shard files */
+  uint64_t seq_base, tok_base; /* global index of this rank's first sequence and token */
   shard *sh;
   int n_shards;
   char **shard_names;
@@ -170,12 +174,13 @@ static void shard_open(prep *p) {
   const prepare_opts *o = p->o;
   p->sh = xcalloc(1, sizeof(shard));
   shard *s = p->sh;
-  if (o->shard_tokens) {
+  if (p->sharded) {
     char base[1024];
     snprintf(base, sizeof base, "%s", o->out);
     size_t bl = strlen(base);
     if (bl > 3 && strcmp(base + bl - 3, ".h5") == 0) base[bl - 3] = 0;
-    snprintf(s->final, sizeof s->final, "%s-shard-%05d.h5", base, p->n_shards);
+    if (p->world > 1) snprintf(s->final, sizeof s->final, "%s-r%03d-shard-%05d.h5", base, p->rank, p->n_shards);
+    else snprintf(s->final, sizeof s->final, "%s-shard-%05d.h5", base, p->n_shards);
     const char *slash = strrchr(s->final, '/');
     p->shard_names = xrealloc(p->shard_names, (size_t)(p->n_shards + 1) * sizeof(char *));
     p->shard_names[p->n_shards] = xstrdup(slash ? slash + 1 : s->final);
@@ -187,7 +192,7 @@ static void shard_open(prep *p) {
   s->f = H5Fcreate(s->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (s->f < 0) recur_fail(s->tmp, "check that the output directory exists and is writable", "cannot create output file");
   core_tempfile_add(s->tmp);
-  h5_attr_set_str(s->f, "format", o->shard_tokens ? DATASET_SHARD_FORMAT : DATASET_FORMAT);
+  h5_attr_set_str(s->f, "format", p->sharded ? DATASET_SHARD_FORMAT : DATASET_FORMAT);
   h5_attr_set_i64(s->f, "version", DATASET_VERSION);
   h5_attr_set_i64(s->f, "vocab_size", p->vocab_size);
   for (int k = 0; k < SPLIT_COUNT; k++) {
@@ -214,7 +219,7 @@ static void shard_close(prep *p) {
     h5_attr_set_i64(g, "n_tokens", (int64_t)s->w[k].ntok);
     H5Gclose(g);
   }
-  if (!p->o->shard_tokens) return; /* the single file gets its metadata before closing */
+  if (!p->sharded) return; /* the single file gets its metadata before closing */
   h5_close_file(s->f, s->tmp);
 }
 
@@ -434,14 +439,6 @@ static void on_end(prep *p) {
   if (p->pass == 1) {
     uint64_t t = p->seq_tok + (uint64_t)p->delimited;
     if (t > 0) {
-      int s = split_of_seq(p, p->n_seq);
-      if (s == SPLIT_TRAIN) { /* remember the two smallest draws among train sequences */
-        float u = split_draw(p, p->n_seq);
-        if (u < p->force_u[0]) { p->force_u[1] = p->force_u[0]; p->force_test = p->force_val; p->force_u[0] = u; p->force_val = p->n_seq; }
-        else if (u < p->force_u[1]) { p->force_u[1] = u; p->force_test = p->n_seq; }
-      }
-      p->split_seq[s]++;
-      p->split_tok[s] += t;
       p->n_seq++;
       p->n_tok += t;
     }
@@ -743,6 +740,56 @@ static void commit_file(const char *tmp, const char *final) {
   core_tempfile_forget(tmp);
 }
 
+/* Which split each sequence goes to, over all n_seq sequences (a pure function of the seed):
+ * counts per split, and when a requested split drew nothing, the train sequences with the
+ * smallest draws are moved there. */
+static void plan_splits(prep *p) {
+  const prepare_opts *o = p->o;
+  uint64_t best[2] = {UINT64_MAX, UINT64_MAX};
+  float bu[2] = {2.0f, 2.0f};
+  p->force_val = p->force_test = UINT64_MAX;
+  memset(p->split_seq, 0, sizeof p->split_seq);
+  for (uint64_t i = 0; i < p->n_seq; i++) {
+    int s = split_of_seq(p, i);
+    p->split_seq[s]++;
+    if (s != SPLIT_TRAIN) continue;
+    float u = split_draw(p, i);
+    if (u < bu[0]) { bu[1] = bu[0]; best[1] = best[0]; bu[0] = u; best[0] = i; }
+    else if (u < bu[1]) { bu[1] = u; best[1] = i; }
+  }
+  if (o->val > 0 && p->split_seq[SPLIT_VAL] == 0) p->force_val = best[0];
+  if (o->test > 0 && p->split_seq[SPLIT_TEST] == 0) p->force_test = p->force_val == UINT64_MAX ? best[0] : best[1];
+  if ((o->val > 0 && p->split_seq[SPLIT_VAL] == 0 && p->force_val == UINT64_MAX) ||
+      (o->test > 0 && p->split_seq[SPLIT_TEST] == 0 && p->force_test == UINT64_MAX))
+    recur_fail(o->out, "give more sequences or set --val/--test to 0", "too few sequences (%llu) for the requested splits",
+               (unsigned long long)p->n_seq);
+}
+
+/* this rank's files: contiguous runs of about equal bytes, in input order */
+static void my_files(prep *p, char **files, int nf, int *lo, int *hi) {
+  uint64_t total = 0, cum = 0;
+  struct stat st;
+  uint64_t *sz = xmalloc((size_t)nf * sizeof(uint64_t));
+  for (int i = 0; i < nf; i++) {
+    sz[i] = stat(files[i], &st) == 0 ? (uint64_t)st.st_size : 0;
+    total += sz[i];
+  }
+  *lo = nf;
+  *hi = 0;
+  for (int i = 0; i < nf; i++) {
+    uint64_t mid = cum + sz[i] / 2;
+    int r = total ? (int)((double)mid * p->world / (double)total) : 0;
+    if (r >= p->world) r = p->world - 1;
+    if (r == p->rank) {
+      if (i < *lo) *lo = i;
+      *hi = i + 1;
+    }
+    cum += sz[i];
+  }
+  if (*lo > *hi) *lo = *hi = 0;
+  free(sz);
+}
+
 void prepare_run(const prepare_opts *o) {
   h5_init();
   prep *p = xcalloc(1, sizeof(prep));
@@ -753,9 +800,19 @@ void prepare_run(const prepare_opts *o) {
     if (strcmp(o->split_on, modes[i]) == 0) p->mode = i;
   RECUR_ASSERT(p->mode >= 0);
   p->delimited = p->mode != SEG_NONE;
-  p->force_val = p->force_test = UINT64_MAX;
-  p->force_u[0] = p->force_u[1] = 2.0f;
   p->split_key = rng_key(o->seed, RNG_SPLIT, 0, 0, 0);
+  /* several ranks split the input files between them, except for stdin and for a word-level
+   * vocabulary still to be counted (rank 0 then does it all) */
+  int use_stdin = 0;
+  for (int i = 0; i < o->n_inputs; i++) use_stdin |= strcmp(o->inputs[i], "-") == 0;
+  p->rank = core_rank();
+  p->world = core_world();
+  if (p->world > 1 && (use_stdin || (o->level == LEVEL_WORD && !o->vocab_from))) {
+    if (p->rank != 0) { free(p); return; }
+    if (!o->quiet) fprintf(stderr, "recur: note: %s: rank 0 prepares alone\n", use_stdin ? "standard input" : "word level counts words on one rank");
+    p->world = 1;
+  }
+  p->sharded = o->shard_tokens > 0 || p->world > 1;
 
   char **files = NULL;
   int nf = 0;
@@ -769,26 +826,33 @@ void prepare_run(const prepare_opts *o) {
     }
   }
   if (nf == 0) recur_fail(o->inputs[0], NULL, "no input files found");
+  int flo = 0, fhi = nf;
+  if (p->world > 1) my_files(p, files, nf, &flo, &fhi);
 
   /* pass 1: counts */
   p->pass = 1;
   if (o->level == LEVEL_CHAR) p->cp_count = xcalloc(MAX_CP, sizeof(uint64_t));
-  pass_over(p, files, nf);
+  pass_over(p, files + flo, fhi - flo);
+  if (p->world > 1) {
+    uint64_t mine[3] = {p->n_seq, p->n_tok, p->n_content}, base[3] = {0, 0, 0}, all[3];
+    MPI_Exscan(mine, base, 3, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(mine, all, 3, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (p->rank == 0) base[0] = base[1] = 0;
+    p->seq_base = base[0];
+    p->tok_base = base[1];
+    p->n_seq = all[0];
+    p->n_tok = all[1];
+    p->n_content = all[2];
+    if (o->level == LEVEL_CHAR) MPI_Allreduce(MPI_IN_PLACE, p->cp_count, MAX_CP, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (o->level == LEVEL_BYTE) MPI_Allreduce(MPI_IN_PLACE, p->byte_count, 256, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+  }
   if (p->n_content == 0)
     recur_fail(nf == 1 ? files[0] : o->inputs[0], "give a file with some text in it", "input is empty: no text found");
   build_vocab(p);
 
-  /* split sizes: guarantee at least one sequence in a requested split */
   if (p->mode != SEG_NONE) {
-    uint64_t fv = p->force_val, ft = p->force_test;
-    p->force_val = p->force_test = UINT64_MAX;
-    if (o->val > 0 && p->split_seq[SPLIT_VAL] == 0) p->force_val = fv;
-    if (o->test > 0 && p->split_seq[SPLIT_TEST] == 0) p->force_test = (p->force_val == UINT64_MAX) ? fv : ft;
-    if ((o->val > 0 && p->force_val == UINT64_MAX && p->split_seq[SPLIT_VAL] == 0) ||
-        (o->test > 0 && p->force_test == UINT64_MAX && p->split_seq[SPLIT_TEST] == 0))
-      recur_fail(o->out, "give more sequences or set --val/--test to 0", "too few sequences (%llu) for the requested splits",
-                 (unsigned long long)p->n_seq);
-  } else {
+    plan_splits(p);
+  } else { /* an undelimited stream: val and test are its tail */
     uint64_t nt = (uint64_t)((double)p->n_tok * o->test), nv = (uint64_t)((double)p->n_tok * o->val);
     if (o->test > 0 && nt == 0) nt = 1;
     if (o->val > 0 && nv == 0) nv = 1;
@@ -799,45 +863,83 @@ void prepare_run(const prepare_opts *o) {
     p->cut[0] = p->cut[1] - nv;
   }
 
-  /* pass 2: encode and write */
+  /* pass 2: encode and write, this rank's sequences from global index seq_base on */
   p->pass = 2;
-  p->n_seq = 0;
+  p->n_seq = p->seq_base;
+  p->gpos = p->tok_base;
   p->n_content = 0;
-  p->cur_split = p->mode == SEG_NONE ? SPLIT_TRAIN : split_of_seq(p, 0);
+  if (p->mode == SEG_NONE) p->cur_split = p->gpos < p->cut[0] ? SPLIT_TRAIN : p->gpos < p->cut[1] ? SPLIT_VAL : SPLIT_TEST;
+  else p->cur_split = split_of_seq(p, p->seq_base);
   shard_open(p);
   update_limit(p);
-  pass_over(p, files, nf);
+  pass_over(p, files + flo, fhi - flo);
   shard_close(p);
 
-  uint64_t tot[SPLIT_COUNT] = {0}, seqs[SPLIT_COUNT] = {0};
+  uint64_t cnt[2 * SPLIT_COUNT] = {0}; /* tokens, then sequences, per split */
   for (int i = 0; i < g_n_done; i++)
     for (int k = 0; k < SPLIT_COUNT; k++) {
-      tot[k] += ((shard *)g_done_shards[i])->w[k].ntok;
-      seqs[k] += ((shard *)g_done_shards[i])->w[k].nseq;
+      cnt[k] += ((shard *)g_done_shards[i])->w[k].ntok;
+      cnt[SPLIT_COUNT + k] += ((shard *)g_done_shards[i])->w[k].nseq;
     }
   for (int k = 0; k < SPLIT_COUNT; k++) {
-    tot[k] += p->sh->w[k].ntok;
-    seqs[k] += p->sh->w[k].nseq;
+    cnt[k] += p->sh->w[k].ntok;
+    cnt[SPLIT_COUNT + k] += p->sh->w[k].nseq;
   }
 
-  if (o->shard_tokens) {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%d", o->out, (int)getpid());
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) recur_fail(tmp, "check that the output directory exists and is writable", "cannot create output file");
-    core_tempfile_add(tmp);
-    write_metadata(p, f);
-    h5_write_strings(f, "shards", p->shard_names, p->n_shards);
-    for (int k = 0; k < SPLIT_COUNT; k++) {
-      hid_t g = H5Gcreate2(f, ds_split_names[k], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-      h5_attr_set_i64(g, "n_sequences", (int64_t)seqs[k]);
-      h5_attr_set_i64(g, "n_tokens", (int64_t)tot[k]);
-      H5Gclose(g);
+  if (p->sharded) {
+    /* every rank's shard names, in rank order, to rank 0 */
+    char *names = NULL;
+    int nlen = 0, *lens = NULL, *displs = NULL, total = 0;
+    for (int i = 0; i < p->n_shards; i++) {
+      int l = (int)strlen(p->shard_names[i]) + 1;
+      names = xrealloc(names, (size_t)(nlen + l));
+      memcpy(names + nlen, p->shard_names[i], (size_t)l);
+      nlen += l;
     }
-    h5_close_file(f, tmp);
+    char *alln = NULL;
+    if (p->world > 1) {
+      MPI_Allreduce(MPI_IN_PLACE, cnt, 2 * SPLIT_COUNT, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+      lens = xmalloc((size_t)p->world * sizeof(int));
+      displs = xmalloc((size_t)p->world * sizeof(int));
+      MPI_Gather(&nlen, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+      for (int r = 0; r < p->world && p->rank == 0; r++) { displs[r] = total; total += lens[r]; }
+      alln = xmalloc((size_t)(total > 0 ? total : 1));
+      MPI_Gatherv(names, nlen, MPI_CHAR, alln, lens, displs, MPI_CHAR, 0, MPI_COMM_WORLD);
+    } else {
+      alln = names;
+      total = nlen;
+      names = NULL;
+    }
+    /* every shard is complete on every rank before any becomes visible */
+    if (p->world > 1) MPI_Barrier(MPI_COMM_WORLD);
     for (int i = 0; i < g_n_done; i++) commit_file(((shard *)g_done_shards[i])->tmp, ((shard *)g_done_shards[i])->final);
     commit_file(p->sh->tmp, p->sh->final);
-    commit_file(tmp, o->out);
+    if (p->world > 1) MPI_Barrier(MPI_COMM_WORLD);
+    if (p->rank == 0) {
+      int ns = 0;
+      char **list = NULL;
+      for (int off = 0; off < total; off += (int)strlen(alln + off) + 1) {
+        list = xrealloc(list, (size_t)(ns + 1) * sizeof(char *));
+        list[ns++] = alln + off;
+      }
+      char tmp[1100];
+      snprintf(tmp, sizeof tmp, "%s.tmp-%d", o->out, (int)getpid());
+      hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+      if (f < 0) recur_fail(tmp, "check that the output directory exists and is writable", "cannot create output file");
+      core_tempfile_add(tmp);
+      write_metadata(p, f);
+      h5_write_strings(f, "shards", list, ns);
+      for (int k = 0; k < SPLIT_COUNT; k++) {
+        hid_t g = H5Gcreate2(f, ds_split_names[k], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        h5_attr_set_i64(g, "n_sequences", (int64_t)cnt[SPLIT_COUNT + k]);
+        h5_attr_set_i64(g, "n_tokens", (int64_t)cnt[k]);
+        H5Gclose(g);
+      }
+      h5_close_file(f, tmp);
+      commit_file(tmp, o->out);
+      free(list);
+    }
+    free(names); free(alln); free(lens); free(displs);
   } else {
     write_metadata(p, p->sh->f);
     h5_close_file(p->sh->f, p->sh->tmp);
@@ -848,9 +950,9 @@ void prepare_run(const prepare_opts *o) {
     free(files[i]);
   }
   free(files);
-  if (!o->quiet)
+  if (!o->quiet && p->rank == 0)
     printf("wrote %s: %s level, vocabulary %lld, train %llu seq / %llu tok, val %llu / %llu, test %llu / %llu%s\n", o->out,
-           ds_level_names[o->level], (long long)p->vocab_size, (unsigned long long)seqs[0], (unsigned long long)tot[0],
-           (unsigned long long)seqs[1], (unsigned long long)tot[1], (unsigned long long)seqs[2], (unsigned long long)tot[2],
-           o->shard_tokens ? " (sharded)" : "");
+           ds_level_names[o->level], (long long)p->vocab_size, (unsigned long long)cnt[3], (unsigned long long)cnt[0],
+           (unsigned long long)cnt[4], (unsigned long long)cnt[1], (unsigned long long)cnt[5], (unsigned long long)cnt[2],
+           p->sharded ? (p->world > 1 ? " (sharded by rank)" : " (sharded)") : "");
 }
