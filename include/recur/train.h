@@ -28,7 +28,7 @@ typedef struct {
   int max_bad_steps;
   int quiet;
   /* every flag's value in canonical text, and whether the user gave it */
-  char canon[TRAIN_MAX_FLAGS][64];
+  char canon[TRAIN_MAX_FLAGS][1024];
   unsigned char given[TRAIN_MAX_FLAGS];
 } train_opts;
 

@@ -103,9 +103,9 @@ int train_opts_set(train_opts *o, const char *a, const char *v) {
   else if (!strcmp(a, "--keep")) INT(o->keep, 0, 1 << 30);
   else if (!strcmp(a, "--max-bad-steps")) INT(o->max_bad_steps, 1, 1 << 30);
   else if (!strcmp(a, "--quiet")) snprintf(c, cn, "%d", o->quiet = v ? (int)arg_int(a, v, 0, 1) : 1);
-  else if (!strcmp(a, "--data")) snprintf(c, cn, "%s", o->data = v);
-  else if (!strcmp(a, "--out")) snprintf(c, cn, "%s", o->out = v);
-  else if (!strcmp(a, "--resume")) snprintf(c, cn, "%s", o->resume = v);
+  else if (!strcmp(a, "--data")) snprintf(c, cn, "%s", v), o->data = c; /* paths live in canon: stable */
+  else if (!strcmp(a, "--out")) snprintf(c, cn, "%s", v), o->out = c;
+  else if (!strcmp(a, "--resume")) snprintf(c, cn, "%s", v), o->resume = c;
 #undef INT
 #undef DBL
   return FLAGS[i].value ? 2 : 1;
