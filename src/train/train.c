@@ -455,9 +455,13 @@ int train_run(const train_opts *given) {
   char options[8192];
   opts_text(o, options, sizeof options);
   ckpt_payload pay = {&opt, carry_h, carry_c, L, o->B, H, own, n_own, options};
+  double load_s = 0;
   if (ckdir[0]) {
     char *saved;
+    double t0 = core_now();
     ckpt_load_state(ckdir, &pay, &cnt, &saved);
+    MPI_Barrier(MPI_COMM_WORLD);
+    load_s = core_now() - t0;
     free(saved);
     start = cnt.step;
   }
@@ -471,6 +475,10 @@ int train_run(const train_opts *given) {
     }
     ckpt_cleanup(o->out);
     metrics = open_metrics(o->out, start);
+    if (ckdir[0]) {
+      fprintf(metrics, "{\"step\":%lld,\"resume_load_s\":%.3f}\n", (long long)start, load_s);
+      if (!o->quiet) printf("recur: loaded step %lld (optimizer state, carried states) in %.2fs\n", (long long)start, load_s);
+    }
   }
   MPI_Barrier(MPI_COMM_WORLD);
   model_vocab mv = {ds->level, ds->eos_id, ds->unk_id, "", ds->vocab, ds->vocab_size};
