@@ -18,6 +18,7 @@ typedef struct {
   int *item;          /* (B) index of the row in the caller's item list */
   int32_t *in;        /* (N) input token of each packed row */
   int32_t *tgt;       /* (N) target token, -1 for none */
+  int32_t *label;     /* (B) classify: label of each batch row, -1 for none */
   int64_t n_targets;  /* rows with a target */
   int capB, capT;
   int64_t capN;
@@ -27,6 +28,8 @@ typedef struct {
  * targets tgt_i[0..len_i). Rows are sorted by length (stable). */
 void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *const *tgt, const uint64_t *ids);
 void batch_free(batch *b);
+/* Labels per item (in the caller's order) for classification. */
+void batch_set_labels(batch *b, const int32_t *labels);
 
 /* ---- schedules ---- */
 enum train_mode { MODE_STREAM, MODE_SEQUENCES };

@@ -24,6 +24,8 @@ typedef struct {
   hid_t *tokens;      /* (n_parts) tokens dataset of each part */
   uint64_t *part_tok; /* (n_parts + 1) first global token of each part */
   int *part_file;     /* (n_parts) index into dataset.file_paths */
+  hid_t *tags;        /* (n_parts) tag: tags dataset of each part */
+  int32_t *labels;    /* (n_seq) classify: label of each sequence */
 } ds_split;
 
 typedef struct {
@@ -34,6 +36,9 @@ typedef struct {
   int64_t vocab_size;
   char **vocab;           /* (vocab_size) UTF-8 names */
   int64_t eos_id, unk_id; /* -1 when absent */
+  int task;               /* 0 lm, 1 classify, 2 tag */
+  int64_t n_out;          /* labels or tags */
+  char **out_names;       /* (n_out) label or tag names */
   ds_split split[SPLIT_COUNT];
   int n_files;
   hid_t *files;
@@ -50,6 +55,9 @@ void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, 
 static inline uint64_t dataset_seq_len(const dataset *ds, int split, uint64_t i) {
   return ds->split[split].offsets[i + 1] - ds->split[split].offsets[i];
 }
+
+/* Read the tags of global tokens [start, start+count) (tag task), checking each < n_out. */
+void dataset_read_tags(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out);
 
 /* Bytes of token id as text: writes up to cap bytes into buf, returns the length. */
 int dataset_token_text(const dataset *ds, int64_t id, char *buf, int cap);

@@ -12,12 +12,21 @@
 #define MODEL_FORMAT "recur-model"
 #define MODEL_VERSION 1
 #define MODEL_MAX_LAYERS 16
-#define MODEL_MAX_TENSORS (4 * MODEL_MAX_LAYERS + 3)
+#define MODEL_MAX_TENSORS (8 * MODEL_MAX_LAYERS + 3)
+
+enum model_task { TASK_LM, TASK_CLASSIFY, TASK_TAG, TASK_COUNT };
+enum model_pool { POOL_LAST, POOL_MEAN };
+extern const char *const task_names[TASK_COUNT];
+int task_parse(const char *s); /* -1 if unknown */
 
 typedef struct {
   int cell;      /* enum cell_type */
   int layers, hidden, embed, vocab;
   float dropout; /* between layers, as torch.nn.LSTM */
+  int task;      /* enum model_task */
+  int bidirectional;
+  int n_out;     /* readout classes: labels (classify), tags (tag); 0 = vocab (lm) */
+  int pool;      /* classify: enum model_pool */
 } model_config;
 
 typedef struct {
@@ -35,18 +44,24 @@ typedef struct {
   model_tensor tensors[MODEL_MAX_TENSORS];
   int n_tensors;
   float *emb, *gemb;       /* (V, E) */
-  float *dec_w, *gdec_w;   /* (V, H) */
-  float *dec_b, *gdec_b;   /* (V) */
-  layer_view layer[MODEL_MAX_LAYERS];
+  float *dec_w, *gdec_w;   /* (O, D) O = readout classes, D = directions * H */
+  float *dec_b, *gdec_b;   /* (O) */
+  int ndir, D, O;
+  layer_view layer[MODEL_MAX_LAYERS][2]; /* [l][0] forward, [l][1] reverse direction */
   /* activations of the last forward */
   uint64_t seed;
   float *x0;               /* (N, E) embedded inputs */
-  layer_acts acts[MODEL_MAX_LAYERS];
-  float *drop[MODEL_MAX_LAYERS]; /* (N, H) layer outputs after dropout (l < L-1, dropout > 0) */
-  float *probs;            /* (N, V) softmax of the logits */
-  float *dA, *dB;          /* (N, max(E, H)) backward ping-pong */
+  layer_acts acts[MODEL_MAX_LAYERS][2];
+  float *out[MODEL_MAX_LAYERS];  /* (N, D) both directions side by side (bidirectional only) */
+  float *drop[MODEL_MAX_LAYERS]; /* (N, D) layer outputs after dropout (l < L-1, dropout > 0) */
+  float *xr, *dxr;         /* (N, max(E, D)) inputs / their gradients in reversed order */
+  float *dh[2];            /* (N, H) gradient of each direction's outputs */
+  int64_t *perm;           /* (N) packed row of the same token in reversed order */
+  float *feat;             /* (B, D) classify: the pooled features */
+  float *probs;            /* (R, O) softmax of the logits, R = N (lm, tag) or B (classify) */
+  float *dA, *dB;          /* (N, max(E, D)) backward ping-pong */
   layer_scratch scratch;
-  int64_t capN;
+  int64_t capN, capB;
   /* optional: told during backward that grads[0, upto) is final (for overlapped reduction) */
   void (*grad_ready)(void *arg, int64_t upto);
   void *grad_arg;
@@ -59,14 +74,17 @@ model *model_create(const model_config *c, uint64_t seed);
 void model_free(model *m);
 const model_tensor *model_find_tensor(const model *m, const char *name);
 
-/* Forward over a packed batch. h0/c0 are (L, B, H) initial states or NULL for zeros.
- * train enables dropout keyed by (seed, step, layer, seq_id, position). Returns the summed
- * negative log-likelihood over target rows (in double). */
+/* Forward over a packed batch. h0/c0 are (L, B, H) initial states or NULL for zeros (forward
+ * direction). train enables dropout keyed by (seed, step, layer, seq_id, position). Targets are
+ * b->tgt per token (lm: next token, tag: tag) or b->label per sequence (classify). Returns the
+ * summed negative log-likelihood over targets (in double); probabilities are in m->probs. */
 double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step, int train);
 /* Accumulate scale * d(summed loss)/d(params) into m->grads. */
 void model_backward(model *m, const batch *b, float scale);
 /* Final states (L, B, H) of each row at its last step; c only for lstm (else left alone). */
 void model_final_state(const model *m, const batch *b, float *hT, float *cT);
+/* Rows of m->probs of the last forward: N (lm, tag) or B (classify). */
+int64_t model_readout_rows(const model *m, const batch *b);
 /* GEMM FLOPs of forward+backward over a batch of N packed rows (analytic). */
 double model_flops(const model_config *c, int64_t N);
 
@@ -77,6 +95,8 @@ typedef struct {
   char split_on[16];
   char **vocab;
   int64_t vocab_size;
+  char **out_names;        /* classify: label names, tag: tag names */
+  int64_t n_out_names;
 } model_vocab;
 
 /* Write atomically (temporary name, fsync, rename). */

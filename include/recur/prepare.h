@@ -18,6 +18,8 @@ typedef struct {
   int64_t max_vocab;      /* word level: cap including specials (0 = none) */
   const char *vocab_from; /* reuse the vocabulary of this dataset */
   uint64_t shard_tokens;  /* >0: write shards of about this many tokens plus an index */
+  int task;               /* 0 lm; 1 classify: lines label<TAB>text; 2 tag: char level text<TAB>tags
+                           * (a tag character per character), word level word/TAG tokens */
   int quiet;
 } prepare_opts;
 

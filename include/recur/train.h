@@ -4,6 +4,7 @@
 #define RECUR_TRAIN_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "recur/dataset.h"
 #include "recur/model.h"
@@ -43,8 +44,16 @@ int train_run(const train_opts *o);
 
 typedef struct {
   double loss_sum;  /* summed negative log-likelihood, nats */
-  double tokens;    /* predicted tokens */
+  double tokens;    /* predicted tokens (classify: sequences) */
+  double *confusion; /* classify, tag: (n_out, n_out) counts, true class by predicted (malloc'd) */
+  int n_out;
 } eval_result;
+
+double eval_accuracy(const eval_result *r);
+double eval_f1(const eval_result *r, int k);     /* F1 of class k */
+double eval_macro_f1(const eval_result *r);      /* mean F1 over classes that occur */
+/* "accuracy":..,"f1":..,"f1_per_class":{..},"confusion":[[..]] (no braces around) */
+void eval_json(FILE *f, const eval_result *r, char *const *names);
 
 /* Loss of a split, sharded across ranks and summed. as_streams: the split is cut into `streams`
  * parallel streams processed in windows of T with carried state (streams = 1: exact for an

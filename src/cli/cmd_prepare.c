@@ -11,15 +11,17 @@
 
 static const char *const HELP =
     "usage: recur prepare INPUT... -o OUT.h5 [--level byte|char|word]\n"
-    "         [--split-on none|line|paragraph|file|separator] [--separator STR] [--task lm]\n"
+    "         [--split-on none|line|paragraph|file|separator] [--separator STR] [--task lm|classify|tag]\n"
     "         [--val F] [--test F] [--seed S] [--min-count N] [--max-vocab N] [--vocab FROM.h5]\n"
     "         [--shard-tokens N] [--quiet]\n"
-    "INPUT is a file, a directory (read recursively in sorted order) or - for standard input.\n";
+    "INPUT is a file, a directory (read recursively in sorted order) or - for standard input.\n"
+    "--task classify: lines label<TAB>text. --task tag: char level text<TAB>tags (a tag character per\n"
+    "character), word level word/TAG tokens. One sequence per line, no <eos>.\n";
 
 int cmd_prepare(int argc, char **argv) {
   static const char *const levels[] = {"byte", "char", "word", NULL};
   static const char *const splits[] = {"none", "line", "paragraph", "file", "separator", NULL};
-  static const char *const tasks[] = {"lm", NULL};
+  static const char *const tasks[] = {"lm", "classify", "tag", NULL};
   prepare_opts o = {0};
   o.inputs = xcalloc((size_t)argc, sizeof(char *));
   o.level = LEVEL_CHAR;
@@ -33,7 +35,10 @@ int cmd_prepare(int argc, char **argv) {
     else if (strcmp(a, "--level") == 0) o.level = ds_level_parse(arg_choice(a, cli_value(argc, argv, &i), levels));
     else if (strcmp(a, "--split-on") == 0) o.split_on = arg_choice(a, cli_value(argc, argv, &i), splits);
     else if (strcmp(a, "--separator") == 0) o.separator = cli_value(argc, argv, &i);
-    else if (strcmp(a, "--task") == 0) arg_choice(a, cli_value(argc, argv, &i), tasks);
+    else if (strcmp(a, "--task") == 0) {
+      const char *t = arg_choice(a, cli_value(argc, argv, &i), tasks);
+      o.task = !strcmp(t, "classify") ? 1 : !strcmp(t, "tag") ? 2 : 0;
+    }
     else if (strcmp(a, "--val") == 0) o.val = arg_double(a, cli_value(argc, argv, &i), 0, 0.99);
     else if (strcmp(a, "--test") == 0) o.test = arg_double(a, cli_value(argc, argv, &i), 0, 0.99);
     else if (strcmp(a, "--seed") == 0) o.seed = (uint64_t)arg_int(a, cli_value(argc, argv, &i), 0, INT64_MAX);

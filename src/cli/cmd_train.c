@@ -11,7 +11,7 @@
 static const char *const HELP =
     "usage: recur train --data D.h5 --out RUN [flags]    (mpirun -np N recur train ... for N ranks)\n"
     "model:    --cell lstm|gru|rnn_tanh|rnn_relu (lstm) --layers L (2) --hidden H (256) --embed E (64)\n"
-    "          --dropout P (0, between layers) --task lm\n"
+    "          --dropout P (0, between layers) --task lm|classify|tag --bidirectional --pool last|mean (classify)\n"
     "data:     --mode stream|sequences (stream) --seq-len T (100) --max-len N (0 = no cut)\n"
     "          --batch B (32, global) --accum K (1)\n"
     "length:   --steps N | --epochs N (1)\n"
@@ -29,8 +29,6 @@ int cmd_train(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help")) { fputs(HELP, stdout); return 0; }
-    if (!strcmp(a, "--bidirectional"))
-      recur_fail(NULL, "a language model must not see the future it predicts", "--bidirectional cannot be used with --task lm");
     int kind = train_flag_takes_value(a);
     if (kind < 0) cli_unknown("train", a);
     const char *v = kind ? cli_value(argc, argv, &i) : NULL;

@@ -11,6 +11,7 @@ void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *co
     b->len = xrealloc(b->len, (size_t)n * sizeof(int));
     b->seq_id = xrealloc(b->seq_id, (size_t)n * sizeof(uint64_t));
     b->item = xrealloc(b->item, (size_t)n * sizeof(int));
+    b->label = xrealloc(b->label, (size_t)n * sizeof(int32_t));
     b->capB = n;
   }
   /* stable sort of items by length, longest first (insertion sort: batches are small) */
@@ -32,6 +33,7 @@ void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *co
   for (int i = 0; i < n; i++) {
     b->len[i] = len[b->item[i]];
     b->seq_id[i] = ids[b->item[i]];
+    b->label[i] = -1;
     N += b->len[i];
   }
   int active = n;
@@ -62,8 +64,12 @@ void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *co
 }
 
 void batch_free(batch *b) {
-  free(b->bs); free(b->off); free(b->len); free(b->seq_id); free(b->item); free(b->in); free(b->tgt);
+  free(b->bs); free(b->off); free(b->len); free(b->seq_id); free(b->item); free(b->in); free(b->tgt); free(b->label);
   memset(b, 0, sizeof *b);
+}
+
+void batch_set_labels(batch *b, const int32_t *labels) {
+  for (int r = 0; r < b->s.B; r++) b->label[r] = labels[b->item[r]];
 }
 
 void schedule_init(schedule *sc, const dataset *ds, int split, int mode, int B, int T, int max_len, uint64_t seed) {

@@ -74,6 +74,28 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
     recur_fail(where, "the dataset is truncated or damaged", "last offset %llu != number of tokens %lld",
                (unsigned long long)o[noff - 1], (long long)ntok);
 
+  hid_t tags = -1;
+  int32_t *labels = NULL;
+  if (ds->task == 2) {
+    snprintf(where, sizeof where, "%s:/%s/tags", path, name);
+    if (H5Lexists(g, "tags", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
+    tags = H5Dopen2(g, "tags", H5P_DEFAULT);
+    if (tags < 0 || h5_len_1d(tags) != ntok) recur_fail(where, NULL, "expected %lld tags, one per token", (long long)ntok);
+  }
+  if (ds->task == 1) {
+    snprintf(where, sizeof where, "%s:/%s/labels", path, name);
+    if (H5Lexists(g, "labels", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
+    hid_t ld = H5Dopen2(g, "labels", H5P_DEFAULT);
+    if (ld < 0 || h5_len_1d(ld) != noff - 1) recur_fail(where, NULL, "expected %lld labels, one per sequence", (long long)(noff - 1));
+    labels = xmalloc((size_t)noff * sizeof(int32_t));
+    if (noff > 1 && h5_read_range(ld, H5T_NATIVE_INT32, 0, (uint64_t)noff - 1, labels) < 0)
+      recur_fail(where, "the file is truncated or damaged (checksum)", "cannot read labels");
+    for (int64_t i = 0; i + 1 < noff; i++)
+      if (labels[i] < 0 || labels[i] >= ds->n_out)
+        recur_fail(where, "the dataset is damaged; prepare it again", "label %d at index %lld >= %lld labels", labels[i], (long long)i, (long long)ds->n_out);
+    H5Dclose(ld);
+  }
+
   /* append */
   uint64_t base = sp->n_tok;
   sp->offsets = xrealloc(sp->offsets, (sp->n_seq + (uint64_t)noff) * sizeof(uint64_t));
@@ -85,6 +107,13 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   sp->tokens = xrealloc(sp->tokens, (size_t)(sp->n_parts + 1) * sizeof(hid_t));
   sp->part_file = xrealloc(sp->part_file, (size_t)(sp->n_parts + 1) * sizeof(int));
   sp->part_tok = xrealloc(sp->part_tok, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
+  sp->tags = xrealloc(sp->tags, (size_t)(sp->n_parts + 1) * sizeof(hid_t));
+  sp->tags[sp->n_parts] = tags;
+  if (ds->task == 1) {
+    sp->labels = xrealloc(sp->labels, (size_t)(sp->n_seq + 1) * sizeof(int32_t));
+    memcpy(sp->labels + (sp->n_seq - ((uint64_t)noff - 1)), labels, (size_t)(noff - 1) * sizeof(int32_t));
+    free(labels);
+  }
   sp->tokens[sp->n_parts] = tok;
   sp->part_file[sp->n_parts] = file_idx;
   sp->part_tok[sp->n_parts] = base;
@@ -124,6 +153,14 @@ dataset *dataset_open(const char *path) {
   if (!h5_attr_get_i64(f, "eos_id", &ds->eos_id)) ds->eos_id = -1;
   if (!h5_attr_get_i64(f, "unk_id", &ds->unk_id)) ds->unk_id = -1;
   if (ds->eos_id < -1 || ds->eos_id >= ds->vocab_size) recur_fail(where, NULL, "eos_id %lld out of range", (long long)ds->eos_id);
+  char task[32] = "lm";
+  h5_attr_get_str(f, "task", task, sizeof task);
+  ds->task = !strcmp(task, "classify") ? 1 : !strcmp(task, "tag") ? 2 : !strcmp(task, "lm") ? 0 : -1;
+  if (ds->task < 0) recur_fail(where, NULL, "unknown task '%s'", task);
+  if (ds->task) {
+    ds->out_names = h5_read_strings(f, ds->task == 1 ? "label_names" : "tag_names", &ds->n_out, path);
+    if (ds->n_out < 1) recur_fail(where, NULL, "no label or tag names");
+  }
   if (ds->unk_id < -1 || ds->unk_id >= ds->vocab_size) recur_fail(where, NULL, "unk_id %lld out of range", (long long)ds->unk_id);
 
   if (H5Lexists(f, "shards", H5P_DEFAULT) > 0) {
@@ -171,8 +208,13 @@ void dataset_close(dataset *ds) {
   if (!ds) return;
   for (int s = 0; s < SPLIT_COUNT; s++) {
     ds_split *sp = &ds->split[s];
-    for (int p = 0; p < sp->n_parts; p++) H5Dclose(sp->tokens[p]);
+    for (int p = 0; p < sp->n_parts; p++) {
+      H5Dclose(sp->tokens[p]);
+      if (sp->tags[p] >= 0) H5Dclose(sp->tags[p]);
+    }
     free(sp->tokens);
+    free(sp->tags);
+    free(sp->labels);
     free(sp->offsets);
     free(sp->part_tok);
     free(sp->part_file);
@@ -185,11 +227,15 @@ void dataset_close(dataset *ds) {
   free(ds->file_paths);
   for (int64_t i = 0; i < ds->vocab_size; i++) free(ds->vocab[i]);
   free(ds->vocab);
+  for (int64_t i = 0; i < ds->n_out; i++) free(ds->out_names[i]);
+  free(ds->out_names);
   free(ds);
 }
 
-void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
+static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out, int tags) {
   const ds_split *sp = &ds->split[split];
+  const int64_t bound = tags ? ds->n_out : ds->vocab_size;
+  const char *obj = tags ? "tags" : "tokens";
   RECUR_ASSERT(start + count <= sp->n_tok);
   while (count > 0) {
     int lo = 0, hi = sp->n_parts - 1; /* part containing start */
@@ -201,21 +247,31 @@ void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, 
     uint64_t avail = sp->part_tok[lo + 1] - start;
     uint64_t k = count < avail ? count : avail;
     char where[1200];
-    if (h5_read_range(sp->tokens[lo], H5T_NATIVE_INT32, local, k, out) < 0) {
-      snprintf(where, sizeof where, "%s:/%s/tokens", ds->file_paths[sp->part_file[lo]], ds_split_names[split]);
+    if (h5_read_range(tags ? sp->tags[lo] : sp->tokens[lo], H5T_NATIVE_INT32, local, k, out) < 0) {
+      snprintf(where, sizeof where, "%s:/%s/%s", ds->file_paths[sp->part_file[lo]], ds_split_names[split], obj);
       recur_fail(where, "the file is truncated or damaged (checksum mismatch)", "cannot read tokens %llu..%llu",
                  (unsigned long long)local, (unsigned long long)(local + k));
     }
     for (uint64_t i = 0; i < k; i++)
-      if ((uint32_t)out[i] >= (uint64_t)ds->vocab_size) {
-        snprintf(where, sizeof where, "%s:/%s/tokens", ds->file_paths[sp->part_file[lo]], ds_split_names[split]);
-        recur_fail(where, "the dataset is damaged; prepare it again", "token id %u at index %llu >= vocabulary size %lld",
-                   (uint32_t)out[i], (unsigned long long)(local + i), (long long)ds->vocab_size);
+      if ((uint32_t)out[i] >= (uint64_t)bound) {
+        snprintf(where, sizeof where, "%s:/%s/%s", ds->file_paths[sp->part_file[lo]], ds_split_names[split], obj);
+        recur_fail(where, "the dataset is damaged; prepare it again", "%s id %u at index %llu >= %s size %lld",
+                   tags ? "tag" : "token", (uint32_t)out[i], (unsigned long long)(local + i), tags ? "tag set" : "vocabulary",
+                   (long long)bound);
       }
     out += k;
     start += k;
     count -= k;
   }
+}
+
+void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
+  read_ids(ds, split, start, count, out, 0);
+}
+
+void dataset_read_tags(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
+  RECUR_ASSERT(ds->task == 2);
+  read_ids(ds, split, start, count, out, 1);
 }
 
 int dataset_token_text(const dataset *ds, int64_t id, char *buf, int cap) {

@@ -92,6 +92,9 @@ typedef struct {
   int nt;
   int width; /* bytes per token in the file: 1, 2 or 4 */
   unsigned char nbuf[TBUF * 4];
+  h5_appender lab;  /* classify: a label per sequence */
+  h5_appender tag;  /* tag: a tag per token */
+  uint64_t seq_start;
 } split_writer;
 
 typedef struct {
@@ -126,6 +129,14 @@ typedef struct {
   int rank, world;        /* ranks sharing the work (1 when one rank does it all) */
   int sharded;            /* output is an index plus shard files */
   uint64_t seq_base, tok_base; /* global index of this rank's first sequence and token */
+  /* classify / tag */
+  wtable outs;            /* label or tag names -> (count, id) */
+  char **out_names;
+  int64_t n_out;
+  uint32_t cur_label;
+  uint32_t *line_tags;
+  uint64_t n_line_tags, cap_line_tags;
+  uint64_t lineno;
   shard *sh;
   int n_shards;
   char **shard_names;
@@ -204,6 +215,9 @@ static void shard_open(prep *p) {
     h5_appender_open(&s->w[k].off, g, "offsets", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 8192, s->tmp);
     uint64_t zero = 0;
     h5_appender_push(&s->w[k].off, &zero, 1);
+    hid_t ot = p->n_out <= 256 ? H5T_STD_U8LE : p->n_out <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
+    if (o->task == 1) h5_appender_open(&s->w[k].lab, g, "labels", ot, H5T_NATIVE_UINT32, 4, 8192, s->tmp);
+    if (o->task == 2) h5_appender_open(&s->w[k].tag, g, "tags", ot, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
     H5Gclose(g);
   }
 }
@@ -214,6 +228,8 @@ static void shard_close(prep *p) {
     writer_flush_tokens(&s->w[k]);
     h5_appender_close(&s->w[k].tok);
     h5_appender_close(&s->w[k].off);
+    if (p->o->task == 1) h5_appender_close(&s->w[k].lab);
+    if (p->o->task == 2) h5_appender_close(&s->w[k].tag);
     hid_t g = H5Gopen2(s->f, ds_split_names[k], H5P_DEFAULT);
     h5_attr_set_i64(g, "n_sequences", (int64_t)s->w[k].nseq);
     h5_attr_set_i64(g, "n_tokens", (int64_t)s->w[k].ntok);
@@ -226,7 +242,18 @@ static void shard_close(prep *p) {
 /* end the open sequence of the current split (append its end offset) */
 static void seq_close(prep *p) {
   split_writer *w = &p->sh->w[p->cur_split];
+  if (p->o->task == 1) h5_appender_push(&w->lab, &p->cur_label, 1);
+  if (p->o->task == 2) {
+    if (w->ntok - w->seq_start != p->n_line_tags) {
+      char where[1200];
+      snprintf(where, sizeof where, "%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
+      recur_fail(where, "give one tag per character (char level) or word/TAG tokens (word level)",
+                 "%llu tokens but %llu tags", (unsigned long long)(w->ntok - w->seq_start), (unsigned long long)p->n_line_tags);
+    }
+    h5_appender_push(&w->tag, p->line_tags, p->n_line_tags);
+  }
   h5_appender_push(&w->off, &w->ntok, 1);
+  w->seq_start = w->ntok;
   w->nseq++;
   p->seq_open = 0;
 }
@@ -531,10 +558,104 @@ static void seg_file_end(prep *p) {
   p->npend = p->in_content_line = 0;
 }
 
+/* ---- classify and tag inputs: one sequence per line ---- */
+static uint32_t out_id(prep *p, const char *s, int n) {
+  if (p->pass == 1) {
+    wt_find(&p->outs, s, n, 1)->count++;
+    return 0;
+  }
+  wentry *e = wt_find(&p->outs, s, n, 0);
+  RECUR_ASSERT(e && e->id >= 0);
+  return (uint32_t)e->id;
+}
+
+static void push_tag(prep *p, uint32_t id) {
+  if (p->n_line_tags == p->cap_line_tags) {
+    p->cap_line_tags = p->cap_line_tags ? 2 * p->cap_line_tags : 1024;
+    p->line_tags = xrealloc(p->line_tags, p->cap_line_tags * sizeof(uint32_t));
+  }
+  p->line_tags[p->n_line_tags++] = id;
+}
+
+static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
+  char where[1200];
+  snprintf(where, sizeof where, "%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
+  if (len && line[len - 1] == '\r') line[--len] = 0;
+  if (len == 0) return;
+  char *tab = memchr(line, '\t', len);
+  p->n_line_tags = 0;
+  if (p->o->task == 1) {
+    if (!tab || tab == line) recur_fail(where, "classification lines are label<TAB>text", "no label before a tab");
+    p->cur_label = out_id(p, line, (int)(tab - line));
+    tok_feed(p, (unsigned char *)tab + 1, len - (size_t)(tab + 1 - line), off + (uint64_t)(tab + 1 - line));
+    on_end(p);
+    return;
+  }
+  if (p->o->level == LEVEL_WORD) { /* word/TAG tokens */
+    char *s = line, *end = line + len;
+    while (s < end) {
+      while (s < end && (*s == ' ' || *s == '\t')) s++;
+      char *e = s;
+      while (e < end && *e != ' ' && *e != '\t') e++;
+      if (e == s) break;
+      char *sl = e - 1;
+      while (sl > s && *sl != '/') sl--;
+      if (sl == s || sl + 1 == e) recur_fail(where, "word-level tagging lines are word/TAG tokens", "'%.*s' is not word/TAG", (int)(e - s), s);
+      p->seq_has_content = 1;
+      on_word(p, s, (int)(sl - s));
+      uint32_t t = out_id(p, sl + 1, (int)(e - sl - 1));
+      if (p->pass == 2) push_tag(p, t);
+      else p->n_line_tags++;
+      s = e;
+    }
+    on_end(p);
+    return;
+  }
+  if (!tab) recur_fail(where, "character tagging lines are text<TAB>tags, a tag character per character", "no tab");
+  uint64_t before = p->seq_tok;
+  tok_feed(p, (unsigned char *)line, (size_t)(tab - line), off);
+  const unsigned char *t = (unsigned char *)tab + 1, *te = (unsigned char *)line + len;
+  while (t < te) { /* one tag per UTF-8 character */
+    int n = *t < 0x80 ? 1 : *t < 0xE0 ? 2 : *t < 0xF0 ? 3 : 4;
+    if (t + n > te) n = (int)(te - t);
+    uint32_t id = out_id(p, (const char *)t, n);
+    if (p->pass == 2) push_tag(p, id);
+    else p->n_line_tags++;
+    t += n;
+  }
+  if (p->pass == 1 && p->seq_tok - before != p->n_line_tags)
+    recur_fail(where, "give one tag character per text character", "%llu characters but %llu tags",
+               (unsigned long long)(p->seq_tok - before), (unsigned long long)p->n_line_tags);
+  on_end(p);
+}
+
+static void labeled_file(prep *p, const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) recur_fail(path, NULL, "cannot open input: %s", strerror(errno));
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  uint64_t off = 0;
+  p->lineno = 0;
+  while ((n = getline(&line, &cap, f)) > 0) {
+    p->lineno++;
+    size_t len = (size_t)n;
+    if (line[len - 1] == '\n') line[--len] = 0;
+    labeled_line(p, line, len, off);
+    off += (uint64_t)n;
+  }
+  free(line);
+  fclose(f);
+}
+
 static void pass_over(prep *p, char **files, int nf) {
   unsigned char *buf = xmalloc(READ_BLOCK);
   for (int f = 0; f < nf; f++) {
     p->cur_file = files[f];
+    if (p->o->task != 0) {
+      labeled_file(p, files[f]);
+      continue;
+    }
     int fd = open(files[f], O_RDONLY);
     if (fd < 0) recur_fail(files[f], NULL, "cannot open input: %s", strerror(errno));
     uint64_t off = 0;
@@ -605,6 +726,10 @@ static char *spool_stdin(const char *out) {
 static int cmp_wentry(const void *a, const void *b, void *arena);
 static char *g_arena;
 static int cmp_wentry_q(const void *a, const void *b) { return cmp_wentry(a, b, g_arena); }
+static int cmp_name_q(const void *a, const void *b) {
+  const wentry *x = *(wentry *const *)a, *y = *(wentry *const *)b;
+  return strcmp(g_arena + x->off, g_arena + y->off);
+}
 static int cmp_wentry(const void *a, const void *b, void *arena) {
   const wentry *x = *(wentry *const *)a, *y = *(wentry *const *)b;
   if (x->count != y->count) return x->count > y->count ? -1 : 1;
@@ -715,7 +840,11 @@ static void write_metadata(prep *p, hid_t f) {
   h5_attr_set_str(f, "level", ds_level_names[o->level]);
   h5_attr_set_str(f, "split_on", o->split_on);
   h5_attr_set_str(f, "separator", o->separator ? o->separator : "");
-  h5_attr_set_str(f, "task", "lm");
+  h5_attr_set_str(f, "task", o->task == 1 ? "classify" : o->task == 2 ? "tag" : "lm");
+  if (o->task) {
+    h5_attr_set_i64(f, o->task == 1 ? "n_labels" : "n_tags", p->n_out);
+    h5_write_strings(f, o->task == 1 ? "label_names" : "tag_names", p->out_names, p->n_out);
+  }
   h5_attr_set_i64(f, "vocab_size", p->vocab_size);
   h5_attr_set_i64(f, "eos_id", p->eos_id);
   h5_attr_set_i64(f, "unk_id", p->unk_id);
@@ -800,6 +929,10 @@ void prepare_run(const prepare_opts *o) {
     if (strcmp(o->split_on, modes[i]) == 0) p->mode = i;
   RECUR_ASSERT(p->mode >= 0);
   p->delimited = p->mode != SEG_NONE;
+  if (o->task) { /* classify/tag: one sequence per line, no <eos> */
+    p->mode = SEG_LINE;
+    p->delimited = 0;
+  }
   p->split_key = rng_key(o->seed, RNG_SPLIT, 0, 0, 0);
   /* several ranks split the input files between them, except for stdin and for a word-level
    * vocabulary still to be counted (rank 0 then does it all) */
@@ -807,9 +940,11 @@ void prepare_run(const prepare_opts *o) {
   for (int i = 0; i < o->n_inputs; i++) use_stdin |= strcmp(o->inputs[i], "-") == 0;
   p->rank = core_rank();
   p->world = core_world();
-  if (p->world > 1 && (use_stdin || (o->level == LEVEL_WORD && !o->vocab_from))) {
+  if (p->world > 1 && (use_stdin || o->task || (o->level == LEVEL_WORD && !o->vocab_from))) {
     if (p->rank != 0) { free(p); return; }
-    if (!o->quiet) fprintf(stderr, "recur: note: %s: rank 0 prepares alone\n", use_stdin ? "standard input" : "word level counts words on one rank");
+    if (!o->quiet)
+      fprintf(stderr, "recur: note: %s: rank 0 prepares alone\n",
+              use_stdin ? "standard input" : o->task ? "labels and tags are counted on one rank" : "word level counts words on one rank");
     p->world = 1;
   }
   p->sharded = o->shard_tokens > 0 || p->world > 1;
@@ -849,6 +984,22 @@ void prepare_run(const prepare_opts *o) {
   if (p->n_content == 0)
     recur_fail(nf == 1 ? files[0] : o->inputs[0], "give a file with some text in it", "input is empty: no text found");
   build_vocab(p);
+  if (o->task) { /* label or tag names, sorted; ids are their indices */
+    wentry **all = xmalloc((p->outs.n + 1) * sizeof(wentry *));
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < p->outs.cap; i++)
+      if (p->outs.e[i].count) all[n++] = &p->outs.e[i];
+    g_arena = p->outs.arena;
+    qsort(all, n, sizeof(wentry *), cmp_name_q);
+    p->out_names = xmalloc((n + 1) * sizeof(char *));
+    for (uint64_t i = 0; i < n; i++) {
+      all[i]->id = (int32_t)i;
+      p->out_names[i] = xstrdup(p->outs.arena + all[i]->off);
+    }
+    p->n_out = (int64_t)n;
+    free(all);
+    if (n < 1) recur_fail(o->out, NULL, "no labels or tags found");
+  }
 
   if (p->mode != SEG_NONE) {
     plan_splits(p);

@@ -29,8 +29,10 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_i64(f, "hidden", c->hidden);
   h5_attr_set_i64(f, "embed", c->embed);
   h5_attr_set_i64(f, "vocab_size", c->vocab);
-  h5_attr_set_i64(f, "bidirectional", 0);
-  h5_attr_set_str(f, "task", "lm");
+  h5_attr_set_i64(f, "bidirectional", c->bidirectional);
+  h5_attr_set_str(f, "task", task_names[c->task]);
+  h5_attr_set_str(f, "pool", c->pool == POOL_MEAN ? "mean" : "last");
+  h5_attr_set_i64(f, "n_out", m->O);
   h5_attr_set_f64(f, "dropout", c->dropout);
   h5_attr_set_i64(f, "step", step);
   h5_attr_set_str(f, "level", ds_level_names[v->level]);
@@ -38,6 +40,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_i64(f, "unk_id", v->unk_id);
   h5_attr_set_str(f, "split_on", v->split_on);
   h5_write_strings(f, "vocab", v->vocab, v->vocab_size);
+  if (c->task != TASK_LM) h5_write_strings(f, c->task == TASK_CLASSIFY ? "label_names" : "tag_names", v->out_names, v->n_out_names);
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     hsize_t dims[2] = {(hsize_t)t->dims[0], (hsize_t)t->dims[1]};
@@ -102,13 +105,21 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
       !h5_attr_get_i64(f, "embed", &embed) || !h5_attr_get_i64(f, "vocab_size", &vocab))
     recur_fail(where, NULL, "missing one of the attributes layers, hidden, embed, vocab_size");
   h5_attr_get_i64(f, "bidirectional", &bidi);
-  if (bidi) recur_fail(where, NULL, "bidirectional models are not supported by this version");
   h5_attr_get_f64(f, "dropout", &dropout);
+  char task[32] = "lm", pool[16] = "last";
+  int64_t n_out = 0;
+  h5_attr_get_str(f, "task", task, sizeof task);
+  h5_attr_get_str(f, "pool", pool, sizeof pool);
+  h5_attr_get_i64(f, "n_out", &n_out);
+  if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
+  if (task_parse(task) != TASK_LM && (n_out < 1 || n_out > INT32_MAX)) recur_fail(where, NULL, "n_out %lld out of range", (long long)n_out);
   if (layers < 1 || layers > MODEL_MAX_LAYERS || hidden < 1 || hidden > 65536 || embed < 1 || embed > 65536 ||
       vocab < 1 || vocab > INT32_MAX)
     recur_fail(where, NULL, "configuration out of range (layers %lld, hidden %lld, embed %lld, vocab %lld)",
                (long long)layers, (long long)hidden, (long long)embed, (long long)vocab);
-  model_config c = {cell_parse(cell), (int)layers, (int)hidden, (int)embed, (int)vocab, (float)dropout};
+  model_config c = {cell_parse(cell), (int)layers, (int)hidden, (int)embed, (int)vocab, (float)dropout,
+                    task_parse(task), bidi != 0, (int)n_out, strcmp(pool, "mean") == 0 ? POOL_MEAN : POOL_LAST};
+  if (c.task == TASK_LM && c.bidirectional) recur_fail(where, NULL, "a bidirectional language model is not valid");
   if (!(c.dropout >= 0 && c.dropout < 1)) c.dropout = 0;
   if (step && !h5_attr_get_i64(f, "step", step)) *step = 0;
   if (v) {
@@ -122,6 +133,10 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     if (v->vocab_size != vocab)
       recur_fail(where, NULL, "/vocab has %lld entries but vocab_size is %lld", (long long)v->vocab_size, (long long)vocab);
     if (v->eos_id < -1 || v->eos_id >= vocab) recur_fail(where, NULL, "eos_id out of range");
+    if (c.task != TASK_LM) {
+      v->out_names = h5_read_strings(f, c.task == TASK_CLASSIFY ? "label_names" : "tag_names", &v->n_out_names, file);
+      if (v->n_out_names != n_out) recur_fail(where, NULL, "%lld names for %lld outputs", (long long)v->n_out_names, (long long)n_out);
+    }
   }
   model *m = model_create(&c, 0);
   for (int i = 0; i < m->n_tensors; i++) {
@@ -155,6 +170,9 @@ void model_vocab_free(model_vocab *v) {
   for (int64_t i = 0; i < v->vocab_size; i++) free(v->vocab[i]);
   free(v->vocab);
   v->vocab = NULL;
+  for (int64_t i = 0; i < v->n_out_names; i++) free(v->out_names[i]);
+  free(v->out_names);
+  v->out_names = NULL;
 }
 
 void model_inspect(const char *path, int json) {
@@ -168,14 +186,16 @@ void model_inspect(const char *path, int json) {
     printf("{\"path\":");
     core_json_string(stdout, file);
     printf(",\"format\":\"%s\",\"version\":%d,\"cell\":\"%s\",\"layers\":%d,\"hidden\":%d,\"embed\":%d,"
-           "\"vocab_size\":%d,\"bidirectional\":false,\"task\":\"lm\",\"level\":\"%s\",\"step\":%lld,\"parameters\":%lld,"
-           "\"tensors\":[",
+           "\"vocab_size\":%d,\"bidirectional\":%s,\"task\":\"%s\",\"outputs\":%d,\"level\":\"%s\",\"step\":%lld,"
+           "\"parameters\":%lld,\"tensors\":[",
            MODEL_FORMAT, MODEL_VERSION, cell_names[c->cell], c->layers, c->hidden, c->embed, c->vocab,
-           ds_level_names[v.level], (long long)step, (long long)m->n_params);
+           c->bidirectional ? "true" : "false", task_names[c->task], m->O, ds_level_names[v.level], (long long)step,
+           (long long)m->n_params);
   } else {
-    printf("%s: %s version %d, step %lld\n  %s, %d layer(s) x %d hidden, embed %d, vocabulary %d (%s level), %lld parameters\n",
-           file, MODEL_FORMAT, MODEL_VERSION, (long long)step, cell_names[c->cell], c->layers, c->hidden, c->embed,
-           c->vocab, ds_level_names[v.level], (long long)m->n_params);
+    printf("%s: %s version %d, step %lld, task %s\n  %s%s, %d layer(s) x %d hidden, embed %d, vocabulary %d (%s level), "
+           "%d outputs, %lld parameters\n",
+           file, MODEL_FORMAT, MODEL_VERSION, (long long)step, task_names[c->task], c->bidirectional ? "bidirectional " : "",
+           cell_names[c->cell], c->layers, c->hidden, c->embed, c->vocab, ds_level_names[v.level], m->O, (long long)m->n_params);
   }
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];

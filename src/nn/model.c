@@ -9,6 +9,14 @@
 
 #include "recur/core.h"
 
+const char *const task_names[TASK_COUNT] = {"lm", "classify", "tag"};
+
+int task_parse(const char *s) {
+  for (int i = 0; i < TASK_COUNT; i++)
+    if (strcmp(s, task_names[i]) == 0) return i;
+  return -1;
+}
+
 void model_config_check(const model_config *c) {
   if (c->cell < 0 || c->cell >= CELL_COUNT) recur_fail(NULL, "--cell lstm|gru|rnn_tanh|rnn_relu", "unknown cell");
   if (c->layers < 1 || c->layers > MODEL_MAX_LAYERS) recur_fail(NULL, NULL, "--layers must be in [1, %d], got %d", MODEL_MAX_LAYERS, c->layers);
@@ -16,6 +24,10 @@ void model_config_check(const model_config *c) {
   if (c->embed < 1 || c->embed > 65536) recur_fail(NULL, NULL, "--embed must be in [1, 65536], got %d", c->embed);
   if (c->vocab < 1) recur_fail(NULL, NULL, "vocabulary size must be positive, got %d", c->vocab);
   if (!(c->dropout >= 0 && c->dropout < 1)) recur_fail(NULL, NULL, "--dropout must be in [0, 1), got %g", c->dropout);
+  if (c->task < 0 || c->task >= TASK_COUNT) recur_fail(NULL, NULL, "unknown task");
+  if (c->task == TASK_LM && c->bidirectional)
+    recur_fail(NULL, "a language model must not see the future it predicts", "--bidirectional cannot be used with --task lm");
+  if (c->task != TASK_LM && c->n_out < 1) recur_fail(NULL, NULL, "no labels or tags to predict");
 }
 
 static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int64_t d1, int64_t off) {
@@ -41,18 +53,24 @@ model *model_create(const model_config *c, uint64_t seed) {
   m->cfg = *c;
   m->seed = seed;
   const int64_t V = c->vocab, H = c->hidden, E = c->embed, G = cell_gates(c->cell);
+  m->ndir = c->bidirectional ? 2 : 1;
+  m->D = (int)(m->ndir * H);
+  m->O = c->task == TASK_LM ? c->vocab : c->n_out;
+  if (c->task == TASK_LM) m->cfg.n_out = c->vocab;
   /* layout in the order backward finishes: decoder, top layer ... layer 0, embedding */
   int64_t off = 0;
-  off = add_tensor(m, "decoder.weight", 2, V, H, off);
-  off = add_tensor(m, "decoder.bias", 1, V, 1, off);
-  for (int l = c->layers - 1; l >= 0; l--) {
-    int64_t in = l == 0 ? E : H;
-    char nm[48];
-    snprintf(nm, sizeof nm, "rnn.weight_ih_l%d", l); off = add_tensor(m, nm, 2, G * H, in, off);
-    snprintf(nm, sizeof nm, "rnn.weight_hh_l%d", l); off = add_tensor(m, nm, 2, G * H, H, off);
-    snprintf(nm, sizeof nm, "rnn.bias_ih_l%d", l); off = add_tensor(m, nm, 1, G * H, 1, off);
-    snprintf(nm, sizeof nm, "rnn.bias_hh_l%d", l); off = add_tensor(m, nm, 1, G * H, 1, off);
-  }
+  off = add_tensor(m, "decoder.weight", 2, m->O, m->D, off);
+  off = add_tensor(m, "decoder.bias", 1, m->O, 1, off);
+  for (int l = c->layers - 1; l >= 0; l--)
+    for (int d = 0; d < m->ndir; d++) {
+      int64_t in = l == 0 ? E : m->D;
+      const char *sfx = d ? "_reverse" : "";
+      char nm[48];
+      snprintf(nm, sizeof nm, "rnn.weight_ih_l%d%s", l, sfx); off = add_tensor(m, nm, 2, G * H, in, off);
+      snprintf(nm, sizeof nm, "rnn.weight_hh_l%d%s", l, sfx); off = add_tensor(m, nm, 2, G * H, H, off);
+      snprintf(nm, sizeof nm, "rnn.bias_ih_l%d%s", l, sfx); off = add_tensor(m, nm, 1, G * H, 1, off);
+      snprintf(nm, sizeof nm, "rnn.bias_hh_l%d%s", l, sfx); off = add_tensor(m, nm, 1, G * H, 1, off);
+    }
   off = add_tensor(m, "embedding.weight", 2, V, E, off);
   m->n_params = off;
   m->params = xcalloc((size_t)off, sizeof(float));
@@ -60,14 +78,15 @@ model *model_create(const model_config *c, uint64_t seed) {
   int ti = 0;
   m->dec_w = m->params + m->tensors[ti].offset; m->gdec_w = m->grads + m->tensors[ti++].offset;
   m->dec_b = m->params + m->tensors[ti].offset; m->gdec_b = m->grads + m->tensors[ti++].offset;
-  for (int l = c->layers - 1; l >= 0; l--) {
-    layer_view *L = &m->layer[l];
-    L->cell = c->cell; L->H = (int)H; L->G = (int)G; L->in = (int)(l == 0 ? E : H);
-    L->w_ih = m->params + m->tensors[ti].offset; L->gw_ih = m->grads + m->tensors[ti++].offset;
-    L->w_hh = m->params + m->tensors[ti].offset; L->gw_hh = m->grads + m->tensors[ti++].offset;
-    L->b_ih = m->params + m->tensors[ti].offset; L->gb_ih = m->grads + m->tensors[ti++].offset;
-    L->b_hh = m->params + m->tensors[ti].offset; L->gb_hh = m->grads + m->tensors[ti++].offset;
-  }
+  for (int l = c->layers - 1; l >= 0; l--)
+    for (int d = 0; d < m->ndir; d++) {
+      layer_view *L = &m->layer[l][d];
+      L->cell = c->cell; L->H = (int)H; L->G = (int)G; L->in = (int)(l == 0 ? E : m->D);
+      L->w_ih = m->params + m->tensors[ti].offset; L->gw_ih = m->grads + m->tensors[ti++].offset;
+      L->w_hh = m->params + m->tensors[ti].offset; L->gw_hh = m->grads + m->tensors[ti++].offset;
+      L->b_ih = m->params + m->tensors[ti].offset; L->gb_ih = m->grads + m->tensors[ti++].offset;
+      L->b_hh = m->params + m->tensors[ti].offset; L->gb_hh = m->grads + m->tensors[ti++].offset;
+    }
   m->emb = m->params + m->tensors[ti].offset; m->gemb = m->grads + m->tensors[ti].offset;
 
   /* PyTorch defaults: Embedding N(0,1); RNN/LSTM/GRU U(-1/sqrt(H), 1/sqrt(H)); Linear U(-1/sqrt(in), ..) */
@@ -81,7 +100,7 @@ model *model_create(const model_config *c, uint64_t seed) {
         p[i] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
       }
     } else {
-      float bound = 1.0f / sqrtf((float)H);
+      float bound = 1.0f / sqrtf((float)(strncmp(T->name, "decoder.", 8) == 0 ? m->D : H));
       for (int64_t i = 0; i < T->n; i++)
         p[i] = bound * (2.0f * rng_uniform(rng_key(seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0)) - 1.0f);
     }
@@ -92,114 +111,213 @@ model *model_create(const model_config *c, uint64_t seed) {
 void model_free(model *m) {
   if (!m) return;
   for (int l = 0; l < m->cfg.layers; l++) {
-    layer_acts_free(&m->acts[l]);
+    layer_acts_free(&m->acts[l][0]);
+    layer_acts_free(&m->acts[l][1]);
     free(m->drop[l]);
+    free(m->out[l]);
   }
   layer_scratch_free(&m->scratch);
-  free(m->x0); free(m->probs); free(m->dA); free(m->dB);
+  free(m->x0); free(m->probs); free(m->dA); free(m->dB); free(m->xr); free(m->dxr); free(m->dh[0]); free(m->dh[1]);
+  free(m->perm); free(m->feat);
   free(m->params); free(m->grads);
   free(m);
 }
 
-static void reserve(model *m, int64_t N) {
-  if (N <= m->capN) return;
-  const int64_t H = m->cfg.hidden, E = m->cfg.embed, V = m->cfg.vocab, W = H > E ? H : E;
+static void reserve(model *m, int64_t N, int64_t B) {
+  if (N <= m->capN && B <= m->capB) return;
+  N = N > m->capN ? N : m->capN;
+  B = B > m->capB ? B : m->capB;
+  const int64_t E = m->cfg.embed, D = m->D, H = m->cfg.hidden, W = D > E ? D : E;
+  const int64_t R = m->cfg.task == TASK_CLASSIFY ? B : N;
   m->x0 = xrealloc(m->x0, (size_t)(N * E) * sizeof(float));
-  m->probs = xrealloc(m->probs, (size_t)(N * V) * sizeof(float));
+  m->probs = xrealloc(m->probs, (size_t)((R > 0 ? R : 1) * m->O) * sizeof(float));
   m->dA = xrealloc(m->dA, (size_t)(N * W) * sizeof(float));
   m->dB = xrealloc(m->dB, (size_t)(N * W) * sizeof(float));
   if (m->cfg.dropout > 0)
-    for (int l = 0; l + 1 < m->cfg.layers; l++) m->drop[l] = xrealloc(m->drop[l], (size_t)(N * H) * sizeof(float));
+    for (int l = 0; l + 1 < m->cfg.layers; l++) m->drop[l] = xrealloc(m->drop[l], (size_t)(N * D) * sizeof(float));
+  if (m->ndir == 2) {
+    for (int l = 0; l < m->cfg.layers; l++) m->out[l] = xrealloc(m->out[l], (size_t)(N * D) * sizeof(float));
+    m->xr = xrealloc(m->xr, (size_t)(N * W) * sizeof(float));
+    m->dxr = xrealloc(m->dxr, (size_t)(N * W) * sizeof(float));
+    m->dh[0] = xrealloc(m->dh[0], (size_t)(N * H) * sizeof(float));
+    m->dh[1] = xrealloc(m->dh[1], (size_t)(N * H) * sizeof(float));
+    m->perm = xrealloc(m->perm, (size_t)N * sizeof(int64_t));
+  }
+  if (m->cfg.task == TASK_CLASSIFY) m->feat = xrealloc(m->feat, (size_t)(B * D) * sizeof(float));
   m->capN = N;
+  m->capB = B;
 }
 
-/* y = x * mask, mask element = 1/(1-p) with probability 1-p else 0, keyed by
- * (seed, step, layer, seq_id, position, unit): the same mask in forward and backward. */
-static void dropout_apply(const model *m, const batch *b, int layer, uint64_t step, float *y, const float *x) {
-  const int H = m->cfg.hidden;
+/* y = x * mask over rows of width w, mask element = 1/(1-p) with probability 1-p else 0, keyed
+ * by (seed, step, layer, seq_id, position, unit): the same mask in forward and backward. */
+static void dropout_apply(const model *m, const batch *b, int layer, uint64_t step, float *y, const float *x, int w) {
   const float p = m->cfg.dropout, keep = 1.0f / (1.0f - p);
   for (int t = 0; t < b->s.T; t++)
     for (int r = 0; r < b->bs[t]; r++) {
       int64_t row = b->off[t] + r;
       uint64_t k = rng_key(m->seed, RNG_DROPOUT, step, ((uint64_t)layer << 48) ^ b->seq_id[r], (uint64_t)t);
-      for (int j = 0; j < H; j++) y[row * H + j] = rng_uniform(rng_sub(k, (uint64_t)j)) < p ? 0.0f : x[row * H + j] * keep;
+      for (int j = 0; j < w; j++) y[row * w + j] = rng_uniform(rng_sub(k, (uint64_t)j)) < p ? 0.0f : x[row * w + j] * keep;
     }
 }
+
+/* dst[perm[r]] = src[r] for rows of width w: the same tokens in reversed order (an involution) */
+static void permute_rows(float *dst, const float *src, const int64_t *perm, int64_t N, int w) {
+  for (int64_t r = 0; r < N; r++) memcpy(dst + perm[r] * w, src + r * w, (size_t)w * sizeof(float));
+}
+
+int64_t model_readout_rows(const model *m, const batch *b) { return m->cfg.task == TASK_CLASSIFY ? b->s.B : b->s.N; }
 
 static uint64_t g_step; /* step of the last forward, for dropout in backward */
 static int g_train;
 
+/* output of layer l (N, D) */
+static const float *layer_out(const model *m, int l) { return m->ndir == 2 ? m->out[l] : m->acts[l][0].h; }
+/* input of layer l as the forward saw it (N, in) */
+static const float *layer_in(const model *m, int l) {
+  if (l == 0) return m->x0;
+  return g_train && m->cfg.dropout > 0 ? m->drop[l - 1] : layer_out(m, l - 1);
+}
+
 double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step, int train) {
-  const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, V = m->cfg.vocab, B = b->s.B;
-  reserve(m, N);
+  const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, B = b->s.B, D = m->D, O = m->O;
+  reserve(m, N, B);
   g_step = step;
   g_train = train;
   for (int64_t r = 0; r < N; r++) memcpy(m->x0 + r * E, m->emb + (int64_t)b->in[r] * E, (size_t)E * sizeof(float));
-  const float *X = m->x0;
+  if (m->ndir == 2)
+    for (int t = 0; t < b->s.T; t++)
+      for (int r = 0; r < b->bs[t]; r++) m->perm[b->off[t] + r] = b->off[b->len[r] - 1 - t] + r;
   for (int l = 0; l < m->cfg.layers; l++) {
-    layer_forward(&m->layer[l], &m->acts[l], X, &b->s, h0 ? h0 + (int64_t)l * B * H : NULL,
+    const float *X = layer_in(m, l);
+    const int in = m->layer[l][0].in;
+    layer_forward(&m->layer[l][0], &m->acts[l][0], X, &b->s, h0 ? h0 + (int64_t)l * B * H : NULL,
                   c0 ? c0 + (int64_t)l * B * H : NULL, &m->scratch);
-    X = m->acts[l].h;
-    if (train && m->cfg.dropout > 0 && l + 1 < m->cfg.layers) {
-      dropout_apply(m, b, l, step, m->drop[l], X);
-      X = m->drop[l];
+    if (m->ndir == 2) { /* the reverse direction runs forward over each sequence reversed */
+      permute_rows(m->xr, X, m->perm, N, in);
+      layer_forward(&m->layer[l][1], &m->acts[l][1], m->xr, &b->s, NULL, NULL, &m->scratch);
+      for (int64_t r = 0; r < N; r++) {
+        memcpy(m->out[l] + r * D, m->acts[l][0].h + r * H, (size_t)H * sizeof(float));
+        memcpy(m->out[l] + r * D + H, m->acts[l][1].h + m->perm[r] * H, (size_t)H * sizeof(float));
+      }
     }
+    if (train && m->cfg.dropout > 0 && l + 1 < m->cfg.layers) dropout_apply(m, b, l, step, m->drop[l], layer_out(m, l), (int)D);
   }
   if (N == 0) return 0.0;
-  /* logits = X W_dec^T + b_dec, then softmax in place */
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)V, (int)H, 1.0f, X, (int)H, m->dec_w, (int)H, 0.0f,
-              m->probs, (int)V);
+  const float *top = layer_out(m, m->cfg.layers - 1);
+  const float *F = top;
+  const int32_t *tgt = b->tgt;
+  int64_t R = N;
+  if (m->cfg.task == TASK_CLASSIFY) { /* one feature row per sequence */
+    R = B;
+    tgt = b->label;
+    for (int64_t r = 0; r < B; r++) {
+      float *f = m->feat + r * D;
+      if (b->len[r] == 0) { memset(f, 0, (size_t)D * sizeof(float)); continue; }
+      if (m->cfg.pool == POOL_MEAN) {
+        memset(f, 0, (size_t)D * sizeof(float));
+        for (int t = 0; t < b->len[r]; t++)
+          for (int64_t j = 0; j < D; j++) f[j] += top[(b->off[t] + r) * D + j];
+        for (int64_t j = 0; j < D; j++) f[j] /= (float)b->len[r];
+      } else { /* the forward direction at the last real step, the reverse one at the first */
+        memcpy(f, top + (b->off[b->len[r] - 1] + r) * D, (size_t)H * sizeof(float));
+        if (m->ndir == 2) memcpy(f + H, top + r * D + H, (size_t)H * sizeof(float));
+      }
+    }
+    F = m->feat;
+  }
+  /* logits = F W_dec^T + b_dec, then softmax in place */
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)O, (int)D, 1.0f, F, (int)D, m->dec_w, (int)D, 0.0f,
+              m->probs, (int)O);
   double loss = 0;
-  for (int64_t r = 0; r < N; r++) {
-    float *z = m->probs + r * V;
+  for (int64_t r = 0; r < R; r++) {
+    float *z = m->probs + r * O;
     float mx = -INFINITY;
-    for (int64_t v = 0; v < V; v++) {
+    for (int64_t v = 0; v < O; v++) {
       z[v] += m->dec_b[v];
       mx = z[v] > mx ? z[v] : mx;
     }
-    float zt = b->tgt[r] >= 0 ? z[b->tgt[r]] : 0.0f;
-    for (int64_t v = 0; v < V; v++) z[v] -= mx;
-    vec_exp(z, (int)V);
+    float zt = tgt[r] >= 0 ? z[tgt[r]] : 0.0f;
+    for (int64_t v = 0; v < O; v++) z[v] -= mx;
+    vec_exp(z, (int)O);
     double s = 0;
-    for (int64_t v = 0; v < V; v++) s += z[v];
+    for (int64_t v = 0; v < O; v++) s += z[v];
     float inv = (float)(1.0 / s);
-    for (int64_t v = 0; v < V; v++) z[v] *= inv;
-    if (b->tgt[r] >= 0) loss += (double)mx + log(s) - (double)zt;
+    for (int64_t v = 0; v < O; v++) z[v] *= inv;
+    if (tgt[r] >= 0) loss += (double)mx + log(s) - (double)zt;
   }
   return loss;
 }
 
 void model_backward(model *m, const batch *b, float scale) {
-  const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, V = m->cfg.vocab;
+  const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, D = m->D, O = m->O, B = b->s.B;
   const int L = m->cfg.layers;
   if (N == 0) return;
-  const int drop = g_train && m->cfg.dropout > 0;
+  const int drop = g_train && m->cfg.dropout > 0, cls = m->cfg.task == TASK_CLASSIFY;
+  const int64_t R = cls ? B : N;
+  const int32_t *tgt = cls ? b->label : b->tgt;
   float *dl = m->probs;
-  for (int64_t r = 0; r < N; r++) {
-    float *d = dl + r * V;
-    if (b->tgt[r] < 0) {
-      memset(d, 0, (size_t)V * sizeof(float));
+  for (int64_t r = 0; r < R; r++) {
+    float *d = dl + r * O;
+    if (tgt[r] < 0) {
+      memset(d, 0, (size_t)O * sizeof(float));
       continue;
     }
-    d[b->tgt[r]] -= 1.0f;
-    for (int64_t v = 0; v < V; v++) d[v] *= scale;
+    d[tgt[r]] -= 1.0f;
+    for (int64_t v = 0; v < O; v++) d[v] *= scale;
   }
-  const float *Xtop = m->acts[L - 1].h; /* no dropout after the last layer */
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)V, (int)H, (int)N, 1.0f, dl, (int)V, Xtop, (int)H, 1.0f,
-              m->gdec_w, (int)H);
-  cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, (int)V, 1.0f, dl, (int)V, m->scratch.ones, 1, 1.0f, m->gdec_b, 1);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)H, (int)V, 1.0f, dl, (int)V, m->dec_w, (int)H,
-              0.0f, m->dA, (int)H);
-  int ti = 2; /* tensors after the decoder: 4 per layer, top layer first */
+  const float *F = cls ? m->feat : layer_out(m, L - 1); /* no dropout after the last layer */
+  layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)O, (int)D, (int)R, 1.0f, dl, (int)O, F, (int)D, 1.0f,
+              m->gdec_w, (int)D);
+  cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)O, 1.0f, dl, (int)O, m->scratch.ones, 1, 1.0f, m->gdec_b, 1);
+  if (!cls) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)D, (int)O, 1.0f, dl, (int)O, m->dec_w, (int)D,
+                0.0f, m->dA, (int)D);
+  } else { /* gradient of the pooled features back to the rows they came from */
+    float *dF = m->dB;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)D, (int)O, 1.0f, dl, (int)O, m->dec_w, (int)D,
+                0.0f, dF, (int)D);
+    memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
+    for (int64_t r = 0; r < B; r++) {
+      if (b->len[r] == 0) continue;
+      const float *g = dF + r * D;
+      if (m->cfg.pool == POOL_MEAN) {
+        for (int t = 0; t < b->len[r]; t++)
+          for (int64_t j = 0; j < D; j++) m->dA[(b->off[t] + r) * D + j] += g[j] / (float)b->len[r];
+      } else {
+        float *d = m->dA + (b->off[b->len[r] - 1] + r) * D;
+        for (int64_t j = 0; j < H; j++) d[j] += g[j];
+        if (m->ndir == 2)
+          for (int64_t j = H; j < D; j++) m->dA[r * D + j] += g[j];
+      }
+    }
+  }
+  int ti = 2; /* tensors after the decoder: 4 per layer and direction, top layer first */
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   for (int l = L - 1; l >= 0; l--) {
-    const float *X = l == 0 ? m->x0 : drop ? m->drop[l - 1] : m->acts[l - 1].h;
-    layer_backward(&m->layer[l], &m->acts[l], X, &b->s, m->dA, m->dB, &m->scratch);
-    if (l > 0 && drop) dropout_apply(m, b, l - 1, g_step, m->dB, m->dB);
+    const float *X = layer_in(m, l);
+    const int in = m->layer[l][0].in;
+    if (m->ndir == 1) {
+      layer_backward(&m->layer[l][0], &m->acts[l][0], X, &b->s, m->dA, m->dB, &m->scratch);
+    } else {
+      for (int64_t r = 0; r < N; r++) {
+        memcpy(m->dh[0] + r * H, m->dA + r * D, (size_t)H * sizeof(float));
+        memcpy(m->dh[1] + m->perm[r] * H, m->dA + r * D + H, (size_t)H * sizeof(float));
+      }
+      layer_backward(&m->layer[l][0], &m->acts[l][0], X, &b->s, m->dh[0], m->dB, &m->scratch);
+      permute_rows(m->xr, X, m->perm, N, in);
+      layer_backward(&m->layer[l][1], &m->acts[l][1], m->xr, &b->s, m->dh[1], m->dxr, &m->scratch);
+      for (int64_t r = 0; r < N; r++) {
+        const float *s = m->dxr + m->perm[r] * in;
+        float *d = m->dB + r * in;
+        for (int j = 0; j < in; j++) d[j] += s[j];
+      }
+    }
+    if (l > 0 && drop) dropout_apply(m, b, l - 1, g_step, m->dB, m->dB, (int)D);
     float *t = m->dA;
     m->dA = m->dB;
     m->dB = t;
-    ti += 4;
+    ti += 4 * m->ndir;
     if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   }
   for (int64_t r = 0; r < N; r++) {
@@ -216,16 +334,16 @@ void model_final_state(const model *m, const batch *b, float *hT, float *cT) {
     for (int64_t r = 0; r < B; r++) {
       if (b->len[r] == 0) continue;
       int64_t row = b->off[b->len[r] - 1] + r;
-      memcpy(hT + (l * B + r) * H, m->acts[l].h + row * H, (size_t)H * sizeof(float));
-      if (cT && m->cfg.cell == CELL_LSTM) memcpy(cT + (l * B + r) * H, m->acts[l].cell + row * H, (size_t)H * sizeof(float));
+      memcpy(hT + (l * B + r) * H, m->acts[l][0].h + row * H, (size_t)H * sizeof(float));
+      if (cT && m->cfg.cell == CELL_LSTM) memcpy(cT + (l * B + r) * H, m->acts[l][0].cell + row * H, (size_t)H * sizeof(float));
     }
 }
 
 double model_flops(const model_config *c, int64_t N) {
-  double G = cell_gates(c->cell), H = c->hidden, f = 0;
+  double G = cell_gates(c->cell), H = c->hidden, f = 0, nd = c->bidirectional ? 2 : 1;
   for (int l = 0; l < c->layers; l++) {
-    double in = l == 0 ? c->embed : H;
-    f += 2.0 * (double)N * G * H * (3.0 * in + 3.0 * H);
+    double in = l == 0 ? c->embed : nd * H;
+    f += nd * 2.0 * (double)N * G * H * (3.0 * in + 3.0 * H);
   }
-  return f + 6.0 * (double)N * c->vocab * H;
+  return f + 6.0 * (double)N * (c->n_out > 0 ? c->n_out : c->vocab) * nd * H;
 }

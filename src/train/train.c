@@ -30,7 +30,7 @@ typedef struct {
 
 static const flag_def FLAGS[] = {
     {"--cell", "lstm", 1, 0}, {"--layers", "2", 1, 0}, {"--hidden", "256", 1, 0}, {"--embed", "64", 1, 0},
-    {"--dropout", "0", 1, 0}, {"--task", "lm", 1, 0}, {"--mode", "stream", 1, 0}, {"--seq-len", "100", 1, 0},
+    {"--dropout", "0", 1, 0}, {"--task", "lm", 1, 0}, {"--bidirectional", "0", 0, 0}, {"--pool", "last", 1, 0}, {"--mode", "stream", 1, 0}, {"--seq-len", "100", 1, 0},
     {"--max-len", "0", 1, 0}, {"--batch", "32", 1, 0}, {"--optim", "adam", 1, 0}, {"--lr", "0.002", 1, 0},
     {"--weight-decay", "0", 1, 0}, {"--momentum", "0", 1, 0}, {"--nesterov", "0", 0, 0}, {"--beta1", "0.9", 1, 0},
     {"--beta2", "0.999", 1, 0}, {"--eps", "1e-8", 1, 0}, {"--clip", "5", 1, 0}, {"--schedule", "constant", 1, 0},
@@ -60,6 +60,7 @@ int train_opts_set(train_opts *o, const char *a, const char *v) {
   static const char *const optims[] = {"sgd", "adam", "adamw", NULL};
   static const char *const scheds[] = {"constant", "step", "cosine", NULL};
   static const char *const tasks[] = {"lm", "classify", "tag", NULL};
+  static const char *const pools[] = {"last", "mean", NULL};
   int i = train_flag_index(a);
   if (i < 0) return 0;
   char *c = o->canon[i];
@@ -71,11 +72,9 @@ int train_opts_set(train_opts *o, const char *a, const char *v) {
   else if (!strcmp(a, "--hidden")) INT(o->mc.hidden, 1, 65536);
   else if (!strcmp(a, "--embed")) INT(o->mc.embed, 1, 65536);
   else if (!strcmp(a, "--dropout")) DBL(o->mc.dropout, 0, 0.99);
-  else if (!strcmp(a, "--task")) {
-    if (strcmp(arg_choice(a, v, tasks), "lm") != 0)
-      recur_fail(NULL, "this version trains language models (--task lm)", "--task classify and --task tag are not supported yet");
-    snprintf(c, cn, "lm");
-  } else if (!strcmp(a, "--mode")) snprintf(c, cn, "%s", modes[o->mode = !strcmp(arg_choice(a, v, modes), "stream") ? MODE_STREAM : MODE_SEQUENCES]);
+  else if (!strcmp(a, "--task")) snprintf(c, cn, "%s", task_names[o->mc.task = task_parse(arg_choice(a, v, tasks))]);
+  else if (!strcmp(a, "--bidirectional")) snprintf(c, cn, "%d", o->mc.bidirectional = v ? (int)arg_int(a, v, 0, 1) : 1);
+  else if (!strcmp(a, "--pool")) snprintf(c, cn, "%s", (o->mc.pool = !strcmp(arg_choice(a, v, pools), "mean")) ? "mean" : "last"); else if (!strcmp(a, "--mode")) snprintf(c, cn, "%s", modes[o->mode = !strcmp(arg_choice(a, v, modes), "stream") ? MODE_STREAM : MODE_SEQUENCES]);
   else if (!strcmp(a, "--seq-len")) INT(o->T, 1, 1 << 20);
   else if (!strcmp(a, "--max-len")) INT(o->max_len, 0, 1 << 24);
   else if (!strcmp(a, "--batch")) INT(o->B, 1, 1 << 20);
@@ -158,17 +157,19 @@ static void opts_merge(train_opts *saved, const train_opts *given, const char *t
 
 /* ---- items: a sequence or a stream window as (inputs, targets) = (buf, buf + 1) ---- */
 typedef struct {
-  int32_t *pool;
+  int32_t *pool, *tagpool;
   int64_t cap;
   int32_t **in, **tgt;
   int *len;
   uint64_t *ids;
+  int32_t *labels;  /* classify: label of each item */
   int capn;
 } items;
 
 static void items_reserve(items *it, int n, int64_t tokens) {
   if (tokens > it->cap) {
     it->pool = xrealloc(it->pool, (size_t)tokens * sizeof(int32_t));
+    it->tagpool = xrealloc(it->tagpool, (size_t)tokens * sizeof(int32_t));
     it->cap = tokens;
   }
   if (n > it->capn) {
@@ -176,12 +177,13 @@ static void items_reserve(items *it, int n, int64_t tokens) {
     it->tgt = xrealloc(it->tgt, (size_t)n * sizeof(int32_t *));
     it->len = xrealloc(it->len, (size_t)n * sizeof(int));
     it->ids = xrealloc(it->ids, (size_t)n * sizeof(uint64_t));
+    it->labels = xrealloc(it->labels, (size_t)n * sizeof(int32_t));
     it->capn = n;
   }
 }
 
 static void items_free(items *it) {
-  free(it->pool); free(it->in); free(it->tgt); free(it->len); free(it->ids);
+  free(it->pool); free(it->tagpool); free(it->in); free(it->tgt); free(it->len); free(it->ids); free(it->labels);
   memset(it, 0, sizeof *it);
 }
 
@@ -192,7 +194,13 @@ static int64_t seq_tokens(const dataset *ds, int split, uint64_t q, int max_len)
 }
 static int seq_steps(const dataset *ds, int split, uint64_t q, int max_len) {
   int64_t n = seq_tokens(ds, split, q, max_len);
+  if (ds->task) return (int)n; /* classify, tag: every token is an input */
   return (int)(ds->eos_id >= 0 ? n : n > 0 ? n - 1 : 0);
+}
+/* targets a sequence contributes to the loss */
+static int seq_targets(const dataset *ds, int split, uint64_t q, int max_len) {
+  int n = seq_steps(ds, split, q, max_len);
+  return ds->task == 1 ? n > 0 : n;
 }
 
 /* Fill items with sequences q[0..n): with <eos>, inputs are <eos> x0 .. x_{n-2} and targets
@@ -202,6 +210,25 @@ static void load_sequences(items *it, const dataset *ds, int split, const uint64
   for (int i = 0; i < n; i++) total += seq_tokens(ds, split, q[i], max_len) + 1;
   items_reserve(it, n, total);
   int32_t *p = it->pool;
+  if (ds->task) { /* inputs x0 .. x_{n-1}; targets the tags, or one label per sequence */
+    for (int i = 0; i < n; i++) {
+      int64_t k = seq_tokens(ds, split, q[i], max_len);
+      uint64_t o = ds->split[split].offsets[q[i]];
+      dataset_read(ds, split, o, (uint64_t)k, p);
+      it->in[i] = p;
+      it->tgt[i] = NULL;
+      if (ds->task == 2) {
+        int32_t *t = it->tagpool + (p - it->pool);
+        dataset_read_tags(ds, split, o, (uint64_t)k, t);
+        it->tgt[i] = t;
+      }
+      it->labels[i] = ds->task == 1 ? ds->split[split].labels[q[i]] : -1;
+      it->len[i] = (int)k;
+      it->ids[i] = q[i];
+      p += k;
+    }
+    return;
+  }
   for (int i = 0; i < n; i++) {
     int64_t k = seq_tokens(ds, split, q[i], max_len);
     int32_t *buf = p;
@@ -212,6 +239,16 @@ static void load_sequences(items *it, const dataset *ds, int split, const uint64
     it->len[i] = seq_steps(ds, split, q[i], max_len);
     it->ids[i] = q[i];
     p += k + 1;
+  }
+}
+
+/* Pack n items into b with their targets (next tokens, tags, or a label per sequence). */
+static void pack(batch *b, const items *it, int n, const dataset *ds) {
+  batch_pack(b, n, it->len, it->in, ds->task == 1 ? NULL : it->tgt, it->ids);
+  if (ds->task == 1) {
+    batch_set_labels(b, it->labels);
+    b->n_targets = 0;
+    for (int r = 0; r < b->s.B; r++) b->n_targets += b->len[r] > 0 && b->label[r] >= 0;
   }
 }
 
@@ -260,6 +297,7 @@ eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, i
   double acc[2] = {0, 0};
   items it = {0};
   batch b = {0};
+  double *conf = ds->task ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
   if (as_streams && sp->n_tok >= 2) {
     if ((uint64_t)streams > sp->n_tok - 1) streams = (int)(sp->n_tok - 1);
     uint64_t slen = (sp->n_tok - 1) / (uint64_t)streams;
@@ -288,16 +326,76 @@ eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, i
     for (uint64_t i = 0; i < n; i += (uint64_t)B) {
       int k = (int)(n - i < (uint64_t)B ? n - i : (uint64_t)B);
       load_sequences(&it, ds, split, mine + i, k, max_len);
-      batch_pack(&b, k, it.len, it.in, it.tgt, it.ids);
+      pack(&b, &it, k, ds);
       acc[0] += model_forward(m, &b, NULL, NULL, 0, 0);
       acc[1] += (double)b.n_targets;
+      if (conf) { /* predicted (argmax) against true class */
+        const int64_t R = model_readout_rows(m, &b), O = m->O;
+        const int32_t *tg = ds->task == 1 ? b.label : b.tgt;
+        for (int64_t r = 0; r < R; r++) {
+          if (tg[r] < 0 || (ds->task == 1 && b.len[r] == 0)) continue;
+          const float *pr = m->probs + r * O;
+          int64_t best = 0;
+          for (int64_t v = 1; v < O; v++) if (pr[v] > pr[best]) best = v;
+          conf[tg[r] * O + best] += 1;
+        }
+      }
     }
     free(mine);
   }
   items_free(&it);
   batch_free(&b);
   dist_sum_doubles(acc, 2);
-  return (eval_result){acc[0], acc[1]};
+  eval_result res = {acc[0], acc[1], conf, conf ? m->O : 0};
+  if (conf) dist_sum_doubles(conf, m->O * m->O);
+  return res;
+}
+
+double eval_accuracy(const eval_result *r) {
+  double c = 0, t = 0;
+  for (int i = 0; i < r->n_out; i++)
+    for (int j = 0; j < r->n_out; j++) {
+      t += r->confusion[i * r->n_out + j];
+      if (i == j) c += r->confusion[i * r->n_out + j];
+    }
+  return t > 0 ? c / t : 0;
+}
+
+double eval_f1(const eval_result *r, int k) {
+  double tp = r->confusion[k * r->n_out + k], fp = 0, fn = 0;
+  for (int i = 0; i < r->n_out; i++) {
+    if (i == k) continue;
+    fp += r->confusion[i * r->n_out + k];
+    fn += r->confusion[k * r->n_out + i];
+  }
+  return tp > 0 ? 2 * tp / (2 * tp + fp + fn) : 0;
+}
+
+double eval_macro_f1(const eval_result *r) {
+  double s = 0;
+  int n = 0;
+  for (int k = 0; k < r->n_out; k++) {
+    double support = 0;
+    for (int j = 0; j < r->n_out; j++) support += r->confusion[k * r->n_out + j];
+    if (support > 0) { s += eval_f1(r, k); n++; }
+  }
+  return n ? s / n : 0;
+}
+
+void eval_json(FILE *f, const eval_result *r, char *const *names) {
+  fprintf(f, "\"accuracy\":%.9g,\"f1\":%.9g,\"f1_per_class\":{", eval_accuracy(r), eval_macro_f1(r));
+  for (int k = 0; k < r->n_out; k++) {
+    if (k) fputc(',', f);
+    core_json_string(f, names[k]);
+    fprintf(f, ":%.6g", eval_f1(r, k));
+  }
+  fprintf(f, "},\"confusion\":[");
+  for (int i = 0; i < r->n_out; i++) {
+    fprintf(f, "%s[", i ? "," : "");
+    for (int j = 0; j < r->n_out; j++) fprintf(f, "%s%.0f", j ? "," : "", r->confusion[i * r->n_out + j]);
+    fputc(']', f);
+  }
+  fputc(']', f);
 }
 
 /* ---- signals: finish the step, save, exit cleanly ---- */
@@ -394,6 +492,13 @@ int train_run(const train_opts *given) {
       fprintf(stderr, "recur: warning: --mode sequences on an undelimited dataset: each file is one sequence\n");
   model_config mc = o->mc;
   mc.vocab = (int)ds->vocab_size;
+  mc.n_out = ds->task ? (int)ds->n_out : 0;
+  if (mc.task != ds->task)
+    recur_fail(o->data, "give the --task the dataset was prepared for", "the dataset is for --task %s, not --task %s",
+               task_names[ds->task], task_names[mc.task]);
+  if (mc.task != TASK_LM && o->mode == MODE_STREAM)
+    recur_fail(NULL, "classification and tagging train on whole sequences", "--task %s needs --mode sequences", task_names[mc.task]);
+  model_config_check(&mc);
   model *m;
   if (ckdir[0]) {
     char mp[1500];
@@ -481,7 +586,7 @@ int train_run(const train_opts *given) {
     }
   }
   MPI_Barrier(MPI_COMM_WORLD);
-  model_vocab mv = {ds->level, ds->eos_id, ds->unk_id, "", ds->vocab, ds->vocab_size};
+  model_vocab mv = {ds->level, ds->eos_id, ds->unk_id, "", ds->vocab, ds->vocab_size, ds->out_names, ds->n_out};
   snprintf(mv.split_on, sizeof mv.split_on, "%s", ds->split_on);
 
   struct sigaction sa;
@@ -525,7 +630,7 @@ int train_run(const train_opts *given) {
         memset(carry_c, 0, (size_t)L * (size_t)o->B * (size_t)H * sizeof(float));
       }
     } else {
-      for (int i = 0; i < n; i++) global_targets += seq_steps(ds, SPLIT_TRAIN, ids[i], o->max_len);
+      for (int i = 0; i < n; i++) global_targets += seq_targets(ds, SPLIT_TRAIN, ids[i], o->max_len);
     }
     memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
     double stats[3] = {0, 0, 0}; /* loss, targets, stop */
@@ -536,7 +641,7 @@ int train_run(const train_opts *given) {
       if (cnt == 0) continue;
       if (stream) load_windows(&it, ds, SPLIT_TRAIN, mine, cnt, sc.stream_len, (uint64_t)(step % spe) * (uint64_t)o->T, o->T);
       else load_sequences(&it, ds, SPLIT_TRAIN, mine, cnt, o->max_len);
-      batch_pack(&b, cnt, it.len, it.in, it.tgt, it.ids);
+      pack(&b, &it, cnt, ds);
       if (stream) {
         gather_state(h0, carry_h, &b, L, o->B, H);
         gather_state(c0, carry_c, &b, L, o->B, H);
@@ -604,10 +709,20 @@ int train_run(const train_opts *given) {
       eval_result r = train_eval(m, ds, SPLIT_VAL, stream, o->B, o->T, o->B, o->max_len);
       double vl = r.loss_sum / r.tokens;
       if (rank == 0) {
-        const char *mname = ds->level == LEVEL_WORD ? "ppl" : "bpc";
-        if (!o->quiet) printf("  val loss %.4f | %s %.4f | %.0f tokens | %.1fs\n", vl, mname, metric_of(ds, vl), r.tokens, core_now() - te);
-        fprintf(metrics, "{\"step\":%lld,\"epoch\":%.6f,\"val_loss\":%.9g,\"val_%s\":%.9g,\"val_tokens\":%.0f}\n",
-                (long long)step + 1, (double)(step + 1) / (double)spe, vl, mname, metric_of(ds, vl), r.tokens);
+        if (ds->task) {
+          if (!o->quiet)
+            printf("  val loss %.4f | accuracy %.4f | macro F1 %.4f | %.0f %s | %.1fs\n", vl, eval_accuracy(&r), eval_macro_f1(&r),
+                   r.tokens, ds->task == 1 ? "sequences" : "tokens", core_now() - te);
+          fprintf(metrics, "{\"step\":%lld,\"epoch\":%.6f,\"val_loss\":%.9g,\"val_tokens\":%.0f,", (long long)step + 1,
+                  (double)(step + 1) / (double)spe, vl, r.tokens);
+          eval_json(metrics, &r, ds->out_names);
+          fprintf(metrics, "}\n");
+        } else {
+          const char *mname = ds->level == LEVEL_WORD ? "ppl" : "bpc";
+          if (!o->quiet) printf("  val loss %.4f | %s %.4f | %.0f tokens | %.1fs\n", vl, mname, metric_of(ds, vl), r.tokens, core_now() - te);
+          fprintf(metrics, "{\"step\":%lld,\"epoch\":%.6f,\"val_loss\":%.9g,\"val_%s\":%.9g,\"val_tokens\":%.0f}\n",
+                  (long long)step + 1, (double)(step + 1) / (double)spe, vl, mname, metric_of(ds, vl), r.tokens);
+        }
         fflush(metrics);
         if (vl < best_val) {
           best_val = vl;
@@ -615,6 +730,7 @@ int train_run(const train_opts *given) {
           model_save(m, &mv, step + 1, path);
         }
       }
+      free(r.confusion);
       t_log += core_now() - te;
     }
     if ((o->save_every > 0 && (step + 1) % o->save_every == 0) || last) {

@@ -1,5 +1,6 @@
 /* Finite-difference check of every parameter's gradient, for each cell, 1 and 2 layers, a batch
- * of unequal lengths, a non-zero initial state, and dropout between layers. */
+ * of unequal lengths, a non-zero initial state, dropout between layers; and for bidirectional
+ * layers, the classification readout (last real step, mean pooling) and tagging. */
 #include <string.h>
 
 #include "check.h"
@@ -12,8 +13,8 @@ static double loss_of(model *m, const batch *b, const float *h0, const float *c0
   return model_forward(m, b, h0, c0, 5, 1);
 }
 
-static void run(int cell, int layers, float dropout) {
-  model_config c = {cell, layers, 6, 5, V, dropout};
+static void run_task(int cell, int layers, float dropout, int task, int bidi, int pool) {
+  model_config c = {cell, layers, 6, 5, V, dropout, task, bidi, task == TASK_LM ? 0 : 4, pool};
   model *m = model_create(&c, 42);
   /* make biases and weights a bit larger so every gate matters */
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
@@ -26,8 +27,15 @@ static void run(int cell, int layers, float dropout) {
     in[s] = tok[s];
     tgt[s] = tok[s] + 1;
   }
+  int32_t tags[NSEQ][6], labels[NSEQ] = {1, 3, 0};
+  if (task == TASK_TAG)
+    for (int s = 0; s < NSEQ; s++) {
+      for (int t = 0; t < 6; t++) tags[s][t] = (int32_t)(rng_key(8, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % 4);
+      tgt[s] = tags[s];
+    }
   batch b = {0};
-  batch_pack(&b, NSEQ, len, in, tgt, ids);
+  batch_pack(&b, NSEQ, len, in, task == TASK_CLASSIFY ? NULL : tgt, ids);
+  if (task == TASK_CLASSIFY) batch_set_labels(&b, labels);
   const int H = c.hidden;
   float h0[2 * NSEQ * 6], c0[2 * NSEQ * 6];
   for (int i = 0; i < layers * NSEQ * H; i++) {
@@ -35,6 +43,10 @@ static void run(int cell, int layers, float dropout) {
     c0[i] = 0.5f * (2.0f * rng_uniform(rng_key(3, RNG_TEST, (uint64_t)i, 2, 0)) - 1.0f);
   }
   memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+  if (bidi) { /* the reverse direction always starts from zero: no initial state */
+    memset(h0, 0, sizeof h0);
+    memset(c0, 0, sizeof c0);
+  }
   loss_of(m, &b, h0, c0);
   model_backward(m, &b, 1.0f);
   float *g = malloc((size_t)m->n_params * sizeof(float));
@@ -57,8 +69,8 @@ static void run(int cell, int layers, float dropout) {
       worst = e > worst ? e : worst;
     }
     double rel = sqrt(diff2) / (sqrt(num2) + 1e-6);
-    CHECK(rel < 5e-3 && worst < 5e-3, "%s %dL drop %.1f %s: relative error %.2e, worst abs %.2e", cell_names[cell], layers,
-          dropout, T->name, rel, worst);
+    CHECK(rel < 5e-3 && worst < 5e-3, "%s %dL drop %.1f task %s bidi %d pool %d %s: relative error %.2e, worst abs %.2e",
+          cell_names[cell], layers, dropout, task_names[task], bidi, pool, T->name, rel, worst);
     CHECK(num2 > 0 || strstr(T->name, "embedding") != NULL, "%s %s: gradient is all zero", cell_names[cell], T->name);
   }
   free(g);
@@ -66,10 +78,20 @@ static void run(int cell, int layers, float dropout) {
   model_free(m);
 }
 
+static void run(int cell, int layers, float dropout) { run_task(cell, layers, dropout, TASK_LM, 0, POOL_LAST); }
+
 int main(void) {
   for (int cell = 0; cell < CELL_COUNT; cell++)
     for (int layers = 1; layers <= 2; layers++) run(cell, layers, 0.0f);
   run(CELL_LSTM, 2, 0.3f);
   run(CELL_GRU, 2, 0.3f);
+  for (int cell = 0; cell < CELL_COUNT; cell++) {
+    run_task(cell, 2, 0.0f, TASK_TAG, 1, POOL_LAST);
+    run_task(cell, 2, 0.0f, TASK_CLASSIFY, 1, POOL_LAST);
+  }
+  run_task(CELL_LSTM, 1, 0.0f, TASK_CLASSIFY, 0, POOL_LAST);
+  run_task(CELL_GRU, 2, 0.0f, TASK_CLASSIFY, 0, POOL_MEAN);
+  run_task(CELL_LSTM, 2, 0.2f, TASK_CLASSIFY, 1, POOL_MEAN);
+  run_task(CELL_GRU, 1, 0.0f, TASK_TAG, 0, POOL_LAST);
   return check_done("test_grad");
 }
