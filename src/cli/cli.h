@@ -10,6 +10,7 @@ int cmd_decode(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* The value after argv[*i], or an error if missing. Advances *i. */
 const char *cli_value(int argc, char **argv, int *i);

@@ -1,4 +1,5 @@
 /* recur sample and recur eval: use a trained model. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,9 @@ static int64_t vocab_find(const model_vocab *v, const char *s, int n) {
   return -1;
 }
 
-/* Prime text -> token ids (malloc'd), n in *n. Unknown symbols are an error naming them. */
-static int32_t *encode_prime(const model_vocab *v, const char *text, int *n) {
+/* Text -> token ids (malloc'd), n in *n. Unknown symbols become <unk> when the vocabulary has
+ * one and use_unk is set; otherwise they are an error naming them. */
+static int32_t *encode_text(const model_vocab *v, const char *text, int *n, int use_unk, const char *what) {
   size_t len = strlen(text);
   int32_t *ids = xmalloc((len + 1) * sizeof(int32_t));
   int k = 0;
@@ -38,7 +40,8 @@ static int32_t *encode_prime(const model_vocab *v, const char *text, int *n) {
           cl++;
     }
     int64_t id = vocab_find(v, text + i, cl);
-    if (id < 0) recur_fail("--prime", "use only symbols that occur in the training data", "'%.*s' is not in the model's vocabulary", cl, text + i);
+    if (id < 0 && use_unk && v->unk_id >= 0) id = v->unk_id;
+    if (id < 0) recur_fail(what, "use only symbols that occur in the training data", "'%.*s' is not in the model's vocabulary", cl, text + i);
     ids[k++] = (int32_t)id;
     i += (size_t)cl;
   }
@@ -80,7 +83,9 @@ int cmd_sample(int argc, char **argv) {
   model *m = model_load(path, &v, NULL);
   const int L = m->cfg.layers, H = m->cfg.hidden, V = m->cfg.vocab;
   int np = 0;
-  int32_t *pids = encode_prime(&v, prime, &np);
+  if (m->cfg.task != TASK_LM)
+    recur_fail(path, "use `recur predict` for classifiers and taggers", "this model is a %s model, not a language model", task_names[m->cfg.task]);
+  int32_t *pids = encode_text(&v, prime, &np, 0, "--prime");
   /* the sequence starts with <eos> when the model knows one (that is how it was trained) */
   int32_t *seq = xmalloc((size_t)(np + 2) * sizeof(int32_t));
   int ns = 0;
@@ -174,16 +179,93 @@ int cmd_eval(int argc, char **argv) {
     if (strcmp(ds->vocab[i], v.vocab[i]) != 0)
       recur_fail(data, "evaluate on a dataset prepared with the model's vocabulary (--vocab)", "vocabulary entry %lld differs from the model's", (long long)i);
   if (ds->split[split].n_tok == 0) recur_fail(data, NULL, "the %s split is empty", names[split]);
-  int as_stream = ds->eos_id < 0;
+  if (ds->task != m->cfg.task)
+    recur_fail(data, "evaluate on a dataset prepared for the model's task", "the dataset is for %s, the model for %s",
+               task_names[ds->task], task_names[m->cfg.task]);
+  int as_stream = ds->task == 0 && ds->eos_id < 0;
   eval_result r = train_eval(m, ds, split, as_stream, 1, 256, B, max_len);
   double loss = r.loss_sum / r.tokens;
-  if (core_rank() == 0) {
+  if (core_rank() == 0 && ds->task) {
+    if (json) {
+      printf("{\"split\":\"%s\",\"loss\":%.9g,\"%s\":%.0f,", names[split], loss, ds->task == 1 ? "sequences" : "tokens", r.tokens);
+      eval_json(stdout, &r, ds->out_names);
+      printf("}\n");
+    } else {
+      printf("%s: loss %.4f, accuracy %.4f, macro F1 %.4f over %.0f %s\n", names[split], loss, eval_accuracy(&r),
+             eval_macro_f1(&r), r.tokens, ds->task == 1 ? "sequences" : "tokens");
+      for (int k = 0; k < r.n_out; k++) printf("  %-20s F1 %.4f\n", ds->out_names[k], eval_f1(&r, k));
+    }
+  } else if (core_rank() == 0) {
     int word = ds->level == LEVEL_WORD;
     double met = word ? exp(loss) : loss / log(2.0);
     if (json) printf("{\"split\":\"%s\",\"loss\":%.9g,\"tokens\":%.0f,\"%s\":%.9g}\n", names[split], loss, r.tokens, word ? "ppl" : "bpc", met);
     else printf("%s: loss %.4f nats/token, %s %.4f, %.0f tokens\n", names[split], loss, word ? "perplexity" : "bits/char", met, r.tokens);
   }
+  free(r.confusion);
   dataset_close(ds);
+  model_vocab_free(&v);
+  model_free(m);
+  return 0;
+}
+
+/* recur predict: the label of each line (classify) or the tags of its tokens (tag). */
+int cmd_predict(int argc, char **argv) {
+  const char *path = NULL, *text = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help")) { puts("usage: recur predict MODEL [TEXT | -]   (- or nothing: one input per line of stdin)"); return 0; }
+    else if (argv[i][0] == '-' && argv[i][1]) cli_unknown("predict", argv[i]);
+    else if (!path) path = argv[i];
+    else text = argv[i];
+  }
+  if (!path) recur_fail(NULL, "recur predict MODEL [TEXT | -]", "no model given");
+  if (core_rank() != 0) return 0;
+  model_vocab v;
+  model *m = model_load(path, &v, NULL);
+  if (m->cfg.task == TASK_LM) recur_fail(path, "use `recur sample` for language models", "this is a language model");
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t got;
+  int from_stdin = !text || !strcmp(text, "-");
+  batch b = {0};
+  uint64_t id0 = 0;
+  const int O = m->O;
+  while (from_stdin ? (got = getline(&line, &cap, stdin)) >= 0 : (line == NULL)) {
+    const char *t = text;
+    if (from_stdin) {
+      size_t l = (size_t)got;
+      while (l && (line[l - 1] == '\n' || line[l - 1] == '\r')) line[--l] = 0;
+      t = line;
+    } else {
+      line = xstrdup(text);
+    }
+    int n = 0;
+    int32_t *ids = encode_text(&v, t, &n, 1, "input");
+    if (n == 0) { putchar('\n'); free(ids); continue; }
+    batch_pack(&b, 1, &n, &ids, NULL, &id0);
+    if (m->cfg.task == TASK_CLASSIFY) {
+      int32_t none = -1;
+      batch_set_labels(&b, &none);
+    }
+    model_forward(m, &b, NULL, NULL, 0, 0);
+    if (m->cfg.task == TASK_CLASSIFY) {
+      int best = 0;
+      for (int k = 1; k < O; k++) if (m->probs[k] > m->probs[best]) best = k;
+      printf("%s\t%.4f\n", v.out_names[best], m->probs[best]);
+    } else {
+      for (int r = 0; r < n; r++) { /* packed row r of a single sequence is its position r */
+        const float *pr = m->probs + (int64_t)r * O;
+        int best = 0;
+        for (int k = 1; k < O; k++) if (pr[k] > pr[best]) best = k;
+        if (v.level == LEVEL_WORD) printf("%s%s/%s", r ? " " : "", v.vocab[ids[r]], v.out_names[best]);
+        else fputs(v.out_names[best], stdout);
+      }
+      putchar('\n');
+    }
+    fflush(stdout);
+    free(ids);
+  }
+  free(line);
+  batch_free(&b);
   model_vocab_free(&v);
   model_free(m);
   return 0;

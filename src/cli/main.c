@@ -18,7 +18,8 @@ static void usage(FILE *f) {
           "  decode D.h5 [--split S]      write a split back as text\n"
           "  train --data D.h5 --out RUN  train a model (run under mpirun for several ranks)\n"
           "  sample MODEL                 generate text\n"
-          "  eval MODEL --data D.h5       exact loss of a split\n"
+          "  eval MODEL --data D.h5       exact loss of a split (accuracy, F1 for classifiers and taggers)\n"
+          "  predict MODEL [TEXT | -]     label of each line, or tags of its tokens\n"
           "run `recur COMMAND --help` for a command's flags\n");
 }
 
@@ -54,6 +55,7 @@ int main(int argc, char **argv) {
   else if (strcmp(c, "train") == 0) rc = cmd_train(argc - 1, argv + 1);
   else if (strcmp(c, "sample") == 0) rc = cmd_sample(argc - 1, argv + 1);
   else if (strcmp(c, "eval") == 0) rc = cmd_eval(argc - 1, argv + 1);
+  else if (strcmp(c, "predict") == 0) rc = cmd_predict(argc - 1, argv + 1);
   else {
     recur_fail(NULL, "run `recur --help` for the commands", "unknown command '%s'", c);
   }

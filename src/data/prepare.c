@@ -838,7 +838,7 @@ static void write_metadata(prep *p, hid_t f) {
   h5_attr_set_str(f, "format", DATASET_FORMAT);
   h5_attr_set_i64(f, "version", DATASET_VERSION);
   h5_attr_set_str(f, "level", ds_level_names[o->level]);
-  h5_attr_set_str(f, "split_on", o->split_on);
+  h5_attr_set_str(f, "split_on", o->task ? "line" : o->split_on);
   h5_attr_set_str(f, "separator", o->separator ? o->separator : "");
   h5_attr_set_str(f, "task", o->task == 1 ? "classify" : o->task == 2 ? "tag" : "lm");
   if (o->task) {

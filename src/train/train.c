@@ -487,7 +487,7 @@ int train_run(const train_opts *given) {
   dataset *ds = dataset_open(o->data);
   const ds_split *tr = &ds->split[SPLIT_TRAIN];
   if (tr->n_tok == 0) recur_fail(o->data, "prepare it with some training text", "the train split is empty");
-  if (o->mode == MODE_SEQUENCES && ds->eos_id < 0 && !strcmp(ds->split_on, "none"))
+  if (o->mode == MODE_SEQUENCES && !ds->task && ds->eos_id < 0 && !strcmp(ds->split_on, "none"))
     if (!o->quiet && rank == 0)
       fprintf(stderr, "recur: warning: --mode sequences on an undelimited dataset: each file is one sequence\n");
   model_config mc = o->mc;
