@@ -27,11 +27,19 @@ typedef struct {
   uint64_t seed;
   int64_t eval_every, log_every, save_every;
   int max_bad_steps;
+  int ss_kind;               /* scheduled sampling: enum ss_kind */
+  float ss_k, ss_c, ss_min;
   int quiet;
   /* every flag's value in canonical text, and whether the user gave it */
   char canon[TRAIN_MAX_FLAGS][1024];
   unsigned char given[TRAIN_MAX_FLAGS];
 } train_opts;
+
+enum ss_kind { SS_NONE, SS_LINEAR, SS_EXP, SS_INVSIGMOID };
+/* Scheduled sampling (Bengio et al. 2015): the probability eps_i of feeding the ground truth at
+ * training step i: linear max(min, k - c i), exponential max(min, k^i), inverse sigmoid
+ * max(min, k / (k + exp(i / k))); 1 without scheduled sampling. */
+double ss_eps(int kind, double k, double c, double min, int64_t i);
 
 void train_opts_default(train_opts *o);
 /* Set one flag from its text: returns 2 if it took val, 1 for a switch without value, 0 if the

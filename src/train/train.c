@@ -35,7 +35,8 @@ static const flag_def FLAGS[] = {
     {"--weight-decay", "0", 1, 0}, {"--momentum", "0", 1, 0}, {"--nesterov", "0", 0, 0}, {"--beta1", "0.9", 1, 0},
     {"--beta2", "0.999", 1, 0}, {"--eps", "1e-8", 1, 0}, {"--clip", "5", 1, 0}, {"--schedule", "constant", 1, 0},
     {"--warmup", "0", 1, 0}, {"--decay-every", "0", 1, 0}, {"--gamma", "0.1", 1, 0}, {"--min-lr", "0", 1, 0},
-    {"--seed", "1234", 1, 0},
+    {"--seed", "1234", 1, 0}, {"--scheduled-sampling", "none", 1, 0}, {"--ss-k", "1", 1, 0}, {"--ss-c", "0.0001", 1, 0},
+    {"--ss-min", "0", 1, 0},
     /* safe to change on resume */
     {"--accum", "1", 1, 1}, {"--steps", "0", 1, 1}, {"--epochs", "1", 1, 1}, {"--eval-every", "0", 1, 1},
     {"--log-every", "10", 1, 1}, {"--ckpt-every", "1000", 1, 1}, {"--keep", "0", 1, 1}, {"--max-bad-steps", "10", 1, 1},
@@ -61,6 +62,7 @@ int train_opts_set(train_opts *o, const char *a, const char *v) {
   static const char *const scheds[] = {"constant", "step", "cosine", NULL};
   static const char *const tasks[] = {"lm", "classify", "tag", NULL};
   static const char *const pools[] = {"last", "mean", NULL};
+  static const char *const sss[] = {"none", "linear", "exp", "invsigmoid", NULL};
   int i = train_flag_index(a);
   if (i < 0) return 0;
   char *c = o->canon[i];
@@ -93,6 +95,15 @@ int train_opts_set(train_opts *o, const char *a, const char *v) {
   else if (!strcmp(a, "--gamma")) DBL(o->lr.gamma, 0, 1);
   else if (!strcmp(a, "--min-lr")) DBL(o->lr.min_lr, 0, 1e3);
   else if (!strcmp(a, "--seed")) INT(o->seed, 0, INT64_MAX);
+  else if (!strcmp(a, "--scheduled-sampling")) {
+    const char *ch = arg_choice(a, v, sss);
+    for (int k = 0; sss[k]; k++)
+      if (!strcmp(ch, sss[k])) o->ss_kind = k;
+    snprintf(c, cn, "%s", ch);
+  }
+  else if (!strcmp(a, "--ss-k")) DBL(o->ss_k, 0, 1e12);
+  else if (!strcmp(a, "--ss-c")) DBL(o->ss_c, 0, 1e3);
+  else if (!strcmp(a, "--ss-min")) DBL(o->ss_min, 0, 1);
   else if (!strcmp(a, "--accum")) INT(o->accum, 1, 1 << 16);
   else if (!strcmp(a, "--steps")) INT(o->steps, 0, INT64_MAX / 2);
   else if (!strcmp(a, "--epochs")) INT(o->epochs, 1, 1 << 30);
@@ -398,6 +409,68 @@ void eval_json(FILE *f, const eval_result *r, char *const *names) {
   fputc(']', f);
 }
 
+/* ---- scheduled sampling ---- */
+double ss_eps(int kind, double k, double c, double min, int64_t i) {
+  double e = 1.0;
+  switch (kind) {
+  case SS_LINEAR: e = k - c * (double)i; break;
+  case SS_EXP: e = pow(k, (double)i); break;
+  case SS_INVSIGMOID: e = k / (k + exp((double)i / k)); break;
+  default: return 1.0;
+  }
+  e = e < min ? min : e;
+  return e > 1.0 ? 1.0 : e;
+}
+
+/* Replace inputs of b, position by position, as the paper does: the input at t+1 stays the
+ * ground truth with probability eps, otherwise it is a sample from the model's own output
+ * distribution at t, computed from the inputs already chosen. The coin flips and samples are
+ * keyed by (seed, step, sequence, position); no gradient flows through them. */
+static void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps, uint64_t seed,
+                             uint64_t step) {
+  const int L = m->cfg.layers, H = m->cfg.hidden, B = b->s.B, V = m->O;
+  float *h = xcalloc((size_t)L * B * H, sizeof(float)), *c = xcalloc((size_t)L * B * H, sizeof(float));
+  float *hs = xmalloc((size_t)L * B * H * sizeof(float)), *cs = xmalloc((size_t)L * B * H * sizeof(float));
+  if (h0) memcpy(h, h0, (size_t)L * B * H * sizeof(float));
+  if (c0) memcpy(c, c0, (size_t)L * B * H * sizeof(float));
+  int32_t *tok = xmalloc((size_t)B * sizeof(int32_t)), **in = xmalloc((size_t)B * sizeof(int32_t *));
+  int *one = xmalloc((size_t)B * sizeof(int));
+  batch sb = {0};
+  for (int t = 0; t + 1 < b->s.T; t++) {
+    const int bt = b->bs[t], next = b->bs[t + 1];
+    for (int r = 0; r < bt; r++) {
+      tok[r] = b->in[b->off[t] + r];
+      in[r] = &tok[r];
+      one[r] = 1;
+    }
+    for (int l = 0; l < L; l++) { /* the first bt rows of the state, compact */
+      memcpy(hs + (int64_t)l * bt * H, h + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
+      memcpy(cs + (int64_t)l * bt * H, c + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
+    }
+    batch_pack(&sb, bt, one, in, NULL, b->seq_id);
+    model_forward(m, &sb, hs, cs, step, 0);
+    model_final_state(m, &sb, hs, cs);
+    for (int l = 0; l < L; l++) {
+      memcpy(h + (int64_t)l * B * H, hs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
+      memcpy(c + (int64_t)l * B * H, cs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
+    }
+    for (int r = 0; r < next; r++) {
+      uint64_t key = rng_key(seed, RNG_SCHED_SAMPLING, step, b->seq_id[r], (uint64_t)t + 1);
+      if (rng_uniform(key) < eps) continue;
+      const float *p = m->probs + (int64_t)r * V;
+      double u = rng_uniform(rng_sub(key, 1)), acc = 0;
+      int pick = V - 1;
+      for (int v = 0; v < V; v++) {
+        acc += p[v];
+        if (acc > u) { pick = v; break; }
+      }
+      b->in[b->off[t + 1] + r] = pick;
+    }
+  }
+  batch_free(&sb);
+  free(h); free(c); free(hs); free(cs); free(tok); free(in); free(one);
+}
+
 /* ---- signals: finish the step, save, exit cleanly ---- */
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { g_stop = sig; }
@@ -493,6 +566,8 @@ int train_run(const train_opts *given) {
   model_config mc = o->mc;
   mc.vocab = (int)ds->vocab_size;
   mc.n_out = ds->task ? (int)ds->n_out : 0;
+  if (mc.task != TASK_LM && o->ss_kind != SS_NONE)
+    recur_fail(NULL, "scheduled sampling feeds a language model its own predictions", "--scheduled-sampling needs --task lm");
   if (mc.task != ds->task)
     recur_fail(o->data, "give the --task the dataset was prepared for", "the dataset is for --task %s, not --task %s",
                task_names[ds->task], task_names[mc.task]);
@@ -623,6 +698,7 @@ int train_run(const train_opts *given) {
     int64_t epoch = step / spe;
     int n = schedule_items(&sc, step, ids);
     double global_targets = 0;
+    const double ss = ss_eps(o->ss_kind, o->ss_k, o->ss_c, o->ss_min, step);
     if (stream) {
       global_targets = (double)n * o->T;
       if (step % spe == 0) {
@@ -648,6 +724,7 @@ int train_run(const train_opts *given) {
       }
       if (rank == fail_rank && step == fail_step)
         recur_fail(o->data, NULL, "test hook: rank %d fails at step %lld", rank, (long long)step);
+      if (ss < 1.0) ss_sample_inputs(m, &b, h0, c0, ss, o->seed, (uint64_t)step);
       stats[0] += model_forward(m, &b, h0, c0, (uint64_t)step, 1);
       stats[1] += (double)b.n_targets;
       model_backward(m, &b, (float)(1.0 / global_targets));
@@ -694,9 +771,10 @@ int train_run(const train_opts *given) {
                (long long)step + 1, (long long)total, (double)(step + 1) / (double)spe, avg, tps, gnorm, cur_lr, etas);
       fprintf(metrics,
               "{\"step\":%lld,\"epoch\":%.6f,\"loss\":%.9g,\"last_loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,"
-              "\"tokens_per_s\":%.1f,\"skipped\":%lld,\"comm_wait_s\":%.6f,\"comm_total_s\":%.6f,\"elapsed_s\":%.3f}\n",
+              "\"tokens_per_s\":%.1f,\"skipped\":%lld,\"comm_wait_s\":%.6f,\"comm_total_s\":%.6f,\"elapsed_s\":%.3f,"
+              "\"ss_eps\":%.9g}\n",
               (long long)step + 1, (double)(step + 1) / (double)spe, avg, loss, cur_lr, gnorm, tps, (long long)bad_total,
-              comm_wait / n_log, comm_total / n_log, now - t_start);
+              comm_wait / n_log, comm_total / n_log, now - t_start, ss);
       fflush(metrics);
       fflush(stdout);
       t_log = now;

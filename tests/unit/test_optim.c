@@ -1,6 +1,7 @@
 /* Optimizers and clipping against values computed by hand from the update rules. */
 #include "check.h"
 #include "recur/optim.h"
+#include "recur/train.h"
 
 int main(void) {
   const float lr = 0.1f;
@@ -91,6 +92,17 @@ int main(void) {
     lr_schedule st = {LR_STEP, 1.0f, 0.0f, 0.5f, 0, 100, 1000};
     CHECK_CLOSE(lr_at(&st, 99), 1.0, 1e-7, "step before");
     CHECK_CLOSE(lr_at(&st, 250), 0.25, 1e-7, "step after two decays");
+  }
+  /* scheduled sampling: eps_i of the three schedules of Bengio et al. (2015) */
+  {
+    CHECK_CLOSE(ss_eps(SS_LINEAR, 1.0, 0.01, 0.1, 0), 1.0, 1e-12, "linear at 0");
+    CHECK_CLOSE(ss_eps(SS_LINEAR, 1.0, 0.01, 0.1, 30), 0.7, 1e-12, "linear at 30");
+    CHECK_CLOSE(ss_eps(SS_LINEAR, 1.0, 0.01, 0.1, 500), 0.1, 1e-12, "linear floor");
+    CHECK_CLOSE(ss_eps(SS_EXP, 0.99, 0, 0.0, 100), pow(0.99, 100), 1e-12, "exponential");
+    CHECK_CLOSE(ss_eps(SS_EXP, 0.99, 0, 0.5, 1000), 0.5, 1e-12, "exponential floor");
+    CHECK_CLOSE(ss_eps(SS_INVSIGMOID, 100, 0, 0, 0), 100.0 / 101.0, 1e-12, "inverse sigmoid at 0");
+    CHECK_CLOSE(ss_eps(SS_INVSIGMOID, 100, 0, 0, 460), 100.0 / (100.0 + exp(4.6)), 1e-12, "inverse sigmoid at 460");
+    CHECK_CLOSE(ss_eps(SS_NONE, 0.5, 0.5, 0.5, 10), 1.0, 0, "no scheduled sampling");
   }
   return check_done("test_optim");
 }
