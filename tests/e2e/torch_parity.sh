@@ -1,12 +1,18 @@
-# A model.h5 loads into PyTorch by name with h5py and gives the same loss as recur, for every cell.
+# A model.h5 loads into PyTorch by name with h5py and gives the same loss as recur: language
+# models of every cell, bidirectional taggers and classifiers.
 source "$(dirname "$0")/../lib.sh"
 /usr/bin/python3 -c "import torch, h5py" || fail "python3-torch and python3-h5py are needed (launch/test installs them)"
 python3 -c "
 import random
 r = random.Random(2)
 w = 'red green blue cyan magenta yellow black white'.split()
-print('\n'.join(' '.join(r.choice(w) for _ in range(r.randint(1, 9))) for _ in range(600)))" > text.txt
+lines = [' '.join(r.choice(w) for _ in range(r.randint(1, 9))) for _ in range(600)]
+open('text.txt', 'w').write('\n'.join(lines) + '\n')
+open('tag.txt', 'w').write(''.join(l + '\t' + ''.join('U' if c in 'aeiou' else 'l' for c in l) + '\n' for l in lines))
+open('cls.txt', 'w').write(''.join(l.split()[0] + '\t' + l + '\n' for l in lines))"
 "$RECUR" prepare text.txt -o d.h5 --split-on line --val 0.1 --quiet
+"$RECUR" prepare tag.txt -o tag.h5 --task tag --val 0.1 --quiet
+"$RECUR" prepare cls.txt -o cls.h5 --task classify --val 0.1 --quiet
 models=()
 for cell in lstm gru rnn_tanh rnn_relu; do
   "$RECUR" train --data d.h5 --out r-$cell --mode sequences --cell $cell --layers 2 --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
@@ -14,3 +20,13 @@ for cell in lstm gru rnn_tanh rnn_relu; do
   models+=(ev-$cell.json r-$cell/model.h5)
 done
 /usr/bin/python3 "$(dirname "$0")/torch_parity.py" d.h5 "${models[@]}"
+for t in tag classify; do
+  data=$t.h5; [ $t = classify ] && data=cls.h5
+  models=()
+  for cell in lstm gru; do
+    "$RECUR" train --data $data --out $t-$cell --task $t --bidirectional --mode sequences --cell $cell --layers 2 --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
+    "$RECUR" eval $t-$cell --data $data --split val --json > ev-$t-$cell.json
+    models+=(ev-$t-$cell.json $t-$cell/model.h5)
+  done
+  /usr/bin/python3 "$(dirname "$0")/torch_parity.py" $data "${models[@]}"
+done
