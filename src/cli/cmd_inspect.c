@@ -41,6 +41,11 @@ static void inspect_dataset(const char *path, int json) {
       if (i) putchar(',');
       core_json_string(stdout, ds->vocab[first + i]);
     }
+    printf("],\"task\":\"%s\",\"outputs\":[", ds->task == 1 ? "classify" : ds->task == 2 ? "tag" : "lm");
+    for (int64_t i = 0; i < ds->n_out; i++) {
+      if (i) putchar(',');
+      core_json_string(stdout, ds->out_names[i]);
+    }
     printf("],\"splits\":{");
     for (int s = 0; s < SPLIT_COUNT; s++) {
       printf("%s\"%s\":{\"sequences\":%llu,\"tokens\":%llu,\"length_histogram\":[", s ? "," : "", ds_split_names[s],
@@ -66,6 +71,14 @@ static void inspect_dataset(const char *path, int json) {
       core_json_string(stdout, ds->vocab[first + i]);
     }
     printf("\n");
+    if (ds->task) {
+      printf("  task %s: %lld %s:", ds->task == 1 ? "classify" : "tag", (long long)ds->n_out, ds->task == 1 ? "labels" : "tags");
+      for (int64_t i = 0; i < ds->n_out && i < 20; i++) {
+        putchar(' ');
+        core_json_string(stdout, ds->out_names[i]);
+      }
+      printf("%s\n", ds->n_out > 20 ? " ..." : "");
+    }
     for (int s = 0; s < SPLIT_COUNT; s++) {
       printf("  %-5s %10llu sequences %12llu tokens\n", ds_split_names[s], (unsigned long long)ds->split[s].n_seq,
              (unsigned long long)ds->split[s].n_tok);
@@ -134,13 +147,21 @@ int cmd_decode(int argc, char **argv) {
   int32_t *tok = xmalloc(DATASET_CHUNK * sizeof(int32_t));
   char text[1024];
   const ds_split *sp = &ds->split[split];
+  int32_t *tags = ds->task == 2 ? xmalloc(DATASET_CHUNK * sizeof(int32_t)) : NULL;
+  if (ds->task) delim = "\n";
   for (uint64_t q = 0; q < sp->n_seq; q++) {
     int prev_word = 0;
+    if (ds->task == 1) printf("%s\t", ds->out_names[sp->labels[q]]);
     for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += DATASET_CHUNK) {
       uint64_t n = sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;
       dataset_read(ds, split, pos, n, tok);
+      if (tags) dataset_read_tags(ds, split, pos, n, tags);
       for (uint64_t i = 0; i < n; i++) {
         int len = dataset_token_text(ds, tok[i], text, sizeof text);
+        if (tags && ds->level == LEVEL_WORD) { /* word/TAG tokens */
+          printf("%s%s/%s", i || pos > sp->offsets[q] ? " " : "", text, ds->out_names[tags[i]]);
+          continue;
+        }
         if (ds->level == LEVEL_WORD && len) { /* words joined by spaces, lines by newlines */
           int nl = strcmp(text, "\n") == 0;
           if (prev_word && !nl) putchar(' ');
@@ -149,8 +170,17 @@ int cmd_decode(int argc, char **argv) {
         fwrite(text, 1, (size_t)len, stdout);
       }
     }
+    if (tags && ds->level != LEVEL_WORD) { /* text<TAB>tags */
+      putchar('\t');
+      for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += DATASET_CHUNK) {
+        uint64_t n = sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;
+        dataset_read_tags(ds, split, pos, n, tags);
+        for (uint64_t i = 0; i < n; i++) fputs(ds->out_names[tags[i]], stdout);
+      }
+    }
     fputs(delim, stdout);
   }
+  free(tags);
   free(tok);
   dataset_close(ds);
   return 0;
