@@ -736,6 +736,18 @@ static int cmp_wentry(const void *a, const void *b, void *arena) {
   return strcmp((char *)arena + x->off, (char *)arena + y->off);
 }
 
+/* the entries of t (count > 0), sorted by cmp; malloc'd, n in *n */
+static wentry **wt_sorted(wtable *t, int (*cmp)(const void *, const void *), uint64_t *n) {
+  wentry **all = xmalloc((t->n + 1) * sizeof(wentry *));
+  uint64_t k = 0;
+  for (uint64_t i = 0; i < t->cap; i++)
+    if (t->e[i].count) all[k++] = &t->e[i];
+  g_arena = t->arena;
+  qsort(all, k, sizeof(wentry *), cmp);
+  *n = k;
+  return all;
+}
+
 static void vocab_push(prep *p, const char *s) {
   p->vocab = xrealloc(p->vocab, (size_t)(p->vocab_size + 1) * sizeof(char *));
   p->vocab[p->vocab_size++] = xstrdup(s);
@@ -798,12 +810,8 @@ static void build_vocab(prep *p) {
     if (p->delimited) { p->eos_id = p->vocab_size; vocab_push(p, "<eos>"); }
     p->unk_id = p->vocab_size;
     vocab_push(p, "<unk>");
-    wentry **all = xmalloc((p->words.n + 1) * sizeof(wentry *));
-    uint64_t n = 0;
-    for (uint64_t i = 0; i < p->words.cap; i++)
-      if (p->words.e[i].count) all[n++] = &p->words.e[i];
-    g_arena = p->words.arena;
-    qsort(all, n, sizeof(wentry *), cmp_wentry_q);
+    uint64_t n;
+    wentry **all = wt_sorted(&p->words, cmp_wentry_q, &n);
     for (uint64_t i = 0; i < n; i++) {
       if ((int64_t)all[i]->count < o->min_count) break;
       if (o->max_vocab > 0 && p->vocab_size >= o->max_vocab) break;
@@ -985,12 +993,8 @@ void prepare_run(const prepare_opts *o) {
     recur_fail(nf == 1 ? files[0] : o->inputs[0], "give a file with some text in it", "input is empty: no text found");
   build_vocab(p);
   if (o->task) { /* label or tag names, sorted; ids are their indices */
-    wentry **all = xmalloc((p->outs.n + 1) * sizeof(wentry *));
-    uint64_t n = 0;
-    for (uint64_t i = 0; i < p->outs.cap; i++)
-      if (p->outs.e[i].count) all[n++] = &p->outs.e[i];
-    g_arena = p->outs.arena;
-    qsort(all, n, sizeof(wentry *), cmp_name_q);
+    uint64_t n;
+    wentry **all = wt_sorted(&p->outs, cmp_name_q, &n);
     p->out_names = xmalloc((n + 1) * sizeof(char *));
     for (uint64_t i = 0; i < n; i++) {
       all[i]->id = (int32_t)i;
