@@ -13,20 +13,24 @@ cleanup() {
   ip link del "$br" 2>/dev/null || true
 }
 trap cleanup EXIT
-if ! command -v ip >/dev/null || ! ip netns add "${hosts[0]}" 2>/dev/null; then
-  echo "SKIP: cannot create network namespaces here (needs root and iproute2)"; exit 77
+make_hosts() {
+  ip netns add "${hosts[0]}" || return 1
+  ip link add "$br" type bridge && ip link set "$br" up || return 1
+  local i=1 h
+  for h in "${hosts[@]}"; do
+    [ "$h" = "${hosts[0]}" ] || ip netns add "$h" || return 1
+    ip link add "v$h" type veth peer name eth0 netns "$h" || return 1
+    ip link set "v$h" master "$br" && ip link set "v$h" up || return 1
+    ip netns exec "$h" ip addr add 10.199.$(( $$ % 200 )).$i/16 dev eth0 || return 1
+    ip netns exec "$h" ip link set eth0 up && ip netns exec "$h" ip link set lo up || return 1
+    i=$((i + 1))
+  done
+  ip netns exec "${hosts[0]}" unshare --uts true || return 1
+}
+if ! command -v ip >/dev/null || ! command -v unshare >/dev/null || ! make_hosts 2>setup.err; then
+  echo "SKIP: cannot create network namespaces here (needs root, iproute2 and unshare): $(head -c 300 setup.err 2>/dev/null)"
+  exit 77
 fi
-ip link add "$br" type bridge && ip link set "$br" up
-i=1
-for h in "${hosts[@]}"; do
-  [ "$h" = "${hosts[0]}" ] || ip netns add "$h"
-  ip link add "v$h" type veth peer name eth0 netns "$h"
-  ip link set "v$h" master "$br" && ip link set "v$h" up
-  ip netns exec "$h" ip addr add 10.199.$(( $$ % 200 )).$i/16 dev eth0
-  ip netns exec "$h" ip link set eth0 up
-  ip netns exec "$h" ip link set lo up
-  i=$((i + 1))
-done
 addr() { ip netns exec "$1" ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1; }
 # the rsh agent: "agent HOST COMMAND..." runs COMMAND in that host's namespace with its host name
 cat > agent.sh <<AG
