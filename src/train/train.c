@@ -497,6 +497,13 @@ static void mkdir_p(const char *dir) {
   if (mkdir(p, 0755) != 0 && errno != EEXIST) recur_fail(dir, "check the path and its permissions", "cannot create run directory");
 }
 
+/* a JSON number, or null when not finite (a skipped step) */
+static const char *json_num(double x, char *buf) {
+  if (isfinite(x)) snprintf(buf, 32, "%.9g", x);
+  else snprintf(buf, 32, "null");
+  return buf;
+}
+
 static double metric_of(const dataset *ds, double nats) {
   return ds->level == LEVEL_WORD ? exp(nats) : nats / log(2.0);
 }
@@ -678,6 +685,9 @@ int train_run(const train_opts *given) {
   batch b = {0};
   const int fail_rank = getenv("RECUR_TEST_FAIL_RANK") ? atoi(getenv("RECUR_TEST_FAIL_RANK")) : -1;
   const int64_t fail_step = getenv("RECUR_TEST_FAIL_STEP") ? atoll(getenv("RECUR_TEST_FAIL_STEP")) : -1;
+  /* test hook: a non-finite gradient in steps [nan_from, nan_to] (1-based) */
+  const int64_t nan_from = getenv("RECUR_TEST_NAN_FROM") ? atoll(getenv("RECUR_TEST_NAN_FROM")) : -1;
+  const int64_t nan_to = getenv("RECUR_TEST_NAN_TO") ? atoll(getenv("RECUR_TEST_NAN_TO")) : INT64_MAX;
 
   if (rank == 0 && !o->quiet)
     printf("recur: %s %dx%d (embed %d, vocab %d), %lld parameters; %s mode, global batch %d%s%d, %d rank(s) x accum %d; "
@@ -735,6 +745,7 @@ int train_run(const train_opts *given) {
       }
     }
     dist_reducer_finish(&red);
+    if (step + 1 >= nan_from && step + 1 <= nan_to && nan_from > 0) m->grads[0] = NAN;
     comm_wait += red.wait_s;
     comm_total += red.total_s;
     stats[2] = g_stop ? 1 : 0;
@@ -764,17 +775,17 @@ int train_run(const train_opts *given) {
     if (rank == 0 && (((step + 1) % o->log_every == 0) || last)) {
       double tps = tok_log / (now - t_log), avg = tgt_log > 0 ? loss_log / tgt_log : NAN;
       double eta = train_time / (double)(step + 1) * (double)(total - step - 1);
-      char etas[32];
+      char etas[32], nb[3][32];
       fmt_eta(etas, sizeof etas, eta);
       if (!o->quiet)
         printf("step %6lld/%lld | epoch %5.2f | loss %.4f | %8.0f tok/s | grad %7.3f | lr %.2e | ETA %s\n",
                (long long)step + 1, (long long)total, (double)(step + 1) / (double)spe, avg, tps, gnorm, cur_lr, etas);
       fprintf(metrics,
-              "{\"step\":%lld,\"epoch\":%.6f,\"loss\":%.9g,\"last_loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,"
+              "{\"step\":%lld,\"epoch\":%.6f,\"loss\":%s,\"last_loss\":%s,\"lr\":%.9g,\"grad_norm\":%s,"
               "\"tokens_per_s\":%.1f,\"skipped\":%lld,\"comm_wait_s\":%.6f,\"comm_total_s\":%.6f,\"elapsed_s\":%.3f,"
               "\"ss_eps\":%.9g}\n",
-              (long long)step + 1, (double)(step + 1) / (double)spe, avg, loss, cur_lr, gnorm, tps, (long long)bad_total,
-              comm_wait / n_log, comm_total / n_log, now - t_start, ss);
+              (long long)step + 1, (double)(step + 1) / (double)spe, json_num(avg, nb[0]), json_num(loss, nb[1]), cur_lr,
+              json_num(gnorm, nb[2]), tps, (long long)bad_total, comm_wait / n_log, comm_total / n_log, now - t_start, ss);
       fflush(metrics);
       fflush(stdout);
       t_log = now;

@@ -38,6 +38,15 @@ print("eval json ok", e)
 PY
 test -f run2/model-best.h5 || fail "best model not kept"
 "$RECUR" inspect run2 --json | grep -q '"cell":"gru"' || fail "inspect of a run directory"
+# a non-finite gradient skips the step (counted, logged as null); too many in a row stop the run
+RECUR_TEST_NAN_FROM=5 RECUR_TEST_NAN_TO=6 "$RECUR" train --data lines.h5 --out nan1 --mode sequences --hidden 16 --layers 1 --batch 8 --steps 12 --log-every 1 --quiet 2> nan1.err
+grep -q "step 5: non-finite loss or gradient, step skipped" nan1.err || fail "no warning for a skipped step"
+python3 - nan1/metrics.jsonl <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"grad_norm"' in l]
+assert [r["grad_norm"] is None for r in rows][4:6] == [True, True] and rows[-1]["skipped"] == 2, rows[4:7]
+PY
+expect_fail "3 steps in a row had a non-finite loss or gradient" env RECUR_TEST_NAN_FROM=4 "$RECUR" train --data lines.h5 --out nan2 --mode sequences --hidden 16 --layers 1 --batch 8 --steps 12 --max-bad-steps 3 --quiet
 # bad flags
 expect_fail "--cell must be one of" "$RECUR" train --data tiny.h5 --out r --cell lstmm
 expect_fail "--hidden must be in [1, 65536], got -1" "$RECUR" train --data tiny.h5 --out r --hidden -1
