@@ -261,8 +261,14 @@ void layer_backward(const layer_view *L, layer_acts *a, const float *X, const pa
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)N, 1.0f, dgh, GH, a->hprev, H, 1.0f, L->gw_hh, H);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, L->in, (int)N, 1.0f, w->dgx, GH, X, L->in, 1.0f, L->gw_ih,
               L->in);
-  cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 1.0f, L->gb_ih, 1);
-  cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, dgh, GH, w->ones, 1, 1.0f, L->gb_hh, 1);
+  if (dgh == w->dgx) { /* lstm, rnn: both biases get the same column sums: one pass over dgx */
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 0.0f, w->bsum, 1);
+    cblas_saxpy(GH, 1.0f, w->bsum, 1, L->gb_ih, 1);
+    cblas_saxpy(GH, 1.0f, w->bsum, 1, L->gb_hh, 1);
+  } else {
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 1.0f, L->gb_ih, 1);
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, dgh, GH, w->ones, 1, 1.0f, L->gb_hh, 1);
+  }
   if (dX)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, L->in, GH, 1.0f, w->dgx, GH, L->w_ih, L->in, 0.0f,
                 dX, L->in);

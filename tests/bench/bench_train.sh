@@ -12,6 +12,7 @@ shared=${RECUR_SHARED_BENCH:-$top/../shared/bench}
 steps=${1:-25}
 work=${2:-/tmp/recur-bench-train}
 mkdir -p "$work" && cd "$work"
+rm -rf r1 r1m r2 rv   # runs of an earlier bench: a run directory with checkpoints is not reused
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 echo "machine: $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -48,7 +49,7 @@ r2=$(rate r2)
 echo "recur LSTM 2x512 global B64 T100, 2 ranks: $r2 tokens/s ($(python3 -c "print(f'{$r2 / $r1:.2f}')")x one rank)"
 python3 -c "
 import json
-r = [json.loads(l) for l in open('r2/metrics.jsonl')][1:]
+r = [json.loads(l) for l in open('r2/metrics.jsonl') if 'comm_wait_s' in l][1:]
 w = sum(x['comm_wait_s'] for x in r) / len(r); t = sum(x['comm_total_s'] for x in r) / len(r)
 print(f'  gradient allreduce per step: {t * 1e3:.0f} ms from first bucket to done, {w * 1e3:.1f} ms not hidden behind backward ({(1 - w / t) * 100:.0f}% hidden)')"
 if /usr/bin/python3 -c "import torch" 2>/dev/null && [ -d "$shared" ]; then
