@@ -22,6 +22,12 @@ _Noreturn void recur_assert_fail(const char *expr, const char *file, int line);
 void core_tempfile_add(const char *path);
 void core_tempfile_forget(const char *path);
 
+/* Durability: fsync a file or directory (errors end the process, naming the path). commit makes
+ * a finished temporary file visible: fsync it, rename it to final, fsync the directory, and
+ * stop tracking it as a temporary file. */
+void core_fsync(const char *path);
+void core_commit(const char *tmp, const char *final);
+
 /* Checked allocation: on failure recur_fail names the size and call site. */
 #define xmalloc(n) core_malloc((n), __FILE__, __LINE__)
 #define xcalloc(n, s) core_calloc((n), (s), __FILE__, __LINE__)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +78,25 @@ void recur_assert_fail(const char *expr, const char *file, int line) {
   fflush(stderr);
   if (core_world() > 1) MPI_Abort(MPI_COMM_WORLD, 2);
   abort();
+}
+
+void core_fsync(const char *path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) recur_fail(path, NULL, "cannot open for sync: %s", strerror(errno));
+  if (fsync(fd) != 0) recur_fail(path, "is the disk full?", "cannot sync: %s", strerror(errno));
+  close(fd);
+}
+
+void core_commit(const char *tmp, const char *final) {
+  core_fsync(tmp);
+  if (rename(tmp, final) != 0) recur_fail(final, NULL, "cannot rename %s into place: %s", tmp, strerror(errno));
+  core_tempfile_forget(tmp);
+  char dir[2048];
+  snprintf(dir, sizeof dir, "%s", final);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = 0;
+  else snprintf(dir, sizeof dir, ".");
+  core_fsync(dir);
 }
 
 void *core_malloc(size_t n, const char *file, int line) {

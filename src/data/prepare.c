@@ -863,20 +863,6 @@ static void write_metadata(prep *p, hid_t f) {
   h5_write_strings(f, "vocab", p->vocab, p->vocab_size);
 }
 
-static void fsync_path(const char *path) {
-  int fd = open(path, O_RDONLY);
-  if (fd >= 0) {
-    if (fsync(fd) != 0) recur_fail(path, "is the disk full?", "cannot sync file");
-    close(fd);
-  }
-}
-
-static void commit_file(const char *tmp, const char *final) {
-  fsync_path(tmp);
-  if (rename(tmp, final) != 0) recur_fail(final, NULL, "cannot rename %s into place: %s", tmp, strerror(errno));
-  core_tempfile_forget(tmp);
-}
-
 /* Which split each sequence goes to, over all n_seq sequences (a pure function of the seed):
  * counts per split, and when a requested split drew nothing, the train sequences with the
  * smallest draws are moved there. */
@@ -1067,8 +1053,8 @@ void prepare_run(const prepare_opts *o) {
     }
     /* every shard is complete on every rank before any becomes visible */
     if (p->world > 1) MPI_Barrier(MPI_COMM_WORLD);
-    for (int i = 0; i < g_n_done; i++) commit_file(((shard *)g_done_shards[i])->tmp, ((shard *)g_done_shards[i])->final);
-    commit_file(p->sh->tmp, p->sh->final);
+    for (int i = 0; i < g_n_done; i++) core_commit(((shard *)g_done_shards[i])->tmp, ((shard *)g_done_shards[i])->final);
+    core_commit(p->sh->tmp, p->sh->final);
     if (p->world > 1) MPI_Barrier(MPI_COMM_WORLD);
     if (p->rank == 0) {
       int ns = 0;
@@ -1091,14 +1077,14 @@ void prepare_run(const prepare_opts *o) {
         H5Gclose(g);
       }
       h5_close_file(f, tmp);
-      commit_file(tmp, o->out);
+      core_commit(tmp, o->out);
       free(list);
     }
     free(names); free(alln); free(lens); free(displs);
   } else {
     write_metadata(p, p->sh->f);
     h5_close_file(p->sh->f, p->sh->tmp);
-    commit_file(p->sh->tmp, o->out);
+    core_commit(p->sh->tmp, o->out);
   }
   for (int i = 0; i < nf; i++) {
     if (strstr(files[i], ".stdin-")) { unlink(files[i]); core_tempfile_forget(files[i]); }

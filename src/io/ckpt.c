@@ -19,13 +19,6 @@
 #include "recur/h5.h"
 
 /* ---- files ---- */
-static void fsync_path(const char *path) {
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) recur_fail(path, NULL, "cannot open for sync: %s", strerror(errno));
-  if (fsync(fd) != 0) recur_fail(path, "is the disk full?", "cannot sync: %s", strerror(errno));
-  close(fd);
-}
-
 /* FNV-1a 64 of a whole file, and its size; -1 if unreadable */
 static int file_hash(const char *path, uint64_t *hash, int64_t *size) {
   FILE *f = fopen(path, "rb");
@@ -51,10 +44,9 @@ static void write_text_atomic(const char *path, const char *text) {
   FILE *f = fopen(tmp, "w");
   if (!f) recur_fail(tmp, "is the disk full or the run directory read-only?", "cannot create file");
   core_tempfile_add(tmp);
-  if (fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) recur_fail(tmp, "is the disk full?", "cannot write file");
+  if (fputs(text, f) < 0 || fflush(f) != 0) recur_fail(tmp, "is the disk full?", "cannot write file");
   fclose(f);
-  if (rename(tmp, path) != 0) recur_fail(path, NULL, "cannot rename into place: %s", strerror(errno));
-  core_tempfile_forget(tmp);
+  core_commit(tmp, path);
 }
 
 static int has_file(const char *dir, const char *name) {
@@ -145,7 +137,7 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
     }
     remove_tree(dir);
     if (mkdir(dir, 0755) != 0) recur_fail(dir, "is the disk full or the run directory read-only?", "cannot create checkpoint directory");
-    fsync_path(cdir);
+    core_fsync(cdir);
     int skip = 0;
     MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
   } else {
@@ -197,16 +189,13 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
     free(hh); free(cc); free(ids);
   }
   h5_close_file(f, tmp);
-  fsync_path(tmp);
-  if (rename(tmp, path) != 0) recur_fail(path, NULL, "cannot rename shard into place: %s", strerror(errno));
-  core_tempfile_forget(tmp);
+  core_commit(tmp, path);
   if (rank == 0) {
     char mp[1500];
     snprintf(mp, sizeof mp, "%s/model.h5", dir);
     model_save(m, v, st->step, mp);
   }
-  fsync_path(dir);
-  /* report durable shards to rank 0: size and hash of each */
+  /* report durable shards (core_commit synced each file and the directory) to rank 0: size and hash of each */
   uint64_t mine[3] = {0, 0, 0};
   int64_t sz;
   if (file_hash(path, &mine[1], &sz) != 0) recur_fail(path, NULL, "cannot read back checkpoint shard");
@@ -230,11 +219,9 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
     char cp[1500], lp[1300];
     snprintf(cp, sizeof cp, "%s/COMMIT", dir);
     write_text_atomic(cp, txt);
-    fsync_path(dir);
     snprintf(lp, sizeof lp, "%s/latest", cdir);
     snprintf(txt, cap, "step-%08lld\n", (long long)st->step);
     write_text_atomic(lp, txt);
-    fsync_path(cdir);
     free(txt);
     free(all);
     if (keep > 0) { /* older committed checkpoints beyond the newest `keep` */

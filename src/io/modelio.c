@@ -47,11 +47,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
     h5_write_array(f, t->name, H5T_IEEE_F32LE, t->rank, dims, m->params + t->offset);
   }
   h5_close_file(f, tmp);
-  int fd = open(tmp, O_RDONLY);
-  if (fd < 0 || fsync(fd) != 0) recur_fail(tmp, "is the disk full?", "cannot sync model file");
-  close(fd);
-  if (rename(tmp, path) != 0) recur_fail(path, NULL, "cannot rename model into place: %s", strerror(errno));
-  core_tempfile_forget(tmp);
+  core_commit(tmp, path);
 }
 
 static int is_file(const char *p) {
