@@ -20,6 +20,7 @@
 #include "recur/core.h"
 #include "recur/dist.h"
 #include "recur/h5.h"
+#include "train-impl.h"
 
 /* ---- options: one table gives each flag its default, whether it takes a value, and whether
  * it may change when a run is resumed ---- */
@@ -166,117 +167,6 @@ static void opts_merge(train_opts *saved, const train_opts *given, const char *t
                "flags disagree with the checkpoint: %s", bad);
 }
 
-/* ---- items: a sequence or a stream window as (inputs, targets) = (buf, buf + 1) ---- */
-typedef struct {
-  int32_t *pool, *tagpool;
-  int64_t cap;
-  int32_t **in, **tgt;
-  int *len;
-  uint64_t *ids;
-  int32_t *labels;  /* classify: label of each item */
-  int capn;
-} items;
-
-static void items_reserve(items *it, int n, int64_t tokens) {
-  if (tokens > it->cap) {
-    it->pool = xrealloc(it->pool, (size_t)tokens * sizeof(int32_t));
-    it->tagpool = xrealloc(it->tagpool, (size_t)tokens * sizeof(int32_t));
-    it->cap = tokens;
-  }
-  if (n > it->capn) {
-    it->in = xrealloc(it->in, (size_t)n * sizeof(int32_t *));
-    it->tgt = xrealloc(it->tgt, (size_t)n * sizeof(int32_t *));
-    it->len = xrealloc(it->len, (size_t)n * sizeof(int));
-    it->ids = xrealloc(it->ids, (size_t)n * sizeof(uint64_t));
-    it->labels = xrealloc(it->labels, (size_t)n * sizeof(int32_t));
-    it->capn = n;
-  }
-}
-
-static void items_free(items *it) {
-  free(it->pool); free(it->tagpool); free(it->in); free(it->tgt); free(it->len); free(it->ids); free(it->labels);
-  memset(it, 0, sizeof *it);
-}
-
-/* tokens a sequence contributes and the steps it runs (targets) */
-static int64_t seq_tokens(const dataset *ds, int split, uint64_t q, int max_len) {
-  int64_t n = (int64_t)dataset_seq_len(ds, split, q);
-  return max_len > 0 && n > max_len ? max_len : n;
-}
-static int seq_steps(const dataset *ds, int split, uint64_t q, int max_len) {
-  int64_t n = seq_tokens(ds, split, q, max_len);
-  if (ds->task) return (int)n; /* classify, tag: every token is an input */
-  return (int)(ds->eos_id >= 0 ? n : n > 0 ? n - 1 : 0);
-}
-/* targets a sequence contributes to the loss */
-static int seq_targets(const dataset *ds, int split, uint64_t q, int max_len) {
-  int n = seq_steps(ds, split, q, max_len);
-  return ds->task == 1 ? n > 0 : n;
-}
-
-/* Fill items with sequences q[0..n): with <eos>, inputs are <eos> x0 .. x_{n-2} and targets
- * x0 .. x_{n-1}; without, inputs x0 .. x_{n-2} and targets x1 .. x_{n-1}. */
-static void load_sequences(items *it, const dataset *ds, int split, const uint64_t *q, int n, int max_len) {
-  int64_t total = 0;
-  for (int i = 0; i < n; i++) total += seq_tokens(ds, split, q[i], max_len) + 1;
-  items_reserve(it, n, total);
-  int32_t *p = it->pool;
-  if (ds->task) { /* inputs x0 .. x_{n-1}; targets the tags, or one label per sequence */
-    for (int i = 0; i < n; i++) {
-      int64_t k = seq_tokens(ds, split, q[i], max_len);
-      uint64_t o = ds->split[split].offsets[q[i]];
-      dataset_read(ds, split, o, (uint64_t)k, p);
-      it->in[i] = p;
-      it->tgt[i] = NULL;
-      if (ds->task == 2) {
-        int32_t *t = it->tagpool + (p - it->pool);
-        dataset_read_tags(ds, split, o, (uint64_t)k, t);
-        it->tgt[i] = t;
-      }
-      it->labels[i] = ds->task == 1 ? ds->split[split].labels[q[i]] : -1;
-      it->len[i] = (int)k;
-      it->ids[i] = q[i];
-      p += k;
-    }
-    return;
-  }
-  for (int i = 0; i < n; i++) {
-    int64_t k = seq_tokens(ds, split, q[i], max_len);
-    int32_t *buf = p;
-    if (ds->eos_id >= 0) *buf++ = (int32_t)ds->eos_id;
-    dataset_read(ds, split, ds->split[split].offsets[q[i]], (uint64_t)k, buf);
-    it->in[i] = p;
-    it->tgt[i] = p + 1;
-    it->len[i] = seq_steps(ds, split, q[i], max_len);
-    it->ids[i] = q[i];
-    p += k + 1;
-  }
-}
-
-/* Pack n items into b with their targets (next tokens, tags, or a label per sequence). */
-static void pack(batch *b, const items *it, int n, const dataset *ds) {
-  batch_pack(b, n, it->len, it->in, ds->task == 1 ? NULL : it->tgt, it->ids);
-  if (ds->task == 1) {
-    batch_set_labels(b, it->labels);
-    b->n_targets = 0;
-    for (int r = 0; r < b->s.B; r++) b->n_targets += b->len[r] > 0 && b->label[r] >= 0;
-  }
-}
-
-/* Fill items with windows [pos, pos + T] of streams s[0..n), each stream_len long. */
-static void load_windows(items *it, const dataset *ds, int split, const uint64_t *s, int n, uint64_t stream_len,
-                         uint64_t pos, int T) {
-  items_reserve(it, n, (int64_t)n * (T + 1));
-  for (int i = 0; i < n; i++) {
-    int32_t *buf = it->pool + (int64_t)i * (T + 1);
-    dataset_read(ds, split, s[i] * stream_len + pos, (uint64_t)T + 1, buf);
-    it->in[i] = buf;
-    it->tgt[i] = buf + 1;
-    it->len[i] = T;
-    it->ids[i] = s[i];
-  }
-}
-
 /* ---- states carried across windows: (L, B_total, H) for every stream ---- */
 static void gather_state(float *dst, const float *all, const batch *b, int L, int Btot, int H) {
   for (int l = 0; l < L; l++)
@@ -289,186 +179,6 @@ static void scatter_state(float *all, const float *src, const batch *b, int L, i
     for (int r = 0; r < b->s.B; r++)
       memcpy(all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H, src + ((int64_t)l * b->s.B + r) * H,
              (size_t)H * sizeof(float));
-}
-
-/* ---- evaluation ---- */
-static const dataset *g_eval_ds;
-static int g_eval_split;
-static int cmp_seq_len_desc(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  uint64_t lx = dataset_seq_len(g_eval_ds, g_eval_split, x), ly = dataset_seq_len(g_eval_ds, g_eval_split, y);
-  if (lx != ly) return lx > ly ? -1 : 1;
-  return x < y ? -1 : x > y;
-}
-
-eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, int streams, int T, int B, int max_len) {
-  const int rank = core_rank(), W = core_world();
-  const int L = m->cfg.layers, H = m->cfg.hidden;
-  const ds_split *sp = &ds->split[split];
-  double acc[2] = {0, 0};
-  items it = {0};
-  batch b = {0};
-  double *conf = ds->task ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
-  if (as_streams && sp->n_tok >= 2) {
-    if ((uint64_t)streams > sp->n_tok - 1) streams = (int)(sp->n_tok - 1);
-    uint64_t slen = (sp->n_tok - 1) / (uint64_t)streams;
-    int n = 0;
-    uint64_t *mine = xmalloc((size_t)streams * sizeof(uint64_t));
-    for (int s = rank; s < streams; s += W) mine[n++] = (uint64_t)s;
-    float *h = xcalloc((size_t)L * (size_t)(n ? n : 1) * (size_t)H, sizeof(float));
-    float *c = xcalloc((size_t)L * (size_t)(n ? n : 1) * (size_t)H, sizeof(float));
-    for (uint64_t pos = 0; n > 0 && pos < slen; pos += (uint64_t)T) {
-      int len = (int)(slen - pos < (uint64_t)T ? slen - pos : (uint64_t)T);
-      load_windows(&it, ds, split, mine, n, slen, pos, len);
-      batch_pack(&b, n, it.len, it.in, it.tgt, it.ids);
-      for (int r = 0; r < n; r++) b.seq_id[r] = (uint64_t)r; /* rows index the local state */
-      acc[0] += model_forward(m, &b, h, c, 0, 0);
-      acc[1] += (double)b.n_targets;
-      model_final_state(m, &b, h, c);
-    }
-    free(h); free(c); free(mine);
-  } else if (!as_streams) {
-    uint64_t n = 0;
-    uint64_t *mine = xmalloc((sp->n_seq / (uint64_t)W + 1) * sizeof(uint64_t));
-    for (uint64_t q = (uint64_t)rank; q < sp->n_seq; q += (uint64_t)W) mine[n++] = q;
-    g_eval_ds = ds;
-    g_eval_split = split;
-    qsort(mine, n, sizeof(uint64_t), cmp_seq_len_desc);
-    for (uint64_t i = 0; i < n; i += (uint64_t)B) {
-      int k = (int)(n - i < (uint64_t)B ? n - i : (uint64_t)B);
-      load_sequences(&it, ds, split, mine + i, k, max_len);
-      pack(&b, &it, k, ds);
-      acc[0] += model_forward(m, &b, NULL, NULL, 0, 0);
-      acc[1] += (double)b.n_targets;
-      if (conf) { /* predicted (argmax) against true class */
-        const int64_t R = model_readout_rows(m, &b), O = m->O;
-        const int32_t *tg = ds->task == 1 ? b.label : b.tgt;
-        for (int64_t r = 0; r < R; r++) {
-          if (tg[r] < 0 || (ds->task == 1 && b.len[r] == 0)) continue;
-          const float *pr = m->probs + r * O;
-          int64_t best = 0;
-          for (int64_t v = 1; v < O; v++) if (pr[v] > pr[best]) best = v;
-          conf[tg[r] * O + best] += 1;
-        }
-      }
-    }
-    free(mine);
-  }
-  items_free(&it);
-  batch_free(&b);
-  dist_sum_doubles(acc, 2);
-  eval_result res = {acc[0], acc[1], conf, conf ? m->O : 0};
-  if (conf) dist_sum_doubles(conf, m->O * m->O);
-  return res;
-}
-
-double eval_accuracy(const eval_result *r) {
-  double c = 0, t = 0;
-  for (int i = 0; i < r->n_out; i++)
-    for (int j = 0; j < r->n_out; j++) {
-      t += r->confusion[i * r->n_out + j];
-      if (i == j) c += r->confusion[i * r->n_out + j];
-    }
-  return t > 0 ? c / t : 0;
-}
-
-double eval_f1(const eval_result *r, int k) {
-  double tp = r->confusion[k * r->n_out + k], fp = 0, fn = 0;
-  for (int i = 0; i < r->n_out; i++) {
-    if (i == k) continue;
-    fp += r->confusion[i * r->n_out + k];
-    fn += r->confusion[k * r->n_out + i];
-  }
-  return tp > 0 ? 2 * tp / (2 * tp + fp + fn) : 0;
-}
-
-double eval_macro_f1(const eval_result *r) {
-  double s = 0;
-  int n = 0;
-  for (int k = 0; k < r->n_out; k++) {
-    double support = 0;
-    for (int j = 0; j < r->n_out; j++) support += r->confusion[k * r->n_out + j];
-    if (support > 0) { s += eval_f1(r, k); n++; }
-  }
-  return n ? s / n : 0;
-}
-
-void eval_json(FILE *f, const eval_result *r, char *const *names) {
-  fprintf(f, "\"accuracy\":%.9g,\"f1\":%.9g,\"f1_per_class\":{", eval_accuracy(r), eval_macro_f1(r));
-  for (int k = 0; k < r->n_out; k++) {
-    if (k) fputc(',', f);
-    core_json_string(f, names[k]);
-    fprintf(f, ":%.6g", eval_f1(r, k));
-  }
-  fprintf(f, "},\"confusion\":[");
-  for (int i = 0; i < r->n_out; i++) {
-    fprintf(f, "%s[", i ? "," : "");
-    for (int j = 0; j < r->n_out; j++) fprintf(f, "%s%.0f", j ? "," : "", r->confusion[i * r->n_out + j]);
-    fputc(']', f);
-  }
-  fputc(']', f);
-}
-
-/* ---- scheduled sampling ---- */
-double ss_eps(int kind, double k, double c, double min, int64_t i) {
-  double e = 1.0;
-  switch (kind) {
-  case SS_LINEAR: e = k - c * (double)i; break;
-  case SS_EXP: e = pow(k, (double)i); break;
-  case SS_INVSIGMOID: e = k / (k + exp((double)i / k)); break;
-  default: return 1.0;
-  }
-  e = e < min ? min : e;
-  return e > 1.0 ? 1.0 : e;
-}
-
-/* Replace inputs of b, position by position, as the paper does: the input at t+1 stays the
- * ground truth with probability eps, otherwise it is a sample from the model's own output
- * distribution at t, computed from the inputs already chosen. The coin flips and samples are
- * keyed by (seed, step, sequence, position); no gradient flows through them. */
-static void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps, uint64_t seed,
-                             uint64_t step) {
-  const int L = m->cfg.layers, H = m->cfg.hidden, B = b->s.B, V = m->O;
-  float *h = xcalloc((size_t)L * B * H, sizeof(float)), *c = xcalloc((size_t)L * B * H, sizeof(float));
-  float *hs = xmalloc((size_t)L * B * H * sizeof(float)), *cs = xmalloc((size_t)L * B * H * sizeof(float));
-  if (h0) memcpy(h, h0, (size_t)L * B * H * sizeof(float));
-  if (c0) memcpy(c, c0, (size_t)L * B * H * sizeof(float));
-  int32_t *tok = xmalloc((size_t)B * sizeof(int32_t)), **in = xmalloc((size_t)B * sizeof(int32_t *));
-  int *one = xmalloc((size_t)B * sizeof(int));
-  batch sb = {0};
-  for (int t = 0; t + 1 < b->s.T; t++) {
-    const int bt = b->bs[t], next = b->bs[t + 1];
-    for (int r = 0; r < bt; r++) {
-      tok[r] = b->in[b->off[t] + r];
-      in[r] = &tok[r];
-      one[r] = 1;
-    }
-    for (int l = 0; l < L; l++) { /* the first bt rows of the state, compact */
-      memcpy(hs + (int64_t)l * bt * H, h + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
-      memcpy(cs + (int64_t)l * bt * H, c + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
-    }
-    batch_pack(&sb, bt, one, in, NULL, b->seq_id);
-    model_forward(m, &sb, hs, cs, step, 0);
-    model_final_state(m, &sb, hs, cs);
-    for (int l = 0; l < L; l++) {
-      memcpy(h + (int64_t)l * B * H, hs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
-      memcpy(c + (int64_t)l * B * H, cs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
-    }
-    for (int r = 0; r < next; r++) {
-      uint64_t key = rng_key(seed, RNG_SCHED_SAMPLING, step, b->seq_id[r], (uint64_t)t + 1);
-      if (rng_uniform(key) < eps) continue;
-      const float *p = m->probs + (int64_t)r * V;
-      double u = rng_uniform(rng_sub(key, 1)), acc = 0;
-      int pick = V - 1;
-      for (int v = 0; v < V; v++) {
-        acc += p[v];
-        if (acc > u) { pick = v; break; }
-      }
-      b->in[b->off[t + 1] + r] = pick;
-    }
-  }
-  batch_free(&sb);
-  free(h); free(c); free(hs); free(cs); free(tok); free(in); free(one);
 }
 
 /* ---- signals: finish the step, save, exit cleanly ---- */
@@ -716,7 +426,7 @@ int train_run(const train_opts *given) {
         memset(carry_c, 0, (size_t)L * (size_t)o->B * (size_t)H * sizeof(float));
       }
     } else {
-      for (int i = 0; i < n; i++) global_targets += seq_targets(ds, SPLIT_TRAIN, ids[i], o->max_len);
+      for (int i = 0; i < n; i++) global_targets += items_seq_targets(ds, SPLIT_TRAIN, ids[i], o->max_len);
     }
     memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
     double stats[3] = {0, 0, 0}; /* loss, targets, stop */
@@ -725,9 +435,9 @@ int train_run(const train_opts *given) {
       for (int i = 0; i < cnt; i++) mine[i] = ids[idx[i]];
       dist_reducer_begin(&red, k == o->accum - 1);
       if (cnt == 0) continue;
-      if (stream) load_windows(&it, ds, SPLIT_TRAIN, mine, cnt, sc.stream_len, (uint64_t)(step % spe) * (uint64_t)o->T, o->T);
-      else load_sequences(&it, ds, SPLIT_TRAIN, mine, cnt, o->max_len);
-      pack(&b, &it, cnt, ds);
+      if (stream) items_load_windows(&it, ds, SPLIT_TRAIN, mine, cnt, sc.stream_len, (uint64_t)(step % spe) * (uint64_t)o->T, o->T);
+      else items_load_sequences(&it, ds, SPLIT_TRAIN, mine, cnt, o->max_len);
+      items_pack(&b, &it, cnt, ds);
       if (stream) {
         gather_state(h0, carry_h, &b, L, o->B, H);
         gather_state(c0, carry_c, &b, L, o->B, H);

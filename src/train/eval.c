@@ -1,0 +1,129 @@
+/* eval: the loss of a split, sharded across ranks, and accuracy, F1 and confusion for classifiers
+ * and taggers. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+#include "recur/dist.h"
+#include "recur/train.h"
+#include "train-impl.h"
+
+/* ---- evaluation ---- */
+static const dataset *g_eval_ds;
+static int g_eval_split;
+static int cmp_seq_len_desc(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  uint64_t lx = dataset_seq_len(g_eval_ds, g_eval_split, x), ly = dataset_seq_len(g_eval_ds, g_eval_split, y);
+  if (lx != ly) return lx > ly ? -1 : 1;
+  return x < y ? -1 : x > y;
+}
+
+eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, int streams, int T, int B, int max_len) {
+  const int rank = core_rank(), W = core_world();
+  const int L = m->cfg.layers, H = m->cfg.hidden;
+  const ds_split *sp = &ds->split[split];
+  double acc[2] = {0, 0};
+  items it = {0};
+  batch b = {0};
+  double *conf = ds->task ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
+  if (as_streams && sp->n_tok >= 2) {
+    if ((uint64_t)streams > sp->n_tok - 1) streams = (int)(sp->n_tok - 1);
+    uint64_t slen = (sp->n_tok - 1) / (uint64_t)streams;
+    int n = 0;
+    uint64_t *mine = xmalloc((size_t)streams * sizeof(uint64_t));
+    for (int s = rank; s < streams; s += W) mine[n++] = (uint64_t)s;
+    float *h = xcalloc((size_t)L * (size_t)(n ? n : 1) * (size_t)H, sizeof(float));
+    float *c = xcalloc((size_t)L * (size_t)(n ? n : 1) * (size_t)H, sizeof(float));
+    for (uint64_t pos = 0; n > 0 && pos < slen; pos += (uint64_t)T) {
+      int len = (int)(slen - pos < (uint64_t)T ? slen - pos : (uint64_t)T);
+      items_load_windows(&it, ds, split, mine, n, slen, pos, len);
+      batch_pack(&b, n, it.len, it.in, it.tgt, it.ids);
+      for (int r = 0; r < n; r++) b.seq_id[r] = (uint64_t)r; /* rows index the local state */
+      acc[0] += model_forward(m, &b, h, c, 0, 0);
+      acc[1] += (double)b.n_targets;
+      model_final_state(m, &b, h, c);
+    }
+    free(h); free(c); free(mine);
+  } else if (!as_streams) {
+    uint64_t n = 0;
+    uint64_t *mine = xmalloc((sp->n_seq / (uint64_t)W + 1) * sizeof(uint64_t));
+    for (uint64_t q = (uint64_t)rank; q < sp->n_seq; q += (uint64_t)W) mine[n++] = q;
+    g_eval_ds = ds;
+    g_eval_split = split;
+    qsort(mine, n, sizeof(uint64_t), cmp_seq_len_desc);
+    for (uint64_t i = 0; i < n; i += (uint64_t)B) {
+      int k = (int)(n - i < (uint64_t)B ? n - i : (uint64_t)B);
+      items_load_sequences(&it, ds, split, mine + i, k, max_len);
+      items_pack(&b, &it, k, ds);
+      acc[0] += model_forward(m, &b, NULL, NULL, 0, 0);
+      acc[1] += (double)b.n_targets;
+      if (conf) { /* predicted (argmax) against true class */
+        const int64_t R = model_readout_rows(m, &b), O = m->O;
+        const int32_t *tg = ds->task == 1 ? b.label : b.tgt;
+        for (int64_t r = 0; r < R; r++) {
+          if (tg[r] < 0 || (ds->task == 1 && b.len[r] == 0)) continue;
+          const float *pr = m->probs + r * O;
+          int64_t best = 0;
+          for (int64_t v = 1; v < O; v++) if (pr[v] > pr[best]) best = v;
+          conf[tg[r] * O + best] += 1;
+        }
+      }
+    }
+    free(mine);
+  }
+  items_free(&it);
+  batch_free(&b);
+  dist_sum_doubles(acc, 2);
+  eval_result res = {acc[0], acc[1], conf, conf ? m->O : 0};
+  if (conf) dist_sum_doubles(conf, m->O * m->O);
+  return res;
+}
+
+double eval_accuracy(const eval_result *r) {
+  double c = 0, t = 0;
+  for (int i = 0; i < r->n_out; i++)
+    for (int j = 0; j < r->n_out; j++) {
+      t += r->confusion[i * r->n_out + j];
+      if (i == j) c += r->confusion[i * r->n_out + j];
+    }
+  return t > 0 ? c / t : 0;
+}
+
+double eval_f1(const eval_result *r, int k) {
+  double tp = r->confusion[k * r->n_out + k], fp = 0, fn = 0;
+  for (int i = 0; i < r->n_out; i++) {
+    if (i == k) continue;
+    fp += r->confusion[i * r->n_out + k];
+    fn += r->confusion[k * r->n_out + i];
+  }
+  return tp > 0 ? 2 * tp / (2 * tp + fp + fn) : 0;
+}
+
+double eval_macro_f1(const eval_result *r) {
+  double s = 0;
+  int n = 0;
+  for (int k = 0; k < r->n_out; k++) {
+    double support = 0;
+    for (int j = 0; j < r->n_out; j++) support += r->confusion[k * r->n_out + j];
+    if (support > 0) { s += eval_f1(r, k); n++; }
+  }
+  return n ? s / n : 0;
+}
+
+void eval_json(FILE *f, const eval_result *r, char *const *names) {
+  fprintf(f, "\"accuracy\":%.9g,\"f1\":%.9g,\"f1_per_class\":{", eval_accuracy(r), eval_macro_f1(r));
+  for (int k = 0; k < r->n_out; k++) {
+    if (k) fputc(',', f);
+    core_json_string(f, names[k]);
+    fprintf(f, ":%.6g", eval_f1(r, k));
+  }
+  fprintf(f, "},\"confusion\":[");
+  for (int i = 0; i < r->n_out; i++) {
+    fprintf(f, "%s[", i ? "," : "");
+    for (int j = 0; j < r->n_out; j++) fprintf(f, "%s%.0f", j ? "," : "", r->confusion[i * r->n_out + j]);
+    fputc(']', f);
+  }
+  fputc(']', f);
+}

@@ -1,0 +1,110 @@
+/* items: a batch's sequences or stream windows read from the dataset, then packed. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+#include "recur/dist.h"
+#include "recur/train.h"
+#include "train-impl.h"
+
+void items_reserve(items *it, int n, int64_t tokens) {
+  if (tokens > it->cap) {
+    it->pool = xrealloc(it->pool, (size_t)tokens * sizeof(int32_t));
+    it->tagpool = xrealloc(it->tagpool, (size_t)tokens * sizeof(int32_t));
+    it->cap = tokens;
+  }
+  if (n > it->capn) {
+    it->in = xrealloc(it->in, (size_t)n * sizeof(int32_t *));
+    it->tgt = xrealloc(it->tgt, (size_t)n * sizeof(int32_t *));
+    it->len = xrealloc(it->len, (size_t)n * sizeof(int));
+    it->ids = xrealloc(it->ids, (size_t)n * sizeof(uint64_t));
+    it->labels = xrealloc(it->labels, (size_t)n * sizeof(int32_t));
+    it->capn = n;
+  }
+}
+
+void items_free(items *it) {
+  free(it->pool); free(it->tagpool); free(it->in); free(it->tgt); free(it->len); free(it->ids); free(it->labels);
+  memset(it, 0, sizeof *it);
+}
+
+/* tokens a sequence contributes and the steps it runs (targets) */
+int64_t items_seq_tokens(const dataset *ds, int split, uint64_t q, int max_len) {
+  int64_t n = (int64_t)dataset_seq_len(ds, split, q);
+  return max_len > 0 && n > max_len ? max_len : n;
+}
+int items_seq_steps(const dataset *ds, int split, uint64_t q, int max_len) {
+  int64_t n = items_seq_tokens(ds, split, q, max_len);
+  if (ds->task) return (int)n; /* classify, tag: every token is an input */
+  return (int)(ds->eos_id >= 0 ? n : n > 0 ? n - 1 : 0);
+}
+/* targets a sequence contributes to the loss */
+int items_seq_targets(const dataset *ds, int split, uint64_t q, int max_len) {
+  int n = items_seq_steps(ds, split, q, max_len);
+  return ds->task == 1 ? n > 0 : n;
+}
+
+/* Fill items with sequences q[0..n): with <eos>, inputs are <eos> x0 .. x_{n-2} and targets
+ * x0 .. x_{n-1}; without, inputs x0 .. x_{n-2} and targets x1 .. x_{n-1}. */
+void items_load_sequences(items *it, const dataset *ds, int split, const uint64_t *q, int n, int max_len) {
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) total += items_seq_tokens(ds, split, q[i], max_len) + 1;
+  items_reserve(it, n, total);
+  int32_t *p = it->pool;
+  if (ds->task) { /* inputs x0 .. x_{n-1}; targets the tags, or one label per sequence */
+    for (int i = 0; i < n; i++) {
+      int64_t k = items_seq_tokens(ds, split, q[i], max_len);
+      uint64_t o = ds->split[split].offsets[q[i]];
+      dataset_read(ds, split, o, (uint64_t)k, p);
+      it->in[i] = p;
+      it->tgt[i] = NULL;
+      if (ds->task == 2) {
+        int32_t *t = it->tagpool + (p - it->pool);
+        dataset_read_tags(ds, split, o, (uint64_t)k, t);
+        it->tgt[i] = t;
+      }
+      it->labels[i] = ds->task == 1 ? ds->split[split].labels[q[i]] : -1;
+      it->len[i] = (int)k;
+      it->ids[i] = q[i];
+      p += k;
+    }
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    int64_t k = items_seq_tokens(ds, split, q[i], max_len);
+    int32_t *buf = p;
+    if (ds->eos_id >= 0) *buf++ = (int32_t)ds->eos_id;
+    dataset_read(ds, split, ds->split[split].offsets[q[i]], (uint64_t)k, buf);
+    it->in[i] = p;
+    it->tgt[i] = p + 1;
+    it->len[i] = items_seq_steps(ds, split, q[i], max_len);
+    it->ids[i] = q[i];
+    p += k + 1;
+  }
+}
+
+/* Pack n items into b with their targets (next tokens, tags, or a label per sequence). */
+void items_pack(batch *b, const items *it, int n, const dataset *ds) {
+  batch_pack(b, n, it->len, it->in, ds->task == 1 ? NULL : it->tgt, it->ids);
+  if (ds->task == 1) {
+    batch_set_labels(b, it->labels);
+    b->n_targets = 0;
+    for (int r = 0; r < b->s.B; r++) b->n_targets += b->len[r] > 0 && b->label[r] >= 0;
+  }
+}
+
+/* Fill items with windows [pos, pos + T] of streams s[0..n), each stream_len long. */
+void items_load_windows(items *it, const dataset *ds, int split, const uint64_t *s, int n, uint64_t stream_len,
+                         uint64_t pos, int T) {
+  items_reserve(it, n, (int64_t)n * (T + 1));
+  for (int i = 0; i < n; i++) {
+    int32_t *buf = it->pool + (int64_t)i * (T + 1);
+    dataset_read(ds, split, s[i] * stream_len + pos, (uint64_t)T + 1, buf);
+    it->in[i] = buf;
+    it->tgt[i] = buf + 1;
+    it->len[i] = T;
+    it->ids[i] = s[i];
+  }
+}

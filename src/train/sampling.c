@@ -1,0 +1,72 @@
+/* sampling: scheduled sampling (Bengio et al., 2015). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+#include "recur/dist.h"
+#include "recur/train.h"
+#include "train-impl.h"
+
+/* ---- scheduled sampling ---- */
+double ss_eps(int kind, double k, double c, double min, int64_t i) {
+  double e = 1.0;
+  switch (kind) {
+  case SS_LINEAR: e = k - c * (double)i; break;
+  case SS_EXP: e = pow(k, (double)i); break;
+  case SS_INVSIGMOID: e = k / (k + exp((double)i / k)); break;
+  default: return 1.0;
+  }
+  e = e < min ? min : e;
+  return e > 1.0 ? 1.0 : e;
+}
+
+/* Replace inputs of b, position by position, as the paper does: the input at t+1 stays the
+ * ground truth with probability eps, otherwise it is a sample from the model's own output
+ * distribution at t, computed from the inputs already chosen. The coin flips and samples are
+ * keyed by (seed, step, sequence, position); no gradient flows through them. */
+void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps, uint64_t seed,
+                             uint64_t step) {
+  const int L = m->cfg.layers, H = m->cfg.hidden, B = b->s.B, V = m->O;
+  float *h = xcalloc((size_t)L * B * H, sizeof(float)), *c = xcalloc((size_t)L * B * H, sizeof(float));
+  float *hs = xmalloc((size_t)L * B * H * sizeof(float)), *cs = xmalloc((size_t)L * B * H * sizeof(float));
+  if (h0) memcpy(h, h0, (size_t)L * B * H * sizeof(float));
+  if (c0) memcpy(c, c0, (size_t)L * B * H * sizeof(float));
+  int32_t *tok = xmalloc((size_t)B * sizeof(int32_t)), **in = xmalloc((size_t)B * sizeof(int32_t *));
+  int *one = xmalloc((size_t)B * sizeof(int));
+  batch sb = {0};
+  for (int t = 0; t + 1 < b->s.T; t++) {
+    const int bt = b->bs[t], next = b->bs[t + 1];
+    for (int r = 0; r < bt; r++) {
+      tok[r] = b->in[b->off[t] + r];
+      in[r] = &tok[r];
+      one[r] = 1;
+    }
+    for (int l = 0; l < L; l++) { /* the first bt rows of the state, compact */
+      memcpy(hs + (int64_t)l * bt * H, h + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
+      memcpy(cs + (int64_t)l * bt * H, c + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
+    }
+    batch_pack(&sb, bt, one, in, NULL, b->seq_id);
+    model_forward(m, &sb, hs, cs, step, 0);
+    model_final_state(m, &sb, hs, cs);
+    for (int l = 0; l < L; l++) {
+      memcpy(h + (int64_t)l * B * H, hs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
+      memcpy(c + (int64_t)l * B * H, cs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
+    }
+    for (int r = 0; r < next; r++) {
+      uint64_t key = rng_key(seed, RNG_SCHED_SAMPLING, step, b->seq_id[r], (uint64_t)t + 1);
+      if (rng_uniform(key) < eps) continue;
+      const float *p = m->probs + (int64_t)r * V;
+      double u = rng_uniform(rng_sub(key, 1)), acc = 0;
+      int pick = V - 1;
+      for (int v = 0; v < V; v++) {
+        acc += p[v];
+        if (acc > u) { pick = v; break; }
+      }
+      b->in[b->off[t + 1] + r] = pick;
+    }
+  }
+  batch_free(&sb);
+  free(h); free(c); free(hs); free(cs); free(tok); free(in); free(one);
+}
