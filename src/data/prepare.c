@@ -434,7 +434,6 @@ static void tok_feed(prep *p, const unsigned char *b, size_t n, uint64_t off) {
         p->u8_cp = (p->u8_cp << 6) | (c & 0x3F);
         if (--p->u8_need == 0) {
           uint32_t cp = p->u8_cp;
-          unsigned lead = b[i] ; (void)lead;
           if (cp >= 0xD800 && cp <= 0xDFFF) tok_fail_utf8(p, p->u8_off);
           if (cp > 0x10FFFF) tok_fail_utf8(p, p->u8_off);
           if ((cp < 0x800 && off + i - p->u8_off == 2) || (cp < 0x10000 && off + i - p->u8_off == 3))
@@ -723,17 +722,16 @@ static char *spool_stdin(const char *out) {
 }
 
 /* ---- vocabulary ---- */
-static int cmp_wentry(const void *a, const void *b, void *arena);
-static char *g_arena;
-static int cmp_wentry_q(const void *a, const void *b) { return cmp_wentry(a, b, g_arena); }
+static char *g_arena; /* the table being sorted: qsort has no context argument */
+/* most frequent first, ties by bytes */
+static int cmp_wentry_q(const void *a, const void *b) {
+  const wentry *x = *(wentry *const *)a, *y = *(wentry *const *)b;
+  if (x->count != y->count) return x->count > y->count ? -1 : 1;
+  return strcmp(g_arena + x->off, g_arena + y->off);
+}
 static int cmp_name_q(const void *a, const void *b) {
   const wentry *x = *(wentry *const *)a, *y = *(wentry *const *)b;
   return strcmp(g_arena + x->off, g_arena + y->off);
-}
-static int cmp_wentry(const void *a, const void *b, void *arena) {
-  const wentry *x = *(wentry *const *)a, *y = *(wentry *const *)b;
-  if (x->count != y->count) return x->count > y->count ? -1 : 1;
-  return strcmp((char *)arena + x->off, (char *)arena + y->off);
 }
 
 /* the entries of t (count > 0), sorted by cmp; malloc'd, n in *n */

@@ -415,7 +415,6 @@ int train_run(const train_opts *given) {
     printf("recur: the checkpoint is at step %lld, the run has %lld steps: nothing to do\n", (long long)start, (long long)total);
   for (step = start; step < total; step++) {
     double t_step = core_now();
-    int64_t epoch = step / spe;
     int n = schedule_items(&sc, step, ids);
     double global_targets = 0;
     const double ss = ss_eps(o->ss_kind, o->ss_k, o->ss_c, o->ss_min, step);
@@ -544,7 +543,6 @@ int train_run(const train_opts *given) {
       }
       t_log += core_now() - tc;
     }
-    (void)epoch;
     if (stats[2] > 0) {
       if (rank == 0 && !o->quiet) printf("recur: stopped by signal after step %lld; model saved\n", (long long)step + 1);
       step++;
