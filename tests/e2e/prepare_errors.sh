@@ -24,6 +24,11 @@ expect_fail "--level must be one of byte|char|word" "$RECUR" prepare ok.txt -o o
 expect_fail "--split-on separator needs --separator" "$RECUR" prepare ok.txt -o out/x.h5 --split-on separator
 no_leftovers out
 
+# a disk that fills while the dataset is written: a clear error and no output (test hook: RLIMIT_FSIZE)
+seq 1 200000 | sed 's/^/a longer line of text number /' > big.txt
+expect_fail "is the disk full?" env RECUR_TEST_FSIZE_LIMIT=200000 "$RECUR" prepare big.txt -o out/big.h5 --split-on line
+no_leftovers out
+
 # damaged datasets
 seq 1 3000 | sed 's/^/line /' > text.txt
 "$RECUR" prepare text.txt -o good.h5 --split-on line --val 0.1 --quiet
