@@ -15,6 +15,7 @@ expect_fail() {
   local rc=0
   "$@" >out.txt 2>err.txt || rc=$?
   [ "$rc" -ne 0 ] || fail "expected failure of: $* (stdout: $(head -c 300 out.txt))"
+  [ "$rc" -lt 128 ] || fail "crashed (exit $rc) instead of failing cleanly: $* ($(tail -c 300 err.txt))"
   grep -qF -- "$pat" err.txt || fail "expected '$pat' in the error of: $*; got: $(cat err.txt)"
   echo "ok (exit $rc): $* -> $(grep -m1 'error' err.txt)"
 }

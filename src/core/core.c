@@ -51,11 +51,9 @@ static _Noreturn void end_process(void) {
   fflush(stdout);
   fflush(stderr);
   if (core_world() > 1) MPI_Abort(MPI_COMM_WORLD, 1);
-  int init = 0, fin = 0;
-  MPI_Initialized(&init);
-  MPI_Finalized(&fin);
-  if (init && !fin) MPI_Finalize();
-  exit(1);
+  /* _exit, not exit: library exit handlers (HDF5 closing files on a full disk) must not turn a
+   * clear error into a crash */
+  _exit(1);
 }
 
 void recur_fail(const char *where, const char *hint, const char *fmt, ...) {
