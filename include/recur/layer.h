@@ -75,5 +75,6 @@ void layer_backward(const layer_view *L, layer_acts *a, const float *X, const pa
 void vec_sigmoid(float *x, int n);
 void vec_tanh(float *x, int n);
 void vec_exp(float *x, int n);
+int vec_argmax(const float *x, int n); /* first index of the largest value */
 
 #endif

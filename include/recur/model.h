@@ -50,6 +50,8 @@ typedef struct {
   layer_view layer[MODEL_MAX_LAYERS][2]; /* [l][0] forward, [l][1] reverse direction */
   /* activations of the last forward */
   uint64_t seed;
+  uint64_t fwd_step;       /* step and train flag of the last forward: backward replays its dropout */
+  int fwd_train;
   float *x0;               /* (N, E) embedded inputs */
   layer_acts acts[MODEL_MAX_LAYERS][2];
   float *out[MODEL_MAX_LAYERS];  /* (N, D) both directions side by side (bidirectional only) */

@@ -148,7 +148,6 @@ int cmd_decode(int argc, char **argv) {
   char text[1024];
   const ds_split *sp = &ds->split[split];
   int32_t *tags = ds->task == 2 ? xmalloc(DATASET_CHUNK * sizeof(int32_t)) : NULL;
-  if (ds->task) delim = "\n";
   for (uint64_t q = 0; q < sp->n_seq; q++) {
     int prev_word = 0;
     if (ds->task == 1) printf("%s\t", ds->out_names[sp->labels[q]]);

@@ -113,8 +113,7 @@ int cmd_sample(int argc, char **argv) {
     const float *pr = m->probs + (b.s.N - 1) * V;
     int64_t pick = 0;
     if (temp == 0) {
-      for (int j = 1; j < V; j++)
-        if (pr[j] > pr[pick]) pick = j;
+      pick = vec_argmax(pr, V);
     } else {
       double s = 0;
       for (int j = 0; j < V; j++) { p[j] = (float)pow((double)pr[j], 1.0 / temp); order[j] = j; }
@@ -208,6 +207,32 @@ int cmd_eval(int argc, char **argv) {
   return 0;
 }
 
+/* The label of one line with its probability (classify), or its tags (tag). */
+static void predict_line(model *m, const model_vocab *v, const char *text, batch *b) {
+  int n = 0;
+  int32_t *ids = encode_text(v, text, &n, 1, "input");
+  uint64_t id0 = 0;
+  int32_t none = -1;
+  const int O = m->O;
+  if (n > 0) {
+    batch_pack(b, 1, &n, &ids, NULL, &id0);
+    if (m->cfg.task == TASK_CLASSIFY) batch_set_labels(b, &none);
+    model_forward(m, b, NULL, NULL, 0, 0);
+    if (m->cfg.task == TASK_CLASSIFY) {
+      int best = vec_argmax(m->probs, O);
+      printf("%s\t%.4f", v->out_names[best], m->probs[best]);
+    }
+    for (int r = 0; m->cfg.task == TASK_TAG && r < n; r++) { /* packed row r of one sequence is position r */
+      const char *tag = v->out_names[vec_argmax(m->probs + (int64_t)r * O, O)];
+      if (v->level == LEVEL_WORD) printf("%s%s/%s", r ? " " : "", v->vocab[ids[r]], tag);
+      else fputs(tag, stdout);
+    }
+  }
+  putchar('\n');
+  fflush(stdout);
+  free(ids);
+}
+
 /* recur predict: the label of each line (classify) or the tags of its tokens (tag). */
 int cmd_predict(int argc, char **argv) {
   const char *path = NULL, *text = NULL;
@@ -222,49 +247,19 @@ int cmd_predict(int argc, char **argv) {
   model_vocab v;
   model *m = model_load(path, &v, NULL);
   if (m->cfg.task == TASK_LM) recur_fail(path, "use `recur sample` for language models", "this is a language model");
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t got;
-  int from_stdin = !text || !strcmp(text, "-");
   batch b = {0};
-  uint64_t id0 = 0;
-  const int O = m->O;
-  while (from_stdin ? (got = getline(&line, &cap, stdin)) >= 0 : (line == NULL)) {
-    const char *t = text;
-    if (from_stdin) {
-      size_t l = (size_t)got;
-      while (l && (line[l - 1] == '\n' || line[l - 1] == '\r')) line[--l] = 0;
-      t = line;
-    } else {
-      line = xstrdup(text);
+  if (text && strcmp(text, "-") != 0) {
+    predict_line(m, &v, text, &b);
+  } else {
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    while ((got = getline(&line, &cap, stdin)) >= 0) {
+      while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+      predict_line(m, &v, line, &b);
     }
-    int n = 0;
-    int32_t *ids = encode_text(&v, t, &n, 1, "input");
-    if (n == 0) { putchar('\n'); free(ids); continue; }
-    batch_pack(&b, 1, &n, &ids, NULL, &id0);
-    if (m->cfg.task == TASK_CLASSIFY) {
-      int32_t none = -1;
-      batch_set_labels(&b, &none);
-    }
-    model_forward(m, &b, NULL, NULL, 0, 0);
-    if (m->cfg.task == TASK_CLASSIFY) {
-      int best = 0;
-      for (int k = 1; k < O; k++) if (m->probs[k] > m->probs[best]) best = k;
-      printf("%s\t%.4f\n", v.out_names[best], m->probs[best]);
-    } else {
-      for (int r = 0; r < n; r++) { /* packed row r of a single sequence is its position r */
-        const float *pr = m->probs + (int64_t)r * O;
-        int best = 0;
-        for (int k = 1; k < O; k++) if (pr[k] > pr[best]) best = k;
-        if (v.level == LEVEL_WORD) printf("%s%s/%s", r ? " " : "", v.vocab[ids[r]], v.out_names[best]);
-        else fputs(v.out_names[best], stdout);
-      }
-      putchar('\n');
-    }
-    fflush(stdout);
-    free(ids);
+    free(line);
   }
-  free(line);
   batch_free(&b);
   model_vocab_free(&v);
   model_free(m);

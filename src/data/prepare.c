@@ -292,15 +292,27 @@ static void emit_slow(prep *p) {
   update_limit(p);
 }
 
+/* k ids were placed at w->tbuf[w->nt..]: count them, flush a full buffer */
+static inline void emitted(prep *p, split_writer *w, size_t k) {
+  w->nt += (int)k;
+  w->ntok += k;
+  p->sh->ntok += k;
+  p->gpos += k;
+  p->seq_open = 1;
+  if (w->nt == TBUF) writer_flush_tokens(w);
+}
+
+static _Noreturn void fail_not_in_vocab(const prep *p, uint32_t cp, uint64_t off) {
+  char where[1200];
+  snprintf(where, sizeof where, "%s:%llu", p->cur_file, (unsigned long long)off);
+  recur_fail(where, "the vocabulary given with --vocab lacks this character", "character U+%04X is not in the vocabulary", cp);
+}
+
 static inline void emit_id(prep *p, uint32_t id) {
   if (p->gpos >= p->limit) emit_slow(p);
   split_writer *w = &p->sh->w[p->cur_split];
-  w->tbuf[w->nt++] = id;
-  if (w->nt == TBUF) writer_flush_tokens(w);
-  w->ntok++;
-  p->sh->ntok++;
-  p->gpos++;
-  p->seq_open = 1;
+  w->tbuf[w->nt] = id;
+  emitted(p, w, 1);
 }
 
 /* Pass 2: emit the ids map[b[0..n)] as one run (the hot path of byte and char levels). */
@@ -320,17 +332,8 @@ static void emit_run(prep *p, const unsigned char *b, size_t n, const int32_t *m
     }
     if (bad < 0)
       for (size_t i = 0; i < k; i++)
-        if (map[b[i]] < 0) {
-          char where[1200];
-          snprintf(where, sizeof where, "%s:%llu", p->cur_file, (unsigned long long)(off + i));
-          recur_fail(where, "the vocabulary given with --vocab lacks this character", "character U+%04X is not in the vocabulary", b[i]);
-        }
-    w->nt += (int)k;
-    w->ntok += k;
-    p->sh->ntok += k;
-    p->gpos += k;
-    p->seq_open = 1;
-    if (w->nt == TBUF) writer_flush_tokens(w);
+        if (map[b[i]] < 0) fail_not_in_vocab(p, b[i], off + i);
+    emitted(p, w, k);
     b += k;
     n -= k;
     off += k;
@@ -358,11 +361,7 @@ static inline void on_sym(prep *p, uint32_t sym) {
     return;
   }
   int32_t id = p->cp_id[sym];
-  if (id < 0) {
-    char where[1200];
-    snprintf(where, sizeof where, "%s:%llu", p->cur_file, (unsigned long long)p->u8_off);
-    recur_fail(where, "the vocabulary given with --vocab lacks this character", "character U+%04X is not in the vocabulary", sym);
-  }
+  if (id < 0) fail_not_in_vocab(p, sym, p->u8_off);
   emit_id(p, (uint32_t)id);
 }
 

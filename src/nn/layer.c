@@ -44,6 +44,13 @@ void vec_exp(float *x, int n) {
   for (int j = 0; j < n; j++) x[j] = fexp(x[j]);
 }
 
+int vec_argmax(const float *x, int n) {
+  int best = 0;
+  for (int j = 1; j < n; j++)
+    if (x[j] > x[best]) best = j;
+  return best;
+}
+
 static inline float ftanh(float x) {
   float ax = x < 0 ? -x : x;
   float e = fexp(-2.0f * ax);

@@ -167,22 +167,19 @@ static void permute_rows(float *dst, const float *src, const int64_t *perm, int6
 
 int64_t model_readout_rows(const model *m, const batch *b) { return m->cfg.task == TASK_CLASSIFY ? b->s.B : b->s.N; }
 
-static uint64_t g_step; /* step of the last forward, for dropout in backward */
-static int g_train;
-
 /* output of layer l (N, D) */
 static const float *layer_out(const model *m, int l) { return m->ndir == 2 ? m->out[l] : m->acts[l][0].h; }
 /* input of layer l as the forward saw it (N, in) */
 static const float *layer_in(const model *m, int l) {
   if (l == 0) return m->x0;
-  return g_train && m->cfg.dropout > 0 ? m->drop[l - 1] : layer_out(m, l - 1);
+  return m->fwd_train && m->cfg.dropout > 0 ? m->drop[l - 1] : layer_out(m, l - 1);
 }
 
 double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step, int train) {
   const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, B = b->s.B, D = m->D, O = m->O;
   reserve(m, N, B);
-  g_step = step;
-  g_train = train;
+  m->fwd_step = step;
+  m->fwd_train = train;
   for (int64_t r = 0; r < N; r++) memcpy(m->x0 + r * E, m->emb + (int64_t)b->in[r] * E, (size_t)E * sizeof(float));
   if (m->ndir == 2)
     for (int t = 0; t < b->s.T; t++)
@@ -252,7 +249,7 @@ void model_backward(model *m, const batch *b, float scale) {
   const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, D = m->D, O = m->O, B = b->s.B;
   const int L = m->cfg.layers;
   if (N == 0) return;
-  const int drop = g_train && m->cfg.dropout > 0, cls = m->cfg.task == TASK_CLASSIFY;
+  const int drop = m->fwd_train && m->cfg.dropout > 0, cls = m->cfg.task == TASK_CLASSIFY;
   const int64_t R = cls ? B : N;
   const int32_t *tgt = cls ? b->label : b->tgt;
   float *dl = m->probs;
@@ -313,7 +310,7 @@ void model_backward(model *m, const batch *b, float scale) {
         for (int j = 0; j < in; j++) d[j] += s[j];
       }
     }
-    if (l > 0 && drop) dropout_apply(m, b, l - 1, g_step, m->dB, m->dB, (int)D);
+    if (l > 0 && drop) dropout_apply(m, b, l - 1, m->fwd_step, m->dB, m->dB, (int)D);
     float *t = m->dA;
     m->dA = m->dB;
     m->dB = t;

@@ -40,7 +40,6 @@ eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, i
       int len = (int)(slen - pos < (uint64_t)T ? slen - pos : (uint64_t)T);
       items_load_windows(&it, ds, split, mine, n, slen, pos, len);
       batch_pack(&b, n, it.len, it.in, it.tgt, it.ids);
-      for (int r = 0; r < n; r++) b.seq_id[r] = (uint64_t)r; /* rows index the local state */
       acc[0] += model_forward(m, &b, h, c, 0, 0);
       acc[1] += (double)b.n_targets;
       model_final_state(m, &b, h, c);
@@ -64,10 +63,7 @@ eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, i
         const int32_t *tg = ds->task == 1 ? b.label : b.tgt;
         for (int64_t r = 0; r < R; r++) {
           if (tg[r] < 0 || (ds->task == 1 && b.len[r] == 0)) continue;
-          const float *pr = m->probs + r * O;
-          int64_t best = 0;
-          for (int64_t v = 1; v < O; v++) if (pr[v] > pr[best]) best = v;
-          conf[tg[r] * O + best] += 1;
+          conf[tg[r] * O + vec_argmax(m->probs + r * O, (int)O)] += 1;
         }
       }
     }

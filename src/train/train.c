@@ -44,6 +44,7 @@ static const flag_def FLAGS[] = {
     {"--quiet", "0", 0, 1}, {"--data", "", 1, 1}, {"--out", "", 1, 1}, {"--resume", "", 1, 1},
 };
 enum { NFLAGS = sizeof FLAGS / sizeof FLAGS[0] };
+_Static_assert(NFLAGS <= TRAIN_MAX_FLAGS, "raise TRAIN_MAX_FLAGS");
 
 int train_flag_index(const char *flag) {
   for (int i = 0; i < NFLAGS; i++)
@@ -124,7 +125,6 @@ int train_opts_set(train_opts *o, const char *a, const char *v) {
 
 void train_opts_default(train_opts *o) {
   memset(o, 0, sizeof *o);
-  o->mc.vocab = 0;
   for (int i = 0; i < NFLAGS; i++)
     if (FLAGS[i].def[0]) train_opts_set(o, FLAGS[i].flag, FLAGS[i].def);
   o->data = o->out = o->resume = NULL;
