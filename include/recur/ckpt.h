@@ -36,6 +36,9 @@ typedef struct {
 void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt_counters *st, const ckpt_payload *p,
                int keep);
 
+/* Rank 0, after ckpt_save of step: make run/model.h5 that checkpoint's model (a hard link put in
+ * place atomically; written again where the file system has no hard links). */
+void ckpt_publish_model(const char *run, int64_t step, const model *m, const model_vocab *v);
 /* Collective. path is a run directory (newest valid committed checkpoint, falling back to
  * older ones with a message) or a checkpoint directory. Fills dir (the one chosen). */
 void ckpt_find(const char *path, char *dir, int cap);

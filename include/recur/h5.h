@@ -8,7 +8,9 @@
 
 void h5_init(void);                           /* silence HDF5's own error stack printing */
 hid_t h5_open(const char *path, int writable); /* error names path if missing / not HDF5 */
-hid_t h5_create(const char *path);            /* truncate-create; error names path */
+/* Truncate-create in the checksummed 1.10 format; a failure names path and what ("model file"),
+ * with hint (or a default one). */
+hid_t h5_create(const char *path, const char *what, const char *hint);
 void h5_close_file(hid_t f, const char *path); /* close; flush errors (full disk) are fatal */
 
 void h5_attr_set_str(hid_t loc, const char *name, const char *val);
@@ -19,7 +21,7 @@ int h5_attr_get_str(hid_t loc, const char *name, char *buf, size_t n);
 int h5_attr_get_i64(hid_t loc, const char *name, int64_t *out);
 int h5_attr_get_f64(hid_t loc, const char *name, double *out);
 
-/* Variable-length UTF-8 string array. read returns a malloc'd array of malloc'd strings or
+/* UTF-8 string array (written fixed-length, chunked, Fletcher32; variable-length read too). read returns a malloc'd array of malloc'd strings or
  * fails naming path:name. */
 void h5_write_strings(hid_t loc, const char *name, char *const *s, int64_t n);
 char **h5_read_strings(hid_t loc, const char *name, int64_t *n, const char *path);

@@ -26,6 +26,7 @@ typedef struct {
   float clip;
   uint64_t seed;
   int64_t eval_every, log_every, save_every;
+  double ckpt_minutes;       /* also checkpoint when this much wall time passed since the last (0 = off) */
   int max_bad_steps;
   int ss_kind;               /* scheduled sampling: enum ss_kind */
   float ss_k, ss_c, ss_min;

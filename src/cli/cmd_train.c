@@ -21,10 +21,12 @@ static const char *const HELP =
     "scheduled sampling (Bengio et al. 2015; eps_i = probability of the ground truth at step i):\n"
     "          --scheduled-sampling none|linear|exp|invsigmoid --ss-k K --ss-c C --ss-min E\n"
     "          linear max(E, K - C i), exp max(E, K^i), invsigmoid max(E, K / (K + exp(i / K)))\n"
-    "run:      --seed S --eval-every N --log-every N (10) --ckpt-every N (1000) --keep N (0 = all)\n"
+    "run:      --seed S --eval-every N --log-every N (10) --ckpt-every N (1000) --ckpt-minutes M (0 = off)\n"
+    "          --keep N (0 = all)\n"
     "          --max-bad-steps N (10) --quiet\n"
     "resume:   --resume RUN|CKPT continues a run from its newest valid checkpoint; flags given again must agree\n"
-    "          with it, except --steps/--epochs, --accum, --data, logging and checkpoint frequency, --keep\n";
+    "          with it, except --steps/--epochs, --accum, --data, logging and checkpoint frequency, --keep\n"
+    "signals:  SIGINT/SIGTERM/SIGUSR2 finish the step, commit a checkpoint and exit 0; SIGUSR1 commits one and goes on\n";
 
 int cmd_train(int argc, char **argv) {
   train_opts o;

@@ -200,8 +200,7 @@ static void shard_open(prep *p) {
   }
   p->n_shards++;
   snprintf(s->tmp, sizeof s->tmp, "%s.tmp-%d", s->final, (int)getpid());
-  s->f = H5Fcreate(s->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (s->f < 0) recur_fail(s->tmp, "check that the output directory exists and is writable", "cannot create output file");
+  s->f = h5_create(s->tmp, "output file", "check that the output directory exists and is writable");
   core_tempfile_add(s->tmp);
   h5_attr_set_str(s->f, "format", p->sharded ? DATASET_SHARD_FORMAT : DATASET_FORMAT);
   h5_attr_set_i64(s->f, "version", DATASET_VERSION);
@@ -1062,8 +1061,7 @@ void prepare_run(const prepare_opts *o) {
       }
       char tmp[1100];
       snprintf(tmp, sizeof tmp, "%s.tmp-%d", o->out, (int)getpid());
-      hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-      if (f < 0) recur_fail(tmp, "check that the output directory exists and is writable", "cannot create output file");
+      hid_t f = h5_create(tmp, "output file", "check that the output directory exists and is writable");
       core_tempfile_add(tmp);
       write_metadata(p, f);
       h5_write_strings(f, "shards", list, ns);

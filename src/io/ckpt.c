@@ -151,8 +151,7 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
   snprintf(name, sizeof name, "state-rank-%05d.h5", rank);
   snprintf(path, sizeof path, "%s/%s", dir, name);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (f < 0) recur_fail(tmp, "is the disk full or the run directory read-only?", "cannot create checkpoint shard");
+  hid_t f = h5_create(tmp, "checkpoint shard", "is the disk full or the run directory read-only?");
   core_tempfile_add(tmp);
   h5_attr_set_str(f, "format", CKPT_STATE_FORMAT);
   h5_attr_set_i64(f, "version", CKPT_VERSION);
@@ -235,6 +234,20 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
     }
   }
   MPI_Barrier(MPI_COMM_WORLD);
+}
+
+void ckpt_publish_model(const char *run, int64_t step, const model *m, const model_vocab *v) {
+  char src[1400], dst[1300], tmp[1400];
+  snprintf(src, sizeof src, "%s/checkpoints/step-%08lld/model.h5", run, (long long)step);
+  snprintf(dst, sizeof dst, "%s/model.h5", run);
+  snprintf(tmp, sizeof tmp, "%s.tmp-%d", dst, (int)getpid());
+  unlink(tmp);
+  if (link(src, tmp) == 0) { /* the checkpoint's bytes, without writing them again */
+    core_tempfile_add(tmp);
+    core_commit(tmp, dst);
+  } else {
+    model_save(m, v, step, dst);
+  }
 }
 
 /* ---- validation and loading ---- */
@@ -415,4 +428,8 @@ void ckpt_inspect(const char *dir, int json) {
   model_inspect(mp, json);
   if (json) printf("}\n");
   free(mf.shard);
+  if (!ok) {
+    fflush(stdout);
+    recur_fail(dir, "resume from the run directory to fall back to its newest valid checkpoint", "checkpoint is damaged: %s", err);
+  }
 }

@@ -20,15 +20,29 @@ hid_t h5_open(const char *path, int writable) {
   return f;
 }
 
-hid_t h5_create(const char *path) {
-  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (f < 0) recur_fail(path, "check that the directory exists and is writable", "cannot create file");
+/* Files are written in the 1.10 file format (superblock v3, object headers v2, fixed/extensible
+ * array chunk indexes): every metadata object carries a checksum, so a damaged byte is an error
+ * from HDF5 instead of a pointer it follows. h5py and PyTorch built on HDF5 >= 1.10 read them. */
+hid_t h5_create(const char *path, const char *what, const char *hint) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
+  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  if (f < 0) recur_fail(path, hint ? hint : "check that the directory exists and is writable", "cannot create %s", what);
   return f;
 }
 
 void h5_close_file(hid_t f, const char *path) {
   if (H5Fflush(f, H5F_SCOPE_LOCAL) < 0 || H5Fclose(f) < 0)
     recur_fail(path, "is the disk full?", "cannot write file");
+}
+
+static hid_t fixed_utf8(size_t size, H5T_str_t pad) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, size);
+  H5Tset_strpad(t, pad);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return t;
 }
 
 static void attr_write(hid_t loc, const char *name, hid_t type, const void *val) {
@@ -40,12 +54,12 @@ static void attr_write(hid_t loc, const char *name, hid_t type, const void *val)
   H5Sclose(sp);
 }
 
-/* variable-length UTF-8, so h5py reads a str (not bytes) */
+/* Fixed-length UTF-8 (h5py reads bytes: .decode()). Not variable-length: those live in a global
+ * heap that carries no checksum, and HDF5 follows a damaged heap's lengths out of bounds. A
+ * fixed-length attribute lives in the object header, covered by its checksum. */
 void h5_attr_set_str(hid_t loc, const char *name, const char *val) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, H5T_VARIABLE);
-  H5Tset_cset(t, H5T_CSET_UTF8);
-  attr_write(loc, name, t, &val);
+  hid_t t = fixed_utf8(strlen(val) + 1, H5T_STR_NULLTERM);
+  attr_write(loc, name, t, val);
   H5Tclose(t);
 }
 
@@ -112,39 +126,72 @@ static hid_t vlen_utf8(void) {
   return t;
 }
 
+/* (n) fixed-length NUL-padded UTF-8 strings of the longest one's size, chunked with Fletcher32 */
 void h5_write_strings(hid_t loc, const char *name, char *const *s, int64_t n) {
-  hid_t t = vlen_utf8();
+  size_t w = 1;
+  for (int64_t i = 0; i < n; i++)
+    if (strlen(s[i]) > w) w = strlen(s[i]);
+  char *flat = xcalloc((size_t)(n > 0 ? n : 1), w);
+  for (int64_t i = 0; i < n; i++) memcpy(flat + (size_t)i * w, s[i], strlen(s[i]));
+  hid_t t = fixed_utf8(w, H5T_STR_NULLPAD);
   hsize_t d = (hsize_t)n;
   hid_t sp = H5Screate_simple(1, &d, NULL);
-  hid_t ds = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  if (ds < 0 || (n > 0 && H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) < 0))
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (n > 0) {
+    hsize_t chunk = (1 << 20) / w; /* ~1 MiB a chunk */
+    if (chunk > d) chunk = d;
+    if (chunk < 1) chunk = 1;
+    H5Pset_chunk(dcpl, 1, &chunk);
+    H5Pset_fletcher32(dcpl);
+  }
+  hid_t ds = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  if (ds < 0 || (n > 0 && H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, flat) < 0))
     recur_fail(name, "is the disk full?", "cannot write string array");
   H5Dclose(ds);
+  H5Pclose(dcpl);
   H5Sclose(sp);
   H5Tclose(t);
+  free(flat);
 }
 
+/* Fixed-length (what recur writes) or variable-length (files of recur before the checksummed
+ * format; a damaged global heap there is beyond what HDF5 checks). */
 char **h5_read_strings(hid_t loc, const char *name, int64_t *n, const char *path) {
   char where[1024];
   snprintf(where, sizeof where, "%s:/%s", path, name);
   if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing string array");
   hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+  if (ds < 0) recur_fail(where, "the file may be damaged", "cannot open string array");
   hid_t ft = H5Dget_type(ds);
-  if (ds < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) <= 0)
-    recur_fail(where, NULL, "expected a 1-D array of variable-length strings");
   int64_t len = h5_len_1d(ds);
-  if (len < 0) recur_fail(where, NULL, "expected a 1-D array of variable-length strings");
-  char **raw = xcalloc((size_t)len + 1, sizeof(char *));
-  hid_t t = vlen_utf8();
-  if (len > 0 && H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
-    recur_fail(where, "the file may be damaged", "cannot read string array");
+  int vlen = H5Tis_variable_str(ft) > 0;
+  size_t w = vlen ? 0 : H5Tget_size(ft);
+  if (H5Tget_class(ft) != H5T_STRING || len < 0 || (!vlen && (w == 0 || w > (1 << 20))))
+    recur_fail(where, NULL, "expected a 1-D array of strings");
   char **out = xcalloc((size_t)len + 1, sizeof(char *));
-  for (int64_t i = 0; i < len; i++) {
-    out[i] = xstrdup(raw[i] ? raw[i] : "");
-    if (raw[i]) H5free_memory(raw[i]);
+  if (vlen) {
+    char **raw = xcalloc((size_t)len + 1, sizeof(char *));
+    hid_t t = vlen_utf8();
+    if (len > 0 && H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
+      recur_fail(where, "the file may be damaged", "cannot read string array");
+    for (int64_t i = 0; i < len; i++) {
+      out[i] = xstrdup(raw[i] ? raw[i] : "");
+      if (raw[i]) H5free_memory(raw[i]);
+    }
+    free(raw);
+    H5Tclose(t);
+  } else {
+    char *flat = xcalloc((size_t)(len > 0 ? len : 1), w);
+    hid_t t = fixed_utf8(w, H5T_STR_NULLPAD);
+    if (len > 0 && H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, flat) < 0)
+      recur_fail(where, "the file may be damaged", "cannot read string array");
+    for (int64_t i = 0; i < len; i++) {
+      out[i] = xcalloc(w + 1, 1);
+      memcpy(out[i], flat + (size_t)i * w, w);
+    }
+    free(flat);
+    H5Tclose(t);
   }
-  free(raw);
-  H5Tclose(t);
   H5Tclose(ft);
   H5Dclose(ds);
   *n = len;

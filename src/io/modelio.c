@@ -17,8 +17,7 @@
 void model_save(const model *m, const model_vocab *v, int64_t step, const char *path) {
   char tmp[1100];
   snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-  hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (f < 0) recur_fail(tmp, "check that the run directory is writable", "cannot create model file");
+  hid_t f = h5_create(tmp, "model file", "check that the run directory is writable");
   core_tempfile_add(tmp);
   const model_config *c = &m->cfg;
   h5_attr_set_str(f, "format", MODEL_FORMAT);

@@ -40,7 +40,7 @@ static const flag_def FLAGS[] = {
     {"--ss-min", "0", 1, 0},
     /* safe to change on resume */
     {"--accum", "1", 1, 1}, {"--steps", "0", 1, 1}, {"--epochs", "1", 1, 1}, {"--eval-every", "0", 1, 1},
-    {"--log-every", "10", 1, 1}, {"--ckpt-every", "1000", 1, 1}, {"--keep", "0", 1, 1}, {"--max-bad-steps", "10", 1, 1},
+    {"--log-every", "10", 1, 1}, {"--ckpt-every", "1000", 1, 1}, {"--ckpt-minutes", "0", 1, 1}, {"--keep", "0", 1, 1}, {"--max-bad-steps", "10", 1, 1},
     {"--quiet", "0", 0, 1}, {"--data", "", 1, 1}, {"--out", "", 1, 1}, {"--resume", "", 1, 1},
 };
 enum { NFLAGS = sizeof FLAGS / sizeof FLAGS[0] };
@@ -112,6 +112,7 @@ int train_opts_set(train_opts *o, const char *a, const char *v) {
   else if (!strcmp(a, "--eval-every")) INT(o->eval_every, 0, INT64_MAX / 2);
   else if (!strcmp(a, "--log-every")) INT(o->log_every, 1, INT64_MAX / 2);
   else if (!strcmp(a, "--ckpt-every")) INT(o->save_every, 0, INT64_MAX / 2);
+  else if (!strcmp(a, "--ckpt-minutes")) DBL(o->ckpt_minutes, 0, 1e6);
   else if (!strcmp(a, "--keep")) INT(o->keep, 0, 1 << 30);
   else if (!strcmp(a, "--max-bad-steps")) INT(o->max_bad_steps, 1, 1 << 30);
   else if (!strcmp(a, "--quiet")) snprintf(c, cn, "%d", o->quiet = v ? (int)arg_int(a, v, 0, 1) : 1);
@@ -181,9 +182,35 @@ static void scatter_state(float *all, const float *src, const batch *b, int L, i
              (size_t)H * sizeof(float));
 }
 
-/* ---- signals: finish the step, save, exit cleanly ---- */
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig) { g_stop = sig; }
+/* ---- signals ----
+ * SIGINT, SIGTERM, SIGUSR2: stop. The step in progress finishes, every rank learns of the stop
+ * in that step's reduction of the loss (so all stop after the same step whichever rank was
+ * signalled), validation is skipped, the checkpoint of that step is committed, and the process
+ * exits 0. A second SIGINT ends the process at once (the newest committed checkpoint stays).
+ * SIGUSR1: commit a checkpoint after the step in progress and go on.
+ * Under Open MPI, mpirun turns its own SIGINT/SIGTERM into SIGTERM to the ranks followed by
+ * SIGKILL after odls_base_sigkill_timeout seconds (1 by default), and forwards SIGUSR1/SIGUSR2
+ * untouched; see README "Stopping a run". */
+static volatile sig_atomic_t g_stop, g_ckpt_now;
+static void on_signal(int sig) {
+  if (sig == SIGUSR1) {
+    g_ckpt_now = 1;
+    return;
+  }
+  if (sig == SIGINT && g_stop == SIGINT) _exit(130);
+  g_stop = sig;
+}
+static void signals_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  const int sigs[] = {SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
+}
+static const char *signal_name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGUSR2 ? "SIGUSR2" : "a signal";
+}
 
 static void grad_ready_cb(void *arg, int64_t upto) { dist_reducer_ready(arg, upto); }
 static void poke_cb(void *arg) { dist_reducer_poke(arg); }
@@ -381,11 +408,7 @@ int train_run(const train_opts *given) {
   model_vocab mv = {ds->level, ds->eos_id, ds->unk_id, "", ds->vocab, ds->vocab_size, ds->out_names, ds->n_out};
   snprintf(mv.split_on, sizeof mv.split_on, "%s", ds->split_on);
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  signals_install();
 
   uint64_t *ids = xmalloc((size_t)o->B * sizeof(uint64_t)), *mine = xmalloc((size_t)o->B * sizeof(uint64_t));
   int *idx = xmalloc((size_t)o->B * sizeof(int));
@@ -409,7 +432,7 @@ int train_run(const train_opts *given) {
   double train_time = 0;
   int bad_run = 0;
   int64_t bad_total = cnt.bad_total, step = start;
-  double loss_log = 0, tgt_log = 0;
+  double loss_log = 0, tgt_log = 0, t_ckpt = core_now();
   int n_log = 0;
   if (start >= total && rank == 0 && !o->quiet)
     printf("recur: the checkpoint is at step %lld, the run has %lld steps: nothing to do\n", (long long)start, (long long)total);
@@ -428,7 +451,7 @@ int train_run(const train_opts *given) {
       for (int i = 0; i < n; i++) global_targets += items_seq_targets(ds, SPLIT_TRAIN, ids[i], o->max_len);
     }
     memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
-    double stats[3] = {0, 0, 0}; /* loss, targets, stop */
+    double stats[5] = {0, 0, 0, 0, 0}; /* loss, targets, stop, checkpoint requested, checkpoint due */
     for (int k = 0; k < o->accum; k++) {
       int cnt = schedule_slot(n, rank * o->accum + k, S, idx);
       for (int i = 0; i < cnt; i++) mine[i] = ids[idx[i]];
@@ -458,7 +481,11 @@ int train_run(const train_opts *given) {
     comm_wait += red.wait_s;
     comm_total += red.total_s;
     stats[2] = g_stop ? 1 : 0;
-    dist_sum_doubles(stats, 3);
+    /* checkpoint requests: SIGUSR1 on any rank, or --ckpt-minutes by rank 0's clock */
+    stats[3] = g_ckpt_now;
+    stats[4] = rank == 0 && o->ckpt_minutes > 0 && core_now() - t_ckpt >= o->ckpt_minutes * 60;
+    g_ckpt_now = 0;
+    dist_sum_doubles(stats, 5);
     RECUR_ASSERT(fabs(stats[1] - global_targets) < 0.5);
     double loss = stats[0] / global_targets;
     double gnorm = optim_grad_norm(m->grads, m->n_params);
@@ -480,7 +507,7 @@ int train_run(const train_opts *given) {
     tok_log += global_targets;
     if (!skipped) { loss_log += stats[0]; tgt_log += global_targets; }
     n_log++;
-    int last = step + 1 == total || stats[2] > 0;
+    const int stopping = stats[2] > 0, last = step + 1 == total || stopping;
     if (rank == 0 && (((step + 1) % o->log_every == 0) || last)) {
       double tps = tok_log / (now - t_log), avg = tgt_log > 0 ? loss_log / tgt_log : NAN;
       double eta = train_time / (double)(step + 1) * (double)(total - step - 1);
@@ -502,7 +529,8 @@ int train_run(const train_opts *given) {
       n_log = 0;
       comm_wait = comm_total = 0;
     }
-    if (ds->split[SPLIT_VAL].n_tok > 1 && ((o->eval_every > 0 && (step + 1) % o->eval_every == 0) || last)) {
+    /* no validation on a stop: under mpirun the ranks have about a second before SIGKILL */
+    if (!stopping && ds->split[SPLIT_VAL].n_tok > 1 && ((o->eval_every > 0 && (step + 1) % o->eval_every == 0) || last)) {
       double te = core_now();
       eval_result r = train_eval(m, ds, SPLIT_VAL, stream, o->B, o->T, o->B, o->max_len);
       double vl = r.loss_sum / r.tokens;
@@ -531,20 +559,28 @@ int train_run(const train_opts *given) {
       free(r.confusion);
       t_log += core_now() - te;
     }
-    if ((o->save_every > 0 && (step + 1) % o->save_every == 0) || last) {
+    if ((o->save_every > 0 && (step + 1) % o->save_every == 0) || last || stats[3] > 0 || stats[4] > 0) {
       double tc = core_now();
       ckpt_counters now_cnt = {step + 1, bad_total, best_val, W};
       ckpt_save(o->out, m, &mv, &now_cnt, &pay, o->keep);
       if (rank == 0) {
-        snprintf(path, sizeof path, "%s/model.h5", o->out);
-        model_save(m, &mv, step + 1, path);
-        fprintf(metrics, "{\"step\":%lld,\"checkpoint_s\":%.3f}\n", (long long)step + 1, core_now() - tc);
+        ckpt_publish_model(o->out, step + 1, m, &mv);
+        const char *why = stopping ? "stop" : stats[3] > 0 ? "request" : stats[4] > 0 ? "minutes" : "schedule";
+        fprintf(metrics, "{\"step\":%lld,\"checkpoint_s\":%.3f,\"checkpoint_reason\":\"%s\"}\n", (long long)step + 1,
+                core_now() - tc, why);
         fflush(metrics);
+        if (!o->quiet && !stopping && stats[3] > 0)
+          printf("recur: checkpoint step-%08lld committed on request (%.2fs)\n", (long long)step + 1, core_now() - tc);
       }
+      t_ckpt = core_now();
       t_log += core_now() - tc;
     }
-    if (stats[2] > 0) {
-      if (rank == 0 && !o->quiet) printf("recur: stopped by signal after step %lld; model saved\n", (long long)step + 1);
+    if (stopping) {
+      if (rank == 0 && !o->quiet) {
+        printf("recur: stopped by %s after step %lld; checkpoint step-%08lld committed\n",
+               g_stop ? signal_name(g_stop) : "a signal to another rank", (long long)step + 1, (long long)step + 1);
+        fflush(stdout);
+      }
       step++;
       break;
     }

@@ -52,7 +52,7 @@ above "$(python3 -c "print($b - $u)")" 0.25 || fail "bidirectional ($b) does not
 "$RECUR" inspect t-bi/model.h5 | grep -q "bidirectional gru" || fail "inspect does not say bidirectional"
 /usr/bin/python3 -c "
 import h5py; f = h5py.File('t-bi/model.h5')
-assert 'rnn.weight_ih_l0_reverse' in f and f['decoder.weight'].shape == (2, 64) and f.attrs['task'] == 'tag', list(f)" ||
+assert 'rnn.weight_ih_l0_reverse' in f and f['decoder.weight'].shape == (2, 64) and f.attrs['task'] == b'tag', list(f)" ||
   fail "bidirectional parameters do not carry PyTorch's _reverse names"
 # word-level tagging
 "$RECUR" prepare wtag.txt -o wtag.h5 --task tag --level word --val 0.1 --quiet

@@ -5,9 +5,12 @@ Usage: torch_parity.py DATA.h5 EVAL.json MODEL.h5 [EVAL.json MODEL.h5 ...]"""
 import json, sys
 import h5py, numpy as np, torch, torch.nn as nn
 
+def text(v):  # recur writes strings fixed-length (checksummed): h5py gives bytes
+    return v.decode() if isinstance(v, bytes) else v
+
 data = h5py.File(sys.argv[1], "r")
-assert data.attrs["format"] == "recur-dataset"
-task = data.attrs["task"]
+assert text(data.attrs["format"]) == "recur-dataset"
+task = text(data.attrs["task"])
 tok = data["val/tokens"][:].astype(np.int64)
 off = data["val/offsets"][:]
 tags = data["val/tags"][:].astype(np.int64) if task == "tag" else None
@@ -17,7 +20,7 @@ worst = 0.0
 for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     f = h5py.File(path, "r")
     a = f.attrs
-    cell, L, H, E, V = a["cell"], int(a["layers"]), int(a["hidden"]), int(a["embed"]), int(a["vocab_size"])
+    cell, L, H, E, V = text(a["cell"]), int(a["layers"]), int(a["hidden"]), int(a["embed"]), int(a["vocab_size"])
     bi, O = bool(a["bidirectional"]), int(a["n_out"])
     kw = dict(bidirectional=bi)
     rnn = {"lstm": lambda: nn.LSTM(E, H, L, **kw), "gru": lambda: nn.GRU(E, H, L, **kw),
