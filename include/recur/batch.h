@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "recur/dataset.h"
-#include "recur/layer.h"
+#include "recur/packed.h"
 
 /* A packed batch: rows of step t are [off[t], off[t] + bs[t]), batch rows sorted by length. */
 typedef struct {
@@ -32,10 +32,11 @@ void batch_free(batch *b);
 void batch_set_labels(batch *b, const int32_t *labels);
 
 /* ---- schedules ---- */
-enum train_mode { MODE_STREAM, MODE_SEQUENCES };
+enum train_mode { MODE_STREAM, MODE_SEQUENCES, MODE_COUNT };
+extern const char *const mode_names[MODE_COUNT + 1];
 
 typedef struct {
-  int mode;
+  enum train_mode mode;
   int B;             /* global batch: streams or sequences per optimizer step */
   int T;             /* stream: window length */
   int max_len;       /* sequences: longer ones are cut */
@@ -51,7 +52,7 @@ typedef struct {
   int64_t order_epoch;
 } schedule;
 
-void schedule_init(schedule *sc, const dataset *ds, int split, int mode, int B, int T, int max_len, uint64_t seed);
+void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode mode, int B, int T, int max_len, uint64_t seed);
 void schedule_free(schedule *sc);
 int64_t schedule_steps_per_epoch(const schedule *sc);
 /* Items (stream or sequence ids) of global step g (0-based over all epochs): writes up to B ids,

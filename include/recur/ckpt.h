@@ -40,8 +40,10 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
  * place atomically; written again where the file system has no hard links). */
 void ckpt_publish_model(const char *run, int64_t step, const model *m, const model_vocab *v);
 /* Collective. path is a run directory (newest valid committed checkpoint, falling back to
- * older ones with a message) or a checkpoint directory. Fills dir (the one chosen). */
-void ckpt_find(const char *path, char *dir, int cap);
+ * older ones with a message) or a checkpoint directory. Returns the one chosen (malloc'd). */
+char *ckpt_find_dir(const char *path);
+/* The training options saved in a state shard (malloc'd "--flag value" lines). */
+char *ckpt_saved_options(const char *shard);
 /* Collective. Loads the optimizer state, carried states and counters of checkpoint dir into p
  * and st (resharding from any world size); options (malloc'd) receives the saved options. */
 void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char **options);

@@ -36,6 +36,8 @@ void *core_malloc(size_t n, const char *file, int line);
 void *core_calloc(size_t n, size_t s, const char *file, int line);
 void *core_realloc(void *p, size_t n, const char *file, int line);
 char *xstrdup(const char *s);
+/* A path (or any string) of any length from a format, malloc'd: no fixed buffer to cut it. */
+char *core_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Rank of this process and world size (0 and 1 before MPI is initialised). */
 int core_rank(void);
@@ -62,6 +64,9 @@ static inline uint64_t rng_key(uint64_t seed, uint64_t purpose, uint64_t a, uint
 /* Uniform in [0,1) from a key (24 bits), and the i-th sub-draw of a key. */
 static inline float rng_uniform(uint64_t key) { return (float)(key >> 40) * (1.0f / 16777216.0f); }
 static inline uint64_t rng_sub(uint64_t key, uint64_t i) { return rng_mix(key ^ rng_mix(i + 1)); }
+
+/* The index of s in a NULL-terminated table of names (an enum's values), -1 if absent. */
+int names_parse(const char *const *names, const char *s);
 
 /* Monotonic wall clock in seconds. */
 double core_now(void);

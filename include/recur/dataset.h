@@ -3,7 +3,6 @@
 #ifndef RECUR_DATASET_H
 #define RECUR_DATASET_H
 
-#include <hdf5.h>
 #include <stdint.h>
 
 #define DATASET_FORMAT "recur-dataset"
@@ -11,37 +10,44 @@
 #define DATASET_VERSION 1
 #define DATASET_CHUNK 65536 /* tokens per chunk */
 
-enum ds_level { LEVEL_BYTE, LEVEL_CHAR, LEVEL_WORD };
+/* Each enum has one NULL-terminated name table (index = value) and one parse function (-1 if
+ * unknown): names_parse over the table. */
+enum ds_level { LEVEL_BYTE, LEVEL_CHAR, LEVEL_WORD, LEVEL_COUNT };
 enum ds_split_id { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
-extern const char *const ds_split_names[SPLIT_COUNT];
-extern const char *const ds_level_names[3];
-int ds_level_parse(const char *s); /* -1 if unknown */
+/* what a dataset's sequences are for: language modeling, one label per sequence, one tag per token */
+enum model_task { TASK_LM, TASK_CLASSIFY, TASK_TAG, TASK_COUNT };
+extern const char *const ds_split_names[SPLIT_COUNT + 1];
+extern const char *const ds_level_names[LEVEL_COUNT + 1];
+extern const char *const task_names[TASK_COUNT + 1];
+int ds_level_parse(const char *s);
+int ds_split_parse(const char *s);
+int task_parse(const char *s);
 
 typedef struct {
   uint64_t n_seq, n_tok;
   uint64_t *offsets;  /* (n_seq + 1) global token offsets of the sequences */
   int n_parts;        /* files holding this split's tokens */
-  hid_t *tokens;      /* (n_parts) tokens dataset of each part */
+  int64_t *tokens;    /* (n_parts) HDF5 id (hid_t) of the tokens dataset of each part */
   uint64_t *part_tok; /* (n_parts + 1) first global token of each part */
   int *part_file;     /* (n_parts) index into dataset.file_paths */
-  hid_t *tags;        /* (n_parts) tag: tags dataset of each part */
+  int64_t *tags;      /* (n_parts) tag: HDF5 id of the tags dataset of each part */
   int32_t *labels;    /* (n_seq) classify: label of each sequence */
 } ds_split;
 
 typedef struct {
   char path[1024];
-  int level;              /* enum ds_level */
+  enum ds_level level;
   char split_on[16];      /* none|line|paragraph|file|separator */
   char separator[256];
   int64_t vocab_size;
   char **vocab;           /* (vocab_size) UTF-8 names */
   int64_t eos_id, unk_id; /* -1 when absent */
-  int task;               /* 0 lm, 1 classify, 2 tag */
+  enum model_task task;
   int64_t n_out;          /* labels or tags */
   char **out_names;       /* (n_out) label or tag names */
   ds_split split[SPLIT_COUNT];
   int n_files;
-  hid_t *files;
+  int64_t *files;         /* (n_files) HDF5 file ids; the header stays free of hdf5.h */
   char **file_paths;
 } dataset;
 

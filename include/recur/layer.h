@@ -8,22 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "recur/packed.h"
+
 enum cell_type { CELL_RNN_TANH, CELL_RNN_RELU, CELL_LSTM, CELL_GRU, CELL_COUNT };
-extern const char *const cell_names[CELL_COUNT];
+extern const char *const cell_names[CELL_COUNT + 1];
 int cell_parse(const char *s);   /* -1 if unknown */
-int cell_gates(int cell);        /* 1, 1, 4, 3 */
-const char *cell_torch_mode(int cell); /* "RNN_TANH", "RNN_RELU", "LSTM", "GRU" */
+int cell_gates(enum cell_type cell);        /* 1, 1, 4, 3 */
+const char *cell_torch_mode(enum cell_type cell); /* "RNN_TANH", "RNN_RELU", "LSTM", "GRU" */
+
 
 typedef struct {
-  int B;          /* sequences in the batch (rows at t = 0) */
-  int T;          /* steps (longest length) */
-  const int *bs;  /* (T) active rows at step t, non-increasing */
-  const int64_t *off; /* (T + 1) first packed row of step t; off[T] = N */
-  int64_t N;      /* packed rows */
-} packed_shape;
-
-typedef struct {
-  int cell, in, H, G;     /* G = gates: weights are (G*H, in) and (G*H, H) */
+  enum cell_type cell;
+  int in, H, G;           /* G = gates: weights are (G*H, in) and (G*H, H) */
   const float *w_ih;      /* (G*H, in) */
   const float *w_hh;      /* (G*H, H) */
   const float *b_ih;      /* (G*H) */

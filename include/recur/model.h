@@ -14,19 +14,18 @@
 #define MODEL_MAX_LAYERS 16
 #define MODEL_MAX_TENSORS (8 * MODEL_MAX_LAYERS + 3)
 
-enum model_task { TASK_LM, TASK_CLASSIFY, TASK_TAG, TASK_COUNT };
-enum model_pool { POOL_LAST, POOL_MEAN };
-extern const char *const task_names[TASK_COUNT];
-int task_parse(const char *s); /* -1 if unknown */
+enum model_pool { POOL_LAST, POOL_MEAN, POOL_COUNT };
+extern const char *const pool_names[POOL_COUNT + 1];
+int pool_parse(const char *s);
 
 typedef struct {
-  int cell;      /* enum cell_type */
+  enum cell_type cell;
   int layers, hidden, embed, vocab;
   float dropout; /* between layers, as torch.nn.LSTM */
-  int task;      /* enum model_task */
+  enum model_task task;
   int bidirectional;
   int n_out;     /* readout classes: labels (classify), tags (tag); 0 = vocab (lm) */
-  int pool;      /* classify: enum model_pool */
+  enum model_pool pool; /* classify */
 } model_config;
 
 typedef struct {
@@ -92,7 +91,7 @@ double model_flops(const model_config *c, int64_t N);
 
 /* ---- model.h5 (PyTorch names and shapes, configuration as root attributes) ---- */
 typedef struct {
-  int level;               /* enum ds_level */
+  enum ds_level level;
   int64_t eos_id, unk_id;
   char split_on[16];
   char **vocab;

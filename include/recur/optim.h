@@ -5,11 +5,13 @@
 
 #include <stdint.h>
 
-enum optim_type { OPTIM_SGD, OPTIM_ADAM, OPTIM_ADAMW };
-enum lr_kind { LR_CONSTANT, LR_STEP, LR_COSINE };
+enum optim_type { OPTIM_SGD, OPTIM_ADAM, OPTIM_ADAMW, OPTIM_COUNT };
+enum lr_kind { LR_CONSTANT, LR_STEP, LR_COSINE, LR_COUNT };
+extern const char *const optim_names[OPTIM_COUNT + 1];
+extern const char *const lr_names[LR_COUNT + 1];
 
 typedef struct {
-  int type;
+  enum optim_type type;
   float beta1, beta2, eps, weight_decay, momentum;
   int nesterov;
   int64_t n;
@@ -18,12 +20,12 @@ typedef struct {
 } optim;
 
 typedef struct {
-  int kind;
+  enum lr_kind kind;
   float lr, min_lr, gamma;
   int64_t warmup, decay_every, total;
 } lr_schedule;
 
-void optim_init(optim *o, int type, int64_t n);
+void optim_init(optim *o, enum optim_type type, int64_t n);
 void optim_free(optim *o);
 /* One update with learning rate lr: params -= f(grads). */
 void optim_step(optim *o, float *params, const float *grads, float lr);

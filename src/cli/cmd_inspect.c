@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "recur/opts.h"
 #include "recur/ckpt.h"
 #include "recur/core.h"
 #include "recur/dataset.h"
@@ -41,7 +42,7 @@ static void inspect_dataset(const char *path, int json) {
       if (i) putchar(',');
       core_json_string(stdout, ds->vocab[first + i]);
     }
-    printf("],\"task\":\"%s\",\"outputs\":[", ds->task == 1 ? "classify" : ds->task == 2 ? "tag" : "lm");
+    printf("],\"task\":\"%s\",\"outputs\":[", ds->task == TASK_CLASSIFY ? "classify" : ds->task == TASK_TAG ? "tag" : "lm");
     for (int64_t i = 0; i < ds->n_out; i++) {
       if (i) putchar(',');
       core_json_string(stdout, ds->out_names[i]);
@@ -71,8 +72,8 @@ static void inspect_dataset(const char *path, int json) {
       core_json_string(stdout, ds->vocab[first + i]);
     }
     printf("\n");
-    if (ds->task) {
-      printf("  task %s: %lld %s:", ds->task == 1 ? "classify" : "tag", (long long)ds->n_out, ds->task == 1 ? "labels" : "tags");
+    if (ds->task != TASK_LM) {
+      printf("  task %s: %lld %s:", ds->task == TASK_CLASSIFY ? "classify" : "tag", (long long)ds->n_out, ds->task == TASK_CLASSIFY ? "labels" : "tags");
       for (int64_t i = 0; i < ds->n_out && i < 20; i++) {
         putchar(' ');
         core_json_string(stdout, ds->out_names[i]);
@@ -98,23 +99,31 @@ static void inspect_dataset(const char *path, int json) {
   dataset_close(ds);
 }
 
+typedef struct {
+  int json;
+} inspect_flags;
+static const opt_def INSPECT_DEFS[] = {
+    {"--json", NULL, OPT_SWITCH, OPT_FIELD(inspect_flags, json), 0, 1, NULL, "0", NULL, "one JSON object", 0},
+};
+static const opt_table INSPECT = {"inspect", "usage: recur inspect PATH [--json]   (a dataset, model.h5 or checkpoint directory)",
+                                  NULL, INSPECT_DEFS, 1};
+
 int cmd_inspect(int argc, char **argv) {
   const char *path = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0) json = 1;
-    else if (strcmp(argv[i], "--help") == 0) { puts("usage: recur inspect PATH [--json]"); return 0; }
-    else if (argv[i][0] == '-') cli_unknown("inspect", argv[i]);
-    else path = argv[i];
-  }
+  inspect_flags fl;
+  int np = 0;
+  opts_default(&INSPECT, &fl);
+  if (opts_parse(&INSPECT, &fl, NULL, argc, argv, &path, 1, &np)) return 0;
+  const int json = fl.json;
   if (!path) recur_fail(NULL, "recur inspect PATH [--json]", "no path given");
   if (core_rank() != 0) return 0;
   struct stat st;
   if (stat(path, &st) != 0) recur_fail(path, NULL, "no such file or directory");
   if (S_ISDIR(st.st_mode)) {
-    char commit[1200];
-    snprintf(commit, sizeof commit, "%s/COMMIT", path);
-    if (stat(commit, &st) == 0) ckpt_inspect(path, json);
+    char *commit = core_path("%s/COMMIT", path);
+    int is_ckpt = stat(commit, &st) == 0;
+    free(commit);
+    if (is_ckpt) ckpt_inspect(path, json);
     else model_inspect(path, json);
     return 0;
   }
@@ -127,18 +136,22 @@ int cmd_inspect(int argc, char **argv) {
   return 0;
 }
 
+typedef struct {
+  enum ds_split_id split;
+} decode_flags;
+static const opt_def DECODE_DEFS[] = {
+    {"--split", NULL, OPT_CHOICE, OPT_FIELD(decode_flags, split), 0, 0, ds_split_names, "train", NULL, "which split", 0},
+};
+static const opt_table DECODE = {"decode", "usage: recur decode D.h5 [--split train|val|test]   (a split back as text)", NULL,
+                                 DECODE_DEFS, 1};
+
 int cmd_decode(int argc, char **argv) {
   const char *path = NULL;
-  int split = SPLIT_TRAIN;
-  static const char *const names[] = {"train", "val", "test", NULL};
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--split") == 0) {
-      const char *v = arg_choice("--split", cli_value(argc, argv, &i), names);
-      for (int s = 0; s < SPLIT_COUNT; s++)
-        if (strcmp(v, names[s]) == 0) split = s;
-    } else if (argv[i][0] == '-') cli_unknown("decode", argv[i]);
-    else path = argv[i];
-  }
+  decode_flags fl;
+  int np = 0;
+  opts_default(&DECODE, &fl);
+  if (opts_parse(&DECODE, &fl, NULL, argc, argv, &path, 1, &np)) return 0;
+  const enum ds_split_id split = fl.split;
   if (!path) recur_fail(NULL, "recur decode D.h5 [--split train|val|test]", "no dataset given");
   if (core_rank() != 0) return 0;
   dataset *ds = dataset_open(path);
@@ -147,10 +160,10 @@ int cmd_decode(int argc, char **argv) {
   int32_t *tok = xmalloc(DATASET_CHUNK * sizeof(int32_t));
   char text[1024];
   const ds_split *sp = &ds->split[split];
-  int32_t *tags = ds->task == 2 ? xmalloc(DATASET_CHUNK * sizeof(int32_t)) : NULL;
+  int32_t *tags = ds->task == TASK_TAG ? xmalloc(DATASET_CHUNK * sizeof(int32_t)) : NULL;
   for (uint64_t q = 0; q < sp->n_seq; q++) {
     int prev_word = 0;
-    if (ds->task == 1) printf("%s\t", ds->out_names[sp->labels[q]]);
+    if (ds->task == TASK_CLASSIFY) printf("%s\t", ds->out_names[sp->labels[q]]);
     for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += DATASET_CHUNK) {
       uint64_t n = sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;
       dataset_read(ds, split, pos, n, tok);

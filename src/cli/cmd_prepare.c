@@ -1,4 +1,4 @@
-/* recur prepare: text -> HDF5 dataset. */
+/* recur prepare: text -> HDF5 dataset. Flags from one table (opts.h) into prepare_opts. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,58 +7,71 @@
 #include "cli.h"
 #include "recur/core.h"
 #include "recur/dataset.h"
+#include "recur/opts.h"
 #include "recur/prepare.h"
 
-static const char *const HELP =
-    "usage: recur prepare INPUT... -o OUT.h5 [--level byte|char|word]\n"
-    "         [--split-on none|line|paragraph|file|separator] [--separator STR] [--task lm|classify|tag]\n"
-    "         [--val F] [--test F] [--seed S] [--min-count N] [--max-vocab N] [--vocab FROM.h5]\n"
-    "         [--shard-tokens N] [--quiet]\n"
+static const char *const SPLIT_ON[] = {"none", "line", "paragraph", "file", "separator", NULL};
+
+typedef struct {
+  prepare_opts p;
+  int split_on;
+} prepare_flags;
+
+#define F(m) OPT_FIELD(prepare_flags, m)
+static const opt_def DEFS[] = {
+    {"--out", "-o", OPT_STR, F(p.out), 0, 0, NULL, NULL, "OUT.h5", "the dataset to write (required)", 0},
+    {"--level", NULL, OPT_CHOICE, F(p.level), 0, 0, ds_level_names, "char", NULL,
+     "bytes, UTF-8 characters, or words and punctuation marks", 0},
+    {"--split-on", NULL, OPT_CHOICE, F(split_on), 0, 0, SPLIT_ON, "none", NULL,
+     "where sequences end (each delimited one ends with <eos>)", 0},
+    {"--separator", NULL, OPT_STR, F(p.separator), 0, 0, NULL, NULL, "STR", "the separator line for --split-on separator", 0},
+    {"--task", NULL, OPT_CHOICE, F(p.task), 0, 0, task_names, "lm", NULL, "what the sequences are for", 0},
+    {"--val", NULL, OPT_REAL, F(p.val), 0, 0.99, NULL, "0", "F", "fraction of sequences for validation", 0},
+    {"--test", NULL, OPT_REAL, F(p.test), 0, 0.99, NULL, "0", "F", "fraction of sequences for test", 0},
+    {"--seed", NULL, OPT_UINT, F(p.seed), 0, 9.2e18, NULL, "1234", "S", "seed of the split", 0},
+    {"--min-count", NULL, OPT_INT, F(p.min_count), 1, 9.2e18, NULL, "1", "N", "word level: rarer words become <unk>", 0},
+    {"--max-vocab", NULL, OPT_INT, F(p.max_vocab), 0, 2147483647, NULL, "0", "N",
+     "word level: keep the N-2 most frequent words (0 = all; at least 3)", 0},
+    {"--vocab", NULL, OPT_STR, F(p.vocab_from), 0, 0, NULL, NULL, "FROM.h5", "use the vocabulary of this dataset", 0},
+    {"--shard-tokens", NULL, OPT_UINT, F(p.shard_tokens), 0, 9.2e18, NULL, "0", "N",
+     "write shard files of about N tokens plus an index (0 = one file)", 0},
+    {"--quiet", NULL, OPT_SWITCH, F(p.quiet), 0, 1, NULL, "0", NULL, "no summary line", 0},
+};
+#undef F
+
+static const opt_table TABLE = {
+    "prepare", "usage: recur prepare INPUT... -o OUT.h5 [flags]",
     "INPUT is a file, a directory (read recursively in sorted order) or - for standard input.\n"
     "--task classify: lines label<TAB>text. --task tag: char level text<TAB>tags (a tag character per\n"
-    "character), word level word/TAG tokens. One sequence per line, no <eos>.\n";
+    "character), word level word/TAG tokens. One sequence per line, no <eos>.\n",
+    DEFS, sizeof DEFS / sizeof DEFS[0]};
 
 int cmd_prepare(int argc, char **argv) {
-  static const char *const levels[] = {"byte", "char", "word", NULL};
-  static const char *const splits[] = {"none", "line", "paragraph", "file", "separator", NULL};
-  static const char *const tasks[] = {"lm", "classify", "tag", NULL};
-  prepare_opts o = {0};
-  o.inputs = xcalloc((size_t)argc, sizeof(char *));
-  o.level = LEVEL_CHAR;
-  o.split_on = "none";
-  o.min_count = 1;
-  o.seed = 1234;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "--help") == 0) { fputs(HELP, stdout); return 0; }
-    else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) o.out = cli_value(argc, argv, &i);
-    else if (strcmp(a, "--level") == 0) o.level = ds_level_parse(arg_choice(a, cli_value(argc, argv, &i), levels));
-    else if (strcmp(a, "--split-on") == 0) o.split_on = arg_choice(a, cli_value(argc, argv, &i), splits);
-    else if (strcmp(a, "--separator") == 0) o.separator = cli_value(argc, argv, &i);
-    else if (strcmp(a, "--task") == 0) {
-      const char *t = arg_choice(a, cli_value(argc, argv, &i), tasks);
-      o.task = !strcmp(t, "classify") ? 1 : !strcmp(t, "tag") ? 2 : 0;
-    }
-    else if (strcmp(a, "--val") == 0) o.val = arg_double(a, cli_value(argc, argv, &i), 0, 0.99);
-    else if (strcmp(a, "--test") == 0) o.test = arg_double(a, cli_value(argc, argv, &i), 0, 0.99);
-    else if (strcmp(a, "--seed") == 0) o.seed = (uint64_t)arg_int(a, cli_value(argc, argv, &i), 0, INT64_MAX);
-    else if (strcmp(a, "--min-count") == 0) o.min_count = arg_int(a, cli_value(argc, argv, &i), 1, INT64_MAX);
-    else if (strcmp(a, "--max-vocab") == 0) o.max_vocab = arg_int(a, cli_value(argc, argv, &i), 3, INT32_MAX);
-    else if (strcmp(a, "--vocab") == 0) o.vocab_from = cli_value(argc, argv, &i);
-    else if (strcmp(a, "--shard-tokens") == 0) o.shard_tokens = (uint64_t)arg_int(a, cli_value(argc, argv, &i), 1, INT64_MAX);
-    else if (strcmp(a, "--quiet") == 0) o.quiet = 1;
-    else if (a[0] == '-' && a[1]) cli_unknown("prepare", a);
-    else o.inputs[o.n_inputs++] = argv[i];
+  prepare_flags f;
+  memset(&f, 0, sizeof f);
+  opts_default(&TABLE, &f);
+  const char **pos = xcalloc((size_t)argc, sizeof(char *));
+  int np = 0;
+  if (opts_parse(&TABLE, &f, NULL, argc, argv, pos, argc, &np)) {
+    free(pos);
+    opts_free(&TABLE, &f);
+    return 0;
   }
-  if (o.n_inputs == 0) recur_fail(NULL, "recur prepare INPUT... -o OUT.h5", "no input given");
-  if (!o.out) recur_fail(NULL, "recur prepare INPUT... -o OUT.h5", "no output given (-o)");
-  if (o.val + o.test >= 1.0) recur_fail(NULL, NULL, "--val + --test must be below 1, got %g", o.val + o.test);
-  if (strcmp(o.split_on, "separator") == 0) {
-    if (!o.separator || !*o.separator) recur_fail(NULL, "e.g. --separator %", "--split-on separator needs --separator STR");
-    if (strlen(o.separator) > 255 || strchr(o.separator, '\n')) recur_fail(NULL, NULL, "--separator must be one line under 256 bytes");
+  prepare_opts *o = &f.p;
+  o->inputs = (char **)pos;
+  o->n_inputs = np;
+  o->split_on = (char *)SPLIT_ON[f.split_on];
+  if (o->max_vocab != 0 && o->max_vocab < 3) recur_fail(NULL, NULL, "--max-vocab must be 0 or at least 3, got %lld", (long long)o->max_vocab);
+  if (o->n_inputs == 0) recur_fail(NULL, "recur prepare INPUT... -o OUT.h5", "no input given");
+  if (!o->out) recur_fail(NULL, "recur prepare INPUT... -o OUT.h5", "no output given (-o)");
+  if (o->val + o->test >= 1.0) recur_fail(NULL, NULL, "--val + --test must be below 1, got %g", o->val + o->test);
+  if (!strcmp(o->split_on, "separator")) {
+    if (!o->separator || !*o->separator) recur_fail(NULL, "e.g. --separator %", "--split-on separator needs --separator STR");
+    if (strlen(o->separator) > 255 || strchr(o->separator, '\n')) recur_fail(NULL, NULL, "--separator must be one line under 256 bytes");
   }
-  prepare_run(&o); /* every rank: they share the input files */
+  prepare_run(o); /* every rank: they share the input files */
   MPI_Barrier(MPI_COMM_WORLD);
-  free(o.inputs);
+  free(pos);
+  opts_free(&TABLE, &f);
   return 0;
 }

@@ -1,4 +1,5 @@
-/* recur sample and recur eval: use a trained model. */
+/* recur sample, eval and predict: a trained model used through the library (generate.h,
+ * train_eval); this file parses, calls and prints. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -8,259 +9,167 @@
 #include "cli.h"
 #include "recur/core.h"
 #include "recur/dataset.h"
+#include "recur/generate.h"
+#include "recur/json.h"
 #include "recur/model.h"
 #include "recur/train.h"
 
-/* id of a vocabulary entry equal to s[0..n), -1 if none */
-static int64_t vocab_find(const model_vocab *v, const char *s, int n) {
-  for (int64_t i = 0; i < v->vocab_size; i++)
-    if (i != v->eos_id && i != v->unk_id && (int)strlen(v->vocab[i]) == n && memcmp(v->vocab[i], s, (size_t)n) == 0) return i;
-  return -1;
-}
+/* ---- sample ---- */
+typedef struct {
+  char *prime;
+  int64_t length, top_k;
+  double temperature;
+  uint64_t seed;
+} sample_flags;
 
-/* Text -> token ids (malloc'd), n in *n. Unknown symbols become <unk> when the vocabulary has
- * one and use_unk is set; otherwise they are an error naming them. */
-static int32_t *encode_text(const model_vocab *v, const char *text, int *n, int use_unk, const char *what) {
-  size_t len = strlen(text);
-  int32_t *ids = xmalloc((len + 1) * sizeof(int32_t));
-  int k = 0;
-  const unsigned char *s = (const unsigned char *)text;
-  for (size_t i = 0; i < len;) {
-    if (v->level == LEVEL_BYTE) { ids[k++] = s[i++]; continue; }
-    int cl = 1;
-    if (v->level == LEVEL_CHAR) {
-      cl = s[i] < 0x80 ? 1 : s[i] < 0xE0 ? 2 : s[i] < 0xF0 ? 3 : 4;
-      if (i + (size_t)cl > len) cl = (int)(len - i);
-    } else {
-      if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r') { i++; continue; }
-      int word = s[i] >= 0x80 || (s[i] >= '0' && s[i] <= '9') || ((s[i] | 32) >= 'a' && (s[i] | 32) <= 'z') || s[i] == '_';
-      if (word)
-        while (i + (size_t)cl < len && (s[i + cl] >= 0x80 || (s[i + cl] >= '0' && s[i + cl] <= '9') ||
-                                        ((s[i + cl] | 32) >= 'a' && (s[i + cl] | 32) <= 'z') || s[i + cl] == '_'))
-          cl++;
-    }
-    int64_t id = vocab_find(v, text + i, cl);
-    if (id < 0 && use_unk && v->unk_id >= 0) id = v->unk_id;
-    if (id < 0) recur_fail(what, "use only symbols that occur in the training data", "'%.*s' is not in the model's vocabulary", cl, text + i);
-    ids[k++] = (int32_t)id;
-    i += (size_t)cl;
-  }
-  *n = k;
-  return ids;
-}
-
-static void put_token(const model_vocab *v, int64_t id, int *prev_word) {
-  if (id == v->eos_id) return;
-  if (v->level == LEVEL_BYTE && id < 256) { putchar((int)id); return; }
-  const char *s = v->vocab[id];
-  if (v->level == LEVEL_WORD) {
-    int nl = strcmp(s, "\n") == 0;
-    if (*prev_word && !nl) putchar(' ');
-    *prev_word = !nl;
-  }
-  fputs(s, stdout);
-}
+#define F(m) OPT_FIELD(sample_flags, m)
+static const opt_def SAMPLE_DEFS[] = {
+    {"--prime", NULL, OPT_STR, F(prime), 0, 0, NULL, "", "TEXT", "text the sample continues", 0},
+    {"--length", NULL, OPT_INT, F(length), 0, 4.6e18, NULL, "500", "N", "tokens to generate at most", 0},
+    {"--temperature", NULL, OPT_REAL, F(temperature), 0, 100, NULL, "1", "T", "sharpen (<1) or flatten (>1); 0 = argmax", 0},
+    {"--top-k", NULL, OPT_INT, F(top_k), 0, 2147483647, NULL, "0", "K", "draw among the K most probable (0 = all)", 0},
+    {"--seed", NULL, OPT_UINT, F(seed), 0, 9.2e18, NULL, "1", "S", "the same seed gives the same text", 0},
+};
+#undef F
+static const opt_table SAMPLE = {"sample", "usage: recur sample MODEL [flags]   (MODEL: model.h5, checkpoint or run directory)",
+                                 "Generation stops at <eos>.\n", SAMPLE_DEFS, sizeof SAMPLE_DEFS / sizeof SAMPLE_DEFS[0]};
 
 int cmd_sample(int argc, char **argv) {
-  const char *path = NULL, *prime = "";
-  int64_t length = 500, topk = 0;
-  double temp = 1.0;
-  uint64_t seed = 1;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help")) { puts("usage: recur sample MODEL [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]"); return 0; }
-    else if (!strcmp(a, "--prime")) prime = cli_value(argc, argv, &i);
-    else if (!strcmp(a, "--length")) length = arg_int(a, cli_value(argc, argv, &i), 0, INT64_MAX / 2);
-    else if (!strcmp(a, "--temperature")) temp = arg_double(a, cli_value(argc, argv, &i), 0, 100);
-    else if (!strcmp(a, "--top-k")) topk = arg_int(a, cli_value(argc, argv, &i), 0, INT32_MAX);
-    else if (!strcmp(a, "--seed")) seed = (uint64_t)arg_int(a, cli_value(argc, argv, &i), 0, INT64_MAX);
-    else if (a[0] == '-' && a[1]) cli_unknown("sample", a);
-    else path = a;
-  }
-  if (!path) recur_fail(NULL, "recur sample MODEL [--prime TEXT]", "no model given");
-  if (core_rank() != 0) return 0;
-  model_vocab v;
-  model *m = model_load(path, &v, NULL);
-  const int L = m->cfg.layers, H = m->cfg.hidden, V = m->cfg.vocab;
+  sample_flags f;
+  const char *path = NULL;
   int np = 0;
-  if (m->cfg.task != TASK_LM)
-    recur_fail(path, "use `recur predict` for classifiers and taggers", "this model is a %s model, not a language model", task_names[m->cfg.task]);
-  int32_t *pids = encode_text(&v, prime, &np, 0, "--prime");
-  /* the sequence starts with <eos> when the model knows one (that is how it was trained) */
-  int32_t *seq = xmalloc((size_t)(np + 2) * sizeof(int32_t));
-  int ns = 0;
-  if (v.eos_id >= 0) seq[ns++] = (int32_t)v.eos_id;
-  for (int i = 0; i < np; i++) seq[ns++] = pids[i];
-  if (ns == 0) { /* no start symbol: begin with a newline if the vocabulary has one */
-    int64_t nl = vocab_find(&v, "\n", 1);
-    seq[ns++] = (int32_t)(nl >= 0 ? nl : 0);
+  opts_default(&SAMPLE, &f);
+  if (opts_parse(&SAMPLE, &f, NULL, argc, argv, &path, 1, &np)) return opts_free(&SAMPLE, &f), 0;
+  if (!path) recur_fail(NULL, "recur sample MODEL [--prime TEXT]", "no model given");
+  if (core_rank() == 0) {
+    model_vocab v;
+    model *m = model_load(path, &v, NULL);
+    if (m->cfg.task != TASK_LM)
+      recur_fail(path, "use `recur predict` for classifiers and taggers", "this model is a %s model, not a language model",
+                 task_names[m->cfg.task]);
+    sample_opts so = {f.length, f.temperature, f.top_k, f.seed};
+    generate_sample(m, &v, f.prime ? f.prime : "", &so, stdout);
+    model_vocab_free(&v);
+    model_free(m);
   }
-  float *h = xcalloc((size_t)L * (size_t)H, sizeof(float)), *c = xcalloc((size_t)L * (size_t)H, sizeof(float));
-  float *p = xmalloc((size_t)V * sizeof(float));
-  int *order = xmalloc((size_t)V * sizeof(int));
-  batch b = {0};
-  uint64_t id0 = 0;
-  int32_t *in = seq;
-  int len = ns;
-  int prev_word = 0;
-  fputs(prime, stdout);
-  if (v.level == LEVEL_WORD && np > 0) prev_word = strcmp(v.vocab[pids[np - 1]], "\n") != 0;
-  int32_t cur;
-  for (int64_t g = 0; g < length; g++) {
-    batch_pack(&b, 1, &len, &in, NULL, &id0);
-    model_forward(m, &b, h, c, 0, 0);
-    model_final_state(m, &b, h, c);
-    const float *pr = m->probs + (b.s.N - 1) * V;
-    int64_t pick = 0;
-    if (temp == 0) {
-      pick = vec_argmax(pr, V);
-    } else {
-      double s = 0;
-      for (int j = 0; j < V; j++) { p[j] = (float)pow((double)pr[j], 1.0 / temp); order[j] = j; }
-      if (topk > 0 && topk < V) { /* keep the k most probable */
-        for (int64_t a = 0; a < topk; a++) {
-          int best = (int)a;
-          for (int j = (int)a + 1; j < V; j++) if (p[order[j]] > p[order[best]]) best = j;
-          int t = order[a]; order[a] = order[best]; order[best] = t;
-        }
-        for (int64_t j = topk; j < V; j++) p[order[j]] = 0;
-      }
-      for (int j = 0; j < V; j++) s += p[j];
-      double u = rng_uniform(rng_key(seed, RNG_SAMPLE, (uint64_t)g, 0, 0)) * s, acc = 0;
-      pick = -1;
-      for (int j = 0; j < V; j++) {
-        acc += p[j];
-        if (p[j] > 0) pick = j;
-        if (acc > u && p[j] > 0) break;
-      }
-      if (pick < 0) pick = 0;
-    }
-    if (pick == v.eos_id) break;
-    put_token(&v, pick, &prev_word);
-    cur = (int32_t)pick;
-    in = &cur;
-    len = 1;
-  }
-  putchar('\n');
-  batch_free(&b);
-  free(h); free(c); free(p); free(order); free(seq); free(pids);
-  model_vocab_free(&v);
-  model_free(m);
+  opts_free(&SAMPLE, &f);
   return 0;
 }
 
-int cmd_eval(int argc, char **argv) {
-  const char *path = NULL, *data = NULL;
-  int split = SPLIT_VAL, json = 0, B = 32, max_len = 0;
-  static const char *const names[] = {"train", "val", "test", NULL};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help")) { puts("usage: recur eval MODEL --data D.h5 [--split val|test|train] [--json] [--batch B]"); return 0; }
-    else if (!strcmp(a, "--data")) data = cli_value(argc, argv, &i);
-    else if (!strcmp(a, "--split")) {
-      const char *s = arg_choice(a, cli_value(argc, argv, &i), names);
-      for (int k = 0; k < SPLIT_COUNT; k++) if (!strcmp(s, names[k])) split = k;
-    } else if (!strcmp(a, "--json")) json = 1;
-    else if (!strcmp(a, "--batch")) B = (int)arg_int(a, cli_value(argc, argv, &i), 1, 1 << 20);
-    else if (!strcmp(a, "--max-len")) max_len = (int)arg_int(a, cli_value(argc, argv, &i), 0, 1 << 24);
-    else if (a[0] == '-') cli_unknown("eval", a);
-    else path = a;
-  }
-  if (!path || !data) recur_fail(NULL, "recur eval MODEL --data D.h5 [--split val|test]", "MODEL and --data are required");
-  model_vocab v;
-  model *m = model_load(path, &v, NULL);
-  dataset *ds = dataset_open(data);
-  if (ds->vocab_size != v.vocab_size || ds->level != v.level)
+/* ---- eval ---- */
+typedef struct {
+  char *data;
+  enum ds_split_id split;
+  int json, batch, max_len;
+} eval_flags;
+
+#define F(m) OPT_FIELD(eval_flags, m)
+static const opt_def EVAL_DEFS[] = {
+    {"--data", NULL, OPT_STR, F(data), 0, 0, NULL, NULL, "D.h5", "the dataset (required)", 0},
+    {"--split", NULL, OPT_CHOICE, F(split), 0, 0, ds_split_names, "val", NULL, "which split", 0},
+    {"--json", NULL, OPT_SWITCH, F(json), 0, 1, NULL, "0", NULL, "one JSON object", 0},
+    {"--batch", NULL, OPT_INT, F(batch), 1, 1 << 20, NULL, "32", "B", "sequences per batch", 0},
+    {"--max-len", NULL, OPT_INT, F(max_len), 0, 1 << 24, NULL, "0", "N", "cut longer sequences (0 = no cut)", 0},
+};
+#undef F
+static const opt_table EVAL = {"eval", "usage: recur eval MODEL --data D.h5 [flags]   (MODEL: model.h5, checkpoint or run directory)",
+                               "The exact loss of a split (sharded over ranks under mpirun); accuracy, F1 and the\n"
+                               "confusion matrix for classifiers and taggers.\n",
+                               EVAL_DEFS, sizeof EVAL_DEFS / sizeof EVAL_DEFS[0]};
+
+static void check_same_vocab(const dataset *ds, const model_vocab *v, const char *data) {
+  if (ds->vocab_size != v->vocab_size || ds->level != v->level)
     recur_fail(data, "evaluate on a dataset prepared with the model's vocabulary (--vocab)",
                "vocabulary (%lld, %s level) differs from the model's (%lld, %s level)", (long long)ds->vocab_size,
-               ds_level_names[ds->level], (long long)v.vocab_size, ds_level_names[v.level]);
-  for (int64_t i = 0; i < v.vocab_size; i++)
-    if (strcmp(ds->vocab[i], v.vocab[i]) != 0)
-      recur_fail(data, "evaluate on a dataset prepared with the model's vocabulary (--vocab)", "vocabulary entry %lld differs from the model's", (long long)i);
-  if (ds->split[split].n_tok == 0) recur_fail(data, NULL, "the %s split is empty", names[split]);
-  if (ds->task != m->cfg.task)
-    recur_fail(data, "evaluate on a dataset prepared for the model's task", "the dataset is for %s, the model for %s",
-               task_names[ds->task], task_names[m->cfg.task]);
-  int as_stream = ds->task == 0 && ds->eos_id < 0;
-  eval_result r = train_eval(m, ds, split, as_stream, 1, 256, B, max_len);
-  double loss = r.loss_sum / r.tokens;
-  if (core_rank() == 0 && ds->task) {
-    if (json) {
-      printf("{\"split\":\"%s\",\"loss\":%.9g,\"%s\":%.0f,", names[split], loss, ds->task == 1 ? "sequences" : "tokens", r.tokens);
-      eval_json(stdout, &r, ds->out_names);
-      printf("}\n");
-    } else {
-      printf("%s: loss %.4f, accuracy %.4f, macro F1 %.4f over %.0f %s\n", names[split], loss, eval_accuracy(&r),
-             eval_macro_f1(&r), r.tokens, ds->task == 1 ? "sequences" : "tokens");
-      for (int k = 0; k < r.n_out; k++) printf("  %-20s F1 %.4f\n", ds->out_names[k], eval_f1(&r, k));
-    }
-  } else if (core_rank() == 0) {
-    int word = ds->level == LEVEL_WORD;
-    double met = word ? exp(loss) : loss / log(2.0);
-    if (json) printf("{\"split\":\"%s\",\"loss\":%.9g,\"tokens\":%.0f,\"%s\":%.9g}\n", names[split], loss, r.tokens, word ? "ppl" : "bpc", met);
-    else printf("%s: loss %.4f nats/token, %s %.4f, %.0f tokens\n", names[split], loss, word ? "perplexity" : "bits/char", met, r.tokens);
+               ds_level_names[ds->level], (long long)v->vocab_size, ds_level_names[v->level]);
+  for (int64_t i = 0; i < v->vocab_size; i++)
+    if (strcmp(ds->vocab[i], v->vocab[i]) != 0)
+      recur_fail(data, "evaluate on a dataset prepared with the model's vocabulary (--vocab)",
+                 "vocabulary entry %lld differs from the model's", (long long)i);
+}
+
+static void print_eval(const dataset *ds, const eval_result *r, const char *split, int json) {
+  double loss = r->loss_sum / r->tokens;
+  const char *unit = ds->task == TASK_CLASSIFY ? "sequences" : "tokens";
+  int word = ds->level == LEVEL_WORD;
+  double met = word ? exp(loss) : loss / log(2.0);
+  if (json) {
+    json_writer j;
+    json_init(&j, stdout);
+    json_object_begin(&j, NULL);
+    json_str(&j, "split", split);
+    json_num(&j, "loss", loss);
+    json_num(&j, unit, r->tokens);
+    if (ds->task != TASK_LM) eval_json(&j, r, ds->out_names);
+    else json_num(&j, word ? "ppl" : "bpc", met);
+    json_object_end(&j);
+  } else if (ds->task != TASK_LM) {
+    printf("%s: loss %.4f, accuracy %.4f, macro F1 %.4f over %.0f %s\n", split, loss, eval_accuracy(r), eval_macro_f1(r),
+           r->tokens, unit);
+    for (int k = 0; k < r->n_out; k++) printf("  %-20s F1 %.4f\n", ds->out_names[k], eval_f1(r, k));
+  } else {
+    printf("%s: loss %.4f nats/token, %s %.4f, %.0f tokens\n", split, loss, word ? "perplexity" : "bits/char", met, r->tokens);
   }
+}
+
+int cmd_eval(int argc, char **argv) {
+  eval_flags f;
+  const char *path = NULL;
+  int np = 0;
+  opts_default(&EVAL, &f);
+  if (opts_parse(&EVAL, &f, NULL, argc, argv, &path, 1, &np)) return opts_free(&EVAL, &f), 0;
+  if (!path || !f.data) recur_fail(NULL, "recur eval MODEL --data D.h5 [--split val|test]", "MODEL and --data are required");
+  model_vocab v;
+  model *m = model_load(path, &v, NULL);
+  dataset *ds = dataset_open(f.data);
+  check_same_vocab(ds, &v, f.data);
+  if (ds->split[f.split].n_tok == 0) recur_fail(f.data, NULL, "the %s split is empty", ds_split_names[f.split]);
+  if (ds->task != m->cfg.task)
+    recur_fail(f.data, "evaluate on a dataset prepared for the model's task", "the dataset is for %s, the model for %s",
+               task_names[ds->task], task_names[m->cfg.task]);
+  int as_stream = ds->task == TASK_LM && ds->eos_id < 0;
+  eval_result r = train_eval(m, ds, f.split, as_stream, 1, 256, f.batch, f.max_len);
+  if (core_rank() == 0) print_eval(ds, &r, ds_split_names[f.split], f.json);
   free(r.confusion);
   dataset_close(ds);
   model_vocab_free(&v);
   model_free(m);
+  opts_free(&EVAL, &f);
   return 0;
 }
 
-/* The label of one line with its probability (classify), or its tags (tag). */
-static void predict_line(model *m, const model_vocab *v, const char *text, batch *b) {
-  int n = 0;
-  int32_t *ids = encode_text(v, text, &n, 1, "input");
-  uint64_t id0 = 0;
-  int32_t none = -1;
-  const int O = m->O;
-  if (n > 0) {
-    batch_pack(b, 1, &n, &ids, NULL, &id0);
-    if (m->cfg.task == TASK_CLASSIFY) batch_set_labels(b, &none);
-    model_forward(m, b, NULL, NULL, 0, 0);
-    if (m->cfg.task == TASK_CLASSIFY) {
-      int best = vec_argmax(m->probs, O);
-      printf("%s\t%.4f", v->out_names[best], m->probs[best]);
-    }
-    for (int r = 0; m->cfg.task == TASK_TAG && r < n; r++) { /* packed row r of one sequence is position r */
-      const char *tag = v->out_names[vec_argmax(m->probs + (int64_t)r * O, O)];
-      if (v->level == LEVEL_WORD) printf("%s%s/%s", r ? " " : "", v->vocab[ids[r]], tag);
-      else fputs(tag, stdout);
-    }
-  }
-  putchar('\n');
-  fflush(stdout);
-  free(ids);
-}
+/* ---- predict ---- */
+static const opt_table PREDICT = {"predict",
+                                  "usage: recur predict MODEL [TEXT | -]   (- or nothing: one input per line of stdin)",
+                                  "Prints each line's label and its probability (classify), or its tags (tag).\n", NULL, 0};
 
-/* recur predict: the label of each line (classify) or the tags of its tokens (tag). */
 int cmd_predict(int argc, char **argv) {
-  const char *path = NULL, *text = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help")) { puts("usage: recur predict MODEL [TEXT | -]   (- or nothing: one input per line of stdin)"); return 0; }
-    else if (argv[i][0] == '-' && argv[i][1]) cli_unknown("predict", argv[i]);
-    else if (!path) path = argv[i];
-    else text = argv[i];
-  }
+  const char *pos[2] = {NULL, NULL};
+  int np = 0;
+  if (opts_parse(&PREDICT, NULL, NULL, argc, argv, pos, 2, &np)) return 0;
+  const char *path = pos[0], *text = pos[1];
   if (!path) recur_fail(NULL, "recur predict MODEL [TEXT | -]", "no model given");
   if (core_rank() != 0) return 0;
   model_vocab v;
   model *m = model_load(path, &v, NULL);
   if (m->cfg.task == TASK_LM) recur_fail(path, "use `recur sample` for language models", "this is a language model");
+  vocab_index vi;
+  vocab_index_init(&vi, v.level, v.vocab, v.vocab_size, v.eos_id, v.unk_id);
   batch b = {0};
   if (text && strcmp(text, "-") != 0) {
-    predict_line(m, &v, text, &b);
+    generate_predict(m, &v, &vi, text, &b, stdout);
   } else {
     char *line = NULL;
     size_t cap = 0;
     ssize_t got;
     while ((got = getline(&line, &cap, stdin)) >= 0) {
       while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
-      predict_line(m, &v, line, &b);
+      generate_predict(m, &v, &vi, line, &b, stdout);
     }
     free(line);
   }
   batch_free(&b);
+  vocab_index_free(&vi);
   model_vocab_free(&v);
   model_free(m);
   return 0;

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "recur/core.h"
 #include "recur/h5.h"
+#include "recur/hooks.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -38,8 +39,8 @@ int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   h5_init();
   signal(SIGXFSZ, SIG_IGN); /* a file-size limit becomes a write error with a message, not a kill */
-  if (getenv("RECUR_TEST_FSIZE_LIMIT")) { /* test hook: a disk that fills up (after MPI_Init, which needs files) */
-    struct rlimit rl = {(rlim_t)atoll(getenv("RECUR_TEST_FSIZE_LIMIT")), (rlim_t)atoll(getenv("RECUR_TEST_FSIZE_LIMIT"))};
+  if (hooks_get()->fsize_limit > 0) { /* a disk that fills up (after MPI_Init, which needs files) */
+    struct rlimit rl = {(rlim_t)hooks_get()->fsize_limit, (rlim_t)hooks_get()->fsize_limit};
     setrlimit(RLIMIT_FSIZE, &rl);
   }
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

@@ -134,6 +134,25 @@ char *xstrdup(const char *s) {
   return p;
 }
 
+int names_parse(const char *const *names, const char *s) {
+  for (int i = 0; names[i]; i++)
+    if (!strcmp(names[i], s)) return i;
+  return -1;
+}
+
+char *core_path(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  RECUR_ASSERT(n >= 0);
+  char *s = xmalloc((size_t)n + 1);
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
 double core_now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);

@@ -6,6 +6,8 @@
 
 #include "recur/core.h"
 
+const char *const mode_names[MODE_COUNT + 1] = {"stream", "sequences", NULL};
+
 void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *const *tgt, const uint64_t *ids) {
   if (n > b->capB) {
     b->len = xrealloc(b->len, (size_t)n * sizeof(int));
@@ -72,7 +74,7 @@ void batch_set_labels(batch *b, const int32_t *labels) {
   for (int r = 0; r < b->s.B; r++) b->label[r] = labels[b->item[r]];
 }
 
-void schedule_init(schedule *sc, const dataset *ds, int split, int mode, int B, int T, int max_len, uint64_t seed) {
+void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode mode, int B, int T, int max_len, uint64_t seed) {
   memset(sc, 0, sizeof *sc);
   sc->mode = mode;
   sc->B = B;

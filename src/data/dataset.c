@@ -8,14 +8,14 @@
 #include "recur/core.h"
 #include "recur/h5.h"
 
-const char *const ds_split_names[SPLIT_COUNT] = {"train", "val", "test"};
-const char *const ds_level_names[3] = {"byte", "char", "word"};
+_Static_assert(sizeof(hid_t) == sizeof(int64_t), "dataset.h keeps HDF5 ids as int64_t");
 
-int ds_level_parse(const char *s) {
-  for (int i = 0; i < 3; i++)
-    if (strcmp(s, ds_level_names[i]) == 0) return i;
-  return -1;
-}
+const char *const ds_split_names[SPLIT_COUNT + 1] = {"train", "val", "test", NULL};
+const char *const ds_level_names[LEVEL_COUNT + 1] = {"byte", "char", "word", NULL};
+const char *const task_names[TASK_COUNT + 1] = {"lm", "classify", "tag", NULL};
+int ds_level_parse(const char *s) { return names_parse(ds_level_names, s); }
+int ds_split_parse(const char *s) { return names_parse(ds_split_names, s); }
+int task_parse(const char *s) { return names_parse(task_names, s); }
 
 static void check_header(hid_t f, const char *path, const char *want_format) {
   char fmt[64] = "", where[1100];
@@ -76,13 +76,13 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
 
   hid_t tags = -1;
   int32_t *labels = NULL;
-  if (ds->task == 2) {
+  if (ds->task == TASK_TAG) {
     snprintf(where, sizeof where, "%s:/%s/tags", path, name);
     if (H5Lexists(g, "tags", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
     tags = H5Dopen2(g, "tags", H5P_DEFAULT);
     if (tags < 0 || h5_len_1d(tags) != ntok) recur_fail(where, NULL, "expected %lld tags, one per token", (long long)ntok);
   }
-  if (ds->task == 1) {
+  if (ds->task == TASK_CLASSIFY) {
     snprintf(where, sizeof where, "%s:/%s/labels", path, name);
     if (H5Lexists(g, "labels", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
     hid_t ld = H5Dopen2(g, "labels", H5P_DEFAULT);
@@ -104,12 +104,12 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   sp->n_seq += (uint64_t)noff - 1;
   sp->n_tok += (uint64_t)ntok;
   free(o);
-  sp->tokens = xrealloc(sp->tokens, (size_t)(sp->n_parts + 1) * sizeof(hid_t));
+  sp->tokens = xrealloc(sp->tokens, (size_t)(sp->n_parts + 1) * sizeof(int64_t));
   sp->part_file = xrealloc(sp->part_file, (size_t)(sp->n_parts + 1) * sizeof(int));
   sp->part_tok = xrealloc(sp->part_tok, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
-  sp->tags = xrealloc(sp->tags, (size_t)(sp->n_parts + 1) * sizeof(hid_t));
+  sp->tags = xrealloc(sp->tags, (size_t)(sp->n_parts + 1) * sizeof(int64_t));
   sp->tags[sp->n_parts] = tags;
-  if (ds->task == 1) {
+  if (ds->task == TASK_CLASSIFY) {
     sp->labels = xrealloc(sp->labels, (size_t)(sp->n_seq + 1) * sizeof(int32_t));
     memcpy(sp->labels + (sp->n_seq - ((uint64_t)noff - 1)), labels, (size_t)(noff - 1) * sizeof(int32_t));
     free(labels);
@@ -123,7 +123,7 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
 }
 
 static int add_file(dataset *ds, const char *path, hid_t f) {
-  ds->files = xrealloc(ds->files, (size_t)(ds->n_files + 1) * sizeof(hid_t));
+  ds->files = xrealloc(ds->files, (size_t)(ds->n_files + 1) * sizeof(int64_t));
   ds->file_paths = xrealloc(ds->file_paths, (size_t)(ds->n_files + 1) * sizeof(char *));
   ds->files[ds->n_files] = f;
   ds->file_paths[ds->n_files] = xstrdup(path);
@@ -155,10 +155,10 @@ dataset *dataset_open(const char *path) {
   if (ds->eos_id < -1 || ds->eos_id >= ds->vocab_size) recur_fail(where, NULL, "eos_id %lld out of range", (long long)ds->eos_id);
   char task[32] = "lm";
   h5_attr_get_str(f, "task", task, sizeof task);
-  ds->task = !strcmp(task, "classify") ? 1 : !strcmp(task, "tag") ? 2 : !strcmp(task, "lm") ? 0 : -1;
-  if (ds->task < 0) recur_fail(where, NULL, "unknown task '%s'", task);
-  if (ds->task) {
-    ds->out_names = h5_read_strings(f, ds->task == 1 ? "label_names" : "tag_names", &ds->n_out, path);
+  if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
+  ds->task = (enum model_task)task_parse(task);
+  if (ds->task != TASK_LM) {
+    ds->out_names = h5_read_strings(f, ds->task == TASK_CLASSIFY ? "label_names" : "tag_names", &ds->n_out, path);
     if (ds->n_out < 1) recur_fail(where, NULL, "no label or tag names");
   }
   if (ds->unk_id < -1 || ds->unk_id >= ds->vocab_size) recur_fail(where, NULL, "unk_id %lld out of range", (long long)ds->unk_id);
@@ -270,7 +270,7 @@ void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, 
 }
 
 void dataset_read_tags(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
-  RECUR_ASSERT(ds->task == 2);
+  RECUR_ASSERT(ds->task == TASK_TAG);
   read_ids(ds, split, start, count, out, 1);
 }
 

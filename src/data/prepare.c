@@ -18,9 +18,9 @@
 #include "recur/core.h"
 #include "recur/dataset.h"
 #include "recur/h5.h"
+#include "recur/tokenize.h"
 
 #define MAX_CP 0x110000
-#define WORD_MAX 256
 #define READ_BLOCK (1 << 20)
 #define TBUF 65536
 
@@ -141,12 +141,8 @@ typedef struct {
   int n_shards;
   char **shard_names;
   int seq_open;
-  /* tokenizer state */
-  uint32_t u8_cp;
-  int u8_need;
-  uint64_t u8_off;
-  char word[WORD_MAX];
-  int wlen;
+  tokenizer tok;
+  uint64_t u8_off;        /* byte offset of the code point being emitted (for messages) */
   /* segmenter state */
   int line_bytes, pending_nl, in_par, seq_has_content;
   char pend[512];
@@ -215,8 +211,8 @@ static void shard_open(prep *p) {
     uint64_t zero = 0;
     h5_appender_push(&s->w[k].off, &zero, 1);
     hid_t ot = p->n_out <= 256 ? H5T_STD_U8LE : p->n_out <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
-    if (o->task == 1) h5_appender_open(&s->w[k].lab, g, "labels", ot, H5T_NATIVE_UINT32, 4, 8192, s->tmp);
-    if (o->task == 2) h5_appender_open(&s->w[k].tag, g, "tags", ot, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
+    if (o->task == TASK_CLASSIFY) h5_appender_open(&s->w[k].lab, g, "labels", ot, H5T_NATIVE_UINT32, 4, 8192, s->tmp);
+    if (o->task == TASK_TAG) h5_appender_open(&s->w[k].tag, g, "tags", ot, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
     H5Gclose(g);
   }
 }
@@ -227,8 +223,8 @@ static void shard_close(prep *p) {
     writer_flush_tokens(&s->w[k]);
     h5_appender_close(&s->w[k].tok);
     h5_appender_close(&s->w[k].off);
-    if (p->o->task == 1) h5_appender_close(&s->w[k].lab);
-    if (p->o->task == 2) h5_appender_close(&s->w[k].tag);
+    if (p->o->task == TASK_CLASSIFY) h5_appender_close(&s->w[k].lab);
+    if (p->o->task == TASK_TAG) h5_appender_close(&s->w[k].tag);
     hid_t g = H5Gopen2(s->f, ds_split_names[k], H5P_DEFAULT);
     h5_attr_set_i64(g, "n_sequences", (int64_t)s->w[k].nseq);
     h5_attr_set_i64(g, "n_tokens", (int64_t)s->w[k].ntok);
@@ -241,8 +237,8 @@ static void shard_close(prep *p) {
 /* end the open sequence of the current split (append its end offset) */
 static void seq_close(prep *p) {
   split_writer *w = &p->sh->w[p->cur_split];
-  if (p->o->task == 1) h5_appender_push(&w->lab, &p->cur_label, 1);
-  if (p->o->task == 2) {
+  if (p->o->task == TASK_CLASSIFY) h5_appender_push(&w->lab, &p->cur_label, 1);
+  if (p->o->task == TASK_TAG) {
     if (w->ntok - w->seq_start != p->n_line_tags) {
       char where[1200];
       snprintf(where, sizeof where, "%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
@@ -376,90 +372,43 @@ static void on_word(prep *p, const char *w, int n) {
   emit_id(p, (uint32_t)id);
 }
 
-static void word_end(prep *p) {
-  if (p->wlen) on_word(p, p->word, p->wlen);
-  p->wlen = 0;
-}
-
-static void tok_fail_utf8(prep *p, uint64_t off) {
-  char where[1200];
-  snprintf(where, sizeof where, "%s:byte %llu", p->cur_file, (unsigned long long)off);
+static void tok_fail(void *ctx, enum token_error e, uint64_t off) {
+  prep *p = ctx;
+  if (e == TOKEN_ERR_NUL)
+    recur_fail(p->cur_file, "use --level byte for text with NUL bytes", "NUL character at byte %llu", (unsigned long long)off);
+  char *where = core_path("%s:byte %llu", p->cur_file, (unsigned long long)off);
   recur_fail(where, "use --level byte for text that is not UTF-8", "invalid UTF-8");
 }
 
-/* content bytes -> symbols */
-static void tok_feed(prep *p, const unsigned char *b, size_t n, uint64_t off) {
-  p->seq_has_content = 1;
-  if (p->o->level == LEVEL_BYTE) {
-    p->n_content += n;
-    if (p->pass == 1) {
-      for (size_t i = 0; i < n; i++) p->byte_count[b[i]]++;
-      p->seq_tok += n;
-    } else {
-      emit_run(p, b, n, identity_map(), off);
-    }
-    return;
-  }
-  if (p->o->level == LEVEL_CHAR) {
-    for (size_t i = 0; i < n; i++) {
-      unsigned c = b[i];
-      if (p->u8_need == 0 && c - 1u < 0x7Fu) { /* a run of ASCII (not NUL): the common case */
-        size_t e = i;
-        while (e < n && b[e] - 1u < 0x7Fu) e++;
-        p->n_content += e - i;
-        if (p->pass == 1) {
-          uint64_t *cnt = p->cp_count;
-          for (size_t k = i; k < e; k++) cnt[b[k]]++;
-          p->seq_tok += e - i;
-        } else {
-          emit_run(p, b + i, e - i, p->cp_id, off + i);
-        }
-        i = e - 1;
-        continue;
-      }
-      if (p->u8_need == 0) {
-        p->u8_off = off + i;
-        if (c < 0x80) {
-          if (c == 0) recur_fail(p->cur_file, "use --level byte for text with NUL bytes", "NUL character at byte %llu",
-                                 (unsigned long long)(off + i));
-          on_sym(p, c);
-        } else if (c >= 0xC2 && c <= 0xDF) { p->u8_cp = c & 0x1F; p->u8_need = 1; }
-        else if (c >= 0xE0 && c <= 0xEF) { p->u8_cp = c & 0x0F; p->u8_need = 2; }
-        else if (c >= 0xF0 && c <= 0xF4) { p->u8_cp = c & 0x07; p->u8_need = 3; }
-        else tok_fail_utf8(p, off + i);
-      } else {
-        if ((c & 0xC0) != 0x80) tok_fail_utf8(p, p->u8_off);
-        p->u8_cp = (p->u8_cp << 6) | (c & 0x3F);
-        if (--p->u8_need == 0) {
-          uint32_t cp = p->u8_cp;
-          if (cp >= 0xD800 && cp <= 0xDFFF) tok_fail_utf8(p, p->u8_off);
-          if (cp > 0x10FFFF) tok_fail_utf8(p, p->u8_off);
-          if ((cp < 0x800 && off + i - p->u8_off == 2) || (cp < 0x10000 && off + i - p->u8_off == 3))
-            tok_fail_utf8(p, p->u8_off); /* overlong */
-          on_sym(p, cp);
-        }
-      }
-    }
-    return;
-  }
-  /* words: runs of letters, digits, '_' and non-ASCII; other ASCII marks alone; '\n' kept */
-  for (size_t i = 0; i < n; i++) {
-    unsigned c = b[i];
-    if (c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
-      if (p->wlen == WORD_MAX && c < 0xC0) word_end(p); /* cut very long words at a char boundary */
-      else if (p->wlen >= WORD_MAX - 4 && c >= 0xC0) word_end(p);
-      p->word[p->wlen++] = (char)c;
-    } else {
-      word_end(p);
-      if (c == '\n') on_word(p, "\n", 1);
-      else if (c > ' ' && c < 0x7f) { char ch = (char)c; on_word(p, &ch, 1); }
-    }
+/* byte level: any run; char level: a run of ASCII */
+static void tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off) {
+  prep *p = ctx;
+  p->n_content += n;
+  if (p->pass == 1) {
+    uint64_t *cnt = p->o->level == LEVEL_BYTE ? p->byte_count : p->cp_count;
+    for (size_t k = 0; k < n; k++) cnt[b[k]]++;
+    p->seq_tok += n;
+  } else {
+    emit_run(p, b, n, p->o->level == LEVEL_BYTE ? identity_map() : p->cp_id, off);
   }
 }
 
+static void tok_char(void *ctx, uint32_t cp, uint64_t off) {
+  prep *p = ctx;
+  p->u8_off = off;
+  on_sym(p, cp);
+}
+
+static void tok_word(void *ctx, const char *w, int n) { on_word(ctx, w, n); }
+
+/* content bytes -> symbols (the tokenizer of tokenize.h) */
+static void tok_feed(prep *p, const unsigned char *b, size_t n, uint64_t off) {
+  p->seq_has_content = 1;
+  tokenizer_feed(&p->tok, b, n, off);
+}
+
 static void on_end(prep *p) {
-  if (p->o->level == LEVEL_CHAR && p->u8_need) tok_fail_utf8(p, p->u8_off);
-  if (p->o->level == LEVEL_WORD) word_end(p);
+  tokenizer_end(&p->tok);
   if (p->pass == 1) {
     uint64_t t = p->seq_tok + (uint64_t)p->delimited;
     if (t > 0) {
@@ -581,7 +530,7 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
   if (len == 0) return;
   char *tab = memchr(line, '\t', len);
   p->n_line_tags = 0;
-  if (p->o->task == 1) {
+  if (p->o->task == TASK_CLASSIFY) {
     if (!tab || tab == line) recur_fail(where, "classification lines are label<TAB>text", "no label before a tab");
     p->cur_label = out_id(p, line, (int)(tab - line));
     tok_feed(p, (unsigned char *)tab + 1, len - (size_t)(tab + 1 - line), off + (uint64_t)(tab + 1 - line));
@@ -649,7 +598,7 @@ static void pass_over(prep *p, char **files, int nf) {
   unsigned char *buf = xmalloc(READ_BLOCK);
   for (int f = 0; f < nf; f++) {
     p->cur_file = files[f];
-    if (p->o->task != 0) {
+    if (p->o->task != TASK_LM) {
       labeled_file(p, files[f]);
       continue;
     }
@@ -842,12 +791,12 @@ static void write_metadata(prep *p, hid_t f) {
   h5_attr_set_str(f, "format", DATASET_FORMAT);
   h5_attr_set_i64(f, "version", DATASET_VERSION);
   h5_attr_set_str(f, "level", ds_level_names[o->level]);
-  h5_attr_set_str(f, "split_on", o->task ? "line" : o->split_on);
+  h5_attr_set_str(f, "split_on", o->task != TASK_LM ? "line" : o->split_on);
   h5_attr_set_str(f, "separator", o->separator ? o->separator : "");
-  h5_attr_set_str(f, "task", o->task == 1 ? "classify" : o->task == 2 ? "tag" : "lm");
-  if (o->task) {
-    h5_attr_set_i64(f, o->task == 1 ? "n_labels" : "n_tags", p->n_out);
-    h5_write_strings(f, o->task == 1 ? "label_names" : "tag_names", p->out_names, p->n_out);
+  h5_attr_set_str(f, "task", o->task == TASK_CLASSIFY ? "classify" : o->task == TASK_TAG ? "tag" : "lm");
+  if (o->task != TASK_LM) {
+    h5_attr_set_i64(f, o->task == TASK_CLASSIFY ? "n_labels" : "n_tags", p->n_out);
+    h5_write_strings(f, o->task == TASK_CLASSIFY ? "label_names" : "tag_names", p->out_names, p->n_out);
   }
   h5_attr_set_i64(f, "vocab_size", p->vocab_size);
   h5_attr_set_i64(f, "eos_id", p->eos_id);
@@ -913,13 +862,19 @@ void prepare_run(const prepare_opts *o) {
   h5_init();
   prep *p = xcalloc(1, sizeof(prep));
   p->o = o;
+  p->tok.level = o->level;
+  p->tok.ctx = p;
+  p->tok.on_run = tok_run;
+  p->tok.on_char = tok_char;
+  p->tok.on_word = tok_word;
+  p->tok.on_error = tok_fail;
   const char *modes[] = {"none", "line", "paragraph", "file", "separator"};
   p->mode = -1;
   for (int i = 0; i < 5; i++)
     if (strcmp(o->split_on, modes[i]) == 0) p->mode = i;
   RECUR_ASSERT(p->mode >= 0);
   p->delimited = p->mode != SEG_NONE;
-  if (o->task) { /* classify/tag: one sequence per line, no <eos> */
+  if (o->task != TASK_LM) { /* classify/tag: one sequence per line, no <eos> */
     p->mode = SEG_LINE;
     p->delimited = 0;
   }
@@ -930,7 +885,7 @@ void prepare_run(const prepare_opts *o) {
   for (int i = 0; i < o->n_inputs; i++) use_stdin |= strcmp(o->inputs[i], "-") == 0;
   p->rank = core_rank();
   p->world = core_world();
-  if (p->world > 1 && (use_stdin || o->task || (o->level == LEVEL_WORD && !o->vocab_from))) {
+  if (p->world > 1 && (use_stdin || o->task != TASK_LM || (o->level == LEVEL_WORD && !o->vocab_from))) {
     if (p->rank != 0) { free(p); return; }
     if (!o->quiet)
       fprintf(stderr, "recur: note: %s: rank 0 prepares alone\n",
@@ -974,7 +929,7 @@ void prepare_run(const prepare_opts *o) {
   if (p->n_content == 0)
     recur_fail(nf == 1 ? files[0] : o->inputs[0], "give a file with some text in it", "input is empty: no text found");
   build_vocab(p);
-  if (o->task) { /* label or tag names, sorted; ids are their indices */
+  if (o->task != TASK_LM) { /* label or tag names, sorted; ids are their indices */
     uint64_t n;
     wentry **all = wt_sorted(&p->outs, cmp_name_q, &n);
     p->out_names = xmalloc((n + 1) * sizeof(char *));

@@ -17,6 +17,7 @@
 
 #include "recur/core.h"
 #include "recur/h5.h"
+#include "recur/hooks.h"
 
 /* ---- files ---- */
 /* FNV-1a 64 of a whole file, and its size; -1 if unreadable */
@@ -114,9 +115,9 @@ static void write_floats(hid_t f, const char *name, int rank, hsize_t d0, hsize_
 }
 
 static void test_pause(const char *where, int64_t step) {
-  const char *r = getenv("RECUR_TEST_PAUSE_SAVE_RANK"), *s = getenv("RECUR_TEST_PAUSE_SAVE_STEP");
-  if (!r || !s || atoi(r) != core_rank() || atoll(s) != step) return;
-  FILE *f = fopen(getenv("RECUR_TEST_PAUSE_FILE") ? getenv("RECUR_TEST_PAUSE_FILE") : "paused", "w");
+  const test_hooks *h = hooks_get();
+  if (h->pause_rank != core_rank() || h->pause_step != step) return;
+  FILE *f = fopen(h->pause_file, "w");
   if (f) { fprintf(f, "%d %s\n", (int)getpid(), where); fclose(f); }
   for (;;) pause(); /* the test kills us here */
 }
@@ -314,13 +315,14 @@ int ckpt_validate(const char *dir, char *err, int cap) {
   return rc;
 }
 
-void ckpt_find(const char *path, char *dir, int cap) {
+char *ckpt_find_dir(const char *path) {
   int len = 0;
+  char *dir = NULL;
   if (core_rank() == 0) {
     char err[1600];
     if (has_file(path, "COMMIT") || (has_file(path, "model.h5") && !has_file(path, "metrics.jsonl"))) {
       if (ckpt_validate(path, err, sizeof err) != 0) recur_fail(path, "resume from the run directory to fall back to an older checkpoint", "checkpoint is not usable: %s", err);
-      snprintf(dir, (size_t)cap, "%s", path);
+      dir = xstrdup(path);
     } else {
       char **l;
       int n = list_ckpts(path, 1, &l);
@@ -332,14 +334,24 @@ void ckpt_find(const char *path, char *dir, int cap) {
       }
       if (found < 0) recur_fail(path, NULL, "no valid checkpoint left (all %d are damaged)", n);
       if (found > 0) fprintf(stderr, "recur: falling back to %s\n", l[found]);
-      snprintf(dir, (size_t)cap, "%s", l[found]);
+      dir = xstrdup(l[found]);
       for (int i = 0; i < n; i++) free(l[i]);
       free(l);
     }
     len = (int)strlen(dir) + 1;
   }
   MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (core_rank() != 0) dir = xmalloc((size_t)len);
   MPI_Bcast(dir, len, MPI_CHAR, 0, MPI_COMM_WORLD);
+  return dir;
+}
+
+char *ckpt_saved_options(const char *shard) {
+  hid_t f = h5_open(shard, 0);
+  char *buf = xcalloc(65536, 1);
+  if (!h5_attr_get_str(f, "options", buf, 65536)) recur_fail(shard, NULL, "missing 'options' attribute");
+  H5Fclose(f);
+  return buf;
 }
 
 static void read_floats(hid_t f, const char *name, float *out, int64_t n, const char *path) {

@@ -9,17 +9,12 @@
 
 #include "recur/core.h"
 
-const char *const cell_names[CELL_COUNT] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
+const char *const cell_names[CELL_COUNT + 1] = {"rnn_tanh", "rnn_relu", "lstm", "gru", NULL};
+int cell_parse(const char *s) { return names_parse(cell_names, s); }
 
-int cell_parse(const char *s) {
-  for (int i = 0; i < CELL_COUNT; i++)
-    if (strcmp(s, cell_names[i]) == 0) return i;
-  return -1;
-}
+int cell_gates(enum cell_type cell) { return cell == CELL_LSTM ? 4 : cell == CELL_GRU ? 3 : 1; }
 
-int cell_gates(int cell) { return cell == CELL_LSTM ? 4 : cell == CELL_GRU ? 3 : 1; }
-
-const char *cell_torch_mode(int cell) {
+const char *cell_torch_mode(enum cell_type cell) {
   static const char *const m[CELL_COUNT] = {"RNN_TANH", "RNN_RELU", "LSTM", "GRU"};
   return m[cell];
 }

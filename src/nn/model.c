@@ -9,13 +9,9 @@
 
 #include "recur/core.h"
 
-const char *const task_names[TASK_COUNT] = {"lm", "classify", "tag"};
 
-int task_parse(const char *s) {
-  for (int i = 0; i < TASK_COUNT; i++)
-    if (strcmp(s, task_names[i]) == 0) return i;
-  return -1;
-}
+const char *const pool_names[POOL_COUNT + 1] = {"last", "mean", NULL};
+int pool_parse(const char *s) { return names_parse(pool_names, s); }
 
 void model_config_check(const model_config *c) {
   if (c->cell < 0 || c->cell >= CELL_COUNT) recur_fail(NULL, "--cell lstm|gru|rnn_tanh|rnn_relu", "unknown cell");

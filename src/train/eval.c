@@ -27,7 +27,7 @@ eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, i
   double acc[2] = {0, 0};
   items it = {0};
   batch b = {0};
-  double *conf = ds->task ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
+  double *conf = ds->task != TASK_LM ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
   if (as_streams && sp->n_tok >= 2) {
     if ((uint64_t)streams > sp->n_tok - 1) streams = (int)(sp->n_tok - 1);
     uint64_t slen = (sp->n_tok - 1) / (uint64_t)streams;
@@ -60,9 +60,9 @@ eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, i
       acc[1] += (double)b.n_targets;
       if (conf) { /* predicted (argmax) against true class */
         const int64_t R = model_readout_rows(m, &b), O = m->O;
-        const int32_t *tg = ds->task == 1 ? b.label : b.tgt;
+        const int32_t *tg = ds->task == TASK_CLASSIFY ? b.label : b.tgt;
         for (int64_t r = 0; r < R; r++) {
-          if (tg[r] < 0 || (ds->task == 1 && b.len[r] == 0)) continue;
+          if (tg[r] < 0 || (ds->task == TASK_CLASSIFY && b.len[r] == 0)) continue;
           conf[tg[r] * O + vec_argmax(m->probs + r * O, (int)O)] += 1;
         }
       }
@@ -108,18 +108,17 @@ double eval_macro_f1(const eval_result *r) {
   return n ? s / n : 0;
 }
 
-void eval_json(FILE *f, const eval_result *r, char *const *names) {
-  fprintf(f, "\"accuracy\":%.9g,\"f1\":%.9g,\"f1_per_class\":{", eval_accuracy(r), eval_macro_f1(r));
-  for (int k = 0; k < r->n_out; k++) {
-    if (k) fputc(',', f);
-    core_json_string(f, names[k]);
-    fprintf(f, ":%.6g", eval_f1(r, k));
-  }
-  fprintf(f, "},\"confusion\":[");
+void eval_json(json_writer *j, const eval_result *r, char *const *names) {
+  json_num(j, "accuracy", eval_accuracy(r));
+  json_num(j, "f1", eval_macro_f1(r));
+  json_object_begin(j, "f1_per_class");
+  for (int k = 0; k < r->n_out; k++) json_num(j, names[k], eval_f1(r, k));
+  json_object_end(j);
+  json_array_begin(j, "confusion");
   for (int i = 0; i < r->n_out; i++) {
-    fprintf(f, "%s[", i ? "," : "");
-    for (int j = 0; j < r->n_out; j++) fprintf(f, "%s%.0f", j ? "," : "", r->confusion[i * r->n_out + j]);
-    fputc(']', f);
+    json_array_begin(j, NULL);
+    for (int k = 0; k < r->n_out; k++) json_num(j, NULL, r->confusion[i * r->n_out + k]);
+    json_array_end(j);
   }
-  fputc(']', f);
+  json_array_end(j);
 }

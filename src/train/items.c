@@ -37,13 +37,13 @@ int64_t items_seq_tokens(const dataset *ds, int split, uint64_t q, int max_len) 
 }
 int items_seq_steps(const dataset *ds, int split, uint64_t q, int max_len) {
   int64_t n = items_seq_tokens(ds, split, q, max_len);
-  if (ds->task) return (int)n; /* classify, tag: every token is an input */
+  if (ds->task != TASK_LM) return (int)n; /* classify, tag: every token is an input */
   return (int)(ds->eos_id >= 0 ? n : n > 0 ? n - 1 : 0);
 }
 /* targets a sequence contributes to the loss */
 int items_seq_targets(const dataset *ds, int split, uint64_t q, int max_len) {
   int n = items_seq_steps(ds, split, q, max_len);
-  return ds->task == 1 ? n > 0 : n;
+  return ds->task == TASK_CLASSIFY ? n > 0 : n;
 }
 
 /* Fill items with sequences q[0..n): with <eos>, inputs are <eos> x0 .. x_{n-2} and targets
@@ -53,19 +53,19 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
   for (int i = 0; i < n; i++) total += items_seq_tokens(ds, split, q[i], max_len) + 1;
   items_reserve(it, n, total);
   int32_t *p = it->pool;
-  if (ds->task) { /* inputs x0 .. x_{n-1}; targets the tags, or one label per sequence */
+  if (ds->task != TASK_LM) { /* inputs x0 .. x_{n-1}; targets the tags, or one label per sequence */
     for (int i = 0; i < n; i++) {
       int64_t k = items_seq_tokens(ds, split, q[i], max_len);
       uint64_t o = ds->split[split].offsets[q[i]];
       dataset_read(ds, split, o, (uint64_t)k, p);
       it->in[i] = p;
       it->tgt[i] = NULL;
-      if (ds->task == 2) {
+      if (ds->task == TASK_TAG) {
         int32_t *t = it->tagpool + (p - it->pool);
         dataset_read_tags(ds, split, o, (uint64_t)k, t);
         it->tgt[i] = t;
       }
-      it->labels[i] = ds->task == 1 ? ds->split[split].labels[q[i]] : -1;
+      it->labels[i] = ds->task == TASK_CLASSIFY ? ds->split[split].labels[q[i]] : -1;
       it->len[i] = (int)k;
       it->ids[i] = q[i];
       p += k;
@@ -87,8 +87,8 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
 
 /* Pack n items into b with their targets (next tokens, tags, or a label per sequence). */
 void items_pack(batch *b, const items *it, int n, const dataset *ds) {
-  batch_pack(b, n, it->len, it->in, ds->task == 1 ? NULL : it->tgt, it->ids);
-  if (ds->task == 1) {
+  batch_pack(b, n, it->len, it->in, ds->task == TASK_CLASSIFY ? NULL : it->tgt, it->ids);
+  if (ds->task == TASK_CLASSIFY) {
     batch_set_labels(b, it->labels);
     b->n_targets = 0;
     for (int r = 0; r < b->s.B; r++) b->n_targets += b->len[r] > 0 && b->label[r] >= 0;

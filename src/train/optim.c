@@ -7,21 +7,12 @@
 
 #include "recur/core.h"
 
-int optim_parse(const char *s) {
-  if (strcmp(s, "sgd") == 0) return OPTIM_SGD;
-  if (strcmp(s, "adam") == 0) return OPTIM_ADAM;
-  if (strcmp(s, "adamw") == 0) return OPTIM_ADAMW;
-  return -1;
-}
+const char *const optim_names[OPTIM_COUNT + 1] = {"sgd", "adam", "adamw", NULL};
+const char *const lr_names[LR_COUNT + 1] = {"constant", "step", "cosine", NULL};
+int optim_parse(const char *s) { return names_parse(optim_names, s); }
+int lr_parse(const char *s) { return names_parse(lr_names, s); }
 
-int lr_parse(const char *s) {
-  if (strcmp(s, "constant") == 0) return LR_CONSTANT;
-  if (strcmp(s, "step") == 0) return LR_STEP;
-  if (strcmp(s, "cosine") == 0) return LR_COSINE;
-  return -1;
-}
-
-void optim_init(optim *o, int type, int64_t n) {
+void optim_init(optim *o, enum optim_type type, int64_t n) {
   memset(o, 0, sizeof *o);
   o->beta1 = 0.9f;
   o->beta2 = 0.999f;

@@ -10,7 +10,7 @@
 #include "train-impl.h"
 
 /* ---- scheduled sampling ---- */
-double ss_eps(int kind, double k, double c, double min, int64_t i) {
+double ss_eps(enum ss_kind kind, double k, double c, double min, int64_t i) {
   double e = 1.0;
   switch (kind) {
   case SS_LINEAR: e = k - c * (double)i; break;

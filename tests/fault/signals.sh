@@ -6,6 +6,15 @@
 #   Ctrl-C to launch/run-mpi; --ckpt-minutes. Each stopped run resumes.
 source "$(dirname "$0")/../lib.sh"
 RUNMPI=$(cd "$(dirname "$0")/../../launch" && pwd)/run-mpi
+# whatever happens, no job of this test outlives it: every process working in this directory
+cleanup() {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/cwd" 2>/dev/null)" = "$PWD" ] && [ "${p#/proc/}" != $$ ] && kill -KILL "${p#/proc/}" 2>/dev/null
+  done
+  return 0
+}
+trap cleanup EXIT
 python3 -c "
 import random
 r = random.Random(5)

@@ -1,0 +1,29 @@
+/* generate: a trained model used from C. Sampling text from a language model (a prime, the
+ * temperature, top-k, a stop at <eos>; deterministic for a seed: draw g uses the counter-based
+ * generator keyed by (seed, g)) and predicting the label or the tags of a text. Text is encoded by
+ * the tokenizer prepare used. The CLI only parses flags, calls these and prints. */
+#ifndef RECUR_GENERATE_H
+#define RECUR_GENERATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "recur/model.h"
+#include "recur/tokenize.h"
+
+typedef struct {
+  int64_t length;     /* tokens to generate at most */
+  double temperature; /* 0: argmax */
+  int64_t top_k;      /* 0: all */
+  uint64_t seed;
+} sample_opts;
+
+/* Write prime and its continuation to out (a language model). Returns the tokens generated. */
+int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const sample_opts *so, FILE *out);
+
+/* Predict for one line of text and write one line to out: "label<TAB>probability" (classify),
+ * a tag character per character (char-level tag) or word/TAG tokens (word-level tag). b is
+ * scratch reused across calls (zero-initialised by the caller, batch_free after). */
+void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, const char *text, batch *b, FILE *out);
+
+#endif

@@ -1,0 +1,30 @@
+/* hooks: every test hook, read from the environment in this one place. Each makes happen, on
+ * purpose and at a chosen moment, what tests must show recur survives. Unset means off.
+ *   RECUR_TEST_FAIL_RANK=R RECUR_TEST_FAIL_STEP=S  rank R fails with a named error at step S
+ *                                                  (0-based) of training: the job must end
+ *   RECUR_TEST_NAN_FROM=A RECUR_TEST_NAN_TO=B      steps A..B (1-based) get a non-finite gradient
+ *   RECUR_TEST_PAUSE_SAVE_RANK=R RECUR_TEST_PAUSE_SAVE_STEP=S [RECUR_TEST_PAUSE_FILE=F]
+ *                                                  rank R stops in the middle of writing its shard
+ *                                                  of checkpoint S and writes "PID where" to F
+ *                                                  (default ./paused), for a test to kill it there
+ *   RECUR_TEST_FSIZE_LIMIT=BYTES                   a file-size limit: a disk that fills up */
+#ifndef RECUR_HOOKS_H
+#define RECUR_HOOKS_H
+
+#include <stdint.h>
+
+typedef struct {
+  int fail_rank;          /* -1: off */
+  int64_t fail_step;
+  int64_t nan_from;       /* -1: off */
+  int64_t nan_to;
+  int pause_rank;         /* -1: off */
+  int64_t pause_step;
+  const char *pause_file;
+  int64_t fsize_limit;    /* 0: off */
+} test_hooks;
+
+/* The hooks of this process (read once). */
+const test_hooks *hooks_get(void);
+
+#endif

@@ -1,0 +1,67 @@
+/* tokenize: the one tokenizer of recur. prepare feeds it a corpus in blocks; sample --prime,
+ * predict and any embedder feed it a string; so a model always sees the tokens it was trained on.
+ *   byte: every byte is a symbol (ids 0..255)
+ *   char: UTF-8 code points, validated (invalid UTF-8, overlong forms, surrogates and NUL are
+ *         errors naming the byte offset)
+ *   word: runs of letters, digits, '_' and non-ASCII bytes (cut at TOKEN_WORD_MAX bytes on a
+ *         character boundary); every other printable ASCII mark alone; '\n' kept as a word;
+ *         spaces and other control characters separate and are dropped */
+#ifndef RECUR_TOKENIZE_H
+#define RECUR_TOKENIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "recur/dataset.h"
+
+#define TOKEN_WORD_MAX 256
+
+enum token_error { TOKEN_ERR_UTF8, TOKEN_ERR_NUL };
+
+typedef struct {
+  enum ds_level level;
+  void *ctx;
+  /* byte level: a run of bytes; char level: a run of ASCII code points 1..127 (the common case,
+   * one call for many symbols). off is the byte offset of b[0] in the input. */
+  void (*on_run)(void *ctx, const unsigned char *b, size_t n, uint64_t off);
+  /* char level: one code point >= 128, starting at byte offset off */
+  void (*on_char)(void *ctx, uint32_t cp, uint64_t off);
+  /* word level: one word (not NUL-terminated) */
+  void (*on_word)(void *ctx, const char *w, int n);
+  /* bad input at byte offset off; must not return */
+  void (*on_error)(void *ctx, enum token_error e, uint64_t off);
+  /* state between feeds */
+  uint32_t u8_cp;
+  int u8_need;
+  uint64_t u8_off;
+  char word[TOKEN_WORD_MAX];
+  int wlen;
+} tokenizer;
+
+/* Feed n bytes that start at byte offset off of the input. */
+void tokenizer_feed(tokenizer *t, const unsigned char *b, size_t n, uint64_t off);
+/* End of a sequence: the pending word is delivered, an unfinished UTF-8 character is an error. */
+void tokenizer_end(tokenizer *t);
+
+/* A vocabulary to encode text with: names indexed by id, specials excluded from matching. */
+typedef struct {
+  enum ds_level level;
+  int64_t size, eos_id, unk_id;
+  int64_t *sorted; /* (size) ids ordered by name, for lookup */
+  char *const *names;
+} vocab_index;
+
+void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, int64_t size, int64_t eos_id,
+                      int64_t unk_id);
+void vocab_index_free(vocab_index *v);
+/* id of the entry named s[0..n) (not <eos> or <unk>), -1 if none */
+int64_t vocab_index_find(const vocab_index *v, const char *s, int n);
+
+/* Encode text as prepare would (ids malloc'd, count in *n). words_by_space: word-level tagging
+ * input, where words are whatever lies between spaces and tabs (as prepare reads word/TAG
+ * tokens). A symbol not in the vocabulary becomes <unk> when use_unk is set and the vocabulary
+ * has one, else the process ends with an error naming it and `what`. */
+int32_t *tokenize_encode(const vocab_index *v, const char *text, int64_t *n, int use_unk, int words_by_space,
+                         const char *what);
+
+#endif

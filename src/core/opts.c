@@ -1,0 +1,227 @@
+/* opts: one typed table per command gives parsing, bounds, defaults, --help and saved text. */
+#include "recur/opts.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+
+static void *field(const opt_def *d, void *o) { return (char *)o + d->offset; }
+static const void *cfield(const opt_def *d, const void *o) { return (const char *)o + d->offset; }
+
+const char *opts_choice_name(const char *const *choices, int v) {
+  for (int i = 0; choices[i]; i++)
+    if (i == v) return choices[i];
+  return "?";
+}
+
+int opts_find(const opt_table *t, const char *flag) {
+  for (int i = 0; i < t->n; i++)
+    if (!strcmp(t->defs[i].flag, flag) || (t->defs[i].alias && !strcmp(t->defs[i].alias, flag))) return i;
+  return -1;
+}
+
+static int parse_i64(const char *s, int64_t *v) {
+  char *end;
+  errno = 0;
+  long long x = strtoll(s, &end, 10);
+  if (!*s || *end || errno) return -1;
+  *v = x;
+  return 0;
+}
+
+int opts_set(const opt_table *t, int i, void *o, const char *val, char *err, size_t cap) {
+  const opt_def *d = &t->defs[i];
+  void *p = field(d, o);
+  switch (d->type) {
+  case OPT_INT: {
+    int64_t v;
+    if (parse_i64(val, &v) != 0) return snprintf(err, cap, "%s expects an integer, got '%s'", d->flag, val), -1;
+    if ((double)v < d->lo || (double)v > d->hi)
+      return snprintf(err, cap, "%s must be in [%.0f, %.0f], got %lld", d->flag, d->lo, d->hi, (long long)v), -1;
+    if (d->size == sizeof(int)) *(int *)p = (int)v;
+    else *(int64_t *)p = v;
+    return 0;
+  }
+  case OPT_UINT: {
+    int64_t v;
+    if (parse_i64(val, &v) != 0) return snprintf(err, cap, "%s expects an integer, got '%s'", d->flag, val), -1;
+    if ((double)v < d->lo || (double)v > d->hi)
+      return snprintf(err, cap, "%s must be in [%.0f, %.0f], got %lld", d->flag, d->lo, d->hi, (long long)v), -1;
+    *(uint64_t *)p = (uint64_t)v;
+    return 0;
+  }
+  case OPT_REAL: {
+    char *end;
+    double v = strtod(val, &end);
+    if (!*val || *end) return snprintf(err, cap, "%s expects a number, got '%s'", d->flag, val), -1;
+    if (!(v >= d->lo && v <= d->hi)) return snprintf(err, cap, "%s must be in [%g, %g], got %g", d->flag, d->lo, d->hi, v), -1;
+    if (d->size == sizeof(float)) *(float *)p = (float)v;
+    else *(double *)p = v;
+    return 0;
+  }
+  case OPT_STR:
+    free(*(char **)p);
+    *(char **)p = xstrdup(val);
+    return 0;
+  case OPT_CHOICE: {
+    RECUR_ASSERT(d->size == sizeof(int));
+    for (int k = 0; d->choices[k]; k++)
+      if (!strcmp(val, d->choices[k])) {
+        *(int *)p = k;
+        return 0;
+      }
+    size_t n = (size_t)snprintf(err, cap, "%s must be one of ", d->flag);
+    for (int k = 0; d->choices[k] && n < cap; k++) n += (size_t)snprintf(err + n, cap - n, "%s%s", k ? "|" : "", d->choices[k]);
+    if (n < cap) snprintf(err + n, cap - n, ", got '%s'", val);
+    return -1;
+  }
+  case OPT_SWITCH:
+    if (strcmp(val, "0") && strcmp(val, "1")) return snprintf(err, cap, "%s takes no value (or =0, =1), got '%s'", d->flag, val), -1;
+    *(int *)p = val[0] == '1';
+    return 0;
+  }
+  return -1;
+}
+
+void opts_default(const opt_table *t, void *o) {
+  char err[512];
+  for (int i = 0; i < t->n; i++) {
+    const opt_def *d = &t->defs[i];
+    if (d->type == OPT_STR) *(char **)field(d, o) = NULL;
+    if (d->def && d->def[0]) RECUR_ASSERT(opts_set(t, i, o, d->def, err, sizeof err) == 0);
+    else if (d->type == OPT_SWITCH) *(int *)field(d, o) = 0;
+  }
+}
+
+void opts_free(const opt_table *t, void *o) {
+  for (int i = 0; i < t->n; i++)
+    if (t->defs[i].type == OPT_STR) {
+      free(*(char **)field(&t->defs[i], o));
+      *(char **)field(&t->defs[i], o) = NULL;
+    }
+}
+
+void opts_format(const opt_table *t, int i, const void *o, char *buf, size_t cap) {
+  const opt_def *d = &t->defs[i];
+  const void *p = cfield(d, o);
+  switch (d->type) {
+  case OPT_INT:
+    snprintf(buf, cap, "%lld", d->size == sizeof(int) ? (long long)*(const int *)p : (long long)*(const int64_t *)p);
+    break;
+  case OPT_UINT: snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+  case OPT_REAL: snprintf(buf, cap, "%.9g", d->size == sizeof(float) ? (double)*(const float *)p : *(const double *)p); break;
+  case OPT_STR: snprintf(buf, cap, "%s", *(char *const *)p ? *(char *const *)p : ""); break;
+  case OPT_CHOICE: snprintf(buf, cap, "%s", opts_choice_name(d->choices, *(const int *)p)); break;
+  case OPT_SWITCH: snprintf(buf, cap, "%d", *(const int *)p); break;
+  }
+}
+
+char *opts_text(const opt_table *t, const void *o) {
+  size_t cap = 256, n = 0;
+  char *s = xmalloc(cap);
+  s[0] = 0;
+  for (int i = 0; i < t->n; i++) {
+    if (t->defs[i].flags & OPT_NOT_SAVED) continue;
+    if (t->defs[i].type == OPT_STR && !*(char *const *)cfield(&t->defs[i], o)) continue;
+    char v[4096];
+    opts_format(t, i, o, v, sizeof v);
+    size_t need = strlen(t->defs[i].flag) + strlen(v) + 3;
+    while (n + need >= cap) s = xrealloc(s, cap *= 2);
+    n += (size_t)snprintf(s + n, cap - n, "%s %s\n", t->defs[i].flag, v);
+  }
+  return s;
+}
+
+/* edit distance, for "did you mean" */
+static int distance(const char *a, const char *b) {
+  int la = (int)strlen(a), lb = (int)strlen(b);
+  if (la > 64 || lb > 64) return 99;
+  int row[65];
+  for (int j = 0; j <= lb; j++) row[j] = j;
+  for (int i = 1; i <= la; i++) {
+    int prev = row[0];
+    row[0] = i;
+    for (int j = 1; j <= lb; j++) {
+      int cur = row[j], sub = prev + (a[i - 1] != b[j - 1]);
+      int best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
+      row[j] = sub < best ? sub : best;
+      prev = cur;
+    }
+  }
+  return row[lb];
+}
+
+static _Noreturn void unknown_flag(const opt_table *t, const char *flag) {
+  int best = -1, bd = 99;
+  for (int i = 0; i < t->n; i++) {
+    int dd = distance(flag, t->defs[i].flag);
+    if (dd < bd) bd = dd, best = i;
+  }
+  char hint[256];
+  if (best >= 0 && bd <= 3 + (int)strlen(flag) / 4)
+    snprintf(hint, sizeof hint, "did you mean %s? (`recur %s --help` lists every flag)", t->defs[best].flag, t->name);
+  else
+    snprintf(hint, sizeof hint, "`recur %s --help` lists every flag", t->name);
+  recur_fail(NULL, hint, "unknown flag '%s' for %s", flag, t->name);
+}
+
+int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char **argv, const char **pos,
+               int max_pos, int *n_pos) {
+  char err[1024];
+  int np = 0, only_pos = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (only_pos || a[0] != '-' || !a[1]) { /* a positional argument ("-" is stdin) */
+      if (np >= max_pos) {
+        char hint[128];
+        snprintf(hint, sizeof hint, "see `recur %s --help`", t->name);
+        recur_fail(NULL, hint, "unexpected argument '%s' for %s", a, t->name);
+      }
+      pos[np++] = a;
+      continue;
+    }
+    if (!strcmp(a, "--")) { only_pos = 1; continue; }
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      opts_help(t, stdout);
+      if (n_pos) *n_pos = np;
+      return 1;
+    }
+    char name[256];
+    const char *eq = strchr(a, '='), *val = NULL;
+    snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+    int k = opts_find(t, name);
+    if (k < 0) unknown_flag(t, name);
+    if (eq) val = eq + 1;
+    else if (t->defs[k].type == OPT_SWITCH) val = "1";
+    else if (i + 1 < argc) val = argv[++i];
+    else recur_fail(NULL, NULL, "%s needs a value", name);
+    if (opts_set(t, k, o, val, err, sizeof err) != 0) recur_fail(NULL, NULL, "%s", err);
+    if (given) given[k] = 1;
+  }
+  if (n_pos) *n_pos = np;
+  return 0;
+}
+
+void opts_help(const opt_table *t, FILE *f) {
+  fprintf(f, "%s\n", t->usage);
+  for (int i = 0; i < t->n; i++) {
+    const opt_def *d = &t->defs[i];
+    char left[160], meta[128];
+    if (d->type == OPT_CHOICE) {
+      size_t n = 0;
+      meta[0] = 0;
+      for (int k = 0; d->choices[k] && n < sizeof meta; k++) n += (size_t)snprintf(meta + n, sizeof meta - n, "%s%s", k ? "|" : "", d->choices[k]);
+    } else {
+      snprintf(meta, sizeof meta, "%s", d->type == OPT_SWITCH ? "" : d->meta ? d->meta : "X");
+    }
+    snprintf(left, sizeof left, "  %s%s%s%s%s", d->alias ? d->alias : "", d->alias ? ", " : "", d->flag, meta[0] ? " " : "", meta);
+    fprintf(f, "%-36s %s", left, d->help);
+    if (d->def && d->def[0] && d->type != OPT_SWITCH) fprintf(f, " (default %s)", d->def);
+    if (d->flags & OPT_RESUME_SAFE) fprintf(f, " [may change on resume]");
+    fputc('\n', f);
+  }
+  if (t->notes) fputs(t->notes, f);
+}

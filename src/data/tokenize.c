@@ -1,0 +1,198 @@
+/* tokenize: text -> symbols for prepare and for every later use of a model (see tokenize.h). */
+#include "recur/tokenize.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+
+static void word_end(tokenizer *t) {
+  if (t->wlen) t->on_word(t->ctx, t->word, t->wlen);
+  t->wlen = 0;
+}
+
+static int is_word_byte(unsigned c) {
+  return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+void tokenizer_feed(tokenizer *t, const unsigned char *b, size_t n, uint64_t off) {
+  if (t->level == LEVEL_BYTE) {
+    if (n) t->on_run(t->ctx, b, n, off);
+    return;
+  }
+  if (t->level == LEVEL_CHAR) {
+    for (size_t i = 0; i < n; i++) {
+      unsigned c = b[i];
+      if (t->u8_need == 0 && c - 1u < 0x7Fu) { /* a run of ASCII (not NUL): the common case */
+        size_t e = i;
+        while (e < n && b[e] - 1u < 0x7Fu) e++;
+        t->on_run(t->ctx, b + i, e - i, off + i);
+        i = e - 1;
+        continue;
+      }
+      if (t->u8_need == 0) {
+        t->u8_off = off + i;
+        if (c == 0) t->on_error(t->ctx, TOKEN_ERR_NUL, off + i);
+        else if (c >= 0xC2 && c <= 0xDF) { t->u8_cp = c & 0x1F; t->u8_need = 1; }
+        else if (c >= 0xE0 && c <= 0xEF) { t->u8_cp = c & 0x0F; t->u8_need = 2; }
+        else if (c >= 0xF0 && c <= 0xF4) { t->u8_cp = c & 0x07; t->u8_need = 3; }
+        else t->on_error(t->ctx, TOKEN_ERR_UTF8, off + i);
+      } else {
+        if ((c & 0xC0) != 0x80) t->on_error(t->ctx, TOKEN_ERR_UTF8, t->u8_off);
+        t->u8_cp = (t->u8_cp << 6) | (c & 0x3F);
+        if (--t->u8_need == 0) {
+          uint32_t cp = t->u8_cp;
+          if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) t->on_error(t->ctx, TOKEN_ERR_UTF8, t->u8_off);
+          if ((cp < 0x800 && off + i - t->u8_off == 2) || (cp < 0x10000 && off + i - t->u8_off == 3))
+            t->on_error(t->ctx, TOKEN_ERR_UTF8, t->u8_off); /* overlong */
+          t->on_char(t->ctx, cp, t->u8_off);
+        }
+      }
+    }
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    unsigned c = b[i];
+    if (is_word_byte(c)) {
+      if (t->wlen == TOKEN_WORD_MAX && c < 0xC0) word_end(t); /* cut very long words at a char boundary */
+      else if (t->wlen >= TOKEN_WORD_MAX - 4 && c >= 0xC0) word_end(t);
+      t->word[t->wlen++] = (char)c;
+    } else {
+      word_end(t);
+      if (c == '\n') t->on_word(t->ctx, "\n", 1);
+      else if (c > ' ' && c < 0x7f) {
+        char ch = (char)c;
+        t->on_word(t->ctx, &ch, 1);
+      }
+    }
+  }
+}
+
+void tokenizer_end(tokenizer *t) {
+  if (t->level == LEVEL_CHAR && t->u8_need) {
+    t->u8_need = 0;
+    t->on_error(t->ctx, TOKEN_ERR_UTF8, t->u8_off);
+  }
+  if (t->level == LEVEL_WORD) word_end(t);
+}
+
+/* ---- encoding a string with a model's vocabulary ---- */
+
+static int name_cmp(const vocab_index *v, int64_t a, const char *s, int n) {
+  const char *x = v->names[a];
+  int r = strncmp(x, s, (size_t)n);
+  if (r) return r;
+  return x[n] ? 1 : 0;
+}
+
+/* merge sort of ids by name, with the vocabulary as explicit context */
+static void sort_ids(const vocab_index *v, int64_t *a, int64_t *tmp, int64_t n) {
+  if (n < 2) return;
+  int64_t h = n / 2;
+  sort_ids(v, a, tmp, h);
+  sort_ids(v, a + h, tmp, n - h);
+  int64_t i = 0, j = h, k = 0;
+  while (i < h && j < n) tmp[k++] = strcmp(v->names[a[j]], v->names[a[i]]) < 0 ? a[j++] : a[i++];
+  while (i < h) tmp[k++] = a[i++];
+  while (j < n) tmp[k++] = a[j++];
+  memcpy(a, tmp, (size_t)n * sizeof *a);
+}
+
+void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, int64_t size, int64_t eos_id,
+                      int64_t unk_id) {
+  v->level = level;
+  v->names = names;
+  v->size = 0;
+  v->eos_id = eos_id;
+  v->unk_id = unk_id;
+  v->sorted = xmalloc((size_t)(size > 0 ? size : 1) * sizeof(int64_t));
+  for (int64_t i = 0; i < size; i++)
+    if (i != eos_id && i != unk_id) v->sorted[v->size++] = i;
+  int64_t *tmp = xmalloc((size_t)(size > 0 ? size : 1) * sizeof(int64_t));
+  sort_ids(v, v->sorted, tmp, v->size);
+  free(tmp);
+}
+
+void vocab_index_free(vocab_index *v) {
+  free(v->sorted);
+  v->sorted = NULL;
+}
+
+int64_t vocab_index_find(const vocab_index *v, const char *s, int n) {
+  int64_t lo = 0, hi = v->size;
+  while (lo < hi) {
+    int64_t mid = (lo + hi) / 2;
+    int r = name_cmp(v, v->sorted[mid], s, n);
+    if (r == 0) return v->sorted[mid];
+    if (r < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
+}
+
+typedef struct {
+  const vocab_index *v;
+  int32_t *ids;
+  int64_t n;
+  int use_unk;
+  const char *what, *text;
+} encoder;
+
+static void enc_push(encoder *e, const char *s, int n) {
+  int64_t id = vocab_index_find(e->v, s, n);
+  if (id < 0 && e->use_unk && e->v->unk_id >= 0) id = e->v->unk_id;
+  if (id < 0)
+    recur_fail(e->what, "use only symbols that occur in the training data", "'%.*s' is not in the model's vocabulary", n, s);
+  e->ids[e->n++] = (int32_t)id;
+}
+
+static void enc_run(void *ctx, const unsigned char *b, size_t n, uint64_t off) {
+  encoder *e = ctx;
+  (void)off;
+  for (size_t i = 0; i < n; i++) {
+    if (e->v->level == LEVEL_BYTE) e->ids[e->n++] = b[i];
+    else enc_push(e, (const char *)b + i, 1);
+  }
+}
+
+static void enc_char(void *ctx, uint32_t cp, uint64_t off) {
+  encoder *e = ctx;
+  int len = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+  enc_push(e, e->text + off, len);
+}
+
+static void enc_word(void *ctx, const char *w, int n) { enc_push(ctx, w, n); }
+
+static void enc_error(void *ctx, enum token_error err, uint64_t off) {
+  encoder *e = ctx;
+  recur_fail(e->what, err == TOKEN_ERR_NUL ? "text for a model may not hold NUL bytes" : "give UTF-8 text",
+             "%s at byte %llu", err == TOKEN_ERR_NUL ? "NUL character" : "invalid UTF-8", (unsigned long long)off);
+}
+
+int32_t *tokenize_encode(const vocab_index *v, const char *text, int64_t *n, int use_unk, int words_by_space,
+                         const char *what) {
+  size_t len = strlen(text);
+  encoder e = {v, xmalloc((len + 1) * sizeof(int32_t)), 0, use_unk, what, text};
+  if (words_by_space && v->level == LEVEL_WORD) { /* as prepare reads word/TAG lines */
+    for (size_t i = 0; i < len;) {
+      while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
+      size_t j = i;
+      while (j < len && text[j] != ' ' && text[j] != '\t') j++;
+      if (j > i) enc_push(&e, text + i, (int)(j - i));
+      i = j;
+    }
+  } else {
+    tokenizer t = {0};
+    t.level = v->level;
+    t.ctx = &e;
+    t.on_run = enc_run;
+    t.on_char = enc_char;
+    t.on_word = enc_word;
+    t.on_error = enc_error;
+    tokenizer_feed(&t, (const unsigned char *)text, len, 0);
+    tokenizer_end(&t);
+  }
+  *n = e.n;
+  return e.ids;
+}

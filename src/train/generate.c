@@ -1,0 +1,123 @@
+/* generate: sampling and prediction with a trained model (see generate.h). */
+#include "recur/generate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+
+static void put_token(FILE *out, const model_vocab *v, int64_t id, int *prev_word) {
+  if (id == v->eos_id) return;
+  if (v->level == LEVEL_BYTE && id < 256) {
+    fputc((int)id, out);
+    return;
+  }
+  const char *s = v->vocab[id];
+  if (v->level == LEVEL_WORD) {
+    int nl = strcmp(s, "\n") == 0;
+    if (*prev_word && !nl) fputc(' ', out);
+    *prev_word = !nl;
+  }
+  fputs(s, out);
+}
+
+/* draw g from probabilities pr (V) at a temperature, among the top k (0 = all) */
+static int64_t draw(const float *pr, int V, const sample_opts *so, int64_t g, float *p, int *order) {
+  if (so->temperature == 0) return vec_argmax(pr, V);
+  double s = 0;
+  for (int j = 0; j < V; j++) {
+    p[j] = (float)pow((double)pr[j], 1.0 / so->temperature);
+    order[j] = j;
+  }
+  if (so->top_k > 0 && so->top_k < V) { /* keep the k most probable */
+    for (int64_t a = 0; a < so->top_k; a++) {
+      int best = (int)a;
+      for (int j = (int)a + 1; j < V; j++)
+        if (p[order[j]] > p[order[best]]) best = j;
+      int t = order[a];
+      order[a] = order[best];
+      order[best] = t;
+    }
+    for (int64_t j = so->top_k; j < V; j++) p[order[j]] = 0;
+  }
+  for (int j = 0; j < V; j++) s += p[j];
+  double u = rng_uniform(rng_key(so->seed, RNG_SAMPLE, (uint64_t)g, 0, 0)) * s, acc = 0;
+  int64_t pick = -1;
+  for (int j = 0; j < V; j++) {
+    acc += p[j];
+    if (p[j] > 0) pick = j;
+    if (acc > u && p[j] > 0) break;
+  }
+  return pick < 0 ? 0 : pick;
+}
+
+int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const sample_opts *so, FILE *out) {
+  const int L = m->cfg.layers, H = m->cfg.hidden, V = m->cfg.vocab;
+  vocab_index vi;
+  vocab_index_init(&vi, v->level, v->vocab, v->vocab_size, v->eos_id, v->unk_id);
+  int64_t np = 0;
+  int32_t *pids = tokenize_encode(&vi, prime, &np, 0, 0, "--prime");
+  /* the sequence starts with <eos> when the model knows one (that is how it was trained) */
+  int32_t *seq = xmalloc((size_t)(np + 2) * sizeof(int32_t));
+  int ns = 0;
+  if (v->eos_id >= 0) seq[ns++] = (int32_t)v->eos_id;
+  for (int64_t i = 0; i < np; i++) seq[ns++] = pids[i];
+  if (ns == 0) { /* no start symbol: begin with a newline if the vocabulary has one */
+    int64_t nl = vocab_index_find(&vi, "\n", 1);
+    seq[ns++] = (int32_t)(nl >= 0 ? nl : 0);
+  }
+  float *h = xcalloc((size_t)L * (size_t)H, sizeof(float)), *c = xcalloc((size_t)L * (size_t)H, sizeof(float));
+  float *p = xmalloc((size_t)V * sizeof(float));
+  int *order = xmalloc((size_t)V * sizeof(int));
+  batch b = {0};
+  uint64_t id0 = 0;
+  int32_t *in = seq, cur;
+  int len = ns, prev_word = 0;
+  fputs(prime, out);
+  if (v->level == LEVEL_WORD && np > 0) prev_word = strcmp(v->vocab[pids[np - 1]], "\n") != 0;
+  int64_t g;
+  for (g = 0; g < so->length; g++) {
+    batch_pack(&b, 1, &len, &in, NULL, &id0);
+    model_forward(m, &b, h, c, 0, 0);
+    model_final_state(m, &b, h, c);
+    int64_t pick = draw(m->probs + (b.s.N - 1) * V, V, so, g, p, order);
+    if (pick == v->eos_id) break;
+    put_token(out, v, pick, &prev_word);
+    cur = (int32_t)pick;
+    in = &cur;
+    len = 1;
+  }
+  fputc('\n', out);
+  batch_free(&b);
+  vocab_index_free(&vi);
+  free(h); free(c); free(p); free(order); free(seq); free(pids);
+  return g;
+}
+
+void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, const char *text, batch *b, FILE *out) {
+  int64_t n64 = 0;
+  const int word_tags = m->cfg.task == TASK_TAG && v->level == LEVEL_WORD;
+  int32_t *ids = tokenize_encode(vi, text, &n64, 1, word_tags, "input");
+  int n = (int)n64;
+  uint64_t id0 = 0;
+  int32_t none = -1;
+  const int O = m->O;
+  if (n > 0) {
+    batch_pack(b, 1, &n, &ids, NULL, &id0);
+    if (m->cfg.task == TASK_CLASSIFY) batch_set_labels(b, &none);
+    model_forward(m, b, NULL, NULL, 0, 0);
+    if (m->cfg.task == TASK_CLASSIFY) {
+      int best = vec_argmax(m->probs, O);
+      fprintf(out, "%s\t%.4f", v->out_names[best], m->probs[best]);
+    }
+    for (int r = 0; m->cfg.task == TASK_TAG && r < n; r++) { /* packed row r of one sequence is position r */
+      const char *tag = v->out_names[vec_argmax(m->probs + (int64_t)r * O, O)];
+      if (word_tags) fprintf(out, "%s%s/%s", r ? " " : "", v->vocab[ids[r]], tag);
+      else fputs(tag, out);
+    }
+  }
+  fputc('\n', out);
+  fflush(out);
+  free(ids);
+}

@@ -1,0 +1,145 @@
+/* metrics: what a run reports, on rank 0: a progress line on stdout every --log-every steps and
+ * the same fields, plus validation results and checkpoint events, as one JSON object per line in
+ * RUN/metrics.jsonl (non-finite values as null). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+#include "recur/json.h"
+#include "recur/train.h"
+#include "train-impl.h"
+
+void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet) {
+  memset(mt, 0, sizeof *mt);
+  mt->quiet = quiet;
+  mt->t_start = mt->t_log = core_now();
+  char *path = core_path("%s/metrics.jsonl", out);
+  if (keep_upto > 0) { /* a resumed run: the lines up to the checkpoint's step, then append */
+    char *tmp = core_path("%s.tmp", path);
+    FILE *in = fopen(path, "r"), *o = fopen(tmp, "w");
+    if (!o) recur_fail(tmp, "check that the run directory is writable", "cannot create metrics file");
+    char *line = NULL;
+    size_t cap = 0;
+    while (in && getline(&line, &cap, in) > 0) {
+      const char *p = strstr(line, "\"step\":");
+      if (p && atoll(p + 7) <= keep_upto) fputs(line, o);
+    }
+    free(line);
+    if (in) fclose(in);
+    if (fclose(o) != 0) recur_fail(tmp, "is the disk full?", "cannot write metrics file");
+    if (rename(tmp, path) != 0) recur_fail(path, NULL, "cannot replace metrics file");
+    free(tmp);
+  }
+  mt->f = fopen(path, keep_upto > 0 ? "a" : "w");
+  if (!mt->f) recur_fail(path, "check that the run directory is writable", "cannot create metrics file");
+  free(path);
+}
+
+void metrics_close(metrics *mt) {
+  if (mt->f) fclose(mt->f);
+  mt->f = NULL;
+}
+
+void metrics_add(metrics *mt, double targets, double loss_sum, int skipped, double comm_wait, double comm_total) {
+  mt->tokens += targets;
+  if (!skipped) {
+    mt->loss_sum += loss_sum;
+    mt->loss_targets += targets;
+  }
+  mt->comm_wait += comm_wait;
+  mt->comm_total += comm_total;
+  mt->n++;
+}
+
+static void fmt_eta(char *buf, size_t n, double s) {
+  if (s < 0 || !isfinite(s)) s = 0;
+  long t = (long)s;
+  if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+}
+
+void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double last_loss, double grad_norm, double lr,
+                 int64_t skipped, double ss_eps, double eta_s) {
+  double now = core_now(), tps = mt->tokens / (now - mt->t_log);
+  double avg = mt->loss_targets > 0 ? mt->loss_sum / mt->loss_targets : NAN;
+  if (!mt->quiet) {
+    char eta[32];
+    fmt_eta(eta, sizeof eta, eta_s);
+    printf("step %6lld/%lld | epoch %5.2f | loss %.4f | %8.0f tok/s | grad %7.3f | lr %.2e | ETA %s\n", (long long)step,
+           (long long)total, epoch, avg, tps, grad_norm, lr, eta);
+    fflush(stdout);
+  }
+  json_writer j;
+  json_init(&j, mt->f);
+  json_object_begin(&j, NULL);
+  json_int(&j, "step", step);
+  json_num(&j, "epoch", epoch);
+  json_num(&j, "loss", avg);
+  json_num(&j, "last_loss", last_loss);
+  json_num(&j, "lr", lr);
+  json_num(&j, "grad_norm", grad_norm);
+  json_num(&j, "tokens_per_s", tps);
+  json_int(&j, "skipped", skipped);
+  json_num(&j, "comm_wait_s", mt->comm_wait / mt->n);
+  json_num(&j, "comm_total_s", mt->comm_total / mt->n);
+  json_num(&j, "elapsed_s", now - mt->t_start);
+  json_num(&j, "ss_eps", ss_eps);
+  json_object_end(&j);
+  fflush(mt->f);
+  mt->t_log = now;
+  mt->tokens = mt->loss_sum = mt->loss_targets = mt->comm_wait = mt->comm_total = 0;
+  mt->n = 0;
+}
+
+void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, const eval_result *r, double seconds) {
+  double vl = r->loss_sum / r->tokens;
+  json_writer j;
+  json_init(&j, mt->f);
+  json_object_begin(&j, NULL);
+  json_int(&j, "step", step);
+  json_num(&j, "epoch", epoch);
+  json_num(&j, "val_loss", vl);
+  if (ds->task != TASK_LM) {
+    if (!mt->quiet)
+      printf("  val loss %.4f | accuracy %.4f | macro F1 %.4f | %.0f %s | %.1fs\n", vl, eval_accuracy(r), eval_macro_f1(r),
+             r->tokens, ds->task == TASK_CLASSIFY ? "sequences" : "tokens", seconds);
+    json_num(&j, "val_tokens", r->tokens);
+    eval_json(&j, r, ds->out_names);
+  } else {
+    int word = ds->level == LEVEL_WORD;
+    const char *name = word ? "ppl" : "bpc";
+    double met = word ? exp(vl) : vl / log(2.0);
+    if (!mt->quiet) printf("  val loss %.4f | %s %.4f | %.0f tokens | %.1fs\n", vl, name, met, r->tokens, seconds);
+    json_num(&j, word ? "val_ppl" : "val_bpc", met);
+    json_num(&j, "val_tokens", r->tokens);
+  }
+  json_object_end(&j);
+  fflush(mt->f);
+  fflush(stdout);
+  mt->t_log += seconds; /* throughput counts training time only */
+}
+
+void metrics_checkpoint(metrics *mt, int64_t step, double seconds, const char *reason) {
+  json_writer j;
+  json_init(&j, mt->f);
+  json_object_begin(&j, NULL);
+  json_int(&j, "step", step);
+  json_num(&j, "checkpoint_s", seconds);
+  json_str(&j, "checkpoint_reason", reason);
+  json_object_end(&j);
+  fflush(mt->f);
+  mt->t_log += seconds;
+}
+
+void metrics_resume(metrics *mt, int64_t step, double load_s) {
+  json_writer j;
+  json_init(&j, mt->f);
+  json_object_begin(&j, NULL);
+  json_int(&j, "step", step);
+  json_num(&j, "resume_load_s", load_s);
+  json_object_end(&j);
+  fflush(mt->f);
+}

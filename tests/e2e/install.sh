@@ -1,0 +1,52 @@
+# cmake --install puts librecur, the public headers, recur.pc and a CMake package in place: a small
+# C program built against the installed copy, once with pkg-config and once with
+# find_package(recur), opens a dataset and a model that the installed recur wrote.
+source "$(dirname "$0")/../lib.sh"
+BUILD=$(dirname "$RECUR")
+cmake --install "$BUILD" --prefix "$PWD/prefix" > install.log || fail "cmake --install: $(tail -5 install.log)"
+for f in prefix/lib/librecur.a prefix/bin/recur prefix/include/recur/model.h prefix/lib/pkgconfig/recur.pc \
+         prefix/lib/cmake/recur/recurConfig.cmake; do
+  [ -f "$f" ] || fail "not installed: $f"
+done
+grep -l "#include <hdf5.h>" prefix/include/recur/*.h | grep -v "/h5.h$" && fail "a public header needs hdf5.h"
+printf 'the cat sat on the mat\nthe dog sat on the log\n%.0s' $(seq 200) > text.txt
+prefix/bin/recur prepare text.txt -o d.h5 --split-on line --val 0.1 --quiet
+prefix/bin/recur train --data d.h5 --out run --cell gru --layers 1 --hidden 16 --embed 8 --batch 4 --seq-len 10 --steps 2 --quiet
+cat > prog.c <<'C'
+/* uses the installed library: a dataset's vocabulary and a model's parameters */
+#include <stdio.h>
+#include "recur/dataset.h"
+#include "recur/model.h"
+int main(int argc, char **argv) {
+  if (argc != 3) return 2;
+  dataset *ds = dataset_open(argv[1]);
+  model_vocab v;
+  model *m = model_load(argv[2], &v, NULL);
+  printf("vocab %lld params %lld\n", (long long)ds->vocab_size, (long long)m->n_params);
+  int ok = ds->vocab_size == v.vocab_size && m->n_params > 0;
+  model_vocab_free(&v);
+  model_free(m);
+  dataset_close(ds);
+  return ok ? 0 : 1;
+}
+C
+want=$(prefix/bin/recur inspect run/model.h5 --json | python3 -c "import json,sys; print(json.load(sys.stdin)['parameters'])")
+# pkg-config
+PKG_CONFIG_PATH=$PWD/prefix/lib/pkgconfig cc -std=c11 -o prog-pc prog.c $(PKG_CONFIG_PATH=$PWD/prefix/lib/pkgconfig pkg-config --cflags --libs recur) ||
+  fail "build with pkg-config"
+./prog-pc d.h5 run/model.h5 > pc.txt || fail "prog-pc: $(cat pc.txt)"
+grep -q "params $want\$" pc.txt || fail "prog-pc read $(cat pc.txt), inspect says $want parameters"
+# CMake package
+mkdir -p cm
+cat > cm/CMakeLists.txt <<'C'
+cmake_minimum_required(VERSION 3.20)
+project(uses_recur C)
+find_package(recur REQUIRED)
+add_executable(prog ../prog.c)
+target_link_libraries(prog PRIVATE recur::recur)
+C
+cmake -S cm -B cm/build -DCMAKE_PREFIX_PATH="$PWD/prefix" > cm.log 2>&1 || fail "find_package(recur): $(tail -20 cm.log)"
+cmake --build cm/build >> cm.log 2>&1 || fail "build with find_package(recur): $(tail -20 cm.log)"
+cm/build/prog d.h5 run/model.h5 > cm.txt || fail "prog (cmake): $(cat cm.txt)"
+diff pc.txt cm.txt || fail "the two builds disagree"
+echo "install: $(cat cm.txt)"
