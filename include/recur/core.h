@@ -65,6 +65,10 @@ static inline uint64_t rng_key(uint64_t seed, uint64_t purpose, uint64_t a, uint
 static inline float rng_uniform(uint64_t key) { return (float)(key >> 40) * (1.0f / 16777216.0f); }
 static inline uint64_t rng_sub(uint64_t key, uint64_t i) { return rng_mix(key ^ rng_mix(i + 1)); }
 
+/* Sort n elements of size bytes by cmp(a, b, ctx) (< 0: a first): a merge sort that carries its
+ * context, so no comparator needs a global (qsort has no context argument in C11). Stable. */
+void core_sort(void *base, size_t n, size_t size, int (*cmp)(const void *a, const void *b, void *ctx), void *ctx);
+
 /* The index of s in a NULL-terminated table of names (an enum's values), -1 if absent. */
 int names_parse(const char *const *names, const char *s);
 

@@ -35,7 +35,7 @@ typedef struct {
 } ds_split;
 
 typedef struct {
-  char path[1024];
+  char *path;
   enum ds_level level;
   char split_on[16];      /* none|line|paragraph|file|separator */
   char separator[256];
@@ -61,6 +61,9 @@ void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, 
 static inline uint64_t dataset_seq_len(const dataset *ds, int split, uint64_t i) {
   return ds->split[split].offsets[i + 1] - ds->split[split].offsets[i];
 }
+
+/* Sort sequence ids of a split longest first, ties by id. */
+void dataset_sort_by_length(const dataset *ds, int split, uint64_t *ids, uint64_t n);
 
 /* Read the tags of global tokens [start, start+count) (tag task), checking each < n_out. */
 void dataset_read_tags(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out);

@@ -106,8 +106,8 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
  * format, version, configuration and every tensor's shape. */
 model *model_load(const char *path, model_vocab *v, int64_t *step);
 void model_vocab_free(model_vocab *v);
-/* Resolve MODEL (file, checkpoint dir, run dir) to a model.h5 path. */
-void model_resolve(const char *path, char *out, int cap);
+/* Resolve MODEL (file, checkpoint dir, run dir) to a model.h5 path (malloc'd). */
+char *model_resolve(const char *path);
 void model_inspect(const char *path, int json);
 
 #endif

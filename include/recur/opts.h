@@ -61,6 +61,8 @@ int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char
 int opts_find(const opt_table *t, const char *flag);
 /* The canonical text of option i's value ("0.002", "lstm", a path) into buf. */
 void opts_format(const opt_table *t, int i, const void *o, char *buf, size_t cap);
+/* The same, malloc'd (a path of any length). */
+char *opts_value(const opt_table *t, int i, const void *o);
 /* Every saved option (not OPT_NOT_SAVED) as "--flag value" lines, malloc'd. */
 char *opts_text(const opt_table *t, const void *o);
 /* --help: usage, every flag with its value, default and help, then notes. */

@@ -89,12 +89,10 @@ void core_commit(const char *tmp, const char *final) {
   core_fsync(tmp);
   if (rename(tmp, final) != 0) recur_fail(final, NULL, "cannot rename %s into place: %s", tmp, strerror(errno));
   core_tempfile_forget(tmp);
-  char dir[2048];
-  snprintf(dir, sizeof dir, "%s", final);
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = 0;
-  else snprintf(dir, sizeof dir, ".");
-  core_fsync(dir);
+  const char *slash = strrchr(final, '/');
+  char *dir = slash ? core_path("%.*s", (int)(slash - final), final) : xstrdup(".");
+  core_fsync(dir[0] ? dir : "/");
+  free(dir);
 }
 
 void *core_malloc(size_t n, const char *file, int line) {
@@ -132,6 +130,29 @@ char *xstrdup(const char *s) {
   char *p = xmalloc(n);
   memcpy(p, s, n);
   return p;
+}
+
+static void merge_sort(char *a, char *tmp, size_t n, size_t size, int (*cmp)(const void *, const void *, void *),
+                       void *ctx) {
+  if (n < 2) return;
+  size_t h = n / 2, i = 0, j = h, k = 0;
+  merge_sort(a, tmp, h, size, cmp, ctx);
+  merge_sort(a + h * size, tmp, n - h, size, cmp, ctx);
+  while (i < h && j < n) {
+    size_t from = cmp(a + j * size, a + i * size, ctx) < 0 ? j++ : i++;
+    memcpy(tmp + k++ * size, a + from * size, size);
+  }
+  memcpy(tmp + k * size, a + i * size, (h - i) * size);
+  k += h - i;
+  memcpy(tmp + k * size, a + j * size, (n - j) * size);
+  memcpy(a, tmp, n * size);
+}
+
+void core_sort(void *base, size_t n, size_t size, int (*cmp)(const void *a, const void *b, void *ctx), void *ctx) {
+  if (n < 2) return;
+  char *tmp = xmalloc(n * size);
+  merge_sort(base, tmp, n, size, cmp, ctx);
+  free(tmp);
 }
 
 int names_parse(const char *const *names, const char *s) {

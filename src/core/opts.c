@@ -119,6 +119,16 @@ void opts_format(const opt_table *t, int i, const void *o, char *buf, size_t cap
   }
 }
 
+char *opts_value(const opt_table *t, int i, const void *o) {
+  if (t->defs[i].type == OPT_STR) {
+    const char *v = *(char *const *)cfield(&t->defs[i], o);
+    return xstrdup(v ? v : "");
+  }
+  char buf[64];
+  opts_format(t, i, o, buf, sizeof buf);
+  return xstrdup(buf);
+}
+
 char *opts_text(const opt_table *t, const void *o) {
   size_t cap = 256, n = 0;
   char *s = xmalloc(cap);
@@ -126,11 +136,11 @@ char *opts_text(const opt_table *t, const void *o) {
   for (int i = 0; i < t->n; i++) {
     if (t->defs[i].flags & OPT_NOT_SAVED) continue;
     if (t->defs[i].type == OPT_STR && !*(char *const *)cfield(&t->defs[i], o)) continue;
-    char v[4096];
-    opts_format(t, i, o, v, sizeof v);
+    char *v = opts_value(t, i, o);
     size_t need = strlen(t->defs[i].flag) + strlen(v) + 3;
     while (n + need >= cap) s = xrealloc(s, cap *= 2);
     n += (size_t)snprintf(s + n, cap - n, "%s %s\n", t->defs[i].flag, v);
+    free(v);
   }
   return s;
 }

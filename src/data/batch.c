@@ -100,14 +100,6 @@ int64_t schedule_steps_per_epoch(const schedule *sc) {
   return sc->mode == MODE_STREAM ? sc->windows : sc->steps_per_epoch;
 }
 
-static const schedule *g_sc;
-static int cmp_len_desc(const void *a, const void *b) {
-  const ds_split *sp = &g_sc->ds->split[g_sc->split];
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  uint64_t lx = sp->offsets[x + 1] - sp->offsets[x], ly = sp->offsets[y + 1] - sp->offsets[y];
-  if (lx != ly) return lx > ly ? -1 : 1;
-  return x < y ? -1 : x > y;
-}
 
 /* This epoch's order: a seeded shuffle, then length-sorted runs of 50 batches (length buckets),
  * cut into batches of B whose order is shuffled again. A pure function of (seed, epoch). */
@@ -120,8 +112,7 @@ static void build_order(schedule *sc, int64_t epoch) {
     uint64_t t = o[i - 1]; o[i - 1] = o[j]; o[j] = t;
   }
   const uint64_t mega = B * 50;
-  g_sc = sc;
-  for (uint64_t s = 0; s < n; s += mega) qsort(o + s, (n - s < mega ? n - s : mega), sizeof(uint64_t), cmp_len_desc);
+  for (uint64_t s = 0; s < n; s += mega) dataset_sort_by_length(sc->ds, sc->split, o + s, n - s < mega ? n - s : mega);
   /* shuffle whole batches (the partial last batch stays last so all others are full) */
   uint64_t nfull = n / B;
   uint64_t *tmp = xmalloc((B > 0 ? B : 1) * sizeof(uint64_t));

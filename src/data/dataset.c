@@ -18,28 +18,29 @@ int ds_split_parse(const char *s) { return names_parse(ds_split_names, s); }
 int task_parse(const char *s) { return names_parse(task_names, s); }
 
 static void check_header(hid_t f, const char *path, const char *want_format) {
-  char fmt[64] = "", where[1100];
+  char fmt[64] = "";
   int64_t ver = 0;
-  snprintf(where, sizeof where, "%s:/", path);
+  char *where = core_path("%s:/", path);
   if (!h5_attr_get_str(f, "format", fmt, sizeof fmt))
     recur_fail(where, "make datasets with `recur prepare`", "missing 'format' attribute: not a recur dataset");
   if (strcmp(fmt, want_format) != 0)
     recur_fail(where, "make datasets with `recur prepare`", "format is '%s', expected '%s'", fmt, want_format);
   if (!h5_attr_get_i64(f, "version", &ver) || ver != DATASET_VERSION)
     recur_fail(where, "this recur reads version 1", "unsupported version %lld", (long long)ver);
+  free(where);
 }
 
 /* Opens path:/<split>/{tokens,offsets}, checks them, appends the part to sp. */
 static void add_part(dataset *ds, int split, hid_t file, int file_idx, const char *path) {
   ds_split *sp = &ds->split[split];
   const char *name = ds_split_names[split];
-  char where[1200];
+  char *where = NULL;
   if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
-    snprintf(where, sizeof where, "%s:/%s", path, name);
+    free(where), where = core_path("%s:/%s", path, name);
     recur_fail(where, NULL, "missing split group");
   }
   hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
-  snprintf(where, sizeof where, "%s:/%s/tokens", path, name);
+  free(where), where = core_path("%s:/%s/tokens", path, name);
   if (H5Lexists(g, "tokens", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
   hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
   H5Pset_chunk_cache(dapl, 1009, 8u << 20, 0.75);
@@ -52,7 +53,7 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   int64_t ntok = h5_len_1d(tok);
   if (ntok < 0) recur_fail(where, NULL, "tokens must be 1-D");
 
-  snprintf(where, sizeof where, "%s:/%s/offsets", path, name);
+  free(where), where = core_path("%s:/%s/offsets", path, name);
   if (H5Lexists(g, "offsets", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
   hid_t off = H5Dopen2(g, "offsets", H5P_DEFAULT);
   hid_t ot = H5Dget_type(off);
@@ -77,13 +78,13 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   hid_t tags = -1;
   int32_t *labels = NULL;
   if (ds->task == TASK_TAG) {
-    snprintf(where, sizeof where, "%s:/%s/tags", path, name);
+    free(where), where = core_path("%s:/%s/tags", path, name);
     if (H5Lexists(g, "tags", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
     tags = H5Dopen2(g, "tags", H5P_DEFAULT);
     if (tags < 0 || h5_len_1d(tags) != ntok) recur_fail(where, NULL, "expected %lld tags, one per token", (long long)ntok);
   }
   if (ds->task == TASK_CLASSIFY) {
-    snprintf(where, sizeof where, "%s:/%s/labels", path, name);
+    free(where), where = core_path("%s:/%s/labels", path, name);
     if (H5Lexists(g, "labels", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
     hid_t ld = H5Dopen2(g, "labels", H5P_DEFAULT);
     if (ld < 0 || h5_len_1d(ld) != noff - 1) recur_fail(where, NULL, "expected %lld labels, one per sequence", (long long)(noff - 1));
@@ -118,6 +119,7 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   sp->part_file[sp->n_parts] = file_idx;
   sp->part_tok[sp->n_parts] = base;
   sp->part_tok[sp->n_parts + 1] = sp->n_tok;
+  free(where);
   sp->n_parts++;
   H5Gclose(g);
 }
@@ -133,12 +135,12 @@ static int add_file(dataset *ds, const char *path, hid_t f) {
 dataset *dataset_open(const char *path) {
   h5_init();
   dataset *ds = xcalloc(1, sizeof(dataset));
-  snprintf(ds->path, sizeof ds->path, "%s", path);
+  ds->path = xstrdup(path);
   hid_t f = h5_open(path, 0);
   int fi = add_file(ds, path, f);
   check_header(f, path, DATASET_FORMAT);
-  char where[1200], level[16] = "";
-  snprintf(where, sizeof where, "%s:/", path);
+  char *where = NULL, level[16] = "";
+  free(where), where = core_path("%s:/", path);
   if (!h5_attr_get_str(f, "level", level, sizeof level) || (ds->level = ds_level_parse(level)) < 0)
     recur_fail(where, NULL, "attribute 'level' missing or not byte|char|word");
   if (!h5_attr_get_str(f, "split_on", ds->split_on, sizeof ds->split_on)) strcpy(ds->split_on, "none");
@@ -166,13 +168,11 @@ dataset *dataset_open(const char *path) {
   if (H5Lexists(f, "shards", H5P_DEFAULT) > 0) {
     int64_t ns = 0;
     char **names = h5_read_strings(f, "shards", &ns, path);
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
+    char *dir = xstrdup(path); /* shard names are relative to the index file's directory */
     char *slash = strrchr(dir, '/');
     if (slash) slash[1] = 0; else dir[0] = 0;
     for (int64_t i = 0; i < ns; i++) {
-      char sp[2048];
-      snprintf(sp, sizeof sp, "%s%s", dir, names[i]);
+      char *sp = core_path("%s%s", dir, names[i]);
       hid_t sf = h5_open(sp, 0);
       check_header(sf, sp, DATASET_SHARD_FORMAT);
       int64_t svs = -1;
@@ -182,12 +182,14 @@ dataset *dataset_open(const char *path) {
       int sfi = add_file(ds, sp, sf);
       for (int s = 0; s < SPLIT_COUNT; s++) add_part(ds, s, sf, sfi, sp);
       free(names[i]);
+      free(sp);
     }
     free(names);
+    free(dir);
     for (int s = 0; s < SPLIT_COUNT; s++) {
       int64_t n = -1;
       hid_t g = H5Gopen2(f, ds_split_names[s], H5P_DEFAULT);
-      snprintf(where, sizeof where, "%s:/%s", path, ds_split_names[s]);
+      free(where), where = core_path("%s:/%s", path, ds_split_names[s]);
       if (g < 0 || !h5_attr_get_i64(g, "n_tokens", &n) || (uint64_t)n != ds->split[s].n_tok)
         recur_fail(where, "a shard is missing or truncated", "index says %lld tokens, shards hold %llu", (long long)n,
                    (unsigned long long)ds->split[s].n_tok);
@@ -201,7 +203,20 @@ dataset *dataset_open(const char *path) {
       ds->split[s].offsets = xcalloc(1, sizeof(uint64_t));
       ds->split[s].part_tok = xcalloc(1, sizeof(uint64_t));
     }
+  free(where);
   return ds;
+}
+
+static int longer_first(const void *a, const void *b, void *ctx) {
+  const ds_split *sp = ctx;
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  uint64_t lx = sp->offsets[x + 1] - sp->offsets[x], ly = sp->offsets[y + 1] - sp->offsets[y];
+  if (lx != ly) return lx > ly ? -1 : 1;
+  return x < y ? -1 : x > y;
+}
+
+void dataset_sort_by_length(const dataset *ds, int split, uint64_t *ids, uint64_t n) {
+  core_sort(ids, n, sizeof *ids, longer_first, (void *)&ds->split[split]);
 }
 
 void dataset_close(dataset *ds) {
@@ -229,6 +244,7 @@ void dataset_close(dataset *ds) {
   free(ds->vocab);
   for (int64_t i = 0; i < ds->n_out; i++) free(ds->out_names[i]);
   free(ds->out_names);
+  free(ds->path);
   free(ds);
 }
 
@@ -246,15 +262,15 @@ static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t coun
     uint64_t local = start - sp->part_tok[lo];
     uint64_t avail = sp->part_tok[lo + 1] - start;
     uint64_t k = count < avail ? count : avail;
-    char where[1200];
+    char *where = NULL;
     if (h5_read_range(tags ? sp->tags[lo] : sp->tokens[lo], H5T_NATIVE_INT32, local, k, out) < 0) {
-      snprintf(where, sizeof where, "%s:/%s/%s", ds->file_paths[sp->part_file[lo]], ds_split_names[split], obj);
+      free(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]], ds_split_names[split], obj);
       recur_fail(where, "the file is truncated or damaged (checksum mismatch)", "cannot read tokens %llu..%llu",
                  (unsigned long long)local, (unsigned long long)(local + k));
     }
     for (uint64_t i = 0; i < k; i++)
       if ((uint32_t)out[i] >= (uint64_t)bound) {
-        snprintf(where, sizeof where, "%s:/%s/%s", ds->file_paths[sp->part_file[lo]], ds_split_names[split], obj);
+        free(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]], ds_split_names[split], obj);
         recur_fail(where, "the dataset is damaged; prepare it again", "%s id %u at index %llu >= %s size %lld",
                    tags ? "tag" : "token", (uint32_t)out[i], (unsigned long long)(local + i), tags ? "tag set" : "vocabulary",
                    (long long)bound);

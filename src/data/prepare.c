@@ -99,7 +99,7 @@ typedef struct {
 
 typedef struct {
   hid_t f;
-  char tmp[1200], final[1100];
+  char *tmp, *final; /* written under tmp, renamed to final when every shard is complete */
   split_writer w[SPLIT_COUNT];
   uint64_t ntok;
 } shard;
@@ -137,7 +137,9 @@ typedef struct {
   uint32_t *line_tags;
   uint64_t n_line_tags, cap_line_tags;
   uint64_t lineno;
-  shard *sh;
+  shard *sh;              /* the shard being written */
+  shard **done;           /* finished shards, renamed at the end */
+  int n_done;
   int n_shards;
   char **shard_names;
   int seq_open;
@@ -182,20 +184,20 @@ static void shard_open(prep *p) {
   p->sh = xcalloc(1, sizeof(shard));
   shard *s = p->sh;
   if (p->sharded) {
-    char base[1024];
-    snprintf(base, sizeof base, "%s", o->out);
+    char *base = xstrdup(o->out);
     size_t bl = strlen(base);
     if (bl > 3 && strcmp(base + bl - 3, ".h5") == 0) base[bl - 3] = 0;
-    if (p->world > 1) snprintf(s->final, sizeof s->final, "%s-r%03d-shard-%05d.h5", base, p->rank, p->n_shards);
-    else snprintf(s->final, sizeof s->final, "%s-shard-%05d.h5", base, p->n_shards);
+    if (p->world > 1) s->final = core_path("%s-r%03d-shard-%05d.h5", base, p->rank, p->n_shards);
+    else s->final = core_path("%s-shard-%05d.h5", base, p->n_shards);
+    free(base);
     const char *slash = strrchr(s->final, '/');
     p->shard_names = xrealloc(p->shard_names, (size_t)(p->n_shards + 1) * sizeof(char *));
     p->shard_names[p->n_shards] = xstrdup(slash ? slash + 1 : s->final);
   } else {
-    snprintf(s->final, sizeof s->final, "%s", o->out);
+    s->final = xstrdup(o->out);
   }
   p->n_shards++;
-  snprintf(s->tmp, sizeof s->tmp, "%s.tmp-%d", s->final, (int)getpid());
+  s->tmp = core_path("%s.tmp-%d", s->final, (int)getpid());
   s->f = h5_create(s->tmp, "output file", "check that the output directory exists and is writable");
   core_tempfile_add(s->tmp);
   h5_attr_set_str(s->f, "format", p->sharded ? DATASET_SHARD_FORMAT : DATASET_FORMAT);
@@ -240,8 +242,7 @@ static void seq_close(prep *p) {
   if (p->o->task == TASK_CLASSIFY) h5_appender_push(&w->lab, &p->cur_label, 1);
   if (p->o->task == TASK_TAG) {
     if (w->ntok - w->seq_start != p->n_line_tags) {
-      char where[1200];
-      snprintf(where, sizeof where, "%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
+      char *where = core_path("%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
       recur_fail(where, "give one tag per character (char level) or word/TAG tokens (word level)",
                  "%llu tokens but %llu tags", (unsigned long long)(w->ntok - w->seq_start), (unsigned long long)p->n_line_tags);
     }
@@ -253,13 +254,10 @@ static void seq_close(prep *p) {
   p->seq_open = 0;
 }
 
-static char **g_done_shards; /* temp paths of finished shards, renamed at the end */
-static int g_n_done;
-
 static void shard_rotate(prep *p) {
   shard_close(p);
-  g_done_shards = xrealloc(g_done_shards, (size_t)(g_n_done + 1) * sizeof(char *));
-  g_done_shards[g_n_done++] = (char *)p->sh; /* keep the struct for its paths */
+  p->done = xrealloc(p->done, (size_t)(p->n_done + 1) * sizeof(shard *));
+  p->done[p->n_done++] = p->sh; /* kept for its paths: renamed when all are complete */
   shard_open(p);
 }
 
@@ -298,8 +296,7 @@ static inline void emitted(prep *p, split_writer *w, size_t k) {
 }
 
 static _Noreturn void fail_not_in_vocab(const prep *p, uint32_t cp, uint64_t off) {
-  char where[1200];
-  snprintf(where, sizeof where, "%s:%llu", p->cur_file, (unsigned long long)off);
+  char *where = core_path("%s:%llu", p->cur_file, (unsigned long long)off);
   recur_fail(where, "the vocabulary given with --vocab lacks this character", "character U+%04X is not in the vocabulary", cp);
 }
 
@@ -524,10 +521,9 @@ static void push_tag(prep *p, uint32_t id) {
 }
 
 static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
-  char where[1200];
-  snprintf(where, sizeof where, "%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
+  char *where = core_path("%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
   if (len && line[len - 1] == '\r') line[--len] = 0;
-  if (len == 0) return;
+  if (len == 0) return free(where);
   char *tab = memchr(line, '\t', len);
   p->n_line_tags = 0;
   if (p->o->task == TASK_CLASSIFY) {
@@ -535,6 +531,7 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
     p->cur_label = out_id(p, line, (int)(tab - line));
     tok_feed(p, (unsigned char *)tab + 1, len - (size_t)(tab + 1 - line), off + (uint64_t)(tab + 1 - line));
     on_end(p);
+    free(where);
     return;
   }
   if (p->o->level == LEVEL_WORD) { /* word/TAG tokens */
@@ -555,6 +552,7 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
       s = e;
     }
     on_end(p);
+    free(where);
     return;
   }
   if (!tab) recur_fail(where, "character tagging lines are text<TAB>tags, a tag character per character", "no tab");
@@ -573,6 +571,7 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
     recur_fail(where, "give one tag character per text character", "%llu characters but %llu tags",
                (unsigned long long)(p->seq_tok - before), (unsigned long long)p->n_line_tags);
   on_end(p);
+  free(where);
 }
 
 static void labeled_file(prep *p, const char *path) {
@@ -669,28 +668,34 @@ static char *spool_stdin(const char *out) {
 }
 
 /* ---- vocabulary ---- */
-static char *g_arena; /* the table being sorted: qsort has no context argument */
-/* most frequent first, ties by bytes */
-static int cmp_wentry_q(const void *a, const void *b) {
+/* most frequent first (by count), ties and names by bytes */
+typedef struct {
+  const wtable *t;
+  int by_count;
+} entry_order;
+
+static int entry_cmp(const void *a, const void *b, void *ctx) {
+  const entry_order *o = ctx;
   const wentry *x = *(wentry *const *)a, *y = *(wentry *const *)b;
-  if (x->count != y->count) return x->count > y->count ? -1 : 1;
-  return strcmp(g_arena + x->off, g_arena + y->off);
-}
-static int cmp_name_q(const void *a, const void *b) {
-  const wentry *x = *(wentry *const *)a, *y = *(wentry *const *)b;
-  return strcmp(g_arena + x->off, g_arena + y->off);
+  if (o->by_count && x->count != y->count) return x->count > y->count ? -1 : 1;
+  return strcmp(o->t->arena + x->off, o->t->arena + y->off);
 }
 
-/* the entries of t (count > 0), sorted by cmp; malloc'd, n in *n */
-static wentry **wt_sorted(wtable *t, int (*cmp)(const void *, const void *), uint64_t *n) {
+/* the entries of t (count > 0), sorted; malloc'd, n in *n */
+static wentry **wt_sorted(const wtable *t, int by_count, uint64_t *n) {
   wentry **all = xmalloc((t->n + 1) * sizeof(wentry *));
   uint64_t k = 0;
   for (uint64_t i = 0; i < t->cap; i++)
     if (t->e[i].count) all[k++] = &t->e[i];
-  g_arena = t->arena;
-  qsort(all, k, sizeof(wentry *), cmp);
+  entry_order order = {t, by_count};
+  core_sort(all, k, sizeof *all, entry_cmp, &order);
   *n = k;
   return all;
+}
+
+static void wt_free(wtable *t) {
+  free(t->e);
+  free(t->arena);
 }
 
 static void vocab_push(prep *p, const char *s) {
@@ -756,7 +761,7 @@ static void build_vocab(prep *p) {
     p->unk_id = p->vocab_size;
     vocab_push(p, "<unk>");
     uint64_t n;
-    wentry **all = wt_sorted(&p->words, cmp_wentry_q, &n);
+    wentry **all = wt_sorted(&p->words, 1, &n);
     for (uint64_t i = 0; i < n; i++) {
       if ((int64_t)all[i]->count < o->min_count) break;
       if (o->max_vocab > 0 && p->vocab_size >= o->max_vocab) break;
@@ -858,6 +863,31 @@ static void my_files(prep *p, char **files, int nf, int *lo, int *hi) {
   free(sz);
 }
 
+static void shard_free(shard *s) {
+  if (!s) return;
+  free(s->tmp);
+  free(s->final);
+  free(s);
+}
+
+static void prep_free(prep *p) {
+  for (int i = 0; i < p->n_done; i++) shard_free(p->done[i]);
+  free(p->done);
+  shard_free(p->sh);
+  for (int i = 0; i < (p->sharded ? p->n_shards : 0); i++) free(p->shard_names[i]);
+  free(p->shard_names);
+  for (int64_t i = 0; i < p->vocab_size; i++) free(p->vocab[i]);
+  free(p->vocab);
+  for (int64_t i = 0; i < p->n_out; i++) free(p->out_names[i]);
+  free(p->out_names);
+  free(p->line_tags);
+  free(p->cp_id);
+  free(p->cp_count);
+  wt_free(&p->words);
+  wt_free(&p->outs);
+  free(p);
+}
+
 void prepare_run(const prepare_opts *o) {
   h5_init();
   prep *p = xcalloc(1, sizeof(prep));
@@ -931,7 +961,7 @@ void prepare_run(const prepare_opts *o) {
   build_vocab(p);
   if (o->task != TASK_LM) { /* label or tag names, sorted; ids are their indices */
     uint64_t n;
-    wentry **all = wt_sorted(&p->outs, cmp_name_q, &n);
+    wentry **all = wt_sorted(&p->outs, 0, &n);
     p->out_names = xmalloc((n + 1) * sizeof(char *));
     for (uint64_t i = 0; i < n; i++) {
       all[i]->id = (int32_t)i;
@@ -968,10 +998,10 @@ void prepare_run(const prepare_opts *o) {
   shard_close(p);
 
   uint64_t cnt[2 * SPLIT_COUNT] = {0}; /* tokens, then sequences, per split */
-  for (int i = 0; i < g_n_done; i++)
+  for (int i = 0; i < p->n_done; i++)
     for (int k = 0; k < SPLIT_COUNT; k++) {
-      cnt[k] += ((shard *)g_done_shards[i])->w[k].ntok;
-      cnt[SPLIT_COUNT + k] += ((shard *)g_done_shards[i])->w[k].nseq;
+      cnt[k] += p->done[i]->w[k].ntok;
+      cnt[SPLIT_COUNT + k] += p->done[i]->w[k].nseq;
     }
   for (int k = 0; k < SPLIT_COUNT; k++) {
     cnt[k] += p->sh->w[k].ntok;
@@ -1004,7 +1034,7 @@ void prepare_run(const prepare_opts *o) {
     }
     /* every shard is complete on every rank before any becomes visible */
     if (p->world > 1) MPI_Barrier(MPI_COMM_WORLD);
-    for (int i = 0; i < g_n_done; i++) core_commit(((shard *)g_done_shards[i])->tmp, ((shard *)g_done_shards[i])->final);
+    for (int i = 0; i < p->n_done; i++) core_commit(p->done[i]->tmp, p->done[i]->final);
     core_commit(p->sh->tmp, p->sh->final);
     if (p->world > 1) MPI_Barrier(MPI_COMM_WORLD);
     if (p->rank == 0) {
@@ -1014,8 +1044,7 @@ void prepare_run(const prepare_opts *o) {
         list = xrealloc(list, (size_t)(ns + 1) * sizeof(char *));
         list[ns++] = alln + off;
       }
-      char tmp[1100];
-      snprintf(tmp, sizeof tmp, "%s.tmp-%d", o->out, (int)getpid());
+      char *tmp = core_path("%s.tmp-%d", o->out, (int)getpid());
       hid_t f = h5_create(tmp, "output file", "check that the output directory exists and is writable");
       core_tempfile_add(tmp);
       write_metadata(p, f);
@@ -1028,6 +1057,7 @@ void prepare_run(const prepare_opts *o) {
       }
       h5_close_file(f, tmp);
       core_commit(tmp, o->out);
+      free(tmp);
       free(list);
     }
     free(names); free(alln); free(lens); free(displs);
@@ -1046,4 +1076,5 @@ void prepare_run(const prepare_opts *o) {
            ds_level_names[o->level], (long long)p->vocab_size, (unsigned long long)cnt[3], (unsigned long long)cnt[0],
            (unsigned long long)cnt[4], (unsigned long long)cnt[1], (unsigned long long)cnt[5], (unsigned long long)cnt[2],
            p->sharded ? (p->world > 1 ? " (sharded by rank)" : " (sharded)") : "");
+  prep_free(p);
 }

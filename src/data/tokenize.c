@@ -86,17 +86,9 @@ static int name_cmp(const vocab_index *v, int64_t a, const char *s, int n) {
   return x[n] ? 1 : 0;
 }
 
-/* merge sort of ids by name, with the vocabulary as explicit context */
-static void sort_ids(const vocab_index *v, int64_t *a, int64_t *tmp, int64_t n) {
-  if (n < 2) return;
-  int64_t h = n / 2;
-  sort_ids(v, a, tmp, h);
-  sort_ids(v, a + h, tmp, n - h);
-  int64_t i = 0, j = h, k = 0;
-  while (i < h && j < n) tmp[k++] = strcmp(v->names[a[j]], v->names[a[i]]) < 0 ? a[j++] : a[i++];
-  while (i < h) tmp[k++] = a[i++];
-  while (j < n) tmp[k++] = a[j++];
-  memcpy(a, tmp, (size_t)n * sizeof *a);
+static int by_name(const void *a, const void *b, void *ctx) {
+  const vocab_index *v = ctx;
+  return strcmp(v->names[*(const int64_t *)a], v->names[*(const int64_t *)b]);
 }
 
 void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, int64_t size, int64_t eos_id,
@@ -109,9 +101,7 @@ void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, i
   v->sorted = xmalloc((size_t)(size > 0 ? size : 1) * sizeof(int64_t));
   for (int64_t i = 0; i < size; i++)
     if (i != eos_id && i != unk_id) v->sorted[v->size++] = i;
-  int64_t *tmp = xmalloc((size_t)(size > 0 ? size : 1) * sizeof(int64_t));
-  sort_ids(v, v->sorted, tmp, v->size);
-  free(tmp);
+  core_sort(v->sorted, (size_t)v->size, sizeof *v->sorted, by_name, v);
 }
 
 void vocab_index_free(vocab_index *v) {

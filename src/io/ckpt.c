@@ -40,21 +40,22 @@ static int file_hash(const char *path, uint64_t *hash, int64_t *size) {
 }
 
 static void write_text_atomic(const char *path, const char *text) {
-  char tmp[1300];
-  snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
+  char *tmp = core_path("%s.tmp-%d", path, (int)getpid());
   FILE *f = fopen(tmp, "w");
   if (!f) recur_fail(tmp, "is the disk full or the run directory read-only?", "cannot create file");
   core_tempfile_add(tmp);
   if (fputs(text, f) < 0 || fflush(f) != 0) recur_fail(tmp, "is the disk full?", "cannot write file");
   fclose(f);
   core_commit(tmp, path);
+  free(tmp);
 }
 
 static int has_file(const char *dir, const char *name) {
-  char p[1300];
   struct stat st;
-  snprintf(p, sizeof p, "%s/%s", dir, name);
-  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+  char *p = core_path("%s/%s", dir, name);
+  int yes = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+  free(p);
+  return yes;
 }
 
 static void remove_tree(const char *dir) {
@@ -63,9 +64,9 @@ static void remove_tree(const char *dir) {
   struct dirent *e;
   while ((e = readdir(d))) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    char p[1300];
-    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    char *p = core_path("%s/%s", dir, e->d_name);
     unlink(p);
+    free(p);
   }
   closedir(d);
   rmdir(dir);
@@ -73,22 +74,24 @@ static void remove_tree(const char *dir) {
 
 /* step-NNNNNNNN directories under run/checkpoints, newest first; committed only if asked */
 static int list_ckpts(const char *run, int committed, char ***out) {
-  char cdir[1200];
-  snprintf(cdir, sizeof cdir, "%s/checkpoints", run);
+  char *cdir = core_path("%s/checkpoints", run);
   DIR *d = opendir(cdir);
   *out = NULL;
-  if (!d) return 0;
+  if (!d) return free(cdir), 0;
   int n = 0;
   struct dirent *e;
   while ((e = readdir(d))) {
     if (strncmp(e->d_name, "step-", 5) != 0 || strlen(e->d_name) != 13) continue;
-    char p[1300];
-    snprintf(p, sizeof p, "%s/%s", cdir, e->d_name);
-    if (has_file(p, "COMMIT") != committed) continue;
+    char *p = core_path("%s/%s", cdir, e->d_name);
+    if (has_file(p, "COMMIT") != committed) {
+      free(p);
+      continue;
+    }
     *out = xrealloc(*out, (size_t)(n + 1) * sizeof(char *));
-    (*out)[n++] = xstrdup(p);
+    (*out)[n++] = p;
   }
   closedir(d);
+  free(cdir);
   for (int i = 0; i < n; i++) /* newest first: names sort by step */
     for (int j = i + 1; j < n; j++)
       if (strcmp((*out)[j], (*out)[i]) > 0) {
@@ -126,14 +129,14 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
                int keep) {
   const int rank = core_rank(), W = core_world();
   const int64_t n = m->n_params;
-  char cdir[1200], dir[1300], path[1500];
-  snprintf(cdir, sizeof cdir, "%s/checkpoints", run);
-  snprintf(dir, sizeof dir, "%s/step-%08lld", cdir, (long long)st->step);
+  char *cdir = core_path("%s/checkpoints", run);
+  char *dir = core_path("%s/step-%08lld", cdir, (long long)st->step);
   if (rank == 0) {
     mkdir(cdir, 0755);
     if (has_file(dir, "COMMIT")) { /* already saved at this step (e.g. a signal right after a save) */
       int skip = 1;
       MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
+      free(cdir), free(dir);
       return;
     }
     remove_tree(dir);
@@ -144,14 +147,12 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
   } else {
     int skip = 0;
     MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (skip) return;
+    if (skip) return free(cdir), free(dir);
   }
   /* this rank's shard: its slice [lo, hi) of the optimizer moments and the streams it owns */
   int64_t lo = n * rank / W, hi = n * (rank + 1) / W;
-  char name[64], tmp[1600];
-  snprintf(name, sizeof name, "state-rank-%05d.h5", rank);
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  char *path = core_path("%s/state-rank-%05d.h5", dir, rank);
+  char *tmp = core_path("%s.tmp", path);
   hid_t f = h5_create(tmp, "checkpoint shard", "is the disk full or the run directory read-only?");
   core_tempfile_add(tmp);
   h5_attr_set_str(f, "format", CKPT_STATE_FORMAT);
@@ -190,11 +191,9 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
   }
   h5_close_file(f, tmp);
   core_commit(tmp, path);
-  if (rank == 0) {
-    char mp[1500];
-    snprintf(mp, sizeof mp, "%s/model.h5", dir);
-    model_save(m, v, st->step, mp);
-  }
+  free(tmp);
+  char *mp = core_path("%s/model.h5", dir);
+  if (rank == 0) model_save(m, v, st->step, mp);
   /* report durable shards (core_commit synced each file and the directory) to rank 0: size and hash of each */
   uint64_t mine[3] = {0, 0, 0};
   int64_t sz;
@@ -208,21 +207,19 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
     char *txt = xmalloc(cap), *q = txt;
     uint64_t mh;
     int64_t ms;
-    char mp[1500];
-    snprintf(mp, sizeof mp, "%s/model.h5", dir);
     if (file_hash(mp, &mh, &ms) != 0) recur_fail(mp, NULL, "cannot read back model");
     q += sprintf(q, "recur-checkpoint %d\nstep %lld\nworld %d\nn_params %lld\nmodel model.h5 %lld %016llx\n", CKPT_VERSION,
                  (long long)st->step, W, (long long)n, (long long)ms, (unsigned long long)mh);
     for (int r = 0; r < W; r++)
       q += sprintf(q, "shard state-rank-%05d.h5 %llu %016llx %lld %llu\n", r, (unsigned long long)all[3 * r],
                    (unsigned long long)all[3 * r + 1], (long long)(n * r / W), (unsigned long long)all[3 * r + 2]);
-    char cp[1500], lp[1300];
-    snprintf(cp, sizeof cp, "%s/COMMIT", dir);
+    char *cp = core_path("%s/COMMIT", dir), *lp = core_path("%s/latest", cdir);
     write_text_atomic(cp, txt);
-    snprintf(lp, sizeof lp, "%s/latest", cdir);
     snprintf(txt, cap, "step-%08lld\n", (long long)st->step);
     write_text_atomic(lp, txt);
     free(txt);
+    free(cp);
+    free(lp);
     free(all);
     if (keep > 0) { /* older committed checkpoints beyond the newest `keep` */
       char **l;
@@ -234,14 +231,17 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
       free(l);
     }
   }
+  free(mp);
+  free(path);
+  free(dir);
+  free(cdir);
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
 void ckpt_publish_model(const char *run, int64_t step, const model *m, const model_vocab *v) {
-  char src[1400], dst[1300], tmp[1400];
-  snprintf(src, sizeof src, "%s/checkpoints/step-%08lld/model.h5", run, (long long)step);
-  snprintf(dst, sizeof dst, "%s/model.h5", run);
-  snprintf(tmp, sizeof tmp, "%s.tmp-%d", dst, (int)getpid());
+  char *src = core_path("%s/checkpoints/step-%08lld/model.h5", run, (long long)step);
+  char *dst = core_path("%s/model.h5", run);
+  char *tmp = core_path("%s.tmp-%d", dst, (int)getpid());
   unlink(tmp);
   if (link(src, tmp) == 0) { /* the checkpoint's bytes, without writing them again */
     core_tempfile_add(tmp);
@@ -249,6 +249,9 @@ void ckpt_publish_model(const char *run, int64_t step, const model *m, const mod
   } else {
     model_save(m, v, step, dst);
   }
+  free(src);
+  free(dst);
+  free(tmp);
 }
 
 /* ---- validation and loading ---- */
@@ -262,11 +265,14 @@ typedef struct {
 } manifest;
 
 static int read_manifest(const char *dir, manifest *mf, char *err, int cap) {
-  char p[1300], line[512];
-  snprintf(p, sizeof p, "%s/COMMIT", dir);
+  char line[512], *p = core_path("%s/COMMIT", dir);
   FILE *f = fopen(p, "r");
   memset(mf, 0, sizeof *mf);
-  if (!f) { snprintf(err, (size_t)cap, "missing commit marker (%s)", p); return -1; }
+  if (!f) {
+    snprintf(err, (size_t)cap, "missing commit marker (%s)", p);
+    free(p);
+    return -1;
+  }
   int ver = 0, ok = fscanf(f, "recur-checkpoint %d\nstep %lld\nworld %d\nn_params %lld\n", &ver, (long long *)&mf->step, &mf->world,
                            (long long *)&mf->n_params) == 4;
   ok = ok && ver == CKPT_VERSION && mf->world > 0 && mf->world < (1 << 20);
@@ -278,14 +284,14 @@ static int read_manifest(const char *dir, manifest *mf, char *err, int cap) {
                 (unsigned long long *)&mf->shard[r].hash, (long long *)&mf->shard[r].lo, (long long *)&mf->shard[r].hi) == 5;
   }
   fclose(f);
-  if (!ok) { snprintf(err, (size_t)cap, "commit marker is malformed (%s)", p); return -1; }
-  return 0;
+  if (!ok) snprintf(err, (size_t)cap, "commit marker is malformed (%s)", p);
+  free(p);
+  return ok ? 0 : -1;
 }
 
 int ckpt_validate(const char *dir, char *err, int cap) {
   manifest mf;
   if (read_manifest(dir, &mf, err, cap) != 0) return -1;
-  char p[1400];
   uint64_t h;
   int64_t sz;
   int rc = 0;
@@ -293,7 +299,7 @@ int ckpt_validate(const char *dir, char *err, int cap) {
     const char *name = r < 0 ? mf.model_name : mf.shard[r].name;
     int64_t want_size = r < 0 ? mf.model_size : mf.shard[r].size;
     uint64_t want_hash = r < 0 ? mf.model_hash : mf.shard[r].hash;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
+    char *p = core_path("%s/%s", dir, name);
     if (file_hash(p, &h, &sz) != 0) { snprintf(err, (size_t)cap, "missing file (%s)", p); rc = -1; }
     else if (sz != want_size) { snprintf(err, (size_t)cap, "size %lld, manifest says %lld: truncated (%s)", (long long)sz, (long long)want_size, p); rc = -1; }
     else if (h != want_hash) { snprintf(err, (size_t)cap, "content differs from the manifest's hash: damaged (%s)", p); rc = -1; }
@@ -310,6 +316,7 @@ int ckpt_validate(const char *dir, char *err, int cap) {
       }
       if (f >= 0) H5Fclose(f);
     }
+    free(p);
   }
   free(mf.shard);
   return rc;
@@ -355,8 +362,7 @@ char *ckpt_saved_options(const char *shard) {
 }
 
 static void read_floats(hid_t f, const char *name, float *out, int64_t n, const char *path) {
-  char where[1600];
-  snprintf(where, sizeof where, "%s:/%s", path, name);
+  char *where = core_path("%s:/%s", path, name);
   hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
   if (d < 0) recur_fail(where, NULL, "missing dataset");
   hid_t sp = H5Dget_space(d);
@@ -365,6 +371,7 @@ static void read_floats(hid_t f, const char *name, float *out, int64_t n, const 
     recur_fail(where, "the shard is damaged (checksum mismatch)", "cannot read dataset");
   H5Sclose(sp);
   H5Dclose(d);
+  free(where);
 }
 
 void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char **options) {
@@ -377,8 +384,7 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char *
   st->world = mf.world;
   *options = NULL;
   for (int r = 0; r < mf.world; r++) { /* every rank reads every shard: any world size can resume */
-    char path[1400];
-    snprintf(path, sizeof path, "%s/%s", dir, mf.shard[r].name);
+    char *path = core_path("%s/%s", dir, mf.shard[r].name);
     hid_t f = h5_open(path, 0);
     int64_t lo = mf.shard[r].lo, hi = mf.shard[r].hi, t = 0, step = -1;
     if (lo < 0 || hi > n || lo > hi) recur_fail(path, NULL, "parameter range [%lld, %lld) out of bounds", (long long)lo, (long long)hi);
@@ -419,6 +425,7 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char *
       free(ids); free(hh); free(cc);
     }
     H5Fclose(f);
+    free(path);
   }
   free(mf.shard);
 }
@@ -435,9 +442,9 @@ void ckpt_inspect(const char *dir, int json) {
     printf("%s: checkpoint at step %lld, written by %d rank(s), %lld parameters, %s\n", dir, (long long)mf.step, mf.world,
            (long long)mf.n_params, ok ? "complete and valid" : err);
   fflush(stdout);
-  char mp[1400];
-  snprintf(mp, sizeof mp, "%s/model.h5", dir);
+  char *mp = core_path("%s/model.h5", dir);
   model_inspect(mp, json);
+  free(mp);
   if (json) printf("}\n");
   free(mf.shard);
   if (!ok) {

@@ -157,8 +157,7 @@ void h5_write_strings(hid_t loc, const char *name, char *const *s, int64_t n) {
 /* Fixed-length (what recur writes) or variable-length (files of recur before the checksummed
  * format; a damaged global heap there is beyond what HDF5 checks). */
 char **h5_read_strings(hid_t loc, const char *name, int64_t *n, const char *path) {
-  char where[1024];
-  snprintf(where, sizeof where, "%s:/%s", path, name);
+  char *where = core_path("%s:/%s", path, name);
   if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing string array");
   hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
   if (ds < 0) recur_fail(where, "the file may be damaged", "cannot open string array");
@@ -194,6 +193,7 @@ char **h5_read_strings(hid_t loc, const char *name, int64_t *n, const char *path
   }
   H5Tclose(ft);
   H5Dclose(ds);
+  free(where);
   *n = len;
   return out;
 }

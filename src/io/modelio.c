@@ -15,8 +15,7 @@
 #include "recur/model.h"
 
 void model_save(const model *m, const model_vocab *v, int64_t step, const char *path) {
-  char tmp[1100];
-  snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
+  char *tmp = core_path("%s.tmp-%d", path, (int)getpid());
   hid_t f = h5_create(tmp, "model file", "check that the run directory is writable");
   core_tempfile_add(tmp);
   const model_config *c = &m->cfg;
@@ -47,6 +46,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   }
   h5_close_file(f, tmp);
   core_commit(tmp, path);
+  free(tmp);
 }
 
 static int is_file(const char *p) {
@@ -54,42 +54,34 @@ static int is_file(const char *p) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-void model_resolve(const char *path, char *out, int cap) {
+char *model_resolve(const char *path) {
   struct stat st;
   if (stat(path, &st) != 0) recur_fail(path, NULL, "no such model file or directory");
-  if (!S_ISDIR(st.st_mode)) {
-    snprintf(out, (size_t)cap, "%s", path);
-    return;
-  }
-  char p[2048];
-  snprintf(p, sizeof p, "%s/model.h5", path);
-  if (is_file(p)) {
-    snprintf(out, (size_t)cap, "%s", p);
-    return;
-  }
-  snprintf(p, sizeof p, "%s/checkpoints/latest", path);
+  if (!S_ISDIR(st.st_mode)) return xstrdup(path);
+  char *p = core_path("%s/model.h5", path);
+  if (is_file(p)) return p;
+  free(p);
+  p = core_path("%s/checkpoints/latest", path);
   FILE *f = fopen(p, "r");
+  free(p);
   if (f) {
     char name[256] = "";
     if (fgets(name, sizeof name, f)) name[strcspn(name, "\n")] = 0;
     fclose(f);
-    snprintf(p, sizeof p, "%s/checkpoints/%s/model.h5", path, name);
-    if (is_file(p)) {
-      snprintf(out, (size_t)cap, "%s", p);
-      return;
-    }
+    p = core_path("%s/checkpoints/%s/model.h5", path, name);
+    if (is_file(p)) return p;
+    free(p);
   }
   recur_fail(path, "give a model.h5, a checkpoint directory or a run directory", "no model.h5 found in directory");
 }
 
 model *model_load(const char *path, model_vocab *v, int64_t *step) {
-  char file[2048], where[2200];
-  model_resolve(path, file, sizeof file);
+  char *file = model_resolve(path);
   hid_t f = h5_open(file, 0);
   char fmt[64] = "", cell[32] = "", level[16] = "";
   int64_t ver = 0, layers = 0, hidden = 0, embed = 0, vocab = 0, bidi = 0;
   double dropout = 0;
-  snprintf(where, sizeof where, "%s:/", file);
+  char *where = core_path("%s:/", file);
   if (!h5_attr_get_str(f, "format", fmt, sizeof fmt) || strcmp(fmt, MODEL_FORMAT) != 0)
     recur_fail(where, "give a model.h5 written by recur train", "format is '%s', expected '%s'", fmt, MODEL_FORMAT);
   if (!h5_attr_get_i64(f, "version", &ver) || ver != MODEL_VERSION)
@@ -136,7 +128,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   model *m = model_create(&c, 0);
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
-    snprintf(where, sizeof where, "%s:/%s", file, t->name);
+    free(where);
+    where = core_path("%s:/%s", file, t->name);
     if (H5Lexists(f, t->name, H5P_DEFAULT) <= 0) recur_fail(where, "the model file is incomplete", "missing tensor");
     hid_t d = H5Dopen2(f, t->name, H5P_DEFAULT);
     hid_t sp = H5Dget_space(d), ty = H5Dget_type(d);
@@ -158,6 +151,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     H5Dclose(d);
   }
   H5Fclose(f);
+  free(where);
+  free(file);
   return m;
 }
 
@@ -171,8 +166,7 @@ void model_vocab_free(model_vocab *v) {
 }
 
 void model_inspect(const char *path, int json) {
-  char file[2048];
-  model_resolve(path, file, sizeof file);
+  char *file = model_resolve(path);
   model_vocab v;
   int64_t step = 0;
   model *m = model_load(file, &v, &step);
@@ -209,4 +203,5 @@ void model_inspect(const char *path, int json) {
   if (json) printf("]}\n");
   model_vocab_free(&v);
   model_free(m);
+  free(file);
 }

@@ -11,15 +11,6 @@
 #include "train-impl.h"
 
 /* ---- evaluation ---- */
-static const dataset *g_eval_ds;
-static int g_eval_split;
-static int cmp_seq_len_desc(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  uint64_t lx = dataset_seq_len(g_eval_ds, g_eval_split, x), ly = dataset_seq_len(g_eval_ds, g_eval_split, y);
-  if (lx != ly) return lx > ly ? -1 : 1;
-  return x < y ? -1 : x > y;
-}
-
 eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, int streams, int T, int B, int max_len) {
   const int rank = core_rank(), W = core_world();
   const int L = m->cfg.layers, H = m->cfg.hidden;
@@ -49,9 +40,7 @@ eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, i
     uint64_t n = 0;
     uint64_t *mine = xmalloc((sp->n_seq / (uint64_t)W + 1) * sizeof(uint64_t));
     for (uint64_t q = (uint64_t)rank; q < sp->n_seq; q += (uint64_t)W) mine[n++] = q;
-    g_eval_ds = ds;
-    g_eval_split = split;
-    qsort(mine, n, sizeof(uint64_t), cmp_seq_len_desc);
+    dataset_sort_by_length(ds, split, mine, n);
     for (uint64_t i = 0; i < n; i += (uint64_t)B) {
       int k = (int)(n - i < (uint64_t)B ? n - i : (uint64_t)B);
       items_load_sequences(&it, ds, split, mine + i, k, max_len);

@@ -106,6 +106,12 @@ static void copy_field(const opt_def *d, train_opts *dst, const train_opts *src)
   }
 }
 
+void train_opts_copy(train_opts *dst, const train_opts *src) {
+  train_opts_default(dst);
+  for (int i = 0; i < TABLE.n; i++) copy_field(&TABLE.defs[i], dst, src);
+  memcpy(dst->given, src->given, sizeof src->given);
+}
+
 void train_opts_merge(train_opts *saved, const train_opts *given, const char *text, const char *dir) {
   char err[1024];
   train_opts_default(saved);
@@ -130,14 +136,14 @@ void train_opts_merge(train_opts *saved, const train_opts *given, const char *te
       copy_field(d, saved, given); /* this invocation's value */
       saved->given[i] = given->given[i];
     } else if (given->given[i]) { /* must agree */
-      char gv[1024], sv[1024];
-      opts_format(&TABLE, i, given, gv, sizeof gv);
-      opts_format(&TABLE, i, saved, sv, sizeof sv);
+      char *gv = opts_value(&TABLE, i, given), *sv = opts_value(&TABLE, i, saved);
       if (strcmp(gv, sv) != 0) {
         size_t need = strlen(d->flag) + strlen(gv) + strlen(sv) + 32;
         while (n + need >= cap) bad = xrealloc(bad, cap *= 2);
         n += (size_t)snprintf(bad + n, cap - n, "%s%s %s (checkpoint: %s)", n ? ", " : "", d->flag, gv, sv);
       }
+      free(gv);
+      free(sv);
     }
   }
   if (n)

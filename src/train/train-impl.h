@@ -37,6 +37,8 @@ void items_pack(batch *b, const items *it, int n, const dataset *ds);
 void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps, uint64_t seed, uint64_t step);
 
 /* ---- options (options.c) ---- */
+/* dst = src, with its own copies of the paths (dst is overwritten, not freed). */
+void train_opts_copy(train_opts *dst, const train_opts *src);
 /* The saved options as "--flag value" lines (malloc'd). */
 char *train_opts_text(const train_opts *o);
 /* A resumed run's options: the checkpoint's saved text, with this invocation's paths and safe

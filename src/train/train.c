@@ -130,16 +130,7 @@ static char *read_saved_options(const char *dir) {
 /* ---- open: options, data, model, schedule, optimizer, run directory ---- */
 static void trainer_open_options(trainer *t, const train_opts *given) {
   if (!given->resume) {
-    /* a copy that owns its paths */
-    const opt_table *tab = train_options();
-    train_opts_default(&t->opts);
-    for (int i = 0; i < tab->n; i++) {
-      char v[4096], err[512];
-      if (tab->defs[i].type == OPT_STR && !*(char *const *)((const char *)given + tab->defs[i].offset)) continue;
-      opts_format(tab, i, given, v, sizeof v);
-      RECUR_ASSERT(opts_set(tab, i, &t->opts, v, err, sizeof err) == 0);
-    }
-    memcpy(t->opts.given, given->given, sizeof given->given);
+    train_opts_copy(&t->opts, given); /* a copy that owns its paths */
     return;
   }
   t->ckdir = ckpt_find_dir(given->resume);
