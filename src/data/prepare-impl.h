@@ -1,0 +1,156 @@
+/* prepare-impl: the state of a preparation shared by its parts (not a public API).
+ *   prepare.c          the driver: inputs, the split plan, the parallel passes, the index file
+ *   prepare_segment.c  bytes -> sequences (line, paragraph, separator, file) and tokens; labeled lines
+ *   prepare_shard.c    split writers and shard files; emitting token ids
+ *   prepare_vocab.c    the word table, the vocabulary, the dataset's metadata
+ * Pass 1 counts symbols, sequences and tokens per split; pass 2 encodes and appends to chunked,
+ * checksummed HDF5 datasets. Memory is bounded by the vocabulary, never by the corpus. */
+#ifndef RECUR_PREPARE_IMPL_H
+#define RECUR_PREPARE_IMPL_H
+
+#include "recur/prepare.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+#include "recur/dataset.h"
+#include "recur/h5.h"
+#include "recur/tokenize.h"
+
+#define MAX_CP 0x110000
+#define READ_BLOCK (1 << 20)
+#define TBUF 65536
+
+enum seg_mode { SEG_NONE, SEG_LINE, SEG_PARAGRAPH, SEG_FILE, SEG_SEPARATOR };
+
+/* ---- word hash table: string -> (count, id) ---- */
+typedef struct {
+  uint64_t hash, count;
+  uint32_t off, len;
+  int32_t id;
+} wentry;
+typedef struct {
+  wentry *e;
+  uint64_t cap, n;
+  char *arena;
+  uint64_t arena_n, arena_cap;
+} wtable;
+
+/* ---- split writers ---- */
+typedef struct {
+  h5_appender tok, off;
+  uint64_t ntok, nseq;
+  uint32_t tbuf[TBUF];
+  int nt;
+  int width; /* bytes per token in the file: 1, 2 or 4 */
+  unsigned char nbuf[TBUF * 4];
+  h5_appender lab;  /* classify: a label per sequence */
+  h5_appender tag;  /* tag: a tag per token */
+  uint64_t seq_start;
+} split_writer;
+
+typedef struct {
+  hid_t f;
+  char *tmp, *final; /* written under tmp, renamed to final when every shard is complete */
+  split_writer w[SPLIT_COUNT];
+  uint64_t ntok;
+} shard;
+
+/* ---- the whole preparation ---- */
+typedef struct {
+  const prepare_opts *o;
+  int mode, delimited, pass;
+  const char *cur_file;
+  /* pass 1 */
+  uint64_t *cp_count; /* (MAX_CP) char level */
+  uint64_t byte_count[256];
+  wtable words;
+  uint64_t n_seq, n_tok, n_content, seq_tok;
+  uint64_t split_seq[SPLIT_COUNT];
+  uint64_t force_val, force_test; /* train sequences with the smallest draws */
+  /* vocabulary */
+  int64_t vocab_size, eos_id, unk_id;
+  char **vocab;
+  int32_t *cp_id; /* (MAX_CP) char -> id */
+  hid_t tok_type;
+  /* pass 2 */
+  int cur_split;
+  uint64_t gpos, cut[2]; /* none mode: global token cut points train|val|test */
+  uint64_t limit;        /* see update_limit */
+  uint64_t split_key;
+  int rank, world;        /* ranks sharing the work (1 when one rank does it all) */
+  int sharded;            /* output is an index plus shard files */
+  uint64_t seq_base, tok_base; /* global index of this rank's first sequence and token */
+  /* classify / tag */
+  wtable outs;            /* label or tag names -> (count, id) */
+  char **out_names;
+  int64_t n_out;
+  uint32_t cur_label;
+  uint32_t *line_tags;
+  uint64_t n_line_tags, cap_line_tags;
+  uint64_t lineno;
+  shard *sh;              /* the shard being written */
+  shard **done;           /* finished shards, renamed at the end */
+  int n_done;
+  int n_shards;
+  char **shard_names;
+  int seq_open;
+  tokenizer tok;
+  uint64_t u8_off;        /* byte offset of the code point being emitted (for messages) */
+  /* segmenter state */
+  int line_bytes, pending_nl, in_par, seq_has_content;
+  char pend[512];
+  int npend, pend_match, in_content_line;
+  uint64_t pend_off;
+} prep;
+
+/* ---- prepare_vocab.c ---- */
+wentry *prep_wt_find(wtable *t, const char *s, int n, int insert);
+wentry **prep_wt_sorted(const wtable *t, int by_count, uint64_t *n);
+void prep_wt_free(wtable *t);
+void prep_build_vocab(prep *p);
+void prep_write_metadata(prep *p, hid_t f);
+/* ---- prepare_shard.c ---- */
+int prep_split_of_seq(prep *p, uint64_t i);
+void prep_writer_flush_tokens(split_writer *w);
+void prep_shard_open(prep *p);
+void prep_shard_close(prep *p);
+void prep_seq_close(prep *p);
+void prep_shard_rotate(prep *p);
+void prep_update_limit(prep *p);
+void prep_emit_slow(prep *p);
+_Noreturn void prep_fail_not_in_vocab(const prep *p, uint32_t cp, uint64_t off);
+void prep_emit_run(prep *p, const unsigned char *b, size_t n, const int32_t *map, uint64_t off);
+const int32_t *prep_identity_map(void);
+/* ---- prepare_segment.c ---- */
+void prep_tok_fail(void *ctx, enum token_error e, uint64_t off);
+void prep_tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off);
+void prep_tok_char(void *ctx, uint32_t cp, uint64_t off);
+void prep_tok_word(void *ctx, const char *w, int n);
+void prep_pass_over(prep *p, char **files, int nf);
+
+/* the split draw of sequence i: uniform in [0,1), a pure function of (seed, i) */
+static inline float split_draw(const prep *p, uint64_t i) {
+  return rng_uniform(rng_mix(p->split_key ^ (i * 0x9e3779b97f4a7c15ULL)));
+}
+
+/* k ids were placed at w->tbuf[w->nt..]: count them, flush a full buffer */
+static inline void emitted(prep *p, split_writer *w, size_t k) {
+  w->nt += (int)k;
+  w->ntok += k;
+  p->sh->ntok += k;
+  p->gpos += k;
+  p->seq_open = 1;
+  if (w->nt == TBUF) prep_writer_flush_tokens(w);
+}
+
+static inline void emit_id(prep *p, uint32_t id) {
+  if (p->gpos >= p->limit) prep_emit_slow(p);
+  split_writer *w = &p->sh->w[p->cur_split];
+  w->tbuf[w->nt] = id;
+  emitted(p, w, 1);
+}
+
+#endif

@@ -1,0 +1,293 @@
+/* prepare_segment: bytes -> sequences (by line, paragraph, separator or file) and their tokens (the
+ * tokenizer of tokenize.h), and labeled lines for classification and tagging. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mpi.h>
+
+#include "prepare-impl.h"
+
+/* one symbol (byte value or code point) of content */
+static inline void on_sym(prep *p, uint32_t sym) {
+  p->n_content++;
+  if (p->pass == 1) {
+    p->seq_tok++;
+    if (p->o->level == LEVEL_BYTE) p->byte_count[sym]++;
+    else p->cp_count[sym]++;
+    return;
+  }
+  if (p->o->level == LEVEL_BYTE) {
+    emit_id(p, sym);
+    return;
+  }
+  int32_t id = p->cp_id[sym];
+  if (id < 0) prep_fail_not_in_vocab(p, sym, p->u8_off);
+  emit_id(p, (uint32_t)id);
+}
+
+static void on_word(prep *p, const char *w, int n) {
+  p->n_content++;
+  if (p->pass == 1) {
+    p->seq_tok++;
+    if (!p->o->vocab_from) prep_wt_find(&p->words, w, n, 1)->count++;
+    return;
+  }
+  wentry *e = prep_wt_find(&p->words, w, n, 0);
+  int64_t id = e && e->id >= 0 ? e->id : p->unk_id;
+  emit_id(p, (uint32_t)id);
+}
+
+void prep_tok_fail(void *ctx, enum token_error e, uint64_t off) {
+  prep *p = ctx;
+  if (e == TOKEN_ERR_NUL)
+    recur_fail(p->cur_file, "use --level byte for text with NUL bytes", "NUL character at byte %llu", (unsigned long long)off);
+  char *where = core_path("%s:byte %llu", p->cur_file, (unsigned long long)off);
+  recur_fail(where, "use --level byte for text that is not UTF-8", "invalid UTF-8");
+}
+
+/* byte level: any run; char level: a run of ASCII */
+void prep_tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off) {
+  prep *p = ctx;
+  p->n_content += n;
+  if (p->pass == 1) {
+    uint64_t *cnt = p->o->level == LEVEL_BYTE ? p->byte_count : p->cp_count;
+    for (size_t k = 0; k < n; k++) cnt[b[k]]++;
+    p->seq_tok += n;
+  } else {
+    prep_emit_run(p, b, n, p->o->level == LEVEL_BYTE ? prep_identity_map() : p->cp_id, off);
+  }
+}
+
+void prep_tok_char(void *ctx, uint32_t cp, uint64_t off) {
+  prep *p = ctx;
+  p->u8_off = off;
+  on_sym(p, cp);
+}
+
+void prep_tok_word(void *ctx, const char *w, int n) { on_word(ctx, w, n); }
+
+/* content bytes -> symbols (the tokenizer of tokenize.h) */
+static void tok_feed(prep *p, const unsigned char *b, size_t n, uint64_t off) {
+  p->seq_has_content = 1;
+  tokenizer_feed(&p->tok, b, n, off);
+}
+
+static void on_end(prep *p) {
+  tokenizer_end(&p->tok);
+  if (p->pass == 1) {
+    uint64_t t = p->seq_tok + (uint64_t)p->delimited;
+    if (t > 0) {
+      p->n_seq++;
+      p->n_tok += t;
+    }
+    p->seq_tok = 0;
+    return;
+  }
+  if (p->mode == SEG_NONE) {
+    if (p->seq_open) prep_seq_close(p);
+  } else {
+    if (p->delimited) emit_id(p, (uint32_t)p->eos_id);
+    if (p->seq_open) {
+      prep_seq_close(p);
+      p->n_seq++;
+      p->cur_split = prep_split_of_seq(p, p->n_seq);
+      if (p->o->shard_tokens && p->sh->ntok >= p->o->shard_tokens) prep_shard_rotate(p);
+    }
+  }
+}
+
+/* ---- segmentation: bytes -> content + sequence ends ---- */
+static void seg_block(prep *p, const unsigned char *b, size_t n, uint64_t off) {
+  size_t i = 0;
+  switch (p->mode) {
+  case SEG_NONE:
+  case SEG_FILE:
+    tok_feed(p, b, n, off);
+    return;
+  case SEG_LINE:
+    while (i < n) {
+      const unsigned char *nl = memchr(b + i, '\n', n - i);
+      size_t e = nl ? (size_t)(nl - b) : n;
+      if (e > i) { tok_feed(p, b + i, e - i, off + i); p->line_bytes = 1; }
+      if (nl) { on_end(p); p->line_bytes = 0; i = e + 1; } else i = n;
+    }
+    return;
+  case SEG_PARAGRAPH:
+    for (; i < n; i++) {
+      if (b[i] == '\n') { p->pending_nl++; continue; }
+      if (p->in_par && p->pending_nl >= 2) { on_end(p); p->in_par = 0; }
+      if (p->in_par && p->pending_nl == 1) tok_feed(p, (const unsigned char *)"\n", 1, off + i - 1);
+      p->pending_nl = 0;
+      tok_feed(p, b + i, 1, off + i);
+      p->in_par = 1;
+    }
+    return;
+  case SEG_SEPARATOR: {
+    const char *sep = p->o->separator;
+    int sl = (int)strlen(sep);
+    for (; i < n; i++) {
+      unsigned char c = b[i];
+      if (!p->in_content_line) {
+        if (c == '\n') {
+          if (p->npend == sl) { /* a separator line */
+            if (p->seq_has_content) on_end(p);
+            p->seq_has_content = 0;
+          } else {
+            if (p->npend) tok_feed(p, (unsigned char *)p->pend, (size_t)p->npend, p->pend_off);
+            tok_feed(p, b + i, 1, off + i);
+          }
+          p->npend = 0;
+          continue;
+        }
+        if (p->npend == 0) p->pend_off = off + i;
+        if (p->npend < sl && (char)c == sep[p->npend]) { p->pend[p->npend++] = (char)c; continue; }
+        if (p->npend) tok_feed(p, (unsigned char *)p->pend, (size_t)p->npend, p->pend_off);
+        p->npend = 0;
+        p->in_content_line = 1;
+      }
+      tok_feed(p, b + i, 1, off + i);
+      if (c == '\n') p->in_content_line = 0;
+    }
+    return;
+  }
+  }
+}
+
+static void seg_file_end(prep *p) {
+  switch (p->mode) {
+  case SEG_NONE: on_end(p); break;
+  case SEG_FILE: if (p->seq_has_content) on_end(p); break;
+  case SEG_LINE: if (p->line_bytes) on_end(p); break;
+  case SEG_PARAGRAPH: if (p->in_par) on_end(p); break;
+  case SEG_SEPARATOR:
+    if (!p->in_content_line && p->npend && p->npend != (int)strlen(p->o->separator))
+      tok_feed(p, (unsigned char *)p->pend, (size_t)p->npend, p->pend_off);
+    if (p->seq_has_content) on_end(p);
+    break;
+  }
+  p->line_bytes = p->pending_nl = p->in_par = p->seq_has_content = 0;
+  p->npend = p->in_content_line = 0;
+}
+
+/* ---- classify and tag inputs: one sequence per line ---- */
+static uint32_t out_id(prep *p, const char *s, int n) {
+  if (p->pass == 1) {
+    prep_wt_find(&p->outs, s, n, 1)->count++;
+    return 0;
+  }
+  wentry *e = prep_wt_find(&p->outs, s, n, 0);
+  RECUR_ASSERT(e && e->id >= 0);
+  return (uint32_t)e->id;
+}
+
+static void push_tag(prep *p, uint32_t id) {
+  if (p->n_line_tags == p->cap_line_tags) {
+    p->cap_line_tags = p->cap_line_tags ? 2 * p->cap_line_tags : 1024;
+    p->line_tags = xrealloc(p->line_tags, p->cap_line_tags * sizeof(uint32_t));
+  }
+  p->line_tags[p->n_line_tags++] = id;
+}
+
+static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
+  char *where = core_path("%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
+  if (len && line[len - 1] == '\r') line[--len] = 0;
+  if (len == 0) return free(where);
+  char *tab = memchr(line, '\t', len);
+  p->n_line_tags = 0;
+  if (p->o->task == TASK_CLASSIFY) {
+    if (!tab || tab == line) recur_fail(where, "classification lines are label<TAB>text", "no label before a tab");
+    p->cur_label = out_id(p, line, (int)(tab - line));
+    tok_feed(p, (unsigned char *)tab + 1, len - (size_t)(tab + 1 - line), off + (uint64_t)(tab + 1 - line));
+    on_end(p);
+    free(where);
+    return;
+  }
+  if (p->o->level == LEVEL_WORD) { /* word/TAG tokens */
+    char *s = line, *end = line + len;
+    while (s < end) {
+      while (s < end && (*s == ' ' || *s == '\t')) s++;
+      char *e = s;
+      while (e < end && *e != ' ' && *e != '\t') e++;
+      if (e == s) break;
+      char *sl = e - 1;
+      while (sl > s && *sl != '/') sl--;
+      if (sl == s || sl + 1 == e) recur_fail(where, "word-level tagging lines are word/TAG tokens", "'%.*s' is not word/TAG", (int)(e - s), s);
+      p->seq_has_content = 1;
+      on_word(p, s, (int)(sl - s));
+      uint32_t t = out_id(p, sl + 1, (int)(e - sl - 1));
+      if (p->pass == 2) push_tag(p, t);
+      else p->n_line_tags++;
+      s = e;
+    }
+    on_end(p);
+    free(where);
+    return;
+  }
+  if (!tab) recur_fail(where, "character tagging lines are text<TAB>tags, a tag character per character", "no tab");
+  uint64_t before = p->seq_tok;
+  tok_feed(p, (unsigned char *)line, (size_t)(tab - line), off);
+  const unsigned char *t = (unsigned char *)tab + 1, *te = (unsigned char *)line + len;
+  while (t < te) { /* one tag per UTF-8 character */
+    int n = *t < 0x80 ? 1 : *t < 0xE0 ? 2 : *t < 0xF0 ? 3 : 4;
+    if (t + n > te) n = (int)(te - t);
+    uint32_t id = out_id(p, (const char *)t, n);
+    if (p->pass == 2) push_tag(p, id);
+    else p->n_line_tags++;
+    t += n;
+  }
+  if (p->pass == 1 && p->seq_tok - before != p->n_line_tags)
+    recur_fail(where, "give one tag character per text character", "%llu characters but %llu tags",
+               (unsigned long long)(p->seq_tok - before), (unsigned long long)p->n_line_tags);
+  on_end(p);
+  free(where);
+}
+
+static void labeled_file(prep *p, const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) recur_fail(path, NULL, "cannot open input: %s", strerror(errno));
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  uint64_t off = 0;
+  p->lineno = 0;
+  while ((n = getline(&line, &cap, f)) > 0) {
+    p->lineno++;
+    size_t len = (size_t)n;
+    if (line[len - 1] == '\n') line[--len] = 0;
+    labeled_line(p, line, len, off);
+    off += (uint64_t)n;
+  }
+  free(line);
+  fclose(f);
+}
+
+void prep_pass_over(prep *p, char **files, int nf) {
+  unsigned char *buf = xmalloc(READ_BLOCK);
+  for (int f = 0; f < nf; f++) {
+    p->cur_file = files[f];
+    if (p->o->task != TASK_LM) {
+      labeled_file(p, files[f]);
+      continue;
+    }
+    int fd = open(files[f], O_RDONLY);
+    if (fd < 0) recur_fail(files[f], NULL, "cannot open input: %s", strerror(errno));
+    uint64_t off = 0;
+    for (;;) {
+      ssize_t r = read(fd, buf, READ_BLOCK);
+      if (r < 0) recur_fail(files[f], NULL, "cannot read input: %s", strerror(errno));
+      if (r == 0) break;
+      seg_block(p, buf, (size_t)r, off);
+      off += (uint64_t)r;
+    }
+    close(fd);
+    seg_file_end(p);
+  }
+  free(buf);
+}

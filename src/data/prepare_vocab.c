@@ -1,0 +1,205 @@
+/* prepare_vocab: the word table (string -> count, id), the vocabulary built from the counts
+ * (or taken from --vocab), and the metadata every dataset file carries. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mpi.h>
+
+#include "prepare-impl.h"
+
+static uint64_t str_hash(const char *s, int n) {
+  uint64_t h = 1469598103934665603ULL;
+  for (int i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  return rng_mix(h);
+}
+
+wentry *prep_wt_find(wtable *t, const char *s, int n, int insert) {
+  if (insert && (t->n + 1) * 2 > t->cap) {
+    uint64_t nc = t->cap ? t->cap * 2 : 1024;
+    wentry *ne = xcalloc(nc, sizeof(wentry));
+    for (uint64_t i = 0; i < t->cap; i++)
+      if (t->e[i].len || t->e[i].count) {
+        uint64_t j = t->e[i].hash & (nc - 1);
+        while (ne[j].count) j = (j + 1) & (nc - 1);
+        ne[j] = t->e[i];
+      }
+    free(t->e);
+    t->e = ne;
+    t->cap = nc;
+  }
+  if (!t->cap) return NULL;
+  uint64_t h = str_hash(s, n), j = h & (t->cap - 1);
+  while (t->e[j].count) {
+    if (t->e[j].hash == h && t->e[j].len == (uint32_t)n && memcmp(t->arena + t->e[j].off, s, (size_t)n) == 0)
+      return &t->e[j];
+    j = (j + 1) & (t->cap - 1);
+  }
+  if (!insert) return NULL;
+  if (t->arena_n + (uint64_t)n + 1 > t->arena_cap) {
+    t->arena_cap = (t->arena_cap + (uint64_t)n + 1) * 2;
+    t->arena = xrealloc(t->arena, t->arena_cap);
+  }
+  memcpy(t->arena + t->arena_n, s, (size_t)n);
+  t->arena[t->arena_n + (uint64_t)n] = 0;
+  wentry *e = &t->e[j];
+  e->hash = h;
+  e->off = (uint32_t)t->arena_n;
+  e->len = (uint32_t)n;
+  e->count = 0;
+  e->id = -1;
+  t->arena_n += (uint64_t)n + 1;
+  t->n++;
+  return e;
+}
+
+/* most frequent first (by count), ties and names by bytes */
+typedef struct {
+  const wtable *t;
+  int by_count;
+} entry_order;
+
+static int entry_cmp(const void *a, const void *b, void *ctx) {
+  const entry_order *o = ctx;
+  const wentry *x = *(wentry *const *)a, *y = *(wentry *const *)b;
+  if (o->by_count && x->count != y->count) return x->count > y->count ? -1 : 1;
+  return strcmp(o->t->arena + x->off, o->t->arena + y->off);
+}
+
+/* the entries of t (count > 0), sorted; malloc'd, n in *n */
+wentry **prep_wt_sorted(const wtable *t, int by_count, uint64_t *n) {
+  wentry **all = xmalloc((t->n + 1) * sizeof(wentry *));
+  uint64_t k = 0;
+  for (uint64_t i = 0; i < t->cap; i++)
+    if (t->e[i].count) all[k++] = &t->e[i];
+  entry_order order = {t, by_count};
+  core_sort(all, k, sizeof *all, entry_cmp, &order);
+  *n = k;
+  return all;
+}
+
+void prep_wt_free(wtable *t) {
+  free(t->e);
+  free(t->arena);
+}
+
+static void vocab_push(prep *p, const char *s) {
+  p->vocab = xrealloc(p->vocab, (size_t)(p->vocab_size + 1) * sizeof(char *));
+  p->vocab[p->vocab_size++] = xstrdup(s);
+}
+
+static int utf8_encode(uint32_t cp, char *out) {
+  if (cp < 0x80) { out[0] = (char)cp; return 1; }
+  if (cp < 0x800) { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
+  if (cp < 0x10000) {
+    out[0] = (char)(0xE0 | (cp >> 12)); out[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  out[0] = (char)(0xF0 | (cp >> 18)); out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* decode a vocabulary name that is exactly one code point; -1 otherwise */
+static int64_t single_cp(const char *s) {
+  const unsigned char *u = (const unsigned char *)s;
+  int n = u[0] < 0x80 ? 1 : u[0] < 0xE0 ? 2 : u[0] < 0xF0 ? 3 : 4;
+  if (!u[0] || (int)strlen(s) != n) return -1;
+  uint32_t cp = n == 1 ? u[0] : n == 2 ? (u[0] & 0x1Fu) : n == 3 ? (u[0] & 0x0Fu) : (u[0] & 0x07u);
+  for (int i = 1; i < n; i++) cp = (cp << 6) | (u[i] & 0x3Fu);
+  return cp;
+}
+
+void prep_build_vocab(prep *p) {
+  const prepare_opts *o = p->o;
+  p->eos_id = p->unk_id = -1;
+  if (o->vocab_from) {
+    dataset *src = dataset_open(o->vocab_from);
+    if (src->level != o->level)
+      recur_fail(o->vocab_from, "use a vocabulary of the same --level", "vocabulary is %s level, not %s",
+                 ds_level_names[src->level], ds_level_names[o->level]);
+    for (int64_t i = 0; i < src->vocab_size; i++) vocab_push(p, src->vocab[i]);
+    p->eos_id = src->eos_id;
+    p->unk_id = src->unk_id;
+    dataset_close(src);
+    if (p->delimited && p->eos_id < 0)
+      recur_fail(o->vocab_from, "prepare with the same --split-on", "vocabulary has no <eos> for delimited sequences");
+    if (o->level == LEVEL_WORD && p->unk_id < 0) recur_fail(o->vocab_from, NULL, "word vocabulary has no <unk>");
+  } else if (o->level == LEVEL_BYTE) {
+    for (int b = 0; b < 256; b++) {
+      char name[16];
+      if (b > 0 && b < 0x80) { name[0] = (char)b; name[1] = 0; }
+      else snprintf(name, sizeof name, "<0x%02X>", b);
+      vocab_push(p, name);
+    }
+    if (p->delimited) { p->eos_id = 256; vocab_push(p, "<eos>"); }
+  } else if (o->level == LEVEL_CHAR) {
+    if (p->delimited) { p->eos_id = 0; vocab_push(p, "<eos>"); }
+    for (uint32_t cp = 0; cp < MAX_CP; cp++)
+      if (p->cp_count[cp]) {
+        char s[8];
+        s[utf8_encode(cp, s)] = 0;
+        vocab_push(p, s);
+      }
+  } else {
+    if (p->delimited) { p->eos_id = p->vocab_size; vocab_push(p, "<eos>"); }
+    p->unk_id = p->vocab_size;
+    vocab_push(p, "<unk>");
+    uint64_t n;
+    wentry **all = prep_wt_sorted(&p->words, 1, &n);
+    for (uint64_t i = 0; i < n; i++) {
+      if ((int64_t)all[i]->count < o->min_count) break;
+      if (o->max_vocab > 0 && p->vocab_size >= o->max_vocab) break;
+      all[i]->id = (int32_t)p->vocab_size;
+      vocab_push(p, p->words.arena + all[i]->off);
+    }
+    free(all);
+  }
+  /* lookup tables for pass 2 */
+  if (o->level == LEVEL_CHAR) {
+    p->cp_id = xmalloc(MAX_CP * sizeof(int32_t));
+    for (uint32_t i = 0; i < MAX_CP; i++) p->cp_id[i] = -1;
+    for (int64_t i = 0; i < p->vocab_size; i++) {
+      if (i == p->eos_id || i == p->unk_id) continue;
+      int64_t cp = single_cp(p->vocab[i]);
+      if (cp < 0) recur_fail(o->vocab_from, NULL, "char-level vocabulary entry %lld is not one character", (long long)i);
+      p->cp_id[cp] = (int32_t)i;
+    }
+  }
+  if (o->level == LEVEL_WORD && o->vocab_from)
+    for (int64_t i = 0; i < p->vocab_size; i++) {
+      if (i == p->eos_id || i == p->unk_id) continue;
+      wentry *e = prep_wt_find(&p->words, p->vocab[i], (int)strlen(p->vocab[i]), 1);
+      e->count = 1;
+      e->id = (int32_t)i;
+    }
+  p->tok_type = p->vocab_size <= 256 ? H5T_STD_U8LE : p->vocab_size <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
+}
+
+void prep_write_metadata(prep *p, hid_t f) {
+  const prepare_opts *o = p->o;
+  h5_attr_set_str(f, "format", DATASET_FORMAT);
+  h5_attr_set_i64(f, "version", DATASET_VERSION);
+  h5_attr_set_str(f, "level", ds_level_names[o->level]);
+  h5_attr_set_str(f, "split_on", o->task != TASK_LM ? "line" : o->split_on);
+  h5_attr_set_str(f, "separator", o->separator ? o->separator : "");
+  h5_attr_set_str(f, "task", o->task == TASK_CLASSIFY ? "classify" : o->task == TASK_TAG ? "tag" : "lm");
+  if (o->task != TASK_LM) {
+    h5_attr_set_i64(f, o->task == TASK_CLASSIFY ? "n_labels" : "n_tags", p->n_out);
+    h5_write_strings(f, o->task == TASK_CLASSIFY ? "label_names" : "tag_names", p->out_names, p->n_out);
+  }
+  h5_attr_set_i64(f, "vocab_size", p->vocab_size);
+  h5_attr_set_i64(f, "eos_id", p->eos_id);
+  h5_attr_set_i64(f, "unk_id", p->unk_id);
+  h5_attr_set_i64(f, "seed", (int64_t)o->seed);
+  h5_attr_set_f64(f, "val_fraction", o->val);
+  h5_attr_set_f64(f, "test_fraction", o->test);
+  h5_attr_set_str(f, "created_by", "recur prepare");
+  h5_write_strings(f, "vocab", p->vocab, p->vocab_size);
+}
