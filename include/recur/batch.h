@@ -10,23 +10,24 @@
 
 /* A packed batch: rows of step t are [off[t], off[t] + bs[t]), batch rows sorted by length. */
 typedef struct {
-  packed_shape s;     /* views of bs/off below */
-  int *bs;            /* (T) */
-  int64_t *off;       /* (T + 1) */
-  int *len;           /* (B) steps of each batch row, non-increasing */
-  uint64_t *seq_id;   /* (B) global id of each row (sequence or stream), keys its randomness */
-  int *item;          /* (B) index of the row in the caller's item list */
-  int32_t *in;        /* (N) input token of each packed row */
-  int32_t *tgt;       /* (N) target token, -1 for none */
-  int32_t *label;     /* (B) classify: label of each batch row, -1 for none */
-  int64_t n_targets;  /* rows with a target */
+  packed_shape s;    /* views of bs/off below */
+  int *bs;           /* (T) */
+  int64_t *off;      /* (T + 1) */
+  int *len;          /* (B) steps of each batch row, non-increasing */
+  uint64_t *seq_id;  /* (B) global id of each row (sequence or stream), keys its randomness */
+  int *item;         /* (B) index of the row in the caller's item list */
+  int32_t *in;       /* (N) input token of each packed row */
+  int32_t *tgt;      /* (N) target token, -1 for none */
+  int32_t *label;    /* (B) classify: label of each batch row, -1 for none */
+  int64_t n_targets; /* rows with a target */
   int capB, capT;
   int64_t capN;
 } batch;
 
 /* Build a packed batch from n items given as token arrays: item i has inputs in_i[0..len_i) and
  * targets tgt_i[0..len_i). Rows are sorted by length (stable). */
-void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *const *tgt, const uint64_t *ids);
+void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *const *tgt,
+                const uint64_t *ids);
 void batch_free(batch *b);
 /* Labels per item (in the caller's order) for classification. */
 void batch_set_labels(batch *b, const int32_t *labels);
@@ -37,22 +38,23 @@ extern const char *const mode_names[MODE_COUNT + 1];
 
 typedef struct {
   enum train_mode mode;
-  int B;             /* global batch: streams or sequences per optimizer step */
-  int T;             /* stream: window length */
-  int max_len;       /* sequences: longer ones are cut */
+  int B;       /* global batch: streams or sequences per optimizer step */
+  int T;       /* stream: window length */
+  int max_len; /* sequences: longer ones are cut */
   uint64_t seed;
   int split;
   const dataset *ds;
   /* stream mode */
-  uint64_t stream_len;    /* tokens per stream */
-  int64_t windows;        /* windows per epoch */
+  uint64_t stream_len; /* tokens per stream */
+  int64_t windows;     /* windows per epoch */
   /* sequences mode */
   int64_t steps_per_epoch;
-  uint64_t *order;        /* (n_seq) this epoch's order, batches are consecutive runs */
+  uint64_t *order; /* (n_seq) this epoch's order, batches are consecutive runs */
   int64_t order_epoch;
 } schedule;
 
-void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode mode, int B, int T, int max_len, uint64_t seed);
+void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode mode, int B, int T,
+                   int max_len, uint64_t seed);
 void schedule_free(schedule *sc);
 int64_t schedule_steps_per_epoch(const schedule *sc);
 /* Items (stream or sequence ids) of global step g (0-based over all epochs): writes up to B ids,

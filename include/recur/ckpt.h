@@ -12,13 +12,13 @@
 #include "recur/optim.h"
 
 #define CKPT_STATE_FORMAT "recur-state"
-#define CKPT_VERSION 1
+#define CKPT_VERSION      1
 
 typedef struct {
-  int64_t step;       /* optimizer steps done */
-  int64_t bad_total;  /* skipped steps so far */
-  double best_val;    /* best validation loss so far */
-  int world;          /* ranks that wrote it */
+  int64_t step;      /* optimizer steps done */
+  int64_t bad_total; /* skipped steps so far */
+  double best_val;   /* best validation loss so far */
+  int world;         /* ranks that wrote it */
 } ckpt_counters;
 
 /* What a checkpoint holds besides the model: every rank passes the full arrays. */
@@ -26,15 +26,15 @@ typedef struct {
   optim *opt;
   float *carry_h, *carry_c; /* (L, B, H) carried stream states, or NULL (sequences mode) */
   int L, B, H;
-  const int *own;           /* (n_own) streams whose carried state this rank computes */
+  const int *own; /* (n_own) streams whose carried state this rank computes */
   int n_own;
-  const char *options;      /* training options as "key=value" lines */
+  const char *options; /* training options as "key=value" lines */
 } ckpt_payload;
 
 /* Collective. Saves step st->step under run; keeps the newest `keep` committed checkpoints
  * (0 = all). A rank that cannot write ends the job; the previous checkpoint stays loadable. */
-void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt_counters *st, const ckpt_payload *p,
-               int keep);
+void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt_counters *st,
+               const ckpt_payload *p, int keep);
 
 /* Rank 0, after ckpt_save of step: make run/model.h5 that checkpoint's model (a hard link put in
  * place atomically; written again where the file system has no hard links). */

@@ -12,9 +12,9 @@ _Noreturn void recur_fail(const char *where, const char *hint, const char *fmt, 
     __attribute__((format(printf, 3, 4)));
 
 /* Always-on internal invariant check: prints file:line and aborts. */
-#define RECUR_ASSERT(cond)                                                                   \
-  do {                                                                                       \
-    if (!(cond)) recur_assert_fail(#cond, __FILE__, __LINE__);                               \
+#define RECUR_ASSERT(cond)                                                                         \
+  do {                                                                                             \
+    if (!(cond)) recur_assert_fail(#cond, __FILE__, __LINE__);                                     \
   } while (0)
 _Noreturn void recur_assert_fail(const char *expr, const char *file, int line);
 
@@ -29,8 +29,8 @@ void core_fsync(const char *path);
 void core_commit(const char *tmp, const char *final);
 
 /* Checked allocation: on failure recur_fail names the size and call site. */
-#define xmalloc(n) core_malloc((n), __FILE__, __LINE__)
-#define xcalloc(n, s) core_calloc((n), (s), __FILE__, __LINE__)
+#define xmalloc(n)     core_malloc((n), __FILE__, __LINE__)
+#define xcalloc(n, s)  core_calloc((n), (s), __FILE__, __LINE__)
 #define xrealloc(p, n) core_realloc((p), (n), __FILE__, __LINE__)
 void *core_malloc(size_t n, const char *file, int line);
 void *core_calloc(size_t n, size_t s, const char *file, int line);
@@ -46,15 +46,24 @@ int core_world(void);
 /* Counter-based randomness: every random number is a pure function of a key built from
  * (seed, purpose, counters...). No generator state exists anywhere. */
 enum rng_purpose {
-  RNG_SPLIT = 1, RNG_INIT, RNG_SHUFFLE, RNG_DROPOUT, RNG_SAMPLE, RNG_SCHED_SAMPLING, RNG_TEST
+  RNG_SPLIT = 1,
+  RNG_INIT,
+  RNG_SHUFFLE,
+  RNG_DROPOUT,
+  RNG_SAMPLE,
+  RNG_SCHED_SAMPLING,
+  RNG_TEST
 };
 static inline uint64_t rng_mix(uint64_t x) {
-  x ^= x >> 33; x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
   x ^= x >> 33;
   return x;
 }
-static inline uint64_t rng_key(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t c) {
+static inline uint64_t rng_key(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b,
+                               uint64_t c) {
   uint64_t h = rng_mix(seed ^ 0x9e3779b97f4a7c15ULL);
   h = rng_mix(h ^ (purpose * 0xbf58476d1ce4e5b9ULL));
   h = rng_mix(h ^ (a + 0x94d049bb133111ebULL));
@@ -67,7 +76,8 @@ static inline uint64_t rng_sub(uint64_t key, uint64_t i) { return rng_mix(key ^ 
 
 /* Sort n elements of size bytes by cmp(a, b, ctx) (< 0: a first): a merge sort that carries its
  * context, so no comparator needs a global (qsort has no context argument in C11). Stable. */
-void core_sort(void *base, size_t n, size_t size, int (*cmp)(const void *a, const void *b, void *ctx), void *ctx);
+void core_sort(void *base, size_t n, size_t size,
+               int (*cmp)(const void *a, const void *b, void *ctx), void *ctx);
 
 /* The index of s in a NULL-terminated table of names (an enum's values), -1 if absent. */
 int names_parse(const char *const *names, const char *s);
@@ -76,8 +86,6 @@ int names_parse(const char *const *names, const char *s);
 double core_now(void);
 /* Peak resident set size of this process in MiB. */
 double core_peak_rss_mb(void);
-
-
 
 #include <stdio.h>
 /* Write s as a JSON string literal (quoted, escaped) to f. */

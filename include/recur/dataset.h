@@ -5,16 +5,17 @@
 
 #include <stdint.h>
 
-#define DATASET_FORMAT "recur-dataset"
+#define DATASET_FORMAT       "recur-dataset"
 #define DATASET_SHARD_FORMAT "recur-dataset-shard"
-#define DATASET_VERSION 1
-#define DATASET_CHUNK 65536 /* tokens per chunk */
+#define DATASET_VERSION      1
+#define DATASET_CHUNK        65536 /* tokens per chunk */
 
 /* Each enum has one NULL-terminated name table (index = value) and one parse function (-1 if
  * unknown): names_parse over the table. */
 enum ds_level { LEVEL_BYTE, LEVEL_CHAR, LEVEL_WORD, LEVEL_COUNT };
 enum ds_split_id { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
-/* what a dataset's sequences are for: language modeling, one label per sequence, one tag per token */
+/* what a dataset's sequences are for: language modeling, one label per sequence, one tag per token
+ */
 enum model_task { TASK_LM, TASK_CLASSIFY, TASK_TAG, TASK_COUNT };
 extern const char *const ds_split_names[SPLIT_COUNT + 1];
 extern const char *const ds_level_names[LEVEL_COUNT + 1];
@@ -37,17 +38,17 @@ typedef struct {
 typedef struct {
   char *path;
   enum ds_level level;
-  char split_on[16];      /* none|line|paragraph|file|separator */
+  char split_on[16]; /* none|line|paragraph|file|separator */
   char separator[256];
   int64_t vocab_size;
   char **vocab;           /* (vocab_size) UTF-8 names */
   int64_t eos_id, unk_id; /* -1 when absent */
   enum model_task task;
-  int64_t n_out;          /* labels or tags */
-  char **out_names;       /* (n_out) label or tag names */
+  int64_t n_out;    /* labels or tags */
+  char **out_names; /* (n_out) label or tag names */
   ds_split split[SPLIT_COUNT];
   int n_files;
-  int64_t *files;         /* (n_files) HDF5 file ids; the header stays free of hdf5.h */
+  int64_t *files; /* (n_files) HDF5 file ids; the header stays free of hdf5.h */
   char **file_paths;
 } dataset;
 

@@ -29,7 +29,8 @@ typedef struct {
 
 void dist_reducer_init(dist_reducer *r, float *grads, int64_t n, int64_t bucket_bytes);
 void dist_reducer_free(dist_reducer *r);
-void dist_reducer_begin(dist_reducer *r, int active); /* before the backward whose result is final */
+void dist_reducer_begin(dist_reducer *r,
+                        int active); /* before the backward whose result is final */
 void dist_reducer_ready(dist_reducer *r, int64_t upto);
 void dist_reducer_poke(dist_reducer *r);
 void dist_reducer_finish(dist_reducer *r);

@@ -19,11 +19,13 @@ typedef struct {
 } sample_opts;
 
 /* Write prime and its continuation to out (a language model). Returns the tokens generated. */
-int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const sample_opts *so, FILE *out);
+int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const sample_opts *so,
+                        FILE *out);
 
 /* Predict for one line of text and write one line to out: "label<TAB>probability" (classify),
  * a tag character per character (char-level tag) or word/TAG tokens (word-level tag). b is
  * scratch reused across calls (zero-initialised by the caller, batch_free after). */
-void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, const char *text, batch *b, FILE *out);
+void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, const char *text,
+                      batch *b, FILE *out);
 
 #endif

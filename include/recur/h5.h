@@ -6,7 +6,7 @@
 #include <hdf5.h>
 #include <stdint.h>
 
-void h5_init(void);                           /* silence HDF5's own error stack printing */
+void h5_init(void);                            /* silence HDF5's own error stack printing */
 hid_t h5_open(const char *path, int writable); /* error names path if missing / not HDF5 */
 /* Truncate-create in the checksummed 1.10 format; a failure names path and what ("model file"),
  * with hint (or a default one). */
@@ -21,8 +21,8 @@ int h5_attr_get_str(hid_t loc, const char *name, char *buf, size_t n);
 int h5_attr_get_i64(hid_t loc, const char *name, int64_t *out);
 int h5_attr_get_f64(hid_t loc, const char *name, double *out);
 
-/* UTF-8 string array (written fixed-length, chunked, Fletcher32; variable-length read too). read returns a malloc'd array of malloc'd strings or
- * fails naming path:name. */
+/* UTF-8 string array (written fixed-length, chunked, Fletcher32; variable-length read too). read
+ * returns a malloc'd array of malloc'd strings or fails naming path:name. */
 void h5_write_strings(hid_t loc, const char *name, char *const *s, int64_t n);
 char **h5_read_strings(hid_t loc, const char *name, int64_t *n, const char *path);
 
@@ -35,9 +35,9 @@ typedef struct {
   hid_t dset;
   hid_t memtype;
   size_t elsize;
-  uint64_t n;      /* elements written to the file so far */
-  uint64_t nbuf;   /* elements waiting in buf */
-  uint64_t cap;    /* buffer capacity in elements */
+  uint64_t n;    /* elements written to the file so far */
+  uint64_t nbuf; /* elements waiting in buf */
+  uint64_t cap;  /* buffer capacity in elements */
   char *buf;
   const char *path;
 } h5_appender;

@@ -14,14 +14,14 @@
 #include <stdint.h>
 
 typedef struct {
-  int fail_rank;          /* -1: off */
+  int fail_rank; /* -1: off */
   int64_t fail_step;
-  int64_t nan_from;       /* -1: off */
+  int64_t nan_from; /* -1: off */
   int64_t nan_to;
-  int pause_rank;         /* -1: off */
+  int pause_rank; /* -1: off */
   int64_t pause_step;
   const char *pause_file;
-  int64_t fsize_limit;    /* 0: off */
+  int64_t fsize_limit; /* 0: off */
 } test_hooks;
 
 /* The hooks of this process (read once). */

@@ -12,18 +12,17 @@
 
 enum cell_type { CELL_RNN_TANH, CELL_RNN_RELU, CELL_LSTM, CELL_GRU, CELL_COUNT };
 extern const char *const cell_names[CELL_COUNT + 1];
-int cell_parse(const char *s);   /* -1 if unknown */
-int cell_gates(enum cell_type cell);        /* 1, 1, 4, 3 */
+int cell_parse(const char *s);                    /* -1 if unknown */
+int cell_gates(enum cell_type cell);              /* 1, 1, 4, 3 */
 const char *cell_torch_mode(enum cell_type cell); /* "RNN_TANH", "RNN_RELU", "LSTM", "GRU" */
-
 
 typedef struct {
   enum cell_type cell;
-  int in, H, G;           /* G = gates: weights are (G*H, in) and (G*H, H) */
-  const float *w_ih;      /* (G*H, in) */
-  const float *w_hh;      /* (G*H, H) */
-  const float *b_ih;      /* (G*H) */
-  const float *b_hh;      /* (G*H) */
+  int in, H, G;                         /* G = gates: weights are (G*H, in) and (G*H, H) */
+  const float *w_ih;                    /* (G*H, in) */
+  const float *w_hh;                    /* (G*H, H) */
+  const float *b_ih;                    /* (G*H) */
+  const float *b_hh;                    /* (G*H) */
   float *gw_ih, *gw_hh, *gb_ih, *gb_hh; /* gradients, same shapes, accumulated into */
 } layer_view;
 
@@ -41,12 +40,12 @@ typedef struct {
 
 /* Scratch shared by all layers during backward. */
 typedef struct {
-  float *dgx;   /* (N, G*H) gradient of input-side pre-activations */
-  float *dgh;   /* (N, G*H) gradient of hidden-side pre-activations (gru; else = dgx) */
-  float *dc;    /* (B, H) lstm cell gradient carried back in time */
-  float *tmp;   /* (B, G*H) per-step recurrent product */
-  float *ones;  /* (N) for bias column sums */
-  float *bsum;  /* (G*H) b_ih + b_hh */
+  float *dgx;              /* (N, G*H) gradient of input-side pre-activations */
+  float *dgh;              /* (N, G*H) gradient of hidden-side pre-activations (gru; else = dgx) */
+  float *dc;               /* (B, H) lstm cell gradient carried back in time */
+  float *tmp;              /* (B, G*H) per-step recurrent product */
+  float *ones;             /* (N) for bias column sums */
+  float *bsum;             /* (G*H) b_ih + b_hh */
   void (*poke)(void *arg); /* if set, called once per backward time step (lets MPI progress) */
   void *poke_arg;
   int64_t cap, capB, capG;

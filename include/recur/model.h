@@ -9,9 +9,9 @@
 #include "recur/batch.h"
 #include "recur/layer.h"
 
-#define MODEL_FORMAT "recur-model"
-#define MODEL_VERSION 1
-#define MODEL_MAX_LAYERS 16
+#define MODEL_FORMAT      "recur-model"
+#define MODEL_VERSION     1
+#define MODEL_MAX_LAYERS  16
 #define MODEL_MAX_TENSORS (8 * MODEL_MAX_LAYERS + 3)
 
 enum model_pool { POOL_LAST, POOL_MEAN, POOL_COUNT };
@@ -24,12 +24,12 @@ typedef struct {
   float dropout; /* between layers, as torch.nn.LSTM */
   enum model_task task;
   int bidirectional;
-  int n_out;     /* readout classes: labels (classify), tags (tag); 0 = vocab (lm) */
+  int n_out;            /* readout classes: labels (classify), tags (tag); 0 = vocab (lm) */
   enum model_pool pool; /* classify */
 } model_config;
 
 typedef struct {
-  char name[48];  /* PyTorch state_dict name */
+  char name[48]; /* PyTorch state_dict name */
   int rank;
   int64_t dims[2];
   int64_t offset, n; /* in the parameter buffer */
@@ -38,29 +38,29 @@ typedef struct {
 typedef struct {
   model_config cfg;
   int64_t n_params;
-  float *params;   /* (n_params) */
-  float *grads;    /* (n_params) */
+  float *params; /* (n_params) */
+  float *grads;  /* (n_params) */
   model_tensor tensors[MODEL_MAX_TENSORS];
   int n_tensors;
-  float *emb, *gemb;       /* (V, E) */
-  float *dec_w, *gdec_w;   /* (O, D) O = readout classes, D = directions * H */
-  float *dec_b, *gdec_b;   /* (O) */
+  float *emb, *gemb;     /* (V, E) */
+  float *dec_w, *gdec_w; /* (O, D) O = readout classes, D = directions * H */
+  float *dec_b, *gdec_b; /* (O) */
   int ndir, D, O;
   layer_view layer[MODEL_MAX_LAYERS][2]; /* [l][0] forward, [l][1] reverse direction */
   /* activations of the last forward */
   uint64_t seed;
-  uint64_t fwd_step;       /* step and train flag of the last forward: backward replays its dropout */
+  uint64_t fwd_step; /* step and train flag of the last forward: backward replays its dropout */
   int fwd_train;
-  float *x0;               /* (N, E) embedded inputs */
+  float *x0; /* (N, E) embedded inputs */
   layer_acts acts[MODEL_MAX_LAYERS][2];
   float *out[MODEL_MAX_LAYERS];  /* (N, D) both directions side by side (bidirectional only) */
   float *drop[MODEL_MAX_LAYERS]; /* (N, D) layer outputs after dropout (l < L-1, dropout > 0) */
-  float *xr, *dxr;         /* (N, max(E, D)) inputs / their gradients in reversed order */
-  float *dh[2];            /* (N, H) gradient of each direction's outputs */
-  int64_t *perm;           /* (N) packed row of the same token in reversed order */
-  float *feat;             /* (B, D) classify: the pooled features */
-  float *probs;            /* (R, O) softmax of the logits, R = N (lm, tag) or B (classify) */
-  float *dA, *dB;          /* (N, max(E, D)) backward ping-pong */
+  float *xr, *dxr;               /* (N, max(E, D)) inputs / their gradients in reversed order */
+  float *dh[2];                  /* (N, H) gradient of each direction's outputs */
+  int64_t *perm;                 /* (N) packed row of the same token in reversed order */
+  float *feat;                   /* (B, D) classify: the pooled features */
+  float *probs;                  /* (R, O) softmax of the logits, R = N (lm, tag) or B (classify) */
+  float *dA, *dB;                /* (N, max(E, D)) backward ping-pong */
   layer_scratch scratch;
   int64_t capN, capB;
   /* optional: told during backward that grads[0, upto) is final (for overlapped reduction) */
@@ -79,7 +79,8 @@ const model_tensor *model_find_tensor(const model *m, const char *name);
  * direction). train enables dropout keyed by (seed, step, layer, seq_id, position). Targets are
  * b->tgt per token (lm: next token, tag: tag) or b->label per sequence (classify). Returns the
  * summed negative log-likelihood over targets (in double); probabilities are in m->probs. */
-double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step, int train);
+double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step,
+                     int train);
 /* Accumulate scale * d(summed loss)/d(params) into m->grads. */
 void model_backward(model *m, const batch *b, float scale);
 /* Final states (L, B, H) of each row at its last step; c only for lstm (else left alone). */
@@ -96,7 +97,7 @@ typedef struct {
   char split_on[16];
   char **vocab;
   int64_t vocab_size;
-  char **out_names;        /* classify: label names, tag: tag names */
+  char **out_names; /* classify: label names, tag: tag names */
   int64_t n_out_names;
 } model_vocab;
 

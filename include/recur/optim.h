@@ -15,8 +15,8 @@ typedef struct {
   float beta1, beta2, eps, weight_decay, momentum;
   int nesterov;
   int64_t n;
-  int64_t t;       /* updates applied */
-  float *state;    /* (2, n): first moment / momentum buffer, then second moment */
+  int64_t t;    /* updates applied */
+  float *state; /* (2, n): first moment / momentum buffer, then second moment */
 } optim;
 
 typedef struct {
@@ -33,7 +33,7 @@ double optim_grad_norm(const float *g, int64_t n);
 /* Scale g so its global norm is at most clip (when norm > clip > 0); returns the factor. */
 float optim_clip(float *g, int64_t n, double norm, float clip);
 float lr_at(const lr_schedule *s, int64_t step);
-int optim_parse(const char *s);   /* -1 if unknown */
-int lr_parse(const char *s);      /* -1 if unknown */
+int optim_parse(const char *s); /* -1 if unknown */
+int lr_parse(const char *s);    /* -1 if unknown */
 
 #endif

@@ -24,24 +24,24 @@ enum {
 };
 
 typedef struct {
-  const char *flag;            /* "--lr" */
-  const char *alias;           /* another spelling ("-o"), or NULL */
+  const char *flag;  /* "--lr" */
+  const char *alias; /* another spelling ("-o"), or NULL */
   opt_type type;
-  size_t offset, size;         /* of the field: OPT_FIELD(struct, member) */
-  double lo, hi;               /* bounds (OPT_INT, OPT_UINT, OPT_REAL) */
-  const char *const *choices;  /* OPT_CHOICE: NULL-terminated names; the index is the enum value */
-  const char *def;             /* default as text ("" or NULL: none) */
-  const char *meta;            /* value name in --help ("N", "X", "PATH") */
+  size_t offset, size;        /* of the field: OPT_FIELD(struct, member) */
+  double lo, hi;              /* bounds (OPT_INT, OPT_UINT, OPT_REAL) */
+  const char *const *choices; /* OPT_CHOICE: NULL-terminated names; the index is the enum value */
+  const char *def;            /* default as text ("" or NULL: none) */
+  const char *meta;           /* value name in --help ("N", "X", "PATH") */
   const char *help;
-  int flags;                   /* OPT_RESUME_SAFE | OPT_NOT_SAVED */
+  int flags; /* OPT_RESUME_SAFE | OPT_NOT_SAVED */
 } opt_def;
 
 #define OPT_FIELD(type, member) offsetof(type, member), sizeof(((type *)0)->member)
 
 typedef struct {
-  const char *name;      /* command name, for messages ("train") */
-  const char *usage;     /* first line of --help */
-  const char *notes;     /* text after the flags in --help, or NULL */
+  const char *name;  /* command name, for messages ("train") */
+  const char *usage; /* first line of --help */
+  const char *notes; /* text after the flags in --help, or NULL */
   const opt_def *defs;
   int n;
 } opt_table;
@@ -55,8 +55,8 @@ int opts_set(const opt_table *t, int i, void *o, const char *val, char *err, siz
  * arguments into pos (at most max_pos, *n_pos of them). A bad value, an unknown flag (with the
  * nearest known one) or too many arguments ends the process with a message. Returns 1 when
  * --help or -h was asked for (the help is printed), else 0. */
-int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char **argv, const char **pos,
-               int max_pos, int *n_pos);
+int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char **argv,
+               const char **pos, int max_pos, int *n_pos);
 /* The index of a flag (or its alias), -1 if unknown. */
 int opts_find(const opt_table *t, const char *flag);
 /* The canonical text of option i's value ("0.002", "lstm", a path) into buf. */

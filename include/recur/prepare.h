@@ -8,20 +8,20 @@
 #include "recur/dataset.h"
 
 typedef struct {
-  char **inputs;          /* files, directories (recursive, sorted) or "-" for stdin */
+  char **inputs; /* files, directories (recursive, sorted) or "-" for stdin */
   int n_inputs;
-  char *out;              /* OUT.h5 */
+  char *out; /* OUT.h5 */
   enum ds_level level;
-  char *split_on;         /* none|line|paragraph|file|separator */
-  char *separator;        /* the separator line for split_on=separator */
-  double val, test;       /* fractions of sequences (or of the stream's tail) */
+  char *split_on;   /* none|line|paragraph|file|separator */
+  char *separator;  /* the separator line for split_on=separator */
+  double val, test; /* fractions of sequences (or of the stream's tail) */
   uint64_t seed;
-  int64_t min_count;      /* word level: rarer words become <unk> */
-  int64_t max_vocab;      /* word level: cap including specials (0 = none) */
-  char *vocab_from;       /* reuse the vocabulary of this dataset */
-  uint64_t shard_tokens;  /* >0: write shards of about this many tokens plus an index */
-  enum model_task task;    /* classify: lines label<TAB>text; tag: char level text<TAB>tags
-                           * (a tag character per character), word level word/TAG tokens */
+  int64_t min_count;     /* word level: rarer words become <unk> */
+  int64_t max_vocab;     /* word level: cap including specials (0 = none) */
+  char *vocab_from;      /* reuse the vocabulary of this dataset */
+  uint64_t shard_tokens; /* >0: write shards of about this many tokens plus an index */
+  enum model_task task;  /* classify: lines label<TAB>text; tag: char level text<TAB>tags
+                          * (a tag character per character), word level word/TAG tokens */
   int quiet;
 } prepare_opts;
 

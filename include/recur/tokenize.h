@@ -51,8 +51,8 @@ typedef struct {
   char *const *names;
 } vocab_index;
 
-void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, int64_t size, int64_t eos_id,
-                      int64_t unk_id);
+void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, int64_t size,
+                      int64_t eos_id, int64_t unk_id);
 void vocab_index_free(vocab_index *v);
 /* id of the entry named s[0..n) (not <eos> or <unk>), -1 if none */
 int64_t vocab_index_find(const vocab_index *v, const char *s, int n);
@@ -61,7 +61,7 @@ int64_t vocab_index_find(const vocab_index *v, const char *s, int n);
  * input, where words are whatever lies between spaces and tabs (as prepare reads word/TAG
  * tokens). A symbol not in the vocabulary becomes <unk> when use_unk is set and the vocabulary
  * has one, else the process ends with an error naming it and `what`. */
-int32_t *tokenize_encode(const vocab_index *v, const char *text, int64_t *n, int use_unk, int words_by_space,
-                         const char *what);
+int32_t *tokenize_encode(const vocab_index *v, const char *text, int64_t *n, int use_unk,
+                         int words_by_space, const char *what);
 
 #endif

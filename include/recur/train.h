@@ -25,7 +25,7 @@ typedef struct {
   model_config mc;           /* vocab is taken from the dataset */
   enum train_mode mode;
   int T, max_len, B, accum;
-  int64_t steps, epochs;     /* steps wins when > 0 */
+  int64_t steps, epochs; /* steps wins when > 0 */
   enum optim_type optim;
   float weight_decay, momentum, beta1, beta2, eps;
   int nesterov;
@@ -33,9 +33,10 @@ typedef struct {
   float clip;
   uint64_t seed;
   int64_t eval_every, log_every, save_every;
-  double ckpt_minutes;       /* also checkpoint when this much wall time passed since the last (0 = off) */
+  double
+      ckpt_minutes; /* also checkpoint when this much wall time passed since the last (0 = off) */
   int max_bad_steps;
-  enum ss_kind ss_kind;      /* scheduled sampling */
+  enum ss_kind ss_kind; /* scheduled sampling */
   float ss_k, ss_c, ss_min;
   int quiet;
   unsigned char given[TRAIN_MAX_FLAGS]; /* the flags given on the command line (table order) */
@@ -55,15 +56,15 @@ void train_opts_free(train_opts *o);
 int train_run(const train_opts *o);
 
 typedef struct {
-  double loss_sum;  /* summed negative log-likelihood, nats */
-  double tokens;    /* predicted tokens (classify: sequences) */
+  double loss_sum;   /* summed negative log-likelihood, nats */
+  double tokens;     /* predicted tokens (classify: sequences) */
   double *confusion; /* classify, tag: (n_out, n_out) counts, true class by predicted (malloc'd) */
   int n_out;
 } eval_result;
 
 double eval_accuracy(const eval_result *r);
-double eval_f1(const eval_result *r, int k);     /* F1 of class k */
-double eval_macro_f1(const eval_result *r);      /* mean F1 over classes that occur */
+double eval_f1(const eval_result *r, int k); /* F1 of class k */
+double eval_macro_f1(const eval_result *r);  /* mean F1 over classes that occur */
 /* "accuracy", "f1" (macro), "f1_per_class" {name: F1}, "confusion" [[..]] into the open object */
 void eval_json(json_writer *j, const eval_result *r, char *const *names);
 
@@ -71,6 +72,7 @@ void eval_json(json_writer *j, const eval_result *r, char *const *names);
  * parallel streams processed in windows of T with carried state (streams = 1: exact for an
  * undelimited split). Otherwise every sequence from a zero state (cut at max_len if > 0), in
  * batches of B. */
-eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, int streams, int T, int B, int max_len);
+eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, int streams, int T,
+                       int B, int max_len);
 
 #endif

@@ -34,28 +34,32 @@ static void inspect_dataset(const char *path, int json) {
   if (json) {
     printf("{\"path\":");
     core_json_string(stdout, path);
-    printf(",\"format\":\"%s\",\"version\":%d,\"level\":\"%s\",\"split_on\":\"%s\",\"vocab_size\":%lld,"
+    printf(",\"format\":\"%s\",\"version\":%d,\"level\":\"%s\",\"split_on\":\"%s\",\"vocab_size\":%"
+           "lld,"
            "\"eos_id\":%lld,\"unk_id\":%lld,\"files\":%d,\"vocab_head\":[",
-           DATASET_FORMAT, DATASET_VERSION, ds_level_names[ds->level], ds->split_on, (long long)ds->vocab_size,
-           (long long)ds->eos_id, (long long)ds->unk_id, ds->n_files);
+           DATASET_FORMAT, DATASET_VERSION, ds_level_names[ds->level], ds->split_on,
+           (long long)ds->vocab_size, (long long)ds->eos_id, (long long)ds->unk_id, ds->n_files);
     for (int i = 0; i < nshow && first + i < ds->vocab_size; i++) {
       if (i) putchar(',');
       core_json_string(stdout, ds->vocab[first + i]);
     }
-    printf("],\"task\":\"%s\",\"outputs\":[", ds->task == TASK_CLASSIFY ? "classify" : ds->task == TASK_TAG ? "tag" : "lm");
+    printf("],\"task\":\"%s\",\"outputs\":[", ds->task == TASK_CLASSIFY ? "classify"
+                                              : ds->task == TASK_TAG    ? "tag"
+                                                                        : "lm");
     for (int64_t i = 0; i < ds->n_out; i++) {
       if (i) putchar(',');
       core_json_string(stdout, ds->out_names[i]);
     }
     printf("],\"splits\":{");
     for (int s = 0; s < SPLIT_COUNT; s++) {
-      printf("%s\"%s\":{\"sequences\":%llu,\"tokens\":%llu,\"length_histogram\":[", s ? "," : "", ds_split_names[s],
-             (unsigned long long)ds->split[s].n_seq, (unsigned long long)ds->split[s].n_tok);
+      printf("%s\"%s\":{\"sequences\":%llu,\"tokens\":%llu,\"length_histogram\":[", s ? "," : "",
+             ds_split_names[s], (unsigned long long)ds->split[s].n_seq,
+             (unsigned long long)ds->split[s].n_tok);
       int c = 0;
       for (int b = 0; b < NBUCKET; b++)
         if (h[s][b])
-          printf("%s{\"min\":%llu,\"max\":%llu,\"count\":%llu}", c++ ? "," : "", 1ull << b, (2ull << b) - 1,
-                 (unsigned long long)h[s][b]);
+          printf("%s{\"min\":%llu,\"max\":%llu,\"count\":%llu}", c++ ? "," : "", 1ull << b,
+                 (2ull << b) - 1, (unsigned long long)h[s][b]);
       printf("]}");
     }
     printf("}}\n");
@@ -73,7 +77,8 @@ static void inspect_dataset(const char *path, int json) {
     }
     printf("\n");
     if (ds->task != TASK_LM) {
-      printf("  task %s: %lld %s:", ds->task == TASK_CLASSIFY ? "classify" : "tag", (long long)ds->n_out, ds->task == TASK_CLASSIFY ? "labels" : "tags");
+      printf("  task %s: %lld %s:", ds->task == TASK_CLASSIFY ? "classify" : "tag",
+             (long long)ds->n_out, ds->task == TASK_CLASSIFY ? "labels" : "tags");
       for (int64_t i = 0; i < ds->n_out && i < 20; i++) {
         putchar(' ');
         core_json_string(stdout, ds->out_names[i]);
@@ -81,8 +86,8 @@ static void inspect_dataset(const char *path, int json) {
       printf("%s\n", ds->n_out > 20 ? " ..." : "");
     }
     for (int s = 0; s < SPLIT_COUNT; s++) {
-      printf("  %-5s %10llu sequences %12llu tokens\n", ds_split_names[s], (unsigned long long)ds->split[s].n_seq,
-             (unsigned long long)ds->split[s].n_tok);
+      printf("  %-5s %10llu sequences %12llu tokens\n", ds_split_names[s],
+             (unsigned long long)ds->split[s].n_seq, (unsigned long long)ds->split[s].n_tok);
       uint64_t mx = 1;
       for (int b = 0; b < NBUCKET; b++) mx = h[s][b] > mx ? h[s][b] : mx;
       for (int b = 0; b < NBUCKET; b++)
@@ -103,10 +108,12 @@ typedef struct {
   int json;
 } inspect_flags;
 static const opt_def INSPECT_DEFS[] = {
-    {"--json", NULL, OPT_SWITCH, OPT_FIELD(inspect_flags, json), 0, 1, NULL, "0", NULL, "one JSON object", 0},
+    {"--json", NULL, OPT_SWITCH, OPT_FIELD(inspect_flags, json), 0, 1, NULL, "0", NULL,
+     "one JSON object", 0},
 };
-static const opt_table INSPECT = {"inspect", "usage: recur inspect PATH [--json]   (a dataset, model.h5 or checkpoint directory)",
-                                  NULL, INSPECT_DEFS, 1};
+static const opt_table INSPECT = {
+    "inspect", "usage: recur inspect PATH [--json]   (a dataset, model.h5 or checkpoint directory)",
+    NULL, INSPECT_DEFS, 1};
 
 int cmd_inspect(int argc, char **argv) {
   const char *path = NULL;
@@ -123,16 +130,20 @@ int cmd_inspect(int argc, char **argv) {
     char *commit = core_path("%s/COMMIT", path);
     int is_ckpt = stat(commit, &st) == 0;
     free(commit);
-    if (is_ckpt) ckpt_inspect(path, json);
-    else model_inspect(path, json);
+    if (is_ckpt)
+      ckpt_inspect(path, json);
+    else
+      model_inspect(path, json);
     return 0;
   }
   hid_t f = h5_open(path, 0);
   char fmt[64] = "";
   h5_attr_get_str(f, "format", fmt, sizeof fmt);
   H5Fclose(f);
-  if (strcmp(fmt, MODEL_FORMAT) == 0) model_inspect(path, json);
-  else inspect_dataset(path, json);
+  if (strcmp(fmt, MODEL_FORMAT) == 0)
+    model_inspect(path, json);
+  else
+    inspect_dataset(path, json);
   return 0;
 }
 
@@ -140,10 +151,12 @@ typedef struct {
   enum ds_split_id split;
 } decode_flags;
 static const opt_def DECODE_DEFS[] = {
-    {"--split", NULL, OPT_CHOICE, OPT_FIELD(decode_flags, split), 0, 0, ds_split_names, "train", NULL, "which split", 0},
+    {"--split", NULL, OPT_CHOICE, OPT_FIELD(decode_flags, split), 0, 0, ds_split_names, "train",
+     NULL, "which split", 0},
 };
-static const opt_table DECODE = {"decode", "usage: recur decode D.h5 [--split train|val|test]   (a split back as text)", NULL,
-                                 DECODE_DEFS, 1};
+static const opt_table DECODE = {
+    "decode", "usage: recur decode D.h5 [--split train|val|test]   (a split back as text)", NULL,
+    DECODE_DEFS, 1};
 
 int cmd_decode(int argc, char **argv) {
   const char *path = NULL;
@@ -165,7 +178,8 @@ int cmd_decode(int argc, char **argv) {
     int prev_word = 0;
     if (ds->task == TASK_CLASSIFY) printf("%s\t", ds->out_names[sp->labels[q]]);
     for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += DATASET_CHUNK) {
-      uint64_t n = sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;
+      uint64_t n =
+          sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;
       dataset_read(ds, split, pos, n, tok);
       if (tags) dataset_read_tags(ds, split, pos, n, tags);
       for (uint64_t i = 0; i < n; i++) {
@@ -185,7 +199,8 @@ int cmd_decode(int argc, char **argv) {
     if (tags && ds->level != LEVEL_WORD) { /* text<TAB>tags */
       putchar('\t');
       for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += DATASET_CHUNK) {
-        uint64_t n = sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;
+        uint64_t n =
+            sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;
         dataset_read_tags(ds, split, pos, n, tags);
         for (uint64_t i = 0; i < n; i++) fputs(ds->out_names[tags[i]], stdout);
       }

@@ -19,20 +19,27 @@ typedef struct {
 
 #define F(m) OPT_FIELD(prepare_flags, m)
 static const opt_def DEFS[] = {
-    {"--out", "-o", OPT_STR, F(p.out), 0, 0, NULL, NULL, "OUT.h5", "the dataset to write (required)", 0},
+    {"--out", "-o", OPT_STR, F(p.out), 0, 0, NULL, NULL, "OUT.h5",
+     "the dataset to write (required)", 0},
     {"--level", NULL, OPT_CHOICE, F(p.level), 0, 0, ds_level_names, "char", NULL,
      "bytes, UTF-8 characters, or words and punctuation marks", 0},
     {"--split-on", NULL, OPT_CHOICE, F(split_on), 0, 0, SPLIT_ON, "none", NULL,
      "where sequences end (each delimited one ends with <eos>)", 0},
-    {"--separator", NULL, OPT_STR, F(p.separator), 0, 0, NULL, NULL, "STR", "the separator line for --split-on separator", 0},
-    {"--task", NULL, OPT_CHOICE, F(p.task), 0, 0, task_names, "lm", NULL, "what the sequences are for", 0},
-    {"--val", NULL, OPT_REAL, F(p.val), 0, 0.99, NULL, "0", "F", "fraction of sequences for validation", 0},
-    {"--test", NULL, OPT_REAL, F(p.test), 0, 0.99, NULL, "0", "F", "fraction of sequences for test", 0},
+    {"--separator", NULL, OPT_STR, F(p.separator), 0, 0, NULL, NULL, "STR",
+     "the separator line for --split-on separator", 0},
+    {"--task", NULL, OPT_CHOICE, F(p.task), 0, 0, task_names, "lm", NULL,
+     "what the sequences are for", 0},
+    {"--val", NULL, OPT_REAL, F(p.val), 0, 0.99, NULL, "0", "F",
+     "fraction of sequences for validation", 0},
+    {"--test", NULL, OPT_REAL, F(p.test), 0, 0.99, NULL, "0", "F", "fraction of sequences for test",
+     0},
     {"--seed", NULL, OPT_UINT, F(p.seed), 0, 9.2e18, NULL, "1234", "S", "seed of the split", 0},
-    {"--min-count", NULL, OPT_INT, F(p.min_count), 1, 9.2e18, NULL, "1", "N", "word level: rarer words become <unk>", 0},
+    {"--min-count", NULL, OPT_INT, F(p.min_count), 1, 9.2e18, NULL, "1", "N",
+     "word level: rarer words become <unk>", 0},
     {"--max-vocab", NULL, OPT_INT, F(p.max_vocab), 0, 2147483647, NULL, "0", "N",
      "word level: keep the N-2 most frequent words (0 = all; at least 3)", 0},
-    {"--vocab", NULL, OPT_STR, F(p.vocab_from), 0, 0, NULL, NULL, "FROM.h5", "use the vocabulary of this dataset", 0},
+    {"--vocab", NULL, OPT_STR, F(p.vocab_from), 0, 0, NULL, NULL, "FROM.h5",
+     "use the vocabulary of this dataset", 0},
     {"--shard-tokens", NULL, OPT_UINT, F(p.shard_tokens), 0, 9.2e18, NULL, "0", "N",
      "write shard files of about N tokens plus an index (0 = one file)", 0},
     {"--quiet", NULL, OPT_SWITCH, F(p.quiet), 0, 1, NULL, "0", NULL, "no summary line", 0},
@@ -42,7 +49,8 @@ static const opt_def DEFS[] = {
 static const opt_table TABLE = {
     "prepare", "usage: recur prepare INPUT... -o OUT.h5 [flags]",
     "INPUT is a file, a directory (read recursively in sorted order) or - for standard input.\n"
-    "--task classify: lines label<TAB>text. --task tag: char level text<TAB>tags (a tag character per\n"
+    "--task classify: lines label<TAB>text. --task tag: char level text<TAB>tags (a tag character "
+    "per\n"
     "character), word level word/TAG tokens. One sequence per line, no <eos>.\n",
     DEFS, sizeof DEFS / sizeof DEFS[0]};
 
@@ -61,13 +69,18 @@ int cmd_prepare(int argc, char **argv) {
   o->inputs = (char **)pos;
   o->n_inputs = np;
   o->split_on = (char *)SPLIT_ON[f.split_on];
-  if (o->max_vocab != 0 && o->max_vocab < 3) recur_fail(NULL, NULL, "--max-vocab must be 0 or at least 3, got %lld", (long long)o->max_vocab);
+  if (o->max_vocab != 0 && o->max_vocab < 3)
+    recur_fail(NULL, NULL, "--max-vocab must be 0 or at least 3, got %lld",
+               (long long)o->max_vocab);
   if (o->n_inputs == 0) recur_fail(NULL, "recur prepare INPUT... -o OUT.h5", "no input given");
   if (!o->out) recur_fail(NULL, "recur prepare INPUT... -o OUT.h5", "no output given (-o)");
-  if (o->val + o->test >= 1.0) recur_fail(NULL, NULL, "--val + --test must be below 1, got %g", o->val + o->test);
+  if (o->val + o->test >= 1.0)
+    recur_fail(NULL, NULL, "--val + --test must be below 1, got %g", o->val + o->test);
   if (!strcmp(o->split_on, "separator")) {
-    if (!o->separator || !*o->separator) recur_fail(NULL, "e.g. --separator %", "--split-on separator needs --separator STR");
-    if (strlen(o->separator) > 255 || strchr(o->separator, '\n')) recur_fail(NULL, NULL, "--separator must be one line under 256 bytes");
+    if (!o->separator || !*o->separator)
+      recur_fail(NULL, "e.g. --separator %", "--split-on separator needs --separator STR");
+    if (strlen(o->separator) > 255 || strchr(o->separator, '\n'))
+      recur_fail(NULL, NULL, "--separator must be one line under 256 bytes");
   }
   prepare_run(o); /* every rank: they share the input files */
   MPI_Barrier(MPI_COMM_WORLD);

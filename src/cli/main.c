@@ -12,16 +12,16 @@
 #include "recur/hooks.h"
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: recur COMMAND [ARGS]\n"
-          "  prepare INPUT... -o OUT.h5   text -> HDF5 dataset\n"
-          "  inspect PATH [--json]        describe a dataset, model.h5 or checkpoint\n"
-          "  decode D.h5 [--split S]      write a split back as text\n"
-          "  train --data D.h5 --out RUN  train a model (run under mpirun for several ranks)\n"
-          "  sample MODEL                 generate text\n"
-          "  eval MODEL --data D.h5       exact loss of a split (accuracy, F1 for classifiers and taggers)\n"
-          "  predict MODEL [TEXT | -]     label of each line, or tags of its tokens\n"
-          "run `recur COMMAND --help` for a command's flags\n");
+  fprintf(f, "usage: recur COMMAND [ARGS]\n"
+             "  prepare INPUT... -o OUT.h5   text -> HDF5 dataset\n"
+             "  inspect PATH [--json]        describe a dataset, model.h5 or checkpoint\n"
+             "  decode D.h5 [--split S]      write a split back as text\n"
+             "  train --data D.h5 --out RUN  train a model (run under mpirun for several ranks)\n"
+             "  sample MODEL                 generate text\n"
+             "  eval MODEL --data D.h5       exact loss of a split (accuracy, F1 for classifiers "
+             "and taggers)\n"
+             "  predict MODEL [TEXT | -]     label of each line, or tags of its tokens\n"
+             "run `recur COMMAND --help` for a command's flags\n");
 }
 
 const char *cli_value(int argc, char **argv, int *i) {
@@ -50,13 +50,20 @@ int main(int argc, char **argv) {
   }
   int rc;
   const char *c = argv[1];
-  if (strcmp(c, "prepare") == 0) rc = cmd_prepare(argc - 1, argv + 1);
-  else if (strcmp(c, "inspect") == 0) rc = cmd_inspect(argc - 1, argv + 1);
-  else if (strcmp(c, "decode") == 0) rc = cmd_decode(argc - 1, argv + 1);
-  else if (strcmp(c, "train") == 0) rc = cmd_train(argc - 1, argv + 1);
-  else if (strcmp(c, "sample") == 0) rc = cmd_sample(argc - 1, argv + 1);
-  else if (strcmp(c, "eval") == 0) rc = cmd_eval(argc - 1, argv + 1);
-  else if (strcmp(c, "predict") == 0) rc = cmd_predict(argc - 1, argv + 1);
+  if (strcmp(c, "prepare") == 0)
+    rc = cmd_prepare(argc - 1, argv + 1);
+  else if (strcmp(c, "inspect") == 0)
+    rc = cmd_inspect(argc - 1, argv + 1);
+  else if (strcmp(c, "decode") == 0)
+    rc = cmd_decode(argc - 1, argv + 1);
+  else if (strcmp(c, "train") == 0)
+    rc = cmd_train(argc - 1, argv + 1);
+  else if (strcmp(c, "sample") == 0)
+    rc = cmd_sample(argc - 1, argv + 1);
+  else if (strcmp(c, "eval") == 0)
+    rc = cmd_eval(argc - 1, argv + 1);
+  else if (strcmp(c, "predict") == 0)
+    rc = cmd_predict(argc - 1, argv + 1);
   else {
     recur_fail(NULL, "run `recur --help` for the commands", "unknown command '%s'", c);
   }

@@ -87,7 +87,8 @@ void core_fsync(const char *path) {
 
 void core_commit(const char *tmp, const char *final) {
   core_fsync(tmp);
-  if (rename(tmp, final) != 0) recur_fail(final, NULL, "cannot rename %s into place: %s", tmp, strerror(errno));
+  if (rename(tmp, final) != 0)
+    recur_fail(final, NULL, "cannot rename %s into place: %s", tmp, strerror(errno));
   core_tempfile_forget(tmp);
   const char *slash = strrchr(final, '/');
   char *dir = slash ? core_path("%.*s", (int)(slash - final), final) : xstrdup(".");
@@ -100,7 +101,8 @@ void *core_malloc(size_t n, const char *file, int line) {
   if (!p) {
     char where[256];
     snprintf(where, sizeof where, "%s:%d", file, line);
-    recur_fail(where, "reduce --batch, --hidden or --seq-len", "out of memory allocating %zu bytes", n);
+    recur_fail(where, "reduce --batch, --hidden or --seq-len", "out of memory allocating %zu bytes",
+               n);
   }
   return p;
 }
@@ -110,7 +112,8 @@ void *core_calloc(size_t n, size_t s, const char *file, int line) {
   if (!p) {
     char where[256];
     snprintf(where, sizeof where, "%s:%d", file, line);
-    recur_fail(where, "reduce --batch, --hidden or --seq-len", "out of memory allocating %zu bytes", n * s);
+    recur_fail(where, "reduce --batch, --hidden or --seq-len", "out of memory allocating %zu bytes",
+               n * s);
   }
   return p;
 }
@@ -132,8 +135,8 @@ char *xstrdup(const char *s) {
   return p;
 }
 
-static void merge_sort(char *a, char *tmp, size_t n, size_t size, int (*cmp)(const void *, const void *, void *),
-                       void *ctx) {
+static void merge_sort(char *a, char *tmp, size_t n, size_t size,
+                       int (*cmp)(const void *, const void *, void *), void *ctx) {
   if (n < 2) return;
   size_t h = n / 2, i = 0, j = h, k = 0;
   merge_sort(a, tmp, h, size, cmp, ctx);
@@ -148,7 +151,8 @@ static void merge_sort(char *a, char *tmp, size_t n, size_t size, int (*cmp)(con
   memcpy(a, tmp, n * size);
 }
 
-void core_sort(void *base, size_t n, size_t size, int (*cmp)(const void *a, const void *b, void *ctx), void *ctx) {
+void core_sort(void *base, size_t n, size_t size,
+               int (*cmp)(const void *a, const void *b, void *ctx), void *ctx) {
   if (n < 2) return;
   char *tmp = xmalloc(n * size);
   merge_sort(base, tmp, n, size, cmp, ctx);
@@ -189,12 +193,18 @@ double core_peak_rss_mb(void) {
 void core_json_string(FILE *f, const char *s) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-    else if (*p == '\n') fputs("\\n", f);
-    else if (*p == '\t') fputs("\\t", f);
-    else if (*p == '\r') fputs("\\r", f);
-    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-    else fputc(*p, f);
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p == '\n')
+      fputs("\\n", f);
+    else if (*p == '\t')
+      fputs("\\t", f);
+    else if (*p == '\r')
+      fputs("\\r", f);
+    else if (*p < 0x20)
+      fprintf(f, "\\u%04x", *p);
+    else
+      fputc(*p, f);
   }
   fputc('"', f);
 }
@@ -203,7 +213,9 @@ int64_t arg_int(const char *flag, const char *val, int64_t min, int64_t max) {
   char *end;
   long long v = strtoll(val, &end, 10);
   if (!*val || *end) recur_fail(NULL, NULL, "%s expects an integer, got '%s'", flag, val);
-  if (v < min || v > max) recur_fail(NULL, NULL, "%s must be in [%lld, %lld], got %lld", flag, (long long)min, (long long)max, v);
+  if (v < min || v > max)
+    recur_fail(NULL, NULL, "%s must be in [%lld, %lld], got %lld", flag, (long long)min,
+               (long long)max, v);
   return v;
 }
 
@@ -211,7 +223,8 @@ double arg_double(const char *flag, const char *val, double min, double max) {
   char *end;
   double v = strtod(val, &end);
   if (!*val || *end) recur_fail(NULL, NULL, "%s expects a number, got '%s'", flag, val);
-  if (!(v >= min && v <= max)) recur_fail(NULL, NULL, "%s must be in [%g, %g], got %g", flag, min, max, v);
+  if (!(v >= min && v <= max))
+    recur_fail(NULL, NULL, "%s must be in [%g, %g], got %g", flag, min, max, v);
   return v;
 }
 
@@ -224,4 +237,3 @@ const char *arg_choice(const char *flag, const char *val, const char *const *cho
   }
   recur_fail(NULL, NULL, "%s must be one of %s, got '%s'", flag, list, val);
 }
-

@@ -14,12 +14,18 @@ void json_init(json_writer *j, FILE *f) {
 void json_write_string(FILE *f, const char *s) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-    else if (*p == '\n') fputs("\\n", f);
-    else if (*p == '\t') fputs("\\t", f);
-    else if (*p == '\r') fputs("\\r", f);
-    else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\u%04x", *p);
-    else fputc(*p, f);
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p == '\n')
+      fputs("\\n", f);
+    else if (*p == '\t')
+      fputs("\\t", f);
+    else if (*p == '\r')
+      fputs("\\r", f);
+    else if (*p < 0x20 || *p == 0x7f)
+      fprintf(f, "\\u%04x", *p);
+    else
+      fputc(*p, f);
   }
   fputc('"', f);
 }
@@ -56,8 +62,10 @@ void json_array_end(json_writer *j) { close_(j, ']'); }
 
 void json_num(json_writer *j, const char *k, double x) {
   key(j, k);
-  if (isfinite(x)) fprintf(j->f, "%.9g", x);
-  else fputs("null", j->f);
+  if (isfinite(x))
+    fprintf(j->f, "%.9g", x);
+  else
+    fputs("null", j->f);
 }
 
 void json_int(json_writer *j, const char *k, int64_t x) {

@@ -19,7 +19,8 @@ const char *opts_choice_name(const char *const *choices, int v) {
 
 int opts_find(const opt_table *t, const char *flag) {
   for (int i = 0; i < t->n; i++)
-    if (!strcmp(t->defs[i].flag, flag) || (t->defs[i].alias && !strcmp(t->defs[i].alias, flag))) return i;
+    if (!strcmp(t->defs[i].flag, flag) || (t->defs[i].alias && !strcmp(t->defs[i].alias, flag)))
+      return i;
   return -1;
 }
 
@@ -38,18 +39,26 @@ int opts_set(const opt_table *t, int i, void *o, const char *val, char *err, siz
   switch (d->type) {
   case OPT_INT: {
     int64_t v;
-    if (parse_i64(val, &v) != 0) return snprintf(err, cap, "%s expects an integer, got '%s'", d->flag, val), -1;
+    if (parse_i64(val, &v) != 0)
+      return snprintf(err, cap, "%s expects an integer, got '%s'", d->flag, val), -1;
     if ((double)v < d->lo || (double)v > d->hi)
-      return snprintf(err, cap, "%s must be in [%.0f, %.0f], got %lld", d->flag, d->lo, d->hi, (long long)v), -1;
-    if (d->size == sizeof(int)) *(int *)p = (int)v;
-    else *(int64_t *)p = v;
+      return snprintf(err, cap, "%s must be in [%.0f, %.0f], got %lld", d->flag, d->lo, d->hi,
+                      (long long)v),
+             -1;
+    if (d->size == sizeof(int))
+      *(int *)p = (int)v;
+    else
+      *(int64_t *)p = v;
     return 0;
   }
   case OPT_UINT: {
     int64_t v;
-    if (parse_i64(val, &v) != 0) return snprintf(err, cap, "%s expects an integer, got '%s'", d->flag, val), -1;
+    if (parse_i64(val, &v) != 0)
+      return snprintf(err, cap, "%s expects an integer, got '%s'", d->flag, val), -1;
     if ((double)v < d->lo || (double)v > d->hi)
-      return snprintf(err, cap, "%s must be in [%.0f, %.0f], got %lld", d->flag, d->lo, d->hi, (long long)v), -1;
+      return snprintf(err, cap, "%s must be in [%.0f, %.0f], got %lld", d->flag, d->lo, d->hi,
+                      (long long)v),
+             -1;
     *(uint64_t *)p = (uint64_t)v;
     return 0;
   }
@@ -57,9 +66,12 @@ int opts_set(const opt_table *t, int i, void *o, const char *val, char *err, siz
     char *end;
     double v = strtod(val, &end);
     if (!*val || *end) return snprintf(err, cap, "%s expects a number, got '%s'", d->flag, val), -1;
-    if (!(v >= d->lo && v <= d->hi)) return snprintf(err, cap, "%s must be in [%g, %g], got %g", d->flag, d->lo, d->hi, v), -1;
-    if (d->size == sizeof(float)) *(float *)p = (float)v;
-    else *(double *)p = v;
+    if (!(v >= d->lo && v <= d->hi))
+      return snprintf(err, cap, "%s must be in [%g, %g], got %g", d->flag, d->lo, d->hi, v), -1;
+    if (d->size == sizeof(float))
+      *(float *)p = (float)v;
+    else
+      *(double *)p = v;
     return 0;
   }
   case OPT_STR:
@@ -74,12 +86,14 @@ int opts_set(const opt_table *t, int i, void *o, const char *val, char *err, siz
         return 0;
       }
     size_t n = (size_t)snprintf(err, cap, "%s must be one of ", d->flag);
-    for (int k = 0; d->choices[k] && n < cap; k++) n += (size_t)snprintf(err + n, cap - n, "%s%s", k ? "|" : "", d->choices[k]);
+    for (int k = 0; d->choices[k] && n < cap; k++)
+      n += (size_t)snprintf(err + n, cap - n, "%s%s", k ? "|" : "", d->choices[k]);
     if (n < cap) snprintf(err + n, cap - n, ", got '%s'", val);
     return -1;
   }
   case OPT_SWITCH:
-    if (strcmp(val, "0") && strcmp(val, "1")) return snprintf(err, cap, "%s takes no value (or =0, =1), got '%s'", d->flag, val), -1;
+    if (strcmp(val, "0") && strcmp(val, "1"))
+      return snprintf(err, cap, "%s takes no value (or =0, =1), got '%s'", d->flag, val), -1;
     *(int *)p = val[0] == '1';
     return 0;
   }
@@ -91,8 +105,10 @@ void opts_default(const opt_table *t, void *o) {
   for (int i = 0; i < t->n; i++) {
     const opt_def *d = &t->defs[i];
     if (d->type == OPT_STR) *(char **)field(d, o) = NULL;
-    if (d->def && d->def[0]) RECUR_ASSERT(opts_set(t, i, o, d->def, err, sizeof err) == 0);
-    else if (d->type == OPT_SWITCH) *(int *)field(d, o) = 0;
+    if (d->def && d->def[0])
+      RECUR_ASSERT(opts_set(t, i, o, d->def, err, sizeof err) == 0);
+    else if (d->type == OPT_SWITCH)
+      *(int *)field(d, o) = 0;
   }
 }
 
@@ -109,10 +125,14 @@ void opts_format(const opt_table *t, int i, const void *o, char *buf, size_t cap
   const void *p = cfield(d, o);
   switch (d->type) {
   case OPT_INT:
-    snprintf(buf, cap, "%lld", d->size == sizeof(int) ? (long long)*(const int *)p : (long long)*(const int64_t *)p);
+    snprintf(buf, cap, "%lld",
+             d->size == sizeof(int) ? (long long)*(const int *)p : (long long)*(const int64_t *)p);
     break;
   case OPT_UINT: snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)p); break;
-  case OPT_REAL: snprintf(buf, cap, "%.9g", d->size == sizeof(float) ? (double)*(const float *)p : *(const double *)p); break;
+  case OPT_REAL:
+    snprintf(buf, cap, "%.9g",
+             d->size == sizeof(float) ? (double)*(const float *)p : *(const double *)p);
+    break;
   case OPT_STR: snprintf(buf, cap, "%s", *(char *const *)p ? *(char *const *)p : ""); break;
   case OPT_CHOICE: snprintf(buf, cap, "%s", opts_choice_name(d->choices, *(const int *)p)); break;
   case OPT_SWITCH: snprintf(buf, cap, "%d", *(const int *)p); break;
@@ -172,14 +192,15 @@ static _Noreturn void unknown_flag(const opt_table *t, const char *flag) {
   }
   char hint[256];
   if (best >= 0 && bd <= 3 + (int)strlen(flag) / 4)
-    snprintf(hint, sizeof hint, "did you mean %s? (`recur %s --help` lists every flag)", t->defs[best].flag, t->name);
+    snprintf(hint, sizeof hint, "did you mean %s? (`recur %s --help` lists every flag)",
+             t->defs[best].flag, t->name);
   else
     snprintf(hint, sizeof hint, "`recur %s --help` lists every flag", t->name);
   recur_fail(NULL, hint, "unknown flag '%s' for %s", flag, t->name);
 }
 
-int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char **argv, const char **pos,
-               int max_pos, int *n_pos) {
+int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char **argv,
+               const char **pos, int max_pos, int *n_pos) {
   char err[1024];
   int np = 0, only_pos = 0;
   for (int i = 1; i < argc; i++) {
@@ -193,7 +214,10 @@ int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char
       pos[np++] = a;
       continue;
     }
-    if (!strcmp(a, "--")) { only_pos = 1; continue; }
+    if (!strcmp(a, "--")) {
+      only_pos = 1;
+      continue;
+    }
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       opts_help(t, stdout);
       if (n_pos) *n_pos = np;
@@ -204,10 +228,14 @@ int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char
     snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
     int k = opts_find(t, name);
     if (k < 0) unknown_flag(t, name);
-    if (eq) val = eq + 1;
-    else if (t->defs[k].type == OPT_SWITCH) val = "1";
-    else if (i + 1 < argc) val = argv[++i];
-    else recur_fail(NULL, NULL, "%s needs a value", name);
+    if (eq)
+      val = eq + 1;
+    else if (t->defs[k].type == OPT_SWITCH)
+      val = "1";
+    else if (i + 1 < argc)
+      val = argv[++i];
+    else
+      recur_fail(NULL, NULL, "%s needs a value", name);
     if (opts_set(t, k, o, val, err, sizeof err) != 0) recur_fail(NULL, NULL, "%s", err);
     if (given) given[k] = 1;
   }
@@ -223,11 +251,13 @@ void opts_help(const opt_table *t, FILE *f) {
     if (d->type == OPT_CHOICE) {
       size_t n = 0;
       meta[0] = 0;
-      for (int k = 0; d->choices[k] && n < sizeof meta; k++) n += (size_t)snprintf(meta + n, sizeof meta - n, "%s%s", k ? "|" : "", d->choices[k]);
+      for (int k = 0; d->choices[k] && n < sizeof meta; k++)
+        n += (size_t)snprintf(meta + n, sizeof meta - n, "%s%s", k ? "|" : "", d->choices[k]);
     } else {
       snprintf(meta, sizeof meta, "%s", d->type == OPT_SWITCH ? "" : d->meta ? d->meta : "X");
     }
-    snprintf(left, sizeof left, "  %s%s%s%s%s", d->alias ? d->alias : "", d->alias ? ", " : "", d->flag, meta[0] ? " " : "", meta);
+    snprintf(left, sizeof left, "  %s%s%s%s%s", d->alias ? d->alias : "", d->alias ? ", " : "",
+             d->flag, meta[0] ? " " : "", meta);
     fprintf(f, "%-36s %s", left, d->help);
     if (d->def && d->def[0] && d->type != OPT_SWITCH) fprintf(f, " (default %s)", d->def);
     if (d->flags & OPT_RESUME_SAFE) fprintf(f, " [may change on resume]");

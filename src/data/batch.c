@@ -8,7 +8,8 @@
 
 const char *const mode_names[MODE_COUNT + 1] = {"stream", "sequences", NULL};
 
-void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *const *tgt, const uint64_t *ids) {
+void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *const *tgt,
+                const uint64_t *ids) {
   if (n > b->capB) {
     b->len = xrealloc(b->len, (size_t)n * sizeof(int));
     b->seq_id = xrealloc(b->seq_id, (size_t)n * sizeof(uint64_t));
@@ -66,7 +67,14 @@ void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *co
 }
 
 void batch_free(batch *b) {
-  free(b->bs); free(b->off); free(b->len); free(b->seq_id); free(b->item); free(b->in); free(b->tgt); free(b->label);
+  free(b->bs);
+  free(b->off);
+  free(b->len);
+  free(b->seq_id);
+  free(b->item);
+  free(b->in);
+  free(b->tgt);
+  free(b->label);
   memset(b, 0, sizeof *b);
 }
 
@@ -74,7 +82,8 @@ void batch_set_labels(batch *b, const int32_t *labels) {
   for (int r = 0; r < b->s.B; r++) b->label[r] = labels[b->item[r]];
 }
 
-void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode mode, int B, int T, int max_len, uint64_t seed) {
+void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode mode, int B, int T,
+                   int max_len, uint64_t seed) {
   memset(sc, 0, sizeof *sc);
   sc->mode = mode;
   sc->B = B;
@@ -94,12 +103,14 @@ void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode m
   }
 }
 
-void schedule_free(schedule *sc) { free(sc->order); sc->order = NULL; }
+void schedule_free(schedule *sc) {
+  free(sc->order);
+  sc->order = NULL;
+}
 
 int64_t schedule_steps_per_epoch(const schedule *sc) {
   return sc->mode == MODE_STREAM ? sc->windows : sc->steps_per_epoch;
 }
-
 
 /* This epoch's order: a seeded shuffle, then length-sorted runs of 50 batches (length buckets),
  * cut into batches of B whose order is shuffled again. A pure function of (seed, epoch). */
@@ -109,10 +120,13 @@ static void build_order(schedule *sc, int64_t epoch) {
   for (uint64_t i = 0; i < n; i++) o[i] = i;
   for (uint64_t i = n; i > 1; i--) {
     uint64_t j = rng_key(sc->seed, RNG_SHUFFLE, (uint64_t)epoch, i, 0) % i;
-    uint64_t t = o[i - 1]; o[i - 1] = o[j]; o[j] = t;
+    uint64_t t = o[i - 1];
+    o[i - 1] = o[j];
+    o[j] = t;
   }
   const uint64_t mega = B * 50;
-  for (uint64_t s = 0; s < n; s += mega) dataset_sort_by_length(sc->ds, sc->split, o + s, n - s < mega ? n - s : mega);
+  for (uint64_t s = 0; s < n; s += mega)
+    dataset_sort_by_length(sc->ds, sc->split, o + s, n - s < mega ? n - s : mega);
   /* shuffle whole batches (the partial last batch stays last so all others are full) */
   uint64_t nfull = n / B;
   uint64_t *tmp = xmalloc((B > 0 ? B : 1) * sizeof(uint64_t));

@@ -22,9 +22,11 @@ static void check_header(hid_t f, const char *path, const char *want_format) {
   int64_t ver = 0;
   char *where = core_path("%s:/", path);
   if (!h5_attr_get_str(f, "format", fmt, sizeof fmt))
-    recur_fail(where, "make datasets with `recur prepare`", "missing 'format' attribute: not a recur dataset");
+    recur_fail(where, "make datasets with `recur prepare`",
+               "missing 'format' attribute: not a recur dataset");
   if (strcmp(fmt, want_format) != 0)
-    recur_fail(where, "make datasets with `recur prepare`", "format is '%s', expected '%s'", fmt, want_format);
+    recur_fail(where, "make datasets with `recur prepare`", "format is '%s', expected '%s'", fmt,
+               want_format);
   if (!h5_attr_get_i64(f, "version", &ver) || ver != DATASET_VERSION)
     recur_fail(where, "this recur reads version 1", "unsupported version %lld", (long long)ver);
   free(where);
@@ -47,7 +49,8 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   hid_t tok = H5Dopen2(g, "tokens", dapl);
   H5Pclose(dapl);
   hid_t tt = H5Dget_type(tok);
-  if (tok < 0 || H5Tget_class(tt) != H5T_INTEGER || H5Tget_sign(tt) != H5T_SGN_NONE || H5Tget_size(tt) > 4)
+  if (tok < 0 || H5Tget_class(tt) != H5T_INTEGER || H5Tget_sign(tt) != H5T_SGN_NONE ||
+      H5Tget_size(tt) > 4)
     recur_fail(where, NULL, "tokens must be unsigned integers of at most 32 bits");
   H5Tclose(tt);
   int64_t ntok = h5_len_1d(tok);
@@ -69,11 +72,13 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   if (o[0] != 0) recur_fail(where, NULL, "offsets[0] is %llu, must be 0", (unsigned long long)o[0]);
   for (int64_t i = 1; i < noff; i++)
     if (o[i] < o[i - 1])
-      recur_fail(where, "the dataset is damaged; prepare it again", "offsets not monotonic at index %lld (%llu < %llu)",
-                 (long long)i, (unsigned long long)o[i], (unsigned long long)o[i - 1]);
+      recur_fail(where, "the dataset is damaged; prepare it again",
+                 "offsets not monotonic at index %lld (%llu < %llu)", (long long)i,
+                 (unsigned long long)o[i], (unsigned long long)o[i - 1]);
   if (o[noff - 1] != (uint64_t)ntok)
-    recur_fail(where, "the dataset is truncated or damaged", "last offset %llu != number of tokens %lld",
-               (unsigned long long)o[noff - 1], (long long)ntok);
+    recur_fail(where, "the dataset is truncated or damaged",
+               "last offset %llu != number of tokens %lld", (unsigned long long)o[noff - 1],
+               (long long)ntok);
 
   hid_t tags = -1;
   int32_t *labels = NULL;
@@ -81,19 +86,23 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
     free(where), where = core_path("%s:/%s/tags", path, name);
     if (H5Lexists(g, "tags", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
     tags = H5Dopen2(g, "tags", H5P_DEFAULT);
-    if (tags < 0 || h5_len_1d(tags) != ntok) recur_fail(where, NULL, "expected %lld tags, one per token", (long long)ntok);
+    if (tags < 0 || h5_len_1d(tags) != ntok)
+      recur_fail(where, NULL, "expected %lld tags, one per token", (long long)ntok);
   }
   if (ds->task == TASK_CLASSIFY) {
     free(where), where = core_path("%s:/%s/labels", path, name);
     if (H5Lexists(g, "labels", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
     hid_t ld = H5Dopen2(g, "labels", H5P_DEFAULT);
-    if (ld < 0 || h5_len_1d(ld) != noff - 1) recur_fail(where, NULL, "expected %lld labels, one per sequence", (long long)(noff - 1));
+    if (ld < 0 || h5_len_1d(ld) != noff - 1)
+      recur_fail(where, NULL, "expected %lld labels, one per sequence", (long long)(noff - 1));
     labels = xmalloc((size_t)noff * sizeof(int32_t));
     if (noff > 1 && h5_read_range(ld, H5T_NATIVE_INT32, 0, (uint64_t)noff - 1, labels) < 0)
       recur_fail(where, "the file is truncated or damaged (checksum)", "cannot read labels");
     for (int64_t i = 0; i + 1 < noff; i++)
       if (labels[i] < 0 || labels[i] >= ds->n_out)
-        recur_fail(where, "the dataset is damaged; prepare it again", "label %d at index %lld >= %lld labels", labels[i], (long long)i, (long long)ds->n_out);
+        recur_fail(where, "the dataset is damaged; prepare it again",
+                   "label %d at index %lld >= %lld labels", labels[i], (long long)i,
+                   (long long)ds->n_out);
     H5Dclose(ld);
   }
 
@@ -112,7 +121,8 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   sp->tags[sp->n_parts] = tags;
   if (ds->task == TASK_CLASSIFY) {
     sp->labels = xrealloc(sp->labels, (size_t)(sp->n_seq + 1) * sizeof(int32_t));
-    memcpy(sp->labels + (sp->n_seq - ((uint64_t)noff - 1)), labels, (size_t)(noff - 1) * sizeof(int32_t));
+    memcpy(sp->labels + (sp->n_seq - ((uint64_t)noff - 1)), labels,
+           (size_t)(noff - 1) * sizeof(int32_t));
     free(labels);
   }
   sp->tokens[sp->n_parts] = tok;
@@ -143,42 +153,51 @@ dataset *dataset_open(const char *path) {
   free(where), where = core_path("%s:/", path);
   if (!h5_attr_get_str(f, "level", level, sizeof level) || (ds->level = ds_level_parse(level)) < 0)
     recur_fail(where, NULL, "attribute 'level' missing or not byte|char|word");
-  if (!h5_attr_get_str(f, "split_on", ds->split_on, sizeof ds->split_on)) strcpy(ds->split_on, "none");
+  if (!h5_attr_get_str(f, "split_on", ds->split_on, sizeof ds->split_on))
+    strcpy(ds->split_on, "none");
   h5_attr_get_str(f, "separator", ds->separator, sizeof ds->separator);
   ds->vocab = h5_read_strings(f, "vocab", &ds->vocab_size, path);
   int64_t vs = -1;
   if (!h5_attr_get_i64(f, "vocab_size", &vs) || vs != ds->vocab_size)
-    recur_fail(where, NULL, "attribute vocab_size (%lld) disagrees with /vocab (%lld entries)", (long long)vs,
-               (long long)ds->vocab_size);
+    recur_fail(where, NULL, "attribute vocab_size (%lld) disagrees with /vocab (%lld entries)",
+               (long long)vs, (long long)ds->vocab_size);
   if (ds->vocab_size < 1) recur_fail(where, NULL, "empty vocabulary");
-  if (ds->level == LEVEL_BYTE && ds->vocab_size < 256) recur_fail(where, NULL, "byte-level vocabulary must have 256 byte entries");
+  if (ds->level == LEVEL_BYTE && ds->vocab_size < 256)
+    recur_fail(where, NULL, "byte-level vocabulary must have 256 byte entries");
   if (!h5_attr_get_i64(f, "eos_id", &ds->eos_id)) ds->eos_id = -1;
   if (!h5_attr_get_i64(f, "unk_id", &ds->unk_id)) ds->unk_id = -1;
-  if (ds->eos_id < -1 || ds->eos_id >= ds->vocab_size) recur_fail(where, NULL, "eos_id %lld out of range", (long long)ds->eos_id);
+  if (ds->eos_id < -1 || ds->eos_id >= ds->vocab_size)
+    recur_fail(where, NULL, "eos_id %lld out of range", (long long)ds->eos_id);
   char task[32] = "lm";
   h5_attr_get_str(f, "task", task, sizeof task);
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
   ds->task = (enum model_task)task_parse(task);
   if (ds->task != TASK_LM) {
-    ds->out_names = h5_read_strings(f, ds->task == TASK_CLASSIFY ? "label_names" : "tag_names", &ds->n_out, path);
+    ds->out_names = h5_read_strings(f, ds->task == TASK_CLASSIFY ? "label_names" : "tag_names",
+                                    &ds->n_out, path);
     if (ds->n_out < 1) recur_fail(where, NULL, "no label or tag names");
   }
-  if (ds->unk_id < -1 || ds->unk_id >= ds->vocab_size) recur_fail(where, NULL, "unk_id %lld out of range", (long long)ds->unk_id);
+  if (ds->unk_id < -1 || ds->unk_id >= ds->vocab_size)
+    recur_fail(where, NULL, "unk_id %lld out of range", (long long)ds->unk_id);
 
   if (H5Lexists(f, "shards", H5P_DEFAULT) > 0) {
     int64_t ns = 0;
     char **names = h5_read_strings(f, "shards", &ns, path);
     char *dir = xstrdup(path); /* shard names are relative to the index file's directory */
     char *slash = strrchr(dir, '/');
-    if (slash) slash[1] = 0; else dir[0] = 0;
+    if (slash)
+      slash[1] = 0;
+    else
+      dir[0] = 0;
     for (int64_t i = 0; i < ns; i++) {
       char *sp = core_path("%s%s", dir, names[i]);
       hid_t sf = h5_open(sp, 0);
       check_header(sf, sp, DATASET_SHARD_FORMAT);
       int64_t svs = -1;
       if (!h5_attr_get_i64(sf, "vocab_size", &svs) || svs != ds->vocab_size)
-        recur_fail(sp, "the shard belongs to another dataset", "shard vocab_size %lld != index vocab_size %lld",
-                   (long long)svs, (long long)ds->vocab_size);
+        recur_fail(sp, "the shard belongs to another dataset",
+                   "shard vocab_size %lld != index vocab_size %lld", (long long)svs,
+                   (long long)ds->vocab_size);
       int sfi = add_file(ds, sp, sf);
       for (int s = 0; s < SPLIT_COUNT; s++) add_part(ds, s, sf, sfi, sp);
       free(names[i]);
@@ -191,7 +210,8 @@ dataset *dataset_open(const char *path) {
       hid_t g = H5Gopen2(f, ds_split_names[s], H5P_DEFAULT);
       free(where), where = core_path("%s:/%s", path, ds_split_names[s]);
       if (g < 0 || !h5_attr_get_i64(g, "n_tokens", &n) || (uint64_t)n != ds->split[s].n_tok)
-        recur_fail(where, "a shard is missing or truncated", "index says %lld tokens, shards hold %llu", (long long)n,
+        recur_fail(where, "a shard is missing or truncated",
+                   "index says %lld tokens, shards hold %llu", (long long)n,
                    (unsigned long long)ds->split[s].n_tok);
       H5Gclose(g);
     }
@@ -248,7 +268,8 @@ void dataset_close(dataset *ds) {
   free(ds);
 }
 
-static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out, int tags) {
+static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out,
+                     int tags) {
   const ds_split *sp = &ds->split[split];
   const int64_t bound = tags ? ds->n_out : ds->vocab_size;
   const char *obj = tags ? "tags" : "tokens";
@@ -257,23 +278,30 @@ static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t coun
     int lo = 0, hi = sp->n_parts - 1; /* part containing start */
     while (lo < hi) {
       int mid = (lo + hi + 1) / 2;
-      if (sp->part_tok[mid] <= start) lo = mid; else hi = mid - 1;
+      if (sp->part_tok[mid] <= start)
+        lo = mid;
+      else
+        hi = mid - 1;
     }
     uint64_t local = start - sp->part_tok[lo];
     uint64_t avail = sp->part_tok[lo + 1] - start;
     uint64_t k = count < avail ? count : avail;
     char *where = NULL;
     if (h5_read_range(tags ? sp->tags[lo] : sp->tokens[lo], H5T_NATIVE_INT32, local, k, out) < 0) {
-      free(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]], ds_split_names[split], obj);
-      recur_fail(where, "the file is truncated or damaged (checksum mismatch)", "cannot read tokens %llu..%llu",
-                 (unsigned long long)local, (unsigned long long)(local + k));
+      free(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]],
+                                     ds_split_names[split], obj);
+      recur_fail(where, "the file is truncated or damaged (checksum mismatch)",
+                 "cannot read tokens %llu..%llu", (unsigned long long)local,
+                 (unsigned long long)(local + k));
     }
     for (uint64_t i = 0; i < k; i++)
       if ((uint32_t)out[i] >= (uint64_t)bound) {
-        free(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]], ds_split_names[split], obj);
-        recur_fail(where, "the dataset is damaged; prepare it again", "%s id %u at index %llu >= %s size %lld",
-                   tags ? "tag" : "token", (uint32_t)out[i], (unsigned long long)(local + i), tags ? "tag set" : "vocabulary",
-                   (long long)bound);
+        free(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]],
+                                       ds_split_names[split], obj);
+        recur_fail(where, "the dataset is damaged; prepare it again",
+                   "%s id %u at index %llu >= %s size %lld", tags ? "tag" : "token",
+                   (uint32_t)out[i], (unsigned long long)(local + i),
+                   tags ? "tag set" : "vocabulary", (long long)bound);
       }
     out += k;
     start += k;

@@ -1,10 +1,10 @@
 /* prepare-impl: the state of a preparation shared by its parts (not a public API).
  *   prepare.c          the driver: inputs, the split plan, the parallel passes, the index file
- *   prepare_segment.c  bytes -> sequences (line, paragraph, separator, file) and tokens; labeled lines
- *   prepare_shard.c    split writers and shard files; emitting token ids
- *   prepare_vocab.c    the word table, the vocabulary, the dataset's metadata
- * Pass 1 counts symbols, sequences and tokens per split; pass 2 encodes and appends to chunked,
- * checksummed HDF5 datasets. Memory is bounded by the vocabulary, never by the corpus. */
+ *   prepare_segment.c  bytes -> sequences (line, paragraph, separator, file) and tokens; labeled
+ * lines prepare_shard.c    split writers and shard files; emitting token ids prepare_vocab.c    the
+ * word table, the vocabulary, the dataset's metadata Pass 1 counts symbols, sequences and tokens
+ * per split; pass 2 encodes and appends to chunked, checksummed HDF5 datasets. Memory is bounded by
+ * the vocabulary, never by the corpus. */
 #ifndef RECUR_PREPARE_IMPL_H
 #define RECUR_PREPARE_IMPL_H
 
@@ -19,9 +19,9 @@
 #include "recur/h5.h"
 #include "recur/tokenize.h"
 
-#define MAX_CP 0x110000
+#define MAX_CP     0x110000
 #define READ_BLOCK (1 << 20)
-#define TBUF 65536
+#define TBUF       65536
 
 enum seg_mode { SEG_NONE, SEG_LINE, SEG_PARAGRAPH, SEG_FILE, SEG_SEPARATOR };
 
@@ -46,8 +46,8 @@ typedef struct {
   int nt;
   int width; /* bytes per token in the file: 1, 2 or 4 */
   unsigned char nbuf[TBUF * 4];
-  h5_appender lab;  /* classify: a label per sequence */
-  h5_appender tag;  /* tag: a tag per token */
+  h5_appender lab; /* classify: a label per sequence */
+  h5_appender tag; /* tag: a tag per token */
   uint64_t seq_start;
 } split_writer;
 
@@ -80,25 +80,25 @@ typedef struct {
   uint64_t gpos, cut[2]; /* none mode: global token cut points train|val|test */
   uint64_t limit;        /* see update_limit */
   uint64_t split_key;
-  int rank, world;        /* ranks sharing the work (1 when one rank does it all) */
-  int sharded;            /* output is an index plus shard files */
+  int rank, world;             /* ranks sharing the work (1 when one rank does it all) */
+  int sharded;                 /* output is an index plus shard files */
   uint64_t seq_base, tok_base; /* global index of this rank's first sequence and token */
   /* classify / tag */
-  wtable outs;            /* label or tag names -> (count, id) */
+  wtable outs; /* label or tag names -> (count, id) */
   char **out_names;
   int64_t n_out;
   uint32_t cur_label;
   uint32_t *line_tags;
   uint64_t n_line_tags, cap_line_tags;
   uint64_t lineno;
-  shard *sh;              /* the shard being written */
-  shard **done;           /* finished shards, renamed at the end */
+  shard *sh;    /* the shard being written */
+  shard **done; /* finished shards, renamed at the end */
   int n_done;
   int n_shards;
   char **shard_names;
   int seq_open;
   tokenizer tok;
-  uint64_t u8_off;        /* byte offset of the code point being emitted (for messages) */
+  uint64_t u8_off; /* byte offset of the code point being emitted (for messages) */
   /* segmenter state */
   int line_bytes, pending_nl, in_par, seq_has_content;
   char pend[512];

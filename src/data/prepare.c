@@ -15,7 +15,9 @@
 
 #include "prepare-impl.h"
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static void add_input(char ***files, int *nf, const char *path) {
   struct stat st;
@@ -53,12 +55,15 @@ static char *spool_stdin(const char *out) {
   char *path = xmalloc(len);
   snprintf(path, len, "%s.stdin-%d", out, (int)getpid());
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) recur_fail(path, "check that the output directory exists and is writable", "cannot create spool file for stdin");
+  if (fd < 0)
+    recur_fail(path, "check that the output directory exists and is writable",
+               "cannot create spool file for stdin");
   core_tempfile_add(path);
   char *buf = xmalloc(READ_BLOCK);
   ssize_t r;
   while ((r = read(0, buf, READ_BLOCK)) > 0)
-    if (write(fd, buf, (size_t)r) != r) recur_fail(path, "is the disk full?", "cannot write spool file");
+    if (write(fd, buf, (size_t)r) != r)
+      recur_fail(path, "is the disk full?", "cannot write spool file");
   free(buf);
   close(fd);
   return path;
@@ -78,15 +83,23 @@ static void plan_splits(prep *p) {
     p->split_seq[s]++;
     if (s != SPLIT_TRAIN) continue;
     float u = split_draw(p, i);
-    if (u < bu[0]) { bu[1] = bu[0]; best[1] = best[0]; bu[0] = u; best[0] = i; }
-    else if (u < bu[1]) { bu[1] = u; best[1] = i; }
+    if (u < bu[0]) {
+      bu[1] = bu[0];
+      best[1] = best[0];
+      bu[0] = u;
+      best[0] = i;
+    } else if (u < bu[1]) {
+      bu[1] = u;
+      best[1] = i;
+    }
   }
   if (o->val > 0 && p->split_seq[SPLIT_VAL] == 0) p->force_val = best[0];
-  if (o->test > 0 && p->split_seq[SPLIT_TEST] == 0) p->force_test = p->force_val == UINT64_MAX ? best[0] : best[1];
+  if (o->test > 0 && p->split_seq[SPLIT_TEST] == 0)
+    p->force_test = p->force_val == UINT64_MAX ? best[0] : best[1];
   if ((o->val > 0 && p->split_seq[SPLIT_VAL] == 0 && p->force_val == UINT64_MAX) ||
       (o->test > 0 && p->split_seq[SPLIT_TEST] == 0 && p->force_test == UINT64_MAX))
-    recur_fail(o->out, "give more sequences or set --val/--test to 0", "too few sequences (%llu) for the requested splits",
-               (unsigned long long)p->n_seq);
+    recur_fail(o->out, "give more sequences or set --val/--test to 0",
+               "too few sequences (%llu) for the requested splits", (unsigned long long)p->n_seq);
 }
 
 /* this rank's files: contiguous runs of about equal bytes, in input order */
@@ -166,11 +179,17 @@ void prepare_run(const prepare_opts *o) {
   for (int i = 0; i < o->n_inputs; i++) use_stdin |= strcmp(o->inputs[i], "-") == 0;
   p->rank = core_rank();
   p->world = core_world();
-  if (p->world > 1 && (use_stdin || o->task != TASK_LM || (o->level == LEVEL_WORD && !o->vocab_from))) {
-    if (p->rank != 0) { free(p); return; }
+  if (p->world > 1 &&
+      (use_stdin || o->task != TASK_LM || (o->level == LEVEL_WORD && !o->vocab_from))) {
+    if (p->rank != 0) {
+      free(p);
+      return;
+    }
     if (!o->quiet)
       fprintf(stderr, "recur: note: %s: rank 0 prepares alone\n",
-              use_stdin ? "standard input" : o->task ? "labels and tags are counted on one rank" : "word level counts words on one rank");
+              use_stdin ? "standard input"
+              : o->task ? "labels and tags are counted on one rank"
+                        : "word level counts words on one rank");
     p->world = 1;
   }
   p->sharded = o->shard_tokens > 0 || p->world > 1;
@@ -204,11 +223,14 @@ void prepare_run(const prepare_opts *o) {
     p->n_seq = all[0];
     p->n_tok = all[1];
     p->n_content = all[2];
-    if (o->level == LEVEL_CHAR) MPI_Allreduce(MPI_IN_PLACE, p->cp_count, MAX_CP, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
-    if (o->level == LEVEL_BYTE) MPI_Allreduce(MPI_IN_PLACE, p->byte_count, 256, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (o->level == LEVEL_CHAR)
+      MPI_Allreduce(MPI_IN_PLACE, p->cp_count, MAX_CP, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (o->level == LEVEL_BYTE)
+      MPI_Allreduce(MPI_IN_PLACE, p->byte_count, 256, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
   }
   if (p->n_content == 0)
-    recur_fail(nf == 1 ? files[0] : o->inputs[0], "give a file with some text in it", "input is empty: no text found");
+    recur_fail(nf == 1 ? files[0] : o->inputs[0], "give a file with some text in it",
+               "input is empty: no text found");
   prep_build_vocab(p);
   if (o->task != TASK_LM) { /* label or tag names, sorted; ids are their indices */
     uint64_t n;
@@ -226,11 +248,13 @@ void prepare_run(const prepare_opts *o) {
   if (p->mode != SEG_NONE) {
     plan_splits(p);
   } else { /* an undelimited stream: val and test are its tail */
-    uint64_t nt = (uint64_t)((double)p->n_tok * o->test), nv = (uint64_t)((double)p->n_tok * o->val);
+    uint64_t nt = (uint64_t)((double)p->n_tok * o->test),
+             nv = (uint64_t)((double)p->n_tok * o->val);
     if (o->test > 0 && nt == 0) nt = 1;
     if (o->val > 0 && nv == 0) nv = 1;
     if (nt + nv >= p->n_tok)
-      recur_fail(o->out, "give more text or smaller --val/--test", "too little text (%llu tokens) for the requested splits",
+      recur_fail(o->out, "give more text or smaller --val/--test",
+                 "too little text (%llu tokens) for the requested splits",
                  (unsigned long long)p->n_tok);
     p->cut[1] = p->n_tok - nt;
     p->cut[0] = p->cut[1] - nv;
@@ -241,8 +265,10 @@ void prepare_run(const prepare_opts *o) {
   p->n_seq = p->seq_base;
   p->gpos = p->tok_base;
   p->n_content = 0;
-  if (p->mode == SEG_NONE) p->cur_split = p->gpos < p->cut[0] ? SPLIT_TRAIN : p->gpos < p->cut[1] ? SPLIT_VAL : SPLIT_TEST;
-  else p->cur_split = prep_split_of_seq(p, p->seq_base);
+  if (p->mode == SEG_NONE)
+    p->cur_split = p->gpos < p->cut[0] ? SPLIT_TRAIN : p->gpos < p->cut[1] ? SPLIT_VAL : SPLIT_TEST;
+  else
+    p->cur_split = prep_split_of_seq(p, p->seq_base);
   prep_shard_open(p);
   prep_update_limit(p);
   prep_pass_over(p, files + flo, fhi - flo);
@@ -275,7 +301,10 @@ void prepare_run(const prepare_opts *o) {
       lens = xmalloc((size_t)p->world * sizeof(int));
       displs = xmalloc((size_t)p->world * sizeof(int));
       MPI_Gather(&nlen, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
-      for (int r = 0; r < p->world && p->rank == 0; r++) { displs[r] = total; total += lens[r]; }
+      for (int r = 0; r < p->world && p->rank == 0; r++) {
+        displs[r] = total;
+        total += lens[r];
+      }
       alln = xmalloc((size_t)(total > 0 ? total : 1));
       MPI_Gatherv(names, nlen, MPI_CHAR, alln, lens, displs, MPI_CHAR, 0, MPI_COMM_WORLD);
     } else {
@@ -296,7 +325,8 @@ void prepare_run(const prepare_opts *o) {
         list[ns++] = alln + off;
       }
       char *tmp = core_path("%s.tmp-%d", o->out, (int)getpid());
-      hid_t f = h5_create(tmp, "output file", "check that the output directory exists and is writable");
+      hid_t f =
+          h5_create(tmp, "output file", "check that the output directory exists and is writable");
       core_tempfile_add(tmp);
       prep_write_metadata(p, f);
       h5_write_strings(f, "shards", list, ns);
@@ -311,21 +341,29 @@ void prepare_run(const prepare_opts *o) {
       free(tmp);
       free(list);
     }
-    free(names); free(alln); free(lens); free(displs);
+    free(names);
+    free(alln);
+    free(lens);
+    free(displs);
   } else {
     prep_write_metadata(p, p->sh->f);
     h5_close_file(p->sh->f, p->sh->tmp);
     core_commit(p->sh->tmp, o->out);
   }
   for (int i = 0; i < nf; i++) {
-    if (strstr(files[i], ".stdin-")) { unlink(files[i]); core_tempfile_forget(files[i]); }
+    if (strstr(files[i], ".stdin-")) {
+      unlink(files[i]);
+      core_tempfile_forget(files[i]);
+    }
     free(files[i]);
   }
   free(files);
   if (!o->quiet && p->rank == 0)
-    printf("wrote %s: %s level, vocabulary %lld, train %llu seq / %llu tok, val %llu / %llu, test %llu / %llu%s\n", o->out,
-           ds_level_names[o->level], (long long)p->vocab_size, (unsigned long long)cnt[3], (unsigned long long)cnt[0],
-           (unsigned long long)cnt[4], (unsigned long long)cnt[1], (unsigned long long)cnt[5], (unsigned long long)cnt[2],
+    printf("wrote %s: %s level, vocabulary %lld, train %llu seq / %llu tok, val %llu / %llu, test "
+           "%llu / %llu%s\n",
+           o->out, ds_level_names[o->level], (long long)p->vocab_size, (unsigned long long)cnt[3],
+           (unsigned long long)cnt[0], (unsigned long long)cnt[4], (unsigned long long)cnt[1],
+           (unsigned long long)cnt[5], (unsigned long long)cnt[2],
            p->sharded ? (p->world > 1 ? " (sharded by rank)" : " (sharded)") : "");
   prep_free(p);
 }

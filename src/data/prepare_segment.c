@@ -19,8 +19,10 @@ static inline void on_sym(prep *p, uint32_t sym) {
   p->n_content++;
   if (p->pass == 1) {
     p->seq_tok++;
-    if (p->o->level == LEVEL_BYTE) p->byte_count[sym]++;
-    else p->cp_count[sym]++;
+    if (p->o->level == LEVEL_BYTE)
+      p->byte_count[sym]++;
+    else
+      p->cp_count[sym]++;
     return;
   }
   if (p->o->level == LEVEL_BYTE) {
@@ -47,7 +49,8 @@ static void on_word(prep *p, const char *w, int n) {
 void prep_tok_fail(void *ctx, enum token_error e, uint64_t off) {
   prep *p = ctx;
   if (e == TOKEN_ERR_NUL)
-    recur_fail(p->cur_file, "use --level byte for text with NUL bytes", "NUL character at byte %llu", (unsigned long long)off);
+    recur_fail(p->cur_file, "use --level byte for text with NUL bytes",
+               "NUL character at byte %llu", (unsigned long long)off);
   char *where = core_path("%s:byte %llu", p->cur_file, (unsigned long long)off);
   recur_fail(where, "use --level byte for text that is not UTF-8", "invalid UTF-8");
 }
@@ -108,21 +111,33 @@ static void seg_block(prep *p, const unsigned char *b, size_t n, uint64_t off) {
   size_t i = 0;
   switch (p->mode) {
   case SEG_NONE:
-  case SEG_FILE:
-    tok_feed(p, b, n, off);
-    return;
+  case SEG_FILE: tok_feed(p, b, n, off); return;
   case SEG_LINE:
     while (i < n) {
       const unsigned char *nl = memchr(b + i, '\n', n - i);
       size_t e = nl ? (size_t)(nl - b) : n;
-      if (e > i) { tok_feed(p, b + i, e - i, off + i); p->line_bytes = 1; }
-      if (nl) { on_end(p); p->line_bytes = 0; i = e + 1; } else i = n;
+      if (e > i) {
+        tok_feed(p, b + i, e - i, off + i);
+        p->line_bytes = 1;
+      }
+      if (nl) {
+        on_end(p);
+        p->line_bytes = 0;
+        i = e + 1;
+      } else
+        i = n;
     }
     return;
   case SEG_PARAGRAPH:
     for (; i < n; i++) {
-      if (b[i] == '\n') { p->pending_nl++; continue; }
-      if (p->in_par && p->pending_nl >= 2) { on_end(p); p->in_par = 0; }
+      if (b[i] == '\n') {
+        p->pending_nl++;
+        continue;
+      }
+      if (p->in_par && p->pending_nl >= 2) {
+        on_end(p);
+        p->in_par = 0;
+      }
       if (p->in_par && p->pending_nl == 1) tok_feed(p, (const unsigned char *)"\n", 1, off + i - 1);
       p->pending_nl = 0;
       tok_feed(p, b + i, 1, off + i);
@@ -147,7 +162,10 @@ static void seg_block(prep *p, const unsigned char *b, size_t n, uint64_t off) {
           continue;
         }
         if (p->npend == 0) p->pend_off = off + i;
-        if (p->npend < sl && (char)c == sep[p->npend]) { p->pend[p->npend++] = (char)c; continue; }
+        if (p->npend < sl && (char)c == sep[p->npend]) {
+          p->pend[p->npend++] = (char)c;
+          continue;
+        }
         if (p->npend) tok_feed(p, (unsigned char *)p->pend, (size_t)p->npend, p->pend_off);
         p->npend = 0;
         p->in_content_line = 1;
@@ -163,9 +181,15 @@ static void seg_block(prep *p, const unsigned char *b, size_t n, uint64_t off) {
 static void seg_file_end(prep *p) {
   switch (p->mode) {
   case SEG_NONE: on_end(p); break;
-  case SEG_FILE: if (p->seq_has_content) on_end(p); break;
-  case SEG_LINE: if (p->line_bytes) on_end(p); break;
-  case SEG_PARAGRAPH: if (p->in_par) on_end(p); break;
+  case SEG_FILE:
+    if (p->seq_has_content) on_end(p);
+    break;
+  case SEG_LINE:
+    if (p->line_bytes) on_end(p);
+    break;
+  case SEG_PARAGRAPH:
+    if (p->in_par) on_end(p);
+    break;
   case SEG_SEPARATOR:
     if (!p->in_content_line && p->npend && p->npend != (int)strlen(p->o->separator))
       tok_feed(p, (unsigned char *)p->pend, (size_t)p->npend, p->pend_off);
@@ -202,9 +226,11 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
   char *tab = memchr(line, '\t', len);
   p->n_line_tags = 0;
   if (p->o->task == TASK_CLASSIFY) {
-    if (!tab || tab == line) recur_fail(where, "classification lines are label<TAB>text", "no label before a tab");
+    if (!tab || tab == line)
+      recur_fail(where, "classification lines are label<TAB>text", "no label before a tab");
     p->cur_label = out_id(p, line, (int)(tab - line));
-    tok_feed(p, (unsigned char *)tab + 1, len - (size_t)(tab + 1 - line), off + (uint64_t)(tab + 1 - line));
+    tok_feed(p, (unsigned char *)tab + 1, len - (size_t)(tab + 1 - line),
+             off + (uint64_t)(tab + 1 - line));
     on_end(p);
     free(where);
     return;
@@ -218,19 +244,25 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
       if (e == s) break;
       char *sl = e - 1;
       while (sl > s && *sl != '/') sl--;
-      if (sl == s || sl + 1 == e) recur_fail(where, "word-level tagging lines are word/TAG tokens", "'%.*s' is not word/TAG", (int)(e - s), s);
+      if (sl == s || sl + 1 == e)
+        recur_fail(where, "word-level tagging lines are word/TAG tokens", "'%.*s' is not word/TAG",
+                   (int)(e - s), s);
       p->seq_has_content = 1;
       on_word(p, s, (int)(sl - s));
       uint32_t t = out_id(p, sl + 1, (int)(e - sl - 1));
-      if (p->pass == 2) push_tag(p, t);
-      else p->n_line_tags++;
+      if (p->pass == 2)
+        push_tag(p, t);
+      else
+        p->n_line_tags++;
       s = e;
     }
     on_end(p);
     free(where);
     return;
   }
-  if (!tab) recur_fail(where, "character tagging lines are text<TAB>tags, a tag character per character", "no tab");
+  if (!tab)
+    recur_fail(where, "character tagging lines are text<TAB>tags, a tag character per character",
+               "no tab");
   uint64_t before = p->seq_tok;
   tok_feed(p, (unsigned char *)line, (size_t)(tab - line), off);
   const unsigned char *t = (unsigned char *)tab + 1, *te = (unsigned char *)line + len;
@@ -238,8 +270,10 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
     int n = *t < 0x80 ? 1 : *t < 0xE0 ? 2 : *t < 0xF0 ? 3 : 4;
     if (t + n > te) n = (int)(te - t);
     uint32_t id = out_id(p, (const char *)t, n);
-    if (p->pass == 2) push_tag(p, id);
-    else p->n_line_tags++;
+    if (p->pass == 2)
+      push_tag(p, id);
+    else
+      p->n_line_tags++;
     t += n;
   }
   if (p->pass == 1 && p->seq_tok - before != p->n_line_tags)

@@ -44,8 +44,10 @@ void prep_shard_open(prep *p) {
     char *base = xstrdup(o->out);
     size_t bl = strlen(base);
     if (bl > 3 && strcmp(base + bl - 3, ".h5") == 0) base[bl - 3] = 0;
-    if (p->world > 1) s->final = core_path("%s-r%03d-shard-%05d.h5", base, p->rank, p->n_shards);
-    else s->final = core_path("%s-shard-%05d.h5", base, p->n_shards);
+    if (p->world > 1)
+      s->final = core_path("%s-r%03d-shard-%05d.h5", base, p->rank, p->n_shards);
+    else
+      s->final = core_path("%s-shard-%05d.h5", base, p->n_shards);
     free(base);
     const char *slash = strrchr(s->final, '/');
     p->shard_names = xrealloc(p->shard_names, (size_t)(p->n_shards + 1) * sizeof(char *));
@@ -65,13 +67,16 @@ void prep_shard_open(prep *p) {
     int width = (int)H5Tget_size(p->tok_type);
     hid_t mem = width == 1 ? H5T_NATIVE_UINT8 : width == 2 ? H5T_NATIVE_UINT16 : H5T_NATIVE_UINT32;
     s->w[k].width = width;
-    h5_appender_open(&s->w[k].tok, g, "tokens", p->tok_type, mem, (size_t)width, DATASET_CHUNK, s->tmp);
+    h5_appender_open(&s->w[k].tok, g, "tokens", p->tok_type, mem, (size_t)width, DATASET_CHUNK,
+                     s->tmp);
     h5_appender_open(&s->w[k].off, g, "offsets", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 8192, s->tmp);
     uint64_t zero = 0;
     h5_appender_push(&s->w[k].off, &zero, 1);
     hid_t ot = p->n_out <= 256 ? H5T_STD_U8LE : p->n_out <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
-    if (o->task == TASK_CLASSIFY) h5_appender_open(&s->w[k].lab, g, "labels", ot, H5T_NATIVE_UINT32, 4, 8192, s->tmp);
-    if (o->task == TASK_TAG) h5_appender_open(&s->w[k].tag, g, "tags", ot, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
+    if (o->task == TASK_CLASSIFY)
+      h5_appender_open(&s->w[k].lab, g, "labels", ot, H5T_NATIVE_UINT32, 4, 8192, s->tmp);
+    if (o->task == TASK_TAG)
+      h5_appender_open(&s->w[k].tag, g, "tags", ot, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
     H5Gclose(g);
   }
 }
@@ -101,7 +106,8 @@ void prep_seq_close(prep *p) {
     if (w->ntok - w->seq_start != p->n_line_tags) {
       char *where = core_path("%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
       recur_fail(where, "give one tag per character (char level) or word/TAG tokens (word level)",
-                 "%llu tokens but %llu tags", (unsigned long long)(w->ntok - w->seq_start), (unsigned long long)p->n_line_tags);
+                 "%llu tokens but %llu tags", (unsigned long long)(w->ntok - w->seq_start),
+                 (unsigned long long)p->n_line_tags);
     }
     h5_appender_push(&w->tag, p->line_tags, p->n_line_tags);
   }
@@ -144,7 +150,8 @@ void prep_emit_slow(prep *p) {
 
 _Noreturn void prep_fail_not_in_vocab(const prep *p, uint32_t cp, uint64_t off) {
   char *where = core_path("%s:%llu", p->cur_file, (unsigned long long)off);
-  recur_fail(where, "the vocabulary given with --vocab lacks this character", "character U+%04X is not in the vocabulary", cp);
+  recur_fail(where, "the vocabulary given with --vocab lacks this character",
+             "character U+%04X is not in the vocabulary", cp);
 }
 
 /* Pass 2: emit the ids map[b[0..n)] as one run (the hot path of byte and char levels). */

@@ -37,7 +37,8 @@ wentry *prep_wt_find(wtable *t, const char *s, int n, int insert) {
   if (!t->cap) return NULL;
   uint64_t h = str_hash(s, n), j = h & (t->cap - 1);
   while (t->e[j].count) {
-    if (t->e[j].hash == h && t->e[j].len == (uint32_t)n && memcmp(t->arena + t->e[j].off, s, (size_t)n) == 0)
+    if (t->e[j].hash == h && t->e[j].len == (uint32_t)n &&
+        memcmp(t->arena + t->e[j].off, s, (size_t)n) == 0)
       return &t->e[j];
     j = (j + 1) & (t->cap - 1);
   }
@@ -95,14 +96,25 @@ static void vocab_push(prep *p, const char *s) {
 }
 
 static int utf8_encode(uint32_t cp, char *out) {
-  if (cp < 0x80) { out[0] = (char)cp; return 1; }
-  if (cp < 0x800) { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
+  if (cp < 0x80) {
+    out[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (char)(0xC0 | (cp >> 6));
+    out[1] = (char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
   if (cp < 0x10000) {
-    out[0] = (char)(0xE0 | (cp >> 12)); out[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[2] = (char)(0x80 | (cp & 0x3F));
+    out[0] = (char)(0xE0 | (cp >> 12));
+    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (char)(0x80 | (cp & 0x3F));
     return 3;
   }
-  out[0] = (char)(0xF0 | (cp >> 18)); out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-  out[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (char)(0x80 | (cp & 0x3F));
+  out[0] = (char)(0xF0 | (cp >> 18));
+  out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+  out[3] = (char)(0x80 | (cp & 0x3F));
   return 4;
 }
 
@@ -122,25 +134,37 @@ void prep_build_vocab(prep *p) {
   if (o->vocab_from) {
     dataset *src = dataset_open(o->vocab_from);
     if (src->level != o->level)
-      recur_fail(o->vocab_from, "use a vocabulary of the same --level", "vocabulary is %s level, not %s",
-                 ds_level_names[src->level], ds_level_names[o->level]);
+      recur_fail(o->vocab_from, "use a vocabulary of the same --level",
+                 "vocabulary is %s level, not %s", ds_level_names[src->level],
+                 ds_level_names[o->level]);
     for (int64_t i = 0; i < src->vocab_size; i++) vocab_push(p, src->vocab[i]);
     p->eos_id = src->eos_id;
     p->unk_id = src->unk_id;
     dataset_close(src);
     if (p->delimited && p->eos_id < 0)
-      recur_fail(o->vocab_from, "prepare with the same --split-on", "vocabulary has no <eos> for delimited sequences");
-    if (o->level == LEVEL_WORD && p->unk_id < 0) recur_fail(o->vocab_from, NULL, "word vocabulary has no <unk>");
+      recur_fail(o->vocab_from, "prepare with the same --split-on",
+                 "vocabulary has no <eos> for delimited sequences");
+    if (o->level == LEVEL_WORD && p->unk_id < 0)
+      recur_fail(o->vocab_from, NULL, "word vocabulary has no <unk>");
   } else if (o->level == LEVEL_BYTE) {
     for (int b = 0; b < 256; b++) {
       char name[16];
-      if (b > 0 && b < 0x80) { name[0] = (char)b; name[1] = 0; }
-      else snprintf(name, sizeof name, "<0x%02X>", b);
+      if (b > 0 && b < 0x80) {
+        name[0] = (char)b;
+        name[1] = 0;
+      } else
+        snprintf(name, sizeof name, "<0x%02X>", b);
       vocab_push(p, name);
     }
-    if (p->delimited) { p->eos_id = 256; vocab_push(p, "<eos>"); }
+    if (p->delimited) {
+      p->eos_id = 256;
+      vocab_push(p, "<eos>");
+    }
   } else if (o->level == LEVEL_CHAR) {
-    if (p->delimited) { p->eos_id = 0; vocab_push(p, "<eos>"); }
+    if (p->delimited) {
+      p->eos_id = 0;
+      vocab_push(p, "<eos>");
+    }
     for (uint32_t cp = 0; cp < MAX_CP; cp++)
       if (p->cp_count[cp]) {
         char s[8];
@@ -148,7 +172,10 @@ void prep_build_vocab(prep *p) {
         vocab_push(p, s);
       }
   } else {
-    if (p->delimited) { p->eos_id = p->vocab_size; vocab_push(p, "<eos>"); }
+    if (p->delimited) {
+      p->eos_id = p->vocab_size;
+      vocab_push(p, "<eos>");
+    }
     p->unk_id = p->vocab_size;
     vocab_push(p, "<unk>");
     uint64_t n;
@@ -168,7 +195,9 @@ void prep_build_vocab(prep *p) {
     for (int64_t i = 0; i < p->vocab_size; i++) {
       if (i == p->eos_id || i == p->unk_id) continue;
       int64_t cp = single_cp(p->vocab[i]);
-      if (cp < 0) recur_fail(o->vocab_from, NULL, "char-level vocabulary entry %lld is not one character", (long long)i);
+      if (cp < 0)
+        recur_fail(o->vocab_from, NULL, "char-level vocabulary entry %lld is not one character",
+                   (long long)i);
       p->cp_id[cp] = (int32_t)i;
     }
   }
@@ -179,7 +208,9 @@ void prep_build_vocab(prep *p) {
       e->count = 1;
       e->id = (int32_t)i;
     }
-  p->tok_type = p->vocab_size <= 256 ? H5T_STD_U8LE : p->vocab_size <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
+  p->tok_type = p->vocab_size <= 256     ? H5T_STD_U8LE
+                : p->vocab_size <= 65536 ? H5T_STD_U16LE
+                                         : H5T_STD_U32LE;
 }
 
 void prep_write_metadata(prep *p, hid_t f) {
@@ -189,10 +220,14 @@ void prep_write_metadata(prep *p, hid_t f) {
   h5_attr_set_str(f, "level", ds_level_names[o->level]);
   h5_attr_set_str(f, "split_on", o->task != TASK_LM ? "line" : o->split_on);
   h5_attr_set_str(f, "separator", o->separator ? o->separator : "");
-  h5_attr_set_str(f, "task", o->task == TASK_CLASSIFY ? "classify" : o->task == TASK_TAG ? "tag" : "lm");
+  h5_attr_set_str(f, "task",
+                  o->task == TASK_CLASSIFY ? "classify"
+                  : o->task == TASK_TAG    ? "tag"
+                                           : "lm");
   if (o->task != TASK_LM) {
     h5_attr_set_i64(f, o->task == TASK_CLASSIFY ? "n_labels" : "n_tags", p->n_out);
-    h5_write_strings(f, o->task == TASK_CLASSIFY ? "label_names" : "tag_names", p->out_names, p->n_out);
+    h5_write_strings(f, o->task == TASK_CLASSIFY ? "label_names" : "tag_names", p->out_names,
+                     p->n_out);
   }
   h5_attr_set_i64(f, "vocab_size", p->vocab_size);
   h5_attr_set_i64(f, "eos_id", p->eos_id);

@@ -13,7 +13,8 @@ static void word_end(tokenizer *t) {
 }
 
 static int is_word_byte(unsigned c) {
-  return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         c == '_';
 }
 
 void tokenizer_feed(tokenizer *t, const unsigned char *b, size_t n, uint64_t off) {
@@ -33,18 +34,28 @@ void tokenizer_feed(tokenizer *t, const unsigned char *b, size_t n, uint64_t off
       }
       if (t->u8_need == 0) {
         t->u8_off = off + i;
-        if (c == 0) t->on_error(t->ctx, TOKEN_ERR_NUL, off + i);
-        else if (c >= 0xC2 && c <= 0xDF) { t->u8_cp = c & 0x1F; t->u8_need = 1; }
-        else if (c >= 0xE0 && c <= 0xEF) { t->u8_cp = c & 0x0F; t->u8_need = 2; }
-        else if (c >= 0xF0 && c <= 0xF4) { t->u8_cp = c & 0x07; t->u8_need = 3; }
-        else t->on_error(t->ctx, TOKEN_ERR_UTF8, off + i);
+        if (c == 0)
+          t->on_error(t->ctx, TOKEN_ERR_NUL, off + i);
+        else if (c >= 0xC2 && c <= 0xDF) {
+          t->u8_cp = c & 0x1F;
+          t->u8_need = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+          t->u8_cp = c & 0x0F;
+          t->u8_need = 2;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+          t->u8_cp = c & 0x07;
+          t->u8_need = 3;
+        } else
+          t->on_error(t->ctx, TOKEN_ERR_UTF8, off + i);
       } else {
         if ((c & 0xC0) != 0x80) t->on_error(t->ctx, TOKEN_ERR_UTF8, t->u8_off);
         t->u8_cp = (t->u8_cp << 6) | (c & 0x3F);
         if (--t->u8_need == 0) {
           uint32_t cp = t->u8_cp;
-          if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) t->on_error(t->ctx, TOKEN_ERR_UTF8, t->u8_off);
-          if ((cp < 0x800 && off + i - t->u8_off == 2) || (cp < 0x10000 && off + i - t->u8_off == 3))
+          if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            t->on_error(t->ctx, TOKEN_ERR_UTF8, t->u8_off);
+          if ((cp < 0x800 && off + i - t->u8_off == 2) ||
+              (cp < 0x10000 && off + i - t->u8_off == 3))
             t->on_error(t->ctx, TOKEN_ERR_UTF8, t->u8_off); /* overlong */
           t->on_char(t->ctx, cp, t->u8_off);
         }
@@ -55,12 +66,15 @@ void tokenizer_feed(tokenizer *t, const unsigned char *b, size_t n, uint64_t off
   for (size_t i = 0; i < n; i++) {
     unsigned c = b[i];
     if (is_word_byte(c)) {
-      if (t->wlen == TOKEN_WORD_MAX && c < 0xC0) word_end(t); /* cut very long words at a char boundary */
-      else if (t->wlen >= TOKEN_WORD_MAX - 4 && c >= 0xC0) word_end(t);
+      if (t->wlen == TOKEN_WORD_MAX && c < 0xC0)
+        word_end(t); /* cut very long words at a char boundary */
+      else if (t->wlen >= TOKEN_WORD_MAX - 4 && c >= 0xC0)
+        word_end(t);
       t->word[t->wlen++] = (char)c;
     } else {
       word_end(t);
-      if (c == '\n') t->on_word(t->ctx, "\n", 1);
+      if (c == '\n')
+        t->on_word(t->ctx, "\n", 1);
       else if (c > ' ' && c < 0x7f) {
         char ch = (char)c;
         t->on_word(t->ctx, &ch, 1);
@@ -91,8 +105,8 @@ static int by_name(const void *a, const void *b, void *ctx) {
   return strcmp(v->names[*(const int64_t *)a], v->names[*(const int64_t *)b]);
 }
 
-void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, int64_t size, int64_t eos_id,
-                      int64_t unk_id) {
+void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, int64_t size,
+                      int64_t eos_id, int64_t unk_id) {
   v->level = level;
   v->names = names;
   v->size = 0;
@@ -115,8 +129,10 @@ int64_t vocab_index_find(const vocab_index *v, const char *s, int n) {
     int64_t mid = (lo + hi) / 2;
     int r = name_cmp(v, v->sorted[mid], s, n);
     if (r == 0) return v->sorted[mid];
-    if (r < 0) lo = mid + 1;
-    else hi = mid;
+    if (r < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return -1;
 }
@@ -133,7 +149,8 @@ static void enc_push(encoder *e, const char *s, int n) {
   int64_t id = vocab_index_find(e->v, s, n);
   if (id < 0 && e->use_unk && e->v->unk_id >= 0) id = e->v->unk_id;
   if (id < 0)
-    recur_fail(e->what, "use only symbols that occur in the training data", "'%.*s' is not in the model's vocabulary", n, s);
+    recur_fail(e->what, "use only symbols that occur in the training data",
+               "'%.*s' is not in the model's vocabulary", n, s);
   e->ids[e->n++] = (int32_t)id;
 }
 
@@ -141,8 +158,10 @@ static void enc_run(void *ctx, const unsigned char *b, size_t n, uint64_t off) {
   encoder *e = ctx;
   (void)off;
   for (size_t i = 0; i < n; i++) {
-    if (e->v->level == LEVEL_BYTE) e->ids[e->n++] = b[i];
-    else enc_push(e, (const char *)b + i, 1);
+    if (e->v->level == LEVEL_BYTE)
+      e->ids[e->n++] = b[i];
+    else
+      enc_push(e, (const char *)b + i, 1);
   }
 }
 
@@ -156,12 +175,14 @@ static void enc_word(void *ctx, const char *w, int n) { enc_push(ctx, w, n); }
 
 static void enc_error(void *ctx, enum token_error err, uint64_t off) {
   encoder *e = ctx;
-  recur_fail(e->what, err == TOKEN_ERR_NUL ? "text for a model may not hold NUL bytes" : "give UTF-8 text",
-             "%s at byte %llu", err == TOKEN_ERR_NUL ? "NUL character" : "invalid UTF-8", (unsigned long long)off);
+  recur_fail(e->what,
+             err == TOKEN_ERR_NUL ? "text for a model may not hold NUL bytes" : "give UTF-8 text",
+             "%s at byte %llu", err == TOKEN_ERR_NUL ? "NUL character" : "invalid UTF-8",
+             (unsigned long long)off);
 }
 
-int32_t *tokenize_encode(const vocab_index *v, const char *text, int64_t *n, int use_unk, int words_by_space,
-                         const char *what) {
+int32_t *tokenize_encode(const vocab_index *v, const char *text, int64_t *n, int use_unk,
+                         int words_by_space, const char *what) {
   size_t len = strlen(text);
   encoder e = {v, xmalloc((len + 1) * sizeof(int32_t)), 0, use_unk, what, text};
   if (words_by_space && v->level == LEVEL_WORD) { /* as prepare reads word/TAG lines */

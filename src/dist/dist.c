@@ -55,10 +55,12 @@ void dist_reducer_ready(dist_reducer *r, int64_t upto) {
   if (!r->active) return;
   MPI_Request *q = r->reqs;
   while (r->started < r->nb) {
-    int64_t lo = (int64_t)r->started * r->bucket, hi = lo + r->bucket < r->n ? lo + r->bucket : r->n;
+    int64_t lo = (int64_t)r->started * r->bucket,
+            hi = lo + r->bucket < r->n ? lo + r->bucket : r->n;
     if (hi > upto) break;
     if (r->started == 0) r->t0 = core_now();
-    MPI_Iallreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &q[r->started]);
+    MPI_Iallreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                   &q[r->started]);
     r->started++;
   }
 }

@@ -44,7 +44,8 @@ static void write_text_atomic(const char *path, const char *text) {
   FILE *f = fopen(tmp, "w");
   if (!f) recur_fail(tmp, "is the disk full or the run directory read-only?", "cannot create file");
   core_tempfile_add(tmp);
-  if (fputs(text, f) < 0 || fflush(f) != 0) recur_fail(tmp, "is the disk full?", "cannot write file");
+  if (fputs(text, f) < 0 || fflush(f) != 0)
+    recur_fail(tmp, "is the disk full?", "cannot write file");
   fclose(f);
   core_commit(tmp, path);
   free(tmp);
@@ -95,7 +96,9 @@ static int list_ckpts(const char *run, int committed, char ***out) {
   for (int i = 0; i < n; i++) /* newest first: names sort by step */
     for (int j = i + 1; j < n; j++)
       if (strcmp((*out)[j], (*out)[i]) > 0) {
-        char *t = (*out)[i]; (*out)[i] = (*out)[j]; (*out)[j] = t;
+        char *t = (*out)[i];
+        (*out)[i] = (*out)[j];
+        (*out)[j] = t;
       }
   return n;
 }
@@ -104,7 +107,8 @@ void ckpt_cleanup(const char *run) {
   char **l;
   int n = list_ckpts(run, 0, &l);
   for (int i = 0; i < n; i++) {
-    fprintf(stderr, "recur: removing uncommitted checkpoint %s (left by an interrupted save)\n", l[i]);
+    fprintf(stderr, "recur: removing uncommitted checkpoint %s (left by an interrupted save)\n",
+            l[i]);
     remove_tree(l[i]);
     free(l[i]);
   }
@@ -112,7 +116,8 @@ void ckpt_cleanup(const char *run) {
 }
 
 /* ---- save ---- */
-static void write_floats(hid_t f, const char *name, int rank, hsize_t d0, hsize_t d1, hsize_t d2, const float *x) {
+static void write_floats(hid_t f, const char *name, int rank, hsize_t d0, hsize_t d1, hsize_t d2,
+                         const float *x) {
   hsize_t dims[3] = {d0, d1, d2};
   h5_write_array(f, name, H5T_IEEE_F32LE, rank, dims, x);
 }
@@ -121,26 +126,32 @@ static void test_pause(const char *where, int64_t step) {
   const test_hooks *h = hooks_get();
   if (h->pause_rank != core_rank() || h->pause_step != step) return;
   FILE *f = fopen(h->pause_file, "w");
-  if (f) { fprintf(f, "%d %s\n", (int)getpid(), where); fclose(f); }
+  if (f) {
+    fprintf(f, "%d %s\n", (int)getpid(), where);
+    fclose(f);
+  }
   for (;;) pause(); /* the test kills us here */
 }
 
-void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt_counters *st, const ckpt_payload *p,
-               int keep) {
+void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt_counters *st,
+               const ckpt_payload *p, int keep) {
   const int rank = core_rank(), W = core_world();
   const int64_t n = m->n_params;
   char *cdir = core_path("%s/checkpoints", run);
   char *dir = core_path("%s/step-%08lld", cdir, (long long)st->step);
   if (rank == 0) {
     mkdir(cdir, 0755);
-    if (has_file(dir, "COMMIT")) { /* already saved at this step (e.g. a signal right after a save) */
+    if (has_file(dir,
+                 "COMMIT")) { /* already saved at this step (e.g. a signal right after a save) */
       int skip = 1;
       MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
       free(cdir), free(dir);
       return;
     }
     remove_tree(dir);
-    if (mkdir(dir, 0755) != 0) recur_fail(dir, "is the disk full or the run directory read-only?", "cannot create checkpoint directory");
+    if (mkdir(dir, 0755) != 0)
+      recur_fail(dir, "is the disk full or the run directory read-only?",
+                 "cannot create checkpoint directory");
     core_fsync(cdir);
     int skip = 0;
     MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
@@ -178,8 +189,10 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
     for (int i = 0; i < k; i++) {
       ids[i] = (uint64_t)p->own[i];
       for (int l = 0; l < L; l++) {
-        memcpy(hh + ((int64_t)l * k + i) * H, p->carry_h + ((int64_t)l * B + p->own[i]) * H, (size_t)H * sizeof(float));
-        memcpy(cc + ((int64_t)l * k + i) * H, p->carry_c + ((int64_t)l * B + p->own[i]) * H, (size_t)H * sizeof(float));
+        memcpy(hh + ((int64_t)l * k + i) * H, p->carry_h + ((int64_t)l * B + p->own[i]) * H,
+               (size_t)H * sizeof(float));
+        memcpy(cc + ((int64_t)l * k + i) * H, p->carry_c + ((int64_t)l * B + p->own[i]) * H,
+               (size_t)H * sizeof(float));
       }
     }
     hsize_t nk = (hsize_t)k;
@@ -187,17 +200,21 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
     write_floats(f, "carry_h", 3, (hsize_t)L, nk, (hsize_t)H, hh);
     write_floats(f, "carry_c", 3, (hsize_t)L, nk, (hsize_t)H, cc);
     h5_attr_set_i64(f, "streams", B);
-    free(hh); free(cc); free(ids);
+    free(hh);
+    free(cc);
+    free(ids);
   }
   h5_close_file(f, tmp);
   core_commit(tmp, path);
   free(tmp);
   char *mp = core_path("%s/model.h5", dir);
   if (rank == 0) model_save(m, v, st->step, mp);
-  /* report durable shards (core_commit synced each file and the directory) to rank 0: size and hash of each */
+  /* report durable shards (core_commit synced each file and the directory) to rank 0: size and hash
+   * of each */
   uint64_t mine[3] = {0, 0, 0};
   int64_t sz;
-  if (file_hash(path, &mine[1], &sz) != 0) recur_fail(path, NULL, "cannot read back checkpoint shard");
+  if (file_hash(path, &mine[1], &sz) != 0)
+    recur_fail(path, NULL, "cannot read back checkpoint shard");
   mine[0] = (uint64_t)sz;
   mine[2] = (uint64_t)hi;
   uint64_t *all = rank == 0 ? xmalloc((size_t)W * 3 * sizeof(uint64_t)) : NULL;
@@ -208,11 +225,13 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
     uint64_t mh;
     int64_t ms;
     if (file_hash(mp, &mh, &ms) != 0) recur_fail(mp, NULL, "cannot read back model");
-    q += sprintf(q, "recur-checkpoint %d\nstep %lld\nworld %d\nn_params %lld\nmodel model.h5 %lld %016llx\n", CKPT_VERSION,
-                 (long long)st->step, W, (long long)n, (long long)ms, (unsigned long long)mh);
+    q += sprintf(
+        q, "recur-checkpoint %d\nstep %lld\nworld %d\nn_params %lld\nmodel model.h5 %lld %016llx\n",
+        CKPT_VERSION, (long long)st->step, W, (long long)n, (long long)ms, (unsigned long long)mh);
     for (int r = 0; r < W; r++)
-      q += sprintf(q, "shard state-rank-%05d.h5 %llu %016llx %lld %llu\n", r, (unsigned long long)all[3 * r],
-                   (unsigned long long)all[3 * r + 1], (long long)(n * r / W), (unsigned long long)all[3 * r + 2]);
+      q += sprintf(q, "shard state-rank-%05d.h5 %llu %016llx %lld %llu\n", r,
+                   (unsigned long long)all[3 * r], (unsigned long long)all[3 * r + 1],
+                   (long long)(n * r / W), (unsigned long long)all[3 * r + 2]);
     char *cp = core_path("%s/COMMIT", dir), *lp = core_path("%s/latest", cdir);
     write_text_atomic(cp, txt);
     snprintf(txt, cap, "step-%08lld\n", (long long)st->step);
@@ -261,7 +280,12 @@ typedef struct {
   char model_name[64];
   int64_t model_size;
   uint64_t model_hash;
-  struct { char name[64]; int64_t size; uint64_t hash; int64_t lo, hi; } *shard;
+  struct {
+    char name[64];
+    int64_t size;
+    uint64_t hash;
+    int64_t lo, hi;
+  } * shard;
 } manifest;
 
 static int read_manifest(const char *dir, manifest *mf, char *err, int cap) {
@@ -273,15 +297,20 @@ static int read_manifest(const char *dir, manifest *mf, char *err, int cap) {
     free(p);
     return -1;
   }
-  int ver = 0, ok = fscanf(f, "recur-checkpoint %d\nstep %lld\nworld %d\nn_params %lld\n", &ver, (long long *)&mf->step, &mf->world,
-                           (long long *)&mf->n_params) == 4;
+  int ver = 0, ok = fscanf(f, "recur-checkpoint %d\nstep %lld\nworld %d\nn_params %lld\n", &ver,
+                           (long long *)&mf->step, &mf->world, (long long *)&mf->n_params) == 4;
   ok = ok && ver == CKPT_VERSION && mf->world > 0 && mf->world < (1 << 20);
-  ok = ok && fscanf(f, "model %63s %lld %llx\n", mf->model_name, (long long *)&mf->model_size, (unsigned long long *)&mf->model_hash) == 3;
+  ok = ok && fscanf(f, "model %63s %lld %llx\n", mf->model_name, (long long *)&mf->model_size,
+                    (unsigned long long *)&mf->model_hash) == 3;
   if (ok) mf->shard = xcalloc((size_t)mf->world, sizeof(*mf->shard));
   for (int r = 0; ok && r < mf->world; r++) {
-    if (!fgets(line, sizeof line, f)) { ok = 0; break; }
-    ok = sscanf(line, "shard %63s %lld %llx %lld %lld", mf->shard[r].name, (long long *)&mf->shard[r].size,
-                (unsigned long long *)&mf->shard[r].hash, (long long *)&mf->shard[r].lo, (long long *)&mf->shard[r].hi) == 5;
+    if (!fgets(line, sizeof line, f)) {
+      ok = 0;
+      break;
+    }
+    ok = sscanf(line, "shard %63s %lld %llx %lld %lld", mf->shard[r].name,
+                (long long *)&mf->shard[r].size, (unsigned long long *)&mf->shard[r].hash,
+                (long long *)&mf->shard[r].lo, (long long *)&mf->shard[r].hi) == 5;
   }
   fclose(f);
   if (!ok) snprintf(err, (size_t)cap, "commit marker is malformed (%s)", p);
@@ -300,18 +329,27 @@ int ckpt_validate(const char *dir, char *err, int cap) {
     int64_t want_size = r < 0 ? mf.model_size : mf.shard[r].size;
     uint64_t want_hash = r < 0 ? mf.model_hash : mf.shard[r].hash;
     char *p = core_path("%s/%s", dir, name);
-    if (file_hash(p, &h, &sz) != 0) { snprintf(err, (size_t)cap, "missing file (%s)", p); rc = -1; }
-    else if (sz != want_size) { snprintf(err, (size_t)cap, "size %lld, manifest says %lld: truncated (%s)", (long long)sz, (long long)want_size, p); rc = -1; }
-    else if (h != want_hash) { snprintf(err, (size_t)cap, "content differs from the manifest's hash: damaged (%s)", p); rc = -1; }
-    else if (r >= 0) {
+    if (file_hash(p, &h, &sz) != 0) {
+      snprintf(err, (size_t)cap, "missing file (%s)", p);
+      rc = -1;
+    } else if (sz != want_size) {
+      snprintf(err, (size_t)cap, "size %lld, manifest says %lld: truncated (%s)", (long long)sz,
+               (long long)want_size, p);
+      rc = -1;
+    } else if (h != want_hash) {
+      snprintf(err, (size_t)cap, "content differs from the manifest's hash: damaged (%s)", p);
+      rc = -1;
+    } else if (r >= 0) {
       hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
       char fmt[64] = "";
       int64_t ver = 0, step = -1, lo = -1, hi = -1;
-      if (f < 0 || !h5_attr_get_str(f, "format", fmt, sizeof fmt) || strcmp(fmt, CKPT_STATE_FORMAT) != 0 ||
-          !h5_attr_get_i64(f, "version", &ver) || ver != CKPT_VERSION || !h5_attr_get_i64(f, "step", &step) ||
-          step != mf.step || !h5_attr_get_i64(f, "lo", &lo) || !h5_attr_get_i64(f, "hi", &hi) || lo != mf.shard[r].lo ||
-          hi != mf.shard[r].hi) {
-        snprintf(err, (size_t)cap, "format, version, step or range disagree with the manifest (%s)", p);
+      if (f < 0 || !h5_attr_get_str(f, "format", fmt, sizeof fmt) ||
+          strcmp(fmt, CKPT_STATE_FORMAT) != 0 || !h5_attr_get_i64(f, "version", &ver) ||
+          ver != CKPT_VERSION || !h5_attr_get_i64(f, "step", &step) || step != mf.step ||
+          !h5_attr_get_i64(f, "lo", &lo) || !h5_attr_get_i64(f, "hi", &hi) ||
+          lo != mf.shard[r].lo || hi != mf.shard[r].hi) {
+        snprintf(err, (size_t)cap, "format, version, step or range disagree with the manifest (%s)",
+                 p);
         rc = -1;
       }
       if (f >= 0) H5Fclose(f);
@@ -327,17 +365,25 @@ char *ckpt_find_dir(const char *path) {
   char *dir = NULL;
   if (core_rank() == 0) {
     char err[1600];
-    if (has_file(path, "COMMIT") || (has_file(path, "model.h5") && !has_file(path, "metrics.jsonl"))) {
-      if (ckpt_validate(path, err, sizeof err) != 0) recur_fail(path, "resume from the run directory to fall back to an older checkpoint", "checkpoint is not usable: %s", err);
+    if (has_file(path, "COMMIT") ||
+        (has_file(path, "model.h5") && !has_file(path, "metrics.jsonl"))) {
+      if (ckpt_validate(path, err, sizeof err) != 0)
+        recur_fail(path, "resume from the run directory to fall back to an older checkpoint",
+                   "checkpoint is not usable: %s", err);
       dir = xstrdup(path);
     } else {
       char **l;
       int n = list_ckpts(path, 1, &l);
-      if (n == 0) recur_fail(path, "give a run directory written by recur train (with --ckpt-every)", "no committed checkpoint found");
+      if (n == 0)
+        recur_fail(path, "give a run directory written by recur train (with --ckpt-every)",
+                   "no committed checkpoint found");
       int found = -1;
       for (int i = 0; i < n && found < 0; i++) {
-        if (ckpt_validate(l[i], err, sizeof err) == 0) found = i;
-        else fprintf(stderr, "recur: warning: checkpoint %s is not usable: %s; trying an older one\n", l[i], err);
+        if (ckpt_validate(l[i], err, sizeof err) == 0)
+          found = i;
+        else
+          fprintf(stderr, "recur: warning: checkpoint %s is not usable: %s; trying an older one\n",
+                  l[i], err);
       }
       if (found < 0) recur_fail(path, NULL, "no valid checkpoint left (all %d are damaged)", n);
       if (found > 0) fprintf(stderr, "recur: falling back to %s\n", l[found]);
@@ -356,7 +402,8 @@ char *ckpt_find_dir(const char *path) {
 char *ckpt_saved_options(const char *shard) {
   hid_t f = h5_open(shard, 0);
   char *buf = xcalloc(65536, 1);
-  if (!h5_attr_get_str(f, "options", buf, 65536)) recur_fail(shard, NULL, "missing 'options' attribute");
+  if (!h5_attr_get_str(f, "options", buf, 65536))
+    recur_fail(shard, NULL, "missing 'options' attribute");
   H5Fclose(f);
   return buf;
 }
@@ -366,7 +413,8 @@ static void read_floats(hid_t f, const char *name, float *out, int64_t n, const 
   hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
   if (d < 0) recur_fail(where, NULL, "missing dataset");
   hid_t sp = H5Dget_space(d);
-  if (H5Sget_simple_extent_npoints(sp) != n) recur_fail(where, NULL, "expected %lld values", (long long)n);
+  if (H5Sget_simple_extent_npoints(sp) != n)
+    recur_fail(where, NULL, "expected %lld values", (long long)n);
   if (n > 0 && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
     recur_fail(where, "the shard is damaged (checksum mismatch)", "cannot read dataset");
   H5Sclose(sp);
@@ -379,7 +427,9 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char *
   char err[1600];
   if (read_manifest(dir, &mf, err, sizeof err) != 0) recur_fail(dir, NULL, "%s", err);
   const int64_t n = p->opt->n;
-  if (mf.n_params != n) recur_fail(dir, NULL, "checkpoint has %lld parameters, the model %lld", (long long)mf.n_params, (long long)n);
+  if (mf.n_params != n)
+    recur_fail(dir, NULL, "checkpoint has %lld parameters, the model %lld", (long long)mf.n_params,
+               (long long)n);
   st->step = mf.step;
   st->world = mf.world;
   *options = NULL;
@@ -387,8 +437,12 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char *
     char *path = core_path("%s/%s", dir, mf.shard[r].name);
     hid_t f = h5_open(path, 0);
     int64_t lo = mf.shard[r].lo, hi = mf.shard[r].hi, t = 0, step = -1;
-    if (lo < 0 || hi > n || lo > hi) recur_fail(path, NULL, "parameter range [%lld, %lld) out of bounds", (long long)lo, (long long)hi);
-    if (!h5_attr_get_i64(f, "step", &step) || step != mf.step) recur_fail(path, NULL, "shard step %lld != manifest step %lld", (long long)step, (long long)mf.step);
+    if (lo < 0 || hi > n || lo > hi)
+      recur_fail(path, NULL, "parameter range [%lld, %lld) out of bounds", (long long)lo,
+                 (long long)hi);
+    if (!h5_attr_get_i64(f, "step", &step) || step != mf.step)
+      recur_fail(path, NULL, "shard step %lld != manifest step %lld", (long long)step,
+                 (long long)mf.step);
     read_floats(f, "exp_avg", p->opt->state + lo, hi - lo, path);
     read_floats(f, "exp_avg_sq", p->opt->state + n + lo, hi - lo, path);
     h5_attr_get_i64(f, "optim_steps", &t);
@@ -397,18 +451,21 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char *
     h5_attr_get_f64(f, "best_val", &st->best_val);
     if (!*options) {
       char *buf = xcalloc(65536, 1);
-      if (!h5_attr_get_str(f, "options", buf, 65536)) recur_fail(path, NULL, "missing 'options' attribute");
+      if (!h5_attr_get_str(f, "options", buf, 65536))
+        recur_fail(path, NULL, "missing 'options' attribute");
       *options = buf;
     }
     if (p->carry_h) {
       int64_t B = -1;
       if (!h5_attr_get_i64(f, "streams", &B) || B != p->B)
-        recur_fail(path, "stream mode needs the same --batch", "checkpoint has %lld streams, this run %d", (long long)B, p->B);
+        recur_fail(path, "stream mode needs the same --batch",
+                   "checkpoint has %lld streams, this run %d", (long long)B, p->B);
       hid_t d = H5Dopen2(f, "stream_ids", H5P_DEFAULT);
       if (d < 0) recur_fail(path, NULL, "missing stream_ids");
       int64_t k = h5_len_1d(d);
       uint64_t *ids = xmalloc((size_t)(k > 0 ? k : 1) * sizeof(uint64_t));
-      if (k > 0 && H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids) < 0) recur_fail(path, NULL, "cannot read stream_ids");
+      if (k > 0 && H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids) < 0)
+        recur_fail(path, NULL, "cannot read stream_ids");
       H5Dclose(d);
       const int L = p->L, H = p->H;
       float *hh = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
@@ -416,13 +473,18 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char *
       read_floats(f, "carry_h", hh, (int64_t)L * k * H, path);
       read_floats(f, "carry_c", cc, (int64_t)L * k * H, path);
       for (int64_t i = 0; i < k; i++) {
-        if (ids[i] >= (uint64_t)p->B) recur_fail(path, NULL, "stream id %llu out of range", (unsigned long long)ids[i]);
+        if (ids[i] >= (uint64_t)p->B)
+          recur_fail(path, NULL, "stream id %llu out of range", (unsigned long long)ids[i]);
         for (int l = 0; l < L; l++) {
-          memcpy(p->carry_h + ((int64_t)l * p->B + (int64_t)ids[i]) * H, hh + ((int64_t)l * k + i) * H, (size_t)H * sizeof(float));
-          memcpy(p->carry_c + ((int64_t)l * p->B + (int64_t)ids[i]) * H, cc + ((int64_t)l * k + i) * H, (size_t)H * sizeof(float));
+          memcpy(p->carry_h + ((int64_t)l * p->B + (int64_t)ids[i]) * H,
+                 hh + ((int64_t)l * k + i) * H, (size_t)H * sizeof(float));
+          memcpy(p->carry_c + ((int64_t)l * p->B + (int64_t)ids[i]) * H,
+                 cc + ((int64_t)l * k + i) * H, (size_t)H * sizeof(float));
         }
       }
-      free(ids); free(hh); free(cc);
+      free(ids);
+      free(hh);
+      free(cc);
     }
     H5Fclose(f);
     free(path);
@@ -436,11 +498,11 @@ void ckpt_inspect(const char *dir, int json) {
   if (read_manifest(dir, &mf, err, sizeof err) != 0) recur_fail(dir, NULL, "%s", err);
   int ok = ckpt_validate(dir, err, sizeof err) == 0;
   if (json)
-    printf("{\"checkpoint\":{\"step\":%lld,\"world\":%d,\"n_params\":%lld,\"valid\":%s},\"model\":", (long long)mf.step, mf.world,
-           (long long)mf.n_params, ok ? "true" : "false");
+    printf("{\"checkpoint\":{\"step\":%lld,\"world\":%d,\"n_params\":%lld,\"valid\":%s},\"model\":",
+           (long long)mf.step, mf.world, (long long)mf.n_params, ok ? "true" : "false");
   else
-    printf("%s: checkpoint at step %lld, written by %d rank(s), %lld parameters, %s\n", dir, (long long)mf.step, mf.world,
-           (long long)mf.n_params, ok ? "complete and valid" : err);
+    printf("%s: checkpoint at step %lld, written by %d rank(s), %lld parameters, %s\n", dir,
+           (long long)mf.step, mf.world, (long long)mf.n_params, ok ? "complete and valid" : err);
   fflush(stdout);
   char *mp = core_path("%s/model.h5", dir);
   model_inspect(mp, json);
@@ -449,6 +511,7 @@ void ckpt_inspect(const char *dir, int json) {
   free(mf.shard);
   if (!ok) {
     fflush(stdout);
-    recur_fail(dir, "resume from the run directory to fall back to its newest valid checkpoint", "checkpoint is damaged: %s", err);
+    recur_fail(dir, "resume from the run directory to fall back to its newest valid checkpoint",
+               "checkpoint is damaged: %s", err);
   }
 }

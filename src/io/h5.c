@@ -28,7 +28,9 @@ hid_t h5_create(const char *path, const char *what, const char *hint) {
   H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
   hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
-  if (f < 0) recur_fail(path, hint ? hint : "check that the directory exists and is writable", "cannot create %s", what);
+  if (f < 0)
+    recur_fail(path, hint ? hint : "check that the directory exists and is writable",
+               "cannot create %s", what);
   return f;
 }
 
@@ -49,7 +51,8 @@ static void attr_write(hid_t loc, const char *name, hid_t type, const void *val)
   if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
   hid_t sp = H5Screate(H5S_SCALAR);
   hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-  if (a < 0 || H5Awrite(a, type, val) < 0) recur_fail(name, "is the disk full?", "cannot write attribute");
+  if (a < 0 || H5Awrite(a, type, val) < 0)
+    recur_fail(name, "is the disk full?", "cannot write attribute");
   H5Aclose(a);
   H5Sclose(sp);
 }
@@ -63,8 +66,12 @@ void h5_attr_set_str(hid_t loc, const char *name, const char *val) {
   H5Tclose(t);
 }
 
-void h5_attr_set_i64(hid_t loc, const char *name, int64_t val) { attr_write(loc, name, H5T_NATIVE_INT64, &val); }
-void h5_attr_set_f64(hid_t loc, const char *name, double val) { attr_write(loc, name, H5T_NATIVE_DOUBLE, &val); }
+void h5_attr_set_i64(hid_t loc, const char *name, int64_t val) {
+  attr_write(loc, name, H5T_NATIVE_INT64, &val);
+}
+void h5_attr_set_f64(hid_t loc, const char *name, double val) {
+  attr_write(loc, name, H5T_NATIVE_DOUBLE, &val);
+}
 
 int h5_attr_get_str(hid_t loc, const char *name, char *buf, size_t n) {
   if (H5Aexists(loc, name) <= 0) return 0;
@@ -116,8 +123,12 @@ static int attr_read_num(hid_t loc, const char *name, hid_t mt, void *out) {
   return ok;
 }
 
-int h5_attr_get_i64(hid_t loc, const char *name, int64_t *out) { return attr_read_num(loc, name, H5T_NATIVE_INT64, out); }
-int h5_attr_get_f64(hid_t loc, const char *name, double *out) { return attr_read_num(loc, name, H5T_NATIVE_DOUBLE, out); }
+int h5_attr_get_i64(hid_t loc, const char *name, int64_t *out) {
+  return attr_read_num(loc, name, H5T_NATIVE_INT64, out);
+}
+int h5_attr_get_f64(hid_t loc, const char *name, double *out) {
+  return attr_read_num(loc, name, H5T_NATIVE_DOUBLE, out);
+}
 
 static hid_t vlen_utf8(void) {
   hid_t t = H5Tcopy(H5T_C_S1);
@@ -246,7 +257,8 @@ void h5_appender_open(h5_appender *a, hid_t loc, const char *name, hid_t filetyp
 static void appender_flush(h5_appender *a) {
   if (a->nbuf == 0) return;
   hsize_t newsize = a->n + a->nbuf, start = a->n, count = a->nbuf;
-  if (H5Dset_extent(a->dset, &newsize) < 0) recur_fail(a->path, "is the disk full?", "cannot extend dataset");
+  if (H5Dset_extent(a->dset, &newsize) < 0)
+    recur_fail(a->path, "is the disk full?", "cannot extend dataset");
   hid_t fs = H5Dget_space(a->dset);
   H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
   hid_t ms = H5Screate_simple(1, &count, NULL);

@@ -38,7 +38,9 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_i64(f, "unk_id", v->unk_id);
   h5_attr_set_str(f, "split_on", v->split_on);
   h5_write_strings(f, "vocab", v->vocab, v->vocab_size);
-  if (c->task != TASK_LM) h5_write_strings(f, c->task == TASK_CLASSIFY ? "label_names" : "tag_names", v->out_names, v->n_out_names);
+  if (c->task != TASK_LM)
+    h5_write_strings(f, c->task == TASK_CLASSIFY ? "label_names" : "tag_names", v->out_names,
+                     v->n_out_names);
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     hsize_t dims[2] = {(hsize_t)t->dims[0], (hsize_t)t->dims[1]};
@@ -72,7 +74,8 @@ char *model_resolve(const char *path) {
     if (is_file(p)) return p;
     free(p);
   }
-  recur_fail(path, "give a model.h5, a checkpoint directory or a run directory", "no model.h5 found in directory");
+  recur_fail(path, "give a model.h5, a checkpoint directory or a run directory",
+             "no model.h5 found in directory");
 }
 
 model *model_load(const char *path, model_vocab *v, int64_t *step) {
@@ -83,7 +86,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   double dropout = 0;
   char *where = core_path("%s:/", file);
   if (!h5_attr_get_str(f, "format", fmt, sizeof fmt) || strcmp(fmt, MODEL_FORMAT) != 0)
-    recur_fail(where, "give a model.h5 written by recur train", "format is '%s', expected '%s'", fmt, MODEL_FORMAT);
+    recur_fail(where, "give a model.h5 written by recur train", "format is '%s', expected '%s'",
+               fmt, MODEL_FORMAT);
   if (!h5_attr_get_i64(f, "version", &ver) || ver != MODEL_VERSION)
     recur_fail(where, NULL, "unsupported model version %lld", (long long)ver);
   if (!h5_attr_get_str(f, "cell", cell, sizeof cell) || cell_parse(cell) < 0)
@@ -99,14 +103,20 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   h5_attr_get_str(f, "pool", pool, sizeof pool);
   h5_attr_get_i64(f, "n_out", &n_out);
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
-  if (task_parse(task) != TASK_LM && (n_out < 1 || n_out > INT32_MAX)) recur_fail(where, NULL, "n_out %lld out of range", (long long)n_out);
-  if (layers < 1 || layers > MODEL_MAX_LAYERS || hidden < 1 || hidden > 65536 || embed < 1 || embed > 65536 ||
-      vocab < 1 || vocab > INT32_MAX)
-    recur_fail(where, NULL, "configuration out of range (layers %lld, hidden %lld, embed %lld, vocab %lld)",
+  if (task_parse(task) != TASK_LM && (n_out < 1 || n_out > INT32_MAX))
+    recur_fail(where, NULL, "n_out %lld out of range", (long long)n_out);
+  if (layers < 1 || layers > MODEL_MAX_LAYERS || hidden < 1 || hidden > 65536 || embed < 1 ||
+      embed > 65536 || vocab < 1 || vocab > INT32_MAX)
+    recur_fail(where, NULL,
+               "configuration out of range (layers %lld, hidden %lld, embed %lld, vocab %lld)",
                (long long)layers, (long long)hidden, (long long)embed, (long long)vocab);
-  model_config c = {cell_parse(cell), (int)layers, (int)hidden, (int)embed, (int)vocab, (float)dropout,
-                    task_parse(task), bidi != 0, (int)n_out, strcmp(pool, "mean") == 0 ? POOL_MEAN : POOL_LAST};
-  if (c.task == TASK_LM && c.bidirectional) recur_fail(where, NULL, "a bidirectional language model is not valid");
+  model_config c = {cell_parse(cell), (int)layers,
+                    (int)hidden,      (int)embed,
+                    (int)vocab,       (float)dropout,
+                    task_parse(task), bidi != 0,
+                    (int)n_out,       strcmp(pool, "mean") == 0 ? POOL_MEAN : POOL_LAST};
+  if (c.task == TASK_LM && c.bidirectional)
+    recur_fail(where, NULL, "a bidirectional language model is not valid");
   if (!(c.dropout >= 0 && c.dropout < 1)) c.dropout = 0;
   if (step && !h5_attr_get_i64(f, "step", step)) *step = 0;
   if (v) {
@@ -115,14 +125,19 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
       recur_fail(where, NULL, "attribute 'level' missing or unknown");
     if (!h5_attr_get_i64(f, "eos_id", &v->eos_id)) v->eos_id = -1;
     if (!h5_attr_get_i64(f, "unk_id", &v->unk_id)) v->unk_id = -1;
-    if (!h5_attr_get_str(f, "split_on", v->split_on, sizeof v->split_on)) strcpy(v->split_on, "none");
+    if (!h5_attr_get_str(f, "split_on", v->split_on, sizeof v->split_on))
+      strcpy(v->split_on, "none");
     v->vocab = h5_read_strings(f, "vocab", &v->vocab_size, file);
     if (v->vocab_size != vocab)
-      recur_fail(where, NULL, "/vocab has %lld entries but vocab_size is %lld", (long long)v->vocab_size, (long long)vocab);
+      recur_fail(where, NULL, "/vocab has %lld entries but vocab_size is %lld",
+                 (long long)v->vocab_size, (long long)vocab);
     if (v->eos_id < -1 || v->eos_id >= vocab) recur_fail(where, NULL, "eos_id out of range");
     if (c.task != TASK_LM) {
-      v->out_names = h5_read_strings(f, c.task == TASK_CLASSIFY ? "label_names" : "tag_names", &v->n_out_names, file);
-      if (v->n_out_names != n_out) recur_fail(where, NULL, "%lld names for %lld outputs", (long long)v->n_out_names, (long long)n_out);
+      v->out_names = h5_read_strings(f, c.task == TASK_CLASSIFY ? "label_names" : "tag_names",
+                                     &v->n_out_names, file);
+      if (v->n_out_names != n_out)
+        recur_fail(where, NULL, "%lld names for %lld outputs", (long long)v->n_out_names,
+                   (long long)n_out);
     }
   }
   model *m = model_create(&c, 0);
@@ -130,7 +145,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     const model_tensor *t = &m->tensors[i];
     free(where);
     where = core_path("%s:/%s", file, t->name);
-    if (H5Lexists(f, t->name, H5P_DEFAULT) <= 0) recur_fail(where, "the model file is incomplete", "missing tensor");
+    if (H5Lexists(f, t->name, H5P_DEFAULT) <= 0)
+      recur_fail(where, "the model file is incomplete", "missing tensor");
     hid_t d = H5Dopen2(f, t->name, H5P_DEFAULT);
     hid_t sp = H5Dget_space(d), ty = H5Dget_type(d);
     hsize_t dims[4] = {0, 0, 0, 0};
@@ -139,13 +155,16 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     if (H5Tget_class(ty) != H5T_FLOAT || r != t->rank || dims[0] != (hsize_t)t->dims[0] ||
         (t->rank == 2 && dims[1] != (hsize_t)t->dims[1]))
       recur_fail(where, "the tensor does not match the configuration in the root attributes",
-                 "expected float tensor of shape (%lld%s%lld), found rank %d (%llu, %llu)", (long long)t->dims[0],
-                 t->rank == 2 ? ", " : "", t->rank == 2 ? (long long)t->dims[1] : 0LL, r, (unsigned long long)dims[0],
+                 "expected float tensor of shape (%lld%s%lld), found rank %d (%llu, %llu)",
+                 (long long)t->dims[0], t->rank == 2 ? ", " : "",
+                 t->rank == 2 ? (long long)t->dims[1] : 0LL, r, (unsigned long long)dims[0],
                  (unsigned long long)dims[1]);
     if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, m->params + t->offset) < 0)
-      recur_fail(where, "the file is truncated or damaged (checksum mismatch)", "cannot read tensor");
+      recur_fail(where, "the file is truncated or damaged (checksum mismatch)",
+                 "cannot read tensor");
     for (int64_t k = 0; k < t->n; k++)
-      if (!isfinite(m->params[t->offset + k])) recur_fail(where, NULL, "tensor holds a non-finite value at %lld", (long long)k);
+      if (!isfinite(m->params[t->offset + k]))
+        recur_fail(where, NULL, "tensor holds a non-finite value at %lld", (long long)k);
     H5Tclose(ty);
     H5Sclose(sp);
     H5Dclose(d);
@@ -174,29 +193,36 @@ void model_inspect(const char *path, int json) {
   if (json) {
     printf("{\"path\":");
     core_json_string(stdout, file);
-    printf(",\"format\":\"%s\",\"version\":%d,\"cell\":\"%s\",\"layers\":%d,\"hidden\":%d,\"embed\":%d,"
-           "\"vocab_size\":%d,\"bidirectional\":%s,\"task\":\"%s\",\"outputs\":%d,\"level\":\"%s\",\"step\":%lld,"
+    printf(",\"format\":\"%s\",\"version\":%d,\"cell\":\"%s\",\"layers\":%d,\"hidden\":%d,"
+           "\"embed\":%d,"
+           "\"vocab_size\":%d,\"bidirectional\":%s,\"task\":\"%s\",\"outputs\":%d,\"level\":\"%s\","
+           "\"step\":%lld,"
            "\"parameters\":%lld,\"tensors\":[",
-           MODEL_FORMAT, MODEL_VERSION, cell_names[c->cell], c->layers, c->hidden, c->embed, c->vocab,
-           c->bidirectional ? "true" : "false", task_names[c->task], m->O, ds_level_names[v.level], (long long)step,
-           (long long)m->n_params);
+           MODEL_FORMAT, MODEL_VERSION, cell_names[c->cell], c->layers, c->hidden, c->embed,
+           c->vocab, c->bidirectional ? "true" : "false", task_names[c->task], m->O,
+           ds_level_names[v.level], (long long)step, (long long)m->n_params);
   } else {
-    printf("%s: %s version %d, step %lld, task %s\n  %s%s, %d layer(s) x %d hidden, embed %d, vocabulary %d (%s level), "
+    printf("%s: %s version %d, step %lld, task %s\n  %s%s, %d layer(s) x %d hidden, embed %d, "
+           "vocabulary %d (%s level), "
            "%d outputs, %lld parameters\n",
-           file, MODEL_FORMAT, MODEL_VERSION, (long long)step, task_names[c->task], c->bidirectional ? "bidirectional " : "",
-           cell_names[c->cell], c->layers, c->hidden, c->embed, c->vocab, ds_level_names[v.level], m->O, (long long)m->n_params);
+           file, MODEL_FORMAT, MODEL_VERSION, (long long)step, task_names[c->task],
+           c->bidirectional ? "bidirectional " : "", cell_names[c->cell], c->layers, c->hidden,
+           c->embed, c->vocab, ds_level_names[v.level], m->O, (long long)m->n_params);
   }
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     double s = 0;
-    for (int64_t k = 0; k < t->n; k++) s += (double)m->params[t->offset + k] * m->params[t->offset + k];
+    for (int64_t k = 0; k < t->n; k++)
+      s += (double)m->params[t->offset + k] * m->params[t->offset + k];
     if (json && t->rank == 2)
-      printf("%s{\"name\":\"%s\",\"shape\":[%lld,%lld],\"norm\":%.6g}", i ? "," : "", t->name, (long long)t->dims[0],
-             (long long)t->dims[1], sqrt(s));
+      printf("%s{\"name\":\"%s\",\"shape\":[%lld,%lld],\"norm\":%.6g}", i ? "," : "", t->name,
+             (long long)t->dims[0], (long long)t->dims[1], sqrt(s));
     else if (json)
-      printf("%s{\"name\":\"%s\",\"shape\":[%lld],\"norm\":%.6g}", i ? "," : "", t->name, (long long)t->dims[0], sqrt(s));
+      printf("%s{\"name\":\"%s\",\"shape\":[%lld],\"norm\":%.6g}", i ? "," : "", t->name,
+             (long long)t->dims[0], sqrt(s));
     else if (t->rank == 2)
-      printf("  %-22s (%lld, %lld)  norm %.4f\n", t->name, (long long)t->dims[0], (long long)t->dims[1], sqrt(s));
+      printf("  %-22s (%lld, %lld)  norm %.4f\n", t->name, (long long)t->dims[0],
+             (long long)t->dims[1], sqrt(s));
     else
       printf("  %-22s (%lld)  norm %.4f\n", t->name, (long long)t->dims[0], sqrt(s));
   }

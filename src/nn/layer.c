@@ -25,8 +25,14 @@ static inline float fexp(float x) {
   x = x > 87.0f ? 87.0f : x;
   float fi = (x * 1.4426950408889634f + 12582912.0f) - 12582912.0f; /* round to nearest */
   float r = x - fi * 0.693145751953125f - fi * 1.428606765330187e-06f;
-  float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.008333334f + r * 0.0013888889f)))));
-  union { int32_t i; float f; } u;
+  float p =
+      1.0f +
+      r * (1.0f + r * (0.5f + r * (0.16666667f +
+                                   r * (0.041666668f + r * (0.008333334f + r * 0.0013888889f)))));
+  union {
+    int32_t i;
+    float f;
+  } u;
   u.i = ((int32_t)fi + 127) * (1 << 23);
   return p * u.f;
 }
@@ -81,7 +87,13 @@ void layer_acts_reserve(layer_acts *a, const layer_view *L, int64_t N) {
 }
 
 void layer_acts_free(layer_acts *a) {
-  free(a->gates); free(a->cell); free(a->tcell); free(a->hn); free(a->h); free(a->hprev); free(a->cprev);
+  free(a->gates);
+  free(a->cell);
+  free(a->tcell);
+  free(a->hn);
+  free(a->h);
+  free(a->hprev);
+  free(a->cprev);
   memset(a, 0, sizeof *a);
 }
 
@@ -107,21 +119,31 @@ void layer_scratch_reserve(layer_scratch *s, int64_t N, int B, int GH) {
 }
 
 void layer_scratch_free(layer_scratch *s) {
-  free(s->dgx); free(s->dgh); free(s->dc); free(s->tmp); free(s->ones); free(s->bsum);
+  free(s->dgx);
+  free(s->dgh);
+  free(s->dc);
+  free(s->tmp);
+  free(s->ones);
+  free(s->bsum);
   s->dgx = s->dgh = s->dc = s->tmp = s->ones = s->bsum = NULL;
   s->cap = s->capB = s->capG = 0;
 }
 
 /* rows [0, n) of the state before step t: from h0 (or zeros) at t = 0, else from step t-1 */
-static void copy_prev(float *dst, const float *all, const float *init, const packed_shape *s, int t, int n, int H) {
-  if (t > 0) memcpy(dst, all + s->off[t - 1] * H, (size_t)n * (size_t)H * sizeof(float));
-  else if (init) memcpy(dst, init, (size_t)n * (size_t)H * sizeof(float));
-  else memset(dst, 0, (size_t)n * (size_t)H * sizeof(float));
+static void copy_prev(float *dst, const float *all, const float *init, const packed_shape *s, int t,
+                      int n, int H) {
+  if (t > 0)
+    memcpy(dst, all + s->off[t - 1] * H, (size_t)n * (size_t)H * sizeof(float));
+  else if (init)
+    memcpy(dst, init, (size_t)n * (size_t)H * sizeof(float));
+  else
+    memset(dst, 0, (size_t)n * (size_t)H * sizeof(float));
 }
 
 /* ---- forward ---- */
-static void lstm_fwd_row(float *restrict g, float *restrict c, float *restrict tc, float *restrict h,
-                         const float *restrict cp, const float *restrict bsum, int H) {
+static void lstm_fwd_row(float *restrict g, float *restrict c, float *restrict tc,
+                         float *restrict h, const float *restrict cp, const float *restrict bsum,
+                         int H) {
   for (int j = 0; j < 4 * H; j++) g[j] += bsum[j];
   vec_sigmoid(g, 2 * H);
   vec_tanh(g + 2 * H, H);
@@ -132,8 +154,9 @@ static void lstm_fwd_row(float *restrict g, float *restrict c, float *restrict t
   for (int j = 0; j < H; j++) h[j] = o[j] * tc[j];
 }
 
-static void gru_fwd_row(float *restrict g, float *restrict hn, float *restrict h, const float *restrict hp,
-                        const float *restrict gh, const float *restrict bih, const float *restrict bhh, int H) {
+static void gru_fwd_row(float *restrict g, float *restrict hn, float *restrict h,
+                        const float *restrict hp, const float *restrict gh,
+                        const float *restrict bih, const float *restrict bhh, int H) {
   for (int j = 0; j < 2 * H; j++) g[j] += bih[j] + gh[j] + bhh[j];
   vec_sigmoid(g, 2 * H);
   const float *r = g, *z = g + H;
@@ -155,33 +178,37 @@ void layer_forward(const layer_view *L, layer_acts *a, const float *X, const pac
   if (N == 0) return;
   for (int j = 0; j < GH; j++) w->bsum[j] = L->b_ih[j] + L->b_hh[j];
   /* gates = X W_ih^T for all steps at once: (N, GH) */
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, GH, L->in, 1.0f, X, L->in, L->w_ih, L->in, 0.0f,
-              a->gates, GH);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, GH, L->in, 1.0f, X, L->in, L->w_ih,
+              L->in, 0.0f, a->gates, GH);
   for (int t = 0; t < s->T; t++) {
     const int bt = s->bs[t];
     const int64_t r0 = s->off[t];
     float *hp = a->hprev + r0 * H, *g = a->gates + r0 * GH, *h = a->h + r0 * H;
     copy_prev(hp, a->h, h0, s, t, bt, H);
     if (L->cell == CELL_GRU) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bt, GH, H, 1.0f, hp, H, L->w_hh, H, 0.0f, w->tmp, GH);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bt, GH, H, 1.0f, hp, H, L->w_hh, H, 0.0f,
+                  w->tmp, GH);
       for (int b = 0; b < bt; b++)
-        gru_fwd_row(g + (int64_t)b * GH, a->hn + (r0 + b) * H, h + (int64_t)b * H, hp + (int64_t)b * H,
-                    w->tmp + (int64_t)b * GH, L->b_ih, L->b_hh, H);
+        gru_fwd_row(g + (int64_t)b * GH, a->hn + (r0 + b) * H, h + (int64_t)b * H,
+                    hp + (int64_t)b * H, w->tmp + (int64_t)b * GH, L->b_ih, L->b_hh, H);
       continue;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bt, GH, H, 1.0f, hp, H, L->w_hh, H, 1.0f, g, GH);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bt, GH, H, 1.0f, hp, H, L->w_hh, H, 1.0f,
+                g, GH);
     if (L->cell == CELL_LSTM) {
       float *cp = a->cprev + r0 * H;
       copy_prev(cp, a->cell, c0, s, t, bt, H);
       for (int b = 0; b < bt; b++) {
         int64_t o = (r0 + b) * H;
-        lstm_fwd_row(g + (int64_t)b * GH, a->cell + o, a->tcell + o, h + (int64_t)b * H, cp + (int64_t)b * H, w->bsum, H);
+        lstm_fwd_row(g + (int64_t)b * GH, a->cell + o, a->tcell + o, h + (int64_t)b * H,
+                     cp + (int64_t)b * H, w->bsum, H);
       }
     } else {
       int64_t n = (int64_t)bt * H;
       for (int64_t b = 0; b < bt; b++)
         for (int j = 0; j < H; j++) g[b * H + j] += w->bsum[j];
-      if (L->cell == CELL_RNN_TANH) vec_tanh(g, (int)n);
+      if (L->cell == CELL_RNN_TANH)
+        vec_tanh(g, (int)n);
       else
         for (int64_t j = 0; j < n; j++) g[j] = g[j] > 0 ? g[j] : 0.0f;
       memcpy(h, g, (size_t)n * sizeof(float));
@@ -190,8 +217,9 @@ void layer_forward(const layer_view *L, layer_acts *a, const float *X, const pac
 }
 
 /* ---- backward ---- */
-static void lstm_bwd_row(float *restrict dg, float *restrict dc, const float *restrict g, const float *restrict tc,
-                         const float *restrict cp, const float *restrict dh, int H) {
+static void lstm_bwd_row(float *restrict dg, float *restrict dc, const float *restrict g,
+                         const float *restrict tc, const float *restrict cp,
+                         const float *restrict dh, int H) {
   const float *i = g, *f = g + H, *gg = g + 2 * H, *o = g + 3 * H;
   for (int j = 0; j < H; j++) {
     float dcj = dc[j] + dh[j] * o[j] * (1.0f - tc[j] * tc[j]);
@@ -204,8 +232,9 @@ static void lstm_bwd_row(float *restrict dg, float *restrict dc, const float *re
   }
 }
 
-static void gru_bwd_row(float *restrict dgx, float *restrict dgh, float *restrict dhp, const float *restrict g,
-                        const float *restrict hn, const float *restrict hp, const float *restrict dh, int H) {
+static void gru_bwd_row(float *restrict dgx, float *restrict dgh, float *restrict dhp,
+                        const float *restrict g, const float *restrict hn, const float *restrict hp,
+                        const float *restrict dh, int H) {
   const float *r = g, *z = g + H, *n = g + 2 * H;
   for (int j = 0; j < H; j++) {
     float dn = dh[j] * (1.0f - z[j]);
@@ -213,8 +242,12 @@ static void gru_bwd_row(float *restrict dgx, float *restrict dgh, float *restric
     float dnp = dn * (1.0f - n[j] * n[j]);
     float drp = dnp * hn[j] * r[j] * (1.0f - r[j]);
     float dzp = dz * z[j] * (1.0f - z[j]);
-    dgx[j] = drp; dgx[H + j] = dzp; dgx[2 * H + j] = dnp;
-    dgh[j] = drp; dgh[H + j] = dzp; dgh[2 * H + j] = dnp * r[j];
+    dgx[j] = drp;
+    dgx[H + j] = dzp;
+    dgx[2 * H + j] = dnp;
+    dgh[j] = drp;
+    dgh[H + j] = dzp;
+    dgh[2 * H + j] = dnp * r[j];
     if (dhp) dhp[j] += dh[j] * z[j];
   }
 }
@@ -236,16 +269,16 @@ void layer_backward(const layer_view *L, layer_acts *a, const float *X, const pa
     case CELL_LSTM:
       for (int b = 0; b < bt; b++) {
         int64_t o = (r0 + b) * H;
-        lstm_bwd_row(dg + (int64_t)b * GH, w->dc + (int64_t)b * H, g + (int64_t)b * GH, a->tcell + o, a->cprev + o,
-                     dh + (int64_t)b * H, H);
+        lstm_bwd_row(dg + (int64_t)b * GH, w->dc + (int64_t)b * H, g + (int64_t)b * GH,
+                     a->tcell + o, a->cprev + o, dh + (int64_t)b * H, H);
       }
       break;
     case CELL_GRU:
       for (int b = 0; b < bt; b++) {
         int64_t o = (r0 + b) * H;
         float *dhp = t > 0 ? dH + s->off[t - 1] * H + (int64_t)b * H : NULL;
-        gru_bwd_row(dg + (int64_t)b * GH, w->dgh + (r0 + b) * GH, dhp, g + (int64_t)b * GH, a->hn + o, a->hprev + o,
-                    dh + (int64_t)b * H, H);
+        gru_bwd_row(dg + (int64_t)b * GH, w->dgh + (r0 + b) * GH, dhp, g + (int64_t)b * GH,
+                    a->hn + o, a->hprev + o, dh + (int64_t)b * H, H);
       }
       break;
     case CELL_RNN_TANH:
@@ -257,21 +290,25 @@ void layer_backward(const layer_view *L, layer_acts *a, const float *X, const pa
     if (w->poke) w->poke(w->poke_arg);
     /* recurrent term: dh_{t-1}[:bt] += dgh_t W_hh */
     if (t > 0)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bt, H, GH, 1.0f, dgh + r0 * GH, GH, L->w_hh, H, 1.0f,
-                  dH + s->off[t - 1] * H, H);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bt, H, GH, 1.0f, dgh + r0 * GH, GH,
+                  L->w_hh, H, 1.0f, dH + s->off[t - 1] * H, H);
   }
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)N, 1.0f, dgh, GH, a->hprev, H, 1.0f, L->gw_hh, H);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, L->in, (int)N, 1.0f, w->dgx, GH, X, L->in, 1.0f, L->gw_ih,
-              L->in);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)N, 1.0f, dgh, GH, a->hprev, H,
+              1.0f, L->gw_hh, H);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, L->in, (int)N, 1.0f, w->dgx, GH, X,
+              L->in, 1.0f, L->gw_ih, L->in);
   if (dgh == w->dgx) { /* lstm, rnn: both biases get the same column sums: one pass over dgx */
-    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 0.0f, w->bsum, 1);
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 0.0f, w->bsum,
+                1);
     cblas_saxpy(GH, 1.0f, w->bsum, 1, L->gb_ih, 1);
     cblas_saxpy(GH, 1.0f, w->bsum, 1, L->gb_hh, 1);
   } else {
-    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 1.0f, L->gb_ih, 1);
-    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, dgh, GH, w->ones, 1, 1.0f, L->gb_hh, 1);
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 1.0f, L->gb_ih,
+                1);
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, dgh, GH, w->ones, 1, 1.0f, L->gb_hh,
+                1);
   }
   if (dX)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, L->in, GH, 1.0f, w->dgx, GH, L->w_ih, L->in, 0.0f,
-                dX, L->in);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, L->in, GH, 1.0f, w->dgx, GH,
+                L->w_ih, L->in, 0.0f, dX, L->in);
 }

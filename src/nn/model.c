@@ -9,24 +9,30 @@
 
 #include "recur/core.h"
 
-
 const char *const pool_names[POOL_COUNT + 1] = {"last", "mean", NULL};
 int pool_parse(const char *s) { return names_parse(pool_names, s); }
 
 void model_config_check(const model_config *c) {
-  if (c->cell < 0 || c->cell >= CELL_COUNT) recur_fail(NULL, "--cell lstm|gru|rnn_tanh|rnn_relu", "unknown cell");
-  if (c->layers < 1 || c->layers > MODEL_MAX_LAYERS) recur_fail(NULL, NULL, "--layers must be in [1, %d], got %d", MODEL_MAX_LAYERS, c->layers);
-  if (c->hidden < 1 || c->hidden > 65536) recur_fail(NULL, NULL, "--hidden must be in [1, 65536], got %d", c->hidden);
-  if (c->embed < 1 || c->embed > 65536) recur_fail(NULL, NULL, "--embed must be in [1, 65536], got %d", c->embed);
+  if (c->cell < 0 || c->cell >= CELL_COUNT)
+    recur_fail(NULL, "--cell lstm|gru|rnn_tanh|rnn_relu", "unknown cell");
+  if (c->layers < 1 || c->layers > MODEL_MAX_LAYERS)
+    recur_fail(NULL, NULL, "--layers must be in [1, %d], got %d", MODEL_MAX_LAYERS, c->layers);
+  if (c->hidden < 1 || c->hidden > 65536)
+    recur_fail(NULL, NULL, "--hidden must be in [1, 65536], got %d", c->hidden);
+  if (c->embed < 1 || c->embed > 65536)
+    recur_fail(NULL, NULL, "--embed must be in [1, 65536], got %d", c->embed);
   if (c->vocab < 1) recur_fail(NULL, NULL, "vocabulary size must be positive, got %d", c->vocab);
-  if (!(c->dropout >= 0 && c->dropout < 1)) recur_fail(NULL, NULL, "--dropout must be in [0, 1), got %g", c->dropout);
+  if (!(c->dropout >= 0 && c->dropout < 1))
+    recur_fail(NULL, NULL, "--dropout must be in [0, 1), got %g", c->dropout);
   if (c->task < 0 || c->task >= TASK_COUNT) recur_fail(NULL, NULL, "unknown task");
   if (c->task == TASK_LM && c->bidirectional)
-    recur_fail(NULL, "a language model must not see the future it predicts", "--bidirectional cannot be used with --task lm");
+    recur_fail(NULL, "a language model must not see the future it predicts",
+               "--bidirectional cannot be used with --task lm");
   if (c->task != TASK_LM && c->n_out < 1) recur_fail(NULL, NULL, "no labels or tags to predict");
 }
 
-static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int64_t d1, int64_t off) {
+static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int64_t d1,
+                          int64_t off) {
   model_tensor *t = &m->tensors[m->n_tensors++];
   snprintf(t->name, sizeof t->name, "%s", name);
   t->rank = rank;
@@ -62,30 +68,45 @@ model *model_create(const model_config *c, uint64_t seed) {
       int64_t in = l == 0 ? E : m->D;
       const char *sfx = d ? "_reverse" : "";
       char nm[48];
-      snprintf(nm, sizeof nm, "rnn.weight_ih_l%d%s", l, sfx); off = add_tensor(m, nm, 2, G * H, in, off);
-      snprintf(nm, sizeof nm, "rnn.weight_hh_l%d%s", l, sfx); off = add_tensor(m, nm, 2, G * H, H, off);
-      snprintf(nm, sizeof nm, "rnn.bias_ih_l%d%s", l, sfx); off = add_tensor(m, nm, 1, G * H, 1, off);
-      snprintf(nm, sizeof nm, "rnn.bias_hh_l%d%s", l, sfx); off = add_tensor(m, nm, 1, G * H, 1, off);
+      snprintf(nm, sizeof nm, "rnn.weight_ih_l%d%s", l, sfx);
+      off = add_tensor(m, nm, 2, G * H, in, off);
+      snprintf(nm, sizeof nm, "rnn.weight_hh_l%d%s", l, sfx);
+      off = add_tensor(m, nm, 2, G * H, H, off);
+      snprintf(nm, sizeof nm, "rnn.bias_ih_l%d%s", l, sfx);
+      off = add_tensor(m, nm, 1, G * H, 1, off);
+      snprintf(nm, sizeof nm, "rnn.bias_hh_l%d%s", l, sfx);
+      off = add_tensor(m, nm, 1, G * H, 1, off);
     }
   off = add_tensor(m, "embedding.weight", 2, V, E, off);
   m->n_params = off;
   m->params = xcalloc((size_t)off, sizeof(float));
   m->grads = xcalloc((size_t)off, sizeof(float));
   int ti = 0;
-  m->dec_w = m->params + m->tensors[ti].offset; m->gdec_w = m->grads + m->tensors[ti++].offset;
-  m->dec_b = m->params + m->tensors[ti].offset; m->gdec_b = m->grads + m->tensors[ti++].offset;
+  m->dec_w = m->params + m->tensors[ti].offset;
+  m->gdec_w = m->grads + m->tensors[ti++].offset;
+  m->dec_b = m->params + m->tensors[ti].offset;
+  m->gdec_b = m->grads + m->tensors[ti++].offset;
   for (int l = c->layers - 1; l >= 0; l--)
     for (int d = 0; d < m->ndir; d++) {
       layer_view *L = &m->layer[l][d];
-      L->cell = c->cell; L->H = (int)H; L->G = (int)G; L->in = (int)(l == 0 ? E : m->D);
-      L->w_ih = m->params + m->tensors[ti].offset; L->gw_ih = m->grads + m->tensors[ti++].offset;
-      L->w_hh = m->params + m->tensors[ti].offset; L->gw_hh = m->grads + m->tensors[ti++].offset;
-      L->b_ih = m->params + m->tensors[ti].offset; L->gb_ih = m->grads + m->tensors[ti++].offset;
-      L->b_hh = m->params + m->tensors[ti].offset; L->gb_hh = m->grads + m->tensors[ti++].offset;
+      L->cell = c->cell;
+      L->H = (int)H;
+      L->G = (int)G;
+      L->in = (int)(l == 0 ? E : m->D);
+      L->w_ih = m->params + m->tensors[ti].offset;
+      L->gw_ih = m->grads + m->tensors[ti++].offset;
+      L->w_hh = m->params + m->tensors[ti].offset;
+      L->gw_hh = m->grads + m->tensors[ti++].offset;
+      L->b_ih = m->params + m->tensors[ti].offset;
+      L->gb_ih = m->grads + m->tensors[ti++].offset;
+      L->b_hh = m->params + m->tensors[ti].offset;
+      L->gb_hh = m->grads + m->tensors[ti++].offset;
     }
-  m->emb = m->params + m->tensors[ti].offset; m->gemb = m->grads + m->tensors[ti].offset;
+  m->emb = m->params + m->tensors[ti].offset;
+  m->gemb = m->grads + m->tensors[ti].offset;
 
-  /* PyTorch defaults: Embedding N(0,1); RNN/LSTM/GRU U(-1/sqrt(H), 1/sqrt(H)); Linear U(-1/sqrt(in), ..) */
+  /* PyTorch defaults: Embedding N(0,1); RNN/LSTM/GRU U(-1/sqrt(H), 1/sqrt(H)); Linear
+   * U(-1/sqrt(in), ..) */
   for (int t = 0; t < m->n_tensors; t++) {
     const model_tensor *T = &m->tensors[t];
     float *p = m->params + T->offset;
@@ -98,7 +119,8 @@ model *model_create(const model_config *c, uint64_t seed) {
     } else {
       float bound = 1.0f / sqrtf((float)(strncmp(T->name, "decoder.", 8) == 0 ? m->D : H));
       for (int64_t i = 0; i < T->n; i++)
-        p[i] = bound * (2.0f * rng_uniform(rng_key(seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0)) - 1.0f);
+        p[i] = bound *
+               (2.0f * rng_uniform(rng_key(seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0)) - 1.0f);
     }
   }
   return m;
@@ -113,9 +135,18 @@ void model_free(model *m) {
     free(m->out[l]);
   }
   layer_scratch_free(&m->scratch);
-  free(m->x0); free(m->probs); free(m->dA); free(m->dB); free(m->xr); free(m->dxr); free(m->dh[0]); free(m->dh[1]);
-  free(m->perm); free(m->feat);
-  free(m->params); free(m->grads);
+  free(m->x0);
+  free(m->probs);
+  free(m->dA);
+  free(m->dB);
+  free(m->xr);
+  free(m->dxr);
+  free(m->dh[0]);
+  free(m->dh[1]);
+  free(m->perm);
+  free(m->feat);
+  free(m->params);
+  free(m->grads);
   free(m);
 }
 
@@ -130,9 +161,11 @@ static void reserve(model *m, int64_t N, int64_t B) {
   m->dA = xrealloc(m->dA, (size_t)(N * W) * sizeof(float));
   m->dB = xrealloc(m->dB, (size_t)(N * W) * sizeof(float));
   if (m->cfg.dropout > 0)
-    for (int l = 0; l + 1 < m->cfg.layers; l++) m->drop[l] = xrealloc(m->drop[l], (size_t)(N * D) * sizeof(float));
+    for (int l = 0; l + 1 < m->cfg.layers; l++)
+      m->drop[l] = xrealloc(m->drop[l], (size_t)(N * D) * sizeof(float));
   if (m->ndir == 2) {
-    for (int l = 0; l < m->cfg.layers; l++) m->out[l] = xrealloc(m->out[l], (size_t)(N * D) * sizeof(float));
+    for (int l = 0; l < m->cfg.layers; l++)
+      m->out[l] = xrealloc(m->out[l], (size_t)(N * D) * sizeof(float));
     m->xr = xrealloc(m->xr, (size_t)(N * W) * sizeof(float));
     m->dxr = xrealloc(m->dxr, (size_t)(N * W) * sizeof(float));
     m->dh[0] = xrealloc(m->dh[0], (size_t)(N * H) * sizeof(float));
@@ -146,13 +179,16 @@ static void reserve(model *m, int64_t N, int64_t B) {
 
 /* y = x * mask over rows of width w, mask element = 1/(1-p) with probability 1-p else 0, keyed
  * by (seed, step, layer, seq_id, position, unit): the same mask in forward and backward. */
-static void dropout_apply(const model *m, const batch *b, int layer, uint64_t step, float *y, const float *x, int w) {
+static void dropout_apply(const model *m, const batch *b, int layer, uint64_t step, float *y,
+                          const float *x, int w) {
   const float p = m->cfg.dropout, keep = 1.0f / (1.0f - p);
   for (int t = 0; t < b->s.T; t++)
     for (int r = 0; r < b->bs[t]; r++) {
       int64_t row = b->off[t] + r;
-      uint64_t k = rng_key(m->seed, RNG_DROPOUT, step, ((uint64_t)layer << 48) ^ b->seq_id[r], (uint64_t)t);
-      for (int j = 0; j < w; j++) y[row * w + j] = rng_uniform(rng_sub(k, (uint64_t)j)) < p ? 0.0f : x[row * w + j] * keep;
+      uint64_t k =
+          rng_key(m->seed, RNG_DROPOUT, step, ((uint64_t)layer << 48) ^ b->seq_id[r], (uint64_t)t);
+      for (int j = 0; j < w; j++)
+        y[row * w + j] = rng_uniform(rng_sub(k, (uint64_t)j)) < p ? 0.0f : x[row * w + j] * keep;
     }
 }
 
@@ -161,22 +197,28 @@ static void permute_rows(float *dst, const float *src, const int64_t *perm, int6
   for (int64_t r = 0; r < N; r++) memcpy(dst + perm[r] * w, src + r * w, (size_t)w * sizeof(float));
 }
 
-int64_t model_readout_rows(const model *m, const batch *b) { return m->cfg.task == TASK_CLASSIFY ? b->s.B : b->s.N; }
+int64_t model_readout_rows(const model *m, const batch *b) {
+  return m->cfg.task == TASK_CLASSIFY ? b->s.B : b->s.N;
+}
 
 /* output of layer l (N, D) */
-static const float *layer_out(const model *m, int l) { return m->ndir == 2 ? m->out[l] : m->acts[l][0].h; }
+static const float *layer_out(const model *m, int l) {
+  return m->ndir == 2 ? m->out[l] : m->acts[l][0].h;
+}
 /* input of layer l as the forward saw it (N, in) */
 static const float *layer_in(const model *m, int l) {
   if (l == 0) return m->x0;
   return m->fwd_train && m->cfg.dropout > 0 ? m->drop[l - 1] : layer_out(m, l - 1);
 }
 
-double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step, int train) {
+double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step,
+                     int train) {
   const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, B = b->s.B, D = m->D, O = m->O;
   reserve(m, N, B);
   m->fwd_step = step;
   m->fwd_train = train;
-  for (int64_t r = 0; r < N; r++) memcpy(m->x0 + r * E, m->emb + (int64_t)b->in[r] * E, (size_t)E * sizeof(float));
+  for (int64_t r = 0; r < N; r++)
+    memcpy(m->x0 + r * E, m->emb + (int64_t)b->in[r] * E, (size_t)E * sizeof(float));
   if (m->ndir == 2)
     for (int t = 0; t < b->s.T; t++)
       for (int r = 0; r < b->bs[t]; r++) m->perm[b->off[t] + r] = b->off[b->len[r] - 1 - t] + r;
@@ -193,7 +235,8 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
         memcpy(m->out[l] + r * D + H, m->acts[l][1].h + m->perm[r] * H, (size_t)H * sizeof(float));
       }
     }
-    if (train && m->cfg.dropout > 0 && l + 1 < m->cfg.layers) dropout_apply(m, b, l, step, m->drop[l], layer_out(m, l), (int)D);
+    if (train && m->cfg.dropout > 0 && l + 1 < m->cfg.layers)
+      dropout_apply(m, b, l, step, m->drop[l], layer_out(m, l), (int)D);
   }
   if (N == 0) return 0.0;
   const float *top = layer_out(m, m->cfg.layers - 1);
@@ -205,7 +248,10 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     tgt = b->label;
     for (int64_t r = 0; r < B; r++) {
       float *f = m->feat + r * D;
-      if (b->len[r] == 0) { memset(f, 0, (size_t)D * sizeof(float)); continue; }
+      if (b->len[r] == 0) {
+        memset(f, 0, (size_t)D * sizeof(float));
+        continue;
+      }
       if (m->cfg.pool == POOL_MEAN) {
         memset(f, 0, (size_t)D * sizeof(float));
         for (int t = 0; t < b->len[r]; t++)
@@ -219,8 +265,8 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     F = m->feat;
   }
   /* logits = F W_dec^T + b_dec, then softmax in place */
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)O, (int)D, 1.0f, F, (int)D, m->dec_w, (int)D, 0.0f,
-              m->probs, (int)O);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)O, (int)D, 1.0f, F, (int)D,
+              m->dec_w, (int)D, 0.0f, m->probs, (int)O);
   double loss = 0;
   for (int64_t r = 0; r < R; r++) {
     float *z = m->probs + r * O;
@@ -260,16 +306,17 @@ void model_backward(model *m, const batch *b, float scale) {
   }
   const float *F = cls ? m->feat : layer_out(m, L - 1); /* no dropout after the last layer */
   layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)O, (int)D, (int)R, 1.0f, dl, (int)O, F, (int)D, 1.0f,
-              m->gdec_w, (int)D);
-  cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)O, 1.0f, dl, (int)O, m->scratch.ones, 1, 1.0f, m->gdec_b, 1);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)O, (int)D, (int)R, 1.0f, dl, (int)O, F,
+              (int)D, 1.0f, m->gdec_w, (int)D);
+  cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)O, 1.0f, dl, (int)O, m->scratch.ones, 1, 1.0f,
+              m->gdec_b, 1);
   if (!cls) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)D, (int)O, 1.0f, dl, (int)O, m->dec_w, (int)D,
-                0.0f, m->dA, (int)D);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)D, (int)O, 1.0f, dl, (int)O,
+                m->dec_w, (int)D, 0.0f, m->dA, (int)D);
   } else { /* gradient of the pooled features back to the rows they came from */
     float *dF = m->dB;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)D, (int)O, 1.0f, dl, (int)O, m->dec_w, (int)D,
-                0.0f, dF, (int)D);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)D, (int)O, 1.0f, dl, (int)O,
+                m->dec_w, (int)D, 0.0f, dF, (int)D);
     memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
     for (int64_t r = 0; r < B; r++) {
       if (b->len[r] == 0) continue;
@@ -328,7 +375,8 @@ void model_final_state(const model *m, const batch *b, float *hT, float *cT) {
       if (b->len[r] == 0) continue;
       int64_t row = b->off[b->len[r] - 1] + r;
       memcpy(hT + (l * B + r) * H, m->acts[l][0].h + row * H, (size_t)H * sizeof(float));
-      if (cT && m->cfg.cell == CELL_LSTM) memcpy(cT + (l * B + r) * H, m->acts[l][0].cell + row * H, (size_t)H * sizeof(float));
+      if (cT && m->cfg.cell == CELL_LSTM)
+        memcpy(cT + (l * B + r) * H, m->acts[l][0].cell + row * H, (size_t)H * sizeof(float));
     }
 }
 

@@ -11,7 +11,8 @@
 #include "train-impl.h"
 
 /* ---- evaluation ---- */
-eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, int streams, int T, int B, int max_len) {
+eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, int streams, int T,
+                       int B, int max_len) {
   const int rank = core_rank(), W = core_world();
   const int L = m->cfg.layers, H = m->cfg.hidden;
   const ds_split *sp = &ds->split[split];
@@ -35,7 +36,9 @@ eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, i
       acc[1] += (double)b.n_targets;
       model_final_state(m, &b, h, c);
     }
-    free(h); free(c); free(mine);
+    free(h);
+    free(c);
+    free(mine);
   } else if (!as_streams) {
     uint64_t n = 0;
     uint64_t *mine = xmalloc((sp->n_seq / (uint64_t)W + 1) * sizeof(uint64_t));
@@ -92,7 +95,10 @@ double eval_macro_f1(const eval_result *r) {
   for (int k = 0; k < r->n_out; k++) {
     double support = 0;
     for (int j = 0; j < r->n_out; j++) support += r->confusion[k * r->n_out + j];
-    if (support > 0) { s += eval_f1(r, k); n++; }
+    if (support > 0) {
+      s += eval_f1(r, k);
+      n++;
+    }
   }
   return n ? s / n : 0;
 }

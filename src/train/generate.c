@@ -23,7 +23,8 @@ static void put_token(FILE *out, const model_vocab *v, int64_t id, int *prev_wor
 }
 
 /* draw g from probabilities pr (V) at a temperature, among the top k (0 = all) */
-static int64_t draw(const float *pr, int V, const sample_opts *so, int64_t g, float *p, int *order) {
+static int64_t draw(const float *pr, int V, const sample_opts *so, int64_t g, float *p,
+                    int *order) {
   if (so->temperature == 0) return vec_argmax(pr, V);
   double s = 0;
   for (int j = 0; j < V; j++) {
@@ -52,7 +53,8 @@ static int64_t draw(const float *pr, int V, const sample_opts *so, int64_t g, fl
   return pick < 0 ? 0 : pick;
 }
 
-int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const sample_opts *so, FILE *out) {
+int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const sample_opts *so,
+                        FILE *out) {
   const int L = m->cfg.layers, H = m->cfg.hidden, V = m->cfg.vocab;
   vocab_index vi;
   vocab_index_init(&vi, v->level, v->vocab, v->vocab_size, v->eos_id, v->unk_id);
@@ -67,7 +69,8 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
     int64_t nl = vocab_index_find(&vi, "\n", 1);
     seq[ns++] = (int32_t)(nl >= 0 ? nl : 0);
   }
-  float *h = xcalloc((size_t)L * (size_t)H, sizeof(float)), *c = xcalloc((size_t)L * (size_t)H, sizeof(float));
+  float *h = xcalloc((size_t)L * (size_t)H, sizeof(float)),
+        *c = xcalloc((size_t)L * (size_t)H, sizeof(float));
   float *p = xmalloc((size_t)V * sizeof(float));
   int *order = xmalloc((size_t)V * sizeof(int));
   batch b = {0};
@@ -91,11 +94,17 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   fputc('\n', out);
   batch_free(&b);
   vocab_index_free(&vi);
-  free(h); free(c); free(p); free(order); free(seq); free(pids);
+  free(h);
+  free(c);
+  free(p);
+  free(order);
+  free(seq);
+  free(pids);
   return g;
 }
 
-void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, const char *text, batch *b, FILE *out) {
+void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, const char *text,
+                      batch *b, FILE *out) {
   int64_t n64 = 0;
   const int word_tags = m->cfg.task == TASK_TAG && v->level == LEVEL_WORD;
   int32_t *ids = tokenize_encode(vi, text, &n64, 1, word_tags, "input");
@@ -111,10 +120,13 @@ void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, con
       int best = vec_argmax(m->probs, O);
       fprintf(out, "%s\t%.4f", v->out_names[best], m->probs[best]);
     }
-    for (int r = 0; m->cfg.task == TASK_TAG && r < n; r++) { /* packed row r of one sequence is position r */
+    for (int r = 0; m->cfg.task == TASK_TAG && r < n;
+         r++) { /* packed row r of one sequence is position r */
       const char *tag = v->out_names[vec_argmax(m->probs + (int64_t)r * O, O)];
-      if (word_tags) fprintf(out, "%s%s/%s", r ? " " : "", v->vocab[ids[r]], tag);
-      else fputs(tag, out);
+      if (word_tags)
+        fprintf(out, "%s%s/%s", r ? " " : "", v->vocab[ids[r]], tag);
+      else
+        fputs(tag, out);
     }
   }
   fputc('\n', out);

@@ -26,7 +26,13 @@ void items_reserve(items *it, int n, int64_t tokens) {
 }
 
 void items_free(items *it) {
-  free(it->pool); free(it->tagpool); free(it->in); free(it->tgt); free(it->len); free(it->ids); free(it->labels);
+  free(it->pool);
+  free(it->tagpool);
+  free(it->in);
+  free(it->tgt);
+  free(it->len);
+  free(it->ids);
+  free(it->labels);
   memset(it, 0, sizeof *it);
 }
 
@@ -48,7 +54,8 @@ int items_seq_targets(const dataset *ds, int split, uint64_t q, int max_len) {
 
 /* Fill items with sequences q[0..n): with <eos>, inputs are <eos> x0 .. x_{n-2} and targets
  * x0 .. x_{n-1}; without, inputs x0 .. x_{n-2} and targets x1 .. x_{n-1}. */
-void items_load_sequences(items *it, const dataset *ds, int split, const uint64_t *q, int n, int max_len) {
+void items_load_sequences(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                          int max_len) {
   int64_t total = 0;
   for (int i = 0; i < n; i++) total += items_seq_tokens(ds, split, q[i], max_len) + 1;
   items_reserve(it, n, total);
@@ -96,8 +103,8 @@ void items_pack(batch *b, const items *it, int n, const dataset *ds) {
 }
 
 /* Fill items with windows [pos, pos + T] of streams s[0..n), each stream_len long. */
-void items_load_windows(items *it, const dataset *ds, int split, const uint64_t *s, int n, uint64_t stream_len,
-                         uint64_t pos, int T) {
+void items_load_windows(items *it, const dataset *ds, int split, const uint64_t *s, int n,
+                        uint64_t stream_len, uint64_t pos, int T) {
   items_reserve(it, n, (int64_t)n * (T + 1));
   for (int i = 0; i < n; i++) {
     int32_t *buf = it->pool + (int64_t)i * (T + 1);

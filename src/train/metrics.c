@@ -20,7 +20,8 @@ void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet) {
   if (keep_upto > 0) { /* a resumed run: the lines up to the checkpoint's step, then append */
     char *tmp = core_path("%s.tmp", path);
     FILE *in = fopen(path, "r"), *o = fopen(tmp, "w");
-    if (!o) recur_fail(tmp, "check that the run directory is writable", "cannot create metrics file");
+    if (!o)
+      recur_fail(tmp, "check that the run directory is writable", "cannot create metrics file");
     char *line = NULL;
     size_t cap = 0;
     while (in && getline(&line, &cap, in) > 0) {
@@ -34,7 +35,8 @@ void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet) {
     free(tmp);
   }
   mt->f = fopen(path, keep_upto > 0 ? "a" : "w");
-  if (!mt->f) recur_fail(path, "check that the run directory is writable", "cannot create metrics file");
+  if (!mt->f)
+    recur_fail(path, "check that the run directory is writable", "cannot create metrics file");
   free(path);
 }
 
@@ -43,7 +45,8 @@ void metrics_close(metrics *mt) {
   mt->f = NULL;
 }
 
-void metrics_add(metrics *mt, double targets, double loss_sum, int skipped, double comm_wait, double comm_total) {
+void metrics_add(metrics *mt, double targets, double loss_sum, int skipped, double comm_wait,
+                 double comm_total) {
   mt->tokens += targets;
   if (!skipped) {
     mt->loss_sum += loss_sum;
@@ -57,19 +60,22 @@ void metrics_add(metrics *mt, double targets, double loss_sum, int skipped, doub
 static void fmt_eta(char *buf, size_t n, double s) {
   if (s < 0 || !isfinite(s)) s = 0;
   long t = (long)s;
-  if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+  if (t >= 3600)
+    snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else
+    snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
 }
 
-void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double last_loss, double grad_norm, double lr,
-                 int64_t skipped, double ss_eps, double eta_s) {
+void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double last_loss,
+                 double grad_norm, double lr, int64_t skipped, double ss_eps, double eta_s) {
   double now = core_now(), tps = mt->tokens / (now - mt->t_log);
   double avg = mt->loss_targets > 0 ? mt->loss_sum / mt->loss_targets : NAN;
   if (!mt->quiet) {
     char eta[32];
     fmt_eta(eta, sizeof eta, eta_s);
-    printf("step %6lld/%lld | epoch %5.2f | loss %.4f | %8.0f tok/s | grad %7.3f | lr %.2e | ETA %s\n", (long long)step,
-           (long long)total, epoch, avg, tps, grad_norm, lr, eta);
+    printf(
+        "step %6lld/%lld | epoch %5.2f | loss %.4f | %8.0f tok/s | grad %7.3f | lr %.2e | ETA %s\n",
+        (long long)step, (long long)total, epoch, avg, tps, grad_norm, lr, eta);
     fflush(stdout);
   }
   json_writer j;
@@ -94,7 +100,8 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
   mt->n = 0;
 }
 
-void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, const eval_result *r, double seconds) {
+void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, const eval_result *r,
+                  double seconds) {
   double vl = r->loss_sum / r->tokens;
   json_writer j;
   json_init(&j, mt->f);
@@ -104,15 +111,18 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
   json_num(&j, "val_loss", vl);
   if (ds->task != TASK_LM) {
     if (!mt->quiet)
-      printf("  val loss %.4f | accuracy %.4f | macro F1 %.4f | %.0f %s | %.1fs\n", vl, eval_accuracy(r), eval_macro_f1(r),
-             r->tokens, ds->task == TASK_CLASSIFY ? "sequences" : "tokens", seconds);
+      printf("  val loss %.4f | accuracy %.4f | macro F1 %.4f | %.0f %s | %.1fs\n", vl,
+             eval_accuracy(r), eval_macro_f1(r), r->tokens,
+             ds->task == TASK_CLASSIFY ? "sequences" : "tokens", seconds);
     json_num(&j, "val_tokens", r->tokens);
     eval_json(&j, r, ds->out_names);
   } else {
     int word = ds->level == LEVEL_WORD;
     const char *name = word ? "ppl" : "bpc";
     double met = word ? exp(vl) : vl / log(2.0);
-    if (!mt->quiet) printf("  val loss %.4f | %s %.4f | %.0f tokens | %.1fs\n", vl, name, met, r->tokens, seconds);
+    if (!mt->quiet)
+      printf("  val loss %.4f | %s %.4f | %.0f tokens | %.1fs\n", vl, name, met, r->tokens,
+             seconds);
     json_num(&j, word ? "val_ppl" : "val_bpc", met);
     json_num(&j, "val_tokens", r->tokens);
   }

@@ -23,7 +23,10 @@ void optim_init(optim *o, enum optim_type type, int64_t n) {
   o->state = xcalloc((size_t)(2 * n), sizeof(float));
 }
 
-void optim_free(optim *o) { free(o->state); o->state = NULL; }
+void optim_free(optim *o) {
+  free(o->state);
+  o->state = NULL;
+}
 
 void optim_step(optim *o, float *restrict p, const float *restrict g, float lr) {
   const int64_t n = o->n;
@@ -48,8 +51,10 @@ void optim_step(optim *o, float *restrict p, const float *restrict g, float lr) 
   const int adamw = o->type == OPTIM_ADAMW;
   for (int64_t i = 0; i < n; i++) {
     float d = g[i];
-    if (adamw) p[i] *= 1.0f - lr * wd;
-    else d += wd * p[i];
+    if (adamw)
+      p[i] *= 1.0f - lr * wd;
+    else
+      d += wd * p[i];
     m[i] = b1 * m[i] + (1.0f - b1) * d;
     v[i] = b2 * v[i] + (1.0f - b2) * d * d;
     p[i] -= step * m[i] / (sqrtf(v[i]) / sbc2 + eps);
@@ -80,7 +85,6 @@ float lr_at(const lr_schedule *s, int64_t step) {
     if (prog > 1) prog = 1;
     return s->min_lr + 0.5f * (s->lr - s->min_lr) * (float)(1.0 + cos(3.141592653589793 * prog));
   }
-  default:
-    return s->lr;
+  default: return s->lr;
   }
 }

@@ -12,77 +12,104 @@
 const char *const ss_names[SS_COUNT + 1] = {"none", "linear", "exp", "invsigmoid", NULL};
 
 #define F(member) OPT_FIELD(train_opts, member)
-#define BIG 4.6e18 /* about INT64_MAX / 2 */
+#define BIG       4.6e18 /* about INT64_MAX / 2 */
 static const opt_def DEFS[] = {
     /* model */
     {"--cell", NULL, OPT_CHOICE, F(mc.cell), 0, 0, cell_names, "lstm", NULL, "recurrent cell", 0},
-    {"--layers", NULL, OPT_INT, F(mc.layers), 1, MODEL_MAX_LAYERS, NULL, "2", "L", "stacked layers", 0},
-    {"--hidden", NULL, OPT_INT, F(mc.hidden), 1, 65536, NULL, "256", "H", "hidden units per layer", 0},
+    {"--layers", NULL, OPT_INT, F(mc.layers), 1, MODEL_MAX_LAYERS, NULL, "2", "L", "stacked layers",
+     0},
+    {"--hidden", NULL, OPT_INT, F(mc.hidden), 1, 65536, NULL, "256", "H", "hidden units per layer",
+     0},
     {"--embed", NULL, OPT_INT, F(mc.embed), 1, 65536, NULL, "64", "E", "embedding width", 0},
-    {"--dropout", NULL, OPT_REAL, F(mc.dropout), 0, 0.99, NULL, "0", "P", "dropout between layers", 0},
-    {"--task", NULL, OPT_CHOICE, F(mc.task), 0, 0, task_names, "lm", NULL, "what the dataset was prepared for", 0},
+    {"--dropout", NULL, OPT_REAL, F(mc.dropout), 0, 0.99, NULL, "0", "P", "dropout between layers",
+     0},
+    {"--task", NULL, OPT_CHOICE, F(mc.task), 0, 0, task_names, "lm", NULL,
+     "what the dataset was prepared for", 0},
     {"--bidirectional", NULL, OPT_SWITCH, F(mc.bidirectional), 0, 1, NULL, "0", NULL,
      "each layer also runs backward (classify, tag)", 0},
-    {"--pool", NULL, OPT_CHOICE, F(mc.pool), 0, 0, pool_names, "last", NULL, "classify: readout of the last step or the mean", 0},
+    {"--pool", NULL, OPT_CHOICE, F(mc.pool), 0, 0, pool_names, "last", NULL,
+     "classify: readout of the last step or the mean", 0},
     /* data */
     {"--mode", NULL, OPT_CHOICE, F(mode), 0, 0, mode_names, "stream", NULL,
      "stream: windows with carried state; sequences: each from a zero state", 0},
-    {"--seq-len", NULL, OPT_INT, F(T), 1, 1 << 20, NULL, "100", "T", "stream mode: window length", 0},
-    {"--max-len", NULL, OPT_INT, F(max_len), 0, 1 << 24, NULL, "0", "N", "sequences mode: cut longer ones (0 = no cut)", 0},
-    {"--batch", NULL, OPT_INT, F(B), 1, 1 << 20, NULL, "32", "B", "global batch: streams or sequences per step, all ranks", 0},
+    {"--seq-len", NULL, OPT_INT, F(T), 1, 1 << 20, NULL, "100", "T", "stream mode: window length",
+     0},
+    {"--max-len", NULL, OPT_INT, F(max_len), 0, 1 << 24, NULL, "0", "N",
+     "sequences mode: cut longer ones (0 = no cut)", 0},
+    {"--batch", NULL, OPT_INT, F(B), 1, 1 << 20, NULL, "32", "B",
+     "global batch: streams or sequences per step, all ranks", 0},
     /* optimizer */
     {"--optim", NULL, OPT_CHOICE, F(optim), 0, 0, optim_names, "adam", NULL, "optimizer", 0},
     {"--lr", NULL, OPT_REAL, F(lr.lr), 0, 1e3, NULL, "0.002", "X", "learning rate", 0},
     {"--weight-decay", NULL, OPT_REAL, F(weight_decay), 0, 10, NULL, "0", "X", "weight decay", 0},
     {"--momentum", NULL, OPT_REAL, F(momentum), 0, 0.9999, NULL, "0", "X", "sgd momentum", 0},
-    {"--nesterov", NULL, OPT_SWITCH, F(nesterov), 0, 1, NULL, "0", NULL, "sgd: Nesterov momentum", 0},
+    {"--nesterov", NULL, OPT_SWITCH, F(nesterov), 0, 1, NULL, "0", NULL, "sgd: Nesterov momentum",
+     0},
     {"--beta1", NULL, OPT_REAL, F(beta1), 0, 0.9999999, NULL, "0.9", "X", "adam beta1", 0},
     {"--beta2", NULL, OPT_REAL, F(beta2), 0, 0.9999999, NULL, "0.999", "X", "adam beta2", 0},
     {"--eps", NULL, OPT_REAL, F(eps), 0, 1, NULL, "1e-8", "X", "adam epsilon", 0},
-    {"--clip", NULL, OPT_REAL, F(clip), 0, 1e9, NULL, "5", "C", "clip the global gradient norm (0 = off)", 0},
-    {"--schedule", NULL, OPT_CHOICE, F(lr.kind), 0, 0, lr_names, "constant", NULL, "learning-rate schedule", 0},
+    {"--clip", NULL, OPT_REAL, F(clip), 0, 1e9, NULL, "5", "C",
+     "clip the global gradient norm (0 = off)", 0},
+    {"--schedule", NULL, OPT_CHOICE, F(lr.kind), 0, 0, lr_names, "constant", NULL,
+     "learning-rate schedule", 0},
     {"--warmup", NULL, OPT_INT, F(lr.warmup), 0, BIG, NULL, "0", "N", "linear warmup steps", 0},
-    {"--decay-every", NULL, OPT_INT, F(lr.decay_every), 0, BIG, NULL, "0", "N", "step schedule: steps between decays", 0},
-    {"--gamma", NULL, OPT_REAL, F(lr.gamma), 0, 1, NULL, "0.1", "G", "step schedule: decay factor", 0},
-    {"--min-lr", NULL, OPT_REAL, F(lr.min_lr), 0, 1e3, NULL, "0", "X", "cosine schedule: final learning rate", 0},
-    {"--seed", NULL, OPT_UINT, F(seed), 0, 9.2e18, NULL, "1234", "S", "seed of every random choice", 0},
+    {"--decay-every", NULL, OPT_INT, F(lr.decay_every), 0, BIG, NULL, "0", "N",
+     "step schedule: steps between decays", 0},
+    {"--gamma", NULL, OPT_REAL, F(lr.gamma), 0, 1, NULL, "0.1", "G", "step schedule: decay factor",
+     0},
+    {"--min-lr", NULL, OPT_REAL, F(lr.min_lr), 0, 1e3, NULL, "0", "X",
+     "cosine schedule: final learning rate", 0},
+    {"--seed", NULL, OPT_UINT, F(seed), 0, 9.2e18, NULL, "1234", "S", "seed of every random choice",
+     0},
     {"--scheduled-sampling", NULL, OPT_CHOICE, F(ss_kind), 0, 0, ss_names, "none", NULL,
      "feed the model its own predictions (Bengio et al. 2015)", 0},
     {"--ss-k", NULL, OPT_REAL, F(ss_k), 0, 1e12, NULL, "1", "K", "scheduled sampling: k", 0},
-    {"--ss-c", NULL, OPT_REAL, F(ss_c), 0, 1e3, NULL, "0.0001", "C", "scheduled sampling: c (linear)", 0},
-    {"--ss-min", NULL, OPT_REAL, F(ss_min), 0, 1, NULL, "0", "E", "scheduled sampling: lowest eps", 0},
+    {"--ss-c", NULL, OPT_REAL, F(ss_c), 0, 1e3, NULL, "0.0001", "C",
+     "scheduled sampling: c (linear)", 0},
+    {"--ss-min", NULL, OPT_REAL, F(ss_min), 0, 1, NULL, "0", "E", "scheduled sampling: lowest eps",
+     0},
     /* the run: may change when it is resumed */
-    {"--accum", NULL, OPT_INT, F(accum), 1, 1 << 16, NULL, "1", "K", "gradient accumulation slots per rank", OPT_RESUME_SAFE},
-    {"--steps", NULL, OPT_INT, F(steps), 0, BIG, NULL, "0", "N", "optimizer steps (wins over --epochs when > 0)",
-     OPT_RESUME_SAFE},
+    {"--accum", NULL, OPT_INT, F(accum), 1, 1 << 16, NULL, "1", "K",
+     "gradient accumulation slots per rank", OPT_RESUME_SAFE},
+    {"--steps", NULL, OPT_INT, F(steps), 0, BIG, NULL, "0", "N",
+     "optimizer steps (wins over --epochs when > 0)", OPT_RESUME_SAFE},
     {"--epochs", NULL, OPT_INT, F(epochs), 1, 1 << 30, NULL, "1", "N", "epochs", OPT_RESUME_SAFE},
-    {"--eval-every", NULL, OPT_INT, F(eval_every), 0, BIG, NULL, "0", "N", "validate every N steps (and at the end)",
-     OPT_RESUME_SAFE},
-    {"--log-every", NULL, OPT_INT, F(log_every), 1, BIG, NULL, "10", "N", "progress line every N steps", OPT_RESUME_SAFE},
-    {"--ckpt-every", NULL, OPT_INT, F(save_every), 0, BIG, NULL, "1000", "N", "checkpoint every N steps", OPT_RESUME_SAFE},
+    {"--eval-every", NULL, OPT_INT, F(eval_every), 0, BIG, NULL, "0", "N",
+     "validate every N steps (and at the end)", OPT_RESUME_SAFE},
+    {"--log-every", NULL, OPT_INT, F(log_every), 1, BIG, NULL, "10", "N",
+     "progress line every N steps", OPT_RESUME_SAFE},
+    {"--ckpt-every", NULL, OPT_INT, F(save_every), 0, BIG, NULL, "1000", "N",
+     "checkpoint every N steps", OPT_RESUME_SAFE},
     {"--ckpt-minutes", NULL, OPT_REAL, F(ckpt_minutes), 0, 1e6, NULL, "0", "M",
      "also checkpoint every M minutes of wall time (0 = off)", OPT_RESUME_SAFE},
-    {"--keep", NULL, OPT_INT, F(keep), 0, 1 << 30, NULL, "0", "N", "committed checkpoints kept (0 = all)", OPT_RESUME_SAFE},
+    {"--keep", NULL, OPT_INT, F(keep), 0, 1 << 30, NULL, "0", "N",
+     "committed checkpoints kept (0 = all)", OPT_RESUME_SAFE},
     {"--max-bad-steps", NULL, OPT_INT, F(max_bad_steps), 1, 1 << 30, NULL, "10", "N",
      "stop after N non-finite steps in a row", OPT_RESUME_SAFE},
-    {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no progress lines", OPT_RESUME_SAFE | OPT_NOT_SAVED},
+    {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no progress lines",
+     OPT_RESUME_SAFE | OPT_NOT_SAVED},
     {"--data", NULL, OPT_STR, F(data), 0, 0, NULL, NULL, "D.h5", "the dataset", OPT_RESUME_SAFE},
-    {"--out", NULL, OPT_STR, F(out), 0, 0, NULL, NULL, "RUN", "the run directory", OPT_RESUME_SAFE | OPT_NOT_SAVED},
+    {"--out", NULL, OPT_STR, F(out), 0, 0, NULL, NULL, "RUN", "the run directory",
+     OPT_RESUME_SAFE | OPT_NOT_SAVED},
     {"--resume", NULL, OPT_STR, F(resume), 0, 0, NULL, NULL, "RUN|CKPT",
-     "continue a run from its newest valid checkpoint (or this checkpoint)", OPT_RESUME_SAFE | OPT_NOT_SAVED},
+     "continue a run from its newest valid checkpoint (or this checkpoint)",
+     OPT_RESUME_SAFE | OPT_NOT_SAVED},
 };
 #undef F
 _Static_assert(sizeof DEFS / sizeof DEFS[0] <= TRAIN_MAX_FLAGS, "raise TRAIN_MAX_FLAGS");
 
-static const opt_table TABLE = {
-    "train",
-    "usage: recur train --data D.h5 --out RUN [flags]    (mpirun -np N recur train ... for N ranks)",
-    "Scheduled sampling: eps_i = probability of the ground truth at step i: linear max(E, K - C i),\n"
-    "exp max(E, K^i), invsigmoid max(E, K / (K + exp(i / K))).\n"
-    "Resume: flags given again must agree with the checkpoint, except those marked [may change on resume].\n"
-    "Signals: SIGINT/SIGTERM/SIGUSR2 finish the step, commit a checkpoint and exit 0; SIGUSR1 commits one\n"
-    "and goes on (README: Stopping a run).\n",
-    DEFS, (int)(sizeof DEFS / sizeof DEFS[0])};
+static const opt_table TABLE = {"train",
+                                "usage: recur train --data D.h5 --out RUN [flags]    (mpirun -np N "
+                                "recur train ... for N ranks)",
+                                "Scheduled sampling: eps_i = probability of the ground truth at "
+                                "step i: linear max(E, K - C i),\n"
+                                "exp max(E, K^i), invsigmoid max(E, K / (K + exp(i / K))).\n"
+                                "Resume: flags given again must agree with the checkpoint, except "
+                                "those marked [may change on resume].\n"
+                                "Signals: SIGINT/SIGTERM/SIGUSR2 finish the step, commit a "
+                                "checkpoint and exit 0; SIGUSR1 commits one\n"
+                                "and goes on (README: Stopping a run).\n",
+                                DEFS, (int)(sizeof DEFS / sizeof DEFS[0])};
 
 const opt_table *train_options(void) { return &TABLE; }
 
@@ -112,7 +139,8 @@ void train_opts_copy(train_opts *dst, const train_opts *src) {
   memcpy(dst->given, src->given, sizeof src->given);
 }
 
-void train_opts_merge(train_opts *saved, const train_opts *given, const char *text, const char *dir) {
+void train_opts_merge(train_opts *saved, const train_opts *given, const char *text,
+                      const char *dir) {
   char err[1024];
   train_opts_default(saved);
   char *copy = xstrdup(text), *line = copy;
@@ -123,7 +151,8 @@ void train_opts_merge(train_opts *saved, const train_opts *given, const char *te
       *sp = 0;
       int i = opts_find(&TABLE, line);
       if (i < 0) recur_fail(dir, NULL, "checkpoint names an unknown option '%s'", line);
-      if (opts_set(&TABLE, i, saved, sp + 1, err, sizeof err) != 0) recur_fail(dir, NULL, "saved option: %s", err);
+      if (opts_set(&TABLE, i, saved, sp + 1, err, sizeof err) != 0)
+        recur_fail(dir, NULL, "saved option: %s", err);
     }
     line = nl ? nl + 1 : NULL;
   }
@@ -140,14 +169,15 @@ void train_opts_merge(train_opts *saved, const train_opts *given, const char *te
       if (strcmp(gv, sv) != 0) {
         size_t need = strlen(d->flag) + strlen(gv) + strlen(sv) + 32;
         while (n + need >= cap) bad = xrealloc(bad, cap *= 2);
-        n += (size_t)snprintf(bad + n, cap - n, "%s%s %s (checkpoint: %s)", n ? ", " : "", d->flag, gv, sv);
+        n += (size_t)snprintf(bad + n, cap - n, "%s%s %s (checkpoint: %s)", n ? ", " : "", d->flag,
+                              gv, sv);
       }
       free(gv);
       free(sv);
     }
   }
   if (n)
-    recur_fail(dir, "drop these flags to continue the run as it was, or start a new run", "flags disagree with the checkpoint: %s",
-               bad);
+    recur_fail(dir, "drop these flags to continue the run as it was, or start a new run",
+               "flags disagree with the checkpoint: %s", bad);
   free(bad);
 }

@@ -26,14 +26,17 @@ double ss_eps(enum ss_kind kind, double k, double c, double min, int64_t i) {
  * ground truth with probability eps, otherwise it is a sample from the model's own output
  * distribution at t, computed from the inputs already chosen. The coin flips and samples are
  * keyed by (seed, step, sequence, position); no gradient flows through them. */
-void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps, uint64_t seed,
-                             uint64_t step) {
+void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps,
+                      uint64_t seed, uint64_t step) {
   const int L = m->cfg.layers, H = m->cfg.hidden, B = b->s.B, V = m->O;
-  float *h = xcalloc((size_t)L * B * H, sizeof(float)), *c = xcalloc((size_t)L * B * H, sizeof(float));
-  float *hs = xmalloc((size_t)L * B * H * sizeof(float)), *cs = xmalloc((size_t)L * B * H * sizeof(float));
+  float *h = xcalloc((size_t)L * B * H, sizeof(float)),
+        *c = xcalloc((size_t)L * B * H, sizeof(float));
+  float *hs = xmalloc((size_t)L * B * H * sizeof(float)),
+        *cs = xmalloc((size_t)L * B * H * sizeof(float));
   if (h0) memcpy(h, h0, (size_t)L * B * H * sizeof(float));
   if (c0) memcpy(c, c0, (size_t)L * B * H * sizeof(float));
-  int32_t *tok = xmalloc((size_t)B * sizeof(int32_t)), **in = xmalloc((size_t)B * sizeof(int32_t *));
+  int32_t *tok = xmalloc((size_t)B * sizeof(int32_t)),
+          **in = xmalloc((size_t)B * sizeof(int32_t *));
   int *one = xmalloc((size_t)B * sizeof(int));
   batch sb = {0};
   for (int t = 0; t + 1 < b->s.T; t++) {
@@ -62,11 +65,20 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
       int pick = V - 1;
       for (int v = 0; v < V; v++) {
         acc += p[v];
-        if (acc > u) { pick = v; break; }
+        if (acc > u) {
+          pick = v;
+          break;
+        }
       }
       b->in[b->off[t + 1] + r] = pick;
     }
   }
   batch_free(&sb);
-  free(h); free(c); free(hs); free(cs); free(tok); free(in); free(one);
+  free(h);
+  free(c);
+  free(hs);
+  free(cs);
+  free(tok);
+  free(in);
+  free(one);
 }

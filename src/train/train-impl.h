@@ -13,7 +13,7 @@ typedef struct {
   int32_t **in, **tgt;
   int *len;
   uint64_t *ids;
-  int32_t *labels;  /* classify: label of each item */
+  int32_t *labels; /* classify: label of each item */
   int capn;
 } items;
 
@@ -26,15 +26,17 @@ int items_seq_targets(const dataset *ds, int split, uint64_t q, int max_len);
 /* Sequences q[0..n) of a split: for lm, inputs <eos> x0 .. x_{n-2} and targets x0 .. x_{n-1}
  * (without <eos>: inputs x0 .. x_{n-2}, targets x1 .. x_{n-1}); for classify and tag, inputs
  * x0 .. x_{n-1} and targets the tags or the sequence's label. */
-void items_load_sequences(items *it, const dataset *ds, int split, const uint64_t *q, int n, int max_len);
+void items_load_sequences(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                          int max_len);
 /* Windows [pos, pos + T] of streams s[0..n), each stream_len tokens long. */
-void items_load_windows(items *it, const dataset *ds, int split, const uint64_t *s, int n, uint64_t stream_len,
-                        uint64_t pos, int T);
+void items_load_windows(items *it, const dataset *ds, int split, const uint64_t *s, int n,
+                        uint64_t stream_len, uint64_t pos, int T);
 /* Pack n items into b with their targets (next tokens, tags, or a label per sequence). */
 void items_pack(batch *b, const items *it, int n, const dataset *ds);
 
 /* Scheduled sampling: replace b's inputs position by position (see sampling.c). */
-void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps, uint64_t seed, uint64_t step);
+void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps,
+                      uint64_t seed, uint64_t step);
 
 /* ---- options (options.c) ---- */
 /* dst = src, with its own copies of the paths (dst is overwritten, not freed). */
@@ -44,28 +46,32 @@ char *train_opts_text(const train_opts *o);
 /* A resumed run's options: the checkpoint's saved text, with this invocation's paths and safe
  * flags applied; a flag given again that is not safe to change must agree (else the process ends
  * naming every disagreeing flag). */
-void train_opts_merge(train_opts *merged, const train_opts *given, const char *saved_text, const char *ckdir);
+void train_opts_merge(train_opts *merged, const train_opts *given, const char *saved_text,
+                      const char *ckdir);
 
 /* ---- metrics (metrics.c): the progress line (rank 0, stdout) and RUN/metrics.jsonl ---- */
 typedef struct {
   FILE *f;
   int quiet;
-  double t_start, t_log;                 /* wall clock at start and at the last progress line */
-  double tokens, loss_sum, loss_targets; /* since the last line (loss only over steps not skipped) */
+  double t_start, t_log; /* wall clock at start and at the last progress line */
+  double tokens, loss_sum,
+      loss_targets; /* since the last line (loss only over steps not skipped) */
   double comm_wait, comm_total;
-  int n;                                 /* steps since the last line */
+  int n; /* steps since the last line */
 } metrics;
 
 /* Rank 0. keep_upto > 0 (a resumed run): keep the lines up to that step, then append. */
 void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet);
 void metrics_close(metrics *mt);
 /* Account one optimizer step. */
-void metrics_add(metrics *mt, double targets, double loss_sum, int skipped, double comm_wait, double comm_total);
+void metrics_add(metrics *mt, double targets, double loss_sum, int skipped, double comm_wait,
+                 double comm_total);
 /* The progress line and its JSON line; resets the accumulators. */
-void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double last_loss, double grad_norm, double lr,
-                 int64_t skipped, double ss_eps, double eta_s);
+void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double last_loss,
+                 double grad_norm, double lr, int64_t skipped, double ss_eps, double eta_s);
 /* A validation result: loss, and bpc/ppl (lm) or accuracy, F1 and confusion (classify, tag). */
-void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, const eval_result *r, double seconds);
+void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, const eval_result *r,
+                  double seconds);
 /* A checkpoint committed, why ("schedule", "request", "minutes", "stop"), and how long it took. */
 void metrics_checkpoint(metrics *mt, int64_t step, double seconds, const char *reason);
 void metrics_resume(metrics *mt, int64_t step, double load_s);

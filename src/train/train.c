@@ -30,14 +30,14 @@
 static void gather_state(float *dst, const float *all, const batch *b, int L, int Btot, int H) {
   for (int l = 0; l < L; l++)
     for (int r = 0; r < b->s.B; r++)
-      memcpy(dst + ((int64_t)l * b->s.B + r) * H, all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H,
-             (size_t)H * sizeof(float));
+      memcpy(dst + ((int64_t)l * b->s.B + r) * H,
+             all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H, (size_t)H * sizeof(float));
 }
 static void scatter_state(float *all, const float *src, const batch *b, int L, int Btot, int H) {
   for (int l = 0; l < L; l++)
     for (int r = 0; r < b->s.B; r++)
-      memcpy(all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H, src + ((int64_t)l * b->s.B + r) * H,
-             (size_t)H * sizeof(float));
+      memcpy(all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H,
+             src + ((int64_t)l * b->s.B + r) * H, (size_t)H * sizeof(float));
 }
 
 /* ---- signals ----
@@ -67,14 +67,17 @@ static void signals_install(void) {
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
 }
 static const char *signal_name(int sig) {
-  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGUSR2 ? "SIGUSR2" : "a signal";
+  return sig == SIGINT    ? "SIGINT"
+         : sig == SIGTERM ? "SIGTERM"
+         : sig == SIGUSR2 ? "SIGUSR2"
+                          : "a signal";
 }
 
 typedef struct {
-  train_opts opts;          /* the options in force (a resumed run's merged with its checkpoint's) */
-  const train_opts *o;      /* = &opts */
+  train_opts opts;     /* the options in force (a resumed run's merged with its checkpoint's) */
+  const train_opts *o; /* = &opts */
   int rank, W;
-  char *ckdir;              /* the checkpoint resumed from, or NULL */
+  char *ckdir; /* the checkpoint resumed from, or NULL */
   dataset *ds;
   model *m;
   model_vocab mv;
@@ -93,7 +96,7 @@ typedef struct {
   int *idx;
   items it;
   batch b;
-  metrics mt;               /* rank 0 */
+  metrics mt; /* rank 0 */
   double best_val, t_ckpt;
   int64_t bad_total;
   int bad_run;
@@ -116,7 +119,8 @@ static void mkdir_p(const char *dir) {
       mkdir(p, 0755);
       *s = '/';
     }
-  if (mkdir(p, 0755) != 0 && errno != EEXIST) recur_fail(dir, "check the path and its permissions", "cannot create run directory");
+  if (mkdir(p, 0755) != 0 && errno != EEXIST)
+    recur_fail(dir, "check the path and its permissions", "cannot create run directory");
   free(p);
 }
 
@@ -156,23 +160,28 @@ static void trainer_open_model(trainer *t) {
   mc.vocab = (int)ds->vocab_size;
   mc.n_out = ds->task != TASK_LM ? (int)ds->n_out : 0;
   if (mc.task != TASK_LM && o->ss_kind != SS_NONE)
-    recur_fail(NULL, "scheduled sampling feeds a language model its own predictions", "--scheduled-sampling needs --task lm");
+    recur_fail(NULL, "scheduled sampling feeds a language model its own predictions",
+               "--scheduled-sampling needs --task lm");
   if (mc.task != ds->task)
-    recur_fail(o->data, "give the --task the dataset was prepared for", "the dataset is for --task %s, not --task %s",
-               task_names[ds->task], task_names[mc.task]);
+    recur_fail(o->data, "give the --task the dataset was prepared for",
+               "the dataset is for --task %s, not --task %s", task_names[ds->task],
+               task_names[mc.task]);
   if (mc.task != TASK_LM && o->mode == MODE_STREAM)
-    recur_fail(NULL, "classification and tagging train on whole sequences", "--task %s needs --mode sequences", task_names[mc.task]);
+    recur_fail(NULL, "classification and tagging train on whole sequences",
+               "--task %s needs --mode sequences", task_names[mc.task]);
   model_config_check(&mc);
   if (t->ckdir) {
     char *mp = core_path("%s/model.h5", t->ckdir);
     model_vocab cv;
     model *m = model_load(mp, &cv, NULL);
-    if (m->cfg.vocab != mc.vocab || m->cfg.cell != mc.cell || m->cfg.layers != mc.layers || m->cfg.hidden != mc.hidden ||
-        m->cfg.embed != mc.embed)
-      recur_fail(mp, "resume with the dataset the run was trained on", "model configuration or vocabulary size differs from the dataset's");
+    if (m->cfg.vocab != mc.vocab || m->cfg.cell != mc.cell || m->cfg.layers != mc.layers ||
+        m->cfg.hidden != mc.hidden || m->cfg.embed != mc.embed)
+      recur_fail(mp, "resume with the dataset the run was trained on",
+                 "model configuration or vocabulary size differs from the dataset's");
     for (int64_t i = 0; i < cv.vocab_size; i++)
       if (strcmp(cv.vocab[i], ds->vocab[i]) != 0)
-        recur_fail(o->data, "resume with the dataset the run was trained on", "vocabulary entry %lld differs from the checkpoint's", (long long)i);
+        recur_fail(o->data, "resume with the dataset the run was trained on",
+                   "vocabulary entry %lld differs from the checkpoint's", (long long)i);
     model_vocab_free(&cv);
     m->cfg.dropout = mc.dropout;
     m->seed = o->seed;
@@ -181,7 +190,8 @@ static void trainer_open_model(trainer *t) {
   } else {
     t->m = model_create(&mc, o->seed);
   }
-  model_vocab mv = {ds->level, ds->eos_id, ds->unk_id, "", ds->vocab, ds->vocab_size, ds->out_names, ds->n_out};
+  model_vocab mv = {ds->level, ds->eos_id,     ds->unk_id,    "",
+                    ds->vocab, ds->vocab_size, ds->out_names, ds->n_out};
   snprintf(mv.split_on, sizeof mv.split_on, "%s", ds->split_on);
   t->mv = mv;
 }
@@ -236,14 +246,17 @@ static void trainer_open_run(trainer *t) {
     if (!t->ckdir) {
       char *cp = core_path("%s/checkpoints/latest", o->out);
       if (access(cp, F_OK) == 0)
-        recur_fail(o->out, "continue it with --resume, or give another --out", "the run directory already holds checkpoints");
+        recur_fail(o->out, "continue it with --resume, or give another --out",
+                   "the run directory already holds checkpoints");
       free(cp);
     }
     ckpt_cleanup(o->out);
     metrics_open(&t->mt, o->out, t->start, o->quiet);
     if (t->ckdir) {
       metrics_resume(&t->mt, t->start, load_s);
-      if (!o->quiet) printf("recur: loaded step %lld (optimizer state, carried states) in %.2fs\n", (long long)t->start, load_s);
+      if (!o->quiet)
+        printf("recur: loaded step %lld (optimizer state, carried states) in %.2fs\n",
+               (long long)t->start, load_s);
     }
   }
   MPI_Barrier(MPI_COMM_WORLD);
@@ -260,15 +273,19 @@ static void trainer_open(trainer *t, const train_opts *given) {
   t->ds = dataset_open(o->data);
   const dataset *ds = t->ds;
   const ds_split *tr = &ds->split[SPLIT_TRAIN];
-  if (tr->n_tok == 0) recur_fail(o->data, "prepare it with some training text", "the train split is empty");
-  if (o->mode == MODE_SEQUENCES && ds->task == TASK_LM && ds->eos_id < 0 && !strcmp(ds->split_on, "none"))
+  if (tr->n_tok == 0)
+    recur_fail(o->data, "prepare it with some training text", "the train split is empty");
+  if (o->mode == MODE_SEQUENCES && ds->task == TASK_LM && ds->eos_id < 0 &&
+      !strcmp(ds->split_on, "none"))
     if (!o->quiet && t->rank == 0)
-      fprintf(stderr, "recur: warning: --mode sequences on an undelimited dataset: each file is one sequence\n");
+      fprintf(stderr, "recur: warning: --mode sequences on an undelimited dataset: each file is "
+                      "one sequence\n");
   trainer_open_model(t);
   schedule_init(&t->sc, ds, SPLIT_TRAIN, o->mode, o->B, o->T, o->max_len, o->seed);
   t->spe = schedule_steps_per_epoch(&t->sc);
   if (t->spe < 1)
-    recur_fail(o->data, "lower --batch or --seq-len, or give more text", "train split (%llu tokens) is too small for --batch %d x --seq-len %d",
+    recur_fail(o->data, "lower --batch or --seq-len, or give more text",
+               "train split (%llu tokens) is too small for --batch %d x --seq-len %d",
                (unsigned long long)tr->n_tok, o->B, o->T);
   t->total = o->steps > 0 ? o->steps : o->epochs * t->spe;
   t->lr = o->lr;
@@ -278,14 +295,16 @@ static void trainer_open(trainer *t, const train_opts *given) {
   t->t_ckpt = core_now();
   if (t->rank == 0 && !o->quiet) {
     const model_config *mc = &t->m->cfg;
-    printf("recur: %s %dx%d (embed %d, vocab %d), %lld parameters; %s mode, global batch %d%s%d, %d rank(s) x accum %d; "
+    printf("recur: %s %dx%d (embed %d, vocab %d), %lld parameters; %s mode, global batch %d%s%d, "
+           "%d rank(s) x accum %d; "
            "%lld steps (%lld per epoch)\n",
-           cell_names[mc->cell], mc->layers, mc->hidden, mc->embed, mc->vocab, (long long)t->m->n_params,
-           mode_names[o->mode], o->B, t->stream ? " x seq-len " : ", max-len ", t->stream ? o->T : o->max_len, t->W, o->accum,
+           cell_names[mc->cell], mc->layers, mc->hidden, mc->embed, mc->vocab,
+           (long long)t->m->n_params, mode_names[o->mode], o->B,
+           t->stream ? " x seq-len " : ", max-len ", t->stream ? o->T : o->max_len, t->W, o->accum,
            (long long)t->total, (long long)t->spe);
     if (t->start >= t->total)
-      printf("recur: the checkpoint is at step %lld, the run has %lld steps: nothing to do\n", (long long)t->start,
-             (long long)t->total);
+      printf("recur: the checkpoint is at step %lld, the run has %lld steps: nothing to do\n",
+             (long long)t->start, (long long)t->total);
   }
 }
 
@@ -306,7 +325,8 @@ static step_result trainer_step(trainer *t, int64_t step) {
       memset(t->carry_c, 0, (size_t)L * (size_t)o->B * (size_t)H * sizeof(float));
     }
   } else {
-    for (int i = 0; i < n; i++) r.targets += items_seq_targets(ds, SPLIT_TRAIN, t->ids[i], o->max_len);
+    for (int i = 0; i < n; i++)
+      r.targets += items_seq_targets(ds, SPLIT_TRAIN, t->ids[i], o->max_len);
   }
   memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
   double stats[5] = {0, 0, 0, 0, 0}; /* loss, targets, stop, checkpoint requested, checkpoint due */
@@ -316,7 +336,8 @@ static step_result trainer_step(trainer *t, int64_t step) {
     dist_reducer_begin(&t->red, k == o->accum - 1);
     if (cnt == 0) continue;
     if (t->stream)
-      items_load_windows(&t->it, ds, SPLIT_TRAIN, t->mine, cnt, t->sc.stream_len, (uint64_t)(step % t->spe) * (uint64_t)o->T, o->T);
+      items_load_windows(&t->it, ds, SPLIT_TRAIN, t->mine, cnt, t->sc.stream_len,
+                         (uint64_t)(step % t->spe) * (uint64_t)o->T, o->T);
     else
       items_load_sequences(&t->it, ds, SPLIT_TRAIN, t->mine, cnt, o->max_len);
     items_pack(&t->b, &t->it, cnt, ds);
@@ -356,9 +377,12 @@ static step_result trainer_step(trainer *t, int64_t step) {
   if (r.skipped) {
     t->bad_run++;
     t->bad_total++;
-    if (t->rank == 0) fprintf(stderr, "recur: warning: step %lld: non-finite loss or gradient, step skipped\n", (long long)step + 1);
+    if (t->rank == 0)
+      fprintf(stderr, "recur: warning: step %lld: non-finite loss or gradient, step skipped\n",
+              (long long)step + 1);
     if (t->bad_run >= o->max_bad_steps)
-      recur_fail(o->out, "lower --lr or set --clip", "%d steps in a row had a non-finite loss or gradient", t->bad_run);
+      recur_fail(o->out, "lower --lr or set --clip",
+                 "%d steps in a row had a non-finite loss or gradient", t->bad_run);
   } else {
     t->bad_run = 0;
     optim_clip(m->grads, m->n_params, r.grad_norm, o->clip);
@@ -394,7 +418,8 @@ static void trainer_checkpoint(trainer *t, int64_t done, const char *reason) {
     ckpt_publish_model(t->o->out, done, t->m, &t->mv);
     metrics_checkpoint(&t->mt, done, core_now() - tc, reason);
     if (!t->o->quiet && !strcmp(reason, "request"))
-      printf("recur: checkpoint step-%08lld committed on request (%.2fs)\n", (long long)done, core_now() - tc);
+      printf("recur: checkpoint step-%08lld committed on request (%.2fs)\n", (long long)done,
+             core_now() - tc);
   }
   t->t_ckpt = core_now();
 }
@@ -402,11 +427,18 @@ static void trainer_checkpoint(trainer *t, int64_t done, const char *reason) {
 static void trainer_close(trainer *t, int64_t done) {
   if (t->rank == 0) {
     if (!t->o->quiet)
-      printf("done: %lld steps in %.1fs, peak RSS %.0f MiB (rank 0)\n", (long long)done, core_now() - t->mt.t_start,
-             core_peak_rss_mb());
+      printf("done: %lld steps in %.1fs, peak RSS %.0f MiB (rank 0)\n", (long long)done,
+             core_now() - t->mt.t_start, core_peak_rss_mb());
     metrics_close(&t->mt);
   }
-  free(t->ids); free(t->mine); free(t->idx); free(t->carry_h); free(t->carry_c); free(t->h0); free(t->c0); free(t->own);
+  free(t->ids);
+  free(t->mine);
+  free(t->idx);
+  free(t->carry_h);
+  free(t->carry_c);
+  free(t->h0);
+  free(t->c0);
+  free(t->own);
   free(t->options);
   free(t->ckdir);
   items_free(&t->it);
@@ -434,18 +466,25 @@ int train_run(const train_opts *given) {
     if (t.rank == 0) {
       metrics_add(&t.mt, r.targets, r.loss_sum, r.skipped, t.red.wait_s, t.red.total_s);
       if (done % o->log_every == 0 || last)
-        metrics_log(&t.mt, done, t.total, (double)done / (double)t.spe, r.loss, r.grad_norm, r.lr, t.bad_total, r.ss,
+        metrics_log(&t.mt, done, t.total, (double)done / (double)t.spe, r.loss, r.grad_norm, r.lr,
+                    t.bad_total, r.ss,
                     train_time / (double)(done - t.start) * (double)(t.total - done));
     }
     /* no validation on a stop: under mpirun the ranks have about a second before SIGKILL */
-    if (!r.stop && t.ds->split[SPLIT_VAL].n_tok > 1 && ((o->eval_every > 0 && done % o->eval_every == 0) || last))
+    if (!r.stop && t.ds->split[SPLIT_VAL].n_tok > 1 &&
+        ((o->eval_every > 0 && done % o->eval_every == 0) || last))
       trainer_evaluate(&t, done);
     if ((o->save_every > 0 && done % o->save_every == 0) || last || r.ckpt_request || r.ckpt_due)
-      trainer_checkpoint(&t, done, r.stop ? "stop" : r.ckpt_request ? "request" : r.ckpt_due ? "minutes" : "schedule");
+      trainer_checkpoint(&t, done,
+                         r.stop           ? "stop"
+                         : r.ckpt_request ? "request"
+                         : r.ckpt_due     ? "minutes"
+                                          : "schedule");
     if (r.stop) {
       if (t.rank == 0 && !o->quiet) {
         printf("recur: stopped by %s after step %lld; checkpoint step-%08lld committed\n",
-               g_stop ? signal_name(g_stop) : "a signal to another rank", (long long)done, (long long)done);
+               g_stop ? signal_name(g_stop) : "a signal to another rank", (long long)done,
+               (long long)done);
         fflush(stdout);
       }
       step++;

@@ -1,5 +1,6 @@
 /* The gradient reduction alone: dist_reducer (4 MiB buckets, non-blocking) over a buffer the
- * size of LSTM 2x512's gradients, repeated. Usage: mpirun -np N bench_allreduce [N_FLOATS] [REPS] */
+ * size of LSTM 2x512's gradients, repeated. Usage: mpirun -np N bench_allreduce [N_FLOATS] [REPS]
+ */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +25,14 @@ int main(int argc, char **argv) {
     dist_reducer_finish(&r);
     double dt = core_now() - t;
     MPI_Allreduce(MPI_IN_PLACE, &dt, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    if (k >= 2) { sum += dt; best = dt < best ? dt : best; }
+    if (k >= 2) {
+      sum += dt;
+      best = dt < best ? dt : best;
+    }
   }
   if (core_rank() == 0)
-    printf("ranks %d: reduce %.1f MB of gradients: mean %.1f ms, best %.1f ms per step\n", core_world(),
-           (double)n * 4 / 1e6, sum / reps * 1e3, best * 1e3);
+    printf("ranks %d: reduce %.1f MB of gradients: mean %.1f ms, best %.1f ms per step\n",
+           core_world(), (double)n * 4 / 1e6, sum / reps * 1e3, best * 1e3);
   dist_reducer_free(&r);
   free(g);
   MPI_Finalize();

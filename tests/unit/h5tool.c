@@ -14,7 +14,10 @@
 
 static hid_t open_rw(const char *p) {
   hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
-  if (f < 0) { fprintf(stderr, "h5tool: cannot open %s\n", p); exit(2); }
+  if (f < 0) {
+    fprintf(stderr, "h5tool: cannot open %s\n", p);
+    exit(2);
+  }
   return f;
 }
 
@@ -23,7 +26,10 @@ static void write_u64_at(hid_t d, hid_t mt, hsize_t i, const void *v) {
   hsize_t one = 1;
   H5Sselect_hyperslab(fs, H5S_SELECT_SET, &i, NULL, &one, NULL);
   hid_t ms = H5Screate_simple(1, &one, NULL);
-  if (H5Dwrite(d, mt, ms, fs, H5P_DEFAULT, v) < 0) { fprintf(stderr, "h5tool: write failed\n"); exit(2); }
+  if (H5Dwrite(d, mt, ms, fs, H5P_DEFAULT, v) < 0) {
+    fprintf(stderr, "h5tool: write failed\n");
+    exit(2);
+  }
   H5Sclose(ms);
   H5Sclose(fs);
 }
@@ -36,14 +42,21 @@ static herr_t cmp_cb(hid_t loc, const char *name, const H5O_info_t *info, void *
   hid_t a = H5Dopen2(loc, name, H5P_DEFAULT), t = H5Dget_type(a);
   if (H5Tget_class(t) == H5T_FLOAT) {
     hid_t b = H5Dopen2(g_other, name, H5P_DEFAULT);
-    if (b < 0) { fprintf(stderr, "h5tool: %s missing in second file\n", name); exit(1); }
+    if (b < 0) {
+      fprintf(stderr, "h5tool: %s missing in second file\n", name);
+      exit(1);
+    }
     hssize_t n = H5Sget_simple_extent_npoints(H5Dget_space(a));
-    if (n != H5Sget_simple_extent_npoints(H5Dget_space(b))) { fprintf(stderr, "h5tool: %s sizes differ\n", name); exit(1); }
+    if (n != H5Sget_simple_extent_npoints(H5Dget_space(b))) {
+      fprintf(stderr, "h5tool: %s sizes differ\n", name);
+      exit(1);
+    }
     double *x = malloc((size_t)n * sizeof(double)), *y = malloc((size_t)n * sizeof(double));
     H5Dread(a, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
     H5Dread(b, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, y);
     for (hssize_t i = 0; i < n; i++) max_diff = fmax(max_diff, fabs(x[i] - y[i]));
-    free(x); free(y);
+    free(x);
+    free(y);
     H5Dclose(b);
   }
   H5Tclose(t);
@@ -52,7 +65,10 @@ static herr_t cmp_cb(hid_t loc, const char *name, const H5O_info_t *info, void *
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) { fprintf(stderr, "usage: see the source\n"); return 2; }
+  if (argc < 3) {
+    fprintf(stderr, "usage: see the source\n");
+    return 2;
+  }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "set-token") && argc == 6) {
     hid_t f = open_rw(argv[2]);
@@ -78,12 +94,18 @@ int main(int argc, char **argv) {
     H5Fclose(f);
   } else if (!strcmp(cmd, "delete") && argc == 4) {
     hid_t f = open_rw(argv[2]);
-    if (H5Ldelete(f, argv[3], H5P_DEFAULT) < 0) { fprintf(stderr, "h5tool: cannot delete %s\n", argv[3]); return 2; }
+    if (H5Ldelete(f, argv[3], H5P_DEFAULT) < 0) {
+      fprintf(stderr, "h5tool: cannot delete %s\n", argv[3]);
+      return 2;
+    }
     H5Fclose(f);
   } else if (!strcmp(cmd, "compare") && argc == 5) {
     hid_t a = H5Fopen(argv[2], H5F_ACC_RDONLY, H5P_DEFAULT);
     g_other = H5Fopen(argv[3], H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (a < 0 || g_other < 0) { fprintf(stderr, "h5tool: cannot open inputs\n"); return 2; }
+    if (a < 0 || g_other < 0) {
+      fprintf(stderr, "h5tool: cannot open inputs\n");
+      return 2;
+    }
     H5Ovisit(a, H5_INDEX_NAME, H5_ITER_NATIVE, cmp_cb, NULL);
     double tol = atof(argv[4]);
     printf("max abs difference %.3g (tolerance %.3g)\n", max_diff, tol);

@@ -23,14 +23,16 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
   int32_t *in[NSEQ], *tgt[NSEQ];
   uint64_t ids[NSEQ] = {10, 11, 12};
   for (int s = 0; s < NSEQ; s++) {
-    for (int t = 0; t < 6; t++) tok[s][t] = (int32_t)(rng_key(7, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % V);
+    for (int t = 0; t < 6; t++)
+      tok[s][t] = (int32_t)(rng_key(7, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % V);
     in[s] = tok[s];
     tgt[s] = tok[s] + 1;
   }
   int32_t tags[NSEQ][6], labels[NSEQ] = {1, 3, 0};
   if (task == TASK_TAG)
     for (int s = 0; s < NSEQ; s++) {
-      for (int t = 0; t < 6; t++) tags[s][t] = (int32_t)(rng_key(8, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % 4);
+      for (int t = 0; t < 6; t++)
+        tags[s][t] = (int32_t)(rng_key(8, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % 4);
       tgt[s] = tags[s];
     }
   batch b = {0};
@@ -56,7 +58,8 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
     double num2 = 0, diff2 = 0, worst = 0;
     for (int64_t k = 0; k < T->n; k++) {
       float *p = m->params + T->offset + k, save = *p;
-      const float eps = cell == CELL_RNN_RELU ? 1e-3f : 1e-2f; /* small steps keep ReLU off its kink */
+      const float eps =
+          cell == CELL_RNN_RELU ? 1e-3f : 1e-2f; /* small steps keep ReLU off its kink */
       *p = save + eps;
       double lp = loss_of(m, &b, h0, c0);
       *p = save - eps;
@@ -69,16 +72,20 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
       worst = e > worst ? e : worst;
     }
     double rel = sqrt(diff2) / (sqrt(num2) + 1e-6);
-    CHECK(rel < 5e-3 && worst < 5e-3, "%s %dL drop %.1f task %s bidi %d pool %d %s: relative error %.2e, worst abs %.2e",
+    CHECK(rel < 5e-3 && worst < 5e-3,
+          "%s %dL drop %.1f task %s bidi %d pool %d %s: relative error %.2e, worst abs %.2e",
           cell_names[cell], layers, dropout, task_names[task], bidi, pool, T->name, rel, worst);
-    CHECK(num2 > 0 || strstr(T->name, "embedding") != NULL, "%s %s: gradient is all zero", cell_names[cell], T->name);
+    CHECK(num2 > 0 || strstr(T->name, "embedding") != NULL, "%s %s: gradient is all zero",
+          cell_names[cell], T->name);
   }
   free(g);
   batch_free(&b);
   model_free(m);
 }
 
-static void run(int cell, int layers, float dropout) { run_task(cell, layers, dropout, TASK_LM, 0, POOL_LAST); }
+static void run(int cell, int layers, float dropout) {
+  run_task(cell, layers, dropout, TASK_LM, 0, POOL_LAST);
+}
 
 int main(void) {
   for (int cell = 0; cell < CELL_COUNT; cell++)

@@ -9,7 +9,9 @@ int main(void) {
   {
     optim o;
     optim_init(&o, OPTIM_ADAM, 2);
-    o.beta1 = 0.9f; o.beta2 = 0.999f; o.eps = 1e-8f;
+    o.beta1 = 0.9f;
+    o.beta2 = 0.999f;
+    o.eps = 1e-8f;
     float p[2] = {1.0f, -2.0f}, g[2] = {0.5f, -3.0f};
     optim_step(&o, p, g, lr);
     CHECK_CLOSE(p[0], 0.9, 1e-6, "adam step 1 p0");
@@ -28,7 +30,10 @@ int main(void) {
   {
     optim o;
     optim_init(&o, OPTIM_ADAM, 1);
-    o.beta1 = 0.9f; o.beta2 = 0.999f; o.eps = 1e-8f; o.weight_decay = 0.5f;
+    o.beta1 = 0.9f;
+    o.beta2 = 0.999f;
+    o.eps = 1e-8f;
+    o.weight_decay = 0.5f;
     float p[1] = {1.0f}, g[1] = {-0.25f}; /* g + wd p = 0.25 > 0 */
     optim_step(&o, p, g, lr);
     CHECK_CLOSE(p[0], 0.9, 1e-6, "adam l2 step");
@@ -38,7 +43,10 @@ int main(void) {
   {
     optim o;
     optim_init(&o, OPTIM_ADAMW, 1);
-    o.beta1 = 0.9f; o.beta2 = 0.999f; o.eps = 1e-8f; o.weight_decay = 0.5f;
+    o.beta1 = 0.9f;
+    o.beta2 = 0.999f;
+    o.eps = 1e-8f;
+    o.weight_decay = 0.5f;
     float p[1] = {2.0f}, g[1] = {-1.0f};
     optim_step(&o, p, g, lr);
     CHECK_CLOSE(p[0], 2.0 * (1 - 0.05) + 0.1, 1e-6, "adamw step");
@@ -101,7 +109,8 @@ int main(void) {
     CHECK_CLOSE(ss_eps(SS_EXP, 0.99, 0, 0.0, 100), pow(0.99, 100), 1e-12, "exponential");
     CHECK_CLOSE(ss_eps(SS_EXP, 0.99, 0, 0.5, 1000), 0.5, 1e-12, "exponential floor");
     CHECK_CLOSE(ss_eps(SS_INVSIGMOID, 100, 0, 0, 0), 100.0 / 101.0, 1e-12, "inverse sigmoid at 0");
-    CHECK_CLOSE(ss_eps(SS_INVSIGMOID, 100, 0, 0, 460), 100.0 / (100.0 + exp(4.6)), 1e-12, "inverse sigmoid at 460");
+    CHECK_CLOSE(ss_eps(SS_INVSIGMOID, 100, 0, 0, 460), 100.0 / (100.0 + exp(4.6)), 1e-12,
+                "inverse sigmoid at 460");
     CHECK_CLOSE(ss_eps(SS_NONE, 0.5, 0.5, 0.5, 10), 1.0, 0, "no scheduled sampling");
   }
   return check_done("test_optim");

@@ -16,7 +16,8 @@ static void packed_vs_padded(int cell) {
   int32_t *in[NSEQ], *tgt[NSEQ], *pin[NSEQ], *pt[NSEQ];
   uint64_t ids[NSEQ] = {0, 1, 2, 3};
   for (int s = 0; s < NSEQ; s++) {
-    for (int t = 0; t <= TMAX; t++) tok[s][t] = (int32_t)(rng_key(1, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % V);
+    for (int t = 0; t <= TMAX; t++)
+      tok[s][t] = (int32_t)(rng_key(1, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % V);
     in[s] = tok[s];
     tgt[s] = tok[s] + 1;
     /* padded: every row runs TMAX steps, targets past the real length are masked (-1) */
@@ -28,8 +29,10 @@ static void packed_vs_padded(int cell) {
   batch b = {0}, p = {0};
   batch_pack(&b, NSEQ, len, in, tgt, ids);
   batch_pack(&p, NSEQ, plen, pin, pt, ids);
-  CHECK(b.s.N == 19 && p.s.N == NSEQ * TMAX, "packed rows %lld, padded rows %lld", (long long)b.s.N, (long long)p.s.N);
-  CHECK(b.s.bs[0] == 4 && b.s.bs[1] == 3 && b.s.bs[3] == 2 && b.s.bs[8] == 1, "active rows per step");
+  CHECK(b.s.N == 19 && p.s.N == NSEQ * TMAX, "packed rows %lld, padded rows %lld", (long long)b.s.N,
+        (long long)p.s.N);
+  CHECK(b.s.bs[0] == 4 && b.s.bs[1] == 3 && b.s.bs[3] == 2 && b.s.bs[8] == 1,
+        "active rows per step");
   float *g1 = malloc((size_t)m->n_params * sizeof(float));
   memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
   double l1 = model_forward(m, &b, NULL, NULL, 0, 1);
@@ -38,7 +41,8 @@ static void packed_vs_padded(int cell) {
   memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
   double l2 = model_forward(m, &p, NULL, NULL, 0, 1);
   model_backward(m, &p, 0.1f);
-  CHECK(b.n_targets == p.n_targets, "targets %lld vs %lld", (long long)b.n_targets, (long long)p.n_targets);
+  CHECK(b.n_targets == p.n_targets, "targets %lld vs %lld", (long long)b.n_targets,
+        (long long)p.n_targets);
   CHECK_CLOSE(l1, l2, 1e-5 * fabs(l1), "packed vs padded loss");
   double worst = 0;
   for (int64_t i = 0; i < m->n_params; i++) worst = fmax(worst, fabs(g1[i] - m->grads[i]));
@@ -59,10 +63,15 @@ static void windows(int cell) {
   uint64_t ids[B] = {0, 1, 2};
   int len[B];
   for (int s = 0; s < B; s++)
-    for (int t = 0; t <= 2 * T; t++) tok[s][t] = (int32_t)(rng_key(2, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % V);
+    for (int t = 0; t <= 2 * T; t++)
+      tok[s][t] = (int32_t)(rng_key(2, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % V);
   /* one window of 2T */
   batch b = {0};
-  for (int s = 0; s < B; s++) { in[s] = tok[s]; tgt[s] = tok[s] + 1; len[s] = 2 * T; }
+  for (int s = 0; s < B; s++) {
+    in[s] = tok[s];
+    tgt[s] = tok[s] + 1;
+    len[s] = 2 * T;
+  }
   batch_pack(&b, B, len, in, tgt, ids);
   double whole = model_forward(m, &b, NULL, NULL, 0, 0);
   float hT[2 * B * 8], cT[2 * B * 8];
@@ -71,7 +80,11 @@ static void windows(int cell) {
   float h[2 * B * 8] = {0}, cc[2 * B * 8] = {0};
   double parts = 0;
   for (int w = 0; w < 2; w++) {
-    for (int s = 0; s < B; s++) { in[s] = tok[s] + w * T; tgt[s] = tok[s] + w * T + 1; len[s] = T; }
+    for (int s = 0; s < B; s++) {
+      in[s] = tok[s] + w * T;
+      tgt[s] = tok[s] + w * T + 1;
+      len[s] = T;
+    }
     batch_pack(&b, B, len, in, tgt, ids);
     parts += model_forward(m, &b, h, cc, 0, 0);
     model_final_state(m, &b, h, cc);

@@ -39,13 +39,13 @@ static void one_level(enum ds_level level, const char *text) {
   vocab_index_init(&vi, ds->level, ds->vocab, ds->vocab_size, ds->eos_id, ds->unk_id);
   int64_t n = 0;
   int32_t *got = tokenize_encode(&vi, text, &n, 0, 0, "test");
-  CHECK(n == (int64_t)tr->n_tok, "%s level: %lld ids encoded, prepare wrote %llu", ds_level_names[level], (long long)n,
-        (unsigned long long)tr->n_tok);
+  CHECK(n == (int64_t)tr->n_tok, "%s level: %lld ids encoded, prepare wrote %llu",
+        ds_level_names[level], (long long)n, (unsigned long long)tr->n_tok);
   int64_t first = -1;
   for (int64_t i = 0; i < n && i < (int64_t)tr->n_tok && first < 0; i++)
     if (got[i] != want[i]) first = i;
-  CHECK(first < 0, "%s level: id %lld differs: %d vs %d", ds_level_names[level], (long long)first, first >= 0 ? got[first] : 0,
-        first >= 0 ? want[first] : 0);
+  CHECK(first < 0, "%s level: id %lld differs: %d vs %d", ds_level_names[level], (long long)first,
+        first >= 0 ? got[first] : 0, first >= 0 ? want[first] : 0);
   printf("%s level: %lld tokens agree\n", ds_level_names[level], (long long)n);
   free(got);
   free(want);
@@ -61,7 +61,8 @@ int main(int argc, char **argv) {
   memcpy(longword + 300, "\xc3\xa9", 2); /* é straddling the cut */
   longword[302] = 0;
   snprintf(text, sizeof text,
-           "Hello, w\xc3\xb6rld! na\xc3\xafve caf\xc3\xa9 \xe2\x80\x94 123_abc\tTab\r\nline two: don't  stop\x01here.\n"
+           "Hello, w\xc3\xb6rld! na\xc3\xafve caf\xc3\xa9 \xe2\x80\x94 123_abc\tTab\r\nline two: "
+           "don't  stop\x01here.\n"
            "emoji \xf0\x9f\x98\x80 end %s more (words) [and] {marks}~\n",
            longword);
   one_level(LEVEL_BYTE, text);
