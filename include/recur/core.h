@@ -87,11 +87,4 @@ double core_now(void);
 /* Peak resident set size of this process in MiB. */
 double core_peak_rss_mb(void);
 
-#include <stdio.h>
-/* Write s as a JSON string literal (quoted, escaped) to f. */
-void core_json_string(FILE *f, const char *s);
-/* Flag values, checked: a bad value ends the process naming the flag. */
-int64_t arg_int(const char *flag, const char *val, int64_t min, int64_t max);
-double arg_double(const char *flag, const char *val, double min, double max);
-const char *arg_choice(const char *flag, const char *val, const char *const *choices);
 #endif

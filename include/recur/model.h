@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "recur/batch.h"
+#include "recur/json.h"
 #include "recur/layer.h"
 
 #define MODEL_FORMAT      "recur-model"
@@ -109,6 +110,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step);
 void model_vocab_free(model_vocab *v);
 /* Resolve MODEL (file, checkpoint dir, run dir) to a model.h5 path (malloc'd). */
 char *model_resolve(const char *path);
-void model_inspect(const char *path, int json);
+/* What a model holds: to stdout as text, or (j non-NULL) as a JSON object under key. */
+void model_inspect(const char *path, json_writer *j, const char *key);
 
 #endif

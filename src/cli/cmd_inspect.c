@@ -11,6 +11,7 @@
 #include "recur/core.h"
 #include "recur/dataset.h"
 #include "recur/h5.h"
+#include "recur/json.h"
 #include "recur/model.h"
 
 #define NBUCKET 24
@@ -25,6 +26,12 @@ static void length_histogram(const dataset *ds, int s, uint64_t *h) {
   }
 }
 
+static void inspect_model(const char *path, int json) {
+  json_writer j;
+  json_init(&j, stdout);
+  model_inspect(path, json ? &j : NULL, NULL);
+}
+
 static void inspect_dataset(const char *path, int json) {
   dataset *ds = dataset_open(path);
   uint64_t h[SPLIT_COUNT][NBUCKET];
@@ -32,37 +39,45 @@ static void inspect_dataset(const char *path, int json) {
   int nshow = ds->vocab_size < 20 ? (int)ds->vocab_size : 20;
   int first = ds->level == LEVEL_BYTE ? 32 : 0;
   if (json) {
-    printf("{\"path\":");
-    core_json_string(stdout, path);
-    printf(",\"format\":\"%s\",\"version\":%d,\"level\":\"%s\",\"split_on\":\"%s\",\"vocab_size\":%"
-           "lld,"
-           "\"eos_id\":%lld,\"unk_id\":%lld,\"files\":%d,\"vocab_head\":[",
-           DATASET_FORMAT, DATASET_VERSION, ds_level_names[ds->level], ds->split_on,
-           (long long)ds->vocab_size, (long long)ds->eos_id, (long long)ds->unk_id, ds->n_files);
-    for (int i = 0; i < nshow && first + i < ds->vocab_size; i++) {
-      if (i) putchar(',');
-      core_json_string(stdout, ds->vocab[first + i]);
-    }
-    printf("],\"task\":\"%s\",\"outputs\":[", ds->task == TASK_CLASSIFY ? "classify"
-                                              : ds->task == TASK_TAG    ? "tag"
-                                                                        : "lm");
-    for (int64_t i = 0; i < ds->n_out; i++) {
-      if (i) putchar(',');
-      core_json_string(stdout, ds->out_names[i]);
-    }
-    printf("],\"splits\":{");
+    json_writer j;
+    json_init(&j, stdout);
+    json_object_begin(&j, NULL);
+    json_str(&j, "path", path);
+    json_str(&j, "format", DATASET_FORMAT);
+    json_int(&j, "version", DATASET_VERSION);
+    json_str(&j, "level", ds_level_names[ds->level]);
+    json_str(&j, "split_on", ds->split_on);
+    json_int(&j, "vocab_size", ds->vocab_size);
+    json_int(&j, "eos_id", ds->eos_id);
+    json_int(&j, "unk_id", ds->unk_id);
+    json_int(&j, "files", ds->n_files);
+    json_array_begin(&j, "vocab_head");
+    for (int i = 0; i < nshow && first + i < ds->vocab_size; i++)
+      json_str(&j, NULL, ds->vocab[first + i]);
+    json_array_end(&j);
+    json_str(&j, "task", task_names[ds->task]);
+    json_array_begin(&j, "outputs");
+    for (int64_t i = 0; i < ds->n_out; i++) json_str(&j, NULL, ds->out_names[i]);
+    json_array_end(&j);
+    json_object_begin(&j, "splits");
     for (int s = 0; s < SPLIT_COUNT; s++) {
-      printf("%s\"%s\":{\"sequences\":%llu,\"tokens\":%llu,\"length_histogram\":[", s ? "," : "",
-             ds_split_names[s], (unsigned long long)ds->split[s].n_seq,
-             (unsigned long long)ds->split[s].n_tok);
-      int c = 0;
+      json_object_begin(&j, ds_split_names[s]);
+      json_int(&j, "sequences", (int64_t)ds->split[s].n_seq);
+      json_int(&j, "tokens", (int64_t)ds->split[s].n_tok);
+      json_array_begin(&j, "length_histogram");
       for (int b = 0; b < NBUCKET; b++)
-        if (h[s][b])
-          printf("%s{\"min\":%llu,\"max\":%llu,\"count\":%llu}", c++ ? "," : "", 1ull << b,
-                 (2ull << b) - 1, (unsigned long long)h[s][b]);
-      printf("]}");
+        if (h[s][b]) {
+          json_object_begin(&j, NULL);
+          json_int(&j, "min", (int64_t)(1ull << b));
+          json_int(&j, "max", (int64_t)((2ull << b) - 1));
+          json_int(&j, "count", (int64_t)h[s][b]);
+          json_object_end(&j);
+        }
+      json_array_end(&j);
+      json_object_end(&j);
     }
-    printf("}}\n");
+    json_object_end(&j);
+    json_object_end(&j);
   } else {
     printf("%s: %s version %d, %s level, split on %s%s\n", path, DATASET_FORMAT, DATASET_VERSION,
            ds_level_names[ds->level], ds->split_on, ds->n_files > 1 ? " (sharded)" : "");
@@ -73,7 +88,7 @@ static void inspect_dataset(const char *path, int json) {
     printf("\n  first entries:");
     for (int i = 0; i < nshow && first + i < ds->vocab_size; i++) {
       putchar(' ');
-      core_json_string(stdout, ds->vocab[first + i]);
+      json_write_string(stdout, ds->vocab[first + i]);
     }
     printf("\n");
     if (ds->task != TASK_LM) {
@@ -81,7 +96,7 @@ static void inspect_dataset(const char *path, int json) {
              (long long)ds->n_out, ds->task == TASK_CLASSIFY ? "labels" : "tags");
       for (int64_t i = 0; i < ds->n_out && i < 20; i++) {
         putchar(' ');
-        core_json_string(stdout, ds->out_names[i]);
+        json_write_string(stdout, ds->out_names[i]);
       }
       printf("%s\n", ds->n_out > 20 ? " ..." : "");
     }
@@ -133,7 +148,7 @@ int cmd_inspect(int argc, char **argv) {
     if (is_ckpt)
       ckpt_inspect(path, json);
     else
-      model_inspect(path, json);
+      inspect_model(path, json);
     return 0;
   }
   hid_t f = h5_open(path, 0);
@@ -141,7 +156,7 @@ int cmd_inspect(int argc, char **argv) {
   h5_attr_get_str(f, "format", fmt, sizeof fmt);
   H5Fclose(f);
   if (strcmp(fmt, MODEL_FORMAT) == 0)
-    model_inspect(path, json);
+    inspect_model(path, json);
   else
     inspect_dataset(path, json);
   return 0;

@@ -24,17 +24,6 @@ static void usage(FILE *f) {
              "run `recur COMMAND --help` for a command's flags\n");
 }
 
-const char *cli_value(int argc, char **argv, int *i) {
-  if (*i + 1 >= argc) recur_fail(NULL, NULL, "%s needs a value", argv[*i]);
-  return argv[++*i];
-}
-
-void cli_unknown(const char *cmd, const char *flag) {
-  char hint[128];
-  snprintf(hint, sizeof hint, "see `recur %s --help`", cmd);
-  recur_fail(NULL, hint, "unknown flag '%s' for %s", flag, cmd);
-}
-
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   h5_init();
@@ -48,25 +37,17 @@ int main(int argc, char **argv) {
     MPI_Finalize();
     return argc < 2 ? 2 : 0;
   }
-  int rc;
-  const char *c = argv[1];
-  if (strcmp(c, "prepare") == 0)
-    rc = cmd_prepare(argc - 1, argv + 1);
-  else if (strcmp(c, "inspect") == 0)
-    rc = cmd_inspect(argc - 1, argv + 1);
-  else if (strcmp(c, "decode") == 0)
-    rc = cmd_decode(argc - 1, argv + 1);
-  else if (strcmp(c, "train") == 0)
-    rc = cmd_train(argc - 1, argv + 1);
-  else if (strcmp(c, "sample") == 0)
-    rc = cmd_sample(argc - 1, argv + 1);
-  else if (strcmp(c, "eval") == 0)
-    rc = cmd_eval(argc - 1, argv + 1);
-  else if (strcmp(c, "predict") == 0)
-    rc = cmd_predict(argc - 1, argv + 1);
-  else {
-    recur_fail(NULL, "run `recur --help` for the commands", "unknown command '%s'", c);
-  }
+  static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+  } COMMANDS[] = {{"prepare", cmd_prepare}, {"inspect", cmd_inspect}, {"decode", cmd_decode},
+                  {"train", cmd_train},     {"sample", cmd_sample},   {"eval", cmd_eval},
+                  {"predict", cmd_predict}};
+  int rc = -1;
+  for (size_t k = 0; k < sizeof COMMANDS / sizeof COMMANDS[0] && rc < 0; k++)
+    if (!strcmp(argv[1], COMMANDS[k].name)) rc = COMMANDS[k].run(argc - 1, argv + 1);
+  if (rc < 0)
+    recur_fail(NULL, "run `recur --help` for the commands", "unknown command '%s'", argv[1]);
   MPI_Finalize();
   return rc;
 }

@@ -37,7 +37,8 @@ int opts_set(const opt_table *t, int i, void *o, const char *val, char *err, siz
   const opt_def *d = &t->defs[i];
   void *p = field(d, o);
   switch (d->type) {
-  case OPT_INT: {
+  case OPT_INT:
+  case OPT_UINT: { /* OPT_UINT bounds are non-negative: the same parse */
     int64_t v;
     if (parse_i64(val, &v) != 0)
       return snprintf(err, cap, "%s expects an integer, got '%s'", d->flag, val), -1;
@@ -45,21 +46,12 @@ int opts_set(const opt_table *t, int i, void *o, const char *val, char *err, siz
       return snprintf(err, cap, "%s must be in [%.0f, %.0f], got %lld", d->flag, d->lo, d->hi,
                       (long long)v),
              -1;
-    if (d->size == sizeof(int))
+    if (d->type == OPT_UINT)
+      *(uint64_t *)p = (uint64_t)v;
+    else if (d->size == sizeof(int))
       *(int *)p = (int)v;
     else
       *(int64_t *)p = v;
-    return 0;
-  }
-  case OPT_UINT: {
-    int64_t v;
-    if (parse_i64(val, &v) != 0)
-      return snprintf(err, cap, "%s expects an integer, got '%s'", d->flag, val), -1;
-    if ((double)v < d->lo || (double)v > d->hi)
-      return snprintf(err, cap, "%s must be in [%.0f, %.0f], got %lld", d->flag, d->lo, d->hi,
-                      (long long)v),
-             -1;
-    *(uint64_t *)p = (uint64_t)v;
     return 0;
   }
   case OPT_REAL: {

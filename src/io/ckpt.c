@@ -18,6 +18,7 @@
 #include "recur/core.h"
 #include "recur/h5.h"
 #include "recur/hooks.h"
+#include "recur/json.h"
 
 /* ---- files ---- */
 /* FNV-1a 64 of a whole file, and its size; -1 if unreadable */
@@ -497,17 +498,27 @@ void ckpt_inspect(const char *dir, int json) {
   char err[1600];
   if (read_manifest(dir, &mf, err, sizeof err) != 0) recur_fail(dir, NULL, "%s", err);
   int ok = ckpt_validate(dir, err, sizeof err) == 0;
-  if (json)
-    printf("{\"checkpoint\":{\"step\":%lld,\"world\":%d,\"n_params\":%lld,\"valid\":%s},\"model\":",
-           (long long)mf.step, mf.world, (long long)mf.n_params, ok ? "true" : "false");
-  else
+  char *mp = core_path("%s/model.h5", dir);
+  if (json) {
+    json_writer j;
+    json_init(&j, stdout);
+    json_object_begin(&j, NULL);
+    json_object_begin(&j, "checkpoint");
+    json_int(&j, "step", mf.step);
+    json_int(&j, "world", mf.world);
+    json_int(&j, "n_params", mf.n_params);
+    json_bool(&j, "valid", ok);
+    if (!ok) json_str(&j, "error", err);
+    json_object_end(&j);
+    model_inspect(mp, &j, "model");
+    json_object_end(&j);
+  } else {
     printf("%s: checkpoint at step %lld, written by %d rank(s), %lld parameters, %s\n", dir,
            (long long)mf.step, mf.world, (long long)mf.n_params, ok ? "complete and valid" : err);
-  fflush(stdout);
-  char *mp = core_path("%s/model.h5", dir);
-  model_inspect(mp, json);
+    fflush(stdout);
+    model_inspect(mp, NULL, NULL);
+  }
   free(mp);
-  if (json) printf("}\n");
   free(mf.shard);
   if (!ok) {
     fflush(stdout);

@@ -12,6 +12,7 @@
 #include "recur/core.h"
 #include "recur/dataset.h"
 #include "recur/h5.h"
+#include "recur/json.h"
 #include "recur/model.h"
 
 void model_save(const model *m, const model_vocab *v, int64_t step, const char *path) {
@@ -184,27 +185,32 @@ void model_vocab_free(model_vocab *v) {
   v->out_names = NULL;
 }
 
-void model_inspect(const char *path, int json) {
+void model_inspect(const char *path, json_writer *j, const char *key) {
   char *file = model_resolve(path);
   model_vocab v;
   int64_t step = 0;
   model *m = model_load(file, &v, &step);
   const model_config *c = &m->cfg;
-  if (json) {
-    printf("{\"path\":");
-    core_json_string(stdout, file);
-    printf(",\"format\":\"%s\",\"version\":%d,\"cell\":\"%s\",\"layers\":%d,\"hidden\":%d,"
-           "\"embed\":%d,"
-           "\"vocab_size\":%d,\"bidirectional\":%s,\"task\":\"%s\",\"outputs\":%d,\"level\":\"%s\","
-           "\"step\":%lld,"
-           "\"parameters\":%lld,\"tensors\":[",
-           MODEL_FORMAT, MODEL_VERSION, cell_names[c->cell], c->layers, c->hidden, c->embed,
-           c->vocab, c->bidirectional ? "true" : "false", task_names[c->task], m->O,
-           ds_level_names[v.level], (long long)step, (long long)m->n_params);
+  if (j) {
+    json_object_begin(j, key);
+    json_str(j, "path", file);
+    json_str(j, "format", MODEL_FORMAT);
+    json_int(j, "version", MODEL_VERSION);
+    json_str(j, "cell", cell_names[c->cell]);
+    json_int(j, "layers", c->layers);
+    json_int(j, "hidden", c->hidden);
+    json_int(j, "embed", c->embed);
+    json_int(j, "vocab_size", c->vocab);
+    json_bool(j, "bidirectional", c->bidirectional);
+    json_str(j, "task", task_names[c->task]);
+    json_int(j, "outputs", m->O);
+    json_str(j, "level", ds_level_names[v.level]);
+    json_int(j, "step", step);
+    json_int(j, "parameters", m->n_params);
+    json_array_begin(j, "tensors");
   } else {
     printf("%s: %s version %d, step %lld, task %s\n  %s%s, %d layer(s) x %d hidden, embed %d, "
-           "vocabulary %d (%s level), "
-           "%d outputs, %lld parameters\n",
+           "vocabulary %d (%s level), %d outputs, %lld parameters\n",
            file, MODEL_FORMAT, MODEL_VERSION, (long long)step, task_names[c->task],
            c->bidirectional ? "bidirectional " : "", cell_names[c->cell], c->layers, c->hidden,
            c->embed, c->vocab, ds_level_names[v.level], m->O, (long long)m->n_params);
@@ -214,19 +220,25 @@ void model_inspect(const char *path, int json) {
     double s = 0;
     for (int64_t k = 0; k < t->n; k++)
       s += (double)m->params[t->offset + k] * m->params[t->offset + k];
-    if (json && t->rank == 2)
-      printf("%s{\"name\":\"%s\",\"shape\":[%lld,%lld],\"norm\":%.6g}", i ? "," : "", t->name,
-             (long long)t->dims[0], (long long)t->dims[1], sqrt(s));
-    else if (json)
-      printf("%s{\"name\":\"%s\",\"shape\":[%lld],\"norm\":%.6g}", i ? "," : "", t->name,
-             (long long)t->dims[0], sqrt(s));
-    else if (t->rank == 2)
+    if (j) {
+      json_object_begin(j, NULL);
+      json_str(j, "name", t->name);
+      json_array_begin(j, "shape");
+      for (int d = 0; d < t->rank; d++) json_int(j, NULL, t->dims[d]);
+      json_array_end(j);
+      json_num(j, "norm", sqrt(s));
+      json_object_end(j);
+    } else if (t->rank == 2) {
       printf("  %-22s (%lld, %lld)  norm %.4f\n", t->name, (long long)t->dims[0],
              (long long)t->dims[1], sqrt(s));
-    else
+    } else {
       printf("  %-22s (%lld)  norm %.4f\n", t->name, (long long)t->dims[0], sqrt(s));
+    }
   }
-  if (json) printf("]}\n");
+  if (j) {
+    json_array_end(j);
+    json_object_end(j);
+  }
   model_vocab_free(&v);
   model_free(m);
   free(file);

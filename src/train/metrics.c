@@ -12,6 +12,18 @@
 #include "recur/train.h"
 #include "train-impl.h"
 
+/* a line of metrics.jsonl: an object that starts with the step it is about */
+static void line_begin(metrics *mt, json_writer *j, int64_t step) {
+  json_init(j, mt->f);
+  json_object_begin(j, NULL);
+  json_int(j, "step", step);
+}
+
+static void line_end(metrics *mt, json_writer *j) {
+  json_object_end(j);
+  fflush(mt->f);
+}
+
 void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet) {
   memset(mt, 0, sizeof *mt);
   mt->quiet = quiet;
@@ -79,9 +91,7 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
     fflush(stdout);
   }
   json_writer j;
-  json_init(&j, mt->f);
-  json_object_begin(&j, NULL);
-  json_int(&j, "step", step);
+  line_begin(mt, &j, step);
   json_num(&j, "epoch", epoch);
   json_num(&j, "loss", avg);
   json_num(&j, "last_loss", last_loss);
@@ -93,8 +103,7 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
   json_num(&j, "comm_total_s", mt->comm_total / mt->n);
   json_num(&j, "elapsed_s", now - mt->t_start);
   json_num(&j, "ss_eps", ss_eps);
-  json_object_end(&j);
-  fflush(mt->f);
+  line_end(mt, &j);
   mt->t_log = now;
   mt->tokens = mt->loss_sum = mt->loss_targets = mt->comm_wait = mt->comm_total = 0;
   mt->n = 0;
@@ -104,9 +113,7 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
                   double seconds) {
   double vl = r->loss_sum / r->tokens;
   json_writer j;
-  json_init(&j, mt->f);
-  json_object_begin(&j, NULL);
-  json_int(&j, "step", step);
+  line_begin(mt, &j, step);
   json_num(&j, "epoch", epoch);
   json_num(&j, "val_loss", vl);
   if (ds->task != TASK_LM) {
@@ -126,30 +133,23 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
     json_num(&j, word ? "val_ppl" : "val_bpc", met);
     json_num(&j, "val_tokens", r->tokens);
   }
-  json_object_end(&j);
-  fflush(mt->f);
+  line_end(mt, &j);
   fflush(stdout);
   mt->t_log += seconds; /* throughput counts training time only */
 }
 
 void metrics_checkpoint(metrics *mt, int64_t step, double seconds, const char *reason) {
   json_writer j;
-  json_init(&j, mt->f);
-  json_object_begin(&j, NULL);
-  json_int(&j, "step", step);
+  line_begin(mt, &j, step);
   json_num(&j, "checkpoint_s", seconds);
   json_str(&j, "checkpoint_reason", reason);
-  json_object_end(&j);
-  fflush(mt->f);
+  line_end(mt, &j);
   mt->t_log += seconds;
 }
 
 void metrics_resume(metrics *mt, int64_t step, double load_s) {
   json_writer j;
-  json_init(&j, mt->f);
-  json_object_begin(&j, NULL);
-  json_int(&j, "step", step);
+  line_begin(mt, &j, step);
   json_num(&j, "resume_load_s", load_s);
-  json_object_end(&j);
-  fflush(mt->f);
+  line_end(mt, &j);
 }
