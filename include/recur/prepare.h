@@ -7,14 +7,18 @@
 
 #include "recur/dataset.h"
 
+/* where a sequence ends: nowhere (one stream), at each line, blank line, file, or separator line */
+enum seg_mode { SEG_NONE, SEG_LINE, SEG_PARAGRAPH, SEG_FILE, SEG_SEPARATOR, SEG_COUNT };
+extern const char *const seg_mode_names[SEG_COUNT + 1];
+
 typedef struct {
   char **inputs; /* files, directories (recursive, sorted) or "-" for stdin */
   int n_inputs;
   char *out; /* OUT.h5 */
   enum ds_level level;
-  char *split_on;   /* none|line|paragraph|file|separator */
-  char *separator;  /* the separator line for split_on=separator */
-  double val, test; /* fractions of sequences (or of the stream's tail) */
+  enum seg_mode split_on; /* where sequences end */
+  char *separator;        /* the separator line for split_on=separator */
+  double val, test;       /* fractions of sequences (or of the stream's tail) */
   uint64_t seed;
   int64_t min_count;     /* word level: rarer words become <unk> */
   int64_t max_vocab;     /* word level: cap including specials (0 = none) */

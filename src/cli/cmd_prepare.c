@@ -10,11 +10,8 @@
 #include "recur/opts.h"
 #include "recur/prepare.h"
 
-static const char *const SPLIT_ON[] = {"none", "line", "paragraph", "file", "separator", NULL};
-
 typedef struct {
   prepare_opts p;
-  int split_on;
 } prepare_flags;
 
 #define F(m) OPT_FIELD(prepare_flags, m)
@@ -23,7 +20,7 @@ static const opt_def DEFS[] = {
      "the dataset to write (required)", 0},
     {"--level", NULL, OPT_CHOICE, F(p.level), 0, 0, ds_level_names, "char", NULL,
      "bytes, UTF-8 characters, or words and punctuation marks", 0},
-    {"--split-on", NULL, OPT_CHOICE, F(split_on), 0, 0, SPLIT_ON, "none", NULL,
+    {"--split-on", NULL, OPT_CHOICE, F(p.split_on), 0, 0, seg_mode_names, "none", NULL,
      "where sequences end (each delimited one ends with <eos>)", 0},
     {"--separator", NULL, OPT_STR, F(p.separator), 0, 0, NULL, NULL, "STR",
      "the separator line for --split-on separator", 0},
@@ -68,7 +65,6 @@ int cmd_prepare(int argc, char **argv) {
   prepare_opts *o = &f.p;
   o->inputs = (char **)pos;
   o->n_inputs = np;
-  o->split_on = (char *)SPLIT_ON[f.split_on];
   if (o->max_vocab != 0 && o->max_vocab < 3)
     recur_fail(NULL, NULL, "--max-vocab must be 0 or at least 3, got %lld",
                (long long)o->max_vocab);
@@ -76,7 +72,7 @@ int cmd_prepare(int argc, char **argv) {
   if (!o->out) recur_fail(NULL, "recur prepare INPUT... -o OUT.h5", "no output given (-o)");
   if (o->val + o->test >= 1.0)
     recur_fail(NULL, NULL, "--val + --test must be below 1, got %g", o->val + o->test);
-  if (!strcmp(o->split_on, "separator")) {
+  if (o->split_on == SEG_SEPARATOR) {
     if (!o->separator || !*o->separator)
       recur_fail(NULL, "e.g. --separator %", "--split-on separator needs --separator STR");
     if (strlen(o->separator) > 255 || strchr(o->separator, '\n'))

@@ -23,8 +23,6 @@
 #define READ_BLOCK (1 << 20)
 #define TBUF       65536
 
-enum seg_mode { SEG_NONE, SEG_LINE, SEG_PARAGRAPH, SEG_FILE, SEG_SEPARATOR };
-
 /* ---- word hash table: string -> (count, id) ---- */
 typedef struct {
   uint64_t hash, count;
@@ -61,7 +59,8 @@ typedef struct {
 /* ---- the whole preparation ---- */
 typedef struct {
   const prepare_opts *o;
-  int mode, delimited, pass;
+  enum seg_mode mode;
+  int delimited, pass;
   const char *cur_file;
   /* pass 1 */
   uint64_t *cp_count; /* (MAX_CP) char level */

@@ -15,6 +15,9 @@
 
 #include "prepare-impl.h"
 
+const char *const seg_mode_names[SEG_COUNT + 1] = {"none", "line",      "paragraph",
+                                                   "file", "separator", NULL};
+
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -162,11 +165,7 @@ void prepare_run(const prepare_opts *o) {
   p->tok.on_char = prep_tok_char;
   p->tok.on_word = prep_tok_word;
   p->tok.on_error = prep_tok_fail;
-  const char *modes[] = {"none", "line", "paragraph", "file", "separator"};
-  p->mode = -1;
-  for (int i = 0; i < 5; i++)
-    if (strcmp(o->split_on, modes[i]) == 0) p->mode = i;
-  RECUR_ASSERT(p->mode >= 0);
+  p->mode = o->split_on;
   p->delimited = p->mode != SEG_NONE;
   if (o->task != TASK_LM) { /* classify/tag: one sequence per line, no <eos> */
     p->mode = SEG_LINE;

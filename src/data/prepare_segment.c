@@ -110,6 +110,7 @@ static void on_end(prep *p) {
 static void seg_block(prep *p, const unsigned char *b, size_t n, uint64_t off) {
   size_t i = 0;
   switch (p->mode) {
+  case SEG_COUNT:
   case SEG_NONE:
   case SEG_FILE: tok_feed(p, b, n, off); return;
   case SEG_LINE:
@@ -180,6 +181,7 @@ static void seg_block(prep *p, const unsigned char *b, size_t n, uint64_t off) {
 
 static void seg_file_end(prep *p) {
   switch (p->mode) {
+  case SEG_COUNT:
   case SEG_NONE: on_end(p); break;
   case SEG_FILE:
     if (p->seq_has_content) on_end(p);

@@ -218,7 +218,7 @@ void prep_write_metadata(prep *p, hid_t f) {
   h5_attr_set_str(f, "format", DATASET_FORMAT);
   h5_attr_set_i64(f, "version", DATASET_VERSION);
   h5_attr_set_str(f, "level", ds_level_names[o->level]);
-  h5_attr_set_str(f, "split_on", o->task != TASK_LM ? "line" : o->split_on);
+  h5_attr_set_str(f, "split_on", o->task != TASK_LM ? "line" : seg_mode_names[o->split_on]);
   h5_attr_set_str(f, "separator", o->separator ? o->separator : "");
   h5_attr_set_str(f, "task",
                   o->task == TASK_CLASSIFY ? "classify"

@@ -26,7 +26,7 @@ static void one_level(enum ds_level level, const char *text) {
   o.n_inputs = 1;
   o.out = out;
   o.level = level;
-  o.split_on = "none";
+  o.split_on = SEG_NONE;
   o.min_count = 1;
   o.seed = 1;
   o.quiet = 1;
