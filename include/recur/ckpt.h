@@ -42,11 +42,11 @@ void ckpt_publish_model(const char *run, int64_t step, const model *m, const mod
 /* Collective. path is a run directory (newest valid committed checkpoint, falling back to
  * older ones with a message) or a checkpoint directory. Returns the one chosen (malloc'd). */
 char *ckpt_find_dir(const char *path);
-/* The training options saved in a state shard (malloc'd "--flag value" lines). */
-char *ckpt_saved_options(const char *shard);
+/* The training options saved in checkpoint dir (malloc'd "--flag value" lines). */
+char *ckpt_saved_options(const char *dir);
 /* Collective. Loads the optimizer state, carried states and counters of checkpoint dir into p
- * and st (resharding from any world size); options (malloc'd) receives the saved options. */
-void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char **options);
+ * and st (resharding from any world size). */
+void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st);
 /* Rank 0: remove uncommitted checkpoint directories (crash leftovers) under run. */
 void ckpt_cleanup(const char *run);
 /* Validate one checkpoint directory; 0 if good, else -1 with a reason in err. */

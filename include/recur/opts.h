@@ -59,17 +59,18 @@ int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char
                const char **pos, int max_pos, int *n_pos);
 /* The index of a flag (or its alias), -1 if unknown. */
 int opts_find(const opt_table *t, const char *flag);
-/* The canonical text of option i's value ("0.002", "lstm", a path) into buf. */
-void opts_format(const opt_table *t, int i, const void *o, char *buf, size_t cap);
-/* The same, malloc'd (a path of any length). */
+/* The canonical text of option i's value ("0.002", "lstm", a path of any length), malloc'd. */
 char *opts_value(const opt_table *t, int i, const void *o);
+/* Option i of dst = that of src (a string is copied, dst's old one freed). */
+void opts_copy(const opt_table *t, int i, void *dst, const void *src);
 /* Every saved option (not OPT_NOT_SAVED) as "--flag value" lines, malloc'd. */
 char *opts_text(const opt_table *t, const void *o);
+/* Set options from opts_text's lines; an unknown flag or bad value ends the process naming where.
+ */
+void opts_load_text(const opt_table *t, void *o, const char *text, const char *where);
 /* --help: usage, every flag with its value, default and help, then notes. */
 void opts_help(const opt_table *t, FILE *f);
 /* Free the OPT_STR fields. */
 void opts_free(const opt_table *t, void *o);
-/* The name of enum value v in a NULL-terminated choices table, "?" if out of range. */
-const char *opts_choice_name(const char *const *choices, int v);
 
 #endif

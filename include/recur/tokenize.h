@@ -57,6 +57,11 @@ void vocab_index_free(vocab_index *v);
 /* id of the entry named s[0..n) (not <eos> or <unk>), -1 if none */
 int64_t vocab_index_find(const vocab_index *v, const char *s, int n);
 
+/* Words of word-level tagging (word/TAG tokens in prepare, words in predict) lie between spaces
+ * and tabs: the next one in [*s, end) starts at the pointer returned (NULL when none is left),
+ * *n bytes long; *s moves past it. */
+const char *tokenize_field(const char **s, const char *end, int *n);
+
 /* Encode text as prepare would (ids malloc'd, count in *n). words_by_space: word-level tagging
  * input, where words are whatever lies between spaces and tabs (as prepare reads word/TAG
  * tokens). A symbol not in the vocabulary becomes <unk> when use_unk is set and the vocabulary

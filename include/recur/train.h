@@ -64,7 +64,11 @@ typedef struct {
 
 double eval_accuracy(const eval_result *r);
 double eval_f1(const eval_result *r, int k); /* F1 of class k */
-double eval_macro_f1(const eval_result *r);  /* mean F1 over classes that occur */
+double eval_macro_f1(const eval_result *r);
+/* A language model's loss (nats per token) as users read it: perplexity at word level
+ * (*name = "ppl"), bits per character otherwise ("bpc"). */
+double eval_lm_metric(const dataset *ds, double loss,
+                      const char **name); /* mean F1 over classes that occur */
 /* "accuracy", "f1" (macro), "f1_per_class" {name: F1}, "confusion" [[..]] into the open object */
 void eval_json(json_writer *j, const eval_result *r, char *const *names);
 

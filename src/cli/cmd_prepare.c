@@ -10,36 +10,32 @@
 #include "recur/opts.h"
 #include "recur/prepare.h"
 
-typedef struct {
-  prepare_opts p;
-} prepare_flags;
-
-#define F(m) OPT_FIELD(prepare_flags, m)
+#define F(m) OPT_FIELD(prepare_opts, m)
 static const opt_def DEFS[] = {
-    {"--out", "-o", OPT_STR, F(p.out), 0, 0, NULL, NULL, "OUT.h5",
-     "the dataset to write (required)", 0},
-    {"--level", NULL, OPT_CHOICE, F(p.level), 0, 0, ds_level_names, "char", NULL,
-     "bytes, UTF-8 characters, or words and punctuation marks", 0},
-    {"--split-on", NULL, OPT_CHOICE, F(p.split_on), 0, 0, seg_mode_names, "none", NULL,
-     "where sequences end (each delimited one ends with <eos>)", 0},
-    {"--separator", NULL, OPT_STR, F(p.separator), 0, 0, NULL, NULL, "STR",
-     "the separator line for --split-on separator", 0},
-    {"--task", NULL, OPT_CHOICE, F(p.task), 0, 0, task_names, "lm", NULL,
-     "what the sequences are for", 0},
-    {"--val", NULL, OPT_REAL, F(p.val), 0, 0.99, NULL, "0", "F",
-     "fraction of sequences for validation", 0},
-    {"--test", NULL, OPT_REAL, F(p.test), 0, 0.99, NULL, "0", "F", "fraction of sequences for test",
+    {"--out", "-o", OPT_STR, F(out), 0, 0, NULL, NULL, "OUT.h5", "the dataset to write (required)",
      0},
-    {"--seed", NULL, OPT_UINT, F(p.seed), 0, 9.2e18, NULL, "1234", "S", "seed of the split", 0},
-    {"--min-count", NULL, OPT_INT, F(p.min_count), 1, 9.2e18, NULL, "1", "N",
+    {"--level", NULL, OPT_CHOICE, F(level), 0, 0, ds_level_names, "char", NULL,
+     "bytes, UTF-8 characters, or words and punctuation marks", 0},
+    {"--split-on", NULL, OPT_CHOICE, F(split_on), 0, 0, seg_mode_names, "none", NULL,
+     "where sequences end (each delimited one ends with <eos>)", 0},
+    {"--separator", NULL, OPT_STR, F(separator), 0, 0, NULL, NULL, "STR",
+     "the separator line for --split-on separator", 0},
+    {"--task", NULL, OPT_CHOICE, F(task), 0, 0, task_names, "lm", NULL,
+     "what the sequences are for", 0},
+    {"--val", NULL, OPT_REAL, F(val), 0, 0.99, NULL, "0", "F",
+     "fraction of sequences for validation", 0},
+    {"--test", NULL, OPT_REAL, F(test), 0, 0.99, NULL, "0", "F", "fraction of sequences for test",
+     0},
+    {"--seed", NULL, OPT_UINT, F(seed), 0, 9.2e18, NULL, "1234", "S", "seed of the split", 0},
+    {"--min-count", NULL, OPT_INT, F(min_count), 1, 9.2e18, NULL, "1", "N",
      "word level: rarer words become <unk>", 0},
-    {"--max-vocab", NULL, OPT_INT, F(p.max_vocab), 0, 2147483647, NULL, "0", "N",
+    {"--max-vocab", NULL, OPT_INT, F(max_vocab), 0, 2147483647, NULL, "0", "N",
      "word level: keep the N-2 most frequent words (0 = all; at least 3)", 0},
-    {"--vocab", NULL, OPT_STR, F(p.vocab_from), 0, 0, NULL, NULL, "FROM.h5",
+    {"--vocab", NULL, OPT_STR, F(vocab_from), 0, 0, NULL, NULL, "FROM.h5",
      "use the vocabulary of this dataset", 0},
-    {"--shard-tokens", NULL, OPT_UINT, F(p.shard_tokens), 0, 9.2e18, NULL, "0", "N",
+    {"--shard-tokens", NULL, OPT_UINT, F(shard_tokens), 0, 9.2e18, NULL, "0", "N",
      "write shard files of about N tokens plus an index (0 = one file)", 0},
-    {"--quiet", NULL, OPT_SWITCH, F(p.quiet), 0, 1, NULL, "0", NULL, "no summary line", 0},
+    {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no summary line", 0},
 };
 #undef F
 
@@ -52,17 +48,16 @@ static const opt_table TABLE = {
     DEFS, sizeof DEFS / sizeof DEFS[0]};
 
 int cmd_prepare(int argc, char **argv) {
-  prepare_flags f;
-  memset(&f, 0, sizeof f);
-  opts_default(&TABLE, &f);
+  prepare_opts opts, *o = &opts;
+  memset(o, 0, sizeof *o);
+  opts_default(&TABLE, o);
   const char **pos = xcalloc((size_t)argc, sizeof(char *));
   int np = 0;
-  if (opts_parse(&TABLE, &f, NULL, argc, argv, pos, argc, &np)) {
+  if (opts_parse(&TABLE, o, NULL, argc, argv, pos, argc, &np)) {
     free(pos);
-    opts_free(&TABLE, &f);
+    opts_free(&TABLE, o);
     return 0;
   }
-  prepare_opts *o = &f.p;
   o->inputs = (char **)pos;
   o->n_inputs = np;
   if (o->max_vocab != 0 && o->max_vocab < 3)
@@ -81,6 +76,6 @@ int cmd_prepare(int argc, char **argv) {
   prepare_run(o); /* every rank: they share the input files */
   MPI_Barrier(MPI_COMM_WORLD);
   free(pos);
-  opts_free(&TABLE, &f);
+  opts_free(&TABLE, o);
   return 0;
 }

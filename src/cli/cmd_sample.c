@@ -1,7 +1,6 @@
 /* recur sample, eval and predict: a trained model used through the library (generate.h,
  * train_eval); this file parses, calls and prints. */
 #define _POSIX_C_SOURCE 200809L
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,8 +99,8 @@ static void check_same_vocab(const dataset *ds, const model_vocab *v, const char
 static void print_eval(const dataset *ds, const eval_result *r, const char *split, int json) {
   double loss = r->loss_sum / r->tokens;
   const char *unit = ds->task == TASK_CLASSIFY ? "sequences" : "tokens";
-  int word = ds->level == LEVEL_WORD;
-  double met = word ? exp(loss) : loss / log(2.0);
+  const char *name;
+  double met = eval_lm_metric(ds, loss, &name);
   if (json) {
     json_writer j;
     json_init(&j, stdout);
@@ -112,7 +111,7 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     if (ds->task != TASK_LM)
       eval_json(&j, r, ds->out_names);
     else
-      json_num(&j, word ? "ppl" : "bpc", met);
+      json_num(&j, name, met);
     json_object_end(&j);
   } else if (ds->task != TASK_LM) {
     printf("%s: loss %.4f, accuracy %.4f, macro F1 %.4f over %.0f %s\n", split, loss,
@@ -120,7 +119,7 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     for (int k = 0; k < r->n_out; k++) printf("  %-20s F1 %.4f\n", ds->out_names[k], eval_f1(r, k));
   } else {
     printf("%s: loss %.4f nats/token, %s %.4f, %.0f tokens\n", split, loss,
-           word ? "perplexity" : "bits/char", met, r->tokens);
+           strcmp(name, "ppl") ? "bits/char" : "perplexity", met, r->tokens);
   }
 }
 

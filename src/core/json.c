@@ -30,7 +30,7 @@ void json_write_string(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static void key(json_writer *j, const char *k) {
+static void put_key(json_writer *j, const char *k) {
   if (j->n[j->depth]++ > 0) fputc(',', j->f);
   if (k) {
     json_write_string(j->f, k);
@@ -38,14 +38,14 @@ static void key(json_writer *j, const char *k) {
   }
 }
 
-static void open(json_writer *j, const char *k, char c) {
-  key(j, k);
+static void container_begin(json_writer *j, const char *k, char c) {
+  put_key(j, k);
   fputc(c, j->f);
   RECUR_ASSERT(j->depth + 1 < JSON_MAX_DEPTH);
   j->n[++j->depth] = 0;
 }
 
-static void close_(json_writer *j, char c) {
+static void container_end(json_writer *j, char c) {
   RECUR_ASSERT(j->depth > 0);
   j->depth--;
   fputc(c, j->f);
@@ -55,13 +55,13 @@ static void close_(json_writer *j, char c) {
   }
 }
 
-void json_object_begin(json_writer *j, const char *k) { open(j, k, '{'); }
-void json_object_end(json_writer *j) { close_(j, '}'); }
-void json_array_begin(json_writer *j, const char *k) { open(j, k, '['); }
-void json_array_end(json_writer *j) { close_(j, ']'); }
+void json_object_begin(json_writer *j, const char *k) { container_begin(j, k, '{'); }
+void json_object_end(json_writer *j) { container_end(j, '}'); }
+void json_array_begin(json_writer *j, const char *k) { container_begin(j, k, '['); }
+void json_array_end(json_writer *j) { container_end(j, ']'); }
 
 void json_num(json_writer *j, const char *k, double x) {
-  key(j, k);
+  put_key(j, k);
   if (isfinite(x))
     fprintf(j->f, "%.9g", x);
   else
@@ -69,21 +69,21 @@ void json_num(json_writer *j, const char *k, double x) {
 }
 
 void json_int(json_writer *j, const char *k, int64_t x) {
-  key(j, k);
+  put_key(j, k);
   fprintf(j->f, "%lld", (long long)x);
 }
 
 void json_str(json_writer *j, const char *k, const char *s) {
-  key(j, k);
+  put_key(j, k);
   json_write_string(j->f, s);
 }
 
 void json_bool(json_writer *j, const char *k, int b) {
-  key(j, k);
+  put_key(j, k);
   fputs(b ? "true" : "false", j->f);
 }
 
 void json_null(json_writer *j, const char *k) {
-  key(j, k);
+  put_key(j, k);
   fputs("null", j->f);
 }

@@ -11,7 +11,7 @@
 static void *field(const opt_def *d, void *o) { return (char *)o + d->offset; }
 static const void *cfield(const opt_def *d, const void *o) { return (const char *)o + d->offset; }
 
-const char *opts_choice_name(const char *const *choices, int v) {
+static const char *choice_name(const char *const *choices, int v) {
   for (int i = 0; choices[i]; i++)
     if (i == v) return choices[i];
   return "?";
@@ -22,6 +22,14 @@ int opts_find(const opt_table *t, const char *flag) {
     if (!strcmp(t->defs[i].flag, flag) || (t->defs[i].alias && !strcmp(t->defs[i].alias, flag)))
       return i;
   return -1;
+}
+
+/* "a|b|c" */
+static void join_choices(const opt_def *d, char *buf, size_t cap) {
+  size_t n = 0;
+  buf[0] = 0;
+  for (int k = 0; d->choices[k] && n < cap; k++)
+    n += (size_t)snprintf(buf + n, cap - n, "%s%s", k ? "|" : "", d->choices[k]);
 }
 
 static int parse_i64(const char *s, int64_t *v) {
@@ -72,16 +80,14 @@ int opts_set(const opt_table *t, int i, void *o, const char *val, char *err, siz
     return 0;
   case OPT_CHOICE: {
     RECUR_ASSERT(d->size == sizeof(int));
-    for (int k = 0; d->choices[k]; k++)
-      if (!strcmp(val, d->choices[k])) {
-        *(int *)p = k;
-        return 0;
-      }
-    size_t n = (size_t)snprintf(err, cap, "%s must be one of ", d->flag);
-    for (int k = 0; d->choices[k] && n < cap; k++)
-      n += (size_t)snprintf(err + n, cap - n, "%s%s", k ? "|" : "", d->choices[k]);
-    if (n < cap) snprintf(err + n, cap - n, ", got '%s'", val);
-    return -1;
+    int k = names_parse(d->choices, val);
+    if (k >= 0) {
+      *(int *)p = k;
+      return 0;
+    }
+    char list[256];
+    join_choices(d, list, sizeof list);
+    return snprintf(err, cap, "%s must be one of %s, got '%s'", d->flag, list, val), -1;
   }
   case OPT_SWITCH:
     if (strcmp(val, "0") && strcmp(val, "1"))
@@ -112,7 +118,8 @@ void opts_free(const opt_table *t, void *o) {
     }
 }
 
-void opts_format(const opt_table *t, int i, const void *o, char *buf, size_t cap) {
+/* a number, choice or switch as text (strings are copied whole by opts_value) */
+static void format_scalar(const opt_table *t, int i, const void *o, char *buf, size_t cap) {
   const opt_def *d = &t->defs[i];
   const void *p = cfield(d, o);
   switch (d->type) {
@@ -125,8 +132,8 @@ void opts_format(const opt_table *t, int i, const void *o, char *buf, size_t cap
     snprintf(buf, cap, "%.9g",
              d->size == sizeof(float) ? (double)*(const float *)p : *(const double *)p);
     break;
-  case OPT_STR: snprintf(buf, cap, "%s", *(char *const *)p ? *(char *const *)p : ""); break;
-  case OPT_CHOICE: snprintf(buf, cap, "%s", opts_choice_name(d->choices, *(const int *)p)); break;
+  case OPT_STR: RECUR_ASSERT(0); break;
+  case OPT_CHOICE: snprintf(buf, cap, "%s", choice_name(d->choices, *(const int *)p)); break;
   case OPT_SWITCH: snprintf(buf, cap, "%d", *(const int *)p); break;
   }
 }
@@ -137,8 +144,37 @@ char *opts_value(const opt_table *t, int i, const void *o) {
     return xstrdup(v ? v : "");
   }
   char buf[64];
-  opts_format(t, i, o, buf, sizeof buf);
+  format_scalar(t, i, o, buf, sizeof buf);
   return xstrdup(buf);
+}
+
+void opts_copy(const opt_table *t, int i, void *dst, const void *src) {
+  const opt_def *d = &t->defs[i];
+  if (d->type == OPT_STR) {
+    const char *from = *(char *const *)cfield(d, src);
+    free(*(char **)field(d, dst));
+    *(char **)field(d, dst) = from ? xstrdup(from) : NULL;
+  } else {
+    memcpy(field(d, dst), cfield(d, src), d->size);
+  }
+}
+
+void opts_load_text(const opt_table *t, void *o, const char *text, const char *where) {
+  char err[1024];
+  char *copy = xstrdup(text), *line = copy;
+  while (line && *line) { /* "--flag value" lines, as opts_text writes them */
+    char *nl = strchr(line, '\n'), *sp = strchr(line, ' ');
+    if (nl) *nl = 0;
+    if (sp) {
+      *sp = 0;
+      int i = opts_find(t, line);
+      if (i < 0) recur_fail(where, NULL, "saved options name an unknown option '%s'", line);
+      if (opts_set(t, i, o, sp + 1, err, sizeof err) != 0)
+        recur_fail(where, NULL, "saved option: %s", err);
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  free(copy);
 }
 
 char *opts_text(const opt_table *t, const void *o) {
@@ -240,14 +276,10 @@ void opts_help(const opt_table *t, FILE *f) {
   for (int i = 0; i < t->n; i++) {
     const opt_def *d = &t->defs[i];
     char left[160], meta[128];
-    if (d->type == OPT_CHOICE) {
-      size_t n = 0;
-      meta[0] = 0;
-      for (int k = 0; d->choices[k] && n < sizeof meta; k++)
-        n += (size_t)snprintf(meta + n, sizeof meta - n, "%s%s", k ? "|" : "", d->choices[k]);
-    } else {
+    if (d->type == OPT_CHOICE)
+      join_choices(d, meta, sizeof meta);
+    else
       snprintf(meta, sizeof meta, "%s", d->type == OPT_SWITCH ? "" : d->meta ? d->meta : "X");
-    }
     snprintf(left, sizeof left, "  %s%s%s%s%s", d->alias ? d->alias : "", d->alias ? ", " : "",
              d->flag, meta[0] ? " " : "", meta);
     fprintf(f, "%-36s %s", left, d->help);

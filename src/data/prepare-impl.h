@@ -97,7 +97,6 @@ typedef struct {
   char **shard_names;
   int seq_open;
   tokenizer tok;
-  uint64_t u8_off; /* byte offset of the code point being emitted (for messages) */
   /* segmenter state */
   int line_bytes, pending_nl, in_par, seq_has_content;
   char pend[512];

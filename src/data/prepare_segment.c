@@ -1,40 +1,15 @@
 /* prepare_segment: bytes -> sequences (by line, paragraph, separator or file) and their tokens (the
  * tokenizer of tokenize.h), and labeled lines for classification and tagging. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <mpi.h>
 
 #include "prepare-impl.h"
 
-/* one symbol (byte value or code point) of content */
-static inline void on_sym(prep *p, uint32_t sym) {
-  p->n_content++;
-  if (p->pass == 1) {
-    p->seq_tok++;
-    if (p->o->level == LEVEL_BYTE)
-      p->byte_count[sym]++;
-    else
-      p->cp_count[sym]++;
-    return;
-  }
-  if (p->o->level == LEVEL_BYTE) {
-    emit_id(p, sym);
-    return;
-  }
-  int32_t id = p->cp_id[sym];
-  if (id < 0) prep_fail_not_in_vocab(p, sym, p->u8_off);
-  emit_id(p, (uint32_t)id);
-}
-
-static void on_word(prep *p, const char *w, int n) {
+/* word level: one word of content */
+void prep_tok_word(void *ctx, const char *w, int n) {
+  prep *p = ctx;
   p->n_content++;
   if (p->pass == 1) {
     p->seq_tok++;
@@ -68,13 +43,19 @@ void prep_tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off) {
   }
 }
 
+/* char level: one code point >= 128 (ASCII comes in runs) */
 void prep_tok_char(void *ctx, uint32_t cp, uint64_t off) {
   prep *p = ctx;
-  p->u8_off = off;
-  on_sym(p, cp);
+  p->n_content++;
+  if (p->pass == 1) {
+    p->seq_tok++;
+    p->cp_count[cp]++;
+    return;
+  }
+  int32_t id = p->cp_id[cp];
+  if (id < 0) prep_fail_not_in_vocab(p, cp, off);
+  emit_id(p, (uint32_t)id);
 }
-
-void prep_tok_word(void *ctx, const char *w, int n) { on_word(ctx, w, n); }
 
 /* content bytes -> symbols (the tokenizer of tokenize.h) */
 static void tok_feed(prep *p, const unsigned char *b, size_t n, uint64_t off) {
@@ -238,25 +219,21 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
     return;
   }
   if (p->o->level == LEVEL_WORD) { /* word/TAG tokens */
-    char *s = line, *end = line + len;
-    while (s < end) {
-      while (s < end && (*s == ' ' || *s == '\t')) s++;
-      char *e = s;
-      while (e < end && *e != ' ' && *e != '\t') e++;
-      if (e == s) break;
-      char *sl = e - 1;
+    const char *next = line, *end = line + len, *s;
+    int n;
+    while ((s = tokenize_field(&next, end, &n))) {
+      const char *e = s + n, *sl = e - 1;
       while (sl > s && *sl != '/') sl--;
       if (sl == s || sl + 1 == e)
         recur_fail(where, "word-level tagging lines are word/TAG tokens", "'%.*s' is not word/TAG",
                    (int)(e - s), s);
       p->seq_has_content = 1;
-      on_word(p, s, (int)(sl - s));
+      prep_tok_word(p, s, (int)(sl - s));
       uint32_t t = out_id(p, sl + 1, (int)(e - sl - 1));
       if (p->pass == 2)
         push_tag(p, t);
       else
         p->n_line_tags++;
-      s = e;
     }
     on_end(p);
     free(where);

@@ -1,16 +1,7 @@
 /* prepare_shard: split writers (tokens, offsets, labels, tags) and shard files, written under a
  * temporary name; emitting token ids to the split of the current sequence or stream position. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <mpi.h>
 
 #include "prepare-impl.h"
 

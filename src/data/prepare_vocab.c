@@ -1,16 +1,6 @@
 /* prepare_vocab: the word table (string -> count, id), the vocabulary built from the counts
  * (or taken from --vocab), and the metadata every dataset file carries. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <mpi.h>
 
 #include "prepare-impl.h"
 

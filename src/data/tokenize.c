@@ -91,6 +91,16 @@ void tokenizer_end(tokenizer *t) {
   if (t->level == LEVEL_WORD) word_end(t);
 }
 
+const char *tokenize_field(const char **s, const char *end, int *n) {
+  const char *a = *s;
+  while (a < end && (*a == ' ' || *a == '\t')) a++;
+  const char *b = a;
+  while (b < end && *b != ' ' && *b != '\t') b++;
+  *s = b;
+  *n = (int)(b - a);
+  return b > a ? a : NULL;
+}
+
 /* ---- encoding a string with a model's vocabulary ---- */
 
 static int name_cmp(const vocab_index *v, int64_t a, const char *s, int n) {
@@ -186,13 +196,9 @@ int32_t *tokenize_encode(const vocab_index *v, const char *text, int64_t *n, int
   size_t len = strlen(text);
   encoder e = {v, xmalloc((len + 1) * sizeof(int32_t)), 0, use_unk, what, text};
   if (words_by_space && v->level == LEVEL_WORD) { /* as prepare reads word/TAG lines */
-    for (size_t i = 0; i < len;) {
-      while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
-      size_t j = i;
-      while (j < len && text[j] != ' ' && text[j] != '\t') j++;
-      if (j > i) enc_push(&e, text + i, (int)(j - i));
-      i = j;
-    }
+    const char *s = text, *w;
+    int wn;
+    while ((w = tokenize_field(&s, text + len, &wn))) enc_push(&e, w, wn);
   } else {
     tokenizer t = {0};
     t.level = v->level;

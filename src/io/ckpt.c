@@ -400,12 +400,14 @@ char *ckpt_find_dir(const char *path) {
   return dir;
 }
 
-char *ckpt_saved_options(const char *shard) {
+char *ckpt_saved_options(const char *dir) {
+  char *shard = core_path("%s/state-rank-00000.h5", dir);
   hid_t f = h5_open(shard, 0);
   char *buf = xcalloc(65536, 1);
   if (!h5_attr_get_str(f, "options", buf, 65536))
     recur_fail(shard, NULL, "missing 'options' attribute");
   H5Fclose(f);
+  free(shard);
   return buf;
 }
 
@@ -423,7 +425,7 @@ static void read_floats(hid_t f, const char *name, float *out, int64_t n, const 
   free(where);
 }
 
-void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char **options) {
+void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st) {
   manifest mf;
   char err[1600];
   if (read_manifest(dir, &mf, err, sizeof err) != 0) recur_fail(dir, NULL, "%s", err);
@@ -433,7 +435,6 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char *
                (long long)n);
   st->step = mf.step;
   st->world = mf.world;
-  *options = NULL;
   for (int r = 0; r < mf.world; r++) { /* every rank reads every shard: any world size can resume */
     char *path = core_path("%s/%s", dir, mf.shard[r].name);
     hid_t f = h5_open(path, 0);
@@ -450,12 +451,6 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st, char *
     p->opt->t = t;
     h5_attr_get_i64(f, "bad_total", &st->bad_total);
     h5_attr_get_f64(f, "best_val", &st->best_val);
-    if (!*options) {
-      char *buf = xcalloc(65536, 1);
-      if (!h5_attr_get_str(f, "options", buf, 65536))
-        recur_fail(path, NULL, "missing 'options' attribute");
-      *options = buf;
-    }
     if (p->carry_h) {
       int64_t B = -1;
       if (!h5_attr_get_i64(f, "streams", &B) || B != p->B)

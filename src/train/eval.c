@@ -103,6 +103,12 @@ double eval_macro_f1(const eval_result *r) {
   return n ? s / n : 0;
 }
 
+double eval_lm_metric(const dataset *ds, double loss, const char **name) {
+  int word = ds->level == LEVEL_WORD;
+  *name = word ? "ppl" : "bpc";
+  return word ? exp(loss) : loss / log(2.0);
+}
+
 void eval_json(json_writer *j, const eval_result *r, char *const *names) {
   json_num(j, "accuracy", eval_accuracy(r));
   json_num(j, "f1", eval_macro_f1(r));

@@ -124,13 +124,14 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
     json_num(&j, "val_tokens", r->tokens);
     eval_json(&j, r, ds->out_names);
   } else {
-    int word = ds->level == LEVEL_WORD;
-    const char *name = word ? "ppl" : "bpc";
-    double met = word ? exp(vl) : vl / log(2.0);
+    const char *name;
+    double met = eval_lm_metric(ds, vl, &name);
+    char key[16];
+    snprintf(key, sizeof key, "val_%s", name);
     if (!mt->quiet)
       printf("  val loss %.4f | %s %.4f | %.0f tokens | %.1fs\n", vl, name, met, r->tokens,
              seconds);
-    json_num(&j, word ? "val_ppl" : "val_bpc", met);
+    json_num(&j, key, met);
     json_num(&j, "val_tokens", r->tokens);
   }
   line_end(mt, &j);

@@ -122,47 +122,22 @@ void train_opts_free(train_opts *o) { opts_free(&TABLE, o); }
 
 char *train_opts_text(const train_opts *o) { return opts_text(&TABLE, o); }
 
-static void copy_field(const opt_def *d, train_opts *dst, const train_opts *src) {
-  char *to = (char *)dst + d->offset;
-  const char *from = (const char *)src + d->offset;
-  if (d->type == OPT_STR) {
-    free(*(char **)to);
-    *(char **)to = *(char *const *)from ? xstrdup(*(char *const *)from) : NULL;
-  } else {
-    memcpy(to, from, d->size);
-  }
-}
-
 void train_opts_copy(train_opts *dst, const train_opts *src) {
   train_opts_default(dst);
-  for (int i = 0; i < TABLE.n; i++) copy_field(&TABLE.defs[i], dst, src);
+  for (int i = 0; i < TABLE.n; i++) opts_copy(&TABLE, i, dst, src);
   memcpy(dst->given, src->given, sizeof src->given);
 }
 
 void train_opts_merge(train_opts *saved, const train_opts *given, const char *text,
                       const char *dir) {
-  char err[1024];
   train_opts_default(saved);
-  char *copy = xstrdup(text), *line = copy;
-  while (line && *line) { /* "--flag value" lines */
-    char *nl = strchr(line, '\n'), *sp = strchr(line, ' ');
-    if (nl) *nl = 0;
-    if (sp) {
-      *sp = 0;
-      int i = opts_find(&TABLE, line);
-      if (i < 0) recur_fail(dir, NULL, "checkpoint names an unknown option '%s'", line);
-      if (opts_set(&TABLE, i, saved, sp + 1, err, sizeof err) != 0)
-        recur_fail(dir, NULL, "saved option: %s", err);
-    }
-    line = nl ? nl + 1 : NULL;
-  }
-  free(copy);
+  opts_load_text(&TABLE, saved, text, dir);
   size_t cap = 256, n = 0;
   char *bad = xcalloc(cap, 1);
   for (int i = 0; i < TABLE.n; i++) {
     const opt_def *d = &TABLE.defs[i];
     if ((d->flags & OPT_NOT_SAVED) || ((d->flags & OPT_RESUME_SAFE) && given->given[i])) {
-      copy_field(d, saved, given); /* this invocation's value */
+      opts_copy(&TABLE, i, saved, given); /* this invocation's value */
       saved->given[i] = given->given[i];
     } else if (given->given[i]) { /* must agree */
       char *gv = opts_value(&TABLE, i, given), *sv = opts_value(&TABLE, i, saved);

@@ -74,8 +74,7 @@ static const char *signal_name(int sig) {
 }
 
 typedef struct {
-  train_opts opts;     /* the options in force (a resumed run's merged with its checkpoint's) */
-  const train_opts *o; /* = &opts */
+  train_opts opts; /* the options in force (a resumed run's merged with its checkpoint's) */
   int rank, W;
   char *ckdir; /* the checkpoint resumed from, or NULL */
   dataset *ds;
@@ -124,13 +123,6 @@ static void mkdir_p(const char *dir) {
   free(p);
 }
 
-static char *read_saved_options(const char *dir) {
-  char *p = core_path("%s/state-rank-00000.h5", dir);
-  char *buf = ckpt_saved_options(p);
-  free(p);
-  return buf;
-}
-
 /* ---- open: options, data, model, schedule, optimizer, run directory ---- */
 static void trainer_open_options(trainer *t, const train_opts *given) {
   if (!given->resume) {
@@ -138,7 +130,7 @@ static void trainer_open_options(trainer *t, const train_opts *given) {
     return;
   }
   t->ckdir = ckpt_find_dir(given->resume);
-  char *text = read_saved_options(t->ckdir);
+  char *text = ckpt_saved_options(t->ckdir);
   train_opts_merge(&t->opts, given, text, t->ckdir);
   free(text);
   if (!given->out) { /* the run directory: RUN, or RUN/checkpoints/step-N -> RUN */
@@ -154,7 +146,7 @@ static void trainer_open_options(trainer *t, const train_opts *given) {
 }
 
 static void trainer_open_model(trainer *t) {
-  const train_opts *o = t->o;
+  const train_opts *o = &t->opts;
   dataset *ds = t->ds;
   model_config mc = o->mc;
   mc.vocab = (int)ds->vocab_size;
@@ -197,7 +189,7 @@ static void trainer_open_model(trainer *t) {
 }
 
 static void trainer_open_run(trainer *t) {
-  const train_opts *o = t->o;
+  const train_opts *o = &t->opts;
   const int L = o->mc.layers, H = o->mc.hidden, S = t->W * o->accum;
   const size_t state = (size_t)L * (size_t)o->B * (size_t)H;
   optim_init(&t->opt, o->optim, t->m->n_params);
@@ -231,12 +223,10 @@ static void trainer_open_run(trainer *t) {
   ckpt_counters cnt = {0, 0, INFINITY, t->W};
   double load_s = 0;
   if (t->ckdir) {
-    char *saved;
     double t0 = core_now();
-    ckpt_load_state(t->ckdir, &t->pay, &cnt, &saved);
+    ckpt_load_state(t->ckdir, &t->pay, &cnt);
     MPI_Barrier(MPI_COMM_WORLD);
     load_s = core_now() - t0;
-    free(saved);
     t->start = cnt.step;
   }
   t->best_val = cnt.best_val;
@@ -266,10 +256,9 @@ static void trainer_open(trainer *t, const train_opts *given) {
   memset(t, 0, sizeof *t);
   t->rank = core_rank();
   t->W = core_world();
-  t->o = &t->opts;
   dist_blas_threads_default();
   trainer_open_options(t, given);
-  const train_opts *o = t->o;
+  const train_opts *o = &t->opts;
   t->ds = dataset_open(o->data);
   const dataset *ds = t->ds;
   const ds_split *tr = &ds->split[SPLIT_TRAIN];
@@ -310,7 +299,7 @@ static void trainer_open(trainer *t, const train_opts *given) {
 
 /* ---- step: forward and backward of this rank's slots, reduction, update ---- */
 static step_result trainer_step(trainer *t, int64_t step) {
-  const train_opts *o = t->o;
+  const train_opts *o = &t->opts;
   const dataset *ds = t->ds;
   model *m = t->m;
   const int L = o->mc.layers, H = o->mc.hidden, S = t->W * o->accum;
@@ -393,7 +382,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
 
 /* ---- evaluate: the validation split; the best model so far is kept ---- */
 static void trainer_evaluate(trainer *t, int64_t done) {
-  const train_opts *o = t->o;
+  const train_opts *o = &t->opts;
   double te = core_now();
   eval_result r = train_eval(t->m, t->ds, SPLIT_VAL, t->stream, o->B, o->T, o->B, o->max_len);
   double vl = r.loss_sum / r.tokens;
@@ -413,11 +402,11 @@ static void trainer_evaluate(trainer *t, int64_t done) {
 static void trainer_checkpoint(trainer *t, int64_t done, const char *reason) {
   double tc = core_now();
   ckpt_counters cnt = {done, t->bad_total, t->best_val, t->W};
-  ckpt_save(t->o->out, t->m, &t->mv, &cnt, &t->pay, t->o->keep);
+  ckpt_save(t->opts.out, t->m, &t->mv, &cnt, &t->pay, t->opts.keep);
   if (t->rank == 0) {
-    ckpt_publish_model(t->o->out, done, t->m, &t->mv);
+    ckpt_publish_model(t->opts.out, done, t->m, &t->mv);
     metrics_checkpoint(&t->mt, done, core_now() - tc, reason);
-    if (!t->o->quiet && !strcmp(reason, "request"))
+    if (!t->opts.quiet && !strcmp(reason, "request"))
       printf("recur: checkpoint step-%08lld committed on request (%.2fs)\n", (long long)done,
              core_now() - tc);
   }
@@ -426,7 +415,7 @@ static void trainer_checkpoint(trainer *t, int64_t done, const char *reason) {
 
 static void trainer_close(trainer *t, int64_t done) {
   if (t->rank == 0) {
-    if (!t->o->quiet)
+    if (!t->opts.quiet)
       printf("done: %lld steps in %.1fs, peak RSS %.0f MiB (rank 0)\n", (long long)done,
              core_now() - t->mt.t_start, core_peak_rss_mb());
     metrics_close(&t->mt);
@@ -454,7 +443,7 @@ static void trainer_close(trainer *t, int64_t done) {
 int train_run(const train_opts *given) {
   trainer t;
   trainer_open(&t, given);
-  const train_opts *o = t.o;
+  const train_opts *o = &t.opts;
   double train_time = 0;
   int64_t step;
   for (step = t.start; step < t.total; step++) {
