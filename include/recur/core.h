@@ -10,6 +10,20 @@
  * rank hangs). where may be NULL. Never returns. */
 _Noreturn void recur_fail(const char *where, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for a wrong command line (unknown command or flag, bad value, missing argument): exit
+ * status RECUR_EXIT_USAGE instead of RECUR_EXIT_ERROR. */
+_Noreturn void recur_usage_fail(const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Exit statuses: 0 done, 1 an error, 2 a wrong command line (as bare `recur`), 130 a second
+ * SIGINT. */
+enum { RECUR_EXIT_ERROR = 1, RECUR_EXIT_USAGE = 2 };
+
+/* Under MPI: core_init (after MPI_Init) prepares the ranks' agreement on errors. Between
+ * core_errors_agreed(1) and (0) (the setup phase: flags, dataset, a resume's checks), an error
+ * every rank meets is printed once by rank 0 and the job ends without MPI_Abort; an error that
+ * one rank meets alone still ends the job (after a few seconds) with that rank's message. */
+void core_init(void);
+void core_errors_agreed(int on);
 
 /* Always-on internal invariant check: prints file:line and aborts. */
 #define RECUR_ASSERT(cond)                                                                         \
@@ -38,6 +52,9 @@ void *core_realloc(void *p, size_t n, const char *file, int line);
 char *xstrdup(const char *s);
 /* A path (or any string) of any length from a format, malloc'd: no fixed buffer to cut it. */
 char *core_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "0.2.0": the version of recur that wrote a file (attribute recur_version) or runs. */
+const char *recur_version(void);
 
 /* Rank of this process and world size (0 and 1 before MPI is initialised). */
 int core_rank(void);

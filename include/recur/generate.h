@@ -16,9 +16,11 @@ typedef struct {
   double temperature; /* 0: argmax */
   int64_t top_k;      /* 0: all */
   uint64_t seed;
+  int strict; /* a prime symbol outside the vocabulary is an error (else <unk>, with a note) */
 } sample_opts;
 
-/* Write prime and its continuation to out (a language model). Returns the tokens generated. */
+/* Write prime and its continuation to out (a language model). Returns the tokens generated:
+ * fewer than so->length when the model drew <eos> (which ends the text and is not written). */
 int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const sample_opts *so,
                         FILE *out);
 

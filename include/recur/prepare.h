@@ -19,6 +19,9 @@ typedef struct {
   enum seg_mode split_on; /* where sequences end */
   char *separator;        /* the separator line for split_on=separator */
   double val, test;       /* fractions of sequences (or of the stream's tail) */
+  /* val_given 0: val is the default, applied only to an input of at least PREPARE_VAL_MIN_SEQ
+   * sequences (undelimited: PREPARE_VAL_MIN_TOK tokens) */
+  int val_given;
   uint64_t seed;
   int64_t min_count;     /* word level: rarer words become <unk> */
   int64_t max_vocab;     /* word level: cap including specials (0 = none) */
@@ -28,6 +31,10 @@ typedef struct {
                           * (a tag character per character), word level word/TAG tokens */
   int quiet;
 } prepare_opts;
+
+#define PREPARE_VAL_DEFAULT "0.05"
+#define PREPARE_VAL_MIN_SEQ 100
+#define PREPARE_VAL_MIN_TOK 100000
 
 /* Runs the whole preparation; writes under a temporary name and renames when complete.
  * Any error ends the process with a message and leaves no output behind. */

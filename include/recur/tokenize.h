@@ -65,7 +65,9 @@ const char *tokenize_field(const char **s, const char *end, int *n);
 /* Encode text as prepare would (ids malloc'd, count in *n). words_by_space: word-level tagging
  * input, where words are whatever lies between spaces and tabs (as prepare reads word/TAG
  * tokens). A symbol not in the vocabulary becomes <unk> when use_unk is set and the vocabulary
- * has one, else the process ends with an error naming it and `what`. */
+ * has one (TOKENIZE_UNK_NOTE: saying so on stderr), else the process ends with an error naming it
+ * and `what`. */
+enum { TOKENIZE_STRICT = 0, TOKENIZE_UNK = 1, TOKENIZE_UNK_NOTE = 2 };
 int32_t *tokenize_encode(const vocab_index *v, const char *text, int64_t *n, int use_unk,
                          int words_by_space, const char *what);
 

@@ -72,11 +72,17 @@ double eval_lm_metric(const dataset *ds, double loss,
 /* "accuracy", "f1" (macro), "f1_per_class" {name: F1}, "confusion" [[..]] into the open object */
 void eval_json(json_writer *j, const eval_result *r, char *const *names);
 
-/* Loss of a split, sharded across ranks and summed. as_streams: the split is cut into `streams`
- * parallel streams processed in windows of T with carried state (streams = 1: exact for an
- * undelimited split). Otherwise every sequence from a zero state (cut at max_len if > 0), in
- * batches of B. */
-eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, int streams, int T,
-                       int B, int max_len);
+/* The loss of a split: the one definition of validation loss, used by `recur eval`, by validation
+ * during training and for choosing model-best.h5. Sharded across ranks and summed; the result
+ * does not depend on the number of ranks (up to float summation order) or on training flags.
+ * Delimited sequences (and every classify or tag sequence): each from a zero state, in batches
+ * of B sorted by length (max_len > 0 cuts longer ones: an estimate, off for validation).
+ * An undelimited split (lm without <eos>): read as one stream, in pieces of EVAL_PIECE targets
+ * each from a zero state (exact for splits up to EVAL_PIECE + 1 tokens; longer ones lose the
+ * context of the first steps of each piece), state carried across windows of EVAL_WINDOW. */
+#define EVAL_PIECE  65536
+#define EVAL_WINDOW 256
+#define EVAL_BATCH  32
+eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len);
 
 #endif

@@ -32,7 +32,7 @@ static void inspect_model(const char *path, int json) {
   model_inspect(path, json ? &j : NULL, NULL);
 }
 
-static void inspect_dataset(const char *path, int json) {
+static void inspect_dataset(const char *path, int json, const char *writer) {
   dataset *ds = dataset_open(path);
   uint64_t h[SPLIT_COUNT][NBUCKET];
   for (int s = 0; s < SPLIT_COUNT; s++) length_histogram(ds, s, h[s]);
@@ -45,6 +45,7 @@ static void inspect_dataset(const char *path, int json) {
     json_str(&j, "path", path);
     json_str(&j, "format", DATASET_FORMAT);
     json_int(&j, "version", DATASET_VERSION);
+    json_str(&j, "recur_version", writer);
     json_str(&j, "level", ds_level_names[ds->level]);
     json_str(&j, "split_on", ds->split_on);
     json_int(&j, "vocab_size", ds->vocab_size);
@@ -79,7 +80,8 @@ static void inspect_dataset(const char *path, int json) {
     json_object_end(&j);
     json_object_end(&j);
   } else {
-    printf("%s: %s version %d, %s level, split on %s%s\n", path, DATASET_FORMAT, DATASET_VERSION,
+    printf("%s: %s version %d (written by recur %s), %s level, split on %s%s\n", path,
+           DATASET_FORMAT, DATASET_VERSION, writer[0] ? writer : "before 0.2.0",
            ds_level_names[ds->level], ds->split_on, ds->n_files > 1 ? " (sharded)" : "");
     if (ds->n_files > 1) printf("  files: index + %d shards\n", ds->n_files - 1);
     printf("  vocabulary: %lld entries", (long long)ds->vocab_size);
@@ -137,7 +139,8 @@ int cmd_inspect(int argc, char **argv) {
   opts_default(&INSPECT, &fl);
   if (opts_parse(&INSPECT, &fl, NULL, argc, argv, &path, 1, &np)) return 0;
   const int json = fl.json;
-  if (!path) recur_fail(NULL, "recur inspect PATH [--json]", "no path given");
+  if (!path) recur_usage_fail("recur inspect PATH [--json]", "no path given");
+  core_errors_agreed(0); /* rank 0 alone reads */
   if (core_rank() != 0) return 0;
   struct stat st;
   if (stat(path, &st) != 0) recur_fail(path, NULL, "no such file or directory");
@@ -152,13 +155,14 @@ int cmd_inspect(int argc, char **argv) {
     return 0;
   }
   hid_t f = h5_open(path, 0);
-  char fmt[64] = "";
+  char fmt[64] = "", writer[32] = "";
   h5_attr_get_str(f, "format", fmt, sizeof fmt);
+  h5_attr_get_str(f, "recur_version", writer, sizeof writer);
   H5Fclose(f);
   if (strcmp(fmt, MODEL_FORMAT) == 0)
     inspect_model(path, json);
   else
-    inspect_dataset(path, json);
+    inspect_dataset(path, json, writer);
   return 0;
 }
 
@@ -180,7 +184,8 @@ int cmd_decode(int argc, char **argv) {
   opts_default(&DECODE, &fl);
   if (opts_parse(&DECODE, &fl, NULL, argc, argv, &path, 1, &np)) return 0;
   const enum ds_split_id split = fl.split;
-  if (!path) recur_fail(NULL, "recur decode D.h5 [--split train|val|test]", "no dataset given");
+  if (!path) recur_usage_fail("recur decode D.h5 [--split train|val|test]", "no dataset given");
+  core_errors_agreed(0); /* rank 0 alone reads */
   if (core_rank() != 0) return 0;
   dataset *ds = dataset_open(path);
   char dbuf[300];

@@ -22,8 +22,10 @@ static const opt_def DEFS[] = {
      "the separator line for --split-on separator", 0},
     {"--task", NULL, OPT_CHOICE, F(task), 0, 0, task_names, "lm", NULL,
      "what the sequences are for", 0},
-    {"--val", NULL, OPT_REAL, F(val), 0, 0.99, NULL, "0", "F",
-     "fraction of sequences for validation", 0},
+    {"--val", NULL, OPT_REAL, F(val), 0, 0.99, NULL, PREPARE_VAL_DEFAULT, "F",
+     "fraction of sequences for validation (by default only for inputs of 100 sequences or "
+     "100,000 tokens and more)",
+     0},
     {"--test", NULL, OPT_REAL, F(test), 0, 0.99, NULL, "0", "F", "fraction of sequences for test",
      0},
     {"--seed", NULL, OPT_UINT, F(seed), 0, 9.2e18, NULL, "1234", "S", "seed of the split", 0},
@@ -53,27 +55,30 @@ int cmd_prepare(int argc, char **argv) {
   opts_default(&TABLE, o);
   const char **pos = xcalloc((size_t)argc, sizeof(char *));
   int np = 0;
-  if (opts_parse(&TABLE, o, NULL, argc, argv, pos, argc, &np)) {
+  unsigned char given[sizeof DEFS / sizeof DEFS[0]] = {0};
+  if (opts_parse(&TABLE, o, given, argc, argv, pos, argc, &np)) {
     free(pos);
     opts_free(&TABLE, o);
     return 0;
   }
+  o->val_given = given[opts_find(&TABLE, "--val")];
   o->inputs = (char **)pos;
   o->n_inputs = np;
   if (o->max_vocab != 0 && o->max_vocab < 3)
-    recur_fail(NULL, NULL, "--max-vocab must be 0 or at least 3, got %lld",
-               (long long)o->max_vocab);
-  if (o->n_inputs == 0) recur_fail(NULL, "recur prepare INPUT... -o OUT.h5", "no input given");
-  if (!o->out) recur_fail(NULL, "recur prepare INPUT... -o OUT.h5", "no output given (-o)");
+    recur_usage_fail(NULL, "--max-vocab must be 0 or at least 3, got %lld",
+                     (long long)o->max_vocab);
+  if (o->n_inputs == 0) recur_usage_fail("recur prepare INPUT... -o OUT.h5", "no input given");
+  if (!o->out) recur_usage_fail("recur prepare INPUT... -o OUT.h5", "no output given (-o)");
   if (o->val + o->test >= 1.0)
-    recur_fail(NULL, NULL, "--val + --test must be below 1, got %g", o->val + o->test);
+    recur_usage_fail(NULL, "--val + --test must be below 1, got %g", o->val + o->test);
   if (o->split_on == SEG_SEPARATOR) {
     if (!o->separator || !*o->separator)
-      recur_fail(NULL, "e.g. --separator %", "--split-on separator needs --separator STR");
+      recur_usage_fail("e.g. --separator %", "--split-on separator needs --separator STR");
     if (strlen(o->separator) > 255 || strchr(o->separator, '\n'))
-      recur_fail(NULL, NULL, "--separator must be one line under 256 bytes");
+      recur_usage_fail(NULL, "--separator must be one line under 256 bytes");
   }
-  prepare_run(o); /* every rank: they share the input files */
+  core_errors_agreed(0); /* each rank reads its own input files */
+  prepare_run(o);        /* every rank: they share the input files */
   MPI_Barrier(MPI_COMM_WORLD);
   free(pos);
   opts_free(&TABLE, o);

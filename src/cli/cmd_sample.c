@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "recur/core.h"
@@ -19,42 +20,98 @@ typedef struct {
   int64_t length, top_k;
   double temperature;
   uint64_t seed;
+  int strict, best, json, quiet;
 } sample_flags;
 
 #define F(m) OPT_FIELD(sample_flags, m)
 static const opt_def SAMPLE_DEFS[] = {
     {"--prime", NULL, OPT_STR, F(prime), 0, 0, NULL, "", "TEXT", "text the sample continues", 0},
     {"--length", NULL, OPT_INT, F(length), 0, 4.6e18, NULL, "500", "N",
-     "tokens to generate at most", 0},
+     "tokens to generate at most (fewer when the model ends the text with <eos>)", 0},
     {"--temperature", NULL, OPT_REAL, F(temperature), 0, 100, NULL, "1", "T",
      "sharpen (<1) or flatten (>1); 0 = argmax", 0},
     {"--top-k", NULL, OPT_INT, F(top_k), 0, 2147483647, NULL, "0", "K",
      "draw among the K most probable (0 = all)", 0},
-    {"--seed", NULL, OPT_UINT, F(seed), 0, 9.2e18, NULL, "1", "S",
-     "the same seed gives the same text", 0},
+    {"--seed", NULL, OPT_UINT, F(seed), 0, 9.2e18, NULL, NULL, "S",
+     "the same seed gives the same text (default: a fresh one, printed on stderr)", 0},
+    {"--strict", NULL, OPT_SWITCH, F(strict), 0, 1, NULL, "0", NULL,
+     "a --prime word outside the vocabulary is an error (else it is read as <unk>)", 0},
+    {"--best", NULL, OPT_SWITCH, F(best), 0, 1, NULL, "0", NULL,
+     "a run directory's model-best.h5 (lowest validation loss), not its last model", 0},
+    {"--json", NULL, OPT_SWITCH, F(json), 0, 1, NULL, "0", NULL,
+     "one JSON object: text, tokens, stop (eos|length), seed", 0},
+    {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL,
+     "no line on stderr about the seed and the stop", 0},
 };
 #undef F
 static const opt_table SAMPLE = {
     "sample", "usage: recur sample MODEL [flags]   (MODEL: model.h5, checkpoint or run directory)",
-    "Generation stops at <eos>.\n", SAMPLE_DEFS, sizeof SAMPLE_DEFS / sizeof SAMPLE_DEFS[0]};
+    "A run directory means its model.h5 (the last model trained), or model-best.h5 with --best.\n"
+    "Generation stops at --length tokens or when the model draws <eos> (the end of a sequence);\n"
+    "stderr says which, and the seed.\n",
+    SAMPLE_DEFS, sizeof SAMPLE_DEFS / sizeof SAMPLE_DEFS[0]};
+
+/* a seed nobody chose: from the kernel, small enough to type again */
+static uint64_t fresh_seed(void) {
+  uint32_t x = 0;
+  FILE *f = fopen("/dev/urandom", "rb");
+  if (!f || fread(&x, sizeof x, 1, f) != 1) x = (uint32_t)(core_now() * 1e6) ^ (uint32_t)getpid();
+  if (f) fclose(f);
+  return 1 + x % 999999999u;
+}
 
 int cmd_sample(int argc, char **argv) {
   sample_flags f;
   const char *path = NULL;
   int np = 0;
+  unsigned char given[16] = {0};
   opts_default(&SAMPLE, &f);
-  if (opts_parse(&SAMPLE, &f, NULL, argc, argv, &path, 1, &np)) return opts_free(&SAMPLE, &f), 0;
-  if (!path) recur_fail(NULL, "recur sample MODEL [--prime TEXT]", "no model given");
+  if (opts_parse(&SAMPLE, &f, given, argc, argv, &path, 1, &np)) return opts_free(&SAMPLE, &f), 0;
+  if (!path) recur_usage_fail("recur sample MODEL [--prime TEXT]", "no model given");
+  core_errors_agreed(0); /* rank 0 alone samples */
   if (core_rank() == 0) {
+    if (!given[opts_find(&SAMPLE, "--seed")]) f.seed = fresh_seed();
+    char *file = model_resolve_best(path, f.best);
     model_vocab v;
-    model *m = model_load(path, &v, NULL);
+    model *m = model_load(file, &v, NULL);
     if (m->cfg.task != TASK_LM)
       recur_fail(path, "use `recur predict` for classifiers and taggers",
                  "this model is a %s model, not a language model", task_names[m->cfg.task]);
-    sample_opts so = {f.length, f.temperature, f.top_k, f.seed};
-    generate_sample(m, &v, f.prime ? f.prime : "", &so, stdout);
+    sample_opts so = {.length = f.length,
+                      .temperature = f.temperature,
+                      .top_k = f.top_k,
+                      .seed = f.seed,
+                      .strict = f.strict};
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *out = f.json ? open_memstream(&text, &text_len) : stdout;
+    if (!out) recur_fail(NULL, NULL, "out of memory for the sample");
+    int64_t got = generate_sample(m, &v, f.prime ? f.prime : "", &so, out);
+    const char *stop = got < f.length ? "eos" : "length";
+    if (f.json) {
+      fclose(out);
+      if (text_len > 0 && text[text_len - 1] == '\n') text[text_len - 1] = 0;
+      json_writer j;
+      json_init(&j, stdout);
+      json_object_begin(&j, NULL);
+      json_str(&j, "text", text);
+      json_int(&j, "tokens", got);
+      json_str(&j, "stop", stop);
+      json_int(&j, "seed", (int64_t)f.seed);
+      json_str(&j, "model", file);
+      json_object_end(&j);
+      free(text);
+    }
+    fflush(stdout);
+    if (!f.quiet)
+      fprintf(stderr, "recur: %lld tokens, %s (seed %llu; --seed %llu gives this text again)\n",
+              (long long)got,
+              got < f.length ? "stopped where the model ended the text (<eos>)"
+                             : "stopped at --length",
+              (unsigned long long)f.seed, (unsigned long long)f.seed);
     model_vocab_free(&v);
     model_free(m);
+    free(file);
   }
   opts_free(&SAMPLE, &f);
   return 0;
@@ -64,7 +121,7 @@ int cmd_sample(int argc, char **argv) {
 typedef struct {
   char *data;
   enum ds_split_id split;
-  int json, batch, max_len;
+  int json, batch, max_len, best;
 } eval_flags;
 
 #define F(m) OPT_FIELD(eval_flags, m)
@@ -74,14 +131,18 @@ static const opt_def EVAL_DEFS[] = {
     {"--json", NULL, OPT_SWITCH, F(json), 0, 1, NULL, "0", NULL, "one JSON object", 0},
     {"--batch", NULL, OPT_INT, F(batch), 1, 1 << 20, NULL, "32", "B", "sequences per batch", 0},
     {"--max-len", NULL, OPT_INT, F(max_len), 0, 1 << 24, NULL, "0", "N",
-     "cut longer sequences (0 = no cut)", 0},
+     "cut longer sequences: a cheaper estimate, not the validation loss (0 = no cut)", 0},
+    {"--best", NULL, OPT_SWITCH, F(best), 0, 1, NULL, "0", NULL,
+     "a run directory's model-best.h5, not its last model", 0},
 };
 #undef F
 static const opt_table EVAL = {
     "eval",
     "usage: recur eval MODEL --data D.h5 [flags]   (MODEL: model.h5, checkpoint or run directory)",
-    "The exact loss of a split (sharded over ranks under mpirun); accuracy, F1 and the\n"
-    "confusion matrix for classifiers and taggers.\n",
+    "The loss of a split as validation during training computes it (the same function): every\n"
+    "sequence from a zero state (an undelimited split as one stream, in pieces of 65,536 tokens),\n"
+    "sharded over ranks under mpirun; accuracy, F1 and the confusion matrix for classifiers and\n"
+    "taggers. A run directory means its model.h5 (the last model), or model-best.h5 with --best.\n",
     EVAL_DEFS, sizeof EVAL_DEFS / sizeof EVAL_DEFS[0]};
 
 static void check_same_vocab(const dataset *ds, const model_vocab *v, const char *data) {
@@ -96,7 +157,8 @@ static void check_same_vocab(const dataset *ds, const model_vocab *v, const char
                  "vocabulary entry %lld differs from the model's", (long long)i);
 }
 
-static void print_eval(const dataset *ds, const eval_result *r, const char *split, int json) {
+static void print_eval(const dataset *ds, const eval_result *r, const char *split, int json,
+                       int max_len) {
   double loss = r->loss_sum / r->tokens;
   const char *unit = ds->task == TASK_CLASSIFY ? "sequences" : "tokens";
   const char *name;
@@ -108,6 +170,7 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     json_str(&j, "split", split);
     json_num(&j, "loss", loss);
     json_num(&j, unit, r->tokens);
+    if (max_len > 0) json_int(&j, "max_len", max_len); /* an estimate: sequences were cut */
     if (ds->task != TASK_LM)
       eval_json(&j, r, ds->out_names);
     else
@@ -121,6 +184,8 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     printf("%s: loss %.4f nats/token, %s %.4f, %.0f tokens\n", split, loss,
            strcmp(name, "ppl") ? "bits/char" : "perplexity", met, r->tokens);
   }
+  if (max_len > 0 && !json)
+    printf("(sequences cut at --max-len %d: an estimate, not the validation loss)\n", max_len);
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -130,10 +195,12 @@ int cmd_eval(int argc, char **argv) {
   opts_default(&EVAL, &f);
   if (opts_parse(&EVAL, &f, NULL, argc, argv, &path, 1, &np)) return opts_free(&EVAL, &f), 0;
   if (!path || !f.data)
-    recur_fail(NULL, "recur eval MODEL --data D.h5 [--split val|test]",
-               "MODEL and --data are required");
+    recur_usage_fail("recur eval MODEL --data D.h5 [--split val|test]",
+                     "MODEL and --data are required");
   model_vocab v;
-  model *m = model_load(path, &v, NULL);
+  char *file = model_resolve_best(path, f.best);
+  model *m = model_load(file, &v, NULL);
+  free(file);
   dataset *ds = dataset_open(f.data);
   check_same_vocab(ds, &v, f.data);
   if (ds->split[f.split].n_tok == 0)
@@ -142,9 +209,9 @@ int cmd_eval(int argc, char **argv) {
     recur_fail(f.data, "evaluate on a dataset prepared for the model's task",
                "the dataset is for %s, the model for %s", task_names[ds->task],
                task_names[m->cfg.task]);
-  int as_stream = ds->task == TASK_LM && ds->eos_id < 0;
-  eval_result r = train_eval(m, ds, f.split, as_stream, 1, 256, f.batch, f.max_len);
-  if (core_rank() == 0) print_eval(ds, &r, ds_split_names[f.split], f.json);
+  core_errors_agreed(0); /* each rank reads its own sequences */
+  eval_result r = train_eval(m, ds, f.split, f.batch, f.max_len);
+  if (core_rank() == 0) print_eval(ds, &r, ds_split_names[f.split], f.json, f.max_len);
   free(r.confusion);
   dataset_close(ds);
   model_vocab_free(&v);
@@ -154,20 +221,34 @@ int cmd_eval(int argc, char **argv) {
 }
 
 /* ---- predict ---- */
+typedef struct {
+  int best;
+} predict_flags;
+
+static const opt_def PREDICT_DEFS[] = {
+    {"--best", NULL, OPT_SWITCH, OPT_FIELD(predict_flags, best), 0, 1, NULL, "0", NULL,
+     "a run directory's model-best.h5, not its last model", 0},
+};
 static const opt_table PREDICT = {
     "predict",
     "usage: recur predict MODEL [TEXT | -]   (- or nothing: one input per line of stdin)",
-    "Prints each line's label and its probability (classify), or its tags (tag).\n", NULL, 0};
+    "Prints each line's label and its probability (classify), or its tags (tag). Symbols\n"
+    "outside the model's vocabulary are read as <unk> where it has one.\n",
+    PREDICT_DEFS, sizeof PREDICT_DEFS / sizeof PREDICT_DEFS[0]};
 
 int cmd_predict(int argc, char **argv) {
   const char *pos[2] = {NULL, NULL};
   int np = 0;
-  if (opts_parse(&PREDICT, NULL, NULL, argc, argv, pos, 2, &np)) return 0;
+  predict_flags f = {0};
+  if (opts_parse(&PREDICT, &f, NULL, argc, argv, pos, 2, &np)) return 0;
   const char *path = pos[0], *text = pos[1];
-  if (!path) recur_fail(NULL, "recur predict MODEL [TEXT | -]", "no model given");
+  if (!path) recur_usage_fail("recur predict MODEL [TEXT | -]", "no model given");
+  core_errors_agreed(0); /* rank 0 alone predicts */
   if (core_rank() != 0) return 0;
   model_vocab v;
-  model *m = model_load(path, &v, NULL);
+  char *file = model_resolve_best(path, f.best);
+  model *m = model_load(file, &v, NULL);
+  free(file);
   if (m->cfg.task == TASK_LM)
     recur_fail(path, "use `recur sample` for language models", "this is a language model");
   vocab_index vi;

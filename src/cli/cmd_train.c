@@ -8,9 +8,17 @@ int cmd_train(int argc, char **argv) {
   train_opts_default(&o);
   if (opts_parse(train_options(), &o, o.given, argc, argv, NULL, 0, NULL)) return 0;
   if (!o.data && !o.resume)
-    recur_fail(NULL, "recur train --data D.h5 --out RUN", "--data is required");
+    recur_usage_fail("recur train --data D.h5 --out RUN", "--data is required");
   if (!o.out && !o.resume)
-    recur_fail(NULL, "recur train --data D.h5 --out RUN", "--out is required");
+    recur_usage_fail("recur train --data D.h5 --out RUN", "--out is required");
+  const opt_table *t = train_options();
+  const int gs = o.given[opts_find(t, "--steps")], ge = o.given[opts_find(t, "--epochs")];
+  if (gs && ge)
+    recur_usage_fail("--steps N trains N optimizer steps, --epochs N that many passes",
+                     "give --steps or --epochs, not both");
+  if (gs && o.steps == 0)
+    recur_usage_fail("leave --steps out to train --epochs N (1 by default)",
+                     "--steps must be at least 1");
   int rc = train_run(&o);
   train_opts_free(&o);
   return rc;

@@ -21,33 +21,57 @@ static void usage(FILE *f) {
              "  eval MODEL --data D.h5       exact loss of a split (accuracy, F1 for classifiers "
              "and taggers)\n"
              "  predict MODEL [TEXT | -]     label of each line, or tags of its tokens\n"
+             "  help [COMMAND]               this list, or a command's flags (= recur COMMAND "
+             "--help)\n"
+             "  --version                    the version of recur\n"
              "run `recur COMMAND --help` for a command's flags\n");
+}
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+} COMMANDS[] = {{"prepare", cmd_prepare}, {"inspect", cmd_inspect}, {"decode", cmd_decode},
+                {"train", cmd_train},     {"sample", cmd_sample},   {"eval", cmd_eval},
+                {"predict", cmd_predict}};
+
+static int find_command(const char *name) {
+  for (int k = 0; k < (int)(sizeof COMMANDS / sizeof COMMANDS[0]); k++)
+    if (!strcmp(name, COMMANDS[k].name)) return k;
+  return -1;
+}
+
+static int finish(int rc) {
+  MPI_Finalize();
+  return rc;
 }
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
+  core_init();
   h5_init();
   signal(SIGXFSZ, SIG_IGN); /* a file-size limit becomes a write error with a message, not a kill */
   if (hooks_get()->fsize_limit > 0) { /* a disk that fills up (after MPI_Init, which needs files) */
     struct rlimit rl = {(rlim_t)hooks_get()->fsize_limit, (rlim_t)hooks_get()->fsize_limit};
     setrlimit(RLIMIT_FSIZE, &rl);
   }
-  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    if (core_rank() == 0) usage(argc < 2 ? stderr : stdout);
-    MPI_Finalize();
-    return argc < 2 ? 2 : 0;
+  /* the command line is the same on every rank: its errors are printed once (core.h) */
+  core_errors_agreed(1);
+  const char *cmd = argc < 2 ? NULL : argv[1];
+  if (cmd && (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version"))) {
+    if (core_rank() == 0) printf("recur %s\n", recur_version());
+    return finish(0);
   }
-  static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-  } COMMANDS[] = {{"prepare", cmd_prepare}, {"inspect", cmd_inspect}, {"decode", cmd_decode},
-                  {"train", cmd_train},     {"sample", cmd_sample},   {"eval", cmd_eval},
-                  {"predict", cmd_predict}};
-  int rc = -1;
-  for (size_t k = 0; k < sizeof COMMANDS / sizeof COMMANDS[0] && rc < 0; k++)
-    if (!strcmp(argv[1], COMMANDS[k].name)) rc = COMMANDS[k].run(argc - 1, argv + 1);
-  if (rc < 0)
-    recur_fail(NULL, "run `recur --help` for the commands", "unknown command '%s'", argv[1]);
-  MPI_Finalize();
-  return rc;
+  if (cmd && !strcmp(cmd, "help") && argc > 2) { /* recur help COMMAND = recur COMMAND --help */
+    if (find_command(argv[2]) < 0)
+      recur_usage_fail("run `recur help` for the commands", "unknown command '%s'", argv[2]);
+    char *help_argv[] = {argv[2], "--help", NULL};
+    return finish(COMMANDS[find_command(argv[2])].run(2, help_argv));
+  }
+  if (!cmd || !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    if (core_rank() == 0) usage(cmd ? stdout : stderr);
+    return finish(cmd ? 0 : RECUR_EXIT_USAGE);
+  }
+  int k = find_command(cmd);
+  if (k < 0) recur_usage_fail("run `recur help` for the commands", "unknown command '%s'", cmd);
+  return finish(COMMANDS[k].run(argc - 1, argv + 1));
 }

@@ -30,6 +30,8 @@ void core_tempfile_forget(const char *path) {
     }
 }
 
+const char *recur_version(void) { return RECUR_VERSION; }
+
 int core_rank(void) {
   int init = 0, fin = 0, r = 0;
   MPI_Initialized(&init);
@@ -46,14 +48,57 @@ int core_world(void) {
   return n;
 }
 
-static _Noreturn void end_process(void) {
+/* Errors every rank meets alike (flags, the dataset, a resume's agreement: the setup phase) are
+ * printed once, by rank 0, and the job ends through MPI_Finalize with the error's exit code: no
+ * MPI_Abort and its banner. The ranks agree that they all failed on a communicator of their own
+ * (an MPI_Ibarrier that matches nothing else); a rank whose error the others did not meet within
+ * AGREE_WAIT_S seconds prints it itself and calls MPI_Abort, so no rank hangs either way. */
+#define AGREE_WAIT_S 5.0
+static MPI_Comm g_agree_comm = MPI_COMM_NULL;
+static int g_agreed;
+
+void core_init(void) {
+  if (core_world() > 1) MPI_Comm_dup(MPI_COMM_WORLD, &g_agree_comm);
+}
+
+void core_errors_agreed(int on) { g_agreed = on; }
+
+static void print_error(const char *prefix, const char *where, const char *hint, const char *msg) {
+  if (where)
+    fprintf(stderr, "%srecur: error: %s (%s)\n", prefix, msg, where);
+  else
+    fprintf(stderr, "%srecur: error: %s\n", prefix, msg);
+  if (hint) fprintf(stderr, "hint: %s\n", hint);
+}
+
+static _Noreturn void end_process(int code, const char *where, const char *hint, const char *msg) {
+  const int world = core_world(), rank = core_rank();
+  char prefix[32] = "";
+  if (world > 1) snprintf(prefix, sizeof prefix, "[rank %d] ", rank);
+  int agreed = g_agreed && world > 1 && g_agree_comm != MPI_COMM_NULL;
+  if (!agreed || rank == 0) print_error(agreed ? "" : prefix, where, hint, msg);
   for (int i = 0; i < g_ntemp; i++) unlink(g_temp[i]);
   fflush(stdout);
   fflush(stderr);
-  if (core_world() > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+  if (agreed) {
+    MPI_Request rq;
+    int done = 0;
+    MPI_Ibarrier(g_agree_comm, &rq);
+    for (double t0 = core_now(); !done && core_now() - t0 < AGREE_WAIT_S;) {
+      MPI_Test(&rq, &done, MPI_STATUS_IGNORE);
+      if (!done) nanosleep(&(struct timespec){0, 2000000}, NULL);
+    }
+    if (done) { /* every rank met it: one message, a clean end */
+      MPI_Finalize();
+      _exit(code);
+    }
+    if (rank != 0) print_error(prefix, where, hint, msg); /* this rank alone met it */
+    fflush(stderr);
+  }
+  if (world > 1) MPI_Abort(MPI_COMM_WORLD, code);
   /* _exit, not exit: library exit handlers (HDF5 closing files on a full disk) must not turn a
    * clear error into a crash */
-  _exit(1);
+  _exit(code);
 }
 
 void recur_fail(const char *where, const char *hint, const char *fmt, ...) {
@@ -62,13 +107,16 @@ void recur_fail(const char *where, const char *hint, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (core_world() > 1) fprintf(stderr, "[rank %d] ", core_rank());
-  if (where)
-    fprintf(stderr, "recur: error: %s (%s)\n", msg, where);
-  else
-    fprintf(stderr, "recur: error: %s\n", msg);
-  if (hint) fprintf(stderr, "hint: %s\n", hint);
-  end_process();
+  end_process(RECUR_EXIT_ERROR, where, hint, msg);
+}
+
+void recur_usage_fail(const char *hint, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  end_process(RECUR_EXIT_USAGE, NULL, hint, msg);
 }
 
 void recur_assert_fail(const char *expr, const char *file, int line) {

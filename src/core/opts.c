@@ -128,9 +128,15 @@ static void format_scalar(const opt_table *t, int i, const void *o, char *buf, s
              d->size == sizeof(int) ? (long long)*(const int *)p : (long long)*(const int64_t *)p);
     break;
   case OPT_UINT: snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)p); break;
-  case OPT_REAL:
-    snprintf(buf, cap, "%.9g",
-             d->size == sizeof(float) ? (double)*(const float *)p : *(const double *)p);
+  case OPT_REAL: /* the shortest text that reads back as the same value: 0.001, not
+                  0.00100000005 (a float field is compared as a float) */
+    for (int prec = 1; prec <= 17; prec++) {
+      snprintf(buf, cap, "%.*g", prec,
+               d->size == sizeof(float) ? (double)*(const float *)p : *(const double *)p);
+      double back = strtod(buf, NULL);
+      if (d->size == sizeof(float) ? (float)back == *(const float *)p : back == *(const double *)p)
+        break;
+    }
     break;
   case OPT_STR: RECUR_ASSERT(0); break;
   case OPT_CHOICE: snprintf(buf, cap, "%s", choice_name(d->choices, *(const int *)p)); break;
@@ -219,12 +225,13 @@ static _Noreturn void unknown_flag(const opt_table *t, const char *flag) {
     if (dd < bd) bd = dd, best = i;
   }
   char hint[256];
-  if (best >= 0 && bd <= 3 + (int)strlen(flag) / 4)
+  int len = (int)strlen(flag) - 2; /* without the dashes: a near miss, not any short flag */
+  if (best >= 0 && bd <= (len < 6 ? 1 : len / 3))
     snprintf(hint, sizeof hint, "did you mean %s? (`recur %s --help` lists every flag)",
              t->defs[best].flag, t->name);
   else
     snprintf(hint, sizeof hint, "`recur %s --help` lists every flag", t->name);
-  recur_fail(NULL, hint, "unknown flag '%s' for %s", flag, t->name);
+  recur_usage_fail(hint, "unknown flag '%s' for %s", flag, t->name);
 }
 
 int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char **argv,
@@ -237,7 +244,7 @@ int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char
       if (np >= max_pos) {
         char hint[128];
         snprintf(hint, sizeof hint, "see `recur %s --help`", t->name);
-        recur_fail(NULL, hint, "unexpected argument '%s' for %s", a, t->name);
+        recur_usage_fail(hint, "unexpected argument '%s' for %s", a, t->name);
       }
       pos[np++] = a;
       continue;
@@ -263,8 +270,8 @@ int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char
     else if (i + 1 < argc)
       val = argv[++i];
     else
-      recur_fail(NULL, NULL, "%s needs a value", name);
-    if (opts_set(t, k, o, val, err, sizeof err) != 0) recur_fail(NULL, NULL, "%s", err);
+      recur_usage_fail(NULL, "%s needs a value", name);
+    if (opts_set(t, k, o, val, err, sizeof err) != 0) recur_usage_fail(NULL, "%s", err);
     if (given) given[k] = 1;
   }
   if (n_pos) *n_pos = np;

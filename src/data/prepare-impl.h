@@ -59,6 +59,7 @@ typedef struct {
 /* ---- the whole preparation ---- */
 typedef struct {
   const prepare_opts *o;
+  double val; /* the validation fraction in force (o->val, or 0 for a small input by default) */
   enum seg_mode mode;
   int delimited, pass;
   const char *cur_file;
@@ -128,6 +129,8 @@ void prep_tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off);
 void prep_tok_char(void *ctx, uint32_t cp, uint64_t off);
 void prep_tok_word(void *ctx, const char *w, int n);
 void prep_pass_over(prep *p, char **files, int nf);
+/* An input as messages name it: "standard input" for the spool file of -, else the path. */
+const char *prep_input_name(const char *path);
 
 /* the split draw of sequence i: uniform in [0,1), a pure function of (seed, i) */
 static inline float split_draw(const prep *p, uint64_t i) {

@@ -50,10 +50,17 @@ static void add_input(char ***files, int *nf, const char *path) {
   (*files)[(*nf)++] = xstrdup(path);
 }
 
+/* Standard input is copied to a spool file next to the output (two passes need to read it twice);
+ * messages name it as the user gave it. */
+#define SPOOL_MARK ".stdin-"
+const char *prep_input_name(const char *path) {
+  return strstr(path, SPOOL_MARK) ? "standard input" : path;
+}
+
 static char *spool_stdin(const char *out) {
   size_t len = strlen(out) + 32;
   char *path = xmalloc(len);
-  snprintf(path, len, "%s.stdin-%d", out, (int)getpid());
+  snprintf(path, len, "%s" SPOOL_MARK "%d", out, (int)getpid());
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0)
     recur_fail(path, "check that the output directory exists and is writable",
@@ -93,10 +100,10 @@ static void plan_splits(prep *p) {
       best[1] = i;
     }
   }
-  if (o->val > 0 && p->split_seq[SPLIT_VAL] == 0) p->force_val = best[0];
+  if (p->val > 0 && p->split_seq[SPLIT_VAL] == 0) p->force_val = best[0];
   if (o->test > 0 && p->split_seq[SPLIT_TEST] == 0)
     p->force_test = p->force_val == UINT64_MAX ? best[0] : best[1];
-  if ((o->val > 0 && p->split_seq[SPLIT_VAL] == 0 && p->force_val == UINT64_MAX) ||
+  if ((p->val > 0 && p->split_seq[SPLIT_VAL] == 0 && p->force_val == UINT64_MAX) ||
       (o->test > 0 && p->split_seq[SPLIT_TEST] == 0 && p->force_test == UINT64_MAX))
     recur_fail(o->out, "give more sequences or set --val/--test to 0",
                "too few sequences (%llu) for the requested splits", (unsigned long long)p->n_seq);
@@ -225,8 +232,8 @@ void prepare_run(const prepare_opts *o) {
       MPI_Allreduce(MPI_IN_PLACE, p->byte_count, 256, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
   }
   if (p->n_content == 0)
-    recur_fail(nf == 1 ? files[0] : o->inputs[0], "give a file with some text in it",
-               "input is empty: no text found");
+    recur_fail(nf == 1 ? prep_input_name(files[0]) : o->inputs[0],
+               "give a file with some text in it", "input is empty: no text found");
   prep_build_vocab(p);
   if (o->task != TASK_LM) { /* label or tag names, sorted; ids are their indices */
     uint64_t n;
@@ -241,13 +248,17 @@ void prepare_run(const prepare_opts *o) {
     if (n < 1) recur_fail(o->out, NULL, "no labels or tags found");
   }
 
+  p->val = o->val;
+  if (!o->val_given &&
+      (p->mode != SEG_NONE ? p->n_seq < PREPARE_VAL_MIN_SEQ : p->n_tok < PREPARE_VAL_MIN_TOK))
+    p->val = 0; /* the default fraction only where it leaves a useful training split */
   if (p->mode != SEG_NONE) {
     plan_splits(p);
   } else { /* an undelimited stream: val and test are its tail */
     uint64_t nt = (uint64_t)((double)p->n_tok * o->test),
-             nv = (uint64_t)((double)p->n_tok * o->val);
+             nv = (uint64_t)((double)p->n_tok * p->val);
     if (o->test > 0 && nt == 0) nt = 1;
-    if (o->val > 0 && nv == 0) nv = 1;
+    if (p->val > 0 && nv == 0) nv = 1;
     if (nt + nv >= p->n_tok)
       recur_fail(o->out, "give more text or smaller --val/--test",
                  "too little text (%llu tokens) for the requested splits",
@@ -347,19 +358,26 @@ void prepare_run(const prepare_opts *o) {
     core_commit(p->sh->tmp, o->out);
   }
   for (int i = 0; i < nf; i++) {
-    if (strstr(files[i], ".stdin-")) {
+    if (strstr(files[i], SPOOL_MARK)) {
       unlink(files[i]);
       core_tempfile_forget(files[i]);
     }
     free(files[i]);
   }
   free(files);
-  if (!o->quiet && p->rank == 0)
+  if (!o->quiet && p->rank == 0) {
     printf("wrote %s: %s level, vocabulary %lld, train %llu seq / %llu tok, val %llu / %llu, test "
            "%llu / %llu%s\n",
            o->out, ds_level_names[o->level], (long long)p->vocab_size, (unsigned long long)cnt[3],
            (unsigned long long)cnt[0], (unsigned long long)cnt[4], (unsigned long long)cnt[1],
            (unsigned long long)cnt[5], (unsigned long long)cnt[2],
            p->sharded ? (p->world > 1 ? " (sharded by rank)" : " (sharded)") : "");
+    if (!o->val_given && p->val > 0)
+      printf("  validation split: --val %g (the default; --val 0 for none)\n", p->val);
+    else if (!o->val_given)
+      printf("  no validation split: the input is small (under %d sequences or %d tokens), so the "
+             "default --val %s was not applied; --val F makes one\n",
+             PREPARE_VAL_MIN_SEQ, PREPARE_VAL_MIN_TOK, PREPARE_VAL_DEFAULT);
+  }
   prep_free(p);
 }

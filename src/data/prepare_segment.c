@@ -284,17 +284,17 @@ static void labeled_file(prep *p, const char *path) {
 void prep_pass_over(prep *p, char **files, int nf) {
   unsigned char *buf = xmalloc(READ_BLOCK);
   for (int f = 0; f < nf; f++) {
-    p->cur_file = files[f];
+    p->cur_file = prep_input_name(files[f]);
     if (p->o->task != TASK_LM) {
       labeled_file(p, files[f]);
       continue;
     }
     int fd = open(files[f], O_RDONLY);
-    if (fd < 0) recur_fail(files[f], NULL, "cannot open input: %s", strerror(errno));
+    if (fd < 0) recur_fail(p->cur_file, NULL, "cannot open input: %s", strerror(errno));
     uint64_t off = 0;
     for (;;) {
       ssize_t r = read(fd, buf, READ_BLOCK);
-      if (r < 0) recur_fail(files[f], NULL, "cannot read input: %s", strerror(errno));
+      if (r < 0) recur_fail(p->cur_file, NULL, "cannot read input: %s", strerror(errno));
       if (r == 0) break;
       seg_block(p, buf, (size_t)r, off);
       off += (uint64_t)r;

@@ -9,8 +9,8 @@ int prep_split_of_seq(prep *p, uint64_t i) {
   if (i == p->force_val) return SPLIT_VAL;
   if (i == p->force_test) return SPLIT_TEST;
   float u = split_draw(p, i);
-  if (u < p->o->val) return SPLIT_VAL;
-  if (u < p->o->val + p->o->test) return SPLIT_TEST;
+  if (u < p->val) return SPLIT_VAL;
+  if (u < p->val + p->o->test) return SPLIT_TEST;
   return SPLIT_TRAIN;
 }
 
@@ -51,6 +51,7 @@ void prep_shard_open(prep *p) {
   s->f = h5_create(s->tmp, "output file", "check that the output directory exists and is writable");
   core_tempfile_add(s->tmp);
   h5_attr_set_str(s->f, "format", p->sharded ? DATASET_SHARD_FORMAT : DATASET_FORMAT);
+  h5_attr_set_str(s->f, "recur_version", recur_version()); /* the writer */
   h5_attr_set_i64(s->f, "version", DATASET_VERSION);
   h5_attr_set_i64(s->f, "vocab_size", p->vocab_size);
   for (int k = 0; k < SPLIT_COUNT; k++) {

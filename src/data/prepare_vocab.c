@@ -206,6 +206,7 @@ void prep_build_vocab(prep *p) {
 void prep_write_metadata(prep *p, hid_t f) {
   const prepare_opts *o = p->o;
   h5_attr_set_str(f, "format", DATASET_FORMAT);
+  h5_attr_set_str(f, "recur_version", recur_version()); /* the writer */
   h5_attr_set_i64(f, "version", DATASET_VERSION);
   h5_attr_set_str(f, "level", ds_level_names[o->level]);
   h5_attr_set_str(f, "split_on", o->task != TASK_LM ? "line" : seg_mode_names[o->split_on]);

@@ -157,7 +157,12 @@ typedef struct {
 
 static void enc_push(encoder *e, const char *s, int n) {
   int64_t id = vocab_index_find(e->v, s, n);
-  if (id < 0 && e->use_unk && e->v->unk_id >= 0) id = e->v->unk_id;
+  if (id < 0 && e->use_unk && e->v->unk_id >= 0) {
+    id = e->v->unk_id;
+    if (e->use_unk == TOKENIZE_UNK_NOTE)
+      fprintf(stderr, "recur: note: %s: '%.*s' is not in the model's vocabulary: read as <unk>\n",
+              e->what, n, s);
+  }
   if (id < 0)
     recur_fail(e->what, "use only symbols that occur in the training data",
                "'%.*s' is not in the model's vocabulary", n, s);

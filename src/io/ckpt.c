@@ -168,6 +168,7 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
   hid_t f = h5_create(tmp, "checkpoint shard", "is the disk full or the run directory read-only?");
   core_tempfile_add(tmp);
   h5_attr_set_str(f, "format", CKPT_STATE_FORMAT);
+  h5_attr_set_str(f, "recur_version", recur_version()); /* the writer */
   h5_attr_set_i64(f, "version", CKPT_VERSION);
   h5_attr_set_i64(f, "step", st->step);
   h5_attr_set_i64(f, "rank", rank);

@@ -1,7 +1,9 @@
 /* h5: HDF5 helpers. */
 #include "recur/h5.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,8 +12,11 @@
 void h5_init(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 hid_t h5_open(const char *path, int writable) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    recur_fail(path, "give the .h5 file inside it", "is a directory, not an HDF5 file");
   FILE *fp = fopen(path, "rb");
-  if (!fp) recur_fail(path, NULL, "cannot open file");
+  if (!fp) recur_fail(path, NULL, "cannot open file: %s", strerror(errno));
   fclose(fp);
   if (H5Fis_hdf5(path) <= 0)
     recur_fail(path, "is this a file written by recur?", "not an HDF5 file (or truncated)");

@@ -21,6 +21,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   core_tempfile_add(tmp);
   const model_config *c = &m->cfg;
   h5_attr_set_str(f, "format", MODEL_FORMAT);
+  h5_attr_set_str(f, "recur_version", recur_version()); /* the writer */
   h5_attr_set_i64(f, "version", MODEL_VERSION);
   h5_attr_set_str(f, "cell", cell_names[c->cell]);
   h5_attr_set_str(f, "torch_mode", cell_torch_mode(c->cell));
@@ -57,13 +58,24 @@ static int is_file(const char *p) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-char *model_resolve(const char *path) {
+char *model_resolve_best(const char *path, int best) {
   struct stat st;
-  if (stat(path, &st) != 0) recur_fail(path, NULL, "no such model file or directory");
-  if (!S_ISDIR(st.st_mode)) return xstrdup(path);
-  char *p = core_path("%s/model.h5", path);
+  if (stat(path, &st) != 0)
+    recur_fail(path, NULL, "no such model file or directory: %s", strerror(errno));
+  if (!S_ISDIR(st.st_mode)) {
+    if (best) recur_fail(path, NULL, "--best needs a run directory, not a file");
+    return xstrdup(path);
+  }
+  char *p = core_path("%s/%s", path, best ? "model-best.h5" : "model.h5");
   if (is_file(p)) return p;
   free(p);
+  char *metrics = core_path("%s/metrics.jsonl", path);
+  int is_run = is_file(metrics);
+  free(metrics);
+  if (best)
+    recur_fail(path, "train with a validation split (prepare --val F) and --eval-every N",
+               is_run ? "the run has no model-best.h5 yet: it is written at a validation"
+                      : "no model-best.h5 in this directory");
   p = core_path("%s/checkpoints/latest", path);
   FILE *f = fopen(p, "r");
   free(p);
@@ -75,9 +87,14 @@ char *model_resolve(const char *path) {
     if (is_file(p)) return p;
     free(p);
   }
+  if (is_run)
+    recur_fail(path, "the first is written after --ckpt-every steps, at the end, or on SIGUSR1",
+               "the run has no checkpoint yet");
   recur_fail(path, "give a model.h5, a checkpoint directory or a run directory",
              "no model.h5 found in directory");
 }
+
+char *model_resolve(const char *path) { return model_resolve_best(path, 0); }
 
 model *model_load(const char *path, model_vocab *v, int64_t *step) {
   char *file = model_resolve(path);
@@ -191,11 +208,16 @@ void model_inspect(const char *path, json_writer *j, const char *key) {
   int64_t step = 0;
   model *m = model_load(file, &v, &step);
   const model_config *c = &m->cfg;
+  char writer[32] = "";
+  hid_t f = h5_open(file, 0);
+  h5_attr_get_str(f, "recur_version", writer, sizeof writer);
+  H5Fclose(f);
   if (j) {
     json_object_begin(j, key);
     json_str(j, "path", file);
     json_str(j, "format", MODEL_FORMAT);
     json_int(j, "version", MODEL_VERSION);
+    json_str(j, "recur_version", writer);
     json_str(j, "cell", cell_names[c->cell]);
     json_int(j, "layers", c->layers);
     json_int(j, "hidden", c->hidden);
@@ -209,11 +231,13 @@ void model_inspect(const char *path, json_writer *j, const char *key) {
     json_int(j, "parameters", m->n_params);
     json_array_begin(j, "tensors");
   } else {
-    printf("%s: %s version %d, step %lld, task %s\n  %s%s, %d layer(s) x %d hidden, embed %d, "
+    printf("%s: %s version %d (written by recur %s), step %lld, task %s\n  %s%s, %d layer(s) x %d "
+           "hidden, embed %d, "
            "vocabulary %d (%s level), %d outputs, %lld parameters\n",
-           file, MODEL_FORMAT, MODEL_VERSION, (long long)step, task_names[c->task],
-           c->bidirectional ? "bidirectional " : "", cell_names[c->cell], c->layers, c->hidden,
-           c->embed, c->vocab, ds_level_names[v.level], m->O, (long long)m->n_params);
+           file, MODEL_FORMAT, MODEL_VERSION, writer[0] ? writer : "before 0.2.0", (long long)step,
+           task_names[c->task], c->bidirectional ? "bidirectional " : "", cell_names[c->cell],
+           c->layers, c->hidden, c->embed, c->vocab, ds_level_names[v.level], m->O,
+           (long long)m->n_params);
   }
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];

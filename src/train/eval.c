@@ -11,35 +11,57 @@
 #include "train-impl.h"
 
 /* ---- evaluation ---- */
-eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, int streams, int T,
-                       int B, int max_len) {
+/* An undelimited split: pieces of EVAL_PIECE targets, this rank's full ones in groups of B, each
+ * from a zero state with its state carried across windows of EVAL_WINDOW. */
+static void eval_pieces(model *m, const dataset *ds, int split, int B, double acc[2]) {
   const int rank = core_rank(), W = core_world();
   const int L = m->cfg.layers, H = m->cfg.hidden;
-  const ds_split *sp = &ds->split[split];
-  double acc[2] = {0, 0};
+  const uint64_t n_tgt = ds->split[split].n_tok >= 2 ? ds->split[split].n_tok - 1 : 0;
+  const uint64_t n_pieces = (n_tgt + EVAL_PIECE - 1) / EVAL_PIECE;
+  uint64_t *mine = xmalloc((size_t)(n_pieces / (uint64_t)W + 1) * sizeof(uint64_t));
+  int n = 0;
+  for (uint64_t p = (uint64_t)rank; p < n_pieces; p += (uint64_t)W) mine[n++] = p;
+  float *h = xmalloc((size_t)L * (size_t)B * (size_t)H * sizeof(float));
+  float *c = xmalloc((size_t)L * (size_t)B * (size_t)H * sizeof(float));
   items it = {0};
   batch b = {0};
-  double *conf = ds->task != TASK_LM ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
-  if (as_streams && sp->n_tok >= 2) {
-    if ((uint64_t)streams > sp->n_tok - 1) streams = (int)(sp->n_tok - 1);
-    uint64_t slen = (sp->n_tok - 1) / (uint64_t)streams;
-    int n = 0;
-    uint64_t *mine = xmalloc((size_t)streams * sizeof(uint64_t));
-    for (int s = rank; s < streams; s += W) mine[n++] = (uint64_t)s;
-    float *h = xcalloc((size_t)L * (size_t)(n ? n : 1) * (size_t)H, sizeof(float));
-    float *c = xcalloc((size_t)L * (size_t)(n ? n : 1) * (size_t)H, sizeof(float));
-    for (uint64_t pos = 0; n > 0 && pos < slen; pos += (uint64_t)T) {
-      int len = (int)(slen - pos < (uint64_t)T ? slen - pos : (uint64_t)T);
-      items_load_windows(&it, ds, split, mine, n, slen, pos, len);
-      batch_pack(&b, n, it.len, it.in, it.tgt, it.ids);
+  for (int i = 0; i < n;) {
+    /* full pieces in groups of B; the short last piece (if it is this rank's) alone */
+    uint64_t plen =
+        n_tgt - mine[i] * EVAL_PIECE < EVAL_PIECE ? n_tgt - mine[i] * EVAL_PIECE : EVAL_PIECE;
+    int k = 1;
+    while (plen == EVAL_PIECE && k < B && i + k < n &&
+           n_tgt - mine[i + k] * EVAL_PIECE >= EVAL_PIECE)
+      k++;
+    memset(h, 0, (size_t)L * (size_t)k * (size_t)H * sizeof(float));
+    memset(c, 0, (size_t)L * (size_t)k * (size_t)H * sizeof(float));
+    for (uint64_t pos = 0; pos < plen; pos += EVAL_WINDOW) {
+      int len = (int)(plen - pos < EVAL_WINDOW ? plen - pos : EVAL_WINDOW);
+      items_load_windows(&it, ds, split, mine + i, k, EVAL_PIECE, pos, len);
+      batch_pack(&b, k, it.len, it.in, it.tgt, it.ids);
       acc[0] += model_forward(m, &b, h, c, 0, 0);
       acc[1] += (double)b.n_targets;
       model_final_state(m, &b, h, c);
     }
-    free(h);
-    free(c);
-    free(mine);
-  } else if (!as_streams) {
+    i += k;
+  }
+  items_free(&it);
+  batch_free(&b);
+  free(h);
+  free(c);
+  free(mine);
+}
+
+eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len) {
+  const int rank = core_rank(), W = core_world();
+  const ds_split *sp = &ds->split[split];
+  double acc[2] = {0, 0};
+  double *conf = ds->task != TASK_LM ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
+  if (ds->task == TASK_LM && ds->eos_id < 0) {
+    eval_pieces(m, ds, split, B, acc);
+  } else {
+    items it = {0};
+    batch b = {0};
     uint64_t n = 0;
     uint64_t *mine = xmalloc((sp->n_seq / (uint64_t)W + 1) * sizeof(uint64_t));
     for (uint64_t q = (uint64_t)rank; q < sp->n_seq; q += (uint64_t)W) mine[n++] = q;
@@ -60,9 +82,9 @@ eval_result train_eval(model *m, const dataset *ds, int split, int as_streams, i
       }
     }
     free(mine);
+    items_free(&it);
+    batch_free(&b);
   }
-  items_free(&it);
-  batch_free(&b);
   dist_sum_doubles(acc, 2);
   eval_result res = {acc[0], acc[1], conf, conf ? m->O : 0};
   if (conf) dist_sum_doubles(conf, m->O * m->O);

@@ -59,7 +59,8 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   vocab_index vi;
   vocab_index_init(&vi, v->level, v->vocab, v->vocab_size, v->eos_id, v->unk_id);
   int64_t np = 0;
-  int32_t *pids = tokenize_encode(&vi, prime, &np, 0, 0, "--prime");
+  int32_t *pids = tokenize_encode(&vi, prime, &np, so->strict ? TOKENIZE_STRICT : TOKENIZE_UNK_NOTE,
+                                  0, "--prime");
   /* the sequence starts with <eos> when the model knows one (that is how it was trained) */
   int32_t *seq = xmalloc((size_t)(np + 2) * sizeof(int32_t));
   int ns = 0;
@@ -107,7 +108,7 @@ void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, con
                       batch *b, FILE *out) {
   int64_t n64 = 0;
   const int word_tags = m->cfg.task == TASK_TAG && v->level == LEVEL_WORD;
-  int32_t *ids = tokenize_encode(vi, text, &n64, 1, word_tags, "input");
+  int32_t *ids = tokenize_encode(vi, text, &n64, TOKENIZE_UNK, word_tags, "input");
   int n = (int)n64;
   uint64_t id0 = 0;
   int32_t none = -1;

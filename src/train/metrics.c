@@ -57,9 +57,10 @@ void metrics_close(metrics *mt) {
   mt->f = NULL;
 }
 
-void metrics_add(metrics *mt, double targets, double loss_sum, int skipped, double comm_wait,
-                 double comm_total) {
-  mt->tokens += targets;
+void metrics_add(metrics *mt, double tokens, double sequences, double targets, double loss_sum,
+                 int skipped, double comm_wait, double comm_total) {
+  mt->tokens += tokens;
+  mt->sequences += sequences;
   if (!skipped) {
     mt->loss_sum += loss_sum;
     mt->loss_targets += targets;
@@ -81,13 +82,16 @@ static void fmt_eta(char *buf, size_t n, double s) {
 void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double last_loss,
                  double grad_norm, double lr, int64_t skipped, double ss_eps, double eta_s) {
   double now = core_now(), tps = mt->tokens / (now - mt->t_log);
+  double sps = mt->sequences / (now - mt->t_log);
   double avg = mt->loss_targets > 0 ? mt->loss_sum / mt->loss_targets : NAN;
   if (!mt->quiet) {
     char eta[32];
     fmt_eta(eta, sizeof eta, eta_s);
-    printf(
-        "step %6lld/%lld | epoch %5.2f | loss %.4f | %8.0f tok/s | grad %7.3f | lr %.2e | ETA %s\n",
-        (long long)step, (long long)total, epoch, avg, tps, grad_norm, lr, eta);
+    char seqs[32] = "";
+    if (mt->sequences > 0) snprintf(seqs, sizeof seqs, " | %6.1f seq/s", sps);
+    printf("step %6lld/%lld | epoch %5.2f | loss %.4f | %8.0f tok/s%s | grad %7.3f | lr %.2e | "
+           "ETA %s\n",
+           (long long)step, (long long)total, epoch, avg, tps, seqs, grad_norm, lr, eta);
     fflush(stdout);
   }
   json_writer j;
@@ -98,6 +102,8 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
   json_num(&j, "lr", lr);
   json_num(&j, "grad_norm", grad_norm);
   json_num(&j, "tokens_per_s", tps);
+  if (mt->sequences > 0) json_num(&j, "sequences_per_s", sps);
+  json_num(&j, "eta_s", eta_s);
   json_int(&j, "skipped", skipped);
   json_num(&j, "comm_wait_s", mt->comm_wait / mt->n);
   json_num(&j, "comm_total_s", mt->comm_total / mt->n);
@@ -105,7 +111,7 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
   json_num(&j, "ss_eps", ss_eps);
   line_end(mt, &j);
   mt->t_log = now;
-  mt->tokens = mt->loss_sum = mt->loss_targets = mt->comm_wait = mt->comm_total = 0;
+  mt->tokens = mt->sequences = mt->loss_sum = mt->loss_targets = mt->comm_wait = mt->comm_total = 0;
   mt->n = 0;
 }
 

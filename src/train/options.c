@@ -71,9 +71,10 @@ static const opt_def DEFS[] = {
     /* the run: may change when it is resumed */
     {"--accum", NULL, OPT_INT, F(accum), 1, 1 << 16, NULL, "1", "K",
      "gradient accumulation slots per rank", OPT_RESUME_SAFE},
-    {"--steps", NULL, OPT_INT, F(steps), 0, BIG, NULL, "0", "N",
-     "optimizer steps (wins over --epochs when > 0)", OPT_RESUME_SAFE},
-    {"--epochs", NULL, OPT_INT, F(epochs), 1, 1 << 30, NULL, "1", "N", "epochs", OPT_RESUME_SAFE},
+    {"--steps", NULL, OPT_INT, F(steps), 0, BIG, NULL, NULL, "N",
+     "optimizer steps (instead of --epochs)", OPT_RESUME_SAFE},
+    {"--epochs", NULL, OPT_INT, F(epochs), 1, 1 << 30, NULL, "1", "N",
+     "passes over the training split (unless --steps)", OPT_RESUME_SAFE},
     {"--eval-every", NULL, OPT_INT, F(eval_every), 0, BIG, NULL, "0", "N",
      "validate every N steps (and at the end)", OPT_RESUME_SAFE},
     {"--log-every", NULL, OPT_INT, F(log_every), 1, BIG, NULL, "10", "N",
@@ -151,6 +152,9 @@ void train_opts_merge(train_opts *saved, const train_opts *given, const char *te
       free(sv);
     }
   }
+  /* --epochs given again on resume replaces the run's --steps (and --steps its --epochs) */
+  if (given->given[opts_find(&TABLE, "--epochs")] && !given->given[opts_find(&TABLE, "--steps")])
+    saved->steps = 0;
   if (n)
     recur_fail(dir, "drop these flags to continue the run as it was, or start a new run",
                "flags disagree with the checkpoint: %s", bad);

@@ -53,9 +53,9 @@ void train_opts_merge(train_opts *merged, const train_opts *given, const char *s
 typedef struct {
   FILE *f;
   int quiet;
-  double t_start, t_log; /* wall clock at start and at the last progress line */
-  double tokens, loss_sum,
-      loss_targets; /* since the last line (loss only over steps not skipped) */
+  double t_start, t_log;    /* wall clock at start and at the last progress line */
+  double tokens, sequences; /* input tokens and sequences (sequences mode) since the last line */
+  double loss_sum, loss_targets; /* since the last line, over steps not skipped */
   double comm_wait, comm_total;
   int n; /* steps since the last line */
 } metrics;
@@ -64,8 +64,8 @@ typedef struct {
 void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet);
 void metrics_close(metrics *mt);
 /* Account one optimizer step. */
-void metrics_add(metrics *mt, double targets, double loss_sum, int skipped, double comm_wait,
-                 double comm_total);
+void metrics_add(metrics *mt, double tokens, double sequences, double targets, double loss_sum,
+                 int skipped, double comm_wait, double comm_total);
 /* The progress line and its JSON line; resets the accumulators. */
 void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double last_loss,
                  double grad_norm, double lr, int64_t skipped, double ss_eps, double eta_s);

@@ -104,6 +104,7 @@ typedef struct {
 /* What a step did, as all ranks agree after its reduction. */
 typedef struct {
   double loss, loss_sum, targets, grad_norm, lr, ss;
+  double tokens, sequences; /* input tokens the step ran (every rank's), sequences (0: streams) */
   int skipped, stop, ckpt_request, ckpt_due;
 } step_result;
 
@@ -152,15 +153,15 @@ static void trainer_open_model(trainer *t) {
   mc.vocab = (int)ds->vocab_size;
   mc.n_out = ds->task != TASK_LM ? (int)ds->n_out : 0;
   if (mc.task != TASK_LM && o->ss_kind != SS_NONE)
-    recur_fail(NULL, "scheduled sampling feeds a language model its own predictions",
-               "--scheduled-sampling needs --task lm");
+    recur_usage_fail("scheduled sampling feeds a language model its own predictions",
+                     "--scheduled-sampling needs --task lm");
   if (mc.task != ds->task)
     recur_fail(o->data, "give the --task the dataset was prepared for",
                "the dataset is for --task %s, not --task %s", task_names[ds->task],
                task_names[mc.task]);
   if (mc.task != TASK_LM && o->mode == MODE_STREAM)
-    recur_fail(NULL, "classification and tagging train on whole sequences",
-               "--task %s needs --mode sequences", task_names[mc.task]);
+    recur_usage_fail("classification and tagging train on whole sequences",
+                     "--task %s needs --mode sequences", task_names[mc.task]);
   model_config_check(&mc);
   if (t->ckdir) {
     char *mp = core_path("%s/model.h5", t->ckdir);
@@ -231,15 +232,15 @@ static void trainer_open_run(trainer *t) {
   }
   t->best_val = cnt.best_val;
   t->bad_total = cnt.bad_total;
+  if (!t->ckdir) { /* every rank checks, so the error is printed once */
+    char *cp = core_path("%s/checkpoints/latest", o->out);
+    if (access(cp, F_OK) == 0)
+      recur_fail(o->out, "continue it with --resume, or give another --out",
+                 "the run directory already holds checkpoints");
+    free(cp);
+  }
   if (t->rank == 0) {
     mkdir_p(o->out);
-    if (!t->ckdir) {
-      char *cp = core_path("%s/checkpoints/latest", o->out);
-      if (access(cp, F_OK) == 0)
-        recur_fail(o->out, "continue it with --resume, or give another --out",
-                   "the run directory already holds checkpoints");
-      free(cp);
-    }
     ckpt_cleanup(o->out);
     metrics_open(&t->mt, o->out, t->start, o->quiet);
     if (t->ckdir) {
@@ -279,22 +280,43 @@ static void trainer_open(trainer *t, const train_opts *given) {
   t->total = o->steps > 0 ? o->steps : o->epochs * t->spe;
   t->lr = o->lr;
   t->lr.total = t->total;
+  const int has_val = ds->split[SPLIT_VAL].n_tok > 1;
+  if (!has_val && o->given[opts_find(train_options(), "--eval-every")] && o->eval_every > 0)
+    recur_fail(o->data, "prepare the dataset with --val F, or leave out --eval-every",
+               "--eval-every %lld: the dataset has no validation split", (long long)o->eval_every);
   trainer_open_run(t);
   signals_install();
   t->t_ckpt = core_now();
   if (t->rank == 0 && !o->quiet) {
     const model_config *mc = &t->m->cfg;
+    char length[128], val[160];
+    if (o->steps > 0)
+      snprintf(length, sizeof length, "%lld steps (%.2f epochs of %lld steps)", (long long)t->total,
+               (double)t->total / (double)t->spe, (long long)t->spe);
+    else
+      snprintf(length, sizeof length, "%lld epoch%s of %lld steps = %lld steps",
+               (long long)o->epochs, o->epochs == 1 ? "" : "s", (long long)t->spe,
+               (long long)t->total);
+    if (!has_val)
+      snprintf(val, sizeof val, "no validation: %s has no validation split (prepare --val F)",
+               o->data);
+    else if (o->eval_every > 0)
+      snprintf(val, sizeof val, "validation every %lld steps and at the end (best: model-best.h5)",
+               (long long)o->eval_every);
+    else
+      snprintf(val, sizeof val, "validation at the end (--eval-every N for more)");
     printf("recur: %s %dx%d (embed %d, vocab %d), %lld parameters; %s mode, global batch %d%s%d, "
-           "%d rank(s) x accum %d; "
-           "%lld steps (%lld per epoch)\n",
+           "%d rank(s) x accum %d\n"
+           "recur: %s; %s\n",
            cell_names[mc->cell], mc->layers, mc->hidden, mc->embed, mc->vocab,
            (long long)t->m->n_params, mode_names[o->mode], o->B,
            t->stream ? " x seq-len " : ", max-len ", t->stream ? o->T : o->max_len, t->W, o->accum,
-           (long long)t->total, (long long)t->spe);
+           length, val);
     if (t->start >= t->total)
       printf("recur: the checkpoint is at step %lld, the run has %lld steps: nothing to do\n",
              (long long)t->start, (long long)t->total);
   }
+  core_errors_agreed(0); /* from here on a rank may meet an error alone */
 }
 
 /* ---- step: forward and backward of this rank's slots, reduction, update ---- */
@@ -308,14 +330,17 @@ static step_result trainer_step(trainer *t, int64_t step) {
   int n = schedule_items(&t->sc, step, t->ids);
   r.ss = ss_eps(o->ss_kind, o->ss_k, o->ss_c, o->ss_min, step);
   if (t->stream) {
-    r.targets = (double)n * o->T;
+    r.targets = r.tokens = (double)n * o->T;
     if (step % t->spe == 0) {
       memset(t->carry_h, 0, (size_t)L * (size_t)o->B * (size_t)H * sizeof(float));
       memset(t->carry_c, 0, (size_t)L * (size_t)o->B * (size_t)H * sizeof(float));
     }
   } else {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
       r.targets += items_seq_targets(ds, SPLIT_TRAIN, t->ids[i], o->max_len);
+      r.tokens += items_seq_steps(ds, SPLIT_TRAIN, t->ids[i], o->max_len);
+    }
+    r.sequences = n;
   }
   memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
   double stats[5] = {0, 0, 0, 0, 0}; /* loss, targets, stop, checkpoint requested, checkpoint due */
@@ -384,7 +409,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
 static void trainer_evaluate(trainer *t, int64_t done) {
   const train_opts *o = &t->opts;
   double te = core_now();
-  eval_result r = train_eval(t->m, t->ds, SPLIT_VAL, t->stream, o->B, o->T, o->B, o->max_len);
+  eval_result r = train_eval(t->m, t->ds, SPLIT_VAL, EVAL_BATCH, 0); /* = recur eval's */
   double vl = r.loss_sum / r.tokens;
   if (t->rank == 0) {
     metrics_eval(&t->mt, done, (double)done / (double)t->spe, t->ds, &r, core_now() - te);
@@ -453,7 +478,8 @@ int train_run(const train_opts *given) {
     const int64_t done = step + 1;
     const int last = done == t.total || r.stop;
     if (t.rank == 0) {
-      metrics_add(&t.mt, r.targets, r.loss_sum, r.skipped, t.red.wait_s, t.red.total_s);
+      metrics_add(&t.mt, r.tokens, r.sequences, r.targets, r.loss_sum, r.skipped, t.red.wait_s,
+                  t.red.total_s);
       if (done % o->log_every == 0 || last)
         metrics_log(&t.mt, done, t.total, (double)done / (double)t.spe, r.loss, r.grad_norm, r.lr,
                     t.bad_total, r.ss,
