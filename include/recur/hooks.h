@@ -2,6 +2,9 @@
  * purpose and at a chosen moment, what tests must show recur survives. Unset means off.
  *   RECUR_TEST_FAIL_RANK=R RECUR_TEST_FAIL_STEP=S  rank R fails with a named error at step S
  *                                                  (0-based) of training: the job must end
+ *   RECUR_TEST_FAIL_SETUP_RANK=R                   rank R alone fails at the end of training's
+ *                                                  setup, where errors are otherwise met by every
+ *                                                  rank alike (core.h): the job must still end
  *   RECUR_TEST_NAN_FROM=A RECUR_TEST_NAN_TO=B      steps A..B (1-based) get a non-finite gradient
  *   RECUR_TEST_PAUSE_SAVE_RANK=R RECUR_TEST_PAUSE_SAVE_STEP=S [RECUR_TEST_PAUSE_FILE=F]
  *                                                  rank R stops in the middle of writing its shard
@@ -16,6 +19,7 @@
 typedef struct {
   int fail_rank; /* -1: off */
   int64_t fail_step;
+  int fail_setup_rank; /* -1: off */
   int64_t nan_from; /* -1: off */
   int64_t nan_to;
   int pause_rank; /* -1: off */

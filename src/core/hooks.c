@@ -14,6 +14,7 @@ const test_hooks *hooks_get(void) {
   if (!done) {
     h.fail_rank = (int)env_i64("RECUR_TEST_FAIL_RANK", -1);
     h.fail_step = env_i64("RECUR_TEST_FAIL_STEP", -1);
+    h.fail_setup_rank = (int)env_i64("RECUR_TEST_FAIL_SETUP_RANK", -1);
     h.nan_from = env_i64("RECUR_TEST_NAN_FROM", -1);
     h.nan_to = env_i64("RECUR_TEST_NAN_TO", INT64_MAX);
     h.pause_rank = (int)env_i64("RECUR_TEST_PAUSE_SAVE_RANK", -1);

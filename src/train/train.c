@@ -316,6 +316,8 @@ static void trainer_open(trainer *t, const train_opts *given) {
       printf("recur: the checkpoint is at step %lld, the run has %lld steps: nothing to do\n",
              (long long)t->start, (long long)t->total);
   }
+  if (t->rank == hooks_get()->fail_setup_rank)
+    recur_fail(o->data, NULL, "test hook: rank %d alone fails in setup", t->rank);
   core_errors_agreed(0); /* from here on a rank may meet an error alone */
 }
 

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The figures README gives for its examples, measured by running them as written: the quickstart
+# (training time, validation loss, how much of its sample is real words), the "Using it" run, and
+# the two classifier/tagger demos (time and test figures). Prints one line per figure with the
+# machine. Usage: tests/bench/readme_demos.sh [WORKDIR] [--skip-using-it]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+R=${RECUR:-$top/build/recur}
+work=${1:-/tmp/recur-readme-demos}
+skip_using=${2:-}
+mkdir -p "$work" && cd "$work"
+export OPENBLAS_NUM_THREADS=1
+if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+echo "machine: $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+  "$(lscpu | grep -o 'amx_bf16\|avx512_bf16' | sort -u | xargs || true)"
+now() { date +%s.%N; }
+secs() { python3 -c "print(f'{$2 - $1:.0f}')"; }
+last_val() { python3 -c "
+import json, sys
+v = [json.loads(l) for l in open(sys.argv[1]) if '\"val_loss\"' in l][-1]
+print(f\"{v['val_loss']:.3f} nats/char ({v.get('val_bpc', 0):.3f} bits/char)\")" "$1/metrics.jsonl"; }
+# share of the sample's words (letters only, lower case) that occur in the fortunes text
+real_words() { python3 - "$1" <<'PY'
+import re, sys, glob, os
+d = "/usr/share/games/fortunes"
+known = set()
+for p in glob.glob(d + "/*"):
+    if "." not in os.path.basename(p) and os.path.isfile(p):
+        known |= set(re.findall(r"[a-z]+", open(p, errors="replace").read().lower()))
+words = re.findall(r"[a-z]+", open(sys.argv[1]).read().lower())
+print(f"{100 * sum(w in known for w in words) / max(1, len(words)):.0f}% of {len(words)} words")
+PY
+}
+
+# ---- quickstart, as a new user runs it ----
+t0=$(now)
+"$top/launch/quickstart" --dir "$work/quickstart" > quickstart.log 2>&1
+t1=$(now)
+train_s=$(python3 -c "
+import json
+l = [json.loads(x) for x in open('$work/quickstart/run/metrics.jsonl') if 'elapsed_s' in x]
+print(f\"{l[-1]['elapsed_s']:.0f}\")")
+sed -n '/^== sample/,/^== eval/p' quickstart.log | sed '1d;$d' > qs-sample.txt
+"$R" sample "$work/quickstart/run" --length 2000 --temperature 0.6 --seed 1 --quiet > qs-long.txt
+echo "quickstart: $(secs "$t0" "$t1") s in all, training ${train_s} s; val $(last_val "$work/quickstart/run");" \
+  "sample at its temperature: $(real_words qs-long.txt) are words of the corpus"
+echo "  its sample: $(head -c 300 qs-sample.txt | tr '\n' ' ')"
+
+# ---- "Using it": 3 epochs of the fortunes ----
+F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*')
+"$R" prepare $F -o fort.h5 --level char --split-on separator --separator % --val 0.05 --test 0.05 --quiet
+if [ "$skip_using" != "--skip-using-it" ]; then
+  rm -rf run
+  t0=$(now)
+  "$top/launch/run-mpi" -np 2 "$R" train --data fort.h5 --out run --cell lstm --layers 2 --hidden 256 --batch 16 \
+    --seq-len 100 --epochs 3 --lr 3e-3 --schedule cosine --warmup 50 --eval-every 500 --quiet
+  t1=$(now)
+  "$R" sample run --prime "The " --length 2000 --temperature 0.6 --seed 1 --quiet > using.txt
+  echo "using it: $(secs "$t0" "$t1") s; val $(last_val run); test $("$R" eval run --data fort.h5 --split test | cut -d, -f1-2);" \
+    "sample: $(real_words using.txt) are words of the corpus"
+fi
+
+# ---- classifier demo ----
+"$top/datasets/fortune-topics.sh" topics.txt
+"$R" prepare topics.txt -o topics.h5 --task classify --val 0.1 --test 0.1 --quiet
+rm -rf topics
+t0=$(now)
+mpirun -np 2 "$R" train --data topics.h5 --out topics --task classify --bidirectional --mode sequences \
+  --cell lstm --layers 1 --hidden 128 --embed 32 --batch 32 --epochs 4 --lr 3e-3 --eval-every 200 --quiet
+t1=$(now)
+echo "topics: $(secs "$t0" "$t1") s on 2 ranks; test: $("$R" eval topics --data topics.h5 --split test | head -1)"
+printf 'The program crashed and the computer needs a new disk drive\nShe loved him with all her heart\n' |
+  "$R" predict topics | sed 's/^/  predict: /'
+
+# ---- tagger demo ----
+"$top/datasets/truecase.sh" truecase.txt
+"$R" prepare truecase.txt -o truecase.h5 --task tag --val 0.05 --test 0.05 --quiet
+rm -rf truecase
+t0=$(now)
+mpirun -np 2 "$R" train --data truecase.h5 --out truecase --task tag --bidirectional --mode sequences \
+  --cell lstm --layers 2 --hidden 128 --embed 32 --batch 32 --steps 600 --lr 3e-3 --quiet
+t1=$(now)
+echo "truecase: $(secs "$t0" "$t1") s on 2 ranks; test: $("$R" eval truecase --data truecase.h5 --split test | head -1);" \
+  "$("$R" eval truecase --data truecase.h5 --split test | grep -E '^  U ' | xargs)"
+echo "  predict: $("$R" predict truecase "hello, i am bob.")"
