@@ -14,6 +14,7 @@
 #define MODEL_VERSION     1
 #define MODEL_MAX_LAYERS  16
 #define MODEL_MAX_TENSORS (8 * MODEL_MAX_LAYERS + 3)
+#define MODEL_DIAG_T      512 /* distances back in time that gradient-flow diagnostics keep */
 
 enum model_pool { POOL_LAST, POOL_MEAN, POOL_COUNT };
 extern const char *const pool_names[POOL_COUNT + 1];
@@ -64,6 +65,13 @@ typedef struct {
   float *dA, *dB;                /* (N, max(E, D)) backward ping-pong */
   layer_scratch scratch;
   int64_t capN, capB;
+  /* optional: gradient flow through time. When set, backward takes the loss at each sequence's
+   * (window's) last step only (classify: its one loss), and adds, for each layer l (forward
+   * direction) and each row, |d loss / dh_t| (from above and from step t+1) to
+   * diag[l * MODEL_DIAG_T + d] and 1 to diag[(L + l) * MODEL_DIAG_T + d], d = steps before the
+   * row's last step (d >= MODEL_DIAG_T left out). (2, L, MODEL_DIAG_T) doubles. A diagnostic
+   * pass: its gradients are not the training gradient. */
+  double *diag;
   /* optional: told during backward that grads[0, upto) is final (for overlapped reduction) */
   void (*grad_ready)(void *arg, int64_t upto);
   void *grad_arg;

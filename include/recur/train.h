@@ -33,6 +33,8 @@ typedef struct {
   float clip;
   uint64_t seed;
   int64_t eval_every, log_every, save_every;
+  int64_t diagnose_every; /* gradient flow through time every N steps (0 = off) */
+  int sample_len;         /* lm: tokens of the sample logged with each validation (0 = none) */
   double
       ckpt_minutes; /* also checkpoint when this much wall time passed since the last (0 = off) */
   int max_bad_steps;

@@ -21,6 +21,7 @@ static void usage(FILE *f) {
              "  eval MODEL --data D.h5       exact loss of a split (accuracy, F1 for classifiers "
              "and taggers)\n"
              "  predict MODEL [TEXT | -]     label of each line, or tags of its tokens\n"
+             "  report RUN [RUN...]          one HTML page of plots about runs\n"
              "  help [COMMAND]               this list, or a command's flags (= recur COMMAND "
              "--help)\n"
              "  --version                    the version of recur\n"
@@ -32,7 +33,7 @@ static const struct {
   int (*run)(int argc, char **argv);
 } COMMANDS[] = {{"prepare", cmd_prepare}, {"inspect", cmd_inspect}, {"decode", cmd_decode},
                 {"train", cmd_train},     {"sample", cmd_sample},   {"eval", cmd_eval},
-                {"predict", cmd_predict}};
+                {"predict", cmd_predict}, {"report", cmd_report}};
 
 static int find_command(const char *name) {
   for (int k = 0; k < (int)(sizeof COMMANDS / sizeof COMMANDS[0]); k++)

@@ -2,6 +2,8 @@
 #include "recur/json.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "recur/core.h"
 
@@ -86,4 +88,210 @@ void json_bool(json_writer *j, const char *k, int b) {
 void json_null(json_writer *j, const char *k) {
   put_key(j, k);
   fputs("null", j->f);
+}
+
+/* ---- reading ---- */
+typedef struct {
+  const char *p, *end, *start;
+  char *err;
+  size_t cap;
+  int failed;
+} reader;
+
+static void rd_fail(reader *r, const char *what) {
+  if (!r->failed) snprintf(r->err, r->cap, "%s at byte %zu", what, (size_t)(r->p - r->start));
+  r->failed = 1;
+}
+
+static void rd_space(reader *r) {
+  while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')) r->p++;
+}
+
+static int rd_lit(reader *r, const char *lit) {
+  size_t n = strlen(lit);
+  if ((size_t)(r->end - r->p) < n || memcmp(r->p, lit, n) != 0) return 0;
+  r->p += n;
+  return 1;
+}
+
+static int hex4(const char *p, unsigned *u) {
+  *u = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = p[i];
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0) return -1;
+    *u = *u * 16 + (unsigned)d;
+  }
+  return 0;
+}
+
+static char *rd_string(reader *r) {
+  r->p++; /* the opening quote */
+  size_t cap = 16, n = 0;
+  char *s = xmalloc(cap);
+  while (r->p < r->end && *r->p != '"') {
+    unsigned u = (unsigned char)*r->p++;
+    int code_point = 0; /* u is a \\u code point to encode, not a byte */
+    if (u < 0x20) return free(s), rd_fail(r, "control character in a string"), NULL;
+    if (u == '\\') {
+      if (r->p >= r->end) break;
+      char e = *r->p++;
+      const char *simple = strchr("\"\\/bfnrt", e);
+      if (simple && e) {
+        u = (unsigned char)"\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
+      } else if (e == 'u') {
+        if (r->end - r->p < 4 || hex4(r->p, &u) != 0)
+          return free(s), rd_fail(r, "bad \\u escape"), NULL;
+        r->p += 4;
+        code_point = 1;
+        if (u >= 0xd800 && u < 0xdc00) { /* a surrogate pair */
+          unsigned lo;
+          if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' || hex4(r->p + 2, &lo) != 0 ||
+              lo < 0xdc00 || lo >= 0xe000)
+            return free(s), rd_fail(r, "bad surrogate pair"), NULL;
+          r->p += 6;
+          u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+        } else if (u >= 0xdc00 && u < 0xe000) {
+          return free(s), rd_fail(r, "bad surrogate pair"), NULL;
+        }
+        if (u == 0) return free(s), rd_fail(r, "\\u0000 in a string"), NULL;
+      } else {
+        return free(s), rd_fail(r, "bad escape"), NULL;
+      }
+    }
+    if (n + 5 >= cap) s = xrealloc(s, cap *= 2);
+    if (!code_point || u < 0x80) {
+      s[n++] = (char)u; /* a byte as it stands (UTF-8 passes through) */
+    } else if (u < 0x800) {
+      s[n++] = (char)(0xc0 | (u >> 6));
+      s[n++] = (char)(0x80 | (u & 0x3f));
+    } else if (u < 0x10000) {
+      s[n++] = (char)(0xe0 | (u >> 12));
+      s[n++] = (char)(0x80 | ((u >> 6) & 0x3f));
+      s[n++] = (char)(0x80 | (u & 0x3f));
+    } else {
+      s[n++] = (char)(0xf0 | (u >> 18));
+      s[n++] = (char)(0x80 | ((u >> 12) & 0x3f));
+      s[n++] = (char)(0x80 | ((u >> 6) & 0x3f));
+      s[n++] = (char)(0x80 | (u & 0x3f));
+    }
+  }
+  if (r->p >= r->end) return free(s), rd_fail(r, "unterminated string"), NULL;
+  r->p++;
+  s[n] = 0;
+  return s;
+}
+
+static void rd_value(reader *r, json_value *v, int depth);
+
+static void rd_members(reader *r, json_value *v, int depth, char close) {
+  int cap = 0;
+  r->p++;
+  rd_space(r);
+  if (r->p < r->end && *r->p == close) {
+    r->p++;
+    return;
+  }
+  for (;;) {
+    char *key = NULL;
+    if (close == '}') {
+      rd_space(r);
+      if (r->p >= r->end || *r->p != '"') return rd_fail(r, "expected a key");
+      if (!(key = rd_string(r))) return;
+      rd_space(r);
+      if (r->p >= r->end || *r->p != ':') return free(key), rd_fail(r, "expected ':'");
+      r->p++;
+    }
+    if (v->n == cap) {
+      cap = cap ? cap * 2 : 4;
+      v->items = xrealloc(v->items, (size_t)cap * sizeof(json_value));
+      if (close == '}') v->keys = xrealloc(v->keys, (size_t)cap * sizeof(char *));
+    }
+    memset(&v->items[v->n], 0, sizeof(json_value));
+    if (close == '}') v->keys[v->n] = key;
+    v->n++;
+    rd_value(r, &v->items[v->n - 1], depth + 1);
+    if (r->failed) return;
+    rd_space(r);
+    if (r->p < r->end && *r->p == ',') {
+      r->p++;
+      continue;
+    }
+    if (r->p < r->end && *r->p == close) {
+      r->p++;
+      return;
+    }
+    return rd_fail(r, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+  }
+}
+
+static void rd_value(reader *r, json_value *v, int depth) {
+  memset(v, 0, sizeof *v);
+  if (depth > JSON_MAX_DEPTH) return rd_fail(r, "nested too deeply");
+  rd_space(r);
+  if (r->p >= r->end) return rd_fail(r, "unexpected end");
+  char c = *r->p;
+  if (c == '{' || c == '[') {
+    v->type = c == '{' ? JSON_OBJ : JSON_ARR;
+    rd_members(r, v, depth, c == '{' ? '}' : ']');
+  } else if (c == '"') {
+    v->type = JSON_STR;
+    v->str = rd_string(r);
+  } else if (rd_lit(r, "null")) {
+    v->type = JSON_NULL;
+  } else if (rd_lit(r, "true") || rd_lit(r, "false")) {
+    v->type = JSON_BOOL;
+    v->num = r->p[-1] == 'e' && r->p[-2] == 'u';
+  } else if (c == '-' || (c >= '0' && c <= '9')) {
+    char buf[64];
+    size_t n = 0;
+    while (r->p + n < r->end && n < sizeof buf - 1 && strchr("+-0123456789.eE", r->p[n])) n++;
+    memcpy(buf, r->p, n);
+    buf[n] = 0;
+    char *e;
+    v->type = JSON_NUM;
+    v->num = strtod(buf, &e);
+    if (e != buf + n || n == 0) return rd_fail(r, "bad number");
+    r->p += n;
+  } else {
+    rd_fail(r, "unexpected character");
+  }
+}
+
+int json_parse(const char *text, size_t len, json_value *v, char *err, size_t cap) {
+  reader r = {text, text + len, text, err, cap, 0};
+  rd_value(&r, v, 0);
+  rd_space(&r);
+  if (!r.failed && r.p != r.end) rd_fail(&r, "text after the value");
+  if (r.failed) {
+    json_value_free(v);
+    return -1;
+  }
+  return 0;
+}
+
+void json_value_free(json_value *v) {
+  for (int i = 0; i < v->n; i++) {
+    json_value_free(&v->items[i]);
+    if (v->keys) free(v->keys[i]);
+  }
+  free(v->items);
+  free(v->keys);
+  free(v->str);
+  memset(v, 0, sizeof *v);
+}
+
+const json_value *json_get(const json_value *v, const char *key) {
+  if (!v || v->type != JSON_OBJ) return NULL;
+  for (int i = 0; i < v->n; i++)
+    if (!strcmp(v->keys[i], key)) return &v->items[i];
+  return NULL;
+}
+
+double json_get_num(const json_value *v, const char *key, double dflt) {
+  const json_value *m = json_get(v, key);
+  return m && m->type == JSON_NUM ? m->num : dflt;
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include "prepare-impl.h"
 
 /* word level: one word of content */
@@ -281,26 +282,79 @@ static void labeled_file(prep *p, const char *path) {
   fclose(f);
 }
 
+/* Progress on rank 0 (not with --quiet), on stderr: on a terminal one line redrawn (bytes of
+ * both passes, MB/s, ETA); otherwise a plain line per file, so a log gets no control
+ * characters. */
+typedef struct {
+  int on, tty;
+  uint64_t total, done; /* bytes of both passes */
+  double t0, t_draw;
+} progress;
+static progress g_prog;
+
+static void progress_draw(prep *p, int force) {
+  double now = core_now();
+  if (!force && now - g_prog.t_draw < 0.25) return;
+  g_prog.t_draw = now;
+  double el = now - g_prog.t0, mbs = el > 0 ? (double)g_prog.done / el / 1e6 : 0;
+  double eta =
+      g_prog.done > 0 ? el * (double)(g_prog.total - g_prog.done) / (double)g_prog.done : 0;
+  fprintf(stderr, "\rprepare: pass %d/2  %.1f of %.1f MB  %.0f MB/s  ETA %dm%02ds  ", p->pass,
+          (double)g_prog.done / 1e6, (double)g_prog.total / 1e6, mbs, (int)eta / 60, (int)eta % 60);
+}
+
 void prep_pass_over(prep *p, char **files, int nf) {
   unsigned char *buf = xmalloc(READ_BLOCK);
+  if (p->pass == 1) {
+    memset(&g_prog, 0, sizeof g_prog);
+    g_prog.on = p->rank == 0 && !p->o->quiet;
+    g_prog.tty = isatty(2);
+    g_prog.t0 = core_now();
+    for (int f = 0; f < nf; f++) {
+      struct stat st;
+      if (stat(files[f], &st) == 0) g_prog.total += 2 * (uint64_t)st.st_size;
+    }
+  }
   for (int f = 0; f < nf; f++) {
     p->cur_file = prep_input_name(files[f]);
+    struct stat st;
+    uint64_t size = stat(files[f], &st) == 0 ? (uint64_t)st.st_size : 0;
     if (p->o->task != TASK_LM) {
       labeled_file(p, files[f]);
-      continue;
+    } else {
+      int fd = open(files[f], O_RDONLY);
+      if (fd < 0) recur_fail(p->cur_file, NULL, "cannot open input: %s", strerror(errno));
+      uint64_t off = 0;
+      for (;;) {
+        ssize_t r = read(fd, buf, READ_BLOCK);
+        if (r < 0) recur_fail(p->cur_file, NULL, "cannot read input: %s", strerror(errno));
+        if (r == 0) break;
+        seg_block(p, buf, (size_t)r, off);
+        off += (uint64_t)r;
+        if (g_prog.on && g_prog.tty) {
+          g_prog.done += (uint64_t)r;
+          progress_draw(p, 0);
+        }
+      }
+      close(fd);
+      seg_file_end(p);
+      if (g_prog.on && g_prog.tty) g_prog.done -= off; /* counted once below */
     }
-    int fd = open(files[f], O_RDONLY);
-    if (fd < 0) recur_fail(p->cur_file, NULL, "cannot open input: %s", strerror(errno));
-    uint64_t off = 0;
-    for (;;) {
-      ssize_t r = read(fd, buf, READ_BLOCK);
-      if (r < 0) recur_fail(p->cur_file, NULL, "cannot read input: %s", strerror(errno));
-      if (r == 0) break;
-      seg_block(p, buf, (size_t)r, off);
-      off += (uint64_t)r;
+    if (g_prog.on) {
+      g_prog.done += size;
+      if (g_prog.tty) {
+        progress_draw(p, 0);
+      } else {
+        double el = core_now() - g_prog.t0;
+        fprintf(stderr, "prepare: pass %d/2: %s (%.1f MB) read, %.1f of %.1f MB, %.0f MB/s\n",
+                p->pass, p->cur_file, (double)size / 1e6, (double)g_prog.done / 1e6,
+                (double)g_prog.total / 1e6, el > 0 ? (double)g_prog.done / el / 1e6 : 0);
+      }
     }
-    close(fd);
-    seg_file_end(p);
+  }
+  if (g_prog.on && g_prog.tty && p->pass == 2) {
+    progress_draw(p, 1);
+    fputc('\n', stderr);
   }
   free(buf);
 }

@@ -287,6 +287,21 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   return loss;
 }
 
+/* gradient flow: |dL/dh| of layer l's rows (dH (N, H)) by distance from each row's last step */
+static void diag_record(model *m, const batch *b, int l, const float *dH) {
+  const int64_t H = m->cfg.hidden, L = m->cfg.layers;
+  for (int t = 0; t < b->s.T; t++)
+    for (int r = 0; r < b->s.bs[t]; r++) {
+      int d = b->len[r] - 1 - t;
+      if (d < 0 || d >= MODEL_DIAG_T) continue;
+      const float *g = dH + (b->s.off[t] + r) * H;
+      double s2 = 0;
+      for (int64_t j = 0; j < H; j++) s2 += (double)g[j] * g[j];
+      m->diag[l * MODEL_DIAG_T + d] += sqrt(s2);
+      m->diag[(L + l) * MODEL_DIAG_T + d] += 1;
+    }
+}
+
 void model_backward(model *m, const batch *b, float scale) {
   const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, D = m->D, O = m->O, B = b->s.B;
   const int L = m->cfg.layers;
@@ -295,15 +310,24 @@ void model_backward(model *m, const batch *b, float scale) {
   const int64_t R = cls ? B : N;
   const int32_t *tgt = cls ? b->label : b->tgt;
   float *dl = m->probs;
+  /* gradient flow diagnostics: only the loss at each sequence's last step (classify has no other)
+   */
+  unsigned char *last = NULL;
+  if (m->diag && !cls) {
+    last = xcalloc((size_t)N, 1);
+    for (int64_t j = 0; j < B; j++)
+      if (b->len[j] > 0) last[b->off[b->len[j] - 1] + j] = 1;
+  }
   for (int64_t r = 0; r < R; r++) {
     float *d = dl + r * O;
-    if (tgt[r] < 0) {
+    if (tgt[r] < 0 || (last && !last[r])) {
       memset(d, 0, (size_t)O * sizeof(float));
       continue;
     }
     d[tgt[r]] -= 1.0f;
     for (int64_t v = 0; v < O; v++) d[v] *= scale;
   }
+  free(last);
   const float *F = cls ? m->feat : layer_out(m, L - 1); /* no dropout after the last layer */
   layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)O, (int)D, (int)R, 1.0f, dl, (int)O, F,
@@ -339,12 +363,14 @@ void model_backward(model *m, const batch *b, float scale) {
     const int in = m->layer[l][0].in;
     if (m->ndir == 1) {
       layer_backward(&m->layer[l][0], &m->acts[l][0], X, &b->s, m->dA, m->dB, &m->scratch);
+      if (m->diag) diag_record(m, b, l, m->dA);
     } else {
       for (int64_t r = 0; r < N; r++) {
         memcpy(m->dh[0] + r * H, m->dA + r * D, (size_t)H * sizeof(float));
         memcpy(m->dh[1] + m->perm[r] * H, m->dA + r * D + H, (size_t)H * sizeof(float));
       }
       layer_backward(&m->layer[l][0], &m->acts[l][0], X, &b->s, m->dh[0], m->dB, &m->scratch);
+      if (m->diag) diag_record(m, b, l, m->dh[0]);
       permute_rows(m->xr, X, m->perm, N, in);
       layer_backward(&m->layer[l][1], &m->acts[l][1], m->xr, &b->s, m->dh[1], m->dxr, &m->scratch);
       for (int64_t r = 0; r < N; r++) {

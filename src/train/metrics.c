@@ -7,7 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+#include <mpi.h>
+#include <unistd.h>
+
 #include "recur/core.h"
+#include "recur/h5.h"
 #include "recur/json.h"
 #include "recur/train.h"
 #include "train-impl.h"
@@ -121,6 +126,7 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
   json_writer j;
   line_begin(mt, &j, step);
   json_num(&j, "epoch", epoch);
+  json_num(&j, "elapsed_s", core_now() - mt->t_start);
   json_num(&j, "val_loss", vl);
   if (ds->task != TASK_LM) {
     if (!mt->quiet)
@@ -158,5 +164,79 @@ void metrics_resume(metrics *mt, int64_t step, double load_s) {
   json_writer j;
   line_begin(mt, &j, step);
   json_num(&j, "resume_load_s", load_s);
+  line_end(mt, &j);
+}
+
+/* the first line of a run (and of each resumption): what ran where, with which options */
+void metrics_start(metrics *mt, int64_t step, int resumed, int world, const char *options) {
+  json_writer j;
+  line_begin(mt, &j, step);
+  json_str(&j, "event", resumed ? "resume" : "start");
+  json_str(&j, "recur_version", recur_version());
+  json_int(&j, "world_size", world);
+  char host[256] = "", cpu[256] = "", mpi[MPI_MAX_LIBRARY_VERSION_STRING] = "", h5v[64];
+  gethostname(host, sizeof host - 1);
+  json_str(&j, "hostname", host);
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  char line[512];
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+      snprintf(cpu, sizeof cpu, "%s", strchr(line, ':') + 2);
+      cpu[strcspn(cpu, "\n")] = 0;
+      break;
+    }
+  if (f) fclose(f);
+  json_str(&j, "cpu", cpu);
+  json_int(&j, "cores", sysconf(_SC_NPROCESSORS_ONLN));
+  int len = 0;
+  MPI_Get_library_version(mpi, &len);
+  mpi[strcspn(mpi, ",\n")] = 0;
+  json_str(&j, "mpi", mpi);
+  unsigned maj = 0, min = 0, rel = 0;
+  H5get_libversion(&maj, &min, &rel);
+  snprintf(h5v, sizeof h5v, "HDF5 %u.%u.%u", maj, min, rel);
+  json_str(&j, "hdf5", h5v);
+  json_str(&j, "blas", openblas_get_config());
+  json_object_begin(&j, "options");
+  char *copy = xstrdup(options), *p = copy;
+  while (p && *p) { /* "--flag value" lines */
+    char *nl = strchr(p, '\n'), *sp = strchr(p, ' ');
+    if (nl) *nl = 0;
+    if (sp) {
+      *sp = 0;
+      json_str(&j, p, sp + 1);
+    }
+    p = nl ? nl + 1 : NULL;
+  }
+  free(copy);
+  json_object_end(&j);
+  line_end(mt, &j);
+}
+
+void metrics_sample(metrics *mt, int64_t step, const char *text) {
+  json_writer j;
+  line_begin(mt, &j, step);
+  json_str(&j, "sample", text);
+  line_end(mt, &j);
+}
+
+void metrics_grad_flow(metrics *mt, int64_t step, const model *m, const double *diag,
+                       const double *param_norms) {
+  const int L = m->cfg.layers;
+  json_writer j;
+  line_begin(mt, &j, step);
+  json_array_begin(&j, "grad_flow"); /* [layer][distance back from the last step] */
+  for (int l = 0; l < L; l++) {
+    const double *sum = diag + l * MODEL_DIAG_T, *cnt = diag + (L + l) * MODEL_DIAG_T;
+    int n = MODEL_DIAG_T;
+    while (n > 0 && cnt[n - 1] == 0) n--;
+    json_array_begin(&j, NULL);
+    for (int d = 0; d < n; d++) json_num(&j, NULL, cnt[d] > 0 ? sum[d] / cnt[d] : NAN);
+    json_array_end(&j);
+  }
+  json_array_end(&j);
+  json_object_begin(&j, "param_grad_norm");
+  for (int i = 0; i < m->n_tensors; i++) json_num(&j, m->tensors[i].name, param_norms[i]);
+  json_object_end(&j);
   line_end(mt, &j);
 }

@@ -75,5 +75,13 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
 /* A checkpoint committed, why ("schedule", "request", "minutes", "stop"), and how long it took. */
 void metrics_checkpoint(metrics *mt, int64_t step, double seconds, const char *reason);
 void metrics_resume(metrics *mt, int64_t step, double load_s);
+/* The run's first line (and a resumption's): versions, machine, world size, every option. */
+void metrics_start(metrics *mt, int64_t step, int resumed, int world, const char *options);
+/* A sample of the model's text during training. */
+void metrics_sample(metrics *mt, int64_t step, const char *text);
+/* Gradient flow: mean |dL/dh_t| per layer by distance back in time (diag as model.h's, summed
+ * over ranks), and the norm of each parameter tensor's gradient. */
+void metrics_grad_flow(metrics *mt, int64_t step, const model *m, const double *diag,
+                       const double *param_norms);
 
 #endif

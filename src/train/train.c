@@ -23,6 +23,7 @@
 #include "recur/ckpt.h"
 #include "recur/core.h"
 #include "recur/dist.h"
+#include "recur/generate.h"
 #include "recur/hooks.h"
 #include "train-impl.h"
 
@@ -97,6 +98,7 @@ typedef struct {
   batch b;
   metrics mt; /* rank 0 */
   double best_val, t_ckpt;
+  double *diag, *diag_pn; /* gradient flow of a diagnosed step: model.h's diag, tensor norms */
   int64_t bad_total;
   int bad_run;
 } trainer;
@@ -105,7 +107,7 @@ typedef struct {
 typedef struct {
   double loss, loss_sum, targets, grad_norm, lr, ss;
   double tokens, sequences; /* input tokens the step ran (every rank's), sequences (0: streams) */
-  int skipped, stop, ckpt_request, ckpt_due;
+  int skipped, stop, ckpt_request, ckpt_due, diagnosed;
 } step_result;
 
 static void grad_ready_cb(void *arg, int64_t upto) { dist_reducer_ready(arg, upto); }
@@ -243,6 +245,7 @@ static void trainer_open_run(trainer *t) {
     mkdir_p(o->out);
     ckpt_cleanup(o->out);
     metrics_open(&t->mt, o->out, t->start, o->quiet);
+    metrics_start(&t->mt, t->start, t->ckdir != NULL, t->W, t->options);
     if (t->ckdir) {
       metrics_resume(&t->mt, t->start, load_s);
       if (!o->quiet)
@@ -321,6 +324,24 @@ static void trainer_open(trainer *t, const train_opts *given) {
   core_errors_agreed(0); /* from here on a rank may meet an error alone */
 }
 
+/* ---- gradient flow: forward and backward of this slot's batch with only the loss at each
+ * sequence's last step (mean over the n sequences of the global batch), |dL/dh| recorded by
+ * backward (model.h); its gradients are dropped and no reduction sees them ---- */
+static void trainer_diagnose(trainer *t, int64_t step, int n) {
+  model *m = t->m;
+  void (*ready)(void *, int64_t) = m->grad_ready;
+  void (*poke)(void *) = m->scratch.poke;
+  m->grad_ready = NULL;
+  m->scratch.poke = NULL;
+  m->diag = t->diag;
+  model_forward(m, &t->b, t->h0, t->c0, (uint64_t)step, 1);
+  model_backward(m, &t->b, (float)(1.0 / n));
+  m->diag = NULL;
+  m->grad_ready = ready;
+  m->scratch.poke = poke;
+  memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+}
+
 /* ---- step: forward and backward of this rank's slots, reduction, update ---- */
 static step_result trainer_step(trainer *t, int64_t step) {
   const train_opts *o = &t->opts;
@@ -345,6 +366,12 @@ static step_result trainer_step(trainer *t, int64_t step) {
     r.sequences = n;
   }
   memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+  r.diagnosed = o->diagnose_every > 0 && (step + 1) % o->diagnose_every == 0;
+  if (r.diagnosed && !t->diag) {
+    t->diag = xmalloc((size_t)(2 * L * MODEL_DIAG_T) * sizeof(double));
+    t->diag_pn = xmalloc((size_t)m->n_tensors * sizeof(double));
+  }
+  if (r.diagnosed) memset(t->diag, 0, (size_t)(2 * L * MODEL_DIAG_T) * sizeof(double));
   double stats[5] = {0, 0, 0, 0, 0}; /* loss, targets, stop, checkpoint requested, checkpoint due */
   for (int k = 0; k < o->accum; k++) {
     int cnt = schedule_slot(n, t->rank * o->accum + k, S, t->idx);
@@ -364,6 +391,8 @@ static step_result trainer_step(trainer *t, int64_t step) {
     if (t->rank == hk->fail_rank && step == hk->fail_step)
       recur_fail(o->data, NULL, "test hook: rank %d fails at step %lld", t->rank, (long long)step);
     if (r.ss < 1.0) ss_sample_inputs(m, &t->b, t->h0, t->c0, r.ss, o->seed, (uint64_t)step);
+    if (r.diagnosed && k == 0) /* the gradient flow of the last steps' loss: a pass of its own */
+      trainer_diagnose(t, step, n);
     stats[0] += model_forward(m, &t->b, t->h0, t->c0, (uint64_t)step, 1);
     stats[1] += (double)t->b.n_targets;
     model_backward(m, &t->b, (float)(1.0 / r.targets));
@@ -374,6 +403,15 @@ static step_result trainer_step(trainer *t, int64_t step) {
     }
   }
   dist_reducer_finish(&t->red);
+  if (r.diagnosed) { /* every rank's rows; the reduced gradient's norm per tensor */
+    dist_sum_doubles(t->diag, 2 * L * MODEL_DIAG_T);
+    for (int i = 0; i < m->n_tensors; i++) {
+      double s2 = 0;
+      const float *g = m->grads + m->tensors[i].offset;
+      for (int64_t k = 0; k < m->tensors[i].n; k++) s2 += (double)g[k] * g[k];
+      t->diag_pn[i] = sqrt(s2);
+    }
+  }
   if (hk->nan_from > 0 && step + 1 >= hk->nan_from && step + 1 <= hk->nan_to) m->grads[0] = NAN;
   stats[2] = g_stop ? 1 : 0;
   /* checkpoint requests: SIGUSR1 on any rank, or --ckpt-minutes by rank 0's clock */
@@ -415,6 +453,18 @@ static void trainer_evaluate(trainer *t, int64_t done) {
   double vl = r.loss_sum / r.tokens;
   if (t->rank == 0) {
     metrics_eval(&t->mt, done, (double)done / (double)t->spe, t->ds, &r, core_now() - te);
+    if (t->ds->task == TASK_LM && o->sample_len > 0) { /* what the model writes now */
+      char *text = NULL;
+      size_t len = 0;
+      FILE *f = open_memstream(&text, &len);
+      if (!f) recur_fail(NULL, NULL, "out of memory for a sample");
+      sample_opts so = {.length = o->sample_len, .temperature = 0.8, .seed = (uint64_t)done};
+      generate_sample(t->m, &t->mv, "", &so, f);
+      fclose(f);
+      if (len > 0 && text[len - 1] == '\n') text[len - 1] = 0;
+      metrics_sample(&t->mt, done, text);
+      free(text);
+    }
     if (vl < t->best_val) {
       t->best_val = vl;
       char *path = core_path("%s/model-best.h5", o->out);
@@ -457,6 +507,8 @@ static void trainer_close(trainer *t, int64_t done) {
   free(t->own);
   free(t->options);
   free(t->ckdir);
+  free(t->diag);
+  free(t->diag_pn);
   items_free(&t->it);
   batch_free(&t->b);
   dist_reducer_free(&t->red);
@@ -486,6 +538,7 @@ int train_run(const train_opts *given) {
         metrics_log(&t.mt, done, t.total, (double)done / (double)t.spe, r.loss, r.grad_norm, r.lr,
                     t.bad_total, r.ss,
                     train_time / (double)(done - t.start) * (double)(t.total - done));
+      if (r.diagnosed) metrics_grad_flow(&t.mt, done, t.m, t.diag, t.diag_pn);
     }
     /* no validation on a stop: under mpirun the ranks have about a second before SIGKILL */
     if (!r.stop && t.ds->split[SPLIT_VAL].n_tok > 1 &&

@@ -42,21 +42,21 @@ import json
 l = [json.loads(x) for x in open('$work/quickstart/run/metrics.jsonl') if 'elapsed_s' in x]
 print(f\"{l[-1]['elapsed_s']:.0f}\")")
 sed -n '/^== sample/,/^== eval/p' quickstart.log | sed '1d;$d' > qs-sample.txt
-"$R" sample "$work/quickstart/run" --length 2000 --temperature 0.6 --seed 1 --quiet > qs-long.txt
+for seed in $(seq 1 20); do "$R" sample "$work/quickstart/run" --length 2000 --temperature 0.6 --seed $seed --quiet; done > qs-long.txt
 echo "quickstart: $(secs "$t0" "$t1") s in all, training ${train_s} s; val $(last_val "$work/quickstart/run");" \
   "sample at its temperature: $(real_words qs-long.txt) are words of the corpus"
 echo "  its sample: $(head -c 300 qs-sample.txt | tr '\n' ' ')"
 
-# ---- "Using it": 3 epochs of the fortunes ----
+# ---- "Using it": 2 epochs of the fortunes ----
 F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*')
 "$R" prepare $F -o fort.h5 --level char --split-on separator --separator % --val 0.05 --test 0.05 --quiet
 if [ "$skip_using" != "--skip-using-it" ]; then
   rm -rf run
   t0=$(now)
-  "$top/launch/run-mpi" -np 2 "$R" train --data fort.h5 --out run --cell lstm --layers 2 --hidden 256 --batch 16 \
-    --seq-len 100 --epochs 3 --lr 3e-3 --schedule cosine --warmup 50 --eval-every 500 --quiet
+  "$top/launch/run-mpi" -np 2 "$R" train --data fort.h5 --out run --cell gru --layers 2 --hidden 384 --batch 32 \
+    --seq-len 50 --epochs 2 --lr 3e-3 --schedule cosine --warmup 50 --eval-every 500 --quiet
   t1=$(now)
-  "$R" sample run --prime "The " --length 2000 --temperature 0.6 --seed 1 --quiet > using.txt
+  for seed in $(seq 1 20); do "$R" sample run --length 2000 --temperature 0.6 --seed $seed --quiet; done > using.txt
   echo "using it: $(secs "$t0" "$t1") s; val $(last_val run); test $("$R" eval run --data fort.h5 --split test | cut -d, -f1-2);" \
     "sample: $(real_words using.txt) are words of the corpus"
 fi
@@ -67,7 +67,7 @@ fi
 rm -rf topics
 t0=$(now)
 mpirun -np 2 "$R" train --data topics.h5 --out topics --task classify --bidirectional --mode sequences \
-  --cell lstm --layers 1 --hidden 128 --embed 32 --batch 32 --epochs 4 --lr 3e-3 --eval-every 200 --quiet
+  --cell lstm --layers 1 --hidden 128 --embed 32 --batch 32 --epochs 8 --lr 3e-3 --eval-every 200 --quiet
 t1=$(now)
 echo "topics: $(secs "$t0" "$t1") s on 2 ranks; test: $("$R" eval topics --data topics.h5 --split test | head -1)"
 printf 'The program crashed and the computer needs a new disk drive\nShe loved him with all her heart\n' |
