@@ -20,7 +20,7 @@ typedef struct {
   int fail_rank; /* -1: off */
   int64_t fail_step;
   int fail_setup_rank; /* -1: off */
-  int64_t nan_from; /* -1: off */
+  int64_t nan_from;    /* -1: off */
   int64_t nan_to;
   int pause_rank; /* -1: off */
   int64_t pause_step;

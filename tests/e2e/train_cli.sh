@@ -33,7 +33,8 @@ assert set(e) >= {"loss", "tokens", "bpc"}, e
 rows = [json.loads(l) for l in open(sys.argv[2])]
 vals = [r for r in rows if "val_loss" in r]
 assert vals and abs(vals[-1]["val_loss"] - e["loss"]) < 1e-4, (vals[-1], e)
-assert all(k in rows[0] for k in ("step", "epoch", "loss", "lr", "grad_norm", "tokens_per_s"))
+assert rows[0]["event"] == "start" and rows[0]["options"]["--cell"] == "gru", rows[0]
+assert all(k in rows[1] for k in ("step", "epoch", "loss", "lr", "grad_norm", "tokens_per_s", "eta_s"))
 print("eval json ok", e)
 PY
 test -f run2/model-best.h5 || fail "best model not kept"
