@@ -57,6 +57,11 @@ chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,4000 \
   --screenshot="$PWD/shot.png" "file://$PWD/report.html" > /dev/null 2>> browser.log
 grep -E "CONSOLE|Refused to|net::ERR" browser.log && fail "the page logged a console error or a blocked request"
+# the same check catches a page that reaches outside or runs a script (so it can fail)
+sed 's|<h1>|<img src="http://example.com/x.png"><script>console.error(1)</script><h1>|' report.html > bad.html
+chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0 --virtual-time-budget=2000 \
+  --dump-dom "file://$PWD/bad.html" > /dev/null 2> bad.log || true
+grep -qE "CONSOLE|Refused to|net::ERR" bad.log || fail "the browser check does not see an outside request"
 python3 - dom.html shot.png run-rnn_tanh run-lstm <<'PY'
 import json, re, struct, sys, zlib
 dom = open(sys.argv[1]).read()

@@ -94,7 +94,7 @@ expect_fail "is the disk full?" env RECUR_TEST_FSIZE_LIMIT=$(( sz / 2 )) "$RECUR
 # 7. SIGINT finishes the step, saves a checkpoint and exits cleanly
 "$RECUR" train "${args[@]}" --steps 100000 --ckpt-every 0 --out sig > sig.log 2>&1 &
 pid=$!
-for _ in $(seq 1 300); do [ -s sig/metrics.jsonl ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -qs tokens_per_s sig/metrics.jsonl && break; sleep 0.1; done
 sleep 0.5; kill -INT $pid
 rc=0; wait $pid || rc=$?
 [ $rc -eq 0 ] || fail "SIGINT: exit $rc"

@@ -68,8 +68,8 @@ PY
 # kill every process of the third host in the middle of a long run: the job must end, with an error
 ip netns exec "${hosts[0]}" unshare --uts sh -c "hostname ${hosts[0]}; exec $MPIRUN ${net[*]} $RECUR ${args[*]} --steps 100000 --out $PWD/long" > long.log 2>&1 &
 job=$!
-for _ in $(seq 1 300); do [ -s long/metrics.jsonl ] && break; sleep 0.1; done
-[ -s long/metrics.jsonl ] || fail "the long run did not start"
+for _ in $(seq 1 300); do grep -qs tokens_per_s long/metrics.jsonl && break; sleep 0.1; done # training under way
+grep -qs tokens_per_s long/metrics.jsonl || fail "the long run did not start"
 start=$(date +%s)
 ip netns pids "${hosts[2]}" | xargs -r kill -9
 for _ in $(seq 1 600); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
