@@ -6,10 +6,13 @@
  *                                                  setup, where errors are otherwise met by every
  *                                                  rank alike (core.h): the job must still end
  *   RECUR_TEST_NAN_FROM=A RECUR_TEST_NAN_TO=B      steps A..B (1-based) get a non-finite gradient
+ *   [RECUR_TEST_NAN_RANK=R]                        (on rank R alone, before the reduction)
  *   RECUR_TEST_PAUSE_SAVE_RANK=R RECUR_TEST_PAUSE_SAVE_STEP=S [RECUR_TEST_PAUSE_FILE=F]
- *                                                  rank R stops in the middle of writing its shard
- *                                                  of checkpoint S and writes "PID where" to F
- *                                                  (default ./paused), for a test to kill it there
+ *   [RECUR_TEST_PAUSE_SAVE_WHERE=shard|commit]     rank R stops in the middle of writing its shard
+ *                                                  of checkpoint S (shard, the default), or rank 0
+ *                                                  after writing COMMIT and before moving latest
+ *                                                  (commit), and writes "PID where" to F (default
+ *                                                  ./paused), for a test to kill it there
  *   RECUR_TEST_FSIZE_LIMIT=BYTES                   a file-size limit: a disk that fills up */
 #ifndef RECUR_HOOKS_H
 #define RECUR_HOOKS_H
@@ -22,10 +25,12 @@ typedef struct {
   int fail_setup_rank; /* -1: off */
   int64_t nan_from;    /* -1: off */
   int64_t nan_to;
+  int nan_rank;   /* -1: every rank, after the reduction */
   int pause_rank; /* -1: off */
   int64_t pause_step;
   const char *pause_file;
-  int64_t fsize_limit; /* 0: off */
+  const char *pause_where; /* "shard" or "commit" */
+  int64_t fsize_limit;     /* 0: off */
 } test_hooks;
 
 /* The hooks of this process (read once). */

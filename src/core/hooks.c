@@ -16,10 +16,13 @@ const test_hooks *hooks_get(void) {
     h.fail_step = env_i64("RECUR_TEST_FAIL_STEP", -1);
     h.fail_setup_rank = (int)env_i64("RECUR_TEST_FAIL_SETUP_RANK", -1);
     h.nan_from = env_i64("RECUR_TEST_NAN_FROM", -1);
+    h.nan_rank = (int)env_i64("RECUR_TEST_NAN_RANK", -1);
     h.nan_to = env_i64("RECUR_TEST_NAN_TO", INT64_MAX);
     h.pause_rank = (int)env_i64("RECUR_TEST_PAUSE_SAVE_RANK", -1);
     h.pause_step = env_i64("RECUR_TEST_PAUSE_SAVE_STEP", -1);
     h.pause_file = getenv("RECUR_TEST_PAUSE_FILE") ? getenv("RECUR_TEST_PAUSE_FILE") : "paused";
+    h.pause_where =
+        getenv("RECUR_TEST_PAUSE_SAVE_WHERE") ? getenv("RECUR_TEST_PAUSE_SAVE_WHERE") : "shard";
     h.fsize_limit = env_i64("RECUR_TEST_FSIZE_LIMIT", 0);
     done = 1;
   }

@@ -125,7 +125,8 @@ static void write_floats(hid_t f, const char *name, int rank, hsize_t d0, hsize_
 
 static void test_pause(const char *where, int64_t step) {
   const test_hooks *h = hooks_get();
-  if (h->pause_rank != core_rank() || h->pause_step != step) return;
+  if (h->pause_rank != core_rank() || h->pause_step != step || strcmp(h->pause_where, where) != 0)
+    return;
   FILE *f = fopen(h->pause_file, "w");
   if (f) {
     fprintf(f, "%d %s\n", (int)getpid(), where);
@@ -236,6 +237,7 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
                    (long long)(n * r / W), (unsigned long long)all[3 * r + 2]);
     char *cp = core_path("%s/COMMIT", dir), *lp = core_path("%s/latest", cdir);
     write_text_atomic(cp, txt);
+    test_pause("commit", st->step); /* COMMIT written, latest not yet moved */
     snprintf(txt, cap, "step-%08lld\n", (long long)st->step);
     write_text_atomic(lp, txt);
     free(txt);

@@ -394,6 +394,9 @@ static step_result trainer_step(trainer *t, int64_t step) {
     if (r.diagnosed && k == 0) /* the gradient flow of the last steps' loss: a pass of its own */
       trainer_diagnose(t, step, n);
     stats[0] += model_forward(m, &t->b, t->h0, t->c0, (uint64_t)step, 1);
+    if (k == 0 && t->rank == hk->nan_rank && hk->nan_from > 0 && step + 1 >= hk->nan_from &&
+        step + 1 <= hk->nan_to)
+      m->grads[0] = NAN; /* this rank alone, before its gradients are reduced */
     stats[1] += (double)t->b.n_targets;
     model_backward(m, &t->b, (float)(1.0 / r.targets));
     if (t->stream) {
@@ -412,7 +415,8 @@ static step_result trainer_step(trainer *t, int64_t step) {
       t->diag_pn[i] = sqrt(s2);
     }
   }
-  if (hk->nan_from > 0 && step + 1 >= hk->nan_from && step + 1 <= hk->nan_to) m->grads[0] = NAN;
+  const int nan_step = hk->nan_from > 0 && step + 1 >= hk->nan_from && step + 1 <= hk->nan_to;
+  if (nan_step && hk->nan_rank < 0) m->grads[0] = NAN; /* every rank, after the reduction */
   stats[2] = g_stop ? 1 : 0;
   /* checkpoint requests: SIGUSR1 on any rank, or --ckpt-minutes by rank 0's clock */
   stats[3] = g_ckpt_now;

@@ -16,4 +16,19 @@ cp d.h5 bad.h5 && "$H5TOOL" set-token bad.h5 train $(( (ntok - 1) / 4 + 30 )) 20
 expect_fail "[rank 1] recur: error: token id 200" timeout 60 $MPIRUN -np 2 "$RECUR" train --data bad.h5 --out r2 --hidden 16 --layers 1 --batch 4 --seq-len 20 --steps 50 --quiet
 took=$(( $(date +%s) - start ))
 [ "$took" -lt 60 ] || fail "the job took ${took}s to end"
+# a non-finite gradient on one rank alone: every rank skips the same steps (the counters agree)
+$MPIRUN -np 2 -x RECUR_TEST_NAN_RANK=1 -x RECUR_TEST_NAN_FROM=4 -x RECUR_TEST_NAN_TO=5 "$RECUR" train --data d.h5 \
+  --out nan --hidden 16 --layers 1 --batch 4 --seq-len 20 --steps 8 --log-every 1 --quiet 2> nan.err ||
+  fail "a NaN on one rank ended the run: $(cat nan.err)"
+[ "$(grep -c 'non-finite loss or gradient, step skipped' nan.err)" -eq 2 ] || fail "skips not reported once each: $(cat nan.err)"
+for r in 0 1; do
+  h5dump -a bad_total nan/checkpoints/step-00000008/state-rank-0000$r.h5 > bad.txt
+  grep -q "(0): 2" bad.txt || fail "rank $r counts $(grep '(0)' bad.txt) skipped steps, not 2"
+done
+python3 - nan/metrics.jsonl <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"skipped"' in l]
+assert [r["skipped"] for r in rows] == [0, 0, 0, 1, 2, 2, 2, 2], [r["skipped"] for r in rows]
+print("a NaN on rank 1 alone: both ranks skipped steps 4 and 5")
+PY
 echo "rank failure: ok (${took}s)"
