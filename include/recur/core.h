@@ -2,8 +2,10 @@
 #ifndef RECUR_CORE_H
 #define RECUR_CORE_H
 
+#include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Print "recur: error: <msg> (<where>)" and, if hint is non-NULL, "hint: <hint>", remove any
  * registered temporary files, then end the process (MPI_Abort when more than one rank runs, so no
@@ -24,6 +26,32 @@ enum { RECUR_EXIT_ERROR = 1, RECUR_EXIT_USAGE = 2 };
  * one rank meets alone still ends the job (after a few seconds) with that rank's message. */
 void core_init(void);
 void core_errors_agreed(int on);
+
+/* Error-return mode, for fuzz harnesses and programs that embed librecur. Between
+ * RECUR_CATCH(&c) and recur_catch_end(&c), a failure that would end the process (recur_fail,
+ * recur_usage_fail, out of memory) instead returns to the RECUR_CATCH with c.code (1 or 2) and
+ * c.msg (the message and hint as the CLI prints them), after releasing what the library acquired
+ * since the catch began: memory from xmalloc/xcalloc/xrealloc/xstrdup not yet given back with
+ * xfree, HDF5 objects, files opened with xfopen, and temporary files. Objects the library
+ * returned before the failure stay valid. One thread; catches nest.
+ *   recur_catch c;
+ *   if (RECUR_CATCH(&c) == 0) { dataset *d = dataset_open(path); ...; recur_catch_end(&c); }
+ *   else fprintf(stderr, "%s", c.msg);
+ * Under MPI a failure returns only on the rank that met it: use it where ranks do not wait on
+ * each other (readers, parsers). */
+typedef struct recur_catch {
+  jmp_buf jb;
+  int code;       /* RECUR_EXIT_ERROR or RECUR_EXIT_USAGE */
+  char msg[1536]; /* "recur: error: ... (where)\nhint: ...\n" */
+  struct recur_catch *prev;
+  size_t mark;   /* allocations registered before this catch (for nesting) */
+  void *h5_open; /* HDF5 objects open at the start (h5.c) */
+} recur_catch;
+#define RECUR_CATCH(c) (recur_catch_begin(c), setjmp((c)->jb))
+void recur_catch_begin(recur_catch *c);
+void recur_catch_end(recur_catch *c);
+/* Release hooks of other modules (h5.c: HDF5 objects opened since a catch began). */
+void core_catch_hooks(void *(*begin)(void), void (*release)(void *snapshot, int close));
 
 /* Always-on internal invariant check: prints file:line and aborts. */
 #define RECUR_ASSERT(cond)                                                                         \
@@ -50,6 +78,11 @@ void *core_malloc(size_t n, const char *file, int line);
 void *core_calloc(size_t n, size_t s, const char *file, int line);
 void *core_realloc(void *p, size_t n, const char *file, int line);
 char *xstrdup(const char *s);
+/* free for memory from the x-allocators (and anything else free takes): it also forgets the
+ * allocation in an active catch. fopen/fclose that a catch closes on a failure. */
+void xfree(void *p);
+FILE *xfopen(const char *path, const char *mode);
+int xfclose(FILE *f);
 /* A path (or any string) of any length from a format, malloc'd: no fixed buffer to cut it. */
 char *core_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -147,7 +147,7 @@ int cmd_inspect(int argc, char **argv) {
   if (S_ISDIR(st.st_mode)) {
     char *commit = core_path("%s/COMMIT", path);
     int is_ckpt = stat(commit, &st) == 0;
-    free(commit);
+    xfree(commit);
     if (is_ckpt)
       ckpt_inspect(path, json);
     else
@@ -227,8 +227,8 @@ int cmd_decode(int argc, char **argv) {
     }
     fputs(delim, stdout);
   }
-  free(tags);
-  free(tok);
+  xfree(tags);
+  xfree(tok);
   dataset_close(ds);
   return 0;
 }

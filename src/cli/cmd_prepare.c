@@ -57,7 +57,7 @@ int cmd_prepare(int argc, char **argv) {
   int np = 0;
   unsigned char given[sizeof DEFS / sizeof DEFS[0]] = {0};
   if (opts_parse(&TABLE, o, given, argc, argv, pos, argc, &np)) {
-    free(pos);
+    xfree(pos);
     opts_free(&TABLE, o);
     return 0;
   }
@@ -80,7 +80,7 @@ int cmd_prepare(int argc, char **argv) {
   core_errors_agreed(0); /* each rank reads its own input files */
   prepare_run(o);        /* every rank: they share the input files */
   MPI_Barrier(MPI_COMM_WORLD);
-  free(pos);
+  xfree(pos);
   opts_free(&TABLE, o);
   return 0;
 }

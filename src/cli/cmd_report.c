@@ -34,7 +34,7 @@ int cmd_report(int argc, char **argv) {
   const char **runs = xcalloc((size_t)argc, sizeof(char *));
   int n = 0;
   if (opts_parse(&TABLE, &fl, NULL, argc, argv, runs, argc, &n)) {
-    free(runs);
+    xfree(runs);
     opts_free(&TABLE, &fl);
     return 0;
   }
@@ -47,9 +47,9 @@ int cmd_report(int argc, char **argv) {
     report_opts ro = {fl.log_y};
     report_write(runs, n, out, &ro);
     printf("wrote %s\n", out);
-    free(out);
+    xfree(out);
   }
-  free(runs);
+  xfree(runs);
   opts_free(&TABLE, &fl);
   return 0;
 }

@@ -100,7 +100,7 @@ int cmd_sample(int argc, char **argv) {
       json_int(&j, "seed", (int64_t)f.seed);
       json_str(&j, "model", file);
       json_object_end(&j);
-      free(text);
+      xfree(text);
     }
     fflush(stdout);
     if (!f.quiet)
@@ -111,7 +111,7 @@ int cmd_sample(int argc, char **argv) {
               (unsigned long long)f.seed, (unsigned long long)f.seed);
     model_vocab_free(&v);
     model_free(m);
-    free(file);
+    xfree(file);
   }
   opts_free(&SAMPLE, &f);
   return 0;
@@ -200,7 +200,7 @@ int cmd_eval(int argc, char **argv) {
   model_vocab v;
   char *file = model_resolve_best(path, f.best);
   model *m = model_load(file, &v, NULL);
-  free(file);
+  xfree(file);
   dataset *ds = dataset_open(f.data);
   check_same_vocab(ds, &v, f.data);
   if (ds->split[f.split].n_tok == 0)
@@ -212,7 +212,7 @@ int cmd_eval(int argc, char **argv) {
   core_errors_agreed(0); /* each rank reads its own sequences */
   eval_result r = train_eval(m, ds, f.split, f.batch, f.max_len);
   if (core_rank() == 0) print_eval(ds, &r, ds_split_names[f.split], f.json, f.max_len);
-  free(r.confusion);
+  xfree(r.confusion);
   dataset_close(ds);
   model_vocab_free(&v);
   model_free(m);
@@ -248,7 +248,7 @@ int cmd_predict(int argc, char **argv) {
   model_vocab v;
   char *file = model_resolve_best(path, f.best);
   model *m = model_load(file, &v, NULL);
-  free(file);
+  xfree(file);
   if (m->cfg.task == TASK_LM)
     recur_fail(path, "use `recur sample` for language models", "this is a language model");
   vocab_index vi;
@@ -264,7 +264,7 @@ int cmd_predict(int argc, char **argv) {
       while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
       generate_predict(m, &v, &vi, line, &b, stdout);
     }
-    free(line);
+    xfree(line);
   }
   batch_free(&b);
   vocab_index_free(&vi);

@@ -16,6 +16,157 @@
 static char *g_temp[64];
 static int g_ntemp;
 
+/* ---- error-return mode: what the library acquires while a catch is active ---- */
+typedef struct {
+  void *p;
+  size_t seq; /* 0: empty slot */
+} tracked;
+static recur_catch *g_catch;
+static tracked *g_mem; /* open-addressing hash set of live allocations */
+static size_t g_mem_cap, g_mem_n, g_seq;
+static FILE *g_files[64];
+static size_t g_files_seq[64];
+static int g_nfiles;
+static void *(*g_hook_begin)(void);
+static void (*g_hook_release)(void *, int);
+
+static size_t slot_of(const void *p, size_t cap) {
+  uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL;
+  return (size_t)(h >> 17) & (cap - 1);
+}
+
+static void mem_insert(tracked *t, size_t cap, void *p, size_t seq) {
+  size_t i = slot_of(p, cap);
+  while (t[i].seq) i = (i + 1) & (cap - 1);
+  t[i].p = p;
+  t[i].seq = seq;
+}
+
+static void mem_track(void *p) {
+  if (!g_catch || !p) return;
+  if (2 * (g_mem_n + 1) > g_mem_cap) { /* grow (plain calloc/free: not tracked themselves) */
+    size_t cap = g_mem_cap ? 2 * g_mem_cap : 1024;
+    tracked *t = calloc(cap, sizeof(tracked));
+    if (!t) return; /* tracking is best effort under memory exhaustion */
+    for (size_t i = 0; i < g_mem_cap; i++)
+      if (g_mem[i].seq) mem_insert(t, cap, g_mem[i].p, g_mem[i].seq);
+    free(g_mem);
+    g_mem = t;
+    g_mem_cap = cap;
+  }
+  mem_insert(g_mem, g_mem_cap, p, ++g_seq);
+  g_mem_n++;
+}
+
+static void mem_forget(void *p) {
+  if (!g_mem_n || !p) return;
+  size_t i = slot_of(p, g_mem_cap);
+  while (g_mem[i].seq && g_mem[i].p != p) i = (i + 1) & (g_mem_cap - 1);
+  if (!g_mem[i].seq) return;
+  g_mem[i].seq = 0;
+  g_mem_n--;
+  /* re-insert the rest of the cluster so lookups stay correct */
+  for (size_t j = (i + 1) & (g_mem_cap - 1); g_mem[j].seq; j = (j + 1) & (g_mem_cap - 1)) {
+    tracked e = g_mem[j];
+    g_mem[j].seq = 0;
+    mem_insert(g_mem, g_mem_cap, e.p, e.seq);
+  }
+}
+
+void xfree(void *p) {
+  mem_forget(p);
+  free(p);
+}
+
+FILE *xfopen(const char *path, const char *mode) {
+  FILE *f = fopen(path, mode);
+  if (f && g_catch && g_nfiles < 64) {
+    g_files[g_nfiles] = f;
+    g_files_seq[g_nfiles++] = ++g_seq;
+  }
+  return f;
+}
+
+int xfclose(FILE *f) {
+  for (int i = 0; i < g_nfiles; i++)
+    if (g_files[i] == f) {
+      g_files[i] = g_files[--g_nfiles];
+      g_files_seq[i] = g_files_seq[g_nfiles];
+      break;
+    }
+  return fclose(f);
+}
+
+void core_catch_hooks(void *(*begin)(void), void (*release)(void *, int)) {
+  g_hook_begin = begin;
+  g_hook_release = release;
+}
+
+void recur_catch_begin(recur_catch *c) {
+  c->prev = g_catch;
+  c->code = 0;
+  c->msg[0] = 0;
+  c->mark = g_seq;
+  c->h5_open = g_hook_begin ? g_hook_begin() : NULL;
+  g_catch = c;
+}
+
+static void catch_pop(recur_catch *c) {
+  g_catch = c->prev;
+  if (g_hook_release) g_hook_release(c->h5_open, 0); /* the snapshot only */
+  c->h5_open = NULL;
+  if (!g_catch) { /* outermost: nothing is tracked any more */
+    free(g_mem);
+    g_mem = NULL;
+    g_mem_cap = g_mem_n = 0;
+    g_nfiles = 0;
+  }
+}
+
+void recur_catch_end(recur_catch *c) {
+  RECUR_ASSERT(g_catch == c);
+  catch_pop(c);
+}
+
+/* a failure inside a catch: release what was acquired since it began, then return to it */
+static _Noreturn void catch_fail(int code, const char *text) {
+  recur_catch *c = g_catch;
+  for (int i = 0; i < g_ntemp; i++) unlink(g_temp[i]);
+  while (g_ntemp > 0) core_tempfile_forget(g_temp[0]);
+  if (g_hook_release) g_hook_release(c->h5_open, 1);
+  c->h5_open = NULL;
+  for (int i = g_nfiles - 1; i >= 0; i--)
+    if (g_files_seq[i] > c->mark) {
+      fclose(g_files[i]);
+      g_files[i] = g_files[--g_nfiles];
+      g_files_seq[i] = g_files_seq[g_nfiles];
+    }
+  for (size_t i = 0; i < g_mem_cap; i++) /* walk by value: freeing does not move entries */
+    if (g_mem[i].seq > c->mark) {
+      free(g_mem[i].p);
+      g_mem[i].seq = 0;
+      g_mem_n--;
+    }
+  if (g_mem_n) { /* rebuild the table of what outer catches still track */
+    tracked *old = g_mem;
+    size_t cap = g_mem_cap;
+    g_mem = calloc(cap, sizeof(tracked));
+    for (size_t i = 0; g_mem && i < cap; i++)
+      if (old[i].seq) mem_insert(g_mem, cap, old[i].p, old[i].seq);
+    free(old);
+  }
+  c->code = code;
+  snprintf(c->msg, sizeof c->msg, "%s", text);
+  g_catch = c->prev;
+  if (!g_catch) {
+    free(g_mem);
+    g_mem = NULL;
+    g_mem_cap = g_mem_n = 0;
+    g_nfiles = 0;
+  }
+  longjmp(c->jb, code);
+}
+
 void core_tempfile_add(const char *path) {
   RECUR_ASSERT(g_ntemp < 64);
   g_temp[g_ntemp++] = xstrdup(path);
@@ -24,7 +175,7 @@ void core_tempfile_add(const char *path) {
 void core_tempfile_forget(const char *path) {
   for (int i = 0; i < g_ntemp; i++)
     if (strcmp(g_temp[i], path) == 0) {
-      free(g_temp[i]);
+      xfree(g_temp[i]);
       g_temp[i] = g_temp[--g_ntemp];
       return;
     }
@@ -72,6 +223,14 @@ static void print_error(const char *prefix, const char *where, const char *hint,
 }
 
 static _Noreturn void end_process(int code, const char *where, const char *hint, const char *msg) {
+  if (g_catch) {
+    char text[1536];
+    int n = snprintf(text, sizeof text, where ? "recur: error: %s (%s)\n" : "recur: error: %s\n",
+                     msg, where);
+    if (hint && n > 0 && (size_t)n < sizeof text)
+      snprintf(text + n, sizeof text - (size_t)n, "hint: %s\n", hint);
+    catch_fail(code, text);
+  }
   const int world = core_world(), rank = core_rank();
   char prefix[32] = "";
   if (world > 1) snprintf(prefix, sizeof prefix, "[rank %d] ", rank);
@@ -141,11 +300,30 @@ void core_commit(const char *tmp, const char *final) {
   const char *slash = strrchr(final, '/');
   char *dir = slash ? core_path("%.*s", (int)(slash - final), final) : xstrdup(".");
   core_fsync(dir[0] ? dir : "/");
-  free(dir);
+  xfree(dir);
+}
+
+/* more than the machine's memory (a damaged header's length, an overflowed product) is refused
+ * before malloc is asked: a named error instead of an allocator abort or a swap storm */
+static int too_big(size_t n, size_t s, const char *file, int line) {
+  static size_t phys;
+  if (!phys) {
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    phys = pages > 0 && psz > 0 ? (size_t)pages * (size_t)psz : (size_t)1 << 40;
+  }
+  if (s && n > phys / s) {
+    char where[256];
+    snprintf(where, sizeof where, "%s:%d", file, line);
+    recur_fail(where, "reduce --batch, --hidden or --seq-len, or check the input file",
+               "out of memory: %zu x %zu bytes is more than this machine has (%zu)", n, s, phys);
+  }
+  return 0;
 }
 
 void *core_malloc(size_t n, const char *file, int line) {
+  too_big(n, 1, file, line);
   void *p = malloc(n ? n : 1);
+  mem_track(p);
   if (!p) {
     char where[256];
     snprintf(where, sizeof where, "%s:%d", file, line);
@@ -156,7 +334,9 @@ void *core_malloc(size_t n, const char *file, int line) {
 }
 
 void *core_calloc(size_t n, size_t s, const char *file, int line) {
+  too_big(n, s, file, line);
   void *p = calloc(n ? n : 1, s ? s : 1);
+  mem_track(p);
   if (!p) {
     char where[256];
     snprintf(where, sizeof where, "%s:%d", file, line);
@@ -167,7 +347,10 @@ void *core_calloc(size_t n, size_t s, const char *file, int line) {
 }
 
 void *core_realloc(void *p, size_t n, const char *file, int line) {
+  too_big(n, 1, file, line);
+  mem_forget(p);
   void *q = realloc(p, n ? n : 1);
+  mem_track(q ? q : p); /* on failure p is still live (and still ours) */
   if (!q) {
     char where[256];
     snprintf(where, sizeof where, "%s:%d", file, line);
@@ -204,7 +387,7 @@ void core_sort(void *base, size_t n, size_t size,
   if (n < 2) return;
   char *tmp = xmalloc(n * size);
   merge_sort(base, tmp, n, size, cmp, ctx);
-  free(tmp);
+  xfree(tmp);
 }
 
 int names_parse(const char *const *names, const char *s) {

@@ -135,7 +135,7 @@ static char *rd_string(reader *r) {
   while (r->p < r->end && *r->p != '"') {
     unsigned u = (unsigned char)*r->p++;
     int code_point = 0; /* u is a \\u code point to encode, not a byte */
-    if (u < 0x20) return free(s), rd_fail(r, "control character in a string"), NULL;
+    if (u < 0x20) return xfree(s), rd_fail(r, "control character in a string"), NULL;
     if (u == '\\') {
       if (r->p >= r->end) break;
       char e = *r->p++;
@@ -144,22 +144,22 @@ static char *rd_string(reader *r) {
         u = (unsigned char)"\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
       } else if (e == 'u') {
         if (r->end - r->p < 4 || hex4(r->p, &u) != 0)
-          return free(s), rd_fail(r, "bad \\u escape"), NULL;
+          return xfree(s), rd_fail(r, "bad \\u escape"), NULL;
         r->p += 4;
         code_point = 1;
         if (u >= 0xd800 && u < 0xdc00) { /* a surrogate pair */
           unsigned lo;
           if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' || hex4(r->p + 2, &lo) != 0 ||
               lo < 0xdc00 || lo >= 0xe000)
-            return free(s), rd_fail(r, "bad surrogate pair"), NULL;
+            return xfree(s), rd_fail(r, "bad surrogate pair"), NULL;
           r->p += 6;
           u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
         } else if (u >= 0xdc00 && u < 0xe000) {
-          return free(s), rd_fail(r, "bad surrogate pair"), NULL;
+          return xfree(s), rd_fail(r, "bad surrogate pair"), NULL;
         }
-        if (u == 0) return free(s), rd_fail(r, "\\u0000 in a string"), NULL;
+        if (u == 0) return xfree(s), rd_fail(r, "\\u0000 in a string"), NULL;
       } else {
-        return free(s), rd_fail(r, "bad escape"), NULL;
+        return xfree(s), rd_fail(r, "bad escape"), NULL;
       }
     }
     if (n + 5 >= cap) s = xrealloc(s, cap *= 2);
@@ -179,7 +179,7 @@ static char *rd_string(reader *r) {
       s[n++] = (char)(0x80 | (u & 0x3f));
     }
   }
-  if (r->p >= r->end) return free(s), rd_fail(r, "unterminated string"), NULL;
+  if (r->p >= r->end) return xfree(s), rd_fail(r, "unterminated string"), NULL;
   r->p++;
   s[n] = 0;
   return s;
@@ -202,7 +202,7 @@ static void rd_members(reader *r, json_value *v, int depth, char close) {
       if (r->p >= r->end || *r->p != '"') return rd_fail(r, "expected a key");
       if (!(key = rd_string(r))) return;
       rd_space(r);
-      if (r->p >= r->end || *r->p != ':') return free(key), rd_fail(r, "expected ':'");
+      if (r->p >= r->end || *r->p != ':') return xfree(key), rd_fail(r, "expected ':'");
       r->p++;
     }
     if (v->n == cap) {
@@ -276,11 +276,11 @@ int json_parse(const char *text, size_t len, json_value *v, char *err, size_t ca
 void json_value_free(json_value *v) {
   for (int i = 0; i < v->n; i++) {
     json_value_free(&v->items[i]);
-    if (v->keys) free(v->keys[i]);
+    if (v->keys) xfree(v->keys[i]);
   }
-  free(v->items);
-  free(v->keys);
-  free(v->str);
+  xfree(v->items);
+  xfree(v->keys);
+  xfree(v->str);
   memset(v, 0, sizeof *v);
 }
 

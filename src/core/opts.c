@@ -75,7 +75,7 @@ int opts_set(const opt_table *t, int i, void *o, const char *val, char *err, siz
     return 0;
   }
   case OPT_STR:
-    free(*(char **)p);
+    xfree(*(char **)p);
     *(char **)p = xstrdup(val);
     return 0;
   case OPT_CHOICE: {
@@ -113,7 +113,7 @@ void opts_default(const opt_table *t, void *o) {
 void opts_free(const opt_table *t, void *o) {
   for (int i = 0; i < t->n; i++)
     if (t->defs[i].type == OPT_STR) {
-      free(*(char **)field(&t->defs[i], o));
+      xfree(*(char **)field(&t->defs[i], o));
       *(char **)field(&t->defs[i], o) = NULL;
     }
 }
@@ -158,7 +158,7 @@ void opts_copy(const opt_table *t, int i, void *dst, const void *src) {
   const opt_def *d = &t->defs[i];
   if (d->type == OPT_STR) {
     const char *from = *(char *const *)cfield(d, src);
-    free(*(char **)field(d, dst));
+    xfree(*(char **)field(d, dst));
     *(char **)field(d, dst) = from ? xstrdup(from) : NULL;
   } else {
     memcpy(field(d, dst), cfield(d, src), d->size);
@@ -180,7 +180,7 @@ void opts_load_text(const opt_table *t, void *o, const char *text, const char *w
     }
     line = nl ? nl + 1 : NULL;
   }
-  free(copy);
+  xfree(copy);
 }
 
 char *opts_text(const opt_table *t, const void *o) {
@@ -194,7 +194,7 @@ char *opts_text(const opt_table *t, const void *o) {
     size_t need = strlen(t->defs[i].flag) + strlen(v) + 3;
     while (n + need >= cap) s = xrealloc(s, cap *= 2);
     n += (size_t)snprintf(s + n, cap - n, "%s %s\n", t->defs[i].flag, v);
-    free(v);
+    xfree(v);
   }
   return s;
 }

@@ -67,14 +67,14 @@ void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *co
 }
 
 void batch_free(batch *b) {
-  free(b->bs);
-  free(b->off);
-  free(b->len);
-  free(b->seq_id);
-  free(b->item);
-  free(b->in);
-  free(b->tgt);
-  free(b->label);
+  xfree(b->bs);
+  xfree(b->off);
+  xfree(b->len);
+  xfree(b->seq_id);
+  xfree(b->item);
+  xfree(b->in);
+  xfree(b->tgt);
+  xfree(b->label);
   memset(b, 0, sizeof *b);
 }
 
@@ -104,7 +104,7 @@ void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode m
 }
 
 void schedule_free(schedule *sc) {
-  free(sc->order);
+  xfree(sc->order);
   sc->order = NULL;
 }
 
@@ -136,7 +136,7 @@ static void build_order(schedule *sc, int64_t epoch) {
     memcpy(o + (i - 1) * B, o + j * B, B * sizeof(uint64_t));
     memcpy(o + j * B, tmp, B * sizeof(uint64_t));
   }
-  free(tmp);
+  xfree(tmp);
   sc->order_epoch = epoch;
 }
 

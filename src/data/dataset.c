@@ -29,7 +29,7 @@ static void check_header(hid_t f, const char *path, const char *want_format) {
                want_format);
   if (!h5_attr_get_i64(f, "version", &ver) || ver != DATASET_VERSION)
     recur_fail(where, "this recur reads version 1", "unsupported version %lld", (long long)ver);
-  free(where);
+  xfree(where);
 }
 
 /* Opens path:/<split>/{tokens,offsets}, checks them, appends the part to sp. */
@@ -38,11 +38,11 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   const char *name = ds_split_names[split];
   char *where = NULL;
   if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
-    free(where), where = core_path("%s:/%s", path, name);
+    xfree(where), where = core_path("%s:/%s", path, name);
     recur_fail(where, NULL, "missing split group");
   }
   hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
-  free(where), where = core_path("%s:/%s/tokens", path, name);
+  xfree(where), where = core_path("%s:/%s/tokens", path, name);
   if (H5Lexists(g, "tokens", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
   hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
   H5Pset_chunk_cache(dapl, 1009, 8u << 20, 0.75);
@@ -56,7 +56,7 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   int64_t ntok = h5_len_1d(tok);
   if (ntok < 0) recur_fail(where, NULL, "tokens must be 1-D");
 
-  free(where), where = core_path("%s:/%s/offsets", path, name);
+  xfree(where), where = core_path("%s:/%s/offsets", path, name);
   if (H5Lexists(g, "offsets", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
   hid_t off = H5Dopen2(g, "offsets", H5P_DEFAULT);
   hid_t ot = H5Dget_type(off);
@@ -83,14 +83,14 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   hid_t tags = -1;
   int32_t *labels = NULL;
   if (ds->task == TASK_TAG) {
-    free(where), where = core_path("%s:/%s/tags", path, name);
+    xfree(where), where = core_path("%s:/%s/tags", path, name);
     if (H5Lexists(g, "tags", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
     tags = H5Dopen2(g, "tags", H5P_DEFAULT);
     if (tags < 0 || h5_len_1d(tags) != ntok)
       recur_fail(where, NULL, "expected %lld tags, one per token", (long long)ntok);
   }
   if (ds->task == TASK_CLASSIFY) {
-    free(where), where = core_path("%s:/%s/labels", path, name);
+    xfree(where), where = core_path("%s:/%s/labels", path, name);
     if (H5Lexists(g, "labels", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
     hid_t ld = H5Dopen2(g, "labels", H5P_DEFAULT);
     if (ld < 0 || h5_len_1d(ld) != noff - 1)
@@ -113,7 +113,7 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   sp->offsets[0] = 0;
   sp->n_seq += (uint64_t)noff - 1;
   sp->n_tok += (uint64_t)ntok;
-  free(o);
+  xfree(o);
   sp->tokens = xrealloc(sp->tokens, (size_t)(sp->n_parts + 1) * sizeof(int64_t));
   sp->part_file = xrealloc(sp->part_file, (size_t)(sp->n_parts + 1) * sizeof(int));
   sp->part_tok = xrealloc(sp->part_tok, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
@@ -123,13 +123,13 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
     sp->labels = xrealloc(sp->labels, (size_t)(sp->n_seq + 1) * sizeof(int32_t));
     memcpy(sp->labels + (sp->n_seq - ((uint64_t)noff - 1)), labels,
            (size_t)(noff - 1) * sizeof(int32_t));
-    free(labels);
+    xfree(labels);
   }
   sp->tokens[sp->n_parts] = tok;
   sp->part_file[sp->n_parts] = file_idx;
   sp->part_tok[sp->n_parts] = base;
   sp->part_tok[sp->n_parts + 1] = sp->n_tok;
-  free(where);
+  xfree(where);
   sp->n_parts++;
   H5Gclose(g);
 }
@@ -150,7 +150,7 @@ dataset *dataset_open(const char *path) {
   int fi = add_file(ds, path, f);
   check_header(f, path, DATASET_FORMAT);
   char *where = NULL, level[16] = "";
-  free(where), where = core_path("%s:/", path);
+  xfree(where), where = core_path("%s:/", path);
   if (!h5_attr_get_str(f, "level", level, sizeof level) || (ds->level = ds_level_parse(level)) < 0)
     recur_fail(where, NULL, "attribute 'level' missing or not byte|char|word");
   if (!h5_attr_get_str(f, "split_on", ds->split_on, sizeof ds->split_on))
@@ -200,15 +200,15 @@ dataset *dataset_open(const char *path) {
                    (long long)ds->vocab_size);
       int sfi = add_file(ds, sp, sf);
       for (int s = 0; s < SPLIT_COUNT; s++) add_part(ds, s, sf, sfi, sp);
-      free(names[i]);
-      free(sp);
+      xfree(names[i]);
+      xfree(sp);
     }
-    free(names);
-    free(dir);
+    xfree(names);
+    xfree(dir);
     for (int s = 0; s < SPLIT_COUNT; s++) {
       int64_t n = -1;
       hid_t g = H5Gopen2(f, ds_split_names[s], H5P_DEFAULT);
-      free(where), where = core_path("%s:/%s", path, ds_split_names[s]);
+      xfree(where), where = core_path("%s:/%s", path, ds_split_names[s]);
       if (g < 0 || !h5_attr_get_i64(g, "n_tokens", &n) || (uint64_t)n != ds->split[s].n_tok)
         recur_fail(where, "a shard is missing or truncated",
                    "index says %lld tokens, shards hold %llu", (long long)n,
@@ -223,7 +223,7 @@ dataset *dataset_open(const char *path) {
       ds->split[s].offsets = xcalloc(1, sizeof(uint64_t));
       ds->split[s].part_tok = xcalloc(1, sizeof(uint64_t));
     }
-  free(where);
+  xfree(where);
   return ds;
 }
 
@@ -247,25 +247,25 @@ void dataset_close(dataset *ds) {
       H5Dclose(sp->tokens[p]);
       if (sp->tags[p] >= 0) H5Dclose(sp->tags[p]);
     }
-    free(sp->tokens);
-    free(sp->tags);
-    free(sp->labels);
-    free(sp->offsets);
-    free(sp->part_tok);
-    free(sp->part_file);
+    xfree(sp->tokens);
+    xfree(sp->tags);
+    xfree(sp->labels);
+    xfree(sp->offsets);
+    xfree(sp->part_tok);
+    xfree(sp->part_file);
   }
   for (int i = 0; i < ds->n_files; i++) {
     H5Fclose(ds->files[i]);
-    free(ds->file_paths[i]);
+    xfree(ds->file_paths[i]);
   }
-  free(ds->files);
-  free(ds->file_paths);
-  for (int64_t i = 0; i < ds->vocab_size; i++) free(ds->vocab[i]);
-  free(ds->vocab);
-  for (int64_t i = 0; i < ds->n_out; i++) free(ds->out_names[i]);
-  free(ds->out_names);
-  free(ds->path);
-  free(ds);
+  xfree(ds->files);
+  xfree(ds->file_paths);
+  for (int64_t i = 0; i < ds->vocab_size; i++) xfree(ds->vocab[i]);
+  xfree(ds->vocab);
+  for (int64_t i = 0; i < ds->n_out; i++) xfree(ds->out_names[i]);
+  xfree(ds->out_names);
+  xfree(ds->path);
+  xfree(ds);
 }
 
 static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out,
@@ -288,16 +288,16 @@ static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t coun
     uint64_t k = count < avail ? count : avail;
     char *where = NULL;
     if (h5_read_range(tags ? sp->tags[lo] : sp->tokens[lo], H5T_NATIVE_INT32, local, k, out) < 0) {
-      free(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]],
-                                     ds_split_names[split], obj);
+      xfree(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]],
+                                      ds_split_names[split], obj);
       recur_fail(where, "the file is truncated or damaged (checksum mismatch)",
                  "cannot read tokens %llu..%llu", (unsigned long long)local,
                  (unsigned long long)(local + k));
     }
     for (uint64_t i = 0; i < k; i++)
       if ((uint32_t)out[i] >= (uint64_t)bound) {
-        free(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]],
-                                       ds_split_names[split], obj);
+        xfree(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]],
+                                        ds_split_names[split], obj);
         recur_fail(where, "the dataset is damaged; prepare it again",
                    "%s id %u at index %llu >= %s size %lld", tags ? "tag" : "token",
                    (uint32_t)out[i], (unsigned long long)(local + i),

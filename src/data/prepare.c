@@ -40,9 +40,9 @@ static void add_input(char ***files, int *nf, const char *path) {
     qsort(names, (size_t)n, sizeof(char *), cmp_str);
     for (int i = 0; i < n; i++) {
       add_input(files, nf, names[i]);
-      free(names[i]);
+      xfree(names[i]);
     }
-    free(names);
+    xfree(names);
     return;
   }
   if (!S_ISREG(st.st_mode)) return;
@@ -71,7 +71,7 @@ static char *spool_stdin(const char *out) {
   while ((r = read(0, buf, READ_BLOCK)) > 0)
     if (write(fd, buf, (size_t)r) != r)
       recur_fail(path, "is the disk full?", "cannot write spool file");
-  free(buf);
+  xfree(buf);
   close(fd);
   return path;
 }
@@ -131,32 +131,32 @@ static void my_files(prep *p, char **files, int nf, int *lo, int *hi) {
     cum += sz[i];
   }
   if (*lo > *hi) *lo = *hi = 0;
-  free(sz);
+  xfree(sz);
 }
 
 static void shard_free(shard *s) {
   if (!s) return;
-  free(s->tmp);
-  free(s->final);
-  free(s);
+  xfree(s->tmp);
+  xfree(s->final);
+  xfree(s);
 }
 
 static void prep_free(prep *p) {
   for (int i = 0; i < p->n_done; i++) shard_free(p->done[i]);
-  free(p->done);
+  xfree(p->done);
   shard_free(p->sh);
-  for (int i = 0; i < (p->sharded ? p->n_shards : 0); i++) free(p->shard_names[i]);
-  free(p->shard_names);
-  for (int64_t i = 0; i < p->vocab_size; i++) free(p->vocab[i]);
-  free(p->vocab);
-  for (int64_t i = 0; i < p->n_out; i++) free(p->out_names[i]);
-  free(p->out_names);
-  free(p->line_tags);
-  free(p->cp_id);
-  free(p->cp_count);
+  for (int i = 0; i < (p->sharded ? p->n_shards : 0); i++) xfree(p->shard_names[i]);
+  xfree(p->shard_names);
+  for (int64_t i = 0; i < p->vocab_size; i++) xfree(p->vocab[i]);
+  xfree(p->vocab);
+  for (int64_t i = 0; i < p->n_out; i++) xfree(p->out_names[i]);
+  xfree(p->out_names);
+  xfree(p->line_tags);
+  xfree(p->cp_id);
+  xfree(p->cp_count);
   prep_wt_free(&p->words);
   prep_wt_free(&p->outs);
-  free(p);
+  xfree(p);
 }
 
 void prepare_run(const prepare_opts *o) {
@@ -185,7 +185,7 @@ void prepare_run(const prepare_opts *o) {
   if (p->world > 1 &&
       (use_stdin || o->task != TASK_LM || (o->level == LEVEL_WORD && !o->vocab_from))) {
     if (p->rank != 0) {
-      free(p);
+      xfree(p);
       return;
     }
     if (!o->quiet)
@@ -203,7 +203,7 @@ void prepare_run(const prepare_opts *o) {
     if (strcmp(o->inputs[i], "-") == 0) {
       char *sp = spool_stdin(o->out);
       add_input(&files, &nf, sp);
-      free(sp);
+      xfree(sp);
     } else {
       add_input(&files, &nf, o->inputs[i]);
     }
@@ -244,7 +244,7 @@ void prepare_run(const prepare_opts *o) {
       p->out_names[i] = xstrdup(p->outs.arena + all[i]->off);
     }
     p->n_out = (int64_t)n;
-    free(all);
+    xfree(all);
     if (n < 1) recur_fail(o->out, NULL, "no labels or tags found");
   }
 
@@ -345,13 +345,13 @@ void prepare_run(const prepare_opts *o) {
       }
       h5_close_file(f, tmp);
       core_commit(tmp, o->out);
-      free(tmp);
-      free(list);
+      xfree(tmp);
+      xfree(list);
     }
-    free(names);
-    free(alln);
-    free(lens);
-    free(displs);
+    xfree(names);
+    xfree(alln);
+    xfree(lens);
+    xfree(displs);
   } else {
     prep_write_metadata(p, p->sh->f);
     h5_close_file(p->sh->f, p->sh->tmp);
@@ -362,9 +362,9 @@ void prepare_run(const prepare_opts *o) {
       unlink(files[i]);
       core_tempfile_forget(files[i]);
     }
-    free(files[i]);
+    xfree(files[i]);
   }
-  free(files);
+  xfree(files);
   if (!o->quiet && p->rank == 0) {
     printf("wrote %s: %s level, vocabulary %lld, train %llu seq / %llu tok, val %llu / %llu, test "
            "%llu / %llu%s\n",

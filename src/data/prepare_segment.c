@@ -206,7 +206,7 @@ static void push_tag(prep *p, uint32_t id) {
 static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
   char *where = core_path("%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
   if (len && line[len - 1] == '\r') line[--len] = 0;
-  if (len == 0) return free(where);
+  if (len == 0) return xfree(where);
   char *tab = memchr(line, '\t', len);
   p->n_line_tags = 0;
   if (p->o->task == TASK_CLASSIFY) {
@@ -216,7 +216,7 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
     tok_feed(p, (unsigned char *)tab + 1, len - (size_t)(tab + 1 - line),
              off + (uint64_t)(tab + 1 - line));
     on_end(p);
-    free(where);
+    xfree(where);
     return;
   }
   if (p->o->level == LEVEL_WORD) { /* word/TAG tokens */
@@ -237,7 +237,7 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
         p->n_line_tags++;
     }
     on_end(p);
-    free(where);
+    xfree(where);
     return;
   }
   if (!tab)
@@ -260,11 +260,11 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
     recur_fail(where, "give one tag character per text character", "%llu characters but %llu tags",
                (unsigned long long)(p->seq_tok - before), (unsigned long long)p->n_line_tags);
   on_end(p);
-  free(where);
+  xfree(where);
 }
 
 static void labeled_file(prep *p, const char *path) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = xfopen(path, "rb");
   if (!f) recur_fail(path, NULL, "cannot open input: %s", strerror(errno));
   char *line = NULL;
   size_t cap = 0;
@@ -278,8 +278,8 @@ static void labeled_file(prep *p, const char *path) {
     labeled_line(p, line, len, off);
     off += (uint64_t)n;
   }
-  free(line);
-  fclose(f);
+  xfree(line);
+  xfclose(f);
 }
 
 /* Progress on rank 0 (not with --quiet), on stderr: on a terminal one line redrawn (bytes of
@@ -356,5 +356,5 @@ void prep_pass_over(prep *p, char **files, int nf) {
     progress_draw(p, 1);
     fputc('\n', stderr);
   }
-  free(buf);
+  xfree(buf);
 }

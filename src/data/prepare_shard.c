@@ -39,7 +39,7 @@ void prep_shard_open(prep *p) {
       s->final = core_path("%s-r%03d-shard-%05d.h5", base, p->rank, p->n_shards);
     else
       s->final = core_path("%s-shard-%05d.h5", base, p->n_shards);
-    free(base);
+    xfree(base);
     const char *slash = strrchr(s->final, '/');
     p->shard_names = xrealloc(p->shard_names, (size_t)(p->n_shards + 1) * sizeof(char *));
     p->shard_names[p->n_shards] = xstrdup(slash ? slash + 1 : s->final);

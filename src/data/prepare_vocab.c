@@ -20,7 +20,7 @@ wentry *prep_wt_find(wtable *t, const char *s, int n, int insert) {
         while (ne[j].count) j = (j + 1) & (nc - 1);
         ne[j] = t->e[i];
       }
-    free(t->e);
+    xfree(t->e);
     t->e = ne;
     t->cap = nc;
   }
@@ -76,8 +76,8 @@ wentry **prep_wt_sorted(const wtable *t, int by_count, uint64_t *n) {
 }
 
 void prep_wt_free(wtable *t) {
-  free(t->e);
-  free(t->arena);
+  xfree(t->e);
+  xfree(t->arena);
 }
 
 static void vocab_push(prep *p, const char *s) {
@@ -176,7 +176,7 @@ void prep_build_vocab(prep *p) {
       all[i]->id = (int32_t)p->vocab_size;
       vocab_push(p, p->words.arena + all[i]->off);
     }
-    free(all);
+    xfree(all);
   }
   /* lookup tables for pass 2 */
   if (o->level == LEVEL_CHAR) {

@@ -129,7 +129,7 @@ void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, i
 }
 
 void vocab_index_free(vocab_index *v) {
-  free(v->sorted);
+  xfree(v->sorted);
   v->sorted = NULL;
 }
 

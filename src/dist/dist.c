@@ -39,8 +39,8 @@ void dist_reducer_init(dist_reducer *r, float *grads, int64_t n, int64_t bucket_
 }
 
 void dist_reducer_free(dist_reducer *r) {
-  free(r->recv);
-  free(r->reqs);
+  xfree(r->recv);
+  xfree(r->reqs);
   r->recv = NULL;
   r->reqs = NULL;
 }

@@ -23,7 +23,7 @@
 /* ---- files ---- */
 /* FNV-1a 64 of a whole file, and its size; -1 if unreadable */
 static int file_hash(const char *path, uint64_t *hash, int64_t *size) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = xfopen(path, "rb");
   if (!f) return -1;
   unsigned char buf[1 << 16];
   uint64_t h = 1469598103934665603ULL;
@@ -34,7 +34,7 @@ static int file_hash(const char *path, uint64_t *hash, int64_t *size) {
     n += (int64_t)r;
   }
   int err = ferror(f);
-  fclose(f);
+  xfclose(f);
   *hash = h;
   *size = n;
   return err ? -1 : 0;
@@ -49,14 +49,14 @@ static void write_text_atomic(const char *path, const char *text) {
     recur_fail(tmp, "is the disk full?", "cannot write file");
   fclose(f);
   core_commit(tmp, path);
-  free(tmp);
+  xfree(tmp);
 }
 
 static int has_file(const char *dir, const char *name) {
   struct stat st;
   char *p = core_path("%s/%s", dir, name);
   int yes = stat(p, &st) == 0 && S_ISREG(st.st_mode);
-  free(p);
+  xfree(p);
   return yes;
 }
 
@@ -68,7 +68,7 @@ static void remove_tree(const char *dir) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
     char *p = core_path("%s/%s", dir, e->d_name);
     unlink(p);
-    free(p);
+    xfree(p);
   }
   closedir(d);
   rmdir(dir);
@@ -79,21 +79,21 @@ static int list_ckpts(const char *run, int committed, char ***out) {
   char *cdir = core_path("%s/checkpoints", run);
   DIR *d = opendir(cdir);
   *out = NULL;
-  if (!d) return free(cdir), 0;
+  if (!d) return xfree(cdir), 0;
   int n = 0;
   struct dirent *e;
   while ((e = readdir(d))) {
     if (strncmp(e->d_name, "step-", 5) != 0 || strlen(e->d_name) != 13) continue;
     char *p = core_path("%s/%s", cdir, e->d_name);
     if (has_file(p, "COMMIT") != committed) {
-      free(p);
+      xfree(p);
       continue;
     }
     *out = xrealloc(*out, (size_t)(n + 1) * sizeof(char *));
     (*out)[n++] = p;
   }
   closedir(d);
-  free(cdir);
+  xfree(cdir);
   for (int i = 0; i < n; i++) /* newest first: names sort by step */
     for (int j = i + 1; j < n; j++)
       if (strcmp((*out)[j], (*out)[i]) > 0) {
@@ -111,9 +111,9 @@ void ckpt_cleanup(const char *run) {
     fprintf(stderr, "recur: removing uncommitted checkpoint %s (left by an interrupted save)\n",
             l[i]);
     remove_tree(l[i]);
-    free(l[i]);
+    xfree(l[i]);
   }
-  free(l);
+  xfree(l);
 }
 
 /* ---- save ---- */
@@ -147,7 +147,7 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
                  "COMMIT")) { /* already saved at this step (e.g. a signal right after a save) */
       int skip = 1;
       MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
-      free(cdir), free(dir);
+      xfree(cdir), xfree(dir);
       return;
     }
     remove_tree(dir);
@@ -160,7 +160,7 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
   } else {
     int skip = 0;
     MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (skip) return free(cdir), free(dir);
+    if (skip) return xfree(cdir), xfree(dir);
   }
   /* this rank's shard: its slice [lo, hi) of the optimizer moments and the streams it owns */
   int64_t lo = n * rank / W, hi = n * (rank + 1) / W;
@@ -203,13 +203,13 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
     write_floats(f, "carry_h", 3, (hsize_t)L, nk, (hsize_t)H, hh);
     write_floats(f, "carry_c", 3, (hsize_t)L, nk, (hsize_t)H, cc);
     h5_attr_set_i64(f, "streams", B);
-    free(hh);
-    free(cc);
-    free(ids);
+    xfree(hh);
+    xfree(cc);
+    xfree(ids);
   }
   h5_close_file(f, tmp);
   core_commit(tmp, path);
-  free(tmp);
+  xfree(tmp);
   char *mp = core_path("%s/model.h5", dir);
   if (rank == 0) model_save(m, v, st->step, mp);
   /* report durable shards (core_commit synced each file and the directory) to rank 0: size and hash
@@ -240,24 +240,24 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
     test_pause("commit", st->step); /* COMMIT written, latest not yet moved */
     snprintf(txt, cap, "step-%08lld\n", (long long)st->step);
     write_text_atomic(lp, txt);
-    free(txt);
-    free(cp);
-    free(lp);
-    free(all);
+    xfree(txt);
+    xfree(cp);
+    xfree(lp);
+    xfree(all);
     if (keep > 0) { /* older committed checkpoints beyond the newest `keep` */
       char **l;
       int nl = list_ckpts(run, 1, &l);
       for (int i = 0; i < nl; i++) {
         if (i >= keep) remove_tree(l[i]);
-        free(l[i]);
+        xfree(l[i]);
       }
-      free(l);
+      xfree(l);
     }
   }
-  free(mp);
-  free(path);
-  free(dir);
-  free(cdir);
+  xfree(mp);
+  xfree(path);
+  xfree(dir);
+  xfree(cdir);
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
@@ -272,9 +272,9 @@ void ckpt_publish_model(const char *run, int64_t step, const model *m, const mod
   } else {
     model_save(m, v, step, dst);
   }
-  free(src);
-  free(dst);
-  free(tmp);
+  xfree(src);
+  xfree(dst);
+  xfree(tmp);
 }
 
 /* ---- validation and loading ---- */
@@ -294,11 +294,11 @@ typedef struct {
 
 static int read_manifest(const char *dir, manifest *mf, char *err, int cap) {
   char line[512], *p = core_path("%s/COMMIT", dir);
-  FILE *f = fopen(p, "r");
+  FILE *f = xfopen(p, "r");
   memset(mf, 0, sizeof *mf);
   if (!f) {
     snprintf(err, (size_t)cap, "missing commit marker (%s)", p);
-    free(p);
+    xfree(p);
     return -1;
   }
   int ver = 0, ok = fscanf(f, "recur-checkpoint %d\nstep %lld\nworld %d\nn_params %lld\n", &ver,
@@ -316,9 +316,13 @@ static int read_manifest(const char *dir, manifest *mf, char *err, int cap) {
                 (long long *)&mf->shard[r].size, (unsigned long long *)&mf->shard[r].hash,
                 (long long *)&mf->shard[r].lo, (long long *)&mf->shard[r].hi) == 5;
   }
-  fclose(f);
-  if (!ok) snprintf(err, (size_t)cap, "commit marker is malformed (%s)", p);
-  free(p);
+  xfclose(f);
+  if (!ok) { /* found by fuzz_ckpt: the shard table leaked on a malformed manifest */
+    snprintf(err, (size_t)cap, "commit marker is malformed (%s)", p);
+    xfree(mf->shard);
+    mf->shard = NULL;
+  }
+  xfree(p);
   return ok ? 0 : -1;
 }
 
@@ -358,9 +362,9 @@ int ckpt_validate(const char *dir, char *err, int cap) {
       }
       if (f >= 0) H5Fclose(f);
     }
-    free(p);
+    xfree(p);
   }
-  free(mf.shard);
+  xfree(mf.shard);
   return rc;
 }
 
@@ -392,8 +396,8 @@ char *ckpt_find_dir(const char *path) {
       if (found < 0) recur_fail(path, NULL, "no valid checkpoint left (all %d are damaged)", n);
       if (found > 0) fprintf(stderr, "recur: falling back to %s\n", l[found]);
       dir = xstrdup(l[found]);
-      for (int i = 0; i < n; i++) free(l[i]);
-      free(l);
+      for (int i = 0; i < n; i++) xfree(l[i]);
+      xfree(l);
     }
     len = (int)strlen(dir) + 1;
   }
@@ -410,7 +414,7 @@ char *ckpt_saved_options(const char *dir) {
   if (!h5_attr_get_str(f, "options", buf, 65536))
     recur_fail(shard, NULL, "missing 'options' attribute");
   H5Fclose(f);
-  free(shard);
+  xfree(shard);
   return buf;
 }
 
@@ -425,7 +429,7 @@ static void read_floats(hid_t f, const char *name, float *out, int64_t n, const 
     recur_fail(where, "the shard is damaged (checksum mismatch)", "cannot read dataset");
   H5Sclose(sp);
   H5Dclose(d);
-  free(where);
+  xfree(where);
 }
 
 void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st) {
@@ -481,14 +485,14 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st) {
                  cc + ((int64_t)l * k + i) * H, (size_t)H * sizeof(float));
         }
       }
-      free(ids);
-      free(hh);
-      free(cc);
+      xfree(ids);
+      xfree(hh);
+      xfree(cc);
     }
     H5Fclose(f);
-    free(path);
+    xfree(path);
   }
-  free(mf.shard);
+  xfree(mf.shard);
 }
 
 void ckpt_inspect(const char *dir, int json) {
@@ -516,8 +520,8 @@ void ckpt_inspect(const char *dir, int json) {
     fflush(stdout);
     model_inspect(mp, NULL, NULL);
   }
-  free(mp);
-  free(mf.shard);
+  xfree(mp);
+  xfree(mf.shard);
   if (!ok) {
     fflush(stdout);
     recur_fail(dir, "resume from the run directory to fall back to its newest valid checkpoint",

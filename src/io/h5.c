@@ -9,7 +9,58 @@
 
 #include "recur/core.h"
 
-void h5_init(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+/* Error-return mode (core.h): the HDF5 objects open when a catch begins; on a failure inside it,
+ * every object opened since is closed. Plain malloc: these are not the library's allocations. */
+typedef struct {
+  hid_t *ids;
+  ssize_t n;
+} h5_snapshot;
+
+static ssize_t open_ids(hid_t **ids) {
+  ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+  *ids = malloc((size_t)(n > 0 ? n : 1) * sizeof(hid_t));
+  if (!*ids || n <= 0) return 0;
+  return H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_ALL, (size_t)n, *ids);
+}
+
+static void *h5_catch_begin(void) {
+  h5_snapshot *s = malloc(sizeof *s);
+  if (s) s->n = open_ids(&s->ids);
+  return s;
+}
+
+static void h5_catch_release(void *snapshot, int close) {
+  h5_snapshot *s = snapshot;
+  if (close) {
+    hid_t *now;
+    ssize_t n = open_ids(&now);
+    for (int files = 0; files < 2; files++) /* objects first, then their files */
+      for (ssize_t i = 0; i < n; i++) {
+        int old = 0;
+        for (ssize_t k = 0; s && k < s->n && !old; k++) old = s->ids[k] == now[i];
+        H5I_type_t t = H5Iget_type(now[i]);
+        if (old || (t == H5I_FILE) != files) continue;
+        if (t == H5I_FILE)
+          H5Fclose(now[i]);
+        else if (t == H5I_DATASET)
+          H5Dclose(now[i]);
+        else if (t == H5I_GROUP)
+          H5Gclose(now[i]);
+        else if (t == H5I_DATATYPE)
+          H5Tclose(now[i]);
+        else if (t == H5I_ATTR)
+          H5Aclose(now[i]);
+      }
+    free(now);
+  }
+  if (s) free(s->ids);
+  free(s);
+}
+
+void h5_init(void) {
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  core_catch_hooks(h5_catch_begin, h5_catch_release);
+}
 
 hid_t h5_open(const char *path, int writable) {
   struct stat st;
@@ -106,7 +157,7 @@ int h5_attr_get_str(hid_t loc, const char *name, char *buf, size_t n) {
         ok = 1;
       }
       H5Tclose(mt);
-      free(tmp);
+      xfree(tmp);
     }
   }
   H5Tclose(ft);
@@ -167,7 +218,7 @@ void h5_write_strings(hid_t loc, const char *name, char *const *s, int64_t n) {
   H5Pclose(dcpl);
   H5Sclose(sp);
   H5Tclose(t);
-  free(flat);
+  xfree(flat);
 }
 
 /* Fixed-length (what recur writes) or variable-length (files of recur before the checksummed
@@ -193,7 +244,7 @@ char **h5_read_strings(hid_t loc, const char *name, int64_t *n, const char *path
       out[i] = xstrdup(raw[i] ? raw[i] : "");
       if (raw[i]) H5free_memory(raw[i]);
     }
-    free(raw);
+    xfree(raw);
     H5Tclose(t);
   } else {
     char *flat = xcalloc((size_t)(len > 0 ? len : 1), w);
@@ -204,12 +255,12 @@ char **h5_read_strings(hid_t loc, const char *name, int64_t *n, const char *path
       out[i] = xcalloc(w + 1, 1);
       memcpy(out[i], flat + (size_t)i * w, w);
     }
-    free(flat);
+    xfree(flat);
     H5Tclose(t);
   }
   H5Tclose(ft);
   H5Dclose(ds);
-  free(where);
+  xfree(where);
   *n = len;
   return out;
 }
@@ -290,7 +341,7 @@ void h5_appender_push(h5_appender *a, const void *data, uint64_t n) {
 void h5_appender_close(h5_appender *a) {
   appender_flush(a);
   H5Dclose(a->dset);
-  free(a->buf);
+  xfree(a->buf);
   a->buf = NULL;
 }
 

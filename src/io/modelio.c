@@ -50,7 +50,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   }
   h5_close_file(f, tmp);
   core_commit(tmp, path);
-  free(tmp);
+  xfree(tmp);
 }
 
 static int is_file(const char *p) {
@@ -68,24 +68,24 @@ char *model_resolve_best(const char *path, int best) {
   }
   char *p = core_path("%s/%s", path, best ? "model-best.h5" : "model.h5");
   if (is_file(p)) return p;
-  free(p);
+  xfree(p);
   char *metrics = core_path("%s/metrics.jsonl", path);
   int is_run = is_file(metrics);
-  free(metrics);
+  xfree(metrics);
   if (best)
     recur_fail(path, "train with a validation split (prepare --val F) and --eval-every N",
                is_run ? "the run has no model-best.h5 yet: it is written at a validation"
                       : "no model-best.h5 in this directory");
   p = core_path("%s/checkpoints/latest", path);
-  FILE *f = fopen(p, "r");
-  free(p);
+  FILE *f = xfopen(p, "r");
+  xfree(p);
   if (f) {
     char name[256] = "";
     if (fgets(name, sizeof name, f)) name[strcspn(name, "\n")] = 0;
-    fclose(f);
+    xfclose(f);
     p = core_path("%s/checkpoints/%s/model.h5", path, name);
     if (is_file(p)) return p;
-    free(p);
+    xfree(p);
   }
   if (is_run)
     recur_fail(path, "the first is written after --ckpt-every steps, at the end, or on SIGUSR1",
@@ -161,7 +161,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   model *m = model_create(&c, 0);
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
-    free(where);
+    xfree(where);
     where = core_path("%s:/%s", file, t->name);
     if (H5Lexists(f, t->name, H5P_DEFAULT) <= 0)
       recur_fail(where, "the model file is incomplete", "missing tensor");
@@ -188,17 +188,17 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     H5Dclose(d);
   }
   H5Fclose(f);
-  free(where);
-  free(file);
+  xfree(where);
+  xfree(file);
   return m;
 }
 
 void model_vocab_free(model_vocab *v) {
-  for (int64_t i = 0; i < v->vocab_size; i++) free(v->vocab[i]);
-  free(v->vocab);
+  for (int64_t i = 0; i < v->vocab_size; i++) xfree(v->vocab[i]);
+  xfree(v->vocab);
   v->vocab = NULL;
-  for (int64_t i = 0; i < v->n_out_names; i++) free(v->out_names[i]);
-  free(v->out_names);
+  for (int64_t i = 0; i < v->n_out_names; i++) xfree(v->out_names[i]);
+  xfree(v->out_names);
   v->out_names = NULL;
 }
 
@@ -265,5 +265,5 @@ void model_inspect(const char *path, json_writer *j, const char *key) {
   }
   model_vocab_free(&v);
   model_free(m);
-  free(file);
+  xfree(file);
 }

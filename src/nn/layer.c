@@ -87,13 +87,13 @@ void layer_acts_reserve(layer_acts *a, const layer_view *L, int64_t N) {
 }
 
 void layer_acts_free(layer_acts *a) {
-  free(a->gates);
-  free(a->cell);
-  free(a->tcell);
-  free(a->hn);
-  free(a->h);
-  free(a->hprev);
-  free(a->cprev);
+  xfree(a->gates);
+  xfree(a->cell);
+  xfree(a->tcell);
+  xfree(a->hn);
+  xfree(a->h);
+  xfree(a->hprev);
+  xfree(a->cprev);
   memset(a, 0, sizeof *a);
 }
 
@@ -119,12 +119,12 @@ void layer_scratch_reserve(layer_scratch *s, int64_t N, int B, int GH) {
 }
 
 void layer_scratch_free(layer_scratch *s) {
-  free(s->dgx);
-  free(s->dgh);
-  free(s->dc);
-  free(s->tmp);
-  free(s->ones);
-  free(s->bsum);
+  xfree(s->dgx);
+  xfree(s->dgh);
+  xfree(s->dc);
+  xfree(s->tmp);
+  xfree(s->ones);
+  xfree(s->bsum);
   s->dgx = s->dgh = s->dc = s->tmp = s->ones = s->bsum = NULL;
   s->cap = s->capB = s->capG = 0;
 }

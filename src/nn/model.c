@@ -131,23 +131,23 @@ void model_free(model *m) {
   for (int l = 0; l < m->cfg.layers; l++) {
     layer_acts_free(&m->acts[l][0]);
     layer_acts_free(&m->acts[l][1]);
-    free(m->drop[l]);
-    free(m->out[l]);
+    xfree(m->drop[l]);
+    xfree(m->out[l]);
   }
   layer_scratch_free(&m->scratch);
-  free(m->x0);
-  free(m->probs);
-  free(m->dA);
-  free(m->dB);
-  free(m->xr);
-  free(m->dxr);
-  free(m->dh[0]);
-  free(m->dh[1]);
-  free(m->perm);
-  free(m->feat);
-  free(m->params);
-  free(m->grads);
-  free(m);
+  xfree(m->x0);
+  xfree(m->probs);
+  xfree(m->dA);
+  xfree(m->dB);
+  xfree(m->xr);
+  xfree(m->dxr);
+  xfree(m->dh[0]);
+  xfree(m->dh[1]);
+  xfree(m->perm);
+  xfree(m->feat);
+  xfree(m->params);
+  xfree(m->grads);
+  xfree(m);
 }
 
 static void reserve(model *m, int64_t N, int64_t B) {
@@ -327,7 +327,7 @@ void model_backward(model *m, const batch *b, float scale) {
     d[tgt[r]] -= 1.0f;
     for (int64_t v = 0; v < O; v++) d[v] *= scale;
   }
-  free(last);
+  xfree(last);
   const float *F = cls ? m->feat : layer_out(m, L - 1); /* no dropout after the last layer */
   layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)O, (int)D, (int)R, 1.0f, dl, (int)O, F,

@@ -47,9 +47,9 @@ static void eval_pieces(model *m, const dataset *ds, int split, int B, double ac
   }
   items_free(&it);
   batch_free(&b);
-  free(h);
-  free(c);
-  free(mine);
+  xfree(h);
+  xfree(c);
+  xfree(mine);
 }
 
 eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len) {
@@ -81,7 +81,7 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
         }
       }
     }
-    free(mine);
+    xfree(mine);
     items_free(&it);
     batch_free(&b);
   }

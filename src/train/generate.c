@@ -95,12 +95,12 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   fputc('\n', out);
   batch_free(&b);
   vocab_index_free(&vi);
-  free(h);
-  free(c);
-  free(p);
-  free(order);
-  free(seq);
-  free(pids);
+  xfree(h);
+  xfree(c);
+  xfree(p);
+  xfree(order);
+  xfree(seq);
+  xfree(pids);
   return g;
 }
 
@@ -132,5 +132,5 @@ void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, con
   }
   fputc('\n', out);
   fflush(out);
-  free(ids);
+  xfree(ids);
 }

@@ -26,13 +26,13 @@ void items_reserve(items *it, int n, int64_t tokens) {
 }
 
 void items_free(items *it) {
-  free(it->pool);
-  free(it->tagpool);
-  free(it->in);
-  free(it->tgt);
-  free(it->len);
-  free(it->ids);
-  free(it->labels);
+  xfree(it->pool);
+  xfree(it->tagpool);
+  xfree(it->in);
+  xfree(it->tgt);
+  xfree(it->len);
+  xfree(it->ids);
+  xfree(it->labels);
   memset(it, 0, sizeof *it);
 }
 

@@ -45,16 +45,16 @@ void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet) {
       const char *p = strstr(line, "\"step\":");
       if (p && atoll(p + 7) <= keep_upto) fputs(line, o);
     }
-    free(line);
+    xfree(line);
     if (in) fclose(in);
     if (fclose(o) != 0) recur_fail(tmp, "is the disk full?", "cannot write metrics file");
     if (rename(tmp, path) != 0) recur_fail(path, NULL, "cannot replace metrics file");
-    free(tmp);
+    xfree(tmp);
   }
   mt->f = fopen(path, keep_upto > 0 ? "a" : "w");
   if (!mt->f)
     recur_fail(path, "check that the run directory is writable", "cannot create metrics file");
-  free(path);
+  xfree(path);
 }
 
 void metrics_close(metrics *mt) {
@@ -208,7 +208,7 @@ void metrics_start(metrics *mt, int64_t step, int resumed, int world, const char
     }
     p = nl ? nl + 1 : NULL;
   }
-  free(copy);
+  xfree(copy);
   json_object_end(&j);
   line_end(mt, &j);
 }

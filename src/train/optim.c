@@ -24,7 +24,7 @@ void optim_init(optim *o, enum optim_type type, int64_t n) {
 }
 
 void optim_free(optim *o) {
-  free(o->state);
+  xfree(o->state);
   o->state = NULL;
 }
 

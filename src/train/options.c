@@ -153,8 +153,8 @@ void train_opts_merge(train_opts *saved, const train_opts *given, const char *te
         n += (size_t)snprintf(bad + n, cap - n, "%s%s %s (checkpoint: %s)", n ? ", " : "", d->flag,
                               gv, sv);
       }
-      free(gv);
-      free(sv);
+      xfree(gv);
+      xfree(sv);
     }
   }
   /* --epochs given again on resume replaces the run's --steps (and --steps its --epochs) */
@@ -163,5 +163,5 @@ void train_opts_merge(train_opts *saved, const train_opts *given, const char *te
   if (n)
     recur_fail(dir, "drop these flags to continue the run as it was, or start a new run",
                "flags disagree with the checkpoint: %s", bad);
-  free(bad);
+  xfree(bad);
 }

@@ -146,7 +146,7 @@ static void run_load(run_data *r, const char *dir) {
   struct stat st;
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
     recur_fail(dir, "give a run directory (recur train --out RUN)", "not a directory");
-  FILE *f = fopen(path, "r");
+  FILE *f = xfopen(path, "r");
   if (!f)
     recur_fail(dir, "give a run directory (recur train --out RUN)",
                "not a run directory: it has no metrics.jsonl");
@@ -166,9 +166,9 @@ static void run_load(run_data *r, const char *dir) {
     if (clip == 0 && *option(r, "--clip")) clip = atof(option(r, "--clip"));
     json_value_free(&v);
   }
-  free(line);
-  fclose(f);
-  free(path);
+  xfree(line);
+  xfclose(f);
+  xfree(path);
   if (r->bad_lines)
     fprintf(stderr, "recur: note: %s/metrics.jsonl: %d of %d lines unreadable, left out\n", dir,
             r->bad_lines, r->n_lines);
@@ -178,18 +178,18 @@ static void run_load(run_data *r, const char *dir) {
 
 static void run_free(run_data *r) {
   for (int i = 0; i < S_COUNT; i++) {
-    free(r->s[i].x);
-    free(r->s[i].y);
+    xfree(r->s[i].x);
+    xfree(r->s[i].y);
   }
   json_value_free(&r->start);
   json_value_free(&r->confusion);
   json_value_free(&r->f1_per_class);
   json_value_free(&r->grad_flow);
   json_value_free(&r->param_norm);
-  for (int i = 0; i < r->n_samples; i++) free(r->sample[i]);
-  free(r->sample);
-  free(r->sample_step);
-  free(r->dir);
+  for (int i = 0; i < r->n_samples; i++) xfree(r->sample[i]);
+  xfree(r->sample);
+  xfree(r->sample_step);
+  xfree(r->dir);
 }
 
 /* ---- HTML and SVG ---- */
@@ -523,8 +523,8 @@ static void section_classes(FILE *f, run_data *r, int n) {
             (long long)r[i].confusion_step);
     svg_heat(f, "confusion", v, O, O, 0, names, "predicted class (same order as the rows)");
     fprintf(f, "</figure>\n");
-    free(v);
-    free(names);
+    xfree(v);
+    xfree(names);
   }
 }
 
@@ -564,7 +564,7 @@ static void section_grad_flow(FILE *f, run_data *r, int n) {
     char *title = core_path("%s: |dL/dh| against steps back in time (log scale)", r[i].dir);
     svg_chart(f, title, "steps back from the last step", ls,
               L < MAX_LAYER_CURVES ? L : MAX_LAYER_CURVES, 1, NULL, 0);
-    free(title);
+    xfree(title);
     const json_value *pn = &r[i].param_norm;
     if (pn->type == JSON_OBJ) {
       fprintf(f, "<table class=\"kv\"><tr><th>parameter</th><th>gradient norm</th></tr>");
@@ -576,13 +576,13 @@ static void section_grad_flow(FILE *f, run_data *r, int n) {
       fprintf(f, "</table>\n");
     }
     for (int l = 0; l < L; l++) {
-      free(curves[l].x);
-      free(curves[l].y);
-      free(names[l]);
+      xfree(curves[l].x);
+      xfree(curves[l].y);
+      xfree(names[l]);
     }
-    free(curves);
-    free(names);
-    free(v);
+    xfree(curves);
+    xfree(names);
+    xfree(v);
   }
 }
 
@@ -681,7 +681,7 @@ void report_write(const char *const *runs, int n, const char *out, const report_
   fprintf(f, "<p class=\"foot\">written by recur %s</p>\n</body></html>\n", recur_version());
   if (fclose(f) != 0) recur_fail(tmp, "is the disk full?", "cannot write report");
   core_commit(tmp, out);
-  free(tmp);
+  xfree(tmp);
   for (int i = 0; i < n; i++) run_free(&r[i]);
-  free(r);
+  xfree(r);
 }

@@ -74,11 +74,11 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
     }
   }
   batch_free(&sb);
-  free(h);
-  free(c);
-  free(hs);
-  free(cs);
-  free(tok);
-  free(in);
-  free(one);
+  xfree(h);
+  xfree(c);
+  xfree(hs);
+  xfree(cs);
+  xfree(tok);
+  xfree(in);
+  xfree(one);
 }

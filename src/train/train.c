@@ -123,7 +123,7 @@ static void mkdir_p(const char *dir) {
     }
   if (mkdir(p, 0755) != 0 && errno != EEXIST)
     recur_fail(dir, "check the path and its permissions", "cannot create run directory");
-  free(p);
+  xfree(p);
 }
 
 /* ---- open: options, data, model, schedule, optimizer, run directory ---- */
@@ -135,14 +135,14 @@ static void trainer_open_options(trainer *t, const train_opts *given) {
   t->ckdir = ckpt_find_dir(given->resume);
   char *text = ckpt_saved_options(t->ckdir);
   train_opts_merge(&t->opts, given, text, t->ckdir);
-  free(text);
+  xfree(text);
   if (!given->out) { /* the run directory: RUN, or RUN/checkpoints/step-N -> RUN */
     char *run = xstrdup(t->ckdir);
     for (int up = 0; up < 2; up++) {
       char *sl = strrchr(run, '/');
       if (sl) *sl = 0;
     }
-    free(t->opts.out);
+    xfree(t->opts.out);
     t->opts.out = run;
   }
   if (t->rank == 0 && !t->opts.quiet) printf("recur: resuming from %s\n", t->ckdir);
@@ -181,7 +181,7 @@ static void trainer_open_model(trainer *t) {
     m->cfg.dropout = mc.dropout;
     m->seed = o->seed;
     t->m = m;
-    free(mp);
+    xfree(mp);
   } else {
     t->m = model_create(&mc, o->seed);
   }
@@ -239,7 +239,7 @@ static void trainer_open_run(trainer *t) {
     if (access(cp, F_OK) == 0)
       recur_fail(o->out, "continue it with --resume, or give another --out",
                  "the run directory already holds checkpoints");
-    free(cp);
+    xfree(cp);
   }
   if (t->rank == 0) {
     mkdir_p(o->out);
@@ -467,16 +467,16 @@ static void trainer_evaluate(trainer *t, int64_t done) {
       fclose(f);
       if (len > 0 && text[len - 1] == '\n') text[len - 1] = 0;
       metrics_sample(&t->mt, done, text);
-      free(text);
+      xfree(text);
     }
     if (vl < t->best_val) {
       t->best_val = vl;
       char *path = core_path("%s/model-best.h5", o->out);
       model_save(t->m, &t->mv, done, path);
-      free(path);
+      xfree(path);
     }
   }
-  free(r.confusion);
+  xfree(r.confusion);
 }
 
 /* ---- checkpoint: every rank's shard, the model, the commit ---- */
@@ -501,18 +501,18 @@ static void trainer_close(trainer *t, int64_t done) {
              core_now() - t->mt.t_start, core_peak_rss_mb());
     metrics_close(&t->mt);
   }
-  free(t->ids);
-  free(t->mine);
-  free(t->idx);
-  free(t->carry_h);
-  free(t->carry_c);
-  free(t->h0);
-  free(t->c0);
-  free(t->own);
-  free(t->options);
-  free(t->ckdir);
-  free(t->diag);
-  free(t->diag_pn);
+  xfree(t->ids);
+  xfree(t->mine);
+  xfree(t->idx);
+  xfree(t->carry_h);
+  xfree(t->carry_c);
+  xfree(t->h0);
+  xfree(t->c0);
+  xfree(t->own);
+  xfree(t->options);
+  xfree(t->ckdir);
+  xfree(t->diag);
+  xfree(t->diag_pn);
   items_free(&t->it);
   batch_free(&t->b);
   dist_reducer_free(&t->red);

@@ -1,0 +1,24 @@
+/* the dataset reader: the input is an HDF5 file (index or single file), opened and read */
+#include "fuzz.h"
+#include "recur/dataset.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_init();
+  const char *path = fuzz_path(".h5");
+  fuzz_write(path, data, size);
+  recur_catch c;
+  if (RECUR_CATCH(&c) == 0) {
+    dataset *ds = dataset_open(path);
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+      uint64_t n = ds->split[s].n_tok < 2048 ? ds->split[s].n_tok : 2048;
+      int32_t *t = xmalloc((n + 1) * sizeof(int32_t));
+      if (n) dataset_read(ds, s, 0, n, t);
+      for (uint64_t q = 0; q < ds->split[s].n_seq && q < 64; q++) (void)dataset_seq_len(ds, s, q);
+      xfree(t);
+    }
+    dataset_close(ds);
+    recur_catch_end(&c);
+  }
+  unlink(path);
+  return 0;
+}

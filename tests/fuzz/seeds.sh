@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Seed corpora for the fuzz harnesses, from real files recur writes: seeds.sh RECUR OUTDIR
+set -euo pipefail
+R=$1
+out=$2
+rm -rf "$out" && mkdir -p "$out"/{json,opts,tokenize,dataset,model,ckpt} && cd "$out"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+python3 - <<'PY'
+import random
+r = random.Random(3)
+w = "the cat sat on a mat and then it ran far away from home while dogs slept".split()
+open("text.txt", "w").write("".join(" ".join(r.choice(w) for _ in range(r.randint(3, 12))) + "\n" for _ in range(300)))
+open("cls.txt", "w").write("".join(r.choice(["a", "b"]) + "\t" + " ".join(r.choice(w) for _ in range(5)) + "\n" for _ in range(60)))
+open("tag.txt", "w").write("".join(l + "\t" + "".join("U" if c in "aeiou" else "l" for c in l) + "\n" for l in ["hello world", "the cat"] * 20))
+open("utf8.txt", "w", encoding="utf-8").write("caf\u00e9 \u00fcber na\u00efve \u2014 \U0001F600 text\n" * 20)
+PY
+"$R" prepare text.txt -o dataset/char.h5 --split-on line --val 0.1 --quiet
+"$R" prepare text.txt -o dataset/word.h5 --level word --split-on line --val 0.1 --quiet
+"$R" prepare text.txt -o dataset/byte.h5 --level byte --quiet
+"$R" prepare cls.txt -o dataset/cls.h5 --task classify --val 0.2 --quiet
+"$R" prepare tag.txt -o dataset/tag.h5 --task tag --quiet
+"$R" prepare text.txt -o sh.h5 --split-on line --shard-tokens 2000 --quiet
+cp sh.h5 dataset/index.h5
+"$R" train --data dataset/char.h5 --out run --hidden 8 --embed 4 --layers 1 --batch 4 --seq-len 10 \
+  --steps 2 --ckpt-every 1 --eval-every 1 --log-every 1 --sample-len 10 --quiet
+cp run/model.h5 model/lstm.h5
+"$R" train --data dataset/cls.h5 --out runc --task classify --mode sequences --bidirectional --cell gru \
+  --hidden 8 --embed 4 --layers 1 --batch 4 --steps 1 --quiet
+cp runc/model.h5 model/gru-bi.h5
+mkdir -p ckpt-template && cp run/checkpoints/step-00000002/{model.h5,COMMIT,state-rank-00000.h5} ckpt-template/
+{ printf '\0'; cat ckpt-template/COMMIT; } > ckpt/commit
+{ printf '\1'; cat ckpt-template/state-rank-00000.h5; } > ckpt/shard
+i=0; while IFS= read -r line; do i=$((i + 1)); printf '%s' "$line" > json/line-$i; done < run/metrics.jsonl
+"$R" inspect dataset/char.h5 --json > json/inspect
+printf -- '--cell\ngru\n--hidden=32\n--lr\n0.001\n--schedule\ncosine\n' > opts/argv
+printf -- '--cell gru\n--layers 2\n--lr 0.002\n--scheduled-sampling linear\n' > opts/saved
+printf '\0hello bytes\xff\x00' > tokenize/byte
+{ printf '\1'; cat utf8.txt; } > tokenize/char
+{ printf '\2'; head -5 text.txt; } > tokenize/word
