@@ -24,7 +24,7 @@ expect_rc 2 "--lr expects a number" "$RECUR" train --lr fast
 grep -q "did you mean" err.txt && fail "a far-off flag got a guess: $(cat err.txt)"
 "$RECUR" --version > v.txt && grep -qE '^recur [0-9]+\.[0-9]+\.[0-9]+$' v.txt || fail "--version"
 "$RECUR" help > h.txt && grep -q "usage: recur COMMAND" h.txt || fail "recur help"
-for cmd in prepare inspect decode train sample eval predict; do
+for cmd in prepare inspect decode train sample eval predict report; do
   "$RECUR" $cmd --help > help.txt || fail "$cmd --help exits non-zero"
   "$RECUR" $cmd -h | cmp - help.txt || fail "$cmd -h differs from --help"
   "$RECUR" help $cmd | cmp - help.txt || fail "recur help $cmd differs from $cmd --help"
