@@ -108,6 +108,7 @@ typedef struct {
   int64_t vocab_size;
   char **out_names; /* classify: label names, tag: tag names */
   int64_t n_out_names;
+  char writer[32]; /* model_load: the recur_version that wrote the file ("" before 0.2.0) */
 } model_vocab;
 
 /* Write atomically (temporary name, fsync, rename). */

@@ -151,19 +151,14 @@ static _Noreturn void catch_fail(int code, const char *text) {
     tracked *old = g_mem;
     size_t cap = g_mem_cap;
     g_mem = calloc(cap, sizeof(tracked));
+    if (!g_mem) g_mem_cap = g_mem_n = 0; /* tracking is best effort under memory exhaustion */
     for (size_t i = 0; g_mem && i < cap; i++)
       if (old[i].seq) mem_insert(g_mem, cap, old[i].p, old[i].seq);
     free(old);
   }
   c->code = code;
   snprintf(c->msg, sizeof c->msg, "%s", text);
-  g_catch = c->prev;
-  if (!g_catch) {
-    free(g_mem);
-    g_mem = NULL;
-    g_mem_cap = g_mem_n = 0;
-    g_nfiles = 0;
-  }
+  catch_pop(c);
   longjmp(c->jb, code);
 }
 
@@ -260,22 +255,23 @@ static _Noreturn void end_process(int code, const char *where, const char *hint,
   _exit(code);
 }
 
-void recur_fail(const char *where, const char *hint, const char *fmt, ...) {
+static _Noreturn void vfail(int code, const char *where, const char *hint, const char *fmt,
+                            va_list ap) {
   char msg[1024];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  end_process(code, where, hint, msg);
+}
+
+void recur_fail(const char *where, const char *hint, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  end_process(RECUR_EXIT_ERROR, where, hint, msg);
+  vfail(RECUR_EXIT_ERROR, where, hint, fmt, ap);
 }
 
 void recur_usage_fail(const char *hint, const char *fmt, ...) {
-  char msg[1024];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  end_process(RECUR_EXIT_USAGE, NULL, hint, msg);
+  vfail(RECUR_EXIT_USAGE, NULL, hint, fmt, ap);
 }
 
 void recur_assert_fail(const char *expr, const char *file, int line) {
@@ -305,7 +301,7 @@ void core_commit(const char *tmp, const char *final) {
 
 /* more than the machine's memory (a damaged header's length, an overflowed product) is refused
  * before malloc is asked: a named error instead of an allocator abort or a swap storm */
-static int too_big(size_t n, size_t s, const char *file, int line) {
+static void too_big(size_t n, size_t s, const char *file, int line) {
   static size_t phys;
   if (!phys) {
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
@@ -317,7 +313,6 @@ static int too_big(size_t n, size_t s, const char *file, int line) {
     recur_fail(where, "reduce --batch, --hidden or --seq-len, or check the input file",
                "out of memory: %zu x %zu bytes is more than this machine has (%zu)", n, s, phys);
   }
-  return 0;
 }
 
 void *core_malloc(size_t n, const char *file, int line) {

@@ -139,6 +139,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   if (step && !h5_attr_get_i64(f, "step", step)) *step = 0;
   if (v) {
     memset(v, 0, sizeof *v);
+    h5_attr_get_str(f, "recur_version", v->writer, sizeof v->writer);
     if (!h5_attr_get_str(f, "level", level, sizeof level) || (v->level = ds_level_parse(level)) < 0)
       recur_fail(where, NULL, "attribute 'level' missing or unknown");
     if (!h5_attr_get_i64(f, "eos_id", &v->eos_id)) v->eos_id = -1;
@@ -208,10 +209,7 @@ void model_inspect(const char *path, json_writer *j, const char *key) {
   int64_t step = 0;
   model *m = model_load(file, &v, &step);
   const model_config *c = &m->cfg;
-  char writer[32] = "";
-  hid_t f = h5_open(file, 0);
-  h5_attr_get_str(f, "recur_version", writer, sizeof writer);
-  H5Fclose(f);
+  const char *writer = v.writer;
   if (j) {
     json_object_begin(j, key);
     json_str(j, "path", file);

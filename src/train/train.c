@@ -185,8 +185,8 @@ static void trainer_open_model(trainer *t) {
   } else {
     t->m = model_create(&mc, o->seed);
   }
-  model_vocab mv = {ds->level, ds->eos_id,     ds->unk_id,    "",
-                    ds->vocab, ds->vocab_size, ds->out_names, ds->n_out};
+  model_vocab mv = {ds->level,      ds->eos_id,    ds->unk_id, "", ds->vocab,
+                    ds->vocab_size, ds->out_names, ds->n_out,  ""};
   snprintf(mv.split_on, sizeof mv.split_on, "%s", ds->split_on);
   t->mv = mv;
 }
@@ -408,12 +408,8 @@ static step_result trainer_step(trainer *t, int64_t step) {
   dist_reducer_finish(&t->red);
   if (r.diagnosed) { /* every rank's rows; the reduced gradient's norm per tensor */
     dist_sum_doubles(t->diag, 2 * L * MODEL_DIAG_T);
-    for (int i = 0; i < m->n_tensors; i++) {
-      double s2 = 0;
-      const float *g = m->grads + m->tensors[i].offset;
-      for (int64_t k = 0; k < m->tensors[i].n; k++) s2 += (double)g[k] * g[k];
-      t->diag_pn[i] = sqrt(s2);
-    }
+    for (int i = 0; i < m->n_tensors; i++)
+      t->diag_pn[i] = optim_grad_norm(m->grads + m->tensors[i].offset, m->tensors[i].n);
   }
   const int nan_step = hk->nan_from > 0 && step + 1 >= hk->nan_from && step + 1 <= hk->nan_to;
   if (nan_step && hk->nan_rank < 0) m->grads[0] = NAN; /* every rank, after the reduction */

@@ -120,7 +120,8 @@ int main(void) {
   dataset *ds = dataset_open("catch.h5");
   model_config mc = {CELL_LSTM, 1, 16, 8, (int)ds->vocab_size, 0, TASK_LM, 0, 0, POOL_LAST};
   model *m = model_create(&mc, 1);
-  model_vocab mv = {ds->level, ds->eos_id, ds->unk_id, "line", ds->vocab, ds->vocab_size, NULL, 0};
+  model_vocab mv = {ds->level,      ds->eos_id, ds->unk_id, "line", ds->vocab,
+                    ds->vocab_size, NULL,       0,          ""};
   model_save(m, &mv, 0, "catch-model.h5");
   model_free(m);
   dataset_close(ds);
