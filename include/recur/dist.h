@@ -11,6 +11,16 @@ void dist_blas_threads_default(void);
 void dist_sum_floats(float *buf, int64_t n);
 void dist_sum_doubles(double *buf, int n);
 
+/* The watchdog. dist_watch_start(s) (s > 0, more than one rank) starts a thread that ends the
+ * process with a one-line error when a wait on the other ranks, marked by dist_wait_begin(what)
+ * and dist_wait_end(), lasts s seconds: a blocked collective after a host or the network died.
+ * Every wait in this module is marked; callers mark their own collectives. */
+void dist_watch_start(double seconds);
+void dist_wait_begin(const char *what); /* what: a static string naming the wait */
+void dist_wait_end(void);
+/* MPI_Barrier on the world, marked as a wait. */
+void dist_barrier(const char *what);
+
 /* Bucketed gradient reduction. The gradient buffer is cut into buckets of about bucket_bytes;
  * dist_reducer_ready(r, upto) says that grads[0, upto) is final (backward finishes the buffer
  * front to back), which starts non-blocking sums of every bucket inside it. dist_reducer_poke

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "recur/core.h"
+#include "recur/dist.h"
 #include "recur/h5.h"
 #include "recur/hooks.h"
 #include "recur/json.h"
@@ -135,6 +136,13 @@ static void test_pause(const char *where, int64_t step) {
   for (;;) pause(); /* the test kills us here */
 }
 
+/* rank 0's word on whether this step's checkpoint exists already */
+static void bcast_skip(int *skip) {
+  dist_wait_begin("the checkpoint's start");
+  MPI_Bcast(skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  dist_wait_end();
+}
+
 void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt_counters *st,
                const ckpt_payload *p, int keep) {
   const int rank = core_rank(), W = core_world();
@@ -146,7 +154,7 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
     if (has_file(dir,
                  "COMMIT")) { /* already saved at this step (e.g. a signal right after a save) */
       int skip = 1;
-      MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
+      bcast_skip(&skip);
       xfree(cdir), xfree(dir);
       return;
     }
@@ -156,10 +164,10 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
                  "cannot create checkpoint directory");
     core_fsync(cdir);
     int skip = 0;
-    MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    bcast_skip(&skip);
   } else {
     int skip = 0;
-    MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    bcast_skip(&skip);
     if (skip) return xfree(cdir), xfree(dir);
   }
   /* this rank's shard: its slice [lo, hi) of the optimizer moments and the streams it owns */
@@ -221,7 +229,9 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
   mine[0] = (uint64_t)sz;
   mine[2] = (uint64_t)hi;
   uint64_t *all = rank == 0 ? xmalloc((size_t)W * 3 * sizeof(uint64_t)) : NULL;
+  dist_wait_begin("the checkpoint's shard list");
   MPI_Gather(mine, 3, MPI_UINT64_T, all, 3, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  dist_wait_end();
   if (rank == 0) {
     size_t cap = 256 + (size_t)W * 160 + strlen(p->options);
     char *txt = xmalloc(cap), *q = txt;
@@ -258,7 +268,7 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
   xfree(path);
   xfree(dir);
   xfree(cdir);
-  MPI_Barrier(MPI_COMM_WORLD);
+  dist_barrier("the checkpoint's commit");
 }
 
 void ckpt_publish_model(const char *run, int64_t step, const model *m, const model_vocab *v) {

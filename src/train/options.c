@@ -90,6 +90,10 @@ static const opt_def DEFS[] = {
      "also checkpoint every M minutes of wall time (0 = off)", OPT_RESUME_SAFE},
     {"--keep", NULL, OPT_INT, F(keep), 0, 1 << 30, NULL, "0", "N",
      "committed checkpoints kept (0 = all)", OPT_RESUME_SAFE},
+    {"--comm-timeout", NULL, OPT_REAL, F(comm_timeout), 0, 1e7, NULL, "1800", "S",
+     "end the job when a rank waits S seconds for the others: a host or the network is gone "
+     "(0 = wait forever)",
+     OPT_RESUME_SAFE | OPT_NOT_SAVED},
     {"--max-bad-steps", NULL, OPT_INT, F(max_bad_steps), 1, 1 << 30, NULL, "10", "N",
      "stop after N non-finite steps in a row", OPT_RESUME_SAFE},
     {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no progress lines",

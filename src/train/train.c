@@ -228,7 +228,7 @@ static void trainer_open_run(trainer *t) {
   if (t->ckdir) {
     double t0 = core_now();
     ckpt_load_state(t->ckdir, &t->pay, &cnt);
-    MPI_Barrier(MPI_COMM_WORLD);
+    dist_barrier("loading the checkpoint");
     load_s = core_now() - t0;
     t->start = cnt.step;
   }
@@ -253,7 +253,7 @@ static void trainer_open_run(trainer *t) {
                (long long)t->start, load_s);
     }
   }
-  MPI_Barrier(MPI_COMM_WORLD);
+  dist_barrier("the start of training");
 }
 
 static void trainer_open(trainer *t, const train_opts *given) {
@@ -263,6 +263,7 @@ static void trainer_open(trainer *t, const train_opts *given) {
   dist_blas_threads_default();
   trainer_open_options(t, given);
   const train_opts *o = &t->opts;
+  dist_watch_start(o->comm_timeout);
   t->ds = dataset_open(o->data);
   const dataset *ds = t->ds;
   const ds_split *tr = &ds->split[SPLIT_TRAIN];

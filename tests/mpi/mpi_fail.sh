@@ -31,4 +31,24 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if '"skipped"' in l]
 assert [r["skipped"] for r in rows] == [0, 0, 0, 1, 2, 2, 2, 2], [r["skipped"] for r in rows]
 print("a NaN on rank 1 alone: both ranks skipped steps 4 and 5")
 PY
-echo "rank failure: ok (${took}s)"
+# a rank that stops answering (SIGSTOP: as a host whose network is cut) makes the others' waits
+# time out after --comm-timeout seconds: the job ends with a message naming the wait, no hang
+timeout 120 $MPIRUN -np 2 "$RECUR" train --data d.h5 --out stall --hidden 16 --layers 1 --batch 4 --seq-len 20 \
+  --steps 1000000 --log-every 1 --comm-timeout 3 --quiet >stall.out 2>stall.err &
+job=$!
+for _ in $(seq 1 300); do grep -qs tokens_per_s stall/metrics.jsonl && break; sleep 0.1; done
+grep -qs tokens_per_s stall/metrics.jsonl || fail "the stall run did not start: $(cat stall.err)"
+pids=$(pgrep -f -- "--out stall --hidden" | grep -v "^$job\$" || true)
+victim=$(for p in $pids; do [ "$(ps -o comm= -p "$p")" = recur ] && echo "$p"; done | tail -1)
+[ -n "$victim" ] || fail "no rank process found"
+t0=$(date +%s)
+kill -STOP "$victim"
+rc=0; wait $job || rc=$?
+took=$(( $(date +%s) - t0 ))
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "the stalled job exited $rc"
+grep -q "recur: error: waited 3 s for the other ranks (" stall.err || fail "no watchdog message: $(cat stall.err)"
+[ "$took" -lt 20 ] || fail "the stalled job took ${took}s to end"
+for _ in $(seq 1 50); do kill -0 "$victim" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$victim" 2>/dev/null || { kill -9 "$victim"; fail "the stopped rank was left behind"; }
+echo "a rank stopped: the job ended after ${took}s: $(grep -m1 'waited' stall.err)"
+echo "rank failure: ok"
