@@ -27,6 +27,8 @@ typedef struct {
   int T, max_len, B, accum;
   int64_t steps, epochs; /* steps wins when > 0 */
   enum optim_type optim;
+  int precision; /* PRECISION_FP32, PRECISION_BF16 */
+  int gemm;      /* fp32 kernel: GEMM_LIB_OPENBLAS, GEMM_LIB_ONEDNN */
   float weight_decay, momentum, beta1, beta2, eps;
   int nesterov;
   lr_schedule lr;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "recur/core.h"
+#include "recur/gemm.h"
 
 const char *const cell_names[CELL_COUNT + 1] = {"rnn_tanh", "rnn_relu", "lstm", "gru", NULL};
 int cell_parse(const char *s) { return names_parse(cell_names, s); }
@@ -178,23 +179,20 @@ void layer_forward(const layer_view *L, layer_acts *a, const float *X, const pac
   if (N == 0) return;
   for (int j = 0; j < GH; j++) w->bsum[j] = L->b_ih[j] + L->b_hh[j];
   /* gates = X W_ih^T for all steps at once: (N, GH) */
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, GH, L->in, 1.0f, X, L->in, L->w_ih,
-              L->in, 0.0f, a->gates, GH);
+  gemm(0, 1, (int)N, GH, L->in, X, L->in, L->w_ih, L->in, 0.0f, a->gates, GH);
   for (int t = 0; t < s->T; t++) {
     const int bt = s->bs[t];
     const int64_t r0 = s->off[t];
     float *hp = a->hprev + r0 * H, *g = a->gates + r0 * GH, *h = a->h + r0 * H;
     copy_prev(hp, a->h, h0, s, t, bt, H);
     if (L->cell == CELL_GRU) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bt, GH, H, 1.0f, hp, H, L->w_hh, H, 0.0f,
-                  w->tmp, GH);
+      gemm(0, 1, bt, GH, H, hp, H, L->w_hh, H, 0.0f, w->tmp, GH);
       for (int b = 0; b < bt; b++)
         gru_fwd_row(g + (int64_t)b * GH, a->hn + (r0 + b) * H, h + (int64_t)b * H,
                     hp + (int64_t)b * H, w->tmp + (int64_t)b * GH, L->b_ih, L->b_hh, H);
       continue;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bt, GH, H, 1.0f, hp, H, L->w_hh, H, 1.0f,
-                g, GH);
+    gemm(0, 1, bt, GH, H, hp, H, L->w_hh, H, 1.0f, g, GH);
     if (L->cell == CELL_LSTM) {
       float *cp = a->cprev + r0 * H;
       copy_prev(cp, a->cell, c0, s, t, bt, H);
@@ -290,13 +288,10 @@ void layer_backward(const layer_view *L, layer_acts *a, const float *X, const pa
     if (w->poke) w->poke(w->poke_arg);
     /* recurrent term: dh_{t-1}[:bt] += dgh_t W_hh */
     if (t > 0)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bt, H, GH, 1.0f, dgh + r0 * GH, GH,
-                  L->w_hh, H, 1.0f, dH + s->off[t - 1] * H, H);
+      gemm(0, 0, bt, H, GH, dgh + r0 * GH, GH, L->w_hh, H, 1.0f, dH + s->off[t - 1] * H, H);
   }
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)N, 1.0f, dgh, GH, a->hprev, H,
-              1.0f, L->gw_hh, H);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, L->in, (int)N, 1.0f, w->dgx, GH, X,
-              L->in, 1.0f, L->gw_ih, L->in);
+  gemm(1, 0, GH, H, (int)N, dgh, GH, a->hprev, H, 1.0f, L->gw_hh, H);
+  gemm(1, 0, GH, L->in, (int)N, w->dgx, GH, X, L->in, 1.0f, L->gw_ih, L->in);
   if (dgh == w->dgx) { /* lstm, rnn: both biases get the same column sums: one pass over dgx */
     cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 0.0f, w->bsum,
                 1);
@@ -308,7 +303,5 @@ void layer_backward(const layer_view *L, layer_acts *a, const float *X, const pa
     cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, dgh, GH, w->ones, 1, 1.0f, L->gb_hh,
                 1);
   }
-  if (dX)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, L->in, GH, 1.0f, w->dgx, GH,
-                L->w_ih, L->in, 0.0f, dX, L->in);
+  if (dX) gemm(0, 0, (int)N, L->in, GH, w->dgx, GH, L->w_ih, L->in, 0.0f, dX, L->in);
 }

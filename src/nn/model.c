@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "recur/core.h"
+#include "recur/gemm.h"
 
 const char *const pool_names[POOL_COUNT + 1] = {"last", "mean", NULL};
 int pool_parse(const char *s) { return names_parse(pool_names, s); }
@@ -265,8 +266,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     F = m->feat;
   }
   /* logits = F W_dec^T + b_dec, then softmax in place */
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)O, (int)D, 1.0f, F, (int)D,
-              m->dec_w, (int)D, 0.0f, m->probs, (int)O);
+  gemm(0, 1, (int)R, (int)O, (int)D, F, (int)D, m->dec_w, (int)D, 0.0f, m->probs, (int)O);
   double loss = 0;
   for (int64_t r = 0; r < R; r++) {
     float *z = m->probs + r * O;
@@ -330,17 +330,14 @@ void model_backward(model *m, const batch *b, float scale) {
   xfree(last);
   const float *F = cls ? m->feat : layer_out(m, L - 1); /* no dropout after the last layer */
   layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)O, (int)D, (int)R, 1.0f, dl, (int)O, F,
-              (int)D, 1.0f, m->gdec_w, (int)D);
+  gemm(1, 0, (int)O, (int)D, (int)R, dl, (int)O, F, (int)D, 1.0f, m->gdec_w, (int)D);
   cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)O, 1.0f, dl, (int)O, m->scratch.ones, 1, 1.0f,
               m->gdec_b, 1);
   if (!cls) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)D, (int)O, 1.0f, dl, (int)O,
-                m->dec_w, (int)D, 0.0f, m->dA, (int)D);
+    gemm(0, 0, (int)N, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, m->dA, (int)D);
   } else { /* gradient of the pooled features back to the rows they came from */
     float *dF = m->dB;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)D, (int)O, 1.0f, dl, (int)O,
-                m->dec_w, (int)D, 0.0f, dF, (int)D);
+    gemm(0, 0, (int)B, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, dF, (int)D);
     memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
     for (int64_t r = 0; r < B; r++) {
       if (b->len[r] == 0) continue;

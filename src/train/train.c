@@ -7,6 +7,7 @@
  * W*K. Loss is summed over targets and divided by the global target count, which every rank knows
  * from the schedule without communication. */
 #define _POSIX_C_SOURCE 200809L
+#include "recur/gemm.h"
 #include "recur/train.h"
 
 #include <errno.h>
@@ -256,6 +257,29 @@ static void trainer_open_run(trainer *t) {
   dist_barrier("the start of training");
 }
 
+/* bf16 or oneDNN: one line on what the CPU gives at this model's recurrent product, a warning
+ * when it is slower than OpenBLAS fp32 (the run goes on: the user asked for it) */
+static void trainer_say_gemm(const trainer *t) {
+  const model_config *mc = &t->m->cfg;
+  const int M = t->opts.B / t->W > 0 ? t->opts.B / t->W : 1, H = mc->hidden,
+            G = mc->cell == CELL_LSTM  ? 4
+                : mc->cell == CELL_GRU ? 3
+                                       : 1;
+  double now, blas;
+  gemm_probe(M, G * H, H, &now, &blas);
+  if (t->rank != 0 || (t->opts.quiet && now >= blas)) return;
+  const char *name = gemm_kernel_names[gemm_current()];
+  if (now < blas)
+    fprintf(stderr,
+            "recur: warning: %s matrix products (oneDNN %s) run at %.0f GFLOP/s here, below "
+            "OpenBLAS fp32's %.0f at (%dx%d)(%dx%d): slower on this CPU\n",
+            name, gemm_impl(), now, blas, M, H, H, G * H);
+  else
+    printf("recur: %s matrix products by oneDNN %s: %.0f GFLOP/s, %.1fx OpenBLAS fp32 at "
+           "(%dx%d)(%dx%d)\n",
+           name, gemm_impl(), now, now / blas, M, H, H, G * H);
+}
+
 static void trainer_open(trainer *t, const train_opts *given) {
   memset(t, 0, sizeof *t);
   t->rank = core_rank();
@@ -264,6 +288,11 @@ static void trainer_open(trainer *t, const train_opts *given) {
   trainer_open_options(t, given);
   const train_opts *o = &t->opts;
   dist_watch_start(o->comm_timeout);
+  if (o->precision == PRECISION_BF16 && o->given[opts_find(train_options(), "--gemm")] &&
+      o->gemm == GEMM_LIB_OPENBLAS)
+    recur_usage_fail("leave out --gemm: bf16 runs on oneDNN",
+                     "--precision bf16 with --gemm openblas");
+  gemm_use(gemm_kernel_of(o->precision, o->gemm));
   t->ds = dataset_open(o->data);
   const dataset *ds = t->ds;
   const ds_split *tr = &ds->split[SPLIT_TRAIN];
@@ -289,6 +318,8 @@ static void trainer_open(trainer *t, const train_opts *given) {
     recur_fail(o->data, "prepare the dataset with --val F, or leave out --eval-every",
                "--eval-every %lld: the dataset has no validation split", (long long)o->eval_every);
   trainer_open_run(t);
+  gemm_params(t->m->params, t->m->n_params);
+  if (gemm_current() != GEMM_OPENBLAS) trainer_say_gemm(t);
   signals_install();
   t->t_ckpt = core_now();
   if (t->rank == 0 && !o->quiet) {
@@ -442,6 +473,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
     t->bad_run = 0;
     optim_clip(m->grads, m->n_params, r.grad_norm, o->clip);
     optim_step(&t->opt, m->params, m->grads, (float)r.lr);
+    gemm_params_changed(); /* bf16 copies of the weights are made again, once per step */
   }
   return r;
 }
@@ -513,6 +545,7 @@ static void trainer_close(trainer *t, int64_t done) {
   items_free(&t->it);
   batch_free(&t->b);
   dist_reducer_free(&t->red);
+  gemm_free();
   optim_free(&t->opt);
   schedule_free(&t->sc);
   model_free(t->m);

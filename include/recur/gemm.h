@@ -1,0 +1,54 @@
+/* gemm: the matrix products of forward and backward, C = op(A) op(B) + beta C (row-major, alpha 1,
+ * beta 0 or 1), through one of three kernels chosen once per process:
+ *   GEMM_OPENBLAS   cblas_sgemm, fp32 (the default: results bitwise what they always were);
+ *   GEMM_ONEDNN     oneDNN's matmul primitive in fp32 (faster than OpenBLAS on some CPUs);
+ *   GEMM_BF16       oneDNN's matmul with bf16 operands accumulating in fp32 (AMX or AVX512-BF16
+ *                   where the CPU has them): A and B are rounded to bf16 (nearest even), C stays
+ *                   fp32. Operands inside the registered parameter buffer are converted once per
+ *                   gemm_params_changed(), the others at each call.
+ * oneDNN primitives are created once per shape and reused. Results are deterministic for a given
+ * kernel, shape and CPU. One thread. */
+#ifndef RECUR_GEMM_H
+#define RECUR_GEMM_H
+
+#include <stdint.h>
+
+typedef enum { GEMM_OPENBLAS, GEMM_ONEDNN, GEMM_BF16 } gemm_kernel;
+
+extern const char *const gemm_kernel_names[]; /* "openblas", "onednn", "bf16", NULL */
+/* the flags that choose it: --precision fp32|bf16, --gemm openblas|onednn (fp32 only) */
+enum { PRECISION_FP32, PRECISION_BF16 };
+enum { GEMM_LIB_OPENBLAS, GEMM_LIB_ONEDNN };
+extern const char *const precision_names[];
+extern const char *const gemm_lib_names[];
+gemm_kernel gemm_kernel_of(int precision, int lib);
+
+/* Select the kernel for every later call (the first oneDNN use creates its engine). */
+void gemm_use(gemm_kernel k);
+gemm_kernel gemm_current(void);
+/* The name of the code oneDNN runs for a typical recurrent shape (e.g. "brg:avx512_core_bf16"),
+ * "cblas_sgemm" for OpenBLAS; a static string. */
+const char *gemm_impl(void);
+
+/* GFLOP/s of the current kernel and of OpenBLAS at C (M x N) += A (M x K) B^T, each timed for
+ * about 30 ms: at the start of a bf16 or oneDNN run, to say what it gains on this CPU. */
+void gemm_probe(int M, int N, int K, double *gflops_now, double *gflops_openblas);
+
+/* The parameter buffer whose slices are weights: their bf16 copies live until the next
+ * gemm_params_changed() (after each optimizer step, load, or any write to the parameters). */
+void gemm_params(const float *base, int64_t n);
+void gemm_params_changed(void);
+
+/* C (M x N, ldc) = op(A) (M x K) op(B) (K x N) + beta C. op(A) = A (lda) or A^T when ta; the same
+ * for B. beta is 0 or 1. */
+void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+          float beta, float *C, int ldc);
+
+/* bf16 <-> fp32 (round to nearest even; NaN stays NaN), n values. */
+void gemm_to_bf16(uint16_t *dst, const float *src, int64_t n);
+void gemm_from_bf16(float *dst, const uint16_t *src, int64_t n);
+
+/* Release the primitives, caches and engine. */
+void gemm_free(void);
+
+#endif

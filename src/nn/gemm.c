@@ -1,0 +1,320 @@
+/* gemm: OpenBLAS or oneDNN matmul (fp32 or bf16) behind one call. */
+#define _GNU_SOURCE
+#include "recur/gemm.h"
+
+#include <cblas.h>
+#include <dlfcn.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+
+const char *const gemm_kernel_names[] = {"openblas", "onednn", "bf16", NULL};
+const char *const precision_names[] = {"fp32", "bf16", NULL};
+const char *const gemm_lib_names[] = {"openblas", "onednn", NULL};
+
+gemm_kernel gemm_kernel_of(int precision, int lib) {
+  if (precision == PRECISION_BF16) return GEMM_BF16;
+  return lib == GEMM_LIB_ONEDNN ? GEMM_ONEDNN : GEMM_OPENBLAS;
+}
+
+static gemm_kernel g_kernel = GEMM_OPENBLAS;
+static dnnl_engine_t g_eng;
+static dnnl_stream_t g_st;
+
+#define DNNL_OK(x)                                                                                 \
+  do {                                                                                             \
+    dnnl_status_t s_ = (x);                                                                        \
+    if (s_ != dnnl_success) recur_fail("oneDNN", NULL, "%s failed (status %d)", #x, (int)s_);      \
+  } while (0)
+
+/* one primitive per shape */
+typedef struct {
+  int ta, tb, M, N, K, lda, ldb, ldc, beta, bf16;
+} gemm_key;
+
+typedef struct {
+  gemm_key k;
+  int used;
+  dnnl_primitive_t prim;
+  dnnl_memory_t a, b, c;
+} gemm_prim;
+
+#define PRIM_CAP 4096 /* a power of two; shapes beyond it are created for the call and dropped */
+static gemm_prim *g_prims;
+static int g_nprims;
+
+/* bf16 copies of weights (slices of the parameter buffer), valid for one generation */
+typedef struct {
+  const float *src;
+  int rows, cols, ld;
+  uint64_t gen;
+  uint16_t *bf;
+} weight_copy;
+
+#define WEIGHT_CAP 64
+static weight_copy g_w[WEIGHT_CAP];
+static int g_nw;
+static const float *g_pbase;
+static int64_t g_pn;
+static uint64_t g_gen = 1;
+static uint16_t *g_abuf, *g_bbuf; /* per-call conversions */
+static int64_t g_acap, g_bcap;
+
+/* The caches live as long as the process: plain malloc, outside RECUR_CATCH's tracking (a failed
+ * catch must not free them under the cache). */
+static void *keep_alloc(size_t n, int zero) {
+  void *p = zero ? calloc(1, n) : malloc(n);
+  if (!p) recur_fail(NULL, NULL, "out of memory (%zu bytes for the GEMM caches)", n);
+  return p;
+}
+
+static void engine_open(void) {
+  if (g_eng) return;
+  /* oneDNN's OpenMP threads: one per rank unless OMP_NUM_THREADS says otherwise, like OpenBLAS */
+  if (!getenv("OMP_NUM_THREADS")) {
+    void (*set)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+    if (set) set(1);
+  }
+  DNNL_OK(dnnl_engine_create(&g_eng, dnnl_cpu, 0));
+  DNNL_OK(dnnl_stream_create(&g_st, g_eng, dnnl_stream_default_flags));
+}
+
+void gemm_use(gemm_kernel k) {
+  g_kernel = k;
+  if (k != GEMM_OPENBLAS) engine_open();
+}
+
+gemm_kernel gemm_current(void) { return g_kernel; }
+
+void gemm_params(const float *base, int64_t n) {
+  g_pbase = base;
+  g_pn = n;
+  gemm_params_changed();
+}
+
+void gemm_params_changed(void) { g_gen++; }
+
+/* round to nearest even; a NaN keeps a set mantissa bit */
+static inline uint16_t to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1);
+  return (uint16_t)(u >> 16);
+}
+
+void gemm_to_bf16(uint16_t *dst, const float *src, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] = to_bf16(src[i]);
+}
+
+void gemm_from_bf16(float *dst, const uint16_t *src, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t u = (uint32_t)src[i] << 16;
+    memcpy(&dst[i], &u, 4);
+  }
+}
+
+/* rows x cols (leading dimension ld) to dense bf16 */
+static void convert(uint16_t *dst, const float *src, int rows, int cols, int ld) {
+  for (int r = 0; r < rows; r++) gemm_to_bf16(dst + (int64_t)r * cols, src + (int64_t)r * ld, cols);
+}
+
+static uint16_t *grow(uint16_t **buf, int64_t *cap, int64_t n) {
+  if (n > *cap) {
+    free(*buf);
+    *buf = keep_alloc((size_t)n * sizeof(uint16_t), 0);
+    *cap = n;
+  }
+  return *buf;
+}
+
+/* the bf16 form of an operand stored as rows x cols with leading dimension ld */
+static const uint16_t *operand_bf16(const float *p, int rows, int cols, int ld, uint16_t **buf,
+                                    int64_t *cap) {
+  const int64_t n = (int64_t)rows * cols;
+  if (g_pbase && p >= g_pbase && p + n <= g_pbase + g_pn) { /* a weight: once per generation */
+    weight_copy *w = NULL;
+    for (int i = 0; i < g_nw; i++)
+      if (g_w[i].src == p && g_w[i].rows == rows && g_w[i].cols == cols && g_w[i].ld == ld) {
+        w = &g_w[i];
+        break;
+      }
+    if (!w && g_nw < WEIGHT_CAP) {
+      w = &g_w[g_nw++];
+      *w = (weight_copy){p, rows, cols, ld, 0, keep_alloc((size_t)n * sizeof(uint16_t), 0)};
+    }
+    if (w) {
+      if (w->gen != g_gen) convert(w->bf, p, rows, cols, ld), w->gen = g_gen;
+      return w->bf;
+    }
+  }
+  uint16_t *d = grow(buf, cap, n);
+  convert(d, p, rows, cols, ld);
+  return d;
+}
+
+static uint64_t key_hash(const gemm_key *k) {
+  const int *v = (const int *)k;
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < sizeof *k / sizeof(int); i++) h = (h ^ (uint32_t)v[i]) * 1099511628211ull;
+  return h;
+}
+
+static void md_init(dnnl_memory_desc_t *md, int rows, int cols, int trans, int ld,
+                    dnnl_data_type_t dt) {
+  /* the logical (rows x cols) matrix; stored transposed when trans */
+  dnnl_dims_t dims = {rows, cols}, strides = {trans ? 1 : ld, trans ? ld : 1};
+  DNNL_OK(dnnl_memory_desc_init_by_strides(md, 2, dims, dt, strides));
+}
+
+static void prim_create(gemm_prim *p, const gemm_key *k) {
+  dnnl_data_type_t dt = k->bf16 ? dnnl_bf16 : dnnl_f32;
+  dnnl_memory_desc_t a, b, c;
+  md_init(&a, k->M, k->K, k->ta, k->lda, dt);
+  md_init(&b, k->K, k->N, k->tb, k->ldb, dt);
+  md_init(&c, k->M, k->N, 0, k->ldc, dnnl_f32);
+  dnnl_matmul_desc_t d;
+  DNNL_OK(dnnl_matmul_desc_init(&d, &a, &b, NULL, &c));
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t po = NULL;
+  if (k->beta) { /* C += A B: the sum post-op */
+    DNNL_OK(dnnl_primitive_attr_create(&attr));
+    DNNL_OK(dnnl_post_ops_create(&po));
+    DNNL_OK(dnnl_post_ops_append_sum(po, 1.0f));
+    DNNL_OK(dnnl_primitive_attr_set_post_ops(attr, po));
+  }
+  dnnl_primitive_desc_t pd;
+  DNNL_OK(dnnl_primitive_desc_create(&pd, &d, attr, g_eng, NULL));
+  DNNL_OK(dnnl_primitive_create(&p->prim, pd));
+  DNNL_OK(dnnl_memory_create(&p->a, &a, g_eng, DNNL_MEMORY_NONE));
+  DNNL_OK(dnnl_memory_create(&p->b, &b, g_eng, DNNL_MEMORY_NONE));
+  DNNL_OK(dnnl_memory_create(&p->c, &c, g_eng, DNNL_MEMORY_NONE));
+  dnnl_primitive_desc_destroy(pd);
+  if (po) dnnl_post_ops_destroy(po);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  p->k = *k;
+  p->used = 1;
+}
+
+static void prim_destroy(gemm_prim *p) {
+  dnnl_primitive_destroy(p->prim);
+  dnnl_memory_destroy(p->a);
+  dnnl_memory_destroy(p->b);
+  dnnl_memory_destroy(p->c);
+  p->used = 0;
+}
+
+static void run_onednn(const gemm_key *k, const void *A, const void *B, float *C) {
+  if (!g_prims) g_prims = keep_alloc(PRIM_CAP * sizeof(gemm_prim), 1);
+  gemm_prim *p = NULL, once = {0};
+  for (uint64_t i = key_hash(k) & (PRIM_CAP - 1), probes = 0; probes < 16;
+       i = (i + 1) & (PRIM_CAP - 1), probes++) {
+    if (g_prims[i].used && !memcmp(&g_prims[i].k, k, sizeof *k)) {
+      p = &g_prims[i];
+      break;
+    }
+    if (!g_prims[i].used) {
+      p = &g_prims[i];
+      prim_create(p, k);
+      g_nprims++;
+      break;
+    }
+  }
+  if (!p) prim_create(p = &once, k);
+  DNNL_OK(dnnl_memory_set_data_handle(p->a, (void *)A));
+  DNNL_OK(dnnl_memory_set_data_handle(p->b, (void *)B));
+  DNNL_OK(dnnl_memory_set_data_handle(p->c, C));
+  dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, p->a}, {DNNL_ARG_WEIGHTS, p->b}, {DNNL_ARG_DST, p->c}};
+  DNNL_OK(dnnl_primitive_execute(p->prim, g_st, 3, args));
+  DNNL_OK(dnnl_stream_wait(g_st));
+  if (p == &once) prim_destroy(p);
+}
+
+void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+          float beta, float *C, int ldc) {
+  if (M == 0 || N == 0) return;
+  if (g_kernel == GEMM_OPENBLAS || K == 0) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
+                K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  RECUR_ASSERT(beta == 0.0f || beta == 1.0f);
+  gemm_key k = {ta, tb, M, N, K, lda, ldb, ldc, beta != 0.0f, g_kernel == GEMM_BF16};
+  if (g_kernel == GEMM_ONEDNN) return run_onednn(&k, A, B, C);
+  /* bf16: dense copies in the same orientation (stored rows x cols) */
+  const uint16_t *a = operand_bf16(A, ta ? K : M, ta ? M : K, lda, &g_abuf, &g_acap);
+  const uint16_t *b = operand_bf16(B, tb ? N : K, tb ? K : N, ldb, &g_bbuf, &g_bcap);
+  k.lda = ta ? M : K;
+  k.ldb = tb ? K : N;
+  run_onednn(&k, a, b, C);
+}
+
+const char *gemm_impl(void) {
+  if (g_kernel == GEMM_OPENBLAS) return "cblas_sgemm";
+  static char impl[128];
+  gemm_key k = {0, 1, 64, 2048, 512, 512, 512, 2048, 1, g_kernel == GEMM_BF16};
+  dnnl_data_type_t dt = k.bf16 ? dnnl_bf16 : dnnl_f32;
+  dnnl_memory_desc_t a, b, c;
+  md_init(&a, k.M, k.K, 0, k.lda, dt);
+  md_init(&b, k.K, k.N, 1, k.ldb, dt);
+  md_init(&c, k.M, k.N, 0, k.ldc, dnnl_f32);
+  dnnl_matmul_desc_t d;
+  DNNL_OK(dnnl_matmul_desc_init(&d, &a, &b, NULL, &c));
+  dnnl_primitive_desc_t pd;
+  DNNL_OK(dnnl_primitive_desc_create(&pd, &d, NULL, g_eng, NULL));
+  const char *s = "?";
+  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s);
+  snprintf(impl, sizeof impl, "%s", s);
+  dnnl_primitive_desc_destroy(pd);
+  return impl;
+}
+
+static double time_kernel(int M, int N, int K, const float *A, const float *B, float *C) {
+  int it = 0;
+  gemm(0, 1, M, N, K, A, K, B, K, 1.0f, C, N); /* creates the primitive */
+  double t0 = core_now(), t;
+  do {
+    if (it % 100 == 0) gemm_params_changed(); /* the weight's conversion: once per 100-step BPTT */
+    gemm(0, 1, M, N, K, A, K, B, K, 1.0f, C, N);
+    it++;
+  } while ((t = core_now() - t0) < 0.03);
+  return 2.0 * M * N * K * it / t * 1e-9;
+}
+
+void gemm_probe(int M, int N, int K, double *gflops_now, double *gflops_openblas) {
+  float *A = xcalloc((size_t)M * K, sizeof(float)), *B = xcalloc((size_t)N * K, sizeof(float)),
+        *C = xcalloc((size_t)M * N, sizeof(float));
+  const float *pb = g_pbase;
+  int64_t pn = g_pn;
+  gemm_params(B, (int64_t)N * K);
+  gemm_kernel k = g_kernel;
+  *gflops_now = time_kernel(M, N, K, A, B, C);
+  g_kernel = GEMM_OPENBLAS;
+  *gflops_openblas = time_kernel(M, N, K, A, B, C);
+  g_kernel = k;
+  for (int i = 0; i < g_nw; i++) /* forget the probe's weight */
+    if (g_w[i].src == B) free(g_w[i].bf), g_w[i] = g_w[--g_nw];
+  gemm_params(pb, pn);
+  xfree(A), xfree(B), xfree(C);
+}
+
+void gemm_free(void) {
+  for (int i = 0; g_prims && i < PRIM_CAP; i++)
+    if (g_prims[i].used) prim_destroy(&g_prims[i]);
+  free(g_prims);
+  g_prims = NULL;
+  g_nprims = 0;
+  for (int i = 0; i < g_nw; i++) free(g_w[i].bf);
+  g_nw = 0;
+  free(g_abuf), free(g_bbuf);
+  g_abuf = g_bbuf = NULL;
+  g_acap = g_bcap = 0;
+  if (g_st) dnnl_stream_destroy(g_st);
+  if (g_eng) dnnl_engine_destroy(g_eng);
+  g_st = NULL;
+  g_eng = NULL;
+  g_kernel = GEMM_OPENBLAS;
+}
