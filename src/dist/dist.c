@@ -38,12 +38,13 @@ static void *watch_main(void *arg) {
     if (since <= 0 || core_now() - since < g_watch_s) continue;
     char host[256] = "?";
     gethostname(host, sizeof host - 1);
-    fprintf(stderr,
-            "[rank %d on %s] recur: error: waited %.0f s for the other ranks (%s): a rank, a host or "
-            "the network between hosts is gone; ending the job\n"
-            "hint: resume from the last committed checkpoint with --resume; --comm-timeout sets "
-            "the wait\n",
-            g_watch_rank, host, g_watch_s, atomic_load(&g_wait_what));
+    fprintf(
+        stderr,
+        "[rank %d on %s] recur: error: waited %.0f s for the other ranks (%s): a rank, a host or "
+        "the network between hosts is gone; ending the job\n"
+        "hint: resume from the last committed checkpoint with --resume; --comm-timeout sets "
+        "the wait\n",
+        g_watch_rank, host, g_watch_s, atomic_load(&g_wait_what));
     fflush(stderr);
     _exit(RECUR_EXIT_ERROR);
   }
