@@ -32,7 +32,7 @@ static dnnl_stream_t g_st;
 
 /* one primitive per shape */
 typedef struct {
-  int ta, tb, M, N, K, lda, ldb, ldc, beta, bf16;
+  int ta, tb, M, N, K, lda, ldb, ldc, beta, bf16, packed;
 } gemm_key;
 
 typedef struct {
@@ -40,21 +40,27 @@ typedef struct {
   int used;
   dnnl_primitive_t prim;
   dnnl_memory_t a, b, c;
+  dnnl_memory_desc_t wmd; /* the weights' layout the primitive wants (packed: its own blocking) */
 } gemm_prim;
 
 #define PRIM_CAP 4096 /* a power of two; shapes beyond it are created for the call and dropped */
 static gemm_prim *g_prims;
 static int g_nprims;
 
-/* bf16 copies of weights (slices of the parameter buffer), valid for one generation */
+/* Weights (slices of the parameter buffer) as the kernel wants them, made once per generation: a
+ * reorder from the fp32 parameters into the primitive's own blocked layout, in bf16 or fp32 */
 typedef struct {
   const float *src;
-  int rows, cols, ld;
+  int tb, K, N, ld; /* the weight as the B operand: K x N, stored transposed when tb */
   uint64_t gen;
-  uint16_t *bf;
+  dnnl_memory_desc_t md; /* its packed layout */
+  void *buf;
+  size_t cap;
+  dnnl_primitive_t reorder;
+  dnnl_memory_t from, to;
 } weight_copy;
 
-#define WEIGHT_CAP 64
+#define WEIGHT_CAP 256
 static weight_copy g_w[WEIGHT_CAP];
 static int g_nw;
 static const float *g_pbase;
@@ -106,7 +112,7 @@ static inline uint16_t to_bf16(float f) {
   return (uint16_t)(u >> 16);
 }
 
-void gemm_to_bf16(uint16_t *dst, const float *src, int64_t n) {
+RECUR_HOT void gemm_to_bf16(uint16_t *dst, const float *src, int64_t n) {
   for (int64_t i = 0; i < n; i++) dst[i] = to_bf16(src[i]);
 }
 
@@ -131,29 +137,61 @@ static uint16_t *grow(uint16_t **buf, int64_t *cap, int64_t n) {
   return *buf;
 }
 
-/* the bf16 form of an operand stored as rows x cols with leading dimension ld */
+/* the bf16 form of an operand stored as rows x cols with leading dimension ld, made at each call */
 static const uint16_t *operand_bf16(const float *p, int rows, int cols, int ld, uint16_t **buf,
                                     int64_t *cap) {
-  const int64_t n = (int64_t)rows * cols;
-  if (g_pbase && p >= g_pbase && p + n <= g_pbase + g_pn) { /* a weight: once per generation */
-    weight_copy *w = NULL;
-    for (int i = 0; i < g_nw; i++)
-      if (g_w[i].src == p && g_w[i].rows == rows && g_w[i].cols == cols && g_w[i].ld == ld) {
-        w = &g_w[i];
-        break;
-      }
-    if (!w && g_nw < WEIGHT_CAP) {
-      w = &g_w[g_nw++];
-      *w = (weight_copy){p, rows, cols, ld, 0, keep_alloc((size_t)n * sizeof(uint16_t), 0)};
-    }
-    if (w) {
-      if (w->gen != g_gen) convert(w->bf, p, rows, cols, ld), w->gen = g_gen;
-      return w->bf;
-    }
-  }
-  uint16_t *d = grow(buf, cap, n);
+  uint16_t *d = grow(buf, cap, (int64_t)rows * cols);
   convert(d, p, rows, cols, ld);
   return d;
+}
+
+static void weight_drop(weight_copy *w) {
+  if (w->reorder) {
+    dnnl_primitive_destroy(w->reorder);
+    dnnl_memory_destroy(w->from);
+    dnnl_memory_destroy(w->to);
+  }
+  free(w->buf);
+  memset(w, 0, sizeof *w);
+}
+
+static void md_init(dnnl_memory_desc_t *md, int rows, int cols, int trans, int ld,
+                    dnnl_data_type_t dt);
+
+/* the weight B (K x N; stored transposed when tb) in the layout md, remade once per generation
+ * (one copy per layout: primitives of different row counts may want different blockings); NULL
+ * when the table is full (the caller converts it at each call) */
+static const void *weight_packed(const float *B, int tb, int K, int N, int ld,
+                                 const dnnl_memory_desc_t *md) {
+  weight_copy *w = NULL;
+  for (int i = 0; i < g_nw && !w; i++)
+    if (g_w[i].src == B && g_w[i].tb == tb && g_w[i].K == K && g_w[i].N == N && g_w[i].ld == ld &&
+        dnnl_memory_desc_equal(&g_w[i].md, md))
+      w = &g_w[i];
+  if (!w) {
+    if (g_nw == WEIGHT_CAP) return NULL;
+    w = &g_w[g_nw++];
+    *w = (weight_copy){.src = B, .tb = tb, .K = K, .N = N, .ld = ld, .md = *md};
+    w->cap = dnnl_memory_desc_get_size(md);
+    w->buf = keep_alloc(w->cap, 0);
+    dnnl_memory_desc_t from;
+    md_init(&from, K, N, tb, ld, dnnl_f32);
+    dnnl_primitive_desc_t pd;
+    DNNL_OK(dnnl_reorder_primitive_desc_create(&pd, &from, g_eng, md, g_eng, NULL));
+    DNNL_OK(dnnl_primitive_create(&w->reorder, pd));
+    dnnl_primitive_desc_destroy(pd);
+    DNNL_OK(dnnl_memory_create(&w->from, &from, g_eng, DNNL_MEMORY_NONE));
+    DNNL_OK(dnnl_memory_create(&w->to, md, g_eng, w->buf));
+    w->gen = 0;
+  }
+  if (w->gen != g_gen) {
+    DNNL_OK(dnnl_memory_set_data_handle(w->from, (void *)B));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, w->from}, {DNNL_ARG_TO, w->to}};
+    DNNL_OK(dnnl_primitive_execute(w->reorder, g_st, 2, args));
+    DNNL_OK(dnnl_stream_wait(g_st));
+    w->gen = g_gen;
+  }
+  return w->buf;
 }
 
 static uint64_t key_hash(const gemm_key *k) {
@@ -174,7 +212,11 @@ static void prim_create(gemm_prim *p, const gemm_key *k) {
   dnnl_data_type_t dt = k->bf16 ? dnnl_bf16 : dnnl_f32;
   dnnl_memory_desc_t a, b, c;
   md_init(&a, k->M, k->K, k->ta, k->lda, dt);
-  md_init(&b, k->K, k->N, k->tb, k->ldb, dt);
+  if (k->packed) { /* the primitive chooses the weights' layout */
+    dnnl_dims_t dims = {k->K, k->N};
+    DNNL_OK(dnnl_memory_desc_init_by_tag(&b, 2, dims, dt, dnnl_format_tag_any));
+  } else
+    md_init(&b, k->K, k->N, k->tb, k->ldb, dt);
   md_init(&c, k->M, k->N, 0, k->ldc, dnnl_f32);
   dnnl_matmul_desc_t d;
   DNNL_OK(dnnl_matmul_desc_init(&d, &a, &b, NULL, &c));
@@ -189,8 +231,9 @@ static void prim_create(gemm_prim *p, const gemm_key *k) {
   dnnl_primitive_desc_t pd;
   DNNL_OK(dnnl_primitive_desc_create(&pd, &d, attr, g_eng, NULL));
   DNNL_OK(dnnl_primitive_create(&p->prim, pd));
+  p->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
   DNNL_OK(dnnl_memory_create(&p->a, &a, g_eng, DNNL_MEMORY_NONE));
-  DNNL_OK(dnnl_memory_create(&p->b, &b, g_eng, DNNL_MEMORY_NONE));
+  DNNL_OK(dnnl_memory_create(&p->b, &p->wmd, g_eng, DNNL_MEMORY_NONE));
   DNNL_OK(dnnl_memory_create(&p->c, &c, g_eng, DNNL_MEMORY_NONE));
   dnnl_primitive_desc_destroy(pd);
   if (po) dnnl_post_ops_destroy(po);
@@ -207,9 +250,9 @@ static void prim_destroy(gemm_prim *p) {
   p->used = 0;
 }
 
-static void run_onednn(const gemm_key *k, const void *A, const void *B, float *C) {
+static gemm_prim *prim_get(const gemm_key *k, gemm_prim *once) {
   if (!g_prims) g_prims = keep_alloc(PRIM_CAP * sizeof(gemm_prim), 1);
-  gemm_prim *p = NULL, once = {0};
+  gemm_prim *p = NULL;
   for (uint64_t i = key_hash(k) & (PRIM_CAP - 1), probes = 0; probes < 16;
        i = (i + 1) & (PRIM_CAP - 1), probes++) {
     if (g_prims[i].used && !memcmp(&g_prims[i].k, k, sizeof *k)) {
@@ -223,14 +266,18 @@ static void run_onednn(const gemm_key *k, const void *A, const void *B, float *C
       break;
     }
   }
-  if (!p) prim_create(p = &once, k);
+  if (!p) prim_create(p = once, k);
+  return p;
+}
+
+static void prim_run(gemm_prim *p, gemm_prim *once, const void *A, const void *B, float *C) {
   DNNL_OK(dnnl_memory_set_data_handle(p->a, (void *)A));
   DNNL_OK(dnnl_memory_set_data_handle(p->b, (void *)B));
   DNNL_OK(dnnl_memory_set_data_handle(p->c, C));
   dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, p->a}, {DNNL_ARG_WEIGHTS, p->b}, {DNNL_ARG_DST, p->c}};
   DNNL_OK(dnnl_primitive_execute(p->prim, g_st, 3, args));
   DNNL_OK(dnnl_stream_wait(g_st));
-  if (p == &once) prim_destroy(p);
+  if (p == once) prim_destroy(p);
 }
 
 void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
@@ -242,24 +289,41 @@ void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const fl
     return;
   }
   RECUR_ASSERT(beta == 0.0f || beta == 1.0f);
-  gemm_key k = {ta, tb, M, N, K, lda, ldb, ldc, beta != 0.0f, g_kernel == GEMM_BF16};
-  if (g_kernel == GEMM_ONEDNN) return run_onednn(&k, A, B, C);
-  /* bf16: dense copies in the same orientation (stored rows x cols) */
-  const uint16_t *a = operand_bf16(A, ta ? K : M, ta ? M : K, lda, &g_abuf, &g_acap);
-  const uint16_t *b = operand_bf16(B, tb ? N : K, tb ? K : N, ldb, &g_bbuf, &g_bcap);
-  k.lda = ta ? M : K;
-  k.ldb = tb ? K : N;
-  run_onednn(&k, a, b, C);
+  const int bf16 = g_kernel == GEMM_BF16;
+  const int weight = g_pbase && B >= g_pbase && B + (int64_t)(tb ? N : K) * ldb <= g_pbase + g_pn;
+  gemm_key k = {ta, tb, M, N, K, lda, ldb, ldc, beta != 0.0f, bf16, weight};
+  const void *a = A, *b = NULL;
+  if (bf16) { /* the activations: a dense bf16 copy in the same orientation, at each call */
+    a = operand_bf16(A, ta ? K : M, ta ? M : K, lda, &g_abuf, &g_acap);
+    k.lda = ta ? M : K;
+  }
+  gemm_prim once = {0}, *p = prim_get(&k, &once);
+  if (weight) b = weight_packed(B, tb, K, N, ldb, &p->wmd);
+  if (!b && weight) { /* no room to keep it: a plain primitive */
+    if (p == &once) prim_destroy(p);
+    k.packed = 0;
+    p = prim_get(&k, &once);
+  }
+  if (!b && bf16) {
+    b = operand_bf16(B, tb ? N : K, tb ? K : N, ldb, &g_bbuf, &g_bcap);
+    k.ldb = tb ? K : N;
+    if (p == &once) prim_destroy(p);
+    p = prim_get(&k, &once);
+  } else if (!b)
+    b = B;
+  prim_run(p, &once, a, b, C);
 }
 
 const char *gemm_impl(void) {
   if (g_kernel == GEMM_OPENBLAS) return "cblas_sgemm";
   static char impl[128];
-  gemm_key k = {0, 1, 64, 2048, 512, 512, 512, 2048, 1, g_kernel == GEMM_BF16};
+  /* the recurrent product of an LSTM 2x512 step at batch 64, with packed weights */
+  gemm_key k = {0, 1, 64, 2048, 512, 512, 512, 2048, 1, g_kernel == GEMM_BF16, 1};
   dnnl_data_type_t dt = k.bf16 ? dnnl_bf16 : dnnl_f32;
   dnnl_memory_desc_t a, b, c;
+  dnnl_dims_t bdims = {k.K, k.N};
   md_init(&a, k.M, k.K, 0, k.lda, dt);
-  md_init(&b, k.K, k.N, 1, k.ldb, dt);
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&b, 2, bdims, dt, dnnl_format_tag_any));
   md_init(&c, k.M, k.N, 0, k.ldc, dnnl_f32);
   dnnl_matmul_desc_t d;
   DNNL_OK(dnnl_matmul_desc_init(&d, &a, &b, NULL, &c));
@@ -296,7 +360,12 @@ void gemm_probe(int M, int N, int K, double *gflops_now, double *gflops_openblas
   *gflops_openblas = time_kernel(M, N, K, A, B, C);
   g_kernel = k;
   for (int i = 0; i < g_nw; i++) /* forget the probe's weight */
-    if (g_w[i].src == B) free(g_w[i].bf), g_w[i] = g_w[--g_nw];
+    if (g_w[i].src == B) {
+      weight_drop(&g_w[i]);
+      g_w[i] = g_w[--g_nw];
+      memset(&g_w[g_nw], 0, sizeof g_w[0]);
+      i--;
+    }
   gemm_params(pb, pn);
   xfree(A), xfree(B), xfree(C);
 }
@@ -307,7 +376,7 @@ void gemm_free(void) {
   free(g_prims);
   g_prims = NULL;
   g_nprims = 0;
-  for (int i = 0; i < g_nw; i++) free(g_w[i].bf);
+  for (int i = 0; i < g_nw; i++) weight_drop(&g_w[i]);
   g_nw = 0;
   free(g_abuf), free(g_bbuf);
   g_abuf = g_bbuf = NULL;

@@ -170,8 +170,9 @@ static void gru_fwd_row(float *restrict g, float *restrict hn, float *restrict h
   for (int j = 0; j < H; j++) h[j] = (1.0f - z[j]) * n[j] + z[j] * hp[j];
 }
 
-void layer_forward(const layer_view *L, layer_acts *a, const float *X, const packed_shape *s,
-                   const float *h0, const float *c0, layer_scratch *w) {
+RECUR_HOT void layer_forward(const layer_view *L, layer_acts *a, const float *X,
+                             const packed_shape *s, const float *h0, const float *c0,
+                             layer_scratch *w) {
   const int H = L->H, GH = L->G * H;
   const int64_t N = s->N;
   layer_acts_reserve(a, L, N);
@@ -250,8 +251,8 @@ static void gru_bwd_row(float *restrict dgx, float *restrict dgh, float *restric
   }
 }
 
-void layer_backward(const layer_view *L, layer_acts *a, const float *X, const packed_shape *s,
-                    float *dH, float *dX, layer_scratch *w) {
+RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X,
+                              const packed_shape *s, float *dH, float *dX, layer_scratch *w) {
   const int H = L->H, GH = L->G * H;
   const int64_t N = s->N;
   layer_scratch_reserve(w, N, s->B, GH);

@@ -33,8 +33,9 @@ print(f'{sum(r) / len(r):.0f}')" "$1/metrics.jsonl"; }
 lstm=(--data lm.h5 --cell lstm --layers 2 --hidden 512 --embed 64 --seq-len 100 --optim adam --ckpt-every 0
       --eval-every 0 --log-every 5 --steps "$steps")
 "$recur" train "${lstm[@]}" --batch 64 --out fp32 --quiet
-"$recur" train "${lstm[@]}" --batch 64 --out onednn --gemm onednn | grep -m1 "matrix products" || true
-"$recur" train "${lstm[@]}" --batch 64 --out bf16 --precision bf16 | grep -m1 "matrix products" || true
+"$recur" train "${lstm[@]}" --batch 64 --out onednn --gemm onednn > onednn.txt
+"$recur" train "${lstm[@]}" --batch 64 --out bf16 --precision bf16 > bf16.txt
+grep -h "matrix products" onednn.txt bf16.txt
 mpirun -np 2 --bind-to core "$recur" train "${lstm[@]}" --batch 128 --out bf16x2 --precision bf16 --quiet
 f=$(rate fp32) o=$(rate onednn) b=$(rate bf16) b2=$(rate bf16x2)
 tf="" tb=""
