@@ -38,9 +38,11 @@ static inline float fexp(float x) {
   return p * u.f;
 }
 
-void vec_sigmoid(float *x, int n) {
+static inline void sigmoid_n(float *x, int n) {
   for (int j = 0; j < n; j++) x[j] = 1.0f / (1.0f + fexp(-x[j]));
 }
+
+void vec_sigmoid(float *x, int n) { sigmoid_n(x, n); }
 
 void vec_exp(float *x, int n) {
   for (int j = 0; j < n; j++) x[j] = fexp(x[j]);
@@ -63,9 +65,11 @@ static inline float ftanh(float x) {
   return ax < 0.125f ? small : big;
 }
 
-void vec_tanh(float *x, int n) {
+static inline void tanh_n(float *x, int n) {
   for (int j = 0; j < n; j++) x[j] = ftanh(x[j]);
 }
+
+void vec_tanh(float *x, int n) { tanh_n(x, n); }
 
 /* ---- buffers ---- */
 static void grow(float **p, int64_t n) {
@@ -142,31 +146,31 @@ static void copy_prev(float *dst, const float *all, const float *init, const pac
 }
 
 /* ---- forward ---- */
-static void lstm_fwd_row(float *restrict g, float *restrict c, float *restrict tc,
-                         float *restrict h, const float *restrict cp, const float *restrict bsum,
-                         int H) {
+RECUR_HOT static void lstm_fwd_row(float *restrict g, float *restrict c, float *restrict tc,
+                                   float *restrict h, const float *restrict cp,
+                                   const float *restrict bsum, int H) {
   for (int j = 0; j < 4 * H; j++) g[j] += bsum[j];
-  vec_sigmoid(g, 2 * H);
-  vec_tanh(g + 2 * H, H);
-  vec_sigmoid(g + 3 * H, H);
+  sigmoid_n(g, 2 * H);
+  tanh_n(g + 2 * H, H);
+  sigmoid_n(g + 3 * H, H);
   const float *i = g, *f = g + H, *gg = g + 2 * H, *o = g + 3 * H;
   for (int j = 0; j < H; j++) tc[j] = c[j] = f[j] * cp[j] + i[j] * gg[j];
-  vec_tanh(tc, H);
+  tanh_n(tc, H);
   for (int j = 0; j < H; j++) h[j] = o[j] * tc[j];
 }
 
-static void gru_fwd_row(float *restrict g, float *restrict hn, float *restrict h,
-                        const float *restrict hp, const float *restrict gh,
-                        const float *restrict bih, const float *restrict bhh, int H) {
+RECUR_HOT static void gru_fwd_row(float *restrict g, float *restrict hn, float *restrict h,
+                                  const float *restrict hp, const float *restrict gh,
+                                  const float *restrict bih, const float *restrict bhh, int H) {
   for (int j = 0; j < 2 * H; j++) g[j] += bih[j] + gh[j] + bhh[j];
-  vec_sigmoid(g, 2 * H);
+  sigmoid_n(g, 2 * H);
   const float *r = g, *z = g + H;
   float *n = g + 2 * H;
   for (int j = 0; j < H; j++) {
     hn[j] = gh[2 * H + j] + bhh[2 * H + j];
     n[j] += bih[2 * H + j] + r[j] * hn[j];
   }
-  vec_tanh(n, H);
+  tanh_n(n, H);
   for (int j = 0; j < H; j++) h[j] = (1.0f - z[j]) * n[j] + z[j] * hp[j];
 }
 
@@ -207,7 +211,7 @@ RECUR_HOT void layer_forward(const layer_view *L, layer_acts *a, const float *X,
       for (int64_t b = 0; b < bt; b++)
         for (int j = 0; j < H; j++) g[b * H + j] += w->bsum[j];
       if (L->cell == CELL_RNN_TANH)
-        vec_tanh(g, (int)n);
+        tanh_n(g, (int)n);
       else
         for (int64_t j = 0; j < n; j++) g[j] = g[j] > 0 ? g[j] : 0.0f;
       memcpy(h, g, (size_t)n * sizeof(float));
@@ -216,9 +220,9 @@ RECUR_HOT void layer_forward(const layer_view *L, layer_acts *a, const float *X,
 }
 
 /* ---- backward ---- */
-static void lstm_bwd_row(float *restrict dg, float *restrict dc, const float *restrict g,
-                         const float *restrict tc, const float *restrict cp,
-                         const float *restrict dh, int H) {
+RECUR_HOT static void lstm_bwd_row(float *restrict dg, float *restrict dc, const float *restrict g,
+                                   const float *restrict tc, const float *restrict cp,
+                                   const float *restrict dh, int H) {
   const float *i = g, *f = g + H, *gg = g + 2 * H, *o = g + 3 * H;
   for (int j = 0; j < H; j++) {
     float dcj = dc[j] + dh[j] * o[j] * (1.0f - tc[j] * tc[j]);
@@ -231,9 +235,9 @@ static void lstm_bwd_row(float *restrict dg, float *restrict dc, const float *re
   }
 }
 
-static void gru_bwd_row(float *restrict dgx, float *restrict dgh, float *restrict dhp,
-                        const float *restrict g, const float *restrict hn, const float *restrict hp,
-                        const float *restrict dh, int H) {
+RECUR_HOT static void gru_bwd_row(float *restrict dgx, float *restrict dgh, float *restrict dhp,
+                                  const float *restrict g, const float *restrict hn,
+                                  const float *restrict hp, const float *restrict dh, int H) {
   const float *r = g, *z = g + H, *n = g + 2 * H;
   for (int j = 0; j < H; j++) {
     float dn = dh[j] * (1.0f - z[j]);

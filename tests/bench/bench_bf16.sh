@@ -59,8 +59,11 @@ if [ -f "$shared/bf16_floor.c" ]; then
   gcc -O2 "$shared/bf16_floor.c" -o bf16_floor -ldnnl -lopenblas -I/usr/include/x86_64-linux-gnu/openblas-pthread
   ./bf16_floor 2>/dev/null | head -3
 fi
-if command -v perf >/dev/null && perf stat -e instructions true >/dev/null 2>&1; then
-  perf record -q -o perf.data -- "$recur" train "${lstm[@]}" --steps 10 --batch 64 --out bf16p --precision bf16 --quiet >/dev/null 2>&1 || true
-  rm -rf bf16p
-  perf report -i perf.data --sort dso --stdio 2>/dev/null | grep -E '%' | head -8 || true
+# where a bf16 step goes: oneDNN's JIT kernels (the matrix products) against recur's own code
+if command -v perf >/dev/null && perf record -q -e cpu-clock -o perf.data -- "$recur" train "${lstm[@]}" \
+     --steps 10 --batch 64 --out bf16p --precision bf16 --quiet >/dev/null 2>&1; then
+  echo "bf16 step, share of samples (perf, cpu-clock):"
+  perf report -i perf.data --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -5
+  perf report -i perf.data --sort sym --stdio --dsos recur 2>/dev/null | grep -E '^ +[0-9.]+%' | head -6
 fi
+rm -rf bf16p
