@@ -14,9 +14,12 @@
  * unknown): names_parse over the table. */
 enum ds_level { LEVEL_BYTE, LEVEL_CHAR, LEVEL_WORD, LEVEL_COUNT };
 enum ds_split_id { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
-/* what a dataset's sequences are for: language modeling, one label per sequence, one tag per token
- */
-enum model_task { TASK_LM, TASK_CLASSIFY, TASK_TAG, TASK_COUNT };
+/* what a dataset's sequences are for: language modeling, one label per sequence, one tag per token,
+ * or language modeling conditioned on a label per sequence (one-to-many) */
+enum model_task { TASK_LM, TASK_CLASSIFY, TASK_TAG, TASK_CONDLM, TASK_COUNT };
+/* tasks with a label per sequence; tasks whose targets are the next tokens */
+static inline int task_has_labels(int t) { return t == TASK_CLASSIFY || t == TASK_CONDLM; }
+static inline int task_is_lm(int t) { return t == TASK_LM || t == TASK_CONDLM; }
 extern const char *const ds_split_names[SPLIT_COUNT + 1];
 extern const char *const ds_level_names[LEVEL_COUNT + 1];
 extern const char *const task_names[TASK_COUNT + 1];

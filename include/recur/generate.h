@@ -16,7 +16,8 @@ typedef struct {
   double temperature; /* 0: argmax */
   int64_t top_k;      /* 0: all */
   uint64_t seed;
-  int strict; /* a prime symbol outside the vocabulary is an error (else <unk>, with a note) */
+  int strict;    /* a prime symbol outside the vocabulary is an error (else <unk>, with a note) */
+  int32_t label; /* condlm: the condition (an index into the model's label names) */
 } sample_opts;
 
 /* Write prime and its continuation to out (a language model). Returns the tokens generated:

@@ -13,7 +13,7 @@
 #define MODEL_FORMAT      "recur-model"
 #define MODEL_VERSION     1
 #define MODEL_MAX_LAYERS  16
-#define MODEL_MAX_TENSORS (8 * MODEL_MAX_LAYERS + 3)
+#define MODEL_MAX_TENSORS (10 * MODEL_MAX_LAYERS + 4)
 #define MODEL_DIAG_T      512 /* distances back in time that gradient-flow diagnostics keep */
 
 enum model_pool { POOL_LAST, POOL_MEAN, POOL_COUNT };
@@ -28,6 +28,8 @@ typedef struct {
   int bidirectional;
   int n_out;            /* readout classes: labels (classify), tags (tag); 0 = vocab (lm) */
   enum model_pool pool; /* classify */
+  int n_cond;           /* condlm: labels conditioning the text */
+  int cond_dim;         /* condlm: width of a label's embedding */
 } model_config;
 
 typedef struct {
@@ -61,8 +63,17 @@ typedef struct {
   float *dh[2];                  /* (N, H) gradient of each direction's outputs */
   int64_t *perm;                 /* (N) packed row of the same token in reversed order */
   float *feat;                   /* (B, D) classify: the pooled features */
-  float *probs;                  /* (R, O) softmax of the logits, R = N (lm, tag) or B (classify) */
-  float *dA, *dB;                /* (N, max(E, D)) backward ping-pong */
+  /* condlm: label embedding (n_cond, C) -> per layer z = tanh(W e + b), (S H) with S = 2 for
+   * lstm (h0 then c0) else 1: the initial state of every layer */
+  float *cemb, *gcemb;                                 /* (n_cond, C) */
+  float *cw[MODEL_MAX_LAYERS], *gcw[MODEL_MAX_LAYERS]; /* (S H, C) */
+  float *cb[MODEL_MAX_LAYERS], *gcb[MODEL_MAX_LAYERS]; /* (S H) */
+  float *ch0, *cc0;                                    /* (L, B, H) the states made */
+  float *ce, *cd;                                      /* (B, C) rows' embeddings, their grads */
+  float *cdz;                                          /* (B, S H) */
+  int cond_made;  /* the last forward made the initial states from labels (none was given) */
+  float *probs;   /* (R, O) softmax of the logits, R = N (lm, tag) or B (classify) */
+  float *dA, *dB; /* (N, max(E, D)) backward ping-pong */
   layer_scratch scratch;
   int64_t capN, capB;
   /* optional: gradient flow through time. When set, backward takes the loss at each sequence's
@@ -85,13 +96,17 @@ void model_free(model *m);
 const model_tensor *model_find_tensor(const model *m, const char *name);
 
 /* Forward over a packed batch. h0/c0 are (L, B, H) initial states or NULL for zeros (forward
- * direction). train enables dropout keyed by (seed, step, layer, seq_id, position). Targets are
- * b->tgt per token (lm: next token, tag: tag) or b->label per sequence (classify). Returns the
- * summed negative log-likelihood over targets (in double); probabilities are in m->probs. */
+ * direction; condlm: NULL makes them from b->label, and backward then trains that path). train
+ * enables dropout keyed by (seed, step, layer, seq_id, position). Targets are b->tgt per token (lm:
+ * next token, tag: tag) or b->label per sequence (classify). Returns the summed negative
+ * log-likelihood over targets (in double); probabilities are in m->probs. */
 double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step,
                      int train);
 /* Accumulate scale * d(summed loss)/d(params) into m->grads. */
 void model_backward(model *m, const batch *b, float scale);
+/* condlm: the initial states (L, B, H) made from labels[0..B) (h0, and c0 for lstm; c0 may be
+ * NULL otherwise). */
+void model_cond_state(model *m, const int32_t *labels, int64_t B, float *h0, float *c0);
 /* Final states (L, B, H) of each row at its last step; c only for lstm (else left alone). */
 void model_final_state(const model *m, const batch *b, float *hT, float *cT);
 /* Rows of m->probs of the last forward: N (lm, tag) or B (classify). */

@@ -94,8 +94,8 @@ static void inspect_dataset(const char *path, int json, const char *writer) {
     }
     printf("\n");
     if (ds->task != TASK_LM) {
-      printf("  task %s: %lld %s:", ds->task == TASK_CLASSIFY ? "classify" : "tag",
-             (long long)ds->n_out, ds->task == TASK_CLASSIFY ? "labels" : "tags");
+      printf("  task %s: %lld %s:", task_names[ds->task], (long long)ds->n_out,
+             task_has_labels(ds->task) ? "labels" : "tags");
       for (int64_t i = 0; i < ds->n_out && i < 20; i++) {
         putchar(' ');
         json_write_string(stdout, ds->out_names[i]);
@@ -196,7 +196,7 @@ int cmd_decode(int argc, char **argv) {
   int32_t *tags = ds->task == TASK_TAG ? xmalloc(DATASET_CHUNK * sizeof(int32_t)) : NULL;
   for (uint64_t q = 0; q < sp->n_seq; q++) {
     int prev_word = 0;
-    if (ds->task == TASK_CLASSIFY) printf("%s\t", ds->out_names[sp->labels[q]]);
+    if (task_has_labels(ds->task)) printf("%s\t", ds->out_names[sp->labels[q]]);
     for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += DATASET_CHUNK) {
       uint64_t n =
           sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;

@@ -46,7 +46,10 @@ static const opt_table TABLE = {
     "INPUT is a file, a directory (read recursively in sorted order) or - for standard input.\n"
     "--task classify: lines label<TAB>text. --task tag: char level text<TAB>tags (a tag character "
     "per\n"
-    "character), word level word/TAG tokens. One sequence per line, no <eos>.\n",
+    "character), word level word/TAG tokens. One sequence per line, no <eos>.\n"
+    "--task condlm: lines label<TAB>text; a language model of the text given the label (each text "
+    "ends\n"
+    "with <eos>).\n",
     DEFS, sizeof DEFS / sizeof DEFS[0]};
 
 int cmd_prepare(int argc, char **argv) {

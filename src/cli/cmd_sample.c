@@ -17,6 +17,7 @@
 /* ---- sample ---- */
 typedef struct {
   char *prime;
+  char *label;
   int64_t length, top_k;
   double temperature;
   uint64_t seed;
@@ -26,6 +27,8 @@ typedef struct {
 #define F(m) OPT_FIELD(sample_flags, m)
 static const opt_def SAMPLE_DEFS[] = {
     {"--prime", NULL, OPT_STR, F(prime), 0, 0, NULL, "", "TEXT", "text the sample continues", 0},
+    {"--label", NULL, OPT_STR, F(label), 0, 0, NULL, "", "NAME",
+     "a conditioned model (--task condlm): the label the text is written for", 0},
     {"--length", NULL, OPT_INT, F(length), 0, 4.6e18, NULL, "500", "N",
      "tokens to generate at most (fewer when the model ends the text with <eos>)", 0},
     {"--temperature", NULL, OPT_REAL, F(temperature), 0, 100, NULL, "1", "T",
@@ -74,14 +77,34 @@ int cmd_sample(int argc, char **argv) {
     char *file = model_resolve_best(path, f.best);
     model_vocab v;
     model *m = model_load(file, &v, NULL);
-    if (m->cfg.task != TASK_LM)
+    if (!task_is_lm(m->cfg.task))
       recur_fail(path, "use `recur predict` for classifiers and taggers",
                  "this model is a %s model, not a language model", task_names[m->cfg.task]);
+    int32_t label = -1;
+    const char *lab = f.label ? f.label : "";
+    if (m->cfg.task == TASK_CONDLM) { /* the condition: a name the model knows */
+      for (int64_t i = 0; i < v.n_out_names && label < 0; i++)
+        if (strcmp(v.out_names[i], lab) == 0) label = (int32_t)i;
+      if (label < 0) {
+        size_t cap = 64;
+        for (int64_t i = 0; i < v.n_out_names; i++) cap += strlen(v.out_names[i]) + 2;
+        char *known = xmalloc(cap), *q = known;
+        for (int64_t i = 0; i < v.n_out_names && q < known + cap - 8; i++)
+          q += snprintf(q, cap - (size_t)(q - known), "%s%s", i ? ", " : "", v.out_names[i]);
+        if (!*lab)
+          recur_usage_fail(NULL, "a conditioned model needs --label NAME; it knows: %s", known);
+        recur_usage_fail(NULL, "--label '%s': the model knows no such label; it knows: %s", lab,
+                         known);
+      }
+    } else if (*lab)
+      recur_usage_fail("--label is for models trained with --task condlm",
+                       "--label given, but this model is a %s model", task_names[m->cfg.task]);
     sample_opts so = {.length = f.length,
                       .temperature = f.temperature,
                       .top_k = f.top_k,
                       .seed = f.seed,
-                      .strict = f.strict};
+                      .strict = f.strict,
+                      .label = label};
     char *text = NULL;
     size_t text_len = 0;
     FILE *out = f.json ? open_memstream(&text, &text_len) : stdout;
@@ -171,12 +194,12 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     json_num(&j, "loss", loss);
     json_num(&j, unit, r->tokens);
     if (max_len > 0) json_int(&j, "max_len", max_len); /* an estimate: sequences were cut */
-    if (ds->task != TASK_LM)
+    if (!task_is_lm(ds->task))
       eval_json(&j, r, ds->out_names);
     else
       json_num(&j, name, met);
     json_object_end(&j);
-  } else if (ds->task != TASK_LM) {
+  } else if (!task_is_lm(ds->task)) {
     printf("%s: loss %.4f, accuracy %.4f, macro F1 %.4f over %.0f %s\n", split, loss,
            eval_accuracy(r), eval_macro_f1(r), r->tokens, unit);
     for (int k = 0; k < r->n_out; k++) printf("  %-20s F1 %.4f\n", ds->out_names[k], eval_f1(r, k));
@@ -249,7 +272,7 @@ int cmd_predict(int argc, char **argv) {
   char *file = model_resolve_best(path, f.best);
   model *m = model_load(file, &v, NULL);
   xfree(file);
-  if (m->cfg.task == TASK_LM)
+  if (task_is_lm(m->cfg.task))
     recur_fail(path, "use `recur sample` for language models", "this is a language model");
   vocab_index vi;
   vocab_index_init(&vi, v.level, v.vocab, v.vocab_size, v.eos_id, v.unk_id);

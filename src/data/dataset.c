@@ -12,7 +12,7 @@ _Static_assert(sizeof(hid_t) == sizeof(int64_t), "dataset.h keeps HDF5 ids as in
 
 const char *const ds_split_names[SPLIT_COUNT + 1] = {"train", "val", "test", NULL};
 const char *const ds_level_names[LEVEL_COUNT + 1] = {"byte", "char", "word", NULL};
-const char *const task_names[TASK_COUNT + 1] = {"lm", "classify", "tag", NULL};
+const char *const task_names[TASK_COUNT + 1] = {"lm", "classify", "tag", "condlm", NULL};
 int ds_level_parse(const char *s) { return names_parse(ds_level_names, s); }
 int ds_split_parse(const char *s) { return names_parse(ds_split_names, s); }
 int task_parse(const char *s) { return names_parse(task_names, s); }
@@ -89,7 +89,7 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
     if (tags < 0 || h5_len_1d(tags) != ntok)
       recur_fail(where, NULL, "expected %lld tags, one per token", (long long)ntok);
   }
-  if (ds->task == TASK_CLASSIFY) {
+  if (task_has_labels(ds->task)) {
     xfree(where), where = core_path("%s:/%s/labels", path, name);
     if (H5Lexists(g, "labels", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
     hid_t ld = H5Dopen2(g, "labels", H5P_DEFAULT);
@@ -119,7 +119,7 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   sp->part_tok = xrealloc(sp->part_tok, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
   sp->tags = xrealloc(sp->tags, (size_t)(sp->n_parts + 1) * sizeof(int64_t));
   sp->tags[sp->n_parts] = tags;
-  if (ds->task == TASK_CLASSIFY) {
+  if (task_has_labels(ds->task)) {
     sp->labels = xrealloc(sp->labels, (size_t)(sp->n_seq + 1) * sizeof(int32_t));
     memcpy(sp->labels + (sp->n_seq - ((uint64_t)noff - 1)), labels,
            (size_t)(noff - 1) * sizeof(int32_t));
@@ -173,7 +173,7 @@ dataset *dataset_open(const char *path) {
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
   ds->task = (enum model_task)task_parse(task);
   if (ds->task != TASK_LM) {
-    ds->out_names = h5_read_strings(f, ds->task == TASK_CLASSIFY ? "label_names" : "tag_names",
+    ds->out_names = h5_read_strings(f, task_has_labels(ds->task) ? "label_names" : "tag_names",
                                     &ds->n_out, path);
     if (ds->n_out < 1) recur_fail(where, NULL, "no label or tag names");
   }

@@ -171,9 +171,9 @@ void prepare_run(const prepare_opts *o) {
   p->tok.on_error = prep_tok_fail;
   p->mode = o->split_on;
   p->delimited = p->mode != SEG_NONE;
-  if (o->task != TASK_LM) { /* classify/tag: one sequence per line, no <eos> */
+  if (o->task != TASK_LM) { /* classify/tag: one sequence per line, no <eos>; condlm: with one */
     p->mode = SEG_LINE;
-    p->delimited = 0;
+    p->delimited = o->task == TASK_CONDLM;
   }
   p->split_key = rng_key(o->seed, RNG_SPLIT, 0, 0, 0);
   /* several ranks split the input files between them, except for stdin and for a word-level

@@ -209,9 +209,14 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
   if (len == 0) return xfree(where);
   char *tab = memchr(line, '\t', len);
   p->n_line_tags = 0;
-  if (p->o->task == TASK_CLASSIFY) {
+  if (task_has_labels(p->o->task)) {
     if (!tab || tab == line)
-      recur_fail(where, "classification lines are label<TAB>text", "no label before a tab");
+      recur_fail(where,
+                 p->o->task == TASK_CLASSIFY ? "classification lines are label<TAB>text"
+                                             : "conditioned text lines are label<TAB>text",
+                 "no label before a tab");
+    if (p->o->task == TASK_CONDLM && tab + 1 == line + len)
+      recur_fail(where, "give the text the label conditions", "no text after the tab");
     p->cur_label = out_id(p, line, (int)(tab - line));
     tok_feed(p, (unsigned char *)tab + 1, len - (size_t)(tab + 1 - line),
              off + (uint64_t)(tab + 1 - line));

@@ -65,7 +65,7 @@ void prep_shard_open(prep *p) {
     uint64_t zero = 0;
     h5_appender_push(&s->w[k].off, &zero, 1);
     hid_t ot = p->n_out <= 256 ? H5T_STD_U8LE : p->n_out <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
-    if (o->task == TASK_CLASSIFY)
+    if (task_has_labels(o->task))
       h5_appender_open(&s->w[k].lab, g, "labels", ot, H5T_NATIVE_UINT32, 4, 8192, s->tmp);
     if (o->task == TASK_TAG)
       h5_appender_open(&s->w[k].tag, g, "tags", ot, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
@@ -79,7 +79,7 @@ void prep_shard_close(prep *p) {
     prep_writer_flush_tokens(&s->w[k]);
     h5_appender_close(&s->w[k].tok);
     h5_appender_close(&s->w[k].off);
-    if (p->o->task == TASK_CLASSIFY) h5_appender_close(&s->w[k].lab);
+    if (task_has_labels(p->o->task)) h5_appender_close(&s->w[k].lab);
     if (p->o->task == TASK_TAG) h5_appender_close(&s->w[k].tag);
     hid_t g = H5Gopen2(s->f, ds_split_names[k], H5P_DEFAULT);
     h5_attr_set_i64(g, "n_sequences", (int64_t)s->w[k].nseq);
@@ -93,7 +93,7 @@ void prep_shard_close(prep *p) {
 /* end the open sequence of the current split (append its end offset) */
 void prep_seq_close(prep *p) {
   split_writer *w = &p->sh->w[p->cur_split];
-  if (p->o->task == TASK_CLASSIFY) h5_appender_push(&w->lab, &p->cur_label, 1);
+  if (task_has_labels(p->o->task)) h5_appender_push(&w->lab, &p->cur_label, 1);
   if (p->o->task == TASK_TAG) {
     if (w->ntok - w->seq_start != p->n_line_tags) {
       char *where = core_path("%s:line %llu", p->cur_file, (unsigned long long)p->lineno);

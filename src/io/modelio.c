@@ -33,6 +33,10 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_str(f, "task", task_names[c->task]);
   h5_attr_set_str(f, "pool", c->pool == POOL_MEAN ? "mean" : "last");
   h5_attr_set_i64(f, "n_out", m->O);
+  if (c->task == TASK_CONDLM) {
+    h5_attr_set_i64(f, "n_cond", c->n_cond);
+    h5_attr_set_i64(f, "cond_dim", c->cond_dim);
+  }
   h5_attr_set_f64(f, "dropout", c->dropout);
   h5_attr_set_i64(f, "step", step);
   h5_attr_set_str(f, "level", ds_level_names[v->level]);
@@ -41,7 +45,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_str(f, "split_on", v->split_on);
   h5_write_strings(f, "vocab", v->vocab, v->vocab_size);
   if (c->task != TASK_LM)
-    h5_write_strings(f, c->task == TASK_CLASSIFY ? "label_names" : "tag_names", v->out_names,
+    h5_write_strings(f, task_has_labels(c->task) ? "label_names" : "tag_names", v->out_names,
                      v->n_out_names);
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
@@ -116,13 +120,19 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   h5_attr_get_i64(f, "bidirectional", &bidi);
   h5_attr_get_f64(f, "dropout", &dropout);
   char task[32] = "lm", pool[16] = "last";
-  int64_t n_out = 0;
+  int64_t n_out = 0, n_cond = 0, cond_dim = 0;
   h5_attr_get_str(f, "task", task, sizeof task);
+  h5_attr_get_i64(f, "n_cond", &n_cond);
+  h5_attr_get_i64(f, "cond_dim", &cond_dim);
   h5_attr_get_str(f, "pool", pool, sizeof pool);
   h5_attr_get_i64(f, "n_out", &n_out);
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
   if (task_parse(task) != TASK_LM && (n_out < 1 || n_out > INT32_MAX))
     recur_fail(where, NULL, "n_out %lld out of range", (long long)n_out);
+  if (task_parse(task) == TASK_CONDLM &&
+      (n_cond < 1 || n_cond > INT32_MAX || cond_dim < 1 || cond_dim > 65536))
+    recur_fail(where, NULL, "condlm: n_cond %lld or cond_dim %lld out of range", (long long)n_cond,
+               (long long)cond_dim);
   if (layers < 1 || layers > MODEL_MAX_LAYERS || hidden < 1 || hidden > 65536 || embed < 1 ||
       embed > 65536 || vocab < 1 || vocab > INT32_MAX)
     recur_fail(where, NULL,
@@ -132,8 +142,9 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     (int)hidden,      (int)embed,
                     (int)vocab,       (float)dropout,
                     task_parse(task), bidi != 0,
-                    (int)n_out,       strcmp(pool, "mean") == 0 ? POOL_MEAN : POOL_LAST};
-  if (c.task == TASK_LM && c.bidirectional)
+                    (int)n_out,       strcmp(pool, "mean") == 0 ? POOL_MEAN : POOL_LAST,
+                    (int)n_cond,      (int)cond_dim};
+  if (task_is_lm(c.task) && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");
   if (!(c.dropout >= 0 && c.dropout < 1)) c.dropout = 0;
   if (step && !h5_attr_get_i64(f, "step", step)) *step = 0;
@@ -152,9 +163,9 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                  (long long)v->vocab_size, (long long)vocab);
     if (v->eos_id < -1 || v->eos_id >= vocab) recur_fail(where, NULL, "eos_id out of range");
     if (c.task != TASK_LM) {
-      v->out_names = h5_read_strings(f, c.task == TASK_CLASSIFY ? "label_names" : "tag_names",
+      v->out_names = h5_read_strings(f, task_has_labels(c.task) ? "label_names" : "tag_names",
                                      &v->n_out_names, file);
-      if (v->n_out_names != n_out)
+      if (v->n_out_names != (c.task == TASK_CONDLM ? n_cond : n_out))
         recur_fail(where, NULL, "%lld names for %lld outputs", (long long)v->n_out_names,
                    (long long)n_out);
     }

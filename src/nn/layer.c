@@ -263,6 +263,7 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
   if (N == 0) return;
   float *dgh = L->cell == CELL_GRU ? w->dgh : w->dgx;
   if (L->cell == CELL_LSTM) memset(w->dc, 0, (size_t)s->B * (size_t)H * sizeof(float));
+  if (w->dh0) memset(w->dh0, 0, (size_t)s->B * (size_t)H * sizeof(float));
   for (int t = s->T - 1; t >= 0; t--) {
     const int bt = s->bs[t];
     const int64_t r0 = s->off[t];
@@ -279,7 +280,9 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
     case CELL_GRU:
       for (int b = 0; b < bt; b++) {
         int64_t o = (r0 + b) * H;
-        float *dhp = t > 0 ? dH + s->off[t - 1] * H + (int64_t)b * H : NULL;
+        float *dhp = t > 0    ? dH + s->off[t - 1] * H + (int64_t)b * H
+                     : w->dh0 ? w->dh0 + (int64_t)b * H
+                              : NULL;
         gru_bwd_row(dg + (int64_t)b * GH, w->dgh + (r0 + b) * GH, dhp, g + (int64_t)b * GH,
                     a->hn + o, a->hprev + o, dh + (int64_t)b * H, H);
       }
@@ -294,6 +297,12 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
     /* recurrent term: dh_{t-1}[:bt] += dgh_t W_hh */
     if (t > 0)
       gemm(0, 0, bt, H, GH, dgh + r0 * GH, GH, L->w_hh, H, 1.0f, dH + s->off[t - 1] * H, H);
+    else if (w->dh0) /* into the initial state */
+      gemm(0, 0, bt, H, GH, dgh, GH, L->w_hh, H, 1.0f, w->dh0, H);
+  }
+  if (w->dc0 && L->cell == CELL_LSTM) { /* rows of length 0 (past bs[0]) get none */
+    memset(w->dc0, 0, (size_t)s->B * (size_t)H * sizeof(float));
+    memcpy(w->dc0, w->dc, (size_t)s->bs[0] * (size_t)H * sizeof(float));
   }
   gemm(1, 0, GH, H, (int)N, dgh, GH, a->hprev, H, 1.0f, L->gw_hh, H);
   gemm(1, 0, GH, L->in, (int)N, w->dgx, GH, X, L->in, 1.0f, L->gw_ih, L->in);

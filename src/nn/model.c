@@ -26,10 +26,13 @@ void model_config_check(const model_config *c) {
   if (!(c->dropout >= 0 && c->dropout < 1))
     recur_fail(NULL, NULL, "--dropout must be in [0, 1), got %g", c->dropout);
   if (c->task < 0 || c->task >= TASK_COUNT) recur_fail(NULL, NULL, "unknown task");
-  if (c->task == TASK_LM && c->bidirectional)
+  if (task_is_lm(c->task) && c->bidirectional)
     recur_fail(NULL, "a language model must not see the future it predicts",
                "--bidirectional cannot be used with --task lm");
-  if (c->task != TASK_LM && c->n_out < 1) recur_fail(NULL, NULL, "no labels or tags to predict");
+  if (!task_is_lm(c->task) && c->n_out < 1) recur_fail(NULL, NULL, "no labels or tags to predict");
+  if (c->task == TASK_CONDLM && (c->n_cond < 1 || c->cond_dim < 1 || c->cond_dim > 65536))
+    recur_fail(NULL, NULL, "condlm needs labels and --cond-dim in [1, 65536] (%d labels, %d)",
+               c->n_cond, c->cond_dim);
 }
 
 static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int64_t d1,
@@ -58,8 +61,10 @@ model *model_create(const model_config *c, uint64_t seed) {
   const int64_t V = c->vocab, H = c->hidden, E = c->embed, G = cell_gates(c->cell);
   m->ndir = c->bidirectional ? 2 : 1;
   m->D = (int)(m->ndir * H);
-  m->O = c->task == TASK_LM ? c->vocab : c->n_out;
-  if (c->task == TASK_LM) m->cfg.n_out = c->vocab;
+  m->O = task_is_lm(c->task) ? c->vocab : c->n_out;
+  if (task_is_lm(c->task)) m->cfg.n_out = c->vocab;
+  const int cond = c->task == TASK_CONDLM, S = c->cell == CELL_LSTM ? 2 : 1;
+  const int64_t C = c->cond_dim;
   /* layout in the order backward finishes: decoder, top layer ... layer 0, embedding */
   int64_t off = 0;
   off = add_tensor(m, "decoder.weight", 2, m->O, m->D, off);
@@ -79,6 +84,16 @@ model *model_create(const model_config *c, uint64_t seed) {
       off = add_tensor(m, nm, 1, G * H, 1, off);
     }
   off = add_tensor(m, "embedding.weight", 2, V, E, off);
+  if (cond) { /* the condition: its gradient is final last */
+    off = add_tensor(m, "cond.embedding.weight", 2, c->n_cond, C, off);
+    for (int l = 0; l < c->layers; l++) {
+      char nm[48];
+      snprintf(nm, sizeof nm, "cond.init_l%d.weight", l);
+      off = add_tensor(m, nm, 2, S * H, C, off);
+      snprintf(nm, sizeof nm, "cond.init_l%d.bias", l);
+      off = add_tensor(m, nm, 1, S * H, 1, off);
+    }
+  }
   m->n_params = off;
   m->params = xcalloc((size_t)off, sizeof(float));
   m->grads = xcalloc((size_t)off, sizeof(float));
@@ -104,21 +119,33 @@ model *model_create(const model_config *c, uint64_t seed) {
       L->gb_hh = m->grads + m->tensors[ti++].offset;
     }
   m->emb = m->params + m->tensors[ti].offset;
-  m->gemb = m->grads + m->tensors[ti].offset;
+  m->gemb = m->grads + m->tensors[ti++].offset;
+  if (cond) {
+    m->cemb = m->params + m->tensors[ti].offset;
+    m->gcemb = m->grads + m->tensors[ti++].offset;
+    for (int l = 0; l < c->layers; l++) {
+      m->cw[l] = m->params + m->tensors[ti].offset;
+      m->gcw[l] = m->grads + m->tensors[ti++].offset;
+      m->cb[l] = m->params + m->tensors[ti].offset;
+      m->gcb[l] = m->grads + m->tensors[ti++].offset;
+    }
+  }
 
   /* PyTorch defaults: Embedding N(0,1); RNN/LSTM/GRU U(-1/sqrt(H), 1/sqrt(H)); Linear
    * U(-1/sqrt(in), ..) */
   for (int t = 0; t < m->n_tensors; t++) {
     const model_tensor *T = &m->tensors[t];
     float *p = m->params + T->offset;
-    if (strcmp(T->name, "embedding.weight") == 0) {
+    if (strcmp(T->name, "embedding.weight") == 0 || strcmp(T->name, "cond.embedding.weight") == 0) {
       for (int64_t i = 0; i < T->n; i++) {
         uint64_t k = rng_key(seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0);
         double u1 = ((double)(k >> 40) + 0.5) / 16777216.0, u2 = rng_uniform(rng_sub(k, 1));
         p[i] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
       }
     } else {
-      float bound = 1.0f / sqrtf((float)(strncmp(T->name, "decoder.", 8) == 0 ? m->D : H));
+      float bound = 1.0f / sqrtf((float)(strncmp(T->name, "decoder.", 8) == 0 ? m->D
+                                         : strncmp(T->name, "cond.", 5) == 0  ? C
+                                                                              : H));
       for (int64_t i = 0; i < T->n; i++)
         p[i] = bound *
                (2.0f * rng_uniform(rng_key(seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0)) - 1.0f);
@@ -146,6 +173,11 @@ void model_free(model *m) {
   xfree(m->dh[1]);
   xfree(m->perm);
   xfree(m->feat);
+  xfree(m->ch0);
+  xfree(m->cc0);
+  xfree(m->ce);
+  xfree(m->cd);
+  xfree(m->cdz);
   xfree(m->params);
   xfree(m->grads);
   xfree(m);
@@ -174,6 +206,13 @@ static void reserve(model *m, int64_t N, int64_t B) {
     m->perm = xrealloc(m->perm, (size_t)N * sizeof(int64_t));
   }
   if (m->cfg.task == TASK_CLASSIFY) m->feat = xrealloc(m->feat, (size_t)(B * D) * sizeof(float));
+  if (m->cfg.task == TASK_CONDLM) {
+    const int64_t L = m->cfg.layers, C = m->cfg.cond_dim, S = m->cfg.cell == CELL_LSTM ? 2 : 1;
+    m->ch0 = xrealloc(m->ch0, (size_t)(L * B * H) * sizeof(float));
+    m->cc0 = xrealloc(m->cc0, (size_t)(L * B * H) * sizeof(float));
+    m->cd = xrealloc(m->cd, (size_t)(B * C) * sizeof(float));
+    m->cdz = xrealloc(m->cdz, (size_t)(B * S * H) * sizeof(float));
+  }
   m->capN = N;
   m->capB = B;
 }
@@ -212,6 +251,50 @@ static const float *layer_in(const model *m, int l) {
   return m->fwd_train && m->cfg.dropout > 0 ? m->drop[l - 1] : layer_out(m, l - 1);
 }
 
+void model_cond_state(model *m, const int32_t *labels, int64_t B, float *h0, float *c0) {
+  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, S = m->cfg.cell == CELL_LSTM ? 2 : 1;
+  RECUR_ASSERT(m->cfg.task == TASK_CONDLM);
+  m->ce = xrealloc(m->ce, (size_t)((B > 0 ? B : 1) * C) * sizeof(float));
+  for (int64_t r = 0; r < B; r++) {
+    RECUR_ASSERT(labels[r] >= 0 && labels[r] < m->cfg.n_cond);
+    memcpy(m->ce + r * C, m->cemb + (int64_t)labels[r] * C, (size_t)C * sizeof(float));
+  }
+  float *z = xmalloc((size_t)((B > 0 ? B : 1) * S * H) * sizeof(float));
+  for (int l = 0; l < m->cfg.layers; l++) {
+    /* z = tanh(e W^T + b): (B, S H) */
+    gemm(0, 1, (int)B, (int)(S * H), (int)C, m->ce, (int)C, m->cw[l], (int)C, 0.0f, z,
+         (int)(S * H));
+    for (int64_t r = 0; r < B; r++) {
+      float *zr = z + r * S * H;
+      for (int64_t j = 0; j < S * H; j++) zr[j] += m->cb[l][j];
+      vec_tanh(zr, (int)(S * H));
+      memcpy(h0 + (l * B + r) * H, zr, (size_t)H * sizeof(float));
+      if (S == 2 && c0) memcpy(c0 + (l * B + r) * H, zr + H, (size_t)H * sizeof(float));
+    }
+  }
+  xfree(z);
+}
+
+/* condlm, after layer l's backward (dh0, dc0 (B, H) of its initial state in m->dB-free buffers):
+ * the gradients of its init weights, and of the label embeddings accumulated in m->cd */
+static void cond_backward(model *m, const batch *b, int l, const float *dh0, const float *dc0) {
+  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, B = b->s.B,
+                S = m->cfg.cell == CELL_LSTM ? 2 : 1;
+  for (int64_t r = 0; r < B; r++) {
+    float *dz = m->cdz + r * S * H;
+    const float *h = m->ch0 + (l * B + r) * H, *c = m->cc0 + (l * B + r) * H;
+    for (int64_t j = 0; j < H; j++) dz[j] = dh0[r * H + j] * (1.0f - h[j] * h[j]);
+    if (S == 2)
+      for (int64_t j = 0; j < H; j++) dz[H + j] = dc0[r * H + j] * (1.0f - c[j] * c[j]);
+  }
+  gemm(1, 0, (int)(S * H), (int)C, (int)B, m->cdz, (int)(S * H), m->ce, (int)C, 1.0f, m->gcw[l],
+       (int)C);
+  for (int64_t r = 0; r < B; r++)
+    for (int64_t j = 0; j < S * H; j++) m->gcb[l][j] += m->cdz[r * S * H + j];
+  gemm(0, 0, (int)B, (int)C, (int)(S * H), m->cdz, (int)(S * H), m->cw[l], (int)C, 1.0f, m->cd,
+       (int)C);
+}
+
 double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step,
                      int train) {
   const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, B = b->s.B, D = m->D, O = m->O;
@@ -223,6 +306,12 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   if (m->ndir == 2)
     for (int t = 0; t < b->s.T; t++)
       for (int r = 0; r < b->bs[t]; r++) m->perm[b->off[t] + r] = b->off[b->len[r] - 1 - t] + r;
+  m->cond_made = m->cfg.task == TASK_CONDLM && !h0;
+  if (m->cond_made) { /* every layer starts from the state its label makes (unless given one) */
+    model_cond_state(m, b->label, B, m->ch0, m->cc0);
+    h0 = m->ch0;
+    c0 = m->cfg.cell == CELL_LSTM ? m->cc0 : NULL;
+  }
   for (int l = 0; l < m->cfg.layers; l++) {
     const float *X = layer_in(m, l);
     const int in = m->layer[l][0].in;
@@ -355,11 +444,22 @@ void model_backward(model *m, const batch *b, float scale) {
   }
   int ti = 2; /* tensors after the decoder: 4 per layer and direction, top layer first */
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
+  const int cond = m->cond_made;
+  float *dh0 = NULL, *dc0 = NULL;
+  if (cond) {
+    dh0 = xmalloc((size_t)(B * H) * sizeof(float));
+    dc0 = xcalloc((size_t)(B * H), sizeof(float));
+    memset(m->cd, 0, (size_t)(B * m->cfg.cond_dim) * sizeof(float));
+  }
   for (int l = L - 1; l >= 0; l--) {
     const float *X = layer_in(m, l);
     const int in = m->layer[l][0].in;
     if (m->ndir == 1) {
+      m->scratch.dh0 = dh0;
+      m->scratch.dc0 = dc0;
       layer_backward(&m->layer[l][0], &m->acts[l][0], X, &b->s, m->dA, m->dB, &m->scratch);
+      m->scratch.dh0 = m->scratch.dc0 = NULL;
+      if (cond) cond_backward(m, b, l, dh0, dc0);
       if (m->diag) diag_record(m, b, l, m->dA);
     } else {
       for (int64_t r = 0; r < N; r++) {
@@ -388,6 +488,15 @@ void model_backward(model *m, const batch *b, float scale) {
     const float *d = m->dA + r * E;
     for (int64_t j = 0; j < E; j++) g[j] += d[j];
   }
+  if (cond) { /* the label embeddings */
+    const int64_t C = m->cfg.cond_dim;
+    for (int64_t r = 0; r < B; r++) {
+      float *g = m->gcemb + (int64_t)b->label[r] * C;
+      for (int64_t j = 0; j < C; j++) g[j] += m->cd[r * C + j];
+    }
+    xfree(dh0);
+    xfree(dc0);
+  }
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->n_params);
 }
 
@@ -409,5 +518,6 @@ double model_flops(const model_config *c, int64_t N) {
     double in = l == 0 ? c->embed : nd * H;
     f += nd * 2.0 * (double)N * G * H * (3.0 * in + 3.0 * H);
   }
-  return f + 6.0 * (double)N * (c->n_out > 0 ? c->n_out : c->vocab) * nd * H;
+  return f +
+         6.0 * (double)N * (c->n_out > 0 && !task_is_lm(c->task) ? c->n_out : c->vocab) * nd * H;
 }

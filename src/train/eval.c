@@ -56,7 +56,7 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
   const int rank = core_rank(), W = core_world();
   const ds_split *sp = &ds->split[split];
   double acc[2] = {0, 0};
-  double *conf = ds->task != TASK_LM ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
+  double *conf = !task_is_lm(ds->task) ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
   if (ds->task == TASK_LM && ds->eos_id < 0) {
     eval_pieces(m, ds, split, B, acc);
   } else {

@@ -72,6 +72,7 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   }
   float *h = xcalloc((size_t)L * (size_t)H, sizeof(float)),
         *c = xcalloc((size_t)L * (size_t)H, sizeof(float));
+  if (m->cfg.task == TASK_CONDLM) model_cond_state(m, &so->label, 1, h, c); /* the condition */
   float *p = xmalloc((size_t)V * sizeof(float));
   int *order = xmalloc((size_t)V * sizeof(int));
   batch b = {0};

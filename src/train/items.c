@@ -43,7 +43,7 @@ int64_t items_seq_tokens(const dataset *ds, int split, uint64_t q, int max_len) 
 }
 int items_seq_steps(const dataset *ds, int split, uint64_t q, int max_len) {
   int64_t n = items_seq_tokens(ds, split, q, max_len);
-  if (ds->task != TASK_LM) return (int)n; /* classify, tag: every token is an input */
+  if (!task_is_lm(ds->task)) return (int)n; /* classify, tag: every token is an input */
   return (int)(ds->eos_id >= 0 ? n : n > 0 ? n - 1 : 0);
 }
 /* targets a sequence contributes to the loss */
@@ -60,7 +60,7 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
   for (int i = 0; i < n; i++) total += items_seq_tokens(ds, split, q[i], max_len) + 1;
   items_reserve(it, n, total);
   int32_t *p = it->pool;
-  if (ds->task != TASK_LM) { /* inputs x0 .. x_{n-1}; targets the tags, or one label per sequence */
+  if (!task_is_lm(ds->task)) { /* inputs x0 .. x_{n-1}; targets the tags, or a label per sequence */
     for (int i = 0; i < n; i++) {
       int64_t k = items_seq_tokens(ds, split, q[i], max_len);
       uint64_t o = ds->split[split].offsets[q[i]];
@@ -88,6 +88,7 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
     it->tgt[i] = p + 1;
     it->len[i] = items_seq_steps(ds, split, q[i], max_len);
     it->ids[i] = q[i];
+    it->labels[i] = ds->task == TASK_CONDLM ? ds->split[split].labels[q[i]] : -1;
     p += k + 1;
   }
 }
@@ -95,6 +96,7 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
 /* Pack n items into b with their targets (next tokens, tags, or a label per sequence). */
 void items_pack(batch *b, const items *it, int n, const dataset *ds) {
   batch_pack(b, n, it->len, it->in, ds->task == TASK_CLASSIFY ? NULL : it->tgt, it->ids);
+  if (ds->task == TASK_CONDLM) batch_set_labels(b, it->labels); /* the condition, not a target */
   if (ds->task == TASK_CLASSIFY) {
     batch_set_labels(b, it->labels);
     b->n_targets = 0;

@@ -128,7 +128,7 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
   json_num(&j, "epoch", epoch);
   json_num(&j, "elapsed_s", core_now() - mt->t_start);
   json_num(&j, "val_loss", vl);
-  if (ds->task != TASK_LM) {
+  if (!task_is_lm(ds->task)) {
     if (!mt->quiet)
       printf("  val loss %.4f | accuracy %.4f | macro F1 %.4f | %.0f %s | %.1fs\n", vl,
              eval_accuracy(r), eval_macro_f1(r), r->tokens,

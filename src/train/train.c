@@ -154,7 +154,8 @@ static void trainer_open_model(trainer *t) {
   dataset *ds = t->ds;
   model_config mc = o->mc;
   mc.vocab = (int)ds->vocab_size;
-  mc.n_out = ds->task != TASK_LM ? (int)ds->n_out : 0;
+  mc.n_out = !task_is_lm(ds->task) ? (int)ds->n_out : 0;
+  mc.n_cond = ds->task == TASK_CONDLM ? (int)ds->n_out : 0;
   if (mc.task != TASK_LM && o->ss_kind != SS_NONE)
     recur_usage_fail("scheduled sampling feeds a language model its own predictions",
                      "--scheduled-sampling needs --task lm");
@@ -163,7 +164,7 @@ static void trainer_open_model(trainer *t) {
                "the dataset is for --task %s, not --task %s", task_names[ds->task],
                task_names[mc.task]);
   if (mc.task != TASK_LM && o->mode == MODE_STREAM)
-    recur_usage_fail("classification and tagging train on whole sequences",
+    recur_usage_fail("classification, tagging and conditioned text train on whole sequences",
                      "--task %s needs --mode sequences", task_names[mc.task]);
   model_config_check(&mc);
   if (t->ckdir) {

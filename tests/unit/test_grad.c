@@ -14,7 +14,18 @@ static double loss_of(model *m, const batch *b, const float *h0, const float *c0
 }
 
 static void run_task(int cell, int layers, float dropout, int task, int bidi, int pool) {
-  model_config c = {cell, layers, 6, 5, V, dropout, task, bidi, task == TASK_LM ? 0 : 4, pool};
+  model_config c = {cell,
+                    layers,
+                    6,
+                    5,
+                    V,
+                    dropout,
+                    task,
+                    bidi,
+                    task_is_lm(task) ? 0 : 4,
+                    pool,
+                    task == TASK_CONDLM ? 3 : 0,
+                    4};
   model *m = model_create(&c, 42);
   /* make biases and weights a bit larger so every gate matters */
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
@@ -38,6 +49,8 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
   batch b = {0};
   batch_pack(&b, NSEQ, len, in, task == TASK_CLASSIFY ? NULL : tgt, ids);
   if (task == TASK_CLASSIFY) batch_set_labels(&b, labels);
+  int32_t conds[NSEQ] = {2, 0, 2}; /* condlm: two sequences share a label */
+  if (task == TASK_CONDLM) batch_set_labels(&b, conds);
   const int H = c.hidden;
   float h0[2 * NSEQ * 6], c0[2 * NSEQ * 6];
   for (int i = 0; i < layers * NSEQ * H; i++) {
@@ -49,7 +62,9 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
     memset(h0, 0, sizeof h0);
     memset(c0, 0, sizeof c0);
   }
-  loss_of(m, &b, h0, c0);
+  /* condlm: no initial state given, so the labels make it (the path under test) */
+  const float *H0 = task == TASK_CONDLM ? NULL : h0, *C0 = task == TASK_CONDLM ? NULL : c0;
+  loss_of(m, &b, H0, C0);
   model_backward(m, &b, 1.0f);
   float *g = malloc((size_t)m->n_params * sizeof(float));
   memcpy(g, m->grads, (size_t)m->n_params * sizeof(float));
@@ -61,9 +76,9 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
       const float eps =
           cell == CELL_RNN_RELU ? 1e-3f : 1e-2f; /* small steps keep ReLU off its kink */
       *p = save + eps;
-      double lp = loss_of(m, &b, h0, c0);
+      double lp = loss_of(m, &b, H0, C0);
       *p = save - eps;
-      double lm = loss_of(m, &b, h0, c0);
+      double lm = loss_of(m, &b, H0, C0);
       *p = save;
       double fd = (lp - lm) / (2.0 * eps), an = g[T->offset + k];
       num2 += fd * fd;
@@ -100,5 +115,7 @@ int main(void) {
   run_task(CELL_GRU, 2, 0.0f, TASK_CLASSIFY, 0, POOL_MEAN);
   run_task(CELL_LSTM, 2, 0.2f, TASK_CLASSIFY, 1, POOL_MEAN);
   run_task(CELL_GRU, 1, 0.0f, TASK_TAG, 0, POOL_LAST);
+  for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
+  run_task(CELL_LSTM, 2, 0.3f, TASK_CONDLM, 0, POOL_LAST);
   return check_done("test_grad");
 }
