@@ -30,6 +30,7 @@ typedef struct {
   enum model_pool pool; /* classify */
   int n_cond;           /* condlm: labels conditioning the text */
   int cond_dim;         /* condlm: width of a label's embedding */
+  int cond_input;       /* condlm: the label's embedding is also appended to every input */
 } model_config;
 
 typedef struct {

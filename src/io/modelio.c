@@ -36,6 +36,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   if (c->task == TASK_CONDLM) {
     h5_attr_set_i64(f, "n_cond", c->n_cond);
     h5_attr_set_i64(f, "cond_dim", c->cond_dim);
+    h5_attr_set_i64(f, "cond_input", c->cond_input);
   }
   h5_attr_set_f64(f, "dropout", c->dropout);
   h5_attr_set_i64(f, "step", step);
@@ -120,10 +121,11 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   h5_attr_get_i64(f, "bidirectional", &bidi);
   h5_attr_get_f64(f, "dropout", &dropout);
   char task[32] = "lm", pool[16] = "last";
-  int64_t n_out = 0, n_cond = 0, cond_dim = 0;
+  int64_t n_out = 0, n_cond = 0, cond_dim = 0, cond_input = 0;
   h5_attr_get_str(f, "task", task, sizeof task);
   h5_attr_get_i64(f, "n_cond", &n_cond);
   h5_attr_get_i64(f, "cond_dim", &cond_dim);
+  h5_attr_get_i64(f, "cond_input", &cond_input);
   h5_attr_get_str(f, "pool", pool, sizeof pool);
   h5_attr_get_i64(f, "n_out", &n_out);
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
@@ -143,7 +145,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     (int)vocab,       (float)dropout,
                     task_parse(task), bidi != 0,
                     (int)n_out,       strcmp(pool, "mean") == 0 ? POOL_MEAN : POOL_LAST,
-                    (int)n_cond,      (int)cond_dim};
+                    (int)n_cond,      (int)cond_dim,
+                    cond_input != 0};
   if (task_is_lm(c.task) && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");
   if (!(c.dropout >= 0 && c.dropout < 1)) c.dropout = 0;

@@ -64,14 +64,14 @@ model *model_create(const model_config *c, uint64_t seed) {
   m->O = task_is_lm(c->task) ? c->vocab : c->n_out;
   if (task_is_lm(c->task)) m->cfg.n_out = c->vocab;
   const int cond = c->task == TASK_CONDLM, S = c->cell == CELL_LSTM ? 2 : 1;
-  const int64_t C = c->cond_dim;
+  const int64_t C = c->cond_dim, E0 = E + (cond && c->cond_input ? C : 0); /* layer 0's input */
   /* layout in the order backward finishes: decoder, top layer ... layer 0, embedding */
   int64_t off = 0;
   off = add_tensor(m, "decoder.weight", 2, m->O, m->D, off);
   off = add_tensor(m, "decoder.bias", 1, m->O, 1, off);
   for (int l = c->layers - 1; l >= 0; l--)
     for (int d = 0; d < m->ndir; d++) {
-      int64_t in = l == 0 ? E : m->D;
+      int64_t in = l == 0 ? E0 : m->D;
       const char *sfx = d ? "_reverse" : "";
       char nm[48];
       snprintf(nm, sizeof nm, "rnn.weight_ih_l%d%s", l, sfx);
@@ -108,7 +108,7 @@ model *model_create(const model_config *c, uint64_t seed) {
       L->cell = c->cell;
       L->H = (int)H;
       L->G = (int)G;
-      L->in = (int)(l == 0 ? E : m->D);
+      L->in = (int)(l == 0 ? E0 : m->D);
       L->w_ih = m->params + m->tensors[ti].offset;
       L->gw_ih = m->grads + m->tensors[ti++].offset;
       L->w_hh = m->params + m->tensors[ti].offset;
@@ -187,7 +187,7 @@ static void reserve(model *m, int64_t N, int64_t B) {
   if (N <= m->capN && B <= m->capB) return;
   N = N > m->capN ? N : m->capN;
   B = B > m->capB ? B : m->capB;
-  const int64_t E = m->cfg.embed, D = m->D, H = m->cfg.hidden, W = D > E ? D : E;
+  const int64_t E = m->layer[0][0].in, D = m->D, H = m->cfg.hidden, W = D > E ? D : E;
   const int64_t R = m->cfg.task == TASK_CLASSIFY ? B : N;
   m->x0 = xrealloc(m->x0, (size_t)(N * E) * sizeof(float));
   m->probs = xrealloc(m->probs, (size_t)((R > 0 ? R : 1) * m->O) * sizeof(float));
@@ -251,14 +251,20 @@ static const float *layer_in(const model *m, int l) {
   return m->fwd_train && m->cfg.dropout > 0 ? m->drop[l - 1] : layer_out(m, l - 1);
 }
 
-void model_cond_state(model *m, const int32_t *labels, int64_t B, float *h0, float *c0) {
-  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, S = m->cfg.cell == CELL_LSTM ? 2 : 1;
-  RECUR_ASSERT(m->cfg.task == TASK_CONDLM);
+/* m->ce (B, C): the embeddings of rows' labels */
+static void cond_rows(model *m, const int32_t *labels, int64_t B) {
+  const int64_t C = m->cfg.cond_dim;
   m->ce = xrealloc(m->ce, (size_t)((B > 0 ? B : 1) * C) * sizeof(float));
   for (int64_t r = 0; r < B; r++) {
     RECUR_ASSERT(labels[r] >= 0 && labels[r] < m->cfg.n_cond);
     memcpy(m->ce + r * C, m->cemb + (int64_t)labels[r] * C, (size_t)C * sizeof(float));
   }
+}
+
+void model_cond_state(model *m, const int32_t *labels, int64_t B, float *h0, float *c0) {
+  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, S = m->cfg.cell == CELL_LSTM ? 2 : 1;
+  RECUR_ASSERT(m->cfg.task == TASK_CONDLM);
+  cond_rows(m, labels, B);
   float *z = xmalloc((size_t)((B > 0 ? B : 1) * S * H) * sizeof(float));
   for (int l = 0; l < m->cfg.layers; l++) {
     /* z = tanh(e W^T + b): (B, S H) */
@@ -301,8 +307,14 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   reserve(m, N, B);
   m->fwd_step = step;
   m->fwd_train = train;
+  const int64_t E0 = m->layer[0][0].in, C = m->cfg.cond_dim; /* E, or E + C with --cond-input */
+  if (m->cfg.task == TASK_CONDLM) cond_rows(m, b->label, B);
   for (int64_t r = 0; r < N; r++)
-    memcpy(m->x0 + r * E, m->emb + (int64_t)b->in[r] * E, (size_t)E * sizeof(float));
+    memcpy(m->x0 + r * E0, m->emb + (int64_t)b->in[r] * E, (size_t)E * sizeof(float));
+  if (E0 > E) /* --cond-input: each row's label embedding after its token's */
+    for (int t = 0; t < b->s.T; t++)
+      for (int r = 0; r < b->bs[t]; r++)
+        memcpy(m->x0 + (b->off[t] + r) * E0 + E, m->ce + r * C, (size_t)C * sizeof(float));
   if (m->ndir == 2)
     for (int t = 0; t < b->s.T; t++)
       for (int r = 0; r < b->bs[t]; r++) m->perm[b->off[t] + r] = b->off[b->len[r] - 1 - t] + r;
@@ -444,12 +456,12 @@ void model_backward(model *m, const batch *b, float scale) {
   }
   int ti = 2; /* tensors after the decoder: 4 per layer and direction, top layer first */
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
-  const int cond = m->cond_made;
+  const int cond = m->cond_made, E0 = m->layer[0][0].in;
   float *dh0 = NULL, *dc0 = NULL;
+  if (m->cfg.task == TASK_CONDLM) memset(m->cd, 0, (size_t)(B * m->cfg.cond_dim) * sizeof(float));
   if (cond) {
     dh0 = xmalloc((size_t)(B * H) * sizeof(float));
     dc0 = xcalloc((size_t)(B * H), sizeof(float));
-    memset(m->cd, 0, (size_t)(B * m->cfg.cond_dim) * sizeof(float));
   }
   for (int l = L - 1; l >= 0; l--) {
     const float *X = layer_in(m, l);
@@ -485,18 +497,25 @@ void model_backward(model *m, const batch *b, float scale) {
   }
   for (int64_t r = 0; r < N; r++) {
     float *g = m->gemb + (int64_t)b->in[r] * E;
-    const float *d = m->dA + r * E;
+    const float *d = m->dA + r * E0;
     for (int64_t j = 0; j < E; j++) g[j] += d[j];
   }
-  if (cond) { /* the label embeddings */
+  if (E0 > E) /* --cond-input: every step's share of the label embedding */
+    for (int t = 0; t < b->s.T; t++)
+      for (int r = 0; r < b->bs[t]; r++) {
+        const float *d = m->dA + (b->off[t] + r) * E0 + E;
+        float *g = m->cd + (int64_t)r * (E0 - E);
+        for (int64_t j = 0; j < E0 - E; j++) g[j] += d[j];
+      }
+  if (m->cfg.task == TASK_CONDLM) { /* the label embeddings */
     const int64_t C = m->cfg.cond_dim;
     for (int64_t r = 0; r < B; r++) {
       float *g = m->gcemb + (int64_t)b->label[r] * C;
       for (int64_t j = 0; j < C; j++) g[j] += m->cd[r * C + j];
     }
-    xfree(dh0);
-    xfree(dc0);
   }
+  xfree(dh0);
+  xfree(dc0);
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->n_params);
 }
 

@@ -28,6 +28,8 @@ static const opt_def DEFS[] = {
      "what the dataset was prepared for", 0},
     {"--cond-dim", NULL, OPT_INT, F(mc.cond_dim), 1, 65536, NULL, "32", "N",
      "condlm: width of a label's embedding (a tanh layer per layer makes its initial state)", 0},
+    {"--cond-input", NULL, OPT_SWITCH, F(mc.cond_input), 0, 1, NULL, "0", NULL,
+     "condlm: also append the label's embedding to every input", 0},
     {"--bidirectional", NULL, OPT_SWITCH, F(mc.bidirectional), 0, 1, NULL, "0", NULL,
      "each layer also runs backward (classify, tag)", 0},
     {"--pool", NULL, OPT_CHOICE, F(mc.pool), 0, 0, pool_names, "last", NULL,

@@ -59,6 +59,16 @@ print(f"--label {sys.argv[2]}: {t[:40]!r}... {share:.0%} of {len(t)} characters 
 assert len(t) >= 3 and share >= 0.95, (t, share)
 PY
 done
+# --cond-input: the label also enters at every step; sampling feeds it too
+"$RECUR" train "${common[@]}" --cond-input --steps 300 --eval-every 0 --lr 0.005 --quiet --out runci
+"$RECUR" sample runci --label digits --length 100 --temperature 0.5 --seed 5 --json > s-ci.json
+python3 - s-ci.json <<'PY'
+import json, string, sys
+t = json.load(open(sys.argv[1]))["text"].replace("\n", "")
+share = sum(ch in string.digits for ch in t) / max(1, len(t))
+print(f"--cond-input --label digits: {t[:40]!r} {share:.0%} digits")
+assert len(t) >= 3 and share >= 0.95, (t, share)
+PY
 expect_fail "it knows: digits, lower, upper" "$RECUR" sample run --length 5
 expect_fail "--label 'nosuch': the model knows no such label; it knows: digits, lower, upper" "$RECUR" sample run --label nosuch
 expect_fail "--label given, but this model is a lm model" "$RECUR" sample plain --label upper

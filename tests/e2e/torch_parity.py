@@ -1,6 +1,8 @@
 """Load recur model.h5 files into PyTorch (nn.Embedding, nn.LSTM/GRU/RNN, nn.Linear) by name with
 h5py, read the dataset with h5py, and check the loss PyTorch computes on the val split against
-`recur eval --json`: language models, bidirectional taggers and classifiers.
+`recur eval --json`: language models, bidirectional taggers and classifiers, and language models
+conditioned on a label (cond.embedding -> tanh(cond.init_l*) -> each layer's h0 (and c0), with
+--cond-input the label's embedding also concatenated to every input).
 Usage: torch_parity.py DATA.h5 EVAL.json MODEL.h5 [EVAL.json MODEL.h5 ...]"""
 import json, sys
 import h5py, numpy as np, torch, torch.nn as nn
@@ -14,7 +16,7 @@ task = text(data.attrs["task"])
 tok = data["val/tokens"][:].astype(np.int64)
 off = data["val/offsets"][:]
 tags = data["val/tags"][:].astype(np.int64) if task == "tag" else None
-labels = data["val/labels"][:].astype(np.int64) if task == "classify" else None
+labels = data["val/labels"][:].astype(np.int64) if task in ("classify", "condlm") else None
 eos = int(data.attrs["eos_id"])
 worst = 0.0
 for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
@@ -23,9 +25,15 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     cell, L, H, E, V = text(a["cell"]), int(a["layers"]), int(a["hidden"]), int(a["embed"]), int(a["vocab_size"])
     bi, O = bool(a["bidirectional"]), int(a["n_out"])
     kw = dict(bidirectional=bi)
-    rnn = {"lstm": lambda: nn.LSTM(E, H, L, **kw), "gru": lambda: nn.GRU(E, H, L, **kw),
-           "rnn_tanh": lambda: nn.RNN(E, H, L, nonlinearity="tanh", **kw),
-           "rnn_relu": lambda: nn.RNN(E, H, L, nonlinearity="relu", **kw)}[cell]()
+    cin = int(a["cond_dim"]) if task == "condlm" and int(a["cond_input"]) else 0
+    I = E + cin  # the first layer's input width
+    rnn = {"lstm": lambda: nn.LSTM(I, H, L, **kw), "gru": lambda: nn.GRU(I, H, L, **kw),
+           "rnn_tanh": lambda: nn.RNN(I, H, L, nonlinearity="tanh", **kw),
+           "rnn_relu": lambda: nn.RNN(I, H, L, nonlinearity="relu", **kw)}[cell]()
+    if task == "condlm":
+        cemb = torch.from_numpy(f["cond.embedding.weight"][:])
+        cinit = [(torch.from_numpy(f[f"cond.init_l{l}.weight"][:]), torch.from_numpy(f[f"cond.init_l{l}.bias"][:]))
+                 for l in range(L)]
     D = H * (2 if bi else 1)
     emb, dec = nn.Embedding(V, E), nn.Linear(D, O)
     with torch.no_grad():
@@ -37,12 +45,20 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
         total, count = 0.0, 0
         for i in range(len(off) - 1):
             seq = torch.from_numpy(tok[off[i]:off[i + 1]])
-            if task == "lm":  # starts with <eos>, predicts every token
+            state = None
+            if task in ("lm", "condlm"):  # starts with <eos>, predicts every token
                 x, y = torch.cat([torch.tensor([eos]), seq[:-1]]), seq
             else:
                 x = seq
                 y = torch.from_numpy(tags[off[i]:off[i + 1]]) if task == "tag" else torch.tensor([labels[i]])
-            out = rnn(emb(x.unsqueeze(1)))[0].squeeze(1)  # (T, D)
+            inp = emb(x.unsqueeze(1))  # (T, 1, E)
+            if task == "condlm":  # the label makes every layer's initial state
+                e = cemb[labels[i]]
+                z = torch.stack([torch.tanh(w @ e + b) for w, b in cinit]).unsqueeze(1)  # (L, 1, S H)
+                state = (z[:, :, :H].contiguous(), z[:, :, H:].contiguous()) if cell == "lstm" else z.contiguous()
+                if cin:
+                    inp = torch.cat([inp, e.expand(len(x), 1, cin)], dim=2)
+            out = rnn(inp, state)[0].squeeze(1)  # (T, D)
             if task == "classify":  # forward direction at the last step, reverse direction at the first
                 out = torch.cat([out[-1, :H], out[0, H:]]).unsqueeze(0) if bi else out[-1:]
             total += nn.functional.cross_entropy(dec(out).double(), y, reduction="sum").item()
@@ -50,7 +66,7 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     ev = json.load(open(ev_path))
     rel = abs(total / count - ev["loss"]) / ev["loss"]
     worst = max(worst, rel)
-    print(f"{task} {'bidirectional ' if bi else ''}{cell}: torch loss {total / count:.6f}, recur eval {ev['loss']:.6f} over {count} (relative {rel:.1e})")
+    print(f"{task} {'bidirectional ' if bi else ''}{'cond-input ' if cin else ''}{cell}: torch loss {total / count:.6f}, recur eval {ev['loss']:.6f} over {count} (relative {rel:.1e})")
     assert count == ev.get("tokens", ev.get("sequences")), (count, ev)
 assert worst < 1e-4, worst
 print("torch parity: ok")

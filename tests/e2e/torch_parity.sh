@@ -1,5 +1,6 @@
 # A model.h5 loads into PyTorch by name with h5py and gives the same loss as recur: language
-# models of every cell, bidirectional taggers and classifiers.
+# models of every cell, bidirectional taggers and classifiers, label-conditioned language models
+# (with and without --cond-input).
 source "$(dirname "$0")/../lib.sh"
 /usr/bin/python3 -c "import torch, h5py" || fail "python3-torch and python3-h5py are needed (launch/test installs them)"
 python3 -c "
@@ -9,7 +10,8 @@ w = 'red green blue cyan magenta yellow black white'.split()
 lines = [' '.join(r.choice(w) for _ in range(r.randint(1, 9))) for _ in range(600)]
 open('text.txt', 'w').write('\n'.join(lines) + '\n')
 open('tag.txt', 'w').write(''.join(l + '\t' + ''.join('U' if c in 'aeiou' else 'l' for c in l) + '\n' for l in lines))
-open('cls.txt', 'w').write(''.join(l.split()[0] + '\t' + l + '\n' for l in lines))"
+open('cls.txt', 'w').write(''.join(l.split()[0] + '\t' + l + '\n' for l in lines))
+open('cond.txt', 'w').write(''.join(l.split()[-1] + '\t' + l + '\n' for l in lines))"
 "$RECUR" prepare text.txt -o d.h5 --split-on line --val 0.1 --quiet
 "$RECUR" prepare tag.txt -o tag.h5 --task tag --val 0.1 --quiet
 "$RECUR" prepare cls.txt -o cls.h5 --task classify --val 0.1 --quiet
@@ -30,3 +32,14 @@ for t in tag classify; do
   done
   /usr/bin/python3 "$(dirname "$0")/torch_parity.py" $data "${models[@]}"
 done
+"$RECUR" prepare cond.txt -o cond.h5 --task condlm --val 0.1 --quiet
+models=()
+for cell in lstm gru rnn_tanh; do
+  for ci in "" --cond-input; do
+    "$RECUR" train --data cond.h5 --out c-$cell$ci --task condlm $ci --cond-dim 6 --mode sequences --cell $cell --layers 2 \
+      --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
+    "$RECUR" eval c-$cell$ci --data cond.h5 --split val --json > ev-c-$cell$ci.json
+    models+=(ev-c-$cell$ci.json c-$cell$ci/model.h5)
+  done
+done
+/usr/bin/python3 "$(dirname "$0")/torch_parity.py" cond.h5 "${models[@]}"

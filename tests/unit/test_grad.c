@@ -8,24 +8,26 @@
 #include "recur/model.h"
 
 enum { V = 7, NSEQ = 3 };
+static int g_cond_input; /* condlm: the label also appended to every input */
 
 static double loss_of(model *m, const batch *b, const float *h0, const float *c0) {
   return model_forward(m, b, h0, c0, 5, 1);
 }
 
 static void run_task(int cell, int layers, float dropout, int task, int bidi, int pool) {
-  model_config c = {cell,
-                    layers,
-                    6,
-                    5,
-                    V,
-                    dropout,
-                    task,
-                    bidi,
-                    task_is_lm(task) ? 0 : 4,
-                    pool,
-                    task == TASK_CONDLM ? 3 : 0,
-                    4};
+  model_config c = {.cell = cell,
+                    .layers = layers,
+                    .hidden = 6,
+                    .embed = 5,
+                    .vocab = V,
+                    .dropout = dropout,
+                    .task = task,
+                    .bidirectional = bidi,
+                    .n_out = task_is_lm(task) ? 0 : 4,
+                    .pool = pool,
+                    .n_cond = task == TASK_CONDLM ? 3 : 0,
+                    .cond_dim = 4,
+                    .cond_input = g_cond_input};
   model *m = model_create(&c, 42);
   /* make biases and weights a bit larger so every gate matters */
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
@@ -117,5 +119,7 @@ int main(void) {
   run_task(CELL_GRU, 1, 0.0f, TASK_TAG, 0, POOL_LAST);
   for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
   run_task(CELL_LSTM, 2, 0.3f, TASK_CONDLM, 0, POOL_LAST);
+  g_cond_input = 1;
+  for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
   return check_done("test_grad");
 }
