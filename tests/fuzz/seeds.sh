@@ -19,6 +19,7 @@ PY
 "$R" prepare text.txt -o dataset/byte.h5 --level byte --quiet
 "$R" prepare cls.txt -o dataset/cls.h5 --task classify --val 0.2 --quiet
 "$R" prepare tag.txt -o dataset/tag.h5 --task tag --quiet
+"$R" prepare cls.txt -o dataset/condlm.h5 --task condlm --quiet
 "$R" prepare text.txt -o sh.h5 --split-on line --shard-tokens 2000 --quiet
 cp sh.h5 dataset/index.h5
 "$R" train --data dataset/char.h5 --out run --hidden 8 --embed 4 --layers 1 --batch 4 --seq-len 10 \
@@ -27,6 +28,9 @@ cp run/model.h5 model/lstm.h5
 "$R" train --data dataset/cls.h5 --out runc --task classify --mode sequences --bidirectional --cell gru \
   --hidden 8 --embed 4 --layers 1 --batch 4 --steps 1 --quiet
 cp runc/model.h5 model/gru-bi.h5
+"$R" train --data dataset/condlm.h5 --out runl --task condlm --cond-input --cond-dim 3 --mode sequences \
+  --cell lstm --hidden 8 --embed 4 --layers 1 --batch 4 --steps 1 --quiet
+cp runl/model.h5 model/condlm.h5
 mkdir -p ckpt-template && cp run/checkpoints/step-00000002/{model.h5,COMMIT,state-rank-00000.h5} ckpt-template/
 { printf '\0'; cat ckpt-template/COMMIT; } > ckpt/commit
 { printf '\1'; cat ckpt-template/state-rank-00000.h5; } > ckpt/shard
