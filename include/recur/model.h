@@ -31,6 +31,7 @@ typedef struct {
   int n_cond;           /* condlm: labels conditioning the text */
   int cond_dim;         /* condlm: width of a label's embedding */
   int cond_input;       /* condlm: the label's embedding is also appended to every input */
+  int tie_weights;      /* lm, condlm: the readout's weight is the embedding (embed = hidden) */
 } model_config;
 
 typedef struct {

@@ -33,6 +33,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_str(f, "task", task_names[c->task]);
   h5_attr_set_str(f, "pool", c->pool == POOL_MEAN ? "mean" : "last");
   h5_attr_set_i64(f, "n_out", m->O);
+  h5_attr_set_i64(f, "tie_weights", c->tie_weights);
   if (c->task == TASK_CONDLM) {
     h5_attr_set_i64(f, "n_cond", c->n_cond);
     h5_attr_set_i64(f, "cond_dim", c->cond_dim);
@@ -52,6 +53,10 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
     const model_tensor *t = &m->tensors[i];
     hsize_t dims[2] = {(hsize_t)t->dims[0], (hsize_t)t->dims[1]};
     h5_write_array(f, t->name, H5T_IEEE_F32LE, t->rank, dims, m->params + t->offset);
+  }
+  if (c->tie_weights) { /* as PyTorch's state_dict of a tied model: decoder.weight too (a copy) */
+    hsize_t dims[2] = {(hsize_t)m->O, (hsize_t)m->D};
+    h5_write_array(f, "decoder.weight", H5T_IEEE_F32LE, 2, dims, m->dec_w);
   }
   h5_close_file(f, tmp);
   core_commit(tmp, path);
@@ -121,11 +126,12 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   h5_attr_get_i64(f, "bidirectional", &bidi);
   h5_attr_get_f64(f, "dropout", &dropout);
   char task[32] = "lm", pool[16] = "last";
-  int64_t n_out = 0, n_cond = 0, cond_dim = 0, cond_input = 0;
+  int64_t n_out = 0, n_cond = 0, cond_dim = 0, cond_input = 0, tie = 0;
   h5_attr_get_str(f, "task", task, sizeof task);
   h5_attr_get_i64(f, "n_cond", &n_cond);
   h5_attr_get_i64(f, "cond_dim", &cond_dim);
   h5_attr_get_i64(f, "cond_input", &cond_input);
+  h5_attr_get_i64(f, "tie_weights", &tie);
   h5_attr_get_str(f, "pool", pool, sizeof pool);
   h5_attr_get_i64(f, "n_out", &n_out);
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
@@ -146,7 +152,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     task_parse(task), bidi != 0,
                     (int)n_out,       strcmp(pool, "mean") == 0 ? POOL_MEAN : POOL_LAST,
                     (int)n_cond,      (int)cond_dim,
-                    cond_input != 0};
+                    cond_input != 0,  tie != 0};
   if (task_is_lm(c.task) && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");
   if (!(c.dropout >= 0 && c.dropout < 1)) c.dropout = 0;

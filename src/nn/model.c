@@ -30,6 +30,14 @@ void model_config_check(const model_config *c) {
     recur_fail(NULL, "a language model must not see the future it predicts",
                "--bidirectional cannot be used with --task lm");
   if (!task_is_lm(c->task) && c->n_out < 1) recur_fail(NULL, NULL, "no labels or tags to predict");
+  if (c->tie_weights && !task_is_lm(c->task))
+    recur_fail(NULL, "tied weights share the vocabulary's embedding with the readout",
+               "--tie-weights needs --task lm or condlm, not %s", task_names[c->task]);
+  if (c->tie_weights && c->embed != c->hidden)
+    recur_fail(
+        NULL, "give --embed equal to --hidden",
+        "--tie-weights needs the embedding as wide as the last layer: --embed %d, --hidden %d",
+        c->embed, c->hidden);
   if (c->task == TASK_CONDLM && (c->n_cond < 1 || c->cond_dim < 1 || c->cond_dim > 65536))
     recur_fail(NULL, NULL, "condlm needs labels and --cond-dim in [1, 65536] (%d labels, %d)",
                c->n_cond, c->cond_dim);
@@ -67,7 +75,8 @@ model *model_create(const model_config *c, uint64_t seed) {
   const int64_t C = c->cond_dim, E0 = E + (cond && c->cond_input ? C : 0); /* layer 0's input */
   /* layout in the order backward finishes: decoder, top layer ... layer 0, embedding */
   int64_t off = 0;
-  off = add_tensor(m, "decoder.weight", 2, m->O, m->D, off);
+  if (!c->tie_weights) /* tied: the readout uses embedding.weight (V x E, E = D) */
+    off = add_tensor(m, "decoder.weight", 2, m->O, m->D, off);
   off = add_tensor(m, "decoder.bias", 1, m->O, 1, off);
   for (int l = c->layers - 1; l >= 0; l--)
     for (int d = 0; d < m->ndir; d++) {
@@ -98,8 +107,10 @@ model *model_create(const model_config *c, uint64_t seed) {
   m->params = xcalloc((size_t)off, sizeof(float));
   m->grads = xcalloc((size_t)off, sizeof(float));
   int ti = 0;
-  m->dec_w = m->params + m->tensors[ti].offset;
-  m->gdec_w = m->grads + m->tensors[ti++].offset;
+  if (!c->tie_weights) {
+    m->dec_w = m->params + m->tensors[ti].offset;
+    m->gdec_w = m->grads + m->tensors[ti++].offset;
+  }
   m->dec_b = m->params + m->tensors[ti].offset;
   m->gdec_b = m->grads + m->tensors[ti++].offset;
   for (int l = c->layers - 1; l >= 0; l--)
@@ -120,6 +131,10 @@ model *model_create(const model_config *c, uint64_t seed) {
     }
   m->emb = m->params + m->tensors[ti].offset;
   m->gemb = m->grads + m->tensors[ti++].offset;
+  if (c->tie_weights) {
+    m->dec_w = m->emb;
+    m->gdec_w = m->gemb;
+  }
   if (cond) {
     m->cemb = m->params + m->tensors[ti].offset;
     m->gcemb = m->grads + m->tensors[ti++].offset;
@@ -454,7 +469,9 @@ void model_backward(model *m, const batch *b, float scale) {
       }
     }
   }
-  int ti = 2; /* tensors after the decoder: 4 per layer and direction, top layer first */
+  /* tensors after the decoder (its weight, unless tied, and bias): 4 per layer and direction, top
+   * layer first */
+  int ti = m->cfg.tie_weights ? 1 : 2;
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   const int cond = m->cond_made, E0 = m->layer[0][0].in;
   float *dh0 = NULL, *dc0 = NULL;

@@ -26,6 +26,10 @@ static const opt_def DEFS[] = {
      0},
     {"--task", NULL, OPT_CHOICE, F(mc.task), 0, 0, task_names, "lm", NULL,
      "what the dataset was prepared for", 0},
+    {"--tie-weights", NULL, OPT_SWITCH, F(mc.tie_weights), 0, 1, NULL, "0", NULL,
+     "lm, condlm: the readout's weight is the embedding (Press & Wolf 2017; needs --embed = "
+     "--hidden)",
+     0},
     {"--cond-dim", NULL, OPT_INT, F(mc.cond_dim), 1, 65536, NULL, "32", "N",
      "condlm: width of a label's embedding (a tanh layer per layer makes its initial state)", 0},
     {"--cond-input", NULL, OPT_SWITCH, F(mc.cond_input), 0, 1, NULL, "0", NULL,

@@ -66,7 +66,7 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     ev = json.load(open(ev_path))
     rel = abs(total / count - ev["loss"]) / ev["loss"]
     worst = max(worst, rel)
-    print(f"{task} {'bidirectional ' if bi else ''}{'cond-input ' if cin else ''}{cell}: torch loss {total / count:.6f}, recur eval {ev['loss']:.6f} over {count} (relative {rel:.1e})")
+    print(f"{task} {'bidirectional ' if bi else ''}{'cond-input ' if cin else ''}{'tied ' if int(a.get("tie_weights", 0)) else ''}{cell}: torch loss {total / count:.6f}, recur eval {ev['loss']:.6f} over {count} (relative {rel:.1e})")
     assert count == ev.get("tokens", ev.get("sequences")), (count, ev)
 assert worst < 1e-4, worst
 print("torch parity: ok")

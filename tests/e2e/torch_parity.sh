@@ -21,6 +21,11 @@ for cell in lstm gru rnn_tanh rnn_relu; do
   "$RECUR" eval r-$cell --data d.h5 --split val --json > ev-$cell.json
   models+=(ev-$cell.json r-$cell/model.h5)
 done
+# tied weights: model.h5 also holds decoder.weight (= embedding.weight), as PyTorch's state_dict
+"$RECUR" train --data d.h5 --out r-tied --mode sequences --cell lstm --layers 2 --hidden 16 --embed 16 --tie-weights \
+  --batch 8 --steps 15 --quiet
+"$RECUR" eval r-tied --data d.h5 --split val --json > ev-tied.json
+models+=(ev-tied.json r-tied/model.h5)
 /usr/bin/python3 "$(dirname "$0")/torch_parity.py" d.h5 "${models[@]}"
 for t in tag classify; do
   data=$t.h5; [ $t = classify ] && data=cls.h5

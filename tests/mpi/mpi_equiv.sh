@@ -43,4 +43,13 @@ for mode in stream sequences; do
   # accumulation changes the summation order only: 1 rank x accum 4 ~ 1 rank x accum 1
   compare a4-$mode r1-$mode
 done
+# tied weights (the readout's gradient lands in the embedding, at the end of the buffer): the
+# bucketed, overlapped reduction still gives what --accum gives
+tied=(--data d.h5 --cell lstm --layers 2 --hidden 24 --embed 24 --tie-weights --steps 20 --log-every 1 --eval-every 10
+      --quiet --mode sequences --batch 12 --max-len 40)
+"$RECUR" train "${tied[@]}" --out tied-a2 --accum 2
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${tied[@]}" --out tied-n2
+compare tied-n2 tied-a2
+expect_fail "--tie-weights needs the embedding as wide as the last layer: --embed 8, --hidden 24" \
+  "$RECUR" train --data d.h5 --hidden 24 --embed 8 --tie-weights --steps 1 --out tied-bad
 echo "mpi equivalence: ok"

@@ -118,8 +118,8 @@ int main(void) {
   damage_all("catch.h5", "dataset", read_dataset);
 
   dataset *ds = dataset_open("catch.h5");
-  model_config mc = {CELL_LSTM, 1, 16, 8, (int)ds->vocab_size, 0, TASK_LM, 0, 0,
-                     POOL_LAST, 0, 0,  0};
+  model_config mc = {CELL_LSTM, 1, 16, 8, (int)ds->vocab_size, 0, TASK_LM, 0, 0, POOL_LAST,
+                     0,         0, 0,  0};
   model *m = model_create(&mc, 1);
   model_vocab mv = {ds->level,      ds->eos_id, ds->unk_id, "line", ds->vocab,
                     ds->vocab_size, NULL,       0,          ""};

@@ -9,6 +9,7 @@
 
 enum { V = 7, NSEQ = 3 };
 static int g_cond_input; /* condlm: the label also appended to every input */
+static int g_tie;        /* the readout's weight is the embedding */
 
 static double loss_of(model *m, const batch *b, const float *h0, const float *c0) {
   return model_forward(m, b, h0, c0, 5, 1);
@@ -18,7 +19,7 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
   model_config c = {.cell = cell,
                     .layers = layers,
                     .hidden = 6,
-                    .embed = 5,
+                    .embed = g_tie ? 6 : 5,
                     .vocab = V,
                     .dropout = dropout,
                     .task = task,
@@ -27,10 +28,13 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .pool = pool,
                     .n_cond = task == TASK_CONDLM ? 3 : 0,
                     .cond_dim = 4,
-                    .cond_input = g_cond_input};
+                    .cond_input = g_cond_input,
+                    .tie_weights = g_tie};
   model *m = model_create(&c, 42);
   /* make biases and weights a bit larger so every gate matters */
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
+  if (g_tie) /* the embedding is also the readout: N(0, 1) rows would saturate the softmax */
+    for (int64_t i = 0; i < (int64_t)V * c.embed; i++) m->emb[i] *= 0.3f;
   int len[NSEQ] = {5, 2, 4};
   int32_t tok[NSEQ][6];
   int32_t *in[NSEQ], *tgt[NSEQ];
@@ -121,5 +125,9 @@ int main(void) {
   run_task(CELL_LSTM, 2, 0.3f, TASK_CONDLM, 0, POOL_LAST);
   g_cond_input = 1;
   for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
+  g_cond_input = 0;
+  g_tie = 1; /* embedding.weight gets both gradients: the input's and the readout's */
+  for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_LM, 0, POOL_LAST);
+  run_task(CELL_LSTM, 1, 0.0f, TASK_CONDLM, 0, POOL_LAST);
   return check_done("test_grad");
 }
