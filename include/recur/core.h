@@ -102,7 +102,9 @@ enum rng_purpose {
   RNG_DROPOUT,
   RNG_SAMPLE,
   RNG_SCHED_SAMPLING,
-  RNG_TEST
+  RNG_TEST,
+  RNG_EMBED_DROPOUT,
+  RNG_WEIGHT_DROP
 };
 static inline uint64_t rng_mix(uint64_t x) {
   x ^= x >> 33;

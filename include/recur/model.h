@@ -32,6 +32,10 @@ typedef struct {
   int cond_dim;         /* condlm: width of a label's embedding */
   int cond_input;       /* condlm: the label's embedding is also appended to every input */
   int tie_weights;      /* lm, condlm: the readout's weight is the embedding (embed = hidden) */
+  float dropout_locked; /* between layers, one mask per sequence for all its steps (instead of
+                           dropout's mask per step) */
+  float dropout_embed;  /* whole words: a word's embedding row dropped for the whole step */
+  float weight_drop;    /* DropConnect on every hidden-to-hidden weight, one mask per step */
 } model_config;
 
 typedef struct {
@@ -73,7 +77,10 @@ typedef struct {
   float *ch0, *cc0;                                    /* (L, B, H) the states made */
   float *ce, *cd;                                      /* (B, C) rows' embeddings, their grads */
   float *cdz;                                          /* (B, S H) */
-  int cond_made;  /* the last forward made the initial states from labels (none was given) */
+  int cond_made; /* the last forward made the initial states from labels (none was given) */
+  /* --weight-drop: views whose W_hh is the masked copy, and that copy's gradient */
+  layer_view wd_view[MODEL_MAX_LAYERS][2];
+  float *wd_w[MODEL_MAX_LAYERS][2], *wd_g[MODEL_MAX_LAYERS][2]; /* (G H, H) */
   float *probs;   /* (R, O) softmax of the logits, R = N (lm, tag) or B (classify) */
   float *dA, *dB; /* (N, max(E, D)) backward ping-pong */
   layer_scratch scratch;

@@ -146,13 +146,20 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     recur_fail(where, NULL,
                "configuration out of range (layers %lld, hidden %lld, embed %lld, vocab %lld)",
                (long long)layers, (long long)hidden, (long long)embed, (long long)vocab);
-  model_config c = {cell_parse(cell), (int)layers,
-                    (int)hidden,      (int)embed,
-                    (int)vocab,       (float)dropout,
-                    task_parse(task), bidi != 0,
-                    (int)n_out,       strcmp(pool, "mean") == 0 ? POOL_MEAN : POOL_LAST,
-                    (int)n_cond,      (int)cond_dim,
-                    cond_input != 0,  tie != 0};
+  model_config c = {.cell = cell_parse(cell),
+                    .layers = (int)layers,
+                    .hidden = (int)hidden,
+                    .embed = (int)embed,
+                    .vocab = (int)vocab,
+                    .dropout = (float)dropout,
+                    .task = task_parse(task),
+                    .bidirectional = bidi != 0,
+                    .n_out = (int)n_out,
+                    .pool = strcmp(pool, "mean") == 0 ? POOL_MEAN : POOL_LAST,
+                    .n_cond = (int)n_cond,
+                    .cond_dim = (int)cond_dim,
+                    .cond_input = cond_input != 0,
+                    .tie_weights = tie != 0};
   if (task_is_lm(c.task) && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");
   if (!(c.dropout >= 0 && c.dropout < 1)) c.dropout = 0;

@@ -25,6 +25,13 @@ void model_config_check(const model_config *c) {
   if (c->vocab < 1) recur_fail(NULL, NULL, "vocabulary size must be positive, got %d", c->vocab);
   if (!(c->dropout >= 0 && c->dropout < 1))
     recur_fail(NULL, NULL, "--dropout must be in [0, 1), got %g", c->dropout);
+  if (!(c->dropout_locked >= 0 && c->dropout_locked < 1 && c->dropout_embed >= 0 &&
+        c->dropout_embed < 1))
+    recur_fail(NULL, NULL, "--dropout-locked and --dropout-embed must be in [0, 1)");
+  if (!(c->weight_drop >= 0 && c->weight_drop < 1))
+    recur_fail(NULL, NULL, "--weight-drop must be in [0, 1), got %g", c->weight_drop);
+  if (c->dropout > 0 && c->dropout_locked > 0)
+    recur_fail(NULL, "give one of them", "--dropout and --dropout-locked both drop between layers");
   if (c->task < 0 || c->task >= TASK_COUNT) recur_fail(NULL, NULL, "unknown task");
   if (task_is_lm(c->task) && c->bidirectional)
     recur_fail(NULL, "a language model must not see the future it predicts",
@@ -188,6 +195,8 @@ void model_free(model *m) {
   xfree(m->dh[1]);
   xfree(m->perm);
   xfree(m->feat);
+  for (int l = 0; l < m->cfg.layers; l++)
+    for (int d = 0; d < 2; d++) xfree(m->wd_w[l][d]), xfree(m->wd_g[l][d]);
   xfree(m->ch0);
   xfree(m->cc0);
   xfree(m->ce);
@@ -208,7 +217,7 @@ static void reserve(model *m, int64_t N, int64_t B) {
   m->probs = xrealloc(m->probs, (size_t)((R > 0 ? R : 1) * m->O) * sizeof(float));
   m->dA = xrealloc(m->dA, (size_t)(N * W) * sizeof(float));
   m->dB = xrealloc(m->dB, (size_t)(N * W) * sizeof(float));
-  if (m->cfg.dropout > 0)
+  if (m->cfg.dropout > 0 || m->cfg.dropout_locked > 0)
     for (int l = 0; l + 1 < m->cfg.layers; l++)
       m->drop[l] = xrealloc(m->drop[l], (size_t)(N * D) * sizeof(float));
   if (m->ndir == 2) {
@@ -232,19 +241,75 @@ static void reserve(model *m, int64_t N, int64_t B) {
   m->capB = B;
 }
 
+/* dropout between layers: --dropout or --dropout-locked */
+static float between_p(const model *m) {
+  return m->cfg.dropout > 0 ? m->cfg.dropout : m->cfg.dropout_locked;
+}
+
 /* y = x * mask over rows of width w, mask element = 1/(1-p) with probability 1-p else 0, keyed
- * by (seed, step, layer, seq_id, position, unit): the same mask in forward and backward. */
+ * by (seed, step, layer, seq_id, position, unit) — without the position for --dropout-locked (one
+ * mask per sequence, Gal & Ghahramani 2016): the same mask in forward and backward. */
 static void dropout_apply(const model *m, const batch *b, int layer, uint64_t step, float *y,
                           const float *x, int w) {
-  const float p = m->cfg.dropout, keep = 1.0f / (1.0f - p);
+  const float p = between_p(m), keep = 1.0f / (1.0f - p);
+  const int locked = m->cfg.dropout_locked > 0;
   for (int t = 0; t < b->s.T; t++)
     for (int r = 0; r < b->bs[t]; r++) {
       int64_t row = b->off[t] + r;
-      uint64_t k =
-          rng_key(m->seed, RNG_DROPOUT, step, ((uint64_t)layer << 48) ^ b->seq_id[r], (uint64_t)t);
+      uint64_t k = rng_key(m->seed, RNG_DROPOUT, step, ((uint64_t)layer << 48) ^ b->seq_id[r],
+                           locked ? 0xFFFFFFFFull : (uint64_t)t);
       for (int j = 0; j < w; j++)
         y[row * w + j] = rng_uniform(rng_sub(k, (uint64_t)j)) < p ? 0.0f : x[row * w + j] * keep;
     }
+}
+
+/* --dropout-embed (Gal & Ghahramani 2016, awd-lstm-lm's embedded_dropout): in training, word w's
+ * embedding is dropped (0) for the whole step with probability p, else scaled by 1/(1-p); keyed by
+ * (seed, step, w), so every rank drops the same words */
+static float embed_keep(const model *m, int32_t w) {
+  const float p = m->cfg.dropout_embed;
+  if (!m->fwd_train || p <= 0) return 1.0f;
+  uint64_t k = rng_key(m->seed, RNG_EMBED_DROPOUT, m->fwd_step, (uint64_t)w, 0);
+  return rng_uniform(k) < p ? 0.0f : 1.0f / (1.0f - p);
+}
+
+/* --weight-drop (DropConnect on W_hh, Wan et al. 2013, as awd-lstm-lm's WeightDrop): element e of
+ * layer l's (direction d's) W_hh is kept, scaled by 1/(1-p), or zeroed, keyed by (seed, step, l,
+ * d, e): one mask for the whole step, every rank the same */
+static float wd_keep(const model *m, int l, int d, int64_t e) {
+  const float p = m->cfg.weight_drop;
+  uint64_t k = rng_key(m->seed, RNG_WEIGHT_DROP, m->fwd_step, (uint64_t)(2 * l + d), (uint64_t)e);
+  return rng_uniform(k) < p ? 0.0f : 1.0f / (1.0f - p);
+}
+
+/* the view of layer l, direction d, this forward/backward runs with */
+static const layer_view *view(model *m, int l, int d) {
+  return m->fwd_train && m->cfg.weight_drop > 0 ? &m->wd_view[l][d] : &m->layer[l][d];
+}
+
+/* before a training forward: the masked copies of W_hh and fresh gradients for them */
+static void wd_prepare(model *m) {
+  for (int l = 0; l < m->cfg.layers; l++)
+    for (int d = 0; d < m->ndir; d++) {
+      const layer_view *L = &m->layer[l][d];
+      const int64_t n = (int64_t)L->G * L->H * L->H;
+      if (!m->wd_w[l][d]) {
+        m->wd_w[l][d] = xmalloc((size_t)n * sizeof(float));
+        m->wd_g[l][d] = xmalloc((size_t)n * sizeof(float));
+      }
+      for (int64_t e = 0; e < n; e++) m->wd_w[l][d][e] = L->w_hh[e] * wd_keep(m, l, d, e);
+      memset(m->wd_g[l][d], 0, (size_t)n * sizeof(float));
+      m->wd_view[l][d] = *L;
+      m->wd_view[l][d].w_hh = m->wd_w[l][d];
+      m->wd_view[l][d].gw_hh = m->wd_g[l][d];
+    }
+}
+
+/* after layer l's backward: the masked copy's gradient back to the real W_hh */
+static void wd_fold(model *m, int l, int d) {
+  const layer_view *L = &m->layer[l][d];
+  const int64_t n = (int64_t)L->G * L->H * L->H;
+  for (int64_t e = 0; e < n; e++) L->gw_hh[e] += m->wd_g[l][d][e] * wd_keep(m, l, d, e);
 }
 
 /* dst[perm[r]] = src[r] for rows of width w: the same tokens in reversed order (an involution) */
@@ -263,7 +328,7 @@ static const float *layer_out(const model *m, int l) {
 /* input of layer l as the forward saw it (N, in) */
 static const float *layer_in(const model *m, int l) {
   if (l == 0) return m->x0;
-  return m->fwd_train && m->cfg.dropout > 0 ? m->drop[l - 1] : layer_out(m, l - 1);
+  return m->fwd_train && between_p(m) > 0 ? m->drop[l - 1] : layer_out(m, l - 1);
 }
 
 /* m->ce (B, C): the embeddings of rows' labels */
@@ -322,10 +387,15 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   reserve(m, N, B);
   m->fwd_step = step;
   m->fwd_train = train;
+  if (train && m->cfg.weight_drop > 0) wd_prepare(m);
   const int64_t E0 = m->layer[0][0].in, C = m->cfg.cond_dim; /* E, or E + C with --cond-input */
   if (m->cfg.task == TASK_CONDLM) cond_rows(m, b->label, B);
-  for (int64_t r = 0; r < N; r++)
-    memcpy(m->x0 + r * E0, m->emb + (int64_t)b->in[r] * E, (size_t)E * sizeof(float));
+  for (int64_t r = 0; r < N; r++) {
+    const float s = embed_keep(m, b->in[r]);
+    const float *e = m->emb + (int64_t)b->in[r] * E;
+    float *x = m->x0 + r * E0;
+    for (int64_t j = 0; j < E; j++) x[j] = s * e[j];
+  }
   if (E0 > E) /* --cond-input: each row's label embedding after its token's */
     for (int t = 0; t < b->s.T; t++)
       for (int r = 0; r < b->bs[t]; r++)
@@ -342,17 +412,17 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   for (int l = 0; l < m->cfg.layers; l++) {
     const float *X = layer_in(m, l);
     const int in = m->layer[l][0].in;
-    layer_forward(&m->layer[l][0], &m->acts[l][0], X, &b->s, h0 ? h0 + (int64_t)l * B * H : NULL,
+    layer_forward(view(m, l, 0), &m->acts[l][0], X, &b->s, h0 ? h0 + (int64_t)l * B * H : NULL,
                   c0 ? c0 + (int64_t)l * B * H : NULL, &m->scratch);
     if (m->ndir == 2) { /* the reverse direction runs forward over each sequence reversed */
       permute_rows(m->xr, X, m->perm, N, in);
-      layer_forward(&m->layer[l][1], &m->acts[l][1], m->xr, &b->s, NULL, NULL, &m->scratch);
+      layer_forward(view(m, l, 1), &m->acts[l][1], m->xr, &b->s, NULL, NULL, &m->scratch);
       for (int64_t r = 0; r < N; r++) {
         memcpy(m->out[l] + r * D, m->acts[l][0].h + r * H, (size_t)H * sizeof(float));
         memcpy(m->out[l] + r * D + H, m->acts[l][1].h + m->perm[r] * H, (size_t)H * sizeof(float));
       }
     }
-    if (train && m->cfg.dropout > 0 && l + 1 < m->cfg.layers)
+    if (train && between_p(m) > 0 && l + 1 < m->cfg.layers)
       dropout_apply(m, b, l, step, m->drop[l], layer_out(m, l), (int)D);
   }
   if (N == 0) return 0.0;
@@ -422,7 +492,7 @@ void model_backward(model *m, const batch *b, float scale) {
   const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, D = m->D, O = m->O, B = b->s.B;
   const int L = m->cfg.layers;
   if (N == 0) return;
-  const int drop = m->fwd_train && m->cfg.dropout > 0, cls = m->cfg.task == TASK_CLASSIFY;
+  const int drop = m->fwd_train && between_p(m) > 0, cls = m->cfg.task == TASK_CLASSIFY;
   const int64_t R = cls ? B : N;
   const int32_t *tgt = cls ? b->label : b->tgt;
   float *dl = m->probs;
@@ -486,7 +556,7 @@ void model_backward(model *m, const batch *b, float scale) {
     if (m->ndir == 1) {
       m->scratch.dh0 = dh0;
       m->scratch.dc0 = dc0;
-      layer_backward(&m->layer[l][0], &m->acts[l][0], X, &b->s, m->dA, m->dB, &m->scratch);
+      layer_backward(view(m, l, 0), &m->acts[l][0], X, &b->s, m->dA, m->dB, &m->scratch);
       m->scratch.dh0 = m->scratch.dc0 = NULL;
       if (cond) cond_backward(m, b, l, dh0, dc0);
       if (m->diag) diag_record(m, b, l, m->dA);
@@ -495,16 +565,18 @@ void model_backward(model *m, const batch *b, float scale) {
         memcpy(m->dh[0] + r * H, m->dA + r * D, (size_t)H * sizeof(float));
         memcpy(m->dh[1] + m->perm[r] * H, m->dA + r * D + H, (size_t)H * sizeof(float));
       }
-      layer_backward(&m->layer[l][0], &m->acts[l][0], X, &b->s, m->dh[0], m->dB, &m->scratch);
+      layer_backward(view(m, l, 0), &m->acts[l][0], X, &b->s, m->dh[0], m->dB, &m->scratch);
       if (m->diag) diag_record(m, b, l, m->dh[0]);
       permute_rows(m->xr, X, m->perm, N, in);
-      layer_backward(&m->layer[l][1], &m->acts[l][1], m->xr, &b->s, m->dh[1], m->dxr, &m->scratch);
+      layer_backward(view(m, l, 1), &m->acts[l][1], m->xr, &b->s, m->dh[1], m->dxr, &m->scratch);
       for (int64_t r = 0; r < N; r++) {
         const float *s = m->dxr + m->perm[r] * in;
         float *d = m->dB + r * in;
         for (int j = 0; j < in; j++) d[j] += s[j];
       }
     }
+    if (m->fwd_train && m->cfg.weight_drop > 0)
+      for (int d = 0; d < m->ndir; d++) wd_fold(m, l, d);
     if (l > 0 && drop) dropout_apply(m, b, l - 1, m->fwd_step, m->dB, m->dB, (int)D);
     float *t = m->dA;
     m->dA = m->dB;
@@ -514,8 +586,9 @@ void model_backward(model *m, const batch *b, float scale) {
   }
   for (int64_t r = 0; r < N; r++) {
     float *g = m->gemb + (int64_t)b->in[r] * E;
-    const float *d = m->dA + r * E0;
-    for (int64_t j = 0; j < E; j++) g[j] += d[j];
+    const float *d = m->dA + r * E0, s = embed_keep(m, b->in[r]);
+    if (s == 0.0f) continue;
+    for (int64_t j = 0; j < E; j++) g[j] += s * d[j];
   }
   if (E0 > E) /* --cond-input: every step's share of the label embedding */
     for (int t = 0; t < b->s.T; t++)

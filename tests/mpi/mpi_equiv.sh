@@ -50,6 +50,14 @@ tied=(--data d.h5 --cell lstm --layers 2 --hidden 24 --embed 24 --tie-weights --
 "$RECUR" train "${tied[@]}" --out tied-a2 --accum 2
 timeout 300 $MPIRUN -np 2 "$RECUR" train "${tied[@]}" --out tied-n2
 compare tied-n2 tied-a2
+# awd-lstm-lm's regularisers: masks keyed by (seed, step, sequence or word), the same on every rank
+awd=(--data d.h5 --cell lstm --layers 2 --hidden 24 --embed 8 --dropout-locked 0.3 --dropout-embed 0.2 --weight-drop 0.3 --steps 20
+     --log-every 1 --eval-every 10 --quiet --mode sequences --batch 12 --max-len 40)
+"$RECUR" train "${awd[@]}" --out awd-a2 --accum 2
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${awd[@]}" --out awd-n2
+compare awd-n2 awd-a2
+expect_fail "--dropout and --dropout-locked both drop between layers" \
+  "$RECUR" train --data d.h5 --dropout 0.1 --dropout-locked 0.2 --steps 1 --out awd-bad
 expect_fail "--tie-weights needs the embedding as wide as the last layer: --embed 8, --hidden 24" \
   "$RECUR" train --data d.h5 --hidden 24 --embed 8 --tie-weights --steps 1 --out tied-bad
 echo "mpi equivalence: ok"

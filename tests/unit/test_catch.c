@@ -118,8 +118,13 @@ int main(void) {
   damage_all("catch.h5", "dataset", read_dataset);
 
   dataset *ds = dataset_open("catch.h5");
-  model_config mc = {CELL_LSTM, 1, 16, 8, (int)ds->vocab_size, 0, TASK_LM, 0, 0, POOL_LAST,
-                     0,         0, 0,  0};
+  model_config mc = {.cell = CELL_LSTM,
+                     .layers = 1,
+                     .hidden = 16,
+                     .embed = 8,
+                     .vocab = (int)ds->vocab_size,
+                     .task = TASK_LM,
+                     .pool = POOL_LAST};
   model *m = model_create(&mc, 1);
   model_vocab mv = {ds->level,      ds->eos_id, ds->unk_id, "line", ds->vocab,
                     ds->vocab_size, NULL,       0,          ""};

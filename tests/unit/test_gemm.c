@@ -130,7 +130,8 @@ static void check_weight_copies(void) {
 /* the gradient of a small model with bf16 products against the fp32 one, per tensor */
 static void check_gradients(int cell) {
   enum { NSEQ = 4, T = 12, V = 11 };
-  model_config c = {cell, 2, 32, 16, V, 0, TASK_LM, 0, 0, 0, 0, 0, 0, 0};
+  model_config c = {
+      .cell = cell, .layers = 2, .hidden = 32, .embed = 16, .vocab = V, .task = TASK_LM};
   int len[NSEQ] = {12, 5, 9, 3};
   int32_t tok[NSEQ][T + 1], *in[NSEQ], *tgt[NSEQ];
   uint64_t ids[NSEQ] = {1, 2, 3, 4};

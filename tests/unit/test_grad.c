@@ -8,8 +8,9 @@
 #include "recur/model.h"
 
 enum { V = 7, NSEQ = 3 };
-static int g_cond_input; /* condlm: the label also appended to every input */
-static int g_tie;        /* the readout's weight is the embedding */
+static int g_cond_input;                      /* condlm: the label also appended to every input */
+static int g_tie;                             /* the readout's weight is the embedding */
+static float g_locked, g_embed_drop, g_wdrop; /* regularisers, their masks fixed by the step */
 
 static double loss_of(model *m, const batch *b, const float *h0, const float *c0) {
   return model_forward(m, b, h0, c0, 5, 1);
@@ -29,7 +30,10 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .n_cond = task == TASK_CONDLM ? 3 : 0,
                     .cond_dim = 4,
                     .cond_input = g_cond_input,
-                    .tie_weights = g_tie};
+                    .tie_weights = g_tie,
+                    .dropout_locked = g_locked,
+                    .dropout_embed = g_embed_drop,
+                    .weight_drop = g_wdrop};
   model *m = model_create(&c, 42);
   /* make biases and weights a bit larger so every gate matters */
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
@@ -129,5 +133,17 @@ int main(void) {
   g_tie = 1; /* embedding.weight gets both gradients: the input's and the readout's */
   for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_LM, 0, POOL_LAST);
   run_task(CELL_LSTM, 1, 0.0f, TASK_CONDLM, 0, POOL_LAST);
+  g_tie = 0;
+  g_locked = 0.3f; /* the regularisers, each with its mask fixed by (seed, step) */
+  run_task(CELL_LSTM, 2, 0.0f, TASK_LM, 0, POOL_LAST);
+  run_task(CELL_GRU, 2, 0.0f, TASK_LM, 0, POOL_LAST);
+  g_locked = 0;
+  g_embed_drop = 0.4f;
+  run_task(CELL_LSTM, 2, 0.0f, TASK_LM, 0, POOL_LAST);
+  run_task(CELL_RNN_TANH, 1, 0.2f, TASK_LM, 0, POOL_LAST);
+  g_embed_drop = 0;
+  g_wdrop = 0.4f;
+  for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_LM, 0, POOL_LAST);
+  run_task(CELL_GRU, 2, 0.0f, TASK_TAG, 1, POOL_LAST); /* both directions */
   return check_done("test_grad");
 }

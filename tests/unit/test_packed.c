@@ -9,7 +9,8 @@
 enum { V = 11, NSEQ = 4, TMAX = 9 };
 
 static void packed_vs_padded(int cell) {
-  model_config c = {cell, 2, 8, 6, V, 0.0f, TASK_LM, 0, 0, 0, 0, 0, 0, 0};
+  model_config c = {
+      .cell = cell, .layers = 2, .hidden = 8, .embed = 6, .vocab = V, .task = TASK_LM};
   model *m = model_create(&c, 9);
   int len[NSEQ] = {3, 9, 1, 6}, plen[NSEQ];
   int32_t tok[NSEQ][TMAX + 1], ptgt[NSEQ][TMAX];
@@ -55,7 +56,8 @@ static void packed_vs_padded(int cell) {
 
 static void windows(int cell) {
   enum { B = 3, T = 5 };
-  model_config c = {cell, 2, 8, 6, V, 0.0f, TASK_LM, 0, 0, 0, 0, 0, 0, 0};
+  model_config c = {
+      .cell = cell, .layers = 2, .hidden = 8, .embed = 6, .vocab = V, .task = TASK_LM};
   model *m = model_create(&c, 4);
   const int L = 2, H = 8;
   int32_t tok[B][2 * T + 1];
