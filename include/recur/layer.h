@@ -18,12 +18,16 @@ const char *cell_torch_mode(enum cell_type cell); /* "RNN_TANH", "RNN_RELU", "LS
 
 typedef struct {
   enum cell_type cell;
-  int in, H, G;                         /* G = gates: weights are (G*H, in) and (G*H, H) */
+  int in, H, G;                         /* G = gates: weights are (G*H, in) and (G*H, P) */
+  int P;                                /* width of the state h and the output: H, or the lstm's
+                                           projection (PyTorch proj_size) */
   const float *w_ih;                    /* (G*H, in) */
-  const float *w_hh;                    /* (G*H, H) */
+  const float *w_hh;                    /* (G*H, P) */
   const float *b_ih;                    /* (G*H) */
   const float *b_hh;                    /* (G*H) */
+  const float *w_hr;                    /* (P, H) lstm projection h = W_hr (o * tanh c), or NULL */
   float *gw_ih, *gw_hh, *gb_ih, *gb_hh; /* gradients, same shapes, accumulated into */
+  float *gw_hr;
 } layer_view;
 
 /* What forward keeps for backward, for one layer and one batch. */
@@ -32,8 +36,9 @@ typedef struct {
   float *cell;  /* (N, H) lstm cell state */
   float *tcell; /* (N, H) lstm tanh(cell) */
   float *hn;    /* (N, H) gru W_hn h + b_hn */
-  float *h;     /* (N, H) outputs */
-  float *hprev; /* (N, H) previous hidden state of each row */
+  float *h;     /* (N, P) outputs */
+  float *hprev; /* (N, P) previous hidden state of each row */
+  float *mproj; /* (N, H) lstm with projection: o * tanh(c), before W_hr */
   float *cprev; /* (N, H) lstm previous cell state of each row */
   int64_t cap;  /* rows allocated */
 } layer_acts;

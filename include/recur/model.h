@@ -36,6 +36,7 @@ typedef struct {
                            dropout's mask per step) */
   float dropout_embed;  /* whole words: a word's embedding row dropped for the whole step */
   float weight_drop;    /* DropConnect on every hidden-to-hidden weight, one mask per step */
+  int proj;             /* lstm: project h to this width (PyTorch proj_size; 0 = none) */
 } model_config;
 
 typedef struct {
@@ -96,6 +97,11 @@ typedef struct {
   void (*grad_ready)(void *arg, int64_t upto);
   void *grad_arg;
 } model;
+
+/* The width of a layer's state h and output: --proj, else --hidden (c stays --hidden wide). */
+static inline int model_state_width(const model_config *c) {
+  return c->proj > 0 ? c->proj : c->hidden;
+}
 
 /* Validate a configuration; on error ends the process naming the flag. */
 void model_config_check(const model_config *c);

@@ -34,6 +34,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_str(f, "pool", c->pool == POOL_MEAN ? "mean" : "last");
   h5_attr_set_i64(f, "n_out", m->O);
   h5_attr_set_i64(f, "tie_weights", c->tie_weights);
+  h5_attr_set_i64(f, "proj_size", c->proj);
   if (c->task == TASK_CONDLM) {
     h5_attr_set_i64(f, "n_cond", c->n_cond);
     h5_attr_set_i64(f, "cond_dim", c->cond_dim);
@@ -126,12 +127,15 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   h5_attr_get_i64(f, "bidirectional", &bidi);
   h5_attr_get_f64(f, "dropout", &dropout);
   char task[32] = "lm", pool[16] = "last";
-  int64_t n_out = 0, n_cond = 0, cond_dim = 0, cond_input = 0, tie = 0;
+  int64_t n_out = 0, n_cond = 0, cond_dim = 0, cond_input = 0, tie = 0, proj = 0;
   h5_attr_get_str(f, "task", task, sizeof task);
   h5_attr_get_i64(f, "n_cond", &n_cond);
   h5_attr_get_i64(f, "cond_dim", &cond_dim);
   h5_attr_get_i64(f, "cond_input", &cond_input);
   h5_attr_get_i64(f, "tie_weights", &tie);
+  h5_attr_get_i64(f, "proj_size", &proj);
+  if (proj < 0 || proj >= hidden)
+    recur_fail(where, NULL, "proj_size %lld out of range", (long long)proj);
   h5_attr_get_str(f, "pool", pool, sizeof pool);
   h5_attr_get_i64(f, "n_out", &n_out);
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
@@ -159,7 +163,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     .n_cond = (int)n_cond,
                     .cond_dim = (int)cond_dim,
                     .cond_input = cond_input != 0,
-                    .tie_weights = tie != 0};
+                    .tie_weights = tie != 0,
+                    .proj = (int)proj};
   if (task_is_lm(c.task) && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");
   if (!(c.dropout >= 0 && c.dropout < 1)) c.dropout = 0;

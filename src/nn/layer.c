@@ -80,8 +80,9 @@ void layer_acts_reserve(layer_acts *a, const layer_view *L, int64_t N) {
   if (N <= a->cap) return;
   int64_t H = L->H, GH = (int64_t)L->G * H;
   grow(&a->gates, N * GH);
-  grow(&a->h, N * H);
-  grow(&a->hprev, N * H);
+  grow(&a->h, N * L->P);
+  grow(&a->hprev, N * L->P);
+  if (L->w_hr) grow(&a->mproj, N * H);
   if (L->cell == CELL_LSTM) {
     grow(&a->cell, N * H);
     grow(&a->tcell, N * H);
@@ -99,6 +100,7 @@ void layer_acts_free(layer_acts *a) {
   xfree(a->h);
   xfree(a->hprev);
   xfree(a->cprev);
+  xfree(a->mproj);
   memset(a, 0, sizeof *a);
 }
 
@@ -177,7 +179,7 @@ RECUR_HOT static void gru_fwd_row(float *restrict g, float *restrict hn, float *
 RECUR_HOT void layer_forward(const layer_view *L, layer_acts *a, const float *X,
                              const packed_shape *s, const float *h0, const float *c0,
                              layer_scratch *w) {
-  const int H = L->H, GH = L->G * H;
+  const int H = L->H, GH = L->G * H, P = L->P;
   const int64_t N = s->N;
   layer_acts_reserve(a, L, N);
   layer_scratch_reserve(w, N, s->B, GH);
@@ -188,8 +190,8 @@ RECUR_HOT void layer_forward(const layer_view *L, layer_acts *a, const float *X,
   for (int t = 0; t < s->T; t++) {
     const int bt = s->bs[t];
     const int64_t r0 = s->off[t];
-    float *hp = a->hprev + r0 * H, *g = a->gates + r0 * GH, *h = a->h + r0 * H;
-    copy_prev(hp, a->h, h0, s, t, bt, H);
+    float *hp = a->hprev + r0 * P, *g = a->gates + r0 * GH, *h = a->h + r0 * P;
+    copy_prev(hp, a->h, h0, s, t, bt, P);
     if (L->cell == CELL_GRU) {
       gemm(0, 1, bt, GH, H, hp, H, L->w_hh, H, 0.0f, w->tmp, GH);
       for (int b = 0; b < bt; b++)
@@ -197,15 +199,17 @@ RECUR_HOT void layer_forward(const layer_view *L, layer_acts *a, const float *X,
                     hp + (int64_t)b * H, w->tmp + (int64_t)b * GH, L->b_ih, L->b_hh, H);
       continue;
     }
-    gemm(0, 1, bt, GH, H, hp, H, L->w_hh, H, 1.0f, g, GH);
+    gemm(0, 1, bt, GH, P, hp, P, L->w_hh, P, 1.0f, g, GH);
     if (L->cell == CELL_LSTM) {
-      float *cp = a->cprev + r0 * H;
+      float *cp = a->cprev + r0 * H, *mo = L->w_hr ? a->mproj + r0 * H : h;
       copy_prev(cp, a->cell, c0, s, t, bt, H);
       for (int b = 0; b < bt; b++) {
         int64_t o = (r0 + b) * H;
-        lstm_fwd_row(g + (int64_t)b * GH, a->cell + o, a->tcell + o, h + (int64_t)b * H,
+        lstm_fwd_row(g + (int64_t)b * GH, a->cell + o, a->tcell + o, mo + (int64_t)b * H,
                      cp + (int64_t)b * H, w->bsum, H);
       }
+      if (L->w_hr) /* h = (o * tanh c) W_hr^T: (bt, P) */
+        gemm(0, 1, bt, P, H, mo, H, L->w_hr, H, 0.0f, h, P);
     } else {
       int64_t n = (int64_t)bt * H;
       for (int64_t b = 0; b < bt; b++)
@@ -257,20 +261,24 @@ RECUR_HOT static void gru_bwd_row(float *restrict dgx, float *restrict dgh, floa
 
 RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X,
                               const packed_shape *s, float *dH, float *dX, layer_scratch *w) {
-  const int H = L->H, GH = L->G * H;
+  const int H = L->H, GH = L->G * H, P = L->P;
   const int64_t N = s->N;
   layer_scratch_reserve(w, N, s->B, GH);
   if (N == 0) return;
   float *dgh = L->cell == CELL_GRU ? w->dgh : w->dgx;
   if (L->cell == CELL_LSTM) memset(w->dc, 0, (size_t)s->B * (size_t)H * sizeof(float));
-  if (w->dh0) memset(w->dh0, 0, (size_t)s->B * (size_t)H * sizeof(float));
+  if (w->dh0) memset(w->dh0, 0, (size_t)s->B * (size_t)P * sizeof(float));
   for (int t = s->T - 1; t >= 0; t--) {
     const int bt = s->bs[t];
     const int64_t r0 = s->off[t];
-    const float *dh = dH + r0 * H, *g = a->gates + r0 * GH;
+    const float *dh = dH + r0 * P, *g = a->gates + r0 * GH;
     float *dg = w->dgx + r0 * GH;
     switch (L->cell) {
     case CELL_LSTM:
+      if (L->w_hr) { /* through the projection: d(o * tanh c) = dh W_hr, (bt, H) */
+        gemm(0, 0, bt, H, P, dh, P, L->w_hr, H, 0.0f, w->tmp, H);
+        dh = w->tmp;
+      }
       for (int b = 0; b < bt; b++) {
         int64_t o = (r0 + b) * H;
         lstm_bwd_row(dg + (int64_t)b * GH, w->dc + (int64_t)b * H, g + (int64_t)b * GH,
@@ -296,15 +304,17 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
     if (w->poke) w->poke(w->poke_arg);
     /* recurrent term: dh_{t-1}[:bt] += dgh_t W_hh */
     if (t > 0)
-      gemm(0, 0, bt, H, GH, dgh + r0 * GH, GH, L->w_hh, H, 1.0f, dH + s->off[t - 1] * H, H);
+      gemm(0, 0, bt, P, GH, dgh + r0 * GH, GH, L->w_hh, P, 1.0f, dH + s->off[t - 1] * P, P);
     else if (w->dh0) /* into the initial state */
-      gemm(0, 0, bt, H, GH, dgh, GH, L->w_hh, H, 1.0f, w->dh0, H);
+      gemm(0, 0, bt, P, GH, dgh, GH, L->w_hh, P, 1.0f, w->dh0, P);
   }
   if (w->dc0 && L->cell == CELL_LSTM) { /* rows of length 0 (past bs[0]) get none */
     memset(w->dc0, 0, (size_t)s->B * (size_t)H * sizeof(float));
     memcpy(w->dc0, w->dc, (size_t)s->bs[0] * (size_t)H * sizeof(float));
   }
-  gemm(1, 0, GH, H, (int)N, dgh, GH, a->hprev, H, 1.0f, L->gw_hh, H);
+  gemm(1, 0, GH, P, (int)N, dgh, GH, a->hprev, P, 1.0f, L->gw_hh, P);
+  if (L->w_hr) /* every row's dh is final now: dW_hr = dH^T (o * tanh c) */
+    gemm(1, 0, P, H, (int)N, dH, P, a->mproj, H, 1.0f, L->gw_hr, H);
   gemm(1, 0, GH, L->in, (int)N, w->dgx, GH, X, L->in, 1.0f, L->gw_ih, L->in);
   if (dgh == w->dgx) { /* lstm, rnn: both biases get the same column sums: one pass over dgx */
     cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 0.0f, w->bsum,

@@ -40,11 +40,19 @@ void model_config_check(const model_config *c) {
   if (c->tie_weights && !task_is_lm(c->task))
     recur_fail(NULL, "tied weights share the vocabulary's embedding with the readout",
                "--tie-weights needs --task lm or condlm, not %s", task_names[c->task]);
-  if (c->tie_weights && c->embed != c->hidden)
-    recur_fail(
-        NULL, "give --embed equal to --hidden",
-        "--tie-weights needs the embedding as wide as the last layer: --embed %d, --hidden %d",
-        c->embed, c->hidden);
+  if (c->proj < 0 || (c->proj > 0 && c->cell != CELL_LSTM))
+    recur_fail(NULL, "projections are the LSTM's (Sak et al. 2014, PyTorch proj_size)",
+               "--proj needs --cell lstm, not %s", cell_names[c->cell]);
+  if (c->proj > 0 && c->proj >= c->hidden)
+    recur_fail(NULL, "give --proj below --hidden", "--proj %d must be smaller than --hidden %d",
+               c->proj, c->hidden);
+  if (c->proj > 0 && c->task == TASK_CONDLM)
+    recur_fail(NULL, NULL, "--proj with --task condlm is not supported yet");
+  if (c->tie_weights && c->embed != model_state_width(c))
+    recur_fail(NULL,
+               c->proj > 0 ? "give --embed equal to --proj" : "give --embed equal to --hidden",
+               "--tie-weights needs the embedding as wide as the last layer: --embed %d, %s %d",
+               c->embed, c->proj > 0 ? "--proj" : "--hidden", model_state_width(c));
   if (c->task == TASK_CONDLM && (c->n_cond < 1 || c->cond_dim < 1 || c->cond_dim > 65536))
     recur_fail(NULL, NULL, "condlm needs labels and --cond-dim in [1, 65536] (%d labels, %d)",
                c->n_cond, c->cond_dim);
@@ -73,9 +81,10 @@ model *model_create(const model_config *c, uint64_t seed) {
   model *m = xcalloc(1, sizeof(model));
   m->cfg = *c;
   m->seed = seed;
-  const int64_t V = c->vocab, H = c->hidden, E = c->embed, G = cell_gates(c->cell);
+  const int64_t V = c->vocab, H = c->hidden, E = c->embed, G = cell_gates(c->cell),
+                P = model_state_width(c);
   m->ndir = c->bidirectional ? 2 : 1;
-  m->D = (int)(m->ndir * H);
+  m->D = (int)(m->ndir * P);
   m->O = task_is_lm(c->task) ? c->vocab : c->n_out;
   if (task_is_lm(c->task)) m->cfg.n_out = c->vocab;
   const int cond = c->task == TASK_CONDLM, S = c->cell == CELL_LSTM ? 2 : 1;
@@ -93,11 +102,15 @@ model *model_create(const model_config *c, uint64_t seed) {
       snprintf(nm, sizeof nm, "rnn.weight_ih_l%d%s", l, sfx);
       off = add_tensor(m, nm, 2, G * H, in, off);
       snprintf(nm, sizeof nm, "rnn.weight_hh_l%d%s", l, sfx);
-      off = add_tensor(m, nm, 2, G * H, H, off);
+      off = add_tensor(m, nm, 2, G * H, P, off);
       snprintf(nm, sizeof nm, "rnn.bias_ih_l%d%s", l, sfx);
       off = add_tensor(m, nm, 1, G * H, 1, off);
       snprintf(nm, sizeof nm, "rnn.bias_hh_l%d%s", l, sfx);
       off = add_tensor(m, nm, 1, G * H, 1, off);
+      if (c->proj > 0) { /* PyTorch's order: weight_hr after the biases */
+        snprintf(nm, sizeof nm, "rnn.weight_hr_l%d%s", l, sfx);
+        off = add_tensor(m, nm, 2, P, H, off);
+      }
     }
   off = add_tensor(m, "embedding.weight", 2, V, E, off);
   if (cond) { /* the condition: its gradient is final last */
@@ -125,6 +138,7 @@ model *model_create(const model_config *c, uint64_t seed) {
       layer_view *L = &m->layer[l][d];
       L->cell = c->cell;
       L->H = (int)H;
+      L->P = (int)P;
       L->G = (int)G;
       L->in = (int)(l == 0 ? E0 : m->D);
       L->w_ih = m->params + m->tensors[ti].offset;
@@ -135,6 +149,10 @@ model *model_create(const model_config *c, uint64_t seed) {
       L->gb_ih = m->grads + m->tensors[ti++].offset;
       L->b_hh = m->params + m->tensors[ti].offset;
       L->gb_hh = m->grads + m->tensors[ti++].offset;
+      if (c->proj > 0) {
+        L->w_hr = m->params + m->tensors[ti].offset;
+        L->gw_hr = m->grads + m->tensors[ti++].offset;
+      }
     }
   m->emb = m->params + m->tensors[ti].offset;
   m->gemb = m->grads + m->tensors[ti++].offset;
@@ -211,7 +229,7 @@ static void reserve(model *m, int64_t N, int64_t B) {
   if (N <= m->capN && B <= m->capB) return;
   N = N > m->capN ? N : m->capN;
   B = B > m->capB ? B : m->capB;
-  const int64_t E = m->layer[0][0].in, D = m->D, H = m->cfg.hidden, W = D > E ? D : E;
+  const int64_t E = m->layer[0][0].in, D = m->D, H = model_state_width(&m->cfg), W = D > E ? D : E;
   const int64_t R = m->cfg.task == TASK_CLASSIFY ? B : N;
   m->x0 = xrealloc(m->x0, (size_t)(N * E) * sizeof(float));
   m->probs = xrealloc(m->probs, (size_t)((R > 0 ? R : 1) * m->O) * sizeof(float));
@@ -292,7 +310,7 @@ static void wd_prepare(model *m) {
   for (int l = 0; l < m->cfg.layers; l++)
     for (int d = 0; d < m->ndir; d++) {
       const layer_view *L = &m->layer[l][d];
-      const int64_t n = (int64_t)L->G * L->H * L->H;
+      const int64_t n = (int64_t)L->G * L->H * L->P;
       if (!m->wd_w[l][d]) {
         m->wd_w[l][d] = xmalloc((size_t)n * sizeof(float));
         m->wd_g[l][d] = xmalloc((size_t)n * sizeof(float));
@@ -308,7 +326,7 @@ static void wd_prepare(model *m) {
 /* after layer l's backward: the masked copy's gradient back to the real W_hh */
 static void wd_fold(model *m, int l, int d) {
   const layer_view *L = &m->layer[l][d];
-  const int64_t n = (int64_t)L->G * L->H * L->H;
+  const int64_t n = (int64_t)L->G * L->H * L->P;
   for (int64_t e = 0; e < n; e++) L->gw_hh[e] += m->wd_g[l][d][e] * wd_keep(m, l, d, e);
 }
 
@@ -383,7 +401,9 @@ static void cond_backward(model *m, const batch *b, int l, const float *dh0, con
 
 double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step,
                      int train) {
-  const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, B = b->s.B, D = m->D, O = m->O;
+  /* H: the state width (--proj or --hidden); c0 is --hidden wide */
+  const int64_t N = b->s.N, H = model_state_width(&m->cfg), E = m->cfg.embed, B = b->s.B, D = m->D,
+                O = m->O, HC = m->cfg.hidden;
   reserve(m, N, B);
   m->fwd_step = step;
   m->fwd_train = train;
@@ -413,7 +433,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     const float *X = layer_in(m, l);
     const int in = m->layer[l][0].in;
     layer_forward(view(m, l, 0), &m->acts[l][0], X, &b->s, h0 ? h0 + (int64_t)l * B * H : NULL,
-                  c0 ? c0 + (int64_t)l * B * H : NULL, &m->scratch);
+                  c0 ? c0 + (int64_t)l * B * HC : NULL, &m->scratch);
     if (m->ndir == 2) { /* the reverse direction runs forward over each sequence reversed */
       permute_rows(m->xr, X, m->perm, N, in);
       layer_forward(view(m, l, 1), &m->acts[l][1], m->xr, &b->s, NULL, NULL, &m->scratch);
@@ -475,7 +495,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
 
 /* gradient flow: |dL/dh| of layer l's rows (dH (N, H)) by distance from each row's last step */
 static void diag_record(model *m, const batch *b, int l, const float *dH) {
-  const int64_t H = m->cfg.hidden, L = m->cfg.layers;
+  const int64_t H = model_state_width(&m->cfg), L = m->cfg.layers;
   for (int t = 0; t < b->s.T; t++)
     for (int r = 0; r < b->s.bs[t]; r++) {
       int d = b->len[r] - 1 - t;
@@ -489,7 +509,8 @@ static void diag_record(model *m, const batch *b, int l, const float *dH) {
 }
 
 void model_backward(model *m, const batch *b, float scale) {
-  const int64_t N = b->s.N, H = m->cfg.hidden, E = m->cfg.embed, D = m->D, O = m->O, B = b->s.B;
+  const int64_t N = b->s.N, H = model_state_width(&m->cfg), E = m->cfg.embed, D = m->D, O = m->O,
+                B = b->s.B;
   const int L = m->cfg.layers;
   if (N == 0) return;
   const int drop = m->fwd_train && between_p(m) > 0, cls = m->cfg.task == TASK_CLASSIFY;
@@ -542,6 +563,7 @@ void model_backward(model *m, const batch *b, float scale) {
   /* tensors after the decoder (its weight, unless tied, and bias): 4 per layer and direction, top
    * layer first */
   int ti = m->cfg.tie_weights ? 1 : 2;
+  const int per_layer = (m->cfg.proj > 0 ? 5 : 4) * m->ndir; /* tensors of a layer */
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   const int cond = m->cond_made, E0 = m->layer[0][0].in;
   float *dh0 = NULL, *dc0 = NULL;
@@ -581,7 +603,7 @@ void model_backward(model *m, const batch *b, float scale) {
     float *t = m->dA;
     m->dA = m->dB;
     m->dB = t;
-    ti += 4 * m->ndir;
+    ti += per_layer;
     if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   }
   for (int64_t r = 0; r < N; r++) {
@@ -610,23 +632,25 @@ void model_backward(model *m, const batch *b, float scale) {
 }
 
 void model_final_state(const model *m, const batch *b, float *hT, float *cT) {
-  const int64_t H = m->cfg.hidden, B = b->s.B;
+  const int64_t H = model_state_width(&m->cfg), HC = m->cfg.hidden, B = b->s.B;
   for (int l = 0; l < m->cfg.layers; l++)
     for (int64_t r = 0; r < B; r++) {
       if (b->len[r] == 0) continue;
       int64_t row = b->off[b->len[r] - 1] + r;
       memcpy(hT + (l * B + r) * H, m->acts[l][0].h + row * H, (size_t)H * sizeof(float));
       if (cT && m->cfg.cell == CELL_LSTM)
-        memcpy(cT + (l * B + r) * H, m->acts[l][0].cell + row * H, (size_t)H * sizeof(float));
+        memcpy(cT + (l * B + r) * HC, m->acts[l][0].cell + row * HC, (size_t)HC * sizeof(float));
     }
 }
 
 double model_flops(const model_config *c, int64_t N) {
-  double G = cell_gates(c->cell), H = c->hidden, f = 0, nd = c->bidirectional ? 2 : 1;
+  double G = cell_gates(c->cell), H = c->hidden, P = model_state_width(c), f = 0,
+         nd = c->bidirectional ? 2 : 1;
   for (int l = 0; l < c->layers; l++) {
-    double in = l == 0 ? c->embed : nd * H;
-    f += nd * 2.0 * (double)N * G * H * (3.0 * in + 3.0 * H);
+    double in = l == 0 ? c->embed : nd * P;
+    f += nd * 2.0 * (double)N * G * H * (3.0 * in + 3.0 * P);
+    if (c->proj > 0) f += nd * 6.0 * (double)N * H * P; /* the projection, forward and backward */
   }
   return f +
-         6.0 * (double)N * (c->n_out > 0 && !task_is_lm(c->task) ? c->n_out : c->vocab) * nd * H;
+         6.0 * (double)N * (c->n_out > 0 && !task_is_lm(c->task) ? c->n_out : c->vocab) * nd * P;
 }

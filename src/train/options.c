@@ -35,6 +35,10 @@ static const opt_def DEFS[] = {
      0},
     {"--task", NULL, OPT_CHOICE, F(mc.task), 0, 0, task_names, "lm", NULL,
      "what the dataset was prepared for", 0},
+    {"--proj", NULL, OPT_INT, F(mc.proj), 0, 65536, NULL, "0", "P",
+     "lstm: project each layer's state and output to P units (Sak et al. 2014; PyTorch "
+     "proj_size; 0 = none)",
+     0},
     {"--tie-weights", NULL, OPT_SWITCH, F(mc.tie_weights), 0, 1, NULL, "0", NULL,
      "lm, condlm: the readout's weight is the embedding (Press & Wolf 2017; needs --embed = "
      "--hidden)",

@@ -28,7 +28,9 @@ double ss_eps(enum ss_kind kind, double k, double c, double min, int64_t i) {
  * keyed by (seed, step, sequence, position); no gradient flows through them. */
 void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps,
                       uint64_t seed, uint64_t step) {
-  const int L = m->cfg.layers, H = m->cfg.hidden, B = b->s.B, V = m->O;
+  /* h is Hp wide (--proj or --hidden), c is H wide; buffers of H hold either */
+  const int L = m->cfg.layers, H = m->cfg.hidden, Hp = model_state_width(&m->cfg), B = b->s.B,
+            V = m->O;
   float *h = xcalloc((size_t)L * B * H, sizeof(float)),
         *c = xcalloc((size_t)L * B * H, sizeof(float));
   float *hs = xmalloc((size_t)L * B * H * sizeof(float)),
@@ -47,14 +49,14 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
       one[r] = 1;
     }
     for (int l = 0; l < L; l++) { /* the first bt rows of the state, compact */
-      memcpy(hs + (int64_t)l * bt * H, h + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
+      memcpy(hs + (int64_t)l * bt * Hp, h + (int64_t)l * B * Hp, (size_t)bt * Hp * sizeof(float));
       memcpy(cs + (int64_t)l * bt * H, c + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
     }
     batch_pack(&sb, bt, one, in, NULL, b->seq_id);
     model_forward(m, &sb, hs, cs, step, 0);
     model_final_state(m, &sb, hs, cs);
     for (int l = 0; l < L; l++) {
-      memcpy(h + (int64_t)l * B * H, hs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
+      memcpy(h + (int64_t)l * B * Hp, hs + (int64_t)l * bt * Hp, (size_t)bt * Hp * sizeof(float));
       memcpy(c + (int64_t)l * B * H, cs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
     }
     for (int r = 0; r < next; r++) {

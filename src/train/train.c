@@ -28,18 +28,22 @@
 #include "recur/hooks.h"
 #include "train-impl.h"
 
-/* ---- states carried across windows: (L, B_total, H) for every stream ---- */
-static void gather_state(float *dst, const float *all, const batch *b, int L, int Btot, int H) {
+/* ---- states carried across windows: (L, B_total, H) slots for every stream, the checkpoint's
+ * layout; a state is W <= H wide (h is --proj wide with projections) and the model's (L, B, W) ----
+ */
+static void gather_state(float *dst, const float *all, const batch *b, int L, int Btot, int H,
+                         int W) {
   for (int l = 0; l < L; l++)
     for (int r = 0; r < b->s.B; r++)
-      memcpy(dst + ((int64_t)l * b->s.B + r) * H,
-             all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H, (size_t)H * sizeof(float));
+      memcpy(dst + ((int64_t)l * b->s.B + r) * W,
+             all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H, (size_t)W * sizeof(float));
 }
-static void scatter_state(float *all, const float *src, const batch *b, int L, int Btot, int H) {
+static void scatter_state(float *all, const float *src, const batch *b, int L, int Btot, int H,
+                          int W) {
   for (int l = 0; l < L; l++)
     for (int r = 0; r < b->s.B; r++)
       memcpy(all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H,
-             src + ((int64_t)l * b->s.B + r) * H, (size_t)H * sizeof(float));
+             src + ((int64_t)l * b->s.B + r) * W, (size_t)W * sizeof(float));
 }
 
 /* ---- signals ----
@@ -418,8 +422,8 @@ static step_result trainer_step(trainer *t, int64_t step) {
       items_load_sequences(&t->it, ds, SPLIT_TRAIN, t->mine, cnt, o->max_len);
     items_pack(&t->b, &t->it, cnt, ds);
     if (t->stream) {
-      gather_state(t->h0, t->carry_h, &t->b, L, o->B, H);
-      gather_state(t->c0, t->carry_c, &t->b, L, o->B, H);
+      gather_state(t->h0, t->carry_h, &t->b, L, o->B, H, model_state_width(&m->cfg));
+      gather_state(t->c0, t->carry_c, &t->b, L, o->B, H, H);
     }
     if (t->rank == hk->fail_rank && step == hk->fail_step)
       recur_fail(o->data, NULL, "test hook: rank %d fails at step %lld", t->rank, (long long)step);
@@ -434,8 +438,8 @@ static step_result trainer_step(trainer *t, int64_t step) {
     model_backward(m, &t->b, (float)(1.0 / r.targets));
     if (t->stream) {
       model_final_state(m, &t->b, t->h0, t->c0);
-      scatter_state(t->carry_h, t->h0, &t->b, L, o->B, H);
-      scatter_state(t->carry_c, t->c0, &t->b, L, o->B, H);
+      scatter_state(t->carry_h, t->h0, &t->b, L, o->B, H, model_state_width(&m->cfg));
+      scatter_state(t->carry_c, t->c0, &t->b, L, o->B, H, H);
     }
   }
   dist_reducer_finish(&t->red);

@@ -24,7 +24,8 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     a = f.attrs
     cell, L, H, E, V = text(a["cell"]), int(a["layers"]), int(a["hidden"]), int(a["embed"]), int(a["vocab_size"])
     bi, O = bool(a["bidirectional"]), int(a["n_out"])
-    kw = dict(bidirectional=bi)
+    Pj = int(a.get("proj_size", 0))  # lstm projections: proj_size
+    kw = dict(bidirectional=bi, **({"proj_size": Pj} if Pj else {}))
     cin = int(a["cond_dim"]) if task == "condlm" and int(a["cond_input"]) else 0
     I = E + cin  # the first layer's input width
     rnn = {"lstm": lambda: nn.LSTM(I, H, L, **kw), "gru": lambda: nn.GRU(I, H, L, **kw),
@@ -34,7 +35,8 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
         cemb = torch.from_numpy(f["cond.embedding.weight"][:])
         cinit = [(torch.from_numpy(f[f"cond.init_l{l}.weight"][:]), torch.from_numpy(f[f"cond.init_l{l}.bias"][:]))
                  for l in range(L)]
-    D = H * (2 if bi else 1)
+    Hs = Pj or H  # the state and output width
+    D = Hs * (2 if bi else 1)
     emb, dec = nn.Embedding(V, E), nn.Linear(D, O)
     with torch.no_grad():
         emb.weight.copy_(torch.from_numpy(f["embedding.weight"][:]))
@@ -60,13 +62,15 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
                     inp = torch.cat([inp, e.expand(len(x), 1, cin)], dim=2)
             out = rnn(inp, state)[0].squeeze(1)  # (T, D)
             if task == "classify":  # forward direction at the last step, reverse direction at the first
-                out = torch.cat([out[-1, :H], out[0, H:]]).unsqueeze(0) if bi else out[-1:]
+                out = torch.cat([out[-1, :Hs], out[0, Hs:]]).unsqueeze(0) if bi else out[-1:]
             total += nn.functional.cross_entropy(dec(out).double(), y, reduction="sum").item()
             count += len(y)
     ev = json.load(open(ev_path))
     rel = abs(total / count - ev["loss"]) / ev["loss"]
     worst = max(worst, rel)
-    print(f"{task} {'bidirectional ' if bi else ''}{'cond-input ' if cin else ''}{'tied ' if int(a.get("tie_weights", 0)) else ''}{cell}: torch loss {total / count:.6f}, recur eval {ev['loss']:.6f} over {count} (relative {rel:.1e})")
+    kind = ("bidirectional " if bi else "") + ("cond-input " if cin else "") + \
+        ("tied " if int(a.get("tie_weights", 0)) else "") + (f"proj {Pj} " if Pj else "")
+    print(f"{task} {kind}{cell}: torch loss {total / count:.6f}, recur eval {ev['loss']:.6f} over {count} (relative {rel:.1e})")
     assert count == ev.get("tokens", ev.get("sequences")), (count, ev)
 assert worst < 1e-4, worst
 print("torch parity: ok")

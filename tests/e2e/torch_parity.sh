@@ -26,6 +26,14 @@ done
   --batch 8 --steps 15 --quiet
 "$RECUR" eval r-tied --data d.h5 --split val --json > ev-tied.json
 models+=(ev-tied.json r-tied/model.h5)
+# LSTM projections (proj_size), also tied to the projected output
+"$RECUR" train --data d.h5 --out r-proj --mode sequences --cell lstm --layers 2 --hidden 16 --proj 6 --embed 8 \
+  --batch 8 --steps 15 --quiet
+"$RECUR" eval r-proj --data d.h5 --split val --json > ev-proj.json
+"$RECUR" train --data d.h5 --out r-projt --mode sequences --cell lstm --layers 2 --hidden 16 --proj 8 --embed 8 \
+  --tie-weights --batch 8 --steps 15 --quiet
+"$RECUR" eval r-projt --data d.h5 --split val --json > ev-projt.json
+models+=(ev-proj.json r-proj/model.h5 ev-projt.json r-projt/model.h5)
 /usr/bin/python3 "$(dirname "$0")/torch_parity.py" d.h5 "${models[@]}"
 for t in tag classify; do
   data=$t.h5; [ $t = classify ] && data=cls.h5
@@ -35,6 +43,10 @@ for t in tag classify; do
     "$RECUR" eval $t-$cell --data $data --split val --json > ev-$t-$cell.json
     models+=(ev-$t-$cell.json $t-$cell/model.h5)
   done
+  "$RECUR" train --data $data --out $t-proj --task $t --bidirectional --mode sequences --cell lstm --layers 2 --hidden 16 \
+    --proj 5 --embed 8 --batch 8 --steps 15 --quiet
+  "$RECUR" eval $t-proj --data $data --split val --json > ev-$t-proj.json
+  models+=(ev-$t-proj.json $t-proj/model.h5)
   /usr/bin/python3 "$(dirname "$0")/torch_parity.py" $data "${models[@]}"
 done
 "$RECUR" prepare cond.txt -o cond.h5 --task condlm --val 0.1 --quiet

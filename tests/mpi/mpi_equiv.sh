@@ -56,6 +56,17 @@ awd=(--data d.h5 --cell lstm --layers 2 --hidden 24 --embed 8 --dropout-locked 0
 "$RECUR" train "${awd[@]}" --out awd-a2 --accum 2
 timeout 300 $MPIRUN -np 2 "$RECUR" train "${awd[@]}" --out awd-n2
 compare awd-n2 awd-a2
+# LSTM projections in stream mode: the carried h is --proj wide, c --hidden wide
+proj=(--data d.h5 --cell lstm --layers 2 --hidden 24 --proj 10 --embed 8 --steps 20 --log-every 1 --eval-every 10
+      --quiet --mode stream --batch 12 --seq-len 16)
+"$RECUR" train "${proj[@]}" --out proj-a2 --accum 2
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${proj[@]}" --out proj-n2
+compare proj-n2 proj-a2
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${proj[@]}" --steps 10 --ckpt-every 10 --out proj-part
+timeout 300 $MPIRUN -np 2 "$RECUR" train --resume proj-part --steps 20
+"$H5TOOL" compare proj-part/model.h5 proj-n2/model.h5 0 || fail "--proj: the resumed stream run differs"
+expect_fail "--proj needs --cell lstm, not gru" "$RECUR" train --data d.h5 --cell gru --proj 4 --steps 1 --out proj-bad
+expect_fail "--proj 32 must be smaller than --hidden 24" "$RECUR" train --data d.h5 --hidden 24 --proj 32 --steps 1 --out proj-bad
 expect_fail "--dropout and --dropout-locked both drop between layers" \
   "$RECUR" train --data d.h5 --dropout 0.1 --dropout-locked 0.2 --steps 1 --out awd-bad
 expect_fail "--tie-weights needs the embedding as wide as the last layer: --embed 8, --hidden 24" \
