@@ -37,9 +37,9 @@ common=(--data zipf-$V.h5 --cell lstm --layers 2 --hidden 512 --embed 512 --batc
 "$recur" train "${common[@]}" --tie-weights --out w-tied
 "$recur" train "${common[@]}" --proj 256 --embed 256 --tie-weights --out w-proj
 "$recur" train "${common[@]}" --tie-weights --precision bf16 --out w-bf16
-echo "recur word LM V=$("$recur" inspect zipf-$V.h5 | grep -o 'vocab[a-z_ ]*[0-9]*' | head -1), LSTM 2x512, B32 x T35, tokens/s:"
+vocab=$("$recur" inspect zipf-$V.h5 --json | grep -o '"vocab_size":[0-9]*' | cut -d: -f2)
+echo "recur word LM, vocabulary $vocab (Zipf draws over $V words), LSTM 2x512, B32 x T35, tokens/s:"
 echo "  full $(rate w-full), tied $(rate w-tied), proj 256 + tied (embed 256) $(rate w-proj), tied bf16 $(rate w-bf16)"
-for d in w-full w-proj; do echo "  $d peak RSS: $(grep -o '"peak_rss_mb":[0-9.]*' $d/metrics.jsonl | tail -1)"; done
 if /usr/bin/python3 -c "import torch" 2>/dev/null && [ -f "$shared/torch_word_lm.py" ]; then
   /usr/bin/python3 "$shared/torch_word_lm.py" "$V" 512 2 512 32 35 10 full
   /usr/bin/python3 "$shared/torch_word_lm.py" "$V" 512 2 512 32 35 10 tied
