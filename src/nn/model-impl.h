@@ -1,0 +1,20 @@
+/* model-impl: the regularisers shared by model_pass.c and model_reg.c (not a public API). */
+#ifndef RECUR_MODEL_IMPL_H
+#define RECUR_MODEL_IMPL_H
+
+#include "recur/model.h"
+
+/* the dropout probability between layers: --dropout or --dropout-locked */
+float reg_between_p(const model *m);
+/* y = x * mask over the rows of width w of layer `layer`'s output (forward and backward alike) */
+void reg_dropout_apply(const model *m, const batch *b, int layer, uint64_t step, float *y,
+                       const float *x, int w);
+/* --dropout-embed: word w's embedding scale this step (0, 1/(1-p), or 1 outside training) */
+float reg_embed_keep(const model *m, int32_t w);
+/* --weight-drop: the view of layer l, direction d, the pass runs with; the masked copies made
+ * before a training forward; the copy's gradient folded back after layer l's backward */
+const layer_view *reg_view(model *m, int l, int d);
+void reg_wd_prepare(model *m);
+void reg_wd_fold(model *m, int l, int d);
+
+#endif

@@ -1,0 +1,348 @@
+/* model_pass: forward (embedding, the condition, stacked layers, readout, loss) and backward over a
+ * packed batch. */
+#include "recur/model.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model-impl.h"
+#include "recur/core.h"
+#include "recur/gemm.h"
+
+static void reserve(model *m, int64_t N, int64_t B) {
+  if (N <= m->capN && B <= m->capB) return;
+  N = N > m->capN ? N : m->capN;
+  B = B > m->capB ? B : m->capB;
+  const int64_t E = m->layer[0][0].in, D = m->D, H = model_state_width(&m->cfg), W = D > E ? D : E;
+  const int64_t R = m->cfg.task == TASK_CLASSIFY ? B : N;
+  m->x0 = xrealloc(m->x0, (size_t)(N * E) * sizeof(float));
+  m->probs = xrealloc(m->probs, (size_t)((R > 0 ? R : 1) * m->O) * sizeof(float));
+  m->dA = xrealloc(m->dA, (size_t)(N * W) * sizeof(float));
+  m->dB = xrealloc(m->dB, (size_t)(N * W) * sizeof(float));
+  if (reg_between_p(m) > 0)
+    for (int l = 0; l + 1 < m->cfg.layers; l++)
+      m->drop[l] = xrealloc(m->drop[l], (size_t)(N * D) * sizeof(float));
+  if (m->ndir == 2) {
+    for (int l = 0; l < m->cfg.layers; l++)
+      m->out[l] = xrealloc(m->out[l], (size_t)(N * D) * sizeof(float));
+    m->xr = xrealloc(m->xr, (size_t)(N * W) * sizeof(float));
+    m->dxr = xrealloc(m->dxr, (size_t)(N * W) * sizeof(float));
+    m->dh[0] = xrealloc(m->dh[0], (size_t)(N * H) * sizeof(float));
+    m->dh[1] = xrealloc(m->dh[1], (size_t)(N * H) * sizeof(float));
+    m->perm = xrealloc(m->perm, (size_t)N * sizeof(int64_t));
+  }
+  if (m->cfg.task == TASK_CLASSIFY) m->feat = xrealloc(m->feat, (size_t)(B * D) * sizeof(float));
+  if (m->cfg.task == TASK_CONDLM) {
+    const int64_t L = m->cfg.layers, C = m->cfg.cond_dim, S = m->cfg.cell == CELL_LSTM ? 2 : 1;
+    m->ch0 = xrealloc(m->ch0, (size_t)(L * B * H) * sizeof(float));
+    m->cc0 = xrealloc(m->cc0, (size_t)(L * B * H) * sizeof(float));
+    m->cd = xrealloc(m->cd, (size_t)(B * C) * sizeof(float));
+    m->cdz = xrealloc(m->cdz, (size_t)(B * S * H) * sizeof(float));
+  }
+  m->capN = N;
+  m->capB = B;
+}
+
+static void permute_rows(float *dst, const float *src, const int64_t *perm, int64_t N, int w) {
+  for (int64_t r = 0; r < N; r++) memcpy(dst + perm[r] * w, src + r * w, (size_t)w * sizeof(float));
+}
+
+int64_t model_readout_rows(const model *m, const batch *b) {
+  return m->cfg.task == TASK_CLASSIFY ? b->s.B : b->s.N;
+}
+
+/* output of layer l (N, D) */
+static const float *layer_out(const model *m, int l) {
+  return m->ndir == 2 ? m->out[l] : m->acts[l][0].h;
+}
+/* input of layer l as the forward saw it (N, in) */
+static const float *layer_in(const model *m, int l) {
+  if (l == 0) return m->x0;
+  return m->fwd_train && reg_between_p(m) > 0 ? m->drop[l - 1] : layer_out(m, l - 1);
+}
+
+/* m->ce (B, C): the embeddings of rows' labels */
+static void cond_rows(model *m, const int32_t *labels, int64_t B) {
+  const int64_t C = m->cfg.cond_dim;
+  m->ce = xrealloc(m->ce, (size_t)((B > 0 ? B : 1) * C) * sizeof(float));
+  for (int64_t r = 0; r < B; r++) {
+    RECUR_ASSERT(labels[r] >= 0 && labels[r] < m->cfg.n_cond);
+    memcpy(m->ce + r * C, m->cemb + (int64_t)labels[r] * C, (size_t)C * sizeof(float));
+  }
+}
+
+void model_cond_state(model *m, const int32_t *labels, int64_t B, float *h0, float *c0) {
+  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, S = m->cfg.cell == CELL_LSTM ? 2 : 1;
+  RECUR_ASSERT(m->cfg.task == TASK_CONDLM);
+  cond_rows(m, labels, B);
+  float *z = xmalloc((size_t)((B > 0 ? B : 1) * S * H) * sizeof(float));
+  for (int l = 0; l < m->cfg.layers; l++) {
+    /* z = tanh(e W^T + b): (B, S H) */
+    gemm(0, 1, (int)B, (int)(S * H), (int)C, m->ce, (int)C, m->cw[l], (int)C, 0.0f, z,
+         (int)(S * H));
+    for (int64_t r = 0; r < B; r++) {
+      float *zr = z + r * S * H;
+      for (int64_t j = 0; j < S * H; j++) zr[j] += m->cb[l][j];
+      vec_tanh(zr, (int)(S * H));
+      memcpy(h0 + (l * B + r) * H, zr, (size_t)H * sizeof(float));
+      if (S == 2 && c0) memcpy(c0 + (l * B + r) * H, zr + H, (size_t)H * sizeof(float));
+    }
+  }
+  xfree(z);
+}
+
+/* condlm, after layer l's backward (dh0, dc0 (B, H) of its initial state in m->dB-free buffers):
+ * the gradients of its init weights, and of the label embeddings accumulated in m->cd */
+static void cond_backward(model *m, const batch *b, int l, const float *dh0, const float *dc0) {
+  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, B = b->s.B,
+                S = m->cfg.cell == CELL_LSTM ? 2 : 1;
+  for (int64_t r = 0; r < B; r++) {
+    float *dz = m->cdz + r * S * H;
+    const float *h = m->ch0 + (l * B + r) * H, *c = m->cc0 + (l * B + r) * H;
+    for (int64_t j = 0; j < H; j++) dz[j] = dh0[r * H + j] * (1.0f - h[j] * h[j]);
+    if (S == 2)
+      for (int64_t j = 0; j < H; j++) dz[H + j] = dc0[r * H + j] * (1.0f - c[j] * c[j]);
+  }
+  gemm(1, 0, (int)(S * H), (int)C, (int)B, m->cdz, (int)(S * H), m->ce, (int)C, 1.0f, m->gcw[l],
+       (int)C);
+  for (int64_t r = 0; r < B; r++)
+    for (int64_t j = 0; j < S * H; j++) m->gcb[l][j] += m->cdz[r * S * H + j];
+  gemm(0, 0, (int)B, (int)C, (int)(S * H), m->cdz, (int)(S * H), m->cw[l], (int)C, 1.0f, m->cd,
+       (int)C);
+}
+
+double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step,
+                     int train) {
+  /* H: the state width (--proj or --hidden); c0 is --hidden wide */
+  const int64_t N = b->s.N, H = model_state_width(&m->cfg), E = m->cfg.embed, B = b->s.B, D = m->D,
+                O = m->O, HC = m->cfg.hidden;
+  reserve(m, N, B);
+  m->fwd_step = step;
+  m->fwd_train = train;
+  if (train && m->cfg.weight_drop > 0) reg_wd_prepare(m);
+  const int64_t E0 = m->layer[0][0].in, C = m->cfg.cond_dim; /* E, or E + C with --cond-input */
+  if (m->cfg.task == TASK_CONDLM) cond_rows(m, b->label, B);
+  for (int64_t r = 0; r < N; r++) {
+    const float s = reg_embed_keep(m, b->in[r]);
+    const float *e = m->emb + (int64_t)b->in[r] * E;
+    float *x = m->x0 + r * E0;
+    for (int64_t j = 0; j < E; j++) x[j] = s * e[j];
+  }
+  if (E0 > E) /* --cond-input: each row's label embedding after its token's */
+    for (int t = 0; t < b->s.T; t++)
+      for (int r = 0; r < b->bs[t]; r++)
+        memcpy(m->x0 + (b->off[t] + r) * E0 + E, m->ce + r * C, (size_t)C * sizeof(float));
+  if (m->ndir == 2)
+    for (int t = 0; t < b->s.T; t++)
+      for (int r = 0; r < b->bs[t]; r++) m->perm[b->off[t] + r] = b->off[b->len[r] - 1 - t] + r;
+  m->cond_made = m->cfg.task == TASK_CONDLM && !h0;
+  if (m->cond_made) { /* every layer starts from the state its label makes (unless given one) */
+    model_cond_state(m, b->label, B, m->ch0, m->cc0);
+    h0 = m->ch0;
+    c0 = m->cfg.cell == CELL_LSTM ? m->cc0 : NULL;
+  }
+  for (int l = 0; l < m->cfg.layers; l++) {
+    const float *X = layer_in(m, l);
+    const int in = m->layer[l][0].in;
+    layer_forward(reg_view(m, l, 0), &m->acts[l][0], X, &b->s, h0 ? h0 + (int64_t)l * B * H : NULL,
+                  c0 ? c0 + (int64_t)l * B * HC : NULL, &m->scratch);
+    if (m->ndir == 2) { /* the reverse direction runs forward over each sequence reversed */
+      permute_rows(m->xr, X, m->perm, N, in);
+      layer_forward(reg_view(m, l, 1), &m->acts[l][1], m->xr, &b->s, NULL, NULL, &m->scratch);
+      for (int64_t r = 0; r < N; r++) {
+        memcpy(m->out[l] + r * D, m->acts[l][0].h + r * H, (size_t)H * sizeof(float));
+        memcpy(m->out[l] + r * D + H, m->acts[l][1].h + m->perm[r] * H, (size_t)H * sizeof(float));
+      }
+    }
+    if (train && reg_between_p(m) > 0 && l + 1 < m->cfg.layers)
+      reg_dropout_apply(m, b, l, step, m->drop[l], layer_out(m, l), (int)D);
+  }
+  if (N == 0) return 0.0;
+  const float *top = layer_out(m, m->cfg.layers - 1);
+  const float *F = top;
+  const int32_t *tgt = b->tgt;
+  int64_t R = N;
+  if (m->cfg.task == TASK_CLASSIFY) { /* one feature row per sequence */
+    R = B;
+    tgt = b->label;
+    for (int64_t r = 0; r < B; r++) {
+      float *f = m->feat + r * D;
+      if (b->len[r] == 0) {
+        memset(f, 0, (size_t)D * sizeof(float));
+        continue;
+      }
+      if (m->cfg.pool == POOL_MEAN) {
+        memset(f, 0, (size_t)D * sizeof(float));
+        for (int t = 0; t < b->len[r]; t++)
+          for (int64_t j = 0; j < D; j++) f[j] += top[(b->off[t] + r) * D + j];
+        for (int64_t j = 0; j < D; j++) f[j] /= (float)b->len[r];
+      } else { /* the forward direction at the last real step, the reverse one at the first */
+        memcpy(f, top + (b->off[b->len[r] - 1] + r) * D, (size_t)H * sizeof(float));
+        if (m->ndir == 2) memcpy(f + H, top + r * D + H, (size_t)H * sizeof(float));
+      }
+    }
+    F = m->feat;
+  }
+  /* logits = F W_dec^T + b_dec, then softmax in place */
+  gemm(0, 1, (int)R, (int)O, (int)D, F, (int)D, m->dec_w, (int)D, 0.0f, m->probs, (int)O);
+  double loss = 0;
+  for (int64_t r = 0; r < R; r++) {
+    float *z = m->probs + r * O;
+    float mx = -INFINITY;
+    for (int64_t v = 0; v < O; v++) {
+      z[v] += m->dec_b[v];
+      mx = z[v] > mx ? z[v] : mx;
+    }
+    float zt = tgt[r] >= 0 ? z[tgt[r]] : 0.0f;
+    for (int64_t v = 0; v < O; v++) z[v] -= mx;
+    vec_exp(z, (int)O);
+    double s = 0;
+    for (int64_t v = 0; v < O; v++) s += z[v];
+    float inv = (float)(1.0 / s);
+    for (int64_t v = 0; v < O; v++) z[v] *= inv;
+    if (tgt[r] >= 0) loss += (double)mx + log(s) - (double)zt;
+  }
+  return loss;
+}
+
+/* gradient flow: |dL/dh| of layer l's rows (dH (N, H)) by distance from each row's last step */
+static void diag_record(model *m, const batch *b, int l, const float *dH) {
+  const int64_t H = model_state_width(&m->cfg), L = m->cfg.layers;
+  for (int t = 0; t < b->s.T; t++)
+    for (int r = 0; r < b->s.bs[t]; r++) {
+      int d = b->len[r] - 1 - t;
+      if (d < 0 || d >= MODEL_DIAG_T) continue;
+      const float *g = dH + (b->s.off[t] + r) * H;
+      double s2 = 0;
+      for (int64_t j = 0; j < H; j++) s2 += (double)g[j] * g[j];
+      m->diag[l * MODEL_DIAG_T + d] += sqrt(s2);
+      m->diag[(L + l) * MODEL_DIAG_T + d] += 1;
+    }
+}
+
+void model_backward(model *m, const batch *b, float scale) {
+  const int64_t N = b->s.N, H = model_state_width(&m->cfg), E = m->cfg.embed, D = m->D, O = m->O,
+                B = b->s.B;
+  const int L = m->cfg.layers;
+  if (N == 0) return;
+  const int drop = m->fwd_train && reg_between_p(m) > 0, cls = m->cfg.task == TASK_CLASSIFY;
+  const int64_t R = cls ? B : N;
+  const int32_t *tgt = cls ? b->label : b->tgt;
+  float *dl = m->probs;
+  /* gradient flow diagnostics: only the loss at each sequence's last step (classify has no other)
+   */
+  unsigned char *last = NULL;
+  if (m->diag && !cls) {
+    last = xcalloc((size_t)N, 1);
+    for (int64_t j = 0; j < B; j++)
+      if (b->len[j] > 0) last[b->off[b->len[j] - 1] + j] = 1;
+  }
+  for (int64_t r = 0; r < R; r++) {
+    float *d = dl + r * O;
+    if (tgt[r] < 0 || (last && !last[r])) {
+      memset(d, 0, (size_t)O * sizeof(float));
+      continue;
+    }
+    d[tgt[r]] -= 1.0f;
+    for (int64_t v = 0; v < O; v++) d[v] *= scale;
+  }
+  xfree(last);
+  const float *F = cls ? m->feat : layer_out(m, L - 1); /* no dropout after the last layer */
+  layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
+  gemm(1, 0, (int)O, (int)D, (int)R, dl, (int)O, F, (int)D, 1.0f, m->gdec_w, (int)D);
+  cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)O, 1.0f, dl, (int)O, m->scratch.ones, 1, 1.0f,
+              m->gdec_b, 1);
+  if (!cls) {
+    gemm(0, 0, (int)N, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, m->dA, (int)D);
+  } else { /* gradient of the pooled features back to the rows they came from */
+    float *dF = m->dB;
+    gemm(0, 0, (int)B, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, dF, (int)D);
+    memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
+    for (int64_t r = 0; r < B; r++) {
+      if (b->len[r] == 0) continue;
+      const float *g = dF + r * D;
+      if (m->cfg.pool == POOL_MEAN) {
+        for (int t = 0; t < b->len[r]; t++)
+          for (int64_t j = 0; j < D; j++) m->dA[(b->off[t] + r) * D + j] += g[j] / (float)b->len[r];
+      } else {
+        float *d = m->dA + (b->off[b->len[r] - 1] + r) * D;
+        for (int64_t j = 0; j < H; j++) d[j] += g[j];
+        if (m->ndir == 2)
+          for (int64_t j = H; j < D; j++) m->dA[r * D + j] += g[j];
+      }
+    }
+  }
+  /* tensors after the decoder (its weight, unless tied, and bias): 4 per layer and direction, top
+   * layer first */
+  int ti = m->cfg.tie_weights ? 1 : 2;
+  const int per_layer = (m->cfg.proj > 0 ? 5 : 4) * m->ndir; /* tensors of a layer */
+  if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
+  const int cond = m->cond_made, E0 = m->layer[0][0].in;
+  float *dh0 = NULL, *dc0 = NULL;
+  if (m->cfg.task == TASK_CONDLM) memset(m->cd, 0, (size_t)(B * m->cfg.cond_dim) * sizeof(float));
+  if (cond) {
+    dh0 = xmalloc((size_t)(B * H) * sizeof(float));
+    dc0 = xcalloc((size_t)(B * H), sizeof(float));
+  }
+  for (int l = L - 1; l >= 0; l--) {
+    const float *X = layer_in(m, l);
+    const int in = m->layer[l][0].in;
+    if (m->ndir == 1) {
+      m->scratch.dh0 = dh0;
+      m->scratch.dc0 = dc0;
+      layer_backward(reg_view(m, l, 0), &m->acts[l][0], X, &b->s, m->dA, m->dB, &m->scratch);
+      m->scratch.dh0 = m->scratch.dc0 = NULL;
+      if (cond) cond_backward(m, b, l, dh0, dc0);
+      if (m->diag) diag_record(m, b, l, m->dA);
+    } else {
+      for (int64_t r = 0; r < N; r++) {
+        memcpy(m->dh[0] + r * H, m->dA + r * D, (size_t)H * sizeof(float));
+        memcpy(m->dh[1] + m->perm[r] * H, m->dA + r * D + H, (size_t)H * sizeof(float));
+      }
+      layer_backward(reg_view(m, l, 0), &m->acts[l][0], X, &b->s, m->dh[0], m->dB, &m->scratch);
+      if (m->diag) diag_record(m, b, l, m->dh[0]);
+      permute_rows(m->xr, X, m->perm, N, in);
+      layer_backward(reg_view(m, l, 1), &m->acts[l][1], m->xr, &b->s, m->dh[1], m->dxr,
+                     &m->scratch);
+      for (int64_t r = 0; r < N; r++) {
+        const float *s = m->dxr + m->perm[r] * in;
+        float *d = m->dB + r * in;
+        for (int j = 0; j < in; j++) d[j] += s[j];
+      }
+    }
+    if (m->fwd_train && m->cfg.weight_drop > 0)
+      for (int d = 0; d < m->ndir; d++) reg_wd_fold(m, l, d);
+    if (l > 0 && drop) reg_dropout_apply(m, b, l - 1, m->fwd_step, m->dB, m->dB, (int)D);
+    float *t = m->dA;
+    m->dA = m->dB;
+    m->dB = t;
+    ti += per_layer;
+    if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
+  }
+  for (int64_t r = 0; r < N; r++) {
+    float *g = m->gemb + (int64_t)b->in[r] * E;
+    const float *d = m->dA + r * E0, s = reg_embed_keep(m, b->in[r]);
+    if (s == 0.0f) continue;
+    for (int64_t j = 0; j < E; j++) g[j] += s * d[j];
+  }
+  if (E0 > E) /* --cond-input: every step's share of the label embedding */
+    for (int t = 0; t < b->s.T; t++)
+      for (int r = 0; r < b->bs[t]; r++) {
+        const float *d = m->dA + (b->off[t] + r) * E0 + E;
+        float *g = m->cd + (int64_t)r * (E0 - E);
+        for (int64_t j = 0; j < E0 - E; j++) g[j] += d[j];
+      }
+  if (m->cfg.task == TASK_CONDLM) { /* the label embeddings */
+    const int64_t C = m->cfg.cond_dim;
+    for (int64_t r = 0; r < B; r++) {
+      float *g = m->gcemb + (int64_t)b->label[r] * C;
+      for (int64_t j = 0; j < C; j++) g[j] += m->cd[r * C + j];
+    }
+  }
+  xfree(dh0);
+  xfree(dc0);
+  if (m->grad_ready) m->grad_ready(m->grad_arg, m->n_params);
+}

@@ -1,0 +1,262 @@
+/* train_open: a run's opening — options (a resume's merged with its checkpoint's), the dataset,
+ * the model (new or loaded), the schedule, the optimizer and reducer, the run directory, and the
+ * first lines it prints. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "recur/core.h"
+#include "recur/gemm.h"
+#include "recur/hooks.h"
+#include "trainer.h"
+
+static void grad_ready_cb(void *arg, int64_t upto) { dist_reducer_ready(arg, upto); }
+static void poke_cb(void *arg) { dist_reducer_poke(arg); }
+
+static void mkdir_p(const char *dir) {
+  char *p = xstrdup(dir);
+  for (char *s = p + 1; *s; s++)
+    if (*s == '/') {
+      *s = 0;
+      mkdir(p, 0755);
+      *s = '/';
+    }
+  if (mkdir(p, 0755) != 0 && errno != EEXIST)
+    recur_fail(dir, "check the path and its permissions", "cannot create run directory");
+  xfree(p);
+}
+
+/* ---- open: options, data, model, schedule, optimizer, run directory ---- */
+static void trainer_open_options(trainer *t, const train_opts *given) {
+  if (!given->resume) {
+    train_opts_copy(&t->opts, given); /* a copy that owns its paths */
+    return;
+  }
+  t->ckdir = ckpt_find_dir(given->resume);
+  char *text = ckpt_saved_options(t->ckdir);
+  train_opts_merge(&t->opts, given, text, t->ckdir);
+  xfree(text);
+  if (!given->out) { /* the run directory: RUN, or RUN/checkpoints/step-N -> RUN */
+    char *run = xstrdup(t->ckdir);
+    for (int up = 0; up < 2; up++) {
+      char *sl = strrchr(run, '/');
+      if (sl) *sl = 0;
+    }
+    xfree(t->opts.out);
+    t->opts.out = run;
+  }
+  if (t->rank == 0 && !t->opts.quiet) printf("recur: resuming from %s\n", t->ckdir);
+}
+
+static void trainer_open_model(trainer *t) {
+  const train_opts *o = &t->opts;
+  dataset *ds = t->ds;
+  model_config mc = o->mc;
+  mc.vocab = (int)ds->vocab_size;
+  mc.n_out = !task_is_lm(ds->task) ? (int)ds->n_out : 0;
+  mc.n_cond = ds->task == TASK_CONDLM ? (int)ds->n_out : 0;
+  if (mc.task != TASK_LM && o->ss_kind != SS_NONE)
+    recur_usage_fail("scheduled sampling feeds a language model its own predictions",
+                     "--scheduled-sampling needs --task lm");
+  if (mc.task != ds->task)
+    recur_fail(o->data, "give the --task the dataset was prepared for",
+               "the dataset is for --task %s, not --task %s", task_names[ds->task],
+               task_names[mc.task]);
+  if (mc.task != TASK_LM && o->mode == MODE_STREAM)
+    recur_usage_fail("classification, tagging and conditioned text train on whole sequences",
+                     "--task %s needs --mode sequences", task_names[mc.task]);
+  model_config_check(&mc);
+  if (t->ckdir) {
+    char *mp = core_path("%s/model.h5", t->ckdir);
+    model_vocab cv;
+    model *m = model_load(mp, &cv, NULL);
+    if (m->cfg.vocab != mc.vocab || m->cfg.cell != mc.cell || m->cfg.layers != mc.layers ||
+        m->cfg.hidden != mc.hidden || m->cfg.embed != mc.embed)
+      recur_fail(mp, "resume with the dataset the run was trained on",
+                 "model configuration or vocabulary size differs from the dataset's");
+    for (int64_t i = 0; i < cv.vocab_size; i++)
+      if (strcmp(cv.vocab[i], ds->vocab[i]) != 0)
+        recur_fail(o->data, "resume with the dataset the run was trained on",
+                   "vocabulary entry %lld differs from the checkpoint's", (long long)i);
+    model_vocab_free(&cv);
+    m->cfg.dropout = mc.dropout;
+    m->seed = o->seed;
+    t->m = m;
+    xfree(mp);
+  } else {
+    t->m = model_create(&mc, o->seed);
+  }
+  model_vocab mv = {ds->level,      ds->eos_id,    ds->unk_id, "", ds->vocab,
+                    ds->vocab_size, ds->out_names, ds->n_out,  ""};
+  snprintf(mv.split_on, sizeof mv.split_on, "%s", ds->split_on);
+  t->mv = mv;
+}
+
+static void trainer_open_run(trainer *t) {
+  const train_opts *o = &t->opts;
+  const int L = o->mc.layers, H = o->mc.hidden, S = t->W * o->accum;
+  const size_t state = (size_t)L * (size_t)o->B * (size_t)H;
+  optim_init(&t->opt, o->optim, t->m->n_params);
+  t->opt.weight_decay = o->weight_decay;
+  t->opt.momentum = o->momentum;
+  t->opt.nesterov = o->nesterov;
+  t->opt.beta1 = o->beta1;
+  t->opt.beta2 = o->beta2;
+  t->opt.eps = o->eps;
+  dist_reducer_init(&t->red, t->m->grads, t->m->n_params, 4 << 20);
+  t->m->grad_ready = grad_ready_cb;
+  t->m->grad_arg = &t->red;
+  t->m->scratch.poke = poke_cb;
+  t->m->scratch.poke_arg = &t->red;
+  t->stream = o->mode == MODE_STREAM;
+  if (t->stream) {
+    t->carry_h = xcalloc(state, sizeof(float));
+    t->carry_c = xcalloc(state, sizeof(float));
+    t->h0 = xmalloc(state * sizeof(float));
+    t->c0 = xmalloc(state * sizeof(float));
+  }
+  t->own = xmalloc((size_t)o->B * sizeof(int));
+  for (int i = 0; i < o->B; i++)
+    if ((i % S) / o->accum == t->rank) t->own[t->n_own++] = i;
+  t->ids = xmalloc((size_t)o->B * sizeof(uint64_t));
+  t->mine = xmalloc((size_t)o->B * sizeof(uint64_t));
+  t->idx = xmalloc((size_t)o->B * sizeof(int));
+  t->options = train_opts_text(o);
+  ckpt_payload pay = {&t->opt, t->carry_h, t->carry_c, L, o->B, H, t->own, t->n_own, t->options};
+  t->pay = pay;
+  ckpt_counters cnt = {0, 0, INFINITY, t->W};
+  double load_s = 0;
+  if (t->ckdir) {
+    double t0 = core_now();
+    ckpt_load_state(t->ckdir, &t->pay, &cnt);
+    dist_barrier("loading the checkpoint");
+    load_s = core_now() - t0;
+    t->start = cnt.step;
+  }
+  t->best_val = cnt.best_val;
+  t->bad_total = cnt.bad_total;
+  if (!t->ckdir) { /* every rank checks, so the error is printed once */
+    char *cp = core_path("%s/checkpoints/latest", o->out);
+    if (access(cp, F_OK) == 0)
+      recur_fail(o->out, "continue it with --resume, or give another --out",
+                 "the run directory already holds checkpoints");
+    xfree(cp);
+  }
+  if (t->rank == 0) {
+    mkdir_p(o->out);
+    ckpt_cleanup(o->out);
+    metrics_open(&t->mt, o->out, t->start, o->quiet);
+    metrics_start(&t->mt, t->start, t->ckdir != NULL, t->W, t->options);
+    if (t->ckdir) {
+      metrics_resume(&t->mt, t->start, load_s);
+      if (!o->quiet)
+        printf("recur: loaded step %lld (optimizer state, carried states) in %.2fs\n",
+               (long long)t->start, load_s);
+    }
+  }
+  dist_barrier("the start of training");
+}
+
+/* bf16 or oneDNN: one line on what the CPU gives at this model's recurrent product, a warning
+ * when it is slower than OpenBLAS fp32 (the run goes on: the user asked for it) */
+static void trainer_say_gemm(const trainer *t) {
+  const model_config *mc = &t->m->cfg;
+  const int M = t->opts.B / t->W > 0 ? t->opts.B / t->W : 1, H = mc->hidden,
+            G = mc->cell == CELL_LSTM  ? 4
+                : mc->cell == CELL_GRU ? 3
+                                       : 1;
+  double now, blas;
+  gemm_probe(M, G * H, H, &now, &blas);
+  if (t->rank != 0 || (t->opts.quiet && now >= blas)) return;
+  const char *name = gemm_kernel_names[gemm_current()];
+  if (now < blas)
+    fprintf(stderr,
+            "recur: warning: %s matrix products (oneDNN %s) run at %.0f GFLOP/s here, below "
+            "OpenBLAS fp32's %.0f at (%dx%d)(%dx%d): slower on this CPU\n",
+            name, gemm_impl(), now, blas, M, H, H, G * H);
+  else
+    printf("recur: %s matrix products by oneDNN %s: %.0f GFLOP/s, %.1fx OpenBLAS fp32 at "
+           "(%dx%d)(%dx%d)\n",
+           name, gemm_impl(), now, now / blas, M, H, H, G * H);
+}
+
+void trainer_open(trainer *t, const train_opts *given) {
+  memset(t, 0, sizeof *t);
+  t->rank = core_rank();
+  t->W = core_world();
+  dist_blas_threads_default();
+  trainer_open_options(t, given);
+  const train_opts *o = &t->opts;
+  dist_watch_start(o->comm_timeout);
+  if (o->precision == PRECISION_BF16 && o->given[opts_find(train_options(), "--gemm")] &&
+      o->gemm == GEMM_LIB_OPENBLAS)
+    recur_usage_fail("leave out --gemm: bf16 runs on oneDNN",
+                     "--precision bf16 with --gemm openblas");
+  gemm_use(gemm_kernel_of(o->precision, o->gemm));
+  t->ds = dataset_open(o->data);
+  const dataset *ds = t->ds;
+  const ds_split *tr = &ds->split[SPLIT_TRAIN];
+  if (tr->n_tok == 0)
+    recur_fail(o->data, "prepare it with some training text", "the train split is empty");
+  if (o->mode == MODE_SEQUENCES && ds->task == TASK_LM && ds->eos_id < 0 &&
+      !strcmp(ds->split_on, "none"))
+    if (!o->quiet && t->rank == 0)
+      fprintf(stderr, "recur: warning: --mode sequences on an undelimited dataset: each file is "
+                      "one sequence\n");
+  trainer_open_model(t);
+  schedule_init(&t->sc, ds, SPLIT_TRAIN, o->mode, o->B, o->T, o->max_len, o->seed);
+  t->spe = schedule_steps_per_epoch(&t->sc);
+  if (t->spe < 1)
+    recur_fail(o->data, "lower --batch or --seq-len, or give more text",
+               "train split (%llu tokens) is too small for --batch %d x --seq-len %d",
+               (unsigned long long)tr->n_tok, o->B, o->T);
+  t->total = o->steps > 0 ? o->steps : o->epochs * t->spe;
+  t->lr = o->lr;
+  t->lr.total = t->total;
+  const int has_val = ds->split[SPLIT_VAL].n_tok > 1;
+  if (!has_val && o->given[opts_find(train_options(), "--eval-every")] && o->eval_every > 0)
+    recur_fail(o->data, "prepare the dataset with --val F, or leave out --eval-every",
+               "--eval-every %lld: the dataset has no validation split", (long long)o->eval_every);
+  trainer_open_run(t);
+  gemm_params(t->m->params, t->m->n_params);
+  if (gemm_current() != GEMM_OPENBLAS) trainer_say_gemm(t);
+  train_signals_install();
+  t->t_ckpt = core_now();
+  if (t->rank == 0 && !o->quiet) {
+    const model_config *mc = &t->m->cfg;
+    char length[128], val[160];
+    if (o->steps > 0)
+      snprintf(length, sizeof length, "%lld steps (%.2f epochs of %lld steps)", (long long)t->total,
+               (double)t->total / (double)t->spe, (long long)t->spe);
+    else
+      snprintf(length, sizeof length, "%lld epoch%s of %lld steps = %lld steps",
+               (long long)o->epochs, o->epochs == 1 ? "" : "s", (long long)t->spe,
+               (long long)t->total);
+    if (!has_val)
+      snprintf(val, sizeof val, "no validation: %s has no validation split (prepare --val F)",
+               o->data);
+    else if (o->eval_every > 0)
+      snprintf(val, sizeof val, "validation every %lld steps and at the end (best: model-best.h5)",
+               (long long)o->eval_every);
+    else
+      snprintf(val, sizeof val, "validation at the end (--eval-every N for more)");
+    printf("recur: %s %dx%d (embed %d, vocab %d), %lld parameters; %s mode, global batch %d%s%d, "
+           "%d rank(s) x accum %d\n"
+           "recur: %s; %s\n",
+           cell_names[mc->cell], mc->layers, mc->hidden, mc->embed, mc->vocab,
+           (long long)t->m->n_params, mode_names[o->mode], o->B,
+           t->stream ? " x seq-len " : ", max-len ", t->stream ? o->T : o->max_len, t->W, o->accum,
+           length, val);
+    if (t->start >= t->total)
+      printf("recur: the checkpoint is at step %lld, the run has %lld steps: nothing to do\n",
+             (long long)t->start, (long long)t->total);
+  }
+  if (t->rank == hooks_get()->fail_setup_rank)
+    recur_fail(o->data, NULL, "test hook: rank %d alone fails in setup", t->rank);
+  core_errors_agreed(0); /* from here on a rank may meet an error alone */
+}

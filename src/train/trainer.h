@@ -1,0 +1,47 @@
+/* trainer: the state of a training run, shared by its opening (train_open.c) and its loop
+ * (train.c). Not a public API. */
+#ifndef RECUR_TRAINER_H
+#define RECUR_TRAINER_H
+
+#include "recur/batch.h"
+#include "recur/ckpt.h"
+#include "recur/dist.h"
+#include "recur/train.h"
+#include "train-impl.h"
+
+typedef struct {
+  train_opts opts; /* the options in force (a resumed run's merged with its checkpoint's) */
+  int rank, W;
+  char *ckdir; /* the checkpoint resumed from, or NULL */
+  dataset *ds;
+  model *m;
+  model_vocab mv;
+  schedule sc;
+  int64_t spe, total, start;
+  lr_schedule lr;
+  optim opt;
+  dist_reducer red;
+  ckpt_payload pay;
+  char *options;            /* saved options text */
+  int stream;               /* --mode stream: states carried across windows */
+  float *carry_h, *carry_c; /* (L, B, H) carried states of every stream */
+  float *h0, *c0;           /* (L, B, H) initial states of this rank's rows */
+  int *own, n_own;          /* streams whose carried state this rank computes */
+  uint64_t *ids, *mine;     /* (B) items of the global batch, of this slot */
+  int *idx;
+  items it;
+  batch b;
+  metrics mt; /* rank 0 */
+  double best_val, t_ckpt;
+  double *diag, *diag_pn; /* gradient flow of a diagnosed step: model.h's diag, tensor norms */
+  int64_t bad_total;
+  int bad_run;
+} trainer;
+
+/* Options, data, model, schedule, optimizer and run directory: everything a run needs before its
+ * first step (errors up to here are met by every rank alike and printed once). */
+void trainer_open(trainer *t, const train_opts *given);
+/* SIGINT, SIGTERM, SIGUSR1, SIGUSR2 caught for the loop (train.c) */
+void train_signals_install(void);
+
+#endif
