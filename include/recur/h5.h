@@ -20,6 +20,10 @@ void h5_attr_set_f64(hid_t loc, const char *name, double val);
 int h5_attr_get_str(hid_t loc, const char *name, char *buf, size_t n);
 int h5_attr_get_i64(hid_t loc, const char *name, int64_t *out);
 int h5_attr_get_f64(hid_t loc, const char *name, double *out);
+/* (n) integers as a 1-D attribute (h5py: a numpy array); get returns how many (at most cap), or -1
+ * when it is missing or not such an array */
+void h5_attr_set_i64s(hid_t loc, const char *name, const int64_t *val, int n);
+int h5_attr_get_i64s(hid_t loc, const char *name, int64_t *out, int cap);
 
 /* UTF-8 string array (written fixed-length, chunked, Fletcher32; variable-length read too). read
  * returns a malloc'd array of malloc'd strings or fails naming path:name. */

@@ -13,12 +13,15 @@
 #define MODEL_FORMAT      "recur-model"
 #define MODEL_VERSION     1
 #define MODEL_MAX_LAYERS  16
-#define MODEL_MAX_TENSORS (10 * MODEL_MAX_LAYERS + 4)
+#define MODEL_MAX_CUTOFFS 8 /* --softmax adaptive: clusters after the shortlist */
+#define MODEL_MAX_TENSORS (10 * MODEL_MAX_LAYERS + 4 + 2 * MODEL_MAX_CUTOFFS)
 #define MODEL_DIAG_T      512 /* distances back in time that gradient-flow diagnostics keep */
 
 enum model_pool { POOL_LAST, POOL_MEAN, POOL_COUNT };
 extern const char *const pool_names[POOL_COUNT + 1];
 int pool_parse(const char *s);
+enum model_softmax { SOFTMAX_FULL, SOFTMAX_ADAPTIVE, SOFTMAX_COUNT };
+extern const char *const softmax_names[SOFTMAX_COUNT + 1];
 
 typedef struct {
   enum cell_type cell;
@@ -37,7 +40,26 @@ typedef struct {
   float dropout_embed;  /* whole words: a word's embedding row dropped for the whole step */
   float weight_drop;    /* DropConnect on every hidden-to-hidden weight, one mask per step */
   int proj;             /* lstm: project h to this width (PyTorch proj_size; 0 = none) */
+  int softmax;          /* lm, condlm: SOFTMAX_FULL or SOFTMAX_ADAPTIVE (Grave et al. 2017) */
+  int n_cutoffs;        /* adaptive: the shortlist is words [0, cutoffs[0]); cluster k words */
+  int cutoffs[MODEL_MAX_CUTOFFS]; /* [cutoffs[k], cutoffs[k+1]) (the last ends at vocab) */
+  float div_value; /* adaptive: cluster k's projection is floor(D / div_value^(k+1)) wide */
 } model_config;
+
+/* --softmax adaptive, cluster k (PyTorch AdaptiveLogSoftmaxWithLoss.tail[k]): words [lo, lo+osz)
+ * through a projection w0 (hsz, D) and an output layer w1 (osz, hsz); the rows of the last forward
+ * whose targets are in the cluster, and their activations (n rows) */
+typedef struct {
+  float *w0, *gw0, *w1, *gw1;
+  int lo, osz, hsz;
+  int64_t n, cap;
+  int64_t *rows; /* (n) readout rows */
+  int32_t *rel;  /* (n) target - lo */
+  float *x;      /* (n, D) the rows' features */
+  float *p;      /* (n, hsz) x w0^T; backward: its gradient in dp */
+  float *s;      /* (n, osz) softmax of p w1^T */
+  float *dp, *dx;
+} model_cluster;
 
 typedef struct {
   char name[48]; /* PyTorch state_dict name */
@@ -57,6 +79,14 @@ typedef struct {
   float *dec_w, *gdec_w; /* (O, D) O = readout classes, D = directions * H */
   float *dec_b, *gdec_b; /* (O) */
   int ndir, D, O;
+  int n_dec; /* tensors of the readout (first in the buffer) */
+  /* --softmax adaptive: head (HS, D), HS = shortlist + clusters, and the clusters */
+  float *head, *ghead;
+  int HS, n_clusters;
+  model_cluster cl[MODEL_MAX_CUTOFFS];
+  float *hp;      /* (R, HS) head softmax of the last forward */
+  int want_probs; /* adaptive: forward also fills probs with the whole distribution (sampling) */
+  int64_t cap_probs;
   layer_view layer[MODEL_MAX_LAYERS][2]; /* [l][0] forward, [l][1] reverse direction */
   /* activations of the last forward */
   uint64_t seed;
@@ -82,7 +112,8 @@ typedef struct {
   /* --weight-drop: views whose W_hh is the masked copy, and that copy's gradient */
   layer_view wd_view[MODEL_MAX_LAYERS][2];
   float *wd_w[MODEL_MAX_LAYERS][2], *wd_g[MODEL_MAX_LAYERS][2]; /* (G H, H) */
-  float *probs;   /* (R, O) softmax of the logits, R = N (lm, tag) or B (classify) */
+  float *probs;   /* (R, O) softmax of the logits, R = N (lm, tag) or B (classify); adaptive: only
+                     with want_probs */
   float *dA, *dB; /* (N, max(E, D)) backward ping-pong */
   layer_scratch scratch;
   int64_t capN, capB;

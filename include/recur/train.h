@@ -23,6 +23,7 @@ typedef struct {
   char *data, *out, *resume; /* paths (malloc'd; opts_free) */
   int keep;                  /* committed checkpoints kept (0 = all) */
   model_config mc;           /* vocab is taken from the dataset */
+  char *cutoffs;             /* --softmax adaptive: "a,b,..." (parsed into mc.cutoffs) */
   enum train_mode mode;
   int T, max_len, B, accum;
   int64_t steps, epochs; /* steps wins when > 0 */

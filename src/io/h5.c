@@ -186,6 +186,30 @@ int h5_attr_get_f64(hid_t loc, const char *name, double *out) {
   return attr_read_num(loc, name, H5T_NATIVE_DOUBLE, out);
 }
 
+void h5_attr_set_i64s(hid_t loc, const char *name, const int64_t *val, int n) {
+  if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
+  hsize_t dims[1] = {(hsize_t)n};
+  hid_t sp = H5Screate_simple(1, dims, NULL);
+  hid_t a = H5Acreate2(loc, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0 || H5Awrite(a, H5T_NATIVE_INT64, val) < 0)
+    recur_fail(name, "is the disk full?", "cannot write attribute");
+  H5Aclose(a);
+  H5Sclose(sp);
+}
+
+int h5_attr_get_i64s(hid_t loc, const char *name, int64_t *out, int cap) {
+  if (H5Aexists(loc, name) <= 0) return -1;
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
+  hssize_t n = H5Sget_simple_extent_npoints(sp);
+  int ok = H5Tget_class(ft) == H5T_INTEGER && n >= 0 && n <= cap &&
+           H5Sget_simple_extent_ndims(sp) <= 1 && H5Aread(a, H5T_NATIVE_INT64, out) >= 0;
+  H5Sclose(sp);
+  H5Tclose(ft);
+  H5Aclose(a);
+  return ok ? (int)n : -1;
+}
+
 static hid_t vlen_utf8(void) {
   hid_t t = H5Tcopy(H5T_C_S1);
   H5Tset_size(t, H5T_VARIABLE);

@@ -35,6 +35,13 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_i64(f, "n_out", m->O);
   h5_attr_set_i64(f, "tie_weights", c->tie_weights);
   h5_attr_set_i64(f, "proj_size", c->proj);
+  h5_attr_set_str(f, "softmax", softmax_names[c->softmax]);
+  if (c->softmax == SOFTMAX_ADAPTIVE) { /* AdaptiveLogSoftmaxWithLoss(D, V, cutoffs, div_value) */
+    int64_t cut[MODEL_MAX_CUTOFFS];
+    for (int k = 0; k < c->n_cutoffs; k++) cut[k] = c->cutoffs[k];
+    h5_attr_set_i64s(f, "cutoffs", cut, c->n_cutoffs);
+    h5_attr_set_f64(f, "div_value", c->div_value);
+  }
   if (c->task == TASK_CONDLM) {
     h5_attr_set_i64(f, "n_cond", c->n_cond);
     h5_attr_set_i64(f, "cond_dim", c->cond_dim);
@@ -136,6 +143,21 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   h5_attr_get_i64(f, "proj_size", &proj);
   if (proj < 0 || proj >= hidden)
     recur_fail(where, NULL, "proj_size %lld out of range", (long long)proj);
+  char softmax[16] = "full";
+  int64_t cut[MODEL_MAX_CUTOFFS];
+  int n_cut = 0;
+  double div_value = 4;
+  h5_attr_get_str(f, "softmax", softmax, sizeof softmax);
+  int sm = names_parse(softmax_names, softmax);
+  if (sm < 0) recur_fail(where, NULL, "unknown softmax '%s'", softmax);
+  if (sm == SOFTMAX_ADAPTIVE) {
+    n_cut = h5_attr_get_i64s(f, "cutoffs", cut, MODEL_MAX_CUTOFFS);
+    if (n_cut < 1 || !h5_attr_get_f64(f, "div_value", &div_value))
+      recur_fail(where, NULL, "adaptive softmax without valid 'cutoffs' and 'div_value'");
+    for (int k = 0; k < n_cut; k++)
+      if (cut[k] < 1 || cut[k] >= vocab || (k > 0 && cut[k] <= cut[k - 1]))
+        recur_fail(where, NULL, "cutoff %lld out of range", (long long)cut[k]);
+  }
   h5_attr_get_str(f, "pool", pool, sizeof pool);
   h5_attr_get_i64(f, "n_out", &n_out);
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
@@ -164,7 +186,11 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     .cond_dim = (int)cond_dim,
                     .cond_input = cond_input != 0,
                     .tie_weights = tie != 0,
-                    .proj = (int)proj};
+                    .proj = (int)proj,
+                    .softmax = sm,
+                    .n_cutoffs = n_cut,
+                    .div_value = (float)div_value};
+  for (int k = 0; k < n_cut; k++) c.cutoffs[k] = (int)cut[k];
   if (task_is_lm(c.task) && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");
   if (!(c.dropout >= 0 && c.dropout < 1)) c.dropout = 0;
@@ -256,6 +282,7 @@ void model_inspect(const char *path, json_writer *j, const char *key) {
     json_bool(j, "bidirectional", c->bidirectional);
     json_str(j, "task", task_names[c->task]);
     json_int(j, "outputs", m->O);
+    json_str(j, "softmax", softmax_names[c->softmax]);
     json_str(j, "level", ds_level_names[v.level]);
     json_int(j, "step", step);
     json_int(j, "parameters", m->n_params);

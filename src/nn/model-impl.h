@@ -17,4 +17,11 @@ const layer_view *reg_view(model *m, int l, int d);
 void reg_wd_prepare(model *m);
 void reg_wd_fold(model *m, int l, int d);
 
+/* --softmax adaptive over the readout rows F (R, D): the summed negative log-likelihood of tgt
+ * (rows with tgt < 0 have none); backward accumulates its gradients and writes dF (R, D), rows
+ * outside `last` (when given) left out of the loss */
+double asm_forward(model *m, const float *F, const int32_t *tgt, int64_t R);
+void asm_backward(model *m, const float *F, const int32_t *tgt, int64_t R, float scale,
+                  const unsigned char *last, float *dF);
+
 #endif

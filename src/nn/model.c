@@ -13,6 +13,40 @@
 
 const char *const pool_names[POOL_COUNT + 1] = {"last", "mean", NULL};
 int pool_parse(const char *s) { return names_parse(pool_names, s); }
+const char *const softmax_names[SOFTMAX_COUNT + 1] = {"full", "adaptive", NULL};
+
+/* adaptive: cluster k's projection width, as PyTorch: int(in_features // div_value ** (k + 1)) */
+static int cluster_hsz(const model_config *c, int D, int k) {
+  return (int)floor((double)D / pow((double)c->div_value, (double)(k + 1)));
+}
+
+static void check_adaptive(const model_config *c) {
+  const int D = (c->bidirectional ? 2 : 1) * model_state_width(c);
+  if (!task_is_lm(c->task))
+    recur_fail(NULL, "the adaptive softmax splits a vocabulary by word frequency",
+               "--softmax adaptive needs --task lm or condlm, not %s", task_names[c->task]);
+  if (c->tie_weights)
+    recur_fail(NULL, "PyTorch's AdaptiveLogSoftmaxWithLoss has no tied form; give one of them",
+               "--tie-weights cannot be used with --softmax adaptive");
+  if (c->n_cutoffs < 1 || c->n_cutoffs > MODEL_MAX_CUTOFFS)
+    recur_fail(NULL, "for example --cutoffs 2000,10000", "--softmax adaptive needs 1 to %d cutoffs",
+               MODEL_MAX_CUTOFFS);
+  for (int k = 0; k < c->n_cutoffs; k++) {
+    if (c->cutoffs[k] < 1 || c->cutoffs[k] >= c->vocab)
+      recur_fail(NULL, "each cutoff must be between 1 and the vocabulary size - 1",
+                 "--cutoffs: %d is outside [1, %d] (vocabulary of %d words)", c->cutoffs[k],
+                 c->vocab - 1, c->vocab);
+    if (k > 0 && c->cutoffs[k] <= c->cutoffs[k - 1])
+      recur_fail(NULL, "give them increasing, for example --cutoffs 2000,10000",
+                 "--cutoffs: %d after %d is not increasing", c->cutoffs[k], c->cutoffs[k - 1]);
+  }
+  if (!(c->div_value >= 1 && c->div_value <= 1024))
+    recur_fail(NULL, NULL, "--div-value must be in [1, 1024], got %g", c->div_value);
+  if (cluster_hsz(c, D, c->n_cutoffs - 1) < 1)
+    recur_fail(NULL, "give fewer cutoffs or a smaller --div-value",
+               "--div-value %g leaves cluster %d of a %d-wide output no projection units",
+               c->div_value, c->n_cutoffs, D);
+}
 
 void model_config_check(const model_config *c) {
   if (c->cell < 0 || c->cell >= CELL_COUNT)
@@ -54,6 +88,9 @@ void model_config_check(const model_config *c) {
                c->proj > 0 ? "give --embed equal to --proj" : "give --embed equal to --hidden",
                "--tie-weights needs the embedding as wide as the last layer: --embed %d, %s %d",
                c->embed, c->proj > 0 ? "--proj" : "--hidden", model_state_width(c));
+  if (c->softmax < 0 || c->softmax >= SOFTMAX_COUNT)
+    recur_fail(NULL, "--softmax full|adaptive", "unknown softmax");
+  if (c->softmax == SOFTMAX_ADAPTIVE) check_adaptive(c);
   if (c->task == TASK_CONDLM && (c->n_cond < 1 || c->cond_dim < 1 || c->cond_dim > 65536))
     recur_fail(NULL, NULL, "condlm needs labels and --cond-dim in [1, 65536] (%d labels, %d)",
                c->n_cond, c->cond_dim);
@@ -92,9 +129,28 @@ model *model_create(const model_config *c, uint64_t seed) {
   const int64_t C = c->cond_dim, E0 = E + (cond && c->cond_input ? C : 0); /* layer 0's input */
   /* layout in the order backward finishes: decoder, top layer ... layer 0, embedding */
   int64_t off = 0;
-  if (!c->tie_weights) /* tied: the readout uses embedding.weight (V x E, E = D) */
-    off = add_tensor(m, "decoder.weight", 2, m->O, m->D, off);
-  off = add_tensor(m, "decoder.bias", 1, m->O, 1, off);
+  const int adaptive = c->softmax == SOFTMAX_ADAPTIVE;
+  if (adaptive) { /* PyTorch AdaptiveLogSoftmaxWithLoss(D, V, cutoffs, div_value) as `decoder` */
+    m->n_clusters = c->n_cutoffs;
+    m->HS = c->cutoffs[0] + c->n_cutoffs;
+    off = add_tensor(m, "decoder.head.weight", 2, m->HS, m->D, off);
+    for (int k = 0; k < m->n_clusters; k++) {
+      model_cluster *K = &m->cl[k];
+      K->lo = c->cutoffs[k];
+      K->osz = (k + 1 < c->n_cutoffs ? c->cutoffs[k + 1] : c->vocab) - K->lo;
+      K->hsz = cluster_hsz(c, m->D, k);
+      char nm[48];
+      snprintf(nm, sizeof nm, "decoder.tail.%d.0.weight", k);
+      off = add_tensor(m, nm, 2, K->hsz, m->D, off);
+      snprintf(nm, sizeof nm, "decoder.tail.%d.1.weight", k);
+      off = add_tensor(m, nm, 2, K->osz, K->hsz, off);
+    }
+  } else {
+    if (!c->tie_weights) /* tied: the readout uses embedding.weight (V x E, E = D) */
+      off = add_tensor(m, "decoder.weight", 2, m->O, m->D, off);
+    off = add_tensor(m, "decoder.bias", 1, m->O, 1, off);
+  }
+  m->n_dec = m->n_tensors;
   for (int l = c->layers - 1; l >= 0; l--)
     for (int d = 0; d < m->ndir; d++) {
       int64_t in = l == 0 ? E0 : m->D;
@@ -128,12 +184,24 @@ model *model_create(const model_config *c, uint64_t seed) {
   m->params = xcalloc((size_t)off, sizeof(float));
   m->grads = xcalloc((size_t)off, sizeof(float));
   int ti = 0;
-  if (!c->tie_weights) {
-    m->dec_w = m->params + m->tensors[ti].offset;
-    m->gdec_w = m->grads + m->tensors[ti++].offset;
+  if (adaptive) {
+    m->head = m->params + m->tensors[ti].offset;
+    m->ghead = m->grads + m->tensors[ti++].offset;
+    for (int k = 0; k < m->n_clusters; k++) {
+      model_cluster *K = &m->cl[k];
+      K->w0 = m->params + m->tensors[ti].offset;
+      K->gw0 = m->grads + m->tensors[ti++].offset;
+      K->w1 = m->params + m->tensors[ti].offset;
+      K->gw1 = m->grads + m->tensors[ti++].offset;
+    }
+  } else {
+    if (!c->tie_weights) {
+      m->dec_w = m->params + m->tensors[ti].offset;
+      m->gdec_w = m->grads + m->tensors[ti++].offset;
+    }
+    m->dec_b = m->params + m->tensors[ti].offset;
+    m->gdec_b = m->grads + m->tensors[ti++].offset;
   }
-  m->dec_b = m->params + m->tensors[ti].offset;
-  m->gdec_b = m->grads + m->tensors[ti++].offset;
   for (int l = c->layers - 1; l >= 0; l--)
     for (int d = 0; d < m->ndir; d++) {
       layer_view *L = &m->layer[l][d];
@@ -184,9 +252,12 @@ model *model_create(const model_config *c, uint64_t seed) {
         p[i] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
       }
     } else {
-      float bound = 1.0f / sqrtf((float)(strncmp(T->name, "decoder.", 8) == 0 ? m->D
-                                         : strncmp(T->name, "cond.", 5) == 0  ? C
-                                                                              : H));
+      int tail_k = -1, tail_j = -1; /* decoder.tail.K.1.weight: Linear(hsz, osz) */
+      sscanf(T->name, "decoder.tail.%d.%d", &tail_k, &tail_j);
+      float bound = 1.0f / sqrtf((float)(tail_j == 1                            ? m->cl[tail_k].hsz
+                                         : strncmp(T->name, "decoder.", 8) == 0 ? m->D
+                                         : strncmp(T->name, "cond.", 5) == 0    ? C
+                                                                                : H));
       for (int64_t i = 0; i < T->n; i++)
         p[i] = bound *
                (2.0f * rng_uniform(rng_key(seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0)) - 1.0f);
@@ -221,6 +292,12 @@ void model_free(model *m) {
   xfree(m->ce);
   xfree(m->cd);
   xfree(m->cdz);
+  xfree(m->hp);
+  for (int k = 0; k < m->n_clusters; k++) {
+    model_cluster *K = &m->cl[k];
+    xfree(K->rows), xfree(K->rel), xfree(K->x), xfree(K->p), xfree(K->s), xfree(K->dp),
+        xfree(K->dx);
+  }
   xfree(m->params);
   xfree(m->grads);
   xfree(m);
@@ -246,6 +323,8 @@ double model_flops(const model_config *c, int64_t N) {
     f += nd * 2.0 * (double)N * G * H * (3.0 * in + 3.0 * P);
     if (c->proj > 0) f += nd * 6.0 * (double)N * H * P; /* the projection, forward and backward */
   }
+  if (c->softmax == SOFTMAX_ADAPTIVE) /* the head; a cluster's share depends on the batch's words */
+    return f + 6.0 * (double)N * (c->cutoffs[0] + c->n_cutoffs) * nd * P;
   return f +
          6.0 * (double)N * (c->n_out > 0 && !task_is_lm(c->task) ? c->n_out : c->vocab) * nd * P;
 }

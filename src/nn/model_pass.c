@@ -19,7 +19,8 @@ static void reserve(model *m, int64_t N, int64_t B) {
   const int64_t E = m->layer[0][0].in, D = m->D, H = model_state_width(&m->cfg), W = D > E ? D : E;
   const int64_t R = m->cfg.task == TASK_CLASSIFY ? B : N;
   m->x0 = xrealloc(m->x0, (size_t)(N * E) * sizeof(float));
-  m->probs = xrealloc(m->probs, (size_t)((R > 0 ? R : 1) * m->O) * sizeof(float));
+  if (m->cfg.softmax == SOFTMAX_FULL) /* adaptive: only with want_probs, its own capacity */
+    m->probs = xrealloc(m->probs, (size_t)((R > 0 ? R : 1) * m->O) * sizeof(float));
   m->dA = xrealloc(m->dA, (size_t)(N * W) * sizeof(float));
   m->dB = xrealloc(m->dB, (size_t)(N * W) * sizeof(float));
   if (reg_between_p(m) > 0)
@@ -186,6 +187,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     }
     F = m->feat;
   }
+  if (m->cfg.softmax == SOFTMAX_ADAPTIVE) return asm_forward(m, F, tgt, R);
   /* logits = F W_dec^T + b_dec, then softmax in place */
   gemm(0, 1, (int)R, (int)O, (int)D, F, (int)D, m->dec_w, (int)D, 0.0f, m->probs, (int)O);
   double loss = 0;
@@ -240,24 +242,29 @@ void model_backward(model *m, const batch *b, float scale) {
     for (int64_t j = 0; j < B; j++)
       if (b->len[j] > 0) last[b->off[b->len[j] - 1] + j] = 1;
   }
-  for (int64_t r = 0; r < R; r++) {
-    float *d = dl + r * O;
-    if (tgt[r] < 0 || (last && !last[r])) {
-      memset(d, 0, (size_t)O * sizeof(float));
-      continue;
-    }
-    d[tgt[r]] -= 1.0f;
-    for (int64_t v = 0; v < O; v++) d[v] *= scale;
-  }
-  xfree(last);
   const float *F = cls ? m->feat : layer_out(m, L - 1); /* no dropout after the last layer */
   layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
-  gemm(1, 0, (int)O, (int)D, (int)R, dl, (int)O, F, (int)D, 1.0f, m->gdec_w, (int)D);
-  cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)O, 1.0f, dl, (int)O, m->scratch.ones, 1, 1.0f,
-              m->gdec_b, 1);
-  if (!cls) {
+  const int adaptive = m->cfg.softmax == SOFTMAX_ADAPTIVE;
+  if (adaptive) {
+    asm_backward(m, F, tgt, R, scale, last, m->dA);
+  } else {
+    for (int64_t r = 0; r < R; r++) {
+      float *d = dl + r * O;
+      if (tgt[r] < 0 || (last && !last[r])) {
+        memset(d, 0, (size_t)O * sizeof(float));
+        continue;
+      }
+      d[tgt[r]] -= 1.0f;
+      for (int64_t v = 0; v < O; v++) d[v] *= scale;
+    }
+    gemm(1, 0, (int)O, (int)D, (int)R, dl, (int)O, F, (int)D, 1.0f, m->gdec_w, (int)D);
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)O, 1.0f, dl, (int)O, m->scratch.ones, 1,
+                1.0f, m->gdec_b, 1);
+  }
+  xfree(last);
+  if (!cls && !adaptive) { /* (adaptive: asm_backward wrote dA) */
     gemm(0, 0, (int)N, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, m->dA, (int)D);
-  } else { /* gradient of the pooled features back to the rows they came from */
+  } else if (cls) { /* gradient of the pooled features back to the rows they came from */
     float *dF = m->dB;
     gemm(0, 0, (int)B, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, dF, (int)D);
     memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
@@ -277,7 +284,7 @@ void model_backward(model *m, const batch *b, float scale) {
   }
   /* tensors after the decoder (its weight, unless tied, and bias): 4 per layer and direction, top
    * layer first */
-  int ti = m->cfg.tie_weights ? 1 : 2;
+  int ti = m->n_dec;
   const int per_layer = (m->cfg.proj > 0 ? 5 : 4) * m->ndir; /* tensors of a layer */
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   const int cond = m->cond_made, E0 = m->layer[0][0].in;

@@ -55,7 +55,8 @@ static int64_t draw(const float *pr, int V, const sample_opts *so, int64_t g, fl
 
 int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const sample_opts *so,
                         FILE *out) {
-  const int L = m->cfg.layers, H = m->cfg.hidden, V = m->cfg.vocab;
+  const int L = m->cfg.layers, H = m->cfg.hidden, V = m->cfg.vocab, want = m->want_probs;
+  m->want_probs = 1; /* the adaptive softmax's whole distribution, to draw from */
   vocab_index vi;
   vocab_index_init(&vi, v->level, v->vocab, v->vocab_size, v->eos_id, v->unk_id);
   int64_t np = 0;
@@ -103,6 +104,7 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   xfree(order);
   xfree(seq);
   xfree(pids);
+  m->want_probs = want;
   return g;
 }
 

@@ -43,6 +43,16 @@ static const opt_def DEFS[] = {
      "lm, condlm: the readout's weight is the embedding (Press & Wolf 2017; needs --embed = "
      "--hidden)",
      0},
+    {"--softmax", NULL, OPT_CHOICE, F(mc.softmax), 0, 0, softmax_names, "full", NULL,
+     "lm, condlm: the readout over the vocabulary; adaptive = Grave et al. 2017 (PyTorch's "
+     "AdaptiveLogSoftmaxWithLoss), for large word vocabularies",
+     0},
+    {"--cutoffs", NULL, OPT_STR, F(cutoffs), 0, 0, NULL, NULL, "A,B,..",
+     "adaptive softmax: the shortlist is words [0, A), then clusters [A, B), ..., [last, V) (word "
+     "ids are by frequency)",
+     0},
+    {"--div-value", NULL, OPT_REAL, F(mc.div_value), 1, 1024, NULL, "4", "X",
+     "adaptive softmax: cluster k projects to width / X^k", 0},
     {"--cond-dim", NULL, OPT_INT, F(mc.cond_dim), 1, 65536, NULL, "32", "N",
      "condlm: width of a label's embedding (a tanh layer per layer makes its initial state)", 0},
     {"--cond-input", NULL, OPT_SWITCH, F(mc.cond_input), 0, 1, NULL, "0", NULL,

@@ -41,6 +41,8 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
           **in = xmalloc((size_t)B * sizeof(int32_t *));
   int *one = xmalloc((size_t)B * sizeof(int));
   batch sb = {0};
+  const int want = m->want_probs;
+  m->want_probs = 1; /* the adaptive softmax's whole distribution, to draw from */
   for (int t = 0; t + 1 < b->s.T; t++) {
     const int bt = b->bs[t], next = b->bs[t + 1];
     for (int r = 0; r < bt; r++) {
@@ -76,6 +78,7 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
     }
   }
   batch_free(&sb);
+  m->want_probs = want;
   xfree(h);
   xfree(c);
   xfree(hs);

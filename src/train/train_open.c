@@ -70,6 +70,23 @@ static void trainer_open_model(trainer *t) {
   if (mc.task != TASK_LM && o->mode == MODE_STREAM)
     recur_usage_fail("classification, tagging and conditioned text train on whole sequences",
                      "--task %s needs --mode sequences", task_names[mc.task]);
+  if (o->cutoffs) { /* "2000,10000" */
+    const char *s = o->cutoffs;
+    mc.n_cutoffs = 0;
+    while (*s) {
+      char *end;
+      long v = strtol(s, &end, 10);
+      if (end == s || (*end && *end != ',') || mc.n_cutoffs == MODEL_MAX_CUTOFFS || v < 1 ||
+          v > INT32_MAX)
+        recur_usage_fail("for example --cutoffs 2000,10000",
+                         "--cutoffs '%s': expected up to %d positive integers separated by commas",
+                         o->cutoffs, MODEL_MAX_CUTOFFS);
+      mc.cutoffs[mc.n_cutoffs++] = (int)v;
+      s = *end ? end + 1 : end;
+    }
+    if (mc.softmax != SOFTMAX_ADAPTIVE)
+      recur_usage_fail("add --softmax adaptive", "--cutoffs is for the adaptive softmax");
+  }
   model_config_check(&mc);
   if (t->ckdir) {
     char *mp = core_path("%s/model.h5", t->ckdir);

@@ -37,13 +37,19 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
                  for l in range(L)]
     Hs = Pj or H  # the state and output width
     D = Hs * (2 if bi else 1)
-    emb, dec = nn.Embedding(V, E), nn.Linear(D, O)
+    adaptive = text(a.get("softmax", "full")) == "adaptive"
+    emb = nn.Embedding(V, E)
+    if adaptive:  # decoder = AdaptiveLogSoftmaxWithLoss: its whole log-distribution, by name
+        asm = nn.AdaptiveLogSoftmaxWithLoss(D, V, [int(c) for c in a["cutoffs"]], div_value=float(a["div_value"]))
+        dec = asm.log_prob
+    else:
+        asm = dec = nn.Linear(D, O)
     with torch.no_grad():
         emb.weight.copy_(torch.from_numpy(f["embedding.weight"][:]))
         for name, p in rnn.named_parameters():
             p.copy_(torch.from_numpy(f["rnn." + name][:]))
-        dec.weight.copy_(torch.from_numpy(f["decoder.weight"][:]))
-        dec.bias.copy_(torch.from_numpy(f["decoder.bias"][:]))
+        for name, p in asm.named_parameters():
+            p.copy_(torch.from_numpy(f["decoder." + name][:]))
         total, count = 0.0, 0
         for i in range(len(off) - 1):
             seq = torch.from_numpy(tok[off[i]:off[i + 1]])
@@ -63,13 +69,15 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
             out = rnn(inp, state)[0].squeeze(1)  # (T, D)
             if task == "classify":  # forward direction at the last step, reverse direction at the first
                 out = torch.cat([out[-1, :Hs], out[0, Hs:]]).unsqueeze(0) if bi else out[-1:]
-            total += nn.functional.cross_entropy(dec(out).double(), y, reduction="sum").item()
+            logits = dec(out).double()  # adaptive: already log-probabilities (log_softmax keeps them)
+            total += nn.functional.cross_entropy(logits, y, reduction="sum").item()
             count += len(y)
     ev = json.load(open(ev_path))
     rel = abs(total / count - ev["loss"]) / ev["loss"]
     worst = max(worst, rel)
     kind = ("bidirectional " if bi else "") + ("cond-input " if cin else "") + \
-        ("tied " if int(a.get("tie_weights", 0)) else "") + (f"proj {Pj} " if Pj else "")
+        ("tied " if int(a.get("tie_weights", 0)) else "") + (f"proj {Pj} " if Pj else "") + \
+        (f"adaptive {list(a['cutoffs'])} " if adaptive else "")
     print(f"{task} {kind}{cell}: torch loss {total / count:.6f}, recur eval {ev['loss']:.6f} over {count} (relative {rel:.1e})")
     assert count == ev.get("tokens", ev.get("sequences")), (count, ev)
 assert worst < 1e-4, worst

@@ -34,6 +34,17 @@ models+=(ev-tied.json r-tied/model.h5)
   --tie-weights --batch 8 --steps 15 --quiet
 "$RECUR" eval r-projt --data d.h5 --split val --json > ev-projt.json
 models+=(ev-proj.json r-proj/model.h5 ev-projt.json r-projt/model.h5)
+# adaptive softmax (PyTorch's AdaptiveLogSoftmaxWithLoss as `decoder`), with and without projections
+for cell in lstm gru; do
+  "$RECUR" train --data d.h5 --out r-asm-$cell --mode sequences --cell $cell --layers 2 --hidden 16 --embed 8 \
+    --softmax adaptive --cutoffs 4,10 --div-value 2 --batch 8 --steps 15 --quiet
+  "$RECUR" eval r-asm-$cell --data d.h5 --split val --json > ev-asm-$cell.json
+  models+=(ev-asm-$cell.json r-asm-$cell/model.h5)
+done
+"$RECUR" train --data d.h5 --out r-asm-proj --mode sequences --cell lstm --layers 1 --hidden 16 --proj 8 --embed 8 \
+  --softmax adaptive --cutoffs 6 --batch 8 --steps 15 --quiet
+"$RECUR" eval r-asm-proj --data d.h5 --split val --json > ev-asm-proj.json
+models+=(ev-asm-proj.json r-asm-proj/model.h5)
 /usr/bin/python3 "$(dirname "$0")/torch_parity.py" d.h5 "${models[@]}"
 for t in tag classify; do
   data=$t.h5; [ $t = classify ] && data=cls.h5

@@ -12,6 +12,7 @@ static int g_cond_input;                      /* condlm: the label also appended
 static int g_tie;                             /* the readout's weight is the embedding */
 static float g_locked, g_embed_drop, g_wdrop; /* regularisers, their masks fixed by the step */
 static int g_proj;                            /* lstm projection width (< hidden 6) */
+static int g_adaptive; /* adaptive softmax: shortlist {0, 1}, clusters [2, 4) and [4, 7) */
 
 static double loss_of(model *m, const batch *b, const float *h0, const float *c0) {
   return model_forward(m, b, h0, c0, 5, 1);
@@ -35,7 +36,11 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .dropout_locked = g_locked,
                     .dropout_embed = g_embed_drop,
                     .weight_drop = g_wdrop,
-                    .proj = g_proj};
+                    .proj = g_proj,
+                    .softmax = g_adaptive ? SOFTMAX_ADAPTIVE : SOFTMAX_FULL,
+                    .n_cutoffs = 2,
+                    .cutoffs = {2, 4},
+                    .div_value = 2.0f};
   model *m = model_create(&c, 42);
   /* make biases and weights a bit larger so every gate matters */
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
@@ -85,8 +90,8 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
     double num2 = 0, diff2 = 0, worst = 0;
     for (int64_t k = 0; k < T->n; k++) {
       float *p = m->params + T->offset + k, save = *p;
-      const float eps =
-          cell == CELL_RNN_RELU ? 1e-3f : 1e-2f; /* small steps keep ReLU off its kink */
+      /* small steps keep ReLU off its kink (the adaptive case has a unit within 1e-3 of it) */
+      const float eps = cell == CELL_RNN_RELU ? (g_adaptive ? 2e-4f : 1e-3f) : 1e-2f;
       *p = save + eps;
       double lp = loss_of(m, &b, H0, C0);
       *p = save - eps;
@@ -106,6 +111,20 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
           cell_names[cell], layers, dropout, task_names[task], bidi, pool, T->name, rel, worst);
     CHECK(num2 > 0 || strstr(T->name, "embedding") != NULL, "%s %s: gradient is all zero",
           cell_names[cell], T->name);
+  }
+  if (g_adaptive) { /* the whole distribution: sums to 1, and gives the loss at the targets */
+    m->want_probs = 1;
+    double loss = loss_of(m, &b, H0, C0), nll = 0, worst = 0;
+    for (int64_t r = 0; r < b.s.N; r++) {
+      double sum = 0;
+      for (int v = 0; v < V; v++) sum += m->probs[r * V + v];
+      worst = fabs(sum - 1) > worst ? fabs(sum - 1) : worst;
+      if (b.tgt[r] >= 0) nll -= log(m->probs[r * V + b.tgt[r]]);
+    }
+    m->want_probs = 0;
+    CHECK(worst < 1e-5 && fabs(nll - loss) < 1e-4 * loss,
+          "adaptive %s: probabilities sum to 1 within %.1e, -log p %.6f vs loss %.6f",
+          cell_names[cell], worst, nll, loss);
   }
   free(g);
   batch_free(&b);
@@ -160,5 +179,15 @@ int main(void) {
   g_wdrop = 0;
   g_tie = 1; /* tied to the projected output: embed = proj */
   run_task(CELL_LSTM, 2, 0.0f, TASK_LM, 0, POOL_LAST);
+  g_tie = 0;
+  g_proj = 0;
+  g_adaptive = 1; /* the head and each cluster's two layers; with projections; conditioned */
+  for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_LM, 0, POOL_LAST);
+  run_task(CELL_LSTM, 2, 0.3f, TASK_LM, 0, POOL_LAST);
+  run_task(CELL_GRU, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
+  g_proj = 4;
+  run_task(CELL_LSTM, 2, 0.0f, TASK_LM, 0, POOL_LAST);
+  g_proj = 0;
+  g_adaptive = 0;
   return check_done("test_grad");
 }
