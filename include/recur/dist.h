@@ -24,20 +24,44 @@ void dist_barrier(const char *what);
 /* Bucketed gradient reduction. The gradient buffer is cut into buckets of about bucket_bytes;
  * dist_reducer_ready(r, upto) says that grads[0, upto) is final (backward finishes the buffer
  * front to back), which starts non-blocking sums of every bucket inside it. dist_reducer_poke
- * lets MPI progress them; dist_reducer_finish waits and copies the sums into grads. */
+ * lets MPI progress them; dist_reducer_finish waits and copies the sums into grads.
+ *
+ * Sparse segments (dist_reducer_sparse, before the first begin): a tensor of `rows` rows of
+ * `width` whose gradient is zero outside the rows marked in `marks` (one byte per row, set by the
+ * model's backward). At finish the ranks OR their marks (one bit per row) and, when the rows any
+ * rank marked are fewer in bytes than the dense tensor, sum only those rows, gathered into one
+ * buffer; otherwise the tensor densely. The choice is the same on every rank (it depends on the
+ * union). finish clears the marks. sparse = 0 (--sparse-reduce off) always sums densely: the
+ * reference. */
+#define DIST_MAX_SPARSE 16
+typedef struct {
+  int64_t offset, rows, width;
+  unsigned char *marks;
+} dist_sparse;
+
 typedef struct {
   float *grads;      /* the model's gradient buffer */
   float *recv;       /* (n) receive buffer */
   int64_t n, bucket; /* elements, elements per bucket */
   int nb, started;   /* buckets, buckets started */
+  int64_t *lo, *hi;  /* (nb) each bucket's range: the buffer outside sparse segments */
   void *reqs;        /* MPI_Request[nb] */
   int active;        /* reductions happen only when world > 1 and active */
-  double wait_s;     /* time spent blocked in finish (not hidden) */
-  double total_s;    /* from first start to finish */
+  int sparse_on;     /* sum sparse segments by their rows when that is smaller */
+  dist_sparse sp[DIST_MAX_SPARSE];
+  int nsp;
+  unsigned char *bits; /* OR of the marks, one bit per row */
+  float *rowbuf;       /* the marked rows gathered */
+  int64_t rowcap;
+  double bytes;   /* bytes this rank sent into sums at the last finish (0 when inactive) */
+  double wait_s;  /* time spent blocked in finish (not hidden) */
+  double total_s; /* from first start to finish */
   double t0;
 } dist_reducer;
 
 void dist_reducer_init(dist_reducer *r, float *grads, int64_t n, int64_t bucket_bytes);
+void dist_reducer_sparse(dist_reducer *r, int64_t offset, int64_t rows, int64_t width,
+                         unsigned char *marks);
 void dist_reducer_free(dist_reducer *r);
 void dist_reducer_begin(dist_reducer *r,
                         int active); /* before the backward whose result is final */

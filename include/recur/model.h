@@ -79,7 +79,8 @@ typedef struct {
   float *dec_w, *gdec_w; /* (O, D) O = readout classes, D = directions * H */
   float *dec_b, *gdec_b; /* (O) */
   int ndir, D, O;
-  int n_dec; /* tensors of the readout (first in the buffer) */
+  unsigned char *emb_marks; /* (V) embedding rows a backward wrote (model_sparse_grads) */
+  int n_dec;                /* tensors of the readout (first in the buffer) */
   /* --softmax adaptive: head (HS, D), HS = shortlist + clusters, and the clusters */
   float *head, *ghead;
   int HS, n_clusters;
@@ -155,6 +156,11 @@ void model_backward(model *m, const batch *b, float scale);
 void model_cond_state(model *m, const int32_t *labels, int64_t B, float *h0, float *c0);
 /* Final states (L, B, H) of each row at its last step; c only for lstm (else left alone). */
 void model_final_state(const model *m, const batch *b, float *hT, float *cT);
+/* Gradients that backward writes only in rows it marks, one byte per row (set by backward, cleared
+ * by the caller, e.g. the gradient reducer): the embedding, unless tied to the readout (the
+ * readout's gradient touches every row; so does an adaptive cluster's, over its words). Returns
+ * how many (at most max) with their tensor indices. */
+int model_sparse_grads(model *m, int *tensor, unsigned char **marks, int max);
 /* Rows of m->probs of the last forward: N (lm, tag) or B (classify). */
 int64_t model_readout_rows(const model *m, const batch *b);
 /* GEMM FLOPs of forward+backward over a batch of N packed rows (analytic). */

@@ -16,6 +16,7 @@
 
 #define TRAIN_MAX_FLAGS 64
 
+extern const char *const sparse_reduce_names[];
 enum ss_kind { SS_NONE, SS_LINEAR, SS_EXP, SS_INVSIGMOID, SS_COUNT };
 extern const char *const ss_names[SS_COUNT + 1];
 
@@ -28,8 +29,9 @@ typedef struct {
   int T, max_len, B, accum;
   int64_t steps, epochs; /* steps wins when > 0 */
   enum optim_type optim;
-  int precision; /* PRECISION_FP32, PRECISION_BF16 */
-  int gemm;      /* fp32 kernel: GEMM_LIB_OPENBLAS, GEMM_LIB_ONEDNN */
+  int precision;     /* PRECISION_FP32, PRECISION_BF16 */
+  int gemm;          /* fp32 kernel: GEMM_LIB_OPENBLAS, GEMM_LIB_ONEDNN */
+  int sparse_reduce; /* 0 = auto: embedding gradients summed by their rows when smaller; 1 = off */
   float weight_decay, momentum, beta1, beta2, eps;
   int nesterov;
   lr_schedule lr;

@@ -101,34 +101,76 @@ void dist_reducer_init(dist_reducer *r, float *grads, int64_t n, int64_t bucket_
   r->bucket = bucket_bytes / (int64_t)sizeof(float);
   if (r->bucket < 1) r->bucket = 1;
   if (r->bucket > INT_MAX / 2) r->bucket = INT_MAX / 2;
-  r->nb = (int)((n + r->bucket - 1) / r->bucket);
-  r->recv = xmalloc((size_t)n * sizeof(float));
+  r->sparse_on = 1;
+  r->nb = -1; /* planned at the first begin, when the sparse segments are known */
+  r->recv = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+}
+
+void dist_reducer_sparse(dist_reducer *r, int64_t offset, int64_t rows, int64_t width,
+                         unsigned char *marks) {
+  RECUR_ASSERT(r->nb < 0 && r->nsp < DIST_MAX_SPARSE && offset >= 0 &&
+               offset + rows * width <= r->n);
+  r->sp[r->nsp++] = (dist_sparse){offset, rows, width, marks};
+}
+
+/* buckets over [0, n) outside the sparse segments, front to back */
+static void reducer_plan(dist_reducer *r) {
+  int cap = 16;
+  r->lo = xmalloc((size_t)cap * sizeof(int64_t));
+  r->hi = xmalloc((size_t)cap * sizeof(int64_t));
+  r->nb = 0;
+  int64_t at = 0;
+  for (int k = 0; k <= r->nsp; k++) {
+    int64_t end = r->n, next = r->n;
+    for (int j = 0; j < r->nsp; j++) /* the nearest segment at or after `at` */
+      if (r->sp[j].offset >= at && r->sp[j].offset < end) {
+        end = r->sp[j].offset;
+        next = end + r->sp[j].rows * r->sp[j].width;
+      }
+    for (int64_t lo = at; lo < end; lo += r->bucket) {
+      if (r->nb == cap) {
+        cap *= 2;
+        r->lo = xrealloc(r->lo, (size_t)cap * sizeof(int64_t));
+        r->hi = xrealloc(r->hi, (size_t)cap * sizeof(int64_t));
+      }
+      r->lo[r->nb] = lo;
+      r->hi[r->nb++] = lo + r->bucket < end ? lo + r->bucket : end;
+    }
+    at = next;
+  }
   r->reqs = xcalloc((size_t)(r->nb > 0 ? r->nb : 1), sizeof(MPI_Request));
 }
 
 void dist_reducer_free(dist_reducer *r) {
   xfree(r->recv);
   xfree(r->reqs);
-  r->recv = NULL;
+  xfree(r->lo);
+  xfree(r->hi);
+  xfree(r->bits);
+  xfree(r->rowbuf);
+  r->recv = r->rowbuf = NULL;
   r->reqs = NULL;
+  r->lo = r->hi = NULL;
+  r->bits = NULL;
 }
 
 void dist_reducer_begin(dist_reducer *r, int active) {
+  if (r->nb < 0) reducer_plan(r);
   r->active = active && core_world() > 1;
   r->started = 0;
+  r->bytes = 0;
   r->t0 = 0;
 }
 
 void dist_reducer_ready(dist_reducer *r, int64_t upto) {
   if (!r->active) return;
   MPI_Request *q = r->reqs;
-  while (r->started < r->nb) {
-    int64_t lo = (int64_t)r->started * r->bucket,
-            hi = lo + r->bucket < r->n ? lo + r->bucket : r->n;
-    if (hi > upto) break;
+  while (r->started < r->nb && r->hi[r->started] <= upto) {
+    int64_t lo = r->lo[r->started], hi = r->hi[r->started];
     if (r->started == 0) r->t0 = core_now();
     MPI_Iallreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
                    &q[r->started]);
+    r->bytes += (double)(hi - lo) * sizeof(float);
     r->started++;
   }
 }
@@ -139,15 +181,60 @@ void dist_reducer_poke(dist_reducer *r) {
   MPI_Testall(r->started, (MPI_Request *)r->reqs, &flag, MPI_STATUSES_IGNORE);
 }
 
+/* one sparse segment: the union of the ranks' rows, then their sum (or the dense sum) */
+static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
+  float *g = r->grads + s->offset;
+  const int64_t nbits = (s->rows + 7) / 8, dense = s->rows * s->width;
+  if (r->sparse_on) {
+    r->bits = xrealloc(r->bits, (size_t)nbits);
+    memset(r->bits, 0, (size_t)nbits);
+    for (int64_t i = 0; i < s->rows; i++)
+      if (s->marks[i]) r->bits[i >> 3] |= (unsigned char)(1u << (i & 7));
+    MPI_Allreduce(MPI_IN_PLACE, r->bits, (int)nbits, MPI_UNSIGNED_CHAR, MPI_BOR, MPI_COMM_WORLD);
+    r->bytes += (double)nbits;
+    int64_t k = 0;
+    for (int64_t i = 0; i < nbits; i++) k += __builtin_popcount(r->bits[i]);
+    if (k * s->width < dense && k * s->width <= INT_MAX / 2) {
+      if (k * s->width > r->rowcap) {
+        r->rowcap = k * s->width;
+        r->rowbuf = xrealloc(r->rowbuf, (size_t)r->rowcap * sizeof(float));
+      }
+      int64_t j = 0;
+      for (int64_t i = 0; i < s->rows; i++)
+        if (r->bits[i >> 3] >> (i & 7) & 1)
+          memcpy(r->rowbuf + j++ * s->width, g + i * s->width, (size_t)s->width * sizeof(float));
+      if (k > 0)
+        MPI_Allreduce(MPI_IN_PLACE, r->rowbuf, (int)(k * s->width), MPI_FLOAT, MPI_SUM,
+                      MPI_COMM_WORLD);
+      r->bytes += (double)(k * s->width) * sizeof(float);
+      j = 0;
+      for (int64_t i = 0; i < s->rows; i++)
+        if (r->bits[i >> 3] >> (i & 7) & 1)
+          memcpy(g + i * s->width, r->rowbuf + j++ * s->width, (size_t)s->width * sizeof(float));
+      return;
+    }
+  }
+  for (int64_t i = 0; i < dense; i += INT_MAX / 2) {
+    int c = (int)(dense - i < INT_MAX / 2 ? dense - i : INT_MAX / 2);
+    MPI_Allreduce(MPI_IN_PLACE, g + i, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  }
+  r->bytes += (double)dense * sizeof(float);
+}
+
 void dist_reducer_finish(dist_reducer *r) {
-  if (!r->active) return;
-  dist_reducer_ready(r, r->n);
-  double t = core_now();
-  dist_wait_begin("the gradient sum");
-  MPI_Waitall(r->nb, (MPI_Request *)r->reqs, MPI_STATUSES_IGNORE);
-  dist_wait_end();
-  double e = core_now();
-  r->wait_s = e - t;
-  r->total_s = e - r->t0;
-  memcpy(r->grads, r->recv, (size_t)r->n * sizeof(float));
+  if (r->active) {
+    dist_reducer_ready(r, r->n);
+    double t = core_now();
+    dist_wait_begin("the gradient sum");
+    for (int k = 0; k < r->nsp; k++) reduce_sparse(r, &r->sp[k]);
+    MPI_Waitall(r->nb, (MPI_Request *)r->reqs, MPI_STATUSES_IGNORE);
+    dist_wait_end();
+    double e = core_now();
+    r->wait_s = e - t;
+    r->total_s = e - (r->t0 > 0 ? r->t0 : t);
+    for (int b = 0; b < r->nb; b++)
+      memcpy(r->grads + r->lo[b], r->recv + r->lo[b],
+             (size_t)(r->hi[b] - r->lo[b]) * sizeof(float));
+  }
+  for (int k = 0; k < r->nsp; k++) memset(r->sp[k].marks, 0, (size_t)r->sp[k].rows);
 }

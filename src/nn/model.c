@@ -108,6 +108,17 @@ static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int6
   return off + t->n;
 }
 
+int model_sparse_grads(model *m, int *tensor, unsigned char **marks, int max) {
+  int n = 0;
+  for (int i = 0; i < m->n_tensors && n < max; i++) {
+    if (strcmp(m->tensors[i].name, "embedding.weight") == 0 && !m->cfg.tie_weights) {
+      tensor[n] = i;
+      marks[n++] = m->emb_marks;
+    }
+  }
+  return n;
+}
+
 const model_tensor *model_find_tensor(const model *m, const char *name) {
   for (int i = 0; i < m->n_tensors; i++)
     if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
@@ -223,6 +234,7 @@ model *model_create(const model_config *c, uint64_t seed) {
         L->gw_hr = m->grads + m->tensors[ti++].offset;
       }
     }
+  m->emb_marks = xcalloc((size_t)V, 1);
   m->emb = m->params + m->tensors[ti].offset;
   m->gemb = m->grads + m->tensors[ti++].offset;
   if (c->tie_weights) {
@@ -298,6 +310,7 @@ void model_free(model *m) {
     xfree(K->rows), xfree(K->rel), xfree(K->x), xfree(K->p), xfree(K->s), xfree(K->dp),
         xfree(K->dx);
   }
+  xfree(m->emb_marks);
   xfree(m->params);
   xfree(m->grads);
   xfree(m);

@@ -330,6 +330,7 @@ void model_backward(model *m, const batch *b, float scale) {
     if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   }
   for (int64_t r = 0; r < N; r++) {
+    m->emb_marks[b->in[r]] = 1;
     float *g = m->gemb + (int64_t)b->in[r] * E;
     const float *d = m->dA + r * E0, s = reg_embed_keep(m, b->in[r]);
     if (s == 0.0f) continue;

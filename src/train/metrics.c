@@ -63,7 +63,7 @@ void metrics_close(metrics *mt) {
 }
 
 void metrics_add(metrics *mt, double tokens, double sequences, double targets, double loss_sum,
-                 int skipped, double comm_wait, double comm_total) {
+                 int skipped, double comm_wait, double comm_total, double reduce_bytes) {
   mt->tokens += tokens;
   mt->sequences += sequences;
   if (!skipped) {
@@ -72,6 +72,7 @@ void metrics_add(metrics *mt, double tokens, double sequences, double targets, d
   }
   mt->comm_wait += comm_wait;
   mt->comm_total += comm_total;
+  mt->reduce_bytes += reduce_bytes;
   mt->n++;
 }
 
@@ -112,11 +113,16 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
   json_int(&j, "skipped", skipped);
   json_num(&j, "comm_wait_s", mt->comm_wait / mt->n);
   json_num(&j, "comm_total_s", mt->comm_total / mt->n);
+  if (core_world() > 1) { /* what each rank sent into the gradient sums, per step */
+    json_num(&j, "reduce_bytes", mt->reduce_bytes / mt->n);
+    json_num(&j, "reduce_dense_bytes", mt->dense_bytes);
+  }
   json_num(&j, "elapsed_s", now - mt->t_start);
   json_num(&j, "ss_eps", ss_eps);
   line_end(mt, &j);
   mt->t_log = now;
   mt->tokens = mt->sequences = mt->loss_sum = mt->loss_targets = mt->comm_wait = mt->comm_total = 0;
+  mt->reduce_bytes = 0;
   mt->n = 0;
 }
 

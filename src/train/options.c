@@ -11,6 +11,7 @@
 #include "train-impl.h"
 
 const char *const ss_names[SS_COUNT + 1] = {"none", "linear", "exp", "invsigmoid", NULL};
+const char *const sparse_reduce_names[] = {"auto", "off", NULL};
 
 #define F(member) OPT_FIELD(train_opts, member)
 #define BIG       4.6e18 /* about INT64_MAX / 2 */
@@ -134,6 +135,10 @@ static const opt_def DEFS[] = {
      "end the job when a rank waits S seconds for the others: a host or the network is gone "
      "(0 = wait forever)",
      OPT_RESUME_SAFE | OPT_NOT_SAVED},
+    {"--sparse-reduce", NULL, OPT_CHOICE, F(sparse_reduce), 0, 0, sparse_reduce_names, "auto", NULL,
+     "auto: sum the embedding's gradient over the rows the ranks' batches used, when that is "
+     "smaller than the whole; off: always the whole (the same sums)",
+     OPT_RESUME_SAFE},
     {"--max-bad-steps", NULL, OPT_INT, F(max_bad_steps), 1, 1 << 30, NULL, "10", "N",
      "stop after N non-finite steps in a row", OPT_RESUME_SAFE},
     {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no progress lines",

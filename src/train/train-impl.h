@@ -57,7 +57,9 @@ typedef struct {
   double tokens, sequences; /* input tokens and sequences (sequences mode) since the last line */
   double loss_sum, loss_targets; /* since the last line, over steps not skipped */
   double comm_wait, comm_total;
-  int n; /* steps since the last line */
+  double reduce_bytes; /* summed over the steps since the last line */
+  double dense_bytes;  /* the gradient buffer's bytes: what a dense sum sends */
+  int n;               /* steps since the last line */
 } metrics;
 
 /* Rank 0. keep_upto > 0 (a resumed run): keep the lines up to that step, then append. */
@@ -65,7 +67,7 @@ void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet);
 void metrics_close(metrics *mt);
 /* Account one optimizer step. */
 void metrics_add(metrics *mt, double tokens, double sequences, double targets, double loss_sum,
-                 int skipped, double comm_wait, double comm_total);
+                 int skipped, double comm_wait, double comm_total, double reduce_bytes);
 /* The progress line and its JSON line; resets the accumulators. */
 void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double last_loss,
                  double grad_norm, double lr, int64_t skipped, double ss_eps, double eta_s);

@@ -298,7 +298,7 @@ int train_run(const train_opts *given) {
     const int last = done == t.total || r.stop;
     if (t.rank == 0) {
       metrics_add(&t.mt, r.tokens, r.sequences, r.targets, r.loss_sum, r.skipped, t.red.wait_s,
-                  t.red.total_s);
+                  t.red.total_s, t.red.bytes);
       if (done % o->log_every == 0 || last)
         metrics_log(&t.mt, done, t.total, (double)done / (double)t.spe, r.loss, r.grad_norm, r.lr,
                     t.bad_total, r.ss,

@@ -126,6 +126,13 @@ static void trainer_open_run(trainer *t) {
   t->opt.beta2 = o->beta2;
   t->opt.eps = o->eps;
   dist_reducer_init(&t->red, t->m->grads, t->m->n_params, 4 << 20);
+  t->red.sparse_on = o->sparse_reduce == 0;
+  int sti[DIST_MAX_SPARSE];
+  unsigned char *smk[DIST_MAX_SPARSE];
+  for (int k = 0, n = model_sparse_grads(t->m, sti, smk, DIST_MAX_SPARSE); k < n; k++) {
+    const model_tensor *T = &t->m->tensors[sti[k]];
+    dist_reducer_sparse(&t->red, T->offset, T->dims[0], T->dims[1], smk[k]);
+  }
   t->m->grad_ready = grad_ready_cb;
   t->m->grad_arg = &t->red;
   t->m->scratch.poke = poke_cb;
@@ -168,6 +175,7 @@ static void trainer_open_run(trainer *t) {
     mkdir_p(o->out);
     ckpt_cleanup(o->out);
     metrics_open(&t->mt, o->out, t->start, o->quiet);
+    t->mt.dense_bytes = (double)t->m->n_params * sizeof(float);
     metrics_start(&t->mt, t->start, t->ckdir != NULL, t->W, t->options);
     if (t->ckdir) {
       metrics_resume(&t->mt, t->start, load_s);

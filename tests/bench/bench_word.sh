@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Word-level LM throughput with a large vocabulary (issue: word-level LMs): a Zipf corpus over
 # V words, LSTM 2x512, embed 512, batch 32, window 35, one thread, recur's full softmax plain,
-# tied (--tie-weights), projected (--proj 256) and in bf16, beside PyTorch full and tied
-# (../shared/bench/torch_word_lm.py) in the same run. Adaptive softmax is not built yet.
+# tied (--tie-weights), projected (--proj 256), in bf16, and with the adaptive softmax (cutoffs
+# V/25, V/5 as the reference's), beside PyTorch full, tied and adaptive
+# (../shared/bench/torch_word_lm.py) in the same run.
 # Usage: tests/bench/bench_word.sh [V] [STEPS] [WORKDIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,9 +38,14 @@ common=(--data zipf-$V.h5 --cell lstm --layers 2 --hidden 512 --embed 512 --batc
 "$recur" train "${common[@]}" --tie-weights --out w-tied
 "$recur" train "${common[@]}" --proj 256 --embed 256 --tie-weights --out w-proj
 "$recur" train "${common[@]}" --tie-weights --precision bf16 --out w-bf16
+cut=$((V / 25)),$((V / 5))
+"$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --out w-asm
+"$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --precision bf16 --out w-asm-bf16
+"$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --proj 256 --out w-asm-proj
 vocab=$("$recur" inspect zipf-$V.h5 --json | grep -o '"vocab_size":[0-9]*' | cut -d: -f2)
 echo "recur word LM, vocabulary $vocab (Zipf draws over $V words), LSTM 2x512, B32 x T35, tokens/s:"
 echo "  full $(rate w-full), tied $(rate w-tied), proj 256 + tied (embed 256) $(rate w-proj), tied bf16 $(rate w-bf16)"
+echo "  adaptive (cutoffs $cut) $(rate w-asm), adaptive bf16 $(rate w-asm-bf16), adaptive + proj 256 $(rate w-asm-proj)"
 if /usr/bin/python3 -c "import torch" 2>/dev/null && [ -f "$shared/torch_word_lm.py" ]; then
   /usr/bin/python3 "$shared/torch_word_lm.py" "$V" 512 2 512 32 35 10 full
   /usr/bin/python3 "$shared/torch_word_lm.py" "$V" 512 2 512 32 35 10 tied

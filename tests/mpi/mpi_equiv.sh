@@ -71,4 +71,49 @@ expect_fail "--dropout and --dropout-locked both drop between layers" \
   "$RECUR" train --data d.h5 --dropout 0.1 --dropout-locked 0.2 --steps 1 --out awd-bad
 expect_fail "--tie-weights needs the embedding as wide as the last layer: --embed 8, --hidden 24" \
   "$RECUR" train --data d.h5 --hidden 24 --embed 8 --tie-weights --steps 1 --out tied-bad
+# word level, a vocabulary far larger than a batch, the adaptive softmax: the embedding's gradient
+# summed over the rows the ranks used (--sparse-reduce auto) equals the dense sum (off) on 2 and 4
+# ranks, and sends <= 25% of the dense bytes; 2 ranks equal --accum 2; resume is bitwise
+python3 - <<'PY'
+import random
+r = random.Random(9)
+w = ["w%d" % i for i in range(3000)]
+zipf = [1.0 / (k + 1) for k in range(len(w))]
+with open("words.txt", "w") as f:
+    for i in range(3000):
+        f.write(" ".join(r.choices(w, zipf, k=r.randint(3, 15))) + "\n")
+PY
+"$RECUR" prepare words.txt -o w.h5 --level word --split-on line --val 0.05 --quiet
+word=(--data w.h5 --cell lstm --layers 1 --hidden 16 --embed 16 --steps 20 --log-every 1 --eval-every 10 --quiet
+      --mode sequences --batch 8 --max-len 12 --softmax adaptive --cutoffs 100,600)
+for n in 2 4; do
+  timeout 300 $MPIRUN --oversubscribe -np $n "$RECUR" train "${word[@]}" --out sp-n$n
+  timeout 300 $MPIRUN --oversubscribe -np $n "$RECUR" train "${word[@]}" --sparse-reduce off --out dn-n$n
+  compare sp-n$n dn-n$n
+  python3 - sp-n$n/metrics.jsonl dn-n$n/metrics.jsonl <<'PY'
+import json, sys
+sp = [json.loads(l) for l in open(sys.argv[1]) if '"reduce_bytes"' in l]
+dn = [json.loads(l) for l in open(sys.argv[2]) if '"reduce_bytes"' in l]
+assert len(sp) == len(dn) == 20, (len(sp), len(dn))
+ratio = max(a["reduce_bytes"] / a["reduce_dense_bytes"] for a in sp)
+assert all(d["reduce_bytes"] == d["reduce_dense_bytes"] for d in dn), dn[0]
+print(f"{sys.argv[1]}: sparse sums send at most {ratio:.1%} of the dense bytes per step")
+assert ratio <= 0.25, ratio
+PY
+done
+asm=("${word[@]}")
+"$RECUR" train "${asm[@]}" --out asm-a2 --accum 2
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${asm[@]}" --out asm-n2
+compare asm-n2 asm-a2
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${asm[@]}" --steps 10 --ckpt-every 10 --out asm-part
+timeout 300 $MPIRUN -np 2 "$RECUR" train --resume asm-part --steps 20
+"$H5TOOL" compare asm-part/model.h5 asm-n2/model.h5 0 || fail "adaptive softmax: the resumed run differs"
+expect_fail "--cutoffs: 600 after 900 is not increasing" "$RECUR" train --data w.h5 --softmax adaptive --cutoffs 900,600 \
+  --steps 1 --out asm-bad
+expect_fail "--cutoffs: 999999 is outside" "$RECUR" train --data w.h5 --softmax adaptive --cutoffs 100,999999 --steps 1 --out asm-bad
+expect_fail "--tie-weights cannot be used with --softmax adaptive" "$RECUR" train --data w.h5 --softmax adaptive --cutoffs 100 \
+  --tie-weights --embed 256 --steps 1 --out asm-bad
+expect_fail "--cutoffs is for the adaptive softmax" "$RECUR" train --data w.h5 --cutoffs 100 --steps 1 --out asm-bad
+expect_fail "--cutoffs 'a,b': expected" "$RECUR" train --data w.h5 --softmax adaptive --cutoffs a,b --steps 1 --out asm-bad
+test ! -e asm-bad/checkpoints || fail "a refused run wrote checkpoints"
 echo "mpi equivalence: ok"
