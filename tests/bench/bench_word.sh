@@ -42,10 +42,22 @@ cut=$((V / 25)),$((V / 5))
 "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --out w-asm
 "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --precision bf16 --out w-asm-bf16
 "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --proj 256 --out w-asm-proj
+"$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --gemm onednn --out w-asm-dnn
+# 2 ranks (one per core): the embedding's gradient summed sparsely (default) and densely
+mpirun=(mpirun -np 2); [ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
+"${mpirun[@]}" "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --out w-asm-n2
+"${mpirun[@]}" "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --sparse-reduce off --out w-asm-n2d
+"${mpirun[@]}" "$recur" train "${common[@]}" --tie-weights --out w-tied-n2
+bytes() { python3 -c "
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1]) if 'reduce_bytes' in l][1:]
+b = sum(x['reduce_bytes'] for x in r) / len(r)
+print(f'{b / 1e6:.1f} MB of {r[0][\"reduce_dense_bytes\"] / 1e6:.1f} MB dense ({b / r[0][\"reduce_dense_bytes\"]:.0%})')" "$1/metrics.jsonl"; }
 vocab=$("$recur" inspect zipf-$V.h5 --json | grep -o '"vocab_size":[0-9]*' | cut -d: -f2)
 echo "recur word LM, vocabulary $vocab (Zipf draws over $V words), LSTM 2x512, B32 x T35, tokens/s:"
 echo "  full $(rate w-full), tied $(rate w-tied), proj 256 + tied (embed 256) $(rate w-proj), tied bf16 $(rate w-bf16)"
-echo "  adaptive (cutoffs $cut) $(rate w-asm), adaptive bf16 $(rate w-asm-bf16), adaptive + proj 256 $(rate w-asm-proj)"
+echo "  adaptive (cutoffs $cut) $(rate w-asm), adaptive bf16 $(rate w-asm-bf16), adaptive + proj 256 $(rate w-asm-proj), adaptive oneDNN fp32 $(rate w-asm-dnn)"
+echo "  2 ranks: adaptive $(rate w-asm-n2) (sent per step $(bytes w-asm-n2)), dense sums $(rate w-asm-n2d), tied full $(rate w-tied-n2)"
 if /usr/bin/python3 -c "import torch" 2>/dev/null && [ -f "$shared/torch_word_lm.py" ]; then
   /usr/bin/python3 "$shared/torch_word_lm.py" "$V" 512 2 512 32 35 10 full
   /usr/bin/python3 "$shared/torch_word_lm.py" "$V" 512 2 512 32 35 10 tied
