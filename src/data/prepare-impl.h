@@ -111,6 +111,8 @@ wentry **prep_wt_sorted(const wtable *t, int by_count, uint64_t *n);
 void prep_wt_free(wtable *t);
 void prep_build_vocab(prep *p);
 void prep_write_metadata(prep *p, hid_t f);
+/* word level under mpirun: every rank's counts summed into every rank's table */
+void prep_words_allmerge(prep *p);
 /* ---- prepare_shard.c ---- */
 int prep_split_of_seq(prep *p, uint64_t i);
 void prep_writer_flush_tokens(split_writer *w);
@@ -128,7 +130,13 @@ void prep_tok_fail(void *ctx, enum token_error e, uint64_t off);
 void prep_tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off);
 void prep_tok_char(void *ctx, uint32_t cp, uint64_t off);
 void prep_tok_word(void *ctx, const char *w, int n);
-void prep_pass_over(prep *p, char **files, int nf);
+/* a part of an input file a rank reads: bytes [lo, hi) of files[file] (hi = its size: to its end)
+ */
+typedef struct {
+  int file;
+  uint64_t lo, hi, size;
+} prep_piece;
+void prep_pass_over(prep *p, char **files, const prep_piece *pc, int n);
 /* An input as messages name it: "standard input" for the spool file of -, else the path. */
 const char *prep_input_name(const char *path);
 

@@ -109,8 +109,38 @@ static void plan_splits(prep *p) {
                "too few sequences (%llu) for the requested splits", (unsigned long long)p->n_seq);
 }
 
-/* this rank's files: contiguous runs of about equal bytes, in input order */
-static void my_files(prep *p, char **files, int nf, int *lo, int *hi) {
+/* the first line start at or after byte g of the inputs laid end to end (sz: their sizes) */
+static uint64_t line_start_at(char **files, const uint64_t *sz, int nf, uint64_t g) {
+  uint64_t cum = 0;
+  int f = 0;
+  while (f < nf && cum + sz[f] <= g) cum += sz[f++];
+  if (f == nf || g == cum) return g;
+  int fd = open(files[f], O_RDONLY);
+  if (fd < 0) recur_fail(prep_input_name(files[f]), NULL, "cannot open input: %s", strerror(errno));
+  unsigned char buf[65536];
+  uint64_t at = g - cum - 1; /* a line starts at g when byte g - 1 is a newline */
+  if (lseek(fd, (off_t)at, SEEK_SET) < 0)
+    recur_fail(prep_input_name(files[f]), NULL, "cannot seek in input: %s", strerror(errno));
+  for (;;) {
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r < 0)
+      recur_fail(prep_input_name(files[f]), NULL, "cannot read input: %s", strerror(errno));
+    if (r == 0) break;
+    unsigned char *nl = memchr(buf, '\n', (size_t)r);
+    if (nl) {
+      close(fd);
+      return cum + at + (uint64_t)(nl - buf) + 1;
+    }
+    at += (uint64_t)r;
+  }
+  close(fd);
+  return cum + sz[f];
+}
+
+/* This rank's pieces of the inputs, in input order. Line-delimited text is cut into equal byte
+ * ranges moved to the next line start (one big file is shared too); other modes give each rank
+ * whole files, contiguous runs of about equal bytes (a sequence never spans two ranks' shards). */
+static prep_piece *my_pieces(prep *p, char **files, int nf, int *np) {
   uint64_t total = 0, cum = 0;
   struct stat st;
   uint64_t *sz = xmalloc((size_t)nf * sizeof(uint64_t));
@@ -118,20 +148,35 @@ static void my_files(prep *p, char **files, int nf, int *lo, int *hi) {
     sz[i] = stat(files[i], &st) == 0 ? (uint64_t)st.st_size : 0;
     total += sz[i];
   }
-  *lo = nf;
-  *hi = 0;
-  for (int i = 0; i < nf; i++) {
-    uint64_t mid = cum + sz[i] / 2;
-    int r = total ? (int)((double)mid * p->world / (double)total) : 0;
-    if (r >= p->world) r = p->world - 1;
-    if (r == p->rank) {
-      if (i < *lo) *lo = i;
-      *hi = i + 1;
+  prep_piece *pc = xmalloc((size_t)(nf > 0 ? nf : 1) * sizeof(prep_piece));
+  int n = 0;
+  if (p->world == 1 || p->mode != SEG_LINE || p->o->task != TASK_LM) {
+    for (int i = 0; i < nf; i++) {
+      uint64_t mid = cum + sz[i] / 2;
+      int r = total ? (int)((double)mid * p->world / (double)total) : 0;
+      if (r >= p->world) r = p->world - 1;
+      if (r == p->rank) pc[n++] = (prep_piece){i, 0, sz[i], sz[i]};
+      cum += sz[i];
     }
-    cum += sz[i];
+  } else {
+    uint64_t lo = p->rank == 0 ? 0
+                               : line_start_at(files, sz, nf,
+                                               (uint64_t)((double)total * p->rank / p->world)),
+             hi = p->rank + 1 == p->world
+                      ? total
+                      : line_start_at(files, sz, nf,
+                                      (uint64_t)((double)total * (p->rank + 1) / p->world));
+    for (int i = 0; i < nf; cum += sz[i++]) {
+      uint64_t a = lo > cum ? lo - cum : 0, b = hi < cum + sz[i] ? hi - cum : sz[i];
+      if (hi > cum && lo < cum + sz[i] && a < b)
+        pc[n++] = (prep_piece){i, a, b, sz[i]};
+      else if (sz[i] == 0 && lo <= cum && cum < hi)
+        pc[n++] = (prep_piece){i, 0, 0, 0};
+    }
   }
-  if (*lo > *hi) *lo = *hi = 0;
   xfree(sz);
+  *np = n;
+  return pc;
 }
 
 static void shard_free(shard *s) {
@@ -182,17 +227,14 @@ void prepare_run(const prepare_opts *o) {
   for (int i = 0; i < o->n_inputs; i++) use_stdin |= strcmp(o->inputs[i], "-") == 0;
   p->rank = core_rank();
   p->world = core_world();
-  if (p->world > 1 &&
-      (use_stdin || o->task != TASK_LM || (o->level == LEVEL_WORD && !o->vocab_from))) {
+  if (p->world > 1 && (use_stdin || o->task != TASK_LM)) {
     if (p->rank != 0) {
       xfree(p);
       return;
     }
     if (!o->quiet)
       fprintf(stderr, "recur: note: %s: rank 0 prepares alone\n",
-              use_stdin ? "standard input"
-              : o->task ? "labels and tags are counted on one rank"
-                        : "word level counts words on one rank");
+              use_stdin ? "standard input" : "labels and tags are counted on one rank");
     p->world = 1;
   }
   p->sharded = o->shard_tokens > 0 || p->world > 1;
@@ -209,13 +251,13 @@ void prepare_run(const prepare_opts *o) {
     }
   }
   if (nf == 0) recur_fail(o->inputs[0], NULL, "no input files found");
-  int flo = 0, fhi = nf;
-  if (p->world > 1) my_files(p, files, nf, &flo, &fhi);
+  int npc = 0;
+  prep_piece *pcs = my_pieces(p, files, nf, &npc);
 
   /* pass 1: counts */
   p->pass = 1;
   if (o->level == LEVEL_CHAR) p->cp_count = xcalloc(MAX_CP, sizeof(uint64_t));
-  prep_pass_over(p, files + flo, fhi - flo);
+  prep_pass_over(p, files, pcs, npc);
   if (p->world > 1) {
     uint64_t mine[3] = {p->n_seq, p->n_tok, p->n_content}, base[3] = {0, 0, 0}, all[3];
     MPI_Exscan(mine, base, 3, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
@@ -230,6 +272,7 @@ void prepare_run(const prepare_opts *o) {
       MPI_Allreduce(MPI_IN_PLACE, p->cp_count, MAX_CP, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
     if (o->level == LEVEL_BYTE)
       MPI_Allreduce(MPI_IN_PLACE, p->byte_count, 256, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (o->level == LEVEL_WORD && !o->vocab_from) prep_words_allmerge(p);
   }
   if (p->n_content == 0)
     recur_fail(nf == 1 ? prep_input_name(files[0]) : o->inputs[0],
@@ -278,7 +321,8 @@ void prepare_run(const prepare_opts *o) {
     p->cur_split = prep_split_of_seq(p, p->seq_base);
   prep_shard_open(p);
   prep_update_limit(p);
-  prep_pass_over(p, files + flo, fhi - flo);
+  prep_pass_over(p, files, pcs, npc);
+  xfree(pcs);
   prep_shard_close(p);
 
   uint64_t cnt[2 * SPLIT_COUNT] = {0}; /* tokens, then sequences, per split */

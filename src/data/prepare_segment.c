@@ -308,30 +308,42 @@ static void progress_draw(prep *p, int force) {
           (double)g_prog.done / 1e6, (double)g_prog.total / 1e6, mbs, (int)eta / 60, (int)eta % 60);
 }
 
-void prep_pass_over(prep *p, char **files, int nf) {
+/* a piece that ends inside its file, just after a newline: the next rank goes on from there */
+static void seg_piece_cut(prep *p) {
+  tokenizer_end(&p->tok); /* nothing is pending after a newline */
+  if (p->mode != SEG_NONE) return;
+  if (p->pass == 1) { /* the stream's tokens so far, without ending it */
+    p->n_tok += p->seq_tok;
+    p->seq_tok = 0;
+  } else if (p->seq_open) {
+    prep_seq_close(p);
+  }
+}
+
+void prep_pass_over(prep *p, char **files, const prep_piece *pc, int n) {
   unsigned char *buf = xmalloc(READ_BLOCK);
   if (p->pass == 1) {
     memset(&g_prog, 0, sizeof g_prog);
     g_prog.on = p->rank == 0 && !p->o->quiet;
     g_prog.tty = isatty(2);
     g_prog.t0 = core_now();
-    for (int f = 0; f < nf; f++) {
-      struct stat st;
-      if (stat(files[f], &st) == 0) g_prog.total += 2 * (uint64_t)st.st_size;
-    }
+    for (int f = 0; f < n; f++) g_prog.total += 2 * (pc[f].hi - pc[f].lo);
   }
-  for (int f = 0; f < nf; f++) {
-    p->cur_file = prep_input_name(files[f]);
-    struct stat st;
-    uint64_t size = stat(files[f], &st) == 0 ? (uint64_t)st.st_size : 0;
+  for (int f = 0; f < n; f++) {
+    const char *path = files[pc[f].file];
+    p->cur_file = prep_input_name(path);
+    uint64_t size = pc[f].hi - pc[f].lo;
     if (p->o->task != TASK_LM) {
-      labeled_file(p, files[f]);
+      labeled_file(p, path);
     } else {
-      int fd = open(files[f], O_RDONLY);
+      int fd = open(path, O_RDONLY);
       if (fd < 0) recur_fail(p->cur_file, NULL, "cannot open input: %s", strerror(errno));
-      uint64_t off = 0;
-      for (;;) {
-        ssize_t r = read(fd, buf, READ_BLOCK);
+      uint64_t off = pc[f].lo;
+      if (off > 0 && lseek(fd, (off_t)off, SEEK_SET) < 0)
+        recur_fail(p->cur_file, NULL, "cannot seek in input: %s", strerror(errno));
+      while (off < pc[f].hi) {
+        uint64_t want = pc[f].hi - off < READ_BLOCK ? pc[f].hi - off : READ_BLOCK;
+        ssize_t r = read(fd, buf, (size_t)want);
         if (r < 0) recur_fail(p->cur_file, NULL, "cannot read input: %s", strerror(errno));
         if (r == 0) break;
         seg_block(p, buf, (size_t)r, off);
@@ -342,8 +354,11 @@ void prep_pass_over(prep *p, char **files, int nf) {
         }
       }
       close(fd);
-      seg_file_end(p);
-      if (g_prog.on && g_prog.tty) g_prog.done -= off; /* counted once below */
+      if (pc[f].hi < pc[f].size)
+        seg_piece_cut(p);
+      else
+        seg_file_end(p);
+      if (g_prog.on && g_prog.tty) g_prog.done -= off - pc[f].lo; /* counted once below */
     }
     if (g_prog.on) {
       g_prog.done += size;

@@ -2,6 +2,8 @@
  * (or taken from --vocab), and the metadata every dataset file carries. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <mpi.h>
+
 #include "prepare-impl.h"
 
 static uint64_t str_hash(const char *s, int n) {
@@ -225,4 +227,53 @@ void prep_write_metadata(prep *p, hid_t f) {
   h5_attr_set_f64(f, "test_fraction", o->test);
   h5_attr_set_str(f, "created_by", "recur prepare");
   h5_write_strings(f, "vocab", p->vocab, p->vocab_size);
+}
+
+/* Word level under mpirun: each rank counted its own part; every rank's (count, word) pairs go to
+ * every rank (MPI_Allgatherv) and are summed into a new table, so each rank builds the same
+ * vocabulary a single rank would (its order depends on counts and bytes only). */
+void prep_words_allmerge(prep *p) {
+  wtable *t = &p->words;
+  uint64_t bytes = 0;
+  for (uint64_t i = 0; i < t->cap; i++)
+    if (t->e[i].count) bytes += 12 + t->e[i].len;
+  uint64_t *all = xmalloc((size_t)p->world * sizeof(uint64_t));
+  MPI_Allgather(&bytes, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, MPI_COMM_WORLD);
+  uint64_t total = 0;
+  int *lens = xmalloc((size_t)p->world * sizeof(int)),
+      *displs = xmalloc((size_t)p->world * sizeof(int));
+  for (int r = 0; r < p->world; r++) {
+    displs[r] = (int)total;
+    lens[r] = (int)all[r];
+    total += all[r];
+  }
+  if (total > INT32_MAX)
+    recur_fail(p->o->out, "prepare on one rank, or give the vocabulary with --vocab",
+               "the ranks' word tables (%.1f GB) are too large to merge", (double)total / 1e9);
+  unsigned char *mine = xmalloc((size_t)(bytes > 0 ? bytes : 1)), *w = mine;
+  for (uint64_t i = 0; i < t->cap; i++)
+    if (t->e[i].count) {
+      memcpy(w, &t->e[i].count, 8);
+      memcpy(w + 8, &t->e[i].len, 4);
+      memcpy(w + 12, t->arena + t->e[i].off, t->e[i].len);
+      w += 12 + t->e[i].len;
+    }
+  unsigned char *buf = xmalloc((size_t)(total > 0 ? total : 1));
+  MPI_Allgatherv(mine, (int)bytes, MPI_BYTE, buf, lens, displs, MPI_BYTE, MPI_COMM_WORLD);
+  wtable merged = {0};
+  for (const unsigned char *r = buf; r < buf + total;) {
+    uint64_t c;
+    uint32_t n;
+    memcpy(&c, r, 8);
+    memcpy(&n, r + 8, 4);
+    prep_wt_find(&merged, (const char *)r + 12, (int)n, 1)->count += c;
+    r += 12 + n;
+  }
+  prep_wt_free(t);
+  *t = merged;
+  xfree(buf);
+  xfree(mine);
+  xfree(lens);
+  xfree(displs);
+  xfree(all);
 }
