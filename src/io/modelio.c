@@ -157,6 +157,9 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     for (int k = 0; k < n_cut; k++)
       if (cut[k] < 1 || cut[k] >= vocab || (k > 0 && cut[k] <= cut[k - 1]))
         recur_fail(where, NULL, "cutoff %lld out of range", (long long)cut[k]);
+    const double D = (double)(bidi ? 2 : 1) * (double)(proj > 0 ? proj : hidden);
+    if (!(div_value >= 1 && div_value <= 1024) || floor(D / pow(div_value, n_cut)) < 1)
+      recur_fail(where, NULL, "div_value %g out of range for %d cutoffs", div_value, n_cut);
   }
   h5_attr_get_str(f, "pool", pool, sizeof pool);
   h5_attr_get_i64(f, "n_out", &n_out);

@@ -31,6 +31,9 @@ cp runc/model.h5 model/gru-bi.h5
 "$R" train --data dataset/condlm.h5 --out runl --task condlm --cond-input --cond-dim 3 --mode sequences \
   --cell lstm --hidden 8 --embed 4 --layers 1 --batch 4 --steps 1 --quiet
 cp runl/model.h5 model/condlm.h5
+"$R" train --data dataset/word.h5 --out runa --softmax adaptive --cutoffs 4,10 --div-value 2 --mode sequences \
+  --hidden 8 --embed 4 --layers 1 --batch 4 --steps 1 --quiet
+cp runa/model.h5 model/adaptive.h5
 mkdir -p ckpt-template && cp run/checkpoints/step-00000002/{model.h5,COMMIT,state-rank-00000.h5} ckpt-template/
 { printf '\0'; cat ckpt-template/COMMIT; } > ckpt/commit
 { printf '\1'; cat ckpt-template/state-rank-00000.h5; } > ckpt/shard

@@ -108,6 +108,14 @@ compare asm-n2 asm-a2
 timeout 300 $MPIRUN -np 2 "$RECUR" train "${asm[@]}" --steps 10 --ckpt-every 10 --out asm-part
 timeout 300 $MPIRUN -np 2 "$RECUR" train --resume asm-part --steps 20
 "$H5TOOL" compare asm-part/model.h5 asm-n2/model.h5 0 || fail "adaptive softmax: the resumed run differs"
+# sampling draws from the whole distribution (head x tails): words of the vocabulary, seeded
+"$RECUR" sample asm-n2 --length 30 --seed 3 > s1.txt
+"$RECUR" sample asm-n2 --length 30 --seed 3 > s2.txt
+cmp s1.txt s2.txt || fail "adaptive softmax: seeded samples differ"
+[ "$(wc -w < s1.txt)" -ge 2 ] || fail "adaptive softmax: empty sample: $(cat s1.txt)"
+python3 -c "import sys; bad = [w for w in open('s1.txt').read().split() if not w.startswith('w') and w != '<unk>']; assert not bad, bad"
+# scheduled sampling feeds the model draws from the same distribution
+"$RECUR" train "${asm[@]}" --scheduled-sampling linear --ss-k 0.5 --ss-c 0 --steps 3 --eval-every 0 --out asm-ss
 expect_fail "--cutoffs: 600 after 900 is not increasing" "$RECUR" train --data w.h5 --softmax adaptive --cutoffs 900,600 \
   --steps 1 --out asm-bad
 expect_fail "--cutoffs: 999999 is outside" "$RECUR" train --data w.h5 --softmax adaptive --cutoffs 100,999999 --steps 1 --out asm-bad
