@@ -31,8 +31,9 @@ void dist_barrier(const char *what);
  * model's backward). At finish the ranks OR their marks (one bit per row) and, when the rows any
  * rank marked are fewer in bytes than the dense tensor, sum only those rows, gathered into one
  * buffer; otherwise the tensor densely. The choice is the same on every rank (it depends on the
- * union). finish clears the marks. sparse = 0 (--sparse-reduce off) always sums densely: the
- * reference. */
+ * union). finish leaves in the marks the rows that may now be non-zero on this rank (the union;
+ * every row after a dense sum); their owner clears them. sparse = 0 (--sparse-reduce off) always
+ * sums densely: the reference. */
 #define DIST_MAX_SPARSE 16
 typedef struct {
   int64_t offset, rows, width;

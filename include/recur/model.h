@@ -161,6 +161,13 @@ void model_final_state(const model *m, const batch *b, float *hT, float *cT);
  * readout's gradient touches every row; so does an adaptive cluster's, over its words). Returns
  * how many (at most max) with their tensor indices. */
 int model_sparse_grads(model *m, int *tensor, unsigned char **marks, int max);
+/* Zero the gradient buffer: all of it but the embedding (unless tied), whose marked rows only
+ * (the others are zero already: no backward and no sum wrote them), then clear the marks. The
+ * marks must cover every row written since the last call (the reducer leaves the union of the
+ * ranks' rows in them). */
+void model_zero_grads(model *m);
+/* The global gradient norm, the embedding's unmarked (zero) rows left out. */
+double model_grad_norm(const model *m);
 /* Rows of m->probs of the last forward: N (lm, tag) or B (classify). */
 int64_t model_readout_rows(const model *m, const batch *b);
 /* GEMM FLOPs of forward+backward over a batch of N packed rows (analytic). */

@@ -211,6 +211,8 @@ static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
       for (int64_t i = 0; i < s->rows; i++)
         if (r->bits[i >> 3] >> (i & 7) & 1)
           memcpy(g + i * s->width, r->rowbuf + j++ * s->width, (size_t)s->width * sizeof(float));
+      for (int64_t i = 0; i < s->rows; i++) /* the rows now non-zero here: the union */
+        s->marks[i] = (unsigned char)(r->bits[i >> 3] >> (i & 7) & 1);
       return;
     }
   }
@@ -219,6 +221,7 @@ static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
     MPI_Allreduce(MPI_IN_PLACE, g + i, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
   }
   r->bytes += (double)dense * sizeof(float);
+  memset(s->marks, 1, (size_t)s->rows); /* any row may be non-zero now */
 }
 
 void dist_reducer_finish(dist_reducer *r) {
@@ -236,5 +239,4 @@ void dist_reducer_finish(dist_reducer *r) {
       memcpy(r->grads + r->lo[b], r->recv + r->lo[b],
              (size_t)(r->hi[b] - r->lo[b]) * sizeof(float));
   }
-  for (int k = 0; k < r->nsp; k++) memset(r->sp[k].marks, 0, (size_t)r->sp[k].rows);
 }

@@ -10,6 +10,7 @@
 
 #include "recur/core.h"
 #include "recur/gemm.h"
+#include "recur/optim.h"
 
 const char *const pool_names[POOL_COUNT + 1] = {"last", "mean", NULL};
 int pool_parse(const char *s) { return names_parse(pool_names, s); }
@@ -117,6 +118,41 @@ int model_sparse_grads(model *m, int *tensor, unsigned char **marks, int max) {
     }
   }
   return n;
+}
+
+/* the embedding tensor when its gradient is sparse (not tied), else NULL */
+static const model_tensor *sparse_emb(const model *m) {
+  if (m->cfg.tie_weights) return NULL;
+  const model_tensor *t = model_find_tensor(m, "embedding.weight");
+  return t;
+}
+
+void model_zero_grads(model *m) {
+  const model_tensor *t = sparse_emb(m);
+  if (!t) {
+    memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+    return;
+  }
+  const int64_t V = t->dims[0], E = t->dims[1];
+  memset(m->grads, 0, (size_t)t->offset * sizeof(float));
+  memset(m->grads + t->offset + t->n, 0, (size_t)(m->n_params - t->offset - t->n) * sizeof(float));
+  for (int64_t i = 0; i < V; i++)
+    if (m->emb_marks[i]) memset(m->gemb + i * E, 0, (size_t)E * sizeof(float));
+  memset(m->emb_marks, 0, (size_t)V);
+}
+
+double model_grad_norm(const model *m) {
+  const model_tensor *t = sparse_emb(m);
+  if (!t) return optim_grad_norm(m->grads, m->n_params);
+  const int64_t V = t->dims[0], E = t->dims[1];
+  double a = optim_grad_norm(m->grads, t->offset),
+         b = optim_grad_norm(m->grads + t->offset + t->n, m->n_params - t->offset - t->n), s = 0;
+  for (int64_t i = 0; i < V; i++)
+    if (m->emb_marks[i]) {
+      double r = optim_grad_norm(m->gemb + i * E, E);
+      s += r * r;
+    }
+  return sqrt(a * a + b * b + s);
 }
 
 const model_tensor *model_find_tensor(const model *m, const char *name) {

@@ -102,7 +102,7 @@ static void trainer_diagnose(trainer *t, int64_t step, int n) {
   m->diag = NULL;
   m->grad_ready = ready;
   m->scratch.poke = poke;
-  memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+  model_zero_grads(m);
 }
 
 /* ---- step: forward and backward of this rank's slots, reduction, update ---- */
@@ -128,7 +128,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
     }
     r.sequences = n;
   }
-  memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+  model_zero_grads(m);
   r.diagnosed = o->diagnose_every > 0 && (step + 1) % o->diagnose_every == 0;
   if (r.diagnosed && !t->diag) {
     t->diag = xmalloc((size_t)(2 * L * MODEL_DIAG_T) * sizeof(double));
@@ -188,7 +188,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
   r.stop = stats[2] > 0;
   r.ckpt_request = stats[3] > 0;
   r.ckpt_due = stats[4] > 0;
-  r.grad_norm = optim_grad_norm(m->grads, m->n_params);
+  r.grad_norm = model_grad_norm(m);
   r.lr = lr_at(&t->lr, step);
   r.skipped = !isfinite(r.grad_norm) || !isfinite(r.loss);
   if (r.skipped) {
