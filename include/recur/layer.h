@@ -55,6 +55,9 @@ typedef struct {
   void *poke_arg;
   float *dh0, *dc0; /* (B, H) if set by the caller: backward writes the gradient of the initial
                        state h0 (and of c0, lstm) into them */
+  const float *dhT, *dcT; /* (B, P) and (B, H) if set by the caller: the gradient of each row's
+                             final state (h, and c for lstm) at its last step, from a later use of
+                             it (an encoder's state passed to a decoder) */
   int64_t cap, capB, capG;
 } layer_scratch;
 
@@ -69,8 +72,8 @@ void layer_forward(const layer_view *L, layer_acts *a, const float *X, const pac
 
 /* dH (N, H): gradient of the loss w.r.t. this layer's outputs; used as scratch (recurrent
  * terms are added into it). Accumulates parameter gradients; writes dX (N, in) unless NULL.
- * The final state gets no gradient (truncated BPTT at window ends); the initial state gets one
- * when w->dh0 (and w->dc0) are set. */
+ * The final state gets no gradient (truncated BPTT at window ends) unless w->dhT (and w->dcT)
+ * give one; the initial state gets one when w->dh0 (and w->dc0) are set. */
 void layer_backward(const layer_view *L, layer_acts *a, const float *X, const packed_shape *s,
                     float *dH, float *dX, layer_scratch *w);
 

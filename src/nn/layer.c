@@ -266,8 +266,20 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
   layer_scratch_reserve(w, N, s->B, GH);
   if (N == 0) return;
   float *dgh = L->cell == CELL_GRU ? w->dgh : w->dgx;
-  if (L->cell == CELL_LSTM) memset(w->dc, 0, (size_t)s->B * (size_t)H * sizeof(float));
+  if (L->cell == CELL_LSTM) { /* the cell gradient carried back: from the final state, or 0 */
+    if (w->dcT)
+      memcpy(w->dc, w->dcT, (size_t)s->bs[0] * (size_t)H * sizeof(float));
+    else
+      memset(w->dc, 0, (size_t)s->B * (size_t)H * sizeof(float));
+  }
   if (w->dh0) memset(w->dh0, 0, (size_t)s->B * (size_t)P * sizeof(float));
+  if (w->dhT) /* row r's last step is t for r in [bs[t + 1], bs[t]) */
+    for (int t = s->T - 1; t >= 0; t--)
+      for (int r = t + 1 < s->T ? s->bs[t + 1] : 0; r < s->bs[t]; r++) {
+        float *d = dH + (s->off[t] + r) * P;
+        const float *g = w->dhT + (int64_t)r * P;
+        for (int j = 0; j < P; j++) d[j] += g[j];
+      }
   for (int t = s->T - 1; t >= 0; t--) {
     const int bt = s->bs[t];
     const int64_t r0 = s->off[t];

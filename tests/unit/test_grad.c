@@ -131,11 +131,107 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
   model_free(m);
 }
 
+/* One layer, the loss reading its outputs and each row's final state (h, and c for lstm) through
+ * fixed weights: the gradient that w->dhT / w->dcT bring in (an encoder's final state handed to a
+ * decoder), checked with the initial state's gradient and dX against finite differences. */
+static double final_loss(const layer_view *L, layer_acts *a, const batch *b, const float *X,
+                         const float *h0, const float *c0, layer_scratch *w, const float *wo,
+                         const float *wh, const float *wc) {
+  layer_forward(L, a, X, &b->s, h0, c0, w);
+  const int P = L->P, H = L->H;
+  double loss = 0;
+  for (int64_t i = 0; i < b->s.N * P; i++) loss += (double)wo[i] * a->h[i];
+  for (int r = 0; r < b->s.B; r++) {
+    int64_t row = b->off[b->len[r] - 1] + r;
+    for (int j = 0; j < P; j++) loss += (double)wh[r * P + j] * a->h[row * P + j];
+    if (L->cell == CELL_LSTM)
+      for (int j = 0; j < H; j++) loss += (double)wc[r * H + j] * a->cell[row * H + j];
+  }
+  return loss;
+}
+
+typedef struct {
+  const char *name;
+  float *p, *g; /* values and their analytic gradient */
+  int64_t n;
+} fd_input;
+
+static void run_final_state(int cell, int proj) {
+  model_config c = {.cell = cell, .layers = 1, .hidden = 6, .embed = 5, .vocab = V, .proj = proj};
+  model *m = model_create(&c, 11);
+  for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
+  const layer_view *L = &m->layer[0][0];
+  const int P = L->P, H = L->H, in = L->in;
+  int len[NSEQ] = {5, 2, 4};
+  int32_t tok[NSEQ][6] = {{0}}, *ins[NSEQ];
+  uint64_t ids[NSEQ] = {1, 2, 3};
+  for (int s = 0; s < NSEQ; s++) ins[s] = tok[s];
+  batch b = {0};
+  batch_pack(&b, NSEQ, len, ins, NULL, ids);
+  const int64_t N = b.s.N;
+  float X[11 * 5], wo[11 * 6], wh[NSEQ * 6], wc[NSEQ * 6], h0[NSEQ * 6], c0[NSEQ * 6];
+  float dH[11 * 6], dX[11 * 5], dh0[NSEQ * 6], dc0[NSEQ * 6];
+  for (int64_t i = 0; i < N * in; i++) X[i] = 2.0f * rng_uniform(rng_key(5, RNG_TEST, i, 0, 0)) - 1;
+  for (int64_t i = 0; i < N * P; i++) wo[i] = 2.0f * rng_uniform(rng_key(5, RNG_TEST, i, 1, 0)) - 1;
+  for (int i = 0; i < NSEQ * 6; i++) {
+    wh[i] = 2.0f * rng_uniform(rng_key(5, RNG_TEST, i, 2, 0)) - 1;
+    wc[i] = 2.0f * rng_uniform(rng_key(5, RNG_TEST, i, 3, 0)) - 1;
+    h0[i] = 0.5f * (2.0f * rng_uniform(rng_key(5, RNG_TEST, i, 4, 0)) - 1);
+    c0[i] = 0.5f * (2.0f * rng_uniform(rng_key(5, RNG_TEST, i, 5, 0)) - 1);
+  }
+  layer_acts a = {0};
+  layer_scratch w = {0};
+  memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+  final_loss(L, &a, &b, X, h0, c0, &w, wo, wh, wc);
+  memcpy(dH, wo, (size_t)(N * P) * sizeof(float));
+  w.dhT = wh;
+  w.dcT = cell == CELL_LSTM ? wc : NULL;
+  w.dh0 = dh0;
+  w.dc0 = dc0;
+  layer_backward(L, &a, X, &b.s, dH, dX, &w);
+  w.dhT = w.dcT = NULL;
+  w.dh0 = w.dc0 = NULL;
+  /* every input of the loss: the layer's parameters, X, h0, c0 */
+  fd_input in_[8];
+  int k = 0;
+  for (int ti = 0; ti < m->n_tensors; ti++)
+    if (!strncmp(m->tensors[ti].name, "rnn.", 4))
+      in_[k++] = (fd_input){m->tensors[ti].name, m->params + m->tensors[ti].offset,
+                            m->grads + m->tensors[ti].offset, m->tensors[ti].n};
+  in_[k++] = (fd_input){"X", X, dX, N * in};
+  in_[k++] = (fd_input){"h0", h0, dh0, (int64_t)NSEQ * P};
+  if (cell == CELL_LSTM) in_[k++] = (fd_input){"c0", c0, dc0, (int64_t)NSEQ * H};
+  for (int q = 0; q < k; q++) {
+    double num2 = 0, diff2 = 0;
+    for (int64_t i = 0; i < in_[q].n; i++) {
+      float save = in_[q].p[i];
+      const float eps = cell == CELL_RNN_RELU ? 1e-3f : 1e-2f;
+      in_[q].p[i] = save + eps;
+      double lp = final_loss(L, &a, &b, X, h0, c0, &w, wo, wh, wc);
+      in_[q].p[i] = save - eps;
+      double lm = final_loss(L, &a, &b, X, h0, c0, &w, wo, wh, wc);
+      in_[q].p[i] = save;
+      double fd = (lp - lm) / (2.0 * eps), an = in_[q].g[i];
+      num2 += fd * fd;
+      diff2 += (fd - an) * (fd - an);
+    }
+    double rel = sqrt(diff2) / (sqrt(num2) + 1e-6);
+    CHECK(rel < (proj ? 1e-2 : 5e-3) && num2 > 0, "final state %s proj %d: %s relative error %.2e",
+          cell_names[cell], proj, in_[q].name, rel);
+  }
+  layer_acts_free(&a);
+  layer_scratch_free(&w);
+  batch_free(&b);
+  model_free(m);
+}
+
 static void run(int cell, int layers, float dropout) {
   run_task(cell, layers, dropout, TASK_LM, 0, POOL_LAST);
 }
 
 int main(void) {
+  for (int cell = 0; cell < CELL_COUNT; cell++) run_final_state(cell, 0);
+  run_final_state(CELL_LSTM, 4);
   for (int cell = 0; cell < CELL_COUNT; cell++)
     for (int layers = 1; layers <= 2; layers++) run(cell, layers, 0.0f);
   run(CELL_LSTM, 2, 0.3f);
