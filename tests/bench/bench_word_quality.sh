@@ -4,8 +4,8 @@
 #  1. the same wall time (W1 s) for the full softmax and the adaptive softmax (cutoffs 2000,10000):
 #     which reaches the lower validation perplexity;
 #  2. a longer run (W2 s) of the adaptive model plain and with awd-lstm-lm's regularisers.
-# Each run is stopped by SIGINT through mpirun (it commits a checkpoint and exits 0); `recur eval`
-# then gives the validation loss. Usage: tests/bench/bench_word_quality.sh [W1] [W2] [WORKDIR]
+# Each run is stopped by SIGINT through mpirun (it commits a checkpoint and exits 0); it validates
+# every 250 steps (model-best.h5 keeps the best); `recur eval` gives the last model's loss. Usage: tests/bench/bench_word_quality.sh [W1] [W2] [WORKDIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 recur=${RECUR:-$here/../../build/recur}
@@ -20,17 +20,25 @@ F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*' | sort)
 "$recur" inspect fw.h5 | sed -n 2p
 mpirun=(mpirun -np 2); [ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
 common=(--data fw.h5 --cell lstm --layers 2 --hidden 256 --embed 256 --batch 32 --seq-len 35 --epochs 1000
-        --log-every 50 --eval-every 0 --ckpt-every 100000 --sample-len 0 --quiet)
+        --log-every 50 --eval-every 250 --ckpt-every 100000 --sample-len 0 --quiet)
 asm=(--softmax adaptive --cutoffs 2000,10000)
 awd=(--dropout-locked 0.3 --dropout-embed 0.1 --weight-drop 0.3)
 run() { # NAME SECONDS FLAGS...: train for SECONDS of wall time, then the validation loss
   local name=$1 secs=$2; shift 2
   rm -rf "$name"
   timeout -s INT "$secs" "${mpirun[@]}" "$recur" train "${common[@]}" "$@" --out "$name" || true
-  local steps loss
-  steps=$(python3 -c "import json,sys; print(max(json.loads(l).get('step', 0) for l in open('$name/metrics.jsonl')))")
+  local loss
   loss=$("$recur" eval "$name" --data fw.h5 --split val --json | python3 -c "import json,sys; print(json.load(sys.stdin)['loss'])")
-  python3 -c "import math; print(f'  $name: {$secs} s, {$steps} steps, val {$loss:.3f} nats/word, perplexity {math.exp($loss):.1f}')"
+  python3 - "$name" "$secs" "$loss" <<'PY'
+import json, math, sys
+name, secs, last = sys.argv[1], sys.argv[2], float(sys.argv[3])
+rows = [json.loads(l) for l in open(f"{name}/metrics.jsonl")]
+steps = max(r.get("step", 0) for r in rows)
+val = [(r["val_loss"], r["step"]) for r in rows if "val_loss" in r]
+best = min(val) if val else (last, steps)
+print(f"  {name}: {secs} s, {steps} steps; last val {last:.3f} nats/word (ppl {math.exp(last):.1f}); "
+      f"best val {best[0]:.3f} (ppl {math.exp(best[0]):.1f}) at step {best[1]}")
+PY
 }
 echo "1. the same wall time, $w1 s each:"
 run full "$w1"
