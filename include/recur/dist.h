@@ -49,6 +49,8 @@ typedef struct {
   void *reqs;        /* MPI_Request[nb] */
   int active;        /* reductions happen only when world > 1 and active */
   int sparse_on;     /* sum sparse segments by their rows when that is smaller */
+  int want_union;    /* leave the exact union in the marks after a dense sum too (one bit per
+                        row more to send) */
   dist_sparse sp[DIST_MAX_SPARSE];
   int nsp;
   unsigned char *bits; /* OR of the marks, one bit per row */

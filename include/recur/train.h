@@ -17,6 +17,7 @@
 #define TRAIN_MAX_FLAGS 64
 
 extern const char *const sparse_reduce_names[];
+extern const char *const embed_update_names[];
 enum ss_kind { SS_NONE, SS_LINEAR, SS_EXP, SS_INVSIGMOID, SS_COUNT };
 extern const char *const ss_names[SS_COUNT + 1];
 
@@ -32,6 +33,7 @@ typedef struct {
   int precision;     /* PRECISION_FP32, PRECISION_BF16 */
   int gemm;          /* fp32 kernel: GEMM_LIB_OPENBLAS, GEMM_LIB_ONEDNN */
   int sparse_reduce; /* 0 = auto: embedding gradients summed by their rows when smaller; 1 = off */
+  int embed_update;  /* 0 = dense; 1 = lazy: unused embedding rows keep values and moments */
   float weight_decay, momentum, beta1, beta2, eps;
   int nesterov;
   lr_schedule lr;

@@ -185,7 +185,7 @@ void dist_reducer_poke(dist_reducer *r) {
 static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
   float *g = r->grads + s->offset;
   const int64_t nbits = (s->rows + 7) / 8, dense = s->rows * s->width;
-  if (r->sparse_on) {
+  if (r->sparse_on || r->want_union) {
     r->bits = xrealloc(r->bits, (size_t)nbits);
     memset(r->bits, 0, (size_t)nbits);
     for (int64_t i = 0; i < s->rows; i++)
@@ -194,7 +194,7 @@ static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
     r->bytes += (double)nbits;
     int64_t k = 0;
     for (int64_t i = 0; i < nbits; i++) k += __builtin_popcount(r->bits[i]);
-    if (k * s->width < dense && k * s->width <= INT_MAX / 2) {
+    if (r->sparse_on && k * s->width < dense && k * s->width <= INT_MAX / 2) {
       if (k * s->width > r->rowcap) {
         r->rowcap = k * s->width;
         r->rowbuf = xrealloc(r->rowbuf, (size_t)r->rowcap * sizeof(float));
@@ -221,7 +221,11 @@ static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
     MPI_Allreduce(MPI_IN_PLACE, g + i, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
   }
   r->bytes += (double)dense * sizeof(float);
-  memset(s->marks, 1, (size_t)s->rows); /* any row may be non-zero now */
+  if (r->want_union) /* the rows some rank used (the others are zero: 0 + 0) */
+    for (int64_t i = 0; i < s->rows; i++)
+      s->marks[i] = (unsigned char)(r->bits[i >> 3] >> (i & 7) & 1);
+  else
+    memset(s->marks, 1, (size_t)s->rows); /* any row may be non-zero now */
 }
 
 void dist_reducer_finish(dist_reducer *r) {

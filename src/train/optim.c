@@ -28,14 +28,15 @@ void optim_free(optim *o) {
   o->state = NULL;
 }
 
-void optim_step(optim *o, float *restrict p, const float *restrict g, float lr) {
+/* the update of elements [lo, hi) at step o->t (already counted) */
+static void update_range(optim *o, float *restrict p, const float *restrict g, float lr, int64_t lo,
+                         int64_t hi) {
   const int64_t n = o->n;
   float *restrict m = o->state, *restrict v = o->state + n;
   const float wd = o->weight_decay;
-  o->t++;
   if (o->type == OPTIM_SGD) {
     const float mu = o->momentum;
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = lo; i < hi; i++) {
       float d = g[i] + wd * p[i];
       if (mu != 0) {
         m[i] = o->t == 1 ? d : mu * m[i] + d;
@@ -49,7 +50,7 @@ void optim_step(optim *o, float *restrict p, const float *restrict g, float lr) 
   const float bc1 = 1.0f - powf(b1, (float)o->t), bc2 = 1.0f - powf(b2, (float)o->t);
   const float step = lr / bc1, sbc2 = sqrtf(bc2);
   const int adamw = o->type == OPTIM_ADAMW;
-  for (int64_t i = 0; i < n; i++) {
+  for (int64_t i = lo; i < hi; i++) {
     float d = g[i];
     if (adamw)
       p[i] *= 1.0f - lr * wd;
@@ -59,6 +60,20 @@ void optim_step(optim *o, float *restrict p, const float *restrict g, float lr) 
     v[i] = b2 * v[i] + (1.0f - b2) * d * d;
     p[i] -= step * m[i] / (sqrtf(v[i]) / sbc2 + eps);
   }
+}
+
+void optim_step(optim *o, float *restrict p, const float *restrict g, float lr) {
+  o->t++;
+  update_range(o, p, g, lr, 0, o->n);
+}
+
+void optim_step_rows(optim *o, float *p, const float *g, float lr, int64_t off, int64_t rows,
+                     int64_t width, const unsigned char *marks) {
+  o->t++;
+  update_range(o, p, g, lr, 0, off);
+  for (int64_t r = 0; r < rows; r++)
+    if (marks[r]) update_range(o, p, g, lr, off + r * width, off + (r + 1) * width);
+  update_range(o, p, g, lr, off + rows * width, o->n);
 }
 
 double optim_grad_norm(const float *g, int64_t n) {

@@ -12,6 +12,7 @@
 
 const char *const ss_names[SS_COUNT + 1] = {"none", "linear", "exp", "invsigmoid", NULL};
 const char *const sparse_reduce_names[] = {"auto", "off", NULL};
+const char *const embed_update_names[] = {"dense", "lazy", NULL};
 
 #define F(member) OPT_FIELD(train_opts, member)
 #define BIG       4.6e18 /* about INT64_MAX / 2 */
@@ -100,6 +101,11 @@ static const opt_def DEFS[] = {
      0},
     {"--min-lr", NULL, OPT_REAL, F(lr.min_lr), 0, 1e3, NULL, "0", "X",
      "cosine schedule: final learning rate", 0},
+    {"--embed-update", NULL, OPT_CHOICE, F(embed_update), 0, 0, embed_update_names, "dense", NULL,
+     "lazy: the embedding rows no rank's batch used keep their values and optimizer moments "
+     "(PyTorch's SparseAdam, TF's LazyAdam; a large vocabulary's optimizer step then costs the "
+     "rows used); dense: every row is updated, as torch.optim does",
+     0},
     {"--seed", NULL, OPT_UINT, F(seed), 0, 9.2e18, NULL, "1234", "S", "seed of every random choice",
      0},
     {"--scheduled-sampling", NULL, OPT_CHOICE, F(ss_kind), 0, 0, ss_names, "none", NULL,

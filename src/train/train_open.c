@@ -88,6 +88,9 @@ static void trainer_open_model(trainer *t) {
       recur_usage_fail("add --softmax adaptive", "--cutoffs is for the adaptive softmax");
   }
   model_config_check(&mc);
+  if (o->embed_update == 1 && mc.tie_weights)
+    recur_usage_fail("the tied embedding gets the readout's gradient in every row",
+                     "--embed-update lazy needs an untied embedding (drop --tie-weights)");
   if (t->ckdir) {
     char *mp = core_path("%s/model.h5", t->ckdir);
     model_vocab cv;
@@ -127,6 +130,7 @@ static void trainer_open_run(trainer *t) {
   t->opt.eps = o->eps;
   dist_reducer_init(&t->red, t->m->grads, t->m->n_params, 4 << 20);
   t->red.sparse_on = o->sparse_reduce == 0;
+  t->red.want_union = o->embed_update == 1;
   int sti[DIST_MAX_SPARSE];
   unsigned char *smk[DIST_MAX_SPARSE];
   for (int k = 0, n = model_sparse_grads(t->m, sti, smk, DIST_MAX_SPARSE); k < n; k++) {

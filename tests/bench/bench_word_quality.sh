@@ -4,7 +4,8 @@
 #  1. the same wall time (W1 s) for the full softmax and the adaptive softmax (cutoffs 2000,10000):
 #     which reaches the lower validation perplexity;
 #  2. a longer run (W2 s) of the adaptive model plain and with awd-lstm-lm's regularisers.
-# Each run is stopped by SIGINT through mpirun (it commits a checkpoint and exits 0); it validates
+# Each run is stopped by SIGUSR2 to mpirun, which forwards it (the ranks commit a checkpoint and exit
+# 0, with no deadline: a bare SIGINT gives them 1 s before SIGKILL); it validates
 # every 250 steps (model-best.h5 keeps the best); `recur eval` gives the last model's loss. Usage: tests/bench/bench_word_quality.sh [W1] [W2] [WORKDIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,7 +27,7 @@ awd=(--dropout-locked 0.3 --dropout-embed 0.1 --weight-drop 0.3)
 run() { # NAME SECONDS FLAGS...: train for SECONDS of wall time, then the validation loss
   local name=$1 secs=$2; shift 2
   rm -rf "$name"
-  timeout -s INT "$secs" "${mpirun[@]}" "$recur" train "${common[@]}" "$@" --out "$name" || true
+  timeout -s USR2 "$secs" "${mpirun[@]}" "$recur" train "${common[@]}" "$@" --out "$name" || true
   local loss
   loss=$("$recur" eval "$name" --data fw.h5 --split val --json | python3 -c "import json,sys; print(json.load(sys.stdin)['loss'])")
   python3 - "$name" "$secs" "$loss" <<'PY'

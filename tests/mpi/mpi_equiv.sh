@@ -108,6 +108,16 @@ compare asm-n2 asm-a2
 timeout 300 $MPIRUN -np 2 "$RECUR" train "${asm[@]}" --steps 10 --ckpt-every 10 --out asm-part
 timeout 300 $MPIRUN -np 2 "$RECUR" train --resume asm-part --steps 20
 "$H5TOOL" compare asm-part/model.h5 asm-n2/model.h5 0 || fail "adaptive softmax: the resumed run differs"
+# --embed-update lazy (SparseAdam's rule for the embedding): 2 ranks == --accum 2, the sparse and
+# the dense sums give the same union and the same run, and it is not the dense update
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${asm[@]}" --embed-update lazy --out lazy-n2
+"$RECUR" train "${asm[@]}" --embed-update lazy --accum 2 --out lazy-a2
+compare lazy-n2 lazy-a2
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${asm[@]}" --embed-update lazy --sparse-reduce off --out lazy-n2d
+compare lazy-n2 lazy-n2d
+! "$H5TOOL" compare lazy-n2/model.h5 asm-n2/model.h5 1e-4 > /dev/null || fail "--embed-update lazy changed nothing"
+expect_fail "--embed-update lazy needs an untied embedding" "$RECUR" train --data w.h5 --embed 16 --hidden 16 --tie-weights \
+  --embed-update lazy --steps 1 --out lazy-bad
 # sampling draws from the whole distribution (head x tails): words of the vocabulary, seeded
 "$RECUR" sample asm-n2 --length 30 --seed 3 > s1.txt
 "$RECUR" sample asm-n2 --length 30 --seed 3 > s2.txt

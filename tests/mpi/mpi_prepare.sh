@@ -36,32 +36,31 @@ cmp <(grep -o '"val_loss":[^,]*' t-one/metrics.jsonl) <(grep -o '"val_loss":[^,]
 timeout 120 $MPIRUN -np 2 "$RECUR" prepare in -o w2.h5 --level word --split-on line --quiet
 cmp <("$RECUR" decode w1.h5) <("$RECUR" decode w2.h5) || fail "word level under mpirun differs"
 # one file, split among the ranks at line starts (CRLF lines, blank lines, a last line without a
-# newline, multi-byte characters near the cuts): char and word level, 2 and 3 ranks, the same
+# newline, multi-byte characters near the cuts): char level on 3 ranks, word level on 2, the same
 # dataset and vocabulary as one rank, every rank with a part of it
 python3 - <<'PY'
 import random
 r = random.Random(11)
 w = ["año", "naïve", "word", "line", "✓", "x", "Zipf"] + ["w%d" % i for i in range(400)]
 with open("big.txt", "w", newline="") as f:
-    for i in range(4000):
+    for i in range(3000):
         f.write(" ".join(r.choice(w) for _ in range(r.randint(0, 12))) + ("\r\n" if i % 7 == 0 else "\n"))
     f.write("last line")
 PY
-for level in char word; do
-  for n in 2 3; do
-    rm -f b1.h5 bn.h5 bn-r*
-    "$RECUR" prepare big.txt -o b1.h5 --level $level --split-on line --val 0.1 --test 0.05 --quiet
-    timeout 120 $MPIRUN -np $n "$RECUR" prepare big.txt -o bn.h5 --level $level --split-on line --val 0.1 --test 0.05 --quiet
-    [ "$(ls bn-r*-shard-*.h5 | wc -l)" -eq $n ] || fail "one file on $n ranks: expected a shard per rank"
-    for s in train val test; do
-      cmp <("$RECUR" decode b1.h5 --split $s) <("$RECUR" decode bn.h5 --split $s) || fail "$level, $n ranks, $s differs"
-    done
-    a=$("$RECUR" inspect b1.h5 --json | sed 's/.*"vocab_size"//; s/"files":[0-9]*//'); b=$("$RECUR" inspect bn.h5 --json | sed 's/.*"vocab_size"//; s/"files":[0-9]*//')
-    [ "$a" = "$b" ] || fail "one file on $n ranks, $level: inspect differs: $a vs $b"
-    for r in $(seq 0 $((n - 1))); do
-      t=$(h5ls "$(printf "bn-r%03d-shard-00000.h5" $r)/train/tokens" | sed 's/.*{\([0-9]*\).*/\1/')
-      [ "$t" -gt 1000 ] || fail "one file on $n ranks: rank $r wrote $t training tokens"
-    done
+for run in "char 3" "word 2"; do
+  read -r level n <<< "$run"
+  rm -f b1.h5 bn.h5 bn-r*
+  "$RECUR" prepare big.txt -o b1.h5 --level $level --split-on line --val 0.1 --test 0.05 --quiet
+  timeout 120 $MPIRUN -np $n "$RECUR" prepare big.txt -o bn.h5 --level $level --split-on line --val 0.1 --test 0.05 --quiet
+  [ "$(ls bn-r*-shard-*.h5 | wc -l)" -eq $n ] || fail "one file on $n ranks: expected a shard per rank"
+  for s in train val test; do
+    cmp <("$RECUR" decode b1.h5 --split $s) <("$RECUR" decode bn.h5 --split $s) || fail "$level, $n ranks, $s differs"
+  done
+  a=$("$RECUR" inspect b1.h5 --json | sed 's/.*"vocab_size"//; s/"files":[0-9]*//'); b=$("$RECUR" inspect bn.h5 --json | sed 's/.*"vocab_size"//; s/"files":[0-9]*//')
+  [ "$a" = "$b" ] || fail "one file on $n ranks, $level: inspect differs: $a vs $b"
+  for r in $(seq 0 $((n - 1))); do
+    t=$(h5ls "$(printf "bn-r%03d-shard-00000.h5" $r)/train/tokens" | sed 's/.*{\([0-9]*\).*/\1/')
+    [ "$t" -gt 1000 ] || fail "one file on $n ranks: rank $r wrote $t training tokens"
   done
 done
 echo "parallel prepare: ok"

@@ -1,4 +1,6 @@
 /* Optimizers and clipping against values computed by hand from the update rules. */
+#include <string.h>
+
 #include "check.h"
 #include "recur/optim.h"
 #include "recur/train.h"
@@ -25,6 +27,29 @@ int main(void) {
     CHECK_CLOSE(p[0], 0.9 - lr * (m0 / bc1) / (sqrt(v0 / bc2) + 1e-8), 1e-6, "adam step 2 p0");
     CHECK_CLOSE(p[1], -1.9 - lr * (m1 / bc1) / (sqrt(v1 / bc2) + 1e-8), 1e-6, "adam step 2 p1");
     optim_free(&o);
+  }
+  /* The lazy update: rows whose mark is 0 keep their values and moments; the others (and the
+   * elements outside the block) get what a dense step gives them, the bias correction counting
+   * every step. Layout: 1 element, a (3 rows x 2) block, 1 element. */
+  {
+    optim a, b;
+    optim_init(&a, OPTIM_ADAM, 8);
+    optim_init(&b, OPTIM_ADAM, 8);
+    float pa[8] = {1, 2, 3, 4, 5, 6, 7, 8}, pb[8], g[8] = {0.5f, 1, -1, 1, -2, 2, 3, -0.5f};
+    memcpy(pb, pa, sizeof pa);
+    const unsigned char marks[3] = {1, 0, 1};
+    for (int k = 0; k < 3; k++) {
+      optim_step_rows(&a, pa, g, lr, 1, 3, 2, marks);
+      optim_step(&b, pb, g, lr);
+    }
+    for (int i = 0; i < 8; i++) {
+      int frozen = i == 3 || i == 4; /* row 1 of the block */
+      CHECK(frozen ? pa[i] == (float)(i + 1) && a.state[i] == 0 && a.state[8 + i] == 0
+                   : pa[i] == pb[i] && a.state[i] == b.state[i],
+            "lazy update: element %d is %g (dense %g)", i, pa[i], pb[i]);
+    }
+    optim_free(&a);
+    optim_free(&b);
   }
   /* Adam with L2 weight decay: the gradient becomes g + wd * p = 0.5 + 0.5 * 1 = 1 (sign +). */
   {
