@@ -37,6 +37,9 @@ while read -r kind rank delay ahead; do
   from=$(latest_step)
   events=$(count_events)
   resume=(--out soak); [ "$from" -gt 0 ] && resume=(--resume soak)
+  # no checkpoint committed yet (a kill before the first commit): the run starts afresh and
+  # rewrites metrics.jsonl, so its start line is the first event line
+  [ "$from" -gt 0 ] || events=0
   rm -f paused
   if [ "$kind" = step ]; then
     $MPIRUN -np 2 "$RECUR" train "${args[@]}" "${resume[@]}" < /dev/null > run.log 2>&1 &
