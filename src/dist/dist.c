@@ -181,6 +181,11 @@ void dist_reducer_poke(dist_reducer *r) {
   MPI_Testall(r->started, (MPI_Request *)r->reqs, &flag, MPI_STATUSES_IGNORE);
 }
 
+static void bits_to_marks(const dist_reducer *r, const dist_sparse *s) {
+  for (int64_t i = 0; i < s->rows; i++)
+    s->marks[i] = (unsigned char)(r->bits[i >> 3] >> (i & 7) & 1);
+}
+
 /* one sparse segment: the union of the ranks' rows, then their sum (or the dense sum) */
 static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
   float *g = r->grads + s->offset;
@@ -211,8 +216,7 @@ static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
       for (int64_t i = 0; i < s->rows; i++)
         if (r->bits[i >> 3] >> (i & 7) & 1)
           memcpy(g + i * s->width, r->rowbuf + j++ * s->width, (size_t)s->width * sizeof(float));
-      for (int64_t i = 0; i < s->rows; i++) /* the rows now non-zero here: the union */
-        s->marks[i] = (unsigned char)(r->bits[i >> 3] >> (i & 7) & 1);
+      bits_to_marks(r, s); /* the rows now non-zero here: the union */
       return;
     }
   }
@@ -222,8 +226,7 @@ static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
   }
   r->bytes += (double)dense * sizeof(float);
   if (r->want_union) /* the rows some rank used (the others are zero: 0 + 0) */
-    for (int64_t i = 0; i < s->rows; i++)
-      s->marks[i] = (unsigned char)(r->bits[i >> 3] >> (i & 7) & 1);
+    bits_to_marks(r, s);
   else
     memset(s->marks, 1, (size_t)s->rows); /* any row may be non-zero now */
 }

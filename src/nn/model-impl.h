@@ -17,6 +17,8 @@ const layer_view *reg_view(model *m, int l, int d);
 void reg_wd_prepare(model *m);
 void reg_wd_fold(model *m, int l, int d);
 
+/* z (n) -> softmax in place; returns log sum exp of the logits (in double) */
+double softmax_row(float *z, int64_t n);
 /* --softmax adaptive over the readout rows F (R, D): the summed negative log-likelihood of tgt
  * (rows with tgt < 0 have none); backward accumulates its gradients and writes dF (R, D), rows
  * outside `last` (when given) left out of the loss */

@@ -10,19 +10,6 @@
 #include "recur/core.h"
 #include "recur/gemm.h"
 
-/* z (n) -> softmax in place; returns log sum exp of the logits */
-static double softmax_row(float *z, int64_t n) {
-  float mx = -INFINITY;
-  for (int64_t v = 0; v < n; v++) mx = z[v] > mx ? z[v] : mx;
-  for (int64_t v = 0; v < n; v++) z[v] -= mx;
-  vec_exp(z, (int)n);
-  double s = 0;
-  for (int64_t v = 0; v < n; v++) s += z[v];
-  float inv = (float)(1.0 / s);
-  for (int64_t v = 0; v < n; v++) z[v] *= inv;
-  return (double)mx + log(s);
-}
-
 static int64_t pad_rows(int64_t n) { return (n + 31) & ~(int64_t)31; }
 
 static void cluster_reserve(model_cluster *K, int64_t n, int64_t D) {
@@ -44,7 +31,8 @@ static void full_probs(model *m, const float *F, int64_t R) {
     m->probs = xrealloc(m->probs, (size_t)(R * V) * sizeof(float));
     m->cap_probs = R;
   }
-  for (int64_t r = 0; r < R; r++) memcpy(m->probs + r * V, m->hp + r * HS, (size_t)SL * 4);
+  for (int64_t r = 0; r < R; r++)
+    memcpy(m->probs + r * V, m->hp + r * HS, (size_t)SL * sizeof(float));
   for (int k = 0; k < m->n_clusters; k++) {
     const model_cluster *K = &m->cl[k];
     float *p = xmalloc((size_t)(R * K->hsz) * sizeof(float));

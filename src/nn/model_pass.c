@@ -193,21 +193,24 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   double loss = 0;
   for (int64_t r = 0; r < R; r++) {
     float *z = m->probs + r * O;
-    float mx = -INFINITY;
-    for (int64_t v = 0; v < O; v++) {
-      z[v] += m->dec_b[v];
-      mx = z[v] > mx ? z[v] : mx;
-    }
+    for (int64_t v = 0; v < O; v++) z[v] += m->dec_b[v];
     float zt = tgt[r] >= 0 ? z[tgt[r]] : 0.0f;
-    for (int64_t v = 0; v < O; v++) z[v] -= mx;
-    vec_exp(z, (int)O);
-    double s = 0;
-    for (int64_t v = 0; v < O; v++) s += z[v];
-    float inv = (float)(1.0 / s);
-    for (int64_t v = 0; v < O; v++) z[v] *= inv;
-    if (tgt[r] >= 0) loss += (double)mx + log(s) - (double)zt;
+    double lse = softmax_row(z, O);
+    if (tgt[r] >= 0) loss += lse - (double)zt;
   }
   return loss;
+}
+
+double softmax_row(float *z, int64_t n) {
+  float mx = -INFINITY;
+  for (int64_t v = 0; v < n; v++) mx = z[v] > mx ? z[v] : mx;
+  for (int64_t v = 0; v < n; v++) z[v] -= mx;
+  vec_exp(z, (int)n);
+  double s = 0;
+  for (int64_t v = 0; v < n; v++) s += z[v];
+  float inv = (float)(1.0 / s);
+  for (int64_t v = 0; v < n; v++) z[v] *= inv;
+  return (double)mx + log(s);
 }
 
 /* gradient flow: |dL/dh| of layer l's rows (dH (N, H)) by distance from each row's last step */

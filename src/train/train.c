@@ -203,12 +203,13 @@ static step_result trainer_step(trainer *t, int64_t step) {
   } else {
     t->bad_run = 0;
     optim_clip(m->grads, m->n_params, r.grad_norm, o->clip);
-    const model_tensor *e = model_find_tensor(m, "embedding.weight");
-    if (o->embed_update == 1) /* the rows some rank used: the marks after the sum */
+    if (o->embed_update == 1) { /* the rows some rank used: the marks after the sum */
+      const model_tensor *e = model_find_tensor(m, "embedding.weight");
       optim_step_rows(&t->opt, m->params, m->grads, (float)r.lr, e->offset, e->dims[0], e->dims[1],
                       m->emb_marks);
-    else
+    } else {
       optim_step(&t->opt, m->params, m->grads, (float)r.lr);
+    }
     gemm_params_changed(); /* bf16 copies of the weights are made again, once per step */
   }
   return r;
