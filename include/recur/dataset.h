@@ -15,11 +15,14 @@
 enum ds_level { LEVEL_BYTE, LEVEL_CHAR, LEVEL_WORD, LEVEL_COUNT };
 enum ds_split_id { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
 /* what a dataset's sequences are for: language modeling, one label per sequence, one tag per token,
- * or language modeling conditioned on a label per sequence (one-to-many) */
-enum model_task { TASK_LM, TASK_CLASSIFY, TASK_TAG, TASK_CONDLM, TASK_COUNT };
+ * language modeling conditioned on a label per sequence (one-to-many), or a target text given a
+ * source text (seq2seq: the decoder's side is the sequence, the source is a second stream) */
+enum model_task { TASK_LM, TASK_CLASSIFY, TASK_TAG, TASK_CONDLM, TASK_SEQ2SEQ, TASK_COUNT };
 /* tasks with a label per sequence; tasks whose targets are the next tokens */
 static inline int task_has_labels(int t) { return t == TASK_CLASSIFY || t == TASK_CONDLM; }
-static inline int task_is_lm(int t) { return t == TASK_LM || t == TASK_CONDLM; }
+/* tasks whose datasets and models carry label or tag names */
+static inline int task_has_names(int t) { return t != TASK_LM && t != TASK_SEQ2SEQ; }
+static inline int task_is_lm(int t) { return t == TASK_LM || t == TASK_CONDLM || t == TASK_SEQ2SEQ; }
 extern const char *const ds_split_names[SPLIT_COUNT + 1];
 extern const char *const ds_level_names[LEVEL_COUNT + 1];
 extern const char *const task_names[TASK_COUNT + 1];
@@ -36,6 +39,12 @@ typedef struct {
   int *part_file;     /* (n_parts) index into dataset.file_paths */
   int64_t *tags;      /* (n_parts) tag: HDF5 id of the tags dataset of each part */
   int32_t *labels;    /* (n_seq) classify: label of each sequence */
+  /* seq2seq: the source side, a second stream with the same parts (sequence i of the split is
+   * source tokens [src_offsets[i], src_offsets[i+1]) -> target tokens [offsets[i], ..)) */
+  uint64_t n_src_tok;
+  uint64_t *src_offsets;  /* (n_seq + 1) */
+  int64_t *src_tokens;    /* (n_parts) HDF5 ids */
+  uint64_t *src_part_tok; /* (n_parts + 1) */
 } ds_split;
 
 typedef struct {
@@ -68,6 +77,12 @@ static inline uint64_t dataset_seq_len(const dataset *ds, int split, uint64_t i)
 
 /* Sort sequence ids of a split longest first, ties by id. */
 void dataset_sort_by_length(const dataset *ds, int split, uint64_t *ids, uint64_t n);
+
+/* seq2seq: read global source tokens [start, start+count), checking every id < vocab_size. */
+void dataset_read_src(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out);
+static inline uint64_t dataset_src_len(const dataset *ds, int split, uint64_t i) {
+  return ds->split[split].src_offsets[i + 1] - ds->split[split].src_offsets[i];
+}
 
 /* Read the tags of global tokens [start, start+count) (tag task), checking each < n_out. */
 void dataset_read_tags(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out);

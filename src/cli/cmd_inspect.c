@@ -93,7 +93,7 @@ static void inspect_dataset(const char *path, int json, const char *writer) {
       json_write_string(stdout, ds->vocab[first + i]);
     }
     printf("\n");
-    if (ds->task != TASK_LM) {
+    if (task_has_names(ds->task)) {
       printf("  task %s: %lld %s:", task_names[ds->task], (long long)ds->n_out,
              task_has_labels(ds->task) ? "labels" : "tags");
       for (int64_t i = 0; i < ds->n_out && i < 20; i++) {

@@ -49,7 +49,9 @@ static const opt_table TABLE = {
     "character), word level word/TAG tokens. One sequence per line, no <eos>.\n"
     "--task condlm: lines label<TAB>text; a language model of the text given the label (each text "
     "ends\n"
-    "with <eos>).\n",
+    "with <eos>).\n"
+    "--task seq2seq: lines source<TAB>target; an encoder reads the source, a decoder writes the "
+    "target\n(which ends with <eos>). One vocabulary for both sides.\n",
     DEFS, sizeof DEFS / sizeof DEFS[0]};
 
 int cmd_prepare(int argc, char **argv) {

@@ -12,7 +12,7 @@ _Static_assert(sizeof(hid_t) == sizeof(int64_t), "dataset.h keeps HDF5 ids as in
 
 const char *const ds_split_names[SPLIT_COUNT + 1] = {"train", "val", "test", NULL};
 const char *const ds_level_names[LEVEL_COUNT + 1] = {"byte", "char", "word", NULL};
-const char *const task_names[TASK_COUNT + 1] = {"lm", "classify", "tag", "condlm", NULL};
+const char *const task_names[TASK_COUNT + 1] = {"lm", "classify", "tag", "condlm", "seq2seq", NULL};
 int ds_level_parse(const char *s) { return names_parse(ds_level_names, s); }
 int ds_split_parse(const char *s) { return names_parse(ds_split_names, s); }
 int task_parse(const char *s) { return names_parse(task_names, s); }
@@ -32,21 +32,16 @@ static void check_header(hid_t f, const char *path, const char *want_format) {
   xfree(where);
 }
 
-/* Opens path:/<split>/{tokens,offsets}, checks them, appends the part to sp. */
-static void add_part(dataset *ds, int split, hid_t file, int file_idx, const char *path) {
-  ds_split *sp = &ds->split[split];
-  const char *name = ds_split_names[split];
-  char *where = NULL;
-  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
-    xfree(where), where = core_path("%s:/%s", path, name);
-    recur_fail(where, NULL, "missing split group");
-  }
-  hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
-  xfree(where), where = core_path("%s:/%s/tokens", path, name);
-  if (H5Lexists(g, "tokens", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
+/* Opens path:/<split>/{tokname, offname} of one part and checks them: the tokens dataset (left
+ * open) and the offsets (returned, malloc'd). */
+static uint64_t *open_stream(hid_t g, const char *path, const char *name, const char *tokname,
+                             const char *offname, hid_t *tok_out, int64_t *ntok_out,
+                             int64_t *noff_out) {
+  char *where = core_path("%s:/%s/%s", path, name, tokname);
+  if (H5Lexists(g, tokname, H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
   hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
   H5Pset_chunk_cache(dapl, 1009, 8u << 20, 0.75);
-  hid_t tok = H5Dopen2(g, "tokens", dapl);
+  hid_t tok = H5Dopen2(g, tokname, dapl);
   H5Pclose(dapl);
   hid_t tt = H5Dget_type(tok);
   if (tok < 0 || H5Tget_class(tt) != H5T_INTEGER || H5Tget_sign(tt) != H5T_SGN_NONE ||
@@ -54,16 +49,19 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
     recur_fail(where, NULL, "tokens must be unsigned integers of at most 32 bits");
   H5Tclose(tt);
   int64_t ntok = h5_len_1d(tok);
+  *tok_out = tok;
+  *ntok_out = ntok;
   if (ntok < 0) recur_fail(where, NULL, "tokens must be 1-D");
 
-  xfree(where), where = core_path("%s:/%s/offsets", path, name);
-  if (H5Lexists(g, "offsets", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
-  hid_t off = H5Dopen2(g, "offsets", H5P_DEFAULT);
+  xfree(where), where = core_path("%s:/%s/%s", path, name, offname);
+  if (H5Lexists(g, offname, H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
+  hid_t off = H5Dopen2(g, offname, H5P_DEFAULT);
   hid_t ot = H5Dget_type(off);
   if (off < 0 || H5Tget_class(ot) != H5T_INTEGER || H5Tget_size(ot) != 8)
     recur_fail(where, NULL, "offsets must be 64-bit integers");
   H5Tclose(ot);
   int64_t noff = h5_len_1d(off);
+  *noff_out = noff;
   if (noff < 1) recur_fail(where, NULL, "offsets must be 1-D with n_sequences + 1 entries");
   uint64_t *o = xmalloc((size_t)noff * sizeof(uint64_t));
   if (h5_read_range(off, H5T_NATIVE_UINT64, 0, (uint64_t)noff, o) < 0)
@@ -79,6 +77,36 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
     recur_fail(where, "the dataset is truncated or damaged",
                "last offset %llu != number of tokens %lld", (unsigned long long)o[noff - 1],
                (long long)ntok);
+
+  xfree(where);
+  return o;
+}
+
+/* Opens path:/<split>/{tokens,offsets} (seq2seq: and src_*), checks them, appends the part to sp. */
+static void add_part(dataset *ds, int split, hid_t file, int file_idx, const char *path) {
+  ds_split *sp = &ds->split[split];
+  const char *name = ds_split_names[split];
+  char *where = NULL;
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
+    xfree(where), where = core_path("%s:/%s", path, name);
+    recur_fail(where, NULL, "missing split group");
+  }
+  hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
+  int64_t ntok, noff;
+  hid_t tok;
+  uint64_t *o = open_stream(g, path, name, "tokens", "offsets", &tok, &ntok, &noff);
+  hid_t src = -1;
+  int64_t nsrc = 0, nsoff = 0;
+  uint64_t *so = NULL;
+  if (ds->task == TASK_SEQ2SEQ) {
+    so = open_stream(g, path, name, "src_tokens", "src_offsets", &src, &nsrc, &nsoff);
+    if (nsoff != noff) {
+      xfree(where), where = core_path("%s:/%s/src_offsets", path, name);
+      recur_fail(where, "the dataset is damaged; prepare it again",
+                 "%lld source sequences for %lld targets", (long long)(nsoff - 1),
+                 (long long)(noff - 1));
+    }
+  }
 
   hid_t tags = -1;
   int32_t *labels = NULL;
@@ -124,6 +152,21 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
     memcpy(sp->labels + (sp->n_seq - ((uint64_t)noff - 1)), labels,
            (size_t)(noff - 1) * sizeof(int32_t));
     xfree(labels);
+  }
+  if (ds->task == TASK_SEQ2SEQ) { /* the source stream, parallel to the targets */
+    uint64_t sbase = sp->n_src_tok;
+    sp->src_offsets = xrealloc(sp->src_offsets, (sp->n_seq + 1) * sizeof(uint64_t));
+    for (int64_t i = 1; i < noff; i++)
+      sp->src_offsets[sp->n_seq - ((uint64_t)noff - 1) + (uint64_t)i] = sbase + so[i];
+    sp->src_offsets[0] = 0;
+    sp->n_src_tok += (uint64_t)nsrc;
+    sp->src_tokens = xrealloc(sp->src_tokens, (size_t)(sp->n_parts + 1) * sizeof(int64_t));
+    sp->src_part_tok =
+        xrealloc(sp->src_part_tok, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
+    sp->src_tokens[sp->n_parts] = src;
+    sp->src_part_tok[sp->n_parts] = sbase;
+    sp->src_part_tok[sp->n_parts + 1] = sp->n_src_tok;
+    xfree(so);
   }
   sp->tokens[sp->n_parts] = tok;
   sp->part_file[sp->n_parts] = file_idx;
@@ -172,7 +215,7 @@ dataset *dataset_open(const char *path) {
   h5_attr_get_str(f, "task", task, sizeof task);
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
   ds->task = (enum model_task)task_parse(task);
-  if (ds->task != TASK_LM) {
+  if (task_has_names(ds->task)) {
     ds->out_names = h5_read_strings(f, task_has_labels(ds->task) ? "label_names" : "tag_names",
                                     &ds->n_out, path);
     if (ds->n_out < 1) recur_fail(where, NULL, "no label or tag names");
@@ -223,6 +266,11 @@ dataset *dataset_open(const char *path) {
       ds->split[s].offsets = xcalloc(1, sizeof(uint64_t));
       ds->split[s].part_tok = xcalloc(1, sizeof(uint64_t));
     }
+  for (int s = 0; s < SPLIT_COUNT; s++)
+    if (ds->task == TASK_SEQ2SEQ && !ds->split[s].src_offsets) {
+      ds->split[s].src_offsets = xcalloc(1, sizeof(uint64_t));
+      ds->split[s].src_part_tok = xcalloc(1, sizeof(uint64_t));
+    }
   xfree(where);
   return ds;
 }
@@ -246,6 +294,7 @@ void dataset_close(dataset *ds) {
     for (int p = 0; p < sp->n_parts; p++) {
       H5Dclose(sp->tokens[p]);
       if (sp->tags[p] >= 0) H5Dclose(sp->tags[p]);
+      if (sp->src_tokens) H5Dclose(sp->src_tokens[p]);
     }
     xfree(sp->tokens);
     xfree(sp->tags);
@@ -253,6 +302,9 @@ void dataset_close(dataset *ds) {
     xfree(sp->offsets);
     xfree(sp->part_tok);
     xfree(sp->part_file);
+    xfree(sp->src_offsets);
+    xfree(sp->src_tokens);
+    xfree(sp->src_part_tok);
   }
   for (int i = 0; i < ds->n_files; i++) {
     H5Fclose(ds->files[i]);
@@ -268,26 +320,30 @@ void dataset_close(dataset *ds) {
   xfree(ds);
 }
 
+/* which: 0 tokens, 1 tags, 2 source tokens */
 static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out,
-                     int tags) {
+                     int which) {
   const ds_split *sp = &ds->split[split];
+  const int tags = which == 1;
   const int64_t bound = tags ? ds->n_out : ds->vocab_size;
-  const char *obj = tags ? "tags" : "tokens";
-  RECUR_ASSERT(start + count <= sp->n_tok);
+  const char *obj = which == 1 ? "tags" : which == 2 ? "src_tokens" : "tokens";
+  const uint64_t *part_tok = which == 2 ? sp->src_part_tok : sp->part_tok;
+  const int64_t *dsets = which == 1 ? sp->tags : which == 2 ? sp->src_tokens : sp->tokens;
+  RECUR_ASSERT(start + count <= (which == 2 ? sp->n_src_tok : sp->n_tok));
   while (count > 0) {
     int lo = 0, hi = sp->n_parts - 1; /* part containing start */
     while (lo < hi) {
       int mid = (lo + hi + 1) / 2;
-      if (sp->part_tok[mid] <= start)
+      if (part_tok[mid] <= start)
         lo = mid;
       else
         hi = mid - 1;
     }
-    uint64_t local = start - sp->part_tok[lo];
-    uint64_t avail = sp->part_tok[lo + 1] - start;
+    uint64_t local = start - part_tok[lo];
+    uint64_t avail = part_tok[lo + 1] - start;
     uint64_t k = count < avail ? count : avail;
     char *where = NULL;
-    if (h5_read_range(tags ? sp->tags[lo] : sp->tokens[lo], H5T_NATIVE_INT32, local, k, out) < 0) {
+    if (h5_read_range(dsets[lo], H5T_NATIVE_INT32, local, k, out) < 0) {
       xfree(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]],
                                       ds_split_names[split], obj);
       recur_fail(where, "the file is truncated or damaged (checksum mismatch)",
@@ -311,6 +367,11 @@ static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t coun
 
 void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
   read_ids(ds, split, start, count, out, 0);
+}
+
+void dataset_read_src(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
+  RECUR_ASSERT(ds->task == TASK_SEQ2SEQ);
+  read_ids(ds, split, start, count, out, 2);
 }
 
 void dataset_read_tags(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {

@@ -46,6 +46,8 @@ typedef struct {
   unsigned char nbuf[TBUF * 4];
   h5_appender lab; /* classify: a label per sequence */
   h5_appender tag; /* tag: a tag per token */
+  h5_appender src_tok, src_off; /* seq2seq: the source side of each sequence */
+  uint64_t src_ntok;
   uint64_t seq_start;
 } split_writer;
 
@@ -91,6 +93,10 @@ typedef struct {
   uint32_t *line_tags;
   uint64_t n_line_tags, cap_line_tags;
   uint64_t lineno;
+  /* seq2seq: the source side of the line being read goes to src_ids (pass 2), not the writer */
+  int src_side;
+  uint32_t *src_ids;
+  uint64_t n_src, cap_src;
   shard *sh;    /* the shard being written */
   shard **done; /* finished shards, renamed at the end */
   int n_done;
@@ -126,6 +132,7 @@ _Noreturn void prep_fail_not_in_vocab(const prep *p, uint32_t cp, uint64_t off);
 void prep_emit_run(prep *p, const unsigned char *b, size_t n, const int32_t *map, uint64_t off);
 const int32_t *prep_identity_map(void);
 /* ---- prepare_segment.c ---- */
+void prep_push_src(prep *p, uint32_t id);
 void prep_tok_fail(void *ctx, enum token_error e, uint64_t off);
 void prep_tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off);
 void prep_tok_char(void *ctx, uint32_t cp, uint64_t off);

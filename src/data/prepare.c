@@ -197,6 +197,7 @@ static void prep_free(prep *p) {
   for (int64_t i = 0; i < p->n_out; i++) xfree(p->out_names[i]);
   xfree(p->out_names);
   xfree(p->line_tags);
+  xfree(p->src_ids);
   xfree(p->cp_id);
   xfree(p->cp_count);
   prep_wt_free(&p->words);
@@ -218,7 +219,7 @@ void prepare_run(const prepare_opts *o) {
   p->delimited = p->mode != SEG_NONE;
   if (o->task != TASK_LM) { /* classify/tag: one sequence per line, no <eos>; condlm: with one */
     p->mode = SEG_LINE;
-    p->delimited = o->task == TASK_CONDLM;
+    p->delimited = o->task == TASK_CONDLM || o->task == TASK_SEQ2SEQ;
   }
   p->split_key = rng_key(o->seed, RNG_SPLIT, 0, 0, 0);
   /* several ranks split the input files between them, except for stdin and for a word-level
@@ -278,7 +279,7 @@ void prepare_run(const prepare_opts *o) {
     recur_fail(nf == 1 ? prep_input_name(files[0]) : o->inputs[0],
                "give a file with some text in it", "input is empty: no text found");
   prep_build_vocab(p);
-  if (o->task != TASK_LM) { /* label or tag names, sorted; ids are their indices */
+  if (task_has_names(o->task)) { /* label or tag names, sorted; ids are their indices */
     uint64_t n;
     wentry **all = prep_wt_sorted(&p->outs, 0, &n);
     p->out_names = xmalloc((n + 1) * sizeof(char *));

@@ -19,6 +19,7 @@ void prep_tok_word(void *ctx, const char *w, int n) {
   }
   wentry *e = prep_wt_find(&p->words, w, n, 0);
   int64_t id = e && e->id >= 0 ? e->id : p->unk_id;
+  if (p->src_side) return prep_push_src(p, (uint32_t)id);
   emit_id(p, (uint32_t)id);
 }
 
@@ -40,7 +41,12 @@ void prep_tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off) {
     for (size_t k = 0; k < n; k++) cnt[b[k]]++;
     p->seq_tok += n;
   } else {
-    prep_emit_run(p, b, n, p->o->level == LEVEL_BYTE ? prep_identity_map() : p->cp_id, off);
+    const int32_t *map = p->o->level == LEVEL_BYTE ? prep_identity_map() : p->cp_id;
+    if (!p->src_side) return prep_emit_run(p, b, n, map, off);
+    for (size_t k = 0; k < n; k++) {
+      if (map[b[k]] < 0) prep_fail_not_in_vocab(p, b[k], off + k);
+      prep_push_src(p, (uint32_t)map[b[k]]);
+    }
   }
 }
 
@@ -55,6 +61,7 @@ void prep_tok_char(void *ctx, uint32_t cp, uint64_t off) {
   }
   int32_t id = p->cp_id[cp];
   if (id < 0) prep_fail_not_in_vocab(p, cp, off);
+  if (p->src_side) return prep_push_src(p, (uint32_t)id);
   emit_id(p, (uint32_t)id);
 }
 
@@ -203,12 +210,46 @@ static void push_tag(prep *p, uint32_t id) {
   p->line_tags[p->n_line_tags++] = id;
 }
 
+void prep_push_src(prep *p, uint32_t id) {
+  if (p->n_src == p->cap_src) {
+    p->cap_src = p->cap_src ? 2 * p->cap_src : 1024;
+    p->src_ids = xrealloc(p->src_ids, p->cap_src * sizeof(uint32_t));
+  }
+  p->src_ids[p->n_src++] = id;
+}
+
+/* seq2seq: source<TAB>target. The source's symbols count toward the vocabulary (pass 1) and go to
+ * src_ids (pass 2); the target is the sequence (ending with <eos>). */
+static void pair_line(prep *p, char *line, size_t len, uint64_t off, const char *where) {
+  char *tab = memchr(line, '\t', len);
+  if (!tab) recur_fail(where, "seq2seq lines are source<TAB>target", "no tab");
+  uint64_t keep = p->seq_tok;
+  p->n_src = 0;
+  p->src_side = 1;
+  tok_feed(p, (unsigned char *)line, (size_t)(tab - line), off);
+  tokenizer_end(&p->tok);
+  p->src_side = 0;
+  uint64_t nsrc = p->pass == 1 ? p->seq_tok - keep : p->n_src;
+  p->seq_tok = keep;
+  if (nsrc == 0) recur_fail(where, "give a source text before the tab", "empty source");
+  tok_feed(p, (unsigned char *)tab + 1, len - (size_t)(tab + 1 - line),
+           off + (uint64_t)(tab + 1 - line));
+  tokenizer_end(&p->tok);
+  if (p->pass == 1 && p->seq_tok == 0)
+    recur_fail(where, "give a target text after the tab", "empty target");
+  on_end(p);
+}
+
 static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
   char *where = core_path("%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
   if (len && line[len - 1] == '\r') line[--len] = 0;
   if (len == 0) return xfree(where);
   char *tab = memchr(line, '\t', len);
   p->n_line_tags = 0;
+  if (p->o->task == TASK_SEQ2SEQ) {
+    pair_line(p, line, len, off, where);
+    return xfree(where);
+  }
   if (task_has_labels(p->o->task)) {
     if (!tab || tab == line)
       recur_fail(where,

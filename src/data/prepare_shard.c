@@ -69,6 +69,13 @@ void prep_shard_open(prep *p) {
       h5_appender_open(&s->w[k].lab, g, "labels", ot, H5T_NATIVE_UINT32, 4, 8192, s->tmp);
     if (o->task == TASK_TAG)
       h5_appender_open(&s->w[k].tag, g, "tags", ot, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
+    if (o->task == TASK_SEQ2SEQ) {
+      h5_appender_open(&s->w[k].src_tok, g, "src_tokens", p->tok_type, H5T_NATIVE_UINT32, 4,
+                       DATASET_CHUNK, s->tmp);
+      h5_appender_open(&s->w[k].src_off, g, "src_offsets", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8,
+                       8192, s->tmp);
+      h5_appender_push(&s->w[k].src_off, &zero, 1);
+    }
     H5Gclose(g);
   }
 }
@@ -81,6 +88,10 @@ void prep_shard_close(prep *p) {
     h5_appender_close(&s->w[k].off);
     if (task_has_labels(p->o->task)) h5_appender_close(&s->w[k].lab);
     if (p->o->task == TASK_TAG) h5_appender_close(&s->w[k].tag);
+    if (p->o->task == TASK_SEQ2SEQ) {
+      h5_appender_close(&s->w[k].src_tok);
+      h5_appender_close(&s->w[k].src_off);
+    }
     hid_t g = H5Gopen2(s->f, ds_split_names[k], H5P_DEFAULT);
     h5_attr_set_i64(g, "n_sequences", (int64_t)s->w[k].nseq);
     h5_attr_set_i64(g, "n_tokens", (int64_t)s->w[k].ntok);
@@ -102,6 +113,12 @@ void prep_seq_close(prep *p) {
                  (unsigned long long)p->n_line_tags);
     }
     h5_appender_push(&w->tag, p->line_tags, p->n_line_tags);
+  }
+  if (p->o->task == TASK_SEQ2SEQ) {
+    h5_appender_push(&w->src_tok, p->src_ids, p->n_src);
+    w->src_ntok += p->n_src;
+    h5_appender_push(&w->src_off, &w->src_ntok, 1);
+    p->n_src = 0;
   }
   h5_appender_push(&w->off, &w->ntok, 1);
   w->seq_start = w->ntok;

@@ -54,7 +54,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_i64(f, "unk_id", v->unk_id);
   h5_attr_set_str(f, "split_on", v->split_on);
   h5_write_strings(f, "vocab", v->vocab, v->vocab_size);
-  if (c->task != TASK_LM)
+  if (task_has_names(c->task))
     h5_write_strings(f, task_has_labels(c->task) ? "label_names" : "tag_names", v->out_names,
                      v->n_out_names);
   for (int i = 0; i < m->n_tensors; i++) {
@@ -212,7 +212,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
       recur_fail(where, NULL, "/vocab has %lld entries but vocab_size is %lld",
                  (long long)v->vocab_size, (long long)vocab);
     if (v->eos_id < -1 || v->eos_id >= vocab) recur_fail(where, NULL, "eos_id out of range");
-    if (c.task != TASK_LM) {
+    if (task_has_names(c.task)) {
       v->out_names = h5_read_strings(f, task_has_labels(c.task) ? "label_names" : "tag_names",
                                      &v->n_out_names, file);
       if (v->n_out_names != (c.task == TASK_CONDLM ? n_cond : n_out))
