@@ -9,7 +9,7 @@
 #include "recur/packed.h"
 
 /* A packed batch: rows of step t are [off[t], off[t] + bs[t]), batch rows sorted by length. */
-typedef struct {
+typedef struct batch {
   packed_shape s;    /* views of bs/off below */
   int *bs;           /* (T) */
   int64_t *off;      /* (T + 1) */
@@ -20,6 +20,8 @@ typedef struct {
   int32_t *tgt;      /* (N) target token, -1 for none */
   int32_t *label;    /* (B) classify: label of each batch row, -1 for none */
   int64_t n_targets; /* rows with a target */
+  struct batch *src; /* seq2seq: the rows' sources, packed on their own (sorted by their lengths) */
+  int *src_row;      /* (B) seq2seq: the row of src holding row r's source */
   int capB, capT;
   int64_t capN;
 } batch;
@@ -31,6 +33,8 @@ void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *co
 void batch_free(batch *b);
 /* Labels per item (in the caller's order) for classification. */
 void batch_set_labels(batch *b, const int32_t *labels);
+/* seq2seq: the n items' sources (in the caller's order), packed into b->src, and b->src_row. */
+void batch_set_sources(batch *b, const int *len, int32_t *const *src);
 
 /* ---- schedules ---- */
 enum train_mode { MODE_STREAM, MODE_SEQUENCES, MODE_COUNT };

@@ -14,7 +14,7 @@
 #define MODEL_VERSION     1
 #define MODEL_MAX_LAYERS  16
 #define MODEL_MAX_CUTOFFS 8 /* --softmax adaptive: clusters after the shortlist */
-#define MODEL_MAX_TENSORS (10 * MODEL_MAX_LAYERS + 4 + 2 * MODEL_MAX_CUTOFFS)
+#define MODEL_MAX_TENSORS (20 * MODEL_MAX_LAYERS + 4 + 2 * MODEL_MAX_CUTOFFS) /* seq2seq: 2 stacks */
 #define MODEL_DIAG_T      512 /* distances back in time that gradient-flow diagnostics keep */
 
 enum model_pool { POOL_LAST, POOL_MEAN, POOL_COUNT };
@@ -62,13 +62,13 @@ typedef struct {
 } model_cluster;
 
 typedef struct {
-  char name[48]; /* PyTorch state_dict name */
+  char name[64]; /* PyTorch state_dict name */
   int rank;
   int64_t dims[2];
   int64_t offset, n; /* in the parameter buffer */
 } model_tensor;
 
-typedef struct {
+typedef struct model {
   model_config cfg;
   int64_t n_params;
   float *params; /* (n_params) */
@@ -79,6 +79,14 @@ typedef struct {
   float *dec_w, *gdec_w; /* (O, D) O = readout classes, D = directions * H */
   float *dec_b, *gdec_b; /* (O) */
   int ndir, D, O;
+  int emb_tensor; /* index of the (decoder's) embedding in tensors */
+  /* seq2seq: this model is the decoder (names under decoder.); enc the encoder (names under
+   * encoder.: embedding, stack, no readout) whose parameters follow the decoder's in this buffer
+   * (backward finishes the decoder first) */
+  struct model *enc;
+  int role;       /* MODEL_WHOLE, MODEL_DECODER, MODEL_ENCODER */
+  float *s2s_h0, *s2s_c0; /* (L, B, H) the decoder's initial states: the encoder's final ones */
+  float *s2s_dh, *s2s_dc; /* (L, B, H) their gradients (backward), then in source row order */
   unsigned char *emb_marks; /* (V) embedding rows a backward wrote (model_sparse_grads) */
   int n_dec;                /* tensors of the readout (first in the buffer) */
   /* --softmax adaptive: head (HS, D), HS = shortlist + clusters, and the clusters */
@@ -130,6 +138,8 @@ typedef struct {
   void *grad_arg;
 } model;
 
+enum { MODEL_WHOLE, MODEL_DECODER, MODEL_ENCODER };
+
 /* The width of a layer's state h and output: --proj, else --hidden (c stays --hidden wide). */
 static inline int model_state_width(const model_config *c) {
   return c->proj > 0 ? c->proj : c->hidden;
@@ -137,6 +147,9 @@ static inline int model_state_width(const model_config *c) {
 
 /* Validate a configuration; on error ends the process naming the flag. */
 void model_config_check(const model_config *c);
+/* seq2seq: encode b->src and leave the decoder's initial states (L, B, H), in b's row order, in
+ * m->s2s_h0 (and s2s_c0 for lstm). model_forward does it when given no initial state. */
+void model_encode(model *m, const batch *b, uint64_t step, int train);
 /* Allocate and initialise as PyTorch does by default, from the counter-based generator. */
 model *model_create(const model_config *c, uint64_t seed);
 void model_free(model *m);

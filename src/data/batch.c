@@ -66,7 +66,23 @@ void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *co
   b->s.N = N;
 }
 
+void batch_set_sources(batch *b, const int *len, int32_t *const *src) {
+  const int n = b->s.B;
+  if (!b->src) b->src = xcalloc(1, sizeof(batch));
+  batch_pack(b->src, n, len, src, NULL, b->seq_id); /* ids: any; the source side draws nothing */
+  b->src_row = xrealloc(b->src_row, (size_t)(n > 0 ? n : 1) * sizeof(int));
+  int *pos = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int)); /* item -> its source row */
+  for (int j = 0; j < n; j++) pos[b->src->item[j]] = j;
+  for (int r = 0; r < n; r++) b->src_row[r] = pos[b->item[r]];
+  xfree(pos);
+}
+
 void batch_free(batch *b) {
+  if (b->src) {
+    batch_free(b->src);
+    xfree(b->src);
+  }
+  xfree(b->src_row);
   xfree(b->bs);
   xfree(b->off);
   xfree(b->len);

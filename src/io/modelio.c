@@ -64,7 +64,8 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   }
   if (c->tie_weights) { /* as PyTorch's state_dict of a tied model: decoder.weight too (a copy) */
     hsize_t dims[2] = {(hsize_t)m->O, (hsize_t)m->D};
-    h5_write_array(f, "decoder.weight", H5T_IEEE_F32LE, 2, dims, m->dec_w);
+    h5_write_array(f, m->role == MODEL_DECODER ? "decoder.out.weight" : "decoder.weight",
+                   H5T_IEEE_F32LE, 2, dims, m->dec_w);
   }
   h5_close_file(f, tmp);
   core_commit(tmp, path);

@@ -97,10 +97,16 @@ void model_config_check(const model_config *c) {
                c->n_cond, c->cond_dim);
 }
 
+/* a tensor's name: the role's prefix (seq2seq: "encoder." or "decoder.") and name */
 static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int64_t d1,
                           int64_t off) {
+  RECUR_ASSERT(m->n_tensors < MODEL_MAX_TENSORS);
   model_tensor *t = &m->tensors[m->n_tensors++];
-  snprintf(t->name, sizeof t->name, "%s", name);
+  snprintf(t->name, sizeof t->name, "%s%s",
+           m->role == MODEL_ENCODER   ? "encoder."
+           : m->role == MODEL_DECODER ? "decoder."
+                                      : "",
+           name);
   t->rank = rank;
   t->dims[0] = d0;
   t->dims[1] = rank > 1 ? d1 : 1;
@@ -110,21 +116,15 @@ static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int6
 }
 
 int model_sparse_grads(model *m, int *tensor, unsigned char **marks, int max) {
-  int n = 0;
-  for (int i = 0; i < m->n_tensors && n < max; i++) {
-    if (strcmp(m->tensors[i].name, "embedding.weight") == 0 && !m->cfg.tie_weights) {
-      tensor[n] = i;
-      marks[n++] = m->emb_marks;
-    }
-  }
-  return n;
+  if (m->cfg.tie_weights || max < 1) return 0;
+  tensor[0] = m->emb_tensor;
+  marks[0] = m->emb_marks;
+  return 1;
 }
 
 /* the embedding tensor when its gradient is sparse (not tied), else NULL */
 static const model_tensor *sparse_emb(const model *m) {
-  if (m->cfg.tie_weights) return NULL;
-  const model_tensor *t = model_find_tensor(m, "embedding.weight");
-  return t;
+  return m->cfg.tie_weights ? NULL : &m->tensors[m->emb_tensor];
 }
 
 void model_zero_grads(model *m) {
@@ -161,14 +161,85 @@ const model_tensor *model_find_tensor(const model *m, const char *name) {
   return NULL;
 }
 
-model *model_create(const model_config *c, uint64_t seed) {
-  model_config_check(c);
+/* Point the model's views at its tensors in m->params / m->grads (in the layout's order). */
+static void bind(model *m) {
+  const model_config *c = &m->cfg;
+  int ti = 0;
+#define NEXT(p, g) (p = m->params + m->tensors[ti].offset, g = m->grads + m->tensors[ti++].offset)
+  if (m->role != MODEL_ENCODER) {
+    if (c->softmax == SOFTMAX_ADAPTIVE) {
+      NEXT(m->head, m->ghead);
+      for (int k = 0; k < m->n_clusters; k++) {
+        NEXT(m->cl[k].w0, m->cl[k].gw0);
+        NEXT(m->cl[k].w1, m->cl[k].gw1);
+      }
+    } else {
+      if (!c->tie_weights) NEXT(m->dec_w, m->gdec_w);
+      NEXT(m->dec_b, m->gdec_b);
+    }
+  }
+  for (int l = c->layers - 1; l >= 0; l--)
+    for (int d = 0; d < m->ndir; d++) {
+      layer_view *L = &m->layer[l][d];
+      NEXT(L->w_ih, L->gw_ih);
+      NEXT(L->w_hh, L->gw_hh);
+      NEXT(L->b_ih, L->gb_ih);
+      NEXT(L->b_hh, L->gb_hh);
+      if (c->proj > 0) NEXT(L->w_hr, L->gw_hr);
+    }
+  m->emb_tensor = ti;
+  NEXT(m->emb, m->gemb);
+  if (c->tie_weights) {
+    m->dec_w = m->emb;
+    m->gdec_w = m->gemb;
+  }
+  if (c->task == TASK_CONDLM) {
+    NEXT(m->cemb, m->gcemb);
+    for (int l = 0; l < c->layers; l++) {
+      NEXT(m->cw[l], m->gcw[l]);
+      NEXT(m->cb[l], m->gcb[l]);
+    }
+  }
+#undef NEXT
+}
+
+/* PyTorch's defaults for tensors [0, n): Embedding N(0,1); RNN/LSTM/GRU U(-1/sqrt(H), 1/sqrt(H));
+ * Linear U(-1/sqrt(in), ..). Tensor t's values are keyed by (seed, t, index). */
+static void init_params(model *m, int n) {
+  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim;
+  for (int t = 0; t < n; t++) {
+    const model_tensor *T = &m->tensors[t];
+    float *p = m->params + T->offset;
+    const char *nm = T->name;
+    if (t == m->emb_tensor || strcmp(nm, "cond.embedding.weight") == 0) {
+      for (int64_t i = 0; i < T->n; i++) {
+        uint64_t k = rng_key(m->seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0);
+        double u1 = ((double)(k >> 40) + 0.5) / 16777216.0, u2 = rng_uniform(rng_sub(k, 1));
+        p[i] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+      }
+      continue;
+    }
+    int tail_k = -1, tail_j = -1; /* decoder.tail.K.1.weight: Linear(hsz, osz) */
+    sscanf(nm, "decoder.tail.%d.%d", &tail_k, &tail_j);
+    float bound = 1.0f / sqrtf((float)(tail_j == 1                        ? m->cl[tail_k].hsz
+                                       : t < m->n_dec                     ? m->D
+                                       : strncmp(nm, "cond.", 5) == 0     ? C
+                                                                          : H));
+    for (int64_t i = 0; i < T->n; i++)
+      p[i] = bound *
+             (2.0f * rng_uniform(rng_key(m->seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0)) - 1.0f);
+  }
+}
+
+static model *create(const model_config *c, uint64_t seed, int role) {
   model *m = xcalloc(1, sizeof(model));
   m->cfg = *c;
   m->seed = seed;
+  m->role = role;
   const int64_t V = c->vocab, H = c->hidden, E = c->embed, G = cell_gates(c->cell),
                 P = model_state_width(c);
-  m->ndir = c->bidirectional ? 2 : 1;
+  /* seq2seq: the encoder may be bidirectional, the decoder never */
+  m->ndir = c->bidirectional && role != MODEL_DECODER ? 2 : 1;
   m->D = (int)(m->ndir * P);
   m->O = task_is_lm(c->task) ? c->vocab : c->n_out;
   if (task_is_lm(c->task)) m->cfg.n_out = c->vocab;
@@ -177,32 +248,38 @@ model *model_create(const model_config *c, uint64_t seed) {
   /* layout in the order backward finishes: decoder, top layer ... layer 0, embedding */
   int64_t off = 0;
   const int adaptive = c->softmax == SOFTMAX_ADAPTIVE;
-  if (adaptive) { /* PyTorch AdaptiveLogSoftmaxWithLoss(D, V, cutoffs, div_value) as `decoder` */
+  /* the readout: "decoder." (seq2seq: "decoder.out.") */
+  const char *ro = role == MODEL_DECODER ? "out." : "decoder.";
+  char nm[48];
+  if (role == MODEL_ENCODER) {
+  } else if (adaptive) { /* PyTorch AdaptiveLogSoftmaxWithLoss(D, V, cutoffs, div_value) */
     m->n_clusters = c->n_cutoffs;
     m->HS = c->cutoffs[0] + c->n_cutoffs;
-    off = add_tensor(m, "decoder.head.weight", 2, m->HS, m->D, off);
+    snprintf(nm, sizeof nm, "%shead.weight", ro);
+    off = add_tensor(m, nm, 2, m->HS, m->D, off);
     for (int k = 0; k < m->n_clusters; k++) {
       model_cluster *K = &m->cl[k];
       K->lo = c->cutoffs[k];
       K->osz = (k + 1 < c->n_cutoffs ? c->cutoffs[k + 1] : c->vocab) - K->lo;
       K->hsz = cluster_hsz(c, m->D, k);
-      char nm[48];
-      snprintf(nm, sizeof nm, "decoder.tail.%d.0.weight", k);
+      snprintf(nm, sizeof nm, "%stail.%d.0.weight", ro, k);
       off = add_tensor(m, nm, 2, K->hsz, m->D, off);
-      snprintf(nm, sizeof nm, "decoder.tail.%d.1.weight", k);
+      snprintf(nm, sizeof nm, "%stail.%d.1.weight", ro, k);
       off = add_tensor(m, nm, 2, K->osz, K->hsz, off);
     }
   } else {
-    if (!c->tie_weights) /* tied: the readout uses embedding.weight (V x E, E = D) */
-      off = add_tensor(m, "decoder.weight", 2, m->O, m->D, off);
-    off = add_tensor(m, "decoder.bias", 1, m->O, 1, off);
+    if (!c->tie_weights) { /* tied: the readout uses embedding.weight (V x E, E = D) */
+      snprintf(nm, sizeof nm, "%sweight", ro);
+      off = add_tensor(m, nm, 2, m->O, m->D, off);
+    }
+    snprintf(nm, sizeof nm, "%sbias", ro);
+    off = add_tensor(m, nm, 1, m->O, 1, off);
   }
   m->n_dec = m->n_tensors;
   for (int l = c->layers - 1; l >= 0; l--)
     for (int d = 0; d < m->ndir; d++) {
       int64_t in = l == 0 ? E0 : m->D;
       const char *sfx = d ? "_reverse" : "";
-      char nm[48];
       snprintf(nm, sizeof nm, "rnn.weight_ih_l%d%s", l, sfx);
       off = add_tensor(m, nm, 2, G * H, in, off);
       snprintf(nm, sizeof nm, "rnn.weight_hh_l%d%s", l, sfx);
@@ -220,35 +297,27 @@ model *model_create(const model_config *c, uint64_t seed) {
   if (cond) { /* the condition: its gradient is final last */
     off = add_tensor(m, "cond.embedding.weight", 2, c->n_cond, C, off);
     for (int l = 0; l < c->layers; l++) {
-      char nm[48];
       snprintf(nm, sizeof nm, "cond.init_l%d.weight", l);
       off = add_tensor(m, nm, 2, S * H, C, off);
       snprintf(nm, sizeof nm, "cond.init_l%d.bias", l);
       off = add_tensor(m, nm, 1, S * H, 1, off);
     }
   }
+  const int n_own = m->n_tensors;
+  int64_t own = off;
+  if (role == MODEL_DECODER) { /* the encoder's tensors follow, with their names */
+    m->enc = create(c, rng_key(seed, RNG_INIT, 0xE5C, 0, 0), MODEL_ENCODER);
+    for (int i = 0; i < m->enc->n_tensors; i++) {
+      RECUR_ASSERT(m->n_tensors < MODEL_MAX_TENSORS);
+      model_tensor *t = &m->tensors[m->n_tensors++];
+      *t = m->enc->tensors[i];
+      t->offset += own;
+    }
+    off += m->enc->n_params;
+  }
   m->n_params = off;
   m->params = xcalloc((size_t)off, sizeof(float));
   m->grads = xcalloc((size_t)off, sizeof(float));
-  int ti = 0;
-  if (adaptive) {
-    m->head = m->params + m->tensors[ti].offset;
-    m->ghead = m->grads + m->tensors[ti++].offset;
-    for (int k = 0; k < m->n_clusters; k++) {
-      model_cluster *K = &m->cl[k];
-      K->w0 = m->params + m->tensors[ti].offset;
-      K->gw0 = m->grads + m->tensors[ti++].offset;
-      K->w1 = m->params + m->tensors[ti].offset;
-      K->gw1 = m->grads + m->tensors[ti++].offset;
-    }
-  } else {
-    if (!c->tie_weights) {
-      m->dec_w = m->params + m->tensors[ti].offset;
-      m->gdec_w = m->grads + m->tensors[ti++].offset;
-    }
-    m->dec_b = m->params + m->tensors[ti].offset;
-    m->gdec_b = m->grads + m->tensors[ti++].offset;
-  }
   for (int l = c->layers - 1; l >= 0; l--)
     for (int d = 0; d < m->ndir; d++) {
       layer_view *L = &m->layer[l][d];
@@ -257,61 +326,25 @@ model *model_create(const model_config *c, uint64_t seed) {
       L->P = (int)P;
       L->G = (int)G;
       L->in = (int)(l == 0 ? E0 : m->D);
-      L->w_ih = m->params + m->tensors[ti].offset;
-      L->gw_ih = m->grads + m->tensors[ti++].offset;
-      L->w_hh = m->params + m->tensors[ti].offset;
-      L->gw_hh = m->grads + m->tensors[ti++].offset;
-      L->b_ih = m->params + m->tensors[ti].offset;
-      L->gb_ih = m->grads + m->tensors[ti++].offset;
-      L->b_hh = m->params + m->tensors[ti].offset;
-      L->gb_hh = m->grads + m->tensors[ti++].offset;
-      if (c->proj > 0) {
-        L->w_hr = m->params + m->tensors[ti].offset;
-        L->gw_hr = m->grads + m->tensors[ti++].offset;
-      }
     }
+  bind(m);
   m->emb_marks = xcalloc((size_t)V, 1);
-  m->emb = m->params + m->tensors[ti].offset;
-  m->gemb = m->grads + m->tensors[ti++].offset;
-  if (c->tie_weights) {
-    m->dec_w = m->emb;
-    m->gdec_w = m->gemb;
-  }
-  if (cond) {
-    m->cemb = m->params + m->tensors[ti].offset;
-    m->gcemb = m->grads + m->tensors[ti++].offset;
-    for (int l = 0; l < c->layers; l++) {
-      m->cw[l] = m->params + m->tensors[ti].offset;
-      m->gcw[l] = m->grads + m->tensors[ti++].offset;
-      m->cb[l] = m->params + m->tensors[ti].offset;
-      m->gcb[l] = m->grads + m->tensors[ti++].offset;
-    }
-  }
-
-  /* PyTorch defaults: Embedding N(0,1); RNN/LSTM/GRU U(-1/sqrt(H), 1/sqrt(H)); Linear
-   * U(-1/sqrt(in), ..) */
-  for (int t = 0; t < m->n_tensors; t++) {
-    const model_tensor *T = &m->tensors[t];
-    float *p = m->params + T->offset;
-    if (strcmp(T->name, "embedding.weight") == 0 || strcmp(T->name, "cond.embedding.weight") == 0) {
-      for (int64_t i = 0; i < T->n; i++) {
-        uint64_t k = rng_key(seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0);
-        double u1 = ((double)(k >> 40) + 0.5) / 16777216.0, u2 = rng_uniform(rng_sub(k, 1));
-        p[i] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-      }
-    } else {
-      int tail_k = -1, tail_j = -1; /* decoder.tail.K.1.weight: Linear(hsz, osz) */
-      sscanf(T->name, "decoder.tail.%d.%d", &tail_k, &tail_j);
-      float bound = 1.0f / sqrtf((float)(tail_j == 1                            ? m->cl[tail_k].hsz
-                                         : strncmp(T->name, "decoder.", 8) == 0 ? m->D
-                                         : strncmp(T->name, "cond.", 5) == 0    ? C
-                                                                                : H));
-      for (int64_t i = 0; i < T->n; i++)
-        p[i] = bound *
-               (2.0f * rng_uniform(rng_key(seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0)) - 1.0f);
-    }
+  init_params(m, n_own);
+  if (m->enc) { /* the encoder works in this buffer from now on */
+    model *e = m->enc;
+    memcpy(m->params + own, e->params, (size_t)e->n_params * sizeof(float));
+    xfree(e->params);
+    xfree(e->grads);
+    e->params = m->params + own;
+    e->grads = m->grads + own;
+    bind(e);
   }
   return m;
+}
+
+model *model_create(const model_config *c, uint64_t seed) {
+  model_config_check(c);
+  return create(c, seed, c->task == TASK_SEQ2SEQ ? MODEL_DECODER : MODEL_WHOLE);
 }
 
 void model_free(model *m) {
@@ -347,6 +380,11 @@ void model_free(model *m) {
         xfree(K->dx);
   }
   xfree(m->emb_marks);
+  xfree(m->s2s_h0), xfree(m->s2s_c0), xfree(m->s2s_dh), xfree(m->s2s_dc);
+  if (m->enc) { /* its parameters are in this model's buffer */
+    m->enc->params = m->enc->grads = NULL;
+    model_free(m->enc);
+  }
   xfree(m->params);
   xfree(m->grads);
   xfree(m);

@@ -33,6 +33,9 @@ void items_free(items *it) {
   xfree(it->len);
   xfree(it->ids);
   xfree(it->labels);
+  xfree(it->srcpool);
+  xfree(it->src);
+  xfree(it->src_len);
   memset(it, 0, sizeof *it);
 }
 
@@ -50,6 +53,31 @@ int items_seq_steps(const dataset *ds, int split, uint64_t q, int max_len) {
 int items_seq_targets(const dataset *ds, int split, uint64_t q, int max_len) {
   int n = items_seq_steps(ds, split, q, max_len);
   return ds->task == TASK_CLASSIFY ? n > 0 : n;
+}
+
+/* seq2seq: the sources of sequences q[0..n), cut at max_len like the targets */
+static void load_sources(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                         int max_len) {
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t k = (int64_t)dataset_src_len(ds, split, q[i]);
+    total += max_len > 0 && k > max_len ? max_len : k;
+  }
+  if (total > it->src_cap) {
+    it->srcpool = xrealloc(it->srcpool, (size_t)total * sizeof(int32_t));
+    it->src_cap = total;
+  }
+  it->src = xrealloc(it->src, (size_t)(n > 0 ? n : 1) * sizeof(int32_t *));
+  it->src_len = xrealloc(it->src_len, (size_t)(n > 0 ? n : 1) * sizeof(int));
+  int32_t *p = it->srcpool;
+  for (int i = 0; i < n; i++) {
+    int64_t k = (int64_t)dataset_src_len(ds, split, q[i]);
+    if (max_len > 0 && k > max_len) k = max_len;
+    dataset_read_src(ds, split, ds->split[split].src_offsets[q[i]], (uint64_t)k, p);
+    it->src[i] = p;
+    it->src_len[i] = (int)k;
+    p += k;
+  }
 }
 
 /* Fill items with sequences q[0..n): with <eos>, inputs are <eos> x0 .. x_{n-2} and targets
@@ -91,12 +119,14 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
     it->labels[i] = ds->task == TASK_CONDLM ? ds->split[split].labels[q[i]] : -1;
     p += k + 1;
   }
+  if (ds->task == TASK_SEQ2SEQ) load_sources(it, ds, split, q, n, max_len);
 }
 
 /* Pack n items into b with their targets (next tokens, tags, or a label per sequence). */
 void items_pack(batch *b, const items *it, int n, const dataset *ds) {
   batch_pack(b, n, it->len, it->in, ds->task == TASK_CLASSIFY ? NULL : it->tgt, it->ids);
   if (ds->task == TASK_CONDLM) batch_set_labels(b, it->labels); /* the condition, not a target */
+  if (ds->task == TASK_SEQ2SEQ) batch_set_sources(b, it->src_len, it->src);
   if (ds->task == TASK_CLASSIFY) {
     batch_set_labels(b, it->labels);
     b->n_targets = 0;

@@ -15,6 +15,11 @@ typedef struct {
   uint64_t *ids;
   int32_t *labels; /* classify: label of each item */
   int capn;
+  /* seq2seq: each item's source tokens */
+  int32_t *srcpool;
+  int64_t src_cap;
+  int32_t **src;
+  int *src_len;
 } items;
 
 void items_reserve(items *it, int n, int64_t tokens);

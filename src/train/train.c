@@ -204,7 +204,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
     t->bad_run = 0;
     optim_clip(m->grads, m->n_params, r.grad_norm, o->clip);
     if (o->embed_update == 1) { /* the rows some rank used: the marks after the sum */
-      const model_tensor *e = model_find_tensor(m, "embedding.weight");
+      const model_tensor *e = &m->tensors[m->emb_tensor];
       optim_step_rows(&t->opt, m->params, m->grads, (float)r.lr, e->offset, e->dims[0], e->dims[1],
                       m->emb_marks);
     } else {
