@@ -86,7 +86,9 @@ typedef struct model {
   struct model *enc;
   int role;       /* MODEL_WHOLE, MODEL_DECODER, MODEL_ENCODER */
   float *s2s_h0, *s2s_c0; /* (L, B, H) the decoder's initial states: the encoder's final ones */
-  float *s2s_dh, *s2s_dc; /* (L, B, H) their gradients (backward), then in source row order */
+  float *s2s_dh, *s2s_dc; /* (L, B, H) their gradients (decoder: target rows; encoder: the same in
+                             source rows, the gradients of its final states) */
+  int s2s_made;           /* the last forward encoded b->src (no initial state was given) */
   unsigned char *emb_marks; /* (V) embedding rows a backward wrote (model_sparse_grads) */
   int n_dec;                /* tensors of the readout (first in the buffer) */
   /* --softmax adaptive: head (HS, D), HS = shortlist + clusters, and the clusters */

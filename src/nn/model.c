@@ -69,6 +69,12 @@ void model_config_check(const model_config *c) {
   if (c->dropout > 0 && c->dropout_locked > 0)
     recur_fail(NULL, "give one of them", "--dropout and --dropout-locked both drop between layers");
   if (c->task < 0 || c->task >= TASK_COUNT) recur_fail(NULL, NULL, "unknown task");
+  if (c->task == TASK_SEQ2SEQ && (c->bidirectional || c->proj > 0 || c->softmax != SOFTMAX_FULL))
+    recur_fail(NULL, "the encoder-decoder runs unidirectional stacks of one width for now",
+               "--task seq2seq does not take %s yet",
+               c->bidirectional ? "--bidirectional"
+               : c->proj > 0    ? "--proj"
+                                : "--softmax adaptive");
   if (task_is_lm(c->task) && c->bidirectional)
     recur_fail(NULL, "a language model must not see the future it predicts",
                "--bidirectional cannot be used with --task lm");

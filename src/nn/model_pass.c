@@ -19,7 +19,7 @@ static void reserve(model *m, int64_t N, int64_t B) {
   const int64_t E = m->layer[0][0].in, D = m->D, H = model_state_width(&m->cfg), W = D > E ? D : E;
   const int64_t R = m->cfg.task == TASK_CLASSIFY ? B : N;
   m->x0 = xrealloc(m->x0, (size_t)(N * E) * sizeof(float));
-  if (m->cfg.softmax == SOFTMAX_FULL) /* adaptive: only with want_probs, its own capacity */
+  if (m->cfg.softmax == SOFTMAX_FULL && m->role != MODEL_ENCODER) /* adaptive: own capacity */
     m->probs = xrealloc(m->probs, (size_t)((R > 0 ? R : 1) * m->O) * sizeof(float));
   m->dA = xrealloc(m->dA, (size_t)(N * W) * sizeof(float));
   m->dB = xrealloc(m->dB, (size_t)(N * W) * sizeof(float));
@@ -42,6 +42,11 @@ static void reserve(model *m, int64_t N, int64_t B) {
     m->cc0 = xrealloc(m->cc0, (size_t)(L * B * H) * sizeof(float));
     m->cd = xrealloc(m->cd, (size_t)(B * C) * sizeof(float));
     m->cdz = xrealloc(m->cdz, (size_t)(B * S * H) * sizeof(float));
+  }
+  if (m->role != MODEL_WHOLE) { /* seq2seq: the states passed between encoder and decoder */
+    const size_t n = (size_t)(m->cfg.layers * B * m->cfg.hidden) * sizeof(float);
+    m->s2s_h0 = xrealloc(m->s2s_h0, n), m->s2s_c0 = xrealloc(m->s2s_c0, n);
+    m->s2s_dh = xrealloc(m->s2s_dh, n), m->s2s_dc = xrealloc(m->s2s_dc, n);
   }
   m->capN = N;
   m->capB = B;
@@ -115,6 +120,47 @@ static void cond_backward(model *m, const batch *b, int l, const float *dh0, con
        (int)C);
 }
 
+void model_encode(model *m, const batch *b, uint64_t step, int train) {
+  model *e = m->enc;
+  const batch *sb = b->src;
+  const int64_t B = b->s.B, H = model_state_width(&m->cfg), HC = m->cfg.hidden;
+  RECUR_ASSERT(e && sb && sb->s.B == B);
+  reserve(m, b->s.N, B);
+  model_forward(e, sb, NULL, NULL, step, train);
+  /* row r starts from the final states of its source (row src_row[r] of sb) */
+  for (int l = 0; l < m->cfg.layers; l++)
+    for (int64_t r = 0; r < B; r++) {
+      const int j = b->src_row[r];
+      float *h = m->s2s_h0 + (l * B + r) * H, *c = m->s2s_c0 + (l * B + r) * HC;
+      if (sb->len[j] == 0) {
+        memset(h, 0, (size_t)H * sizeof(float));
+        memset(c, 0, (size_t)HC * sizeof(float));
+        continue;
+      }
+      const int64_t row = sb->off[sb->len[j] - 1] + j;
+      memcpy(h, e->acts[l][0].h + row * H, (size_t)H * sizeof(float));
+      if (m->cfg.cell == CELL_LSTM)
+        memcpy(c, e->acts[l][0].cell + row * HC, (size_t)HC * sizeof(float));
+    }
+}
+
+/* seq2seq, after the decoder's backward left the gradients of its initial states in s2s_dh/dc:
+ * the encoder's backward from them (its outputs have no other use) */
+static void s2s_backward(model *m, const batch *b, float scale) {
+  model *e = m->enc;
+  const batch *sb = b->src;
+  const int64_t B = b->s.B, H = model_state_width(&m->cfg), HC = m->cfg.hidden;
+  reserve(e, sb->s.N, B);
+  for (int l = 0; l < m->cfg.layers; l++)
+    for (int64_t r = 0; r < B; r++) {
+      const int64_t j = b->src_row[r];
+      memcpy(e->s2s_dh + (l * B + j) * H, m->s2s_dh + (l * B + r) * H, (size_t)H * sizeof(float));
+      memcpy(e->s2s_dc + (l * B + j) * HC, m->s2s_dc + (l * B + r) * HC,
+             (size_t)HC * sizeof(float));
+    }
+  model_backward(e, sb, scale);
+}
+
 double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step,
                      int train) {
   /* H: the state width (--proj or --hidden); c0 is --hidden wide */
@@ -139,6 +185,12 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   if (m->ndir == 2)
     for (int t = 0; t < b->s.T; t++)
       for (int r = 0; r < b->bs[t]; r++) m->perm[b->off[t] + r] = b->off[b->len[r] - 1 - t] + r;
+  m->s2s_made = m->role == MODEL_DECODER && !h0;
+  if (m->s2s_made) { /* the decoder starts from the encoder's final states */
+    model_encode(m, b, step, train);
+    h0 = m->s2s_h0;
+    c0 = m->cfg.cell == CELL_LSTM ? m->s2s_c0 : NULL;
+  }
   m->cond_made = m->cfg.task == TASK_CONDLM && !h0;
   if (m->cond_made) { /* every layer starts from the state its label makes (unless given one) */
     model_cond_state(m, b->label, B, m->ch0, m->cc0);
@@ -161,7 +213,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     if (train && reg_between_p(m) > 0 && l + 1 < m->cfg.layers)
       reg_dropout_apply(m, b, l, step, m->drop[l], layer_out(m, l), (int)D);
   }
-  if (N == 0) return 0.0;
+  if (N == 0 || m->role == MODEL_ENCODER) return 0.0;
   const float *top = layer_out(m, m->cfg.layers - 1);
   const float *F = top;
   const int32_t *tgt = b->tgt;
@@ -247,8 +299,10 @@ void model_backward(model *m, const batch *b, float scale) {
   }
   const float *F = cls ? m->feat : layer_out(m, L - 1); /* no dropout after the last layer */
   layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
-  const int adaptive = m->cfg.softmax == SOFTMAX_ADAPTIVE;
-  if (adaptive) {
+  const int adaptive = m->cfg.softmax == SOFTMAX_ADAPTIVE, enc = m->role == MODEL_ENCODER;
+  if (enc) { /* no loss on its outputs: only its final states' gradients (s2s_dh, s2s_dc) */
+    memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
+  } else if (adaptive) {
     asm_backward(m, F, tgt, R, scale, last, m->dA);
   } else {
     for (int64_t r = 0; r < R; r++) {
@@ -265,7 +319,7 @@ void model_backward(model *m, const batch *b, float scale) {
                 1.0f, m->gdec_b, 1);
   }
   xfree(last);
-  if (!cls && !adaptive) { /* (adaptive: asm_backward wrote dA) */
+  if (!cls && !adaptive && !enc) { /* (adaptive: asm_backward wrote dA) */
     gemm(0, 0, (int)N, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, m->dA, (int)D);
   } else if (cls) { /* gradient of the pooled features back to the rows they came from */
     float *dF = m->dB;
@@ -303,8 +357,17 @@ void model_backward(model *m, const batch *b, float scale) {
     if (m->ndir == 1) {
       m->scratch.dh0 = dh0;
       m->scratch.dc0 = dc0;
+      if (m->s2s_made) { /* the gradients of the states the encoder made */
+        m->scratch.dh0 = m->s2s_dh + l * B * H;
+        m->scratch.dc0 = m->s2s_dc + l * B * m->cfg.hidden;
+      }
+      if (enc) { /* the gradients of the final states the decoder started from */
+        m->scratch.dhT = m->s2s_dh + l * B * H;
+        m->scratch.dcT = m->cfg.cell == CELL_LSTM ? m->s2s_dc + l * B * m->cfg.hidden : NULL;
+      }
       layer_backward(reg_view(m, l, 0), &m->acts[l][0], X, &b->s, m->dA, m->dB, &m->scratch);
       m->scratch.dh0 = m->scratch.dc0 = NULL;
+      m->scratch.dhT = m->scratch.dcT = NULL;
       if (cond) cond_backward(m, b, l, dh0, dc0);
       if (m->diag) diag_record(m, b, l, m->dA);
     } else {
@@ -355,5 +418,6 @@ void model_backward(model *m, const batch *b, float scale) {
   }
   xfree(dh0);
   xfree(dc0);
+  if (m->s2s_made) s2s_backward(m, b, scale);
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->n_params);
 }

@@ -68,6 +68,15 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
   if (task == TASK_CLASSIFY) batch_set_labels(&b, labels);
   int32_t conds[NSEQ] = {2, 0, 2}; /* condlm: two sequences share a label */
   if (task == TASK_CONDLM) batch_set_labels(&b, conds);
+  /* seq2seq: sources of other lengths than their targets (and another order by length) */
+  int slen[NSEQ] = {2, 6, 3};
+  int32_t stok[NSEQ][6], *src[NSEQ];
+  for (int s = 0; s < NSEQ; s++) {
+    for (int t = 0; t < 6; t++)
+      stok[s][t] = (int32_t)(rng_key(9, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % V);
+    src[s] = stok[s];
+  }
+  if (task == TASK_SEQ2SEQ) batch_set_sources(&b, slen, src);
   const int H = c.hidden;
   float h0[2 * NSEQ * 6], c0[2 * NSEQ * 6];
   for (int i = 0; i < layers * NSEQ * H; i++) {
@@ -80,7 +89,9 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
     memset(c0, 0, sizeof c0);
   }
   /* condlm: no initial state given, so the labels make it (the path under test) */
-  const float *H0 = task == TASK_CONDLM ? NULL : h0, *C0 = task == TASK_CONDLM ? NULL : c0;
+  /* seq2seq: the encoder makes it */
+  const int made = task == TASK_CONDLM || task == TASK_SEQ2SEQ;
+  const float *H0 = made ? NULL : h0, *C0 = made ? NULL : c0;
   loss_of(m, &b, H0, C0);
   model_backward(m, &b, 1.0f);
   float *g = malloc((size_t)m->n_params * sizeof(float));
@@ -246,6 +257,12 @@ int main(void) {
   run_task(CELL_GRU, 1, 0.0f, TASK_TAG, 0, POOL_LAST);
   for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
   run_task(CELL_LSTM, 2, 0.3f, TASK_CONDLM, 0, POOL_LAST);
+  /* encoder-decoder: through the decoder's initial states into the encoder */
+  for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
+  run_task(CELL_GRU, 2, 0.3f, TASK_SEQ2SEQ, 0, POOL_LAST);
+  g_tie = 1;
+  run_task(CELL_LSTM, 1, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
+  g_tie = 0;
   g_cond_input = 1;
   for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
   g_cond_input = 0;
