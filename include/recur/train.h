@@ -70,9 +70,14 @@ typedef struct {
   double tokens;     /* predicted tokens (classify: sequences) */
   double *confusion; /* classify, tag: (n_out, n_out) counts, true class by predicted (malloc'd) */
   int n_out;
+  /* seq2seq: targets whose argmax (teacher forcing) is right; sequences; greedy outputs equal to
+   * their targets */
+  double tok_correct, seqs, exact;
 } eval_result;
 
 double eval_accuracy(const eval_result *r);
+double eval_token_accuracy(const eval_result *r); /* seq2seq */
+double eval_exact_match(const eval_result *r);    /* seq2seq */
 double eval_f1(const eval_result *r, int k); /* F1 of class k */
 double eval_macro_f1(const eval_result *r);
 /* A language model's loss (nats per token) as users read it: perplexity at word level

@@ -77,8 +77,11 @@ int cmd_sample(int argc, char **argv) {
     char *file = model_resolve_best(path, f.best);
     model_vocab v;
     model *m = model_load(file, &v, NULL);
-    if (!task_is_lm(m->cfg.task))
-      recur_fail(path, "use `recur predict` for classifiers and taggers",
+    if (!task_is_lm(m->cfg.task) || m->cfg.task == TASK_SEQ2SEQ)
+      recur_fail(path,
+                 m->cfg.task == TASK_SEQ2SEQ ? "use `recur predict MODEL TEXT`: it writes the output "
+                                               "for an input"
+                                             : "use `recur predict` for classifiers and taggers",
                  "this model is a %s model, not a language model", task_names[m->cfg.task]);
     int32_t label = -1;
     const char *lab = f.label ? f.label : "";
@@ -194,15 +197,24 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     json_num(&j, "loss", loss);
     json_num(&j, unit, r->tokens);
     if (max_len > 0) json_int(&j, "max_len", max_len); /* an estimate: sequences were cut */
-    if (!task_is_lm(ds->task))
+    if (!task_is_lm(ds->task)) {
       eval_json(&j, r, ds->out_names);
-    else
+    } else if (ds->task == TASK_SEQ2SEQ) {
+      json_num(&j, "token_accuracy", eval_token_accuracy(r));
+      json_num(&j, "exact_match", eval_exact_match(r));
+      json_num(&j, "sequences", r->seqs);
+    } else {
       json_num(&j, name, met);
+    }
     json_object_end(&j);
   } else if (!task_is_lm(ds->task)) {
     printf("%s: loss %.4f, accuracy %.4f, macro F1 %.4f over %.0f %s\n", split, loss,
            eval_accuracy(r), eval_macro_f1(r), r->tokens, unit);
     for (int k = 0; k < r->n_out; k++) printf("  %-20s F1 %.4f\n", ds->out_names[k], eval_f1(r, k));
+  } else if (ds->task == TASK_SEQ2SEQ) {
+    printf("%s: loss %.4f nats/target token, token accuracy %.4f, exact match %.4f (greedy) over "
+           "%.0f sequences\n",
+           split, loss, eval_token_accuracy(r), eval_exact_match(r), r->seqs);
   } else {
     printf("%s: loss %.4f nats/token, %s %.4f, %.0f tokens\n", split, loss,
            strcmp(name, "ppl") ? "bits/char" : "perplexity", met, r->tokens);
@@ -246,23 +258,30 @@ int cmd_eval(int argc, char **argv) {
 /* ---- predict ---- */
 typedef struct {
   int best;
+  int64_t max_out, batch;
 } predict_flags;
 
 static const opt_def PREDICT_DEFS[] = {
     {"--best", NULL, OPT_SWITCH, OPT_FIELD(predict_flags, best), 0, 1, NULL, "0", NULL,
      "a run directory's model-best.h5, not its last model", 0},
+    {"--max-out", NULL, OPT_INT, OPT_FIELD(predict_flags, max_out), 1, 1 << 24, NULL, "256", "N",
+     "seq2seq: stop an output that has not ended (<eos>) after N tokens", 0},
+    {"--batch", NULL, OPT_INT, OPT_FIELD(predict_flags, batch), 1, 1 << 16, NULL, "64", "B",
+     "seq2seq: lines decoded together (one matrix product per step for all of them)", 0},
 };
 static const opt_table PREDICT = {
     "predict",
     "usage: recur predict MODEL [TEXT | -]   (- or nothing: one input per line of stdin)",
-    "Prints each line's label and its probability (classify), or its tags (tag). Symbols\n"
-    "outside the model's vocabulary are read as <unk> where it has one.\n",
+    "Prints each line's label and its probability (classify), its tags (tag), or its output\n"
+    "(seq2seq: greedy decoding). Symbols outside the model's vocabulary are read as <unk> where\n"
+    "it has one.\n",
     PREDICT_DEFS, sizeof PREDICT_DEFS / sizeof PREDICT_DEFS[0]};
 
 int cmd_predict(int argc, char **argv) {
   const char *pos[2] = {NULL, NULL};
   int np = 0;
   predict_flags f = {0};
+  opts_default(&PREDICT, &f);
   if (opts_parse(&PREDICT, &f, NULL, argc, argv, pos, 2, &np)) return 0;
   const char *path = pos[0], *text = pos[1];
   if (!path) recur_usage_fail("recur predict MODEL [TEXT | -]", "no model given");
@@ -272,12 +291,35 @@ int cmd_predict(int argc, char **argv) {
   char *file = model_resolve_best(path, f.best);
   model *m = model_load(file, &v, NULL);
   xfree(file);
-  if (task_is_lm(m->cfg.task))
+  const int s2s = m->cfg.task == TASK_SEQ2SEQ;
+  if (task_is_lm(m->cfg.task) && !s2s)
     recur_fail(path, "use `recur sample` for language models", "this is a language model");
   vocab_index vi;
   vocab_index_init(&vi, v.level, v.vocab, v.vocab_size, v.eos_id, v.unk_id);
   batch b = {0};
-  if (text && strcmp(text, "-") != 0) {
+  if (s2s) { /* lines in groups of --batch */
+    char *one[1] = {(char *)text}, **lines = xmalloc((size_t)f.batch * sizeof(char *));
+    if (text && strcmp(text, "-") != 0) {
+      generate_transduce(m, &v, &vi, one, 1, (int)f.max_out, stdout);
+    } else {
+      int n = 0;
+      size_t cap = 0;
+      ssize_t got;
+      char *line = NULL;
+      while ((got = getline(&line, &cap, stdin)) >= 0) {
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+        lines[n++] = xstrdup(line);
+        if (n == f.batch) {
+          generate_transduce(m, &v, &vi, lines, n, (int)f.max_out, stdout);
+          while (n > 0) xfree(lines[--n]);
+        }
+      }
+      generate_transduce(m, &v, &vi, lines, n, (int)f.max_out, stdout);
+      while (n > 0) xfree(lines[--n]);
+      xfree(line);
+    }
+    xfree(lines);
+  } else if (text && strcmp(text, "-") != 0) {
     generate_predict(m, &v, &vi, text, &b, stdout);
   } else {
     char *line = NULL;

@@ -7,6 +7,7 @@
 
 #include "recur/core.h"
 #include "recur/dist.h"
+#include "recur/generate.h"
 #include "recur/train.h"
 #include "train-impl.h"
 
@@ -52,10 +53,32 @@ static void eval_pieces(model *m, const dataset *ds, int split, int B, double ac
   xfree(mine);
 }
 
+/* seq2seq: teacher-forced token accuracy of the last forward, then greedy decoding of the batch's
+ * sources against their targets (each target's last token is <eos>) */
+static void s2s_score(model *m, const dataset *ds, const items *it, int k, const batch *b,
+                      double acc[5]) {
+  const int64_t V = m->O;
+  for (int64_t r = 0; r < b->s.N; r++)
+    if (b->tgt[r] >= 0) acc[2] += vec_argmax(m->probs + r * V, (int)V) == b->tgt[r];
+  int max_out = 0;
+  for (int i = 0; i < k; i++) max_out = it->len[i] > max_out ? it->len[i] : max_out;
+  int32_t **out = xmalloc((size_t)k * sizeof(int32_t *));
+  int32_t *pool = xmalloc((size_t)k * (size_t)(max_out + 1) * sizeof(int32_t));
+  int *olen = xmalloc((size_t)k * sizeof(int));
+  for (int i = 0; i < k; i++) out[i] = pool + (int64_t)i * (max_out + 1);
+  generate_greedy(m, (int32_t)ds->eos_id, k, it->src_len, it->src, max_out, out, olen);
+  for (int i = 0; i < k; i++) {
+    const int n = it->len[i] - 1; /* the target without its <eos> */
+    acc[3] += 1;
+    acc[4] += olen[i] == n && memcmp(out[i], it->tgt[i], (size_t)n * sizeof(int32_t)) == 0;
+  }
+  xfree(out), xfree(pool), xfree(olen);
+}
+
 eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len) {
   const int rank = core_rank(), W = core_world();
   const ds_split *sp = &ds->split[split];
-  double acc[2] = {0, 0};
+  double acc[5] = {0, 0, 0, 0, 0};
   double *conf = !task_is_lm(ds->task) ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
   if (ds->task == TASK_LM && ds->eos_id < 0) {
     eval_pieces(m, ds, split, B, acc);
@@ -72,6 +95,7 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
       items_pack(&b, &it, k, ds);
       acc[0] += model_forward(m, &b, NULL, NULL, 0, 0);
       acc[1] += (double)b.n_targets;
+      if (ds->task == TASK_SEQ2SEQ) s2s_score(m, ds, &it, k, &b, acc);
       if (conf) { /* predicted (argmax) against true class */
         const int64_t R = model_readout_rows(m, &b), O = m->O;
         const int32_t *tg = ds->task == TASK_CLASSIFY ? b.label : b.tgt;
@@ -85,8 +109,8 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
     items_free(&it);
     batch_free(&b);
   }
-  dist_sum_doubles(acc, 2);
-  eval_result res = {acc[0], acc[1], conf, conf ? m->O : 0};
+  dist_sum_doubles(acc, 5);
+  eval_result res = {acc[0], acc[1], conf, conf ? m->O : 0, acc[2], acc[3], acc[4]};
   if (conf) dist_sum_doubles(conf, m->O * m->O);
   return res;
 }
@@ -100,6 +124,11 @@ double eval_accuracy(const eval_result *r) {
     }
   return t > 0 ? c / t : 0;
 }
+
+double eval_token_accuracy(const eval_result *r) {
+  return r->tokens > 0 ? r->tok_correct / r->tokens : 0;
+}
+double eval_exact_match(const eval_result *r) { return r->seqs > 0 ? r->exact / r->seqs : 0; }
 
 double eval_f1(const eval_result *r, int k) {
   double tp = r->confusion[k * r->n_out + k], fp = 0, fn = 0;

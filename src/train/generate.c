@@ -108,6 +108,87 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   return g;
 }
 
+void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *const *src,
+                     int max_out, int32_t **out, int *out_len) {
+  const int64_t L = m->cfg.layers, H = m->cfg.hidden, V = m->O;
+  RECUR_ASSERT(m->role == MODEL_DECODER);
+  int *one = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+  int32_t *cur = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t)), **in = xmalloc(
+                                                                        (size_t)(n > 0 ? n : 1) *
+                                                                        sizeof(int32_t *));
+  uint64_t *ids = xcalloc((size_t)(n > 0 ? n : 1), sizeof(uint64_t));
+  float *h = xmalloc((size_t)(L * n * H) * sizeof(float)), *c = xmalloc((size_t)(L * n * H) *
+                                                                         sizeof(float));
+  for (int i = 0; i < n; i++) {
+    one[i] = 1;
+    cur[i] = eos; /* the decoder's first input, as in training */
+    in[i] = &cur[i];
+    out_len[i] = -1; /* running */
+  }
+  batch b = {0};
+  int running = n;
+  for (int t = 0; t < max_out && running > 0; t++) {
+    batch_pack(&b, n, one, in, NULL, ids); /* rows of equal length keep the items' order */
+    if (t == 0) {
+      batch_set_sources(&b, src_len, src);
+      model_forward(m, &b, NULL, NULL, 0, 0); /* encodes, then the first step */
+    } else {
+      model_forward(m, &b, h, c, 0, 0);
+    }
+    model_final_state(m, &b, h, c);
+    for (int i = 0; i < n; i++) {
+      if (out_len[i] >= 0) continue;
+      int32_t pick = (int32_t)vec_argmax(m->probs + (int64_t)i * V, (int)V);
+      if (pick == eos) {
+        out_len[i] = t;
+        running--;
+      } else {
+        out[i][t] = pick;
+      }
+      cur[i] = pick;
+    }
+  }
+  for (int i = 0; i < n; i++)
+    if (out_len[i] < 0) out_len[i] = max_out;
+  batch_free(&b);
+  xfree(one), xfree(cur), xfree(in), xfree(ids), xfree(h), xfree(c);
+}
+
+void generate_transduce(model *m, const model_vocab *v, const vocab_index *vi, char *const *lines,
+                        int n, int max_out, FILE *out) {
+  int32_t **src = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t *)),
+          **res = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t *));
+  int *slen = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int)),
+      *olen = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int)),
+      *idx = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+  int k = 0; /* the non-empty lines, decoded together */
+  for (int i = 0; i < n; i++) {
+    int64_t len = 0;
+    src[i] = tokenize_encode(vi, lines[i], &len, TOKENIZE_UNK, 0, "input");
+    slen[i] = (int)len;
+    olen[i] = 0;
+    res[i] = xmalloc((size_t)(max_out > 0 ? max_out : 1) * sizeof(int32_t));
+    if (len > 0) idx[k++] = i;
+  }
+  int32_t **ks = xmalloc((size_t)(k > 0 ? k : 1) * sizeof(int32_t *)),
+          **kr = xmalloc((size_t)(k > 0 ? k : 1) * sizeof(int32_t *));
+  int *kl = xmalloc((size_t)(k > 0 ? k : 1) * sizeof(int)),
+      *ko = xmalloc((size_t)(k > 0 ? k : 1) * sizeof(int));
+  for (int j = 0; j < k; j++) ks[j] = src[idx[j]], kl[j] = slen[idx[j]], kr[j] = res[idx[j]];
+  if (k > 0) generate_greedy(m, (int32_t)v->eos_id, k, kl, ks, max_out, kr, ko);
+  for (int j = 0; j < k; j++) olen[idx[j]] = ko[j];
+  for (int i = 0; i < n; i++) {
+    int prev_word = 0;
+    for (int t = 0; t < olen[i]; t++) put_token(out, v, res[i][t], &prev_word);
+    fputc('\n', out);
+    xfree(src[i]);
+    xfree(res[i]);
+  }
+  fflush(out);
+  xfree(src), xfree(res), xfree(slen), xfree(olen), xfree(idx), xfree(ks), xfree(kr), xfree(kl),
+      xfree(ko);
+}
+
 void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, const char *text,
                       batch *b, FILE *out) {
   int64_t n64 = 0;

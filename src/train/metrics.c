@@ -141,6 +141,13 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
              ds->task == TASK_CLASSIFY ? "sequences" : "tokens", seconds);
     json_num(&j, "val_tokens", r->tokens);
     eval_json(&j, r, ds->out_names);
+  } else if (ds->task == TASK_SEQ2SEQ) {
+    if (!mt->quiet)
+      printf("  val loss %.4f | token accuracy %.4f | exact match %.4f | %.0f sequences | %.1fs\n",
+             vl, eval_token_accuracy(r), eval_exact_match(r), r->seqs, seconds);
+    json_num(&j, "val_tokens", r->tokens);
+    json_num(&j, "val_token_accuracy", eval_token_accuracy(r));
+    json_num(&j, "val_exact_match", eval_exact_match(r));
   } else {
     const char *name;
     double met = eval_lm_metric(ds, vl, &name);
