@@ -177,6 +177,20 @@ static const opt_table DECODE = {
     "decode", "usage: recur decode D.h5 [--split train|val|test]   (a split back as text)", NULL,
     DECODE_DEFS, 1};
 
+/* tokens as text: words joined by spaces (lines by newlines), other levels as they are */
+static void put_text(const dataset *ds, const int32_t *tok, uint64_t n, int *prev_word) {
+  char text[1024];
+  for (uint64_t i = 0; i < n; i++) {
+    int len = dataset_token_text(ds, tok[i], text, sizeof text);
+    if (ds->level == LEVEL_WORD && len) {
+      int nl = strcmp(text, "\n") == 0;
+      if (*prev_word && !nl) putchar(' ');
+      *prev_word = !nl;
+    }
+    fwrite(text, 1, (size_t)len, stdout);
+  }
+}
+
 int cmd_decode(int argc, char **argv) {
   const char *path = NULL;
   decode_flags fl;
@@ -197,23 +211,28 @@ int cmd_decode(int argc, char **argv) {
   for (uint64_t q = 0; q < sp->n_seq; q++) {
     int prev_word = 0;
     if (task_has_labels(ds->task)) printf("%s\t", ds->out_names[sp->labels[q]]);
+    if (ds->task == TASK_SEQ2SEQ) { /* source<TAB>target */
+      for (uint64_t pos = sp->src_offsets[q]; pos < sp->src_offsets[q + 1]; pos += DATASET_CHUNK) {
+        uint64_t n = sp->src_offsets[q + 1] - pos < DATASET_CHUNK ? sp->src_offsets[q + 1] - pos
+                                                                  : DATASET_CHUNK;
+        dataset_read_src(ds, split, pos, n, tok);
+        put_text(ds, tok, n, &prev_word);
+      }
+      putchar('\t');
+      prev_word = 0;
+    }
     for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += DATASET_CHUNK) {
       uint64_t n =
           sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;
       dataset_read(ds, split, pos, n, tok);
       if (tags) dataset_read_tags(ds, split, pos, n, tags);
-      for (uint64_t i = 0; i < n; i++) {
-        int len = dataset_token_text(ds, tok[i], text, sizeof text);
-        if (tags && ds->level == LEVEL_WORD) { /* word/TAG tokens */
-          printf("%s%s/%s", i || pos > sp->offsets[q] ? " " : "", text, ds->out_names[tags[i]]);
-          continue;
-        }
-        if (ds->level == LEVEL_WORD && len) { /* words joined by spaces, lines by newlines */
-          int nl = strcmp(text, "\n") == 0;
-          if (prev_word && !nl) putchar(' ');
-          prev_word = !nl;
-        }
-        fwrite(text, 1, (size_t)len, stdout);
+      if (!tags || ds->level != LEVEL_WORD) {
+        put_text(ds, tok, n, &prev_word);
+        continue;
+      }
+      for (uint64_t i = 0; i < n; i++) { /* word/TAG tokens */
+        dataset_token_text(ds, tok[i], text, sizeof text);
+        printf("%s%s/%s", i || pos > sp->offsets[q] ? " " : "", text, ds->out_names[tags[i]]);
       }
     }
     if (tags && ds->level != LEVEL_WORD) { /* text<TAB>tags */
