@@ -2,7 +2,9 @@
 h5py, read the dataset with h5py, and check the loss PyTorch computes on the val split against
 `recur eval --json`: language models, bidirectional taggers and classifiers, and language models
 conditioned on a label (cond.embedding -> tanh(cond.init_l*) -> each layer's h0 (and c0), with
---cond-input the label's embedding also concatenated to every input).
+--cond-input the label's embedding also concatenated to every input), and encoder-decoders
+(encoder.embedding -> encoder.rnn, whose final states (h_n, c_n) start decoder.rnn; the readout is
+decoder.out).
 Usage: torch_parity.py DATA.h5 EVAL.json MODEL.h5 [EVAL.json MODEL.h5 ...]"""
 import json, sys
 import h5py, numpy as np, torch, torch.nn as nn
@@ -16,6 +18,8 @@ task = text(data.attrs["task"])
 tok = data["val/tokens"][:].astype(np.int64)
 off = data["val/offsets"][:]
 tags = data["val/tags"][:].astype(np.int64) if task == "tag" else None
+src_tok = data["val/src_tokens"][:].astype(np.int64) if task == "seq2seq" else None
+src_off = data["val/src_offsets"][:] if task == "seq2seq" else None
 labels = data["val/labels"][:].astype(np.int64) if task in ("classify", "condlm") else None
 eos = int(data.attrs["eos_id"])
 worst = 0.0
@@ -28,9 +32,18 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     kw = dict(bidirectional=bi, **({"proj_size": Pj} if Pj else {}))
     cin = int(a["cond_dim"]) if task == "condlm" and int(a["cond_input"]) else 0
     I = E + cin  # the first layer's input width
-    rnn = {"lstm": lambda: nn.LSTM(I, H, L, **kw), "gru": lambda: nn.GRU(I, H, L, **kw),
-           "rnn_tanh": lambda: nn.RNN(I, H, L, nonlinearity="tanh", **kw),
-           "rnn_relu": lambda: nn.RNN(I, H, L, nonlinearity="relu", **kw)}[cell]()
+    make_rnn = {"lstm": lambda: nn.LSTM(I, H, L, **kw), "gru": lambda: nn.GRU(I, H, L, **kw),
+                "rnn_tanh": lambda: nn.RNN(I, H, L, nonlinearity="tanh", **kw),
+                "rnn_relu": lambda: nn.RNN(I, H, L, nonlinearity="relu", **kw)}[cell]
+    rnn = make_rnn()
+    s2s = task == "seq2seq"
+    pfx = "decoder." if s2s else ""  # seq2seq: the decoder's names, the encoder's below
+    if s2s:
+        enc_emb, enc_rnn = nn.Embedding(V, E), make_rnn()
+        with torch.no_grad():
+            enc_emb.weight.copy_(torch.from_numpy(f["encoder.embedding.weight"][:]))
+            for name, p in enc_rnn.named_parameters():
+                p.copy_(torch.from_numpy(f["encoder.rnn." + name][:]))
     if task == "condlm":
         cemb = torch.from_numpy(f["cond.embedding.weight"][:])
         cinit = [(torch.from_numpy(f[f"cond.init_l{l}.weight"][:]), torch.from_numpy(f[f"cond.init_l{l}.bias"][:]))
@@ -45,16 +58,19 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     else:
         asm = dec = nn.Linear(D, O)
     with torch.no_grad():
-        emb.weight.copy_(torch.from_numpy(f["embedding.weight"][:]))
+        emb.weight.copy_(torch.from_numpy(f[pfx + "embedding.weight"][:]))
         for name, p in rnn.named_parameters():
-            p.copy_(torch.from_numpy(f["rnn." + name][:]))
+            p.copy_(torch.from_numpy(f[pfx + "rnn." + name][:]))
         for name, p in asm.named_parameters():
-            p.copy_(torch.from_numpy(f["decoder." + name][:]))
+            p.copy_(torch.from_numpy(f[("decoder.out." if s2s else "decoder.") + name][:]))
         total, count = 0.0, 0
         for i in range(len(off) - 1):
             seq = torch.from_numpy(tok[off[i]:off[i + 1]])
             state = None
-            if task in ("lm", "condlm"):  # starts with <eos>, predicts every token
+            if s2s:  # the encoder's final states start the decoder
+                src = torch.from_numpy(src_tok[src_off[i]:src_off[i + 1]])
+                state = enc_rnn(enc_emb(src.unsqueeze(1)))[1]
+            if task in ("lm", "condlm", "seq2seq"):  # starts with <eos>, predicts every token
                 x, y = torch.cat([torch.tensor([eos]), seq[:-1]]), seq
             else:
                 x = seq

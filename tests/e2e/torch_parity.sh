@@ -1,6 +1,6 @@
 # A model.h5 loads into PyTorch by name with h5py and gives the same loss as recur: language
 # models of every cell, bidirectional taggers and classifiers, label-conditioned language models
-# (with and without --cond-input).
+# (with and without --cond-input), and encoder-decoders (--task seq2seq).
 source "$(dirname "$0")/../lib.sh"
 /usr/bin/python3 -c "import torch, h5py" || fail "python3-torch and python3-h5py are needed (launch/test installs them)"
 python3 -c "
@@ -71,3 +71,18 @@ for cell in lstm gru rnn_tanh; do
   done
 done
 /usr/bin/python3 "$(dirname "$0")/torch_parity.py" cond.h5 "${models[@]}"
+# encoder-decoder: encoder.* -> final states -> decoder.* (decoder.out is the readout)
+python3 -c "
+import random
+r = random.Random(4)
+lines = [''.join(r.choice('abcdef') for _ in range(r.randint(1, 9))) for _ in range(400)]
+open('s2s.txt', 'w').write(''.join(l + '\t' + l[::-1] + l[0] + '\n' for l in lines))"
+"$RECUR" prepare s2s.txt -o s2s.h5 --task seq2seq --val 0.1 --quiet
+models=()
+for cell in lstm gru rnn_tanh rnn_relu; do
+  "$RECUR" train --data s2s.h5 --out s-$cell --task seq2seq --mode sequences --cell $cell --layers 2 --hidden 16 --embed 8 \
+    --batch 8 --steps 15 --quiet
+  "$RECUR" eval s-$cell --data s2s.h5 --split val --json > ev-s-$cell.json
+  models+=(ev-s-$cell.json s-$cell/model.h5)
+done
+/usr/bin/python3 "$(dirname "$0")/torch_parity.py" s2s.h5 "${models[@]}"
