@@ -22,6 +22,10 @@ extern const char *const pool_names[POOL_COUNT + 1];
 int pool_parse(const char *s);
 enum model_softmax { SOFTMAX_FULL, SOFTMAX_ADAPTIVE, SOFTMAX_COUNT };
 extern const char *const softmax_names[SOFTMAX_COUNT + 1];
+/* seq2seq: the decoder's attention over the encoder's outputs (Luong et al. 2015 dot and general,
+ * Bahdanau et al. 2015's additive score as concat) */
+enum model_attention { ATTN_NONE, ATTN_DOT, ATTN_GENERAL, ATTN_CONCAT, ATTN_COUNT };
+extern const char *const attention_names[ATTN_COUNT + 1];
 
 typedef struct {
   enum cell_type cell;
@@ -44,6 +48,7 @@ typedef struct {
   int n_cutoffs;        /* adaptive: the shortlist is words [0, cutoffs[0]); cluster k words */
   int cutoffs[MODEL_MAX_CUTOFFS]; /* [cutoffs[k], cutoffs[k+1]) (the last ends at vocab) */
   float div_value; /* adaptive: cluster k's projection is floor(D / div_value^(k+1)) wide */
+  int attention;   /* seq2seq: enum model_attention */
 } model_config;
 
 /* --softmax adaptive, cluster k (PyTorch AdaptiveLogSoftmaxWithLoss.tail[k]): words [lo, lo+osz)
@@ -89,6 +94,17 @@ typedef struct model {
   float *s2s_dh, *s2s_dc; /* (L, B, H) their gradients (decoder: target rows; encoder: the same in
                              source rows, the gradients of its final states) */
   int s2s_made;           /* the last forward encoded b->src (no initial state was given) */
+  const float *s2s_dtop;  /* encoder: (Ns, D) the gradient of its top outputs (attention), or NULL */
+  /* seq2seq --attention (names attention.*): the query q (N, D) is the decoder's top output;
+   * general q' = W_in q; concat scores v . tanh(W_q q + b_q + W_k k); the context c = sum a_u k_u
+   * over the row's source outputs k; the readout reads h~ = tanh(W_out [c; q]) */
+  float *at_in, *gat_in;   /* general: (D, D) linear_in.weight */
+  float *at_q, *gat_q;     /* concat: (D, D) linear_query.weight */
+  float *at_qb, *gat_qb;   /* concat: (D) linear_query.bias */
+  float *at_k, *gat_k;     /* concat: (D, D) linear_context.weight */
+  float *at_v, *gat_v;     /* concat: (1, D) v.weight */
+  float *at_out, *gat_out; /* (D, 2 D) linear_out.weight */
+  struct model_attn_acts *at; /* what forward keeps for backward (model_attn.c) */
   unsigned char *emb_marks; /* (V) embedding rows a backward wrote (model_sparse_grads) */
   int n_dec;                /* tensors of the readout (first in the buffer) */
   /* --softmax adaptive: head (HS, D), HS = shortlist + clusters, and the clusters */
@@ -156,6 +172,14 @@ void model_encode(model *m, const batch *b, uint64_t step, int train);
 model *model_create(const model_config *c, uint64_t seed);
 void model_free(model *m);
 const model_tensor *model_find_tensor(const model *m, const char *name);
+
+/* seq2seq with attention: forward over the decoder's top outputs top (N, D) of b, writing h~ (the
+ * readout's input) into the returned buffer; backward takes dHt (N, D), the gradient of h~, and
+ * writes the gradient of top into dtop and of the encoder's top outputs into the encoder's
+ * s2s_dtop buffer. */
+const float *model_attn_forward(model *m, const batch *b, const float *top);
+void model_attn_backward(model *m, const batch *b, const float *top, const float *dHt,
+                         float *dtop);
 
 /* Forward over a packed batch. h0/c0 are (L, B, H) initial states or NULL for zeros (forward
  * direction; condlm: NULL makes them from b->label, and backward then trains that path). train

@@ -36,6 +36,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_i64(f, "tie_weights", c->tie_weights);
   h5_attr_set_i64(f, "proj_size", c->proj);
   h5_attr_set_str(f, "softmax", softmax_names[c->softmax]);
+  if (c->task == TASK_SEQ2SEQ) h5_attr_set_str(f, "attention", attention_names[c->attention]);
   if (c->softmax == SOFTMAX_ADAPTIVE) { /* AdaptiveLogSoftmaxWithLoss(D, V, cutoffs, div_value) */
     int64_t cut[MODEL_MAX_CUTOFFS];
     for (int k = 0; k < c->n_cutoffs; k++) cut[k] = c->cutoffs[k];
@@ -144,7 +145,11 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   h5_attr_get_i64(f, "proj_size", &proj);
   if (proj < 0 || proj >= hidden)
     recur_fail(where, NULL, "proj_size %lld out of range", (long long)proj);
-  char softmax[16] = "full";
+  char softmax[16] = "full", attention[16] = "none";
+  h5_attr_get_str(f, "attention", attention, sizeof attention);
+  int attn = names_parse(attention_names, attention);
+  if (attn < 0 || (attn != ATTN_NONE && task_parse(task) != TASK_SEQ2SEQ))
+    recur_fail(where, NULL, "attention '%s' is unknown or not for this task", attention);
   int64_t cut[MODEL_MAX_CUTOFFS];
   int n_cut = 0;
   double div_value = 4;
@@ -193,7 +198,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     .proj = (int)proj,
                     .softmax = sm,
                     .n_cutoffs = n_cut,
-                    .div_value = (float)div_value};
+                    .div_value = (float)div_value,
+                    .attention = attn};
   for (int k = 0; k < n_cut; k++) c.cutoffs[k] = (int)cut[k];
   if (task_is_lm(c.task) && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");
@@ -287,6 +293,7 @@ void model_inspect(const char *path, json_writer *j, const char *key) {
     json_str(j, "task", task_names[c->task]);
     json_int(j, "outputs", m->O);
     json_str(j, "softmax", softmax_names[c->softmax]);
+    if (c->task == TASK_SEQ2SEQ) json_str(j, "attention", attention_names[c->attention]);
     json_str(j, "level", ds_level_names[v.level]);
     json_int(j, "step", step);
     json_int(j, "parameters", m->n_params);

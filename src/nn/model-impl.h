@@ -17,6 +17,12 @@ const layer_view *reg_view(model *m, int l, int d);
 void reg_wd_prepare(model *m);
 void reg_wd_fold(model *m, int l, int d);
 
+/* the top layer's outputs of the last forward (N, D) */
+const float *model_top_out(const model *m);
+/* seq2seq attention's activations */
+void model_attn_free(model *m);
+const float *model_attn_out(const model *m); /* h~ (N, D) of the last forward */
+
 /* z (n) -> softmax in place; returns log sum exp of the logits (in double) */
 double softmax_row(float *z, int64_t n);
 /* --softmax adaptive over the readout rows F (R, D): the summed negative log-likelihood of tgt

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model-impl.h"
 #include "recur/core.h"
 #include "recur/gemm.h"
 #include "recur/optim.h"
@@ -15,6 +16,7 @@
 const char *const pool_names[POOL_COUNT + 1] = {"last", "mean", NULL};
 int pool_parse(const char *s) { return names_parse(pool_names, s); }
 const char *const softmax_names[SOFTMAX_COUNT + 1] = {"full", "adaptive", NULL};
+const char *const attention_names[ATTN_COUNT + 1] = {"none", "dot", "general", "concat", NULL};
 
 /* adaptive: cluster k's projection width, as PyTorch: int(in_features // div_value ** (k + 1)) */
 static int cluster_hsz(const model_config *c, int D, int k) {
@@ -75,6 +77,10 @@ void model_config_check(const model_config *c) {
                c->bidirectional ? "--bidirectional"
                : c->proj > 0    ? "--proj"
                                 : "--softmax adaptive");
+  if (c->attention < 0 || c->attention >= ATTN_COUNT)
+    recur_fail(NULL, "--attention none|dot|general|concat", "unknown attention");
+  if (c->attention != ATTN_NONE && c->task != TASK_SEQ2SEQ)
+    recur_fail(NULL, "attention reads an encoder's outputs", "--attention needs --task seq2seq");
   if (task_is_lm(c->task) && c->bidirectional)
     recur_fail(NULL, "a language model must not see the future it predicts",
                "--bidirectional cannot be used with --task lm");
@@ -109,9 +115,10 @@ static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int6
   RECUR_ASSERT(m->n_tensors < MODEL_MAX_TENSORS);
   model_tensor *t = &m->tensors[m->n_tensors++];
   snprintf(t->name, sizeof t->name, "%s%s",
-           m->role == MODEL_ENCODER   ? "encoder."
-           : m->role == MODEL_DECODER ? "decoder."
-                                      : "",
+           strncmp(name, "attention.", 10) == 0 ? ""
+           : m->role == MODEL_ENCODER           ? "encoder."
+           : m->role == MODEL_DECODER           ? "decoder."
+                                                : "",
            name);
   t->rank = rank;
   t->dims[0] = d0;
@@ -184,6 +191,16 @@ static void bind(model *m) {
       NEXT(m->dec_b, m->gdec_b);
     }
   }
+  if (m->role == MODEL_DECODER) {
+    if (c->attention == ATTN_GENERAL) NEXT(m->at_in, m->gat_in);
+    if (c->attention == ATTN_CONCAT) {
+      NEXT(m->at_q, m->gat_q);
+      NEXT(m->at_qb, m->gat_qb);
+      NEXT(m->at_k, m->gat_k);
+      NEXT(m->at_v, m->gat_v);
+    }
+    if (c->attention != ATTN_NONE) NEXT(m->at_out, m->gat_out);
+  }
   for (int l = c->layers - 1; l >= 0; l--)
     for (int d = 0; d < m->ndir; d++) {
       layer_view *L = &m->layer[l][d];
@@ -227,10 +244,13 @@ static void init_params(model *m, int n) {
     }
     int tail_k = -1, tail_j = -1; /* decoder.tail.K.1.weight: Linear(hsz, osz) */
     sscanf(nm, "decoder.tail.%d.%d", &tail_k, &tail_j);
-    float bound = 1.0f / sqrtf((float)(tail_j == 1                        ? m->cl[tail_k].hsz
-                                       : t < m->n_dec                     ? m->D
-                                       : strncmp(nm, "cond.", 5) == 0     ? C
-                                                                          : H));
+    /* attention: Linear(in, out) by its fan-in (the query's bias: D) */
+    const int at = strncmp(nm, "attention.", 10) == 0;
+    float bound = 1.0f / sqrtf((float)(tail_j == 1                    ? m->cl[tail_k].hsz
+                                       : at && T->rank == 2           ? T->dims[1]
+                                       : t < m->n_dec                 ? m->D
+                                       : strncmp(nm, "cond.", 5) == 0 ? C
+                                                                      : H));
     for (int64_t i = 0; i < T->n; i++)
       p[i] = bound *
              (2.0f * rng_uniform(rng_key(m->seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0)) - 1.0f);
@@ -242,6 +262,7 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   m->cfg = *c;
   m->seed = seed;
   m->role = role;
+  if (role == MODEL_ENCODER) m->cfg.attention = ATTN_NONE; /* the decoder's */
   const int64_t V = c->vocab, H = c->hidden, E = c->embed, G = cell_gates(c->cell),
                 P = model_state_width(c);
   /* seq2seq: the encoder may be bidirectional, the decoder never */
@@ -281,7 +302,19 @@ static model *create(const model_config *c, uint64_t seed, int role) {
     snprintf(nm, sizeof nm, "%sbias", ro);
     off = add_tensor(m, nm, 1, m->O, 1, off);
   }
-  m->n_dec = m->n_tensors;
+  if (role == MODEL_DECODER) { /* attention (its gradient is final after the readout's) */
+    const int64_t D = m->D;
+    if (c->attention == ATTN_GENERAL) off = add_tensor(m, "attention.linear_in.weight", 2, D, D, off);
+    if (c->attention == ATTN_CONCAT) {
+      off = add_tensor(m, "attention.linear_query.weight", 2, D, D, off);
+      off = add_tensor(m, "attention.linear_query.bias", 1, D, 1, off);
+      off = add_tensor(m, "attention.linear_context.weight", 2, D, D, off);
+      off = add_tensor(m, "attention.v.weight", 2, 1, D, off);
+    }
+    if (c->attention != ATTN_NONE)
+      off = add_tensor(m, "attention.linear_out.weight", 2, D, 2 * D, off);
+  }
+  m->n_dec = m->n_tensors; /* the readout and the attention */
   for (int l = c->layers - 1; l >= 0; l--)
     for (int d = 0; d < m->ndir; d++) {
       int64_t in = l == 0 ? E0 : m->D;
@@ -387,6 +420,7 @@ void model_free(model *m) {
   }
   xfree(m->emb_marks);
   xfree(m->s2s_h0), xfree(m->s2s_c0), xfree(m->s2s_dh), xfree(m->s2s_dc);
+  model_attn_free(m);
   if (m->enc) { /* its parameters are in this model's buffer */
     m->enc->params = m->enc->grads = NULL;
     model_free(m->enc);

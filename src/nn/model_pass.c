@@ -64,6 +64,7 @@ int64_t model_readout_rows(const model *m, const batch *b) {
 static const float *layer_out(const model *m, int l) {
   return m->ndir == 2 ? m->out[l] : m->acts[l][0].h;
 }
+const float *model_top_out(const model *m) { return layer_out(m, m->cfg.layers - 1); }
 /* input of layer l as the forward saw it (N, in) */
 static const float *layer_in(const model *m, int l) {
   if (l == 0) return m->x0;
@@ -151,6 +152,7 @@ static void s2s_backward(model *m, const batch *b, float scale) {
   const batch *sb = b->src;
   const int64_t B = b->s.B, H = model_state_width(&m->cfg), HC = m->cfg.hidden;
   reserve(e, sb->s.N, B);
+  if (m->cfg.attention == ATTN_NONE) e->s2s_dtop = NULL; /* (else model_attn_backward set it) */
   for (int l = 0; l < m->cfg.layers; l++)
     for (int64_t r = 0; r < B; r++) {
       const int64_t j = b->src_row[r];
@@ -215,7 +217,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   }
   if (N == 0 || m->role == MODEL_ENCODER) return 0.0;
   const float *top = layer_out(m, m->cfg.layers - 1);
-  const float *F = top;
+  const float *F = m->cfg.attention != ATTN_NONE ? model_attn_forward(m, b, top) : top;
   const int32_t *tgt = b->tgt;
   int64_t R = N;
   if (m->cfg.task == TASK_CLASSIFY) { /* one feature row per sequence */
@@ -297,11 +299,15 @@ void model_backward(model *m, const batch *b, float scale) {
     for (int64_t j = 0; j < B; j++)
       if (b->len[j] > 0) last[b->off[b->len[j] - 1] + j] = 1;
   }
-  const float *F = cls ? m->feat : layer_out(m, L - 1); /* no dropout after the last layer */
+  const float *top = layer_out(m, L - 1); /* no dropout after the last layer */
+  const float *F = cls ? m->feat : m->cfg.attention != ATTN_NONE ? model_attn_out(m) : top;
   layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
   const int adaptive = m->cfg.softmax == SOFTMAX_ADAPTIVE, enc = m->role == MODEL_ENCODER;
-  if (enc) { /* no loss on its outputs: only its final states' gradients (s2s_dh, s2s_dc) */
-    memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
+  if (enc) { /* the attention's gradient of its outputs (or none), and its final states' */
+    if (m->s2s_dtop)
+      memcpy(m->dA, m->s2s_dtop, (size_t)(N * D) * sizeof(float));
+    else
+      memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
   } else if (adaptive) {
     asm_backward(m, F, tgt, R, scale, last, m->dA);
   } else {
@@ -338,6 +344,12 @@ void model_backward(model *m, const batch *b, float scale) {
           for (int64_t j = H; j < D; j++) m->dA[r * D + j] += g[j];
       }
     }
+  }
+  if (m->cfg.attention != ATTN_NONE) { /* dA is the gradient of h~: through the attention */
+    model_attn_backward(m, b, top, m->dA, m->dB);
+    float *t = m->dA;
+    m->dA = m->dB;
+    m->dB = t;
   }
   /* tensors after the decoder (its weight, unless tied, and bias): 4 per layer and direction, top
    * layer first */

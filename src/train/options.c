@@ -49,6 +49,10 @@ static const opt_def DEFS[] = {
      "lm, condlm: the readout over the vocabulary; adaptive = Grave et al. 2017 (PyTorch's "
      "AdaptiveLogSoftmaxWithLoss), for large word vocabularies",
      0},
+    {"--attention", NULL, OPT_CHOICE, F(mc.attention), 0, 0, attention_names, "none", NULL,
+     "seq2seq: the decoder attends to the encoder's outputs: dot, general (Luong et al. 2015) or "
+     "concat (Bahdanau et al. 2015's additive score); the readout reads tanh(W [context; h])",
+     0},
     {"--cutoffs", NULL, OPT_STR, F(cutoffs), 0, 0, NULL, NULL, "A,B,..",
      "adaptive softmax: the shortlist is words [0, A), then clusters [A, B), ..., [last, V) (word "
      "ids are by frequency)",

@@ -4,7 +4,8 @@ h5py, read the dataset with h5py, and check the loss PyTorch computes on the val
 conditioned on a label (cond.embedding -> tanh(cond.init_l*) -> each layer's h0 (and c0), with
 --cond-input the label's embedding also concatenated to every input), and encoder-decoders
 (encoder.embedding -> encoder.rnn, whose final states (h_n, c_n) start decoder.rnn; the readout is
-decoder.out).
+decoder.out), with attention over the encoder's outputs (attention.*: the context c of the
+decoder's top output h, then tanh(linear_out([c; h])) is the readout's input).
 Usage: torch_parity.py DATA.h5 EVAL.json MODEL.h5 [EVAL.json MODEL.h5 ...]"""
 import json, sys
 import h5py, numpy as np, torch, torch.nn as nn
@@ -69,7 +70,8 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
             state = None
             if s2s:  # the encoder's final states start the decoder
                 src = torch.from_numpy(src_tok[src_off[i]:src_off[i + 1]])
-                state = enc_rnn(enc_emb(src.unsqueeze(1)))[1]
+                keys, state = enc_rnn(enc_emb(src.unsqueeze(1)))
+                keys = keys.squeeze(1)  # (S, D)
             if task in ("lm", "condlm", "seq2seq"):  # starts with <eos>, predicts every token
                 x, y = torch.cat([torch.tensor([eos]), seq[:-1]]), seq
             else:
@@ -83,6 +85,19 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
                 if cin:
                     inp = torch.cat([inp, e.expand(len(x), 1, cin)], dim=2)
             out = rnn(inp, state)[0].squeeze(1)  # (T, D)
+            attn = text(a.get("attention", "none"))
+            if attn != "none":
+                W = lambda n: torch.from_numpy(f["attention." + n][:])
+                if attn == "dot":
+                    score = out @ keys.T
+                elif attn == "general":
+                    score = (out @ W("linear_in.weight").T) @ keys.T
+                else:  # concat: v . tanh(W_q h + b_q + W_k k)
+                    q = out @ W("linear_query.weight").T + W("linear_query.bias")
+                    k = keys @ W("linear_context.weight").T
+                    score = (torch.tanh(q[:, None, :] + k[None, :, :]) @ W("v.weight").T).squeeze(2)
+                ctx = torch.softmax(score, dim=1) @ keys
+                out = torch.tanh(torch.cat([ctx, out], dim=1) @ W("linear_out.weight").T)
             if task == "classify":  # forward direction at the last step, reverse direction at the first
                 out = torch.cat([out[-1, :Hs], out[0, Hs:]]).unsqueeze(0) if bi else out[-1:]
             logits = dec(out).double()  # adaptive: already log-probabilities (log_softmax keeps them)
@@ -93,7 +108,8 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     worst = max(worst, rel)
     kind = ("bidirectional " if bi else "") + ("cond-input " if cin else "") + \
         ("tied " if int(a.get("tie_weights", 0)) else "") + (f"proj {Pj} " if Pj else "") + \
-        (f"adaptive {list(a['cutoffs'])} " if adaptive else "")
+        (f"adaptive {list(a['cutoffs'])} " if adaptive else "") + \
+        (f"attention {text(a['attention'])} " if text(a.get("attention", "none")) != "none" else "")
     print(f"{task} {kind}{cell}: torch loss {total / count:.6f}, recur eval {ev['loss']:.6f} over {count} (relative {rel:.1e})")
     assert count == ev.get("tokens", ev.get("sequences")), (count, ev)
 assert worst < 1e-4, worst

@@ -85,4 +85,12 @@ for cell in lstm gru rnn_tanh rnn_relu; do
   "$RECUR" eval s-$cell --data s2s.h5 --split val --json > ev-s-$cell.json
   models+=(ev-s-$cell.json s-$cell/model.h5)
 done
+for at in dot general concat; do
+  for cell in lstm gru; do
+    "$RECUR" train --data s2s.h5 --out s-$at-$cell --task seq2seq --attention $at --mode sequences --cell $cell --layers 2 \
+      --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
+    "$RECUR" eval s-$at-$cell --data s2s.h5 --split val --json > ev-s-$at-$cell.json
+    models+=(ev-s-$at-$cell.json s-$at-$cell/model.h5)
+  done
+done
 /usr/bin/python3 "$(dirname "$0")/torch_parity.py" s2s.h5 "${models[@]}"

@@ -12,6 +12,7 @@ static int g_cond_input;                      /* condlm: the label also appended
 static int g_tie;                             /* the readout's weight is the embedding */
 static float g_locked, g_embed_drop, g_wdrop; /* regularisers, their masks fixed by the step */
 static int g_proj;                            /* lstm projection width (< hidden 6) */
+static int g_attn;     /* seq2seq: the attention */
 static int g_adaptive; /* adaptive softmax: shortlist {0, 1}, clusters [2, 4) and [4, 7) */
 
 static double loss_of(model *m, const batch *b, const float *h0, const float *c0) {
@@ -40,10 +41,16 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .softmax = g_adaptive ? SOFTMAX_ADAPTIVE : SOFTMAX_FULL,
                     .n_cutoffs = 2,
                     .cutoffs = {2, 4},
-                    .div_value = 2.0f};
+                    .div_value = 2.0f,
+                    .attention = g_attn};
   model *m = model_create(&c, 42);
   /* make biases and weights a bit larger so every gate matters */
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
+  for (int ti = 0; g_attn && ti < m->n_tensors; ti++) /* scores far from uniform: the score's
+                                                        gradients above the forward's noise */
+    if (!strncmp(m->tensors[ti].name, "attention.", 10) &&
+        strcmp(m->tensors[ti].name, "attention.linear_out.weight"))
+      for (int64_t i = 0; i < m->tensors[ti].n; i++) m->params[m->tensors[ti].offset + i] *= 4.0f;
   if (g_tie) /* the embedding is also the readout: N(0, 1) rows would saturate the softmax */
     for (int64_t i = 0; i < (int64_t)V * c.embed; i++) m->emb[i] *= 0.3f;
   int len[NSEQ] = {5, 2, 4};
@@ -263,6 +270,14 @@ int main(void) {
   g_tie = 1;
   run_task(CELL_LSTM, 1, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
   g_tie = 0;
+  /* each score, into both stacks (a 2-layer lstm's top outputs are small: its score gradients, ~1e-4,
+   * sit at the float forward's finite-difference noise; 1 layer and the other cells check them) */
+  for (g_attn = ATTN_DOT; g_attn < ATTN_COUNT; g_attn++) {
+    run_task(CELL_LSTM, 1, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
+    run_task(CELL_GRU, 2, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
+    run_task(CELL_RNN_TANH, 2, 0.3f, TASK_SEQ2SEQ, 0, POOL_LAST);
+  }
+  g_attn = ATTN_NONE;
   g_cond_input = 1;
   for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
   g_cond_input = 0;
