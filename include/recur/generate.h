@@ -26,16 +26,32 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
                         FILE *out);
 
 /* seq2seq: greedy decoding of n sources at once (src[i], src_len[i] tokens), starting from and
- * ending at eos (the dataset's <eos>, as in training): out[i] (room for
- * max_out ids) gets the output without its <eos>, out_len[i] its length (max_out when no <eos> came
- * in time). Every row runs until all have ended: one GEMM per step for the whole group. */
+ * ending at eos (the dataset's <eos>, as in training): out[i] (room for max_out ids) gets the
+ * output without its <eos>, out_len[i] its length (max_out when no <eos> came in time), score[i]
+ * (unless NULL) its log-probability (with its <eos>). Every row runs until all have ended: one
+ * GEMM per step for the whole group. */
 void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *const *src,
-                     int max_out, int32_t **out, int *out_len);
+                     int max_out, int32_t **out, int *out_len, double *score);
 
-/* seq2seq: the greedy output of each of n lines of text, one line each to out (decoded together:
- * one batch). Outputs stop at <eos> or after max_out tokens. An empty line gives an empty one. */
+/* seq2seq: beam search for one source: K hypotheses advance together (one GEMM per step); a
+ * hypothesis ends at eos; the best ended one by log p / lp(len) with GNMT's length penalty
+ * lp = ((5 + len) / 6)^alpha (alpha 0: plain log-probability) goes to out (room for max_out),
+ * its length is returned and its log-probability put in *score. With no ended hypothesis after
+ * max_out steps, the best running one. */
+int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, double alpha,
+                  int max_out, int32_t *out, double *score);
+
+typedef struct {
+  int beam;              /* 1: greedy */
+  double length_penalty; /* alpha of generate_beam */
+  int max_out;
+  int scores; /* also write "<TAB>log p" after each output */
+} decode_opts;
+
+/* seq2seq: the output of each of n lines of text, one line each to out (greedy: decoded together
+ * in one batch; beam: one line at a time). An empty line gives an empty one. */
 void generate_transduce(model *m, const model_vocab *v, const vocab_index *vi, char *const *lines,
-                        int n, int max_out, FILE *out);
+                        int n, const decode_opts *d, FILE *out);
 
 /* Predict for one line of text and write one line to out: "label<TAB>probability" (classify),
  * a tag character per character (char-level tag) or word/TAG tokens (word-level tag). b is

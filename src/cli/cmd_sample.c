@@ -258,7 +258,9 @@ int cmd_eval(int argc, char **argv) {
 /* ---- predict ---- */
 typedef struct {
   int best;
-  int64_t max_out, batch;
+  int64_t max_out, batch, beam;
+  double length_penalty;
+  int scores;
 } predict_flags;
 
 static const opt_def PREDICT_DEFS[] = {
@@ -268,6 +270,13 @@ static const opt_def PREDICT_DEFS[] = {
      "seq2seq: stop an output that has not ended (<eos>) after N tokens", 0},
     {"--batch", NULL, OPT_INT, OPT_FIELD(predict_flags, batch), 1, 1 << 16, NULL, "64", "B",
      "seq2seq: lines decoded together (one matrix product per step for all of them)", 0},
+    {"--beam", NULL, OPT_INT, OPT_FIELD(predict_flags, beam), 1, 1024, NULL, "1", "K",
+     "seq2seq: beam search with K hypotheses (1 = greedy)", 0},
+    {"--length-penalty", NULL, OPT_REAL, OPT_FIELD(predict_flags, length_penalty), 0, 10, NULL,
+     "0", "A", "seq2seq beam: rank ended hypotheses by log p / ((5 + length) / 6)^A (Wu et al. 2016)",
+     0},
+    {"--scores", NULL, OPT_SWITCH, OPT_FIELD(predict_flags, scores), 0, 1, NULL, "0", NULL,
+     "seq2seq: write <TAB> and the output's log-probability after each output", 0},
 };
 static const opt_table PREDICT = {
     "predict",
@@ -297,10 +306,14 @@ int cmd_predict(int argc, char **argv) {
   vocab_index vi;
   vocab_index_init(&vi, v.level, v.vocab, v.vocab_size, v.eos_id, v.unk_id);
   batch b = {0};
+  const decode_opts dopt = {.beam = (int)f.beam,
+                           .length_penalty = f.length_penalty,
+                           .max_out = (int)f.max_out,
+                           .scores = f.scores};
   if (s2s) { /* lines in groups of --batch */
     char *one[1] = {(char *)text}, **lines = xmalloc((size_t)f.batch * sizeof(char *));
     if (text && strcmp(text, "-") != 0) {
-      generate_transduce(m, &v, &vi, one, 1, (int)f.max_out, stdout);
+      generate_transduce(m, &v, &vi, one, 1, &dopt, stdout);
     } else {
       int n = 0;
       size_t cap = 0;
@@ -310,11 +323,11 @@ int cmd_predict(int argc, char **argv) {
         while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
         lines[n++] = xstrdup(line);
         if (n == f.batch) {
-          generate_transduce(m, &v, &vi, lines, n, (int)f.max_out, stdout);
+          generate_transduce(m, &v, &vi, lines, n, &dopt, stdout);
           while (n > 0) xfree(lines[--n]);
         }
       }
-      generate_transduce(m, &v, &vi, lines, n, (int)f.max_out, stdout);
+      generate_transduce(m, &v, &vi, lines, n, &dopt, stdout);
       while (n > 0) xfree(lines[--n]);
       xfree(line);
     }

@@ -1,8 +1,9 @@
 # Many-to-many with an offset (--task seq2seq): prepare reads source<TAB>target lines (bad lines
 # are named, nothing is written), decode gives them back, an LSTM encoder-decoder learns to
 # reverse strings (greedy exact match >= 0.95 on held-out lines), `recur predict` writes outputs
-# for lines of stdin, `recur sample` refuses the model, 2 ranks equal --accum 2, and a resumed run
-# equals an uninterrupted one.
+# for lines of stdin, `recur sample` refuses the model; on copying 15-30 characters attention wins
+# by a wide margin and beam search never scores below greedy; 2 ranks equal --accum 2 (with
+# attention too), and a resumed run equals an uninterrupted one.
 source "$(dirname "$0")/../lib.sh"
 MPIRUN=${MPIRUN:-mpirun}
 python3 - <<'PY'
@@ -12,6 +13,10 @@ with open("rev.txt", "w") as f:
     for i in range(4000):
         s = "".join(r.choice("abcdefgh") for _ in range(r.randint(3, 8)))
         f.write(s + "\t" + s[::-1] + "\n")
+with open("copy.txt", "w") as f:  # long inputs: the final state alone cannot hold them
+    for i in range(4000):
+        s = "".join(r.choice("abcdefgh") for _ in range(r.randint(15, 30)))
+        f.write(s + "\t" + s + "\n")
 with open("words.txt", "w") as f:  # word level: the source's words sorted
     for i in range(300):
         w = [r.choice(["one", "two", "three", "four", "five"]) for _ in range(r.randint(1, 6))]
@@ -60,6 +65,37 @@ PY
 [ "$("$RECUR" predict run abcdef)" = "fedcba" ] || echo "note: predict abcdef gave $("$RECUR" predict run abcdef)"
 expect_fail "this model is a seq2seq model, not a language model" "$RECUR" sample run
 
+# attention on long inputs, and beam search against greedy
+"$RECUR" prepare copy.txt -o copy.h5 --task seq2seq --val 0.05 --quiet
+ccommon=(--data copy.h5 --task seq2seq --mode sequences --cell lstm --layers 1 --hidden 128 --embed 32 --batch 32 --lr 0.005)
+"$RECUR" train "${ccommon[@]}" --steps 600 --eval-every 0 --quiet --out c-none
+"$RECUR" train "${ccommon[@]}" --attention dot --steps 600 --eval-every 0 --quiet --out c-dot
+"$RECUR" eval c-none --data copy.h5 --json > cn.json
+"$RECUR" eval c-dot --data copy.h5 --json > cd.json
+python3 - cn.json cd.json <<'PY'
+import json, sys
+n, d = (json.load(open(p)) for p in sys.argv[1:3])
+print(f"copy 15-30 characters, LSTM 1x128, 600 steps: no attention loss {n['loss']:.4f} exact {n['exact_match']:.3f}; "
+      f"dot attention loss {d['loss']:.4f} exact {d['exact_match']:.3f}")
+assert d["exact_match"] >= 0.5 and n["exact_match"] <= 0.1 and d["loss"] * 5 < n["loss"], (n, d)
+PY
+"$RECUR" decode copy.h5 --split val | cut -f1 > csrc.txt
+"$RECUR" predict c-dot --scores --max-out 64 < csrc.txt > g1.txt
+"$RECUR" predict c-dot --scores --max-out 64 --beam 4 < csrc.txt > g4.txt
+"$RECUR" predict c-dot --max-out 64 --beam 4 --length-penalty 1 < csrc.txt > g4lp.txt
+python3 - g1.txt g4.txt g4lp.txt <<'PY'
+import sys
+g1, g4 = ([l.rstrip("\n").split("\t") for l in open(p)] for p in sys.argv[1:3])
+lp = open(sys.argv[3]).read().split("\n")
+assert len(g1) == len(g4) == 200 and len(lp) == 201, (len(g1), len(g4), len(lp))
+# a greedy output that never ended (64 tokens, no <eos>) has no comparable score
+ended = [(a, b) for a, b in zip(g1, g4) if len(a[0]) < 64]
+worse = [(a, b) for a, b in ended if float(b[1]) < float(a[1]) - 1e-4]
+print(f"beam 4 vs greedy: {len(worse)} of {len(ended)} ended outputs score lower; "
+      f"{sum(float(b[1]) > float(a[1]) + 1e-4 for a, b in ended)} higher")
+assert len(ended) >= 150 and not worse, worse[:3]
+PY
+
 # world-size invariance and exact resume through encoder and decoder
 "$RECUR" train "${common[@]}" --steps 12 --log-every 1 --eval-every 0 --accum 2 --quiet --out a2
 timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --steps 12 --log-every 1 --eval-every 0 --quiet --out n2
@@ -72,6 +108,9 @@ print(f"seq2seq: 2 ranks vs accum 2, worst relative loss difference {w:.2e}")
 assert w < 1e-5, w
 PY
 "$H5TOOL" compare a2/model.h5 n2/model.h5 1e-5 || fail "seq2seq: 2 ranks and accum 2 trained different parameters"
+"$RECUR" train "${common[@]}" --attention general --steps 8 --eval-every 0 --accum 2 --quiet --out a2at
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --attention general --steps 8 --eval-every 0 --quiet --out n2at
+"$H5TOOL" compare a2at/model.h5 n2at/model.h5 1e-5 || fail "seq2seq attention: 2 ranks and accum 2 trained different parameters"
 "$RECUR" train "${common[@]}" --steps 6 --eval-every 0 --ckpt-every 6 --quiet --out part
 "$RECUR" train --resume part --steps 12 --quiet
 "$RECUR" train "${common[@]}" --steps 12 --eval-every 0 --ckpt-every 6 --quiet --out full
