@@ -22,7 +22,9 @@ enum model_task { TASK_LM, TASK_CLASSIFY, TASK_TAG, TASK_CONDLM, TASK_SEQ2SEQ, T
 static inline int task_has_labels(int t) { return t == TASK_CLASSIFY || t == TASK_CONDLM; }
 /* tasks whose datasets and models carry label or tag names */
 static inline int task_has_names(int t) { return t != TASK_LM && t != TASK_SEQ2SEQ; }
-static inline int task_is_lm(int t) { return t == TASK_LM || t == TASK_CONDLM || t == TASK_SEQ2SEQ; }
+static inline int task_is_lm(int t) {
+  return t == TASK_LM || t == TASK_CONDLM || t == TASK_SEQ2SEQ;
+}
 extern const char *const ds_split_names[SPLIT_COUNT + 1];
 extern const char *const ds_level_names[LEVEL_COUNT + 1];
 extern const char *const task_names[TASK_COUNT + 1];

@@ -14,8 +14,9 @@
 #define MODEL_VERSION     1
 #define MODEL_MAX_LAYERS  16
 #define MODEL_MAX_CUTOFFS 8 /* --softmax adaptive: clusters after the shortlist */
-#define MODEL_MAX_TENSORS (20 * MODEL_MAX_LAYERS + 4 + 2 * MODEL_MAX_CUTOFFS) /* seq2seq: 2 stacks */
-#define MODEL_DIAG_T      512 /* distances back in time that gradient-flow diagnostics keep */
+#define MODEL_MAX_TENSORS                                                                          \
+  (20 * MODEL_MAX_LAYERS + 4 + 2 * MODEL_MAX_CUTOFFS) /* seq2seq: 2 stacks */
+#define MODEL_DIAG_T 512 /* distances back in time that gradient-flow diagnostics keep */
 
 enum model_pool { POOL_LAST, POOL_MEAN, POOL_COUNT };
 extern const char *const pool_names[POOL_COUNT + 1];
@@ -89,24 +90,24 @@ typedef struct model {
    * encoder.: embedding, stack, no readout) whose parameters follow the decoder's in this buffer
    * (backward finishes the decoder first) */
   struct model *enc;
-  int role;       /* MODEL_WHOLE, MODEL_DECODER, MODEL_ENCODER */
+  int role;               /* MODEL_WHOLE, MODEL_DECODER, MODEL_ENCODER */
   float *s2s_h0, *s2s_c0; /* (L, B, H) the decoder's initial states: the encoder's final ones */
   float *s2s_dh, *s2s_dc; /* (L, B, H) their gradients (decoder: target rows; encoder: the same in
                              source rows, the gradients of its final states) */
   int s2s_made;           /* the last forward encoded b->src (no initial state was given) */
-  const float *s2s_dtop;  /* encoder: (Ns, D) the gradient of its top outputs (attention), or NULL */
+  const float *s2s_dtop; /* encoder: (Ns, D) the gradient of its top outputs (attention), or NULL */
   /* seq2seq --attention (names attention.*): the query q (N, D) is the decoder's top output;
    * general q' = W_in q; concat scores v . tanh(W_q q + b_q + W_k k); the context c = sum a_u k_u
    * over the row's source outputs k; the readout reads h~ = tanh(W_out [c; q]) */
-  float *at_in, *gat_in;   /* general: (D, D) linear_in.weight */
-  float *at_q, *gat_q;     /* concat: (D, D) linear_query.weight */
-  float *at_qb, *gat_qb;   /* concat: (D) linear_query.bias */
-  float *at_k, *gat_k;     /* concat: (D, D) linear_context.weight */
-  float *at_v, *gat_v;     /* concat: (1, D) v.weight */
-  float *at_out, *gat_out; /* (D, 2 D) linear_out.weight */
+  float *at_in, *gat_in;      /* general: (D, D) linear_in.weight */
+  float *at_q, *gat_q;        /* concat: (D, D) linear_query.weight */
+  float *at_qb, *gat_qb;      /* concat: (D) linear_query.bias */
+  float *at_k, *gat_k;        /* concat: (D, D) linear_context.weight */
+  float *at_v, *gat_v;        /* concat: (1, D) v.weight */
+  float *at_out, *gat_out;    /* (D, 2 D) linear_out.weight */
   struct model_attn_acts *at; /* what forward keeps for backward (model_attn.c) */
-  unsigned char *emb_marks; /* (V) embedding rows a backward wrote (model_sparse_grads) */
-  int n_dec;                /* tensors of the readout (first in the buffer) */
+  unsigned char *emb_marks;   /* (V) embedding rows a backward wrote (model_sparse_grads) */
+  int n_dec;                  /* tensors of the readout (first in the buffer) */
   /* --softmax adaptive: head (HS, D), HS = shortlist + clusters, and the clusters */
   float *head, *ghead;
   int HS, n_clusters;
@@ -178,8 +179,7 @@ const model_tensor *model_find_tensor(const model *m, const char *name);
  * writes the gradient of top into dtop and of the encoder's top outputs into the encoder's
  * s2s_dtop buffer. */
 const float *model_attn_forward(model *m, const batch *b, const float *top);
-void model_attn_backward(model *m, const batch *b, const float *top, const float *dHt,
-                         float *dtop);
+void model_attn_backward(model *m, const batch *b, const float *top, const float *dHt, float *dtop);
 
 /* Forward over a packed batch. h0/c0 are (L, B, H) initial states or NULL for zeros (forward
  * direction; condlm: NULL makes them from b->label, and backward then trains that path). train

@@ -78,7 +78,7 @@ typedef struct {
 double eval_accuracy(const eval_result *r);
 double eval_token_accuracy(const eval_result *r); /* seq2seq */
 double eval_exact_match(const eval_result *r);    /* seq2seq */
-double eval_f1(const eval_result *r, int k); /* F1 of class k */
+double eval_f1(const eval_result *r, int k);      /* F1 of class k */
 double eval_macro_f1(const eval_result *r);
 /* A language model's loss (nats per token) as users read it: perplexity at word level
  * (*name = "ppl"), bits per character otherwise ("bpc"). */

@@ -79,9 +79,10 @@ int cmd_sample(int argc, char **argv) {
     model *m = model_load(file, &v, NULL);
     if (!task_is_lm(m->cfg.task) || m->cfg.task == TASK_SEQ2SEQ)
       recur_fail(path,
-                 m->cfg.task == TASK_SEQ2SEQ ? "use `recur predict MODEL TEXT`: it writes the output "
-                                               "for an input"
-                                             : "use `recur predict` for classifiers and taggers",
+                 m->cfg.task == TASK_SEQ2SEQ
+                     ? "use `recur predict MODEL TEXT`: it writes the output "
+                       "for an input"
+                     : "use `recur predict` for classifiers and taggers",
                  "this model is a %s model, not a language model", task_names[m->cfg.task]);
     int32_t label = -1;
     const char *lab = f.label ? f.label : "";
@@ -272,8 +273,8 @@ static const opt_def PREDICT_DEFS[] = {
      "seq2seq: lines decoded together (one matrix product per step for all of them)", 0},
     {"--beam", NULL, OPT_INT, OPT_FIELD(predict_flags, beam), 1, 1024, NULL, "1", "K",
      "seq2seq: beam search with K hypotheses (1 = greedy)", 0},
-    {"--length-penalty", NULL, OPT_REAL, OPT_FIELD(predict_flags, length_penalty), 0, 10, NULL,
-     "0", "A", "seq2seq beam: rank ended hypotheses by log p / ((5 + length) / 6)^A (Wu et al. 2016)",
+    {"--length-penalty", NULL, OPT_REAL, OPT_FIELD(predict_flags, length_penalty), 0, 10, NULL, "0",
+     "A", "seq2seq beam: rank ended hypotheses by log p / ((5 + length) / 6)^A (Wu et al. 2016)",
      0},
     {"--scores", NULL, OPT_SWITCH, OPT_FIELD(predict_flags, scores), 0, 1, NULL, "0", NULL,
      "seq2seq: write <TAB> and the output's log-probability after each output", 0},
@@ -307,9 +308,9 @@ int cmd_predict(int argc, char **argv) {
   vocab_index_init(&vi, v.level, v.vocab, v.vocab_size, v.eos_id, v.unk_id);
   batch b = {0};
   const decode_opts dopt = {.beam = (int)f.beam,
-                           .length_penalty = f.length_penalty,
-                           .max_out = (int)f.max_out,
-                           .scores = f.scores};
+                            .length_penalty = f.length_penalty,
+                            .max_out = (int)f.max_out,
+                            .scores = f.scores};
   if (s2s) { /* lines in groups of --batch */
     char *one[1] = {(char *)text}, **lines = xmalloc((size_t)f.batch * sizeof(char *));
     if (text && strcmp(text, "-") != 0) {

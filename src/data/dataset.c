@@ -82,7 +82,8 @@ static uint64_t *open_stream(hid_t g, const char *path, const char *name, const 
   return o;
 }
 
-/* Opens path:/<split>/{tokens,offsets} (seq2seq: and src_*), checks them, appends the part to sp. */
+/* Opens path:/<split>/{tokens,offsets} (seq2seq: and src_*), checks them, appends the part to sp.
+ */
 static void add_part(dataset *ds, int split, hid_t file, int file_idx, const char *path) {
   ds_split *sp = &ds->split[split];
   const char *name = ds_split_names[split];
@@ -161,8 +162,7 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
     sp->src_offsets[0] = 0;
     sp->n_src_tok += (uint64_t)nsrc;
     sp->src_tokens = xrealloc(sp->src_tokens, (size_t)(sp->n_parts + 1) * sizeof(int64_t));
-    sp->src_part_tok =
-        xrealloc(sp->src_part_tok, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
+    sp->src_part_tok = xrealloc(sp->src_part_tok, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
     sp->src_tokens[sp->n_parts] = src;
     sp->src_part_tok[sp->n_parts] = sbase;
     sp->src_part_tok[sp->n_parts + 1] = sp->n_src_tok;

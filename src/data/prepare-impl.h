@@ -44,8 +44,8 @@ typedef struct {
   int nt;
   int width; /* bytes per token in the file: 1, 2 or 4 */
   unsigned char nbuf[TBUF * 4];
-  h5_appender lab; /* classify: a label per sequence */
-  h5_appender tag; /* tag: a tag per token */
+  h5_appender lab;              /* classify: a label per sequence */
+  h5_appender tag;              /* tag: a tag per token */
   h5_appender src_tok, src_off; /* seq2seq: the source side of each sequence */
   uint64_t src_ntok;
   uint64_t seq_start;

@@ -304,7 +304,8 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   }
   if (role == MODEL_DECODER) { /* attention (its gradient is final after the readout's) */
     const int64_t D = m->D;
-    if (c->attention == ATTN_GENERAL) off = add_tensor(m, "attention.linear_in.weight", 2, D, D, off);
+    if (c->attention == ATTN_GENERAL)
+      off = add_tensor(m, "attention.linear_in.weight", 2, D, D, off);
     if (c->attention == ATTN_CONCAT) {
       off = add_tensor(m, "attention.linear_query.weight", 2, D, D, off);
       off = add_tensor(m, "attention.linear_query.bias", 1, D, 1, off);

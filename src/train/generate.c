@@ -113,12 +113,11 @@ void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *
   const int64_t L = m->cfg.layers, H = m->cfg.hidden, V = m->O;
   RECUR_ASSERT(m->role == MODEL_DECODER);
   int *one = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-  int32_t *cur = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t)), **in = xmalloc(
-                                                                        (size_t)(n > 0 ? n : 1) *
-                                                                        sizeof(int32_t *));
+  int32_t *cur = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t)),
+          **in = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t *));
   uint64_t *ids = xcalloc((size_t)(n > 0 ? n : 1), sizeof(uint64_t));
-  float *h = xmalloc((size_t)(L * n * H) * sizeof(float)), *c = xmalloc((size_t)(L * n * H) *
-                                                                         sizeof(float));
+  float *h = xmalloc((size_t)(L * n * H) * sizeof(float)),
+        *c = xmalloc((size_t)(L * n * H) * sizeof(float));
   for (int i = 0; i < n; i++) {
     one[i] = 1;
     cur[i] = eos; /* the decoder's first input, as in training */
@@ -180,19 +179,21 @@ int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, doubl
   /* K rows from the start (the first step reads row 0 only): the attention's rows keep their
    * sources whatever the beams become */
   int *one = xmalloc((size_t)K * sizeof(int)), *slen = xmalloc((size_t)K * sizeof(int));
-  int32_t *cur = xmalloc((size_t)K * sizeof(int32_t)), **in = xmalloc((size_t)K * sizeof(int32_t *)),
+  int32_t *cur = xmalloc((size_t)K * sizeof(int32_t)),
+          **in = xmalloc((size_t)K * sizeof(int32_t *)),
           **srcs = xmalloc((size_t)K * sizeof(int32_t *));
   int32_t *hist = xmalloc((size_t)(2 * K * (max_out + 1)) * sizeof(int32_t)),
-          *nhist = hist + K * (max_out + 1), *best = xmalloc((size_t)(max_out + 1) * sizeof(int32_t));
+          *nhist = hist + K * (max_out + 1),
+          *best = xmalloc((size_t)(max_out + 1) * sizeof(int32_t));
   double *bs = xcalloc((size_t)K, sizeof(double)), best_norm = -INFINITY, best_raw = 0;
   uint64_t *ids = xcalloc((size_t)K, sizeof(uint64_t));
-  float *h = xmalloc((size_t)(L * K * H) * sizeof(float)), *c = xmalloc((size_t)(L * K * H) *
-                                                                         sizeof(float)),
+  float *h = xmalloc((size_t)(L * K * H) * sizeof(float)),
+        *c = xmalloc((size_t)(L * K * H) * sizeof(float)),
         *nh = xmalloc((size_t)(L * K * H) * sizeof(float)),
         *nc = xmalloc((size_t)(L * K * H) * sizeof(float));
   cand *cd = xmalloc((size_t)(2 * K) * sizeof(cand));
-  for (int k = 0; k < K; k++) one[k] = 1, slen[k] = src_len, srcs[k] = src, cur[k] = eos,
-                              in[k] = &cur[k];
+  for (int k = 0; k < K; k++)
+    one[k] = 1, slen[k] = src_len, srcs[k] = src, cur[k] = eos, in[k] = &cur[k];
   batch b = {0};
   int best_len = -1, t;
   for (t = 0; t < max_out; t++) {
@@ -287,10 +288,11 @@ void generate_transduce(model *m, const model_vocab *v, const vocab_index *vi, c
   for (int j = 0; j < k; j++) ks[j] = src[idx[j]], kl[j] = slen[idx[j]], kr[j] = res[idx[j]];
   double *ksc = xcalloc((size_t)(k > 0 ? k : 1), sizeof(double)),
          *sc = xcalloc((size_t)(n > 0 ? n : 1), sizeof(double));
-  if (k > 0 && d->beam <= 1) generate_greedy(m, (int32_t)v->eos_id, k, kl, ks, max_out, kr, ko, ksc);
+  if (k > 0 && d->beam <= 1)
+    generate_greedy(m, (int32_t)v->eos_id, k, kl, ks, max_out, kr, ko, ksc);
   for (int j = 0; j < k && d->beam > 1; j++)
-    ko[j] = generate_beam(m, (int32_t)v->eos_id, kl[j], ks[j], d->beam, d->length_penalty,
-                          max_out, kr[j], &ksc[j]);
+    ko[j] = generate_beam(m, (int32_t)v->eos_id, kl[j], ks[j], d->beam, d->length_penalty, max_out,
+                          kr[j], &ksc[j]);
   for (int j = 0; j < k; j++) olen[idx[j]] = ko[j], sc[idx[j]] = ksc[j];
   for (int i = 0; i < n; i++) {
     int prev_word = 0;

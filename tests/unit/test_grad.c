@@ -12,7 +12,7 @@ static int g_cond_input;                      /* condlm: the label also appended
 static int g_tie;                             /* the readout's weight is the embedding */
 static float g_locked, g_embed_drop, g_wdrop; /* regularisers, their masks fixed by the step */
 static int g_proj;                            /* lstm projection width (< hidden 6) */
-static int g_attn;     /* seq2seq: the attention */
+static int g_attn;                            /* seq2seq: the attention */
 static int g_adaptive; /* adaptive softmax: shortlist {0, 1}, clusters [2, 4) and [4, 7) */
 
 static double loss_of(model *m, const batch *b, const float *h0, const float *c0) {
@@ -270,8 +270,9 @@ int main(void) {
   g_tie = 1;
   run_task(CELL_LSTM, 1, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
   g_tie = 0;
-  /* each score, into both stacks (a 2-layer lstm's top outputs are small: its score gradients, ~1e-4,
-   * sit at the float forward's finite-difference noise; 1 layer and the other cells check them) */
+  /* each score, into both stacks (a 2-layer lstm's top outputs are small: its score gradients,
+   * ~1e-4, sit at the float forward's finite-difference noise; 1 layer and the other cells check
+   * them) */
   for (g_attn = ATTN_DOT; g_attn < ATTN_COUNT; g_attn++) {
     run_task(CELL_LSTM, 1, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
     run_task(CELL_GRU, 2, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
