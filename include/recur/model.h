@@ -95,6 +95,12 @@ typedef struct model {
   float *s2s_dh, *s2s_dc; /* (L, B, H) their gradients (decoder: target rows; encoder: the same in
                              source rows, the gradients of its final states) */
   int s2s_made;           /* the last forward encoded b->src (no initial state was given) */
+  /* a bidirectional encoder: its reverse direction's final-state gradients (L, B, H) (encoder);
+   * the bridge's inputs [forward; reverse] final states (L, B, 2 H) for h and c (decoder), and
+   * per layer and state (h, c) tanh(W x + b): W (H, 2 H), b (H) (names bridge.{h,c}_l*) */
+  float *s2s_dhr, *s2s_dcr, *s2s_bx, *s2s_bcx;
+  float *br_w[MODEL_MAX_LAYERS][2], *gbr_w[MODEL_MAX_LAYERS][2];
+  float *br_b[MODEL_MAX_LAYERS][2], *gbr_b[MODEL_MAX_LAYERS][2];
   const float *s2s_dtop; /* encoder: (Ns, D) the gradient of its top outputs (attention), or NULL */
   /* seq2seq --attention (names attention.*): the query q (N, D) is the decoder's top output;
    * general q' = W_in q; concat scores v . tanh(W_q q + b_q + W_k k); the context c = sum a_u k_u

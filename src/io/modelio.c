@@ -201,7 +201,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     .div_value = (float)div_value,
                     .attention = attn};
   for (int k = 0; k < n_cut; k++) c.cutoffs[k] = (int)cut[k];
-  if (task_is_lm(c.task) && c.bidirectional)
+  if (task_is_lm(c.task) && c.task != TASK_SEQ2SEQ && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");
   if (!(c.dropout >= 0 && c.dropout < 1)) c.dropout = 0;
   if (step && !h5_attr_get_i64(f, "step", step)) *step = 0;

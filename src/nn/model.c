@@ -71,17 +71,19 @@ void model_config_check(const model_config *c) {
   if (c->dropout > 0 && c->dropout_locked > 0)
     recur_fail(NULL, "give one of them", "--dropout and --dropout-locked both drop between layers");
   if (c->task < 0 || c->task >= TASK_COUNT) recur_fail(NULL, NULL, "unknown task");
-  if (c->task == TASK_SEQ2SEQ && (c->bidirectional || c->proj > 0 || c->softmax != SOFTMAX_FULL))
-    recur_fail(NULL, "the encoder-decoder runs unidirectional stacks of one width for now",
+  if (c->task == TASK_SEQ2SEQ && (c->proj > 0 || c->softmax != SOFTMAX_FULL))
+    recur_fail(NULL, "the encoder-decoder runs stacks of one width and a full softmax for now",
                "--task seq2seq does not take %s yet",
-               c->bidirectional ? "--bidirectional"
-               : c->proj > 0    ? "--proj"
-                                : "--softmax adaptive");
+               c->proj > 0 ? "--proj" : "--softmax adaptive");
+  if (c->task == TASK_SEQ2SEQ && c->bidirectional && c->attention == ATTN_DOT)
+    recur_fail(NULL, "give --attention general or concat",
+               "--attention dot compares equal widths: a bidirectional encoder's outputs are twice "
+               "the decoder's");
   if (c->attention < 0 || c->attention >= ATTN_COUNT)
     recur_fail(NULL, "--attention none|dot|general|concat", "unknown attention");
   if (c->attention != ATTN_NONE && c->task != TASK_SEQ2SEQ)
     recur_fail(NULL, "attention reads an encoder's outputs", "--attention needs --task seq2seq");
-  if (task_is_lm(c->task) && c->bidirectional)
+  if (task_is_lm(c->task) && c->bidirectional && c->task != TASK_SEQ2SEQ)
     recur_fail(NULL, "a language model must not see the future it predicts",
                "--bidirectional cannot be used with --task lm");
   if (!task_is_lm(c->task) && c->n_out < 1) recur_fail(NULL, NULL, "no labels or tags to predict");
@@ -115,10 +117,10 @@ static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int6
   RECUR_ASSERT(m->n_tensors < MODEL_MAX_TENSORS);
   model_tensor *t = &m->tensors[m->n_tensors++];
   snprintf(t->name, sizeof t->name, "%s%s",
-           strncmp(name, "attention.", 10) == 0 ? ""
-           : m->role == MODEL_ENCODER           ? "encoder."
-           : m->role == MODEL_DECODER           ? "decoder."
-                                                : "",
+           !strncmp(name, "attention.", 10) || !strncmp(name, "bridge.", 7) ? ""
+           : m->role == MODEL_ENCODER                                       ? "encoder."
+           : m->role == MODEL_DECODER                                       ? "decoder."
+                                                                            : "",
            name);
   t->rank = rank;
   t->dims[0] = d0;
@@ -212,6 +214,12 @@ static void bind(model *m) {
     }
   m->emb_tensor = ti;
   NEXT(m->emb, m->gemb);
+  if (m->role == MODEL_DECODER && c->bidirectional)
+    for (int l = 0; l < c->layers; l++)
+      for (int s = 0; s < (c->cell == CELL_LSTM ? 2 : 1); s++) {
+        NEXT(m->br_w[l][s], m->gbr_w[l][s]);
+        NEXT(m->br_b[l][s], m->gbr_b[l][s]);
+      }
   if (c->tie_weights) {
     m->dec_w = m->emb;
     m->gdec_w = m->gemb;
@@ -245,7 +253,7 @@ static void init_params(model *m, int n) {
     int tail_k = -1, tail_j = -1; /* decoder.tail.K.1.weight: Linear(hsz, osz) */
     sscanf(nm, "decoder.tail.%d.%d", &tail_k, &tail_j);
     /* attention: Linear(in, out) by its fan-in (the query's bias: D) */
-    const int at = strncmp(nm, "attention.", 10) == 0;
+    const int at = !strncmp(nm, "attention.", 10) || !strncmp(nm, "bridge.", 7);
     float bound = 1.0f / sqrtf((float)(tail_j == 1                    ? m->cl[tail_k].hsz
                                        : at && T->rank == 2           ? T->dims[1]
                                        : t < m->n_dec                 ? m->D
@@ -303,17 +311,17 @@ static model *create(const model_config *c, uint64_t seed, int role) {
     off = add_tensor(m, nm, 1, m->O, 1, off);
   }
   if (role == MODEL_DECODER) { /* attention (its gradient is final after the readout's) */
-    const int64_t D = m->D;
+    const int64_t D = m->D, De = (c->bidirectional ? 2 : 1) * P; /* the encoder's outputs */
     if (c->attention == ATTN_GENERAL)
-      off = add_tensor(m, "attention.linear_in.weight", 2, D, D, off);
+      off = add_tensor(m, "attention.linear_in.weight", 2, De, D, off);
     if (c->attention == ATTN_CONCAT) {
       off = add_tensor(m, "attention.linear_query.weight", 2, D, D, off);
       off = add_tensor(m, "attention.linear_query.bias", 1, D, 1, off);
-      off = add_tensor(m, "attention.linear_context.weight", 2, D, D, off);
+      off = add_tensor(m, "attention.linear_context.weight", 2, D, De, off);
       off = add_tensor(m, "attention.v.weight", 2, 1, D, off);
     }
     if (c->attention != ATTN_NONE)
-      off = add_tensor(m, "attention.linear_out.weight", 2, D, 2 * D, off);
+      off = add_tensor(m, "attention.linear_out.weight", 2, D, De + D, off);
   }
   m->n_dec = m->n_tensors; /* the readout and the attention */
   for (int l = c->layers - 1; l >= 0; l--)
@@ -334,6 +342,14 @@ static model *create(const model_config *c, uint64_t seed, int role) {
       }
     }
   off = add_tensor(m, "embedding.weight", 2, V, E, off);
+  if (role == MODEL_DECODER && c->bidirectional) /* bridge: both directions' final states -> one */
+    for (int l = 0; l < c->layers; l++)
+      for (int s = 0; s < S; s++) {
+        snprintf(nm, sizeof nm, "bridge.%c_l%d.weight", s ? 'c' : 'h', l);
+        off = add_tensor(m, nm, 2, H, 2 * H, off);
+        snprintf(nm, sizeof nm, "bridge.%c_l%d.bias", s ? 'c' : 'h', l);
+        off = add_tensor(m, nm, 1, H, 1, off);
+      }
   if (cond) { /* the condition: its gradient is final last */
     off = add_tensor(m, "cond.embedding.weight", 2, c->n_cond, C, off);
     for (int l = 0; l < c->layers; l++) {
@@ -421,6 +437,7 @@ void model_free(model *m) {
   }
   xfree(m->emb_marks);
   xfree(m->s2s_h0), xfree(m->s2s_c0), xfree(m->s2s_dh), xfree(m->s2s_dc);
+  xfree(m->s2s_dhr), xfree(m->s2s_dcr), xfree(m->s2s_bx), xfree(m->s2s_bcx);
   model_attn_free(m);
   if (m->enc) { /* its parameters are in this model's buffer */
     m->enc->params = m->enc->grads = NULL;

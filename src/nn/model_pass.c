@@ -47,6 +47,8 @@ static void reserve(model *m, int64_t N, int64_t B) {
     const size_t n = (size_t)(m->cfg.layers * B * m->cfg.hidden) * sizeof(float);
     m->s2s_h0 = xrealloc(m->s2s_h0, n), m->s2s_c0 = xrealloc(m->s2s_c0, n);
     m->s2s_dh = xrealloc(m->s2s_dh, n), m->s2s_dc = xrealloc(m->s2s_dc, n);
+    m->s2s_dhr = xrealloc(m->s2s_dhr, n), m->s2s_dcr = xrealloc(m->s2s_dcr, n);
+    m->s2s_bx = xrealloc(m->s2s_bx, 2 * n), m->s2s_bcx = xrealloc(m->s2s_bcx, 2 * n);
   }
   m->capN = N;
   m->capB = B;
@@ -125,41 +127,81 @@ void model_encode(model *m, const batch *b, uint64_t step, int train) {
   model *e = m->enc;
   const batch *sb = b->src;
   const int64_t B = b->s.B, H = model_state_width(&m->cfg), HC = m->cfg.hidden;
+  const int bi = e->ndir == 2, lstm = m->cfg.cell == CELL_LSTM;
   RECUR_ASSERT(e && sb && sb->s.B == B);
   reserve(m, b->s.N, B);
   model_forward(e, sb, NULL, NULL, step, train);
-  /* row r starts from the final states of its source (row src_row[r] of sb) */
+  /* row r starts from the final states of its source (row src_row[r] of sb); bidirectional: the
+   * bridge makes them from both directions' (the reverse one's last step is the source's first) */
   for (int l = 0; l < m->cfg.layers; l++)
     for (int64_t r = 0; r < B; r++) {
       const int j = b->src_row[r];
-      float *h = m->s2s_h0 + (l * B + r) * H, *c = m->s2s_c0 + (l * B + r) * HC;
-      if (sb->len[j] == 0) {
-        memset(h, 0, (size_t)H * sizeof(float));
-        memset(c, 0, (size_t)HC * sizeof(float));
-        continue;
+      float *h = bi ? m->s2s_bx + (l * B + r) * 2 * H : m->s2s_h0 + (l * B + r) * H;
+      float *c = bi ? m->s2s_bcx + (l * B + r) * 2 * HC : m->s2s_c0 + (l * B + r) * HC;
+      for (int d = 0; d < e->ndir; d++, h += H, c += HC) {
+        if (sb->len[j] == 0) {
+          memset(h, 0, (size_t)H * sizeof(float));
+          memset(c, 0, (size_t)HC * sizeof(float));
+          continue;
+        }
+        const int64_t row = sb->off[sb->len[j] - 1] + j;
+        memcpy(h, e->acts[l][d].h + row * H, (size_t)H * sizeof(float));
+        if (lstm) memcpy(c, e->acts[l][d].cell + row * HC, (size_t)HC * sizeof(float));
       }
-      const int64_t row = sb->off[sb->len[j] - 1] + j;
-      memcpy(h, e->acts[l][0].h + row * H, (size_t)H * sizeof(float));
-      if (m->cfg.cell == CELL_LSTM)
-        memcpy(c, e->acts[l][0].cell + row * HC, (size_t)HC * sizeof(float));
+    }
+  if (!bi) return;
+  for (int l = 0; l < m->cfg.layers; l++)
+    for (int s = 0; s < (lstm ? 2 : 1); s++) { /* tanh(x W^T + b) */
+      const float *x = (s ? m->s2s_bcx : m->s2s_bx) + l * B * 2 * H;
+      float *y = (s ? m->s2s_c0 : m->s2s_h0) + l * B * H;
+      gemm(0, 1, (int)B, (int)H, (int)(2 * H), x, (int)(2 * H), m->br_w[l][s], (int)(2 * H), 0.0f,
+           y, (int)H);
+      for (int64_t r = 0; r < B; r++)
+        for (int64_t k = 0; k < H; k++) y[r * H + k] += m->br_b[l][s][k];
+      vec_tanh(y, (int)(B * H));
     }
 }
 
 /* seq2seq, after the decoder's backward left the gradients of its initial states in s2s_dh/dc:
- * the encoder's backward from them (its outputs have no other use) */
+ * through the bridge (bidirectional), then the encoder's backward from its final states' gradients
+ * and (attention) its outputs' */
 static void s2s_backward(model *m, const batch *b, float scale) {
   model *e = m->enc;
   const batch *sb = b->src;
-  const int64_t B = b->s.B, H = model_state_width(&m->cfg), HC = m->cfg.hidden;
+  const int64_t B = b->s.B, H = model_state_width(&m->cfg);
+  const int bi = e->ndir == 2, lstm = m->cfg.cell == CELL_LSTM;
   reserve(e, sb->s.N, B);
   if (m->cfg.attention == ATTN_NONE) e->s2s_dtop = NULL; /* (else model_attn_backward set it) */
+  float *dz = xmalloc((size_t)(B * H) * sizeof(float)),
+        *dx = xmalloc((size_t)(B * 2 * H) * sizeof(float));
   for (int l = 0; l < m->cfg.layers; l++)
-    for (int64_t r = 0; r < B; r++) {
-      const int64_t j = b->src_row[r];
-      memcpy(e->s2s_dh + (l * B + j) * H, m->s2s_dh + (l * B + r) * H, (size_t)H * sizeof(float));
-      memcpy(e->s2s_dc + (l * B + j) * HC, m->s2s_dc + (l * B + r) * HC,
-             (size_t)HC * sizeof(float));
+    for (int s = 0; s < (lstm ? 2 : 1); s++) {
+      const float *g = (s ? m->s2s_dc : m->s2s_dh) + l * B * H; /* decoder rows */
+      float *fwd = (s ? e->s2s_dc : e->s2s_dh) + l * B * H,     /* encoder rows */
+          *rev = (s ? e->s2s_dcr : e->s2s_dhr) + l * B * H;
+      const float *src = g;
+      int64_t w = H;
+      if (bi) { /* dz = g (1 - y^2); dW += dz^T x, db += sum dz, dx = dz W */
+        const float *y = (s ? m->s2s_c0 : m->s2s_h0) + l * B * H,
+                    *x = (s ? m->s2s_bcx : m->s2s_bx) + l * B * 2 * H;
+        for (int64_t i = 0; i < B * H; i++) dz[i] = g[i] * (1.0f - y[i] * y[i]);
+        gemm(1, 0, (int)H, (int)(2 * H), (int)B, dz, (int)H, x, (int)(2 * H), 1.0f, m->gbr_w[l][s],
+             (int)(2 * H));
+        for (int64_t r = 0; r < B; r++)
+          for (int64_t k = 0; k < H; k++) m->gbr_b[l][s][k] += dz[r * H + k];
+        gemm(0, 0, (int)B, (int)(2 * H), (int)H, dz, (int)H, m->br_w[l][s], (int)(2 * H), 0.0f, dx,
+             (int)(2 * H));
+        src = dx;
+        w = 2 * H;
+      }
+      for (int64_t r = 0; r < B; r++) {
+        const int64_t j = b->src_row[r];
+        memcpy(fwd + j * H, src + r * w, (size_t)H * sizeof(float));
+        if (bi) memcpy(rev + j * H, src + r * w + H, (size_t)H * sizeof(float));
+      }
     }
+  xfree(dz);
+  xfree(dx);
   model_backward(e, sb, scale);
 }
 
@@ -387,11 +429,20 @@ void model_backward(model *m, const batch *b, float scale) {
         memcpy(m->dh[0] + r * H, m->dA + r * D, (size_t)H * sizeof(float));
         memcpy(m->dh[1] + m->perm[r] * H, m->dA + r * D + H, (size_t)H * sizeof(float));
       }
+      if (enc) { /* each direction's final state started the decoder (through the bridge) */
+        m->scratch.dhT = m->s2s_dh + l * B * H;
+        m->scratch.dcT = m->cfg.cell == CELL_LSTM ? m->s2s_dc + l * B * m->cfg.hidden : NULL;
+      }
       layer_backward(reg_view(m, l, 0), &m->acts[l][0], X, &b->s, m->dh[0], m->dB, &m->scratch);
       if (m->diag) diag_record(m, b, l, m->dh[0]);
       permute_rows(m->xr, X, m->perm, N, in);
+      if (enc) {
+        m->scratch.dhT = m->s2s_dhr + l * B * H;
+        m->scratch.dcT = m->cfg.cell == CELL_LSTM ? m->s2s_dcr + l * B * m->cfg.hidden : NULL;
+      }
       layer_backward(reg_view(m, l, 1), &m->acts[l][1], m->xr, &b->s, m->dh[1], m->dxr,
                      &m->scratch);
+      m->scratch.dhT = m->scratch.dcT = NULL;
       for (int64_t r = 0; r < N; r++) {
         const float *s = m->dxr + m->perm[r] * in;
         float *d = m->dB + r * in;

@@ -2,8 +2,8 @@
 # are named, nothing is written), decode gives them back, an LSTM encoder-decoder learns to
 # reverse strings (greedy exact match >= 0.95 on held-out lines), `recur predict` writes outputs
 # for lines of stdin, `recur sample` refuses the model; on copying 15-30 characters attention wins
-# by a wide margin and beam search never scores below greedy; 2 ranks equal --accum 2 (with
-# attention too), and a resumed run equals an uninterrupted one.
+# by a wide margin and beam search never scores below greedy; 2 ranks equal --accum 2 (with a
+# bidirectional encoder and attention too), and a resumed run equals an uninterrupted one.
 source "$(dirname "$0")/../lib.sh"
 MPIRUN=${MPIRUN:-mpirun}
 python3 - <<'PY'
@@ -41,7 +41,11 @@ expect_fail "empty target" "$RECUR" prepare bad3.txt -o bad/bad3.h5 --task seq2s
 no_leftovers bad
 
 common=(--data rev.h5 --task seq2seq --mode sequences --cell lstm --layers 1 --hidden 128 --embed 32 --batch 32)
-expect_fail "--task seq2seq does not take --bidirectional yet" "$RECUR" train "${common[@]}" --bidirectional --steps 1 --out bad/bi
+expect_fail "--attention dot compares equal widths" "$RECUR" train "${common[@]}" --bidirectional --attention dot --steps 1 --out bad/bi
+"$RECUR" prepare rev.txt -o lm.h5 --split-on line --quiet
+expect_fail "--attention needs --task seq2seq" "$RECUR" train --data lm.h5 --mode sequences --attention general --steps 1 --out bad/lm
+expect_fail "--task seq2seq does not take --proj yet" "$RECUR" train "${common[@]}" --proj 64 --steps 1 --out bad/proj
+no_leftovers bad
 "$RECUR" train "${common[@]}" --steps 1500 --eval-every 500 --lr 0.005 --quiet --out run
 "$RECUR" eval run --data rev.h5 --json > e.json
 python3 - e.json <<'PY'
@@ -108,8 +112,8 @@ print(f"seq2seq: 2 ranks vs accum 2, worst relative loss difference {w:.2e}")
 assert w < 1e-5, w
 PY
 "$H5TOOL" compare a2/model.h5 n2/model.h5 1e-5 || fail "seq2seq: 2 ranks and accum 2 trained different parameters"
-"$RECUR" train "${common[@]}" --attention general --steps 8 --eval-every 0 --accum 2 --quiet --out a2at
-timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --attention general --steps 8 --eval-every 0 --quiet --out n2at
+"$RECUR" train "${common[@]}" --bidirectional --attention general --steps 8 --eval-every 0 --accum 2 --quiet --out a2at
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --bidirectional --attention general --steps 8 --eval-every 0 --quiet --out n2at
 "$H5TOOL" compare a2at/model.h5 n2at/model.h5 1e-5 || fail "seq2seq attention: 2 ranks and accum 2 trained different parameters"
 "$RECUR" train "${common[@]}" --steps 6 --eval-every 0 --ckpt-every 6 --quiet --out part
 "$RECUR" train --resume part --steps 12 --quiet

@@ -33,14 +33,14 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     kw = dict(bidirectional=bi, **({"proj_size": Pj} if Pj else {}))
     cin = int(a["cond_dim"]) if task == "condlm" and int(a["cond_input"]) else 0
     I = E + cin  # the first layer's input width
-    make_rnn = {"lstm": lambda: nn.LSTM(I, H, L, **kw), "gru": lambda: nn.GRU(I, H, L, **kw),
-                "rnn_tanh": lambda: nn.RNN(I, H, L, nonlinearity="tanh", **kw),
-                "rnn_relu": lambda: nn.RNN(I, H, L, nonlinearity="relu", **kw)}[cell]
-    rnn = make_rnn()
+    make_rnn = lambda **kw: {"lstm": lambda: nn.LSTM(I, H, L, **kw), "gru": lambda: nn.GRU(I, H, L, **kw),
+                             "rnn_tanh": lambda: nn.RNN(I, H, L, nonlinearity="tanh", **kw),
+                             "rnn_relu": lambda: nn.RNN(I, H, L, nonlinearity="relu", **kw)}[cell]()
     s2s = task == "seq2seq"
+    rnn = make_rnn(**(dict(kw, bidirectional=False) if s2s else kw))  # seq2seq: bidirectional = the encoder
     pfx = "decoder." if s2s else ""  # seq2seq: the decoder's names, the encoder's below
     if s2s:
-        enc_emb, enc_rnn = nn.Embedding(V, E), make_rnn()
+        enc_emb, enc_rnn = nn.Embedding(V, E), make_rnn(**kw)
         with torch.no_grad():
             enc_emb.weight.copy_(torch.from_numpy(f["encoder.embedding.weight"][:]))
             for name, p in enc_rnn.named_parameters():
@@ -50,7 +50,7 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
         cinit = [(torch.from_numpy(f[f"cond.init_l{l}.weight"][:]), torch.from_numpy(f[f"cond.init_l{l}.bias"][:]))
                  for l in range(L)]
     Hs = Pj or H  # the state and output width
-    D = Hs * (2 if bi else 1)
+    D = Hs * (2 if bi and task != "seq2seq" else 1)
     adaptive = text(a.get("softmax", "full")) == "adaptive"
     emb = nn.Embedding(V, E)
     if adaptive:  # decoder = AdaptiveLogSoftmaxWithLoss: its whole log-distribution, by name
@@ -71,7 +71,14 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
             if s2s:  # the encoder's final states start the decoder
                 src = torch.from_numpy(src_tok[src_off[i]:src_off[i + 1]])
                 keys, state = enc_rnn(enc_emb(src.unsqueeze(1)))
-                keys = keys.squeeze(1)  # (S, D)
+                keys = keys.squeeze(1)  # (S, De)
+                if bi:  # the bridge: tanh(W [forward; reverse] + b) per layer, for h and for c
+                    def bridge(s, n):
+                        return torch.stack([torch.tanh(torch.cat([s[2 * l, 0], s[2 * l + 1, 0]])
+                                                       @ torch.from_numpy(f[f"bridge.{n}_l{l}.weight"][:]).T
+                                                       + torch.from_numpy(f[f"bridge.{n}_l{l}.bias"][:]))
+                                            for l in range(L)]).unsqueeze(1)
+                    state = (bridge(state[0], "h"), bridge(state[1], "c")) if cell == "lstm" else bridge(state, "h")
             if task in ("lm", "condlm", "seq2seq"):  # starts with <eos>, predicts every token
                 x, y = torch.cat([torch.tensor([eos]), seq[:-1]]), seq
             else:

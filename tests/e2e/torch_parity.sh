@@ -93,4 +93,12 @@ for at in dot general concat; do
     models+=(ev-s-$at-$cell.json s-$at-$cell/model.h5)
   done
 done
+# a bidirectional encoder: the bridge, and attention over outputs twice the decoder's width
+for spec in "lstm none" "gru none" "rnn_tanh none" "lstm general" "gru concat"; do
+  set -- $spec
+  "$RECUR" train --data s2s.h5 --out s-bi-$1-$2 --task seq2seq --bidirectional --attention $2 --mode sequences --cell $1 \
+    --layers 2 --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
+  "$RECUR" eval s-bi-$1-$2 --data s2s.h5 --split val --json > ev-s-bi-$1-$2.json
+  models+=(ev-s-bi-$1-$2.json s-bi-$1-$2/model.h5)
+done
 /usr/bin/python3 "$(dirname "$0")/torch_parity.py" s2s.h5 "${models[@]}"

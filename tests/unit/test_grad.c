@@ -279,6 +279,15 @@ int main(void) {
     run_task(CELL_RNN_TANH, 2, 0.3f, TASK_SEQ2SEQ, 0, POOL_LAST);
   }
   g_attn = ATTN_NONE;
+  /* a bidirectional encoder: the bridge from both directions' final states, and the attention over
+   * outputs twice the decoder's width (lstm: 1 layer, as above) */
+  for (int cell = 0; cell < CELL_COUNT; cell++)
+    run_task(cell, cell == CELL_LSTM ? 1 : 2, 0.0f, TASK_SEQ2SEQ, 1, POOL_LAST);
+  for (g_attn = ATTN_GENERAL; g_attn < ATTN_COUNT; g_attn++) {
+    run_task(CELL_LSTM, 1, 0.0f, TASK_SEQ2SEQ, 1, POOL_LAST);
+    run_task(CELL_GRU, 2, 0.0f, TASK_SEQ2SEQ, 1, POOL_LAST);
+  }
+  g_attn = ATTN_NONE;
   g_cond_input = 1;
   for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
   g_cond_input = 0;
