@@ -73,11 +73,15 @@ typedef struct {
   /* seq2seq: targets whose argmax (teacher forcing) is right; sequences; greedy outputs equal to
    * their targets */
   double tok_correct, seqs, exact;
+  /* seq2seq: BLEU-4's sums over the greedy outputs (Papineni et al. 2002, corpus level): clipped
+   * n-gram matches and the outputs' n-grams (n = 1..4), output and reference lengths */
+  double bleu_match[4], bleu_total[4], hyp_len, ref_len;
 } eval_result;
 
 double eval_accuracy(const eval_result *r);
 double eval_token_accuracy(const eval_result *r); /* seq2seq */
 double eval_exact_match(const eval_result *r);    /* seq2seq */
+double eval_bleu(const eval_result *r);           /* seq2seq: corpus BLEU-4 in [0, 1] */
 double eval_f1(const eval_result *r, int k);      /* F1 of class k */
 double eval_macro_f1(const eval_result *r);
 /* A language model's loss (nats per token) as users read it: perplexity at word level

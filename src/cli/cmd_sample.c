@@ -203,6 +203,7 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     } else if (ds->task == TASK_SEQ2SEQ) {
       json_num(&j, "token_accuracy", eval_token_accuracy(r));
       json_num(&j, "exact_match", eval_exact_match(r));
+      if (ds->level == LEVEL_WORD) json_num(&j, "bleu", 100 * eval_bleu(r));
       json_num(&j, "sequences", r->seqs);
     } else {
       json_num(&j, name, met);
@@ -216,6 +217,8 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     printf("%s: loss %.4f nats/target token, token accuracy %.4f, exact match %.4f (greedy) over "
            "%.0f sequences\n",
            split, loss, eval_token_accuracy(r), eval_exact_match(r), r->seqs);
+    if (ds->level == LEVEL_WORD)
+      printf("  BLEU-4 (corpus, greedy outputs) %.2f\n", 100 * eval_bleu(r));
   } else {
     printf("%s: loss %.4f nats/token, %s %.4f, %.0f tokens\n", split, loss,
            strcmp(name, "ppl") ? "bits/char" : "perplexity", met, r->tokens);

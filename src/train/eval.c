@@ -53,15 +53,40 @@ static void eval_pieces(model *m, const dataset *ds, int split, int B, double ac
   xfree(mine);
 }
 
+/* occurrences of the n-gram g in s (len tokens) */
+static int ngram_count(const int32_t *s, int len, const int32_t *g, int n) {
+  int c = 0;
+  for (int i = 0; i + n <= len; i++) c += memcmp(s + i, g, (size_t)n * sizeof(int32_t)) == 0;
+  return c;
+}
+
+/* BLEU's sums for one output h against its reference y: acc[0..4) clipped matches, acc[4..8)
+ * the output's n-grams, acc[8] its length, acc[9] the reference's */
+static void bleu_add(const int32_t *h, int hl, const int32_t *y, int yl, double *acc) {
+  for (int n = 1; n <= 4; n++) {
+    for (int i = 0; i + n <= hl; i++) {
+      int first = 1; /* count each distinct n-gram once, at its first position */
+      for (int j = 0; j < i && first; j++) first = memcmp(h + j, h + i, (size_t)n * 4) != 0;
+      if (!first) continue;
+      int ch = ngram_count(h, hl, h + i, n), cr = ngram_count(y, yl, h + i, n);
+      acc[n - 1] += ch < cr ? ch : cr;
+    }
+    acc[4 + n - 1] += hl >= n ? hl - n + 1 : 0;
+  }
+  acc[8] += hl;
+  acc[9] += yl;
+}
+
 /* seq2seq: teacher-forced token accuracy of the last forward, then greedy decoding of the batch's
  * sources against their targets (each target's last token is <eos>) */
 static void s2s_score(model *m, const dataset *ds, const items *it, int k, const batch *b,
-                      double acc[5]) {
+                      double *acc) {
   const int64_t V = m->O;
   for (int64_t r = 0; r < b->s.N; r++)
     if (b->tgt[r] >= 0) acc[2] += vec_argmax(m->probs + r * V, (int)V) == b->tgt[r];
-  int max_out = 0;
+  int max_out = 0; /* room for twice the longest target: an output longer is wrong anyway */
   for (int i = 0; i < k; i++) max_out = it->len[i] > max_out ? it->len[i] : max_out;
+  max_out = 2 * max_out + 8;
   int32_t **out = xmalloc((size_t)k * sizeof(int32_t *));
   int32_t *pool = xmalloc((size_t)k * (size_t)(max_out + 1) * sizeof(int32_t));
   int *olen = xmalloc((size_t)k * sizeof(int));
@@ -71,6 +96,7 @@ static void s2s_score(model *m, const dataset *ds, const items *it, int k, const
     const int n = it->len[i] - 1; /* the target without its <eos> */
     acc[3] += 1;
     acc[4] += olen[i] == n && memcmp(out[i], it->tgt[i], (size_t)n * sizeof(int32_t)) == 0;
+    bleu_add(out[i], olen[i], it->tgt[i], n, acc + 5);
   }
   xfree(out), xfree(pool), xfree(olen);
 }
@@ -78,7 +104,7 @@ static void s2s_score(model *m, const dataset *ds, const items *it, int k, const
 eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len) {
   const int rank = core_rank(), W = core_world();
   const ds_split *sp = &ds->split[split];
-  double acc[5] = {0, 0, 0, 0, 0};
+  double acc[15] = {0}; /* loss, targets; seq2seq: correct, sequences, exact, BLEU's 10 sums */
   double *conf = !task_is_lm(ds->task) ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
   if (ds->task == TASK_LM && ds->eos_id < 0) {
     eval_pieces(m, ds, split, B, acc);
@@ -109,8 +135,18 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
     items_free(&it);
     batch_free(&b);
   }
-  dist_sum_doubles(acc, 5);
-  eval_result res = {acc[0], acc[1], conf, conf ? m->O : 0, acc[2], acc[3], acc[4]};
+  dist_sum_doubles(acc, 15);
+  eval_result res = {.loss_sum = acc[0],
+                     .tokens = acc[1],
+                     .confusion = conf,
+                     .n_out = conf ? m->O : 0,
+                     .tok_correct = acc[2],
+                     .seqs = acc[3],
+                     .exact = acc[4],
+                     .hyp_len = acc[13],
+                     .ref_len = acc[14]};
+  for (int n = 0; n < 4; n++) res.bleu_match[n] = acc[5 + n], res.bleu_total[n] = acc[9 + n];
+
   if (conf) dist_sum_doubles(conf, m->O * m->O);
   return res;
 }
@@ -129,6 +165,16 @@ double eval_token_accuracy(const eval_result *r) {
   return r->tokens > 0 ? r->tok_correct / r->tokens : 0;
 }
 double eval_exact_match(const eval_result *r) { return r->seqs > 0 ? r->exact / r->seqs : 0; }
+
+double eval_bleu(const eval_result *r) {
+  double logp = 0;
+  for (int n = 0; n < 4; n++) {
+    if (r->bleu_match[n] <= 0 || r->bleu_total[n] <= 0) return 0;
+    logp += 0.25 * log(r->bleu_match[n] / r->bleu_total[n]);
+  }
+  const double bp = r->hyp_len < r->ref_len ? exp(1.0 - r->ref_len / r->hyp_len) : 1.0;
+  return bp * exp(logp);
+}
 
 double eval_f1(const eval_result *r, int k) {
   double tp = r->confusion[k * r->n_out + k], fp = 0, fn = 0;

@@ -142,9 +142,13 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
     json_num(&j, "val_tokens", r->tokens);
     eval_json(&j, r, ds->out_names);
   } else if (ds->task == TASK_SEQ2SEQ) {
+    char bleu[32] = "";
+    if (ds->level == LEVEL_WORD) snprintf(bleu, sizeof bleu, " | BLEU %.2f", 100 * eval_bleu(r));
     if (!mt->quiet)
-      printf("  val loss %.4f | token accuracy %.4f | exact match %.4f | %.0f sequences | %.1fs\n",
-             vl, eval_token_accuracy(r), eval_exact_match(r), r->seqs, seconds);
+      printf(
+          "  val loss %.4f | token accuracy %.4f | exact match %.4f%s | %.0f sequences | %.1fs\n",
+          vl, eval_token_accuracy(r), eval_exact_match(r), bleu, r->seqs, seconds);
+    if (ds->level == LEVEL_WORD) json_num(&j, "val_bleu", 100 * eval_bleu(r));
     json_num(&j, "val_tokens", r->tokens);
     json_num(&j, "val_token_accuracy", eval_token_accuracy(r));
     json_num(&j, "val_exact_match", eval_exact_match(r));

@@ -17,6 +17,11 @@ with open("copy.txt", "w") as f:  # long inputs: the final state alone cannot ho
     for i in range(4000):
         s = "".join(r.choice("abcdefgh") for _ in range(r.randint(15, 30)))
         f.write(s + "\t" + s + "\n")
+with open("wsort.txt", "w") as f:  # word level, for BLEU: the source's words sorted
+    W = "one two three four five six seven eight nine ten".split()
+    for i in range(3000):
+        w = [r.choice(W) for _ in range(r.randint(2, 8))]
+        f.write(" ".join(w) + "\t" + " ".join(sorted(w)) + "\n")
 with open("words.txt", "w") as f:  # word level: the source's words sorted
     for i in range(300):
         w = [r.choice(["one", "two", "three", "four", "five"]) for _ in range(r.randint(1, 6))]
@@ -27,6 +32,7 @@ PY
 "$RECUR" decode rev.h5 --split val >> back.txt
 sort back.txt > b1.txt && sort rev.txt > b2.txt && cmp -s b1.txt b2.txt || fail "decode does not give back the seq2seq lines"
 "$RECUR" prepare words.txt -o words.h5 --task seq2seq --level word --val 0 --quiet
+"$RECUR" prepare wsort.txt -o wsort.h5 --task seq2seq --level word --val 0.1 --quiet
 "$RECUR" decode words.h5 > wback.txt
 cmp -s wback.txt words.txt || fail "word level: decode does not give back the lines"
 h5ls -r rev.h5 | grep -q "^/train/src_offsets " || fail "no /train/src_offsets in the dataset"
@@ -68,6 +74,35 @@ assert same >= 0.95, same
 PY
 [ "$("$RECUR" predict run abcdef)" = "fedcba" ] || echo "note: predict abcdef gave $("$RECUR" predict run abcdef)"
 expect_fail "this model is a seq2seq model, not a language model" "$RECUR" sample run
+
+# word level: corpus BLEU-4 of the greedy outputs, against BLEU computed here from recur predict's
+"$RECUR" train --data wsort.h5 --task seq2seq --mode sequences --cell lstm --layers 1 --hidden 64 --embed 16 \
+  --attention general --batch 32 --steps 150 --lr 0.005 --eval-every 0 --quiet --out wrun
+"$RECUR" eval wrun --data wsort.h5 --json > we.json
+"$RECUR" decode wsort.h5 --split val > wval.txt
+cut -f1 wval.txt | "$RECUR" predict wrun > wgot.txt
+python3 - we.json wval.txt wgot.txt <<'PY'
+import json, math, sys
+from collections import Counter
+e = json.load(open(sys.argv[1]))
+refs = [l.rstrip("\n").split("\t")[1].split() for l in open(sys.argv[2])]
+hyps = [l.split() for l in open(sys.argv[3])]
+assert len(refs) == len(hyps) == e["sequences"], (len(refs), len(hyps), e)
+match, total = [0] * 4, [0] * 4
+for h, y in zip(hyps, refs):
+    for n in range(1, 5):
+        hc = Counter(tuple(h[i:i + n]) for i in range(len(h) - n + 1))
+        yc = Counter(tuple(y[i:i + n]) for i in range(len(y) - n + 1))
+        match[n - 1] += sum(min(c, yc[g]) for g, c in hc.items())
+        total[n - 1] += max(0, len(h) - n + 1)
+c, r = sum(map(len, hyps)), sum(map(len, refs))
+bleu = min(1, math.exp(1 - r / c)) * math.exp(sum(math.log(m / t) for m, t in zip(match, total)) / 4)
+exact = sum(h == y for h, y in zip(hyps, refs)) / len(refs)
+print(f"word level sort, 150 steps: recur BLEU {e['bleu']:.3f}, computed here {100 * bleu:.3f}; "
+      f"exact match {e['exact_match']:.4f} vs {exact:.4f}")
+assert abs(e["bleu"] - 100 * bleu) < 1e-3 and abs(e["exact_match"] - exact) < 1e-9, (e, bleu, exact)
+assert 5 < e["bleu"] < 99.9, e  # neither nothing nor everything learned: the sums are tested
+PY
 
 # attention on long inputs, and beam search against greedy
 "$RECUR" prepare copy.txt -o copy.h5 --task seq2seq --val 0.05 --quiet

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Encoder-decoder speed against PyTorch (issue: GRU 2x256 with attention, batch 64, sources and
+# targets of 20-60 characters, one thread): training tokens/s (source + target tokens) and greedy
+# decoding of 1,000 inputs, recur beside tests/bench/torch_seq2seq.py (padded batches, as PyTorch
+# users write it) in the same run. Usage: tests/bench/bench_seq2seq.sh [STEPS] [WORKDIR]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+R=${RECUR:-$top/build/recur}
+steps=${1:-60}
+work=${2:-/tmp/recur-bench-seq2seq}
+mkdir -p "$work" && cd "$work"
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+echo "machine: $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+  "$(lscpu | grep -o 'amx_bf16\|avx512_bf16' | sort -u | xargs || true)"
+python3 - <<'PY'
+import random
+r = random.Random(11)
+with open("pairs.txt", "w") as f:  # a source and a target of 20-60 characters (a noisy copy)
+    for _ in range(20000):
+        s = "".join(r.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(r.randint(20, 60)))
+        t = "".join(c.upper() if r.random() < 0.3 else c for c in s[: r.randint(20, len(s))])
+        f.write(s + "\t" + t + "\n")
+PY
+"$R" prepare pairs.txt -o pairs.h5 --task seq2seq --val 0 --quiet
+model=(--task seq2seq --mode sequences --cell gru --layers 2 --hidden 256 --embed 64 --attention general --batch 64)
+rm -rf run
+"$R" train --data pairs.h5 --out run "${model[@]}" --steps $((steps + 2)) --log-every 1 --eval-every 0 --quiet
+python3 - run/metrics.jsonl <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"tokens_per_s"' in l][1:]  # after 2 warm-up steps
+# per step: tokens = rate x its time (recur counts the decoder's inputs: target tokens with <eos>)
+tok = sum(b["tokens_per_s"] * (b["elapsed_s"] - a["elapsed_s"]) for a, b in zip(rows, rows[1:]))
+print("recur seq2seq GRU 2x256 attention general B=64: %.0f target tokens/s (%d steps)"
+      % (tok / (rows[-1]["elapsed_s"] - rows[0]["elapsed_s"]), len(rows) - 1))
+PY
+/usr/bin/python3 "$here/torch_seq2seq.py" pairs.txt 256 2 64 64 "$steps" train
+head -1000 pairs.txt | cut -f1 > src1000.txt
+t0=$(date +%s.%N)
+"$R" predict run --batch 64 --max-out 80 < src1000.txt > out1000.txt
+t1=$(date +%s.%N)
+python3 -c "print('recur greedy decoding of 1000 inputs: %.2f s (process start and model load included)' % ($t1 - $t0))"
+/usr/bin/python3 "$here/torch_seq2seq.py" pairs.txt 256 2 64 64 0 greedy 1000
