@@ -25,7 +25,8 @@ double ss_eps(enum ss_kind kind, double k, double c, double min, int64_t i) {
 /* Replace inputs of b, position by position, as the paper does: the input at t+1 stays the
  * ground truth with probability eps, otherwise it is a sample from the model's own output
  * distribution at t, computed from the inputs already chosen. The coin flips and samples are
- * keyed by (seed, step, sequence, position); no gradient flows through them. */
+ * keyed by (seed, step, sequence, position); no gradient flows through them. seq2seq: the decoder
+ * starts from the encoder's final states of b's sources and attends to their outputs. */
 void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps,
                       uint64_t seed, uint64_t step) {
   /* h is Hp wide (--proj or --hidden), c is H wide; buffers of H hold either */
@@ -35,6 +36,12 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
         *c = xcalloc((size_t)L * B * H, sizeof(float));
   float *hs = xmalloc((size_t)L * B * H * sizeof(float)),
         *cs = xmalloc((size_t)L * B * H * sizeof(float));
+  const int s2s = m->cfg.task == TASK_SEQ2SEQ;
+  if (s2s) { /* (the encoder's outputs stay in m->enc for the attention of every step below) */
+    model_encode(m, b, step, 0);
+    h0 = m->s2s_h0;
+    c0 = m->cfg.cell == CELL_LSTM ? m->s2s_c0 : NULL;
+  }
   if (h0) memcpy(h, h0, (size_t)L * B * H * sizeof(float));
   if (c0) memcpy(c, c0, (size_t)L * B * H * sizeof(float));
   int32_t *tok = xmalloc((size_t)B * sizeof(int32_t)),
@@ -55,6 +62,10 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
       memcpy(cs + (int64_t)l * bt * H, c + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
     }
     batch_pack(&sb, bt, one, in, NULL, b->seq_id);
+    if (s2s) { /* rows [0, bt) of b: their sources */
+      sb.src = b->src;
+      sb.src_row = b->src_row;
+    }
     model_forward(m, &sb, hs, cs, step, 0);
     model_final_state(m, &sb, hs, cs);
     for (int l = 0; l < L; l++) {
@@ -77,6 +88,8 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
       b->in[b->off[t + 1] + r] = pick;
     }
   }
+  sb.src = NULL; /* b's */
+  sb.src_row = NULL;
   batch_free(&sb);
   m->want_probs = want;
   xfree(h);

@@ -60,9 +60,9 @@ static void trainer_open_model(trainer *t) {
   mc.vocab = (int)ds->vocab_size;
   mc.n_out = !task_is_lm(ds->task) ? (int)ds->n_out : 0;
   mc.n_cond = ds->task == TASK_CONDLM ? (int)ds->n_out : 0;
-  if (mc.task != TASK_LM && o->ss_kind != SS_NONE)
-    recur_usage_fail("scheduled sampling feeds a language model its own predictions",
-                     "--scheduled-sampling needs --task lm");
+  if (mc.task != TASK_LM && mc.task != TASK_SEQ2SEQ && o->ss_kind != SS_NONE)
+    recur_usage_fail("scheduled sampling feeds a language model (or a decoder) its own predictions",
+                     "--scheduled-sampling needs --task lm or seq2seq");
   if (mc.task != ds->task)
     recur_fail(o->data, "give the --task the dataset was prepared for",
                "the dataset is for --task %s, not --task %s", task_names[ds->task],

@@ -150,6 +150,15 @@ PY
 "$RECUR" train "${common[@]}" --bidirectional --attention general --steps 8 --eval-every 0 --accum 2 --quiet --out a2at
 timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --bidirectional --attention general --steps 8 --eval-every 0 --quiet --out n2at
 "$H5TOOL" compare a2at/model.h5 n2at/model.h5 1e-5 || fail "seq2seq attention: 2 ranks and accum 2 trained different parameters"
+# scheduled sampling on the decoder's inputs: eps = 1 is teacher forcing bitwise; eps < 1 changes
+# the run and keeps world-size invariance
+"$RECUR" train "${common[@]}" --attention general --steps 8 --eval-every 0 --quiet --out ss0
+"$RECUR" train "${common[@]}" --attention general --steps 8 --eval-every 0 --quiet --out ss1 --scheduled-sampling linear --ss-k 1 --ss-c 0
+"$H5TOOL" compare ss0/model.h5 ss1/model.h5 0 || fail "seq2seq: scheduled sampling with eps = 1 is not teacher forcing"
+"$RECUR" train "${common[@]}" --attention general --steps 8 --eval-every 0 --quiet --out ssa --accum 2 --scheduled-sampling exp --ss-k 0.9
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --attention general --steps 8 --eval-every 0 --quiet --out ssn --scheduled-sampling exp --ss-k 0.9
+"$H5TOOL" compare ssa/model.h5 ssn/model.h5 1e-5 || fail "seq2seq scheduled sampling: 2 ranks and accum 2 differ"
+if "$H5TOOL" compare ss0/model.h5 ssa/model.h5 1e-3 2>/dev/null; then fail "seq2seq: scheduled sampling at eps 0.9^i changed nothing"; fi
 "$RECUR" train "${common[@]}" --steps 6 --eval-every 0 --ckpt-every 6 --quiet --out part
 "$RECUR" train --resume part --steps 12 --quiet
 "$RECUR" train "${common[@]}" --steps 12 --eval-every 0 --ckpt-every 6 --quiet --out full
