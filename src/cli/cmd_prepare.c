@@ -37,6 +37,11 @@ static const opt_def DEFS[] = {
      "use the vocabulary of this dataset", 0},
     {"--shard-tokens", NULL, OPT_UINT, F(shard_tokens), 0, 9.2e18, NULL, "0", "N",
      "write shard files of about N tokens plus an index (0 = one file)", 0},
+    {"--max-len", NULL, OPT_INT, F(max_len), 0, 1 << 30, NULL, "0", "N",
+     "seq2seq: cut a source or target longer than N tokens (counted in the summary; 0 = no limit)",
+     0},
+    {"--strict", NULL, OPT_SWITCH, F(strict), 0, 1, NULL, "0", NULL,
+     "seq2seq: a source or target longer than --max-len is an error instead", 0},
     {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no summary line", 0},
 };
 #undef F

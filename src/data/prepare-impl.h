@@ -97,8 +97,11 @@ typedef struct {
   int src_side;
   uint32_t *src_ids;
   uint64_t n_src, cap_src;
-  shard *sh;    /* the shard being written */
-  shard **done; /* finished shards, renamed at the end */
+  uint64_t side_left; /* seq2seq --max-len: tokens the side being read may still have */
+  int side_cut;       /* ... and whether it lost some */
+  uint64_t n_cut[2];  /* pass 1: sources and targets cut */
+  shard *sh;          /* the shard being written */
+  shard **done;       /* finished shards, renamed at the end */
   int n_done;
   int n_shards;
   char **shard_names;

@@ -222,6 +222,11 @@ void prepare_run(const prepare_opts *o) {
     p->delimited = o->task == TASK_CONDLM || o->task == TASK_SEQ2SEQ;
   }
   p->split_key = rng_key(o->seed, RNG_SPLIT, 0, 0, 0);
+  p->side_left = UINT64_MAX;
+  if ((o->max_len > 0 || o->strict) && o->task != TASK_SEQ2SEQ)
+    recur_usage_fail("--max-len and --strict cut or refuse the sides of seq2seq lines",
+                     "--max-len needs --task seq2seq");
+  if (o->strict && o->max_len <= 0) recur_usage_fail(NULL, "--strict needs --max-len N");
   /* several ranks split the input files between them, except for stdin and for a word-level
    * vocabulary still to be counted (rank 0 then does it all) */
   int use_stdin = 0;
@@ -417,6 +422,10 @@ void prepare_run(const prepare_opts *o) {
            (unsigned long long)cnt[0], (unsigned long long)cnt[4], (unsigned long long)cnt[1],
            (unsigned long long)cnt[5], (unsigned long long)cnt[2],
            p->sharded ? (p->world > 1 ? " (sharded by rank)" : " (sharded)") : "");
+    if (p->n_cut[0] + p->n_cut[1] > 0)
+      printf("  cut at --max-len %lld: %llu sources, %llu targets (--strict refuses them)\n",
+             (long long)o->max_len, (unsigned long long)p->n_cut[0],
+             (unsigned long long)p->n_cut[1]);
     if (!o->val_given && p->val > 0)
       printf("  validation split: --val %g (the default; --val 0 for none)\n", p->val);
     else if (!o->val_given)

@@ -9,8 +9,16 @@
 #include "prepare-impl.h"
 
 /* word level: one word of content */
+/* seq2seq --max-len: whether one more token fits in the side being read */
+static inline int side_room(prep *p) {
+  if (p->side_left == 0) return p->side_cut = 1, 0;
+  p->side_left--;
+  return 1;
+}
+
 void prep_tok_word(void *ctx, const char *w, int n) {
   prep *p = ctx;
+  if (!side_room(p)) return;
   p->n_content++;
   if (p->pass == 1) {
     p->seq_tok++;
@@ -35,6 +43,8 @@ void prep_tok_fail(void *ctx, enum token_error e, uint64_t off) {
 /* byte level: any run; char level: a run of ASCII */
 void prep_tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off) {
   prep *p = ctx;
+  if (n > p->side_left) n = (size_t)p->side_left, p->side_cut = 1;
+  p->side_left -= n;
   p->n_content += n;
   if (p->pass == 1) {
     uint64_t *cnt = p->o->level == LEVEL_BYTE ? p->byte_count : p->cp_count;
@@ -53,6 +63,7 @@ void prep_tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off) {
 /* char level: one code point >= 128 (ASCII comes in runs) */
 void prep_tok_char(void *ctx, uint32_t cp, uint64_t off) {
   prep *p = ctx;
+  if (!side_room(p)) return;
   p->n_content++;
   if (p->pass == 1) {
     p->seq_tok++;
@@ -218,23 +229,40 @@ void prep_push_src(prep *p, uint32_t id) {
   p->src_ids[p->n_src++] = id;
 }
 
+/* --max-len: a side that lost tokens is counted (pass 1), or refused with --strict */
+static void side_check(prep *p, const char *where, const char *side) {
+  if (!p->side_cut || p->pass != 1) return;
+  if (p->o->strict)
+    recur_fail(where, "give shorter lines, a larger --max-len, or no --strict to cut them",
+               "the %s is longer than --max-len %lld tokens", side, (long long)p->o->max_len);
+  p->n_cut[side[0] == 't']++;
+}
+
 /* seq2seq: source<TAB>target. The source's symbols count toward the vocabulary (pass 1) and go to
  * src_ids (pass 2); the target is the sequence (ending with <eos>). */
 static void pair_line(prep *p, char *line, size_t len, uint64_t off, const char *where) {
   char *tab = memchr(line, '\t', len);
   if (!tab) recur_fail(where, "seq2seq lines are source<TAB>target", "no tab");
   uint64_t keep = p->seq_tok;
+  const uint64_t cap = p->o->max_len > 0 ? (uint64_t)p->o->max_len : UINT64_MAX;
   p->n_src = 0;
   p->src_side = 1;
+  p->side_left = cap;
+  p->side_cut = 0;
   tok_feed(p, (unsigned char *)line, (size_t)(tab - line), off);
   tokenizer_end(&p->tok);
   p->src_side = 0;
+  side_check(p, where, "source");
   uint64_t nsrc = p->pass == 1 ? p->seq_tok - keep : p->n_src;
   p->seq_tok = keep;
   if (nsrc == 0) recur_fail(where, "give a source text before the tab", "empty source");
+  p->side_left = cap;
+  p->side_cut = 0;
   tok_feed(p, (unsigned char *)tab + 1, len - (size_t)(tab + 1 - line),
            off + (uint64_t)(tab + 1 - line));
   tokenizer_end(&p->tok);
+  side_check(p, where, "target");
+  p->side_left = UINT64_MAX;
   if (p->pass == 1 && p->seq_tok == 0)
     recur_fail(where, "give a target text after the tab", "empty target");
   on_end(p);

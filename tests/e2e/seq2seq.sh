@@ -44,7 +44,14 @@ printf 'abc\tcba\n\tcba\n' > bad2.txt
 expect_fail "empty source" "$RECUR" prepare bad2.txt -o bad/bad2.h5 --task seq2seq
 printf 'abc\tcba\nabc\t\n' > bad3.txt
 expect_fail "empty target" "$RECUR" prepare bad3.txt -o bad/bad3.h5 --task seq2seq
+printf 'abcdefgh\txyz\nabc\tuvwxyzuvw\nab\tcd\n' > long.txt
+expect_fail "long.txt:line 1" "$RECUR" prepare long.txt -o bad/long.h5 --task seq2seq --max-len 5 --strict
+expect_fail "--max-len needs --task seq2seq" "$RECUR" prepare long.txt -o bad/lm.h5 --max-len 5
 no_leftovers bad
+"$RECUR" prepare long.txt -o long.h5 --task seq2seq --max-len 5 > long.log
+grep -q "cut at --max-len 5: 1 sources, 1 targets" long.log || fail "no count of the cut lines: $(cat long.log)"
+printf 'abcde\txyz\nabc\tuvwxy\nab\tcd\n' > long-want.txt
+"$RECUR" decode long.h5 | cmp -s - long-want.txt || fail "--max-len did not cut sources and targets to 5: $("$RECUR" decode long.h5)"
 
 common=(--data rev.h5 --task seq2seq --mode sequences --cell lstm --layers 1 --hidden 128 --embed 32 --batch 32)
 expect_fail "--attention dot compares equal widths" "$RECUR" train "${common[@]}" --bidirectional --attention dot --steps 1 --out bad/bi
