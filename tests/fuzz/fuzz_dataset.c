@@ -14,6 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       int32_t *t = xmalloc((n + 1) * sizeof(int32_t));
       if (n) dataset_read(ds, s, 0, n, t);
       for (uint64_t q = 0; q < ds->split[s].n_seq && q < 64; q++) (void)dataset_seq_len(ds, s, q);
+      if (ds->task == TASK_SEQ2SEQ) { /* the source stream */
+        n = ds->split[s].n_src_tok < n ? ds->split[s].n_src_tok : n;
+        if (n) dataset_read_src(ds, s, 0, n, t);
+        for (uint64_t q = 0; q < ds->split[s].n_seq && q < 64; q++) (void)dataset_src_len(ds, s, q);
+      }
       xfree(t);
     }
     dataset_close(ds);

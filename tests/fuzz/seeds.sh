@@ -12,6 +12,7 @@ w = "the cat sat on a mat and then it ran far away from home while dogs slept".s
 open("text.txt", "w").write("".join(" ".join(r.choice(w) for _ in range(r.randint(3, 12))) + "\n" for _ in range(300)))
 open("cls.txt", "w").write("".join(r.choice(["a", "b"]) + "\t" + " ".join(r.choice(w) for _ in range(5)) + "\n" for _ in range(60)))
 open("tag.txt", "w").write("".join(l + "\t" + "".join("U" if c in "aeiou" else "l" for c in l) + "\n" for l in ["hello world", "the cat"] * 20))
+open("pairs.txt", "w").write("".join(s + "\t" + s[::-1] + "\n" for s in (" ".join(r.choice(w) for _ in range(3)) for _ in range(60))))
 open("utf8.txt", "w", encoding="utf-8").write("caf\u00e9 \u00fcber na\u00efve \u2014 \U0001F600 text\n" * 20)
 PY
 "$R" prepare text.txt -o dataset/char.h5 --split-on line --val 0.1 --quiet
@@ -20,6 +21,7 @@ PY
 "$R" prepare cls.txt -o dataset/cls.h5 --task classify --val 0.2 --quiet
 "$R" prepare tag.txt -o dataset/tag.h5 --task tag --quiet
 "$R" prepare cls.txt -o dataset/condlm.h5 --task condlm --quiet
+"$R" prepare pairs.txt -o dataset/seq2seq.h5 --task seq2seq --val 0.2 --quiet
 "$R" prepare text.txt -o sh.h5 --split-on line --shard-tokens 2000 --quiet
 cp sh.h5 dataset/index.h5
 "$R" train --data dataset/char.h5 --out run --hidden 8 --embed 4 --layers 1 --batch 4 --seq-len 10 \
@@ -34,6 +36,9 @@ cp runl/model.h5 model/condlm.h5
 "$R" train --data dataset/word.h5 --out runa --softmax adaptive --cutoffs 4,10 --div-value 2 --mode sequences \
   --hidden 8 --embed 4 --layers 1 --batch 4 --steps 1 --quiet
 cp runa/model.h5 model/adaptive.h5
+"$R" train --data dataset/seq2seq.h5 --out runs --task seq2seq --bidirectional --attention concat --mode sequences \
+  --cell gru --hidden 8 --embed 4 --layers 1 --batch 4 --steps 1 --quiet
+cp runs/model.h5 model/seq2seq.h5
 mkdir -p ckpt-template && cp run/checkpoints/step-00000002/{model.h5,COMMIT,state-rank-00000.h5} ckpt-template/
 { printf '\0'; cat ckpt-template/COMMIT; } > ckpt/commit
 { printf '\1'; cat ckpt-template/state-rank-00000.h5; } > ckpt/shard
