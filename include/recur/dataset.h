@@ -55,7 +55,11 @@ typedef struct {
   char split_on[16]; /* none|line|paragraph|file|separator */
   char separator[256];
   int64_t vocab_size;
-  char **vocab;           /* (vocab_size) UTF-8 names */
+  char **vocab; /* (vocab_size) UTF-8 names */
+  /* seq2seq --separate-vocab: the sources' vocabulary (else src_vocab = vocab, the same size) */
+  int64_t src_vocab_size, src_unk_id;
+  char **src_vocab;
+  int separate_vocab;
   int64_t eos_id, unk_id; /* -1 when absent */
   enum model_task task;
   int64_t n_out;    /* labels or tags */
@@ -91,6 +95,8 @@ void dataset_read_tags(const dataset *ds, int split, uint64_t start, uint64_t co
 
 /* Bytes of token id as text: writes up to cap bytes into buf, returns the length. */
 int dataset_token_text(const dataset *ds, int64_t id, char *buf, int cap);
+/* seq2seq: the same for a source token id */
+int dataset_src_token_text(const dataset *ds, int64_t id, char *buf, int cap);
 /* The separator text written after each sequence when decoding (e.g. "\n"). */
 const char *dataset_seq_delim(const dataset *ds, char *buf, int cap);
 

@@ -50,6 +50,7 @@ typedef struct {
   int cutoffs[MODEL_MAX_CUTOFFS]; /* [cutoffs[k], cutoffs[k+1]) (the last ends at vocab) */
   float div_value; /* adaptive: cluster k's projection is floor(D / div_value^(k+1)) wide */
   int attention;   /* seq2seq: enum model_attention */
+  int src_vocab;   /* seq2seq: the sources' vocabulary size (--separate-vocab), 0 = vocab */
 } model_config;
 
 /* --softmax adaptive, cluster k (PyTorch AdaptiveLogSoftmaxWithLoss.tail[k]): words [lo, lo+osz)
@@ -227,7 +228,9 @@ typedef struct {
   int64_t vocab_size;
   char **out_names; /* classify: label names, tag: tag names */
   int64_t n_out_names;
-  char writer[32]; /* model_load: the recur_version that wrote the file ("" before 0.2.0) */
+  char writer[32];  /* model_load: the recur_version that wrote the file ("" before 0.2.0) */
+  char **src_vocab; /* seq2seq --separate-vocab: the sources' (else NULL) */
+  int64_t src_vocab_size, src_unk_id;
 } model_vocab;
 
 /* Write atomically (temporary name, fsync, rename). */

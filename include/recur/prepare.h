@@ -32,6 +32,7 @@ typedef struct {
   int quiet;
   int64_t max_len; /* seq2seq: a longer source or target is cut to max_len tokens (0 = no limit) */
   int strict;      /* seq2seq: ... or refused */
+  int separate_vocab; /* seq2seq: the sources get a vocabulary of their own */
 } prepare_opts;
 
 #define PREPARE_VAL_DEFAULT "0.05"

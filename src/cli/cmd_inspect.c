@@ -87,6 +87,8 @@ static void inspect_dataset(const char *path, int json, const char *writer) {
     printf("  vocabulary: %lld entries", (long long)ds->vocab_size);
     if (ds->eos_id >= 0) printf(", <eos> = %lld", (long long)ds->eos_id);
     if (ds->unk_id >= 0) printf(", <unk> = %lld", (long long)ds->unk_id);
+    if (ds->separate_vocab)
+      printf("; sources: a vocabulary of their own, %lld entries", (long long)ds->src_vocab_size);
     printf("\n  first entries:");
     for (int i = 0; i < nshow && first + i < ds->vocab_size; i++) {
       putchar(' ');
@@ -178,10 +180,11 @@ static const opt_table DECODE = {
     DECODE_DEFS, 1};
 
 /* tokens as text: words joined by spaces (lines by newlines), other levels as they are */
-static void put_text(const dataset *ds, const int32_t *tok, uint64_t n, int *prev_word) {
+static void put_text(const dataset *ds, const int32_t *tok, uint64_t n, int *prev_word, int src) {
   char text[1024];
   for (uint64_t i = 0; i < n; i++) {
-    int len = dataset_token_text(ds, tok[i], text, sizeof text);
+    int len = src ? dataset_src_token_text(ds, tok[i], text, sizeof text)
+                  : dataset_token_text(ds, tok[i], text, sizeof text);
     if (ds->level == LEVEL_WORD && len) {
       int nl = strcmp(text, "\n") == 0;
       if (*prev_word && !nl) putchar(' ');
@@ -216,7 +219,7 @@ int cmd_decode(int argc, char **argv) {
         uint64_t n = sp->src_offsets[q + 1] - pos < DATASET_CHUNK ? sp->src_offsets[q + 1] - pos
                                                                   : DATASET_CHUNK;
         dataset_read_src(ds, split, pos, n, tok);
-        put_text(ds, tok, n, &prev_word);
+        put_text(ds, tok, n, &prev_word, 1);
       }
       putchar('\t');
       prev_word = 0;
@@ -227,7 +230,7 @@ int cmd_decode(int argc, char **argv) {
       dataset_read(ds, split, pos, n, tok);
       if (tags) dataset_read_tags(ds, split, pos, n, tags);
       if (!tags || ds->level != LEVEL_WORD) {
-        put_text(ds, tok, n, &prev_word);
+        put_text(ds, tok, n, &prev_word, 0);
         continue;
       }
       for (uint64_t i = 0; i < n; i++) { /* word/TAG tokens */

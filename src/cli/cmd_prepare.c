@@ -42,6 +42,8 @@ static const opt_def DEFS[] = {
      0},
     {"--strict", NULL, OPT_SWITCH, F(strict), 0, 1, NULL, "0", NULL,
      "seq2seq: a source or target longer than --max-len is an error instead", 0},
+    {"--separate-vocab", NULL, OPT_SWITCH, F(separate_vocab), 0, 1, NULL, "0", NULL,
+     "seq2seq: a vocabulary for the sources and one for the targets (word-level translation)", 0},
     {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no summary line", 0},
 };
 #undef F

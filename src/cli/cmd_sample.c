@@ -182,6 +182,15 @@ static void check_same_vocab(const dataset *ds, const model_vocab *v, const char
     if (strcmp(ds->vocab[i], v->vocab[i]) != 0)
       recur_fail(data, "evaluate on a dataset prepared with the model's vocabulary (--vocab)",
                  "vocabulary entry %lld differs from the model's", (long long)i);
+  const int64_t ns = v->src_vocab ? v->src_vocab_size : 0; /* seq2seq --separate-vocab */
+  if ((ds->separate_vocab ? ds->src_vocab_size : 0) != ns)
+    recur_fail(data, "evaluate on a dataset prepared like the model's (--separate-vocab)",
+               "the sources' vocabulary (%lld entries) differs from the model's (%lld)",
+               (long long)(ds->separate_vocab ? ds->src_vocab_size : 0), (long long)ns);
+  for (int64_t i = 0; i < ns; i++)
+    if (strcmp(ds->src_vocab[i], v->src_vocab[i]) != 0)
+      recur_fail(data, "evaluate on a dataset prepared like the model's (--separate-vocab)",
+                 "source vocabulary entry %lld differs from the model's", (long long)i);
 }
 
 static void print_eval(const dataset *ds, const eval_result *r, const char *split, int json,
@@ -307,8 +316,10 @@ int cmd_predict(int argc, char **argv) {
   const int s2s = m->cfg.task == TASK_SEQ2SEQ;
   if (task_is_lm(m->cfg.task) && !s2s)
     recur_fail(path, "use `recur sample` for language models", "this is a language model");
-  vocab_index vi;
+  vocab_index vi, svi; /* the inputs' symbols: the sources' vocabulary when it has its own */
   vocab_index_init(&vi, v.level, v.vocab, v.vocab_size, v.eos_id, v.unk_id);
+  if (v.src_vocab) vocab_index_init(&svi, v.level, v.src_vocab, v.src_vocab_size, -1, v.src_unk_id);
+  const vocab_index *in_vi = v.src_vocab ? &svi : &vi;
   batch b = {0};
   const decode_opts dopt = {.beam = (int)f.beam,
                             .length_penalty = f.length_penalty,
@@ -317,7 +328,7 @@ int cmd_predict(int argc, char **argv) {
   if (s2s) { /* lines in groups of --batch */
     char *one[1] = {(char *)text}, **lines = xmalloc((size_t)f.batch * sizeof(char *));
     if (text && strcmp(text, "-") != 0) {
-      generate_transduce(m, &v, &vi, one, 1, &dopt, stdout);
+      generate_transduce(m, &v, in_vi, one, 1, &dopt, stdout);
     } else {
       int n = 0;
       size_t cap = 0;
@@ -327,11 +338,11 @@ int cmd_predict(int argc, char **argv) {
         while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
         lines[n++] = xstrdup(line);
         if (n == f.batch) {
-          generate_transduce(m, &v, &vi, lines, n, &dopt, stdout);
+          generate_transduce(m, &v, in_vi, lines, n, &dopt, stdout);
           while (n > 0) xfree(lines[--n]);
         }
       }
-      generate_transduce(m, &v, &vi, lines, n, &dopt, stdout);
+      generate_transduce(m, &v, in_vi, lines, n, &dopt, stdout);
       while (n > 0) xfree(lines[--n]);
       xfree(line);
     }
@@ -350,6 +361,7 @@ int cmd_predict(int argc, char **argv) {
   }
   batch_free(&b);
   vocab_index_free(&vi);
+  if (v.src_vocab) vocab_index_free(&svi);
   model_vocab_free(&v);
   model_free(m);
   return 0;

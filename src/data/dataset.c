@@ -222,6 +222,20 @@ dataset *dataset_open(const char *path) {
   }
   if (ds->unk_id < -1 || ds->unk_id >= ds->vocab_size)
     recur_fail(where, NULL, "unk_id %lld out of range", (long long)ds->unk_id);
+  ds->src_vocab = ds->vocab;
+  ds->src_vocab_size = ds->vocab_size;
+  ds->src_unk_id = ds->unk_id;
+  if (ds->task == TASK_SEQ2SEQ && H5Lexists(f, "src_vocab", H5P_DEFAULT) > 0) {
+    ds->separate_vocab = 1;
+    ds->src_vocab = h5_read_strings(f, "src_vocab", &ds->src_vocab_size, path);
+    if (!h5_attr_get_i64(f, "src_vocab_size", &vs) || vs != ds->src_vocab_size ||
+        ds->src_vocab_size < 1)
+      recur_fail(where, NULL, "attribute src_vocab_size disagrees with /src_vocab (%lld entries)",
+                 (long long)ds->src_vocab_size);
+    if (!h5_attr_get_i64(f, "src_unk_id", &ds->src_unk_id)) ds->src_unk_id = -1;
+    if (ds->src_unk_id < -1 || ds->src_unk_id >= ds->src_vocab_size)
+      recur_fail(where, NULL, "src_unk_id %lld out of range", (long long)ds->src_unk_id);
+  }
 
   if (H5Lexists(f, "shards", H5P_DEFAULT) > 0) {
     int64_t ns = 0;
@@ -312,6 +326,10 @@ void dataset_close(dataset *ds) {
   }
   xfree(ds->files);
   xfree(ds->file_paths);
+  if (ds->separate_vocab) {
+    for (int64_t i = 0; i < ds->src_vocab_size; i++) xfree(ds->src_vocab[i]);
+    xfree(ds->src_vocab);
+  }
   for (int64_t i = 0; i < ds->vocab_size; i++) xfree(ds->vocab[i]);
   xfree(ds->vocab);
   for (int64_t i = 0; i < ds->n_out; i++) xfree(ds->out_names[i]);
@@ -325,7 +343,7 @@ static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t coun
                      int which) {
   const ds_split *sp = &ds->split[split];
   const int tags = which == 1;
-  const int64_t bound = tags ? ds->n_out : ds->vocab_size;
+  const int64_t bound = tags ? ds->n_out : which == 2 ? ds->src_vocab_size : ds->vocab_size;
   const char *obj = which == 1 ? "tags" : which == 2 ? "src_tokens" : "tokens";
   const uint64_t *part_tok = which == 2 ? sp->src_part_tok : sp->part_tok;
   const int64_t *dsets = which == 1 ? sp->tags : which == 2 ? sp->src_tokens : sp->tokens;
@@ -386,6 +404,11 @@ int dataset_token_text(const dataset *ds, int64_t id, char *buf, int cap) {
     return 1;
   }
   return snprintf(buf, (size_t)cap, "%s", ds->vocab[id]);
+}
+
+int dataset_src_token_text(const dataset *ds, int64_t id, char *buf, int cap) {
+  if (!ds->separate_vocab) return dataset_token_text(ds, id, buf, cap);
+  return id == ds->eos_id ? 0 : snprintf(buf, (size_t)cap, "%s", ds->src_vocab[id]);
 }
 
 const char *dataset_seq_delim(const dataset *ds, char *buf, int cap) {

@@ -100,8 +100,18 @@ typedef struct {
   uint64_t side_left; /* seq2seq --max-len: tokens the side being read may still have */
   int side_cut;       /* ... and whether it lost some */
   uint64_t n_cut[2];  /* pass 1: sources and targets cut */
-  shard *sh;          /* the shard being written */
-  shard **done;       /* finished shards, renamed at the end */
+  /* --separate-vocab: the sources' tables, swapped with the ones above while a source is read
+   * (prep_side_swap), so the tokenizer's callbacks count and look up in them */
+  struct prep_vocab_side {
+    uint64_t *cp_count;
+    wtable words;
+    int32_t *cp_id;
+    char **vocab;
+    int64_t vocab_size, eos_id, unk_id;
+    hid_t tok_type;
+  } side;
+  shard *sh;    /* the shard being written */
+  shard **done; /* finished shards, renamed at the end */
   int n_done;
   int n_shards;
   char **shard_names;
@@ -115,6 +125,10 @@ typedef struct {
 } prep;
 
 /* ---- prepare_vocab.c ---- */
+/* --separate-vocab: exchange the vocabulary tables in use with the sources' (no-op without) */
+void prep_side_swap(prep *p);
+/* --separate-vocab: build the sources' vocabulary from their counts */
+void prep_build_src_vocab(prep *p);
 wentry *prep_wt_find(wtable *t, const char *s, int n, int insert);
 wentry **prep_wt_sorted(const wtable *t, int by_count, uint64_t *n);
 void prep_wt_free(wtable *t);

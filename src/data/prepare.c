@@ -201,6 +201,11 @@ static void prep_free(prep *p) {
   xfree(p->cp_id);
   xfree(p->cp_count);
   prep_wt_free(&p->words);
+  for (int64_t i = 0; i < p->side.vocab_size; i++) xfree(p->side.vocab[i]);
+  xfree(p->side.vocab);
+  xfree(p->side.cp_id);
+  xfree(p->side.cp_count);
+  prep_wt_free(&p->side.words);
   prep_wt_free(&p->outs);
   xfree(p);
 }
@@ -227,6 +232,9 @@ void prepare_run(const prepare_opts *o) {
     recur_usage_fail("--max-len and --strict cut or refuse the sides of seq2seq lines",
                      "--max-len needs --task seq2seq");
   if (o->strict && o->max_len <= 0) recur_usage_fail(NULL, "--strict needs --max-len N");
+  if (o->separate_vocab && (o->task != TASK_SEQ2SEQ || o->vocab_from))
+    recur_usage_fail("a vocabulary for the sources is a seq2seq dataset's (and not with --vocab)",
+                     "--separate-vocab needs --task seq2seq and no --vocab");
   /* several ranks split the input files between them, except for stdin and for a word-level
    * vocabulary still to be counted (rank 0 then does it all) */
   int use_stdin = 0;
@@ -263,6 +271,8 @@ void prepare_run(const prepare_opts *o) {
   /* pass 1: counts */
   p->pass = 1;
   if (o->level == LEVEL_CHAR) p->cp_count = xcalloc(MAX_CP, sizeof(uint64_t));
+  if (o->level == LEVEL_CHAR && o->separate_vocab)
+    p->side.cp_count = xcalloc(MAX_CP, sizeof(uint64_t));
   prep_pass_over(p, files, pcs, npc);
   if (p->world > 1) {
     uint64_t mine[3] = {p->n_seq, p->n_tok, p->n_content}, base[3] = {0, 0, 0}, all[3];
@@ -284,6 +294,7 @@ void prepare_run(const prepare_opts *o) {
     recur_fail(nf == 1 ? prep_input_name(files[0]) : o->inputs[0],
                "give a file with some text in it", "input is empty: no text found");
   prep_build_vocab(p);
+  prep_build_src_vocab(p);
   if (task_has_names(o->task)) { /* label or tag names, sorted; ids are their indices */
     uint64_t n;
     wentry **all = prep_wt_sorted(&p->outs, 0, &n);

@@ -249,8 +249,10 @@ static void pair_line(prep *p, char *line, size_t len, uint64_t off, const char 
   p->src_side = 1;
   p->side_left = cap;
   p->side_cut = 0;
+  prep_side_swap(p); /* --separate-vocab: the sources' tables */
   tok_feed(p, (unsigned char *)line, (size_t)(tab - line), off);
   tokenizer_end(&p->tok);
+  prep_side_swap(p);
   p->src_side = 0;
   side_check(p, where, "source");
   uint64_t nsrc = p->pass == 1 ? p->seq_tok - keep : p->n_src;

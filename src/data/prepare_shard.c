@@ -70,7 +70,8 @@ void prep_shard_open(prep *p) {
     if (o->task == TASK_TAG)
       h5_appender_open(&s->w[k].tag, g, "tags", ot, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
     if (o->task == TASK_SEQ2SEQ) {
-      h5_appender_open(&s->w[k].src_tok, g, "src_tokens", p->tok_type, H5T_NATIVE_UINT32, 4,
+      h5_appender_open(&s->w[k].src_tok, g, "src_tokens",
+                       o->separate_vocab ? p->side.tok_type : p->tok_type, H5T_NATIVE_UINT32, 4,
                        DATASET_CHUNK, s->tmp);
       h5_appender_open(&s->w[k].src_off, g, "src_offsets", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8,
                        8192, s->tmp);

@@ -205,6 +205,26 @@ void prep_build_vocab(prep *p) {
                                          : H5T_STD_U32LE;
 }
 
+void prep_side_swap(prep *p) {
+  if (!p->o->separate_vocab) return;
+  struct prep_vocab_side *s = &p->side, t = *s;
+  s->cp_count = p->cp_count, p->cp_count = t.cp_count;
+  s->words = p->words, p->words = t.words;
+  s->cp_id = p->cp_id, p->cp_id = t.cp_id;
+  s->vocab = p->vocab, p->vocab = t.vocab;
+  s->vocab_size = p->vocab_size, p->vocab_size = t.vocab_size;
+  s->eos_id = p->eos_id, p->eos_id = t.eos_id;
+  s->unk_id = p->unk_id, p->unk_id = t.unk_id;
+  s->tok_type = p->tok_type, p->tok_type = t.tok_type;
+}
+
+void prep_build_src_vocab(prep *p) {
+  if (!p->o->separate_vocab) return;
+  prep_side_swap(p); /* the sources' counts in place, an empty vocabulary */
+  prep_build_vocab(p);
+  prep_side_swap(p);
+}
+
 void prep_write_metadata(prep *p, hid_t f) {
   const prepare_opts *o = p->o;
   h5_attr_set_str(f, "format", DATASET_FORMAT);
@@ -220,6 +240,11 @@ void prep_write_metadata(prep *p, hid_t f) {
                      p->n_out);
   }
   h5_attr_set_i64(f, "vocab_size", p->vocab_size);
+  if (o->separate_vocab) { /* the sources' */
+    h5_attr_set_i64(f, "src_vocab_size", p->side.vocab_size);
+    h5_attr_set_i64(f, "src_unk_id", p->side.unk_id);
+    h5_write_strings(f, "src_vocab", p->side.vocab, p->side.vocab_size);
+  }
   h5_attr_set_i64(f, "eos_id", p->eos_id);
   h5_attr_set_i64(f, "unk_id", p->unk_id);
   h5_attr_set_i64(f, "seed", (int64_t)o->seed);

@@ -37,6 +37,11 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_i64(f, "proj_size", c->proj);
   h5_attr_set_str(f, "softmax", softmax_names[c->softmax]);
   if (c->task == TASK_SEQ2SEQ) h5_attr_set_str(f, "attention", attention_names[c->attention]);
+  if (c->src_vocab > 0) { /* --separate-vocab */
+    h5_attr_set_i64(f, "src_vocab_size", c->src_vocab);
+    h5_attr_set_i64(f, "src_unk_id", v->src_unk_id);
+    h5_write_strings(f, "src_vocab", v->src_vocab, v->src_vocab_size);
+  }
   if (c->softmax == SOFTMAX_ADAPTIVE) { /* AdaptiveLogSoftmaxWithLoss(D, V, cutoffs, div_value) */
     int64_t cut[MODEL_MAX_CUTOFFS];
     for (int k = 0; k < c->n_cutoffs; k++) cut[k] = c->cutoffs[k];
@@ -148,6 +153,11 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   char softmax[16] = "full", attention[16] = "none";
   h5_attr_get_str(f, "attention", attention, sizeof attention);
   int attn = names_parse(attention_names, attention);
+  int64_t src_vocab = 0;
+  h5_attr_get_i64(f, "src_vocab_size", &src_vocab);
+  if (src_vocab < 0 || src_vocab > INT32_MAX || (src_vocab > 0 && task_parse(task) != TASK_SEQ2SEQ))
+    recur_fail(where, NULL, "src_vocab_size %lld out of range or not for this task",
+               (long long)src_vocab);
   if (attn < 0 || (attn != ATTN_NONE && task_parse(task) != TASK_SEQ2SEQ))
     recur_fail(where, NULL, "attention '%s' is unknown or not for this task", attention);
   int64_t cut[MODEL_MAX_CUTOFFS];
@@ -199,7 +209,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     .softmax = sm,
                     .n_cutoffs = n_cut,
                     .div_value = (float)div_value,
-                    .attention = attn};
+                    .attention = attn,
+                    .src_vocab = (int)src_vocab};
   for (int k = 0; k < n_cut; k++) c.cutoffs[k] = (int)cut[k];
   if (task_is_lm(c.task) && c.task != TASK_SEQ2SEQ && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");
@@ -219,6 +230,18 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
       recur_fail(where, NULL, "/vocab has %lld entries but vocab_size is %lld",
                  (long long)v->vocab_size, (long long)vocab);
     if (v->eos_id < -1 || v->eos_id >= vocab) recur_fail(where, NULL, "eos_id out of range");
+    v->src_vocab = NULL;
+    v->src_vocab_size = 0;
+    v->src_unk_id = -1;
+    if (c.src_vocab > 0) {
+      v->src_vocab = h5_read_strings(f, "src_vocab", &v->src_vocab_size, file);
+      if (v->src_vocab_size != c.src_vocab)
+        recur_fail(where, NULL, "/src_vocab has %lld entries but src_vocab_size is %d",
+                   (long long)v->src_vocab_size, c.src_vocab);
+      if (!h5_attr_get_i64(f, "src_unk_id", &v->src_unk_id)) v->src_unk_id = -1;
+      if (v->src_unk_id < -1 || v->src_unk_id >= c.src_vocab)
+        recur_fail(where, NULL, "src_unk_id out of range");
+    }
     if (task_has_names(c.task)) {
       v->out_names = h5_read_strings(f, task_has_labels(c.task) ? "label_names" : "tag_names",
                                      &v->n_out_names, file);
@@ -269,6 +292,10 @@ void model_vocab_free(model_vocab *v) {
   for (int64_t i = 0; i < v->n_out_names; i++) xfree(v->out_names[i]);
   xfree(v->out_names);
   v->out_names = NULL;
+  for (int64_t i = 0; i < v->src_vocab_size; i++) xfree(v->src_vocab[i]);
+  xfree(v->src_vocab);
+  v->src_vocab = NULL;
+  v->src_vocab_size = 0;
 }
 
 void model_inspect(const char *path, json_writer *j, const char *key) {

@@ -79,6 +79,8 @@ void model_config_check(const model_config *c) {
     recur_fail(NULL, "give --attention general or concat",
                "--attention dot compares equal widths: a bidirectional encoder's outputs are twice "
                "the decoder's");
+  if (c->src_vocab < 0 || (c->src_vocab > 0 && c->task != TASK_SEQ2SEQ))
+    recur_fail(NULL, NULL, "a source vocabulary is for --task seq2seq");
   if (c->attention < 0 || c->attention >= ATTN_COUNT)
     recur_fail(NULL, "--attention none|dot|general|concat", "unknown attention");
   if (c->attention != ATTN_NONE && c->task != TASK_SEQ2SEQ)
@@ -362,7 +364,9 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   const int n_own = m->n_tensors;
   int64_t own = off;
   if (role == MODEL_DECODER) { /* the encoder's tensors follow, with their names */
-    m->enc = create(c, rng_key(seed, RNG_INIT, 0xE5C, 0, 0), MODEL_ENCODER);
+    model_config ec = *c;      /* the encoder reads the sources' vocabulary */
+    if (c->src_vocab > 0) ec.vocab = c->src_vocab;
+    m->enc = create(&ec, rng_key(seed, RNG_INIT, 0xE5C, 0, 0), MODEL_ENCODER);
     for (int i = 0; i < m->enc->n_tensors; i++) {
       RECUR_ASSERT(m->n_tensors < MODEL_MAX_TENSORS);
       model_tensor *t = &m->tensors[m->n_tensors++];

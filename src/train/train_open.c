@@ -60,6 +60,7 @@ static void trainer_open_model(trainer *t) {
   mc.vocab = (int)ds->vocab_size;
   mc.n_out = !task_is_lm(ds->task) ? (int)ds->n_out : 0;
   mc.n_cond = ds->task == TASK_CONDLM ? (int)ds->n_out : 0;
+  mc.src_vocab = ds->separate_vocab ? (int)ds->src_vocab_size : 0;
   if (mc.task != TASK_LM && mc.task != TASK_SEQ2SEQ && o->ss_kind != SS_NONE)
     recur_usage_fail("scheduled sampling feeds a language model (or a decoder) its own predictions",
                      "--scheduled-sampling needs --task lm or seq2seq");
@@ -95,8 +96,8 @@ static void trainer_open_model(trainer *t) {
     char *mp = core_path("%s/model.h5", t->ckdir);
     model_vocab cv;
     model *m = model_load(mp, &cv, NULL);
-    if (m->cfg.vocab != mc.vocab || m->cfg.cell != mc.cell || m->cfg.layers != mc.layers ||
-        m->cfg.hidden != mc.hidden || m->cfg.embed != mc.embed)
+    if (m->cfg.vocab != mc.vocab || m->cfg.src_vocab != mc.src_vocab || m->cfg.cell != mc.cell ||
+        m->cfg.layers != mc.layers || m->cfg.hidden != mc.hidden || m->cfg.embed != mc.embed)
       recur_fail(mp, "resume with the dataset the run was trained on",
                  "model configuration or vocabulary size differs from the dataset's");
     for (int64_t i = 0; i < cv.vocab_size; i++)
@@ -111,8 +112,16 @@ static void trainer_open_model(trainer *t) {
   } else {
     t->m = model_create(&mc, o->seed);
   }
-  model_vocab mv = {ds->level,      ds->eos_id,    ds->unk_id, "", ds->vocab,
-                    ds->vocab_size, ds->out_names, ds->n_out,  ""};
+  model_vocab mv = {.level = ds->level,
+                    .eos_id = ds->eos_id,
+                    .unk_id = ds->unk_id,
+                    .vocab = ds->vocab,
+                    .vocab_size = ds->vocab_size,
+                    .out_names = ds->out_names,
+                    .n_out_names = ds->n_out,
+                    .src_vocab = ds->separate_vocab ? ds->src_vocab : NULL,
+                    .src_vocab_size = ds->separate_vocab ? ds->src_vocab_size : 0,
+                    .src_unk_id = ds->src_unk_id};
   snprintf(mv.split_on, sizeof mv.split_on, "%s", ds->split_on);
   t->mv = mv;
 }

@@ -22,6 +22,11 @@ with open("wsort.txt", "w") as f:  # word level, for BLEU: the source's words so
     for i in range(3000):
         w = [r.choice(W) for _ in range(r.randint(2, 8))]
         f.write(" ".join(w) + "\t" + " ".join(sorted(w)) + "\n")
+with open("num.txt", "w") as f:  # --separate-vocab: number words -> digits
+    n = "zero one two three four five six seven eight nine".split()
+    for i in range(3000):
+        s = str(r.randint(0, 99999))
+        f.write(" ".join(n[int(d)] for d in s) + "\t" + " ".join(s) + "\n")
 with open("words.txt", "w") as f:  # word level: the source's words sorted
     for i in range(300):
         w = [r.choice(["one", "two", "three", "four", "five"]) for _ in range(r.randint(1, 6))]
@@ -81,6 +86,22 @@ assert same >= 0.95, same
 PY
 [ "$("$RECUR" predict run abcdef)" = "fedcba" ] || echo "note: predict abcdef gave $("$RECUR" predict run abcdef)"
 expect_fail "this model is a seq2seq model, not a language model" "$RECUR" sample run
+
+# --separate-vocab: the sources get a vocabulary of their own (the encoder's embedding is over it)
+"$RECUR" prepare num.txt -o num.h5 --task seq2seq --level word --separate-vocab --quiet
+"$RECUR" inspect num.h5 | grep -q "sources: a vocabulary of their own, 12 entries" || fail "inspect: $("$RECUR" inspect num.h5)"
+"$RECUR" decode num.h5 > nback.txt
+"$RECUR" decode num.h5 --split val >> nback.txt
+sort nback.txt | cmp -s - <(sort num.txt) || fail "--separate-vocab: decode does not give back the lines"
+"$RECUR" train --data num.h5 --task seq2seq --attention general --mode sequences --cell gru --layers 1 --hidden 64 \
+  --embed 16 --batch 32 --steps 300 --lr 0.005 --eval-every 0 --quiet --out nrun
+"$RECUR" eval nrun --data num.h5 --json > ne.json
+python3 -c "import json; e = json.load(open('ne.json')); print('number words -> digits:', e); assert e['exact_match'] >= 0.9"
+[ "$(echo "four two seven nine" | "$RECUR" predict nrun)" = "4 2 7 9" ] || fail "predict with a source vocabulary: $(echo "four two seven nine" | "$RECUR" predict nrun)"
+"$RECUR" prepare num.txt -o num1.h5 --task seq2seq --level word --quiet
+expect_fail "vocabulary (22, word level) differs from the model's (12, word level)" "$RECUR" eval nrun --data num1.h5
+expect_fail "--separate-vocab needs --task seq2seq" "$RECUR" prepare rev.txt -o bad/sep.h5 --separate-vocab
+no_leftovers bad
 
 # word level: corpus BLEU-4 of the greedy outputs, against BLEU computed here from recur predict's
 "$RECUR" train --data wsort.h5 --task seq2seq --mode sequences --cell lstm --layers 1 --hidden 64 --embed 16 \

@@ -40,7 +40,8 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     rnn = make_rnn(**(dict(kw, bidirectional=False) if s2s else kw))  # seq2seq: bidirectional = the encoder
     pfx = "decoder." if s2s else ""  # seq2seq: the decoder's names, the encoder's below
     if s2s:
-        enc_emb, enc_rnn = nn.Embedding(V, E), make_rnn(**kw)
+        Vs = f["encoder.embedding.weight"].shape[0]  # --separate-vocab: the sources' own
+        enc_emb, enc_rnn = nn.Embedding(Vs, E), make_rnn(**kw)
         with torch.no_grad():
             enc_emb.weight.copy_(torch.from_numpy(f["encoder.embedding.weight"][:]))
             for name, p in enc_rnn.named_parameters():

@@ -93,6 +93,18 @@ for at in dot general concat; do
     models+=(ev-s-$at-$cell.json s-$at-$cell/model.h5)
   done
 done
+# --separate-vocab: the encoder's embedding over the sources' own vocabulary (word level)
+python3 -c "
+import random
+r = random.Random(5)
+n = 'zero one two three four five six seven eight nine'.split()
+open('num.txt', 'w').write(''.join(' '.join(n[int(d)] for d in s) + '\t' + ' '.join(s) + '\n'
+    for s in (str(r.randint(0, 99999)) for _ in range(400))))"
+"$RECUR" prepare num.txt -o num.h5 --task seq2seq --level word --separate-vocab --val 0.1 --quiet
+"$RECUR" train --data num.h5 --out s-sep --task seq2seq --attention general --mode sequences --cell gru --layers 1 \
+  --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
+"$RECUR" eval s-sep --data num.h5 --split val --json > ev-s-sep.json
+/usr/bin/python3 "$(dirname "$0")/torch_parity.py" num.h5 ev-s-sep.json s-sep/model.h5
 # a bidirectional encoder: the bridge, and attention over outputs twice the decoder's width
 for spec in "lstm none" "gru none" "rnn_tanh none" "lstm general" "gru concat"; do
   set -- $spec

@@ -126,8 +126,12 @@ int main(void) {
                      .task = TASK_LM,
                      .pool = POOL_LAST};
   model *m = model_create(&mc, 1);
-  model_vocab mv = {ds->level,      ds->eos_id, ds->unk_id, "line", ds->vocab,
-                    ds->vocab_size, NULL,       0,          ""};
+  model_vocab mv = {.level = ds->level,
+                    .eos_id = ds->eos_id,
+                    .unk_id = ds->unk_id,
+                    .split_on = "line",
+                    .vocab = ds->vocab,
+                    .vocab_size = ds->vocab_size};
   model_save(m, &mv, 0, "catch-model.h5");
   model_free(m);
   dataset_close(ds);
