@@ -48,9 +48,10 @@ typedef struct {
   int softmax;          /* lm, condlm: SOFTMAX_FULL or SOFTMAX_ADAPTIVE (Grave et al. 2017) */
   int n_cutoffs;        /* adaptive: the shortlist is words [0, cutoffs[0]); cluster k words */
   int cutoffs[MODEL_MAX_CUTOFFS]; /* [cutoffs[k], cutoffs[k+1]) (the last ends at vocab) */
-  float div_value; /* adaptive: cluster k's projection is floor(D / div_value^(k+1)) wide */
-  int attention;   /* seq2seq: enum model_attention */
-  int src_vocab;   /* seq2seq: the sources' vocabulary size (--separate-vocab), 0 = vocab */
+  float div_value;    /* adaptive: cluster k's projection is floor(D / div_value^(k+1)) wide */
+  int attention;      /* seq2seq: enum model_attention */
+  int src_vocab;      /* seq2seq: the sources' vocabulary size (--separate-vocab), 0 = vocab */
+  int readout_hidden; /* an MLP readout: logits = W tanh(W_h x + b_h) + b, W_h (N, D) (0 = none) */
 } model_config;
 
 /* --softmax adaptive, cluster k (PyTorch AdaptiveLogSoftmaxWithLoss.tail[k]): words [lo, lo+osz)
@@ -86,6 +87,10 @@ typedef struct model {
   float *dec_w, *gdec_w; /* (O, D) O = readout classes, D = directions * H */
   float *dec_b, *gdec_b; /* (O) */
   int ndir, D, O;
+  int Dr;                             /* the readout's input width: readout_hidden, or D */
+  float *rh_w, *grh_w, *rh_b, *grh_b; /* --readout-hidden: W_h (N, D), b_h (N) */
+  float *rz, *rdz;                    /* (R, N) tanh(W_h x + b_h) of the last forward; scratch */
+  int64_t cap_rz;
   int emb_tensor; /* index of the (decoder's) embedding in tensors */
   /* seq2seq: this model is the decoder (names under decoder.); enc the encoder (names under
    * encoder.: embedding, stack, no readout) whose parameters follow the decoder's in this buffer

@@ -37,6 +37,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_i64(f, "proj_size", c->proj);
   h5_attr_set_str(f, "softmax", softmax_names[c->softmax]);
   if (c->task == TASK_SEQ2SEQ) h5_attr_set_str(f, "attention", attention_names[c->attention]);
+  if (c->readout_hidden > 0) h5_attr_set_i64(f, "readout_hidden", c->readout_hidden);
   if (c->src_vocab > 0) { /* --separate-vocab */
     h5_attr_set_i64(f, "src_vocab_size", c->src_vocab);
     h5_attr_set_i64(f, "src_unk_id", v->src_unk_id);
@@ -153,7 +154,10 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   char softmax[16] = "full", attention[16] = "none";
   h5_attr_get_str(f, "attention", attention, sizeof attention);
   int attn = names_parse(attention_names, attention);
-  int64_t src_vocab = 0;
+  int64_t src_vocab = 0, readout_hidden = 0;
+  h5_attr_get_i64(f, "readout_hidden", &readout_hidden);
+  if (readout_hidden < 0 || readout_hidden > 65536)
+    recur_fail(where, NULL, "readout_hidden %lld out of range", (long long)readout_hidden);
   h5_attr_get_i64(f, "src_vocab_size", &src_vocab);
   if (src_vocab < 0 || src_vocab > INT32_MAX || (src_vocab > 0 && task_parse(task) != TASK_SEQ2SEQ))
     recur_fail(where, NULL, "src_vocab_size %lld out of range or not for this task",
@@ -210,7 +214,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     .n_cutoffs = n_cut,
                     .div_value = (float)div_value,
                     .attention = attn,
-                    .src_vocab = (int)src_vocab};
+                    .src_vocab = (int)src_vocab,
+                    .readout_hidden = (int)readout_hidden};
   for (int k = 0; k < n_cut; k++) c.cutoffs[k] = (int)cut[k];
   if (task_is_lm(c.task) && c.task != TASK_SEQ2SEQ && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");

@@ -79,6 +79,10 @@ void model_config_check(const model_config *c) {
     recur_fail(NULL, "give --attention general or concat",
                "--attention dot compares equal widths: a bidirectional encoder's outputs are twice "
                "the decoder's");
+  if (c->readout_hidden < 0 || c->readout_hidden > 65536 ||
+      (c->readout_hidden > 0 && (c->softmax != SOFTMAX_FULL || c->tie_weights)))
+    recur_fail(NULL, "the MLP readout feeds a full softmax of its own weights",
+               "--readout-hidden needs --softmax full and no --tie-weights (and at most 65536)");
   if (c->src_vocab < 0 || (c->src_vocab > 0 && c->task != TASK_SEQ2SEQ))
     recur_fail(NULL, NULL, "a source vocabulary is for --task seq2seq");
   if (c->attention < 0 || c->attention >= ATTN_COUNT)
@@ -193,6 +197,10 @@ static void bind(model *m) {
     } else {
       if (!c->tie_weights) NEXT(m->dec_w, m->gdec_w);
       NEXT(m->dec_b, m->gdec_b);
+      if (c->readout_hidden > 0) {
+        NEXT(m->rh_w, m->grh_w);
+        NEXT(m->rh_b, m->grh_b);
+      }
     }
   }
   if (m->role == MODEL_DECODER) {
@@ -256,11 +264,13 @@ static void init_params(model *m, int n) {
     sscanf(nm, "decoder.tail.%d.%d", &tail_k, &tail_j);
     /* attention: Linear(in, out) by its fan-in (the query's bias: D) */
     const int at = !strncmp(nm, "attention.", 10) || !strncmp(nm, "bridge.", 7);
-    float bound = 1.0f / sqrtf((float)(tail_j == 1                    ? m->cl[tail_k].hsz
-                                       : at && T->rank == 2           ? T->dims[1]
-                                       : t < m->n_dec                 ? m->D
-                                       : strncmp(nm, "cond.", 5) == 0 ? C
-                                                                      : H));
+    float bound = 1.0f / sqrtf((float)(tail_j == 1                             ? m->cl[tail_k].hsz
+                                       : at && T->rank == 2                    ? T->dims[1]
+                                       : t < m->n_dec && T->rank == 2          ? T->dims[1]
+                                       : t < m->n_dec && strstr(nm, "hidden.") ? m->D
+                                       : t < m->n_dec                          ? m->Dr
+                                       : strncmp(nm, "cond.", 5) == 0          ? C
+                                                                               : H));
     for (int64_t i = 0; i < T->n; i++)
       p[i] = bound *
              (2.0f * rng_uniform(rng_key(m->seed, RNG_INIT, (uint64_t)t, (uint64_t)i, 0)) - 1.0f);
@@ -278,6 +288,7 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   /* seq2seq: the encoder may be bidirectional, the decoder never */
   m->ndir = c->bidirectional && role != MODEL_DECODER ? 2 : 1;
   m->D = (int)(m->ndir * P);
+  m->Dr = c->readout_hidden > 0 ? c->readout_hidden : m->D;
   m->O = task_is_lm(c->task) ? c->vocab : c->n_out;
   if (task_is_lm(c->task)) m->cfg.n_out = c->vocab;
   const int cond = c->task == TASK_CONDLM, S = c->cell == CELL_LSTM ? 2 : 1;
@@ -307,10 +318,16 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   } else {
     if (!c->tie_weights) { /* tied: the readout uses embedding.weight (V x E, E = D) */
       snprintf(nm, sizeof nm, "%sweight", ro);
-      off = add_tensor(m, nm, 2, m->O, m->D, off);
+      off = add_tensor(m, nm, 2, m->O, m->Dr, off);
     }
     snprintf(nm, sizeof nm, "%sbias", ro);
     off = add_tensor(m, nm, 1, m->O, 1, off);
+    if (c->readout_hidden > 0) { /* its gradient is final after the readout's */
+      snprintf(nm, sizeof nm, "%shidden.weight", ro);
+      off = add_tensor(m, nm, 2, c->readout_hidden, m->D, off);
+      snprintf(nm, sizeof nm, "%shidden.bias", ro);
+      off = add_tensor(m, nm, 1, c->readout_hidden, 1, off);
+    }
   }
   if (role == MODEL_DECODER) { /* attention (its gradient is final after the readout's) */
     const int64_t D = m->D, De = (c->bidirectional ? 2 : 1) * P; /* the encoder's outputs */
@@ -443,6 +460,7 @@ void model_free(model *m) {
   xfree(m->s2s_h0), xfree(m->s2s_c0), xfree(m->s2s_dh), xfree(m->s2s_dc);
   xfree(m->s2s_dhr), xfree(m->s2s_dcr), xfree(m->s2s_bx), xfree(m->s2s_bcx);
   model_attn_free(m);
+  xfree(m->rz), xfree(m->rdz);
   if (m->enc) { /* its parameters are in this model's buffer */
     m->enc->params = m->enc->grads = NULL;
     model_free(m->enc);

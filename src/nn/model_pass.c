@@ -284,8 +284,21 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     F = m->feat;
   }
   if (m->cfg.softmax == SOFTMAX_ADAPTIVE) return asm_forward(m, F, tgt, R);
+  const int64_t Dr = m->Dr;
+  if (m->cfg.readout_hidden > 0) { /* the MLP readout: z = tanh(F W_h^T + b_h) (R, Dr) */
+    if (R * Dr > m->cap_rz) {
+      m->rz = xrealloc(m->rz, (size_t)(R * Dr) * sizeof(float));
+      m->rdz = xrealloc(m->rdz, (size_t)(R * Dr) * sizeof(float));
+      m->cap_rz = R * Dr;
+    }
+    gemm(0, 1, (int)R, (int)Dr, (int)D, F, (int)D, m->rh_w, (int)D, 0.0f, m->rz, (int)Dr);
+    for (int64_t r = 0; r < R; r++)
+      for (int64_t j = 0; j < Dr; j++) m->rz[r * Dr + j] += m->rh_b[j];
+    vec_tanh(m->rz, (int)(R * Dr));
+    F = m->rz;
+  }
   /* logits = F W_dec^T + b_dec, then softmax in place */
-  gemm(0, 1, (int)R, (int)O, (int)D, F, (int)D, m->dec_w, (int)D, 0.0f, m->probs, (int)O);
+  gemm(0, 1, (int)R, (int)O, (int)Dr, F, (int)Dr, m->dec_w, (int)Dr, 0.0f, m->probs, (int)O);
   double loss = 0;
   for (int64_t r = 0; r < R; r++) {
     float *z = m->probs + r * O;
@@ -362,16 +375,28 @@ void model_backward(model *m, const batch *b, float scale) {
       d[tgt[r]] -= 1.0f;
       for (int64_t v = 0; v < O; v++) d[v] *= scale;
     }
-    gemm(1, 0, (int)O, (int)D, (int)R, dl, (int)O, F, (int)D, 1.0f, m->gdec_w, (int)D);
+    const int64_t Dr = m->Dr;
+    const float *Fr = m->cfg.readout_hidden > 0 ? m->rz : F; /* the readout's input */
+    gemm(1, 0, (int)O, (int)Dr, (int)R, dl, (int)O, Fr, (int)Dr, 1.0f, m->gdec_w, (int)Dr);
     cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)O, 1.0f, dl, (int)O, m->scratch.ones, 1,
                 1.0f, m->gdec_b, 1);
   }
   xfree(last);
-  if (!cls && !adaptive && !enc) { /* (adaptive: asm_backward wrote dA) */
-    gemm(0, 0, (int)N, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, m->dA, (int)D);
-  } else if (cls) { /* gradient of the pooled features back to the rows they came from */
-    float *dF = m->dB;
-    gemm(0, 0, (int)B, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, dF, (int)D);
+  /* the gradient of the readout's input (R, D): through the MLP readout when there is one */
+  float *dF = cls ? m->dB : m->dA;
+  if (!adaptive && !enc && m->cfg.readout_hidden > 0) {
+    const int64_t Dr = m->Dr;
+    float *dz = m->rdz;
+    gemm(0, 0, (int)R, (int)Dr, (int)O, dl, (int)O, m->dec_w, (int)Dr, 0.0f, dz, (int)Dr);
+    for (int64_t i = 0; i < R * Dr; i++) dz[i] *= 1.0f - m->rz[i] * m->rz[i];
+    gemm(1, 0, (int)Dr, (int)D, (int)R, dz, (int)Dr, F, (int)D, 1.0f, m->grh_w, (int)D);
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)Dr, 1.0f, dz, (int)Dr, m->scratch.ones, 1,
+                1.0f, m->grh_b, 1);
+    gemm(0, 0, (int)R, (int)D, (int)Dr, dz, (int)Dr, m->rh_w, (int)D, 0.0f, dF, (int)D);
+  } else if (!adaptive && !enc) {
+    gemm(0, 0, (int)R, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, dF, (int)D);
+  }
+  if (cls) { /* gradient of the pooled features back to the rows they came from */
     memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
     for (int64_t r = 0; r < B; r++) {
       if (b->len[r] == 0) continue;

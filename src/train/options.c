@@ -53,6 +53,10 @@ static const opt_def DEFS[] = {
      "seq2seq: the decoder attends to the encoder's outputs: dot, general (Luong et al. 2015) or "
      "concat (Bahdanau et al. 2015's additive score); the readout reads tanh(W [context; h])",
      0},
+    {"--readout-hidden", NULL, OPT_INT, F(mc.readout_hidden), 0, 65536, NULL, "0", "N",
+     "an MLP readout: a tanh layer of N units between the last layer (seq2seq: the attention) and "
+     "the softmax (0 = none; full softmax, untied)",
+     0},
     {"--cutoffs", NULL, OPT_STR, F(cutoffs), 0, 0, NULL, NULL, "A,B,..",
      "adaptive softmax: the shortlist is words [0, A), then clusters [A, B), ..., [last, V) (word "
      "ids are by frequency)",

@@ -58,7 +58,9 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
         asm = nn.AdaptiveLogSoftmaxWithLoss(D, V, [int(c) for c in a["cutoffs"]], div_value=float(a["div_value"]))
         dec = asm.log_prob
     else:
-        asm = dec = nn.Linear(D, O)
+        ro = "decoder.out." if task == "seq2seq" else "decoder."
+        mlp = (ro + "hidden.weight") in f  # --readout-hidden: tanh(W_h x + b_h) before the readout
+        asm = dec = nn.Linear(f[ro + "hidden.weight"].shape[0] if mlp else D, O)
     with torch.no_grad():
         emb.weight.copy_(torch.from_numpy(f[pfx + "embedding.weight"][:]))
         for name, p in rnn.named_parameters():
@@ -108,6 +110,8 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
                 out = torch.tanh(torch.cat([ctx, out], dim=1) @ W("linear_out.weight").T)
             if task == "classify":  # forward direction at the last step, reverse direction at the first
                 out = torch.cat([out[-1, :Hs], out[0, Hs:]]).unsqueeze(0) if bi else out[-1:]
+            if not adaptive and mlp:
+                out = torch.tanh(out @ torch.from_numpy(f[ro + "hidden.weight"][:]).T + torch.from_numpy(f[ro + "hidden.bias"][:]))
             logits = dec(out).double()  # adaptive: already log-probabilities (log_softmax keeps them)
             total += nn.functional.cross_entropy(logits, y, reduction="sum").item()
             count += len(y)
@@ -117,7 +121,8 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     kind = ("bidirectional " if bi else "") + ("cond-input " if cin else "") + \
         ("tied " if int(a.get("tie_weights", 0)) else "") + (f"proj {Pj} " if Pj else "") + \
         (f"adaptive {list(a['cutoffs'])} " if adaptive else "") + \
-        (f"attention {text(a['attention'])} " if text(a.get("attention", "none")) != "none" else "")
+        (f"attention {text(a['attention'])} " if text(a.get("attention", "none")) != "none" else "") + \
+        ("readout-hidden " if not adaptive and mlp else "")
     print(f"{task} {kind}{cell}: torch loss {total / count:.6f}, recur eval {ev['loss']:.6f} over {count} (relative {rel:.1e})")
     assert count == ev.get("tokens", ev.get("sequences")), (count, ev)
 assert worst < 1e-4, worst

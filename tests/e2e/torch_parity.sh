@@ -104,7 +104,14 @@ open('num.txt', 'w').write(''.join(' '.join(n[int(d)] for d in s) + '\t' + ' '.j
 "$RECUR" train --data num.h5 --out s-sep --task seq2seq --attention general --mode sequences --cell gru --layers 1 \
   --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
 "$RECUR" eval s-sep --data num.h5 --split val --json > ev-s-sep.json
-/usr/bin/python3 "$(dirname "$0")/torch_parity.py" num.h5 ev-s-sep.json s-sep/model.h5
+"$RECUR" train --data num.h5 --out s-mlp --task seq2seq --attention concat --readout-hidden 12 --mode sequences --cell lstm \
+  --layers 1 --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
+"$RECUR" eval s-mlp --data num.h5 --split val --json > ev-s-mlp.json
+/usr/bin/python3 "$(dirname "$0")/torch_parity.py" num.h5 ev-s-sep.json s-sep/model.h5 ev-s-mlp.json s-mlp/model.h5
+"$RECUR" train --data d.h5 --out r-mlp --mode sequences --cell gru --layers 2 --hidden 16 --embed 8 --readout-hidden 10 \
+  --batch 8 --steps 15 --quiet
+"$RECUR" eval r-mlp --data d.h5 --split val --json > ev-r-mlp.json
+/usr/bin/python3 "$(dirname "$0")/torch_parity.py" d.h5 ev-r-mlp.json r-mlp/model.h5
 # a bidirectional encoder: the bridge, and attention over outputs twice the decoder's width
 for spec in "lstm none" "gru none" "rnn_tanh none" "lstm general" "gru concat"; do
   set -- $spec

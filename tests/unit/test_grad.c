@@ -13,6 +13,7 @@ static int g_tie;                             /* the readout's weight is the emb
 static float g_locked, g_embed_drop, g_wdrop; /* regularisers, their masks fixed by the step */
 static int g_proj;                            /* lstm projection width (< hidden 6) */
 static int g_attn;                            /* seq2seq: the attention */
+static int g_rh;                              /* --readout-hidden */
 static int g_adaptive; /* adaptive softmax: shortlist {0, 1}, clusters [2, 4) and [4, 7) */
 
 static double loss_of(model *m, const batch *b, const float *h0, const float *c0) {
@@ -42,7 +43,8 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .n_cutoffs = 2,
                     .cutoffs = {2, 4},
                     .div_value = 2.0f,
-                    .attention = g_attn};
+                    .attention = g_attn,
+                    .readout_hidden = g_rh};
   model *m = model_create(&c, 42);
   /* make biases and weights a bit larger so every gate matters */
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
@@ -279,6 +281,16 @@ int main(void) {
     run_task(CELL_RNN_TANH, 2, 0.3f, TASK_SEQ2SEQ, 0, POOL_LAST);
   }
   g_attn = ATTN_NONE;
+  /* the MLP readout: language model, classifier (pooled features), tagger, seq2seq with attention
+   */
+  g_rh = 5;
+  run_task(CELL_GRU, 2, 0.0f, TASK_LM, 0, POOL_LAST);
+  run_task(CELL_LSTM, 1, 0.0f, TASK_CLASSIFY, 1, POOL_MEAN);
+  run_task(CELL_RNN_TANH, 2, 0.0f, TASK_TAG, 0, POOL_LAST);
+  g_attn = ATTN_GENERAL;
+  run_task(CELL_GRU, 2, 0.0f, TASK_SEQ2SEQ, 1, POOL_LAST);
+  g_attn = ATTN_NONE;
+  g_rh = 0;
   /* a bidirectional encoder: the bridge from both directions' final states, and the attention over
    * outputs twice the decoder's width (lstm: 1 layer, as above) */
   for (int cell = 0; cell < CELL_COUNT; cell++)
