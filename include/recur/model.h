@@ -101,6 +101,7 @@ typedef struct model {
   float *s2s_dh, *s2s_dc; /* (L, B, H) their gradients (decoder: target rows; encoder: the same in
                              source rows, the gradients of its final states) */
   int s2s_made;           /* the last forward encoded b->src (no initial state was given) */
+  uint64_t s2s_gen;       /* encodings so far (the attention keys its sources once per encoding) */
   /* a bidirectional encoder: its reverse direction's final-state gradients (L, B, H) (encoder);
    * the bridge's inputs [forward; reverse] final states (L, B, 2 H) for h and c (decoder), and
    * per layer and state (h, c) tanh(W x + b): W (H, 2 H), b (H) (names bridge.{h,c}_l*) */

@@ -17,12 +17,16 @@ struct model_attn_acts {
   float *cat;    /* (N, De + D) [context; query] */
   float *ht;     /* (N, D) h~ = tanh(cat W_out^T) */
   float *qq;     /* (N, Dq) general: W_in q; concat: W_q q + b_q */
-  float *kc;     /* (Ns, D) concat: W_k k */
+  float *ks;     /* (Ns, De) the encoder's outputs by source: source j's rows from kofs[j] */
+  int64_t *kofs; /* (Bs + 1) */
+  uint64_t kgen; /* the encoding ks and kc were made from (model s2s_gen) */
+  float *kc;     /* (Ns, D) concat: W_k k, by source as ks */
+  float *dKs;    /* (Ns, De) backward: the gradient of ks */
   float *a;      /* the attention weights: row r's (T_r, S_r) block at aoff[r] */
   int64_t *aoff; /* (B + 1) */
   /* backward: (N, D), (N, De + D), (N, Dq), (Ns, D), (Ns, De) */
   float *dz, *dcat, *dqq, *dkc, *dK;
-  float *gq, *gk, *gd, *gs, *gdk; /* one sequence: (T, W), (S, De), (T, De), (T, S), (S, De) */
+  float *gq, *gd, *gs; /* one sequence: (T, W), (T, De), (T, S) */
   int64_t capT, capS, capTS;
 };
 
@@ -59,7 +63,10 @@ static void acts_reserve(model *m, const batch *b) {
     a->dqq = xrealloc(a->dqq, (size_t)(N * Dq) * sizeof(float));
     a->capN = N;
   }
+  a->kofs = xrealloc(a->kofs, (size_t)(sb->s.B + 1) * sizeof(int64_t));
   if (Ns > a->capNs) {
+    a->ks = xrealloc(a->ks, (size_t)(Ns * De) * sizeof(float));
+    a->dKs = xrealloc(a->dKs, (size_t)(Ns * De) * sizeof(float));
     a->kc = xrealloc(a->kc, (size_t)(Ns * D) * sizeof(float));
     a->dkc = xrealloc(a->dkc, (size_t)(Ns * D) * sizeof(float));
     a->dK = xrealloc(a->dK, (size_t)(Ns * De) * sizeof(float));
@@ -75,8 +82,6 @@ static void acts_reserve(model *m, const batch *b) {
     a->capTS = a->capT * a->capS;
     a->gq = xrealloc(a->gq, (size_t)(a->capT * W) * sizeof(float));
     a->gd = xrealloc(a->gd, (size_t)(a->capT * De) * sizeof(float));
-    a->gk = xrealloc(a->gk, (size_t)(a->capS * De) * sizeof(float));
-    a->gdk = xrealloc(a->gdk, (size_t)(a->capS * De) * sizeof(float));
     a->gs = xrealloc(a->gs, (size_t)a->capTS * sizeof(float));
   }
 }
@@ -88,7 +93,8 @@ void model_attn_free(model *m) {
   if (!a) return;
   xfree(a->ctx), xfree(a->cat), xfree(a->ht), xfree(a->qq), xfree(a->kc), xfree(a->a);
   xfree(a->aoff), xfree(a->dz), xfree(a->dcat), xfree(a->dqq), xfree(a->dkc), xfree(a->dK);
-  xfree(a->gq), xfree(a->gk), xfree(a->gd), xfree(a->gs), xfree(a->gdk);
+  xfree(a->gq), xfree(a->gd), xfree(a->gs);
+  xfree(a->ks), xfree(a->kofs), xfree(a->dKs);
   xfree(a);
   m->at = NULL;
 }
@@ -114,16 +120,37 @@ static float concat_score(const float *q, const float *k, const float *v, int64_
   return s;
 }
 
+/* The encoder's outputs by source (ks, kofs) and, for concat, W_k k (kc): once per encoding (every
+ * step of a decoding reads the same ones) */
+static void keys_by_source(model *m, const batch *b) {
+  struct model_attn_acts *a = m->at;
+  const batch *sb = b->src;
+  int64_t D, De, Dq;
+  widths(m, &D, &De, &Dq);
+  if (a->kgen == m->s2s_gen) return;
+  const float *K = model_top_out(m->enc);
+  a->kofs[0] = 0;
+  for (int j = 0; j < sb->s.B; j++) {
+    a->kofs[j + 1] = a->kofs[j] + sb->len[j];
+    for (int u = 0; u < sb->len[j]; u++)
+      memcpy(a->ks + (a->kofs[j] + u) * De, K + (sb->off[u] + j) * De, (size_t)De * sizeof(float));
+  }
+  if (m->cfg.attention == ATTN_CONCAT)
+    gemm(0, 1, (int)sb->s.N, (int)D, (int)De, a->ks, (int)De, m->at_k, (int)De, 0.0f, a->kc,
+         (int)D);
+  a->kgen = m->s2s_gen;
+}
+
 const float *model_attn_forward(model *m, const batch *b, const float *top) {
   acts_reserve(m, b);
   struct model_attn_acts *a = m->at;
   const batch *sb = b->src;
-  const float *K = model_top_out(m->enc);
   int64_t D, De, Dq;
   widths(m, &D, &De, &Dq);
-  const int64_t N = b->s.N, Ns = sb->s.N;
+  const int64_t N = b->s.N;
   const int kind = m->cfg.attention;
-  const float *Q = top;       /* (N, Dq) */
+  const float *Q = top; /* (N, Dq) */
+  keys_by_source(m, b);
   if (kind == ATTN_GENERAL) { /* q' = q W_in^T, W_in (De, D) */
     gemm(0, 1, (int)N, (int)De, (int)D, top, (int)D, m->at_in, (int)D, 0.0f, a->qq, (int)De);
     Q = a->qq;
@@ -131,7 +158,6 @@ const float *model_attn_forward(model *m, const batch *b, const float *top) {
     gemm(0, 1, (int)N, (int)D, (int)D, top, (int)D, m->at_q, (int)D, 0.0f, a->qq, (int)D);
     for (int64_t r = 0; r < N; r++)
       for (int64_t j = 0; j < D; j++) a->qq[r * D + j] += m->at_qb[j];
-    gemm(0, 1, (int)Ns, (int)D, (int)De, K, (int)De, m->at_k, (int)De, 0.0f, a->kc, (int)D);
     Q = a->qq;
   }
   int64_t ao = 0;
@@ -145,17 +171,21 @@ const float *model_attn_forward(model *m, const batch *b, const float *top) {
       for (int t = 0; t < T; t++) memset(a->ctx + (b->off[t] + r) * De, 0, (size_t)De * 4);
       continue;
     }
-    gather(a->gq, Q, Dq, b, r, T, Dq);
-    gather(a->gk, K, De, sb, j, S, De);
+    const float *Kj = a->ks + a->kofs[j] * De; /* (S, De) */
+    const float *Qr = Q + r * Dq;              /* one step: its row (step 0); else gathered */
+    if (T > 1) {
+      gather(a->gq, Q, Dq, b, r, T, Dq);
+      Qr = a->gq;
+    }
     if (kind == ATTN_CONCAT) {
       for (int t = 0; t < T; t++)
         for (int u = 0; u < S; u++)
-          A[t * S + u] = concat_score(a->gq + t * D, a->kc + (sb->off[u] + j) * D, m->at_v, D);
+          A[t * S + u] = concat_score(Qr + t * D, a->kc + (a->kofs[j] + u) * D, m->at_v, D);
     } else {
-      gemm(0, 1, T, S, (int)De, a->gq, (int)De, a->gk, (int)De, 0.0f, A, S);
+      gemm(0, 1, T, S, (int)De, Qr, (int)De, Kj, (int)De, 0.0f, A, S);
     }
     for (int t = 0; t < T; t++) softmax_row(A + t * S, S);
-    gemm(0, 0, T, (int)De, S, A, S, a->gk, (int)De, 0.0f, a->gd, (int)De); /* contexts A K */
+    gemm(0, 0, T, (int)De, S, A, S, Kj, (int)De, 0.0f, a->gd, (int)De); /* contexts A K */
     for (int t = 0; t < T; t++)
       memcpy(a->ctx + (b->off[t] + r) * De, a->gd + t * De, (size_t)De * sizeof(float));
   }
@@ -174,7 +204,6 @@ void model_attn_backward(model *m, const batch *b, const float *top, const float
                          float *dtop) {
   struct model_attn_acts *a = m->at;
   const batch *sb = b->src;
-  const float *K = model_top_out(m->enc);
   int64_t D, De, Dq;
   widths(m, &D, &De, &Dq);
   const int64_t N = b->s.N, Ns = sb->s.N, C = De + D;
@@ -184,7 +213,7 @@ void model_attn_backward(model *m, const batch *b, const float *top, const float
   gemm(0, 0, (int)N, (int)C, (int)D, a->dz, (int)D, m->at_out, (int)C, 0.0f, a->dcat, (int)C);
   for (int64_t r = 0; r < N; r++)
     memcpy(dtop + r * D, a->dcat + r * C + De, (size_t)D * sizeof(float));
-  memset(a->dK, 0, (size_t)(Ns * De) * sizeof(float));
+  memset(a->dKs, 0, (size_t)(Ns * De) * sizeof(float));
   if (kind != ATTN_DOT) memset(a->dqq, 0, (size_t)(N * Dq) * sizeof(float));
   if (kind == ATTN_CONCAT) memset(a->dkc, 0, (size_t)(Ns * D) * sizeof(float));
   const float *Q = kind == ATTN_DOT ? top : a->qq;
@@ -194,10 +223,11 @@ void model_attn_backward(model *m, const batch *b, const float *top, const float
     if (T == 0 || S == 0) continue;
     const float *A = a->a + a->aoff[r];
     float *dA = a->gs;
+    const float *Kj = a->ks + a->kofs[j] * De;
+    float *dKj = a->dKs + a->kofs[j] * De;
     gather(a->gd, a->dcat, C, b, r, T, De); /* dC (T, De): the context part of dcat */
-    gather(a->gk, K, De, sb, j, S, De);
-    gemm(0, 1, T, S, (int)De, a->gd, (int)De, a->gk, (int)De, 0.0f, dA, S); /* dA = dC K^T */
-    gemm(1, 0, S, (int)De, T, A, S, a->gd, (int)De, 0.0f, a->gdk, (int)De); /* dK = A^T dC */
+    gemm(0, 1, T, S, (int)De, a->gd, (int)De, Kj, (int)De, 0.0f, dA, S); /* dA = dC K^T */
+    gemm(1, 0, S, (int)De, T, A, S, a->gd, (int)De, 1.0f, dKj, (int)De); /* dK += A^T dC */
     /* through the softmax: dS = A (dA - sum_u A dA) */
     for (int t = 0; t < T; t++) {
       double s = 0;
@@ -208,8 +238,8 @@ void model_attn_backward(model *m, const batch *b, const float *top, const float
       gather(a->gq, Q, D, b, r, T, D);
       for (int t = 0; t < T; t++)
         for (int u = 0; u < S; u++) {
-          const float g = dA[t * S + u], *q = a->gq + t * D, *k = a->kc + (sb->off[u] + j) * D;
-          float *dq = a->dqq + (b->off[t] + r) * D, *dk = a->dkc + (sb->off[u] + j) * D;
+          const float g = dA[t * S + u], *q = a->gq + t * D, *k = a->kc + (a->kofs[j] + u) * D;
+          float *dq = a->dqq + (b->off[t] + r) * D, *dk = a->dkc + (a->kofs[j] + u) * D;
           for (int64_t d = 0; d < D; d++) {
             const float z = tanhf(q[d] + k[d]), dz = g * m->at_v[d] * (1.0f - z * z);
             m->gat_v[d] += g * z;
@@ -218,12 +248,11 @@ void model_attn_backward(model *m, const batch *b, const float *top, const float
           }
         }
     } else { /* scores Q K^T: dQ += dS K, dK += dS^T Q */
-      gemm(0, 0, T, (int)De, S, dA, S, a->gk, (int)De, 0.0f, a->gq, (int)De);
+      gemm(0, 0, T, (int)De, S, dA, S, Kj, (int)De, 0.0f, a->gq, (int)De);
       scatter_add(dQ, a->gq, b, r, T, De);
       gather(a->gq, Q, De, b, r, T, De);
-      gemm(1, 0, S, (int)De, T, dA, S, a->gq, (int)De, 1.0f, a->gdk, (int)De);
+      gemm(1, 0, S, (int)De, T, dA, S, a->gq, (int)De, 1.0f, dKj, (int)De);
     }
-    scatter_add(a->dK, a->gdk, sb, j, S, De);
   }
   if (kind == ATTN_GENERAL) { /* q' = q W_in^T */
     gemm(0, 0, (int)N, (int)D, (int)De, a->dqq, (int)De, m->at_in, (int)D, 1.0f, dtop, (int)D);
@@ -233,8 +262,12 @@ void model_attn_backward(model *m, const batch *b, const float *top, const float
     gemm(1, 0, (int)D, (int)D, (int)N, a->dqq, (int)D, top, (int)D, 1.0f, m->gat_q, (int)D);
     for (int64_t r = 0; r < N; r++)
       for (int64_t d = 0; d < D; d++) m->gat_qb[d] += a->dqq[r * D + d];
-    gemm(0, 0, (int)Ns, (int)De, (int)D, a->dkc, (int)D, m->at_k, (int)De, 1.0f, a->dK, (int)De);
-    gemm(1, 0, (int)D, (int)De, (int)Ns, a->dkc, (int)D, K, (int)De, 1.0f, m->gat_k, (int)De);
+    gemm(0, 0, (int)Ns, (int)De, (int)D, a->dkc, (int)D, m->at_k, (int)De, 1.0f, a->dKs, (int)De);
+    gemm(1, 0, (int)D, (int)De, (int)Ns, a->dkc, (int)D, a->ks, (int)De, 1.0f, m->gat_k, (int)De);
   }
+  for (int j = 0; j < sb->s.B; j++) /* back to the encoder's packed rows */
+    for (int u = 0; u < sb->len[j]; u++)
+      memcpy(a->dK + (sb->off[u] + j) * De, a->dKs + (a->kofs[j] + u) * De,
+             (size_t)De * sizeof(float));
   m->enc->s2s_dtop = a->dK;
 }

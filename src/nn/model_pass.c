@@ -131,6 +131,7 @@ void model_encode(model *m, const batch *b, uint64_t step, int train) {
   RECUR_ASSERT(e && sb && sb->s.B == B);
   reserve(m, b->s.N, B);
   model_forward(e, sb, NULL, NULL, step, train);
+  m->s2s_gen++;
   /* row r starts from the final states of its source (row src_row[r] of sb); bidirectional: the
    * bridge makes them from both directions' (the reverse one's last step is the source's first) */
   for (int l = 0; l < m->cfg.layers; l++)
