@@ -4,8 +4,11 @@
 # for lines of stdin, `recur sample` refuses the model; on copying 15-30 characters attention wins
 # by a wide margin and beam search never scores below greedy; 2 ranks equal --accum 2 (with a
 # bidirectional encoder and attention too), and a resumed run equals an uninterrupted one.
+# Under the sanitizers (RECUR_SANITIZED, launch/test's second pass) the quality runs are short and
+# their figures are not asserted: that pass checks memory, the first one checks learning.
 source "$(dirname "$0")/../lib.sh"
 MPIRUN=${MPIRUN:-mpirun}
+if [ -n "${RECUR_SANITIZED:-}" ]; then rev_steps=60 copy_steps=40 num_steps=40; else rev_steps=1500 copy_steps=600 num_steps=300; fi
 python3 - <<'PY'
 import random
 r = random.Random(5)
@@ -64,25 +67,25 @@ expect_fail "--attention dot compares equal widths" "$RECUR" train "${common[@]}
 expect_fail "--attention needs --task seq2seq" "$RECUR" train --data lm.h5 --mode sequences --attention general --steps 1 --out bad/lm
 expect_fail "--task seq2seq does not take --proj yet" "$RECUR" train "${common[@]}" --proj 64 --steps 1 --out bad/proj
 no_leftovers bad
-"$RECUR" train "${common[@]}" --steps 1500 --eval-every 500 --lr 0.005 --quiet --out run
+"$RECUR" train "${common[@]}" --steps $rev_steps --eval-every 500 --lr 0.005 --quiet --out run
 "$RECUR" eval run --data rev.h5 --json > e.json
 python3 - e.json <<'PY'
-import json, sys
+import json, os, sys
 e = json.load(open(sys.argv[1]))
-print(f"reverse 3-8 characters, LSTM 1x128, 1500 steps: val loss {e['loss']:.4f}, token accuracy "
+print(f"reverse 3-8 characters, LSTM 1x128: val loss {e['loss']:.4f}, token accuracy "
       f"{e['token_accuracy']:.4f}, exact match {e['exact_match']:.4f} over {e['sequences']:.0f}")
-assert e["sequences"] == 200 and e["exact_match"] >= 0.95, e
+assert e["sequences"] == 200 and (os.environ.get("RECUR_SANITIZED") or e["exact_match"] >= 0.95), e
 PY
 "$RECUR" decode rev.h5 --split val | cut -f1 > src.txt
 "$RECUR" decode rev.h5 --split val | cut -f2 > want.txt
 "$RECUR" predict run --batch 16 < src.txt > got.txt
 python3 - got.txt want.txt <<'PY'
-import sys
+import os, sys
 got, want = (open(p).read().split("\n") for p in sys.argv[1:3])
 assert len(got) == len(want), (len(got), len(want))
 same = sum(g == w for g, w in zip(got, want)) / len(want)
 print(f"recur predict: {same:.1%} of {len(want) - 1} lines exactly reversed")
-assert same >= 0.95, same
+assert os.environ.get("RECUR_SANITIZED") or same >= 0.95, same
 PY
 [ "$("$RECUR" predict run abcdef)" = "fedcba" ] || echo "note: predict abcdef gave $("$RECUR" predict run abcdef)"
 expect_fail "this model is a seq2seq model, not a language model" "$RECUR" sample run
@@ -94,10 +97,11 @@ expect_fail "this model is a seq2seq model, not a language model" "$RECUR" sampl
 "$RECUR" decode num.h5 --split val >> nback.txt
 sort nback.txt | cmp -s - <(sort num.txt) || fail "--separate-vocab: decode does not give back the lines"
 "$RECUR" train --data num.h5 --task seq2seq --attention general --mode sequences --cell gru --layers 1 --hidden 64 \
-  --embed 16 --batch 32 --steps 300 --lr 0.005 --eval-every 0 --quiet --out nrun
+  --embed 16 --batch 32 --steps $num_steps --lr 0.005 --eval-every 0 --quiet --out nrun
 "$RECUR" eval nrun --data num.h5 --json > ne.json
-python3 -c "import json; e = json.load(open('ne.json')); print('number words -> digits:', e); assert e['exact_match'] >= 0.9"
-[ "$(echo "four two seven nine" | "$RECUR" predict nrun)" = "4 2 7 9" ] || fail "predict with a source vocabulary: $(echo "four two seven nine" | "$RECUR" predict nrun)"
+python3 -c "import json, os; e = json.load(open('ne.json')); print('number words -> digits:', e); assert os.environ.get('RECUR_SANITIZED') or e['exact_match'] >= 0.9"
+got=$(echo "four two seven nine" | "$RECUR" predict nrun)
+[ -n "${RECUR_SANITIZED:-}" ] || [ "$got" = "4 2 7 9" ] || fail "predict with a source vocabulary: $got"
 "$RECUR" prepare num.txt -o num1.h5 --task seq2seq --level word --quiet
 expect_fail "vocabulary (22, word level) differs from the model's (12, word level)" "$RECUR" eval nrun --data num1.h5
 expect_fail "--separate-vocab needs --task seq2seq" "$RECUR" prepare rev.txt -o bad/sep.h5 --separate-vocab
@@ -135,23 +139,23 @@ PY
 # attention on long inputs, and beam search against greedy
 "$RECUR" prepare copy.txt -o copy.h5 --task seq2seq --val 0.05 --quiet
 ccommon=(--data copy.h5 --task seq2seq --mode sequences --cell lstm --layers 1 --hidden 128 --embed 32 --batch 32 --lr 0.005)
-"$RECUR" train "${ccommon[@]}" --steps 600 --eval-every 0 --quiet --out c-none
-"$RECUR" train "${ccommon[@]}" --attention dot --steps 600 --eval-every 0 --quiet --out c-dot
+"$RECUR" train "${ccommon[@]}" --steps $copy_steps --eval-every 0 --quiet --out c-none
+"$RECUR" train "${ccommon[@]}" --attention dot --steps $copy_steps --eval-every 0 --quiet --out c-dot
 "$RECUR" eval c-none --data copy.h5 --json > cn.json
 "$RECUR" eval c-dot --data copy.h5 --json > cd.json
 python3 - cn.json cd.json <<'PY'
-import json, sys
+import json, os, sys
 n, d = (json.load(open(p)) for p in sys.argv[1:3])
-print(f"copy 15-30 characters, LSTM 1x128, 600 steps: no attention loss {n['loss']:.4f} exact {n['exact_match']:.3f}; "
+print(f"copy 15-30 characters, LSTM 1x128: no attention loss {n['loss']:.4f} exact {n['exact_match']:.3f}; "
       f"dot attention loss {d['loss']:.4f} exact {d['exact_match']:.3f}")
-assert d["exact_match"] >= 0.5 and n["exact_match"] <= 0.1 and d["loss"] * 5 < n["loss"], (n, d)
+assert os.environ.get("RECUR_SANITIZED") or (d["exact_match"] >= 0.5 and n["exact_match"] <= 0.1 and d["loss"] * 5 < n["loss"]), (n, d)
 PY
 "$RECUR" decode copy.h5 --split val | cut -f1 > csrc.txt
 "$RECUR" predict c-dot --scores --max-out 64 < csrc.txt > g1.txt
 "$RECUR" predict c-dot --scores --max-out 64 --beam 4 < csrc.txt > g4.txt
 "$RECUR" predict c-dot --max-out 64 --beam 4 --length-penalty 1 < csrc.txt > g4lp.txt
 python3 - g1.txt g4.txt g4lp.txt <<'PY'
-import sys
+import os, sys
 g1, g4 = ([l.rstrip("\n").split("\t") for l in open(p)] for p in sys.argv[1:3])
 lp = open(sys.argv[3]).read().split("\n")
 assert len(g1) == len(g4) == 200 and len(lp) == 201, (len(g1), len(g4), len(lp))
@@ -160,7 +164,7 @@ ended = [(a, b) for a, b in zip(g1, g4) if len(a[0]) < 64]
 worse = [(a, b) for a, b in ended if float(b[1]) < float(a[1]) - 1e-4]
 print(f"beam 4 vs greedy: {len(worse)} of {len(ended)} ended outputs score lower; "
       f"{sum(float(b[1]) > float(a[1]) + 1e-4 for a, b in ended)} higher")
-assert len(ended) >= 150 and not worse, worse[:3]
+assert (os.environ.get("RECUR_SANITIZED") or len(ended) >= 150) and not worse, worse[:3]
 PY
 
 # world-size invariance and exact resume through encoder and decoder
