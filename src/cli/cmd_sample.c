@@ -9,6 +9,8 @@
 #include "cli.h"
 #include "recur/core.h"
 #include "recur/dataset.h"
+#include "recur/dist.h"
+#include "recur/gemm.h"
 #include "recur/generate.h"
 #include "recur/json.h"
 #include "recur/model.h"
@@ -273,7 +275,7 @@ typedef struct {
   int best;
   int64_t max_out, batch, beam;
   double length_penalty;
-  int scores;
+  int scores, precision, gemm;
 } predict_flags;
 
 static const opt_def PREDICT_DEFS[] = {
@@ -290,6 +292,10 @@ static const opt_def PREDICT_DEFS[] = {
      0},
     {"--scores", NULL, OPT_SWITCH, OPT_FIELD(predict_flags, scores), 0, 1, NULL, "0", NULL,
      "seq2seq: write <TAB> and the output's log-probability after each output", 0},
+    {"--precision", NULL, OPT_CHOICE, OPT_FIELD(predict_flags, precision), 0, 0, precision_names,
+     "fp32", NULL, "bf16: matrix products with bf16 operands (oneDNN), as recur train's", 0},
+    {"--gemm", NULL, OPT_CHOICE, OPT_FIELD(predict_flags, gemm), 0, 0, gemm_lib_names, "openblas",
+     NULL, "fp32 matrix products by OpenBLAS or oneDNN (faster on some CPUs)", 0},
 };
 static const opt_table PREDICT = {
     "predict",
@@ -313,6 +319,9 @@ int cmd_predict(int argc, char **argv) {
   char *file = model_resolve_best(path, f.best);
   model *m = model_load(file, &v, NULL);
   xfree(file);
+  dist_blas_threads_default();
+  gemm_use(gemm_kernel_of(f.precision, f.precision == PRECISION_BF16 ? GEMM_LIB_ONEDNN : f.gemm));
+  gemm_params(m->params, m->n_params);
   const int s2s = m->cfg.task == TASK_SEQ2SEQ;
   if (task_is_lm(m->cfg.task) && !s2s)
     recur_fail(path, "use `recur sample` for language models", "this is a language model");

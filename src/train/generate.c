@@ -112,47 +112,62 @@ void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *
                      int max_out, int32_t **out, int *out_len, double *score) {
   const int64_t L = m->cfg.layers, H = m->cfg.hidden, V = m->O;
   RECUR_ASSERT(m->role == MODEL_DECODER);
-  int *one = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-  int32_t *cur = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t)),
-          **in = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t *));
-  uint64_t *ids = xcalloc((size_t)(n > 0 ? n : 1), sizeof(uint64_t));
-  float *h = xmalloc((size_t)(L * n * H) * sizeof(float)),
-        *c = xmalloc((size_t)(L * n * H) * sizeof(float));
+  const size_t nn = (size_t)(n > 0 ? n : 1);
+  int *one = xmalloc(nn * sizeof(int)), *run = xmalloc(nn * sizeof(int)),
+      *src_row = xmalloc(nn * sizeof(int));
+  int32_t *cur = xmalloc(nn * sizeof(int32_t)), **in = xmalloc(nn * sizeof(int32_t *));
+  uint64_t *ids = xcalloc(nn, sizeof(uint64_t));
+  float *h = xmalloc((size_t)L * nn * (size_t)H * sizeof(float)),
+        *c = xmalloc((size_t)L * nn * (size_t)H * sizeof(float));
   for (int i = 0; i < n; i++) {
     one[i] = 1;
+    run[i] = i;   /* row k of a step is input run[k] (the ones still running, in order) */
     cur[i] = eos; /* the decoder's first input, as in training */
     in[i] = &cur[i];
-    out_len[i] = -1; /* running */
+    out_len[i] = -1;
     if (score) score[i] = 0;
   }
   batch b = {0};
-  int running = n;
-  for (int t = 0; t < max_out && running > 0; t++) {
-    batch_pack(&b, n, one, in, NULL, ids); /* rows of equal length keep the items' order */
+  int nr = n;
+  for (int t = 0; t < max_out && nr > 0; t++) {
+    batch_pack(&b, nr, one, in, NULL, ids); /* rows of equal length keep the items' order */
     if (t == 0) {
       batch_set_sources(&b, src_len, src);
+      memcpy(src_row, b.src_row, nn * sizeof(int));
       model_forward(m, &b, NULL, NULL, 0, 0); /* encodes, then the first step */
-    } else {
+    } else { /* the running rows only, each with its source (encoded at step 0) */
+      for (int k = 0; k < nr; k++) b.src_row[k] = src_row[run[k]];
       model_forward(m, &b, h, c, 0, 0);
     }
-    model_final_state(m, &b, h, c);
-    for (int i = 0; i < n; i++) {
-      if (out_len[i] >= 0) continue;
-      int32_t pick = (int32_t)vec_argmax(m->probs + (int64_t)i * V, (int)V);
-      if (score) score[i] += log((double)m->probs[(int64_t)i * V + pick]);
+    model_final_state(m, &b, h, c); /* (L, nr, H) */
+    int keep = 0;
+    for (int k = 0; k < nr; k++) {
+      const int i = run[k];
+      int32_t pick = (int32_t)vec_argmax(m->probs + (int64_t)k * V, (int)V);
+      if (score) score[i] += log((double)m->probs[(int64_t)k * V + pick]);
       if (pick == eos) {
         out_len[i] = t;
-        running--;
-      } else {
-        out[i][t] = pick;
+        continue;
       }
-      cur[i] = pick;
+      out[i][t] = pick;
+      for (int64_t l = 0; l < L; l++) { /* compact the states (sources never behind targets) */
+        memmove(h + (l * nr + keep) * H, h + (l * nr + k) * H, (size_t)H * sizeof(float));
+        memmove(c + (l * nr + keep) * H, c + (l * nr + k) * H, (size_t)H * sizeof(float));
+      }
+      run[keep] = i;
+      cur[keep++] = pick;
     }
+    if (keep < nr) /* the layers' blocks move down to the new row count */
+      for (int64_t l = 1; l < L; l++) {
+        memmove(h + l * keep * H, h + l * nr * H, (size_t)(keep * H) * sizeof(float));
+        memmove(c + l * keep * H, c + l * nr * H, (size_t)(keep * H) * sizeof(float));
+      }
+    nr = keep;
   }
   for (int i = 0; i < n; i++)
     if (out_len[i] < 0) out_len[i] = max_out;
   batch_free(&b);
-  xfree(one), xfree(cur), xfree(in), xfree(ids), xfree(h), xfree(c);
+  xfree(one), xfree(run), xfree(src_row), xfree(cur), xfree(in), xfree(ids), xfree(h), xfree(c);
 }
 
 /* the candidates of a beam step: the best `cap` of (score, beam, token), best first */

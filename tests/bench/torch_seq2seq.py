@@ -3,9 +3,11 @@
 written as PyTorch users write it: padded batches, a source mask in the attention, padding ignored
 by the loss; Adam, one thread. Reads the source<TAB>target lines bench_seq2seq.sh makes, with the
 same character vocabulary and <eos> (id 0) handling as recur (decoder input <eos> y, target y <eos>).
-Usage: torch_seq2seq.py LINES.txt H L E B STEPS train|greedy [N_DECODE]
+Usage: torch_seq2seq.py LINES.txt H L E B STEPS train|greedy [N_DECODE [MODEL.h5 OUT.txt]]
   train: target tokens/s (with <eos>, as recur counts them) over STEPS steps after 2 warm-up steps
-  greedy: decodes the first N_DECODE sources in batches of B (as recur predict --batch B): s"""
+  greedy: decodes the first N_DECODE sources in batches of B (as recur predict --batch B): s;
+    with MODEL.h5 (recur's, trained on LINES.txt) its weights are loaded by name, so both decode
+    the same outputs (written to OUT.txt), and a batch stops when all its outputs ended"""
 import sys, time, torch, torch.nn as nn
 
 path, H, L, E, B, steps, mode = sys.argv[1], *map(int, sys.argv[2:7]), sys.argv[7]
@@ -67,6 +69,20 @@ if mode == "train":
     print("torch seq2seq GRU %dx%d attention general B=%d: %.0f target tokens/s" % (L, H, B, tokens / (time.time() - t0)))
 else:
     n = int(sys.argv[8])
+    outs = []
+    if len(sys.argv) > 9:  # recur's trained weights, by name
+        import h5py
+        f = h5py.File(sys.argv[9], "r")
+        T_ = lambda k: torch.from_numpy(f[k][:])
+        with torch.no_grad():
+            enc_emb.weight[:V].copy_(T_("encoder.embedding.weight"))
+            dec_emb.weight[:V].copy_(T_("decoder.embedding.weight"))
+            for name, p in enc.named_parameters(): p.copy_(T_("encoder.rnn." + name))
+            for name, p in dec.named_parameters(): p.copy_(T_("decoder.rnn." + name))
+            lin_in.weight.copy_(T_("attention.linear_in.weight"))
+            lin_out.weight.copy_(T_("attention.linear_out.weight"))
+            out.weight.copy_(T_("decoder.out.weight"))
+            out.bias.copy_(T_("decoder.out.bias"))
     srcs = [s for s, _ in pairs[:n]]
     t0 = time.time()
     with torch.no_grad():
@@ -77,9 +93,16 @@ else:
             slen = torch.tensor([len(s) for s in ss])
             keys, h, mask = encode(src, slen)
             x, done = torch.zeros(1, len(ss), dtype=torch.long), torch.zeros(len(ss), dtype=torch.bool)
+            ys = []
             for t in range(80):  # the longest target is 60 characters and <eos>
                 q, h = dec(dec_emb(x), h)
                 x = out(attend(q, keys, mask)).argmax(2)
+                ys.append(x[0])
                 done |= x[0] == 0
                 if done.all(): break
+            ys = torch.stack(ys, 1)  # (rows, steps)
+            for row in ys.tolist():
+                outs.append("".join(chars[i - 1] for i in (row + [0])[:(row + [0]).index(0)]))
+    if len(sys.argv) > 10:
+        open(sys.argv[10], "w").write("".join(o + "\n" for o in outs))
     print("torch seq2seq greedy decoding of %d inputs: %.2f s" % (n, time.time() - t0))
