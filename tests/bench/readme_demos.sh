@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The figures README gives for its examples, measured by running them as written: the quickstart
 # (training time, validation loss, how much of its sample is real words), the "Using it" run, and
-# the classifier, tagger and conditioned-generation demos (time and test figures). Prints one line per figure with the
+# the classifier, tagger, conditioned-generation and encoder-decoder demos (time and test figures). Prints one line per figure with the
 # machine. Usage: tests/bench/readme_demos.sh [WORKDIR] [--skip-using-it]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -100,3 +100,16 @@ echo "condlm: $(secs "$t0" "$t1") s on 2 ranks; val $(last_val cond); the same m
 for lab in computers love food; do
   echo "  --label $lab: $("$R" sample cond --label $lab --temperature 0.6 --seed 7 --length 300 --quiet | tr '\n' ' ')"
 done
+
+# ---- encoder-decoder demo: written dates -> ISO 8601 ----
+"$top/datasets/dates.sh" dates.txt > /dev/null
+"$R" prepare dates.txt -o dates.h5 --task seq2seq --quiet
+rm -rf dates
+t0=$(now)
+mpirun -np 2 "$R" train --data dates.h5 --out dates --task seq2seq --mode sequences --cell gru --layers 1 \
+  --hidden 128 --embed 32 --bidirectional --attention general --batch 64 --steps 1500 --lr 3e-3 \
+  --eval-every 500 --quiet
+t1=$(now)
+echo "seq2seq dates: $(secs "$t0" "$t1") s on 2 ranks; $("$R" eval dates --data dates.h5)"
+echo "  predict: $(printf 'Tue 9 Jan 2024\nthe 3rd of May 2020\n12/25/1999\nJuly 4, 1776\nnovember 11 1918\n' |
+  "$R" predict dates | tr '\n' ' ')"
