@@ -69,7 +69,11 @@ void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *co
 void batch_set_sources(batch *b, const int *len, int32_t *const *src) {
   const int n = b->s.B;
   if (!b->src) b->src = xcalloc(1, sizeof(batch));
-  batch_pack(b->src, n, len, src, NULL, b->seq_id); /* ids: any; the source side draws nothing */
+  /* each source row keeps its pair's id (the encoder's dropout is keyed by it): in item order */
+  uint64_t *ids = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(uint64_t));
+  for (int r = 0; r < n; r++) ids[b->item[r]] = b->seq_id[r];
+  batch_pack(b->src, n, len, src, NULL, ids);
+  xfree(ids);
   b->src_row = xrealloc(b->src_row, (size_t)(n > 0 ? n : 1) * sizeof(int));
   int *pos = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int)); /* item -> its source row */
   for (int j = 0; j < n; j++) pos[b->src->item[j]] = j;

@@ -146,6 +146,18 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
           "adaptive %s: probabilities sum to 1 within %.1e, -log p %.6f vs loss %.6f",
           cell_names[cell], worst, nll, loss);
   }
+  if (task == TASK_SEQ2SEQ) { /* packed (both sides) equals each pair alone */
+    double whole = loss_of(m, &b, NULL, NULL), alone = 0;
+    for (int s = 0; s < NSEQ; s++) {
+      batch b1 = {0};
+      batch_pack(&b1, 1, &len[s], &in[s], &tgt[s], &ids[s]);
+      batch_set_sources(&b1, &slen[s], &src[s]);
+      alone += loss_of(m, &b1, NULL, NULL);
+      batch_free(&b1);
+    }
+    CHECK(fabs(whole - alone) < 1e-5 * fabs(whole),
+          "%s seq2seq: packed loss %.8f, pairs alone %.8f", cell_names[cell], whole, alone);
+  }
   free(g);
   batch_free(&b);
   model_free(m);
