@@ -52,6 +52,8 @@ typedef struct {
   int attention;      /* seq2seq: enum model_attention */
   int src_vocab;      /* seq2seq: the sources' vocabulary size (--separate-vocab), 0 = vocab */
   int readout_hidden; /* an MLP readout: logits = W tanh(W_h x + b_h) + b, W_h (N, D) (0 = none) */
+  int input_feed;     /* seq2seq with attention: step t's decoder input is [embedding; h~ of step
+                         t-1] (Luong et al. 2015): the decoder runs step by step */
 } model_config;
 
 /* --softmax adaptive, cluster k (PyTorch AdaptiveLogSoftmaxWithLoss.tail[k]): words [lo, lo+osz)
@@ -102,6 +104,9 @@ typedef struct model {
                              source rows, the gradients of its final states) */
   int s2s_made;           /* the last forward encoded b->src (no initial state was given) */
   uint64_t s2s_gen;       /* encodings so far (the attention keys its sources once per encoding) */
+  /* --input-feed: h~ (B, D) before the batch's first step, set by a caller that runs a decoder one
+   * step at a time (decoding, scheduled sampling); NULL = zeros (a target's start) */
+  const float *feed_in;
   /* a bidirectional encoder: its reverse direction's final-state gradients (L, B, H) (encoder);
    * the bridge's inputs [forward; reverse] final states (L, B, 2 H) for h and c (decoder), and
    * per layer and state (h, c) tanh(W x + b): W (H, 2 H), b (H) (names bridge.{h,c}_l*) */
@@ -193,6 +198,9 @@ const model_tensor *model_find_tensor(const model *m, const char *name);
  * s2s_dtop buffer. */
 const float *model_attn_forward(model *m, const batch *b, const float *top);
 void model_attn_backward(model *m, const batch *b, const float *top, const float *dHt, float *dtop);
+
+/* seq2seq with attention: h~ (N, D) of the last forward, what --input-feed feeds the next step */
+const float *model_attn_state(const model *m);
 
 /* Forward over a packed batch. h0/c0 are (L, B, H) initial states or NULL for zeros (forward
  * direction; condlm: NULL makes them from b->label, and backward then trains that path). train

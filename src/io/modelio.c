@@ -38,6 +38,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_str(f, "softmax", softmax_names[c->softmax]);
   if (c->task == TASK_SEQ2SEQ) h5_attr_set_str(f, "attention", attention_names[c->attention]);
   if (c->readout_hidden > 0) h5_attr_set_i64(f, "readout_hidden", c->readout_hidden);
+  if (c->input_feed) h5_attr_set_i64(f, "input_feed", 1);
   if (c->src_vocab > 0) { /* --separate-vocab */
     h5_attr_set_i64(f, "src_vocab_size", c->src_vocab);
     h5_attr_set_i64(f, "src_unk_id", v->src_unk_id);
@@ -154,7 +155,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   char softmax[16] = "full", attention[16] = "none";
   h5_attr_get_str(f, "attention", attention, sizeof attention);
   int attn = names_parse(attention_names, attention);
-  int64_t src_vocab = 0, readout_hidden = 0;
+  int64_t src_vocab = 0, readout_hidden = 0, input_feed = 0;
+  h5_attr_get_i64(f, "input_feed", &input_feed);
   h5_attr_get_i64(f, "readout_hidden", &readout_hidden);
   if (readout_hidden < 0 || readout_hidden > 65536)
     recur_fail(where, NULL, "readout_hidden %lld out of range", (long long)readout_hidden);
@@ -215,7 +217,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     .div_value = (float)div_value,
                     .attention = attn,
                     .src_vocab = (int)src_vocab,
-                    .readout_hidden = (int)readout_hidden};
+                    .readout_hidden = (int)readout_hidden,
+                    .input_feed = input_feed != 0};
   for (int k = 0; k < n_cut; k++) c.cutoffs[k] = (int)cut[k];
   if (task_is_lm(c.task) && c.task != TASK_SEQ2SEQ && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");

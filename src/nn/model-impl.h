@@ -22,6 +22,16 @@ const float *model_top_out(const model *m);
 /* seq2seq attention's activations */
 void model_attn_free(model *m);
 const float *model_attn_out(const model *m); /* h~ (N, D) of the last forward */
+/* model_attn_forward in parts, for a decoder that runs step by step (input feeding): begin, then
+ * steps [t0, t1) of b (rows off[t0] .. off[t1]) in order; backward: begin, the steps in reverse
+ * order (dHt and dtop rows of those steps), end (the weights' gradients over all rows, the
+ * encoder's output gradients) */
+void model_attn_begin(model *m, const batch *b);
+void model_attn_steps(model *m, const batch *b, const float *top, int t0, int t1);
+void model_attn_back_begin(model *m, const batch *b);
+void model_attn_back_steps(model *m, const batch *b, const float *top, const float *dHt,
+                           float *dtop, int t0, int t1);
+void model_attn_back_end(model *m, const batch *b, const float *top);
 
 /* z (n) -> softmax in place; returns log sum exp of the logits (in double) */
 double softmax_row(float *z, int64_t n);

@@ -83,6 +83,12 @@ void model_config_check(const model_config *c) {
       (c->readout_hidden > 0 && (c->softmax != SOFTMAX_FULL || c->tie_weights)))
     recur_fail(NULL, "the MLP readout feeds a full softmax of its own weights",
                "--readout-hidden needs --softmax full and no --tie-weights (and at most 65536)");
+  if (c->input_feed && (c->task != TASK_SEQ2SEQ || c->attention == ATTN_NONE))
+    recur_fail(NULL, "input feeding feeds the attention's output to the next step",
+               "--input-feed needs --task seq2seq and --attention");
+  if (c->input_feed && (c->dropout > 0 || c->dropout_locked > 0 || c->weight_drop > 0))
+    recur_fail(NULL, "leave out the dropout between layers and --weight-drop",
+               "--input-feed does not take dropout between layers or --weight-drop yet");
   if (c->src_vocab < 0 || (c->src_vocab > 0 && c->task != TASK_SEQ2SEQ))
     recur_fail(NULL, NULL, "a source vocabulary is for --task seq2seq");
   if (c->attention < 0 || c->attention >= ATTN_COUNT)
@@ -292,7 +298,9 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   m->O = task_is_lm(c->task) ? c->vocab : c->n_out;
   if (task_is_lm(c->task)) m->cfg.n_out = c->vocab;
   const int cond = c->task == TASK_CONDLM, S = c->cell == CELL_LSTM ? 2 : 1;
-  const int64_t C = c->cond_dim, E0 = E + (cond && c->cond_input ? C : 0); /* layer 0's input */
+  /* layer 0's input: the embedding, and --cond-input's label or --input-feed's h~ */
+  const int64_t C = c->cond_dim, E0 = E + (cond && c->cond_input ? C : 0) +
+                                      (role == MODEL_DECODER && c->input_feed ? m->D : 0);
   /* layout in the order backward finishes: decoder, top layer ... layer 0, embedding */
   int64_t off = 0;
   const int adaptive = c->softmax == SOFTMAX_ADAPTIVE;
@@ -383,6 +391,7 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   if (role == MODEL_DECODER) { /* the encoder's tensors follow, with their names */
     model_config ec = *c;      /* the encoder reads the sources' vocabulary */
     if (c->src_vocab > 0) ec.vocab = c->src_vocab;
+    ec.input_feed = 0;
     m->enc = create(&ec, rng_key(seed, RNG_INIT, 0xE5C, 0, 0), MODEL_ENCODER);
     for (int i = 0; i < m->enc->n_tensors; i++) {
       RECUR_ASSERT(m->n_tensors < MODEL_MAX_TENSORS);

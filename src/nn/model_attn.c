@@ -87,6 +87,7 @@ static void acts_reserve(model *m, const batch *b) {
 }
 
 const float *model_attn_out(const model *m) { return m->at->ht; }
+const float *model_attn_state(const model *m) { return m->at->ht; }
 
 void model_attn_free(model *m) {
   struct model_attn_acts *a = m->at;
@@ -99,15 +100,17 @@ void model_attn_free(model *m) {
   m->at = NULL;
 }
 
-/* rows of sequence r of a packed batch (step t is row off[t] + r), w wide, from a ld-wide matrix */
-static void gather(float *dst, const float *src, int64_t ld, const batch *b, int r, int n,
+/* steps [t0, t0 + n) of sequence r of a packed batch (step t is row off[t] + r), w wide, from a
+ * ld-wide matrix */
+static void gather(float *dst, const float *src, int64_t ld, const batch *b, int r, int t0, int n,
                    int64_t w) {
   for (int t = 0; t < n; t++)
-    memcpy(dst + t * w, src + (b->off[t] + r) * ld, (size_t)w * sizeof(float));
+    memcpy(dst + t * w, src + (b->off[t0 + t] + r) * ld, (size_t)w * sizeof(float));
 }
-static void scatter_add(float *dst, const float *src, const batch *b, int r, int n, int64_t w) {
+static void scatter_add(float *dst, const float *src, const batch *b, int r, int t0, int n,
+                        int64_t w) {
   for (int t = 0; t < n; t++) {
-    float *d = dst + (b->off[t] + r) * w;
+    float *d = dst + (b->off[t0 + t] + r) * w;
     const float *s = src + t * w;
     for (int64_t j = 0; j < w; j++) d[j] += s[j];
   }
@@ -141,105 +144,127 @@ static void keys_by_source(model *m, const batch *b) {
   a->kgen = m->s2s_gen;
 }
 
-const float *model_attn_forward(model *m, const batch *b, const float *top) {
+void model_attn_begin(model *m, const batch *b) {
   acts_reserve(m, b);
+  keys_by_source(m, b);
+  struct model_attn_acts *a = m->at;
+  int64_t ao = 0;
+  for (int r = 0; r < b->s.B; r++) {
+    a->aoff[r] = ao;
+    ao += (int64_t)b->len[r] * b->src->len[b->src_row[r]];
+  }
+  a->aoff[b->s.B] = ao;
+}
+
+void model_attn_steps(model *m, const batch *b, const float *top, int t0, int t1) {
   struct model_attn_acts *a = m->at;
   const batch *sb = b->src;
   int64_t D, De, Dq;
   widths(m, &D, &De, &Dq);
-  const int64_t N = b->s.N;
+  const int64_t r0 = b->off[t0], n = b->off[t1] - r0, C = De + D; /* the steps' rows */
   const int kind = m->cfg.attention;
-  const float *Q = top; /* (N, Dq) */
-  keys_by_source(m, b);
+  const float *Q = top;       /* (N, Dq) */
   if (kind == ATTN_GENERAL) { /* q' = q W_in^T, W_in (De, D) */
-    gemm(0, 1, (int)N, (int)De, (int)D, top, (int)D, m->at_in, (int)D, 0.0f, a->qq, (int)De);
+    gemm(0, 1, (int)n, (int)De, (int)D, top + r0 * D, (int)D, m->at_in, (int)D, 0.0f,
+         a->qq + r0 * De, (int)De);
     Q = a->qq;
   } else if (kind == ATTN_CONCAT) { /* W_q q + b_q (N, D); W_k k (Ns, D), W_k (D, De) */
-    gemm(0, 1, (int)N, (int)D, (int)D, top, (int)D, m->at_q, (int)D, 0.0f, a->qq, (int)D);
-    for (int64_t r = 0; r < N; r++)
+    gemm(0, 1, (int)n, (int)D, (int)D, top + r0 * D, (int)D, m->at_q, (int)D, 0.0f, a->qq + r0 * D,
+         (int)D);
+    for (int64_t r = r0; r < r0 + n; r++)
       for (int64_t j = 0; j < D; j++) a->qq[r * D + j] += m->at_qb[j];
     Q = a->qq;
   }
-  int64_t ao = 0;
   for (int r = 0; r < b->s.B; r++) {
-    const int j = b->src_row[r], T = b->len[r], S = sb->len[j];
-    float *A = a->a + ao;
-    a->aoff[r] = ao;
-    ao += (int64_t)T * S;
-    if (T == 0) continue;
+    const int j = b->src_row[r], S = sb->len[j];
+    const int nT = (b->len[r] < t1 ? b->len[r] : t1) - t0; /* the sequence's steps here */
+    if (nT <= 0) continue;
+    float *A = a->a + a->aoff[r] + (int64_t)t0 * S;
     if (S == 0) { /* no source: no context */
-      for (int t = 0; t < T; t++) memset(a->ctx + (b->off[t] + r) * De, 0, (size_t)De * 4);
+      for (int t = t0; t < t0 + nT; t++) memset(a->ctx + (b->off[t] + r) * De, 0, (size_t)De * 4);
       continue;
     }
-    const float *Kj = a->ks + a->kofs[j] * De; /* (S, De) */
-    const float *Qr = Q + r * Dq;              /* one step: its row (step 0); else gathered */
-    if (T > 1) {
-      gather(a->gq, Q, Dq, b, r, T, Dq);
+    const float *Kj = a->ks + a->kofs[j] * De;   /* (S, De) */
+    const float *Qr = Q + (b->off[t0] + r) * Dq; /* one step: its row; else gathered */
+    if (nT > 1) {
+      gather(a->gq, Q, Dq, b, r, t0, nT, Dq);
       Qr = a->gq;
     }
     if (kind == ATTN_CONCAT) {
-      for (int t = 0; t < T; t++)
+      for (int t = 0; t < nT; t++)
         for (int u = 0; u < S; u++)
           A[t * S + u] = concat_score(Qr + t * D, a->kc + (a->kofs[j] + u) * D, m->at_v, D);
     } else {
-      gemm(0, 1, T, S, (int)De, Qr, (int)De, Kj, (int)De, 0.0f, A, S);
+      gemm(0, 1, nT, S, (int)De, Qr, (int)De, Kj, (int)De, 0.0f, A, S);
     }
-    for (int t = 0; t < T; t++) softmax_row(A + t * S, S);
-    gemm(0, 0, T, (int)De, S, A, S, Kj, (int)De, 0.0f, a->gd, (int)De); /* contexts A K */
-    for (int t = 0; t < T; t++)
-      memcpy(a->ctx + (b->off[t] + r) * De, a->gd + t * De, (size_t)De * sizeof(float));
+    for (int t = 0; t < nT; t++) softmax_row(A + t * S, S);
+    gemm(0, 0, nT, (int)De, S, A, S, Kj, (int)De, 0.0f, a->gd, (int)De); /* contexts A K */
+    for (int t = 0; t < nT; t++)
+      memcpy(a->ctx + (b->off[t0 + t] + r) * De, a->gd + t * De, (size_t)De * sizeof(float));
   }
-  a->aoff[b->s.B] = ao;
-  const int64_t C = De + D;
-  for (int64_t r = 0; r < N; r++) {
+  for (int64_t r = r0; r < r0 + n; r++) {
     memcpy(a->cat + r * C, a->ctx + r * De, (size_t)De * sizeof(float));
     memcpy(a->cat + r * C + De, top + r * D, (size_t)D * sizeof(float));
   }
-  gemm(0, 1, (int)N, (int)D, (int)C, a->cat, (int)C, m->at_out, (int)C, 0.0f, a->ht, (int)D);
-  vec_tanh(a->ht, (int)(N * D));
-  return a->ht;
+  gemm(0, 1, (int)n, (int)D, (int)C, a->cat + r0 * C, (int)C, m->at_out, (int)C, 0.0f,
+       a->ht + r0 * D, (int)D);
+  vec_tanh(a->ht + r0 * D, (int)(n * D));
 }
 
-void model_attn_backward(model *m, const batch *b, const float *top, const float *dHt,
-                         float *dtop) {
+const float *model_attn_forward(model *m, const batch *b, const float *top) {
+  model_attn_begin(m, b);
+  model_attn_steps(m, b, top, 0, b->s.T);
+  return m->at->ht;
+}
+
+void model_attn_back_begin(model *m, const batch *b) {
+  struct model_attn_acts *a = m->at;
+  int64_t D, De, Dq;
+  widths(m, &D, &De, &Dq);
+  const int64_t N = b->s.N, Ns = b->src->s.N;
+  memset(a->dKs, 0, (size_t)(Ns * De) * sizeof(float));
+  if (m->cfg.attention != ATTN_DOT) memset(a->dqq, 0, (size_t)(N * Dq) * sizeof(float));
+  if (m->cfg.attention == ATTN_CONCAT) memset(a->dkc, 0, (size_t)(Ns * D) * sizeof(float));
+}
+
+void model_attn_back_steps(model *m, const batch *b, const float *top, const float *dHt,
+                           float *dtop, int t0, int t1) {
   struct model_attn_acts *a = m->at;
   const batch *sb = b->src;
   int64_t D, De, Dq;
   widths(m, &D, &De, &Dq);
-  const int64_t N = b->s.N, Ns = sb->s.N, C = De + D;
+  const int64_t r0 = b->off[t0], n = b->off[t1] - r0, C = De + D;
   const int kind = m->cfg.attention;
-  for (int64_t i = 0; i < N * D; i++) a->dz[i] = dHt[i] * (1.0f - a->ht[i] * a->ht[i]);
-  gemm(1, 0, (int)D, (int)C, (int)N, a->dz, (int)D, a->cat, (int)C, 1.0f, m->gat_out, (int)C);
-  gemm(0, 0, (int)N, (int)C, (int)D, a->dz, (int)D, m->at_out, (int)C, 0.0f, a->dcat, (int)C);
-  for (int64_t r = 0; r < N; r++)
+  for (int64_t i = r0 * D; i < (r0 + n) * D; i++) a->dz[i] = dHt[i] * (1.0f - a->ht[i] * a->ht[i]);
+  gemm(0, 0, (int)n, (int)C, (int)D, a->dz + r0 * D, (int)D, m->at_out, (int)C, 0.0f,
+       a->dcat + r0 * C, (int)C);
+  for (int64_t r = r0; r < r0 + n; r++)
     memcpy(dtop + r * D, a->dcat + r * C + De, (size_t)D * sizeof(float));
-  memset(a->dKs, 0, (size_t)(Ns * De) * sizeof(float));
-  if (kind != ATTN_DOT) memset(a->dqq, 0, (size_t)(N * Dq) * sizeof(float));
-  if (kind == ATTN_CONCAT) memset(a->dkc, 0, (size_t)(Ns * D) * sizeof(float));
   const float *Q = kind == ATTN_DOT ? top : a->qq;
   float *dQ = kind == ATTN_DOT ? dtop : a->dqq;
   for (int r = 0; r < b->s.B; r++) {
-    const int j = b->src_row[r], T = b->len[r], S = sb->len[j];
-    if (T == 0 || S == 0) continue;
-    const float *A = a->a + a->aoff[r];
+    const int j = b->src_row[r], S = sb->len[j];
+    const int nT = (b->len[r] < t1 ? b->len[r] : t1) - t0;
+    if (nT <= 0 || S == 0) continue;
+    const float *A = a->a + a->aoff[r] + (int64_t)t0 * S;
     float *dA = a->gs;
     const float *Kj = a->ks + a->kofs[j] * De;
     float *dKj = a->dKs + a->kofs[j] * De;
-    gather(a->gd, a->dcat, C, b, r, T, De); /* dC (T, De): the context part of dcat */
-    gemm(0, 1, T, S, (int)De, a->gd, (int)De, Kj, (int)De, 0.0f, dA, S); /* dA = dC K^T */
-    gemm(1, 0, S, (int)De, T, A, S, a->gd, (int)De, 1.0f, dKj, (int)De); /* dK += A^T dC */
+    gather(a->gd, a->dcat, C, b, r, t0, nT, De); /* dC (nT, De): the context part of dcat */
+    gemm(0, 1, nT, S, (int)De, a->gd, (int)De, Kj, (int)De, 0.0f, dA, S); /* dA = dC K^T */
+    gemm(1, 0, S, (int)De, nT, A, S, a->gd, (int)De, 1.0f, dKj, (int)De); /* dK += A^T dC */
     /* through the softmax: dS = A (dA - sum_u A dA) */
-    for (int t = 0; t < T; t++) {
+    for (int t = 0; t < nT; t++) {
       double s = 0;
       for (int u = 0; u < S; u++) s += (double)A[t * S + u] * dA[t * S + u];
       for (int u = 0; u < S; u++) dA[t * S + u] = A[t * S + u] * (dA[t * S + u] - (float)s);
     }
     if (kind == ATTN_CONCAT) {
-      gather(a->gq, Q, D, b, r, T, D);
-      for (int t = 0; t < T; t++)
+      gather(a->gq, Q, D, b, r, t0, nT, D);
+      for (int t = 0; t < nT; t++)
         for (int u = 0; u < S; u++) {
           const float g = dA[t * S + u], *q = a->gq + t * D, *k = a->kc + (a->kofs[j] + u) * D;
-          float *dq = a->dqq + (b->off[t] + r) * D, *dk = a->dkc + (a->kofs[j] + u) * D;
+          float *dq = a->dqq + (b->off[t0 + t] + r) * D, *dk = a->dkc + (a->kofs[j] + u) * D;
           for (int64_t d = 0; d < D; d++) {
             const float z = tanhf(q[d] + k[d]), dz = g * m->at_v[d] * (1.0f - z * z);
             m->gat_v[d] += g * z;
@@ -248,17 +273,30 @@ void model_attn_backward(model *m, const batch *b, const float *top, const float
           }
         }
     } else { /* scores Q K^T: dQ += dS K, dK += dS^T Q */
-      gemm(0, 0, T, (int)De, S, dA, S, Kj, (int)De, 0.0f, a->gq, (int)De);
-      scatter_add(dQ, a->gq, b, r, T, De);
-      gather(a->gq, Q, De, b, r, T, De);
-      gemm(1, 0, S, (int)De, T, dA, S, a->gq, (int)De, 1.0f, dKj, (int)De);
+      gemm(0, 0, nT, (int)De, S, dA, S, Kj, (int)De, 0.0f, a->gq, (int)De);
+      scatter_add(dQ, a->gq, b, r, t0, nT, De);
+      gather(a->gq, Q, De, b, r, t0, nT, De);
+      gemm(1, 0, S, (int)De, nT, dA, S, a->gq, (int)De, 1.0f, dKj, (int)De);
     }
   }
-  if (kind == ATTN_GENERAL) { /* q' = q W_in^T */
-    gemm(0, 0, (int)N, (int)D, (int)De, a->dqq, (int)De, m->at_in, (int)D, 1.0f, dtop, (int)D);
+  if (kind == ATTN_GENERAL) /* q' = q W_in^T: the query's share */
+    gemm(0, 0, (int)n, (int)D, (int)De, a->dqq + r0 * De, (int)De, m->at_in, (int)D, 1.0f,
+         dtop + r0 * D, (int)D);
+  else if (kind == ATTN_CONCAT)
+    gemm(0, 0, (int)n, (int)D, (int)D, a->dqq + r0 * D, (int)D, m->at_q, (int)D, 1.0f,
+         dtop + r0 * D, (int)D);
+}
+
+void model_attn_back_end(model *m, const batch *b, const float *top) {
+  struct model_attn_acts *a = m->at;
+  const batch *sb = b->src;
+  int64_t D, De, Dq;
+  widths(m, &D, &De, &Dq);
+  const int64_t N = b->s.N, Ns = sb->s.N, C = De + D;
+  gemm(1, 0, (int)D, (int)C, (int)N, a->dz, (int)D, a->cat, (int)C, 1.0f, m->gat_out, (int)C);
+  if (m->cfg.attention == ATTN_GENERAL) {
     gemm(1, 0, (int)De, (int)D, (int)N, a->dqq, (int)De, top, (int)D, 1.0f, m->gat_in, (int)D);
-  } else if (kind == ATTN_CONCAT) {
-    gemm(0, 0, (int)N, (int)D, (int)D, a->dqq, (int)D, m->at_q, (int)D, 1.0f, dtop, (int)D);
+  } else if (m->cfg.attention == ATTN_CONCAT) {
     gemm(1, 0, (int)D, (int)D, (int)N, a->dqq, (int)D, top, (int)D, 1.0f, m->gat_q, (int)D);
     for (int64_t r = 0; r < N; r++)
       for (int64_t d = 0; d < D; d++) m->gat_qb[d] += a->dqq[r * D + d];
@@ -270,4 +308,11 @@ void model_attn_backward(model *m, const batch *b, const float *top, const float
       memcpy(a->dK + (sb->off[u] + j) * De, a->dKs + (a->kofs[j] + u) * De,
              (size_t)De * sizeof(float));
   m->enc->s2s_dtop = a->dK;
+}
+
+void model_attn_backward(model *m, const batch *b, const float *top, const float *dHt,
+                         float *dtop) {
+  model_attn_back_begin(m, b);
+  model_attn_back_steps(m, b, top, dHt, dtop, 0, b->s.T);
+  model_attn_back_end(m, b, top);
 }

@@ -206,6 +206,121 @@ static void s2s_backward(model *m, const batch *b, float scale) {
   model_backward(e, sb, scale);
 }
 
+/* layer activations of step t's rows (from packed row r0): a view into a, of whole-batch rows */
+static layer_acts step_acts(const layer_acts *a, const layer_view *L, int64_t r0) {
+  const int64_t H = L->H, P = L->P, GH = (int64_t)L->G * H;
+  layer_acts v = *a;
+  v.gates = a->gates + r0 * GH;
+  v.h = a->h + r0 * P;
+  v.hprev = a->hprev + r0 * P;
+  if (a->cell) v.cell = a->cell + r0 * H, v.tcell = a->tcell + r0 * H, v.cprev = a->cprev + r0 * H;
+  if (a->hn) v.hn = a->hn + r0 * H;
+  if (a->mproj) v.mproj = a->mproj + r0 * H;
+  v.cap = INT64_MAX / 4; /* never grown: the whole batch's rows were reserved */
+  return v;
+}
+
+/* --input-feed: the decoder stack and the attention one step at a time; step t's layer-0 input is
+ * [embedding; h~ of step t-1] (h~ before step 0: m->feed_in, or zeros). Fills every layer's
+ * activations and the attention's as the whole-batch pass does. */
+static void feed_forward(model *m, const batch *b, const float *h0, const float *c0) {
+  const int L = m->cfg.layers;
+  const int64_t N = b->s.N, B = b->s.B, P = model_state_width(&m->cfg), HC = m->cfg.hidden,
+                D = m->D, E = m->cfg.embed, E0 = m->layer[0][0].in;
+  for (int l = 0; l < L; l++) layer_acts_reserve(&m->acts[l][0], &m->layer[l][0], N);
+  model_attn_begin(m, b);
+  const float *ht = model_attn_out(m);
+  for (int t = 0; t < b->s.T; t++) {
+    const int bt = b->bs[t];
+    const int64_t r0 = b->off[t], one_off[2] = {0, bt};
+    const packed_shape s1 = {.B = bt, .T = 1, .bs = &b->bs[t], .off = one_off, .N = bt};
+    for (int r = 0; r < bt; r++) {
+      float *x = m->x0 + (r0 + r) * E0 + E;
+      const float *prev = t > 0        ? ht + (b->off[t - 1] + r) * D
+                          : m->feed_in ? m->feed_in + r * D
+                                       : NULL;
+      if (prev)
+        memcpy(x, prev, (size_t)D * sizeof(float));
+      else
+        memset(x, 0, (size_t)D * sizeof(float));
+    }
+    for (int l = 0; l < L; l++) {
+      layer_acts v = step_acts(&m->acts[l][0], &m->layer[l][0], r0);
+      const float *X = l == 0 ? m->x0 + r0 * E0 : m->acts[l - 1][0].h + r0 * P;
+      const float *hp = t > 0 ? m->acts[l][0].h + b->off[t - 1] * P : h0 ? h0 + l * B * P : NULL;
+      const float *cp = m->cfg.cell != CELL_LSTM ? NULL
+                        : t > 0                  ? m->acts[l][0].cell + b->off[t - 1] * HC
+                        : c0                     ? c0 + l * B * HC
+                                                 : NULL;
+      layer_forward(&m->layer[l][0], &v, X, &s1, hp, cp, &m->scratch);
+    }
+    model_attn_steps(m, b, m->acts[L - 1][0].h, t, t + 1);
+  }
+}
+
+/* --input-feed, backward: m->dA holds the gradient of h~ (N, D) from the readout; step by step from
+ * the last, through the attention and the stack (each layer's recurrent gradient carried from step
+ * to step, step t's h~ also getting step t+1's input gradient). Leaves the layer-0 input gradients
+ * (N, E0) in m->dA and the initial states' gradients in s2s_dh / s2s_dc. */
+static void feed_backward(model *m, const batch *b) {
+  const int L = m->cfg.layers, lstm = m->cfg.cell == CELL_LSTM;
+  const int64_t N = b->s.N, B = b->s.B, P = model_state_width(&m->cfg), HC = m->cfg.hidden,
+                D = m->D, E = m->cfg.embed, E0 = m->layer[0][0].in;
+  const float *top = m->acts[L - 1][0].h;
+  float *dHt = m->dA, *dX0 = m->dB;
+  float *dtop = xmalloc((size_t)(N * D) * sizeof(float)),
+        *dh = xmalloc((size_t)(2 * B * P) * sizeof(float)), *dx = dh + B * P,
+        *dhc = xcalloc((size_t)(L * B * P), sizeof(float)),
+        *dcc = xcalloc((size_t)(L * B * HC), sizeof(float)),
+        *th = xmalloc((size_t)(B * P) * sizeof(float)),
+        *tc = xmalloc((size_t)(B * HC) * sizeof(float));
+  model_attn_back_begin(m, b);
+  for (int t = b->s.T - 1; t >= 0; t--) {
+    const int bt = b->bs[t];
+    const int64_t r0 = b->off[t], one_off[2] = {0, bt};
+    const packed_shape s1 = {.B = bt, .T = 1, .bs = &b->bs[t], .off = one_off, .N = bt};
+    if (t + 1 < b->s.T) /* h~ of step t also fed step t+1 */
+      for (int r = 0; r < b->bs[t + 1]; r++) {
+        const float *g = dX0 + (b->off[t + 1] + r) * E0 + E;
+        float *d = dHt + (r0 + r) * D;
+        for (int64_t j = 0; j < D; j++) d[j] += g[j];
+      }
+    model_attn_back_steps(m, b, top, dHt, dtop, t, t + 1);
+    memcpy(dh, dtop + r0 * D, (size_t)(bt * D) * sizeof(float));
+    for (int l = L - 1; l >= 0; l--) {
+      layer_acts v = step_acts(&m->acts[l][0], &m->layer[l][0], r0);
+      const float *X = l == 0 ? m->x0 + r0 * E0 : m->acts[l - 1][0].h + r0 * P;
+      m->scratch.dhT = dhc + l * B * P;
+      m->scratch.dcT = lstm ? dcc + l * B * HC : NULL;
+      m->scratch.dh0 = th;
+      m->scratch.dc0 = lstm ? tc : NULL;
+      layer_backward(&m->layer[l][0], &v, X, &s1, dh, l == 0 ? dX0 + r0 * E0 : dx, &m->scratch);
+      /* the carries for step t-1: these rows' state gradients; rows ending at t-1 get none */
+      memcpy(dhc + l * B * P, th, (size_t)(bt * P) * sizeof(float));
+      memset(dhc + l * B * P + bt * P, 0, (size_t)((B - bt) * P) * sizeof(float));
+      if (lstm) {
+        memcpy(dcc + l * B * HC, tc, (size_t)(bt * HC) * sizeof(float));
+        memset(dcc + l * B * HC + bt * HC, 0, (size_t)((B - bt) * HC) * sizeof(float));
+      }
+      float *sw = dh; /* layer l's input gradient is layer l-1's output gradient */
+      dh = dx;
+      dx = sw;
+    }
+  }
+  m->scratch.dhT = m->scratch.dcT = m->scratch.dh0 = m->scratch.dc0 = NULL;
+  model_attn_back_end(m, b, top);
+  memcpy(m->s2s_dh, dhc, (size_t)(L * B * P) * sizeof(float)); /* of the encoder's states */
+  memcpy(m->s2s_dc, dcc, (size_t)(L * B * HC) * sizeof(float));
+  m->dA = dX0; /* the layer-0 input gradients, for the embedding's */
+  m->dB = dHt;
+  xfree(dtop);
+  xfree(dh < dx ? dh : dx);
+  xfree(dhc);
+  xfree(dcc);
+  xfree(th);
+  xfree(tc);
+}
+
 double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step,
                      int train) {
   /* H: the state width (--proj or --hidden); c0 is --hidden wide */
@@ -223,7 +338,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     float *x = m->x0 + r * E0;
     for (int64_t j = 0; j < E; j++) x[j] = s * e[j];
   }
-  if (E0 > E) /* --cond-input: each row's label embedding after its token's */
+  if (m->cfg.task == TASK_CONDLM && E0 > E) /* --cond-input: the label after its token */
     for (int t = 0; t < b->s.T; t++)
       for (int r = 0; r < b->bs[t]; r++)
         memcpy(m->x0 + (b->off[t] + r) * E0 + E, m->ce + r * C, (size_t)C * sizeof(float));
@@ -242,7 +357,9 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     h0 = m->ch0;
     c0 = m->cfg.cell == CELL_LSTM ? m->cc0 : NULL;
   }
-  for (int l = 0; l < m->cfg.layers; l++) {
+  if (m->cfg.input_feed) /* the decoder step by step, each step reading the last one's h~ */
+    feed_forward(m, b, h0, c0);
+  for (int l = 0; l < m->cfg.layers && !m->cfg.input_feed; l++) {
     const float *X = layer_in(m, l);
     const int in = m->layer[l][0].in;
     layer_forward(reg_view(m, l, 0), &m->acts[l][0], X, &b->s, h0 ? h0 + (int64_t)l * B * H : NULL,
@@ -260,7 +377,9 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   }
   if (N == 0 || m->role == MODEL_ENCODER) return 0.0;
   const float *top = layer_out(m, m->cfg.layers - 1);
-  const float *F = m->cfg.attention != ATTN_NONE ? model_attn_forward(m, b, top) : top;
+  const float *F = m->cfg.input_feed               ? model_attn_out(m)
+                   : m->cfg.attention != ATTN_NONE ? model_attn_forward(m, b, top)
+                                                   : top;
   const int32_t *tgt = b->tgt;
   int64_t R = N;
   if (m->cfg.task == TASK_CLASSIFY) { /* one feature row per sequence */
@@ -413,7 +532,7 @@ void model_backward(model *m, const batch *b, float scale) {
       }
     }
   }
-  if (m->cfg.attention != ATTN_NONE) { /* dA is the gradient of h~: through the attention */
+  if (m->cfg.attention != ATTN_NONE && !m->cfg.input_feed) { /* dA: of h~; through the attention */
     model_attn_backward(m, b, top, m->dA, m->dB);
     float *t = m->dA;
     m->dA = m->dB;
@@ -431,7 +550,8 @@ void model_backward(model *m, const batch *b, float scale) {
     dh0 = xmalloc((size_t)(B * H) * sizeof(float));
     dc0 = xcalloc((size_t)(B * H), sizeof(float));
   }
-  for (int l = L - 1; l >= 0; l--) {
+  if (m->cfg.input_feed) feed_backward(m, b); /* (instead of the layers below) */
+  for (int l = L - 1; l >= 0 && !m->cfg.input_feed; l--) {
     const float *X = layer_in(m, l);
     const int in = m->layer[l][0].in;
     if (m->ndir == 1) {
@@ -491,7 +611,7 @@ void model_backward(model *m, const batch *b, float scale) {
     if (s == 0.0f) continue;
     for (int64_t j = 0; j < E; j++) g[j] += s * d[j];
   }
-  if (E0 > E) /* --cond-input: every step's share of the label embedding */
+  if (m->cfg.task == TASK_CONDLM && E0 > E) /* --cond-input: every step's share of the label's */
     for (int t = 0; t < b->s.T; t++)
       for (int r = 0; r < b->bs[t]; r++) {
         const float *d = m->dA + (b->off[t] + r) * E0 + E;

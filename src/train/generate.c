@@ -119,6 +119,8 @@ void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *
   uint64_t *ids = xcalloc(nn, sizeof(uint64_t));
   float *h = xmalloc((size_t)L * nn * (size_t)H * sizeof(float)),
         *c = xmalloc((size_t)L * nn * (size_t)H * sizeof(float));
+  const int64_t D = m->D, feed = m->cfg.input_feed; /* --input-feed: each row's last h~ */
+  float *fd = feed ? xmalloc(nn * (size_t)D * sizeof(float)) : NULL;
   for (int i = 0; i < n; i++) {
     one[i] = 1;
     run[i] = i;   /* row k of a step is input run[k] (the ones still running, in order) */
@@ -131,6 +133,7 @@ void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *
   int nr = n;
   for (int t = 0; t < max_out && nr > 0; t++) {
     batch_pack(&b, nr, one, in, NULL, ids); /* rows of equal length keep the items' order */
+    m->feed_in = t > 0 ? fd : NULL;
     if (t == 0) {
       batch_set_sources(&b, src_len, src);
       memcpy(src_row, b.src_row, nn * sizeof(int));
@@ -140,6 +143,7 @@ void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *
       model_forward(m, &b, h, c, 0, 0);
     }
     model_final_state(m, &b, h, c); /* (L, nr, H) */
+    if (feed) memcpy(fd, model_attn_state(m), (size_t)(nr * D) * sizeof(float));
     int keep = 0;
     for (int k = 0; k < nr; k++) {
       const int i = run[k];
@@ -154,6 +158,7 @@ void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *
         memmove(h + (l * nr + keep) * H, h + (l * nr + k) * H, (size_t)H * sizeof(float));
         memmove(c + (l * nr + keep) * H, c + (l * nr + k) * H, (size_t)H * sizeof(float));
       }
+      if (feed) memmove(fd + keep * D, fd + k * D, (size_t)D * sizeof(float));
       run[keep] = i;
       cur[keep++] = pick;
     }
@@ -167,7 +172,9 @@ void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *
   for (int i = 0; i < n; i++)
     if (out_len[i] < 0) out_len[i] = max_out;
   batch_free(&b);
+  m->feed_in = NULL;
   xfree(one), xfree(run), xfree(src_row), xfree(cur), xfree(in), xfree(ids), xfree(h), xfree(c);
+  xfree(fd);
 }
 
 /* the candidates of a beam step: the best `cap` of (score, beam, token), best first */
@@ -207,12 +214,16 @@ int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, doubl
         *nh = xmalloc((size_t)(L * K * H) * sizeof(float)),
         *nc = xmalloc((size_t)(L * K * H) * sizeof(float));
   cand *cd = xmalloc((size_t)(2 * K) * sizeof(cand));
+  const int64_t D = m->D, feed = m->cfg.input_feed; /* --input-feed: each beam's last h~ */
+  float *fd = feed ? xmalloc((size_t)(2 * K * D) * sizeof(float)) : NULL,
+        *nfd = fd ? fd + K * D : NULL;
   for (int k = 0; k < K; k++)
     one[k] = 1, slen[k] = src_len, srcs[k] = src, cur[k] = eos, in[k] = &cur[k];
   batch b = {0};
   int best_len = -1, t;
   for (t = 0; t < max_out; t++) {
     batch_pack(&b, K, one, in, NULL, ids);
+    m->feed_in = t > 0 ? fd : NULL;
     if (t == 0) {
       batch_set_sources(&b, slen, srcs);
       model_forward(m, &b, NULL, NULL, 0, 0);
@@ -220,6 +231,7 @@ int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, doubl
       model_forward(m, &b, h, c, 0, 0);
     }
     model_final_state(m, &b, h, c);
+    if (feed) memcpy(fd, model_attn_state(m), (size_t)(K * D) * sizeof(float));
     int nc_ = 0;
     for (int k = 0; k < (t == 0 ? 1 : K); k++)
       for (int64_t v = 0; v < V; v++) {
@@ -245,6 +257,7 @@ int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, doubl
         memcpy(nh + (l * K + nk) * H, h + (l * K + q->k) * H, (size_t)H * sizeof(float));
         memcpy(nc + (l * K + nk) * H, c + (l * K + q->k) * H, (size_t)H * sizeof(float));
       }
+      if (feed) memcpy(nfd + nk * D, fd + q->k * D, (size_t)D * sizeof(float));
       bs[nk] = q->s;
       cur[nk] = q->v;
       nk++;
@@ -258,6 +271,7 @@ int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, doubl
     float *tf = h;
     h = nh, nh = tf;
     tf = c, c = nc, nc = tf;
+    tf = fd, fd = nfd, nfd = tf;
     /* done when no running hypothesis can still beat the best ended one: with alpha 0 a running
      * score only falls; with a length penalty, when this step's best candidate ended (OpenNMT's
      * rule: the top of the beam is finished) */
@@ -274,7 +288,9 @@ int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, doubl
   if (score) *score = best_raw;
   batch_free(&b);
   xfree(one), xfree(slen), xfree(cur), xfree(in), xfree(srcs), xfree(best), xfree(bs), xfree(ids);
+  m->feed_in = NULL;
   xfree(h), xfree(nh), xfree(c), xfree(nc), xfree(cd);
+  xfree(fd && nfd ? (fd < nfd ? fd : nfd) : NULL);
   xfree(hist < nhist ? hist : nhist);
   return best_len;
 }

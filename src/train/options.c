@@ -53,6 +53,10 @@ static const opt_def DEFS[] = {
      "seq2seq: the decoder attends to the encoder's outputs: dot, general (Luong et al. 2015) or "
      "concat (Bahdanau et al. 2015's additive score); the readout reads tanh(W [context; h])",
      0},
+    {"--input-feed", NULL, OPT_SWITCH, F(mc.input_feed), 0, 1, NULL, "0", NULL,
+     "seq2seq with attention: each decoder step also reads the attention's output of the step "
+     "before (Luong et al. 2015; the decoder then runs step by step)",
+     0},
     {"--readout-hidden", NULL, OPT_INT, F(mc.readout_hidden), 0, 65536, NULL, "0", "N",
      "an MLP readout: a tanh layer of N units between the last layer (seq2seq: the attention) and "
      "the softmax (0 = none; full softmax, untied)",

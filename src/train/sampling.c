@@ -36,7 +36,8 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
         *c = xcalloc((size_t)L * B * H, sizeof(float));
   float *hs = xmalloc((size_t)L * B * H * sizeof(float)),
         *cs = xmalloc((size_t)L * B * H * sizeof(float));
-  const int s2s = m->cfg.task == TASK_SEQ2SEQ;
+  const int s2s = m->cfg.task == TASK_SEQ2SEQ, feed = m->cfg.input_feed;
+  float *fd = feed ? xmalloc((size_t)B * (size_t)m->D * sizeof(float)) : NULL; /* rows' last h~ */
   if (s2s) { /* (the encoder's outputs stay in m->enc for the attention of every step below) */
     model_encode(m, b, step, 0);
     h0 = m->s2s_h0;
@@ -66,8 +67,10 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
       sb.src = b->src;
       sb.src_row = b->src_row;
     }
+    m->feed_in = t > 0 ? fd : NULL;
     model_forward(m, &sb, hs, cs, step, 0);
     model_final_state(m, &sb, hs, cs);
+    if (feed) memcpy(fd, model_attn_state(m), (size_t)bt * (size_t)m->D * sizeof(float));
     for (int l = 0; l < L; l++) {
       memcpy(h + (int64_t)l * B * Hp, hs + (int64_t)l * bt * Hp, (size_t)bt * Hp * sizeof(float));
       memcpy(c + (int64_t)l * B * H, cs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
@@ -88,6 +91,8 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
       b->in[b->off[t + 1] + r] = pick;
     }
   }
+  m->feed_in = NULL;
+  xfree(fd);
   sb.src = NULL; /* b's */
   sb.src_row = NULL;
   batch_free(&sb);

@@ -8,7 +8,7 @@
 # their figures are not asserted: that pass checks memory, the first one checks learning.
 source "$(dirname "$0")/../lib.sh"
 MPIRUN=${MPIRUN:-mpirun}
-if [ -n "${RECUR_SANITIZED:-}" ]; then rev_steps=60 copy_steps=40 num_steps=40; else rev_steps=1500 copy_steps=600 num_steps=300; fi
+if [ -n "${RECUR_SANITIZED:-}" ]; then rev_steps=60 copy_steps=40 num_steps=40 feed_steps=30; else rev_steps=1500 copy_steps=600 num_steps=300 feed_steps=300; fi
 python3 - <<'PY'
 import random
 r = random.Random(5)
@@ -89,6 +89,38 @@ assert os.environ.get("RECUR_SANITIZED") or same >= 0.95, same
 PY
 [ "$("$RECUR" predict run abcdef)" = "fedcba" ] || echo "note: predict abcdef gave $("$RECUR" predict run abcdef)"
 expect_fail "this model is a seq2seq model, not a language model" "$RECUR" sample run
+
+# --input-feed: the decoder runs step by step, each step reading the last one's h~; decoding carries
+# it from step to step, so the log-probability of each greedy output equals the teacher-forced loss
+# of that output (recur eval on a dataset of them), and beam search never scores below greedy
+expect_fail "--input-feed needs --task seq2seq and --attention" "$RECUR" train "${common[@]}" --input-feed --steps 1 --out bad/feed
+"$RECUR" train "${common[@]}" --attention general --input-feed --steps $feed_steps --lr 0.005 --eval-every 0 --quiet --out frun
+"$RECUR" predict frun --scores --max-out 20 < src.txt > fgot.txt
+"$RECUR" predict frun --scores --max-out 20 --beam 3 < src.txt > fgot3.txt
+python3 - src.txt fgot.txt fgot3.txt <<'PY'
+import sys
+src = open(sys.argv[1]).read().splitlines()
+g1, g3 = ([l.split("\t") for l in open(p).read().splitlines()] for p in sys.argv[2:4])
+ended = [(s, o, float(sc)) for s, (o, sc) in zip(src, g1) if 0 < len(o) < 20]
+with open("fpairs.txt", "w") as f:
+    f.write("".join(f"{s}\t{o}\n" for s, o, _ in ended))
+open("fsum.txt", "w").write(f"{-sum(sc for _, _, sc in ended)} {sum(len(o) + 1 for _, o, _ in ended)}\n")
+worse = [(a, b) for a, b in zip(g1, g3) if 0 < len(a[0]) < 20 and float(b[1]) < float(a[1]) - 1e-4]
+print(f"input feeding: {len(ended)} greedy outputs ended; beam 3 below greedy on {len(worse)}")
+assert len(ended) >= 20 and not worse, worse[:3]
+PY
+"$RECUR" prepare fpairs.txt -o fpairs.h5 --task seq2seq --vocab rev.h5 --val 0 --quiet
+"$RECUR" eval frun --data fpairs.h5 --split train --json > fe.json
+python3 - fe.json fsum.txt <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+nll, n = map(float, open(sys.argv[2]).read().split())
+print(f"input feeding: greedy decoding's -log p {nll:.6f} over {n:.0f} tokens, teacher-forced loss {e['loss'] * e['tokens']:.6f} over {e['tokens']:.0f}")
+assert e["tokens"] == n and abs(e["loss"] * e["tokens"] - nll) < 1e-4 * nll, (e, nll, n)
+PY
+"$RECUR" train "${common[@]}" --attention concat --input-feed --layers 2 --steps 8 --eval-every 0 --accum 2 --quiet --out fa2
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --attention concat --input-feed --layers 2 --steps 8 --eval-every 0 --quiet --out fn2
+"$H5TOOL" compare fa2/model.h5 fn2/model.h5 1e-5 || fail "input feeding: 2 ranks and accum 2 trained different parameters"
 
 # --separate-vocab: the sources get a vocabulary of their own (the encoder's embedding is over it)
 "$RECUR" prepare num.txt -o num.h5 --task seq2seq --level word --separate-vocab --quiet

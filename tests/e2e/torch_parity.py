@@ -32,7 +32,8 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     Pj = int(a.get("proj_size", 0))  # lstm projections: proj_size
     kw = dict(bidirectional=bi, **({"proj_size": Pj} if Pj else {}))
     cin = int(a["cond_dim"]) if task == "condlm" and int(a["cond_input"]) else 0
-    I = E + cin  # the first layer's input width
+    feed = int(a.get("input_feed", 0))  # seq2seq --input-feed: [embedding; h~ of the step before]
+    I = E + cin + (H if feed else 0)  # the first layer's input width
     make_rnn = lambda **kw: {"lstm": lambda: nn.LSTM(I, H, L, **kw), "gru": lambda: nn.GRU(I, H, L, **kw),
                              "rnn_tanh": lambda: nn.RNN(I, H, L, nonlinearity="tanh", **kw),
                              "rnn_relu": lambda: nn.RNN(I, H, L, nonlinearity="relu", **kw)}[cell]()
@@ -41,7 +42,9 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
     pfx = "decoder." if s2s else ""  # seq2seq: the decoder's names, the encoder's below
     if s2s:
         Vs = f["encoder.embedding.weight"].shape[0]  # --separate-vocab: the sources' own
+        I = E  # the encoder reads embeddings only
         enc_emb, enc_rnn = nn.Embedding(Vs, E), make_rnn(**kw)
+        I = E + (H if feed else 0)
         with torch.no_grad():
             enc_emb.weight.copy_(torch.from_numpy(f["encoder.embedding.weight"][:]))
             for name, p in enc_rnn.named_parameters():
@@ -94,10 +97,9 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
                 state = (z[:, :, :H].contiguous(), z[:, :, H:].contiguous()) if cell == "lstm" else z.contiguous()
                 if cin:
                     inp = torch.cat([inp, e.expand(len(x), 1, cin)], dim=2)
-            out = rnn(inp, state)[0].squeeze(1)  # (T, D)
             attn = text(a.get("attention", "none"))
-            if attn != "none":
-                W = lambda n: torch.from_numpy(f["attention." + n][:])
+            W = lambda n: torch.from_numpy(f["attention." + n][:])
+            def attend(out):  # (T, D) decoder outputs -> h~
                 if attn == "dot":
                     score = out @ keys.T
                 elif attn == "general":
@@ -107,7 +109,18 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
                     k = keys @ W("linear_context.weight").T
                     score = (torch.tanh(q[:, None, :] + k[None, :, :]) @ W("v.weight").T).squeeze(2)
                 ctx = torch.softmax(score, dim=1) @ keys
-                out = torch.tanh(torch.cat([ctx, out], dim=1) @ W("linear_out.weight").T)
+                return torch.tanh(torch.cat([ctx, out], dim=1) @ W("linear_out.weight").T)
+            if feed:  # step by step: each step's input is [embedding; h~ of the step before]
+                prev, outs = torch.zeros(1, 1, H), []
+                for t in range(len(x)):
+                    o, state = rnn(torch.cat([inp[t:t + 1], prev], dim=2), state)
+                    prev = attend(o.squeeze(1)).unsqueeze(1)
+                    outs.append(prev.squeeze(1))
+                out = torch.cat(outs)
+            else:
+                out = rnn(inp, state)[0].squeeze(1)  # (T, D)
+                if attn != "none":
+                    out = attend(out)
             if task == "classify":  # forward direction at the last step, reverse direction at the first
                 out = torch.cat([out[-1, :Hs], out[0, Hs:]]).unsqueeze(0) if bi else out[-1:]
             if not adaptive and mlp:
@@ -122,7 +135,7 @@ for ev_path, path in zip(sys.argv[2::2], sys.argv[3::2]):
         ("tied " if int(a.get("tie_weights", 0)) else "") + (f"proj {Pj} " if Pj else "") + \
         (f"adaptive {list(a['cutoffs'])} " if adaptive else "") + \
         (f"attention {text(a['attention'])} " if text(a.get("attention", "none")) != "none" else "") + \
-        ("readout-hidden " if not adaptive and mlp else "")
+        ("readout-hidden " if not adaptive and mlp else "") + ("input-feed " if feed else "")
     print(f"{task} {kind}{cell}: torch loss {total / count:.6f}, recur eval {ev['loss']:.6f} over {count} (relative {rel:.1e})")
     assert count == ev.get("tokens", ev.get("sequences")), (count, ev)
 assert worst < 1e-4, worst

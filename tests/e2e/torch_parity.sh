@@ -93,6 +93,20 @@ for at in dot general concat; do
     models+=(ev-s-$at-$cell.json s-$at-$cell/model.h5)
   done
 done
+# input feeding: the decoder step by step, h~ of each step in the next one's input
+models=()
+for spec in "lstm dot" "gru general" "rnn_tanh concat"; do
+  set -- $spec
+  "$RECUR" train --data s2s.h5 --out s-feed-$1 --task seq2seq --attention $2 --input-feed --mode sequences --cell $1 \
+    --layers 2 --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
+  "$RECUR" eval s-feed-$1 --data s2s.h5 --split val --json > ev-s-feed-$1.json
+  models+=(ev-s-feed-$1.json s-feed-$1/model.h5)
+done
+"$RECUR" train --data s2s.h5 --out s-feed-bi --task seq2seq --bidirectional --attention general --input-feed --mode sequences \
+  --cell lstm --layers 1 --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
+"$RECUR" eval s-feed-bi --data s2s.h5 --split val --json > ev-s-feed-bi.json
+models+=(ev-s-feed-bi.json s-feed-bi/model.h5)
+/usr/bin/python3 "$(dirname "$0")/torch_parity.py" s2s.h5 "${models[@]}"
 # --separate-vocab: the encoder's embedding over the sources' own vocabulary (word level)
 python3 -c "
 import random

@@ -14,6 +14,7 @@ static float g_locked, g_embed_drop, g_wdrop; /* regularisers, their masks fixed
 static int g_proj;                            /* lstm projection width (< hidden 6) */
 static int g_attn;                            /* seq2seq: the attention */
 static int g_rh;                              /* --readout-hidden */
+static int g_feed;                            /* --input-feed */
 static int g_adaptive; /* adaptive softmax: shortlist {0, 1}, clusters [2, 4) and [4, 7) */
 
 static double loss_of(model *m, const batch *b, const float *h0, const float *c0) {
@@ -44,7 +45,8 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .cutoffs = {2, 4},
                     .div_value = 2.0f,
                     .attention = g_attn,
-                    .readout_hidden = g_rh};
+                    .readout_hidden = g_rh,
+                    .input_feed = g_feed};
   model *m = model_create(&c, 42);
   /* make biases and weights a bit larger so every gate matters */
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
@@ -293,6 +295,21 @@ int main(void) {
     run_task(CELL_RNN_TANH, 2, 0.3f, TASK_SEQ2SEQ, 0, POOL_LAST);
   }
   g_attn = ATTN_NONE;
+  /* input feeding: the decoder step by step, h~ of each step into the next one's input (rnn_tanh:
+   * 1 layer, whose encoder gradients stay small enough for the step's truncation error) */
+  g_feed = 1;
+  for (g_attn = ATTN_DOT; g_attn < ATTN_COUNT; g_attn++) {
+    run_task(CELL_LSTM, 1, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
+    run_task(CELL_GRU, 2, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
+    run_task(CELL_RNN_TANH, 1, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
+  }
+  g_attn = ATTN_CONCAT;
+  run_task(CELL_GRU, 2, 0.0f, TASK_SEQ2SEQ, 1, POOL_LAST);
+  g_rh = 4;
+  run_task(CELL_GRU, 1, 0.0f, TASK_SEQ2SEQ, 1, POOL_LAST);
+  g_rh = 0;
+  g_attn = ATTN_NONE;
+  g_feed = 0;
   /* the MLP readout: language model, classifier (pooled features), tagger, seq2seq with attention
    */
   g_rh = 5;
