@@ -294,8 +294,11 @@ static const opt_def PREDICT_DEFS[] = {
      "seq2seq: write <TAB> and the output's log-probability after each output", 0},
     {"--precision", NULL, OPT_CHOICE, OPT_FIELD(predict_flags, precision), 0, 0, precision_names,
      "fp32", NULL, "bf16: matrix products with bf16 operands (oneDNN), as recur train's", 0},
-    {"--gemm", NULL, OPT_CHOICE, OPT_FIELD(predict_flags, gemm), 0, 0, gemm_lib_names, "openblas",
-     NULL, "fp32 matrix products by OpenBLAS or oneDNN (faster on some CPUs)", 0},
+    {"--gemm", NULL, OPT_CHOICE, OPT_FIELD(predict_flags, gemm), 0, 0, gemm_lib_names, "onednn",
+     NULL,
+     "fp32 matrix products by oneDNN (inference: the faster kernel on CPUs with AVX-512) or "
+     "OpenBLAS (training's default: recur eval's numbers to the last bit)",
+     0},
 };
 static const opt_table PREDICT = {
     "predict",
