@@ -9,6 +9,9 @@ float reg_between_p(const model *m);
 /* y = x * mask over the rows of width w of layer `layer`'s output (forward and backward alike) */
 void reg_dropout_apply(const model *m, const batch *b, int layer, uint64_t step, float *y,
                        const float *x, int w);
+/* the same over steps [t0, t1) only, y and x holding those steps' rows (row off[t0] first) */
+void reg_dropout_steps(const model *m, const batch *b, int layer, uint64_t step, float *y,
+                       const float *x, int w, int t0, int t1);
 /* --dropout-embed: word w's embedding scale this step (0, 1/(1-p), or 1 outside training) */
 float reg_embed_keep(const model *m, int32_t w);
 /* --weight-drop: the view of layer l, direction d, the pass runs with; the masked copies made

@@ -86,9 +86,6 @@ void model_config_check(const model_config *c) {
   if (c->input_feed && (c->task != TASK_SEQ2SEQ || c->attention == ATTN_NONE))
     recur_fail(NULL, "input feeding feeds the attention's output to the next step",
                "--input-feed needs --task seq2seq and --attention");
-  if (c->input_feed && (c->dropout > 0 || c->dropout_locked > 0 || c->weight_drop > 0))
-    recur_fail(NULL, "leave out the dropout between layers and --weight-drop",
-               "--input-feed does not take dropout between layers or --weight-drop yet");
   if (c->src_vocab < 0 || (c->src_vocab > 0 && c->task != TASK_SEQ2SEQ))
     recur_fail(NULL, NULL, "a source vocabulary is for --task seq2seq");
   if (c->attention < 0 || c->attention >= ATTN_COUNT)

@@ -246,13 +246,16 @@ static void feed_forward(model *m, const batch *b, const float *h0, const float 
     }
     for (int l = 0; l < L; l++) {
       layer_acts v = step_acts(&m->acts[l][0], &m->layer[l][0], r0);
-      const float *X = l == 0 ? m->x0 + r0 * E0 : m->acts[l - 1][0].h + r0 * P;
+      const float *X = l == 0 ? m->x0 + r0 * E0 : layer_in(m, l) + r0 * P;
       const float *hp = t > 0 ? m->acts[l][0].h + b->off[t - 1] * P : h0 ? h0 + l * B * P : NULL;
       const float *cp = m->cfg.cell != CELL_LSTM ? NULL
                         : t > 0                  ? m->acts[l][0].cell + b->off[t - 1] * HC
                         : c0                     ? c0 + l * B * HC
                                                  : NULL;
-      layer_forward(&m->layer[l][0], &v, X, &s1, hp, cp, &m->scratch);
+      layer_forward(reg_view(m, l, 0), &v, X, &s1, hp, cp, &m->scratch);
+      if (m->fwd_train && reg_between_p(m) > 0 && l + 1 < L) /* this step's rows of drop[l] */
+        reg_dropout_steps(m, b, l, m->fwd_step, m->drop[l] + r0 * P, m->acts[l][0].h + r0 * P,
+                          (int)P, t, t + 1);
     }
     model_attn_steps(m, b, m->acts[L - 1][0].h, t, t + 1);
   }
@@ -289,12 +292,14 @@ static void feed_backward(model *m, const batch *b) {
     memcpy(dh, dtop + r0 * D, (size_t)(bt * D) * sizeof(float));
     for (int l = L - 1; l >= 0; l--) {
       layer_acts v = step_acts(&m->acts[l][0], &m->layer[l][0], r0);
-      const float *X = l == 0 ? m->x0 + r0 * E0 : m->acts[l - 1][0].h + r0 * P;
+      const float *X = l == 0 ? m->x0 + r0 * E0 : layer_in(m, l) + r0 * P;
       m->scratch.dhT = dhc + l * B * P;
       m->scratch.dcT = lstm ? dcc + l * B * HC : NULL;
       m->scratch.dh0 = th;
       m->scratch.dc0 = lstm ? tc : NULL;
-      layer_backward(&m->layer[l][0], &v, X, &s1, dh, l == 0 ? dX0 + r0 * E0 : dx, &m->scratch);
+      layer_backward(reg_view(m, l, 0), &v, X, &s1, dh, l == 0 ? dX0 + r0 * E0 : dx, &m->scratch);
+      if (l > 0 && m->fwd_train && reg_between_p(m) > 0) /* through layer l-1's dropout */
+        reg_dropout_steps(m, b, l - 1, m->fwd_step, dx, dx, (int)P, t, t + 1);
       /* the carries for step t-1: these rows' state gradients; rows ending at t-1 get none */
       memcpy(dhc + l * B * P, th, (size_t)(bt * P) * sizeof(float));
       memset(dhc + l * B * P + bt * P, 0, (size_t)((B - bt) * P) * sizeof(float));
@@ -308,6 +313,8 @@ static void feed_backward(model *m, const batch *b) {
     }
   }
   m->scratch.dhT = m->scratch.dcT = m->scratch.dh0 = m->scratch.dc0 = NULL;
+  if (m->fwd_train && m->cfg.weight_drop > 0) /* the masked copies' gradients, every step's */
+    for (int l = 0; l < L; l++) reg_wd_fold(m, l, 0);
   model_attn_back_end(m, b, top);
   memcpy(m->s2s_dh, dhc, (size_t)(L * B * P) * sizeof(float)); /* of the encoder's states */
   memcpy(m->s2s_dc, dcc, (size_t)(L * B * HC) * sizeof(float));

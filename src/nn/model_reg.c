@@ -20,11 +20,16 @@ float reg_between_p(const model *m) {
  * mask per sequence, Gal & Ghahramani 2016): the same mask in forward and backward. */
 void reg_dropout_apply(const model *m, const batch *b, int layer, uint64_t step, float *y,
                        const float *x, int w) {
+  reg_dropout_steps(m, b, layer, step, y, x, w, 0, b->s.T);
+}
+
+void reg_dropout_steps(const model *m, const batch *b, int layer, uint64_t step, float *y,
+                       const float *x, int w, int t0, int t1) {
   const float p = reg_between_p(m), keep = 1.0f / (1.0f - p);
   const int locked = m->cfg.dropout_locked > 0;
-  for (int t = 0; t < b->s.T; t++)
+  for (int t = t0; t < t1; t++)
     for (int r = 0; r < b->bs[t]; r++) {
-      int64_t row = b->off[t] + r;
+      int64_t row = b->off[t] + r - b->off[t0];
       uint64_t k = rng_key(m->seed, RNG_DROPOUT, step, ((uint64_t)layer << 48) ^ b->seq_id[r],
                            locked ? 0xFFFFFFFFull : (uint64_t)t);
       for (int j = 0; j < w; j++)

@@ -118,9 +118,12 @@ nll, n = map(float, open(sys.argv[2]).read().split())
 print(f"input feeding: greedy decoding's -log p {nll:.6f} over {n:.0f} tokens, teacher-forced loss {e['loss'] * e['tokens']:.6f} over {e['tokens']:.0f}")
 assert e["tokens"] == n and abs(e["loss"] * e["tokens"] - nll) < 1e-4 * nll, (e, nll, n)
 PY
-"$RECUR" train "${common[@]}" --attention concat --input-feed --layers 2 --steps 8 --eval-every 0 --accum 2 --quiet --out fa2
-timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --attention concat --input-feed --layers 2 --steps 8 --eval-every 0 --quiet --out fn2
+feed=(--attention concat --input-feed --layers 2 --dropout 0.3 --steps 8 --eval-every 0 --quiet)
+"$RECUR" train "${common[@]}" "${feed[@]}" --accum 2 --out fa2
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" "${feed[@]}" --out fn2
 "$H5TOOL" compare fa2/model.h5 fn2/model.h5 1e-5 || fail "input feeding: 2 ranks and accum 2 trained different parameters"
+"$RECUR" train "${common[@]}" "${feed[@]}" --out fss --scheduled-sampling linear --ss-k 1 --ss-c 0
+"$H5TOOL" compare fa2/model.h5 fss/model.h5 1e-5 || fail "input feeding: scheduled sampling at eps 1 is not teacher forcing"
 
 # --separate-vocab: the sources get a vocabulary of their own (the encoder's embedding is over it)
 "$RECUR" prepare num.txt -o num.h5 --task seq2seq --level word --separate-vocab --quiet

@@ -308,6 +308,11 @@ int main(void) {
   g_rh = 4;
   run_task(CELL_GRU, 1, 0.0f, TASK_SEQ2SEQ, 1, POOL_LAST);
   g_rh = 0;
+  g_attn = ATTN_GENERAL; /* with dropout between layers, locked dropout and --weight-drop */
+  run_task(CELL_GRU, 2, 0.3f, TASK_SEQ2SEQ, 0, POOL_LAST);
+  g_locked = 0.3f, g_wdrop = 0.3f;
+  run_task(CELL_GRU, 2, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST);
+  g_locked = 0, g_wdrop = 0;
   g_attn = ATTN_NONE;
   g_feed = 0;
   /* the MLP readout: language model, classifier (pooled features), tagger, seq2seq with attention
