@@ -12,16 +12,27 @@
 
 /* Each enum has one NULL-terminated name table (index = value) and one parse function (-1 if
  * unknown): names_parse over the table. */
-enum ds_level { LEVEL_BYTE, LEVEL_CHAR, LEVEL_WORD, LEVEL_COUNT };
+/* LEVEL_REAL: real-valued vectors per time step (values, not tokens) */
+enum ds_level { LEVEL_BYTE, LEVEL_CHAR, LEVEL_WORD, LEVEL_REAL, LEVEL_COUNT };
 enum ds_split_id { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
 /* what a dataset's sequences are for: language modeling, one label per sequence, one tag per token,
  * language modeling conditioned on a label per sequence (one-to-many), or a target text given a
  * source text (seq2seq: the decoder's side is the sequence, the source is a second stream) */
-enum model_task { TASK_LM, TASK_CLASSIFY, TASK_TAG, TASK_CONDLM, TASK_SEQ2SEQ, TASK_COUNT };
+enum model_task {
+  TASK_LM,
+  TASK_CLASSIFY,
+  TASK_TAG,
+  TASK_CONDLM,
+  TASK_SEQ2SEQ,
+  TASK_FORECAST, /* real-valued sequences: the next frames */
+  TASK_COUNT
+};
 /* tasks with a label per sequence; tasks whose targets are the next tokens */
 static inline int task_has_labels(int t) { return t == TASK_CLASSIFY || t == TASK_CONDLM; }
 /* tasks whose datasets and models carry label or tag names */
-static inline int task_has_names(int t) { return t != TASK_LM && t != TASK_SEQ2SEQ; }
+static inline int task_has_names(int t) {
+  return t != TASK_LM && t != TASK_SEQ2SEQ && t != TASK_FORECAST;
+}
 static inline int task_is_lm(int t) {
   return t == TASK_LM || t == TASK_CONDLM || t == TASK_SEQ2SEQ;
 }
@@ -47,6 +58,7 @@ typedef struct {
   uint64_t *src_offsets;  /* (n_seq + 1) */
   int64_t *src_tokens;    /* (n_parts) HDF5 ids */
   uint64_t *src_part_tok; /* (n_parts + 1) */
+  int64_t values;         /* LEVEL_REAL: HDF5 id of the (n_tok, n_features) float32 values */
 } ds_split;
 
 typedef struct {
@@ -65,6 +77,10 @@ typedef struct {
   int64_t n_out;    /* labels or tags */
   char **out_names; /* (n_out) label or tag names */
   ds_split split[SPLIT_COUNT];
+  /* LEVEL_REAL: features per step, their names, the training split's mean and std (each D) */
+  int n_features;
+  char **feature_names;
+  double *feature_mean, *feature_std;
   int n_files;
   int64_t *files; /* (n_files) HDF5 file ids; the header stays free of hdf5.h */
   char **file_paths;
@@ -80,6 +96,10 @@ void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, 
 static inline uint64_t dataset_seq_len(const dataset *ds, int split, uint64_t i) {
   return ds->split[split].offsets[i + 1] - ds->split[split].offsets[i];
 }
+
+/* LEVEL_REAL: read steps [start, start+count) of a split, (count, n_features) float32, checking
+ * that every value is finite. */
+void dataset_read_values(const dataset *ds, int split, uint64_t start, uint64_t count, float *out);
 
 /* Sort sequence ids of a split longest first, ties by id. */
 void dataset_sort_by_length(const dataset *ds, int split, uint64_t *ids, uint64_t n);

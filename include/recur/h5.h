@@ -44,14 +44,23 @@ typedef struct {
   uint64_t cap;  /* buffer capacity in elements */
   char *buf;
   const char *path;
+  uint64_t
+      width; /* h5_appender_open_rows: elements per row of a 2-D (rows, width) dataset; 0: 1-D */
 } h5_appender;
 void h5_appender_open(h5_appender *a, hid_t loc, const char *name, hid_t filetype, hid_t memtype,
                       size_t elsize, uint64_t chunk, const char *path);
+/* The same for a growing 2-D (rows, width) dataset: push and the counts are in rows. */
+void h5_appender_open_rows(h5_appender *a, hid_t loc, const char *name, hid_t filetype,
+                           hid_t memtype, size_t elsize, uint64_t width, uint64_t chunk_rows,
+                           const char *path);
 void h5_appender_push(h5_appender *a, const void *data, uint64_t n);
 void h5_appender_close(h5_appender *a); /* flushes */
 
 /* Read count elements from start of a 1-D dataset, converted to memtype. Returns 0 or -1. */
 int h5_read_range(hid_t dset, hid_t memtype, uint64_t start, uint64_t count, void *out);
+/* Read rows [start, start+count) of a 2-D (rows, width) dataset. Returns 0 or -1. */
+int h5_read_rows(hid_t dset, hid_t memtype, uint64_t start, uint64_t count, uint64_t width,
+                 void *out);
 /* Number of elements of a 1-D dataset, -1 if not 1-D. */
 int64_t h5_len_1d(hid_t dset);
 

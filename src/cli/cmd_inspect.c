@@ -57,6 +57,17 @@ static void inspect_dataset(const char *path, int json, const char *writer) {
       json_str(&j, NULL, ds->vocab[first + i]);
     json_array_end(&j);
     json_str(&j, "task", task_names[ds->task]);
+    if (ds->level == LEVEL_REAL) { /* the features and the training split's statistics */
+      json_array_begin(&j, "features");
+      for (int i = 0; i < ds->n_features; i++) {
+        json_object_begin(&j, NULL);
+        json_str(&j, "name", ds->feature_names[i]);
+        json_num(&j, "mean", ds->feature_mean[i]);
+        json_num(&j, "std", ds->feature_std[i]);
+        json_object_end(&j);
+      }
+      json_array_end(&j);
+    }
     json_array_begin(&j, "outputs");
     for (int64_t i = 0; i < ds->n_out; i++) json_str(&j, NULL, ds->out_names[i]);
     json_array_end(&j);
@@ -84,15 +95,23 @@ static void inspect_dataset(const char *path, int json, const char *writer) {
            DATASET_FORMAT, DATASET_VERSION, writer[0] ? writer : "before 0.2.0",
            ds_level_names[ds->level], ds->split_on, ds->n_files > 1 ? " (sharded)" : "");
     if (ds->n_files > 1) printf("  files: index + %d shards\n", ds->n_files - 1);
-    printf("  vocabulary: %lld entries", (long long)ds->vocab_size);
-    if (ds->eos_id >= 0) printf(", <eos> = %lld", (long long)ds->eos_id);
-    if (ds->unk_id >= 0) printf(", <unk> = %lld", (long long)ds->unk_id);
-    if (ds->separate_vocab)
-      printf("; sources: a vocabulary of their own, %lld entries", (long long)ds->src_vocab_size);
-    printf("\n  first entries:");
-    for (int i = 0; i < nshow && first + i < ds->vocab_size; i++) {
-      putchar(' ');
-      json_write_string(stdout, ds->vocab[first + i]);
+    if (ds->level == LEVEL_REAL) {
+      printf("  %d features (train mean, std):", ds->n_features);
+      for (int i = 0; i < ds->n_features && i < 20; i++)
+        printf(" %s (%.4g, %.4g)", ds->feature_names[i], ds->feature_mean[i], ds->feature_std[i]);
+      printf("%s\n", ds->n_features > 20 ? " ..." : "");
+    }
+    if (ds->level != LEVEL_REAL) {
+      printf("  vocabulary: %lld entries", (long long)ds->vocab_size);
+      if (ds->eos_id >= 0) printf(", <eos> = %lld", (long long)ds->eos_id);
+      if (ds->unk_id >= 0) printf(", <unk> = %lld", (long long)ds->unk_id);
+      if (ds->separate_vocab)
+        printf("; sources: a vocabulary of their own, %lld entries", (long long)ds->src_vocab_size);
+      printf("\n  first entries:");
+      for (int i = 0; i < nshow && first + i < ds->vocab_size; i++) {
+        putchar(' ');
+        json_write_string(stdout, ds->vocab[first + i]);
+      }
     }
     printf("\n");
     if (task_has_names(ds->task)) {
@@ -105,8 +124,9 @@ static void inspect_dataset(const char *path, int json, const char *writer) {
       printf("%s\n", ds->n_out > 20 ? " ..." : "");
     }
     for (int s = 0; s < SPLIT_COUNT; s++) {
-      printf("  %-5s %10llu sequences %12llu tokens\n", ds_split_names[s],
-             (unsigned long long)ds->split[s].n_seq, (unsigned long long)ds->split[s].n_tok);
+      printf("  %-5s %10llu sequences %12llu %s\n", ds_split_names[s],
+             (unsigned long long)ds->split[s].n_seq, (unsigned long long)ds->split[s].n_tok,
+             ds->level == LEVEL_REAL ? "steps" : "tokens");
       uint64_t mx = 1;
       for (int b = 0; b < NBUCKET; b++) mx = h[s][b] > mx ? h[s][b] : mx;
       for (int b = 0; b < NBUCKET; b++)
@@ -194,6 +214,26 @@ static void put_text(const dataset *ds, const int32_t *tok, uint64_t n, int *pre
   }
 }
 
+/* --level real: CSV with the header, a row per step (float32 values written exactly, %.9g), a blank
+ * line between sequences: what prepare reads back */
+static void decode_real(const dataset *ds, int split) {
+  const ds_split *sp = &ds->split[split];
+  const int D = ds->n_features;
+  for (int i = 0; i < D; i++) printf("%s%s", i ? "," : "", ds->feature_names[i]);
+  putchar('\n');
+  float *v = xmalloc((size_t)D * 4096 * sizeof(float));
+  for (uint64_t q = 0; q < sp->n_seq; q++) {
+    if (q) putchar('\n');
+    for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += 4096) {
+      uint64_t n = sp->offsets[q + 1] - pos < 4096 ? sp->offsets[q + 1] - pos : 4096;
+      dataset_read_values(ds, split, pos, n, v);
+      for (uint64_t s = 0; s < n; s++)
+        for (int i = 0; i < D; i++) printf("%.9g%c", (double)v[s * D + i], i + 1 < D ? ',' : '\n');
+    }
+  }
+  xfree(v);
+}
+
 int cmd_decode(int argc, char **argv) {
   const char *path = NULL;
   decode_flags fl;
@@ -205,6 +245,11 @@ int cmd_decode(int argc, char **argv) {
   core_errors_agreed(0); /* rank 0 alone reads */
   if (core_rank() != 0) return 0;
   dataset *ds = dataset_open(path);
+  if (ds->level == LEVEL_REAL) {
+    decode_real(ds, split);
+    dataset_close(ds);
+    return 0;
+  }
   char dbuf[300];
   const char *delim = dataset_seq_delim(ds, dbuf, sizeof dbuf);
   int32_t *tok = xmalloc(DATASET_CHUNK * sizeof(int32_t));

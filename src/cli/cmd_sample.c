@@ -252,6 +252,8 @@ int cmd_eval(int argc, char **argv) {
   model *m = model_load(file, &v, NULL);
   xfree(file);
   dataset *ds = dataset_open(f.data);
+  if (ds->level == LEVEL_REAL)
+    recur_fail(f.data, NULL, "evaluating on real-valued sequences is not built yet");
   check_same_vocab(ds, &v, f.data);
   if (ds->split[f.split].n_tok == 0)
     recur_fail(f.data, NULL, "the %s split is empty", ds_split_names[f.split]);

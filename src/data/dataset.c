@@ -2,6 +2,7 @@
 #include "recur/dataset.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,8 +12,9 @@
 _Static_assert(sizeof(hid_t) == sizeof(int64_t), "dataset.h keeps HDF5 ids as int64_t");
 
 const char *const ds_split_names[SPLIT_COUNT + 1] = {"train", "val", "test", NULL};
-const char *const ds_level_names[LEVEL_COUNT + 1] = {"byte", "char", "word", NULL};
-const char *const task_names[TASK_COUNT + 1] = {"lm", "classify", "tag", "condlm", "seq2seq", NULL};
+const char *const ds_level_names[LEVEL_COUNT + 1] = {"byte", "char", "word", "real", NULL};
+const char *const task_names[TASK_COUNT + 1] = {"lm",      "classify", "tag", "condlm",
+                                                "seq2seq", "forecast", NULL};
 int ds_level_parse(const char *s) { return names_parse(ds_level_names, s); }
 int ds_split_parse(const char *s) { return names_parse(ds_split_names, s); }
 int task_parse(const char *s) { return names_parse(task_names, s); }
@@ -177,6 +179,101 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   H5Gclose(g);
 }
 
+/* --level real: features, statistics, and per split (steps, features) float32 values + offsets */
+static void open_real(dataset *ds, hid_t f, const char *path) {
+  char *where = core_path("%s:/", path), task[32] = "";
+  strcpy(ds->split_on, "line");
+  ds->eos_id = ds->unk_id = ds->src_unk_id = -1;
+  if (!h5_attr_get_str(f, "task", task, sizeof task) || task_parse(task) != TASK_FORECAST)
+    recur_fail(where, NULL, "a real-valued dataset's task must be forecast");
+  ds->task = TASK_FORECAST;
+  int64_t D = 0, nn = 0;
+  if (!h5_attr_get_i64(f, "n_features", &D) || D < 1 || D > 65536)
+    recur_fail(where, NULL, "attribute n_features missing or out of range");
+  ds->n_features = (int)D;
+  ds->feature_names = h5_read_strings(f, "feature_names", &nn, path);
+  if (nn != D)
+    recur_fail(where, NULL, "%lld feature names for %lld features", (long long)nn, (long long)D);
+  const char *stat[2] = {"feature_mean", "feature_std"};
+  for (int k = 0; k < 2; k++) {
+    xfree(where), where = core_path("%s:/%s", path, stat[k]);
+    double *v = xmalloc((size_t)D * sizeof(double));
+    hid_t d = H5Lexists(f, stat[k], H5P_DEFAULT) > 0 ? H5Dopen2(f, stat[k], H5P_DEFAULT) : -1;
+    if (d < 0 || h5_len_1d(d) != D || h5_read_range(d, H5T_NATIVE_DOUBLE, 0, (uint64_t)D, v) < 0)
+      recur_fail(where, "the dataset is damaged; prepare it again",
+                 "missing, not %lld values, or unreadable", (long long)D);
+    H5Dclose(d);
+    for (int64_t i = 0; i < D; i++)
+      if (!isfinite(v[i]) || (k == 1 && !(v[i] > 0)))
+        recur_fail(where, "the dataset is damaged; prepare it again", "value %lld is %g",
+                   (long long)i, v[i]);
+    if (k == 0)
+      ds->feature_mean = v;
+    else
+      ds->feature_std = v;
+  }
+  for (int s = 0; s < SPLIT_COUNT; s++) {
+    ds_split *sp = &ds->split[s];
+    const char *name = ds_split_names[s];
+    xfree(where), where = core_path("%s:/%s/values", path, name);
+    if (H5Lexists(f, name, H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing split group");
+    hid_t g = H5Gopen2(f, name, H5P_DEFAULT);
+    hid_t vd = H5Lexists(g, "values", H5P_DEFAULT) > 0 ? H5Dopen2(g, "values", H5P_DEFAULT) : -1;
+    if (vd < 0) recur_fail(where, NULL, "missing dataset");
+    hid_t sps = H5Dget_space(vd), ty = H5Dget_type(vd);
+    hsize_t dims[2] = {0, 0};
+    const int rank = H5Sget_simple_extent_ndims(sps);
+    if (rank == 2) H5Sget_simple_extent_dims(sps, dims, NULL);
+    if (rank != 2 || (int64_t)dims[1] != D || H5Tget_class(ty) != H5T_FLOAT)
+      recur_fail(where, NULL, "values must be floats of shape (steps, %lld)", (long long)D);
+    H5Sclose(sps);
+    H5Tclose(ty);
+    xfree(where), where = core_path("%s:/%s/offsets", path, name);
+    hid_t od = H5Lexists(g, "offsets", H5P_DEFAULT) > 0 ? H5Dopen2(g, "offsets", H5P_DEFAULT) : -1;
+    const int64_t no = od >= 0 ? h5_len_1d(od) : -1;
+    if (no < 1) recur_fail(where, NULL, "missing, or not 1-D with n_sequences + 1 entries");
+    uint64_t *o = xmalloc((size_t)no * sizeof(uint64_t));
+    if (h5_read_range(od, H5T_NATIVE_UINT64, 0, (uint64_t)no, o) < 0)
+      recur_fail(where, "the file is truncated or damaged (checksum)", "cannot read offsets");
+    H5Dclose(od);
+    for (int64_t i = 0; i < no; i++)
+      if ((i == 0 && o[0] != 0) || (i > 0 && o[i] < o[i - 1]) || o[i] > dims[0])
+        recur_fail(where, "the dataset is damaged; prepare it again",
+                   "offsets not monotonic from 0 to %llu at index %lld",
+                   (unsigned long long)dims[0], (long long)i);
+    if (o[no - 1] != dims[0])
+      recur_fail(where, "the dataset is truncated or damaged", "last offset %llu != %llu steps",
+                 (unsigned long long)o[no - 1], (unsigned long long)dims[0]);
+    sp->offsets = o;
+    sp->n_seq = (uint64_t)no - 1;
+    sp->n_tok = dims[0];
+    sp->values = vd;
+    sp->part_tok = xcalloc(1, sizeof(uint64_t));
+    H5Gclose(g);
+  }
+  xfree(where);
+}
+
+void dataset_read_values(const dataset *ds, int split, uint64_t start, uint64_t count, float *out) {
+  const ds_split *sp = &ds->split[split];
+  const int64_t D = ds->n_features;
+  RECUR_ASSERT(ds->level == LEVEL_REAL && start + count <= sp->n_tok);
+  int bad = h5_read_rows(sp->values, H5T_NATIVE_FLOAT, start, count, (uint64_t)D, out) < 0;
+  int64_t at = -1;
+  for (int64_t i = 0; !bad && i < (int64_t)count * D; i++)
+    if (!isfinite(out[i])) bad = 1, at = i;
+  if (bad) {
+    char *where = core_path("%s:/%s/values", ds->file_paths[0], ds_split_names[split]);
+    if (at >= 0)
+      recur_fail(where, "the dataset is damaged; prepare it again", "step %llu, feature %lld is %g",
+                 (unsigned long long)(start + (uint64_t)(at / D)), (long long)(at % D),
+                 (double)out[at]);
+    recur_fail(where, "the file is truncated or damaged (checksum mismatch)",
+               "cannot read steps %llu..%llu", (unsigned long long)start,
+               (unsigned long long)(start + count));
+  }
+}
+
 static int add_file(dataset *ds, const char *path, hid_t f) {
   ds->files = xrealloc(ds->files, (size_t)(ds->n_files + 1) * sizeof(int64_t));
   ds->file_paths = xrealloc(ds->file_paths, (size_t)(ds->n_files + 1) * sizeof(char *));
@@ -195,7 +292,12 @@ dataset *dataset_open(const char *path) {
   char *where = NULL, level[16] = "";
   xfree(where), where = core_path("%s:/", path);
   if (!h5_attr_get_str(f, "level", level, sizeof level) || (ds->level = ds_level_parse(level)) < 0)
-    recur_fail(where, NULL, "attribute 'level' missing or not byte|char|word");
+    recur_fail(where, NULL, "attribute 'level' missing or not byte|char|word|real");
+  if (ds->level == LEVEL_REAL) {
+    open_real(ds, f, path);
+    xfree(where);
+    return ds;
+  }
   if (!h5_attr_get_str(f, "split_on", ds->split_on, sizeof ds->split_on))
     strcpy(ds->split_on, "none");
   h5_attr_get_str(f, "separator", ds->separator, sizeof ds->separator);
@@ -316,6 +418,7 @@ void dataset_close(dataset *ds) {
     xfree(sp->offsets);
     xfree(sp->part_tok);
     xfree(sp->part_file);
+    if (ds->level == LEVEL_REAL && sp->values > 0) H5Dclose(sp->values);
     xfree(sp->src_offsets);
     xfree(sp->src_tokens);
     xfree(sp->src_part_tok);
@@ -332,6 +435,10 @@ void dataset_close(dataset *ds) {
   }
   for (int64_t i = 0; i < ds->vocab_size; i++) xfree(ds->vocab[i]);
   xfree(ds->vocab);
+  for (int i = 0; i < ds->n_features; i++) xfree(ds->feature_names[i]);
+  xfree(ds->feature_names);
+  xfree(ds->feature_mean);
+  xfree(ds->feature_std);
   for (int64_t i = 0; i < ds->n_out; i++) xfree(ds->out_names[i]);
   xfree(ds->out_names);
   xfree(ds->path);

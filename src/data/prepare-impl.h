@@ -148,6 +148,8 @@ void prep_emit_slow(prep *p);
 _Noreturn void prep_fail_not_in_vocab(const prep *p, uint32_t cp, uint64_t off);
 void prep_emit_run(prep *p, const unsigned char *b, size_t n, const int32_t *map, uint64_t off);
 const int32_t *prep_identity_map(void);
+/* ---- prepare_real.c ---- */
+void prep_real_run(const prepare_opts *o, char **files, int nf);
 /* ---- prepare_segment.c ---- */
 void prep_push_src(prep *p, uint32_t id);
 void prep_tok_fail(void *ctx, enum token_error e, uint64_t off);

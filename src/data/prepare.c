@@ -210,6 +210,18 @@ static void prep_free(prep *p) {
   xfree(p);
 }
 
+/* the input list, and standard input's spool file */
+static void drop_inputs(char **files, int nf) {
+  for (int i = 0; i < nf; i++) {
+    if (strstr(files[i], SPOOL_MARK)) {
+      unlink(files[i]);
+      core_tempfile_forget(files[i]);
+    }
+    xfree(files[i]);
+  }
+  xfree(files);
+}
+
 void prepare_run(const prepare_opts *o) {
   h5_init();
   prep *p = xcalloc(1, sizeof(prep));
@@ -241,7 +253,7 @@ void prepare_run(const prepare_opts *o) {
   for (int i = 0; i < o->n_inputs; i++) use_stdin |= strcmp(o->inputs[i], "-") == 0;
   p->rank = core_rank();
   p->world = core_world();
-  if (p->world > 1 && (use_stdin || o->task != TASK_LM)) {
+  if (p->world > 1 && (use_stdin || o->task != TASK_LM || o->level == LEVEL_REAL)) {
     if (p->rank != 0) {
       xfree(p);
       return;
@@ -265,6 +277,12 @@ void prepare_run(const prepare_opts *o) {
     }
   }
   if (nf == 0) recur_fail(o->inputs[0], NULL, "no input files found");
+  if (o->level == LEVEL_REAL) { /* numbers, not text: prepare_real.c */
+    prep_real_run(o, files, nf);
+    drop_inputs(files, nf);
+    prep_free(p);
+    return;
+  }
   int npc = 0;
   prep_piece *pcs = my_pieces(p, files, nf, &npc);
 
@@ -418,14 +436,7 @@ void prepare_run(const prepare_opts *o) {
     h5_close_file(p->sh->f, p->sh->tmp);
     core_commit(p->sh->tmp, o->out);
   }
-  for (int i = 0; i < nf; i++) {
-    if (strstr(files[i], SPOOL_MARK)) {
-      unlink(files[i]);
-      core_tempfile_forget(files[i]);
-    }
-    xfree(files[i]);
-  }
-  xfree(files);
+  drop_inputs(files, nf);
   if (!o->quiet && p->rank == 0) {
     printf("wrote %s: %s level, vocabulary %lld, train %llu seq / %llu tok, val %llu / %llu, test "
            "%llu / %llu%s\n",

@@ -332,16 +332,40 @@ void h5_appender_open(h5_appender *a, hid_t loc, const char *name, hid_t filetyp
   a->cap = chunk * 4;
   a->buf = xmalloc(a->cap * elsize);
   a->path = path;
+  a->width = 0;
+}
+
+void h5_appender_open_rows(h5_appender *a, hid_t loc, const char *name, hid_t filetype,
+                           hid_t memtype, size_t elsize, uint64_t width, uint64_t chunk_rows,
+                           const char *path) {
+  hsize_t zero[2] = {0, width}, unlim[2] = {H5S_UNLIMITED, width}, ch[2] = {chunk_rows, width};
+  hid_t sp = H5Screate_simple(2, zero, unlim);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 2, ch);
+  H5Pset_fletcher32(dcpl);
+  a->dset = H5Dcreate2(loc, name, filetype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  if (a->dset < 0) recur_fail(path, "is the disk full?", "cannot create dataset %s", name);
+  H5Pclose(dcpl);
+  H5Sclose(sp);
+  a->memtype = memtype;
+  a->elsize = elsize * width; /* the buffer counts rows */
+  a->n = a->nbuf = 0;
+  a->cap = chunk_rows * 4;
+  a->buf = xmalloc(a->cap * a->elsize);
+  a->path = path;
+  a->width = width;
 }
 
 static void appender_flush(h5_appender *a) {
   if (a->nbuf == 0) return;
-  hsize_t newsize = a->n + a->nbuf, start = a->n, count = a->nbuf;
-  if (H5Dset_extent(a->dset, &newsize) < 0)
+  const int rank = a->width ? 2 : 1;
+  hsize_t newsize[2] = {a->n + a->nbuf, a->width}, start[2] = {a->n, 0},
+          count[2] = {a->nbuf, a->width};
+  if (H5Dset_extent(a->dset, newsize) < 0)
     recur_fail(a->path, "is the disk full?", "cannot extend dataset");
   hid_t fs = H5Dget_space(a->dset);
-  H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
-  hid_t ms = H5Screate_simple(1, &count, NULL);
+  H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+  hid_t ms = H5Screate_simple(rank, count, NULL);
   if (H5Dwrite(a->dset, a->memtype, ms, fs, H5P_DEFAULT, a->buf) < 0)
     recur_fail(a->path, "is the disk full?", "cannot write dataset");
   H5Sclose(ms);
@@ -376,6 +400,21 @@ int h5_read_range(hid_t dset, hid_t memtype, uint64_t start, uint64_t count, voi
   if (fs < 0) return -1;
   herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &s, NULL, &c, NULL);
   hid_t ms = H5Screate_simple(1, &c, NULL);
+  if (e >= 0) e = H5Dread(dset, memtype, ms, fs, H5P_DEFAULT, out);
+  H5Sclose(ms);
+  H5Sclose(fs);
+  return e < 0 ? -1 : 0;
+}
+
+int h5_read_rows(hid_t dset, hid_t memtype, uint64_t start, uint64_t count, uint64_t width,
+                 void *out) {
+  if (count == 0) return 0;
+  hsize_t s[2] = {start, 0}, c[2] = {count, width};
+  hid_t fs = H5Dget_space(dset);
+  if (fs < 0) return -1;
+  herr_t e = H5Sget_simple_extent_ndims(fs) == 2 ? 0 : -1;
+  if (e >= 0) e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, s, NULL, c, NULL);
+  hid_t ms = H5Screate_simple(2, c, NULL);
   if (e >= 0) e = H5Dread(dset, memtype, ms, fs, H5P_DEFAULT, out);
   H5Sclose(ms);
   H5Sclose(fs);

@@ -238,6 +238,9 @@ void trainer_open(trainer *t, const train_opts *given) {
   gemm_use(gemm_kernel_of(o->precision, o->gemm));
   t->ds = dataset_open(o->data);
   const dataset *ds = t->ds;
+  if (ds->level == LEVEL_REAL)
+    recur_fail(o->data, "recur prepare, inspect and decode read real-valued sequences so far",
+               "training on real-valued sequences (--task forecast) is not built yet");
   const ds_split *tr = &ds->split[SPLIT_TRAIN];
   if (tr->n_tok == 0)
     recur_fail(o->data, "prepare it with some training text", "the train split is empty");

@@ -9,7 +9,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   recur_catch c;
   if (RECUR_CATCH(&c) == 0) {
     dataset *ds = dataset_open(path);
-    for (int s = 0; s < SPLIT_COUNT; s++) {
+    for (int s = 0; s < SPLIT_COUNT && ds->level == LEVEL_REAL; s++) { /* values, not tokens */
+      uint64_t n = ds->split[s].n_tok < 256 ? ds->split[s].n_tok : 256;
+      float *v = xmalloc((n * (uint64_t)ds->n_features + 1) * sizeof(float));
+      if (n) dataset_read_values(ds, s, 0, n, v);
+      xfree(v);
+    }
+    for (int s = 0; s < SPLIT_COUNT && ds->level != LEVEL_REAL; s++) {
       uint64_t n = ds->split[s].n_tok < 2048 ? ds->split[s].n_tok : 2048;
       int32_t *t = xmalloc((n + 1) * sizeof(int32_t));
       if (n) dataset_read(ds, s, 0, n, t);

@@ -13,6 +13,7 @@ open("text.txt", "w").write("".join(" ".join(r.choice(w) for _ in range(r.randin
 open("cls.txt", "w").write("".join(r.choice(["a", "b"]) + "\t" + " ".join(r.choice(w) for _ in range(5)) + "\n" for _ in range(60)))
 open("tag.txt", "w").write("".join(l + "\t" + "".join("U" if c in "aeiou" else "l" for c in l) + "\n" for l in ["hello world", "the cat"] * 20))
 open("pairs.txt", "w").write("".join(s + "\t" + s[::-1] + "\n" for s in (" ".join(r.choice(w) for _ in range(3)) for _ in range(60))))
+open("real.csv", "w").write("a,b\n" + "".join(f"{i * 0.5},{-i}\n" + ("\n" if i % 7 == 6 else "") for i in range(40)))
 open("utf8.txt", "w", encoding="utf-8").write("caf\u00e9 \u00fcber na\u00efve \u2014 \U0001F600 text\n" * 20)
 PY
 "$R" prepare text.txt -o dataset/char.h5 --split-on line --val 0.1 --quiet
@@ -22,6 +23,7 @@ PY
 "$R" prepare tag.txt -o dataset/tag.h5 --task tag --quiet
 "$R" prepare cls.txt -o dataset/condlm.h5 --task condlm --quiet
 "$R" prepare pairs.txt -o dataset/seq2seq.h5 --task seq2seq --val 0.2 --quiet
+"$R" prepare real.csv -o dataset/real.h5 --level real --val 0.2 --quiet
 "$R" prepare text.txt -o sh.h5 --split-on line --shard-tokens 2000 --quiet
 cp sh.h5 dataset/index.h5
 "$R" train --data dataset/char.h5 --out run --hidden 8 --embed 4 --layers 1 --batch 4 --seq-len 10 \
