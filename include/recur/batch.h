@@ -20,6 +20,9 @@ typedef struct batch {
   int32_t *tgt;      /* (N) target token, -1 for none */
   int32_t *label;    /* (B) classify: label of each batch row, -1 for none */
   int64_t n_targets; /* rows with a target */
+  float *xin, *ytgt; /* (N, n_in) real-valued inputs and target frames (forecast), raw units */
+  int n_in;
+  int64_t capX;
   struct batch *src; /* seq2seq: the rows' sources, packed on their own (sorted by their lengths) */
   int *src_row;      /* (B) seq2seq: the row of src holding row r's source */
   int capB, capT;
@@ -33,6 +36,9 @@ void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *co
 void batch_free(batch *b);
 /* Labels per item (in the caller's order) for classification. */
 void batch_set_labels(batch *b, const int32_t *labels);
+/* real-valued rows: item i's inputs x[i] and targets y[i] ((len_i, d) each), packed like the
+ * tokens (batch_pack with in = NULL first). */
+void batch_set_values(batch *b, const float *const *x, const float *const *y, int d);
 /* seq2seq: the n items' sources (in the caller's order), packed into b->src, and b->src_row. */
 void batch_set_sources(batch *b, const int *len, int32_t *const *src);
 

@@ -79,6 +79,8 @@ typedef struct {
   ds_split split[SPLIT_COUNT];
   /* LEVEL_REAL: features per step, their names, the training split's mean and std (each D) */
   int n_features;
+  int horizon; /* forecast: a step's target is the frame this many steps ahead (set by the reader,
+                  1 by default) */
   char **feature_names;
   double *feature_mean, *feature_std;
   int n_files;

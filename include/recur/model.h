@@ -27,6 +27,9 @@ extern const char *const softmax_names[SOFTMAX_COUNT + 1];
  * Bahdanau et al. 2015's additive score as concat) */
 enum model_attention { ATTN_NONE, ATTN_DOT, ATTN_GENERAL, ATTN_CONCAT, ATTN_COUNT };
 extern const char *const attention_names[ATTN_COUNT + 1];
+/* forecast: the loss of a predicted frame */
+enum model_loss { LOSS_MSE, LOSS_GAUSSIAN, LOSS_COUNT };
+extern const char *const loss_names[LOSS_COUNT + 1];
 
 typedef struct {
   enum cell_type cell;
@@ -52,8 +55,12 @@ typedef struct {
   int attention;      /* seq2seq: enum model_attention */
   int src_vocab;      /* seq2seq: the sources' vocabulary size (--separate-vocab), 0 = vocab */
   int readout_hidden; /* an MLP readout: logits = W tanh(W_h x + b_h) + b, W_h (N, D) (0 = none) */
-  int input_feed;     /* seq2seq with attention: step t's decoder input is [embedding; h~ of step
-                         t-1] (Luong et al. 2015): the decoder runs step by step */
+  int n_in;           /* real-valued inputs: features per step, through input.weight (E, n_in) and
+                         input.bias instead of an embedding (0 = tokens) */
+  int horizon;        /* forecast: step t predicts frame t + horizon */
+  int loss;       /* forecast: LOSS_MSE, or LOSS_GAUSSIAN (a mean and a log-variance per feature) */
+  int input_feed; /* seq2seq with attention: step t's decoder input is [embedding; h~ of step
+                     t-1] (Luong et al. 2015): the decoder runs step by step */
 } model_config;
 
 /* --softmax adaptive, cluster k (PyTorch AdaptiveLogSoftmaxWithLoss.tail[k]): words [lo, lo+osz)
@@ -93,7 +100,13 @@ typedef struct model {
   float *rh_w, *grh_w, *rh_b, *grh_b; /* --readout-hidden: W_h (N, D), b_h (N) */
   float *rz, *rdz;                    /* (R, N) tanh(W_h x + b_h) of the last forward; scratch */
   int64_t cap_rz;
-  int emb_tensor; /* index of the (decoder's) embedding in tensors */
+  int emb_tensor; /* index of the (decoder's) embedding in tensors (-1: real-valued inputs) */
+  /* real-valued inputs (n_in > 0): x0 = ((x - mean) / std) W_in^T + b_in; mean and std (n_in) are
+   * the training data's, kept with the model (model.h5 input.mean, input.std); xn (N, n_in) the
+   * normalised inputs of the last forward */
+  float *in_w, *gin_w, *in_b, *gin_b;
+  double *in_mean, *in_std;
+  float *xn;
   /* seq2seq: this model is the decoder (names under decoder.); enc the encoder (names under
    * encoder.: embedding, stack, no readout) whose parameters follow the decoder's in this buffer
    * (backward finishes the decoder first) */
@@ -245,6 +258,8 @@ typedef struct {
   char writer[32];  /* model_load: the recur_version that wrote the file ("" before 0.2.0) */
   char **src_vocab; /* seq2seq --separate-vocab: the sources' (else NULL) */
   int64_t src_vocab_size, src_unk_id;
+  char **feature_names; /* forecast: the features' names (n_features) */
+  int64_t n_features;
 } model_vocab;
 
 /* Write atomically (temporary name, fsync, rename). */

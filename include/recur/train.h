@@ -14,7 +14,7 @@
 #include "recur/json.h"
 #include "recur/opts.h"
 
-#define TRAIN_MAX_FLAGS 64
+#define TRAIN_MAX_FLAGS 80
 
 extern const char *const sparse_reduce_names[];
 extern const char *const embed_update_names[];
@@ -76,13 +76,23 @@ typedef struct {
   /* seq2seq: BLEU-4's sums over the greedy outputs (Papineni et al. 2002, corpus level): clipped
    * n-gram matches and the outputs' n-grams (n = 1..4), output and reference lengths */
   double bleu_match[4], bleu_total[4], hyp_len, ref_len;
+  /* forecast: per feature (n_feat), in the data's units, summed over predicted frames (tokens):
+   * squared and absolute errors of the model, then of the naive "next = last" baseline (4, n_feat)
+   * (malloc'd) */
+  double *fc;
+  int n_feat;
 } eval_result;
 
 double eval_accuracy(const eval_result *r);
 double eval_token_accuracy(const eval_result *r); /* seq2seq */
 double eval_exact_match(const eval_result *r);    /* seq2seq */
 double eval_bleu(const eval_result *r);           /* seq2seq: corpus BLEU-4 in [0, 1] */
-double eval_f1(const eval_result *r, int k);      /* F1 of class k */
+/* forecast: what (0 mse, 1 mae, 2 baseline_mse, 3 baseline_mae) over feature k, or overall (k -1)
+ */
+double eval_forecast(const eval_result *r, int what, int k);
+/* forecast: "mse", "mae", "baseline_mse", "baseline_mae" and "per_feature" into the open object */
+void eval_forecast_json(json_writer *j, const eval_result *r, char *const *names);
+double eval_f1(const eval_result *r, int k); /* F1 of class k */
 double eval_macro_f1(const eval_result *r);
 /* A language model's loss (nats per token) as users read it: perplexity at word level
  * (*name = "ppl"), bits per character otherwise ("bpc"). */

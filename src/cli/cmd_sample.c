@@ -209,7 +209,9 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     json_num(&j, "loss", loss);
     json_num(&j, unit, r->tokens);
     if (max_len > 0) json_int(&j, "max_len", max_len); /* an estimate: sequences were cut */
-    if (!task_is_lm(ds->task)) {
+    if (ds->task == TASK_FORECAST) {
+      eval_forecast_json(&j, r, ds->feature_names);
+    } else if (!task_is_lm(ds->task)) {
       eval_json(&j, r, ds->out_names);
     } else if (ds->task == TASK_SEQ2SEQ) {
       json_num(&j, "token_accuracy", eval_token_accuracy(r));
@@ -220,6 +222,14 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
       json_num(&j, name, met);
     }
     json_object_end(&j);
+  } else if (ds->task == TASK_FORECAST) {
+    printf("%s: loss %.4f over %.0f frames; in the data's units: mse %.6g, mae %.6g; the naive "
+           "next = last: mse %.6g, mae %.6g\n",
+           split, loss, r->tokens, eval_forecast(r, 0, -1), eval_forecast(r, 1, -1),
+           eval_forecast(r, 2, -1), eval_forecast(r, 3, -1));
+    for (int k = 0; k < r->n_feat; k++)
+      printf("  %-20s mse %.6g (next = last %.6g)\n", ds->feature_names[k], eval_forecast(r, 0, k),
+             eval_forecast(r, 2, k));
   } else if (!task_is_lm(ds->task)) {
     printf("%s: loss %.4f, accuracy %.4f, macro F1 %.4f over %.0f %s\n", split, loss,
            eval_accuracy(r), eval_macro_f1(r), r->tokens, unit);
@@ -252,8 +262,15 @@ int cmd_eval(int argc, char **argv) {
   model *m = model_load(file, &v, NULL);
   xfree(file);
   dataset *ds = dataset_open(f.data);
-  if (ds->level == LEVEL_REAL)
-    recur_fail(f.data, NULL, "evaluating on real-valued sequences is not built yet");
+  if (ds->level == LEVEL_REAL) { /* the model's features, in order; its horizon */
+    int same = ds->n_features == (int)v.n_features;
+    for (int i = 0; same && i < ds->n_features; i++)
+      same = !strcmp(ds->feature_names[i], v.feature_names[i]);
+    if (!same)
+      recur_fail(f.data, "evaluate on data with the model's features",
+                 "the dataset's features differ from the model's");
+    ds->horizon = m->cfg.horizon;
+  }
   check_same_vocab(ds, &v, f.data);
   if (ds->split[f.split].n_tok == 0)
     recur_fail(f.data, NULL, "the %s split is empty", ds_split_names[f.split]);
@@ -265,6 +282,7 @@ int cmd_eval(int argc, char **argv) {
   eval_result r = train_eval(m, ds, f.split, f.batch, f.max_len);
   if (core_rank() == 0) print_eval(ds, &r, ds_split_names[f.split], f.json, f.max_len);
   xfree(r.confusion);
+  xfree(r.fc);
   dataset_close(ds);
   model_vocab_free(&v);
   model_free(m);

@@ -55,7 +55,7 @@ void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *co
   for (int t = 0; t < T; t++)
     for (int r = 0; r < b->bs[t]; r++) {
       int64_t row = b->off[t] + r;
-      b->in[row] = in[b->item[r]][t];
+      b->in[row] = in ? in[b->item[r]][t] : 0; /* (real-valued rows: batch_set_values) */
       b->tgt[row] = tgt ? tgt[b->item[r]][t] : -1;
       b->n_targets += b->tgt[row] >= 0;
     }
@@ -81,7 +81,25 @@ void batch_set_sources(batch *b, const int *len, int32_t *const *src) {
   xfree(pos);
 }
 
+void batch_set_values(batch *b, const float *const *x, const float *const *y, int d) {
+  const int64_t N = b->s.N;
+  if (N * d > b->capX) {
+    b->xin = xrealloc(b->xin, (size_t)(N * d) * sizeof(float));
+    b->ytgt = xrealloc(b->ytgt, (size_t)(N * d) * sizeof(float));
+    b->capX = N * d;
+  }
+  b->n_in = d;
+  for (int t = 0; t < b->s.T; t++)
+    for (int r = 0; r < b->bs[t]; r++) {
+      const int64_t row = b->off[t] + r;
+      memcpy(b->xin + row * d, x[b->item[r]] + (int64_t)t * d, (size_t)d * sizeof(float));
+      memcpy(b->ytgt + row * d, y[b->item[r]] + (int64_t)t * d, (size_t)d * sizeof(float));
+    }
+}
+
 void batch_free(batch *b) {
+  xfree(b->xin);
+  xfree(b->ytgt);
   if (b->src) {
     batch_free(b->src);
     xfree(b->src);

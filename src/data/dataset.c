@@ -187,6 +187,7 @@ static void open_real(dataset *ds, hid_t f, const char *path) {
   if (!h5_attr_get_str(f, "task", task, sizeof task) || task_parse(task) != TASK_FORECAST)
     recur_fail(where, NULL, "a real-valued dataset's task must be forecast");
   ds->task = TASK_FORECAST;
+  ds->horizon = 1;
   int64_t D = 0, nn = 0;
   if (!h5_attr_get_i64(f, "n_features", &D) || D < 1 || D > 65536)
     recur_fail(where, NULL, "attribute n_features missing or out of range");

@@ -38,6 +38,15 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_str(f, "softmax", softmax_names[c->softmax]);
   if (c->task == TASK_SEQ2SEQ) h5_attr_set_str(f, "attention", attention_names[c->attention]);
   if (c->readout_hidden > 0) h5_attr_set_i64(f, "readout_hidden", c->readout_hidden);
+  if (c->n_in > 0) { /* forecast: the inputs' features and the statistics that normalise them */
+    h5_attr_set_i64(f, "n_in", c->n_in);
+    h5_attr_set_i64(f, "horizon", c->horizon);
+    h5_attr_set_str(f, "loss", loss_names[c->loss]);
+    h5_write_strings(f, "feature_names", v->feature_names, v->n_features);
+    hsize_t dims[1] = {(hsize_t)c->n_in};
+    h5_write_array(f, "input.mean", H5T_IEEE_F64LE, 1, dims, m->in_mean);
+    h5_write_array(f, "input.std", H5T_IEEE_F64LE, 1, dims, m->in_std);
+  }
   if (c->input_feed) h5_attr_set_i64(f, "input_feed", 1);
   if (c->src_vocab > 0) { /* --separate-vocab */
     h5_attr_set_i64(f, "src_vocab_size", c->src_vocab);
@@ -155,7 +164,14 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   char softmax[16] = "full", attention[16] = "none";
   h5_attr_get_str(f, "attention", attention, sizeof attention);
   int attn = names_parse(attention_names, attention);
-  int64_t src_vocab = 0, readout_hidden = 0, input_feed = 0;
+  int64_t src_vocab = 0, readout_hidden = 0, input_feed = 0, n_in = 0, horizon = 1;
+  char lossn[16] = "mse";
+  h5_attr_get_i64(f, "n_in", &n_in);
+  h5_attr_get_i64(f, "horizon", &horizon);
+  h5_attr_get_str(f, "loss", lossn, sizeof lossn);
+  if (n_in < 0 || n_in > 65536 || horizon < 1 || horizon > (1 << 20) ||
+      names_parse(loss_names, lossn) < 0)
+    recur_fail(where, NULL, "n_in, horizon or loss out of range");
   h5_attr_get_i64(f, "input_feed", &input_feed);
   h5_attr_get_i64(f, "readout_hidden", &readout_hidden);
   if (readout_hidden < 0 || readout_hidden > 65536)
@@ -193,7 +209,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     recur_fail(where, NULL, "condlm: n_cond %lld or cond_dim %lld out of range", (long long)n_cond,
                (long long)cond_dim);
   if (layers < 1 || layers > MODEL_MAX_LAYERS || hidden < 1 || hidden > 65536 || embed < 1 ||
-      embed > 65536 || vocab < 1 || vocab > INT32_MAX)
+      embed > 65536 || (vocab < 1 && n_in < 1) || vocab < 0 || vocab > INT32_MAX)
     recur_fail(where, NULL,
                "configuration out of range (layers %lld, hidden %lld, embed %lld, vocab %lld)",
                (long long)layers, (long long)hidden, (long long)embed, (long long)vocab);
@@ -218,7 +234,10 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     .attention = attn,
                     .src_vocab = (int)src_vocab,
                     .readout_hidden = (int)readout_hidden,
-                    .input_feed = input_feed != 0};
+                    .input_feed = input_feed != 0,
+                    .n_in = (int)n_in,
+                    .horizon = (int)horizon,
+                    .loss = names_parse(loss_names, lossn)};
   for (int k = 0; k < n_cut; k++) c.cutoffs[k] = (int)cut[k];
   if (task_is_lm(c.task) && c.task != TASK_SEQ2SEQ && c.bidirectional)
     recur_fail(where, NULL, "a bidirectional language model is not valid");
@@ -239,6 +258,8 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                  (long long)v->vocab_size, (long long)vocab);
     if (v->eos_id < -1 || v->eos_id >= vocab) recur_fail(where, NULL, "eos_id out of range");
     v->src_vocab = NULL;
+    v->feature_names = NULL;
+    v->n_features = 0;
     v->src_vocab_size = 0;
     v->src_unk_id = -1;
     if (c.src_vocab > 0) {
@@ -259,6 +280,32 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     }
   }
   model *m = model_create(&c, 0);
+  if (c.n_in > 0) { /* forecast: the statistics its inputs are normalised with, the features */
+    const char *nm[2] = {"input.mean", "input.std"};
+    double *st[2];
+    for (int k = 0; k < 2; k++) {
+      xfree(where);
+      where = core_path("%s:/%s", file, nm[k]);
+      st[k] = xmalloc((size_t)c.n_in * sizeof(double));
+      hid_t d = H5Lexists(f, nm[k], H5P_DEFAULT) > 0 ? H5Dopen2(f, nm[k], H5P_DEFAULT) : -1;
+      if (d < 0 || h5_len_1d(d) != c.n_in ||
+          h5_read_range(d, H5T_NATIVE_DOUBLE, 0, (uint64_t)c.n_in, st[k]) < 0)
+        recur_fail(where, "the model file is damaged", "missing, not %d values, or unreadable",
+                   c.n_in);
+      H5Dclose(d);
+      for (int i = 0; i < c.n_in; i++)
+        if (!isfinite(st[k][i]) || (k == 1 && !(st[k][i] > 0)))
+          recur_fail(where, "the model file is damaged", "value %d is %g", i, st[k][i]);
+    }
+    m->in_mean = st[0];
+    m->in_std = st[1];
+    if (v) {
+      v->feature_names = h5_read_strings(f, "feature_names", &v->n_features, file);
+      if (v->n_features != c.n_in)
+        recur_fail(file, "the model file is damaged", "%lld feature names for %d features",
+                   (long long)v->n_features, c.n_in);
+    }
+  }
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     xfree(where);
@@ -300,6 +347,10 @@ void model_vocab_free(model_vocab *v) {
   for (int64_t i = 0; i < v->n_out_names; i++) xfree(v->out_names[i]);
   xfree(v->out_names);
   v->out_names = NULL;
+  for (int64_t i = 0; i < v->n_features; i++) xfree(v->feature_names[i]);
+  xfree(v->feature_names);
+  v->feature_names = NULL;
+  v->n_features = 0;
   for (int64_t i = 0; i < v->src_vocab_size; i++) xfree(v->src_vocab[i]);
   xfree(v->src_vocab);
   v->src_vocab = NULL;

@@ -17,6 +17,7 @@ const char *const pool_names[POOL_COUNT + 1] = {"last", "mean", NULL};
 int pool_parse(const char *s) { return names_parse(pool_names, s); }
 const char *const softmax_names[SOFTMAX_COUNT + 1] = {"full", "adaptive", NULL};
 const char *const attention_names[ATTN_COUNT + 1] = {"none", "dot", "general", "concat", NULL};
+const char *const loss_names[LOSS_COUNT + 1] = {"mse", "gaussian", NULL};
 
 /* adaptive: cluster k's projection width, as PyTorch: int(in_features // div_value ** (k + 1)) */
 static int cluster_hsz(const model_config *c, int D, int k) {
@@ -60,7 +61,17 @@ void model_config_check(const model_config *c) {
     recur_fail(NULL, NULL, "--hidden must be in [1, 65536], got %d", c->hidden);
   if (c->embed < 1 || c->embed > 65536)
     recur_fail(NULL, NULL, "--embed must be in [1, 65536], got %d", c->embed);
-  if (c->vocab < 1) recur_fail(NULL, NULL, "vocabulary size must be positive, got %d", c->vocab);
+  if (c->vocab < 1 && c->n_in < 1)
+    recur_fail(NULL, NULL, "vocabulary size must be positive, got %d", c->vocab);
+  if (c->n_in < 0 || c->n_in > 65536 || (c->task == TASK_FORECAST) != (c->n_in > 0))
+    recur_fail(NULL, NULL, "real-valued inputs (%d features) go with --task forecast", c->n_in);
+  if (c->task == TASK_FORECAST &&
+      (c->horizon < 1 || c->loss < 0 || c->loss >= LOSS_COUNT || c->bidirectional ||
+       c->tie_weights || c->softmax != SOFTMAX_FULL || c->readout_hidden > 0 || c->proj > 0))
+    recur_fail(NULL,
+               "give --horizon >= 1, --loss mse|gaussian, and none of --bidirectional, "
+               "--tie-weights, --softmax adaptive, --readout-hidden, --proj",
+               "a forecaster takes a unidirectional stack and a linear readout for now");
   if (!(c->dropout >= 0 && c->dropout < 1))
     recur_fail(NULL, NULL, "--dropout must be in [0, 1), got %g", c->dropout);
   if (!(c->dropout_locked >= 0 && c->dropout_locked < 1 && c->dropout_embed >= 0 &&
@@ -95,7 +106,8 @@ void model_config_check(const model_config *c) {
   if (task_is_lm(c->task) && c->bidirectional && c->task != TASK_SEQ2SEQ)
     recur_fail(NULL, "a language model must not see the future it predicts",
                "--bidirectional cannot be used with --task lm");
-  if (!task_is_lm(c->task) && c->n_out < 1) recur_fail(NULL, NULL, "no labels or tags to predict");
+  if (!task_is_lm(c->task) && c->task != TASK_FORECAST && c->n_out < 1)
+    recur_fail(NULL, NULL, "no labels or tags to predict");
   if (c->tie_weights && !task_is_lm(c->task))
     recur_fail(NULL, "tied weights share the vocabulary's embedding with the readout",
                "--tie-weights needs --task lm or condlm, not %s", task_names[c->task]);
@@ -140,7 +152,7 @@ static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int6
 }
 
 int model_sparse_grads(model *m, int *tensor, unsigned char **marks, int max) {
-  if (m->cfg.tie_weights || max < 1) return 0;
+  if (m->cfg.tie_weights || m->emb_tensor < 0 || max < 1) return 0;
   tensor[0] = m->emb_tensor;
   marks[0] = m->emb_marks;
   return 1;
@@ -148,7 +160,7 @@ int model_sparse_grads(model *m, int *tensor, unsigned char **marks, int max) {
 
 /* the embedding tensor when its gradient is sparse (not tied), else NULL */
 static const model_tensor *sparse_emb(const model *m) {
-  return m->cfg.tie_weights ? NULL : &m->tensors[m->emb_tensor];
+  return m->cfg.tie_weights || m->emb_tensor < 0 ? NULL : &m->tensors[m->emb_tensor];
 }
 
 void model_zero_grads(model *m) {
@@ -225,8 +237,13 @@ static void bind(model *m) {
       NEXT(L->b_hh, L->gb_hh);
       if (c->proj > 0) NEXT(L->w_hr, L->gw_hr);
     }
-  m->emb_tensor = ti;
-  NEXT(m->emb, m->gemb);
+  m->emb_tensor = c->n_in > 0 ? -1 : ti;
+  if (c->n_in > 0) { /* real-valued inputs: a linear layer instead of the embedding */
+    NEXT(m->in_w, m->gin_w);
+    NEXT(m->in_b, m->gin_b);
+  } else {
+    NEXT(m->emb, m->gemb);
+  }
   if (m->role == MODEL_DECODER && c->bidirectional)
     for (int l = 0; l < c->layers; l++)
       for (int s = 0; s < (c->cell == CELL_LSTM ? 2 : 1); s++) {
@@ -266,8 +283,10 @@ static void init_params(model *m, int n) {
     int tail_k = -1, tail_j = -1; /* decoder.tail.K.1.weight: Linear(hsz, osz) */
     sscanf(nm, "decoder.tail.%d.%d", &tail_k, &tail_j);
     /* attention: Linear(in, out) by its fan-in (the query's bias: D) */
-    const int at = !strncmp(nm, "attention.", 10) || !strncmp(nm, "bridge.", 7);
+    const int at = !strncmp(nm, "attention.", 10) || !strncmp(nm, "bridge.", 7) ||
+                   !strncmp(nm, "input.", 6); /* nn.Linear: bound 1/sqrt(fan-in) */
     float bound = 1.0f / sqrtf((float)(tail_j == 1                             ? m->cl[tail_k].hsz
+                                       : !strncmp(nm, "input.", 6)             ? m->cfg.n_in
                                        : at && T->rank == 2                    ? T->dims[1]
                                        : t < m->n_dec && T->rank == 2          ? T->dims[1]
                                        : t < m->n_dec && strstr(nm, "hidden.") ? m->D
@@ -293,6 +312,8 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   m->D = (int)(m->ndir * P);
   m->Dr = c->readout_hidden > 0 ? c->readout_hidden : m->D;
   m->O = task_is_lm(c->task) ? c->vocab : c->n_out;
+  if (c->task == TASK_FORECAST) /* the next frame: a mean (and a log-variance) per feature */
+    m->O = c->n_in * (c->loss == LOSS_GAUSSIAN ? 2 : 1), m->cfg.n_out = m->O;
   if (task_is_lm(c->task)) m->cfg.n_out = c->vocab;
   const int cond = c->task == TASK_CONDLM, S = c->cell == CELL_LSTM ? 2 : 1;
   /* layer 0's input: the embedding, and --cond-input's label or --input-feed's h~ */
@@ -365,7 +386,12 @@ static model *create(const model_config *c, uint64_t seed, int role) {
         off = add_tensor(m, nm, 2, P, H, off);
       }
     }
-  off = add_tensor(m, "embedding.weight", 2, V, E, off);
+  if (c->n_in > 0) { /* nn.Linear(n_in, E) */
+    off = add_tensor(m, "input.weight", 2, E, c->n_in, off);
+    off = add_tensor(m, "input.bias", 1, E, 1, off);
+  } else {
+    off = add_tensor(m, "embedding.weight", 2, V, E, off);
+  }
   if (role == MODEL_DECODER && c->bidirectional) /* bridge: both directions' final states -> one */
     for (int l = 0; l < c->layers; l++)
       for (int s = 0; s < S; s++) {
@@ -411,7 +437,7 @@ static model *create(const model_config *c, uint64_t seed, int role) {
       L->in = (int)(l == 0 ? E0 : m->D);
     }
   bind(m);
-  m->emb_marks = xcalloc((size_t)V, 1);
+  m->emb_marks = xcalloc((size_t)(V > 0 ? V : 1), 1);
   init_params(m, n_own);
   if (m->enc) { /* the encoder works in this buffer from now on */
     model *e = m->enc;
@@ -467,6 +493,7 @@ void model_free(model *m) {
   xfree(m->s2s_dhr), xfree(m->s2s_dcr), xfree(m->s2s_bx), xfree(m->s2s_bcx);
   model_attn_free(m);
   xfree(m->rz), xfree(m->rdz);
+  xfree(m->in_mean), xfree(m->in_std), xfree(m->xn);
   if (m->enc) { /* its parameters are in this model's buffer */
     m->enc->params = m->enc->grads = NULL;
     model_free(m->enc);

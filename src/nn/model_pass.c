@@ -22,6 +22,7 @@ static void reserve(model *m, int64_t N, int64_t B) {
   if (m->cfg.softmax == SOFTMAX_FULL && m->role != MODEL_ENCODER) /* adaptive: own capacity */
     m->probs = xrealloc(m->probs, (size_t)((R > 0 ? R : 1) * m->O) * sizeof(float));
   m->dA = xrealloc(m->dA, (size_t)(N * W) * sizeof(float));
+  if (m->cfg.n_in > 0) m->xn = xrealloc(m->xn, (size_t)(N * m->cfg.n_in) * sizeof(float));
   m->dB = xrealloc(m->dB, (size_t)(N * W) * sizeof(float));
   if (reg_between_p(m) > 0)
     for (int l = 0; l + 1 < m->cfg.layers; l++)
@@ -206,6 +207,59 @@ static void s2s_backward(model *m, const batch *b, float scale) {
   model_backward(e, sb, scale);
 }
 
+/* forecast: a row's target frame in the model's units ((y - mean) / std), feature d */
+static inline float target_n(const model *m, const batch *b, int64_t r, int64_t d) {
+  const int64_t Din = m->cfg.n_in;
+  const float y = b->ytgt[r * Din + d];
+  return m->in_mean ? (float)((y - m->in_mean[d]) / m->in_std[d]) : y;
+}
+
+/* forecast: m->probs (R, O) holds the readout (the predicted frames' means, and with --loss
+ * gaussian their log-variances after them); adds the bias, returns the summed loss over rows:
+ * each row's mean over features of the squared error, or of the Gaussian negative log-likelihood
+ * 0.5 (log 2 pi + s + (y - mu)^2 / exp(s)) */
+static double forecast_loss(model *m, const batch *b, int64_t R) {
+  const int64_t O = m->O, Din = m->cfg.n_in;
+  double loss = 0;
+  for (int64_t r = 0; r < R; r++) {
+    float *z = m->probs + r * O;
+    for (int64_t v = 0; v < O; v++) z[v] += m->dec_b[v];
+    double l = 0;
+    for (int64_t d = 0; d < Din; d++) {
+      const double e = (double)z[d] - target_n(m, b, r, d);
+      l += m->cfg.loss == LOSS_GAUSSIAN
+               ? 0.5 * (1.8378770664093453 + z[Din + d] + e * e * exp(-z[Din + d]))
+               : e * e;
+    }
+    if (b->tgt[r] >= 0) loss += l / (double)Din;
+  }
+  return loss;
+}
+
+/* forecast: the loss's gradient with respect to the readout (R, O) into dl, times scale */
+static void forecast_grad(const model *m, const batch *b, int64_t R, float scale, float *dl,
+                          const unsigned char *last) {
+  const int64_t O = m->O, Din = m->cfg.n_in;
+  const float *z = m->probs; /* forward's outputs, in place: dl may be the same buffer */
+  for (int64_t r = 0; r < R; r++) {
+    float *d = dl + r * O;
+    if (b->tgt[r] < 0 || (last && !last[r])) {
+      memset(d, 0, (size_t)O * sizeof(float));
+      continue;
+    }
+    for (int64_t k = 0; k < Din; k++) {
+      const float e = z[r * O + k] - target_n(m, b, r, k);
+      if (m->cfg.loss == LOSS_GAUSSIAN) {
+        const float iv = expf(-z[r * O + Din + k]);
+        d[k] = scale * e * iv / (float)Din;
+        d[Din + k] = scale * 0.5f * (1.0f - e * e * iv) / (float)Din;
+      } else {
+        d[k] = scale * 2.0f * e / (float)Din;
+      }
+    }
+  }
+}
+
 /* layer activations of step t's rows (from packed row r0): a view into a, of whole-batch rows */
 static layer_acts step_acts(const layer_acts *a, const layer_view *L, int64_t r0) {
   const int64_t H = L->H, P = L->P, GH = (int64_t)L->G * H;
@@ -339,7 +393,19 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   if (train && m->cfg.weight_drop > 0) reg_wd_prepare(m);
   const int64_t E0 = m->layer[0][0].in, C = m->cfg.cond_dim; /* E, or E + C with --cond-input */
   if (m->cfg.task == TASK_CONDLM) cond_rows(m, b->label, B);
-  for (int64_t r = 0; r < N; r++) {
+  if (m->cfg.n_in > 0) { /* real-valued: x0 = ((x - mean) / std) W_in^T + b_in */
+    const int64_t Din = m->cfg.n_in;
+    RECUR_ASSERT(b->n_in == Din || N == 0);
+    for (int64_t r = 0; r < N; r++)
+      for (int64_t d = 0; d < Din; d++)
+        m->xn[r * Din + d] = m->in_mean
+                                 ? (float)((b->xin[r * Din + d] - m->in_mean[d]) / m->in_std[d])
+                                 : b->xin[r * Din + d];
+    gemm(0, 1, (int)N, (int)E, (int)Din, m->xn, (int)Din, m->in_w, (int)Din, 0.0f, m->x0, (int)E0);
+    for (int64_t r = 0; r < N; r++)
+      for (int64_t j = 0; j < E; j++) m->x0[r * E0 + j] += m->in_b[j];
+  }
+  for (int64_t r = 0; r < N && m->cfg.n_in == 0; r++) {
     const float s = reg_embed_keep(m, b->in[r]);
     const float *e = m->emb + (int64_t)b->in[r] * E;
     float *x = m->x0 + r * E0;
@@ -426,6 +492,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   }
   /* logits = F W_dec^T + b_dec, then softmax in place */
   gemm(0, 1, (int)R, (int)O, (int)Dr, F, (int)Dr, m->dec_w, (int)Dr, 0.0f, m->probs, (int)O);
+  if (m->cfg.task == TASK_FORECAST) return forecast_loss(m, b, R);
   double loss = 0;
   for (int64_t r = 0; r < R; r++) {
     float *z = m->probs + r * O;
@@ -493,7 +560,8 @@ void model_backward(model *m, const batch *b, float scale) {
   } else if (adaptive) {
     asm_backward(m, F, tgt, R, scale, last, m->dA);
   } else {
-    for (int64_t r = 0; r < R; r++) {
+    if (m->cfg.task == TASK_FORECAST) forecast_grad(m, b, R, scale, dl, last);
+    for (int64_t r = 0; r < R && m->cfg.task != TASK_FORECAST; r++) {
       float *d = dl + r * O;
       if (tgt[r] < 0 || (last && !last[r])) {
         memset(d, 0, (size_t)O * sizeof(float));
@@ -611,7 +679,13 @@ void model_backward(model *m, const batch *b, float scale) {
     ti += per_layer;
     if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   }
-  for (int64_t r = 0; r < N; r++) {
+  if (m->cfg.n_in > 0) { /* the input layer: dW_in += dX0^T xn, db_in += sum of dX0 */
+    const int64_t Din = m->cfg.n_in;
+    gemm(1, 0, (int)E, (int)Din, (int)N, m->dA, (int)E0, m->xn, (int)Din, 1.0f, m->gin_w, (int)Din);
+    for (int64_t r = 0; r < N; r++)
+      for (int64_t j = 0; j < E; j++) m->gin_b[j] += m->dA[r * E0 + j];
+  }
+  for (int64_t r = 0; r < N && m->cfg.n_in == 0; r++) {
     m->emb_marks[b->in[r]] = 1;
     float *g = m->gemb + (int64_t)b->in[r] * E;
     const float *d = m->dA + r * E0, s = reg_embed_keep(m, b->in[r]);

@@ -101,11 +101,51 @@ static void s2s_score(model *m, const dataset *ds, const items *it, int k, const
   xfree(out), xfree(pool), xfree(olen);
 }
 
+/* forecast: the last forward's predictions (m->probs, normalised means first) against the target
+ * frames, and the naive "next = last" baseline (the input frame), in the data's units */
+static void forecast_score(const model *m, const batch *b, double *fc) {
+  const int64_t D = m->cfg.n_in, O = m->O;
+  for (int64_t r = 0; r < b->s.N; r++)
+    for (int64_t d = 0; d < D; d++) {
+      const double mu = m->in_mean ? m->in_mean[d] : 0, sd = m->in_std ? m->in_std[d] : 1;
+      const double y = b->ytgt[r * D + d], p = m->probs[r * O + d] * sd + mu,
+                   last = b->xin[r * D + d];
+      fc[d] += (p - y) * (p - y);
+      fc[D + d] += fabs(p - y);
+      fc[2 * D + d] += (last - y) * (last - y);
+      fc[3 * D + d] += fabs(last - y);
+    }
+}
+
+double eval_forecast(const eval_result *r, int what, int k) {
+  if (r->tokens <= 0 || !r->fc) return 0;
+  double s = 0;
+  for (int d = 0; d < r->n_feat; d++)
+    if (k < 0 || d == k) s += r->fc[what * r->n_feat + d];
+  return s / (r->tokens * (k < 0 ? r->n_feat : 1));
+}
+
+void eval_forecast_json(json_writer *j, const eval_result *r, char *const *names) {
+  const char *key[4] = {"mse", "mae", "baseline_mse", "baseline_mae"};
+  for (int w = 0; w < 4; w++) json_num(j, key[w], eval_forecast(r, w, -1));
+  json_object_begin(j, "per_feature");
+  for (int d = 0; d < r->n_feat; d++) {
+    json_object_begin(j, names ? names[d] : NULL);
+    for (int w = 0; w < 4; w++) json_num(j, key[w], eval_forecast(r, w, d));
+    json_object_end(j);
+  }
+  json_object_end(j);
+}
+
 eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len) {
   const int rank = core_rank(), W = core_world();
   const ds_split *sp = &ds->split[split];
   double acc[15] = {0}; /* loss, targets; seq2seq: correct, sequences, exact, BLEU's 10 sums */
-  double *conf = !task_is_lm(ds->task) ? xcalloc((size_t)(m->O * m->O), sizeof(double)) : NULL;
+  double *conf = !task_is_lm(ds->task) && ds->task != TASK_FORECAST
+                     ? xcalloc((size_t)(m->O * m->O), sizeof(double))
+                     : NULL;
+  const int nf = ds->task == TASK_FORECAST ? m->cfg.n_in : 0;
+  double *fc = nf ? xcalloc((size_t)(4 * nf), sizeof(double)) : NULL;
   if (ds->task == TASK_LM && ds->eos_id < 0) {
     eval_pieces(m, ds, split, B, acc);
   } else {
@@ -122,6 +162,7 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
       acc[0] += model_forward(m, &b, NULL, NULL, 0, 0);
       acc[1] += (double)b.n_targets;
       if (ds->task == TASK_SEQ2SEQ) s2s_score(m, ds, &it, k, &b, acc);
+      if (fc) forecast_score(m, &b, fc);
       if (conf) { /* predicted (argmax) against true class */
         const int64_t R = model_readout_rows(m, &b), O = m->O;
         const int32_t *tg = ds->task == TASK_CLASSIFY ? b.label : b.tgt;
@@ -146,6 +187,9 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
                      .hyp_len = acc[13],
                      .ref_len = acc[14]};
   for (int n = 0; n < 4; n++) res.bleu_match[n] = acc[5 + n], res.bleu_total[n] = acc[9 + n];
+  if (fc) dist_sum_doubles(fc, 4 * nf);
+  res.fc = fc;
+  res.n_feat = nf;
 
   if (conf) dist_sum_doubles(conf, m->O * m->O);
   return res;

@@ -34,6 +34,7 @@ void items_free(items *it) {
   xfree(it->ids);
   xfree(it->labels);
   xfree(it->srcpool);
+  xfree(it->vpool), xfree(it->xv), xfree(it->yv), xfree(it->zeros), xfree(it->zv);
   xfree(it->src);
   xfree(it->src_len);
   memset(it, 0, sizeof *it);
@@ -46,6 +47,7 @@ int64_t items_seq_tokens(const dataset *ds, int split, uint64_t q, int max_len) 
 }
 int items_seq_steps(const dataset *ds, int split, uint64_t q, int max_len) {
   int64_t n = items_seq_tokens(ds, split, q, max_len);
+  if (ds->task == TASK_FORECAST) return n > ds->horizon ? (int)(n - ds->horizon) : 0;
   if (!task_is_lm(ds->task)) return (int)n; /* classify, tag: every token is an input */
   return (int)(ds->eos_id >= 0 ? n : n > 0 ? n - 1 : 0);
 }
@@ -80,10 +82,49 @@ static void load_sources(items *it, const dataset *ds, int split, const uint64_t
   }
 }
 
+/* forecast: sequences q[0..n) of frames; item i's inputs are frames 0 .. k-1-h and its targets
+ * frames h .. k-1 (k frames after the max_len cut, h the horizon) */
+static void load_frames(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                        int max_len) {
+  const int64_t D = ds->n_features;
+  int64_t total = 0, longest = 1;
+  for (int i = 0; i < n; i++) {
+    const int64_t k = items_seq_tokens(ds, split, q[i], max_len);
+    total += k;
+    longest = k > longest ? k : longest;
+  }
+  items_reserve(it, n, 1);
+  if (total * D > it->vcap) {
+    it->vpool = xrealloc(it->vpool, (size_t)(total * D) * sizeof(float));
+    it->vcap = total * D;
+  }
+  if (longest > it->zcap) {
+    it->zeros = xrealloc(it->zeros, (size_t)longest * sizeof(int32_t));
+    memset(it->zeros, 0, (size_t)longest * sizeof(int32_t));
+    it->zcap = longest;
+  }
+  it->xv = xrealloc(it->xv, (size_t)(n > 0 ? n : 1) * sizeof(float *));
+  it->yv = xrealloc(it->yv, (size_t)(n > 0 ? n : 1) * sizeof(float *));
+  it->zv = xrealloc(it->zv, (size_t)(n > 0 ? n : 1) * sizeof(int32_t *));
+  float *p = it->vpool;
+  for (int i = 0; i < n; i++) {
+    const int64_t k = items_seq_tokens(ds, split, q[i], max_len);
+    dataset_read_values(ds, split, ds->split[split].offsets[q[i]], (uint64_t)k, p);
+    it->xv[i] = p;
+    it->yv[i] = p + (int64_t)ds->horizon * D;
+    it->zv[i] = it->zeros;
+    it->len[i] = items_seq_steps(ds, split, q[i], max_len);
+    it->ids[i] = q[i];
+    it->labels[i] = -1;
+    p += k * D;
+  }
+}
+
 /* Fill items with sequences q[0..n): with <eos>, inputs are <eos> x0 .. x_{n-2} and targets
  * x0 .. x_{n-1}; without, inputs x0 .. x_{n-2} and targets x1 .. x_{n-1}. */
 void items_load_sequences(items *it, const dataset *ds, int split, const uint64_t *q, int n,
                           int max_len) {
+  if (ds->task == TASK_FORECAST) return load_frames(it, ds, split, q, n, max_len);
   int64_t total = 0;
   for (int i = 0; i < n; i++) total += items_seq_tokens(ds, split, q[i], max_len) + 1;
   items_reserve(it, n, total);
@@ -124,6 +165,11 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
 
 /* Pack n items into b with their targets (next tokens, tags, or a label per sequence). */
 void items_pack(batch *b, const items *it, int n, const dataset *ds) {
+  if (ds->task == TASK_FORECAST) { /* frames: the token side is zeros (every step a target) */
+    batch_pack(b, n, it->len, NULL, it->zv, it->ids);
+    batch_set_values(b, (const float *const *)it->xv, (const float *const *)it->yv, ds->n_features);
+    return;
+  }
   batch_pack(b, n, it->len, it->in, ds->task == TASK_CLASSIFY ? NULL : it->tgt, it->ids);
   if (ds->task == TASK_CONDLM) batch_set_labels(b, it->labels); /* the condition, not a target */
   if (ds->task == TASK_SEQ2SEQ) batch_set_sources(b, it->src_len, it->src);

@@ -134,7 +134,18 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
   json_num(&j, "epoch", epoch);
   json_num(&j, "elapsed_s", core_now() - mt->t_start);
   json_num(&j, "val_loss", vl);
-  if (!task_is_lm(ds->task)) {
+  if (ds->task == TASK_FORECAST) {
+    if (!mt->quiet)
+      printf(
+          "  val loss %.4f | mse %.5g (next = last %.5g) | mae %.5g (%.5g) | %.0f frames | %.1fs\n",
+          vl, eval_forecast(r, 0, -1), eval_forecast(r, 2, -1), eval_forecast(r, 1, -1),
+          eval_forecast(r, 3, -1), r->tokens, seconds);
+    json_num(&j, "val_tokens", r->tokens);
+    json_num(&j, "val_mse", eval_forecast(r, 0, -1));
+    json_num(&j, "val_mae", eval_forecast(r, 1, -1));
+    json_num(&j, "val_baseline_mse", eval_forecast(r, 2, -1));
+    json_num(&j, "val_baseline_mae", eval_forecast(r, 3, -1));
+  } else if (!task_is_lm(ds->task)) {
     if (!mt->quiet)
       printf("  val loss %.4f | accuracy %.4f | macro F1 %.4f | %.0f %s | %.1fs\n", vl,
              eval_accuracy(r), eval_macro_f1(r), r->tokens,

@@ -53,6 +53,12 @@ static const opt_def DEFS[] = {
      "seq2seq: the decoder attends to the encoder's outputs: dot, general (Luong et al. 2015) or "
      "concat (Bahdanau et al. 2015's additive score); the readout reads tanh(W [context; h])",
      0},
+    {"--horizon", NULL, OPT_INT, F(mc.horizon), 1, 1 << 20, NULL, "1", "K",
+     "forecast: each step predicts the frame K steps ahead", 0},
+    {"--loss", NULL, OPT_CHOICE, F(mc.loss), 0, 0, loss_names, "mse", NULL,
+     "forecast: mse, or gaussian (a mean and a log-variance per feature; the loss is the negative "
+     "log-likelihood)",
+     0},
     {"--input-feed", NULL, OPT_SWITCH, F(mc.input_feed), 0, 1, NULL, "0", NULL,
      "seq2seq with attention: each decoder step also reads the attention's output of the step "
      "before (Luong et al. 2015; the decoder then runs step by step)",

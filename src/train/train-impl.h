@@ -20,6 +20,12 @@ typedef struct {
   int64_t src_cap;
   int32_t **src;
   int *src_len;
+  /* forecast: each item's frames (its inputs; its targets horizon rows on), and zeros for the
+   * token side */
+  float *vpool, **xv, **yv;
+  int64_t vcap;
+  int32_t *zeros, **zv;
+  int64_t zcap;
 } items;
 
 void items_reserve(items *it, int n, int64_t tokens);

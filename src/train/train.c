@@ -243,6 +243,7 @@ static void trainer_evaluate(trainer *t, int64_t done) {
     }
   }
   xfree(r.confusion);
+  xfree(r.fc);
 }
 
 /* ---- checkpoint: every rank's shard, the model, the commit ---- */

@@ -58,6 +58,7 @@ static void trainer_open_model(trainer *t) {
   dataset *ds = t->ds;
   model_config mc = o->mc;
   mc.vocab = (int)ds->vocab_size;
+  mc.n_in = ds->level == LEVEL_REAL ? ds->n_features : 0;
   mc.n_out = !task_is_lm(ds->task) ? (int)ds->n_out : 0;
   mc.n_cond = ds->task == TASK_CONDLM ? (int)ds->n_out : 0;
   mc.src_vocab = ds->separate_vocab ? (int)ds->src_vocab_size : 0;
@@ -111,6 +112,12 @@ static void trainer_open_model(trainer *t) {
     xfree(mp);
   } else {
     t->m = model_create(&mc, o->seed);
+    if (mc.n_in > 0) { /* the training data's statistics normalise its inputs from now on */
+      t->m->in_mean = xmalloc((size_t)mc.n_in * sizeof(double));
+      t->m->in_std = xmalloc((size_t)mc.n_in * sizeof(double));
+      memcpy(t->m->in_mean, ds->feature_mean, (size_t)mc.n_in * sizeof(double));
+      memcpy(t->m->in_std, ds->feature_std, (size_t)mc.n_in * sizeof(double));
+    }
   }
   model_vocab mv = {.level = ds->level,
                     .eos_id = ds->eos_id,
@@ -121,7 +128,9 @@ static void trainer_open_model(trainer *t) {
                     .n_out_names = ds->n_out,
                     .src_vocab = ds->separate_vocab ? ds->src_vocab : NULL,
                     .src_vocab_size = ds->separate_vocab ? ds->src_vocab_size : 0,
-                    .src_unk_id = ds->src_unk_id};
+                    .src_unk_id = ds->src_unk_id,
+                    .feature_names = ds->feature_names,
+                    .n_features = ds->n_features};
   snprintf(mv.split_on, sizeof mv.split_on, "%s", ds->split_on);
   t->mv = mv;
 }
@@ -238,9 +247,7 @@ void trainer_open(trainer *t, const train_opts *given) {
   gemm_use(gemm_kernel_of(o->precision, o->gemm));
   t->ds = dataset_open(o->data);
   const dataset *ds = t->ds;
-  if (ds->level == LEVEL_REAL)
-    recur_fail(o->data, "recur prepare, inspect and decode read real-valued sequences so far",
-               "training on real-valued sequences (--task forecast) is not built yet");
+  if (ds->level == LEVEL_REAL) t->ds->horizon = o->mc.horizon;
   const ds_split *tr = &ds->split[SPLIT_TRAIN];
   if (tr->n_tok == 0)
     recur_fail(o->data, "prepare it with some training text", "the train split is empty");

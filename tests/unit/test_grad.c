@@ -165,6 +165,70 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
   model_free(m);
 }
 
+/* forecast: real-valued inputs through the input layer (normalised by stored statistics), the MSE
+ * or Gaussian loss of the next frame */
+static void run_forecast(int cell, int layers, float dropout, int loss) {
+  enum { DIN = 3 };
+  model_config c = {.cell = cell,
+                    .layers = layers,
+                    .hidden = 6,
+                    .embed = 5,
+                    .dropout = dropout,
+                    .task = TASK_FORECAST,
+                    .n_in = DIN,
+                    .horizon = 1,
+                    .loss = loss};
+  model *m = model_create(&c, 17);
+  for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
+  m->in_mean = malloc(DIN * sizeof(double));
+  m->in_std = malloc(DIN * sizeof(double));
+  for (int d = 0; d < DIN; d++) m->in_mean[d] = 0.3 * d - 0.2, m->in_std[d] = 0.5 + d;
+  int len[NSEQ] = {5, 2, 4};
+  float x[NSEQ][6 * DIN], y[NSEQ][6 * DIN];
+  int32_t zero[6] = {0}, *zs[NSEQ];
+  const float *xs[NSEQ], *ys[NSEQ];
+  uint64_t ids[NSEQ] = {4, 5, 6};
+  for (int s = 0; s < NSEQ; s++) {
+    for (int i = 0; i < 6 * DIN; i++) {
+      x[s][i] = 2.0f * rng_uniform(rng_key(21, RNG_TEST, (uint64_t)s, (uint64_t)i, 0)) - 1.0f;
+      y[s][i] = 2.0f * rng_uniform(rng_key(22, RNG_TEST, (uint64_t)s, (uint64_t)i, 0)) - 1.0f;
+    }
+    xs[s] = x[s], ys[s] = y[s], zs[s] = zero;
+  }
+  batch b = {0};
+  batch_pack(&b, NSEQ, len, NULL, zs, ids);
+  batch_set_values(&b, xs, ys, DIN);
+  memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+  loss_of(m, &b, NULL, NULL);
+  model_backward(m, &b, 1.0f);
+  float *g = malloc((size_t)m->n_params * sizeof(float));
+  memcpy(g, m->grads, (size_t)m->n_params * sizeof(float));
+  for (int ti = 0; ti < m->n_tensors; ti++) {
+    const model_tensor *T = &m->tensors[ti];
+    double num2 = 0, diff2 = 0, worst = 0;
+    for (int64_t k = 0; k < T->n; k++) {
+      float *p = m->params + T->offset + k, save = *p;
+      const float eps = cell == CELL_RNN_RELU ? 1e-3f : 1e-2f;
+      *p = save + eps;
+      double lp = loss_of(m, &b, NULL, NULL);
+      *p = save - eps;
+      double lm = loss_of(m, &b, NULL, NULL);
+      *p = save;
+      double fd = (lp - lm) / (2.0 * eps), an = g[T->offset + k];
+      num2 += fd * fd;
+      diff2 += (fd - an) * (fd - an);
+      worst = fabs(fd - an) > worst ? fabs(fd - an) : worst;
+    }
+    double rel = sqrt(diff2) / (sqrt(num2) + 1e-6);
+    CHECK(rel < 5e-3 && worst < 5e-3, "forecast %s %dL loss %s %s: relative error %.2e, worst %.2e",
+          cell_names[cell], layers, loss_names[loss], T->name, rel, worst);
+    CHECK(num2 > 0, "forecast %s: %s gradient is all zero", cell_names[cell], T->name);
+  }
+  free(g);
+  batch_free(&b);
+  model_free(m);
+}
+
 /* One layer, the loss reading its outputs and each row's final state (h, and c for lstm) through
  * fixed weights: the gradient that w->dhT / w->dcT bring in (an encoder's final state handed to a
  * decoder), checked with the initial state's gradient and dX against finite differences. */
@@ -295,6 +359,10 @@ int main(void) {
     run_task(CELL_RNN_TANH, 2, 0.3f, TASK_SEQ2SEQ, 0, POOL_LAST);
   }
   g_attn = ATTN_NONE;
+  /* real-valued inputs and frames out */
+  for (int cell = 0; cell < CELL_COUNT; cell++) run_forecast(cell, 2, 0.0f, LOSS_MSE);
+  run_forecast(CELL_LSTM, 1, 0.0f, LOSS_GAUSSIAN);
+  run_forecast(CELL_GRU, 2, 0.3f, LOSS_GAUSSIAN);
   /* input feeding: the decoder step by step, h~ of each step into the next one's input (rnn_tanh:
    * 1 layer, whose encoder gradients stay small enough for the step's truncation error) */
   g_feed = 1;
