@@ -53,6 +53,16 @@ typedef struct {
 void generate_transduce(model *m, const model_vocab *v, const vocab_index *vi, char *const *lines,
                         int n, const decode_opts *d, FILE *out);
 
+/* forecast: run the model over prime (n, n_in frames, the data's units), then roll it forward
+ * length steps on its own predictions (gaussian: a draw from N(mu, (temperature sigma)^2), keyed by
+ * (seed, step, feature); temperature 0 or --loss mse: the mean), writing CSV (the header, then
+ * the predicted frames) to out. */
+void generate_rollout(model *m, const model_vocab *v, const float *prime, int64_t n, int64_t length,
+                      double temperature, uint64_t seed, FILE *out);
+/* The same, the predicted frames into pred (length, n_in). */
+void generate_frames(model *m, const float *prime, int64_t n, int64_t length, double temperature,
+                     uint64_t seed, float *pred);
+
 /* Predict for one line of text and write one line to out: "label<TAB>probability" (classify),
  * a tag character per character (char-level tag) or word/TAG tokens (word-level tag). b is
  * scratch reused across calls (zero-initialised by the caller, batch_free after). */

@@ -43,4 +43,8 @@ typedef struct {
  * Any error ends the process with a message and leaves no output behind. */
 void prepare_run(const prepare_opts *o);
 
+/* --level real: the rows of path's first sequence (up to a blank line) as (n, D) floats, checked as
+ * prepare checks them; the header must name the D features in order. malloc'd; *n rows. */
+float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n);
+
 #endif

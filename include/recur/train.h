@@ -90,6 +90,11 @@ double eval_bleu(const eval_result *r);           /* seq2seq: corpus BLEU-4 in [
 /* forecast: what (0 mse, 1 mae, 2 baseline_mse, 3 baseline_mae) over feature k, or overall (k -1)
  */
 double eval_forecast(const eval_result *r, int what, int k);
+/* forecast, multi-step: every sequence of the split longer than steps is run over all but its last
+ * `steps` frames, then rolled forward that many on its own predictions (their means) against
+ * them; the baseline repeats the last frame seen. Sharded across ranks and summed. tokens counts
+ * the predicted frames. */
+eval_result train_eval_rollout(model *m, const dataset *ds, int split, int steps);
 /* forecast: "mse", "mae", "baseline_mse", "baseline_mae" and "per_feature" into the open object */
 void eval_forecast_json(json_writer *j, const eval_result *r, char *const *names);
 double eval_f1(const eval_result *r, int k); /* F1 of class k */

@@ -13,6 +13,7 @@
 #include "recur/gemm.h"
 #include "recur/generate.h"
 #include "recur/json.h"
+#include "recur/prepare.h"
 #include "recur/model.h"
 #include "recur/train.h"
 
@@ -79,6 +80,22 @@ int cmd_sample(int argc, char **argv) {
     char *file = model_resolve_best(path, f.best);
     model_vocab v;
     model *m = model_load(file, &v, NULL);
+    if (m->cfg.task == TASK_FORECAST) { /* --prime FILE.csv, rolled forward --length frames */
+      if (!f.prime || !*f.prime)
+        recur_usage_fail("recur sample MODEL --prime FRAMES.csv --length N",
+                         "a forecaster needs --prime: a CSV of frames to start from");
+      int64_t n = 0;
+      float *prime = prepare_real_read(f.prime, v.feature_names, (int)v.n_features, &n);
+      if (n == 0)
+        recur_fail(f.prime, "give at least one row of numbers", "no frames to start from");
+      generate_rollout(m, &v, prime, n, f.length, f.temperature, f.seed, stdout);
+      xfree(prime);
+      model_vocab_free(&v);
+      model_free(m);
+      xfree(file);
+      opts_free(&SAMPLE, &f);
+      return 0;
+    }
     if (!task_is_lm(m->cfg.task) || m->cfg.task == TASK_SEQ2SEQ)
       recur_fail(path,
                  m->cfg.task == TASK_SEQ2SEQ
@@ -151,6 +168,7 @@ typedef struct {
   char *data;
   enum ds_split_id split;
   int json, batch, max_len, best;
+  int64_t rollout;
 } eval_flags;
 
 #define F(m) OPT_FIELD(eval_flags, m)
@@ -163,6 +181,10 @@ static const opt_def EVAL_DEFS[] = {
      "cut longer sequences: a cheaper estimate, not the validation loss (0 = no cut)", 0},
     {"--best", NULL, OPT_SWITCH, F(best), 0, 1, NULL, "0", NULL,
      "a run directory's model-best.h5, not its last model", 0},
+    {"--rollout", NULL, OPT_INT, F(rollout), 0, 1 << 20, NULL, "0", "N",
+     "forecast: also predict each sequence's last N frames from the ones before, on its own "
+     "predictions (0 = one step only)",
+     0},
 };
 #undef F
 static const opt_table EVAL = {
@@ -196,7 +218,7 @@ static void check_same_vocab(const dataset *ds, const model_vocab *v, const char
 }
 
 static void print_eval(const dataset *ds, const eval_result *r, const char *split, int json,
-                       int max_len) {
+                       int max_len, const eval_result *ro, int steps) {
   double loss = r->loss_sum / r->tokens;
   const char *unit = ds->task == TASK_CLASSIFY ? "sequences" : "tokens";
   const char *name;
@@ -211,6 +233,13 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     if (max_len > 0) json_int(&j, "max_len", max_len); /* an estimate: sequences were cut */
     if (ds->task == TASK_FORECAST) {
       eval_forecast_json(&j, r, ds->feature_names);
+      if (ro) {
+        json_object_begin(&j, "rollout");
+        json_int(&j, "steps", steps);
+        json_num(&j, "frames", ro->tokens);
+        eval_forecast_json(&j, ro, ds->feature_names);
+        json_object_end(&j);
+      }
     } else if (!task_is_lm(ds->task)) {
       eval_json(&j, r, ds->out_names);
     } else if (ds->task == TASK_SEQ2SEQ) {
@@ -230,6 +259,11 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     for (int k = 0; k < r->n_feat; k++)
       printf("  %-20s mse %.6g (next = last %.6g)\n", ds->feature_names[k], eval_forecast(r, 0, k),
              eval_forecast(r, 2, k));
+    if (ro)
+      printf("rollout of the last %d frames (%.0f frames): mse %.6g, mae %.6g; repeating the last "
+             "frame seen: mse %.6g, mae %.6g\n",
+             steps, ro->tokens, eval_forecast(ro, 0, -1), eval_forecast(ro, 1, -1),
+             eval_forecast(ro, 2, -1), eval_forecast(ro, 3, -1));
   } else if (!task_is_lm(ds->task)) {
     printf("%s: loss %.4f, accuracy %.4f, macro F1 %.4f over %.0f %s\n", split, loss,
            eval_accuracy(r), eval_macro_f1(r), r->tokens, unit);
@@ -280,7 +314,15 @@ int cmd_eval(int argc, char **argv) {
                task_names[m->cfg.task]);
   core_errors_agreed(0); /* each rank reads its own sequences */
   eval_result r = train_eval(m, ds, f.split, f.batch, f.max_len);
-  if (core_rank() == 0) print_eval(ds, &r, ds_split_names[f.split], f.json, f.max_len);
+  if (f.rollout > 0 && ds->task != TASK_FORECAST)
+    recur_usage_fail("--rollout rolls a forecaster forward",
+                     "--rollout needs a --task forecast model");
+  eval_result ro = {0};
+  if (f.rollout > 0) ro = train_eval_rollout(m, ds, f.split, (int)f.rollout);
+  if (core_rank() == 0)
+    print_eval(ds, &r, ds_split_names[f.split], f.json, f.max_len, f.rollout > 0 ? &ro : NULL,
+               (int)f.rollout);
+  xfree(ro.fc);
   xfree(r.confusion);
   xfree(r.fc);
   dataset_close(ds);

@@ -167,6 +167,51 @@ static void pass_over(rprep *r, char **files, int nf) {
   xfree(f);
 }
 
+float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n) {
+  rprep rr = {.pass = 1}, *r = &rr;
+  FILE *in = xfopen(path, "rb");
+  if (!in) recur_fail(path, NULL, "cannot open: %s", strerror(errno));
+  char *line = NULL, **f = NULL;
+  size_t cap = 0;
+  ssize_t got;
+  uint64_t lineno = 0;
+  float *out = NULL;
+  *n = 0;
+  while ((got = getline(&line, &cap, in)) > 0) {
+    lineno++;
+    while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+    if (lineno == 1) {
+      header(r, line, path);
+      int same = r->D == D;
+      for (int i = 0; same && i < D; i++) same = !strcmp(r->names[i], names[i]);
+      if (!same) {
+        char *where = core_path("%s:line 1", path);
+        recur_fail(where, "give the features the model was trained on, in its order",
+                   "the header differs from the model's features");
+      }
+      f = xmalloc((size_t)D * sizeof(char *));
+      r->row = xmalloc((size_t)D * sizeof(float));
+      continue;
+    }
+    if (!*trim(line)) {
+      if (*n > 0) break; /* the first sequence only */
+      continue;
+    }
+    data_row(r, line, path, lineno, f);
+    out = xrealloc(out, (size_t)(*n + 1) * (size_t)D * sizeof(float));
+    memcpy(out + *n * D, r->row, (size_t)D * sizeof(float));
+    (*n)++;
+  }
+  if (lineno == 0) recur_fail(path, "give a header row naming the features", "empty input");
+  xfree(line);
+  xfree(f);
+  xfree(r->row);
+  for (int i = 0; i < r->D; i++) xfree(r->names[i]);
+  xfree(r->names);
+  xfclose(in);
+  return out;
+}
+
 void prep_real_run(const prepare_opts *o, char **files, int nf) {
   if (o->task != TASK_LM && o->task != TASK_FORECAST)
     recur_usage_fail("real-valued sequences are prepared for forecasting for now",

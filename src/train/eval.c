@@ -117,6 +117,32 @@ static void forecast_score(const model *m, const batch *b, double *fc) {
     }
 }
 
+eval_result train_eval_rollout(model *m, const dataset *ds, int split, int steps) {
+  const int64_t D = m->cfg.n_in;
+  const ds_split *sp = &ds->split[split];
+  double *fc = xcalloc((size_t)(4 * D + 1), sizeof(double));
+  float *pred = xmalloc((size_t)(steps * D) * sizeof(float)), *seq = NULL;
+  for (uint64_t q = (uint64_t)core_rank(); q < sp->n_seq; q += (uint64_t)core_world()) {
+    const int64_t n = (int64_t)dataset_seq_len(ds, split, q);
+    if (n <= steps) continue;
+    seq = xrealloc(seq, (size_t)(n * D) * sizeof(float));
+    dataset_read_values(ds, split, sp->offsets[q], (uint64_t)n, seq);
+    generate_frames(m, seq, n - steps, steps, 0, 0, pred);
+    const float *y = seq + (n - steps) * D, *last = seq + (n - steps - 1) * D;
+    for (int64_t g = 0; g < steps; g++)
+      for (int64_t d = 0; d < D; d++) {
+        const double e = (double)pred[g * D + d] - y[g * D + d], b = (double)last[d] - y[g * D + d];
+        fc[d] += e * e, fc[D + d] += fabs(e), fc[2 * D + d] += b * b, fc[3 * D + d] += fabs(b);
+      }
+    fc[4 * D] += (double)steps;
+  }
+  dist_sum_doubles(fc, (int)(4 * D + 1));
+  eval_result r = {.tokens = fc[4 * D], .fc = fc, .n_feat = (int)D};
+  xfree(pred);
+  xfree(seq);
+  return r;
+}
+
 double eval_forecast(const eval_result *r, int what, int k) {
   if (r->tokens <= 0 || !r->fc) return 0;
   double s = 0;

@@ -338,6 +338,54 @@ void generate_transduce(model *m, const model_vocab *v, const vocab_index *vi, c
       xfree(ko), xfree(ksc), xfree(sc);
 }
 
+void generate_rollout(model *m, const model_vocab *v, const float *prime, int64_t n, int64_t length,
+                      double temperature, uint64_t seed, FILE *out) {
+  const int64_t D = m->cfg.n_in;
+  float *pred = xmalloc((size_t)((length > 0 ? length : 1) * D) * sizeof(float));
+  generate_frames(m, prime, n, length, temperature, seed, pred);
+  for (int i = 0; i < D; i++) fprintf(out, "%s%s", i ? "," : "", v->feature_names[i]);
+  fputc('\n', out);
+  for (int64_t g = 0; g < length; g++)
+    for (int64_t d = 0; d < D; d++)
+      fprintf(out, "%.9g%c", (double)pred[g * D + d], d + 1 < D ? ',' : '\n');
+  xfree(pred);
+}
+
+void generate_frames(model *m, const float *prime, int64_t n, int64_t length, double temperature,
+                     uint64_t seed, float *pred) {
+  const int64_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.n_in, O = m->O;
+  RECUR_ASSERT(m->cfg.task == TASK_FORECAST && n > 0);
+  float *h = xmalloc((size_t)(L * H) * sizeof(float)),
+        *c = xmalloc((size_t)(L * H) * sizeof(float));
+  float *x = xmalloc((size_t)D * sizeof(float));
+  int32_t *zeros = xcalloc((size_t)n, sizeof(int32_t));
+  batch b = {0};
+  uint64_t id0 = 0;
+  int len = (int)n;
+  const float *px = prime;
+  for (int64_t g = 0; g < length; g++) {
+    batch_pack(&b, 1, &len, NULL, &zeros, &id0);
+    batch_set_values(&b, &px, &px, (int)D); /* (targets unused) */
+    model_forward(m, &b, g ? h : NULL, g ? c : NULL, 0, 0);
+    model_final_state(m, &b, h, c);
+    const float *z = m->probs + (b.s.N - 1) * O; /* the last step's prediction, normalised */
+    for (int64_t d = 0; d < D; d++) {
+      double y = z[d];
+      if (m->cfg.loss == LOSS_GAUSSIAN && temperature > 0) { /* Box-Muller from two uniforms */
+        uint64_t k = rng_key(seed, RNG_SAMPLE, (uint64_t)g, (uint64_t)d, 0);
+        double u1 = ((double)(k >> 40) + 0.5) / 16777216.0, u2 = rng_uniform(rng_sub(k, 1));
+        y += temperature * exp(0.5 * z[D + d]) * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+      }
+      x[d] = (float)(m->in_mean ? y * m->in_std[d] + m->in_mean[d] : y);
+      pred[g * D + d] = x[d];
+    }
+    px = x; /* the next step reads the frame just predicted */
+    len = 1;
+  }
+  batch_free(&b);
+  xfree(h), xfree(c), xfree(x), xfree(zeros);
+}
+
 void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, const char *text,
                       batch *b, FILE *out) {
   int64_t n64 = 0;

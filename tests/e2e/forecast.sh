@@ -72,6 +72,43 @@ for mp, ep in zip(sys.argv[2::2], sys.argv[3::2]):
     print(f"torch: {'gaussian' if gauss else 'mse'} loss {total / frames:.8f}, recur eval {e['loss']:.8f} over {frames} (relative {rel:.1e})")
     assert frames == e["tokens"] and rel < 1e-4, (total / frames, e)
 PY
+# multi-step: eval --rollout (1 rank and 2 agree) and recur sample rolling a prime forward
+"$RECUR" eval run --data sines.h5 --rollout 20 --json > er.json
+timeout 300 $MPIRUN -np 2 "$RECUR" eval run --data sines.h5 --rollout 20 --json > er2.json
+"$RECUR" decode sines.h5 --split val > val.csv
+python3 - <<'PY'
+lines = open("val.csv").read().split("\n")
+rows = []
+for l in lines[1:]:
+    if not l.strip(): break
+    rows.append(l)
+open("prime.csv", "w").write(lines[0] + "\n" + "\n".join(rows[:30]) + "\n")
+open("truth.csv", "w").write(lines[0] + "\n" + "\n".join(rows[30:50]) + "\n")
+PY
+"$RECUR" sample run --prime prime.csv --length 20 > roll.csv
+"$RECUR" sample gauss --prime prime.csv --length 20 --seed 5 > g5a.csv
+"$RECUR" sample gauss --prime prime.csv --length 20 --seed 5 > g5b.csv
+"$RECUR" sample gauss --prime prime.csv --length 20 --seed 6 > g6.csv
+cmp -s g5a.csv g5b.csv || fail "sample: the same seed gave another rollout"
+cmp -s g5a.csv g6.csv && fail "sample: another seed gave the same gaussian rollout"
+python3 - er.json er2.json <<'PY'
+import json, sys
+a, b = (json.load(open(p))["rollout"] for p in sys.argv[1:3])
+print(f"rollout of the last 20 frames: mse {a['mse']:.5f}, repeating the last frame {a['baseline_mse']:.5f} "
+      f"over {a['frames']:.0f} frames; 2 ranks {b['mse']:.5f}")
+assert a["mse"] * 10 <= a["baseline_mse"] and a["frames"] == b["frames"] and abs(a["mse"] - b["mse"]) <= 1e-6 * a["mse"], (a, b)
+rd = lambda p: [list(map(float, l.split(","))) for l in open(p).read().splitlines()[1:]]
+r, t, p = rd("roll.csv"), rd("truth.csv"), rd("prime.csv")
+assert open("roll.csv").readline().strip() == "a,b" and len(r) == 20
+mse = sum((x - y) ** 2 for u, v in zip(r, t) for x, y in zip(u, v)) / (2 * len(t))
+naive = sum((x - y) ** 2 for v in t for x, y in zip(p[-1], v)) / (2 * len(t))
+print(f"recur sample --prime 30 frames --length 20: mse {mse:.5f} against the truth, repeating the last frame {naive:.5f}")
+assert mse * 10 <= naive, (mse, naive)
+PY
+expect_fail "a forecaster needs --prime" "$RECUR" sample run --length 5
+printf 'a,c\n1,2\n' > badprime.csv
+expect_fail "the header differs from the model's features" "$RECUR" sample run --prime badprime.csv --length 5
+
 "$RECUR" train "${common[@]}" --steps 10 --log-every 1 --eval-every 0 --accum 2 --quiet --out a2
 timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --steps 10 --log-every 1 --eval-every 0 --quiet --out n2
 "$H5TOOL" compare a2/model.h5 n2/model.h5 1e-5 || fail "forecast: 2 ranks and accum 2 trained different parameters"
