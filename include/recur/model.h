@@ -57,7 +57,9 @@ typedef struct {
   int readout_hidden; /* an MLP readout: logits = W tanh(W_h x + b_h) + b, W_h (N, D) (0 = none) */
   int n_in;           /* real-valued inputs: features per step, through input.weight (E, n_in) and
                          input.bias instead of an embedding (0 = tokens) */
-  int horizon;        /* forecast: step t predicts frame t + horizon */
+  int in_hidden;  /* real-valued inputs through an MLP: nn.Sequential(Linear(n_in, in_hidden), Tanh,
+                     Linear(in_hidden, E)), names input.0.* and input.2.* (0 = one Linear) */
+  int horizon;    /* forecast: step t predicts frame t + horizon */
   int loss;       /* forecast: LOSS_MSE, or LOSS_GAUSSIAN (a mean and a log-variance per feature) */
   int input_feed; /* seq2seq with attention: step t's decoder input is [embedding; h~ of step
                      t-1] (Luong et al. 2015): the decoder runs step by step */
@@ -104,7 +106,9 @@ typedef struct model {
   /* real-valued inputs (n_in > 0): x0 = ((x - mean) / std) W_in^T + b_in; mean and std (n_in) are
    * the training data's, kept with the model (model.h5 input.mean, input.std); xn (N, n_in) the
    * normalised inputs of the last forward */
-  float *in_w, *gin_w, *in_b, *gin_b;
+  float *in_w, *gin_w, *in_b, *gin_b;     /* the (first) Linear */
+  float *in_w2, *gin_w2, *in_b2, *gin_b2; /* --encoder-hidden: the second */
+  float *xh, *dxh; /* (N, in_hidden) the MLP's hidden units, their gradient */
   double *in_mean, *in_std;
   float *xn;
   /* seq2seq: this model is the decoder (names under decoder.); enc the encoder (names under

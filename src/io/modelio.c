@@ -41,6 +41,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   if (c->n_in > 0) { /* forecast: the inputs' features and the statistics that normalise them */
     h5_attr_set_i64(f, "n_in", c->n_in);
     h5_attr_set_i64(f, "horizon", c->horizon);
+    h5_attr_set_i64(f, "encoder_hidden", c->in_hidden);
     h5_attr_set_str(f, "loss", loss_names[c->loss]);
     h5_write_strings(f, "feature_names", v->feature_names, v->n_features);
     hsize_t dims[1] = {(hsize_t)c->n_in};
@@ -168,6 +169,9 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   char lossn[16] = "mse";
   h5_attr_get_i64(f, "n_in", &n_in);
   h5_attr_get_i64(f, "horizon", &horizon);
+  int64_t in_hidden = 0;
+  h5_attr_get_i64(f, "encoder_hidden", &in_hidden);
+  if (in_hidden < 0 || in_hidden > 65536) recur_fail(where, NULL, "encoder_hidden out of range");
   h5_attr_get_str(f, "loss", lossn, sizeof lossn);
   if (n_in < 0 || n_in > 65536 || horizon < 1 || horizon > (1 << 20) ||
       names_parse(loss_names, lossn) < 0)
@@ -237,6 +241,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     .input_feed = input_feed != 0,
                     .n_in = (int)n_in,
                     .horizon = (int)horizon,
+                    .in_hidden = (int)in_hidden,
                     .loss = names_parse(loss_names, lossn)};
   for (int k = 0; k < n_cut; k++) c.cutoffs[k] = (int)cut[k];
   if (task_is_lm(c.task) && c.task != TASK_SEQ2SEQ && c.bidirectional)

@@ -63,6 +63,9 @@ void model_config_check(const model_config *c) {
     recur_fail(NULL, NULL, "--embed must be in [1, 65536], got %d", c->embed);
   if (c->vocab < 1 && c->n_in < 1)
     recur_fail(NULL, NULL, "vocabulary size must be positive, got %d", c->vocab);
+  if (c->in_hidden < 0 || c->in_hidden > 65536 || (c->in_hidden > 0 && c->n_in < 1))
+    recur_fail(NULL, "the MLP reads real-valued inputs",
+               "--encoder-hidden needs real-valued inputs");
   if (c->n_in < 0 || c->n_in > 65536 || (c->task == TASK_FORECAST) != (c->n_in > 0))
     recur_fail(NULL, NULL, "real-valued inputs (%d features) go with --task forecast", c->n_in);
   if (c->task == TASK_FORECAST &&
@@ -241,6 +244,10 @@ static void bind(model *m) {
   if (c->n_in > 0) { /* real-valued inputs: a linear layer instead of the embedding */
     NEXT(m->in_w, m->gin_w);
     NEXT(m->in_b, m->gin_b);
+    if (c->in_hidden > 0) {
+      NEXT(m->in_w2, m->gin_w2);
+      NEXT(m->in_b2, m->gin_b2);
+    }
   } else {
     NEXT(m->emb, m->gemb);
   }
@@ -286,6 +293,7 @@ static void init_params(model *m, int n) {
     const int at = !strncmp(nm, "attention.", 10) || !strncmp(nm, "bridge.", 7) ||
                    !strncmp(nm, "input.", 6); /* nn.Linear: bound 1/sqrt(fan-in) */
     float bound = 1.0f / sqrtf((float)(tail_j == 1                             ? m->cl[tail_k].hsz
+                                       : !strncmp(nm, "input.2.", 8)           ? m->cfg.in_hidden
                                        : !strncmp(nm, "input.", 6)             ? m->cfg.n_in
                                        : at && T->rank == 2                    ? T->dims[1]
                                        : t < m->n_dec && T->rank == 2          ? T->dims[1]
@@ -386,9 +394,16 @@ static model *create(const model_config *c, uint64_t seed, int role) {
         off = add_tensor(m, nm, 2, P, H, off);
       }
     }
-  if (c->n_in > 0) { /* nn.Linear(n_in, E) */
-    off = add_tensor(m, "input.weight", 2, E, c->n_in, off);
-    off = add_tensor(m, "input.bias", 1, E, 1, off);
+  if (c->n_in > 0) {        /* nn.Linear(n_in, E) */
+    if (c->in_hidden > 0) { /* --encoder-hidden: Sequential(Linear, Tanh, Linear) */
+      off = add_tensor(m, "input.0.weight", 2, c->in_hidden, c->n_in, off);
+      off = add_tensor(m, "input.0.bias", 1, c->in_hidden, 1, off);
+      off = add_tensor(m, "input.2.weight", 2, E, c->in_hidden, off);
+      off = add_tensor(m, "input.2.bias", 1, E, 1, off);
+    } else {
+      off = add_tensor(m, "input.weight", 2, E, c->n_in, off);
+      off = add_tensor(m, "input.bias", 1, E, 1, off);
+    }
   } else {
     off = add_tensor(m, "embedding.weight", 2, V, E, off);
   }
@@ -493,7 +508,7 @@ void model_free(model *m) {
   xfree(m->s2s_dhr), xfree(m->s2s_dcr), xfree(m->s2s_bx), xfree(m->s2s_bcx);
   model_attn_free(m);
   xfree(m->rz), xfree(m->rdz);
-  xfree(m->in_mean), xfree(m->in_std), xfree(m->xn);
+  xfree(m->in_mean), xfree(m->in_std), xfree(m->xn), xfree(m->xh), xfree(m->dxh);
   if (m->enc) { /* its parameters are in this model's buffer */
     m->enc->params = m->enc->grads = NULL;
     model_free(m->enc);

@@ -23,6 +23,10 @@ static void reserve(model *m, int64_t N, int64_t B) {
     m->probs = xrealloc(m->probs, (size_t)((R > 0 ? R : 1) * m->O) * sizeof(float));
   m->dA = xrealloc(m->dA, (size_t)(N * W) * sizeof(float));
   if (m->cfg.n_in > 0) m->xn = xrealloc(m->xn, (size_t)(N * m->cfg.n_in) * sizeof(float));
+  if (m->cfg.in_hidden > 0) {
+    m->xh = xrealloc(m->xh, (size_t)(N * m->cfg.in_hidden) * sizeof(float));
+    m->dxh = xrealloc(m->dxh, (size_t)(N * m->cfg.in_hidden) * sizeof(float));
+  }
   m->dB = xrealloc(m->dB, (size_t)(N * W) * sizeof(float));
   if (reg_between_p(m) > 0)
     for (int l = 0; l + 1 < m->cfg.layers; l++)
@@ -401,9 +405,21 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
         m->xn[r * Din + d] = m->in_mean
                                  ? (float)((b->xin[r * Din + d] - m->in_mean[d]) / m->in_std[d])
                                  : b->xin[r * Din + d];
-    gemm(0, 1, (int)N, (int)E, (int)Din, m->xn, (int)Din, m->in_w, (int)Din, 0.0f, m->x0, (int)E0);
+    const int64_t Nh = m->cfg.in_hidden;
+    if (Nh > 0) { /* --encoder-hidden: xh = tanh(xn W0^T + b0), x0 = xh W2^T + b2 */
+      gemm(0, 1, (int)N, (int)Nh, (int)Din, m->xn, (int)Din, m->in_w, (int)Din, 0.0f, m->xh,
+           (int)Nh);
+      for (int64_t r = 0; r < N; r++)
+        for (int64_t j = 0; j < Nh; j++) m->xh[r * Nh + j] += m->in_b[j];
+      vec_tanh(m->xh, (int)(N * Nh));
+      gemm(0, 1, (int)N, (int)E, (int)Nh, m->xh, (int)Nh, m->in_w2, (int)Nh, 0.0f, m->x0, (int)E0);
+    } else {
+      gemm(0, 1, (int)N, (int)E, (int)Din, m->xn, (int)Din, m->in_w, (int)Din, 0.0f, m->x0,
+           (int)E0);
+    }
+    const float *bias = Nh > 0 ? m->in_b2 : m->in_b;
     for (int64_t r = 0; r < N; r++)
-      for (int64_t j = 0; j < E; j++) m->x0[r * E0 + j] += m->in_b[j];
+      for (int64_t j = 0; j < E; j++) m->x0[r * E0 + j] += bias[j];
   }
   for (int64_t r = 0; r < N && m->cfg.n_in == 0; r++) {
     const float s = reg_embed_keep(m, b->in[r]);
@@ -681,9 +697,23 @@ void model_backward(model *m, const batch *b, float scale) {
   }
   if (m->cfg.n_in > 0) { /* the input layer: dW_in += dX0^T xn, db_in += sum of dX0 */
     const int64_t Din = m->cfg.n_in;
-    gemm(1, 0, (int)E, (int)Din, (int)N, m->dA, (int)E0, m->xn, (int)Din, 1.0f, m->gin_w, (int)Din);
-    for (int64_t r = 0; r < N; r++)
-      for (int64_t j = 0; j < E; j++) m->gin_b[j] += m->dA[r * E0 + j];
+    const int64_t Nh = m->cfg.in_hidden;
+    if (Nh > 0) { /* through the MLP: the second Linear, tanh, the first */
+      gemm(1, 0, (int)E, (int)Nh, (int)N, m->dA, (int)E0, m->xh, (int)Nh, 1.0f, m->gin_w2, (int)Nh);
+      for (int64_t r = 0; r < N; r++)
+        for (int64_t j = 0; j < E; j++) m->gin_b2[j] += m->dA[r * E0 + j];
+      float *du = m->dxh;
+      gemm(0, 0, (int)N, (int)Nh, (int)E, m->dA, (int)E0, m->in_w2, (int)Nh, 0.0f, du, (int)Nh);
+      for (int64_t i = 0; i < N * Nh; i++) du[i] *= 1.0f - m->xh[i] * m->xh[i];
+      gemm(1, 0, (int)Nh, (int)Din, (int)N, du, (int)Nh, m->xn, (int)Din, 1.0f, m->gin_w, (int)Din);
+      for (int64_t r = 0; r < N; r++)
+        for (int64_t j = 0; j < Nh; j++) m->gin_b[j] += du[r * Nh + j];
+    } else {
+      gemm(1, 0, (int)E, (int)Din, (int)N, m->dA, (int)E0, m->xn, (int)Din, 1.0f, m->gin_w,
+           (int)Din);
+      for (int64_t r = 0; r < N; r++)
+        for (int64_t j = 0; j < E; j++) m->gin_b[j] += m->dA[r * E0 + j];
+    }
   }
   for (int64_t r = 0; r < N && m->cfg.n_in == 0; r++) {
     m->emb_marks[b->in[r]] = 1;

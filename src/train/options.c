@@ -53,6 +53,10 @@ static const opt_def DEFS[] = {
      "seq2seq: the decoder attends to the encoder's outputs: dot, general (Luong et al. 2015) or "
      "concat (Bahdanau et al. 2015's additive score); the readout reads tanh(W [context; h])",
      0},
+    {"--encoder-hidden", NULL, OPT_INT, F(mc.in_hidden), 0, 65536, NULL, "0", "N",
+     "real-valued inputs: an MLP (a tanh layer of N units, then --embed wide) instead of one "
+     "linear layer (0)",
+     0},
     {"--horizon", NULL, OPT_INT, F(mc.horizon), 1, 1 << 20, NULL, "1", "K",
      "forecast: each step predicts the frame K steps ahead", 0},
     {"--loss", NULL, OPT_CHOICE, F(mc.loss), 0, 0, loss_names, "mse", NULL,

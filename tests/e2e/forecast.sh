@@ -39,7 +39,9 @@ print(f"gaussian: val NLL {g['loss']:.4f}, mse {g['mse']:.5f} (naive {g['baselin
 assert g["mse"] * 5 <= g["baseline_mse"] and g["loss"] < 0, g  # a log-likelihood: sharp Gaussians
 assert h["mse"] * 5 <= h["baseline_mse"] and h["baseline_mse"] > g["baseline_mse"], h
 PY
-/usr/bin/python3 - sines.h5 run/model.h5 e.json gauss/model.h5 eg.json <<'PY'
+"$RECUR" train "${common[@]}" --encoder-hidden 12 --steps 100 --eval-every 0 --quiet --out mlp
+"$RECUR" eval mlp --data sines.h5 --json > em.json
+/usr/bin/python3 - sines.h5 run/model.h5 e.json gauss/model.h5 eg.json mlp/model.h5 em.json <<'PY'
 import json, math, sys
 import h5py, numpy as np, torch, torch.nn as nn
 d = h5py.File(sys.argv[1], "r")
@@ -49,9 +51,12 @@ for mp, ep in zip(sys.argv[2::2], sys.argv[3::2]):
     T = lambda k: torch.from_numpy(f[k][:])
     E, H, D = int(f.attrs["embed"]), int(f.attrs["hidden"]), int(f.attrs["n_in"])
     gauss = f.attrs["loss"].decode() == "gaussian" if isinstance(f.attrs["loss"], bytes) else f.attrs["loss"] == "gaussian"
-    lin, rnn, dec = nn.Linear(D, E), nn.GRU(E, H, 1), nn.Linear(H, 2 * D if gauss else D)
+    mlp = "input.0.weight" in f  # --encoder-hidden: nn.Sequential(Linear, Tanh, Linear)
+    Nh = f["input.0.weight"].shape[0] if mlp else 0
+    lin = nn.Sequential(nn.Linear(D, Nh), nn.Tanh(), nn.Linear(Nh, E)) if mlp else nn.Linear(D, E)
+    rnn, dec = nn.GRU(E, H, 1), nn.Linear(H, 2 * D if gauss else D)
     with torch.no_grad():
-        lin.weight.copy_(T("input.weight")); lin.bias.copy_(T("input.bias"))
+        for n, p in lin.named_parameters(): p.copy_(T("input." + n))
         for n, p in rnn.named_parameters(): p.copy_(T("rnn." + n))
         dec.weight.copy_(T("decoder.weight")); dec.bias.copy_(T("decoder.bias"))
         mean, std = T("input.mean"), T("input.std")
@@ -69,7 +74,7 @@ for mp, ep in zip(sys.argv[2::2], sys.argv[3::2]):
             frames += len(y)
     e = json.load(open(ep))
     rel = abs(total / frames - e["loss"]) / abs(e["loss"])
-    print(f"torch: {'gaussian' if gauss else 'mse'} loss {total / frames:.8f}, recur eval {e['loss']:.8f} over {frames} (relative {rel:.1e})")
+    print(f"torch: {'mlp input, ' if mlp else ''}{'gaussian' if gauss else 'mse'} loss {total / frames:.8f}, recur eval {e['loss']:.8f} over {frames} (relative {rel:.1e})")
     assert frames == e["tokens"] and rel < 1e-4, (total / frames, e)
 PY
 # multi-step: eval --rollout (1 rank and 2 agree) and recur sample rolling a prime forward

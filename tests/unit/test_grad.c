@@ -167,6 +167,7 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
 
 /* forecast: real-valued inputs through the input layer (normalised by stored statistics), the MSE
  * or Gaussian loss of the next frame */
+static int g_inh; /* --encoder-hidden */
 static void run_forecast(int cell, int layers, float dropout, int loss) {
   enum { DIN = 3 };
   model_config c = {.cell = cell,
@@ -177,6 +178,7 @@ static void run_forecast(int cell, int layers, float dropout, int loss) {
                     .task = TASK_FORECAST,
                     .n_in = DIN,
                     .horizon = 1,
+                    .in_hidden = g_inh,
                     .loss = loss};
   model *m = model_create(&c, 17);
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
@@ -363,6 +365,10 @@ int main(void) {
   for (int cell = 0; cell < CELL_COUNT; cell++) run_forecast(cell, 2, 0.0f, LOSS_MSE);
   run_forecast(CELL_LSTM, 1, 0.0f, LOSS_GAUSSIAN);
   run_forecast(CELL_GRU, 2, 0.3f, LOSS_GAUSSIAN);
+  g_inh = 7; /* the MLP input */
+  run_forecast(CELL_LSTM, 2, 0.0f, LOSS_MSE);
+  run_forecast(CELL_RNN_TANH, 1, 0.0f, LOSS_GAUSSIAN);
+  g_inh = 0;
   /* input feeding: the decoder step by step, h~ of each step into the next one's input (rnn_tanh:
    * 1 layer, whose encoder gradients stay small enough for the step's truncation error) */
   g_feed = 1;
