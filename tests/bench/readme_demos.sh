@@ -113,3 +113,18 @@ t1=$(now)
 echo "seq2seq dates: $(secs "$t0" "$t1") s on 2 ranks; $("$R" eval dates --data dates.h5)"
 echo "  predict: $(printf 'Tue 9 Jan 2024\nthe 3rd of May 2020\n12/25/1999\nJuly 4, 1776\nnovember 11 1918\n' |
   "$R" predict dates | tr '\n' ' ')"
+
+# ---- forecasting demo: weekly CO2 at Mauna Loa (Debian's python3-statsmodels) ----
+if [ -f /usr/lib/python3/dist-packages/statsmodels/datasets/co2/co2.csv ]; then
+  "$top/datasets/co2.sh" co2 > /dev/null
+  "$R" prepare co2/train.csv -o co2.h5 --level real --quiet
+  "$R" prepare co2/test.csv -o co2-test.h5 --level real --val 0 --quiet
+  rm -rf co2run
+  t0=$(now)
+  mpirun -np 2 "$R" train --data co2.h5 --out co2run --task forecast --mode sequences --cell gru --layers 1 \
+    --hidden 64 --embed 16 --batch 32 --steps 1000 --lr 3e-3 --eval-every 500 --quiet
+  t1=$(now)
+  echo "forecast co2: $(secs "$t0" "$t1") s on 2 ranks; on 1994-2001: $("$R" eval co2run --data co2-test.h5 --split train --rollout 52 | grep -v '^  ' | tr '\n' ' ')"
+else
+  echo "forecast co2: skipped (apt-get install python3-statsmodels)"
+fi
