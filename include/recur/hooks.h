@@ -31,6 +31,9 @@ typedef struct {
   const char *pause_file;
   const char *pause_where; /* "shard" or "commit" */
   int64_t fsize_limit;     /* 0: off */
+  /* RECUR_TEST_BUCKET_BYTES: the gradient reducer's bucket size (tiny buckets start sums early:
+   * a tensor reported ready too soon shows as a difference from --accum) */
+  int64_t bucket_bytes;
 } test_hooks;
 
 /* The hooks of this process (read once). */

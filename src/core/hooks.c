@@ -18,6 +18,7 @@ const test_hooks *hooks_get(void) {
     h.nan_from = env_i64("RECUR_TEST_NAN_FROM", -1);
     h.nan_rank = (int)env_i64("RECUR_TEST_NAN_RANK", -1);
     h.nan_to = env_i64("RECUR_TEST_NAN_TO", INT64_MAX);
+    h.bucket_bytes = env_i64("RECUR_TEST_BUCKET_BYTES", 4 << 20);
     h.pause_rank = (int)env_i64("RECUR_TEST_PAUSE_SAVE_RANK", -1);
     h.pause_step = env_i64("RECUR_TEST_PAUSE_SAVE_STEP", -1);
     h.pause_file = getenv("RECUR_TEST_PAUSE_FILE") ? getenv("RECUR_TEST_PAUSE_FILE") : "paused";

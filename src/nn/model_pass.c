@@ -633,7 +633,9 @@ void model_backward(model *m, const batch *b, float scale) {
    * layer first */
   int ti = m->n_dec;
   const int per_layer = (m->cfg.proj > 0 ? 5 : 4) * m->ndir; /* tensors of a layer */
-  if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
+  /* (--input-feed: the attention's gradients are still to come, step by step: the last call says
+   * it all) */
+  if (m->grad_ready && !m->cfg.input_feed) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   const int cond = m->cond_made, E0 = m->layer[0][0].in;
   float *dh0 = NULL, *dc0 = NULL;
   if (m->cfg.task == TASK_CONDLM) memset(m->cd, 0, (size_t)(B * m->cfg.cond_dim) * sizeof(float));

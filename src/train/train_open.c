@@ -146,7 +146,7 @@ static void trainer_open_run(trainer *t) {
   t->opt.beta1 = o->beta1;
   t->opt.beta2 = o->beta2;
   t->opt.eps = o->eps;
-  dist_reducer_init(&t->red, t->m->grads, t->m->n_params, 4 << 20);
+  dist_reducer_init(&t->red, t->m->grads, t->m->n_params, hooks_get()->bucket_bytes);
   t->red.sparse_on = o->sparse_reduce == 0;
   t->red.want_union = o->embed_update == 1;
   int sti[DIST_MAX_SPARSE];

@@ -4,8 +4,10 @@
 # 2 ranks equal --accum 2 and resume is bitwise; the model.h5 loaded into PyTorch (input layer with
 # the stored mean and std, the RNN, the readout) gives recur eval's loss; features that differ from
 # the model's are an error.
+# Under the sanitizers (RECUR_SANITIZED) the runs are short and their figures not asserted.
 source "$(dirname "$0")/../lib.sh"
 MPIRUN=${MPIRUN:-mpirun}
+if [ -n "${RECUR_SANITIZED:-}" ]; then s1=30 s2=20 s3=20; else s1=400 s2=200 s3=100; fi
 python3 - <<'PY'
 import math, random
 r = random.Random(3)
@@ -18,28 +20,30 @@ with open("sines.csv", "w") as f:
 PY
 "$RECUR" prepare sines.csv -o sines.h5 --level real --val 0.1 --quiet
 common=(--data sines.h5 --task forecast --mode sequences --cell gru --layers 1 --hidden 64 --embed 16 --batch 32 --lr 0.005)
-"$RECUR" train "${common[@]}" --steps 400 --eval-every 0 --quiet --out run
+"$RECUR" train "${common[@]}" --steps $s1 --eval-every 0 --quiet --out run
 "$RECUR" eval run --data sines.h5 --json > e.json
 python3 - e.json <<'PY'
-import json, sys
+import json, os, sys
+if os.environ.get("RECUR_SANITIZED"): sys.exit(0)
 e = json.load(open(sys.argv[1]))
 print(f"sums of sines, GRU 64, 400 steps: val mse {e['mse']:.5f}, naive next = last {e['baseline_mse']:.5f} "
       f"({e['baseline_mse'] / e['mse']:.0f}x); mae {e['mae']:.4f} vs {e['baseline_mae']:.4f}")
 assert e["mse"] * 10 <= e["baseline_mse"] and set(e["per_feature"]) == {"a", "b"}, e
 PY
-"$RECUR" train "${common[@]}" --loss gaussian --steps 200 --eval-every 0 --quiet --out gauss
+"$RECUR" train "${common[@]}" --loss gaussian --steps $s2 --eval-every 0 --quiet --out gauss
 "$RECUR" eval gauss --data sines.h5 --json > eg.json
-"$RECUR" train "${common[@]}" --horizon 3 --steps 200 --eval-every 0 --quiet --out h3
+"$RECUR" train "${common[@]}" --horizon 3 --steps $s2 --eval-every 0 --quiet --out h3
 "$RECUR" eval h3 --data sines.h5 --json > e3.json
 python3 - eg.json e3.json <<'PY'
-import json, sys
+import json, os, sys
+if os.environ.get("RECUR_SANITIZED"): sys.exit(0)
 g, h = (json.load(open(p)) for p in sys.argv[1:3])
 print(f"gaussian: val NLL {g['loss']:.4f}, mse {g['mse']:.5f} (naive {g['baseline_mse']:.5f}); "
       f"horizon 3: mse {h['mse']:.5f} (naive three back {h['baseline_mse']:.5f})")
 assert g["mse"] * 5 <= g["baseline_mse"] and g["loss"] < 0, g  # a log-likelihood: sharp Gaussians
 assert h["mse"] * 5 <= h["baseline_mse"] and h["baseline_mse"] > g["baseline_mse"], h
 PY
-"$RECUR" train "${common[@]}" --encoder-hidden 12 --steps 100 --eval-every 0 --quiet --out mlp
+"$RECUR" train "${common[@]}" --encoder-hidden 12 --steps $s3 --eval-every 0 --quiet --out mlp
 "$RECUR" eval mlp --data sines.h5 --json > em.json
 /usr/bin/python3 - sines.h5 run/model.h5 e.json gauss/model.h5 eg.json mlp/model.h5 em.json <<'PY'
 import json, math, sys
@@ -97,18 +101,19 @@ PY
 cmp -s g5a.csv g5b.csv || fail "sample: the same seed gave another rollout"
 cmp -s g5a.csv g6.csv && fail "sample: another seed gave the same gaussian rollout"
 python3 - er.json er2.json <<'PY'
-import json, sys
+import json, os, sys
 a, b = (json.load(open(p))["rollout"] for p in sys.argv[1:3])
+quick = os.environ.get("RECUR_SANITIZED")
 print(f"rollout of the last 20 frames: mse {a['mse']:.5f}, repeating the last frame {a['baseline_mse']:.5f} "
       f"over {a['frames']:.0f} frames; 2 ranks {b['mse']:.5f}")
-assert a["mse"] * 10 <= a["baseline_mse"] and a["frames"] == b["frames"] and abs(a["mse"] - b["mse"]) <= 1e-6 * a["mse"], (a, b)
+assert (quick or a["mse"] * 10 <= a["baseline_mse"]) and a["frames"] == b["frames"] and abs(a["mse"] - b["mse"]) <= 1e-6 * a["mse"], (a, b)
 rd = lambda p: [list(map(float, l.split(","))) for l in open(p).read().splitlines()[1:]]
 r, t, p = rd("roll.csv"), rd("truth.csv"), rd("prime.csv")
 assert open("roll.csv").readline().strip() == "a,b" and len(r) == 20
 mse = sum((x - y) ** 2 for u, v in zip(r, t) for x, y in zip(u, v)) / (2 * len(t))
 naive = sum((x - y) ** 2 for v in t for x, y in zip(p[-1], v)) / (2 * len(t))
 print(f"recur sample --prime 30 frames --length 20: mse {mse:.5f} against the truth, repeating the last frame {naive:.5f}")
-assert mse * 10 <= naive, (mse, naive)
+assert quick or mse * 10 <= naive, (mse, naive)
 PY
 expect_fail "a forecaster needs --prime" "$RECUR" sample run --length 5
 printf 'a,c\n1,2\n' > badprime.csv

@@ -8,7 +8,11 @@
 # their figures are not asserted: that pass checks memory, the first one checks learning.
 source "$(dirname "$0")/../lib.sh"
 MPIRUN=${MPIRUN:-mpirun}
-if [ -n "${RECUR_SANITIZED:-}" ]; then rev_steps=60 copy_steps=40 num_steps=40 feed_steps=30; else rev_steps=1500 copy_steps=600 num_steps=300 feed_steps=300; fi
+if [ -n "${RECUR_SANITIZED:-}" ]; then
+  rev_steps=20 copy_steps=10 num_steps=10 feed_steps=10 bleu_steps=20 H=32
+else
+  rev_steps=1500 copy_steps=600 num_steps=300 feed_steps=300 bleu_steps=150 H=128
+fi
 python3 - <<'PY'
 import random
 r = random.Random(5)
@@ -61,7 +65,7 @@ grep -q "cut at --max-len 5: 1 sources, 1 targets" long.log || fail "no count of
 printf 'abcde\txyz\nabc\tuvwxy\nab\tcd\n' > long-want.txt
 "$RECUR" decode long.h5 | cmp -s - long-want.txt || fail "--max-len did not cut sources and targets to 5: $("$RECUR" decode long.h5)"
 
-common=(--data rev.h5 --task seq2seq --mode sequences --cell lstm --layers 1 --hidden 128 --embed 32 --batch 32)
+common=(--data rev.h5 --task seq2seq --mode sequences --cell lstm --layers 1 --hidden $H --embed 32 --batch 32)
 expect_fail "--attention dot compares equal widths" "$RECUR" train "${common[@]}" --bidirectional --attention dot --steps 1 --out bad/bi
 "$RECUR" prepare rev.txt -o lm.h5 --split-on line --quiet
 expect_fail "--attention needs --task seq2seq" "$RECUR" train --data lm.h5 --mode sequences --attention general --steps 1 --out bad/lm
@@ -107,7 +111,8 @@ with open("fpairs.txt", "w") as f:
 open("fsum.txt", "w").write(f"{-sum(sc for _, _, sc in ended)} {sum(len(o) + 1 for _, o, _ in ended)}\n")
 worse = [(a, b) for a, b in zip(g1, g3) if 0 < len(a[0]) < 20 and float(b[1]) < float(a[1]) - 1e-4]
 print(f"input feeding: {len(ended)} greedy outputs ended; beam 3 below greedy on {len(worse)}")
-assert len(ended) >= 20 and not worse, worse[:3]
+import os
+assert (os.environ.get("RECUR_SANITIZED") or len(ended) >= 20) and not worse, worse[:3]
 PY
 "$RECUR" prepare fpairs.txt -o fpairs.h5 --task seq2seq --vocab rev.h5 --val 0 --quiet
 "$RECUR" eval frun --data fpairs.h5 --split train --json > fe.json
@@ -120,7 +125,8 @@ assert e["tokens"] == n and abs(e["loss"] * e["tokens"] - nll) < 1e-4 * nll, (e,
 PY
 feed=(--attention concat --input-feed --layers 2 --dropout 0.3 --steps 8 --eval-every 0 --quiet)
 "$RECUR" train "${common[@]}" "${feed[@]}" --accum 2 --out fa2
-timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" "${feed[@]}" --out fn2
+# (buckets of 4 KB: a gradient reported ready before it is complete would be summed too early)
+RECUR_TEST_BUCKET_BYTES=4096 timeout 300 $MPIRUN -np 2 -x RECUR_TEST_BUCKET_BYTES "$RECUR" train "${common[@]}" "${feed[@]}" --out fn2
 "$H5TOOL" compare fa2/model.h5 fn2/model.h5 1e-5 || fail "input feeding: 2 ranks and accum 2 trained different parameters"
 "$RECUR" train "${common[@]}" "${feed[@]}" --out fss --scheduled-sampling linear --ss-k 1 --ss-c 0
 "$H5TOOL" compare fa2/model.h5 fss/model.h5 1e-5 || fail "input feeding: scheduled sampling at eps 1 is not teacher forcing"
@@ -144,7 +150,7 @@ no_leftovers bad
 
 # word level: corpus BLEU-4 of the greedy outputs, against BLEU computed here from recur predict's
 "$RECUR" train --data wsort.h5 --task seq2seq --mode sequences --cell lstm --layers 1 --hidden 64 --embed 16 \
-  --attention general --batch 32 --steps 150 --lr 0.005 --eval-every 0 --quiet --out wrun
+  --attention general --batch 32 --steps $bleu_steps --lr 0.005 --eval-every 0 --quiet --out wrun
 "$RECUR" eval wrun --data wsort.h5 --json > we.json
 "$RECUR" decode wsort.h5 --split val > wval.txt
 cut -f1 wval.txt | "$RECUR" predict wrun > wgot.txt
@@ -163,17 +169,19 @@ for h, y in zip(hyps, refs):
         match[n - 1] += sum(min(c, yc[g]) for g, c in hc.items())
         total[n - 1] += max(0, len(h) - n + 1)
 c, r = sum(map(len, hyps)), sum(map(len, refs))
-bleu = min(1, math.exp(1 - r / c)) * math.exp(sum(math.log(m / t) for m, t in zip(match, total)) / 4)
+bleu = 0.0 if min(match) == 0 or c == 0 else \
+    min(1, math.exp(1 - r / c)) * math.exp(sum(math.log(m / t) for m, t in zip(match, total)) / 4)
 exact = sum(h == y for h, y in zip(hyps, refs)) / len(refs)
 print(f"word level sort, 150 steps: recur BLEU {e['bleu']:.3f}, computed here {100 * bleu:.3f}; "
       f"exact match {e['exact_match']:.4f} vs {exact:.4f}")
 assert abs(e["bleu"] - 100 * bleu) < 1e-3 and abs(e["exact_match"] - exact) < 1e-9, (e, bleu, exact)
-assert 5 < e["bleu"] < 99.9, e  # neither nothing nor everything learned: the sums are tested
+import os
+assert os.environ.get("RECUR_SANITIZED") or 5 < e["bleu"] < 99.9, e  # the sums are tested
 PY
 
 # attention on long inputs, and beam search against greedy
 "$RECUR" prepare copy.txt -o copy.h5 --task seq2seq --val 0.05 --quiet
-ccommon=(--data copy.h5 --task seq2seq --mode sequences --cell lstm --layers 1 --hidden 128 --embed 32 --batch 32 --lr 0.005)
+ccommon=(--data copy.h5 --task seq2seq --mode sequences --cell lstm --layers 1 --hidden $H --embed 32 --batch 32 --lr 0.005)
 "$RECUR" train "${ccommon[@]}" --steps $copy_steps --eval-every 0 --quiet --out c-none
 "$RECUR" train "${ccommon[@]}" --attention dot --steps $copy_steps --eval-every 0 --quiet --out c-dot
 "$RECUR" eval c-none --data copy.h5 --json > cn.json

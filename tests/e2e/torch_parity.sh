@@ -45,7 +45,7 @@ done
   --softmax adaptive --cutoffs 6 --batch 8 --steps 15 --quiet
 "$RECUR" eval r-asm-proj --data d.h5 --split val --json > ev-asm-proj.json
 models+=(ev-asm-proj.json r-asm-proj/model.h5)
-/usr/bin/python3 "$(dirname "$0")/torch_parity.py" d.h5 "${models[@]}"
+groups=(d.h5 "${models[@]}")
 for t in tag classify; do
   data=$t.h5; [ $t = classify ] && data=cls.h5
   models=()
@@ -58,7 +58,7 @@ for t in tag classify; do
     --proj 5 --embed 8 --batch 8 --steps 15 --quiet
   "$RECUR" eval $t-proj --data $data --split val --json > ev-$t-proj.json
   models+=(ev-$t-proj.json $t-proj/model.h5)
-  /usr/bin/python3 "$(dirname "$0")/torch_parity.py" $data "${models[@]}"
+  groups+=(-- $data "${models[@]}")
 done
 "$RECUR" prepare cond.txt -o cond.h5 --task condlm --val 0.1 --quiet
 models=()
@@ -70,7 +70,7 @@ for cell in lstm gru rnn_tanh; do
     models+=(ev-c-$cell$ci.json c-$cell$ci/model.h5)
   done
 done
-/usr/bin/python3 "$(dirname "$0")/torch_parity.py" cond.h5 "${models[@]}"
+groups+=(-- cond.h5 "${models[@]}")
 # encoder-decoder: encoder.* -> final states -> decoder.* (decoder.out is the readout)
 python3 -c "
 import random
@@ -106,7 +106,7 @@ done
   --cell lstm --layers 1 --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
 "$RECUR" eval s-feed-bi --data s2s.h5 --split val --json > ev-s-feed-bi.json
 models+=(ev-s-feed-bi.json s-feed-bi/model.h5)
-/usr/bin/python3 "$(dirname "$0")/torch_parity.py" s2s.h5 "${models[@]}"
+groups+=(-- s2s.h5 "${models[@]}")
 # --separate-vocab: the encoder's embedding over the sources' own vocabulary (word level)
 python3 -c "
 import random
@@ -121,11 +121,11 @@ open('num.txt', 'w').write(''.join(' '.join(n[int(d)] for d in s) + '\t' + ' '.j
 "$RECUR" train --data num.h5 --out s-mlp --task seq2seq --attention concat --readout-hidden 12 --mode sequences --cell lstm \
   --layers 1 --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
 "$RECUR" eval s-mlp --data num.h5 --split val --json > ev-s-mlp.json
-/usr/bin/python3 "$(dirname "$0")/torch_parity.py" num.h5 ev-s-sep.json s-sep/model.h5 ev-s-mlp.json s-mlp/model.h5
+groups+=(-- num.h5 ev-s-sep.json s-sep/model.h5 ev-s-mlp.json s-mlp/model.h5)
 "$RECUR" train --data d.h5 --out r-mlp --mode sequences --cell gru --layers 2 --hidden 16 --embed 8 --readout-hidden 10 \
   --batch 8 --steps 15 --quiet
 "$RECUR" eval r-mlp --data d.h5 --split val --json > ev-r-mlp.json
-/usr/bin/python3 "$(dirname "$0")/torch_parity.py" d.h5 ev-r-mlp.json r-mlp/model.h5
+groups+=(-- d.h5 ev-r-mlp.json r-mlp/model.h5)
 # a bidirectional encoder: the bridge, and attention over outputs twice the decoder's width
 for spec in "lstm none" "gru none" "rnn_tanh none" "lstm general" "gru concat"; do
   set -- $spec
@@ -134,4 +134,6 @@ for spec in "lstm none" "gru none" "rnn_tanh none" "lstm general" "gru concat"; 
   "$RECUR" eval s-bi-$1-$2 --data s2s.h5 --split val --json > ev-s-bi-$1-$2.json
   models+=(ev-s-bi-$1-$2.json s-bi-$1-$2/model.h5)
 done
-/usr/bin/python3 "$(dirname "$0")/torch_parity.py" s2s.h5 "${models[@]}"
+groups+=(-- s2s.h5 "${models[@]}")
+# every group in one process (torch imported once)
+/usr/bin/python3 "$(dirname "$0")/torch_parity.py" "${groups[@]}"
