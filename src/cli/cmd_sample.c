@@ -296,6 +296,10 @@ int cmd_eval(int argc, char **argv) {
   model *m = model_load(file, &v, NULL);
   xfree(file);
   dataset *ds = dataset_open(f.data);
+  if ((ds->task == TASK_FORECAST) != (m->cfg.task == TASK_FORECAST))
+    recur_fail(f.data, "evaluate on a dataset prepared for the model's task",
+               "the dataset is for %s, the model for %s", task_names[ds->task],
+               task_names[m->cfg.task]);
   if (ds->level == LEVEL_REAL) { /* the model's features, in order; its horizon */
     int same = ds->n_features == (int)v.n_features;
     for (int i = 0; same && i < ds->n_features; i++)
@@ -388,6 +392,9 @@ int cmd_predict(int argc, char **argv) {
   gemm_use(gemm_kernel_of(f.precision, f.precision == PRECISION_BF16 ? GEMM_LIB_ONEDNN : f.gemm));
   gemm_params(m->params, m->n_params);
   const int s2s = m->cfg.task == TASK_SEQ2SEQ;
+  if (m->cfg.task == TASK_FORECAST)
+    recur_fail(path, "recur sample MODEL --prime FRAMES.csv --length N rolls it forward",
+               "this is a forecast model: it reads frames, not text");
   if (task_is_lm(m->cfg.task) && !s2s)
     recur_fail(path, "use `recur sample` for language models", "this is a language model");
   vocab_index vi, svi; /* the inputs' symbols: the sources' vocabulary when it has its own */

@@ -129,7 +129,9 @@ timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --steps 10 --log-every 1
 printf 'a,c\n1,2\n3,4\n5,6\n' > other.csv
 "$RECUR" prepare other.csv -o other.h5 --level real --quiet
 expect_fail "the dataset's features differ from the model's" "$RECUR" eval run --data other.h5 --split train
+expect_fail "this is a forecast model: it reads frames, not text" "$RECUR" predict run "1,2"
 printf 'hello world\n' > t.txt
 "$RECUR" prepare t.txt -o t.h5 --quiet
+expect_fail "the dataset is for lm, the model for forecast" "$RECUR" eval run --data t.h5 --split train
 expect_fail "the dataset is for --task lm, not --task forecast" "$RECUR" train --data t.h5 --task forecast --mode sequences --out bad
 echo "forecast: ok"
