@@ -314,46 +314,39 @@ void h5_write_array(hid_t loc, const char *name, hid_t type, int rank, const hsi
   H5Sclose(sp);
 }
 
-void h5_appender_open(h5_appender *a, hid_t loc, const char *name, hid_t filetype, hid_t memtype,
-                      size_t elsize, uint64_t chunk, const char *path) {
-  hsize_t zero = 0, unlim = H5S_UNLIMITED, ch = chunk;
-  hid_t sp = H5Screate_simple(1, &zero, &unlim);
+/* a growing chunked, Fletcher32 dataset: 1-D (width 0) or 2-D (rows, width); the buffer counts
+ * elements (1-D) or rows */
+static void appender_create(h5_appender *a, hid_t loc, const char *name, hid_t filetype,
+                            hid_t memtype, size_t elsize, uint64_t width, uint64_t chunk,
+                            const char *path) {
+  const int rank = width ? 2 : 1;
+  hsize_t zero[2] = {0, width}, unlim[2] = {H5S_UNLIMITED, width}, ch[2] = {chunk, width};
+  hid_t sp = H5Screate_simple(rank, zero, unlim);
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_chunk(dcpl, 1, &ch);
+  H5Pset_chunk(dcpl, rank, ch);
   H5Pset_fletcher32(dcpl);
   a->dset = H5Dcreate2(loc, name, filetype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   if (a->dset < 0) recur_fail(path, "is the disk full?", "cannot create dataset %s", name);
   H5Pclose(dcpl);
   H5Sclose(sp);
   a->memtype = memtype;
-  a->elsize = elsize;
-  a->n = 0;
-  a->nbuf = 0;
+  a->elsize = elsize * (width ? width : 1);
+  a->n = a->nbuf = 0;
   a->cap = chunk * 4;
-  a->buf = xmalloc(a->cap * elsize);
+  a->buf = xmalloc(a->cap * a->elsize);
   a->path = path;
-  a->width = 0;
+  a->width = width;
+}
+
+void h5_appender_open(h5_appender *a, hid_t loc, const char *name, hid_t filetype, hid_t memtype,
+                      size_t elsize, uint64_t chunk, const char *path) {
+  appender_create(a, loc, name, filetype, memtype, elsize, 0, chunk, path);
 }
 
 void h5_appender_open_rows(h5_appender *a, hid_t loc, const char *name, hid_t filetype,
                            hid_t memtype, size_t elsize, uint64_t width, uint64_t chunk_rows,
                            const char *path) {
-  hsize_t zero[2] = {0, width}, unlim[2] = {H5S_UNLIMITED, width}, ch[2] = {chunk_rows, width};
-  hid_t sp = H5Screate_simple(2, zero, unlim);
-  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_chunk(dcpl, 2, ch);
-  H5Pset_fletcher32(dcpl);
-  a->dset = H5Dcreate2(loc, name, filetype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-  if (a->dset < 0) recur_fail(path, "is the disk full?", "cannot create dataset %s", name);
-  H5Pclose(dcpl);
-  H5Sclose(sp);
-  a->memtype = memtype;
-  a->elsize = elsize * width; /* the buffer counts rows */
-  a->n = a->nbuf = 0;
-  a->cap = chunk_rows * 4;
-  a->buf = xmalloc(a->cap * a->elsize);
-  a->path = path;
-  a->width = width;
+  appender_create(a, loc, name, filetype, memtype, elsize, width, chunk_rows, path);
 }
 
 static void appender_flush(h5_appender *a) {

@@ -36,6 +36,21 @@ void model_attn_back_steps(model *m, const batch *b, const float *top, const flo
                            float *dtop, int t0, int t1);
 void model_attn_back_end(model *m, const batch *b, const float *top);
 
+/* model_pass.c: the pass's buffers for N rows and B sequences; layer l's input as the forward saw
+ * it (N, in) */
+void model_reserve(model *m, int64_t N, int64_t B);
+const float *model_layer_in(const model *m, int l);
+/* model_s2s.c: the encoder's backward from the decoder's initial-state gradients (and the
+ * attention's); --input-feed's step-by-step decoder (see there) */
+void s2s_backward(model *m, const batch *b, float scale);
+void s2s_feed_forward(model *m, const batch *b, const float *h0, const float *c0);
+void s2s_feed_backward(model *m, const batch *b);
+/* model_forecast.c: the summed loss of the readout in m->probs (R, O) against b's target frames
+ * (adds the bias first), and its gradient times scale into dl (rows outside `last` left out) */
+double forecast_loss(model *m, const batch *b, int64_t R);
+void forecast_grad(const model *m, const batch *b, int64_t R, float scale, float *dl,
+                   const unsigned char *last);
+
 /* z (n) -> softmax in place; returns log sum exp of the logits (in double) */
 double softmax_row(float *z, int64_t n);
 /* --softmax adaptive over the readout rows F (R, D): the summed negative log-likelihood of tgt
