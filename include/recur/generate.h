@@ -68,5 +68,9 @@ void generate_frames(model *m, const float *prime, int64_t n, int64_t length, do
  * scratch reused across calls (zero-initialised by the caller, batch_free after). */
 void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, const char *text,
                       batch *b, FILE *out);
+/* The same for a real-valued sequence x (n, n_in) of a classifier or tagger (tags separated by
+ * spaces). */
+void generate_predict_frames(model *m, const model_vocab *v, const float *x, int n, batch *b,
+                             FILE *out);
 
 #endif

@@ -33,6 +33,8 @@ typedef struct {
   int64_t max_len; /* seq2seq: a longer source or target is cut to max_len tokens (0 = no limit) */
   int strict;      /* seq2seq: ... or refused */
   int separate_vocab; /* seq2seq: the sources get a vocabulary of their own */
+  /* --level real: the column naming each sequence's label (classify) or each step's tag (tag) */
+  char *label_column, *tag_column;
 } prepare_opts;
 
 #define PREPARE_VAL_DEFAULT "0.05"
@@ -43,8 +45,10 @@ typedef struct {
  * Any error ends the process with a message and leaves no output behind. */
 void prepare_run(const prepare_opts *o);
 
-/* --level real: the rows of path's first sequence (up to a blank line) as (n, D) floats, checked as
- * prepare checks them; the header must name the D features in order. malloc'd; *n rows. */
-float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n);
+/* --level real: the sequences of path (a blank line ends one) as (n, D) floats of the D named
+ * features, checked as prepare checks them; the header names them in any order (other columns are
+ * not read). malloc'd; *n rows; sequence k is rows [(*seq_off)[k], (*seq_off)[k+1]), k < *n_seq. */
+float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n, int64_t **seq_off,
+                         int64_t *n_seq);
 
 #endif

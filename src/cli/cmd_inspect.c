@@ -215,22 +215,34 @@ static void put_text(const dataset *ds, const int32_t *tok, uint64_t n, int *pre
 }
 
 /* --level real: CSV with the header, a row per step (float32 values written exactly, %.9g), a blank
- * line between sequences: what prepare reads back */
+ * line between sequences: what prepare reads back (classify, tag: the label or tag column last) */
 static void decode_real(const dataset *ds, int split) {
   const ds_split *sp = &ds->split[split];
-  const int D = ds->n_features;
+  const int D = ds->n_features, cls = ds->task == TASK_CLASSIFY, tag = ds->task == TASK_TAG;
+  char col[256] = "";
+  if (cls || tag) {
+    snprintf(col, sizeof col, "%s", cls ? "label" : "tag");
+    h5_attr_get_str((hid_t)ds->files[0], cls ? "label_column" : "tag_column", col, sizeof col);
+  }
   for (int i = 0; i < D; i++) printf("%s%s", i ? "," : "", ds->feature_names[i]);
-  putchar('\n');
+  printf("%s%s\n", *col ? "," : "", col);
   float *v = xmalloc((size_t)D * 4096 * sizeof(float));
+  int32_t *tags = tag ? xmalloc(4096 * sizeof(int32_t)) : NULL;
   for (uint64_t q = 0; q < sp->n_seq; q++) {
     if (q) putchar('\n');
     for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += 4096) {
       uint64_t n = sp->offsets[q + 1] - pos < 4096 ? sp->offsets[q + 1] - pos : 4096;
       dataset_read_values(ds, split, pos, n, v);
-      for (uint64_t s = 0; s < n; s++)
-        for (int i = 0; i < D; i++) printf("%.9g%c", (double)v[s * D + i], i + 1 < D ? ',' : '\n');
+      if (tag) dataset_read_tags(ds, split, pos, n, tags);
+      for (uint64_t s = 0; s < n; s++) {
+        for (int i = 0; i < D; i++) printf("%s%.9g", i ? "," : "", (double)v[s * D + i]);
+        if (cls) printf(",%s", ds->out_names[sp->labels[q]]);
+        if (tag) printf(",%s", ds->out_names[tags[s]]);
+        putchar('\n');
+      }
     }
   }
+  xfree(tags);
   xfree(v);
 }
 

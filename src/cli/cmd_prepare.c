@@ -44,6 +44,10 @@ static const opt_def DEFS[] = {
      "seq2seq: a source or target longer than --max-len is an error instead", 0},
     {"--separate-vocab", NULL, OPT_SWITCH, F(separate_vocab), 0, 1, NULL, "0", NULL,
      "seq2seq: a vocabulary for the sources and one for the targets (word-level translation)", 0},
+    {"--label-column", NULL, OPT_STR, F(label_column), 0, 0, NULL, NULL, "NAME",
+     "--level real: this column names each sequence's label (--task classify)", 0},
+    {"--tag-column", NULL, OPT_STR, F(tag_column), 0, 0, NULL, NULL, "NAME",
+     "--level real: this column names each step's tag (--task tag)", 0},
     {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no summary line", 0},
 };
 #undef F
@@ -58,7 +62,9 @@ static const opt_table TABLE = {
     "ends\n"
     "with <eos>).\n"
     "--task seq2seq: lines source<TAB>target; an encoder reads the source, a decoder writes the "
-    "target\n(which ends with <eos>). One vocabulary for both sides.\n",
+    "target\n(which ends with <eos>). One vocabulary for both sides.\n"
+    "--level real: CSV or TSV numbers under a header row, one row per step; a blank line or a new "
+    "file\nstarts a sequence. --task forecast, or classify/tag with --label-column/--tag-column.\n",
     DEFS, sizeof DEFS / sizeof DEFS[0]};
 
 int cmd_prepare(int argc, char **argv) {

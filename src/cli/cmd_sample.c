@@ -84,8 +84,10 @@ int cmd_sample(int argc, char **argv) {
       if (!f.prime || !*f.prime)
         recur_usage_fail("recur sample MODEL --prime FRAMES.csv --length N",
                          "a forecaster needs --prime: a CSV of frames to start from");
-      int64_t n = 0;
-      float *prime = prepare_real_read(f.prime, v.feature_names, (int)v.n_features, &n);
+      int64_t n = 0, ns = 0, *off = NULL;
+      float *prime = prepare_real_read(f.prime, v.feature_names, (int)v.n_features, &n, &off, &ns);
+      if (ns > 0) n = off[1]; /* the first sequence primes */
+      xfree(off);
       if (n == 0)
         recur_fail(f.prime, "give at least one row of numbers", "no frames to start from");
       generate_rollout(m, &v, prime, n, f.length, f.temperature, f.seed, stdout);
@@ -220,7 +222,9 @@ static void check_same_vocab(const dataset *ds, const model_vocab *v, const char
 static void print_eval(const dataset *ds, const eval_result *r, const char *split, int json,
                        int max_len, const eval_result *ro, int steps) {
   double loss = r->loss_sum / r->tokens;
-  const char *unit = ds->task == TASK_CLASSIFY ? "sequences" : "tokens";
+  const char *unit = ds->task == TASK_CLASSIFY ? "sequences"
+                     : ds->level == LEVEL_REAL ? "steps"
+                                               : "tokens";
   const char *name;
   double met = eval_lm_metric(ds, loss, &name);
   if (json) {
@@ -229,7 +233,7 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     json_object_begin(&j, NULL);
     json_str(&j, "split", split);
     json_num(&j, "loss", loss);
-    json_num(&j, unit, r->tokens);
+    json_num(&j, ds->task == TASK_CLASSIFY ? "sequences" : "tokens", r->tokens); /* steps too */
     if (max_len > 0) json_int(&j, "max_len", max_len); /* an estimate: sequences were cut */
     if (ds->task == TASK_FORECAST) {
       eval_forecast_json(&j, r, ds->feature_names);
@@ -296,6 +300,11 @@ int cmd_eval(int argc, char **argv) {
   model *m = model_load(file, &v, NULL);
   xfree(file);
   dataset *ds = dataset_open(f.data);
+  if ((ds->level == LEVEL_REAL) != (m->cfg.n_in > 0))
+    recur_fail(f.data, "evaluate on data like the model's inputs",
+               "the dataset holds %s, the model reads %s",
+               ds->level == LEVEL_REAL ? "real-valued sequences" : "text",
+               m->cfg.n_in > 0 ? "real-valued sequences" : "text");
   if ((ds->task == TASK_FORECAST) != (m->cfg.task == TASK_FORECAST))
     recur_fail(f.data, "evaluate on a dataset prepared for the model's task",
                "the dataset is for %s, the model for %s", task_names[ds->task],
@@ -371,7 +380,9 @@ static const opt_table PREDICT = {
     "usage: recur predict MODEL [TEXT | -]   (- or nothing: one input per line of stdin)",
     "Prints each line's label and its probability (classify), its tags (tag), or its output\n"
     "(seq2seq: greedy decoding). Symbols outside the model's vocabulary are read as <unk> where\n"
-    "it has one.\n",
+    "it has one. A model of real-valued sequences reads a CSV or TSV of frames (FRAMES.csv, or -\n"
+    "for stdin; a header names the model's features, a blank line ends a sequence) and prints a\n"
+    "line per sequence: its label and probability, or its tags separated by spaces.\n",
     PREDICT_DEFS, sizeof PREDICT_DEFS / sizeof PREDICT_DEFS[0]};
 
 int cmd_predict(int argc, char **argv) {
@@ -397,6 +408,21 @@ int cmd_predict(int argc, char **argv) {
                "this is a forecast model: it reads frames, not text");
   if (task_is_lm(m->cfg.task) && !s2s)
     recur_fail(path, "use `recur sample` for language models", "this is a language model");
+  if (m->cfg.n_in > 0) { /* real-valued: a CSV of frames, one output line per sequence */
+    int64_t n = 0, ns = 0, *off = NULL;
+    float *x = prepare_real_read(text && strcmp(text, "-") ? text : "/dev/stdin", v.feature_names,
+                                 (int)v.n_features, &n, &off, &ns);
+    batch b = {0};
+    for (int64_t k = 0; k < ns; k++)
+      generate_predict_frames(m, &v, x + off[k] * m->cfg.n_in, (int)(off[k + 1] - off[k]), &b,
+                              stdout);
+    batch_free(&b);
+    xfree(x);
+    xfree(off);
+    model_vocab_free(&v);
+    model_free(m);
+    return 0;
+  }
   vocab_index vi, svi; /* the inputs' symbols: the sources' vocabulary when it has its own */
   vocab_index_init(&vi, v.level, v.vocab, v.vocab_size, v.eos_id, v.unk_id);
   if (v.src_vocab) vocab_index_init(&svi, v.level, v.src_vocab, v.src_vocab_size, -1, v.src_unk_id);

@@ -93,7 +93,7 @@ void batch_set_values(batch *b, const float *const *x, const float *const *y, in
     for (int r = 0; r < b->bs[t]; r++) {
       const int64_t row = b->off[t] + r;
       memcpy(b->xin + row * d, x[b->item[r]] + (int64_t)t * d, (size_t)d * sizeof(float));
-      memcpy(b->ytgt + row * d, y[b->item[r]] + (int64_t)t * d, (size_t)d * sizeof(float));
+      if (y) memcpy(b->ytgt + row * d, y[b->item[r]] + (int64_t)t * d, (size_t)d * sizeof(float));
     }
 }
 

@@ -84,6 +84,48 @@ static uint64_t *open_stream(hid_t g, const char *path, const char *name, const 
   return o;
 }
 
+/* tag: a split group's tags, one per token (step) */
+static hid_t open_tags(hid_t g, const char *path, const char *name, int64_t ntok) {
+  char *where = core_path("%s:/%s/tags", path, name);
+  if (H5Lexists(g, "tags", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
+  hid_t tags = H5Dopen2(g, "tags", H5P_DEFAULT);
+  if (tags < 0 || h5_len_1d(tags) != ntok)
+    recur_fail(where, NULL, "expected %lld tags, one per token", (long long)ntok);
+  xfree(where);
+  return tags;
+}
+
+/* classify, condlm: a split group's labels, one per sequence, each < n_out (malloc'd, nseq + 1) */
+static int32_t *read_labels(const dataset *ds, hid_t g, const char *path, const char *name,
+                            int64_t nseq) {
+  char *where = core_path("%s:/%s/labels", path, name);
+  if (H5Lexists(g, "labels", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
+  hid_t ld = H5Dopen2(g, "labels", H5P_DEFAULT);
+  if (ld < 0 || h5_len_1d(ld) != nseq)
+    recur_fail(where, NULL, "expected %lld labels, one per sequence", (long long)nseq);
+  int32_t *labels = xmalloc((size_t)(nseq + 1) * sizeof(int32_t));
+  if (nseq > 0 && h5_read_range(ld, H5T_NATIVE_INT32, 0, (uint64_t)nseq, labels) < 0)
+    recur_fail(where, "the file is truncated or damaged (checksum)", "cannot read labels");
+  for (int64_t i = 0; i < nseq; i++)
+    if (labels[i] < 0 || labels[i] >= ds->n_out)
+      recur_fail(where, "the dataset is damaged; prepare it again",
+                 "label %d at index %lld >= %lld labels", labels[i], (long long)i,
+                 (long long)ds->n_out);
+  H5Dclose(ld);
+  xfree(where);
+  return labels;
+}
+
+/* label_names or tag_names of a classify, tag or condlm dataset */
+static void read_out_names(dataset *ds, hid_t f, const char *path) {
+  ds->out_names =
+      h5_read_strings(f, task_has_labels(ds->task) ? "label_names" : "tag_names", &ds->n_out, path);
+  if (ds->n_out < 1) {
+    char *where = core_path("%s:/", path);
+    recur_fail(where, NULL, "no label or tag names");
+  }
+}
+
 /* Opens path:/<split>/{tokens,offsets} (seq2seq: and src_*), checks them, appends the part to sp.
  */
 static void add_part(dataset *ds, int split, hid_t file, int file_idx, const char *path) {
@@ -111,31 +153,8 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
     }
   }
 
-  hid_t tags = -1;
-  int32_t *labels = NULL;
-  if (ds->task == TASK_TAG) {
-    xfree(where), where = core_path("%s:/%s/tags", path, name);
-    if (H5Lexists(g, "tags", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
-    tags = H5Dopen2(g, "tags", H5P_DEFAULT);
-    if (tags < 0 || h5_len_1d(tags) != ntok)
-      recur_fail(where, NULL, "expected %lld tags, one per token", (long long)ntok);
-  }
-  if (task_has_labels(ds->task)) {
-    xfree(where), where = core_path("%s:/%s/labels", path, name);
-    if (H5Lexists(g, "labels", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
-    hid_t ld = H5Dopen2(g, "labels", H5P_DEFAULT);
-    if (ld < 0 || h5_len_1d(ld) != noff - 1)
-      recur_fail(where, NULL, "expected %lld labels, one per sequence", (long long)(noff - 1));
-    labels = xmalloc((size_t)noff * sizeof(int32_t));
-    if (noff > 1 && h5_read_range(ld, H5T_NATIVE_INT32, 0, (uint64_t)noff - 1, labels) < 0)
-      recur_fail(where, "the file is truncated or damaged (checksum)", "cannot read labels");
-    for (int64_t i = 0; i + 1 < noff; i++)
-      if (labels[i] < 0 || labels[i] >= ds->n_out)
-        recur_fail(where, "the dataset is damaged; prepare it again",
-                   "label %d at index %lld >= %lld labels", labels[i], (long long)i,
-                   (long long)ds->n_out);
-    H5Dclose(ld);
-  }
+  hid_t tags = ds->task == TASK_TAG ? open_tags(g, path, name, ntok) : -1;
+  int32_t *labels = task_has_labels(ds->task) ? read_labels(ds, g, path, name, noff - 1) : NULL;
 
   /* append */
   uint64_t base = sp->n_tok;
@@ -184,10 +203,12 @@ static void open_real(dataset *ds, hid_t f, const char *path) {
   char *where = core_path("%s:/", path), task[32] = "";
   strcpy(ds->split_on, "line");
   ds->eos_id = ds->unk_id = ds->src_unk_id = -1;
-  if (!h5_attr_get_str(f, "task", task, sizeof task) || task_parse(task) != TASK_FORECAST)
-    recur_fail(where, NULL, "a real-valued dataset's task must be forecast");
-  ds->task = TASK_FORECAST;
+  const int t = h5_attr_get_str(f, "task", task, sizeof task) ? task_parse(task) : -1;
+  if (t != TASK_FORECAST && t != TASK_CLASSIFY && t != TASK_TAG)
+    recur_fail(where, NULL, "a real-valued dataset's task must be forecast, classify or tag");
+  ds->task = (enum model_task)t;
   ds->horizon = 1;
+  if (t != TASK_FORECAST) read_out_names(ds, f, path);
   int64_t D = 0, nn = 0;
   if (!h5_attr_get_i64(f, "n_features", &D) || D < 1 || D > 65536)
     recur_fail(where, NULL, "attribute n_features missing or out of range");
@@ -249,7 +270,16 @@ static void open_real(dataset *ds, hid_t f, const char *path) {
     sp->n_seq = (uint64_t)no - 1;
     sp->n_tok = dims[0];
     sp->values = vd;
-    sp->part_tok = xcalloc(1, sizeof(uint64_t));
+    /* one part: the steps' tags (tag) */
+    sp->part_tok = xcalloc(2, sizeof(uint64_t));
+    sp->part_tok[1] = sp->n_tok;
+    sp->part_file = xcalloc(1, sizeof(int));
+    if (t == TASK_TAG) {
+      sp->tags = xmalloc(sizeof(int64_t));
+      sp->tags[0] = open_tags(g, path, name, (int64_t)sp->n_tok);
+      sp->n_parts = 1;
+    }
+    if (t == TASK_CLASSIFY) sp->labels = read_labels(ds, g, path, name, (int64_t)sp->n_seq);
     H5Gclose(g);
   }
   xfree(where);
@@ -318,11 +348,7 @@ dataset *dataset_open(const char *path) {
   h5_attr_get_str(f, "task", task, sizeof task);
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
   ds->task = (enum model_task)task_parse(task);
-  if (task_has_names(ds->task)) {
-    ds->out_names = h5_read_strings(f, task_has_labels(ds->task) ? "label_names" : "tag_names",
-                                    &ds->n_out, path);
-    if (ds->n_out < 1) recur_fail(where, NULL, "no label or tag names");
-  }
+  if (task_has_names(ds->task)) read_out_names(ds, f, path);
   if (ds->unk_id < -1 || ds->unk_id >= ds->vocab_size)
     recur_fail(where, NULL, "unk_id %lld out of range", (long long)ds->unk_id);
   ds->src_vocab = ds->vocab;
@@ -409,7 +435,7 @@ void dataset_close(dataset *ds) {
   for (int s = 0; s < SPLIT_COUNT; s++) {
     ds_split *sp = &ds->split[s];
     for (int p = 0; p < sp->n_parts; p++) {
-      H5Dclose(sp->tokens[p]);
+      if (sp->tokens) H5Dclose(sp->tokens[p]);
       if (sp->tags[p] >= 0) H5Dclose(sp->tags[p]);
       if (sp->src_tokens) H5Dclose(sp->src_tokens[p]);
     }

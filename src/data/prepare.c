@@ -243,6 +243,9 @@ void prepare_run(const prepare_opts *o) {
   if ((o->max_len > 0 || o->strict) && o->task != TASK_SEQ2SEQ)
     recur_usage_fail("--max-len and --strict cut or refuse the sides of seq2seq lines",
                      "--max-len needs --task seq2seq");
+  if ((o->label_column || o->tag_column) && o->level != LEVEL_REAL)
+    recur_usage_fail("text takes its labels and tags from the line (--task classify, tag)",
+                     "--label-column and --tag-column are for --level real");
   if (o->strict && o->max_len <= 0) recur_usage_fail(NULL, "--strict needs --max-len N");
   if (o->separate_vocab && (o->task != TASK_SEQ2SEQ || o->vocab_from))
     recur_usage_fail("a vocabulary for the sources is a seq2seq dataset's (and not with --vocab)",

@@ -4,6 +4,9 @@
  * checks every number and counts the sequences, the second writes float32 `values` (steps,
  * features) and `offsets` per split and the training split's per-feature mean and standard
  * deviation. Any bad number is a one-line error naming file, line and column; nothing is written.
+ * --label-column NAME (classify) takes each sequence's label from a column (the same on every row
+ * of the sequence), --tag-column NAME (tag) each step's tag; that column is not a feature, and the
+ * names it holds are numbered in sorted order (labels or tags per split, label_names/tag_names).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -12,16 +15,28 @@
 
 #include "prepare-impl.h"
 
+#define REAL_MAX_NAMES 65536 /* distinct labels or tags */
+
 typedef struct {
   const prepare_opts *o;
   char **names; /* (D) feature names, from the first file's header */
   int D;
+  char **cols; /* (n_cols) every column of the first file's header */
+  int n_cols;
+  int ocol;            /* the label or tag column (-1: none) */
+  unsigned char *skip; /* (n_cols) columns left unread (prepare_real_read), or NULL */
+  int task;            /* TASK_FORECAST, TASK_CLASSIFY or TASK_TAG */
+  /* label or tag names, sorted and unique (pass 1 collects them, pass 2 numbers them) */
+  char **onames;
+  int n_onames;
+  char *seq_label; /* classify: the label of the sequence being read */
+  uint32_t out_id; /* pass 2: the label (or tag) id of the row just read */
   char delim;
   uint64_t n_seq, seq, steps_in_seq;
   int pass;
   double val, test;
   /* pass 2 */
-  h5_appender vals[SPLIT_COUNT], offs[SPLIT_COUNT];
+  h5_appender vals[SPLIT_COUNT], offs[SPLIT_COUNT], outs[SPLIT_COUNT];
   uint64_t nstep[SPLIT_COUNT], nseq[SPLIT_COUNT];
   int cur; /* the split of the sequence being written */
   double *sum, *sum2;
@@ -64,21 +79,32 @@ static void header(rprep *r, char *line, const char *path) {
   split_fields(line, delim, f, n);
   for (int i = 0; i < n; i++) f[i] = trim(f[i]);
   r->delim = delim; /* each file CSV or TSV */
-  if (!r->names) {  /* the first file's header names the features */
-    r->D = n;
+  if (!r->cols) {   /* the first file's header names the features */
+    const char *want = r->o ? (r->o->label_column ? r->o->label_column : r->o->tag_column) : NULL;
+    r->n_cols = n;
+    r->cols = xmalloc((size_t)n * sizeof(char *));
     r->names = xmalloc((size_t)n * sizeof(char *));
+    r->ocol = -1;
     for (int i = 0; i < n; i++) {
       if (!*f[i])
         recur_fail(where, "the first row names the features, one name per column",
                    "column %d has no name", i + 1);
       for (int j = 0; j < i; j++)
-        if (!strcmp(f[i], r->names[j]))
+        if (!strcmp(f[i], r->cols[j]))
           recur_fail(where, "give every column its own name", "column name '%s' repeats", f[i]);
-      r->names[i] = xstrdup(f[i]);
+      r->cols[i] = xstrdup(f[i]);
+      if (want && !strcmp(f[i], want))
+        r->ocol = i;
+      else
+        r->names[r->D++] = r->cols[i];
     }
+    if (want && r->ocol < 0)
+      recur_fail(where, "name a column of the header",
+                 "no column '%s' (--label-column/--tag-column)", want);
+    if (r->D == 0) recur_fail(where, "give at least one column of numbers", "no feature column");
   } else {
-    int same = n == r->D;
-    for (int i = 0; same && i < n; i++) same = !strcmp(f[i], r->names[i]);
+    int same = n == r->n_cols;
+    for (int i = 0; same && i < n; i++) same = !strcmp(f[i], r->cols[i]);
     if (!same)
       recur_fail(where, "give every file the same header row",
                  "the header differs from the first file's");
@@ -91,10 +117,68 @@ static void seq_end(rprep *r) {
   if (r->steps_in_seq == 0) return;
   if (r->pass == 2) {
     h5_appender_push(&r->offs[r->cur], &r->nstep[r->cur], 1);
+    if (r->task == TASK_CLASSIFY) h5_appender_push(&r->outs[r->cur], &r->out_id, 1);
     r->nseq[r->cur]++;
   }
   r->seq++;
   r->steps_in_seq = 0;
+  xfree(r->seq_label);
+  r->seq_label = NULL;
+}
+
+static void rprep_free(rprep *r) {
+  for (int i = 0; i < r->n_cols; i++) xfree(r->cols[i]);
+  xfree(r->cols);
+  xfree(r->names); /* its entries are cols' */
+  for (int i = 0; i < r->n_onames; i++) xfree(r->onames[i]);
+  xfree(r->onames);
+  xfree(r->seq_label);
+  xfree(r->skip);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* the label or tag column's value s of a row: kept (pass 1: a new name joins the sorted set) and
+ * numbered (pass 2) */
+static void out_value(rprep *r, const char *s, const char *path, uint64_t lineno) {
+  char *where = NULL;
+  if (!*s) {
+    where =
+        core_path("%s:line %llu, column %s", path, (unsigned long long)lineno, r->cols[r->ocol]);
+    recur_fail(where, "give every row its label or tag", "empty");
+  }
+  if (r->task == TASK_CLASSIFY) { /* one label per sequence */
+    if (r->seq_label && strcmp(r->seq_label, s) != 0) {
+      where =
+          core_path("%s:line %llu, column %s", path, (unsigned long long)lineno, r->cols[r->ocol]);
+      recur_fail(where, "give a sequence one label (a blank line starts the next sequence)",
+                 "'%s' after '%s' in the same sequence", s, r->seq_label);
+    }
+    if (r->seq_label) return;
+    r->seq_label = xstrdup(s);
+  }
+  char **hit =
+      r->n_onames ? bsearch(&s, r->onames, (size_t)r->n_onames, sizeof(char *), cmp_str) : NULL;
+  if (r->pass == 2) {
+    RECUR_ASSERT(hit != NULL);
+    r->out_id = (uint32_t)(hit - r->onames);
+    return;
+  }
+  if (hit) return;
+  if (r->n_onames == REAL_MAX_NAMES) {
+    where =
+        core_path("%s:line %llu, column %s", path, (unsigned long long)lineno, r->cols[r->ocol]);
+    recur_fail(where, "is it a column of numbers? --label-column/--tag-column name classes",
+               "more than %d different values", REAL_MAX_NAMES);
+  }
+  int at = 0; /* insert in order */
+  while (at < r->n_onames && strcmp(r->onames[at], s) < 0) at++;
+  r->onames = xrealloc(r->onames, (size_t)(r->n_onames + 1) * sizeof(char *));
+  memmove(r->onames + at + 1, r->onames + at, (size_t)(r->n_onames - at) * sizeof(char *));
+  r->onames[at] = xstrdup(s);
+  r->n_onames++;
 }
 
 /* the split of sequence i: a pure function of (seed, i) */
@@ -104,27 +188,33 @@ static int split_of(const rprep *r, uint64_t i) {
 }
 
 static void data_row(rprep *r, char *line, const char *path, uint64_t lineno, char **f) {
-  int n = split_fields(line, r->delim, f, r->D);
-  if (n != r->D) {
+  int n = split_fields(line, r->delim, f, r->n_cols);
+  if (n != r->n_cols) {
     char *where = core_path("%s:line %llu", path, (unsigned long long)lineno);
-    recur_fail(where, "give every row one number per column of the header",
-               "%d fields, the header has %d", n, r->D);
+    recur_fail(where, "give every row one value per column of the header",
+               "%d fields, the header has %d", n, r->n_cols);
   }
   if (r->steps_in_seq == 0 && r->pass == 2) r->cur = split_of(r, r->seq);
-  for (int i = 0; i < n; i++) {
+  for (int i = 0, j = 0; i < n; i++) {
     char *s = trim(f[i]), *end = NULL;
+    if (r->skip && r->skip[i]) continue;
+    if (i == r->ocol) {
+      out_value(r, s, path, lineno);
+      continue;
+    }
     errno = 0;
     double v = strtod(s, &end);
     if (!*s || *end || !isfinite(v) || !isfinite((float)v)) {
       char *where =
-          core_path("%s:line %llu, column %s", path, (unsigned long long)lineno, r->names[i]);
+          core_path("%s:line %llu, column %s", path, (unsigned long long)lineno, r->cols[i]);
       recur_fail(where, "give finite numbers (a blank line ends a sequence)",
                  !*s || *end ? "'%s' is not a number" : "'%s' is not a finite float32 number", s);
     }
-    r->row[i] = (float)v;
+    r->row[j++] = (float)v;
   }
   r->steps_in_seq++;
   if (r->pass != 2) return;
+  if (r->task == TASK_TAG) h5_appender_push(&r->outs[r->cur], &r->out_id, 1);
   h5_appender_push(&r->vals[r->cur], r->row, 1);
   r->nstep[r->cur]++;
   if (r->cur == SPLIT_TRAIN)
@@ -149,7 +239,7 @@ static void pass_over(rprep *r, char **files, int nf) {
       while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
       if (lineno == 1) {
         header(r, line, path);
-        if (!f) f = xmalloc((size_t)r->D * sizeof(char *));
+        if (!f) f = xmalloc((size_t)r->n_cols * sizeof(char *));
         if (!r->row) r->row = xmalloc((size_t)r->D * sizeof(float));
         continue;
       }
@@ -167,8 +257,9 @@ static void pass_over(rprep *r, char **files, int nf) {
   xfree(f);
 }
 
-float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n) {
-  rprep rr = {.pass = 1}, *r = &rr;
+float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n, int64_t **seq_off,
+                         int64_t *n_seq) {
+  rprep rr = {.pass = 1, .ocol = -1}, *r = &rr;
   FILE *in = xfopen(path, "rb");
   if (!in) recur_fail(path, NULL, "cannot open: %s", strerror(errno));
   char *line = NULL, **f = NULL;
@@ -176,47 +267,85 @@ float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n
   ssize_t got;
   uint64_t lineno = 0;
   float *out = NULL;
+  int *pos = xmalloc((size_t)D * sizeof(int)); /* feature i: its place among the parsed columns */
+  int64_t *off = xmalloc(sizeof(int64_t)), ns = 0;
+  off[0] = 0;
   *n = 0;
   while ((got = getline(&line, &cap, in)) > 0) {
     lineno++;
     while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
-    if (lineno == 1) {
+    if (lineno == 1) { /* the model's features by name, in any order; other columns ignored */
       header(r, line, path);
-      int same = r->D == D;
-      for (int i = 0; same && i < D; i++) same = !strcmp(r->names[i], names[i]);
-      if (!same) {
-        char *where = core_path("%s:line 1", path);
-        recur_fail(where, "give the features the model was trained on, in its order",
-                   "the header differs from the model's features");
+      r->skip = xcalloc((size_t)r->n_cols, 1);
+      for (int c = 0; c < r->n_cols; c++) r->skip[c] = 1;
+      for (int i = 0; i < D; i++) {
+        int c = 0;
+        while (c < r->n_cols && strcmp(r->cols[c], names[i]) != 0) c++;
+        if (c == r->n_cols) {
+          char *where = core_path("%s:line 1", path);
+          recur_fail(where, "give the features the model was trained on (any order)",
+                     "no column '%s'", names[i]);
+        }
+        r->skip[c] = 0;
       }
-      f = xmalloc((size_t)D * sizeof(char *));
+      for (int i = 0; i < D; i++) { /* parsed columns keep their order */
+        pos[i] = 0;
+        for (int c = 0; c < r->n_cols && strcmp(r->cols[c], names[i]) != 0; c++)
+          pos[i] += !r->skip[c];
+      }
+      f = xmalloc((size_t)r->n_cols * sizeof(char *));
       r->row = xmalloc((size_t)D * sizeof(float));
       continue;
     }
-    if (!*trim(line)) {
-      if (*n > 0) break; /* the first sequence only */
+    if (!*trim(line)) { /* a blank line ends a sequence */
+      if (*n > off[ns]) {
+        off = xrealloc(off, (size_t)(++ns + 1) * sizeof(int64_t));
+        off[ns] = *n;
+      }
       continue;
     }
     data_row(r, line, path, lineno, f);
     out = xrealloc(out, (size_t)(*n + 1) * (size_t)D * sizeof(float));
-    memcpy(out + *n * D, r->row, (size_t)D * sizeof(float));
+    for (int i = 0; i < D; i++) out[*n * D + i] = r->row[pos[i]];
     (*n)++;
   }
   if (lineno == 0) recur_fail(path, "give a header row naming the features", "empty input");
+  if (*n > off[ns]) {
+    off = xrealloc(off, (size_t)(++ns + 1) * sizeof(int64_t));
+    off[ns] = *n;
+  }
+  *seq_off = off;
+  *n_seq = ns;
+  xfree(pos);
   xfree(line);
   xfree(f);
   xfree(r->row);
-  for (int i = 0; i < r->D; i++) xfree(r->names[i]);
-  xfree(r->names);
+  rprep_free(r);
   xfclose(in);
   return out;
 }
 
 void prep_real_run(const prepare_opts *o, char **files, int nf) {
-  if (o->task != TASK_LM && o->task != TASK_FORECAST)
-    recur_usage_fail("real-valued sequences are prepared for forecasting for now",
-                     "--level real takes --task forecast, not %s", task_names[o->task]);
-  rprep rr = {.o = o, .pass = 1}, *r = &rr;
+  rprep rr = {.o = o, .pass = 1, .task = TASK_FORECAST}, *r = &rr;
+  if (o->label_column && o->tag_column)
+    recur_usage_fail("a sequence has a label (classify) or its steps have tags (tag)",
+                     "give --label-column or --tag-column, not both");
+  if (o->label_column || o->tag_column) {
+    r->task = o->label_column ? TASK_CLASSIFY : TASK_TAG;
+    if (o->task != TASK_LM && (int)o->task != r->task)
+      recur_usage_fail(NULL, "%s goes with --task %s, not --task %s",
+                       o->label_column ? "--label-column" : "--tag-column", task_names[r->task],
+                       task_names[o->task]);
+  } else if (o->task == TASK_CLASSIFY || o->task == TASK_TAG) {
+    recur_usage_fail("for example --label-column activity",
+                     "--task %s on real-valued sequences takes its %s from a column: give %s NAME",
+                     task_names[o->task], o->task == TASK_CLASSIFY ? "labels" : "tags",
+                     o->task == TASK_CLASSIFY ? "--label-column" : "--tag-column");
+  } else if (o->task != TASK_LM && o->task != TASK_FORECAST) {
+    recur_usage_fail("real-valued sequences are for forecast, classify or tag",
+                     "--level real takes --task forecast, classify or tag, not %s",
+                     task_names[o->task]);
+  }
   pass_over(r, files, nf);
   r->n_seq = r->seq;
   if (r->n_seq == 0)
@@ -234,11 +363,18 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
   h5_attr_set_i64(fo, "version", DATASET_VERSION);
   h5_attr_set_str(fo, "level", ds_level_names[LEVEL_REAL]);
   h5_attr_set_str(fo, "split_on", "line");
-  h5_attr_set_str(fo, "task", task_names[TASK_FORECAST]);
+  h5_attr_set_str(fo, "task", task_names[r->task]);
   h5_attr_set_i64(fo, "vocab_size", 0);
   h5_attr_set_i64(fo, "n_features", r->D);
   h5_attr_set_i64(fo, "seed", (int64_t)o->seed);
   h5_write_strings(fo, "feature_names", r->names, r->D);
+  const int cls = r->task == TASK_CLASSIFY;
+  if (r->task != TASK_FORECAST) { /* the names of the labels (tags) and the column they came from */
+    h5_attr_set_i64(fo, cls ? "n_labels" : "n_tags", r->n_onames);
+    h5_write_strings(fo, cls ? "label_names" : "tag_names", r->onames, r->n_onames);
+    h5_attr_set_str(fo, cls ? "label_column" : "tag_column", r->cols[r->ocol]);
+  }
+  hid_t ot = r->n_onames <= 256 ? H5T_STD_U8LE : H5T_STD_U16LE;
   hid_t g[SPLIT_COUNT];
   const uint64_t zero = 0;
   for (int k = 0; k < SPLIT_COUNT; k++) {
@@ -247,6 +383,9 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
                           sizeof(float), (uint64_t)r->D, 4096, tmp);
     h5_appender_open(&r->offs[k], g[k], "offsets", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 8192, tmp);
     h5_appender_push(&r->offs[k], &zero, 1);
+    if (r->task != TASK_FORECAST)
+      h5_appender_open(&r->outs[k], g[k], cls ? "labels" : "tags", ot, H5T_NATIVE_UINT32, 4,
+                       cls ? 8192 : 4096, tmp);
   }
   r->sum = xcalloc((size_t)r->D, sizeof(double));
   r->sum2 = xcalloc((size_t)r->D, sizeof(double));
@@ -256,6 +395,7 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
   for (int k = 0; k < SPLIT_COUNT; k++) {
     h5_appender_close(&r->vals[k]);
     h5_appender_close(&r->offs[k]);
+    if (r->task != TASK_FORECAST) h5_appender_close(&r->outs[k]);
     h5_attr_set_i64(g[k], "n_sequences", (int64_t)r->nseq[k]);
     h5_attr_set_i64(g[k], "n_tokens", (int64_t)r->nstep[k]); /* time steps */
     H5Gclose(g[k]);
@@ -277,9 +417,15 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
   h5_close_file(fo, tmp);
   core_commit(tmp, o->out);
   if (!o->quiet)
-    printf("wrote %s: real level, %d features, train %llu seq / %llu steps, val %llu / %llu, test "
+    printf("wrote %s: real level, %d features%s%s%s, train %llu seq / %llu steps, val %llu / %llu, "
+           "test "
            "%llu / %llu\n",
-           o->out, r->D, (unsigned long long)r->nseq[0], (unsigned long long)r->nstep[0],
+           o->out, r->D, r->task == TASK_FORECAST ? "" : ", ",
+           r->task == TASK_FORECAST ? "" : r->cols[r->ocol],
+           r->task == TASK_CLASSIFY ? " labels"
+           : r->task == TASK_TAG    ? " tags"
+                                    : "",
+           (unsigned long long)r->nseq[0], (unsigned long long)r->nstep[0],
            (unsigned long long)r->nseq[1], (unsigned long long)r->nstep[1],
            (unsigned long long)r->nseq[2], (unsigned long long)r->nstep[2]);
   xfree(tmp);
@@ -288,6 +434,5 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
   xfree(r->sum);
   xfree(r->sum2);
   xfree(r->row);
-  for (int i = 0; i < r->D; i++) xfree(r->names[i]);
-  xfree(r->names);
+  rprep_free(r);
 }

@@ -66,8 +66,11 @@ void model_config_check(const model_config *c) {
   if (c->in_hidden < 0 || c->in_hidden > 65536 || (c->in_hidden > 0 && c->n_in < 1))
     recur_fail(NULL, "the MLP reads real-valued inputs",
                "--encoder-hidden needs real-valued inputs");
-  if (c->n_in < 0 || c->n_in > 65536 || (c->task == TASK_FORECAST) != (c->n_in > 0))
-    recur_fail(NULL, NULL, "real-valued inputs (%d features) go with --task forecast", c->n_in);
+  if (c->n_in < 0 || c->n_in > 65536 || (c->task == TASK_FORECAST && c->n_in < 1) ||
+      (c->n_in > 0 && c->task != TASK_FORECAST && c->task != TASK_CLASSIFY && c->task != TASK_TAG))
+    recur_fail(NULL, NULL,
+               "real-valued inputs (%d features) go with --task forecast, classify or tag",
+               c->n_in);
   if (c->task == TASK_FORECAST &&
       (c->horizon < 1 || c->loss < 0 || c->loss >= LOSS_COUNT || c->bidirectional ||
        c->tie_weights || c->softmax != SOFTMAX_FULL || c->readout_hidden > 0 || c->proj > 0))
@@ -82,6 +85,9 @@ void model_config_check(const model_config *c) {
     recur_fail(NULL, NULL, "--dropout-locked and --dropout-embed must be in [0, 1)");
   if (!(c->weight_drop >= 0 && c->weight_drop < 1))
     recur_fail(NULL, NULL, "--weight-drop must be in [0, 1), got %g", c->weight_drop);
+  if (c->dropout_embed > 0 && c->n_in > 0)
+    recur_fail(NULL, "whole-word dropout drops rows of an embedding",
+               "--dropout-embed needs token inputs, not real-valued ones");
   if (c->dropout > 0 && c->dropout_locked > 0)
     recur_fail(NULL, "give one of them", "--dropout and --dropout-locked both drop between layers");
   if (c->task < 0 || c->task >= TASK_COUNT) recur_fail(NULL, NULL, "unknown task");

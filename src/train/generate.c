@@ -386,6 +386,28 @@ void generate_frames(model *m, const float *prime, int64_t n, int64_t length, do
   xfree(h), xfree(c), xfree(x), xfree(zeros);
 }
 
+/* forward one packed sequence of n steps and write its label and probability (classify) or its
+ * tags (tag: word/TAG tokens with ids, a tag character per character, or tags separated by spaces
+ * for real-valued steps) */
+static void predict_write(model *m, const model_vocab *v, batch *b, int n, const int32_t *ids,
+                          FILE *out) {
+  const int O = m->O, word_tags = m->cfg.task == TASK_TAG && v->level == LEVEL_WORD;
+  int32_t none = -1;
+  if (m->cfg.task == TASK_CLASSIFY) batch_set_labels(b, &none);
+  model_forward(m, b, NULL, NULL, 0, 0);
+  if (m->cfg.task == TASK_CLASSIFY) {
+    int best = vec_argmax(m->probs, O);
+    fprintf(out, "%s\t%.4f", v->out_names[best], m->probs[best]);
+  }
+  for (int r = 0; m->cfg.task == TASK_TAG && r < n; r++) { /* packed row r is position r */
+    const char *tag = v->out_names[vec_argmax(m->probs + (int64_t)r * O, O)];
+    if (word_tags)
+      fprintf(out, "%s%s/%s", r ? " " : "", v->vocab[ids[r]], tag);
+    else
+      fprintf(out, "%s%s", r && m->cfg.n_in > 0 ? " " : "", tag);
+  }
+}
+
 void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, const char *text,
                       batch *b, FILE *out) {
   int64_t n64 = 0;
@@ -393,26 +415,22 @@ void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, con
   int32_t *ids = tokenize_encode(vi, text, &n64, TOKENIZE_UNK, word_tags, "input");
   int n = (int)n64;
   uint64_t id0 = 0;
-  int32_t none = -1;
-  const int O = m->O;
   if (n > 0) {
     batch_pack(b, 1, &n, &ids, NULL, &id0);
-    if (m->cfg.task == TASK_CLASSIFY) batch_set_labels(b, &none);
-    model_forward(m, b, NULL, NULL, 0, 0);
-    if (m->cfg.task == TASK_CLASSIFY) {
-      int best = vec_argmax(m->probs, O);
-      fprintf(out, "%s\t%.4f", v->out_names[best], m->probs[best]);
-    }
-    for (int r = 0; m->cfg.task == TASK_TAG && r < n;
-         r++) { /* packed row r of one sequence is position r */
-      const char *tag = v->out_names[vec_argmax(m->probs + (int64_t)r * O, O)];
-      if (word_tags)
-        fprintf(out, "%s%s/%s", r ? " " : "", v->vocab[ids[r]], tag);
-      else
-        fputs(tag, out);
-    }
+    predict_write(m, v, b, n, ids, out);
   }
   fputc('\n', out);
   fflush(out);
   xfree(ids);
+}
+
+void generate_predict_frames(model *m, const model_vocab *v, const float *x, int n, batch *b,
+                             FILE *out) {
+  uint64_t id0 = 0;
+  RECUR_ASSERT(m->cfg.n_in > 0 && n > 0);
+  batch_pack(b, 1, &n, NULL, NULL, &id0);
+  batch_set_values(b, &x, NULL, m->cfg.n_in);
+  predict_write(m, v, b, n, NULL, out);
+  fputc('\n', out);
+  fflush(out);
 }

@@ -82,18 +82,20 @@ static void load_sources(items *it, const dataset *ds, int split, const uint64_t
   }
 }
 
-/* forecast: sequences q[0..n) of frames; item i's inputs are frames 0 .. k-1-h and its targets
- * frames h .. k-1 (k frames after the max_len cut, h the horizon) */
+/* real-valued sequences q[0..n) of frames. forecast: item i's inputs are frames 0 .. k-1-h and its
+ * targets frames h .. k-1 (k frames after the max_len cut, h the horizon); classify and tag: every
+ * frame is an input, the targets a label per sequence or a tag per frame */
 static void load_frames(items *it, const dataset *ds, int split, const uint64_t *q, int n,
                         int max_len) {
   const int64_t D = ds->n_features;
+  const int fc = ds->task == TASK_FORECAST;
   int64_t total = 0, longest = 1;
   for (int i = 0; i < n; i++) {
     const int64_t k = items_seq_tokens(ds, split, q[i], max_len);
     total += k;
     longest = k > longest ? k : longest;
   }
-  items_reserve(it, n, 1);
+  items_reserve(it, n, ds->task == TASK_TAG ? total : 1);
   if (total * D > it->vcap) {
     it->vpool = xrealloc(it->vpool, (size_t)(total * D) * sizeof(float));
     it->vcap = total * D;
@@ -107,15 +109,23 @@ static void load_frames(items *it, const dataset *ds, int split, const uint64_t 
   it->yv = xrealloc(it->yv, (size_t)(n > 0 ? n : 1) * sizeof(float *));
   it->zv = xrealloc(it->zv, (size_t)(n > 0 ? n : 1) * sizeof(int32_t *));
   float *p = it->vpool;
+  int32_t *tg = it->tagpool;
   for (int i = 0; i < n; i++) {
     const int64_t k = items_seq_tokens(ds, split, q[i], max_len);
-    dataset_read_values(ds, split, ds->split[split].offsets[q[i]], (uint64_t)k, p);
+    const uint64_t o = ds->split[split].offsets[q[i]];
+    dataset_read_values(ds, split, o, (uint64_t)k, p);
     it->xv[i] = p;
-    it->yv[i] = p + (int64_t)ds->horizon * D;
+    it->yv[i] = fc ? p + (int64_t)ds->horizon * D : NULL;
     it->zv[i] = it->zeros;
+    it->tgt[i] = NULL;
+    if (ds->task == TASK_TAG) {
+      dataset_read_tags(ds, split, o, (uint64_t)k, tg);
+      it->tgt[i] = tg;
+      tg += k;
+    }
     it->len[i] = items_seq_steps(ds, split, q[i], max_len);
     it->ids[i] = q[i];
-    it->labels[i] = -1;
+    it->labels[i] = ds->task == TASK_CLASSIFY ? ds->split[split].labels[q[i]] : -1;
     p += k * D;
   }
 }
@@ -124,7 +134,7 @@ static void load_frames(items *it, const dataset *ds, int split, const uint64_t 
  * x0 .. x_{n-1}; without, inputs x0 .. x_{n-2} and targets x1 .. x_{n-1}. */
 void items_load_sequences(items *it, const dataset *ds, int split, const uint64_t *q, int n,
                           int max_len) {
-  if (ds->task == TASK_FORECAST) return load_frames(it, ds, split, q, n, max_len);
+  if (ds->level == LEVEL_REAL) return load_frames(it, ds, split, q, n, max_len);
   int64_t total = 0;
   for (int i = 0; i < n; i++) total += items_seq_tokens(ds, split, q[i], max_len) + 1;
   items_reserve(it, n, total);
@@ -165,12 +175,15 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
 
 /* Pack n items into b with their targets (next tokens, tags, or a label per sequence). */
 void items_pack(batch *b, const items *it, int n, const dataset *ds) {
+  const int real = ds->level == LEVEL_REAL;
   if (ds->task == TASK_FORECAST) { /* frames: the token side is zeros (every step a target) */
     batch_pack(b, n, it->len, NULL, it->zv, it->ids);
     batch_set_values(b, (const float *const *)it->xv, (const float *const *)it->yv, ds->n_features);
     return;
   }
-  batch_pack(b, n, it->len, it->in, ds->task == TASK_CLASSIFY ? NULL : it->tgt, it->ids);
+  batch_pack(b, n, it->len, real ? NULL : it->in, ds->task == TASK_CLASSIFY ? NULL : it->tgt,
+             it->ids);
+  if (real) batch_set_values(b, (const float *const *)it->xv, NULL, ds->n_features);
   if (ds->task == TASK_CONDLM) batch_set_labels(b, it->labels); /* the condition, not a target */
   if (ds->task == TASK_SEQ2SEQ) batch_set_sources(b, it->src_len, it->src);
   if (ds->task == TASK_CLASSIFY) {

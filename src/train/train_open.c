@@ -247,6 +247,11 @@ void trainer_open(trainer *t, const train_opts *given) {
   gemm_use(gemm_kernel_of(o->precision, o->gemm));
   t->ds = dataset_open(o->data);
   const dataset *ds = t->ds;
+  if (!t->ckdir) { /* the dataset says what it is for: --task and --mode default to it */
+    if (!o->given[opts_find(train_options(), "--task")]) t->opts.mc.task = ds->task;
+    if (!o->given[opts_find(train_options(), "--mode")] && o->mc.task != TASK_LM)
+      t->opts.mode = MODE_SEQUENCES;
+  }
   if (ds->level == LEVEL_REAL) t->ds->horizon = o->mc.horizon;
   const ds_split *tr = &ds->split[SPLIT_TRAIN];
   if (tr->n_tok == 0)
@@ -293,10 +298,13 @@ void trainer_open(trainer *t, const train_opts *given) {
                (long long)o->eval_every);
     else
       snprintf(val, sizeof val, "validation at the end (--eval-every N for more)");
-    printf("recur: %s %dx%d (embed %d, vocab %d), %lld parameters; %s mode, global batch %d%s%d, "
+    char in[64];
+    snprintf(in, sizeof in, mc->n_in > 0 ? "%d features" : "vocab %d",
+             mc->n_in > 0 ? mc->n_in : mc->vocab);
+    printf("recur: %s %dx%d (embed %d, %s), %lld parameters; %s mode, global batch %d%s%d, "
            "%d rank(s) x accum %d\n"
            "recur: %s; %s\n",
-           cell_names[mc->cell], mc->layers, mc->hidden, mc->embed, mc->vocab,
+           cell_names[mc->cell], mc->layers, mc->hidden, mc->embed, in,
            (long long)t->m->n_params, mode_names[o->mode], o->B,
            t->stream ? " x seq-len " : ", max-len ", t->stream ? o->T : o->max_len, t->W, o->accum,
            length, val);

@@ -117,7 +117,7 @@ assert quick or mse * 10 <= naive, (mse, naive)
 PY
 expect_fail "a forecaster needs --prime" "$RECUR" sample run --length 5
 printf 'a,c\n1,2\n' > badprime.csv
-expect_fail "the header differs from the model's features" "$RECUR" sample run --prime badprime.csv --length 5
+expect_fail "no column 'b' (badprime.csv:line 1)" "$RECUR" sample run --prime badprime.csv --length 5
 
 "$RECUR" train "${common[@]}" --steps 10 --log-every 1 --eval-every 0 --accum 2 --quiet --out a2
 timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --steps 10 --log-every 1 --eval-every 0 --quiet --out n2
@@ -132,6 +132,6 @@ expect_fail "the dataset's features differ from the model's" "$RECUR" eval run -
 expect_fail "this is a forecast model: it reads frames, not text" "$RECUR" predict run "1,2"
 printf 'hello world\n' > t.txt
 "$RECUR" prepare t.txt -o t.h5 --quiet
-expect_fail "the dataset is for lm, the model for forecast" "$RECUR" eval run --data t.h5 --split train
+expect_fail "the dataset holds text, the model reads real-valued sequences" "$RECUR" eval run --data t.h5 --split train
 expect_fail "the dataset is for --task lm, not --task forecast" "$RECUR" train --data t.h5 --task forecast --mode sequences --out bad
 echo "forecast: ok"

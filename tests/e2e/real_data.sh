@@ -73,7 +73,8 @@ printf 'x,x\n1,2\n' > e7.csv
 expect_fail "column name 'x' repeats" "$RECUR" prepare e7.csv -o bad/e7.h5 --level real
 printf 'x,y\n' > e8.csv
 expect_fail "no sequence found" "$RECUR" prepare e8.csv -o bad/e8.h5 --level real
-expect_fail "--level real takes --task forecast, not classify" "$RECUR" prepare a.csv -o bad/cls.h5 --level real --task classify
+expect_fail "--task classify on real-valued sequences takes its labels from a column: give --label-column NAME" "$RECUR" prepare a.csv -o bad/cls.h5 --level real --task classify
+expect_fail "--level real takes --task forecast, classify or tag, not seq2seq" "$RECUR" prepare a.csv -o bad/s2s.h5 --level real --task seq2seq
 no_leftovers bad
 "$RECUR" train --data r.h5 --task forecast --mode sequences --steps 2 --quiet --out bad/run
 echo "real_data: ok"

@@ -165,21 +165,24 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
   model_free(m);
 }
 
-/* forecast: real-valued inputs through the input layer (normalised by stored statistics), the MSE
- * or Gaussian loss of the next frame */
+/* real-valued inputs through the input layer (normalised by stored statistics): forecast's MSE or
+ * Gaussian loss of the next frame, or a label per sequence (classify: bidi, pool) or tags (tag) */
 static int g_inh; /* --encoder-hidden */
-static void run_forecast(int cell, int layers, float dropout, int loss) {
+static void run_real(int cell, int layers, float dropout, int task, int loss, int bidi, int pool) {
   enum { DIN = 3 };
   model_config c = {.cell = cell,
                     .layers = layers,
                     .hidden = 6,
                     .embed = 5,
                     .dropout = dropout,
-                    .task = TASK_FORECAST,
+                    .task = task,
                     .n_in = DIN,
                     .horizon = 1,
                     .in_hidden = g_inh,
-                    .loss = loss};
+                    .loss = loss,
+                    .bidirectional = bidi,
+                    .pool = pool,
+                    .n_out = task == TASK_FORECAST ? 0 : 4};
   model *m = model_create(&c, 17);
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
   m->in_mean = malloc(DIN * sizeof(double));
@@ -187,7 +190,7 @@ static void run_forecast(int cell, int layers, float dropout, int loss) {
   for (int d = 0; d < DIN; d++) m->in_mean[d] = 0.3 * d - 0.2, m->in_std[d] = 0.5 + d;
   int len[NSEQ] = {5, 2, 4};
   float x[NSEQ][6 * DIN], y[NSEQ][6 * DIN];
-  int32_t zero[6] = {0}, *zs[NSEQ];
+  int32_t zero[6] = {0}, *zs[NSEQ], tags[NSEQ][6], labels[NSEQ] = {2, 0, 3};
   const float *xs[NSEQ], *ys[NSEQ];
   uint64_t ids[NSEQ] = {4, 5, 6};
   for (int s = 0; s < NSEQ; s++) {
@@ -195,11 +198,15 @@ static void run_forecast(int cell, int layers, float dropout, int loss) {
       x[s][i] = 2.0f * rng_uniform(rng_key(21, RNG_TEST, (uint64_t)s, (uint64_t)i, 0)) - 1.0f;
       y[s][i] = 2.0f * rng_uniform(rng_key(22, RNG_TEST, (uint64_t)s, (uint64_t)i, 0)) - 1.0f;
     }
-    xs[s] = x[s], ys[s] = y[s], zs[s] = zero;
+    for (int t = 0; t < 6; t++)
+      tags[s][t] = (int32_t)(rng_key(23, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % 4);
+    xs[s] = x[s], ys[s] = y[s];
+    zs[s] = task == TASK_TAG ? tags[s] : zero; /* forecast: every step a target */
   }
   batch b = {0};
-  batch_pack(&b, NSEQ, len, NULL, zs, ids);
-  batch_set_values(&b, xs, ys, DIN);
+  batch_pack(&b, NSEQ, len, NULL, task == TASK_CLASSIFY ? NULL : zs, ids);
+  batch_set_values(&b, xs, task == TASK_FORECAST ? ys : NULL, DIN);
+  if (task == TASK_CLASSIFY) batch_set_labels(&b, labels), b.n_targets = NSEQ;
   memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
   loss_of(m, &b, NULL, NULL);
   model_backward(m, &b, 1.0f);
@@ -222,9 +229,10 @@ static void run_forecast(int cell, int layers, float dropout, int loss) {
       worst = fabs(fd - an) > worst ? fabs(fd - an) : worst;
     }
     double rel = sqrt(diff2) / (sqrt(num2) + 1e-6);
-    CHECK(rel < 5e-3 && worst < 5e-3, "forecast %s %dL loss %s %s: relative error %.2e, worst %.2e",
-          cell_names[cell], layers, loss_names[loss], T->name, rel, worst);
-    CHECK(num2 > 0, "forecast %s: %s gradient is all zero", cell_names[cell], T->name);
+    CHECK(rel < 5e-3 && worst < 5e-3, "real %s %s %dL loss %s %s: relative error %.2e, worst %.2e",
+          task_names[task], cell_names[cell], layers, loss_names[loss], T->name, rel, worst);
+    CHECK(num2 > 0, "real %s %s: %s gradient is all zero", task_names[task], cell_names[cell],
+          T->name);
   }
   free(g);
   batch_free(&b);
@@ -362,12 +370,18 @@ int main(void) {
   }
   g_attn = ATTN_NONE;
   /* real-valued inputs and frames out */
-  for (int cell = 0; cell < CELL_COUNT; cell++) run_forecast(cell, 2, 0.0f, LOSS_MSE);
-  run_forecast(CELL_LSTM, 1, 0.0f, LOSS_GAUSSIAN);
-  run_forecast(CELL_GRU, 2, 0.3f, LOSS_GAUSSIAN);
+  for (int cell = 0; cell < CELL_COUNT; cell++) run_real(cell, 2, 0.0f, TASK_FORECAST, 0, 0, 0);
+  run_real(CELL_LSTM, 1, 0.0f, TASK_FORECAST, LOSS_GAUSSIAN, 0, 0);
+  run_real(CELL_GRU, 2, 0.3f, TASK_FORECAST, LOSS_GAUSSIAN, 0, 0);
+  for (int cell = 0; cell < CELL_COUNT; cell++) { /* classifying and tagging frames */
+    run_real(cell, 2, 0.0f, TASK_CLASSIFY, 0, 0, POOL_LAST);
+    run_real(cell, 1, 0.0f, TASK_TAG, 0, cell == CELL_GRU, 0);
+  }
+  run_real(CELL_GRU, 2, 0.3f, TASK_CLASSIFY, 0, 1, POOL_MEAN);
   g_inh = 7; /* the MLP input */
-  run_forecast(CELL_LSTM, 2, 0.0f, LOSS_MSE);
-  run_forecast(CELL_RNN_TANH, 1, 0.0f, LOSS_GAUSSIAN);
+  run_real(CELL_LSTM, 2, 0.0f, TASK_FORECAST, LOSS_MSE, 0, 0);
+  run_real(CELL_RNN_TANH, 1, 0.0f, TASK_FORECAST, LOSS_GAUSSIAN, 0, 0);
+  run_real(CELL_LSTM, 1, 0.0f, TASK_CLASSIFY, 0, 1, POOL_LAST);
   g_inh = 0;
   /* input feeding: the decoder step by step, h~ of each step into the next one's input (rnn_tanh:
    * 1 layer, whose encoder gradients stay small enough for the step's truncation error) */
