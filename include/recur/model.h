@@ -233,6 +233,11 @@ void model_backward(model *m, const batch *b, float scale);
 void model_cond_state(model *m, const int32_t *labels, int64_t B, float *h0, float *c0);
 /* Final states (L, B, H) of each row at its last step; c only for lstm (else left alone). */
 void model_final_state(const model *m, const batch *b, float *hT, float *cT);
+
+/* forecast: the frame a readout row z (O) predicts, in the data's units, into x (n_in): the mean,
+ * or with --loss gaussian and temperature > 0 a draw from the Gaussian (its spread times
+ * temperature) keyed by key (feature d by rng_sub(key, 1 + d)). */
+void model_frame(const model *m, const float *z, double temperature, uint64_t key, float *x);
 /* Gradients that backward writes only in rows it marks, one byte per row (set by backward, cleared
  * by the caller, e.g. the gradient reducer): the embedding, unless tied to the readout (the
  * readout's gradient touches every row; so does an adaptive cluster's, over its words). Returns

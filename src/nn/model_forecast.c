@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "model-impl.h"
+#include "recur/core.h"
 
 /* forecast: a row's target frame in the model's units ((y - mean) / std), feature d */
 static inline float target_n(const model *m, const batch *b, int64_t r, int64_t d) {
@@ -55,5 +56,18 @@ void forecast_grad(const model *m, const batch *b, int64_t R, float scale, float
         d[k] = scale * 2.0f * e / (float)Din;
       }
     }
+  }
+}
+
+void model_frame(const model *m, const float *z, double temperature, uint64_t key, float *x) {
+  const int64_t D = m->cfg.n_in;
+  for (int64_t d = 0; d < D; d++) {
+    double y = z[d];
+    if (m->cfg.loss == LOSS_GAUSSIAN && temperature > 0) { /* Box-Muller from two uniforms */
+      const uint64_t k = rng_sub(key, 1 + (uint64_t)d);
+      const double u1 = ((double)(k >> 40) + 0.5) / 16777216.0, u2 = rng_uniform(rng_sub(k, 1));
+      y += temperature * exp(0.5 * z[D + d]) * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    }
+    x[d] = (float)(m->in_mean ? y * m->in_std[d] + m->in_mean[d] : y);
   }
 }

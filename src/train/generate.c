@@ -368,17 +368,10 @@ void generate_frames(model *m, const float *prime, int64_t n, int64_t length, do
     batch_set_values(&b, &px, &px, (int)D); /* (targets unused) */
     model_forward(m, &b, g ? h : NULL, g ? c : NULL, 0, 0);
     model_final_state(m, &b, h, c);
-    const float *z = m->probs + (b.s.N - 1) * O; /* the last step's prediction, normalised */
-    for (int64_t d = 0; d < D; d++) {
-      double y = z[d];
-      if (m->cfg.loss == LOSS_GAUSSIAN && temperature > 0) { /* Box-Muller from two uniforms */
-        uint64_t k = rng_key(seed, RNG_SAMPLE, (uint64_t)g, (uint64_t)d, 0);
-        double u1 = ((double)(k >> 40) + 0.5) / 16777216.0, u2 = rng_uniform(rng_sub(k, 1));
-        y += temperature * exp(0.5 * z[D + d]) * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-      }
-      x[d] = (float)(m->in_mean ? y * m->in_std[d] + m->in_mean[d] : y);
-      pred[g * D + d] = x[d];
-    }
+    /* the last step's prediction */
+    model_frame(m, m->probs + (b.s.N - 1) * O, temperature,
+                rng_key(seed, RNG_SAMPLE, (uint64_t)g, 0, 0), x);
+    memcpy(pred + g * D, x, (size_t)D * sizeof(float));
     px = x; /* the next step reads the frame just predicted */
     len = 1;
   }

@@ -1,4 +1,4 @@
-/* sampling: scheduled sampling (Bengio et al., 2015). */
+/* sampling: scheduled sampling (Bengio et al., 2015): tokens, or a forecaster's frames. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,50 @@ double ss_eps(enum ss_kind kind, double k, double c, double min, int64_t i) {
   return e > 1.0 ? 1.0 : e;
 }
 
+/* forecast (horizon 1): the frames of b->xin replaced as the tokens below are, by the model's
+ * prediction of them (the mean, or with --loss gaussian a draw from its Gaussian) */
+static void ss_sample_frames(model *m, batch *b, const float *h0, const float *c0, double eps,
+                             uint64_t seed, uint64_t step) {
+  const int L = m->cfg.layers, H = m->cfg.hidden, B = b->s.B, D = m->cfg.n_in, O = m->O;
+  float *h = xcalloc((size_t)L * B * H, sizeof(float)),
+        *c = xcalloc((size_t)L * B * H, sizeof(float));
+  float *hs = xmalloc((size_t)L * B * H * sizeof(float)),
+        *cs = xmalloc((size_t)L * B * H * sizeof(float));
+  if (h0) memcpy(h, h0, (size_t)L * B * H * sizeof(float));
+  if (c0) memcpy(c, c0, (size_t)L * B * H * sizeof(float));
+  const float **xs = xmalloc((size_t)B * sizeof(float *));
+  int32_t zero = 0, **zs = xmalloc((size_t)B * sizeof(int32_t *));
+  int *one = xmalloc((size_t)B * sizeof(int));
+  batch sb = {0};
+  for (int t = 0; t + 1 < b->s.T; t++) {
+    const int bt = b->bs[t], next = b->bs[t + 1];
+    for (int r = 0; r < bt; r++) {
+      xs[r] = b->xin + (b->off[t] + r) * D;
+      zs[r] = &zero;
+      one[r] = 1;
+    }
+    for (int l = 0; l < L; l++) { /* the first bt rows of the state, compact */
+      memcpy(hs + (int64_t)l * bt * H, h + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
+      memcpy(cs + (int64_t)l * bt * H, c + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
+    }
+    batch_pack(&sb, bt, one, NULL, zs, b->seq_id);
+    batch_set_values(&sb, xs, xs, D); /* (the targets are unused) */
+    model_forward(m, &sb, hs, cs, step, 0);
+    model_final_state(m, &sb, hs, cs);
+    for (int l = 0; l < L; l++) {
+      memcpy(h + (int64_t)l * B * H, hs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
+      memcpy(c + (int64_t)l * B * H, cs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
+    }
+    for (int r = 0; r < next; r++) {
+      uint64_t key = rng_key(seed, RNG_SCHED_SAMPLING, step, b->seq_id[r], (uint64_t)t + 1);
+      if (rng_uniform(key) >= eps)
+        model_frame(m, m->probs + (int64_t)r * O, 1.0, key, b->xin + (b->off[t + 1] + r) * D);
+    }
+  }
+  batch_free(&sb);
+  xfree(h), xfree(c), xfree(hs), xfree(cs), xfree(xs), xfree(zs), xfree(one);
+}
+
 /* Replace inputs of b, position by position, as the paper does: the input at t+1 stays the
  * ground truth with probability eps, otherwise it is a sample from the model's own output
  * distribution at t, computed from the inputs already chosen. The coin flips and samples are
@@ -29,6 +73,7 @@ double ss_eps(enum ss_kind kind, double k, double c, double min, int64_t i) {
  * starts from the encoder's final states of b's sources and attends to their outputs. */
 void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps,
                       uint64_t seed, uint64_t step) {
+  if (m->cfg.task == TASK_FORECAST) return ss_sample_frames(m, b, h0, c0, eps, seed, step);
   /* h is Hp wide (--proj or --hidden), c is H wide; buffers of H hold either */
   const int L = m->cfg.layers, H = m->cfg.hidden, Hp = model_state_width(&m->cfg), B = b->s.B,
             V = m->O;

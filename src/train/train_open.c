@@ -62,9 +62,14 @@ static void trainer_open_model(trainer *t) {
   mc.n_out = !task_is_lm(ds->task) ? (int)ds->n_out : 0;
   mc.n_cond = ds->task == TASK_CONDLM ? (int)ds->n_out : 0;
   mc.src_vocab = ds->separate_vocab ? (int)ds->src_vocab_size : 0;
-  if (mc.task != TASK_LM && mc.task != TASK_SEQ2SEQ && o->ss_kind != SS_NONE)
-    recur_usage_fail("scheduled sampling feeds a language model (or a decoder) its own predictions",
-                     "--scheduled-sampling needs --task lm or seq2seq");
+  if (mc.task != TASK_LM && mc.task != TASK_SEQ2SEQ && mc.task != TASK_FORECAST &&
+      o->ss_kind != SS_NONE)
+    recur_usage_fail("scheduled sampling feeds a language model (a decoder, a forecaster) its own "
+                     "predictions",
+                     "--scheduled-sampling needs --task lm, seq2seq or forecast");
+  if (mc.task == TASK_FORECAST && o->ss_kind != SS_NONE && mc.horizon != 1)
+    recur_usage_fail("a step's prediction is the next step's input only with --horizon 1",
+                     "--scheduled-sampling with --horizon %d", mc.horizon);
   if (mc.task != ds->task)
     recur_fail(o->data, "give the --task the dataset was prepared for",
                "the dataset is for --task %s, not --task %s", task_names[ds->task],
@@ -304,10 +309,9 @@ void trainer_open(trainer *t, const train_opts *given) {
     printf("recur: %s %dx%d (embed %d, %s), %lld parameters; %s mode, global batch %d%s%d, "
            "%d rank(s) x accum %d\n"
            "recur: %s; %s\n",
-           cell_names[mc->cell], mc->layers, mc->hidden, mc->embed, in,
-           (long long)t->m->n_params, mode_names[o->mode], o->B,
-           t->stream ? " x seq-len " : ", max-len ", t->stream ? o->T : o->max_len, t->W, o->accum,
-           length, val);
+           cell_names[mc->cell], mc->layers, mc->hidden, mc->embed, in, (long long)t->m->n_params,
+           mode_names[o->mode], o->B, t->stream ? " x seq-len " : ", max-len ",
+           t->stream ? o->T : o->max_len, t->W, o->accum, length, val);
     if (t->start >= t->total)
       printf("recur: the checkpoint is at step %lld, the run has %lld steps: nothing to do\n",
              (long long)t->start, (long long)t->total);

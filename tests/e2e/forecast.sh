@@ -3,7 +3,8 @@
 # "next = last" baseline's; --loss gaussian trains on the negative log-likelihood; --horizon 3;
 # 2 ranks equal --accum 2 and resume is bitwise; the model.h5 loaded into PyTorch (input layer with
 # the stored mean and std, the RNN, the readout) gives recur eval's loss; features that differ from
-# the model's are an error.
+# the model's are an error; scheduled sampling (the model's own frames fed back, keyed Gaussian
+# draws) keeps 2 ranks equal to --accum 2 and changes the run.
 # Under the sanitizers (RECUR_SANITIZED) the runs are short and their figures not asserted.
 source "$(dirname "$0")/../lib.sh"
 MPIRUN=${MPIRUN:-mpirun}
@@ -119,9 +120,14 @@ expect_fail "a forecaster needs --prime" "$RECUR" sample run --length 5
 printf 'a,c\n1,2\n' > badprime.csv
 expect_fail "no column 'b' (badprime.csv:line 1)" "$RECUR" sample run --prime badprime.csv --length 5
 
-"$RECUR" train "${common[@]}" --steps 10 --log-every 1 --eval-every 0 --accum 2 --quiet --out a2
-timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" --steps 10 --log-every 1 --eval-every 0 --quiet --out n2
+# scheduled sampling feeds back the model's frames (gaussian: keyed draws): world-size invariant
+ss=(--loss gaussian --scheduled-sampling linear --ss-k 0.7 --ss-c 0)
+"$RECUR" train "${common[@]}" "${ss[@]}" --steps 10 --log-every 1 --eval-every 0 --accum 2 --quiet --out a2
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${common[@]}" "${ss[@]}" --steps 10 --log-every 1 --eval-every 0 --quiet --out n2
 "$H5TOOL" compare a2/model.h5 n2/model.h5 1e-5 || fail "forecast: 2 ranks and accum 2 trained different parameters"
+"$RECUR" train "${common[@]}" --loss gaussian --steps 10 --eval-every 0 --accum 2 --quiet --out tf2
+! "$H5TOOL" compare a2/model.h5 tf2/model.h5 0 > /dev/null || fail "forecast: scheduled sampling changed nothing"
+expect_fail "--scheduled-sampling with --horizon 3" "$RECUR" train "${common[@]}" --horizon 3 --scheduled-sampling exp --out bad
 "$RECUR" train "${common[@]}" --steps 5 --eval-every 0 --ckpt-every 5 --quiet --out part
 "$RECUR" train --resume part --steps 10 --quiet
 "$RECUR" train "${common[@]}" --steps 10 --eval-every 0 --ckpt-every 5 --quiet --out full
