@@ -21,6 +21,9 @@ typedef struct batch {
   int32_t *label;    /* (B) classify: label of each batch row, -1 for none */
   int64_t n_targets; /* rows with a target */
   float *xin, *ytgt; /* (N, n_in) real-valued inputs and target frames (forecast), raw units */
+  float *cond;       /* (B, n_cond) condlm --cond-features: each row's vector, raw units */
+  int n_cond;
+  int64_t capC;
   int n_in;
   int64_t capX;
   struct batch *src; /* seq2seq: the rows' sources, packed on their own (sorted by their lengths) */
@@ -38,6 +41,8 @@ void batch_free(batch *b);
 void batch_set_labels(batch *b, const int32_t *labels);
 /* real-valued rows: item i's inputs x[i] and targets y[i] ((len_i, d) each), packed like the
  * tokens (batch_pack with in = NULL first). */
+/* condlm --cond-features: row r's vector is v[item[r]] (d floats each). */
+void batch_set_cond(batch *b, const float *const *v, int d);
 void batch_set_values(batch *b, const float *const *x, const float *const *y, int d);
 /* seq2seq: the n items' sources (in the caller's order), packed into b->src, and b->src_row. */
 void batch_set_sources(batch *b, const int *len, int32_t *const *src);

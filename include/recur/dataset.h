@@ -59,6 +59,10 @@ typedef struct {
   int64_t *src_tokens;    /* (n_parts) HDF5 ids */
   uint64_t *src_part_tok; /* (n_parts + 1) */
   int64_t values;         /* LEVEL_REAL: HDF5 id of the (n_tok, n_features) float32 values */
+  /* condlm --cond-features: each part's (sequences, n_cond_features) vectors (HDF5 ids) and its
+   * first sequence (n_parts + 1) */
+  int64_t *cond;
+  uint64_t *part_seq;
 } ds_split;
 
 typedef struct {
@@ -83,6 +87,11 @@ typedef struct {
                   1 by default) */
   char **feature_names;
   double *feature_mean, *feature_std;
+  /* condlm --cond-features: a vector of n_cond_features per sequence instead of a label, their
+   * names and the training split's mean and std (no label names then) */
+  int n_cond_features;
+  char **cond_names;
+  double *cond_mean, *cond_std;
   int n_files;
   int64_t *files; /* (n_files) HDF5 file ids; the header stays free of hdf5.h */
   char **file_paths;
@@ -111,6 +120,9 @@ void dataset_read_src(const dataset *ds, int split, uint64_t start, uint64_t cou
 static inline uint64_t dataset_src_len(const dataset *ds, int split, uint64_t i) {
   return ds->split[split].src_offsets[i + 1] - ds->split[split].src_offsets[i];
 }
+
+/* condlm --cond-features: sequence seq's vector (n_cond_features floats), checked finite. */
+void dataset_read_cond(const dataset *ds, int split, uint64_t seq, float *out);
 
 /* Read the tags of global tokens [start, start+count) (tag task), checking each < n_out. */
 void dataset_read_tags(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out);

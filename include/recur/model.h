@@ -42,6 +42,9 @@ typedef struct {
   int n_cond;           /* condlm: labels conditioning the text */
   int cond_dim;         /* condlm: width of a label's embedding */
   int cond_input;       /* condlm: the label's embedding is also appended to every input */
+  int cond_in; /* condlm --cond-features: a vector of this many features per sequence (normalised
+                  by the training data's statistics) in place of a label's embedding; cond_dim =
+                  cond_in, no cond.embedding (0 = labels) */
   int tie_weights;      /* lm, condlm: the readout's weight is the embedding (embed = hidden) */
   float dropout_locked; /* between layers, one mask per sequence for all its steps (instead of
                            dropout's mask per step) */
@@ -170,7 +173,9 @@ typedef struct model {
   float *cb[MODEL_MAX_LAYERS], *gcb[MODEL_MAX_LAYERS]; /* (S H) */
   float *ch0, *cc0;                                    /* (L, B, H) the states made */
   float *ce, *cd;                                      /* (B, C) rows' embeddings, their grads */
-  float *cdz;                                          /* (B, S H) */
+  double *cond_mean, *cond_std; /* cond_in: the training data's statistics (model.h5 cond.mean,
+                                   cond.std) */
+  float *cdz;                   /* (B, S H) */
   int cond_made; /* the last forward made the initial states from labels (none was given) */
   /* --weight-drop: views whose W_hh is the masked copy, and that copy's gradient */
   layer_view wd_view[MODEL_MAX_LAYERS][2];
@@ -228,9 +233,10 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
                      int train);
 /* Accumulate scale * d(summed loss)/d(params) into m->grads. */
 void model_backward(model *m, const batch *b, float scale);
-/* condlm: the initial states (L, B, H) made from labels[0..B) (h0, and c0 for lstm; c0 may be
- * NULL otherwise). */
-void model_cond_state(model *m, const int32_t *labels, int64_t B, float *h0, float *c0);
+/* condlm: the initial states (L, B, H) made from labels[0..B), or with cond_in from the vectors
+ * cond (B, cond_in) in the data's units (h0, and c0 for lstm; c0 may be NULL otherwise). */
+void model_cond_state(model *m, const int32_t *labels, const float *cond, int64_t B, float *h0,
+                      float *c0);
 /* Final states (L, B, H) of each row at its last step; c only for lstm (else left alone). */
 void model_final_state(const model *m, const batch *b, float *hT, float *cT);
 
@@ -269,6 +275,8 @@ typedef struct {
   int64_t src_vocab_size, src_unk_id;
   char **feature_names; /* forecast: the features' names (n_features) */
   int64_t n_features;
+  char **cond_names; /* condlm --cond-features: the conditioning vector's features (n_cond_names) */
+  int64_t n_cond_names;
 } model_vocab;
 
 /* Write atomically (temporary name, fsync, rename). */

@@ -35,6 +35,7 @@ typedef struct {
   int separate_vocab; /* seq2seq: the sources get a vocabulary of their own */
   /* --level real: the column naming each sequence's label (classify) or each step's tag (tag) */
   char *label_column, *tag_column;
+  char *cond_features; /* condlm: lines id<TAB>text, a vector per id from this CSV or HDF5 file */
 } prepare_opts;
 
 #define PREPARE_VAL_DEFAULT "0.05"

@@ -114,7 +114,12 @@ static void inspect_dataset(const char *path, int json, const char *writer) {
       }
     }
     printf("\n");
-    if (task_has_names(ds->task)) {
+    if (ds->n_cond_features > 0) { /* condlm --cond-features */
+      printf("  task condlm on vectors of %d features (train mean, std):", ds->n_cond_features);
+      for (int i = 0; i < ds->n_cond_features && i < 20; i++)
+        printf(" %s (%.4g, %.4g)", ds->cond_names[i], ds->cond_mean[i], ds->cond_std[i]);
+      printf("%s\n", ds->n_cond_features > 20 ? " ..." : "");
+    } else if (task_has_names(ds->task)) {
       printf("  task %s: %lld %s:", task_names[ds->task], (long long)ds->n_out,
              task_has_labels(ds->task) ? "labels" : "tags");
       for (int64_t i = 0; i < ds->n_out && i < 20; i++) {
@@ -268,9 +273,16 @@ int cmd_decode(int argc, char **argv) {
   char text[1024];
   const ds_split *sp = &ds->split[split];
   int32_t *tags = ds->task == TASK_TAG ? xmalloc(DATASET_CHUNK * sizeof(int32_t)) : NULL;
+  float *cv = ds->n_cond_features ? xmalloc((size_t)ds->n_cond_features * sizeof(float)) : NULL;
   for (uint64_t q = 0; q < sp->n_seq; q++) {
     int prev_word = 0;
-    if (task_has_labels(ds->task)) printf("%s\t", ds->out_names[sp->labels[q]]);
+    if (cv) { /* condlm --cond-features: the sequence's vector, then its text */
+      dataset_read_cond(ds, split, q, cv);
+      for (int i = 0; i < ds->n_cond_features; i++) printf("%s%.9g", i ? "," : "", (double)cv[i]);
+      putchar('\t');
+    } else if (task_has_labels(ds->task)) {
+      printf("%s\t", ds->out_names[sp->labels[q]]);
+    }
     if (ds->task == TASK_SEQ2SEQ) { /* source<TAB>target */
       for (uint64_t pos = sp->src_offsets[q]; pos < sp->src_offsets[q + 1]; pos += DATASET_CHUNK) {
         uint64_t n = sp->src_offsets[q + 1] - pos < DATASET_CHUNK ? sp->src_offsets[q + 1] - pos
@@ -307,6 +319,7 @@ int cmd_decode(int argc, char **argv) {
     fputs(delim, stdout);
   }
   xfree(tags);
+  xfree(cv);
   xfree(tok);
   dataset_close(ds);
   return 0;

@@ -48,6 +48,10 @@ static const opt_def DEFS[] = {
      "--level real: this column names each sequence's label (--task classify)", 0},
     {"--tag-column", NULL, OPT_STR, F(tag_column), 0, 0, NULL, NULL, "NAME",
      "--level real: this column names each step's tag (--task tag)", 0},
+    {"--cond-features", NULL, OPT_STR, F(cond_features), 0, 0, NULL, NULL, "FILE",
+     "--task condlm: lines id<TAB>text, each text conditioned on its id's vector (CSV id,f1,..,fD "
+     "or HDF5 /ids + /features)",
+     0},
     {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no summary line", 0},
 };
 #undef F

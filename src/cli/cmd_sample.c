@@ -1,6 +1,7 @@
 /* recur sample, eval and predict: a trained model used through the library (generate.h,
  * train_eval); this file parses, calls and prints. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 /* ---- sample ---- */
 typedef struct {
   char *prime;
-  char *label;
+  char *label, *cond;
   int64_t length, top_k;
   double temperature;
   uint64_t seed;
@@ -32,6 +33,10 @@ static const opt_def SAMPLE_DEFS[] = {
     {"--prime", NULL, OPT_STR, F(prime), 0, 0, NULL, "", "TEXT", "text the sample continues", 0},
     {"--label", NULL, OPT_STR, F(label), 0, 0, NULL, "", "NAME",
      "a conditioned model (--task condlm): the label the text is written for", 0},
+    {"--cond", NULL, OPT_STR, F(cond), 0, 0, NULL, "", "V1,V2,..|FILE.csv",
+     "a model conditioned on vectors (prepare --cond-features): the vector, as numbers in its "
+     "features' order or a CSV whose header names them (its first row)",
+     0},
     {"--length", NULL, OPT_INT, F(length), 0, 4.6e18, NULL, "500", "N",
      "tokens to generate at most (fewer when the model ends the text with <eos>)", 0},
     {"--temperature", NULL, OPT_REAL, F(temperature), 0, 100, NULL, "1", "T",
@@ -64,6 +69,40 @@ static uint64_t fresh_seed(void) {
   if (!f || fread(&x, sizeof x, 1, f) != 1) x = (uint32_t)(core_now() * 1e6) ^ (uint32_t)getpid();
   if (f) fclose(f);
   return 1 + x % 999999999u;
+}
+
+/* --cond: D numbers separated by commas, or a CSV file whose header names the model's conditioning
+ * features (its first row); malloc'd */
+static float *sample_cond_vector(const char *arg, const model_vocab *v, int D) {
+  if (!*arg)
+    recur_usage_fail("--cond V1,V2,... or --cond FILE.csv",
+                     "this model is conditioned on a vector of %d features: give --cond", D);
+  float *x = xmalloc((size_t)D * sizeof(float));
+  FILE *probe = strchr(arg, ',') || D == 1 ? NULL : fopen(arg, "rb");
+  if (probe) { /* a file */
+    fclose(probe);
+    int64_t n = 0, ns = 0, *off = NULL;
+    float *rows = prepare_real_read(arg, v->cond_names, D, &n, &off, &ns);
+    if (n == 0) recur_fail(arg, "give a row of numbers under the header", "no vector");
+    memcpy(x, rows, (size_t)D * sizeof(float));
+    xfree(rows);
+    xfree(off);
+    return x;
+  }
+  const char *s = arg;
+  for (int i = 0; i < D; i++) {
+    char *end = NULL;
+    double d = strtod(s, &end);
+    if (end == s || !isfinite(d) || (*end && *end != ',') || (i + 1 < D && *end != ',') ||
+        (i + 1 == D && *end))
+      recur_usage_fail(NULL,
+                       "--cond: expected %d finite numbers separated by commas (the model's "
+                       "features in order), or a CSV file",
+                       D);
+    x[i] = (float)d;
+    s = end + 1;
+  }
+  return x;
 }
 
 int cmd_sample(int argc, char **argv) {
@@ -107,7 +146,14 @@ int cmd_sample(int argc, char **argv) {
                  "this model is a %s model, not a language model", task_names[m->cfg.task]);
     int32_t label = -1;
     const char *lab = f.label ? f.label : "";
-    if (m->cfg.task == TASK_CONDLM) { /* the condition: a name the model knows */
+    float *cond = NULL;
+    if (m->cfg.cond_in > 0) {
+      cond = sample_cond_vector(f.cond ? f.cond : "", &v, m->cfg.cond_in);
+    } else if (f.cond && *f.cond) {
+      recur_usage_fail("--cond is for models conditioned on vectors (prepare --cond-features)",
+                       "--cond given, but this model is not");
+    }
+    if (m->cfg.task == TASK_CONDLM && m->cfg.cond_in == 0) { /* a name the model knows */
       for (int64_t i = 0; i < v.n_out_names && label < 0; i++)
         if (strcmp(v.out_names[i], lab) == 0) label = (int32_t)i;
       if (label < 0) {
@@ -129,7 +175,8 @@ int cmd_sample(int argc, char **argv) {
                       .top_k = f.top_k,
                       .seed = f.seed,
                       .strict = f.strict,
-                      .label = label};
+                      .label = label,
+                      .cond = cond};
     char *text = NULL;
     size_t text_len = 0;
     FILE *out = f.json ? open_memstream(&text, &text_len) : stdout;
@@ -157,6 +204,7 @@ int cmd_sample(int argc, char **argv) {
               got < f.length ? "stopped where the model ended the text (<eos>)"
                              : "stopped at --length",
               (unsigned long long)f.seed, (unsigned long long)f.seed);
+    xfree(cond);
     model_vocab_free(&v);
     model_free(m);
     xfree(file);
@@ -217,6 +265,18 @@ static void check_same_vocab(const dataset *ds, const model_vocab *v, const char
     if (strcmp(ds->src_vocab[i], v->src_vocab[i]) != 0)
       recur_fail(data, "evaluate on a dataset prepared like the model's (--separate-vocab)",
                  "source vocabulary entry %lld differs from the model's", (long long)i);
+  int same = ds->n_cond_features == v->n_cond_names; /* condlm --cond-features: the same vector */
+  for (int i = 0; same && i < ds->n_cond_features; i++)
+    same = !strcmp(ds->cond_names[i], v->cond_names[i]);
+  if (!same) {
+    char a[64] = "labels", b[64] = "labels";
+    if (ds->n_cond_features) snprintf(a, sizeof a, "vectors of %d features", ds->n_cond_features);
+    if (v->n_cond_names)
+      snprintf(b, sizeof b, "vectors of %lld features", (long long)v->n_cond_names);
+    recur_fail(data, "evaluate on a dataset conditioned like the model's (--cond-features)",
+               "its conditions (%s) differ from the model's (%s%s)", a, b,
+               ds->n_cond_features == v->n_cond_names ? ", other names" : "");
+  }
 }
 
 static void print_eval(const dataset *ds, const eval_result *r, const char *split, int json,

@@ -97,7 +97,18 @@ void batch_set_values(batch *b, const float *const *x, const float *const *y, in
     }
 }
 
+void batch_set_cond(batch *b, const float *const *v, int d) {
+  const int64_t B = b->s.B;
+  if (B * d > b->capC) {
+    b->cond = xrealloc(b->cond, (size_t)(B * d) * sizeof(float));
+    b->capC = B * d;
+  }
+  b->n_cond = d;
+  for (int64_t r = 0; r < B; r++) memcpy(b->cond + r * d, v[b->item[r]], (size_t)d * sizeof(float));
+}
+
 void batch_free(batch *b) {
+  xfree(b->cond);
   xfree(b->xin);
   xfree(b->ytgt);
   if (b->src) {

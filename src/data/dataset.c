@@ -154,7 +154,23 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   }
 
   hid_t tags = ds->task == TASK_TAG ? open_tags(g, path, name, ntok) : -1;
-  int32_t *labels = task_has_labels(ds->task) ? read_labels(ds, g, path, name, noff - 1) : NULL;
+  const int cond = ds->n_cond_features > 0;
+  int32_t *labels =
+      task_has_labels(ds->task) && !cond ? read_labels(ds, g, path, name, noff - 1) : NULL;
+  hid_t cd = -1;
+  if (cond) { /* condlm --cond-features: (sequences, features) vectors, read when used */
+    xfree(where), where = core_path("%s:/%s/cond", path, name);
+    cd = H5Lexists(g, "cond", H5P_DEFAULT) > 0 ? H5Dopen2(g, "cond", H5P_DEFAULT) : -1;
+    hsize_t dims[2] = {0, 0};
+    hid_t sps = cd >= 0 ? H5Dget_space(cd) : -1;
+    if (sps < 0 || H5Sget_simple_extent_ndims(sps) != 2 ||
+        H5Sget_simple_extent_dims(sps, dims, NULL) != 2 || (int64_t)dims[0] != noff - 1 ||
+        (int64_t)dims[1] != ds->n_cond_features)
+      recur_fail(where, "the dataset is damaged; prepare it again",
+                 "missing, or not a (%lld, %d) array: a vector per sequence", (long long)(noff - 1),
+                 ds->n_cond_features);
+    H5Sclose(sps);
+  }
 
   /* append */
   uint64_t base = sp->n_tok;
@@ -169,7 +185,14 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   sp->part_tok = xrealloc(sp->part_tok, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
   sp->tags = xrealloc(sp->tags, (size_t)(sp->n_parts + 1) * sizeof(int64_t));
   sp->tags[sp->n_parts] = tags;
-  if (task_has_labels(ds->task)) {
+  if (cond) {
+    sp->cond = xrealloc(sp->cond, (size_t)(sp->n_parts + 1) * sizeof(int64_t));
+    sp->part_seq = xrealloc(sp->part_seq, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
+    sp->cond[sp->n_parts] = cd;
+    sp->part_seq[sp->n_parts] = sp->n_seq - ((uint64_t)noff - 1);
+    sp->part_seq[sp->n_parts + 1] = sp->n_seq;
+  }
+  if (labels) {
     sp->labels = xrealloc(sp->labels, (size_t)(sp->n_seq + 1) * sizeof(int32_t));
     memcpy(sp->labels + (sp->n_seq - ((uint64_t)noff - 1)), labels,
            (size_t)(noff - 1) * sizeof(int32_t));
@@ -198,6 +221,27 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   H5Gclose(g);
 }
 
+/* a vector's per-feature mean and standard deviation (D each, malloc'd), checked */
+static void read_stats(hid_t f, const char *path, const char *mname, const char *sname, int64_t D,
+                       double **mean, double **sd) {
+  const char *stat[2] = {mname, sname};
+  for (int k = 0; k < 2; k++) {
+    char *where = core_path("%s:/%s", path, stat[k]);
+    double *v = xmalloc((size_t)D * sizeof(double));
+    hid_t d = H5Lexists(f, stat[k], H5P_DEFAULT) > 0 ? H5Dopen2(f, stat[k], H5P_DEFAULT) : -1;
+    if (d < 0 || h5_len_1d(d) != D || h5_read_range(d, H5T_NATIVE_DOUBLE, 0, (uint64_t)D, v) < 0)
+      recur_fail(where, "the dataset is damaged; prepare it again",
+                 "missing, not %lld values, or unreadable", (long long)D);
+    H5Dclose(d);
+    for (int64_t i = 0; i < D; i++)
+      if (!isfinite(v[i]) || (k == 1 && !(v[i] > 0)))
+        recur_fail(where, "the dataset is damaged; prepare it again", "value %lld is %g",
+                   (long long)i, v[i]);
+    *(k == 0 ? mean : sd) = v;
+    xfree(where);
+  }
+}
+
 /* --level real: features, statistics, and per split (steps, features) float32 values + offsets */
 static void open_real(dataset *ds, hid_t f, const char *path) {
   char *where = core_path("%s:/", path), task[32] = "";
@@ -216,24 +260,7 @@ static void open_real(dataset *ds, hid_t f, const char *path) {
   ds->feature_names = h5_read_strings(f, "feature_names", &nn, path);
   if (nn != D)
     recur_fail(where, NULL, "%lld feature names for %lld features", (long long)nn, (long long)D);
-  const char *stat[2] = {"feature_mean", "feature_std"};
-  for (int k = 0; k < 2; k++) {
-    xfree(where), where = core_path("%s:/%s", path, stat[k]);
-    double *v = xmalloc((size_t)D * sizeof(double));
-    hid_t d = H5Lexists(f, stat[k], H5P_DEFAULT) > 0 ? H5Dopen2(f, stat[k], H5P_DEFAULT) : -1;
-    if (d < 0 || h5_len_1d(d) != D || h5_read_range(d, H5T_NATIVE_DOUBLE, 0, (uint64_t)D, v) < 0)
-      recur_fail(where, "the dataset is damaged; prepare it again",
-                 "missing, not %lld values, or unreadable", (long long)D);
-    H5Dclose(d);
-    for (int64_t i = 0; i < D; i++)
-      if (!isfinite(v[i]) || (k == 1 && !(v[i] > 0)))
-        recur_fail(where, "the dataset is damaged; prepare it again", "value %lld is %g",
-                   (long long)i, v[i]);
-    if (k == 0)
-      ds->feature_mean = v;
-    else
-      ds->feature_std = v;
-  }
+  read_stats(f, path, "feature_mean", "feature_std", D, &ds->feature_mean, &ds->feature_std);
   for (int s = 0; s < SPLIT_COUNT; s++) {
     ds_split *sp = &ds->split[s];
     const char *name = ds_split_names[s];
@@ -348,7 +375,20 @@ dataset *dataset_open(const char *path) {
   h5_attr_get_str(f, "task", task, sizeof task);
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
   ds->task = (enum model_task)task_parse(task);
-  if (task_has_names(ds->task)) read_out_names(ds, f, path);
+  int64_t nc = 0;
+  if (ds->task == TASK_CONDLM && h5_attr_get_i64(f, "n_cond_features", &nc)) {
+    if (nc < 1 || nc > 65536)
+      recur_fail(where, NULL, "n_cond_features %lld out of range", (long long)nc);
+    ds->n_cond_features = (int)nc;
+    int64_t nn = 0;
+    ds->cond_names = h5_read_strings(f, "cond_feature_names", &nn, path);
+    if (nn != nc)
+      recur_fail(where, NULL, "%lld conditioning feature names for %lld features", (long long)nn,
+                 (long long)nc);
+    read_stats(f, path, "cond_mean", "cond_std", nc, &ds->cond_mean, &ds->cond_std);
+  } else if (task_has_names(ds->task)) {
+    read_out_names(ds, f, path);
+  }
   if (ds->unk_id < -1 || ds->unk_id >= ds->vocab_size)
     recur_fail(where, NULL, "unk_id %lld out of range", (long long)ds->unk_id);
   ds->src_vocab = ds->vocab;
@@ -437,11 +477,14 @@ void dataset_close(dataset *ds) {
     for (int p = 0; p < sp->n_parts; p++) {
       if (sp->tokens) H5Dclose(sp->tokens[p]);
       if (sp->tags[p] >= 0) H5Dclose(sp->tags[p]);
+      if (sp->cond) H5Dclose(sp->cond[p]);
       if (sp->src_tokens) H5Dclose(sp->src_tokens[p]);
     }
     xfree(sp->tokens);
     xfree(sp->tags);
     xfree(sp->labels);
+    xfree(sp->cond);
+    xfree(sp->part_seq);
     xfree(sp->offsets);
     xfree(sp->part_tok);
     xfree(sp->part_file);
@@ -466,6 +509,10 @@ void dataset_close(dataset *ds) {
   xfree(ds->feature_names);
   xfree(ds->feature_mean);
   xfree(ds->feature_std);
+  for (int i = 0; i < ds->n_cond_features; i++) xfree(ds->cond_names[i]);
+  xfree(ds->cond_names);
+  xfree(ds->cond_mean);
+  xfree(ds->cond_std);
   for (int64_t i = 0; i < ds->n_out; i++) xfree(ds->out_names[i]);
   xfree(ds->out_names);
   xfree(ds->path);
@@ -553,4 +600,27 @@ const char *dataset_seq_delim(const dataset *ds, char *buf, int cap) {
     return buf;
   }
   return "";
+}
+
+void dataset_read_cond(const dataset *ds, int split, uint64_t seq, float *out) {
+  const ds_split *sp = &ds->split[split];
+  RECUR_ASSERT(ds->n_cond_features > 0 && seq < sp->n_seq);
+  int lo = 0, hi = sp->n_parts - 1; /* the part holding seq */
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (sp->part_seq[mid] <= seq)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  const int D = ds->n_cond_features;
+  int bad =
+      h5_read_rows(sp->cond[lo], H5T_NATIVE_FLOAT, seq - sp->part_seq[lo], 1, (uint64_t)D, out) < 0;
+  for (int i = 0; !bad && i < D; i++) bad = !isfinite(out[i]);
+  if (bad) {
+    char *where =
+        core_path("%s:/%s/cond", ds->file_paths[sp->part_file[lo]], ds_split_names[split]);
+    recur_fail(where, "the file is truncated or damaged; prepare it again",
+               "cannot read a finite vector for sequence %llu", (unsigned long long)seq);
+  }
 }

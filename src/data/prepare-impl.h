@@ -36,6 +36,27 @@ typedef struct {
   uint64_t arena_n, arena_cap;
 } wtable;
 
+/* ---- condlm --cond-features (prepare_real.c): a vector per id ---- */
+typedef struct prep_cond {
+  char *path;
+  char **names; /* (D) feature names */
+  int D;
+  int64_t n;
+  char **ids;         /* (n) */
+  float *rows;        /* (n, D) */
+  uint64_t *line;     /* (n) CSV line of each (NULL for HDF5) */
+  int64_t *order;     /* (n) rows sorted by id */
+  double *sum, *sum2; /* the training split's sequences' vectors */
+  uint64_t n_train;
+} prep_cond;
+prep_cond *prep_cond_load(const char *path);
+/* the row of id (len bytes), or a one-line error at where */
+int64_t prep_cond_find(const prep_cond *c, const char *id, int len, const char *where);
+void prep_cond_add(prep_cond *c,
+                   int64_t row); /* a training sequence's vector, for the statistics */
+void prep_cond_write(const prep_cond *c, hid_t f); /* names, n_cond_features, cond_mean/std */
+void prep_cond_free(prep_cond *c);
+
 /* ---- split writers ---- */
 typedef struct {
   h5_appender tok, off;
@@ -45,6 +66,7 @@ typedef struct {
   int width; /* bytes per token in the file: 1, 2 or 4 */
   unsigned char nbuf[TBUF * 4];
   h5_appender lab;              /* classify: a label per sequence */
+  h5_appender cond;             /* condlm --cond-features: a vector per sequence */
   h5_appender tag;              /* tag: a tag per token */
   h5_appender src_tok, src_off; /* seq2seq: the source side of each sequence */
   uint64_t src_ntok;
@@ -89,7 +111,8 @@ typedef struct {
   wtable outs; /* label or tag names -> (count, id) */
   char **out_names;
   int64_t n_out;
-  uint32_t cur_label;
+  uint32_t cur_label; /* (--cond-features: the row of the line's id) */
+  prep_cond *cond;
   uint32_t *line_tags;
   uint64_t n_line_tags, cap_line_tags;
   uint64_t lineno;

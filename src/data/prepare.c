@@ -197,6 +197,7 @@ static void prep_free(prep *p) {
   for (int64_t i = 0; i < p->n_out; i++) xfree(p->out_names[i]);
   xfree(p->out_names);
   xfree(p->line_tags);
+  prep_cond_free(p->cond);
   xfree(p->src_ids);
   xfree(p->cp_id);
   xfree(p->cp_count);
@@ -243,6 +244,9 @@ void prepare_run(const prepare_opts *o) {
   if ((o->max_len > 0 || o->strict) && o->task != TASK_SEQ2SEQ)
     recur_usage_fail("--max-len and --strict cut or refuse the sides of seq2seq lines",
                      "--max-len needs --task seq2seq");
+  if (o->cond_features && o->task != TASK_CONDLM)
+    recur_usage_fail("a vector per sequence conditions its text: lines id<TAB>text",
+                     "--cond-features needs --task condlm");
   if ((o->label_column || o->tag_column) && o->level != LEVEL_REAL)
     recur_usage_fail("text takes its labels and tags from the line (--task classify, tag)",
                      "--label-column and --tag-column are for --level real");
@@ -290,6 +294,7 @@ void prepare_run(const prepare_opts *o) {
   prep_piece *pcs = my_pieces(p, files, nf, &npc);
 
   /* pass 1: counts */
+  if (o->cond_features) p->cond = prep_cond_load(o->cond_features);
   p->pass = 1;
   if (o->level == LEVEL_CHAR) p->cp_count = xcalloc(MAX_CP, sizeof(uint64_t));
   if (o->level == LEVEL_CHAR && o->separate_vocab)
@@ -316,7 +321,7 @@ void prepare_run(const prepare_opts *o) {
                "give a file with some text in it", "input is empty: no text found");
   prep_build_vocab(p);
   prep_build_src_vocab(p);
-  if (task_has_names(o->task)) { /* label or tag names, sorted; ids are their indices */
+  if (task_has_names(o->task) && !p->cond) { /* label or tag names, sorted; ids are their indices */
     uint64_t n;
     wentry **all = prep_wt_sorted(&p->outs, 0, &n);
     p->out_names = xmalloc((n + 1) * sizeof(char *));

@@ -71,6 +71,19 @@ static char *trim(char *s) {
   return s;
 }
 
+/* a field as a finite float32, or a one-line error naming file, line and column */
+static float parse_num(const char *s, const char *path, uint64_t lineno, const char *col) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (!*s || *end || !isfinite(v) || !isfinite((float)v)) {
+    char *where = core_path("%s:line %llu, column %s", path, (unsigned long long)lineno, col);
+    recur_fail(where, "give finite numbers (a blank line ends a sequence)",
+               !*s || *end ? "'%s' is not a number" : "'%s' is not a finite float32 number", s);
+  }
+  return (float)v;
+}
+
 static void header(rprep *r, char *line, const char *path) {
   char *where = core_path("%s:line 1", path);
   const char delim = strchr(line, '\t') ? '\t' : ',';
@@ -202,15 +215,8 @@ static void data_row(rprep *r, char *line, const char *path, uint64_t lineno, ch
       out_value(r, s, path, lineno);
       continue;
     }
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || !isfinite(v) || !isfinite((float)v)) {
-      char *where =
-          core_path("%s:line %llu, column %s", path, (unsigned long long)lineno, r->cols[i]);
-      recur_fail(where, "give finite numbers (a blank line ends a sequence)",
-                 !*s || *end ? "'%s' is not a number" : "'%s' is not a finite float32 number", s);
-    }
-    r->row[j++] = (float)v;
+    (void)end;
+    r->row[j++] = parse_num(s, path, lineno, r->cols[i]);
   }
   r->steps_in_seq++;
   if (r->pass != 2) return;
@@ -435,4 +441,183 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
   xfree(r->sum2);
   xfree(r->row);
   rprep_free(r);
+}
+
+/* ---- condlm --cond-features: a vector per id ---- */
+typedef struct {
+  const char *id;
+  int64_t row;
+} cond_key;
+static int cmp_key(const void *a, const void *b) {
+  return strcmp(((const cond_key *)a)->id, ((const cond_key *)b)->id);
+}
+
+/* the ids, rows (n, D) and feature names of an HDF5 file: /ids (strings), /features (n, D) floats,
+ * optionally /feature_names */
+static void cond_load_h5(prep_cond *c, const char *path) {
+  h5_init();
+  hid_t f = h5_open(path, 0);
+  char *where = core_path("%s:/features", path);
+  hid_t d = H5Lexists(f, "features", H5P_DEFAULT) > 0 ? H5Dopen2(f, "features", H5P_DEFAULT) : -1;
+  if (d < 0) recur_fail(where, "an HDF5 file of vectors holds /ids and /features", "missing");
+  hid_t sp = H5Dget_space(d);
+  hsize_t dims[2] = {0, 0};
+  if (H5Sget_simple_extent_ndims(sp) != 2 || H5Sget_simple_extent_dims(sp, dims, NULL) != 2 ||
+      dims[1] < 1 || dims[1] > 65536)
+    recur_fail(where, NULL, "expected a (vectors, features) array of at most 65536 features");
+  H5Sclose(sp);
+  c->ids = h5_read_strings(f, "ids", &c->n, path);
+  if ((uint64_t)c->n != dims[0])
+    recur_fail(where, NULL, "%llu vectors for %lld ids", (unsigned long long)dims[0],
+               (long long)c->n);
+  c->D = (int)dims[1];
+  c->rows = xmalloc((size_t)(c->n > 0 ? c->n : 1) * (size_t)c->D * sizeof(float));
+  if (c->n > 0 && h5_read_rows(d, H5T_NATIVE_FLOAT, 0, (uint64_t)c->n, (uint64_t)c->D, c->rows) < 0)
+    recur_fail(where, "the file is truncated or damaged", "cannot read the vectors");
+  H5Dclose(d);
+  for (int64_t i = 0; i < c->n * c->D; i++)
+    if (!isfinite(c->rows[i]))
+      recur_fail(where, "give finite numbers", "vector %lld, feature %lld is %g",
+                 (long long)(i / c->D), (long long)(i % c->D), (double)c->rows[i]);
+  int64_t nn = 0;
+  if (H5Lexists(f, "feature_names", H5P_DEFAULT) > 0) {
+    c->names = h5_read_strings(f, "feature_names", &nn, path);
+    if (nn != c->D)
+      recur_fail(where, NULL, "%lld feature names for %d features", (long long)nn, c->D);
+  } else {
+    c->names = xmalloc((size_t)c->D * sizeof(char *));
+    for (int i = 0; i < c->D; i++) c->names[i] = core_path("f%d", i);
+  }
+  c->line = NULL;
+  xfree(where);
+  H5Fclose(f);
+}
+
+/* a CSV or TSV file: a header (the id column first, then the features), a row per id */
+static void cond_load_csv(prep_cond *c, const char *path) {
+  rprep rr = {.pass = 1, .ocol = -1}, *r = &rr;
+  FILE *in = xfopen(path, "rb");
+  if (!in) recur_fail(path, NULL, "cannot open: %s", strerror(errno));
+  char *line = NULL, **f = NULL;
+  size_t cap = 0;
+  ssize_t got;
+  uint64_t lineno = 0;
+  while ((got = getline(&line, &cap, in)) > 0) {
+    lineno++;
+    while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+    if (lineno == 1) {
+      header(r, line, path);
+      if (r->n_cols < 2) {
+        char *where = core_path("%s:line 1", path);
+        recur_fail(where, "the header names the id column, then the features", "one column");
+      }
+      c->D = r->n_cols - 1;
+      c->names = xmalloc((size_t)c->D * sizeof(char *));
+      for (int i = 0; i < c->D; i++) c->names[i] = xstrdup(r->cols[i + 1]);
+      f = xmalloc((size_t)r->n_cols * sizeof(char *));
+      continue;
+    }
+    if (!*trim(line)) continue;
+    char *where = core_path("%s:line %llu", path, (unsigned long long)lineno);
+    int n = split_fields(line, r->delim, f, r->n_cols);
+    if (n != r->n_cols)
+      recur_fail(where, "give every row an id and one number per feature",
+                 "%d fields, the header has %d", n, r->n_cols);
+    const char *id = trim(f[0]);
+    if (!*id) recur_fail(where, "give every row an id", "empty id");
+    c->ids = xrealloc(c->ids, (size_t)(c->n + 1) * sizeof(char *));
+    c->line = xrealloc(c->line, (size_t)(c->n + 1) * sizeof(uint64_t));
+    c->rows = xrealloc(c->rows, (size_t)(c->n + 1) * (size_t)c->D * sizeof(float));
+    c->ids[c->n] = xstrdup(id);
+    c->line[c->n] = lineno;
+    for (int i = 0; i < c->D; i++)
+      c->rows[c->n * c->D + i] = parse_num(trim(f[i + 1]), path, lineno, r->cols[i + 1]);
+    c->n++;
+    xfree(where);
+  }
+  if (lineno == 0) recur_fail(path, "give a header row: id, then the feature names", "empty input");
+  xfree(line);
+  xfree(f);
+  rprep_free(r);
+  xfclose(in);
+}
+
+prep_cond *prep_cond_load(const char *path) {
+  prep_cond *c = xcalloc(1, sizeof *c);
+  c->path = xstrdup(path);
+  const size_t n = strlen(path);
+  if (n > 3 && !strcmp(path + n - 3, ".h5"))
+    cond_load_h5(c, path);
+  else
+    cond_load_csv(c, path);
+  if (c->n == 0) recur_fail(path, "give a vector per id", "no vectors");
+  /* sorted by id, for lookups; a repeated id is an error */
+  cond_key *k = xmalloc((size_t)c->n * sizeof(cond_key));
+  for (int64_t i = 0; i < c->n; i++) k[i] = (cond_key){c->ids[i], i};
+  qsort(k, (size_t)c->n, sizeof(cond_key), cmp_key);
+  c->order = xmalloc((size_t)c->n * sizeof(int64_t));
+  for (int64_t i = 0; i < c->n; i++) c->order[i] = k[i].row;
+  xfree(k);
+  for (int64_t i = 1; i < c->n; i++)
+    if (!strcmp(c->ids[c->order[i]], c->ids[c->order[i - 1]])) {
+      char *where = c->line
+                        ? core_path("%s:line %llu", path, (unsigned long long)c->line[c->order[i]])
+                        : core_path("%s:/ids", path);
+      recur_fail(where, "give each id one vector", "id '%s' repeats", c->ids[c->order[i]]);
+    }
+  c->sum = xcalloc((size_t)c->D, sizeof(double));
+  c->sum2 = xcalloc((size_t)c->D, sizeof(double));
+  return c;
+}
+
+int64_t prep_cond_find(const prep_cond *c, const char *id, int len, const char *where) {
+  int64_t lo = 0, hi = c->n - 1;
+  while (lo <= hi) {
+    const int64_t mid = (lo + hi) / 2;
+    const char *s = c->ids[c->order[mid]];
+    int k = strncmp(s, id, (size_t)len);
+    if (k == 0 && s[len]) k = 1;
+    if (k == 0) return c->order[mid];
+    if (k < 0)
+      lo = mid + 1;
+    else
+      hi = mid - 1;
+  }
+  recur_fail(where, "give every line's id a vector in --cond-features", "id '%.*s' is not in %s",
+             len, id, c->path);
+}
+
+void prep_cond_add(prep_cond *c, int64_t row) {
+  const float *v = c->rows + row * c->D;
+  for (int i = 0; i < c->D; i++) {
+    c->sum[i] += v[i];
+    c->sum2[i] += (double)v[i] * v[i];
+  }
+  c->n_train++;
+}
+
+void prep_cond_write(const prep_cond *c, hid_t f) {
+  h5_attr_set_i64(f, "n_cond_features", c->D);
+  h5_write_strings(f, "cond_feature_names", c->names, c->D);
+  double *mean = xmalloc((size_t)c->D * sizeof(double)),
+         *sd = xmalloc((size_t)c->D * sizeof(double));
+  const double n = c->n_train > 0 ? (double)c->n_train : 1.0;
+  for (int i = 0; i < c->D; i++) { /* the training split's; a constant feature gets std 1 */
+    mean[i] = c->sum[i] / n;
+    const double var = c->sum2[i] / n - mean[i] * mean[i];
+    sd[i] = var > 1e-12 * (1 + mean[i] * mean[i]) ? sqrt(var) : 1.0;
+  }
+  hsize_t dims[1] = {(hsize_t)c->D};
+  h5_write_array(f, "cond_mean", H5T_IEEE_F64LE, 1, dims, mean);
+  h5_write_array(f, "cond_std", H5T_IEEE_F64LE, 1, dims, sd);
+  xfree(mean);
+  xfree(sd);
+}
+
+void prep_cond_free(prep_cond *c) {
+  if (!c) return;
+  for (int64_t i = 0; i < c->n; i++) xfree(c->ids[i]);
+  for (int i = 0; i < c->D; i++) xfree(c->names[i]);
+  xfree(c->ids), xfree(c->names), xfree(c->rows), xfree(c->line), xfree(c->order), xfree(c->sum),
+      xfree(c->sum2), xfree(c->path), xfree(c);
 }

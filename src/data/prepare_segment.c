@@ -288,7 +288,8 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
                  "no label before a tab");
     if (p->o->task == TASK_CONDLM && tab + 1 == line + len)
       recur_fail(where, "give the text the label conditions", "no text after the tab");
-    p->cur_label = out_id(p, line, (int)(tab - line));
+    p->cur_label = p->cond ? (uint32_t)prep_cond_find(p->cond, line, (int)(tab - line), where)
+                           : out_id(p, line, (int)(tab - line));
     tok_feed(p, (unsigned char *)tab + 1, len - (size_t)(tab + 1 - line),
              off + (uint64_t)(tab + 1 - line));
     on_end(p);

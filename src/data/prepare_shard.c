@@ -65,7 +65,10 @@ void prep_shard_open(prep *p) {
     uint64_t zero = 0;
     h5_appender_push(&s->w[k].off, &zero, 1);
     hid_t ot = p->n_out <= 256 ? H5T_STD_U8LE : p->n_out <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
-    if (task_has_labels(o->task))
+    if (p->cond) /* a vector per sequence in place of its label */
+      h5_appender_open_rows(&s->w[k].cond, g, "cond", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                            sizeof(float), (uint64_t)p->cond->D, 1024, s->tmp);
+    else if (task_has_labels(o->task))
       h5_appender_open(&s->w[k].lab, g, "labels", ot, H5T_NATIVE_UINT32, 4, 8192, s->tmp);
     if (o->task == TASK_TAG)
       h5_appender_open(&s->w[k].tag, g, "tags", ot, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
@@ -87,7 +90,10 @@ void prep_shard_close(prep *p) {
     prep_writer_flush_tokens(&s->w[k]);
     h5_appender_close(&s->w[k].tok);
     h5_appender_close(&s->w[k].off);
-    if (task_has_labels(p->o->task)) h5_appender_close(&s->w[k].lab);
+    if (p->cond)
+      h5_appender_close(&s->w[k].cond);
+    else if (task_has_labels(p->o->task))
+      h5_appender_close(&s->w[k].lab);
     if (p->o->task == TASK_TAG) h5_appender_close(&s->w[k].tag);
     if (p->o->task == TASK_SEQ2SEQ) {
       h5_appender_close(&s->w[k].src_tok);
@@ -105,7 +111,12 @@ void prep_shard_close(prep *p) {
 /* end the open sequence of the current split (append its end offset) */
 void prep_seq_close(prep *p) {
   split_writer *w = &p->sh->w[p->cur_split];
-  if (task_has_labels(p->o->task)) h5_appender_push(&w->lab, &p->cur_label, 1);
+  if (p->cond) {
+    h5_appender_push(&w->cond, p->cond->rows + (int64_t)p->cur_label * p->cond->D, 1);
+    if (p->cur_split == SPLIT_TRAIN) prep_cond_add(p->cond, p->cur_label);
+  } else if (task_has_labels(p->o->task)) {
+    h5_appender_push(&w->lab, &p->cur_label, 1);
+  }
   if (p->o->task == TASK_TAG) {
     if (w->ntok - w->seq_start != p->n_line_tags) {
       char *where = core_path("%s:line %llu", p->cur_file, (unsigned long long)p->lineno);

@@ -64,6 +64,13 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
     h5_attr_set_i64(f, "n_cond", c->n_cond);
     h5_attr_set_i64(f, "cond_dim", c->cond_dim);
     h5_attr_set_i64(f, "cond_input", c->cond_input);
+    if (c->cond_in > 0) { /* conditioned on vectors: their features and statistics */
+      h5_attr_set_i64(f, "cond_in", c->cond_in);
+      h5_write_strings(f, "cond_feature_names", v->cond_names, v->n_cond_names);
+      hsize_t dims[1] = {(hsize_t)c->cond_in};
+      h5_write_array(f, "cond.mean", H5T_IEEE_F64LE, 1, dims, m->cond_mean);
+      h5_write_array(f, "cond.std", H5T_IEEE_F64LE, 1, dims, m->cond_std);
+    }
   }
   h5_attr_set_f64(f, "dropout", c->dropout);
   h5_attr_set_i64(f, "step", step);
@@ -72,7 +79,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_i64(f, "unk_id", v->unk_id);
   h5_attr_set_str(f, "split_on", v->split_on);
   h5_write_strings(f, "vocab", v->vocab, v->vocab_size);
-  if (task_has_names(c->task))
+  if (task_has_names(c->task) && c->cond_in == 0)
     h5_write_strings(f, task_has_labels(c->task) ? "label_names" : "tag_names", v->out_names,
                      v->n_out_names);
   for (int i = 0; i < m->n_tensors; i++) {
@@ -131,6 +138,31 @@ char *model_resolve_best(const char *path, int best) {
              "no model.h5 found in directory");
 }
 
+/* a vector's statistics PREFIX.mean and PREFIX.std (n each, checked) and, when names is given, its
+ * feature names */
+static void load_stats(hid_t f, const char *file, const char *prefix, const char *names_obj, int n,
+                       double **mean, double **sd, char ***names, int64_t *n_names) {
+  for (int k = 0; k < 2; k++) {
+    char *where = core_path("%s:/%s.%s", file, prefix, k ? "std" : "mean"),
+         *nm = where + strlen(file) + 2;
+    double *st = xmalloc((size_t)n * sizeof(double));
+    hid_t d = H5Lexists(f, nm, H5P_DEFAULT) > 0 ? H5Dopen2(f, nm, H5P_DEFAULT) : -1;
+    if (d < 0 || h5_len_1d(d) != n || h5_read_range(d, H5T_NATIVE_DOUBLE, 0, (uint64_t)n, st) < 0)
+      recur_fail(where, "the model file is damaged", "missing, not %d values, or unreadable", n);
+    H5Dclose(d);
+    for (int i = 0; i < n; i++)
+      if (!isfinite(st[i]) || (k == 1 && !(st[i] > 0)))
+        recur_fail(where, "the model file is damaged", "value %d is %g", i, st[i]);
+    *(k ? sd : mean) = st;
+    xfree(where);
+  }
+  if (!names) return;
+  *names = h5_read_strings(f, names_obj, n_names, file);
+  if (*n_names != n)
+    recur_fail(file, "the model file is damaged", "%lld %s for %d features", (long long)*n_names,
+               names_obj, n);
+}
+
 char *model_resolve(const char *path) { return model_resolve_best(path, 0); }
 
 model *model_load(const char *path, model_vocab *v, int64_t *step) {
@@ -158,6 +190,10 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   h5_attr_get_i64(f, "n_cond", &n_cond);
   h5_attr_get_i64(f, "cond_dim", &cond_dim);
   h5_attr_get_i64(f, "cond_input", &cond_input);
+  int64_t cond_in = 0;
+  h5_attr_get_i64(f, "cond_in", &cond_in);
+  if (cond_in < 0 || cond_in > 65536 || (cond_in > 0 && cond_dim != cond_in))
+    recur_fail(where, NULL, "cond_in %lld out of range or not cond_dim", (long long)cond_in);
   h5_attr_get_i64(f, "tie_weights", &tie);
   h5_attr_get_i64(f, "proj_size", &proj);
   if (proj < 0 || proj >= hidden)
@@ -208,7 +244,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
   if (task_parse(task) != TASK_LM && (n_out < 1 || n_out > INT32_MAX))
     recur_fail(where, NULL, "n_out %lld out of range", (long long)n_out);
-  if (task_parse(task) == TASK_CONDLM &&
+  if (task_parse(task) == TASK_CONDLM && cond_in == 0 &&
       (n_cond < 1 || n_cond > INT32_MAX || cond_dim < 1 || cond_dim > 65536))
     recur_fail(where, NULL, "condlm: n_cond %lld or cond_dim %lld out of range", (long long)n_cond,
                (long long)cond_dim);
@@ -230,6 +266,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                     .n_cond = (int)n_cond,
                     .cond_dim = (int)cond_dim,
                     .cond_input = cond_input != 0,
+                    .cond_in = (int)cond_in,
                     .tie_weights = tie != 0,
                     .proj = (int)proj,
                     .softmax = sm,
@@ -276,7 +313,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
       if (v->src_unk_id < -1 || v->src_unk_id >= c.src_vocab)
         recur_fail(where, NULL, "src_unk_id out of range");
     }
-    if (task_has_names(c.task)) {
+    if (task_has_names(c.task) && c.cond_in == 0) {
       v->out_names = h5_read_strings(f, task_has_labels(c.task) ? "label_names" : "tag_names",
                                      &v->n_out_names, file);
       if (v->n_out_names != (c.task == TASK_CONDLM ? n_cond : n_out))
@@ -285,32 +322,12 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     }
   }
   model *m = model_create(&c, 0);
-  if (c.n_in > 0) { /* forecast: the statistics its inputs are normalised with, the features */
-    const char *nm[2] = {"input.mean", "input.std"};
-    double *st[2];
-    for (int k = 0; k < 2; k++) {
-      xfree(where);
-      where = core_path("%s:/%s", file, nm[k]);
-      st[k] = xmalloc((size_t)c.n_in * sizeof(double));
-      hid_t d = H5Lexists(f, nm[k], H5P_DEFAULT) > 0 ? H5Dopen2(f, nm[k], H5P_DEFAULT) : -1;
-      if (d < 0 || h5_len_1d(d) != c.n_in ||
-          h5_read_range(d, H5T_NATIVE_DOUBLE, 0, (uint64_t)c.n_in, st[k]) < 0)
-        recur_fail(where, "the model file is damaged", "missing, not %d values, or unreadable",
-                   c.n_in);
-      H5Dclose(d);
-      for (int i = 0; i < c.n_in; i++)
-        if (!isfinite(st[k][i]) || (k == 1 && !(st[k][i] > 0)))
-          recur_fail(where, "the model file is damaged", "value %d is %g", i, st[k][i]);
-    }
-    m->in_mean = st[0];
-    m->in_std = st[1];
-    if (v) {
-      v->feature_names = h5_read_strings(f, "feature_names", &v->n_features, file);
-      if (v->n_features != c.n_in)
-        recur_fail(file, "the model file is damaged", "%lld feature names for %d features",
-                   (long long)v->n_features, c.n_in);
-    }
-  }
+  if (c.n_in > 0) /* real-valued inputs: the statistics they are normalised with, the features */
+    load_stats(f, file, "input", "feature_names", c.n_in, &m->in_mean, &m->in_std,
+               v ? &v->feature_names : NULL, v ? &v->n_features : NULL);
+  if (c.cond_in > 0) /* conditioning vectors: the same */
+    load_stats(f, file, "cond", "cond_feature_names", c.cond_in, &m->cond_mean, &m->cond_std,
+               v ? &v->cond_names : NULL, v ? &v->n_cond_names : NULL);
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     xfree(where);
@@ -352,6 +369,10 @@ void model_vocab_free(model_vocab *v) {
   for (int64_t i = 0; i < v->n_out_names; i++) xfree(v->out_names[i]);
   xfree(v->out_names);
   v->out_names = NULL;
+  for (int64_t i = 0; i < v->n_cond_names; i++) xfree(v->cond_names[i]);
+  xfree(v->cond_names);
+  v->cond_names = NULL;
+  v->n_cond_names = 0;
   for (int64_t i = 0; i < v->n_features; i++) xfree(v->feature_names[i]);
   xfree(v->feature_names);
   v->feature_names = NULL;

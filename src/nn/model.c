@@ -136,9 +136,13 @@ void model_config_check(const model_config *c) {
   if (c->softmax < 0 || c->softmax >= SOFTMAX_COUNT)
     recur_fail(NULL, "--softmax full|adaptive", "unknown softmax");
   if (c->softmax == SOFTMAX_ADAPTIVE) check_adaptive(c);
-  if (c->task == TASK_CONDLM && (c->n_cond < 1 || c->cond_dim < 1 || c->cond_dim > 65536))
+  if (c->task == TASK_CONDLM && c->cond_in == 0 &&
+      (c->n_cond < 1 || c->cond_dim < 1 || c->cond_dim > 65536))
     recur_fail(NULL, NULL, "condlm needs labels and --cond-dim in [1, 65536] (%d labels, %d)",
                c->n_cond, c->cond_dim);
+  if (c->cond_in < 0 || c->cond_in > 65536 ||
+      (c->cond_in > 0 && (c->task != TASK_CONDLM || c->cond_dim != c->cond_in)))
+    recur_fail(NULL, NULL, "a conditioning vector (%d features) is for --task condlm", c->cond_in);
 }
 
 /* a tensor's name: the role's prefix (seq2seq: "encoder." or "decoder.") and name */
@@ -268,7 +272,7 @@ static void bind(model *m) {
     m->gdec_w = m->gemb;
   }
   if (c->task == TASK_CONDLM) {
-    NEXT(m->cemb, m->gcemb);
+    if (c->cond_in == 0) NEXT(m->cemb, m->gcemb);
     for (int l = 0; l < c->layers; l++) {
       NEXT(m->cw[l], m->gcw[l]);
       NEXT(m->cb[l], m->gcb[l]);
@@ -422,7 +426,7 @@ static model *create(const model_config *c, uint64_t seed, int role) {
         off = add_tensor(m, nm, 1, H, 1, off);
       }
   if (cond) { /* the condition: its gradient is final last */
-    off = add_tensor(m, "cond.embedding.weight", 2, c->n_cond, C, off);
+    if (c->cond_in == 0) off = add_tensor(m, "cond.embedding.weight", 2, c->n_cond, C, off);
     for (int l = 0; l < c->layers; l++) {
       snprintf(nm, sizeof nm, "cond.init_l%d.weight", l);
       off = add_tensor(m, nm, 2, S * H, C, off);
@@ -514,6 +518,7 @@ void model_free(model *m) {
   xfree(m->s2s_dhr), xfree(m->s2s_dcr), xfree(m->s2s_bx), xfree(m->s2s_bcx);
   model_attn_free(m);
   xfree(m->rz), xfree(m->rdz);
+  xfree(m->cond_mean), xfree(m->cond_std);
   xfree(m->in_mean), xfree(m->in_std), xfree(m->xn), xfree(m->xh), xfree(m->dxh);
   if (m->enc) { /* its parameters are in this model's buffer */
     m->enc->params = m->enc->grads = NULL;

@@ -79,19 +79,27 @@ const float *model_layer_in(const model *m, int l) {
 }
 
 /* m->ce (B, C): the embeddings of rows' labels */
-static void cond_rows(model *m, const int32_t *labels, int64_t B) {
+/* condlm: each row's condition into m->ce (B, C): its label's embedding, or (cond_in) its vector
+ * normalised by the training data's statistics */
+static void cond_rows(model *m, const int32_t *labels, const float *cond, int64_t B) {
   const int64_t C = m->cfg.cond_dim;
   m->ce = xrealloc(m->ce, (size_t)((B > 0 ? B : 1) * C) * sizeof(float));
-  for (int64_t r = 0; r < B; r++) {
+  for (int64_t r = 0; r < B && m->cfg.cond_in > 0; r++)
+    for (int64_t j = 0; j < C; j++)
+      m->ce[r * C + j] = m->cond_mean
+                             ? (float)((cond[r * C + j] - m->cond_mean[j]) / m->cond_std[j])
+                             : cond[r * C + j];
+  for (int64_t r = 0; r < B && m->cfg.cond_in == 0; r++) {
     RECUR_ASSERT(labels[r] >= 0 && labels[r] < m->cfg.n_cond);
     memcpy(m->ce + r * C, m->cemb + (int64_t)labels[r] * C, (size_t)C * sizeof(float));
   }
 }
 
-void model_cond_state(model *m, const int32_t *labels, int64_t B, float *h0, float *c0) {
+void model_cond_state(model *m, const int32_t *labels, const float *cond, int64_t B, float *h0,
+                      float *c0) {
   const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, S = m->cfg.cell == CELL_LSTM ? 2 : 1;
   RECUR_ASSERT(m->cfg.task == TASK_CONDLM);
-  cond_rows(m, labels, B);
+  cond_rows(m, labels, cond, B);
   float *z = xmalloc((size_t)((B > 0 ? B : 1) * S * H) * sizeof(float));
   for (int l = 0; l < m->cfg.layers; l++) {
     /* z = tanh(e W^T + b): (B, S H) */
@@ -138,7 +146,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   m->fwd_train = train;
   if (train && m->cfg.weight_drop > 0) reg_wd_prepare(m);
   const int64_t E0 = m->layer[0][0].in, C = m->cfg.cond_dim; /* E, or E + C with --cond-input */
-  if (m->cfg.task == TASK_CONDLM) cond_rows(m, b->label, B);
+  if (m->cfg.task == TASK_CONDLM) cond_rows(m, b->label, b->cond, B);
   if (m->cfg.n_in > 0) { /* real-valued: x0 = ((x - mean) / std) W_in^T + b_in */
     const int64_t Din = m->cfg.n_in;
     RECUR_ASSERT(b->n_in == Din || N == 0);
@@ -184,7 +192,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   }
   m->cond_made = m->cfg.task == TASK_CONDLM && !h0;
   if (m->cond_made) { /* every layer starts from the state its label makes (unless given one) */
-    model_cond_state(m, b->label, B, m->ch0, m->cc0);
+    model_cond_state(m, b->label, b->cond, B, m->ch0, m->cc0);
     h0 = m->ch0;
     c0 = m->cfg.cell == CELL_LSTM ? m->cc0 : NULL;
   }
@@ -473,7 +481,7 @@ void model_backward(model *m, const batch *b, float scale) {
         float *g = m->cd + (int64_t)r * (E0 - E);
         for (int64_t j = 0; j < E0 - E; j++) g[j] += d[j];
       }
-  if (m->cfg.task == TASK_CONDLM) { /* the label embeddings */
+  if (m->cfg.task == TASK_CONDLM && m->cfg.cond_in == 0) { /* the label embeddings */
     const int64_t C = m->cfg.cond_dim;
     for (int64_t r = 0; r < B; r++) {
       float *g = m->gcemb + (int64_t)b->label[r] * C;

@@ -73,7 +73,8 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   }
   float *h = xcalloc((size_t)L * (size_t)H, sizeof(float)),
         *c = xcalloc((size_t)L * (size_t)H, sizeof(float));
-  if (m->cfg.task == TASK_CONDLM) model_cond_state(m, &so->label, 1, h, c); /* the condition */
+  if (m->cfg.task == TASK_CONDLM) /* the condition */
+    model_cond_state(m, &so->label, so->cond, 1, h, c);
   float *p = xmalloc((size_t)V * sizeof(float));
   int *order = xmalloc((size_t)V * sizeof(int));
   batch b = {0};
@@ -86,6 +87,7 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   for (g = 0; g < so->length; g++) {
     batch_pack(&b, 1, &len, &in, NULL, &id0);
     if (m->cfg.task == TASK_CONDLM) batch_set_labels(&b, &so->label);
+    if (m->cfg.cond_in > 0) batch_set_cond(&b, &so->cond, m->cfg.cond_in);
     model_forward(m, &b, h, c, 0, 0);
     model_final_state(m, &b, h, c);
     int64_t pick = draw(m->probs + (b.s.N - 1) * V, V, so, g, p, order);

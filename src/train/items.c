@@ -34,6 +34,7 @@ void items_free(items *it) {
   xfree(it->ids);
   xfree(it->labels);
   xfree(it->srcpool);
+  xfree(it->cpool), xfree(it->cv);
   xfree(it->vpool), xfree(it->xv), xfree(it->yv), xfree(it->zeros), xfree(it->zv);
   xfree(it->src);
   xfree(it->src_len);
@@ -167,10 +168,20 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
     it->tgt[i] = p + 1;
     it->len[i] = items_seq_steps(ds, split, q[i], max_len);
     it->ids[i] = q[i];
-    it->labels[i] = ds->task == TASK_CONDLM ? ds->split[split].labels[q[i]] : -1;
+    it->labels[i] =
+        ds->task == TASK_CONDLM && !ds->n_cond_features ? ds->split[split].labels[q[i]] : -1;
     p += k + 1;
   }
   if (ds->task == TASK_SEQ2SEQ) load_sources(it, ds, split, q, n, max_len);
+  if (ds->n_cond_features > 0) { /* condlm: each sequence's vector instead of a label */
+    const int64_t D = ds->n_cond_features;
+    it->cpool = xrealloc(it->cpool, (size_t)((n > 0 ? n : 1) * D) * sizeof(float));
+    it->cv = xrealloc(it->cv, (size_t)(n > 0 ? n : 1) * sizeof(float *));
+    for (int i = 0; i < n; i++) {
+      it->cv[i] = it->cpool + i * D;
+      dataset_read_cond(ds, split, q[i], it->cv[i]);
+    }
+  }
 }
 
 /* Pack n items into b with their targets (next tokens, tags, or a label per sequence). */
@@ -185,6 +196,7 @@ void items_pack(batch *b, const items *it, int n, const dataset *ds) {
              it->ids);
   if (real) batch_set_values(b, (const float *const *)it->xv, NULL, ds->n_features);
   if (ds->task == TASK_CONDLM) batch_set_labels(b, it->labels); /* the condition, not a target */
+  if (ds->n_cond_features > 0) batch_set_cond(b, (const float *const *)it->cv, ds->n_cond_features);
   if (ds->task == TASK_SEQ2SEQ) batch_set_sources(b, it->src_len, it->src);
   if (ds->task == TASK_CLASSIFY) {
     batch_set_labels(b, it->labels);

@@ -26,6 +26,8 @@ typedef struct {
   int64_t vcap;
   int32_t *zeros, **zv;
   int64_t zcap;
+  /* condlm --cond-features: each item's vector */
+  float *cpool, **cv;
 } items;
 
 void items_reserve(items *it, int n, int64_t tokens);

@@ -22,7 +22,8 @@ def check(args):  # one dataset and its (EVAL.json, MODEL.h5) pairs
     tags = data["val/tags"][:].astype(np.int64) if task == "tag" else None
     src_tok = data["val/src_tokens"][:].astype(np.int64) if task == "seq2seq" else None
     src_off = data["val/src_offsets"][:] if task == "seq2seq" else None
-    labels = data["val/labels"][:].astype(np.int64) if task in ("classify", "condlm") else None
+    labels = data["val/labels"][:].astype(np.int64) if task in ("classify", "condlm") and "val/labels" in data else None
+    conds = data["val/cond"][:] if "val/cond" in data else None  # condlm --cond-features: a vector per sequence
     eos = int(data.attrs["eos_id"])
     worst = 0.0
     for ev_path, path in zip(args[1::2], args[2::2]):
@@ -51,7 +52,9 @@ def check(args):  # one dataset and its (EVAL.json, MODEL.h5) pairs
                 for name, p in enc_rnn.named_parameters():
                     p.copy_(torch.from_numpy(f["encoder.rnn." + name][:]))
         if task == "condlm":
-            cemb = torch.from_numpy(f["cond.embedding.weight"][:])
+            cemb = torch.from_numpy(f["cond.embedding.weight"][:]) if conds is None else None
+            if conds is not None:  # normalised by the statistics the model keeps
+                cmean, cstd = torch.from_numpy(f["cond.mean"][:]), torch.from_numpy(f["cond.std"][:])
             cinit = [(torch.from_numpy(f[f"cond.init_l{l}.weight"][:]), torch.from_numpy(f[f"cond.init_l{l}.bias"][:]))
                      for l in range(L)]
         Hs = Pj or H  # the state and output width
@@ -93,7 +96,7 @@ def check(args):  # one dataset and its (EVAL.json, MODEL.h5) pairs
                     y = torch.from_numpy(tags[off[i]:off[i + 1]]) if task == "tag" else torch.tensor([labels[i]])
                 inp = emb(x.unsqueeze(1))  # (T, 1, E)
                 if task == "condlm":  # the label makes every layer's initial state
-                    e = cemb[labels[i]]
+                    e = cemb[labels[i]] if conds is None else ((torch.from_numpy(conds[i]).double() - cmean) / cstd).float()
                     z = torch.stack([torch.tanh(w @ e + b) for w, b in cinit]).unsqueeze(1)  # (L, 1, S H)
                     state = (z[:, :, :H].contiguous(), z[:, :, H:].contiguous()) if cell == "lstm" else z.contiguous()
                     if cin:
@@ -132,7 +135,7 @@ def check(args):  # one dataset and its (EVAL.json, MODEL.h5) pairs
         ev = json.load(open(ev_path))
         rel = abs(total / count - ev["loss"]) / ev["loss"]
         worst = max(worst, rel)
-        kind = ("bidirectional " if bi else "") + ("cond-input " if cin else "") + \
+        kind = ("bidirectional " if bi else "") + ("cond-input " if cin else "") + ("vector " if conds is not None else "") + \
             ("tied " if int(a.get("tie_weights", 0)) else "") + (f"proj {Pj} " if Pj else "") + \
             (f"adaptive {list(a['cutoffs'])} " if adaptive else "") + \
             (f"attention {text(a['attention'])} " if text(a.get("attention", "none")) != "none" else "") + \

@@ -71,6 +71,20 @@ for cell in lstm gru rnn_tanh; do
   done
 done
 groups+=(-- cond.h5 "${models[@]}")
+# condlm on a vector per sequence (prepare --cond-features): normalised by cond.mean/cond.std
+python3 -c "
+import random
+r = random.Random(6)
+open('vec.csv', 'w').write('id,a,b,c\n' + ''.join(f'v{i},{r.gauss(3, 2):.4f},{r.random():.4f},{r.gauss(0, 9):.4f}\n' for i in range(300)))
+open('vec.txt', 'w').write(''.join(f'v{i}\t' + ''.join(r.choice('xyz ') for _ in range(r.randint(1, 12))) + '\n' for i in range(300)))"
+"$RECUR" prepare vec.txt -o vec.h5 --task condlm --cond-features vec.csv --val 0.1 --quiet
+models=()
+for ci in "" --cond-input; do
+  "$RECUR" train --data vec.h5 --out v-lstm$ci $ci --cell lstm --layers 2 --hidden 16 --embed 8 --batch 8 --steps 15 --quiet
+  "$RECUR" eval v-lstm$ci --data vec.h5 --split val --json > ev-v-lstm$ci.json
+  models+=(ev-v-lstm$ci.json v-lstm$ci/model.h5)
+done
+groups+=(-- vec.h5 "${models[@]}")
 # encoder-decoder: encoder.* -> final states -> decoder.* (decoder.out is the readout)
 python3 -c "
 import random

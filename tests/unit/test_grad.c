@@ -8,8 +8,9 @@
 #include "recur/model.h"
 
 enum { V = 7, NSEQ = 3 };
-static int g_cond_input;                      /* condlm: the label also appended to every input */
-static int g_tie;                             /* the readout's weight is the embedding */
+static int g_cond_input; /* condlm: the label also appended to every input */
+static int g_cvec; /* condlm: a vector of 4 features per sequence (normalised) instead of a label */
+static int g_tie;  /* the readout's weight is the embedding */
 static float g_locked, g_embed_drop, g_wdrop; /* regularisers, their masks fixed by the step */
 static int g_proj;                            /* lstm projection width (< hidden 6) */
 static int g_attn;                            /* seq2seq: the attention */
@@ -32,8 +33,9 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .bidirectional = bidi,
                     .n_out = task_is_lm(task) ? 0 : 4,
                     .pool = pool,
-                    .n_cond = task == TASK_CONDLM ? 3 : 0,
+                    .n_cond = task == TASK_CONDLM && !g_cvec ? 3 : 0,
                     .cond_dim = 4,
+                    .cond_in = task == TASK_CONDLM && g_cvec ? 4 : 0,
                     .cond_input = g_cond_input,
                     .tie_weights = g_tie,
                     .dropout_locked = g_locked,
@@ -48,6 +50,11 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .readout_hidden = g_rh,
                     .input_feed = g_feed};
   model *m = model_create(&c, 42);
+  if (c.cond_in) { /* the vectors' statistics */
+    m->cond_mean = malloc(4 * sizeof(double));
+    m->cond_std = malloc(4 * sizeof(double));
+    for (int d = 0; d < 4; d++) m->cond_mean[d] = 0.5 - 0.2 * d, m->cond_std[d] = 0.7 + 0.4 * d;
+  }
   /* make biases and weights a bit larger so every gate matters */
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
   for (int ti = 0; g_attn && ti < m->n_tensors; ti++) /* scores far from uniform: the score's
@@ -79,6 +86,16 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
   if (task == TASK_CLASSIFY) batch_set_labels(&b, labels);
   int32_t conds[NSEQ] = {2, 0, 2}; /* condlm: two sequences share a label */
   if (task == TASK_CONDLM) batch_set_labels(&b, conds);
+  /* (vectors drawn so that no rnn_relu unit sits within the finite-difference step of its kink:
+   * other draws, e.g. keys 24 and 27, put one there and only rnn_relu's check moves) */
+  float cv[NSEQ][4];
+  const float *cvs[NSEQ];
+  for (int s = 0; s < NSEQ; s++) {
+    for (int d = 0; d < 4; d++)
+      cv[s][d] = 2.0f * rng_uniform(rng_key(25, RNG_TEST, (uint64_t)s, (uint64_t)d, 0)) - 0.5f;
+    cvs[s] = cv[s];
+  }
+  if (c.cond_in) batch_set_cond(&b, cvs, 4);
   /* seq2seq: sources of other lengths than their targets (and another order by length) */
   int slen[NSEQ] = {2, 6, 3};
   int32_t stok[NSEQ][6], *src[NSEQ];
@@ -425,6 +442,11 @@ int main(void) {
   g_cond_input = 1;
   for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
   g_cond_input = 0;
+  g_cvec = 1; /* a vector per sequence: the init layers' and (--cond-input) the inputs' gradients */
+  for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
+  g_cond_input = 1;
+  run_task(CELL_LSTM, 2, 0.3f, TASK_CONDLM, 0, POOL_LAST);
+  g_cond_input = g_cvec = 0;
   g_tie = 1; /* embedding.weight gets both gradients: the input's and the readout's */
   for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_LM, 0, POOL_LAST);
   run_task(CELL_LSTM, 1, 0.0f, TASK_CONDLM, 0, POOL_LAST);
