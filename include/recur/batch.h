@@ -44,8 +44,9 @@ void batch_set_labels(batch *b, const int32_t *labels);
 /* condlm --cond-features: row r's vector is v[item[r]] (d floats each). */
 void batch_set_cond(batch *b, const float *const *v, int d);
 void batch_set_values(batch *b, const float *const *x, const float *const *y, int d);
-/* seq2seq: the n items' sources (in the caller's order), packed into b->src, and b->src_row. */
-void batch_set_sources(batch *b, const int *len, int32_t *const *src);
+/* seq2seq: the n items' sources (in the caller's order), packed into b->src, and b->src_row:
+ * tokens src, or (--cond-features, src NULL) frames x of d features each. */
+void batch_set_sources(batch *b, const int *len, int32_t *const *src, const float *const *x, int d);
 
 /* ---- schedules ---- */
 enum train_mode { MODE_STREAM, MODE_SEQUENCES, MODE_COUNT };

@@ -87,8 +87,9 @@ typedef struct {
                   1 by default) */
   char **feature_names;
   double *feature_mean, *feature_std;
-  /* condlm --cond-features: a vector of n_cond_features per sequence instead of a label, their
-   * names and the training split's mean and std (no label names then) */
+  /* --cond-features: condlm a vector of n_cond_features per sequence instead of a label (no label
+   * names then), seq2seq a source of such frames instead of text; their names and the training
+   * split's mean and std */
   int n_cond_features;
   char **cond_names;
   double *cond_mean, *cond_std;
@@ -123,6 +124,11 @@ static inline uint64_t dataset_src_len(const dataset *ds, int split, uint64_t i)
 
 /* condlm --cond-features: sequence seq's vector (n_cond_features floats), checked finite. */
 void dataset_read_cond(const dataset *ds, int split, uint64_t seq, float *out);
+
+/* seq2seq --cond-features: source frames [start, start+count) (count, n_cond_features), checked
+ * finite. */
+void dataset_read_src_values(const dataset *ds, int split, uint64_t start, uint64_t count,
+                             float *out);
 
 /* Read the tags of global tokens [start, start+count) (tag task), checking each < n_out. */
 void dataset_read_tags(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out);

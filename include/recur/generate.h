@@ -26,21 +26,23 @@ typedef struct {
 int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const sample_opts *so,
                         FILE *out);
 
-/* seq2seq: greedy decoding of n sources at once (src[i], src_len[i] tokens), starting from and
- * ending at eos (the dataset's <eos>, as in training): out[i] (room for max_out ids) gets the
+/* seq2seq: greedy decoding of n sources at once (src[i], src_len[i] tokens; a model whose sources
+ * are frames (--cond-features): src NULL and src_x[i] its (src_len[i], features)), starting from
+ * and ending at eos (the dataset's <eos>, as in training): out[i] (room for max_out ids) gets the
  * output without its <eos>, out_len[i] its length (max_out when no <eos> came in time), score[i]
  * (unless NULL) its log-probability (with its <eos>). Every row runs until all have ended: one
  * GEMM per step for the whole group. */
 void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *const *src,
-                     int max_out, int32_t **out, int *out_len, double *score);
+                     const float *const *src_x, int max_out, int32_t **out, int *out_len,
+                     double *score);
 
-/* seq2seq: beam search for one source: K hypotheses advance together (one GEMM per step); a
- * hypothesis ends at eos; the best ended one by log p / lp(len) with GNMT's length penalty
- * lp = ((5 + len) / 6)^alpha (alpha 0: plain log-probability) goes to out (room for max_out),
- * its length is returned and its log-probability put in *score. With no ended hypothesis after
- * max_out steps, the best running one. */
-int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, double alpha,
-                  int max_out, int32_t *out, double *score);
+/* seq2seq: beam search for one source (tokens src, or frames src_x): K hypotheses advance together
+ * (one GEMM per step); a hypothesis ends at eos; the best ended one by log p / lp(len) with GNMT's
+ * length penalty lp = ((5 + len) / 6)^alpha (alpha 0: plain log-probability) goes to out (room for
+ * max_out), its length is returned and its log-probability put in *score. With no ended hypothesis
+ * after max_out steps, the best running one. */
+int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, const float *src_x, int K,
+                  double alpha, int max_out, int32_t *out, double *score);
 
 typedef struct {
   int beam;              /* 1: greedy */
@@ -53,6 +55,10 @@ typedef struct {
  * in one batch; beam: one line at a time). An empty line gives an empty one. */
 void generate_transduce(model *m, const model_vocab *v, const vocab_index *vi, char *const *lines,
                         int n, const decode_opts *d, FILE *out);
+/* The same for n sources of frames (--cond-features): x[i] (len[i], features) in the data's units.
+ */
+void generate_transduce_frames(model *m, const model_vocab *v, int n, const int *len,
+                               const float *const *x, const decode_opts *d, FILE *out);
 
 /* forecast: run the model over prime (n, n_in frames, the data's units), then roll it forward
  * length steps on its own predictions (gaussian: a draw from N(mu, (temperature sigma)^2), keyed by

@@ -240,6 +240,10 @@ void model_cond_state(model *m, const int32_t *labels, const float *cond, int64_
 /* Final states (L, B, H) of each row at its last step; c only for lstm (else left alone). */
 void model_final_state(const model *m, const batch *b, float *hT, float *cT);
 
+/* seq2seq --cond-features: the encoder's input layer normalises its frames with the statistics
+ * kept in m->cond_mean/cond_std (copied to the encoder's in_mean/in_std). */
+void model_cond_stats(model *m);
+
 /* forecast: the frame a readout row z (O) predicts, in the data's units, into x (n_in): the mean,
  * or with --loss gaussian and temperature > 0 a draw from the Gaussian (its spread times
  * temperature) keyed by key (feature d by rng_sub(key, 1 + d)). */

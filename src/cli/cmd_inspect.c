@@ -115,7 +115,8 @@ static void inspect_dataset(const char *path, int json, const char *writer) {
     }
     printf("\n");
     if (ds->n_cond_features > 0) { /* condlm --cond-features */
-      printf("  task condlm on vectors of %d features (train mean, std):", ds->n_cond_features);
+      printf("  task %s on %s of %d features (train mean, std):", task_names[ds->task],
+             ds->task == TASK_SEQ2SEQ ? "sources of frames" : "vectors", ds->n_cond_features);
       for (int i = 0; i < ds->n_cond_features && i < 20; i++)
         printf(" %s (%.4g, %.4g)", ds->cond_names[i], ds->cond_mean[i], ds->cond_std[i]);
       printf("%s\n", ds->n_cond_features > 20 ? " ..." : "");
@@ -276,14 +277,21 @@ int cmd_decode(int argc, char **argv) {
   float *cv = ds->n_cond_features ? xmalloc((size_t)ds->n_cond_features * sizeof(float)) : NULL;
   for (uint64_t q = 0; q < sp->n_seq; q++) {
     int prev_word = 0;
-    if (cv) { /* condlm --cond-features: the sequence's vector, then its text */
+    if (cv && ds->task == TASK_SEQ2SEQ) { /* --cond-features: frames (;) of features (,) */
+      for (uint64_t pos = sp->src_offsets[q]; pos < sp->src_offsets[q + 1]; pos++) {
+        dataset_read_src_values(ds, split, pos, 1, cv);
+        for (int i = 0; i < ds->n_cond_features; i++)
+          printf("%s%.9g", i ? "," : pos > sp->src_offsets[q] ? ";" : "", (double)cv[i]);
+      }
+      putchar('\t');
+    } else if (cv) { /* condlm --cond-features: the sequence's vector, then its text */
       dataset_read_cond(ds, split, q, cv);
       for (int i = 0; i < ds->n_cond_features; i++) printf("%s%.9g", i ? "," : "", (double)cv[i]);
       putchar('\t');
     } else if (task_has_labels(ds->task)) {
       printf("%s\t", ds->out_names[sp->labels[q]]);
     }
-    if (ds->task == TASK_SEQ2SEQ) { /* source<TAB>target */
+    if (ds->task == TASK_SEQ2SEQ && !cv) { /* source<TAB>target */
       for (uint64_t pos = sp->src_offsets[q]; pos < sp->src_offsets[q + 1]; pos += DATASET_CHUNK) {
         uint64_t n = sp->src_offsets[q + 1] - pos < DATASET_CHUNK ? sp->src_offsets[q + 1] - pos
                                                                   : DATASET_CHUNK;

@@ -468,6 +468,28 @@ int cmd_predict(int argc, char **argv) {
                "this is a forecast model: it reads frames, not text");
   if (task_is_lm(m->cfg.task) && !s2s)
     recur_fail(path, "use `recur sample` for language models", "this is a language model");
+  if (s2s && m->cfg.cond_in > 0) { /* sources of frames: a CSV, a sequence per blank-line block */
+    int64_t n = 0, ns = 0, *off = NULL;
+    float *x = prepare_real_read(text && strcmp(text, "-") ? text : "/dev/stdin", v.cond_names,
+                                 m->cfg.cond_in, &n, &off, &ns);
+    const decode_opts dopt = {.beam = (int)f.beam,
+                              .length_penalty = f.length_penalty,
+                              .max_out = (int)f.max_out,
+                              .scores = f.scores};
+    for (int64_t k0 = 0; k0 < ns; k0 += f.batch) { /* groups of --batch sources */
+      const int k = (int)(ns - k0 < f.batch ? ns - k0 : f.batch);
+      int *len = xmalloc((size_t)k * sizeof(int));
+      const float **xs = xmalloc((size_t)k * sizeof(float *));
+      for (int i = 0; i < k; i++)
+        len[i] = (int)(off[k0 + i + 1] - off[k0 + i]), xs[i] = x + off[k0 + i] * m->cfg.cond_in;
+      generate_transduce_frames(m, &v, k, len, xs, &dopt, stdout);
+      xfree(len), xfree(xs);
+    }
+    xfree(x), xfree(off);
+    model_vocab_free(&v);
+    model_free(m);
+    return 0;
+  }
   if (m->cfg.n_in > 0) { /* real-valued: a CSV of frames, one output line per sequence */
     int64_t n = 0, ns = 0, *off = NULL;
     float *x = prepare_real_read(text && strcmp(text, "-") ? text : "/dev/stdin", v.feature_names,

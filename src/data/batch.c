@@ -66,13 +66,15 @@ void batch_pack(batch *b, int n, const int *len, int32_t *const *in, int32_t *co
   b->s.N = N;
 }
 
-void batch_set_sources(batch *b, const int *len, int32_t *const *src) {
+void batch_set_sources(batch *b, const int *len, int32_t *const *src, const float *const *x,
+                       int d) {
   const int n = b->s.B;
   if (!b->src) b->src = xcalloc(1, sizeof(batch));
   /* each source row keeps its pair's id (the encoder's dropout is keyed by it): in item order */
   uint64_t *ids = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(uint64_t));
   for (int r = 0; r < n; r++) ids[b->item[r]] = b->seq_id[r];
   batch_pack(b->src, n, len, src, NULL, ids);
+  if (x) batch_set_values(b->src, x, NULL, d); /* frames: the encoder's input layer reads them */
   xfree(ids);
   b->src_row = xrealloc(b->src_row, (size_t)(n > 0 ? n : 1) * sizeof(int));
   int *pos = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int)); /* item -> its source row */

@@ -38,7 +38,7 @@ static void check_header(hid_t f, const char *path, const char *want_format) {
  * open) and the offsets (returned, malloc'd). */
 static uint64_t *open_stream(hid_t g, const char *path, const char *name, const char *tokname,
                              const char *offname, hid_t *tok_out, int64_t *ntok_out,
-                             int64_t *noff_out) {
+                             int64_t *noff_out, int width) {
   char *where = core_path("%s:/%s/%s", path, name, tokname);
   if (H5Lexists(g, tokname, H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
   hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
@@ -46,11 +46,22 @@ static uint64_t *open_stream(hid_t g, const char *path, const char *name, const 
   hid_t tok = H5Dopen2(g, tokname, dapl);
   H5Pclose(dapl);
   hid_t tt = H5Dget_type(tok);
-  if (tok < 0 || H5Tget_class(tt) != H5T_INTEGER || H5Tget_sign(tt) != H5T_SGN_NONE ||
-      H5Tget_size(tt) > 4)
-    recur_fail(where, NULL, "tokens must be unsigned integers of at most 32 bits");
+  int64_t ntok = -1;
+  if (width > 0) { /* frames: (steps, width) floats */
+    hid_t sps = H5Dget_space(tok);
+    hsize_t dims[2] = {0, 0};
+    if (tok < 0 || H5Tget_class(tt) != H5T_FLOAT || H5Sget_simple_extent_ndims(sps) != 2 ||
+        H5Sget_simple_extent_dims(sps, dims, NULL) != 2 || (int64_t)dims[1] != width)
+      recur_fail(where, NULL, "values must be floats of shape (steps, %d)", width);
+    H5Sclose(sps);
+    ntok = (int64_t)dims[0];
+  } else {
+    if (tok < 0 || H5Tget_class(tt) != H5T_INTEGER || H5Tget_sign(tt) != H5T_SGN_NONE ||
+        H5Tget_size(tt) > 4)
+      recur_fail(where, NULL, "tokens must be unsigned integers of at most 32 bits");
+    ntok = h5_len_1d(tok);
+  }
   H5Tclose(tt);
-  int64_t ntok = h5_len_1d(tok);
   *tok_out = tok;
   *ntok_out = ntok;
   if (ntok < 0) recur_fail(where, NULL, "tokens must be 1-D");
@@ -139,12 +150,14 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
   int64_t ntok, noff;
   hid_t tok;
-  uint64_t *o = open_stream(g, path, name, "tokens", "offsets", &tok, &ntok, &noff);
+  uint64_t *o = open_stream(g, path, name, "tokens", "offsets", &tok, &ntok, &noff, 0);
   hid_t src = -1;
   int64_t nsrc = 0, nsoff = 0;
   uint64_t *so = NULL;
   if (ds->task == TASK_SEQ2SEQ) {
-    so = open_stream(g, path, name, "src_tokens", "src_offsets", &src, &nsrc, &nsoff);
+    const int D = ds->n_cond_features; /* --cond-features: the sources are frames */
+    so = open_stream(g, path, name, D ? "src_values" : "src_tokens", "src_offsets", &src, &nsrc,
+                     &nsoff, D);
     if (nsoff != noff) {
       xfree(where), where = core_path("%s:/%s/src_offsets", path, name);
       recur_fail(where, "the dataset is damaged; prepare it again",
@@ -154,7 +167,7 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   }
 
   hid_t tags = ds->task == TASK_TAG ? open_tags(g, path, name, ntok) : -1;
-  const int cond = ds->n_cond_features > 0;
+  const int cond = ds->n_cond_features > 0 && ds->task == TASK_CONDLM;
   int32_t *labels =
       task_has_labels(ds->task) && !cond ? read_labels(ds, g, path, name, noff - 1) : NULL;
   hid_t cd = -1;
@@ -376,7 +389,8 @@ dataset *dataset_open(const char *path) {
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
   ds->task = (enum model_task)task_parse(task);
   int64_t nc = 0;
-  if (ds->task == TASK_CONDLM && h5_attr_get_i64(f, "n_cond_features", &nc)) {
+  if ((ds->task == TASK_CONDLM || ds->task == TASK_SEQ2SEQ) &&
+      h5_attr_get_i64(f, "n_cond_features", &nc)) {
     if (nc < 1 || nc > 65536)
       recur_fail(where, NULL, "n_cond_features %lld out of range", (long long)nc);
     ds->n_cond_features = (int)nc;
@@ -622,5 +636,36 @@ void dataset_read_cond(const dataset *ds, int split, uint64_t seq, float *out) {
         core_path("%s:/%s/cond", ds->file_paths[sp->part_file[lo]], ds_split_names[split]);
     recur_fail(where, "the file is truncated or damaged; prepare it again",
                "cannot read a finite vector for sequence %llu", (unsigned long long)seq);
+  }
+}
+
+void dataset_read_src_values(const dataset *ds, int split, uint64_t start, uint64_t count,
+                             float *out) {
+  const ds_split *sp = &ds->split[split];
+  const int64_t D = ds->n_cond_features;
+  RECUR_ASSERT(ds->task == TASK_SEQ2SEQ && D > 0 && start + count <= sp->n_src_tok);
+  while (count > 0) {
+    int lo = 0, hi = sp->n_parts - 1; /* the part holding start */
+    while (lo < hi) {
+      const int mid = (lo + hi + 1) / 2;
+      if (sp->src_part_tok[mid] <= start)
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    const uint64_t local = start - sp->src_part_tok[lo], avail = sp->src_part_tok[lo + 1] - start,
+                   k = count < avail ? count : avail;
+    int bad = h5_read_rows(sp->src_tokens[lo], H5T_NATIVE_FLOAT, local, k, (uint64_t)D, out) < 0;
+    for (uint64_t i = 0; !bad && i < k * (uint64_t)D; i++) bad = !isfinite(out[i]);
+    if (bad) {
+      char *where =
+          core_path("%s:/%s/src_values", ds->file_paths[sp->part_file[lo]], ds_split_names[split]);
+      recur_fail(where, "the file is truncated or damaged; prepare it again",
+                 "cannot read finite frames %llu..%llu", (unsigned long long)local,
+                 (unsigned long long)(local + k));
+    }
+    out += k * (uint64_t)D;
+    start += k;
+    count -= k;
   }
 }

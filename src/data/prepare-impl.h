@@ -36,24 +36,28 @@ typedef struct {
   uint64_t arena_n, arena_cap;
 } wtable;
 
-/* ---- condlm --cond-features (prepare_real.c): a vector per id ---- */
+/* ---- --cond-features (prepare_real.c): rows of numbers per id: condlm one vector, seq2seq a
+ * source sequence of frames (an id's rows together) ---- */
 typedef struct prep_cond {
   char *path;
   char **names; /* (D) feature names */
   int D;
-  int64_t n;
-  char **ids;         /* (n) */
+  int64_t n;          /* rows */
+  char **ids;         /* (n) each row's id */
   float *rows;        /* (n, D) */
   uint64_t *line;     /* (n) CSV line of each (NULL for HDF5) */
-  int64_t *order;     /* (n) rows sorted by id */
-  double *sum, *sum2; /* the training split's sequences' vectors */
+  int64_t ng;         /* ids (groups of consecutive rows with the same id) */
+  int64_t *start;     /* (ng + 1) group g is rows [start[g], start[g+1]) */
+  int64_t *order;     /* (ng) groups sorted by id */
+  double *sum, *sum2; /* the training split's rows */
   uint64_t n_train;
 } prep_cond;
-prep_cond *prep_cond_load(const char *path);
-/* the row of id (len bytes), or a one-line error at where */
+/* frames: an id may have several rows (together), else one */
+prep_cond *prep_cond_load(const char *path, int frames);
+/* the group of id (len bytes), or a one-line error at where */
 int64_t prep_cond_find(const prep_cond *c, const char *id, int len, const char *where);
-void prep_cond_add(prep_cond *c,
-                   int64_t row); /* a training sequence's vector, for the statistics */
+/* a training sequence's rows, for the statistics */
+void prep_cond_add(prep_cond *c, int64_t g);
 void prep_cond_write(const prep_cond *c, hid_t f); /* names, n_cond_features, cond_mean/std */
 void prep_cond_free(prep_cond *c);
 

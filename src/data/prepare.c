@@ -244,9 +244,13 @@ void prepare_run(const prepare_opts *o) {
   if ((o->max_len > 0 || o->strict) && o->task != TASK_SEQ2SEQ)
     recur_usage_fail("--max-len and --strict cut or refuse the sides of seq2seq lines",
                      "--max-len needs --task seq2seq");
-  if (o->cond_features && o->task != TASK_CONDLM)
-    recur_usage_fail("a vector per sequence conditions its text: lines id<TAB>text",
-                     "--cond-features needs --task condlm");
+  if (o->cond_features && o->task != TASK_CONDLM && o->task != TASK_SEQ2SEQ)
+    recur_usage_fail("a vector per sequence conditions its text (condlm), or frames are its source "
+                     "(seq2seq): lines id<TAB>text",
+                     "--cond-features needs --task condlm or seq2seq");
+  if (o->cond_features && (o->separate_vocab || o->max_len > 0))
+    recur_usage_fail("the sources are the features' frames: no source vocabulary, nothing to cut",
+                     "--cond-features with --%s", o->separate_vocab ? "separate-vocab" : "max-len");
   if ((o->label_column || o->tag_column) && o->level != LEVEL_REAL)
     recur_usage_fail("text takes its labels and tags from the line (--task classify, tag)",
                      "--label-column and --tag-column are for --level real");
@@ -294,7 +298,7 @@ void prepare_run(const prepare_opts *o) {
   prep_piece *pcs = my_pieces(p, files, nf, &npc);
 
   /* pass 1: counts */
-  if (o->cond_features) p->cond = prep_cond_load(o->cond_features);
+  if (o->cond_features) p->cond = prep_cond_load(o->cond_features, o->task == TASK_SEQ2SEQ);
   p->pass = 1;
   if (o->level == LEVEL_CHAR) p->cp_count = xcalloc(MAX_CP, sizeof(uint64_t));
   if (o->level == LEVEL_CHAR && o->separate_vocab)

@@ -502,6 +502,7 @@ static void cond_load_csv(prep_cond *c, const char *path) {
   size_t cap = 0;
   ssize_t got;
   uint64_t lineno = 0;
+  int64_t cap_rows = 0;
   while ((got = getline(&line, &cap, in)) > 0) {
     lineno++;
     while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
@@ -525,9 +526,12 @@ static void cond_load_csv(prep_cond *c, const char *path) {
                  "%d fields, the header has %d", n, r->n_cols);
     const char *id = trim(f[0]);
     if (!*id) recur_fail(where, "give every row an id", "empty id");
-    c->ids = xrealloc(c->ids, (size_t)(c->n + 1) * sizeof(char *));
-    c->line = xrealloc(c->line, (size_t)(c->n + 1) * sizeof(uint64_t));
-    c->rows = xrealloc(c->rows, (size_t)(c->n + 1) * (size_t)c->D * sizeof(float));
+    if (c->n == cap_rows) { /* room doubles */
+      cap_rows = cap_rows ? 2 * cap_rows : 1024;
+      c->ids = xrealloc(c->ids, (size_t)cap_rows * sizeof(char *));
+      c->line = xrealloc(c->line, (size_t)cap_rows * sizeof(uint64_t));
+      c->rows = xrealloc(c->rows, (size_t)cap_rows * (size_t)c->D * sizeof(float));
+    }
     c->ids[c->n] = xstrdup(id);
     c->line[c->n] = lineno;
     for (int i = 0; i < c->D; i++)
@@ -542,7 +546,13 @@ static void cond_load_csv(prep_cond *c, const char *path) {
   xfclose(in);
 }
 
-prep_cond *prep_cond_load(const char *path) {
+/* a row's place for an error: its CSV line, or the HDF5 file's /ids */
+static char *cond_where(const prep_cond *c, int64_t row) {
+  return c->line ? core_path("%s:line %llu", c->path, (unsigned long long)c->line[row])
+                 : core_path("%s:/ids", c->path);
+}
+
+prep_cond *prep_cond_load(const char *path, int frames) {
   prep_cond *c = xcalloc(1, sizeof *c);
   c->path = xstrdup(path);
   const size_t n = strlen(path);
@@ -551,30 +561,41 @@ prep_cond *prep_cond_load(const char *path) {
   else
     cond_load_csv(c, path);
   if (c->n == 0) recur_fail(path, "give a vector per id", "no vectors");
-  /* sorted by id, for lookups; a repeated id is an error */
-  cond_key *k = xmalloc((size_t)c->n * sizeof(cond_key));
-  for (int64_t i = 0; i < c->n; i++) k[i] = (cond_key){c->ids[i], i};
-  qsort(k, (size_t)c->n, sizeof(cond_key), cmp_key);
-  c->order = xmalloc((size_t)c->n * sizeof(int64_t));
-  for (int64_t i = 0; i < c->n; i++) c->order[i] = k[i].row;
-  xfree(k);
-  for (int64_t i = 1; i < c->n; i++)
-    if (!strcmp(c->ids[c->order[i]], c->ids[c->order[i - 1]])) {
-      char *where = c->line
-                        ? core_path("%s:line %llu", path, (unsigned long long)c->line[c->order[i]])
-                        : core_path("%s:/ids", path);
-      recur_fail(where, "give each id one vector", "id '%s' repeats", c->ids[c->order[i]]);
+  /* groups of consecutive rows with the same id (without frames each row alone) */
+  c->start = xmalloc((size_t)(c->n + 1) * sizeof(int64_t));
+  for (int64_t i = 0; i < c->n; i++) {
+    if (i > 0 && !strcmp(c->ids[i], c->ids[i - 1])) {
+      if (!frames)
+        recur_fail(cond_where(c, i), "give each id one vector", "id '%s' repeats", c->ids[i]);
+      continue;
     }
+    c->start[c->ng++] = i;
+  }
+  c->start[c->ng] = c->n;
+  /* groups sorted by id, for lookups; an id in two places is an error */
+  cond_key *k = xmalloc((size_t)c->ng * sizeof(cond_key));
+  for (int64_t g = 0; g < c->ng; g++) k[g] = (cond_key){c->ids[c->start[g]], g};
+  qsort(k, (size_t)c->ng, sizeof(cond_key), cmp_key);
+  c->order = xmalloc((size_t)c->ng * sizeof(int64_t));
+  for (int64_t g = 0; g < c->ng; g++) c->order[g] = k[g].row;
+  xfree(k);
+  for (int64_t g = 1; g < c->ng; g++) {
+    const int64_t a = c->start[c->order[g]], b = c->start[c->order[g - 1]];
+    if (!strcmp(c->ids[a], c->ids[b]))
+      recur_fail(cond_where(c, a > b ? a : b),
+                 frames ? "give an id's rows one after another" : "give each id one vector",
+                 "id '%s' repeats", c->ids[a]);
+  }
   c->sum = xcalloc((size_t)c->D, sizeof(double));
   c->sum2 = xcalloc((size_t)c->D, sizeof(double));
   return c;
 }
 
 int64_t prep_cond_find(const prep_cond *c, const char *id, int len, const char *where) {
-  int64_t lo = 0, hi = c->n - 1;
+  int64_t lo = 0, hi = c->ng - 1;
   while (lo <= hi) {
     const int64_t mid = (lo + hi) / 2;
-    const char *s = c->ids[c->order[mid]];
+    const char *s = c->ids[c->start[c->order[mid]]];
     int k = strncmp(s, id, (size_t)len);
     if (k == 0 && s[len]) k = 1;
     if (k == 0) return c->order[mid];
@@ -587,13 +608,15 @@ int64_t prep_cond_find(const prep_cond *c, const char *id, int len, const char *
              len, id, c->path);
 }
 
-void prep_cond_add(prep_cond *c, int64_t row) {
-  const float *v = c->rows + row * c->D;
-  for (int i = 0; i < c->D; i++) {
-    c->sum[i] += v[i];
-    c->sum2[i] += (double)v[i] * v[i];
+void prep_cond_add(prep_cond *c, int64_t g) {
+  for (int64_t r = c->start[g]; r < c->start[g + 1]; r++) {
+    const float *v = c->rows + r * c->D;
+    for (int i = 0; i < c->D; i++) {
+      c->sum[i] += v[i];
+      c->sum2[i] += (double)v[i] * v[i];
+    }
+    c->n_train++;
   }
-  c->n_train++;
 }
 
 void prep_cond_write(const prep_cond *c, hid_t f) {
@@ -618,6 +641,7 @@ void prep_cond_free(prep_cond *c) {
   if (!c) return;
   for (int64_t i = 0; i < c->n; i++) xfree(c->ids[i]);
   for (int i = 0; i < c->D; i++) xfree(c->names[i]);
+  xfree(c->start);
   xfree(c->ids), xfree(c->names), xfree(c->rows), xfree(c->line), xfree(c->order), xfree(c->sum),
       xfree(c->sum2), xfree(c->path), xfree(c);
 }

@@ -276,17 +276,18 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
   if (len == 0) return xfree(where);
   char *tab = memchr(line, '\t', len);
   p->n_line_tags = 0;
-  if (p->o->task == TASK_SEQ2SEQ) {
+  if (p->o->task == TASK_SEQ2SEQ && !p->cond) {
     pair_line(p, line, len, off, where);
     return xfree(where);
   }
-  if (task_has_labels(p->o->task)) {
+  if (task_has_labels(p->o->task) || p->cond) { /* --cond-features: id<TAB>text */
     if (!tab || tab == line)
       recur_fail(where,
                  p->o->task == TASK_CLASSIFY ? "classification lines are label<TAB>text"
+                 : p->cond                   ? "lines are id<TAB>text (--cond-features)"
                                              : "conditioned text lines are label<TAB>text",
-                 "no label before a tab");
-    if (p->o->task == TASK_CONDLM && tab + 1 == line + len)
+                 p->cond ? "no id before a tab" : "no label before a tab");
+    if (p->o->task != TASK_CLASSIFY && tab + 1 == line + len)
       recur_fail(where, "give the text the label conditions", "no text after the tab");
     p->cur_label = p->cond ? (uint32_t)prep_cond_find(p->cond, line, (int)(tab - line), where)
                            : out_id(p, line, (int)(tab - line));

@@ -65,7 +65,7 @@ void prep_shard_open(prep *p) {
     uint64_t zero = 0;
     h5_appender_push(&s->w[k].off, &zero, 1);
     hid_t ot = p->n_out <= 256 ? H5T_STD_U8LE : p->n_out <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
-    if (p->cond) /* a vector per sequence in place of its label */
+    if (p->cond && o->task == TASK_CONDLM) /* a vector per sequence in place of its label */
       h5_appender_open_rows(&s->w[k].cond, g, "cond", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
                             sizeof(float), (uint64_t)p->cond->D, 1024, s->tmp);
     else if (task_has_labels(o->task))
@@ -73,9 +73,13 @@ void prep_shard_open(prep *p) {
     if (o->task == TASK_TAG)
       h5_appender_open(&s->w[k].tag, g, "tags", ot, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
     if (o->task == TASK_SEQ2SEQ) {
-      h5_appender_open(&s->w[k].src_tok, g, "src_tokens",
-                       o->separate_vocab ? p->side.tok_type : p->tok_type, H5T_NATIVE_UINT32, 4,
-                       DATASET_CHUNK, s->tmp);
+      if (p->cond) /* --cond-features: each source a sequence of frames */
+        h5_appender_open_rows(&s->w[k].src_tok, g, "src_values", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                              sizeof(float), (uint64_t)p->cond->D, 4096, s->tmp);
+      else
+        h5_appender_open(&s->w[k].src_tok, g, "src_tokens",
+                         o->separate_vocab ? p->side.tok_type : p->tok_type, H5T_NATIVE_UINT32, 4,
+                         DATASET_CHUNK, s->tmp);
       h5_appender_open(&s->w[k].src_off, g, "src_offsets", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8,
                        8192, s->tmp);
       h5_appender_push(&s->w[k].src_off, &zero, 1);
@@ -90,7 +94,7 @@ void prep_shard_close(prep *p) {
     prep_writer_flush_tokens(&s->w[k]);
     h5_appender_close(&s->w[k].tok);
     h5_appender_close(&s->w[k].off);
-    if (p->cond)
+    if (p->cond && p->o->task == TASK_CONDLM)
       h5_appender_close(&s->w[k].cond);
     else if (task_has_labels(p->o->task))
       h5_appender_close(&s->w[k].lab);
@@ -111,8 +115,9 @@ void prep_shard_close(prep *p) {
 /* end the open sequence of the current split (append its end offset) */
 void prep_seq_close(prep *p) {
   split_writer *w = &p->sh->w[p->cur_split];
-  if (p->cond) {
-    h5_appender_push(&w->cond, p->cond->rows + (int64_t)p->cur_label * p->cond->D, 1);
+  if (p->cond) { /* the line's id: its vector (condlm) or its frames (seq2seq, below) */
+    if (p->o->task == TASK_CONDLM)
+      h5_appender_push(&w->cond, p->cond->rows + p->cond->start[p->cur_label] * p->cond->D, 1);
     if (p->cur_split == SPLIT_TRAIN) prep_cond_add(p->cond, p->cur_label);
   } else if (task_has_labels(p->o->task)) {
     h5_appender_push(&w->lab, &p->cur_label, 1);
@@ -127,7 +132,13 @@ void prep_seq_close(prep *p) {
     h5_appender_push(&w->tag, p->line_tags, p->n_line_tags);
   }
   if (p->o->task == TASK_SEQ2SEQ) {
-    h5_appender_push(&w->src_tok, p->src_ids, p->n_src);
+    if (p->cond) {
+      const int64_t a = p->cond->start[p->cur_label], b = p->cond->start[p->cur_label + 1];
+      p->n_src = (uint64_t)(b - a);
+      h5_appender_push(&w->src_tok, p->cond->rows + a * p->cond->D, p->n_src);
+    } else {
+      h5_appender_push(&w->src_tok, p->src_ids, p->n_src);
+    }
     w->src_ntok += p->n_src;
     h5_appender_push(&w->src_off, &w->src_ntok, 1);
     p->n_src = 0;

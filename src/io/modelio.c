@@ -64,13 +64,13 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
     h5_attr_set_i64(f, "n_cond", c->n_cond);
     h5_attr_set_i64(f, "cond_dim", c->cond_dim);
     h5_attr_set_i64(f, "cond_input", c->cond_input);
-    if (c->cond_in > 0) { /* conditioned on vectors: their features and statistics */
-      h5_attr_set_i64(f, "cond_in", c->cond_in);
-      h5_write_strings(f, "cond_feature_names", v->cond_names, v->n_cond_names);
-      hsize_t dims[1] = {(hsize_t)c->cond_in};
-      h5_write_array(f, "cond.mean", H5T_IEEE_F64LE, 1, dims, m->cond_mean);
-      h5_write_array(f, "cond.std", H5T_IEEE_F64LE, 1, dims, m->cond_std);
-    }
+  }
+  if (c->cond_in > 0) { /* conditioned on vectors (seq2seq: frames): features, statistics */
+    h5_attr_set_i64(f, "cond_in", c->cond_in);
+    h5_write_strings(f, "cond_feature_names", v->cond_names, v->n_cond_names);
+    hsize_t dims[1] = {(hsize_t)c->cond_in};
+    h5_write_array(f, "cond.mean", H5T_IEEE_F64LE, 1, dims, m->cond_mean);
+    h5_write_array(f, "cond.std", H5T_IEEE_F64LE, 1, dims, m->cond_std);
   }
   h5_attr_set_f64(f, "dropout", c->dropout);
   h5_attr_set_i64(f, "step", step);
@@ -192,6 +192,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
   h5_attr_get_i64(f, "cond_input", &cond_input);
   int64_t cond_in = 0;
   h5_attr_get_i64(f, "cond_in", &cond_in);
+  if (task_parse(task) == TASK_SEQ2SEQ) cond_dim = cond_in;
   if (cond_in < 0 || cond_in > 65536 || (cond_in > 0 && cond_dim != cond_in))
     recur_fail(where, NULL, "cond_in %lld out of range or not cond_dim", (long long)cond_in);
   h5_attr_get_i64(f, "tie_weights", &tie);
@@ -326,8 +327,11 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     load_stats(f, file, "input", "feature_names", c.n_in, &m->in_mean, &m->in_std,
                v ? &v->feature_names : NULL, v ? &v->n_features : NULL);
   if (c.cond_in > 0) /* conditioning vectors: the same */
+  {
     load_stats(f, file, "cond", "cond_feature_names", c.cond_in, &m->cond_mean, &m->cond_std,
                v ? &v->cond_names : NULL, v ? &v->n_cond_names : NULL);
+    model_cond_stats(m);
+  }
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     xfree(where);

@@ -141,8 +141,10 @@ void model_config_check(const model_config *c) {
     recur_fail(NULL, NULL, "condlm needs labels and --cond-dim in [1, 65536] (%d labels, %d)",
                c->n_cond, c->cond_dim);
   if (c->cond_in < 0 || c->cond_in > 65536 ||
-      (c->cond_in > 0 && (c->task != TASK_CONDLM || c->cond_dim != c->cond_in)))
-    recur_fail(NULL, NULL, "a conditioning vector (%d features) is for --task condlm", c->cond_in);
+      (c->cond_in > 0 && ((c->task != TASK_CONDLM && c->task != TASK_SEQ2SEQ) ||
+                          c->cond_dim != c->cond_in || c->n_in > 0)))
+    recur_fail(NULL, NULL, "conditioning vectors (%d features) are for --task condlm or seq2seq",
+               c->cond_in);
 }
 
 /* a tensor's name: the role's prefix (seq2seq: "encoder." or "decoder.") and name */
@@ -440,6 +442,7 @@ static model *create(const model_config *c, uint64_t seed, int role) {
     model_config ec = *c;      /* the encoder reads the sources' vocabulary */
     if (c->src_vocab > 0) ec.vocab = c->src_vocab;
     ec.input_feed = 0;
+    if (c->cond_in > 0) ec.n_in = c->cond_in, ec.cond_in = 0; /* frames: the input layer */
     m->enc = create(&ec, rng_key(seed, RNG_INIT, 0xE5C, 0, 0), MODEL_ENCODER);
     for (int i = 0; i < m->enc->n_tensors; i++) {
       RECUR_ASSERT(m->n_tensors < MODEL_MAX_TENSORS);
@@ -553,4 +556,14 @@ double model_flops(const model_config *c, int64_t N) {
     return f + 6.0 * (double)N * (c->cutoffs[0] + c->n_cutoffs) * nd * P;
   return f +
          6.0 * (double)N * (c->n_out > 0 && !task_is_lm(c->task) ? c->n_out : c->vocab) * nd * P;
+}
+
+void model_cond_stats(model *m) {
+  if (!m->enc || m->cfg.cond_in == 0 || !m->cond_mean) return;
+  const size_t n = (size_t)m->cfg.cond_in * sizeof(double);
+  xfree(m->enc->in_mean), xfree(m->enc->in_std);
+  m->enc->in_mean = xmalloc(n);
+  m->enc->in_std = xmalloc(n);
+  memcpy(m->enc->in_mean, m->cond_mean, n);
+  memcpy(m->enc->in_std, m->cond_std, n);
 }

@@ -91,7 +91,9 @@ static void s2s_score(model *m, const dataset *ds, const items *it, int k, const
   int32_t *pool = xmalloc((size_t)k * (size_t)(max_out + 1) * sizeof(int32_t));
   int *olen = xmalloc((size_t)k * sizeof(int));
   for (int i = 0; i < k; i++) out[i] = pool + (int64_t)i * (max_out + 1);
-  generate_greedy(m, (int32_t)ds->eos_id, k, it->src_len, it->src, max_out, out, olen, NULL);
+  generate_greedy(m, (int32_t)ds->eos_id, k, it->src_len, ds->n_cond_features ? NULL : it->src,
+                  ds->n_cond_features ? (const float *const *)it->cv : NULL, max_out, out, olen,
+                  NULL);
   for (int i = 0; i < k; i++) {
     const int n = it->len[i] - 1; /* the target without its <eos> */
     acc[3] += 1;

@@ -111,7 +111,8 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
 }
 
 void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *const *src,
-                     int max_out, int32_t **out, int *out_len, double *score) {
+                     const float *const *src_x, int max_out, int32_t **out, int *out_len,
+                     double *score) {
   const int64_t L = m->cfg.layers, H = m->cfg.hidden, V = m->O;
   RECUR_ASSERT(m->role == MODEL_DECODER);
   const size_t nn = (size_t)(n > 0 ? n : 1);
@@ -137,7 +138,7 @@ void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *
     batch_pack(&b, nr, one, in, NULL, ids); /* rows of equal length keep the items' order */
     m->feed_in = t > 0 ? fd : NULL;
     if (t == 0) {
-      batch_set_sources(&b, src_len, src);
+      batch_set_sources(&b, src_len, src, src_x, m->enc->cfg.n_in);
       memcpy(src_row, b.src_row, nn * sizeof(int));
       model_forward(m, &b, NULL, NULL, 0, 0); /* encodes, then the first step */
     } else { /* the running rows only, each with its source (encoded at step 0) */
@@ -196,8 +197,8 @@ static void cand_push(cand *c, int *n, int cap, double s, int k, int32_t v) {
   c[i] = (cand){s, k, v};
 }
 
-int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, double alpha,
-                  int max_out, int32_t *out, double *score) {
+int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, const float *src_x, int K,
+                  double alpha, int max_out, int32_t *out, double *score) {
   const int64_t L = m->cfg.layers, H = m->cfg.hidden, V = m->O;
   RECUR_ASSERT(m->role == MODEL_DECODER && K >= 1);
   /* K rows from the start (the first step reads row 0 only): the attention's rows keep their
@@ -206,6 +207,7 @@ int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, doubl
   int32_t *cur = xmalloc((size_t)K * sizeof(int32_t)),
           **in = xmalloc((size_t)K * sizeof(int32_t *)),
           **srcs = xmalloc((size_t)K * sizeof(int32_t *));
+  const float **xs = xmalloc((size_t)K * sizeof(float *));
   int32_t *hist = xmalloc((size_t)(2 * K * (max_out + 1)) * sizeof(int32_t)),
           *nhist = hist + K * (max_out + 1),
           *best = xmalloc((size_t)(max_out + 1) * sizeof(int32_t));
@@ -220,14 +222,14 @@ int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, doubl
   float *fd = feed ? xmalloc((size_t)(2 * K * D) * sizeof(float)) : NULL,
         *nfd = fd ? fd + K * D : NULL;
   for (int k = 0; k < K; k++)
-    one[k] = 1, slen[k] = src_len, srcs[k] = src, cur[k] = eos, in[k] = &cur[k];
+    one[k] = 1, slen[k] = src_len, srcs[k] = src, xs[k] = src_x, cur[k] = eos, in[k] = &cur[k];
   batch b = {0};
   int best_len = -1, t;
   for (t = 0; t < max_out; t++) {
     batch_pack(&b, K, one, in, NULL, ids);
     m->feed_in = t > 0 ? fd : NULL;
     if (t == 0) {
-      batch_set_sources(&b, slen, srcs);
+      batch_set_sources(&b, slen, src ? srcs : NULL, src_x ? xs : NULL, m->enc->cfg.n_in);
       model_forward(m, &b, NULL, NULL, 0, 0);
     } else {
       model_forward(m, &b, h, c, 0, 0);
@@ -290,6 +292,7 @@ int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, doubl
   if (score) *score = best_raw;
   batch_free(&b);
   xfree(one), xfree(slen), xfree(cur), xfree(in), xfree(srcs), xfree(best), xfree(bs), xfree(ids);
+  xfree(xs);
   m->feed_in = NULL;
   xfree(h), xfree(nh), xfree(c), xfree(nc), xfree(cd);
   xfree(fd && nfd ? (fd < nfd ? fd : nfd) : NULL);
@@ -297,47 +300,66 @@ int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, int K, doubl
   return best_len;
 }
 
-void generate_transduce(model *m, const model_vocab *v, const vocab_index *vi, char *const *lines,
-                        int n, const decode_opts *d, FILE *out) {
+/* decode n sources (tokens src, or frames x; slen[i] steps each; an empty one gives an empty
+ * output) greedily together or each by beam search, and write a line per source */
+static void transduce_write(model *m, const model_vocab *v, int n, const int *slen,
+                            int32_t *const *src, const float *const *x, const decode_opts *d,
+                            FILE *out) {
   const int max_out = d->max_out;
-  int32_t **src = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t *)),
-          **res = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t *));
-  int *slen = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int)),
-      *olen = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int)),
-      *idx = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-  int k = 0; /* the non-empty lines, decoded together */
+  const size_t nn = (size_t)(n > 0 ? n : 1);
+  int32_t **res = xmalloc(nn * sizeof(int32_t *)), **ks = xmalloc(nn * sizeof(int32_t *)),
+          **kr = xmalloc(nn * sizeof(int32_t *));
+  const float **kx = xmalloc(nn * sizeof(float *));
+  int *olen = xcalloc(nn, sizeof(int)), *idx = xmalloc(nn * sizeof(int)),
+      *kl = xmalloc(nn * sizeof(int)), *ko = xmalloc(nn * sizeof(int));
+  double *ksc = xcalloc(nn, sizeof(double)), *sc = xcalloc(nn, sizeof(double));
+  int k = 0; /* the non-empty sources, decoded together */
   for (int i = 0; i < n; i++) {
-    int64_t len = 0;
-    src[i] = tokenize_encode(vi, lines[i], &len, TOKENIZE_UNK, 0, "input");
-    slen[i] = (int)len;
-    olen[i] = 0;
     res[i] = xmalloc((size_t)(max_out > 0 ? max_out : 1) * sizeof(int32_t));
-    if (len > 0) idx[k++] = i;
+    if (slen[i] > 0) idx[k++] = i;
   }
-  int32_t **ks = xmalloc((size_t)(k > 0 ? k : 1) * sizeof(int32_t *)),
-          **kr = xmalloc((size_t)(k > 0 ? k : 1) * sizeof(int32_t *));
-  int *kl = xmalloc((size_t)(k > 0 ? k : 1) * sizeof(int)),
-      *ko = xmalloc((size_t)(k > 0 ? k : 1) * sizeof(int));
-  for (int j = 0; j < k; j++) ks[j] = src[idx[j]], kl[j] = slen[idx[j]], kr[j] = res[idx[j]];
-  double *ksc = xcalloc((size_t)(k > 0 ? k : 1), sizeof(double)),
-         *sc = xcalloc((size_t)(n > 0 ? n : 1), sizeof(double));
+  for (int j = 0; j < k; j++) {
+    ks[j] = src ? src[idx[j]] : NULL, kx[j] = x ? x[idx[j]] : NULL;
+    kl[j] = slen[idx[j]], kr[j] = res[idx[j]];
+  }
   if (k > 0 && d->beam <= 1)
-    generate_greedy(m, (int32_t)v->eos_id, k, kl, ks, max_out, kr, ko, ksc);
+    generate_greedy(m, (int32_t)v->eos_id, k, kl, src ? ks : NULL, x ? kx : NULL, max_out, kr, ko,
+                    ksc);
   for (int j = 0; j < k && d->beam > 1; j++)
-    ko[j] = generate_beam(m, (int32_t)v->eos_id, kl[j], ks[j], d->beam, d->length_penalty, max_out,
-                          kr[j], &ksc[j]);
+    ko[j] = generate_beam(m, (int32_t)v->eos_id, kl[j], ks[j], kx[j], d->beam, d->length_penalty,
+                          max_out, kr[j], &ksc[j]);
   for (int j = 0; j < k; j++) olen[idx[j]] = ko[j], sc[idx[j]] = ksc[j];
   for (int i = 0; i < n; i++) {
     int prev_word = 0;
     for (int t = 0; t < olen[i]; t++) put_token(out, v, res[i][t], &prev_word);
     if (d->scores) fprintf(out, "\t%.6f", sc[i]);
     fputc('\n', out);
-    xfree(src[i]);
     xfree(res[i]);
   }
   fflush(out);
-  xfree(src), xfree(res), xfree(slen), xfree(olen), xfree(idx), xfree(ks), xfree(kr), xfree(kl),
-      xfree(ko), xfree(ksc), xfree(sc);
+  xfree(res), xfree(ks), xfree(kr), xfree(kx), xfree(olen), xfree(idx), xfree(kl), xfree(ko),
+      xfree(ksc), xfree(sc);
+}
+
+void generate_transduce(model *m, const model_vocab *v, const vocab_index *vi, char *const *lines,
+                        int n, const decode_opts *d, FILE *out) {
+  const size_t nn = (size_t)(n > 0 ? n : 1);
+  int32_t **src = xmalloc(nn * sizeof(int32_t *));
+  int *slen = xmalloc(nn * sizeof(int));
+  for (int i = 0; i < n; i++) {
+    int64_t len = 0;
+    src[i] = tokenize_encode(vi, lines[i], &len, TOKENIZE_UNK, 0, "input");
+    slen[i] = (int)len;
+  }
+  transduce_write(m, v, n, slen, src, NULL, d, out);
+  for (int i = 0; i < n; i++) xfree(src[i]);
+  xfree(src), xfree(slen);
+}
+
+void generate_transduce_frames(model *m, const model_vocab *v, int n, const int *len,
+                               const float *const *x, const decode_opts *d, FILE *out) {
+  RECUR_ASSERT(m->role == MODEL_DECODER && m->enc->cfg.n_in > 0);
+  transduce_write(m, v, n, len, NULL, x, d, out);
 }
 
 void generate_rollout(model *m, const model_vocab *v, const float *prime, int64_t n, int64_t length,

@@ -58,13 +58,35 @@ int items_seq_targets(const dataset *ds, int split, uint64_t q, int max_len) {
   return ds->task == TASK_CLASSIFY ? n > 0 : n;
 }
 
-/* seq2seq: the sources of sequences q[0..n), cut at max_len like the targets */
+/* seq2seq: the sources of sequences q[0..n), cut at max_len like the targets (--cond-features:
+ * frames into cpool, cv) */
 static void load_sources(items *it, const dataset *ds, int split, const uint64_t *q, int n,
                          int max_len) {
   int64_t total = 0;
   for (int i = 0; i < n; i++) {
     int64_t k = (int64_t)dataset_src_len(ds, split, q[i]);
     total += max_len > 0 && k > max_len ? max_len : k;
+  }
+  const int64_t D = ds->n_cond_features;
+  if (D > 0) {
+    if (total * D > it->ccap) {
+      it->cpool = xrealloc(it->cpool, (size_t)(total * D) * sizeof(float));
+      it->ccap = total * D;
+    }
+    it->cv = xrealloc(it->cv, (size_t)(n > 0 ? n : 1) * sizeof(float *));
+    it->src = xrealloc(it->src, (size_t)(n > 0 ? n : 1) * sizeof(int32_t *));
+    it->src_len = xrealloc(it->src_len, (size_t)(n > 0 ? n : 1) * sizeof(int));
+    float *p = it->cpool;
+    for (int i = 0; i < n; i++) {
+      int64_t k = (int64_t)dataset_src_len(ds, split, q[i]);
+      if (max_len > 0 && k > max_len) k = max_len;
+      dataset_read_src_values(ds, split, ds->split[split].src_offsets[q[i]], (uint64_t)k, p);
+      it->cv[i] = p;
+      it->src[i] = NULL;
+      it->src_len[i] = (int)k;
+      p += k * D;
+    }
+    return;
   }
   if (total > it->src_cap) {
     it->srcpool = xrealloc(it->srcpool, (size_t)total * sizeof(int32_t));
@@ -173,7 +195,7 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
     p += k + 1;
   }
   if (ds->task == TASK_SEQ2SEQ) load_sources(it, ds, split, q, n, max_len);
-  if (ds->n_cond_features > 0) { /* condlm: each sequence's vector instead of a label */
+  if (ds->n_cond_features > 0 && ds->task == TASK_CONDLM) { /* a vector instead of a label */
     const int64_t D = ds->n_cond_features;
     it->cpool = xrealloc(it->cpool, (size_t)((n > 0 ? n : 1) * D) * sizeof(float));
     it->cv = xrealloc(it->cv, (size_t)(n > 0 ? n : 1) * sizeof(float *));
@@ -196,8 +218,12 @@ void items_pack(batch *b, const items *it, int n, const dataset *ds) {
              it->ids);
   if (real) batch_set_values(b, (const float *const *)it->xv, NULL, ds->n_features);
   if (ds->task == TASK_CONDLM) batch_set_labels(b, it->labels); /* the condition, not a target */
-  if (ds->n_cond_features > 0) batch_set_cond(b, (const float *const *)it->cv, ds->n_cond_features);
-  if (ds->task == TASK_SEQ2SEQ) batch_set_sources(b, it->src_len, it->src);
+  if (ds->n_cond_features > 0 && ds->task == TASK_CONDLM)
+    batch_set_cond(b, (const float *const *)it->cv, ds->n_cond_features);
+  if (ds->task == TASK_SEQ2SEQ) /* (--cond-features: frames) */
+    batch_set_sources(b, it->src_len, ds->n_cond_features ? NULL : it->src,
+                      ds->n_cond_features ? (const float *const *)it->cv : NULL,
+                      ds->n_cond_features);
   if (ds->task == TASK_CLASSIFY) {
     batch_set_labels(b, it->labels);
     b->n_targets = 0;

@@ -26,8 +26,10 @@ typedef struct {
   int64_t vcap;
   int32_t *zeros, **zv;
   int64_t zcap;
-  /* condlm --cond-features: each item's vector */
+  /* --cond-features: condlm each item's vector (cpool, cv); seq2seq each item's source frames
+   * (cpool, cv; src[i] NULL) */
   float *cpool, **cv;
+  int64_t ccap;
 } items;
 
 void items_reserve(items *it, int n, int64_t tokens);

@@ -130,6 +130,7 @@ static void trainer_open_model(trainer *t) {
       t->m->cond_std = xmalloc((size_t)mc.cond_in * sizeof(double));
       memcpy(t->m->cond_mean, ds->cond_mean, (size_t)mc.cond_in * sizeof(double));
       memcpy(t->m->cond_std, ds->cond_std, (size_t)mc.cond_in * sizeof(double));
+      model_cond_stats(t->m); /* seq2seq: the encoder's input layer uses them */
     }
   }
   model_vocab mv = {.level = ds->level,

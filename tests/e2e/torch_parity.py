@@ -20,7 +20,8 @@ def check(args):  # one dataset and its (EVAL.json, MODEL.h5) pairs
     tok = data["val/tokens"][:].astype(np.int64)
     off = data["val/offsets"][:]
     tags = data["val/tags"][:].astype(np.int64) if task == "tag" else None
-    src_tok = data["val/src_tokens"][:].astype(np.int64) if task == "seq2seq" else None
+    src_tok = data["val/src_tokens"][:].astype(np.int64) if task == "seq2seq" and "val/src_tokens" in data else None
+    src_val = data["val/src_values"][:] if "val/src_values" in data else None  # --cond-features: frames
     src_off = data["val/src_offsets"][:] if task == "seq2seq" else None
     labels = data["val/labels"][:].astype(np.int64) if task in ("classify", "condlm") and "val/labels" in data else None
     conds = data["val/cond"][:] if "val/cond" in data else None  # condlm --cond-features: a vector per sequence
@@ -43,12 +44,18 @@ def check(args):  # one dataset and its (EVAL.json, MODEL.h5) pairs
         rnn = make_rnn(**(dict(kw, bidirectional=False) if s2s else kw))  # seq2seq: bidirectional = the encoder
         pfx = "decoder." if s2s else ""  # seq2seq: the decoder's names, the encoder's below
         if s2s:
-            Vs = f["encoder.embedding.weight"].shape[0]  # --separate-vocab: the sources' own
-            I = E  # the encoder reads embeddings only
-            enc_emb, enc_rnn = nn.Embedding(Vs, E), make_rnn(**kw)
+            I = E  # the encoder reads embeddings (or frames through a Linear) only
+            if src_val is None:
+                Vs = f["encoder.embedding.weight"].shape[0]  # --separate-vocab: the sources' own
+                enc_emb = nn.Embedding(Vs, E)
+            else:  # frames, normalised by the statistics the model keeps, through encoder.input
+                enc_emb = nn.Linear(src_val.shape[1], E)
+                smean, sstd = torch.from_numpy(f["cond.mean"][:]), torch.from_numpy(f["cond.std"][:])
+            enc_rnn = make_rnn(**kw)
             I = E + (H if feed else 0)
             with torch.no_grad():
-                enc_emb.weight.copy_(torch.from_numpy(f["encoder.embedding.weight"][:]))
+                for name, p in enc_emb.named_parameters():
+                    p.copy_(torch.from_numpy(f[("encoder.embedding." if src_val is None else "encoder.input.") + name][:]))
                 for name, p in enc_rnn.named_parameters():
                     p.copy_(torch.from_numpy(f["encoder.rnn." + name][:]))
         if task == "condlm":
@@ -79,7 +86,10 @@ def check(args):  # one dataset and its (EVAL.json, MODEL.h5) pairs
                 seq = torch.from_numpy(tok[off[i]:off[i + 1]])
                 state = None
                 if s2s:  # the encoder's final states start the decoder
-                    src = torch.from_numpy(src_tok[src_off[i]:src_off[i + 1]])
+                    if src_val is None:
+                        src = torch.from_numpy(src_tok[src_off[i]:src_off[i + 1]])
+                    else:
+                        src = ((torch.from_numpy(src_val[src_off[i]:src_off[i + 1]]).double() - smean) / sstd).float()
                     keys, state = enc_rnn(enc_emb(src.unsqueeze(1)))
                     keys = keys.squeeze(1)  # (S, De)
                     if bi:  # the bridge: tanh(W [forward; reverse] + b) per layer, for h and for c
@@ -135,7 +145,7 @@ def check(args):  # one dataset and its (EVAL.json, MODEL.h5) pairs
         ev = json.load(open(ev_path))
         rel = abs(total / count - ev["loss"]) / ev["loss"]
         worst = max(worst, rel)
-        kind = ("bidirectional " if bi else "") + ("cond-input " if cin else "") + ("vector " if conds is not None else "") + \
+        kind = ("bidirectional " if bi else "") + ("cond-input " if cin else "") + ("vector " if conds is not None else "") + ("frames " if src_val is not None else "") + \
             ("tied " if int(a.get("tie_weights", 0)) else "") + (f"proj {Pj} " if Pj else "") + \
             (f"adaptive {list(a['cutoffs'])} " if adaptive else "") + \
             (f"attention {text(a['attention'])} " if text(a.get("attention", "none")) != "none" else "") + \

@@ -121,6 +121,21 @@ done
 "$RECUR" eval s-feed-bi --data s2s.h5 --split val --json > ev-s-feed-bi.json
 models+=(ev-s-feed-bi.json s-feed-bi/model.h5)
 groups+=(-- s2s.h5 "${models[@]}")
+# sources of frames (prepare --cond-features): encoder.input (normalised by cond.mean/cond.std)
+python3 -c "
+import random
+r = random.Random(7)
+open('sfr.txt', 'w').write(''.join(f's{i}\t' + ''.join(r.choice('abc') for _ in range(r.randint(1, 6))) + '\n' for i in range(300)))
+open('sfr.csv', 'w').write('id,p,q\n' + ''.join(f's{i},{r.gauss(1, 2):.4f},{r.gauss(-3, .5):.4f}\n' for i in range(300) for _ in range(r.randint(1, 5))))"
+"$RECUR" prepare sfr.txt -o sfr.h5 --task seq2seq --cond-features sfr.csv --val 0.1 --quiet
+fmodels=()
+for at in none general; do
+  "$RECUR" train --data sfr.h5 --out f-$at --attention $at --bidirectional --cell gru --layers 2 --hidden 16 --embed 8 \
+    --batch 8 --steps 15 --quiet
+  "$RECUR" eval f-$at --data sfr.h5 --split val --json > ev-f-$at.json
+  fmodels+=(ev-f-$at.json f-$at/model.h5)
+done
+groups+=(-- sfr.h5 "${fmodels[@]}")
 # --separate-vocab: the encoder's embedding over the sources' own vocabulary (word level)
 python3 -c "
 import random

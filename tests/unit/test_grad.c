@@ -34,8 +34,8 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .n_out = task_is_lm(task) ? 0 : 4,
                     .pool = pool,
                     .n_cond = task == TASK_CONDLM && !g_cvec ? 3 : 0,
-                    .cond_dim = 4,
-                    .cond_in = task == TASK_CONDLM && g_cvec ? 4 : 0,
+                    .cond_dim = 4, /* (seq2seq --cond-features: sources of 4-feature frames) */
+                    .cond_in = (task == TASK_CONDLM || task == TASK_SEQ2SEQ) && g_cvec ? 4 : 0,
                     .cond_input = g_cond_input,
                     .tie_weights = g_tie,
                     .dropout_locked = g_locked,
@@ -54,6 +54,7 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
     m->cond_mean = malloc(4 * sizeof(double));
     m->cond_std = malloc(4 * sizeof(double));
     for (int d = 0; d < 4; d++) m->cond_mean[d] = 0.5 - 0.2 * d, m->cond_std[d] = 0.7 + 0.4 * d;
+    model_cond_stats(m);
   }
   /* make biases and weights a bit larger so every gate matters */
   for (int64_t i = 0; i < m->n_params; i++) m->params[i] *= 1.5f;
@@ -95,7 +96,7 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
       cv[s][d] = 2.0f * rng_uniform(rng_key(25, RNG_TEST, (uint64_t)s, (uint64_t)d, 0)) - 0.5f;
     cvs[s] = cv[s];
   }
-  if (c.cond_in) batch_set_cond(&b, cvs, 4);
+  if (c.cond_in && task == TASK_CONDLM) batch_set_cond(&b, cvs, 4);
   /* seq2seq: sources of other lengths than their targets (and another order by length) */
   int slen[NSEQ] = {2, 6, 3};
   int32_t stok[NSEQ][6], *src[NSEQ];
@@ -104,7 +105,16 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
       stok[s][t] = (int32_t)(rng_key(9, RNG_TEST, (uint64_t)s, (uint64_t)t, 0) % V);
     src[s] = stok[s];
   }
-  if (task == TASK_SEQ2SEQ) batch_set_sources(&b, slen, src);
+  float sx[NSEQ][6 * 4]; /* --cond-features: the sources as frames */
+  const float *sxs[NSEQ];
+  for (int s = 0; s < NSEQ; s++) {
+    for (int i = 0; i < 6 * 4; i++)
+      sx[s][i] = 2.0f * rng_uniform(rng_key(26, RNG_TEST, (uint64_t)s, (uint64_t)i, 0)) - 0.7f;
+    sxs[s] = sx[s];
+  }
+  const int frames = task == TASK_SEQ2SEQ && c.cond_in > 0;
+  if (task == TASK_SEQ2SEQ)
+    batch_set_sources(&b, slen, frames ? NULL : src, frames ? sxs : NULL, frames ? 4 : 0);
   const int H = c.hidden;
   float h0[2 * NSEQ * 6], c0[2 * NSEQ * 6];
   for (int i = 0; i < layers * NSEQ * H; i++) {
@@ -170,7 +180,8 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
     for (int s = 0; s < NSEQ; s++) {
       batch b1 = {0};
       batch_pack(&b1, 1, &len[s], &in[s], &tgt[s], &ids[s]);
-      batch_set_sources(&b1, &slen[s], &src[s]);
+      batch_set_sources(&b1, &slen[s], frames ? NULL : &src[s], frames ? &sxs[s] : NULL,
+                        frames ? 4 : 0);
       alone += loss_of(m, &b1, NULL, NULL);
       batch_free(&b1);
     }
@@ -446,7 +457,13 @@ int main(void) {
   for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_CONDLM, 0, POOL_LAST);
   g_cond_input = 1;
   run_task(CELL_LSTM, 2, 0.3f, TASK_CONDLM, 0, POOL_LAST);
-  g_cond_input = g_cvec = 0;
+  g_cond_input = 0;
+  run_task(CELL_LSTM, 2, 0.0f, TASK_SEQ2SEQ, 0, POOL_LAST); /* sources of frames */
+  run_task(CELL_GRU, 1, 0.3f, TASK_SEQ2SEQ, 1, POOL_LAST);
+  g_attn = ATTN_CONCAT; /* (an lstm's scores here are ~1e-5: finite-difference noise) */
+  run_task(CELL_GRU, 2, 0.0f, TASK_SEQ2SEQ, 1, POOL_LAST);
+  g_attn = ATTN_NONE;
+  g_cvec = 0;
   g_tie = 1; /* embedding.weight gets both gradients: the input's and the readout's */
   for (int cell = 0; cell < CELL_COUNT; cell++) run_task(cell, 2, 0.0f, TASK_LM, 0, POOL_LAST);
   run_task(CELL_LSTM, 1, 0.0f, TASK_CONDLM, 0, POOL_LAST);
