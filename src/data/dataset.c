@@ -533,6 +533,19 @@ void dataset_close(dataset *ds) {
   xfree(ds);
 }
 
+/* the part holding position at, given each part's first position first[0..n_parts) */
+static int part_of(const uint64_t *first, int n_parts, uint64_t at) {
+  int lo = 0, hi = n_parts - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (first[mid] <= at)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
 /* which: 0 tokens, 1 tags, 2 source tokens */
 static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out,
                      int which) {
@@ -544,14 +557,7 @@ static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t coun
   const int64_t *dsets = which == 1 ? sp->tags : which == 2 ? sp->src_tokens : sp->tokens;
   RECUR_ASSERT(start + count <= (which == 2 ? sp->n_src_tok : sp->n_tok));
   while (count > 0) {
-    int lo = 0, hi = sp->n_parts - 1; /* part containing start */
-    while (lo < hi) {
-      int mid = (lo + hi + 1) / 2;
-      if (part_tok[mid] <= start)
-        lo = mid;
-      else
-        hi = mid - 1;
-    }
+    const int lo = part_of(part_tok, sp->n_parts, start);
     uint64_t local = start - part_tok[lo];
     uint64_t avail = part_tok[lo + 1] - start;
     uint64_t k = count < avail ? count : avail;
@@ -619,14 +625,7 @@ const char *dataset_seq_delim(const dataset *ds, char *buf, int cap) {
 void dataset_read_cond(const dataset *ds, int split, uint64_t seq, float *out) {
   const ds_split *sp = &ds->split[split];
   RECUR_ASSERT(ds->n_cond_features > 0 && seq < sp->n_seq);
-  int lo = 0, hi = sp->n_parts - 1; /* the part holding seq */
-  while (lo < hi) {
-    const int mid = (lo + hi + 1) / 2;
-    if (sp->part_seq[mid] <= seq)
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
+  const int lo = part_of(sp->part_seq, sp->n_parts, seq);
   const int D = ds->n_cond_features;
   int bad =
       h5_read_rows(sp->cond[lo], H5T_NATIVE_FLOAT, seq - sp->part_seq[lo], 1, (uint64_t)D, out) < 0;
@@ -645,14 +644,7 @@ void dataset_read_src_values(const dataset *ds, int split, uint64_t start, uint6
   const int64_t D = ds->n_cond_features;
   RECUR_ASSERT(ds->task == TASK_SEQ2SEQ && D > 0 && start + count <= sp->n_src_tok);
   while (count > 0) {
-    int lo = 0, hi = sp->n_parts - 1; /* the part holding start */
-    while (lo < hi) {
-      const int mid = (lo + hi + 1) / 2;
-      if (sp->src_part_tok[mid] <= start)
-        lo = mid;
-      else
-        hi = mid - 1;
-    }
+    const int lo = part_of(sp->src_part_tok, sp->n_parts, start);
     const uint64_t local = start - sp->src_part_tok[lo], avail = sp->src_part_tok[lo + 1] - start,
                    k = count < avail ? count : avail;
     int bad = h5_read_rows(sp->src_tokens[lo], H5T_NATIVE_FLOAT, local, k, (uint64_t)D, out) < 0;

@@ -125,6 +125,25 @@ if [ -f /usr/lib/python3/dist-packages/statsmodels/datasets/co2/co2.csv ]; then
     --hidden 64 --embed 16 --batch 32 --steps 1000 --lr 3e-3 --eval-every 500 --quiet
   t1=$(now)
   echo "forecast co2: $(secs "$t0" "$t1") s on 2 ranks; on 1994-2001: $("$R" eval co2run --data co2-test.h5 --split train --rollout 52 | grep -v '^  ' | tr '\n' ' ')"
+  rm -rf co2ss
+  t0=$(now)
+  mpirun -np 2 "$R" train --data co2.h5 --out co2ss --cell gru --layers 1 --hidden 64 --embed 16 --batch 32 \
+    --steps 1000 --lr 3e-3 --eval-every 500 --scheduled-sampling invsigmoid --ss-k 200 --ss-min 0.5 --quiet
+  t1=$(now)
+  echo "forecast co2 --scheduled-sampling invsigmoid --ss-k 200 --ss-min 0.5: $(secs "$t0" "$t1") s; $("$R" eval co2ss --data co2-test.h5 --split train --rollout 52 | grep -v '^  ' | tr '\n' ' ')"
 else
   echo "forecast co2: skipped (apt-get install python3-statsmodels)"
+fi
+if command -v espeak-ng > /dev/null; then
+  "$top/datasets/digits.sh" digits
+  "$R" prepare digits/train.csv -o digits.h5 --level real --label-column digit --val 0.1 --quiet
+  "$R" prepare digits/heldout.csv -o digits-heldout.h5 --level real --label-column digit --val 0 --quiet
+  rm -rf digitrun
+  t0=$(now)
+  mpirun -np 2 "$R" train --data digits.h5 --out digitrun --cell gru --layers 1 --hidden 64 --batch 32 \
+    --lr 5e-3 --steps 600 --eval-every 200 --quiet
+  t1=$(now)
+  echo "spoken digits: $(secs "$t0" "$t1") s on 2 ranks; $("$R" eval digitrun --data digits.h5 | head -1); held-out speakers: $("$R" eval digitrun --data digits-heldout.h5 --split train | head -1)"
+else
+  echo "spoken digits: skipped (apt-get install espeak-ng)"
 fi

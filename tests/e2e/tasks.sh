@@ -68,8 +68,8 @@ expect_fail "3 characters but 2 tags (bad2.txt:line 1)" "$RECUR" prepare bad2.tx
 printf 'dog/N cat\n' > bad3.txt
 expect_fail "'cat' is not word/TAG" "$RECUR" prepare bad3.txt -o out/x.h5 --task tag --level word
 no_leftovers out
-expect_fail "the dataset is for --task tag, not --task lm" "$RECUR" train --data tag.h5 --out x
-expect_fail "needs --mode sequences" "$RECUR" train --data tag.h5 --out x --task tag
+expect_fail "the dataset is for --task tag, not --task lm" "$RECUR" train --data tag.h5 --out x --task lm
+expect_fail "needs --mode sequences" "$RECUR" train --data tag.h5 --out x --task tag --mode stream
 # distributed == accumulated, and resume is exact, for both tasks
 for t in cls:classify tag:tag; do
   d=${t%%:*}; task=${t#*:}

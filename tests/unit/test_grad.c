@@ -262,6 +262,19 @@ static void run_real(int cell, int layers, float dropout, int task, int loss, in
     CHECK(num2 > 0, "real %s %s: %s gradient is all zero", task_names[task], cell_names[cell],
           T->name);
   }
+  { /* packed equals each sequence alone (padding-free: no row sees another's steps) */
+    double whole = loss_of(m, &b, NULL, NULL), alone = 0;
+    for (int s = 0; s < NSEQ; s++) {
+      batch b1 = {0};
+      batch_pack(&b1, 1, &len[s], NULL, task == TASK_CLASSIFY ? NULL : &zs[s], &ids[s]);
+      batch_set_values(&b1, &xs[s], task == TASK_FORECAST ? &ys[s] : NULL, DIN);
+      if (task == TASK_CLASSIFY) batch_set_labels(&b1, &labels[s]), b1.n_targets = 1;
+      alone += loss_of(m, &b1, NULL, NULL);
+      batch_free(&b1);
+    }
+    CHECK(fabs(whole - alone) < 1e-5 * fabs(whole), "real %s %s: packed loss %.8f, alone %.8f",
+          task_names[task], cell_names[cell], whole, alone);
+  }
   free(g);
   batch_free(&b);
   model_free(m);
