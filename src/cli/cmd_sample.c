@@ -269,10 +269,14 @@ static void check_same_vocab(const dataset *ds, const model_vocab *v, const char
   for (int i = 0; same && i < ds->n_cond_features; i++)
     same = !strcmp(ds->cond_names[i], v->cond_names[i]);
   if (!same) {
-    char a[64] = "labels", b[64] = "labels";
-    if (ds->n_cond_features) snprintf(a, sizeof a, "vectors of %d features", ds->n_cond_features);
+    const char *none = ds->task == TASK_SEQ2SEQ ? "text sources" : "labels",
+               *kind = ds->task == TASK_SEQ2SEQ ? "frames" : "vectors";
+    char a[64], b[64];
+    snprintf(a, sizeof a, "%s", none);
+    snprintf(b, sizeof b, "%s", none);
+    if (ds->n_cond_features) snprintf(a, sizeof a, "%s of %d features", kind, ds->n_cond_features);
     if (v->n_cond_names)
-      snprintf(b, sizeof b, "vectors of %lld features", (long long)v->n_cond_names);
+      snprintf(b, sizeof b, "%s of %lld features", kind, (long long)v->n_cond_names);
     recur_fail(data, "evaluate on a dataset conditioned like the model's (--cond-features)",
                "its conditions (%s) differ from the model's (%s%s)", a, b,
                ds->n_cond_features == v->n_cond_names ? ", other names" : "");

@@ -105,7 +105,8 @@ static void trainer_open_model(trainer *t) {
     model_vocab cv;
     model *m = model_load(mp, &cv, NULL);
     if (m->cfg.vocab != mc.vocab || m->cfg.src_vocab != mc.src_vocab || m->cfg.cell != mc.cell ||
-        m->cfg.layers != mc.layers || m->cfg.hidden != mc.hidden || m->cfg.embed != mc.embed)
+        m->cfg.layers != mc.layers || m->cfg.hidden != mc.hidden || m->cfg.embed != mc.embed ||
+        m->cfg.n_in != mc.n_in || m->cfg.cond_in != mc.cond_in)
       recur_fail(mp, "resume with the dataset the run was trained on",
                  "model configuration or vocabulary size differs from the dataset's");
     for (int64_t i = 0; i < cv.vocab_size; i++)
