@@ -71,6 +71,35 @@ static char *trim(char *s) {
   return s;
 }
 
+/* the lines of a CSV or TSV file, without their line ends, numbered from 1 */
+typedef struct {
+  FILE *in;
+  char *line;
+  size_t cap;
+  uint64_t lineno;
+} lines;
+
+static void lines_open(lines *L, const char *file, const char *path) {
+  memset(L, 0, sizeof *L);
+  L->in = xfopen(file, "rb");
+  if (!L->in) recur_fail(path, NULL, "cannot open: %s", strerror(errno));
+}
+
+static char *lines_next(lines *L) {
+  ssize_t got = getline(&L->line, &L->cap, L->in);
+  if (got <= 0) return NULL;
+  L->lineno++;
+  while (got > 0 && (L->line[got - 1] == '\n' || L->line[got - 1] == '\r')) L->line[--got] = 0;
+  return L->line;
+}
+
+/* closes; a file without a single line (not even a header) is an error */
+static void lines_close(lines *L, const char *path, const char *hint) {
+  if (L->lineno == 0) recur_fail(path, hint, "empty input");
+  xfree(L->line);
+  xfclose(L->in);
+}
+
 /* a field as a finite float32, or a one-line error naming file, line and column */
 static float parse_num(const char *s, const char *path, uint64_t lineno, const char *col) {
   char *end = NULL;
@@ -209,13 +238,12 @@ static void data_row(rprep *r, char *line, const char *path, uint64_t lineno, ch
   }
   if (r->steps_in_seq == 0 && r->pass == 2) r->cur = split_of(r, r->seq);
   for (int i = 0, j = 0; i < n; i++) {
-    char *s = trim(f[i]), *end = NULL;
+    char *s = trim(f[i]);
     if (r->skip && r->skip[i]) continue;
     if (i == r->ocol) {
       out_value(r, s, path, lineno);
       continue;
     }
-    (void)end;
     r->row[j++] = parse_num(s, path, lineno, r->cols[i]);
   }
   r->steps_in_seq++;
@@ -234,15 +262,11 @@ static void pass_over(rprep *r, char **files, int nf) {
   char **f = NULL;
   for (int k = 0; k < nf; k++) {
     const char *path = prep_input_name(files[k]);
-    FILE *in = xfopen(files[k], "rb");
-    if (!in) recur_fail(path, NULL, "cannot open input: %s", strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    uint64_t lineno = 0;
-    while ((got = getline(&line, &cap, in)) > 0) {
-      lineno++;
-      while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+    lines L;
+    lines_open(&L, files[k], path);
+    char *line;
+    while ((line = lines_next(&L))) {
+      const uint64_t lineno = L.lineno;
       if (lineno == 1) {
         header(r, line, path);
         if (!f) f = xmalloc((size_t)r->n_cols * sizeof(char *));
@@ -255,10 +279,8 @@ static void pass_over(rprep *r, char **files, int nf) {
       }
       data_row(r, line, path, lineno, f);
     }
-    if (lineno == 0) recur_fail(path, "give a header row naming the features", "empty input");
+    lines_close(&L, path, "give a header row naming the features");
     seq_end(r); /* a new file starts a new sequence */
-    xfree(line);
-    xfclose(in);
   }
   xfree(f);
 }
@@ -266,20 +288,16 @@ static void pass_over(rprep *r, char **files, int nf) {
 float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n, int64_t **seq_off,
                          int64_t *n_seq) {
   rprep rr = {.pass = 1, .ocol = -1}, *r = &rr;
-  FILE *in = xfopen(path, "rb");
-  if (!in) recur_fail(path, NULL, "cannot open: %s", strerror(errno));
-  char *line = NULL, **f = NULL;
-  size_t cap = 0;
-  ssize_t got;
-  uint64_t lineno = 0;
+  lines L;
+  lines_open(&L, path, path);
+  char *line, **f = NULL;
   float *out = NULL;
   int *pos = xmalloc((size_t)D * sizeof(int)); /* feature i: its place among the parsed columns */
   int64_t *off = xmalloc(sizeof(int64_t)), ns = 0;
   off[0] = 0;
   *n = 0;
-  while ((got = getline(&line, &cap, in)) > 0) {
-    lineno++;
-    while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+  while ((line = lines_next(&L))) {
+    const uint64_t lineno = L.lineno;
     if (lineno == 1) { /* the model's features by name, in any order; other columns ignored */
       header(r, line, path);
       r->skip = xcalloc((size_t)r->n_cols, 1);
@@ -315,7 +333,7 @@ float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n
     for (int i = 0; i < D; i++) out[*n * D + i] = r->row[pos[i]];
     (*n)++;
   }
-  if (lineno == 0) recur_fail(path, "give a header row naming the features", "empty input");
+  lines_close(&L, path, "give a header row naming the features");
   if (*n > off[ns]) {
     off = xrealloc(off, (size_t)(++ns + 1) * sizeof(int64_t));
     off[ns] = *n;
@@ -323,11 +341,9 @@ float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n
   *seq_off = off;
   *n_seq = ns;
   xfree(pos);
-  xfree(line);
   xfree(f);
   xfree(r->row);
   rprep_free(r);
-  xfclose(in);
   return out;
 }
 
@@ -496,16 +512,12 @@ static void cond_load_h5(prep_cond *c, const char *path) {
 /* a CSV or TSV file: a header (the id column first, then the features), a row per id */
 static void cond_load_csv(prep_cond *c, const char *path) {
   rprep rr = {.pass = 1, .ocol = -1}, *r = &rr;
-  FILE *in = xfopen(path, "rb");
-  if (!in) recur_fail(path, NULL, "cannot open: %s", strerror(errno));
-  char *line = NULL, **f = NULL;
-  size_t cap = 0;
-  ssize_t got;
-  uint64_t lineno = 0;
+  lines L;
+  lines_open(&L, path, path);
+  char *line, **f = NULL;
   int64_t cap_rows = 0;
-  while ((got = getline(&line, &cap, in)) > 0) {
-    lineno++;
-    while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+  while ((line = lines_next(&L))) {
+    const uint64_t lineno = L.lineno;
     if (lineno == 1) {
       header(r, line, path);
       if (r->n_cols < 2) {
@@ -539,11 +551,9 @@ static void cond_load_csv(prep_cond *c, const char *path) {
     c->n++;
     xfree(where);
   }
-  if (lineno == 0) recur_fail(path, "give a header row: id, then the feature names", "empty input");
-  xfree(line);
+  lines_close(&L, path, "give a header row: id, then the feature names");
   xfree(f);
   rprep_free(r);
-  xfclose(in);
 }
 
 /* a row's place for an error: its CSV line, or the HDF5 file's /ids */
