@@ -48,6 +48,8 @@ mpirun=(mpirun -np 2); [ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
 "${mpirun[@]}" "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --out w-asm-n2
 "${mpirun[@]}" "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --sparse-reduce off --out w-asm-n2d
 "${mpirun[@]}" "$recur" train "${common[@]}" --tie-weights --out w-tied-n2
+# the same per-rank batch as one rank's (Horovod's convention: 32 rows on each rank, global 64)
+"${mpirun[@]}" "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --batch 64 --out w-asm-n2w
 bytes() { python3 -c "
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1]) if 'reduce_bytes' in l][1:]
@@ -58,6 +60,7 @@ echo "recur word LM, vocabulary $vocab (Zipf draws over $V words), LSTM 2x512, B
 echo "  full $(rate w-full), tied $(rate w-tied), proj 256 + tied (embed 256) $(rate w-proj), tied bf16 $(rate w-bf16)"
 echo "  adaptive (cutoffs $cut) $(rate w-asm), adaptive bf16 $(rate w-asm-bf16), adaptive + proj 256 $(rate w-asm-proj), adaptive oneDNN fp32 $(rate w-asm-dnn)"
 echo "  2 ranks: adaptive $(rate w-asm-n2) (sent per step $(bytes w-asm-n2)), dense sums $(rate w-asm-n2d), tied full $(rate w-tied-n2)"
+echo "  2 ranks with 32 rows each (--batch 64): adaptive $(rate w-asm-n2w)"
 if /usr/bin/python3 -c "import torch" 2>/dev/null && [ -f "$shared/torch_word_lm.py" ]; then
   /usr/bin/python3 "$shared/torch_word_lm.py" "$V" 512 2 512 32 35 10 full
   /usr/bin/python3 "$shared/torch_word_lm.py" "$V" 512 2 512 32 35 10 tied
