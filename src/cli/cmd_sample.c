@@ -93,8 +93,7 @@ static float *sample_cond_vector(const char *arg, const model_vocab *v, int D) {
   for (int i = 0; i < D; i++) {
     char *end = NULL;
     double d = strtod(s, &end);
-    if (end == s || !isfinite(d) || (*end && *end != ',') || (i + 1 < D && *end != ',') ||
-        (i + 1 == D && *end))
+    if (end == s || !isfinite(d) || *end != (i + 1 < D ? ',' : '\0')) /* commas between */
       recur_usage_fail(NULL,
                        "--cond: expected %d finite numbers separated by commas (the model's "
                        "features in order), or a CSV file",
@@ -472,10 +471,11 @@ int cmd_predict(int argc, char **argv) {
                "this is a forecast model: it reads frames, not text");
   if (task_is_lm(m->cfg.task) && !s2s)
     recur_fail(path, "use `recur sample` for language models", "this is a language model");
-  if (s2s && m->cfg.cond_in > 0) { /* sources of frames: a CSV, a sequence per blank-line block */
+  /* a model of frames reads a CSV (or stdin), a sequence per blank-line block */
+  const char *frames_in = text && strcmp(text, "-") ? text : "/dev/stdin";
+  if (s2s && m->cfg.cond_in > 0) { /* sources of frames */
     int64_t n = 0, ns = 0, *off = NULL;
-    float *x = prepare_real_read(text && strcmp(text, "-") ? text : "/dev/stdin", v.cond_names,
-                                 m->cfg.cond_in, &n, &off, &ns);
+    float *x = prepare_real_read(frames_in, v.cond_names, m->cfg.cond_in, &n, &off, &ns);
     const decode_opts dopt = {.beam = (int)f.beam,
                               .length_penalty = f.length_penalty,
                               .max_out = (int)f.max_out,
@@ -494,10 +494,9 @@ int cmd_predict(int argc, char **argv) {
     model_free(m);
     return 0;
   }
-  if (m->cfg.n_in > 0) { /* real-valued: a CSV of frames, one output line per sequence */
+  if (m->cfg.n_in > 0) { /* classify, tag frames: one output line per sequence */
     int64_t n = 0, ns = 0, *off = NULL;
-    float *x = prepare_real_read(text && strcmp(text, "-") ? text : "/dev/stdin", v.feature_names,
-                                 (int)v.n_features, &n, &off, &ns);
+    float *x = prepare_real_read(frames_in, v.feature_names, (int)v.n_features, &n, &off, &ns);
     batch b = {0};
     for (int64_t k = 0; k < ns; k++)
       generate_predict_frames(m, &v, x + off[k] * m->cfg.n_in, (int)(off[k + 1] - off[k]), &b,

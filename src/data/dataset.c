@@ -1,4 +1,5 @@
-/* dataset: open, validate and stream recur-dataset files and shard sets. */
+/* dataset: open and validate recur-dataset files and shard sets (the real-valued parts in
+ * dataset_real.c), close them; a token's text. Reading ranges: dataset_read.c. */
 #include "recur/dataset.h"
 
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset-impl.h"
 #include "recur/core.h"
 #include "recur/h5.h"
 
@@ -96,7 +98,7 @@ static uint64_t *open_stream(hid_t g, const char *path, const char *name, const 
 }
 
 /* tag: a split group's tags, one per token (step) */
-static hid_t open_tags(hid_t g, const char *path, const char *name, int64_t ntok) {
+hid_t ds_open_tags(hid_t g, const char *path, const char *name, int64_t ntok) {
   char *where = core_path("%s:/%s/tags", path, name);
   if (H5Lexists(g, "tags", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
   hid_t tags = H5Dopen2(g, "tags", H5P_DEFAULT);
@@ -107,8 +109,8 @@ static hid_t open_tags(hid_t g, const char *path, const char *name, int64_t ntok
 }
 
 /* classify, condlm: a split group's labels, one per sequence, each < n_out (malloc'd, nseq + 1) */
-static int32_t *read_labels(const dataset *ds, hid_t g, const char *path, const char *name,
-                            int64_t nseq) {
+int32_t *ds_read_labels(const dataset *ds, hid_t g, const char *path, const char *name,
+                        int64_t nseq) {
   char *where = core_path("%s:/%s/labels", path, name);
   if (H5Lexists(g, "labels", H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
   hid_t ld = H5Dopen2(g, "labels", H5P_DEFAULT);
@@ -128,7 +130,7 @@ static int32_t *read_labels(const dataset *ds, hid_t g, const char *path, const 
 }
 
 /* label_names or tag_names of a classify, tag or condlm dataset */
-static void read_out_names(dataset *ds, hid_t f, const char *path) {
+void ds_read_out_names(dataset *ds, hid_t f, const char *path) {
   ds->out_names =
       h5_read_strings(f, task_has_labels(ds->task) ? "label_names" : "tag_names", &ds->n_out, path);
   if (ds->n_out < 1) {
@@ -166,10 +168,10 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
     }
   }
 
-  hid_t tags = ds->task == TASK_TAG ? open_tags(g, path, name, ntok) : -1;
+  hid_t tags = ds->task == TASK_TAG ? ds_open_tags(g, path, name, ntok) : -1;
   const int cond = ds->n_cond_features > 0 && ds->task == TASK_CONDLM;
   int32_t *labels =
-      task_has_labels(ds->task) && !cond ? read_labels(ds, g, path, name, noff - 1) : NULL;
+      task_has_labels(ds->task) && !cond ? ds_read_labels(ds, g, path, name, noff - 1) : NULL;
   hid_t cd = -1;
   if (cond) { /* condlm --cond-features: (sequences, features) vectors, read when used */
     xfree(where), where = core_path("%s:/%s/cond", path, name);
@@ -234,117 +236,6 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   H5Gclose(g);
 }
 
-/* a vector's per-feature mean and standard deviation (D each, malloc'd), checked */
-static void read_stats(hid_t f, const char *path, const char *mname, const char *sname, int64_t D,
-                       double **mean, double **sd) {
-  const char *stat[2] = {mname, sname};
-  for (int k = 0; k < 2; k++) {
-    char *where = core_path("%s:/%s", path, stat[k]);
-    double *v = xmalloc((size_t)D * sizeof(double));
-    hid_t d = H5Lexists(f, stat[k], H5P_DEFAULT) > 0 ? H5Dopen2(f, stat[k], H5P_DEFAULT) : -1;
-    if (d < 0 || h5_len_1d(d) != D || h5_read_range(d, H5T_NATIVE_DOUBLE, 0, (uint64_t)D, v) < 0)
-      recur_fail(where, "the dataset is damaged; prepare it again",
-                 "missing, not %lld values, or unreadable", (long long)D);
-    H5Dclose(d);
-    for (int64_t i = 0; i < D; i++)
-      if (!isfinite(v[i]) || (k == 1 && !(v[i] > 0)))
-        recur_fail(where, "the dataset is damaged; prepare it again", "value %lld is %g",
-                   (long long)i, v[i]);
-    *(k == 0 ? mean : sd) = v;
-    xfree(where);
-  }
-}
-
-/* --level real: features, statistics, and per split (steps, features) float32 values + offsets */
-static void open_real(dataset *ds, hid_t f, const char *path) {
-  char *where = core_path("%s:/", path), task[32] = "";
-  strcpy(ds->split_on, "line");
-  ds->eos_id = ds->unk_id = ds->src_unk_id = -1;
-  const int t = h5_attr_get_str(f, "task", task, sizeof task) ? task_parse(task) : -1;
-  if (t != TASK_FORECAST && t != TASK_CLASSIFY && t != TASK_TAG)
-    recur_fail(where, NULL, "a real-valued dataset's task must be forecast, classify or tag");
-  ds->task = (enum model_task)t;
-  ds->horizon = 1;
-  if (t != TASK_FORECAST) read_out_names(ds, f, path);
-  int64_t D = 0, nn = 0;
-  if (!h5_attr_get_i64(f, "n_features", &D) || D < 1 || D > 65536)
-    recur_fail(where, NULL, "attribute n_features missing or out of range");
-  ds->n_features = (int)D;
-  ds->feature_names = h5_read_strings(f, "feature_names", &nn, path);
-  if (nn != D)
-    recur_fail(where, NULL, "%lld feature names for %lld features", (long long)nn, (long long)D);
-  read_stats(f, path, "feature_mean", "feature_std", D, &ds->feature_mean, &ds->feature_std);
-  for (int s = 0; s < SPLIT_COUNT; s++) {
-    ds_split *sp = &ds->split[s];
-    const char *name = ds_split_names[s];
-    xfree(where), where = core_path("%s:/%s/values", path, name);
-    if (H5Lexists(f, name, H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing split group");
-    hid_t g = H5Gopen2(f, name, H5P_DEFAULT);
-    hid_t vd = H5Lexists(g, "values", H5P_DEFAULT) > 0 ? H5Dopen2(g, "values", H5P_DEFAULT) : -1;
-    if (vd < 0) recur_fail(where, NULL, "missing dataset");
-    hid_t sps = H5Dget_space(vd), ty = H5Dget_type(vd);
-    hsize_t dims[2] = {0, 0};
-    const int rank = H5Sget_simple_extent_ndims(sps);
-    if (rank == 2) H5Sget_simple_extent_dims(sps, dims, NULL);
-    if (rank != 2 || (int64_t)dims[1] != D || H5Tget_class(ty) != H5T_FLOAT)
-      recur_fail(where, NULL, "values must be floats of shape (steps, %lld)", (long long)D);
-    H5Sclose(sps);
-    H5Tclose(ty);
-    xfree(where), where = core_path("%s:/%s/offsets", path, name);
-    hid_t od = H5Lexists(g, "offsets", H5P_DEFAULT) > 0 ? H5Dopen2(g, "offsets", H5P_DEFAULT) : -1;
-    const int64_t no = od >= 0 ? h5_len_1d(od) : -1;
-    if (no < 1) recur_fail(where, NULL, "missing, or not 1-D with n_sequences + 1 entries");
-    uint64_t *o = xmalloc((size_t)no * sizeof(uint64_t));
-    if (h5_read_range(od, H5T_NATIVE_UINT64, 0, (uint64_t)no, o) < 0)
-      recur_fail(where, "the file is truncated or damaged (checksum)", "cannot read offsets");
-    H5Dclose(od);
-    for (int64_t i = 0; i < no; i++)
-      if ((i == 0 && o[0] != 0) || (i > 0 && o[i] < o[i - 1]) || o[i] > dims[0])
-        recur_fail(where, "the dataset is damaged; prepare it again",
-                   "offsets not monotonic from 0 to %llu at index %lld",
-                   (unsigned long long)dims[0], (long long)i);
-    if (o[no - 1] != dims[0])
-      recur_fail(where, "the dataset is truncated or damaged", "last offset %llu != %llu steps",
-                 (unsigned long long)o[no - 1], (unsigned long long)dims[0]);
-    sp->offsets = o;
-    sp->n_seq = (uint64_t)no - 1;
-    sp->n_tok = dims[0];
-    sp->values = vd;
-    /* one part: the steps' tags (tag) */
-    sp->part_tok = xcalloc(2, sizeof(uint64_t));
-    sp->part_tok[1] = sp->n_tok;
-    sp->part_file = xcalloc(1, sizeof(int));
-    if (t == TASK_TAG) {
-      sp->tags = xmalloc(sizeof(int64_t));
-      sp->tags[0] = open_tags(g, path, name, (int64_t)sp->n_tok);
-      sp->n_parts = 1;
-    }
-    if (t == TASK_CLASSIFY) sp->labels = read_labels(ds, g, path, name, (int64_t)sp->n_seq);
-    H5Gclose(g);
-  }
-  xfree(where);
-}
-
-void dataset_read_values(const dataset *ds, int split, uint64_t start, uint64_t count, float *out) {
-  const ds_split *sp = &ds->split[split];
-  const int64_t D = ds->n_features;
-  RECUR_ASSERT(ds->level == LEVEL_REAL && start + count <= sp->n_tok);
-  int bad = h5_read_rows(sp->values, H5T_NATIVE_FLOAT, start, count, (uint64_t)D, out) < 0;
-  int64_t at = -1;
-  for (int64_t i = 0; !bad && i < (int64_t)count * D; i++)
-    if (!isfinite(out[i])) bad = 1, at = i;
-  if (bad) {
-    char *where = core_path("%s:/%s/values", ds->file_paths[0], ds_split_names[split]);
-    if (at >= 0)
-      recur_fail(where, "the dataset is damaged; prepare it again", "step %llu, feature %lld is %g",
-                 (unsigned long long)(start + (uint64_t)(at / D)), (long long)(at % D),
-                 (double)out[at]);
-    recur_fail(where, "the file is truncated or damaged (checksum mismatch)",
-               "cannot read steps %llu..%llu", (unsigned long long)start,
-               (unsigned long long)(start + count));
-  }
-}
-
 static int add_file(dataset *ds, const char *path, hid_t f) {
   ds->files = xrealloc(ds->files, (size_t)(ds->n_files + 1) * sizeof(int64_t));
   ds->file_paths = xrealloc(ds->file_paths, (size_t)(ds->n_files + 1) * sizeof(char *));
@@ -365,7 +256,7 @@ dataset *dataset_open(const char *path) {
   if (!h5_attr_get_str(f, "level", level, sizeof level) || (ds->level = ds_level_parse(level)) < 0)
     recur_fail(where, NULL, "attribute 'level' missing or not byte|char|word|real");
   if (ds->level == LEVEL_REAL) {
-    open_real(ds, f, path);
+    ds_open_real(ds, f, path);
     xfree(where);
     return ds;
   }
@@ -399,9 +290,9 @@ dataset *dataset_open(const char *path) {
     if (nn != nc)
       recur_fail(where, NULL, "%lld conditioning feature names for %lld features", (long long)nn,
                  (long long)nc);
-    read_stats(f, path, "cond_mean", "cond_std", nc, &ds->cond_mean, &ds->cond_std);
+    ds_read_stats(f, path, "cond_mean", "cond_std", nc, &ds->cond_mean, &ds->cond_std);
   } else if (task_has_names(ds->task)) {
-    read_out_names(ds, f, path);
+    ds_read_out_names(ds, f, path);
   }
   if (ds->unk_id < -1 || ds->unk_id >= ds->vocab_size)
     recur_fail(where, NULL, "unk_id %lld out of range", (long long)ds->unk_id);
@@ -533,71 +424,6 @@ void dataset_close(dataset *ds) {
   xfree(ds);
 }
 
-/* the part holding position at, given each part's first position first[0..n_parts) */
-static int part_of(const uint64_t *first, int n_parts, uint64_t at) {
-  int lo = 0, hi = n_parts - 1;
-  while (lo < hi) {
-    const int mid = (lo + hi + 1) / 2;
-    if (first[mid] <= at)
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
-  return lo;
-}
-
-/* which: 0 tokens, 1 tags, 2 source tokens */
-static void read_ids(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out,
-                     int which) {
-  const ds_split *sp = &ds->split[split];
-  const int tags = which == 1;
-  const int64_t bound = tags ? ds->n_out : which == 2 ? ds->src_vocab_size : ds->vocab_size;
-  const char *obj = which == 1 ? "tags" : which == 2 ? "src_tokens" : "tokens";
-  const uint64_t *part_tok = which == 2 ? sp->src_part_tok : sp->part_tok;
-  const int64_t *dsets = which == 1 ? sp->tags : which == 2 ? sp->src_tokens : sp->tokens;
-  RECUR_ASSERT(start + count <= (which == 2 ? sp->n_src_tok : sp->n_tok));
-  while (count > 0) {
-    const int lo = part_of(part_tok, sp->n_parts, start);
-    uint64_t local = start - part_tok[lo];
-    uint64_t avail = part_tok[lo + 1] - start;
-    uint64_t k = count < avail ? count : avail;
-    char *where = NULL;
-    if (h5_read_range(dsets[lo], H5T_NATIVE_INT32, local, k, out) < 0) {
-      xfree(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]],
-                                      ds_split_names[split], obj);
-      recur_fail(where, "the file is truncated or damaged (checksum mismatch)",
-                 "cannot read tokens %llu..%llu", (unsigned long long)local,
-                 (unsigned long long)(local + k));
-    }
-    for (uint64_t i = 0; i < k; i++)
-      if ((uint32_t)out[i] >= (uint64_t)bound) {
-        xfree(where), where = core_path("%s:/%s/%s", ds->file_paths[sp->part_file[lo]],
-                                        ds_split_names[split], obj);
-        recur_fail(where, "the dataset is damaged; prepare it again",
-                   "%s id %u at index %llu >= %s size %lld", tags ? "tag" : "token",
-                   (uint32_t)out[i], (unsigned long long)(local + i),
-                   tags ? "tag set" : "vocabulary", (long long)bound);
-      }
-    out += k;
-    start += k;
-    count -= k;
-  }
-}
-
-void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
-  read_ids(ds, split, start, count, out, 0);
-}
-
-void dataset_read_src(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
-  RECUR_ASSERT(ds->task == TASK_SEQ2SEQ);
-  read_ids(ds, split, start, count, out, 2);
-}
-
-void dataset_read_tags(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
-  RECUR_ASSERT(ds->task == TASK_TAG);
-  read_ids(ds, split, start, count, out, 1);
-}
-
 int dataset_token_text(const dataset *ds, int64_t id, char *buf, int cap) {
   if (id == ds->eos_id) return 0;
   if (ds->level == LEVEL_BYTE && id < 256) {
@@ -620,44 +446,4 @@ const char *dataset_seq_delim(const dataset *ds, char *buf, int cap) {
     return buf;
   }
   return "";
-}
-
-void dataset_read_cond(const dataset *ds, int split, uint64_t seq, float *out) {
-  const ds_split *sp = &ds->split[split];
-  RECUR_ASSERT(ds->n_cond_features > 0 && seq < sp->n_seq);
-  const int lo = part_of(sp->part_seq, sp->n_parts, seq);
-  const int D = ds->n_cond_features;
-  int bad =
-      h5_read_rows(sp->cond[lo], H5T_NATIVE_FLOAT, seq - sp->part_seq[lo], 1, (uint64_t)D, out) < 0;
-  for (int i = 0; !bad && i < D; i++) bad = !isfinite(out[i]);
-  if (bad) {
-    char *where =
-        core_path("%s:/%s/cond", ds->file_paths[sp->part_file[lo]], ds_split_names[split]);
-    recur_fail(where, "the file is truncated or damaged; prepare it again",
-               "cannot read a finite vector for sequence %llu", (unsigned long long)seq);
-  }
-}
-
-void dataset_read_src_values(const dataset *ds, int split, uint64_t start, uint64_t count,
-                             float *out) {
-  const ds_split *sp = &ds->split[split];
-  const int64_t D = ds->n_cond_features;
-  RECUR_ASSERT(ds->task == TASK_SEQ2SEQ && D > 0 && start + count <= sp->n_src_tok);
-  while (count > 0) {
-    const int lo = part_of(sp->src_part_tok, sp->n_parts, start);
-    const uint64_t local = start - sp->src_part_tok[lo], avail = sp->src_part_tok[lo + 1] - start,
-                   k = count < avail ? count : avail;
-    int bad = h5_read_rows(sp->src_tokens[lo], H5T_NATIVE_FLOAT, local, k, (uint64_t)D, out) < 0;
-    for (uint64_t i = 0; !bad && i < k * (uint64_t)D; i++) bad = !isfinite(out[i]);
-    if (bad) {
-      char *where =
-          core_path("%s:/%s/src_values", ds->file_paths[sp->part_file[lo]], ds_split_names[split]);
-      recur_fail(where, "the file is truncated or damaged; prepare it again",
-                 "cannot read finite frames %llu..%llu", (unsigned long long)local,
-                 (unsigned long long)(local + k));
-    }
-    out += k * (uint64_t)D;
-    start += k;
-    count -= k;
-  }
 }

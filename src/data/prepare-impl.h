@@ -1,10 +1,14 @@
 /* prepare-impl: the state of a preparation shared by its parts (not a public API).
  *   prepare.c          the driver: inputs, the split plan, the parallel passes, the index file
  *   prepare_segment.c  bytes -> sequences (line, paragraph, separator, file) and tokens; labeled
- * lines prepare_shard.c    split writers and shard files; emitting token ids prepare_vocab.c    the
- * word table, the vocabulary, the dataset's metadata Pass 1 counts symbols, sequences and tokens
- * per split; pass 2 encodes and appends to chunked, checksummed HDF5 datasets. Memory is bounded by
- * the vocabulary, never by the corpus. */
+ *                      lines
+ *   prepare_shard.c    split writers and shard files; emitting token ids
+ *   prepare_vocab.c    the word table, the vocabulary, the dataset's metadata
+ *   prepare_real.c     --level real: numbers per step (forecast, classify, tag)
+ *   prepare_cond.c     --cond-features: a vector (condlm) or frames (seq2seq) per id
+ *   prepare_csv.c      CSV/TSV lines, fields, numbers, and per-feature statistics for both
+ * Pass 1 counts symbols, sequences and tokens per split; pass 2 encodes and appends to chunked,
+ * checksummed HDF5 datasets. Memory is bounded by the vocabulary, never by the corpus. */
 #ifndef RECUR_PREPARE_IMPL_H
 #define RECUR_PREPARE_IMPL_H
 
@@ -36,7 +40,35 @@ typedef struct {
   uint64_t arena_n, arena_cap;
 } wtable;
 
-/* ---- --cond-features (prepare_real.c): rows of numbers per id: condlm one vector, seq2seq a
+/* ---- prepare_csv.c: CSV and TSV reading for --level real and --cond-features ---- */
+/* the lines of a file without their line ends, numbered from 1 */
+typedef struct {
+  FILE *in;
+  char *line;
+  size_t cap;
+  uint64_t lineno;
+} csv_lines;
+void csv_open(csv_lines *L, const char *file, const char *path); /* path names it in errors */
+char *csv_next(csv_lines *L); /* the next line (no line end), or NULL at the end */
+/* closes; a file without a single line (not even a header) is an error with this hint */
+void csv_close(csv_lines *L, const char *path, const char *hint);
+/* fields of line split at delim, in place, into f (at most cap); returns how many */
+int csv_fields(char *line, char delim, char **f, int cap);
+char *csv_trim(char *s); /* without leading and trailing spaces (and a trailing CR) */
+/* a field as a finite float32, or a one-line error naming file, line and column */
+float csv_num(const char *s, const char *path, uint64_t lineno, const char *col);
+/* a header row split at its delimiter (a tab if it has one, else a comma: *delim) and trimmed:
+ * malloc'd pointers into line, *n of them */
+char **csv_header(char *line, int *n, char *delim);
+/* the first header's names: none empty, none twice, else an error at where */
+void csv_check_names(char *const *f, int n, const char *where);
+/* per-feature sums of training rows, and the mean and std they give (a constant feature std 1),
+ * written as two float64 datasets */
+void prep_stats_add(double *sum, double *sum2, const float *row, int D);
+void prep_stats_write(hid_t f, const char *mean_name, const char *std_name, const double *sum,
+                      const double *sum2, uint64_t n_rows, int D);
+
+/* ---- --cond-features (prepare_cond.c): rows of numbers per id: condlm one vector, seq2seq a
  * source sequence of frames (an id's rows together) ---- */
 typedef struct prep_cond {
   char *path;

@@ -9,7 +9,6 @@
  * names it holds are numbered in sorted order (labels or tags per split, label_names/tag_names).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <math.h>
 #include <unistd.h>
 
@@ -43,97 +42,20 @@ typedef struct {
   float *row;
 } rprep;
 
-/* fields of line (no newline) split at delim, in place, into f (at most cap); returns how many */
-static int split_fields(char *line, char delim, char **f, int cap) {
-  int n = 0;
-  char *s = line;
-  for (;;) {
-    char *e = strchr(s, delim);
-    if (n < cap) f[n] = s;
-    n++;
-    if (!e) break;
-    *e = 0;
-    s = e + 1;
-  }
-  return n;
-}
-
-static int count_fields(const char *line, char delim) {
-  int n = 1;
-  for (; *line; line++) n += *line == delim;
-  return n;
-}
-
-static char *trim(char *s) {
-  while (*s == ' ') s++;
-  size_t n = strlen(s);
-  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\r')) s[--n] = 0;
-  return s;
-}
-
-/* the lines of a CSV or TSV file, without their line ends, numbered from 1 */
-typedef struct {
-  FILE *in;
-  char *line;
-  size_t cap;
-  uint64_t lineno;
-} lines;
-
-static void lines_open(lines *L, const char *file, const char *path) {
-  memset(L, 0, sizeof *L);
-  L->in = xfopen(file, "rb");
-  if (!L->in) recur_fail(path, NULL, "cannot open: %s", strerror(errno));
-}
-
-static char *lines_next(lines *L) {
-  ssize_t got = getline(&L->line, &L->cap, L->in);
-  if (got <= 0) return NULL;
-  L->lineno++;
-  while (got > 0 && (L->line[got - 1] == '\n' || L->line[got - 1] == '\r')) L->line[--got] = 0;
-  return L->line;
-}
-
-/* closes; a file without a single line (not even a header) is an error */
-static void lines_close(lines *L, const char *path, const char *hint) {
-  if (L->lineno == 0) recur_fail(path, hint, "empty input");
-  xfree(L->line);
-  xfclose(L->in);
-}
-
-/* a field as a finite float32, or a one-line error naming file, line and column */
-static float parse_num(const char *s, const char *path, uint64_t lineno, const char *col) {
-  char *end = NULL;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (!*s || *end || !isfinite(v) || !isfinite((float)v)) {
-    char *where = core_path("%s:line %llu, column %s", path, (unsigned long long)lineno, col);
-    recur_fail(where, "give finite numbers (a blank line ends a sequence)",
-               !*s || *end ? "'%s' is not a number" : "'%s' is not a finite float32 number", s);
-  }
-  return (float)v;
-}
-
+/* a file's header: the first one names the columns (and which is the label or tag column), every
+ * later one must be the same */
 static void header(rprep *r, char *line, const char *path) {
   char *where = core_path("%s:line 1", path);
-  const char delim = strchr(line, '\t') ? '\t' : ',';
-  int n = count_fields(line, delim);
-  char **f = xmalloc((size_t)n * sizeof(char *));
-  split_fields(line, delim, f, n);
-  for (int i = 0; i < n; i++) f[i] = trim(f[i]);
-  r->delim = delim; /* each file CSV or TSV */
-  if (!r->cols) {   /* the first file's header names the features */
+  int n = 0;
+  char **f = csv_header(line, &n, &r->delim); /* each file CSV or TSV */
+  if (!r->cols) {                             /* the first file's header names the features */
     const char *want = r->o ? (r->o->label_column ? r->o->label_column : r->o->tag_column) : NULL;
+    csv_check_names(f, n, where);
     r->n_cols = n;
     r->cols = xmalloc((size_t)n * sizeof(char *));
     r->names = xmalloc((size_t)n * sizeof(char *));
     r->ocol = -1;
     for (int i = 0; i < n; i++) {
-      if (!*f[i])
-        recur_fail(where, "the first row names the features, one name per column",
-                   "column %d has no name", i + 1);
-      for (int j = 0; j < i; j++)
-        if (!strcmp(f[i], r->cols[j]))
-          recur_fail(where, "give every column its own name", "column name '%s' repeats", f[i]);
       r->cols[i] = xstrdup(f[i]);
       if (want && !strcmp(f[i], want))
         r->ocol = i;
@@ -230,7 +152,7 @@ static int split_of(const rprep *r, uint64_t i) {
 }
 
 static void data_row(rprep *r, char *line, const char *path, uint64_t lineno, char **f) {
-  int n = split_fields(line, r->delim, f, r->n_cols);
+  int n = csv_fields(line, r->delim, f, r->n_cols);
   if (n != r->n_cols) {
     char *where = core_path("%s:line %llu", path, (unsigned long long)lineno);
     recur_fail(where, "give every row one value per column of the header",
@@ -238,34 +160,30 @@ static void data_row(rprep *r, char *line, const char *path, uint64_t lineno, ch
   }
   if (r->steps_in_seq == 0 && r->pass == 2) r->cur = split_of(r, r->seq);
   for (int i = 0, j = 0; i < n; i++) {
-    char *s = trim(f[i]);
+    char *s = csv_trim(f[i]);
     if (r->skip && r->skip[i]) continue;
     if (i == r->ocol) {
       out_value(r, s, path, lineno);
       continue;
     }
-    r->row[j++] = parse_num(s, path, lineno, r->cols[i]);
+    r->row[j++] = csv_num(s, path, lineno, r->cols[i]);
   }
   r->steps_in_seq++;
   if (r->pass != 2) return;
   if (r->task == TASK_TAG) h5_appender_push(&r->outs[r->cur], &r->out_id, 1);
   h5_appender_push(&r->vals[r->cur], r->row, 1);
   r->nstep[r->cur]++;
-  if (r->cur == SPLIT_TRAIN)
-    for (int i = 0; i < r->D; i++) {
-      r->sum[i] += r->row[i];
-      r->sum2[i] += (double)r->row[i] * r->row[i];
-    }
+  if (r->cur == SPLIT_TRAIN) prep_stats_add(r->sum, r->sum2, r->row, r->D);
 }
 
 static void pass_over(rprep *r, char **files, int nf) {
   char **f = NULL;
   for (int k = 0; k < nf; k++) {
     const char *path = prep_input_name(files[k]);
-    lines L;
-    lines_open(&L, files[k], path);
+    csv_lines L;
+    csv_open(&L, files[k], path);
     char *line;
-    while ((line = lines_next(&L))) {
+    while ((line = csv_next(&L))) {
       const uint64_t lineno = L.lineno;
       if (lineno == 1) {
         header(r, line, path);
@@ -273,13 +191,13 @@ static void pass_over(rprep *r, char **files, int nf) {
         if (!r->row) r->row = xmalloc((size_t)r->D * sizeof(float));
         continue;
       }
-      if (!*trim(line)) { /* a blank line ends the sequence */
+      if (!*csv_trim(line)) { /* a blank line ends the sequence */
         seq_end(r);
         continue;
       }
       data_row(r, line, path, lineno, f);
     }
-    lines_close(&L, path, "give a header row naming the features");
+    csv_close(&L, path, "give a header row naming the features");
     seq_end(r); /* a new file starts a new sequence */
   }
   xfree(f);
@@ -288,15 +206,16 @@ static void pass_over(rprep *r, char **files, int nf) {
 float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n, int64_t **seq_off,
                          int64_t *n_seq) {
   rprep rr = {.pass = 1, .ocol = -1}, *r = &rr;
-  lines L;
-  lines_open(&L, path, path);
+  csv_lines L;
+  csv_open(&L, path, path);
   char *line, **f = NULL;
   float *out = NULL;
+  int64_t cap_rows = 0;
   int *pos = xmalloc((size_t)D * sizeof(int)); /* feature i: its place among the parsed columns */
   int64_t *off = xmalloc(sizeof(int64_t)), ns = 0;
   off[0] = 0;
   *n = 0;
-  while ((line = lines_next(&L))) {
+  while ((line = csv_next(&L))) {
     const uint64_t lineno = L.lineno;
     if (lineno == 1) { /* the model's features by name, in any order; other columns ignored */
       header(r, line, path);
@@ -321,7 +240,7 @@ float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n
       r->row = xmalloc((size_t)D * sizeof(float));
       continue;
     }
-    if (!*trim(line)) { /* a blank line ends a sequence */
+    if (!*csv_trim(line)) { /* a blank line ends a sequence */
       if (*n > off[ns]) {
         off = xrealloc(off, (size_t)(++ns + 1) * sizeof(int64_t));
         off[ns] = *n;
@@ -329,11 +248,14 @@ float *prepare_real_read(const char *path, char *const *names, int D, int64_t *n
       continue;
     }
     data_row(r, line, path, lineno, f);
-    out = xrealloc(out, (size_t)(*n + 1) * (size_t)D * sizeof(float));
+    if (*n == cap_rows) { /* room doubles */
+      cap_rows = cap_rows ? 2 * cap_rows : 256;
+      out = xrealloc(out, (size_t)cap_rows * (size_t)D * sizeof(float));
+    }
     for (int i = 0; i < D; i++) out[*n * D + i] = r->row[pos[i]];
     (*n)++;
   }
-  lines_close(&L, path, "give a header row naming the features");
+  csv_close(&L, path, "give a header row naming the features");
   if (*n > off[ns]) {
     off = xrealloc(off, (size_t)(++ns + 1) * sizeof(int64_t));
     off[ns] = *n;
@@ -424,18 +346,7 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
   }
   if (r->nstep[SPLIT_TRAIN] == 0)
     recur_fail(o->out, "lower --val and --test", "the train split is empty");
-  /* the training split's per-feature statistics (a constant feature gets std 1) */
-  double *mean = xmalloc((size_t)r->D * sizeof(double)),
-         *sd = xmalloc((size_t)r->D * sizeof(double));
-  const double n = (double)r->nstep[SPLIT_TRAIN];
-  for (int i = 0; i < r->D; i++) {
-    mean[i] = r->sum[i] / n;
-    double var = r->sum2[i] / n - mean[i] * mean[i];
-    sd[i] = var > 1e-12 * (1 + mean[i] * mean[i]) ? sqrt(var) : 1.0;
-  }
-  hsize_t dims[1] = {(hsize_t)r->D};
-  h5_write_array(fo, "feature_mean", H5T_IEEE_F64LE, 1, dims, mean);
-  h5_write_array(fo, "feature_std", H5T_IEEE_F64LE, 1, dims, sd);
+  prep_stats_write(fo, "feature_mean", "feature_std", r->sum, r->sum2, r->nstep[SPLIT_TRAIN], r->D);
   h5_close_file(fo, tmp);
   core_commit(tmp, o->out);
   if (!o->quiet)
@@ -451,207 +362,8 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
            (unsigned long long)r->nseq[1], (unsigned long long)r->nstep[1],
            (unsigned long long)r->nseq[2], (unsigned long long)r->nstep[2]);
   xfree(tmp);
-  xfree(mean);
-  xfree(sd);
   xfree(r->sum);
   xfree(r->sum2);
   xfree(r->row);
   rprep_free(r);
-}
-
-/* ---- condlm --cond-features: a vector per id ---- */
-typedef struct {
-  const char *id;
-  int64_t row;
-} cond_key;
-static int cmp_key(const void *a, const void *b) {
-  return strcmp(((const cond_key *)a)->id, ((const cond_key *)b)->id);
-}
-
-/* the ids, rows (n, D) and feature names of an HDF5 file: /ids (strings), /features (n, D) floats,
- * optionally /feature_names */
-static void cond_load_h5(prep_cond *c, const char *path) {
-  h5_init();
-  hid_t f = h5_open(path, 0);
-  char *where = core_path("%s:/features", path);
-  hid_t d = H5Lexists(f, "features", H5P_DEFAULT) > 0 ? H5Dopen2(f, "features", H5P_DEFAULT) : -1;
-  if (d < 0) recur_fail(where, "an HDF5 file of vectors holds /ids and /features", "missing");
-  hid_t sp = H5Dget_space(d);
-  hsize_t dims[2] = {0, 0};
-  if (H5Sget_simple_extent_ndims(sp) != 2 || H5Sget_simple_extent_dims(sp, dims, NULL) != 2 ||
-      dims[1] < 1 || dims[1] > 65536)
-    recur_fail(where, NULL, "expected a (vectors, features) array of at most 65536 features");
-  H5Sclose(sp);
-  c->ids = h5_read_strings(f, "ids", &c->n, path);
-  if ((uint64_t)c->n != dims[0])
-    recur_fail(where, NULL, "%llu vectors for %lld ids", (unsigned long long)dims[0],
-               (long long)c->n);
-  c->D = (int)dims[1];
-  c->rows = xmalloc((size_t)(c->n > 0 ? c->n : 1) * (size_t)c->D * sizeof(float));
-  if (c->n > 0 && h5_read_rows(d, H5T_NATIVE_FLOAT, 0, (uint64_t)c->n, (uint64_t)c->D, c->rows) < 0)
-    recur_fail(where, "the file is truncated or damaged", "cannot read the vectors");
-  H5Dclose(d);
-  for (int64_t i = 0; i < c->n * c->D; i++)
-    if (!isfinite(c->rows[i]))
-      recur_fail(where, "give finite numbers", "vector %lld, feature %lld is %g",
-                 (long long)(i / c->D), (long long)(i % c->D), (double)c->rows[i]);
-  int64_t nn = 0;
-  if (H5Lexists(f, "feature_names", H5P_DEFAULT) > 0) {
-    c->names = h5_read_strings(f, "feature_names", &nn, path);
-    if (nn != c->D)
-      recur_fail(where, NULL, "%lld feature names for %d features", (long long)nn, c->D);
-  } else {
-    c->names = xmalloc((size_t)c->D * sizeof(char *));
-    for (int i = 0; i < c->D; i++) c->names[i] = core_path("f%d", i);
-  }
-  c->line = NULL;
-  xfree(where);
-  H5Fclose(f);
-}
-
-/* a CSV or TSV file: a header (the id column first, then the features), a row per id */
-static void cond_load_csv(prep_cond *c, const char *path) {
-  rprep rr = {.pass = 1, .ocol = -1}, *r = &rr;
-  lines L;
-  lines_open(&L, path, path);
-  char *line, **f = NULL;
-  int64_t cap_rows = 0;
-  while ((line = lines_next(&L))) {
-    const uint64_t lineno = L.lineno;
-    if (lineno == 1) {
-      header(r, line, path);
-      if (r->n_cols < 2) {
-        char *where = core_path("%s:line 1", path);
-        recur_fail(where, "the header names the id column, then the features", "one column");
-      }
-      c->D = r->n_cols - 1;
-      c->names = xmalloc((size_t)c->D * sizeof(char *));
-      for (int i = 0; i < c->D; i++) c->names[i] = xstrdup(r->cols[i + 1]);
-      f = xmalloc((size_t)r->n_cols * sizeof(char *));
-      continue;
-    }
-    if (!*trim(line)) continue;
-    char *where = core_path("%s:line %llu", path, (unsigned long long)lineno);
-    int n = split_fields(line, r->delim, f, r->n_cols);
-    if (n != r->n_cols)
-      recur_fail(where, "give every row an id and one number per feature",
-                 "%d fields, the header has %d", n, r->n_cols);
-    const char *id = trim(f[0]);
-    if (!*id) recur_fail(where, "give every row an id", "empty id");
-    if (c->n == cap_rows) { /* room doubles */
-      cap_rows = cap_rows ? 2 * cap_rows : 1024;
-      c->ids = xrealloc(c->ids, (size_t)cap_rows * sizeof(char *));
-      c->line = xrealloc(c->line, (size_t)cap_rows * sizeof(uint64_t));
-      c->rows = xrealloc(c->rows, (size_t)cap_rows * (size_t)c->D * sizeof(float));
-    }
-    c->ids[c->n] = xstrdup(id);
-    c->line[c->n] = lineno;
-    for (int i = 0; i < c->D; i++)
-      c->rows[c->n * c->D + i] = parse_num(trim(f[i + 1]), path, lineno, r->cols[i + 1]);
-    c->n++;
-    xfree(where);
-  }
-  lines_close(&L, path, "give a header row: id, then the feature names");
-  xfree(f);
-  rprep_free(r);
-}
-
-/* a row's place for an error: its CSV line, or the HDF5 file's /ids */
-static char *cond_where(const prep_cond *c, int64_t row) {
-  return c->line ? core_path("%s:line %llu", c->path, (unsigned long long)c->line[row])
-                 : core_path("%s:/ids", c->path);
-}
-
-prep_cond *prep_cond_load(const char *path, int frames) {
-  prep_cond *c = xcalloc(1, sizeof *c);
-  c->path = xstrdup(path);
-  const size_t n = strlen(path);
-  if (n > 3 && !strcmp(path + n - 3, ".h5"))
-    cond_load_h5(c, path);
-  else
-    cond_load_csv(c, path);
-  if (c->n == 0) recur_fail(path, "give a vector per id", "no vectors");
-  /* groups of consecutive rows with the same id (without frames each row alone) */
-  c->start = xmalloc((size_t)(c->n + 1) * sizeof(int64_t));
-  for (int64_t i = 0; i < c->n; i++) {
-    if (i > 0 && !strcmp(c->ids[i], c->ids[i - 1])) {
-      if (!frames)
-        recur_fail(cond_where(c, i), "give each id one vector", "id '%s' repeats", c->ids[i]);
-      continue;
-    }
-    c->start[c->ng++] = i;
-  }
-  c->start[c->ng] = c->n;
-  /* groups sorted by id, for lookups; an id in two places is an error */
-  cond_key *k = xmalloc((size_t)c->ng * sizeof(cond_key));
-  for (int64_t g = 0; g < c->ng; g++) k[g] = (cond_key){c->ids[c->start[g]], g};
-  qsort(k, (size_t)c->ng, sizeof(cond_key), cmp_key);
-  c->order = xmalloc((size_t)c->ng * sizeof(int64_t));
-  for (int64_t g = 0; g < c->ng; g++) c->order[g] = k[g].row;
-  xfree(k);
-  for (int64_t g = 1; g < c->ng; g++) {
-    const int64_t a = c->start[c->order[g]], b = c->start[c->order[g - 1]];
-    if (!strcmp(c->ids[a], c->ids[b]))
-      recur_fail(cond_where(c, a > b ? a : b),
-                 frames ? "give an id's rows one after another" : "give each id one vector",
-                 "id '%s' repeats", c->ids[a]);
-  }
-  c->sum = xcalloc((size_t)c->D, sizeof(double));
-  c->sum2 = xcalloc((size_t)c->D, sizeof(double));
-  return c;
-}
-
-int64_t prep_cond_find(const prep_cond *c, const char *id, int len, const char *where) {
-  int64_t lo = 0, hi = c->ng - 1;
-  while (lo <= hi) {
-    const int64_t mid = (lo + hi) / 2;
-    const char *s = c->ids[c->start[c->order[mid]]];
-    int k = strncmp(s, id, (size_t)len);
-    if (k == 0 && s[len]) k = 1;
-    if (k == 0) return c->order[mid];
-    if (k < 0)
-      lo = mid + 1;
-    else
-      hi = mid - 1;
-  }
-  recur_fail(where, "give every line's id a vector in --cond-features", "id '%.*s' is not in %s",
-             len, id, c->path);
-}
-
-void prep_cond_add(prep_cond *c, int64_t g) {
-  for (int64_t r = c->start[g]; r < c->start[g + 1]; r++) {
-    const float *v = c->rows + r * c->D;
-    for (int i = 0; i < c->D; i++) {
-      c->sum[i] += v[i];
-      c->sum2[i] += (double)v[i] * v[i];
-    }
-    c->n_train++;
-  }
-}
-
-void prep_cond_write(const prep_cond *c, hid_t f) {
-  h5_attr_set_i64(f, "n_cond_features", c->D);
-  h5_write_strings(f, "cond_feature_names", c->names, c->D);
-  double *mean = xmalloc((size_t)c->D * sizeof(double)),
-         *sd = xmalloc((size_t)c->D * sizeof(double));
-  const double n = c->n_train > 0 ? (double)c->n_train : 1.0;
-  for (int i = 0; i < c->D; i++) { /* the training split's; a constant feature gets std 1 */
-    mean[i] = c->sum[i] / n;
-    const double var = c->sum2[i] / n - mean[i] * mean[i];
-    sd[i] = var > 1e-12 * (1 + mean[i] * mean[i]) ? sqrt(var) : 1.0;
-  }
-  hsize_t dims[1] = {(hsize_t)c->D};
-  h5_write_array(f, "cond_mean", H5T_IEEE_F64LE, 1, dims, mean);
-  h5_write_array(f, "cond_std", H5T_IEEE_F64LE, 1, dims, sd);
-  xfree(mean);
-  xfree(sd);
-}
-
-void prep_cond_free(prep_cond *c) {
-  if (!c) return;
-  for (int64_t i = 0; i < c->n; i++) xfree(c->ids[i]);
-  for (int i = 0; i < c->D; i++) xfree(c->names[i]);
-  xfree(c->start);
-  xfree(c->ids), xfree(c->names), xfree(c->rows), xfree(c->line), xfree(c->order), xfree(c->sum),
-      xfree(c->sum2), xfree(c->path), xfree(c);
 }

@@ -15,6 +15,19 @@
 #include "recur/json.h"
 #include "recur/model.h"
 
+/* a vector's feature names and the statistics that normalise it, PREFIX.mean and PREFIX.std (what
+ * load_stats reads back) */
+static void save_stats(hid_t f, const char *prefix, const char *names_obj, char **names, int n,
+                       const double *mean, const double *sd) {
+  h5_write_strings(f, names_obj, names, n);
+  hsize_t dims[1] = {(hsize_t)n};
+  char nm[64];
+  snprintf(nm, sizeof nm, "%s.mean", prefix);
+  h5_write_array(f, nm, H5T_IEEE_F64LE, 1, dims, mean);
+  snprintf(nm, sizeof nm, "%s.std", prefix);
+  h5_write_array(f, nm, H5T_IEEE_F64LE, 1, dims, sd);
+}
+
 void model_save(const model *m, const model_vocab *v, int64_t step, const char *path) {
   char *tmp = core_path("%s.tmp-%d", path, (int)getpid());
   hid_t f = h5_create(tmp, "model file", "check that the run directory is writable");
@@ -43,10 +56,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
     h5_attr_set_i64(f, "horizon", c->horizon);
     h5_attr_set_i64(f, "encoder_hidden", c->in_hidden);
     h5_attr_set_str(f, "loss", loss_names[c->loss]);
-    h5_write_strings(f, "feature_names", v->feature_names, v->n_features);
-    hsize_t dims[1] = {(hsize_t)c->n_in};
-    h5_write_array(f, "input.mean", H5T_IEEE_F64LE, 1, dims, m->in_mean);
-    h5_write_array(f, "input.std", H5T_IEEE_F64LE, 1, dims, m->in_std);
+    save_stats(f, "input", "feature_names", v->feature_names, c->n_in, m->in_mean, m->in_std);
   }
   if (c->input_feed) h5_attr_set_i64(f, "input_feed", 1);
   if (c->src_vocab > 0) { /* --separate-vocab */
@@ -67,10 +77,8 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   }
   if (c->cond_in > 0) { /* conditioned on vectors (seq2seq: frames): features, statistics */
     h5_attr_set_i64(f, "cond_in", c->cond_in);
-    h5_write_strings(f, "cond_feature_names", v->cond_names, v->n_cond_names);
-    hsize_t dims[1] = {(hsize_t)c->cond_in};
-    h5_write_array(f, "cond.mean", H5T_IEEE_F64LE, 1, dims, m->cond_mean);
-    h5_write_array(f, "cond.std", H5T_IEEE_F64LE, 1, dims, m->cond_std);
+    save_stats(f, "cond", "cond_feature_names", v->cond_names, c->cond_in, m->cond_mean,
+               m->cond_std);
   }
   h5_attr_set_f64(f, "dropout", c->dropout);
   h5_attr_set_i64(f, "step", step);

@@ -84,12 +84,15 @@ const float *model_layer_in(const model *m, int l) {
 static void cond_rows(model *m, const int32_t *labels, const float *cond, int64_t B) {
   const int64_t C = m->cfg.cond_dim;
   m->ce = xrealloc(m->ce, (size_t)((B > 0 ? B : 1) * C) * sizeof(float));
-  for (int64_t r = 0; r < B && m->cfg.cond_in > 0; r++)
-    for (int64_t j = 0; j < C; j++)
-      m->ce[r * C + j] = m->cond_mean
-                             ? (float)((cond[r * C + j] - m->cond_mean[j]) / m->cond_std[j])
-                             : cond[r * C + j];
-  for (int64_t r = 0; r < B && m->cfg.cond_in == 0; r++) {
+  if (m->cfg.cond_in > 0) {
+    for (int64_t r = 0; r < B; r++)
+      for (int64_t j = 0; j < C; j++)
+        m->ce[r * C + j] = m->cond_mean
+                               ? (float)((cond[r * C + j] - m->cond_mean[j]) / m->cond_std[j])
+                               : cond[r * C + j];
+    return;
+  }
+  for (int64_t r = 0; r < B; r++) {
     RECUR_ASSERT(labels[r] >= 0 && labels[r] < m->cfg.n_cond);
     memcpy(m->ce + r * C, m->cemb + (int64_t)labels[r] * C, (size_t)C * sizeof(float));
   }

@@ -58,50 +58,49 @@ int items_seq_targets(const dataset *ds, int split, uint64_t q, int max_len) {
   return ds->task == TASK_CLASSIFY ? n > 0 : n;
 }
 
-/* seq2seq: the sources of sequences q[0..n), cut at max_len like the targets (--cond-features:
- * frames into cpool, cv) */
+/* --cond-features: room for `need` floats of vectors or source frames in cpool, and n pointers */
+static void reserve_cond(items *it, int64_t need, int n) {
+  if (need > it->ccap) {
+    it->cpool = xrealloc(it->cpool, (size_t)need * sizeof(float));
+    it->ccap = need;
+  }
+  it->cv = xrealloc(it->cv, (size_t)(n > 0 ? n : 1) * sizeof(float *));
+}
+
+/* seq2seq: the sources of sequences q[0..n), cut at max_len like the targets: tokens into
+ * srcpool, or (--cond-features) frames of D floats into cpool (cv; src[i] NULL) */
 static void load_sources(items *it, const dataset *ds, int split, const uint64_t *q, int n,
                          int max_len) {
+  const int64_t D = ds->n_cond_features;
   int64_t total = 0;
   for (int i = 0; i < n; i++) {
     int64_t k = (int64_t)dataset_src_len(ds, split, q[i]);
     total += max_len > 0 && k > max_len ? max_len : k;
   }
-  const int64_t D = ds->n_cond_features;
   if (D > 0) {
-    if (total * D > it->ccap) {
-      it->cpool = xrealloc(it->cpool, (size_t)(total * D) * sizeof(float));
-      it->ccap = total * D;
-    }
-    it->cv = xrealloc(it->cv, (size_t)(n > 0 ? n : 1) * sizeof(float *));
-    it->src = xrealloc(it->src, (size_t)(n > 0 ? n : 1) * sizeof(int32_t *));
-    it->src_len = xrealloc(it->src_len, (size_t)(n > 0 ? n : 1) * sizeof(int));
-    float *p = it->cpool;
-    for (int i = 0; i < n; i++) {
-      int64_t k = (int64_t)dataset_src_len(ds, split, q[i]);
-      if (max_len > 0 && k > max_len) k = max_len;
-      dataset_read_src_values(ds, split, ds->split[split].src_offsets[q[i]], (uint64_t)k, p);
-      it->cv[i] = p;
-      it->src[i] = NULL;
-      it->src_len[i] = (int)k;
-      p += k * D;
-    }
-    return;
-  }
-  if (total > it->src_cap) {
+    reserve_cond(it, total * D, n);
+  } else if (total > it->src_cap) {
     it->srcpool = xrealloc(it->srcpool, (size_t)total * sizeof(int32_t));
     it->src_cap = total;
   }
   it->src = xrealloc(it->src, (size_t)(n > 0 ? n : 1) * sizeof(int32_t *));
   it->src_len = xrealloc(it->src_len, (size_t)(n > 0 ? n : 1) * sizeof(int));
   int32_t *p = it->srcpool;
+  float *x = it->cpool;
   for (int i = 0; i < n; i++) {
     int64_t k = (int64_t)dataset_src_len(ds, split, q[i]);
     if (max_len > 0 && k > max_len) k = max_len;
-    dataset_read_src(ds, split, ds->split[split].src_offsets[q[i]], (uint64_t)k, p);
-    it->src[i] = p;
+    const uint64_t o = ds->split[split].src_offsets[q[i]];
+    if (D > 0) {
+      dataset_read_src_values(ds, split, o, (uint64_t)k, x);
+      it->cv[i] = x, it->src[i] = NULL;
+      x += k * D;
+    } else {
+      dataset_read_src(ds, split, o, (uint64_t)k, p);
+      it->src[i] = p;
+      p += k;
+    }
     it->src_len[i] = (int)k;
-    p += k;
   }
 }
 
@@ -197,8 +196,7 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
   if (ds->task == TASK_SEQ2SEQ) load_sources(it, ds, split, q, n, max_len);
   if (ds->n_cond_features > 0 && ds->task == TASK_CONDLM) { /* a vector instead of a label */
     const int64_t D = ds->n_cond_features;
-    it->cpool = xrealloc(it->cpool, (size_t)((n > 0 ? n : 1) * D) * sizeof(float));
-    it->cv = xrealloc(it->cv, (size_t)(n > 0 ? n : 1) * sizeof(float *));
+    reserve_cond(it, (int64_t)n * D, n);
     for (int i = 0; i < n; i++) {
       it->cv[i] = it->cpool + i * D;
       dataset_read_cond(ds, split, q[i], it->cv[i]);

@@ -22,50 +22,6 @@ double ss_eps(enum ss_kind kind, double k, double c, double min, int64_t i) {
   return e > 1.0 ? 1.0 : e;
 }
 
-/* forecast (horizon 1): the frames of b->xin replaced as the tokens below are, by the model's
- * prediction of them (the mean, or with --loss gaussian a draw from its Gaussian) */
-static void ss_sample_frames(model *m, batch *b, const float *h0, const float *c0, double eps,
-                             uint64_t seed, uint64_t step) {
-  const int L = m->cfg.layers, H = m->cfg.hidden, B = b->s.B, D = m->cfg.n_in, O = m->O;
-  float *h = xcalloc((size_t)L * B * H, sizeof(float)),
-        *c = xcalloc((size_t)L * B * H, sizeof(float));
-  float *hs = xmalloc((size_t)L * B * H * sizeof(float)),
-        *cs = xmalloc((size_t)L * B * H * sizeof(float));
-  if (h0) memcpy(h, h0, (size_t)L * B * H * sizeof(float));
-  if (c0) memcpy(c, c0, (size_t)L * B * H * sizeof(float));
-  const float **xs = xmalloc((size_t)B * sizeof(float *));
-  int32_t zero = 0, **zs = xmalloc((size_t)B * sizeof(int32_t *));
-  int *one = xmalloc((size_t)B * sizeof(int));
-  batch sb = {0};
-  for (int t = 0; t + 1 < b->s.T; t++) {
-    const int bt = b->bs[t], next = b->bs[t + 1];
-    for (int r = 0; r < bt; r++) {
-      xs[r] = b->xin + (b->off[t] + r) * D;
-      zs[r] = &zero;
-      one[r] = 1;
-    }
-    for (int l = 0; l < L; l++) { /* the first bt rows of the state, compact */
-      memcpy(hs + (int64_t)l * bt * H, h + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
-      memcpy(cs + (int64_t)l * bt * H, c + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
-    }
-    batch_pack(&sb, bt, one, NULL, zs, b->seq_id);
-    batch_set_values(&sb, xs, xs, D); /* (the targets are unused) */
-    model_forward(m, &sb, hs, cs, step, 0);
-    model_final_state(m, &sb, hs, cs);
-    for (int l = 0; l < L; l++) {
-      memcpy(h + (int64_t)l * B * H, hs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
-      memcpy(c + (int64_t)l * B * H, cs + (int64_t)l * bt * H, (size_t)bt * H * sizeof(float));
-    }
-    for (int r = 0; r < next; r++) {
-      uint64_t key = rng_key(seed, RNG_SCHED_SAMPLING, step, b->seq_id[r], (uint64_t)t + 1);
-      if (rng_uniform(key) >= eps)
-        model_frame(m, m->probs + (int64_t)r * O, 1.0, key, b->xin + (b->off[t + 1] + r) * D);
-    }
-  }
-  batch_free(&sb);
-  xfree(h), xfree(c), xfree(hs), xfree(cs), xfree(xs), xfree(zs), xfree(one);
-}
-
 /* Replace inputs of b, position by position, as the paper does: the input at t+1 stays the
  * ground truth with probability eps, otherwise it is a sample from the model's own output
  * distribution at t, computed from the inputs already chosen. The coin flips and samples are
@@ -73,7 +29,6 @@ static void ss_sample_frames(model *m, batch *b, const float *h0, const float *c
  * starts from the encoder's final states of b's sources and attends to their outputs. */
 void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, double eps,
                       uint64_t seed, uint64_t step) {
-  if (m->cfg.task == TASK_FORECAST) return ss_sample_frames(m, b, h0, c0, eps, seed, step);
   /* h is Hp wide (--proj or --hidden), c is H wide; buffers of H hold either */
   const int L = m->cfg.layers, H = m->cfg.hidden, Hp = model_state_width(&m->cfg), B = b->s.B,
             V = m->O;
@@ -92,6 +47,10 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
   if (c0) memcpy(c, c0, (size_t)L * B * H * sizeof(float));
   int32_t *tok = xmalloc((size_t)B * sizeof(int32_t)),
           **in = xmalloc((size_t)B * sizeof(int32_t *));
+  /* forecast (horizon 1): the frames of b->xin are the inputs, replaced by the model's prediction
+   * of them (the mean, or with --loss gaussian a draw from its Gaussian) */
+  const int frames = m->cfg.task == TASK_FORECAST, D = m->cfg.n_in;
+  const float **xs = frames ? xmalloc((size_t)B * sizeof(float *)) : NULL;
   int *one = xmalloc((size_t)B * sizeof(int));
   batch sb = {0};
   const int want = m->want_probs;
@@ -99,15 +58,18 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
   for (int t = 0; t + 1 < b->s.T; t++) {
     const int bt = b->bs[t], next = b->bs[t + 1];
     for (int r = 0; r < bt; r++) {
-      tok[r] = b->in[b->off[t] + r];
+      tok[r] = frames ? 0 : b->in[b->off[t] + r];
       in[r] = &tok[r];
       one[r] = 1;
+      if (frames) xs[r] = b->xin + (b->off[t] + r) * D;
     }
     for (int l = 0; l < L; l++) { /* the first bt rows of the state, compact */
       memcpy(hs + (int64_t)l * bt * Hp, h + (int64_t)l * B * Hp, (size_t)bt * Hp * sizeof(float));
       memcpy(cs + (int64_t)l * bt * H, c + (int64_t)l * B * H, (size_t)bt * H * sizeof(float));
     }
-    batch_pack(&sb, bt, one, in, NULL, b->seq_id);
+    /* frames: every step a target (zeros), the frames as inputs (their targets unused) */
+    batch_pack(&sb, bt, one, in, frames ? in : NULL, b->seq_id);
+    if (frames) batch_set_values(&sb, xs, xs, D);
     if (s2s) { /* rows [0, bt) of b: their sources */
       sb.src = b->src;
       sb.src_row = b->src_row;
@@ -123,6 +85,10 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
     for (int r = 0; r < next; r++) {
       uint64_t key = rng_key(seed, RNG_SCHED_SAMPLING, step, b->seq_id[r], (uint64_t)t + 1);
       if (rng_uniform(key) < eps) continue;
+      if (frames) {
+        model_frame(m, m->probs + (int64_t)r * V, 1.0, key, b->xin + (b->off[t + 1] + r) * D);
+        continue;
+      }
       const float *p = m->probs + (int64_t)r * V;
       double u = rng_uniform(rng_sub(key, 1)), acc = 0;
       int pick = V - 1;
@@ -149,4 +115,5 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
   xfree(tok);
   xfree(in);
   xfree(one);
+  xfree(xs);
 }
