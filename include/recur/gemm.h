@@ -26,6 +26,9 @@ gemm_kernel gemm_kernel_of(int precision, int lib);
 /* Select the kernel for every later call (the first oneDNN use creates its engine). */
 void gemm_use(gemm_kernel k);
 gemm_kernel gemm_current(void);
+/* OpenBLAS's kernel set when OPENBLAS_CORETYPE holds it below the CPU (a core without AVX-512,
+ * e.g. "Haswell", on a CPU that has AVX-512; these machines export it), NULL otherwise. */
+const char *gemm_blas_held(void);
 /* The name of the code oneDNN runs for a typical recurrent shape (e.g. "brg:avx512_core_bf16"),
  * "cblas_sgemm" for OpenBLAS; a static string. */
 const char *gemm_impl(void);

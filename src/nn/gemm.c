@@ -95,6 +95,24 @@ void gemm_use(gemm_kernel k) {
 
 gemm_kernel gemm_current(void) { return g_kernel; }
 
+const char *gemm_blas_held(void) {
+  const char *ct = getenv("OPENBLAS_CORETYPE");
+  if (!ct || !*ct) return NULL;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (!__builtin_cpu_supports("avx512f")) return NULL;
+#else
+  return NULL;
+#endif
+  const char *core = openblas_get_corename();
+  char low[32] = "";
+  for (size_t i = 0; core && core[i] && i + 1 < sizeof low; i++)
+    low[i] = (char)(core[i] >= 'A' && core[i] <= 'Z' ? core[i] - 'A' + 'a' : core[i]);
+  static const char *const wide[] = {"skylakex", "cooperlake", "sapphirerapids"};
+  for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
+    if (!strcmp(low, wide[i])) return NULL;
+  return core;
+}
+
 void gemm_params(const float *base, int64_t n) {
   g_pbase = base;
   g_pn = n;

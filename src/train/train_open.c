@@ -227,7 +227,9 @@ static void trainer_open_run(trainer *t) {
 }
 
 /* bf16 or oneDNN: one line on what the CPU gives at this model's recurrent product, a warning
- * when it is slower than OpenBLAS fp32 (the run goes on: the user asked for it) */
+ * when it is slower than OpenBLAS fp32 (the run goes on: the user asked for it). OpenBLAS held
+ * below the CPU by OPENBLAS_CORETYPE: one line saying what --gemm onednn gives, when it is at
+ * least 1.2x faster (the variable is the machine's choice; recur does not override it). */
 static void trainer_say_gemm(const trainer *t) {
   const model_config *mc = &t->m->cfg;
   const int M = t->opts.B / t->W > 0 ? t->opts.B / t->W : 1, H = mc->hidden,
@@ -235,6 +237,18 @@ static void trainer_say_gemm(const trainer *t) {
                 : mc->cell == CELL_GRU ? 3
                                        : 1;
   double now, blas;
+  if (gemm_current() == GEMM_OPENBLAS) {
+    const char *core = gemm_blas_held();
+    if (t->rank != 0 || t->opts.quiet || !core) return;
+    gemm_use(GEMM_ONEDNN);
+    gemm_probe(M, G * H, H, &now, &blas);
+    gemm_use(GEMM_OPENBLAS);
+    if (now >= 1.2 * blas)
+      printf("recur: OPENBLAS_CORETYPE=%s holds OpenBLAS to its %s kernels on this AVX-512 CPU: "
+             "--gemm onednn ran %.0f GFLOP/s against its %.0f at (%dx%d)(%dx%d)\n",
+             getenv("OPENBLAS_CORETYPE"), core, now, blas, M, H, H, G * H);
+    return;
+  }
   gemm_probe(M, G * H, H, &now, &blas);
   if (t->rank != 0 || (t->opts.quiet && now >= blas)) return;
   const char *name = gemm_kernel_names[gemm_current()];
@@ -294,7 +308,7 @@ void trainer_open(trainer *t, const train_opts *given) {
                "--eval-every %lld: the dataset has no validation split", (long long)o->eval_every);
   trainer_open_run(t);
   gemm_params(t->m->params, t->m->n_params);
-  if (gemm_current() != GEMM_OPENBLAS) trainer_say_gemm(t);
+  trainer_say_gemm(t);
   train_signals_install();
   t->t_ckpt = core_now();
   if (t->rank == 0 && !o->quiet) {

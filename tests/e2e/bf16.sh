@@ -42,6 +42,15 @@ assert dnn < 1e-3, f"oneDNN fp32 differs from OpenBLAS by {dnn}"
 PY
 "$RECUR" train --data d.h5 --hidden 64 --steps 1 --out say --precision bf16 > say.txt 2>&1
 grep "bf16 matrix products" say.txt || fail "a bf16 run does not say what the CPU gives: $(cat say.txt)"
+# OpenBLAS held below the CPU by OPENBLAS_CORETYPE (these machines export Haswell): one line says
+# what --gemm onednn gives instead; without the variable nothing is said
+env -u OPENBLAS_CORETYPE "$RECUR" train --data d.h5 --hidden 64 --steps 1 --out say2 > say2.txt 2>&1
+grep -q OPENBLAS_CORETYPE say2.txt && fail "a note on OPENBLAS_CORETYPE without it set: $(cat say2.txt)"
+if grep -qw avx512f /proc/cpuinfo; then
+  OPENBLAS_CORETYPE=Haswell "$RECUR" train --data d.h5 --hidden 512 --steps 1 --out say3 > say3.txt 2>&1
+  grep "holds OpenBLAS to its Haswell kernels on this AVX-512 CPU: --gemm onednn ran" say3.txt ||
+    fail "OpenBLAS held to Haswell kernels on an AVX-512 CPU, and nothing said: $(cat say3.txt)"
+fi
 "$RECUR" eval bf16/model.h5 --data d.h5 --json > ev.json || fail "recur eval of a bf16-trained model"
 
 # 2. world-size invariance in bf16 and with oneDNN fp32: 2 ranks == 1 rank x accum 2
