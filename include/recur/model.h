@@ -260,6 +260,9 @@ int model_sparse_grads(model *m, int *tensor, unsigned char **marks, int max);
 void model_zero_grads(model *m);
 /* The global gradient norm, the embedding's unmarked (zero) rows left out. */
 double model_grad_norm(const model *m);
+/* Scale the gradients so their norm (model_grad_norm's) is at most clip (when norm > clip > 0),
+ * skipping the embedding rows no backward wrote (zero). */
+void model_clip_grads(model *m, double norm, float clip);
 /* Rows of m->probs of the last forward: N (lm, tag) or B (classify). */
 int64_t model_readout_rows(const model *m, const batch *b);
 /* GEMM FLOPs of forward+backward over a batch of N packed rows (analytic). */

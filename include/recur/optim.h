@@ -29,11 +29,12 @@ void optim_init(optim *o, enum optim_type type, int64_t n);
 void optim_free(optim *o);
 /* One update with learning rate lr: params -= f(grads). */
 void optim_step(optim *o, float *params, const float *grads, float lr);
-/* The same, except that the rows of the (rows, width) block at element off whose mark is 0 keep
+/* The same, where the rows of the (rows, width) block at element off whose mark is 0 have a zero
+ * gradient: their update does not read it (the same bits as optim_step), or, when lazy, they keep
  * their values and moments (a lazy update of an embedding, as PyTorch's SparseAdam or TF's
  * LazyAdam: the bias corrections still use the global step count). */
 void optim_step_rows(optim *o, float *params, const float *grads, float lr, int64_t off,
-                     int64_t rows, int64_t width, const unsigned char *marks);
+                     int64_t rows, int64_t width, const unsigned char *marks, int lazy);
 double optim_grad_norm(const float *g, int64_t n);
 /* Scale g so its global norm is at most clip (when norm > clip > 0); returns the factor. */
 float optim_clip(float *g, int64_t n, double norm, float clip);

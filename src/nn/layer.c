@@ -44,7 +44,7 @@ static inline void sigmoid_n(float *x, int n) {
 
 void vec_sigmoid(float *x, int n) { sigmoid_n(x, n); }
 
-void vec_exp(float *x, int n) {
+RECUR_HOT void vec_exp(float *x, int n) {
   for (int j = 0; j < n; j++) x[j] = fexp(x[j]);
 }
 

@@ -206,6 +206,19 @@ double model_grad_norm(const model *m) {
   return sqrt(a * a + b * b + s);
 }
 
+void model_clip_grads(model *m, double norm, float clip) {
+  const model_tensor *t = sparse_emb(m);
+  if (!t) {
+    optim_clip(m->grads, m->n_params, norm, clip);
+    return;
+  }
+  const int64_t V = t->dims[0], E = t->dims[1];
+  optim_clip(m->grads, t->offset, norm, clip);
+  optim_clip(m->grads + t->offset + t->n, m->n_params - t->offset - t->n, norm, clip);
+  for (int64_t i = 0; i < V; i++)
+    if (m->emb_marks[i]) optim_clip(m->gemb + i * E, E, norm, clip);
+}
+
 const model_tensor *model_find_tensor(const model *m, const char *name) {
   for (int i = 0; i < m->n_tensors; i++)
     if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];

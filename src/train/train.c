@@ -202,11 +202,14 @@ static step_result trainer_step(trainer *t, int64_t step) {
                  "%d steps in a row had a non-finite loss or gradient", t->bad_run);
   } else {
     t->bad_run = 0;
-    optim_clip(m->grads, m->n_params, r.grad_norm, o->clip);
-    if (o->embed_update == 1) { /* the rows some rank used: the marks after the sum */
-      const model_tensor *e = &m->tensors[m->emb_tensor];
+    model_clip_grads(m, r.grad_norm, o->clip);
+    int et;
+    unsigned char *marks;
+    if (model_sparse_grads(m, &et, &marks,
+                           1)) { /* the rows some rank used: the marks after the sum */
+      const model_tensor *e = &m->tensors[et];
       optim_step_rows(&t->opt, m->params, m->grads, (float)r.lr, e->offset, e->dims[0], e->dims[1],
-                      m->emb_marks);
+                      marks, o->embed_update == 1);
     } else {
       optim_step(&t->opt, m->params, m->grads, (float)r.lr);
     }

@@ -1,4 +1,5 @@
 /* Optimizers and clipping against values computed by hand from the update rules. */
+#include <math.h>
 #include <string.h>
 
 #include "check.h"
@@ -39,7 +40,7 @@ int main(void) {
     memcpy(pb, pa, sizeof pa);
     const unsigned char marks[3] = {1, 0, 1};
     for (int k = 0; k < 3; k++) {
-      optim_step_rows(&a, pa, g, lr, 1, 3, 2, marks);
+      optim_step_rows(&a, pa, g, lr, 1, 3, 2, marks, 1);
       optim_step(&b, pb, g, lr);
     }
     for (int i = 0; i < 8; i++) {
@@ -48,6 +49,32 @@ int main(void) {
                    : pa[i] == pb[i] && a.state[i] == b.state[i],
             "lazy update: element %d is %g (dense %g)", i, pa[i], pb[i]);
     }
+    optim_free(&a);
+    optim_free(&b);
+  }
+  /* Not lazy: a row whose mark is 0 has a zero gradient, which the step does not read; every
+   * element equals the dense step's bitwise, values and moments, for each rule with its decay and
+   * momentum (here the unmarked row's gradient is NaN, so a read would show). */
+  for (int rule = 0; rule < 3; rule++) {
+    const enum optim_type ty[3] = {OPTIM_ADAM, OPTIM_ADAMW, OPTIM_SGD};
+    optim a, b;
+    optim_init(&a, ty[rule], 8);
+    optim_init(&b, ty[rule], 8);
+    a.weight_decay = b.weight_decay = 0.01f;
+    a.momentum = b.momentum = 0.9f;
+    float pa[8] = {1, 2, 3, 4, 5, 6, 7, 8}, pb[8], ga[8], gb[8] = {0.5f, 1, -1, 0, 0, 2, 3, -0.5f};
+    memcpy(pb, pa, sizeof pa);
+    memcpy(ga, gb, sizeof gb);
+    ga[3] = ga[4] = NAN;
+    const unsigned char marks[3] = {1, 0, 1};
+    for (int k = 0; k < 3; k++) {
+      optim_step_rows(&a, pa, ga, lr, 1, 3, 2, marks, 0);
+      optim_step(&b, pb, gb, lr);
+    }
+    for (int i = 0; i < 8; i++)
+      CHECK(memcmp(&pa[i], &pb[i], 4) == 0 && memcmp(&a.state[i], &b.state[i], 4) == 0 &&
+                memcmp(&a.state[8 + i], &b.state[8 + i], 4) == 0,
+            "rule %d, zero rows unread: element %d is %g (dense %g)", rule, i, pa[i], pb[i]);
     optim_free(&a);
     optim_free(&b);
   }
