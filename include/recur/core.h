@@ -134,9 +134,10 @@ void core_sort(void *base, size_t n, size_t size,
 /* The index of s in a NULL-terminated table of names (an enum's values), -1 if absent. */
 int names_parse(const char *const *names, const char *s);
 
-/* The hot elementwise loops (the gate rows, the bf16 conversion) compiled twice, for AVX-512 and
- * for the baseline, the CPU picking at load time. Elementwise math only and no FMA contraction in
- * ISO C mode, so both give the same bits. GCC only: clang 14 leaves an extern clone unresolved. */
+/* The hot elementwise loops (the gate rows, exp, softmax, Adam, the bf16 conversion) compiled
+ * twice, for AVX-512 and for the baseline, the CPU picking at load time. Elementwise math (sums in
+ * fixed lanes) and no FMA contraction in ISO C mode, so both give the same bits. GCC only: clang
+ * 14 leaves an extern clone unresolved. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(RECUR_NO_CLONES)
 #define RECUR_HOT __attribute__((target_clones("avx512f", "default")))
 #else
