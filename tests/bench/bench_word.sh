@@ -34,6 +34,8 @@ rate() { python3 -c "
 import json, sys
 r = [json.loads(l)['tokens_per_s'] for l in open(sys.argv[1]) if 'tokens_per_s' in l][1:]
 print(f'{sum(r) / len(r):.0f}')" "$1/metrics.jsonl"; }
+# a run's checkpoint and model (~0.5 GB at V = 50,000) go once its metrics are written
+tidy() { for d in "$@"; do rm -rf "$d/checkpoints" "$d"/model*.h5; done; }
 common=(--data zipf-$V.h5 --cell lstm --layers 2 --hidden 512 --embed 512 --batch 32 --seq-len 35 --steps "$steps"
         --log-every 5 --eval-every 0 --ckpt-every 0 --quiet)
 "$recur" train "${common[@]}" --out w-full
@@ -46,6 +48,7 @@ cut=$((V / 25)),$((V / 5))
 "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --precision bf16 --out w-asm-bf16
 "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --proj 256 --out w-asm-proj
 "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --gemm onednn --out w-asm-dnn
+tidy w-*
 # 2 ranks (one per core) against 1 rank, REPS alternating rounds (these machines drift between runs):
 # the global batch of 32 split (16 rows per rank), and 32 rows on each rank (--batch 64: issue 4's
 # and Horovod's convention); the embedding's gradient summed sparsely (default), once densely
@@ -57,6 +60,7 @@ scale() { # scale TAG FLAGS...: 1 rank B32, 2 ranks B32, 2 ranks B64, $reps roun
     "$recur" train "${common[@]}" "$@" --out s-$tag-1-$r
     "${mpirun[@]}" "$recur" train "${common[@]}" "$@" --out s-$tag-2-$r
     "${mpirun[@]}" "$recur" train "${common[@]}" "$@" --batch 64 --out s-$tag-2w-$r
+    tidy s-$tag-*-$r
   done
 }
 scale asm --softmax adaptive --cutoffs $cut
@@ -65,6 +69,7 @@ scale tied --tie-weights
 scale tieddnn --tie-weights --gemm onednn
 "${mpirun[@]}" "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --sparse-reduce off --out w-asm-n2d
 "${mpirun[@]}" "$recur" train "${common[@]}" --softmax adaptive --cutoffs $cut --proj 256 --out w-asm-proj-n2
+tidy w-*
 bytes() { python3 -c "
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1]) if 'reduce_bytes' in l][1:]
