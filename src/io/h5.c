@@ -103,12 +103,18 @@ static hid_t fixed_utf8(size_t size, H5T_str_t pad) {
   return t;
 }
 
+/* a write that HDF5 refused (most often a full disk): named by file and object */
+static _Noreturn void write_failed(hid_t loc, const char *what, const char *name) {
+  char file[1024] = "?";
+  H5Fget_name(loc, file, sizeof file);
+  recur_fail(file, "is the disk full?", "cannot write %s %s", what, name);
+}
+
 static void attr_write(hid_t loc, const char *name, hid_t type, const void *val) {
   if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
   hid_t sp = H5Screate(H5S_SCALAR);
   hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-  if (a < 0 || H5Awrite(a, type, val) < 0)
-    recur_fail(name, "is the disk full?", "cannot write attribute");
+  if (a < 0 || H5Awrite(a, type, val) < 0) write_failed(loc, "attribute", name);
   H5Aclose(a);
   H5Sclose(sp);
 }
@@ -191,8 +197,7 @@ void h5_attr_set_i64s(hid_t loc, const char *name, const int64_t *val, int n) {
   hsize_t dims[1] = {(hsize_t)n};
   hid_t sp = H5Screate_simple(1, dims, NULL);
   hid_t a = H5Acreate2(loc, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-  if (a < 0 || H5Awrite(a, H5T_NATIVE_INT64, val) < 0)
-    recur_fail(name, "is the disk full?", "cannot write attribute");
+  if (a < 0 || H5Awrite(a, H5T_NATIVE_INT64, val) < 0) write_failed(loc, "attribute", name);
   H5Aclose(a);
   H5Sclose(sp);
 }
@@ -237,7 +242,7 @@ void h5_write_strings(hid_t loc, const char *name, char *const *s, int64_t n) {
   }
   hid_t ds = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   if (ds < 0 || (n > 0 && H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, flat) < 0))
-    recur_fail(name, "is the disk full?", "cannot write string array");
+    write_failed(loc, "string array", name);
   H5Dclose(ds);
   H5Pclose(dcpl);
   H5Sclose(sp);
@@ -308,7 +313,7 @@ void h5_write_array(hid_t loc, const char *name, hid_t type, int rank, const hsi
   }
   hid_t ds = H5Dcreate2(loc, name, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   if (ds < 0 || (total > 0 && H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
-    recur_fail(name, "is the disk full?", "cannot write array");
+    write_failed(loc, "array", name);
   H5Dclose(ds);
   H5Pclose(dcpl);
   H5Sclose(sp);

@@ -88,6 +88,11 @@ done
 rm -rf full && cp -r part2 full && rm -rf full/checkpoints/step-00000030 && echo step-00000020 > full/checkpoints/latest
 sz=$(stat -c %s full/checkpoints/step-00000020/state-rank-00000.h5)
 expect_fail "is the disk full?" env RECUR_TEST_FSIZE_LIMIT=$(( sz / 2 )) "$RECUR" train --resume full --steps 30
+grep -q "cannot write .*(full/" err.txt || fail "the failed write names no file: $(cat err.txt)"
+# a write larger than HDF5's cache fails at the array itself: named by array and file
+expect_fail "cannot write array " \
+  env RECUR_TEST_FSIZE_LIMIT=1000000 "$RECUR" train --data d.h5 --hidden 512 --steps 1 --ckpt-every 1 --out wide --quiet
+grep -q "cannot write array [a-z_.0-9]* (wide/.*\.tmp" err.txt || fail "the failed array write names no file: $(cat err.txt)"
 [ "$(cat full/checkpoints/latest)" = step-00000020 ] || fail "latest changed by a failed save"
 "$RECUR" train --resume full --steps 30 --quiet
 "$H5TOOL" compare full/model.h5 full2/model.h5 1e-5 || fail "run after a failed save differs"
