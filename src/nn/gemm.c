@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "recur/core.h"
 
@@ -104,12 +105,9 @@ const char *gemm_blas_held(void) {
   return NULL;
 #endif
   const char *core = openblas_get_corename();
-  char low[32] = "";
-  for (size_t i = 0; core && core[i] && i + 1 < sizeof low; i++)
-    low[i] = (char)(core[i] >= 'A' && core[i] <= 'Z' ? core[i] - 'A' + 'a' : core[i]);
   static const char *const wide[] = {"skylakex", "cooperlake", "sapphirerapids"};
-  for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
-    if (!strcmp(low, wide[i])) return NULL;
+  for (size_t i = 0; core && i < sizeof wide / sizeof wide[0]; i++)
+    if (!strcasecmp(core, wide[i])) return NULL;
   return core;
 }
 

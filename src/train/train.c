@@ -204,9 +204,8 @@ static step_result trainer_step(trainer *t, int64_t step) {
     t->bad_run = 0;
     model_clip_grads(m, r.grad_norm, o->clip);
     int et;
-    unsigned char *marks;
-    if (model_sparse_grads(m, &et, &marks,
-                           1)) { /* the rows some rank used: the marks after the sum */
+    unsigned char *marks; /* the embedding rows some rank used: the marks after the sum */
+    if (model_sparse_grads(m, &et, &marks, 1)) {
       const model_tensor *e = &m->tensors[et];
       optim_step_rows(&t->opt, m->params, m->grads, (float)r.lr, e->offset, e->dims[0], e->dims[1],
                       marks, o->embed_update == 1);

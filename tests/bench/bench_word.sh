@@ -79,23 +79,22 @@ vocab=$("$recur" inspect zipf-$V.h5 --json | grep -o '"vocab_size":[0-9]*' | cut
 echo "recur word LM, vocabulary $vocab (Zipf draws over $V words), LSTM 2x512, B32 x T35, tokens/s:"
 echo "  full $(rate w-full) (oneDNN $(rate w-full-dnn)), tied $(rate w-tied), proj 256 + tied (embed 256) $(rate w-proj), tied bf16 $(rate w-bf16)"
 echo "  adaptive (cutoffs $cut) $(rate w-asm), adaptive bf16 $(rate w-asm-bf16), adaptive + proj 256 $(rate w-asm-proj), adaptive oneDNN fp32 $(rate w-asm-dnn)"
-ratios() { python3 - "$@" <<'PY'
-import json, sys, statistics
-def rate(d):
-    r = [json.loads(l)["tokens_per_s"] for l in open(d + "/metrics.jsonl") if "tokens_per_s" in l][1:]
-    return sum(r) / len(r)
-tag, reps = sys.argv[1], int(sys.argv[2])
-one = [rate(f"s-{tag}-1-{r}") for r in range(1, reps + 1)]
-two = [rate(f"s-{tag}-2-{r}") for r in range(1, reps + 1)]
-wide = [rate(f"s-{tag}-2w-{r}") for r in range(1, reps + 1)]
+ratios() { # ratios TAG: each round's rates, and the median of the rounds' 2-rank/1-rank ratios
+  local tag=$1 one=() two=() wide=() r
+  for r in $(seq "$reps"); do
+    one+=("$(rate s-$tag-1-$r)") two+=("$(rate s-$tag-2-$r)") wide+=("$(rate s-$tag-2w-$r)")
+  done
+  python3 - "$tag" "${one[*]}" "${two[*]}" "${wide[*]}" <<'PY'
+import sys, statistics
+tag, (one, two, wide) = sys.argv[1], [list(map(float, a.split())) for a in sys.argv[2:5]]
 f = lambda xs: "/".join(f"{x:.0f}" for x in xs)
-print(f"  {tag}: 1 rank {f(one)}; 2 ranks x 16 rows {f(two)} "
-      f"({statistics.median(b / a for a, b in zip(one, two)):.2f}x); 2 ranks x 32 rows {f(wide)} "
-      f"({statistics.median(b / a for a, b in zip(one, wide)):.2f}x) [median of the rounds' ratios]")
+m = lambda xs: statistics.median(b / a for a, b in zip(one, xs))
+print(f"  {tag}: 1 rank {f(one)}; 2 ranks x 16 rows {f(two)} ({m(two):.2f}x); 2 ranks x 32 rows "
+      f"{f(wide)} ({m(wide):.2f}x) [median of the rounds' ratios]")
 PY
 }
 echo "2 ranks against 1 (asm = adaptive, tied = full softmax with --tie-weights; dnn = --gemm onednn):"
-for tag in asm asmdnn tied tieddnn; do ratios $tag "$reps"; done
+for tag in asm asmdnn tied tieddnn; do ratios $tag; done
 echo "  adaptive, 2 ranks x 16 rows: sent per step $(bytes s-asm-2-1); dense sums $(rate w-asm-n2d) tokens/s"
 echo "  adaptive + proj 256, 2 ranks x 16 rows: $(rate w-asm-proj-n2) tokens/s, sent per step $(bytes w-asm-proj-n2)"
 echo "  adaptive, 2 ranks x 32 rows: sent per step $(bytes s-asm-2w-1)"
