@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "recur/model.h"
+#include "recur/opts.h"
 #include "recur/optim.h"
 
 #define CKPT_STATE_FORMAT "recur-state"
@@ -51,7 +52,9 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st);
 void ckpt_cleanup(const char *run);
 /* Validate one checkpoint directory; 0 if good, else -1 with a reason in err. */
 int ckpt_validate(const char *dir, char *err, int cap);
-/* Print what a checkpoint holds (rank 0). */
-void ckpt_inspect(const char *dir, int json);
+/* Print what a checkpoint holds (rank 0): its counters, the model, and (with options, the table
+ * that saved them) every option the run was started with, grouped by whether a resume may change
+ * it. */
+void ckpt_inspect(const char *dir, int json, const opt_table *options);
 
 #endif

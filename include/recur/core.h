@@ -78,6 +78,11 @@ void *core_malloc(size_t n, const char *file, int line);
 void *core_calloc(size_t n, size_t s, const char *file, int line);
 void *core_realloc(void *p, size_t n, const char *file, int line);
 char *xstrdup(const char *s);
+/* What allocations from now on are for ("a training step's activations") and the flag that bounds
+ * them ("reduce --batch or --seq-len"): an out-of-memory error names them instead of a source
+ * line. NULL, NULL clears it; the previous pair is returned through prev_* (may be NULL). */
+void core_oom_context(const char *what, const char *hint, const char **prev_what,
+                      const char **prev_hint);
 /* free for memory from the x-allocators (and anything else free takes): it also forgets the
  * allocation in an active catch. fopen/fclose that a catch closes on a failure. */
 void xfree(void *p);

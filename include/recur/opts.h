@@ -16,6 +16,7 @@ typedef enum {
   OPT_STR,    /* char * field: a malloc'd copy (opts_free releases it) */
   OPT_CHOICE, /* int-sized enum field: the index of the value in choices */
   OPT_SWITCH, /* int field set to 1 by the bare flag (or 0/1 with --flag=0|1) */
+  OPT_INTS,   /* int array field ("A,B,C", each in [lo, hi]); its count is the int just before it */
 } opt_type;
 
 enum {
@@ -59,6 +60,11 @@ int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char
                const char **pos, int max_pos, int *n_pos);
 /* The index of a flag (or its alias), -1 if unknown. */
 int opts_find(const opt_table *t, const char *flag);
+/* The index of the option that sets the field at offset (OPT_FIELD's first half): options are
+ * reached by their field's compile-time name, never by a flag's text. Asserts that one does. */
+int opts_at(const opt_table *t, size_t offset);
+/* Whether option i holds its default value in o. */
+int opts_is_default(const opt_table *t, int i, const void *o);
 /* The canonical text of option i's value ("0.002", "lstm", a path of any length), malloc'd. */
 char *opts_value(const opt_table *t, int i, const void *o);
 /* Option i of dst = that of src (a string is copied, dst's old one freed). */

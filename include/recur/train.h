@@ -3,6 +3,7 @@
 #ifndef RECUR_TRAIN_H
 #define RECUR_TRAIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -25,7 +26,6 @@ typedef struct {
   char *data, *out, *resume; /* paths (malloc'd; opts_free) */
   int keep;                  /* committed checkpoints kept (0 = all) */
   model_config mc;           /* vocab is taken from the dataset */
-  char *cutoffs;             /* --softmax adaptive: "a,b,..." (parsed into mc.cutoffs) */
   enum train_mode mode;
   int T, max_len, B, accum;
   int64_t steps, epochs; /* steps wins when > 0 */
@@ -49,6 +49,7 @@ typedef struct {
   enum ss_kind ss_kind; /* scheduled sampling */
   float ss_k, ss_c, ss_min;
   int quiet;
+  int options_json; /* print the table as JSON and exit */
   unsigned char given[TRAIN_MAX_FLAGS]; /* the flags given on the command line (table order) */
 } train_opts;
 
@@ -57,8 +58,16 @@ typedef struct {
  * max(min, k / (k + exp(i / k))); 1 without scheduled sampling. */
 double ss_eps(enum ss_kind kind, double k, double c, double min, int64_t i);
 
-/* The table of every `recur train` flag (parsing, --help, saved options, resume rules). */
+/* The table of every `recur train` flag (parsing, --help, saved options, resume rules): the
+ * model's rows of mconf.h that have a flag, then the run's. */
 const opt_table *train_options(void);
+/* Whether the command line gave the flag that sets train_opts' field `member` (by the field's
+ * compile-time name, so a renamed flag cannot make it read another option). */
+#define TRAIN_GIVEN(o, member) ((o)->given[opts_at(train_options(), offsetof(train_opts, member))])
+/* The table as one JSON object {"options": [{flag, type, default, lo, hi, choices, resume_safe,
+ * saved, and for the model's rows attr, tasks, cells, shapes_parameters, training_only}]}: what
+ * tests and tools enumerate. */
+void train_options_json(FILE *f);
 /* Defaults of every flag; train_opts_free releases the paths. */
 void train_opts_default(train_opts *o);
 void train_opts_free(train_opts *o);
@@ -117,6 +126,11 @@ void eval_json(json_writer *j, const eval_result *r, char *const *names);
 #define EVAL_PIECE  65536
 #define EVAL_WINDOW 256
 #define EVAL_BATCH  32
+/* Delimited sequences: one forward holds about EVAL_FLOATS floats of outputs and activations
+ * (batches of up to B shorter sequences within it); a sequence longer than that is evaluated
+ * alone in windows with its state carried, exactly as whole (unidirectional models with a loss
+ * per step: lm, condlm, tag, forecast). Memory is then bounded whatever the data. */
+#define EVAL_FLOATS (1 << 25)
 eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len);
 
 #endif

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "recur/opts.h"
 #include "recur/ckpt.h"
+#include "recur/train.h"
 #include "recur/core.h"
 #include "recur/dataset.h"
 #include "recur/h5.h"
@@ -177,7 +178,7 @@ int cmd_inspect(int argc, char **argv) {
     int is_ckpt = stat(commit, &st) == 0;
     xfree(commit);
     if (is_ckpt)
-      ckpt_inspect(path, json);
+      ckpt_inspect(path, json, train_options());
     else
       inspect_model(path, json);
     return 0;

@@ -299,6 +299,29 @@ void core_commit(const char *tmp, const char *final) {
   xfree(dir);
 }
 
+/* what memory is being taken for, and the flag that bounds it (core_oom_context) */
+static const char *g_oom_what, *g_oom_hint;
+
+void core_oom_context(const char *what, const char *hint, const char **prev_what,
+                      const char **prev_hint) {
+  if (prev_what) *prev_what = g_oom_what;
+  if (prev_hint) *prev_hint = g_oom_hint;
+  g_oom_what = what;
+  g_oom_hint = hint;
+}
+
+/* out of memory: the error names what the memory was for and the flag that bounds it; the source
+ * line only when no context was set (a bug to report rather than a flag to change) */
+static _Noreturn void oom(size_t n, size_t s, const char *file, int line, const char *more) {
+  char where[256];
+  snprintf(where, sizeof where, "%s:%d", file, line);
+  if (g_oom_what)
+    recur_fail(NULL, g_oom_hint, "out of memory: %zu bytes for %s%s", n * (s ? s : 1), g_oom_what,
+               more);
+  recur_fail(where, "check the input file", "out of memory allocating %zu bytes%s",
+             n * (s ? s : 1), more);
+}
+
 /* more than the machine's memory (a damaged header's length, an overflowed product) is refused
  * before malloc is asked: a named error instead of an allocator abort or a swap storm */
 static void too_big(size_t n, size_t s, const char *file, int line) {
@@ -308,10 +331,10 @@ static void too_big(size_t n, size_t s, const char *file, int line) {
     phys = pages > 0 && psz > 0 ? (size_t)pages * (size_t)psz : (size_t)1 << 40;
   }
   if (s && n > phys / s) {
-    char where[256];
-    snprintf(where, sizeof where, "%s:%d", file, line);
-    recur_fail(where, "reduce --batch, --hidden or --seq-len, or check the input file",
-               "out of memory: %zu x %zu bytes is more than this machine has (%zu)", n, s, phys);
+    char more[96];
+    snprintf(more, sizeof more, " (more than this machine's %zu)", phys);
+    if (n <= SIZE_MAX / s) oom(n, s, file, line, more);
+    oom(SIZE_MAX, 1, file, line, more);
   }
 }
 
@@ -319,12 +342,7 @@ void *core_malloc(size_t n, const char *file, int line) {
   too_big(n, 1, file, line);
   void *p = malloc(n ? n : 1);
   mem_track(p);
-  if (!p) {
-    char where[256];
-    snprintf(where, sizeof where, "%s:%d", file, line);
-    recur_fail(where, "reduce --batch, --hidden or --seq-len", "out of memory allocating %zu bytes",
-               n);
-  }
+  if (!p) oom(n, 1, file, line, "");
   return p;
 }
 
@@ -332,12 +350,7 @@ void *core_calloc(size_t n, size_t s, const char *file, int line) {
   too_big(n, s, file, line);
   void *p = calloc(n ? n : 1, s ? s : 1);
   mem_track(p);
-  if (!p) {
-    char where[256];
-    snprintf(where, sizeof where, "%s:%d", file, line);
-    recur_fail(where, "reduce --batch, --hidden or --seq-len", "out of memory allocating %zu bytes",
-               n * s);
-  }
+  if (!p) oom(n, s, file, line, "");
   return p;
 }
 
@@ -346,11 +359,7 @@ void *core_realloc(void *p, size_t n, const char *file, int line) {
   mem_forget(p);
   void *q = realloc(p, n ? n : 1);
   mem_track(q ? q : p); /* on failure p is still live (and still ours) */
-  if (!q) {
-    char where[256];
-    snprintf(where, sizeof where, "%s:%d", file, line);
-    recur_fail(where, NULL, "out of memory allocating %zu bytes", n);
-  }
+  if (!q) oom(n, 1, file, line, "");
   return q;
 }
 

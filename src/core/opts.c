@@ -94,7 +94,38 @@ int opts_set(const opt_table *t, int i, void *o, const char *val, char *err, siz
       return snprintf(err, cap, "%s takes no value (or =0, =1), got '%s'", d->flag, val), -1;
     *(int *)p = val[0] == '1';
     return 0;
+  case OPT_INTS: { /* "2000,10000" */
+    const int max = (int)(d->size / sizeof(int));
+    int n = 0, v[64];
+    RECUR_ASSERT(max <= 64);
+    for (const char *s = val; *s;) {
+      char *end;
+      errno = 0;
+      long long x = strtoll(s, &end, 10);
+      if (end == s || (*end && *end != ',') || errno || n == max)
+        return snprintf(err, cap, "%s '%s': expected up to %d integers separated by commas",
+                        d->flag, val, max),
+               -1;
+      if ((double)x < d->lo || (double)x > d->hi)
+        return snprintf(err, cap, "%s must hold integers in [%.0f, %.0f], got %lld", d->flag, d->lo,
+                        d->hi, x),
+               -1;
+      v[n++] = (int)x;
+      s = *end ? end + 1 : end;
+      if (*end && !*s) return snprintf(err, cap, "%s '%s' ends with a comma", d->flag, val), -1;
+    }
+    memcpy(p, v, (size_t)n * sizeof(int));
+    ((int *)p)[-1] = n;
+    return 0;
   }
+  }
+  return -1;
+}
+
+int opts_at(const opt_table *t, size_t offset) {
+  for (int i = 0; i < t->n; i++)
+    if (t->defs[i].offset == offset) return i;
+  RECUR_ASSERT(!"an option sets this field");
   return -1;
 }
 
@@ -103,6 +134,7 @@ void opts_default(const opt_table *t, void *o) {
   for (int i = 0; i < t->n; i++) {
     const opt_def *d = &t->defs[i];
     if (d->type == OPT_STR) *(char **)field(d, o) = NULL;
+    if (d->type == OPT_INTS) ((int *)field(d, o))[-1] = 0;
     if (d->def && d->def[0])
       RECUR_ASSERT(opts_set(t, i, o, d->def, err, sizeof err) == 0);
     else if (d->type == OPT_SWITCH)
@@ -141,6 +173,13 @@ static void format_scalar(const opt_table *t, int i, const void *o, char *buf, s
   case OPT_STR: RECUR_ASSERT(0); break;
   case OPT_CHOICE: snprintf(buf, cap, "%s", choice_name(d->choices, *(const int *)p)); break;
   case OPT_SWITCH: snprintf(buf, cap, "%d", *(const int *)p); break;
+  case OPT_INTS: {
+    size_t n = 0;
+    buf[0] = 0;
+    for (int k = 0, m = ((const int *)p)[-1]; k < m && n < cap; k++)
+      n += (size_t)snprintf(buf + n, cap - n, "%s%d", k ? "," : "", ((const int *)p)[k]);
+    break;
+  }
   }
 }
 
@@ -149,9 +188,27 @@ char *opts_value(const opt_table *t, int i, const void *o) {
     const char *v = *(char *const *)cfield(&t->defs[i], o);
     return xstrdup(v ? v : "");
   }
-  char buf[64];
+  char buf[1024];
   format_scalar(t, i, o, buf, sizeof buf);
   return xstrdup(buf);
+}
+
+int opts_is_default(const opt_table *t, int i, const void *o) {
+  const opt_def *d = &t->defs[i];
+  char *v = opts_value(t, i, o);
+  int same = !strcmp(v, d->def ? d->def : "");
+  if (!same && d->def && d->def[0] && d->type != OPT_STR) { /* "1e-8" against "1e-08" */
+    char err[256];
+    void *tmp = xcalloc(1, d->offset + d->size);
+    if (opts_set(t, i, tmp, d->def, err, sizeof err) == 0) {
+      char *dv = opts_value(t, i, tmp);
+      same = !strcmp(v, dv);
+      xfree(dv);
+    }
+    xfree(tmp);
+  }
+  xfree(v);
+  return same;
 }
 
 void opts_copy(const opt_table *t, int i, void *dst, const void *src) {
@@ -162,6 +219,7 @@ void opts_copy(const opt_table *t, int i, void *dst, const void *src) {
     *(char **)field(d, dst) = from ? xstrdup(from) : NULL;
   } else {
     memcpy(field(d, dst), cfield(d, src), d->size);
+    if (d->type == OPT_INTS) ((int *)field(d, dst))[-1] = ((const int *)cfield(d, src))[-1];
   }
 }
 
@@ -190,6 +248,7 @@ char *opts_text(const opt_table *t, const void *o) {
   for (int i = 0; i < t->n; i++) {
     if (t->defs[i].flags & OPT_NOT_SAVED) continue;
     if (t->defs[i].type == OPT_STR && !*(char *const *)cfield(&t->defs[i], o)) continue;
+    if (t->defs[i].type == OPT_INTS && !((const int *)cfield(&t->defs[i], o))[-1]) continue;
     char *v = opts_value(t, i, o);
     size_t need = strlen(t->defs[i].flag) + strlen(v) + 3;
     while (n + need >= cap) s = xrealloc(s, cap *= 2);
@@ -289,8 +348,12 @@ void opts_help(const opt_table *t, FILE *f) {
       snprintf(meta, sizeof meta, "%s", d->type == OPT_SWITCH ? "" : d->meta ? d->meta : "X");
     snprintf(left, sizeof left, "  %s%s%s%s%s", d->alias ? d->alias : "", d->alias ? ", " : "",
              d->flag, meta[0] ? " " : "", meta);
-    fprintf(f, "%-36s %s", left, d->help);
-    if (d->def && d->def[0] && d->type != OPT_SWITCH) fprintf(f, " (default %s)", d->def);
+    if (strlen(left) >= 36) /* a long flag and its choices: the text on the next line */
+      fprintf(f, "%s\n%-36s %s", left, "", d->help);
+    else
+      fprintf(f, "%-36s %s", left, d->help);
+    if (d->def && d->def[0] && d->type != OPT_SWITCH && !strstr(d->help, "(default"))
+      fprintf(f, " (default %s)", d->def);
     if (d->flags & OPT_RESUME_SAFE) fprintf(f, " [may change on resume]");
     fputc('\n', f);
   }

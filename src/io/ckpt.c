@@ -505,7 +505,32 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st) {
   xfree(mf.shard);
 }
 
-void ckpt_inspect(const char *dir, int json) {
+/* The saved options of checkpoint dir, those a resume may change (safe = 1) or not: JSON members
+ * under j's open object, or text lines wrapped at 100 columns. */
+static void print_options(const char *text, const opt_table *t, int safe, json_writer *j) {
+  char *copy = xstrdup(text), *line = copy;
+  int col = 100;
+  while (line && *line) {
+    char *nl = strchr(line, '\n'), *sp = strchr(line, ' ');
+    if (nl) *nl = 0;
+    int i = sp ? (*sp = 0, opts_find(t, line)) : -1;
+    if (i >= 0 && !!(t->defs[i].flags & OPT_RESUME_SAFE) == safe) {
+      if (j) {
+        json_str(j, line, sp + 1);
+      } else {
+        int w = (int)(strlen(line) + strlen(sp + 1) + 2);
+        if (col + w > 100) printf("\n   "), col = 3;
+        printf(" %s %s", line, sp + 1);
+        col += w;
+      }
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  if (!j) printf("\n");
+  xfree(copy);
+}
+
+void ckpt_inspect(const char *dir, int json, const opt_table *options) {
   manifest mf;
   char err[1600];
   if (read_manifest(dir, &mf, err, sizeof err) != 0) recur_fail(dir, NULL, "%s", err);
@@ -521,12 +546,30 @@ void ckpt_inspect(const char *dir, int json) {
     json_int(&j, "n_params", mf.n_params);
     json_bool(&j, "valid", ok);
     if (!ok) json_str(&j, "error", err);
+    char *text = options && ok ? ckpt_saved_options(dir) : NULL;
+    if (text) { /* the run's options: fixed for the run, and those a resume may change */
+      json_object_begin(&j, "options");
+      print_options(text, options, 0, &j);
+      json_object_end(&j);
+      json_object_begin(&j, "options_resume_may_change");
+      print_options(text, options, 1, &j);
+      json_object_end(&j);
+      xfree(text);
+    }
     json_object_end(&j);
     model_inspect(mp, &j, "model");
     json_object_end(&j);
   } else {
     printf("%s: checkpoint at step %lld, written by %d rank(s), %lld parameters, %s\n", dir,
            (long long)mf.step, mf.world, (long long)mf.n_params, ok ? "complete and valid" : err);
+    char *text = options && ok ? ckpt_saved_options(dir) : NULL;
+    if (text) {
+      printf("  the run's options (fixed for the run):");
+      print_options(text, options, 0, NULL);
+      printf("  options a resume may change:");
+      print_options(text, options, 1, NULL);
+      xfree(text);
+    }
     fflush(stdout);
     model_inspect(mp, NULL, NULL);
   }

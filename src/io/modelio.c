@@ -13,6 +13,7 @@
 #include "recur/dataset.h"
 #include "recur/h5.h"
 #include "recur/json.h"
+#include "recur/mconf.h"
 #include "recur/model.h"
 
 /* a vector's feature names and the statistics that normalise it, PREFIX.mean and PREFIX.std (what
@@ -28,6 +29,90 @@ static void save_stats(hid_t f, const char *prefix, const char *names_obj, char 
   h5_write_array(f, nm, H5T_IEEE_F64LE, 1, dims, sd);
 }
 
+/* The configuration as root attributes, one per row of mconf.h that applies to it (a sparse row
+ * only when not at its default). */
+static void write_config(hid_t f, const model_config *c) {
+  model_config dflt;
+  mconf_default(&dflt);
+  for (int i = 0; i < mconf_n; i++) {
+    const mconf_def *d = &mconf_defs[i];
+    if (!mconf_applies(d, c) || ((d->kind & MCONF_SPARSE) && mconf_equal(d, c, &dflt))) continue;
+    const void *p = (const char *)c + d->offset;
+    switch (d->type) {
+    case MCONF_INT:
+    case MCONF_SWITCH: h5_attr_set_i64(f, d->attr, *(const int *)p); break;
+    case MCONF_REAL: h5_attr_set_f64(f, d->attr, (double)*(const float *)p); break;
+    case MCONF_CHOICE: h5_attr_set_str(f, d->attr, d->choices[*(const int *)p]); break;
+    case MCONF_INTS: {
+      int64_t v[64];
+      const int n = ((const int *)p)[-1];
+      for (int k = 0; k < n; k++) v[k] = ((const int *)p)[k];
+      h5_attr_set_i64s(f, d->attr, v, n);
+      break;
+    }
+    }
+  }
+}
+
+/* The configuration from the root attributes: every row read with its bounds, an absent one at its
+ * default (named in missing when it applies: files of older versions lack some), then the
+ * combinations checked (model_config_check), an error naming the file. */
+static void read_config(hid_t f, const char *where, model_config *c, char *missing, size_t cap) {
+  size_t nm = 0;
+  char text[1024], err[512];
+  mconf_default(c);
+  missing[0] = 0;
+  for (int i = 0; i < mconf_n; i++) {
+    const mconf_def *d = &mconf_defs[i];
+    if (H5Aexists(f, d->attr) <= 0) {
+      if (d->kind & MCONF_REQUIRED)
+        recur_fail(where, "give a model.h5 written by recur train", "attribute '%s' missing",
+                   d->attr);
+      if (mconf_applies(d, c) && !(d->kind & MCONF_SPARSE) && nm < cap)
+        nm += (size_t)snprintf(missing + nm, cap - nm, "%s%s", nm ? ", " : "", d->attr);
+      continue;
+    }
+    int ok = 1;
+    int64_t iv[64];
+    double x;
+    switch (d->type) {
+    case MCONF_INT:
+    case MCONF_SWITCH:
+      ok = h5_attr_get_i64(f, d->attr, iv);
+      snprintf(text, sizeof text, "%lld", (long long)iv[0]);
+      break;
+    case MCONF_REAL:
+      ok = h5_attr_get_f64(f, d->attr, &x);
+      snprintf(text, sizeof text, "%.17g", x);
+      break;
+    case MCONF_CHOICE: ok = h5_attr_get_str(f, d->attr, text, sizeof text); break;
+    case MCONF_INTS: {
+      const int n = h5_attr_get_i64s(f, d->attr, iv, (int)(d->size / sizeof(int)));
+      size_t len = 0;
+      text[0] = 0;
+      ok = n >= 1;
+      for (int k = 0; k < n && len < sizeof text; k++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s%lld", k ? "," : "",
+                                (long long)iv[k]);
+      break;
+    }
+    }
+    if (!ok || mconf_parse(d, c, text, err, sizeof err) != 0)
+      recur_fail(where, "the model file is damaged or not recur's", "attribute %s",
+                 ok ? err : d->attr);
+  }
+  if (c->cond_in > 0) c->cond_dim = c->cond_in; /* the vector is the condition */
+  recur_catch k;
+  if (RECUR_CATCH(&k) == 0) {
+    model_config_check(c);
+    recur_catch_end(&k);
+  } else { /* the check's message, without its prefix, names the file */
+    char *msg = strstr(k.msg, "error: ") ? strstr(k.msg, "error: ") + 7 : k.msg;
+    msg[strcspn(msg, "\n")] = 0;
+    recur_fail(where, "the model file is damaged or not recur's", "%s", msg);
+  }
+}
+
 void model_save(const model *m, const model_vocab *v, int64_t step, const char *path) {
   char *tmp = core_path("%s.tmp-%d", path, (int)getpid());
   hid_t f = h5_create(tmp, "model file", "check that the run directory is writable");
@@ -36,51 +121,19 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_str(f, "format", MODEL_FORMAT);
   h5_attr_set_str(f, "recur_version", recur_version()); /* the writer */
   h5_attr_set_i64(f, "version", MODEL_VERSION);
-  h5_attr_set_str(f, "cell", cell_names[c->cell]);
+  model_config cw = *c;
+  cw.n_out = m->O; /* the readout's width, as PyTorch's decoder.weight has it */
+  write_config(f, &cw);
   h5_attr_set_str(f, "torch_mode", cell_torch_mode(c->cell));
-  h5_attr_set_i64(f, "layers", c->layers);
-  h5_attr_set_i64(f, "hidden", c->hidden);
-  h5_attr_set_i64(f, "embed", c->embed);
-  h5_attr_set_i64(f, "vocab_size", c->vocab);
-  h5_attr_set_i64(f, "bidirectional", c->bidirectional);
-  h5_attr_set_str(f, "task", task_names[c->task]);
-  h5_attr_set_str(f, "pool", c->pool == POOL_MEAN ? "mean" : "last");
-  h5_attr_set_i64(f, "n_out", m->O);
-  h5_attr_set_i64(f, "tie_weights", c->tie_weights);
-  h5_attr_set_i64(f, "proj_size", c->proj);
-  h5_attr_set_str(f, "softmax", softmax_names[c->softmax]);
-  if (c->task == TASK_SEQ2SEQ) h5_attr_set_str(f, "attention", attention_names[c->attention]);
-  if (c->readout_hidden > 0) h5_attr_set_i64(f, "readout_hidden", c->readout_hidden);
-  if (c->n_in > 0) { /* forecast: the inputs' features and the statistics that normalise them */
-    h5_attr_set_i64(f, "n_in", c->n_in);
-    h5_attr_set_i64(f, "horizon", c->horizon);
-    h5_attr_set_i64(f, "encoder_hidden", c->in_hidden);
-    h5_attr_set_str(f, "loss", loss_names[c->loss]);
+  if (c->n_in > 0) /* the inputs' features and the statistics that normalise them */
     save_stats(f, "input", "feature_names", v->feature_names, c->n_in, m->in_mean, m->in_std);
-  }
-  if (c->input_feed) h5_attr_set_i64(f, "input_feed", 1);
   if (c->src_vocab > 0) { /* --separate-vocab */
-    h5_attr_set_i64(f, "src_vocab_size", c->src_vocab);
     h5_attr_set_i64(f, "src_unk_id", v->src_unk_id);
     h5_write_strings(f, "src_vocab", v->src_vocab, v->src_vocab_size);
   }
-  if (c->softmax == SOFTMAX_ADAPTIVE) { /* AdaptiveLogSoftmaxWithLoss(D, V, cutoffs, div_value) */
-    int64_t cut[MODEL_MAX_CUTOFFS];
-    for (int k = 0; k < c->n_cutoffs; k++) cut[k] = c->cutoffs[k];
-    h5_attr_set_i64s(f, "cutoffs", cut, c->n_cutoffs);
-    h5_attr_set_f64(f, "div_value", c->div_value);
-  }
-  if (c->task == TASK_CONDLM) {
-    h5_attr_set_i64(f, "n_cond", c->n_cond);
-    h5_attr_set_i64(f, "cond_dim", c->cond_dim);
-    h5_attr_set_i64(f, "cond_input", c->cond_input);
-  }
-  if (c->cond_in > 0) { /* conditioned on vectors (seq2seq: frames): features, statistics */
-    h5_attr_set_i64(f, "cond_in", c->cond_in);
+  if (c->cond_in > 0) /* conditioned on vectors (seq2seq: frames): features, statistics */
     save_stats(f, "cond", "cond_feature_names", v->cond_names, c->cond_in, m->cond_mean,
                m->cond_std);
-  }
-  h5_attr_set_f64(f, "dropout", c->dropout);
   h5_attr_set_i64(f, "step", step);
   h5_attr_set_str(f, "level", ds_level_names[v->level]);
   h5_attr_set_i64(f, "eos_id", v->eos_id);
@@ -176,127 +229,22 @@ char *model_resolve(const char *path) { return model_resolve_best(path, 0); }
 model *model_load(const char *path, model_vocab *v, int64_t *step) {
   char *file = model_resolve(path);
   hid_t f = h5_open(file, 0);
-  char fmt[64] = "", cell[32] = "", level[16] = "";
-  int64_t ver = 0, layers = 0, hidden = 0, embed = 0, vocab = 0, bidi = 0;
-  double dropout = 0;
+  char fmt[64] = "", level[16] = "", missing[512];
+  int64_t ver = 0;
   char *where = core_path("%s:/", file);
   if (!h5_attr_get_str(f, "format", fmt, sizeof fmt) || strcmp(fmt, MODEL_FORMAT) != 0)
     recur_fail(where, "give a model.h5 written by recur train", "format is '%s', expected '%s'",
                fmt, MODEL_FORMAT);
   if (!h5_attr_get_i64(f, "version", &ver) || ver != MODEL_VERSION)
     recur_fail(where, NULL, "unsupported model version %lld", (long long)ver);
-  if (!h5_attr_get_str(f, "cell", cell, sizeof cell) || cell_parse(cell) < 0)
-    recur_fail(where, NULL, "attribute 'cell' missing or unknown ('%s')", cell);
-  if (!h5_attr_get_i64(f, "layers", &layers) || !h5_attr_get_i64(f, "hidden", &hidden) ||
-      !h5_attr_get_i64(f, "embed", &embed) || !h5_attr_get_i64(f, "vocab_size", &vocab))
-    recur_fail(where, NULL, "missing one of the attributes layers, hidden, embed, vocab_size");
-  h5_attr_get_i64(f, "bidirectional", &bidi);
-  h5_attr_get_f64(f, "dropout", &dropout);
-  char task[32] = "lm", pool[16] = "last";
-  int64_t n_out = 0, n_cond = 0, cond_dim = 0, cond_input = 0, tie = 0, proj = 0;
-  h5_attr_get_str(f, "task", task, sizeof task);
-  h5_attr_get_i64(f, "n_cond", &n_cond);
-  h5_attr_get_i64(f, "cond_dim", &cond_dim);
-  h5_attr_get_i64(f, "cond_input", &cond_input);
-  int64_t cond_in = 0;
-  h5_attr_get_i64(f, "cond_in", &cond_in);
-  if (task_parse(task) == TASK_SEQ2SEQ) cond_dim = cond_in;
-  if (cond_in < 0 || cond_in > 65536 || (cond_in > 0 && cond_dim != cond_in))
-    recur_fail(where, NULL, "cond_in %lld out of range or not cond_dim", (long long)cond_in);
-  h5_attr_get_i64(f, "tie_weights", &tie);
-  h5_attr_get_i64(f, "proj_size", &proj);
-  if (proj < 0 || proj >= hidden)
-    recur_fail(where, NULL, "proj_size %lld out of range", (long long)proj);
-  char softmax[16] = "full", attention[16] = "none";
-  h5_attr_get_str(f, "attention", attention, sizeof attention);
-  int attn = names_parse(attention_names, attention);
-  int64_t src_vocab = 0, readout_hidden = 0, input_feed = 0, n_in = 0, horizon = 1;
-  char lossn[16] = "mse";
-  h5_attr_get_i64(f, "n_in", &n_in);
-  h5_attr_get_i64(f, "horizon", &horizon);
-  int64_t in_hidden = 0;
-  h5_attr_get_i64(f, "encoder_hidden", &in_hidden);
-  if (in_hidden < 0 || in_hidden > 65536) recur_fail(where, NULL, "encoder_hidden out of range");
-  h5_attr_get_str(f, "loss", lossn, sizeof lossn);
-  if (n_in < 0 || n_in > 65536 || horizon < 1 || horizon > (1 << 20) ||
-      names_parse(loss_names, lossn) < 0)
-    recur_fail(where, NULL, "n_in, horizon or loss out of range");
-  h5_attr_get_i64(f, "input_feed", &input_feed);
-  h5_attr_get_i64(f, "readout_hidden", &readout_hidden);
-  if (readout_hidden < 0 || readout_hidden > 65536)
-    recur_fail(where, NULL, "readout_hidden %lld out of range", (long long)readout_hidden);
-  h5_attr_get_i64(f, "src_vocab_size", &src_vocab);
-  if (src_vocab < 0 || src_vocab > INT32_MAX || (src_vocab > 0 && task_parse(task) != TASK_SEQ2SEQ))
-    recur_fail(where, NULL, "src_vocab_size %lld out of range or not for this task",
-               (long long)src_vocab);
-  if (attn < 0 || (attn != ATTN_NONE && task_parse(task) != TASK_SEQ2SEQ))
-    recur_fail(where, NULL, "attention '%s' is unknown or not for this task", attention);
-  int64_t cut[MODEL_MAX_CUTOFFS];
-  int n_cut = 0;
-  double div_value = 4;
-  h5_attr_get_str(f, "softmax", softmax, sizeof softmax);
-  int sm = names_parse(softmax_names, softmax);
-  if (sm < 0) recur_fail(where, NULL, "unknown softmax '%s'", softmax);
-  if (sm == SOFTMAX_ADAPTIVE) {
-    n_cut = h5_attr_get_i64s(f, "cutoffs", cut, MODEL_MAX_CUTOFFS);
-    if (n_cut < 1 || !h5_attr_get_f64(f, "div_value", &div_value))
-      recur_fail(where, NULL, "adaptive softmax without valid 'cutoffs' and 'div_value'");
-    for (int k = 0; k < n_cut; k++)
-      if (cut[k] < 1 || cut[k] >= vocab || (k > 0 && cut[k] <= cut[k - 1]))
-        recur_fail(where, NULL, "cutoff %lld out of range", (long long)cut[k]);
-    const double D = (double)(bidi ? 2 : 1) * (double)(proj > 0 ? proj : hidden);
-    if (!(div_value >= 1 && div_value <= 1024) || floor(D / pow(div_value, n_cut)) < 1)
-      recur_fail(where, NULL, "div_value %g out of range for %d cutoffs", div_value, n_cut);
-  }
-  h5_attr_get_str(f, "pool", pool, sizeof pool);
-  h5_attr_get_i64(f, "n_out", &n_out);
-  if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
-  if (task_parse(task) != TASK_LM && (n_out < 1 || n_out > INT32_MAX))
-    recur_fail(where, NULL, "n_out %lld out of range", (long long)n_out);
-  if (task_parse(task) == TASK_CONDLM && cond_in == 0 &&
-      (n_cond < 1 || n_cond > INT32_MAX || cond_dim < 1 || cond_dim > 65536))
-    recur_fail(where, NULL, "condlm: n_cond %lld or cond_dim %lld out of range", (long long)n_cond,
-               (long long)cond_dim);
-  if (layers < 1 || layers > MODEL_MAX_LAYERS || hidden < 1 || hidden > 65536 || embed < 1 ||
-      embed > 65536 || (vocab < 1 && n_in < 1) || vocab < 0 || vocab > INT32_MAX)
-    recur_fail(where, NULL,
-               "configuration out of range (layers %lld, hidden %lld, embed %lld, vocab %lld)",
-               (long long)layers, (long long)hidden, (long long)embed, (long long)vocab);
-  model_config c = {.cell = cell_parse(cell),
-                    .layers = (int)layers,
-                    .hidden = (int)hidden,
-                    .embed = (int)embed,
-                    .vocab = (int)vocab,
-                    .dropout = (float)dropout,
-                    .task = task_parse(task),
-                    .bidirectional = bidi != 0,
-                    .n_out = (int)n_out,
-                    .pool = strcmp(pool, "mean") == 0 ? POOL_MEAN : POOL_LAST,
-                    .n_cond = (int)n_cond,
-                    .cond_dim = (int)cond_dim,
-                    .cond_input = cond_input != 0,
-                    .cond_in = (int)cond_in,
-                    .tie_weights = tie != 0,
-                    .proj = (int)proj,
-                    .softmax = sm,
-                    .n_cutoffs = n_cut,
-                    .div_value = (float)div_value,
-                    .attention = attn,
-                    .src_vocab = (int)src_vocab,
-                    .readout_hidden = (int)readout_hidden,
-                    .input_feed = input_feed != 0,
-                    .n_in = (int)n_in,
-                    .horizon = (int)horizon,
-                    .in_hidden = (int)in_hidden,
-                    .loss = names_parse(loss_names, lossn)};
-  for (int k = 0; k < n_cut; k++) c.cutoffs[k] = (int)cut[k];
-  if (task_is_lm(c.task) && c.task != TASK_SEQ2SEQ && c.bidirectional)
-    recur_fail(where, NULL, "a bidirectional language model is not valid");
-  if (!(c.dropout >= 0 && c.dropout < 1)) c.dropout = 0;
+  model_config c;
+  read_config(f, where, &c, missing, sizeof missing);
+  const int64_t vocab = c.vocab;
   if (step && !h5_attr_get_i64(f, "step", step)) *step = 0;
   if (v) {
     memset(v, 0, sizeof *v);
     h5_attr_get_str(f, "recur_version", v->writer, sizeof v->writer);
+    snprintf(v->missing, sizeof v->missing, "%s", missing);
     if (!h5_attr_get_str(f, "level", level, sizeof level) || (v->level = ds_level_parse(level)) < 0)
       recur_fail(where, NULL, "attribute 'level' missing or unknown");
     if (!h5_attr_get_i64(f, "eos_id", &v->eos_id)) v->eos_id = -1;
@@ -325,9 +273,9 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
     if (task_has_names(c.task) && c.cond_in == 0) {
       v->out_names = h5_read_strings(f, task_has_labels(c.task) ? "label_names" : "tag_names",
                                      &v->n_out_names, file);
-      if (v->n_out_names != (c.task == TASK_CONDLM ? n_cond : n_out))
-        recur_fail(where, NULL, "%lld names for %lld outputs", (long long)v->n_out_names,
-                   (long long)n_out);
+      if (v->n_out_names != (c.task == TASK_CONDLM ? c.n_cond : c.n_out))
+        recur_fail(where, NULL, "%lld names for %d outputs", (long long)v->n_out_names,
+                   c.task == TASK_CONDLM ? c.n_cond : c.n_out);
     }
   }
   model *m = model_create(&c, 0);
@@ -418,6 +366,19 @@ void model_inspect(const char *path, json_writer *j, const char *key) {
     json_int(j, "outputs", m->O);
     json_str(j, "softmax", softmax_names[c->softmax]);
     if (c->task == TASK_SEQ2SEQ) json_str(j, "attention", attention_names[c->attention]);
+    json_object_begin(j, "config"); /* every attribute of mconf.h that applies */
+    for (int i = 0; i < mconf_n; i++) {
+      const mconf_def *d = &mconf_defs[i];
+      if (!mconf_applies(d, c)) continue;
+      char val[512];
+      mconf_format(d, c, val, sizeof val);
+      if (d->type == MCONF_CHOICE || d->type == MCONF_INTS)
+        json_str(j, d->attr, val);
+      else
+        json_num(j, d->attr, strtod(val, NULL));
+    }
+    json_object_end(j);
+    json_str(j, "defaults_taken", v.missing);
     json_str(j, "level", ds_level_names[v.level]);
     json_int(j, "step", step);
     json_int(j, "parameters", m->n_params);
@@ -430,6 +391,19 @@ void model_inspect(const char *path, json_writer *j, const char *key) {
            task_names[c->task], c->bidirectional ? "bidirectional " : "", cell_names[c->cell],
            c->layers, c->hidden, c->embed, c->vocab, ds_level_names[v.level], m->O,
            (long long)m->n_params);
+    printf("  configuration:");
+    for (int i = 0, col = 16; i < mconf_n; i++) {
+      const mconf_def *d = &mconf_defs[i];
+      if (!mconf_applies(d, c)) continue;
+      char val[512];
+      mconf_format(d, c, val, sizeof val);
+      int w = (int)(strlen(d->attr) + strlen(val) + 2);
+      if (col + w > 100) printf("\n   "), col = 3;
+      printf(" %s %s%s", d->attr, val, d->kind & MCONF_TRAIN ? "*" : "");
+      col += w;
+    }
+    printf("\n  (* training only)%s%s\n", v.missing[0] ? "; not in this file, defaults taken: " : "",
+           v.missing);
   }
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];

@@ -136,6 +136,8 @@ void model_config_check(const model_config *c) {
   if (c->softmax < 0 || c->softmax >= SOFTMAX_COUNT)
     recur_fail(NULL, "--softmax full|adaptive", "unknown softmax");
   if (c->softmax == SOFTMAX_ADAPTIVE) check_adaptive(c);
+  if (c->softmax != SOFTMAX_ADAPTIVE && c->n_cutoffs > 0)
+    recur_fail(NULL, "add --softmax adaptive", "--cutoffs is for the adaptive softmax");
   if (c->task == TASK_CONDLM && c->cond_in == 0 &&
       (c->n_cond < 1 || c->cond_dim < 1 || c->cond_dim > 65536))
     recur_fail(NULL, NULL, "condlm needs labels and --cond-dim in [1, 65536] (%d labels, %d)",

@@ -165,6 +165,58 @@ void eval_forecast_json(json_writer *j, const eval_result *r, char *const *names
   json_object_end(j);
 }
 
+/* Tokens one forward of evaluation may hold: what its probabilities and activations take (floats
+ * per token: the readout's outputs, every layer's gates and states, the input) kept near
+ * EVAL_FLOATS, whatever the lengths of the data. */
+static int64_t eval_budget(const model *m) {
+  const model_config *c = &m->cfg;
+  const int64_t per = (int64_t)m->O + (int64_t)c->embed + (int64_t)c->layers *
+                                                               (c->bidirectional ? 2 : 1) *
+                                                               (cell_gates(c->cell) + 3) * c->hidden;
+  const int64_t n = EVAL_FLOATS / (per > 0 ? per : 1);
+  return n < EVAL_WINDOW ? EVAL_WINDOW : n;
+}
+
+/* Whether a sequence's loss can be summed window by window with the state carried (exactly the
+ * whole sequence's: nothing flows backward in evaluation): a unidirectional stack whose loss is
+ * per step, without an encoder to attend to. */
+static int eval_windowed(const model *m, const dataset *ds) {
+  return !m->cfg.bidirectional && ds->task != TASK_CLASSIFY && ds->task != TASK_SEQ2SEQ;
+}
+
+/* One long sequence (it's item 0) in windows of T steps, the state carried; adds its loss and
+ * targets to acc and its frames to fc (forecast). */
+static void eval_long(model *m, const dataset *ds, const items *it, int T, double acc[2],
+                      double *fc) {
+  const int64_t L = m->cfg.layers, H = m->cfg.hidden, D = ds->n_features;
+  float *h = xcalloc((size_t)(L * H), sizeof(float)), *c = xcalloc((size_t)(L * H), sizeof(float));
+  int32_t *in, *tgt, *zv;
+  float *xv, *yv, *cv = it->cv ? it->cv[0] : NULL;
+  int len;
+  uint64_t id = it->ids[0];
+  items w = *it; /* the window: the same item, its pointers moved along */
+  w.in = &in, w.tgt = &tgt, w.len = &len, w.ids = &id, w.xv = &xv, w.yv = &yv, w.zv = &zv;
+  w.cv = it->cv ? &cv : NULL;
+  batch b = {0};
+  for (int pos = 0; pos < it->len[0]; pos += T) {
+    len = it->len[0] - pos < T ? it->len[0] - pos : T;
+    in = it->in && it->in[0] ? it->in[0] + pos : NULL;
+    tgt = it->tgt && it->tgt[0] ? it->tgt[0] + pos : NULL;
+    zv = it->zv && it->zv[0] ? it->zv[0] + pos : NULL;
+    xv = it->xv && it->xv[0] ? it->xv[0] + (int64_t)pos * D : NULL;
+    yv = it->yv && it->yv[0] ? it->yv[0] + (int64_t)pos * D : NULL;
+    items_pack(&b, &w, 1, ds);
+    /* the first window from the model's own initial state (zeros; condlm: its condition's) */
+    acc[0] += model_forward(m, &b, pos ? h : NULL, pos ? c : NULL, 0, 0);
+    acc[1] += (double)b.n_targets;
+    if (fc) forecast_score(m, &b, fc);
+    model_final_state(m, &b, h, c);
+  }
+  batch_free(&b);
+  xfree(h);
+  xfree(c);
+}
+
 eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len) {
   const int rank = core_rank(), W = core_world();
   const ds_split *sp = &ds->split[split];
@@ -174,6 +226,11 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
                      : NULL;
   const int nf = ds->task == TASK_FORECAST ? m->cfg.n_in : 0;
   double *fc = nf ? xcalloc((size_t)(4 * nf), sizeof(double)) : NULL;
+  const char *pw, *ph;
+  core_oom_context("evaluation's activations (at most about 128 MiB a forward, or one long "
+                   "bidirectional, classified or seq2seq sequence whole)",
+                   "lower --batch (recur eval), or cut long sequences with --max-len (an estimate)",
+                   &pw, &ph);
   if (ds->task == TASK_LM && ds->eos_id < 0) {
     eval_pieces(m, ds, split, B, acc);
   } else {
@@ -183,8 +240,18 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
     uint64_t *mine = xmalloc((sp->n_seq / (uint64_t)W + 1) * sizeof(uint64_t));
     for (uint64_t q = (uint64_t)rank; q < sp->n_seq; q += (uint64_t)W) mine[n++] = q;
     dataset_sort_by_length(ds, split, mine, n);
-    for (uint64_t i = 0; i < n; i += (uint64_t)B) {
-      int k = (int)(n - i < (uint64_t)B ? n - i : (uint64_t)B);
+    const int64_t budget = eval_budget(m);
+    for (uint64_t i = 0; i < n;) {
+      /* up to B sequences (longest first) within the budget */
+      const int64_t first = items_seq_steps(ds, split, mine[i], max_len);
+      int k = 1;
+      while (k < B && i + (uint64_t)k < n && (int64_t)(k + 1) * first <= budget) k++;
+      if (first > budget && eval_windowed(m, ds)) {
+        items_load_sequences(&it, ds, split, mine + i, 1, max_len);
+        eval_long(m, ds, &it, (int)budget, acc, fc);
+        i += 1;
+        continue;
+      }
       items_load_sequences(&it, ds, split, mine + i, k, max_len);
       items_pack(&b, &it, k, ds);
       acc[0] += model_forward(m, &b, NULL, NULL, 0, 0);
@@ -199,11 +266,13 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
           conf[tg[r] * O + vec_argmax(m->probs + r * O, (int)O)] += 1;
         }
       }
+      i += (uint64_t)k;
     }
     xfree(mine);
     items_free(&it);
     batch_free(&b);
   }
+  core_oom_context(pw, ph, NULL, NULL);
   dist_sum_doubles(acc, 15);
   eval_result res = {.loss_sum = acc[0],
                      .tokens = acc[1],

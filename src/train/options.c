@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recur/gemm.h"
 #include "recur/core.h"
+#include "recur/gemm.h"
+#include "recur/mconf.h"
 #include "recur/train.h"
 #include "train-impl.h"
 
@@ -17,77 +18,12 @@ const char *const embed_update_names[] = {"dense", "lazy", NULL};
 #define F(member) OPT_FIELD(train_opts, member)
 #define BIG       4.6e18 /* about INT64_MAX / 2 */
 static const opt_def DEFS[] = {
-    /* model */
-    {"--cell", NULL, OPT_CHOICE, F(mc.cell), 0, 0, cell_names, "lstm", NULL, "recurrent cell", 0},
-    {"--layers", NULL, OPT_INT, F(mc.layers), 1, MODEL_MAX_LAYERS, NULL, "2", "L", "stacked layers",
-     0},
-    {"--hidden", NULL, OPT_INT, F(mc.hidden), 1, 65536, NULL, "256", "H", "hidden units per layer",
-     0},
-    {"--embed", NULL, OPT_INT, F(mc.embed), 1, 65536, NULL, "64", "E", "embedding width", 0},
-    {"--dropout", NULL, OPT_REAL, F(mc.dropout), 0, 0.99, NULL, "0", "P", "dropout between layers",
-     0},
-    {"--dropout-locked", NULL, OPT_REAL, F(mc.dropout_locked), 0, 0.99, NULL, "0", "P",
-     "dropout between layers with one mask per sequence for all its steps (awd-lstm-lm's locked "
-     "dropout; instead of --dropout)",
-     0},
-    {"--dropout-embed", NULL, OPT_REAL, F(mc.dropout_embed), 0, 0.99, NULL, "0", "P",
-     "drop whole words: a word's embedding is zero for the whole step with probability P", 0},
-    {"--weight-drop", NULL, OPT_REAL, F(mc.weight_drop), 0, 0.99, NULL, "0", "P",
-     "DropConnect on the hidden-to-hidden weights: one mask per step (awd-lstm-lm's WeightDrop)",
-     0},
-    {"--task", NULL, OPT_CHOICE, F(mc.task), 0, 0, task_names, "lm", NULL,
-     "what the dataset was prepared for", 0},
-    {"--proj", NULL, OPT_INT, F(mc.proj), 0, 65536, NULL, "0", "P",
-     "lstm: project each layer's state and output to P units (Sak et al. 2014; PyTorch "
-     "proj_size; 0 = none)",
-     0},
-    {"--tie-weights", NULL, OPT_SWITCH, F(mc.tie_weights), 0, 1, NULL, "0", NULL,
-     "lm, condlm: the readout's weight is the embedding (Press & Wolf 2017; needs --embed = "
-     "--hidden)",
-     0},
-    {"--softmax", NULL, OPT_CHOICE, F(mc.softmax), 0, 0, softmax_names, "full", NULL,
-     "lm, condlm: the readout over the vocabulary; adaptive = Grave et al. 2017 (PyTorch's "
-     "AdaptiveLogSoftmaxWithLoss), for large word vocabularies",
-     0},
-    {"--attention", NULL, OPT_CHOICE, F(mc.attention), 0, 0, attention_names, "none", NULL,
-     "seq2seq: the decoder attends to the encoder's outputs: dot, general (Luong et al. 2015) or "
-     "concat (Bahdanau et al. 2015's additive score); the readout reads tanh(W [context; h])",
-     0},
-    {"--encoder-hidden", NULL, OPT_INT, F(mc.in_hidden), 0, 65536, NULL, "0", "N",
-     "real-valued inputs: an MLP (a tanh layer of N units, then --embed wide) instead of one "
-     "linear layer (0)",
-     0},
-    {"--horizon", NULL, OPT_INT, F(mc.horizon), 1, 1 << 20, NULL, "1", "K",
-     "forecast: each step predicts the frame K steps ahead", 0},
-    {"--loss", NULL, OPT_CHOICE, F(mc.loss), 0, 0, loss_names, "mse", NULL,
-     "forecast: mse, or gaussian (a mean and a log-variance per feature; the loss is the negative "
-     "log-likelihood)",
-     0},
-    {"--input-feed", NULL, OPT_SWITCH, F(mc.input_feed), 0, 1, NULL, "0", NULL,
-     "seq2seq with attention: each decoder step also reads the attention's output of the step "
-     "before (Luong et al. 2015; the decoder then runs step by step)",
-     0},
-    {"--readout-hidden", NULL, OPT_INT, F(mc.readout_hidden), 0, 65536, NULL, "0", "N",
-     "an MLP readout: a tanh layer of N units between the last layer (seq2seq: the attention) and "
-     "the softmax (0 = none; full softmax, untied)",
-     0},
-    {"--cutoffs", NULL, OPT_STR, F(cutoffs), 0, 0, NULL, NULL, "A,B,..",
-     "adaptive softmax: the shortlist is words [0, A), then clusters [A, B), ..., [last, V) (word "
-     "ids are by frequency)",
-     0},
-    {"--div-value", NULL, OPT_REAL, F(mc.div_value), 1, 1024, NULL, "4", "X",
-     "adaptive softmax: cluster k projects to width / X^k", 0},
-    {"--cond-dim", NULL, OPT_INT, F(mc.cond_dim), 1, 65536, NULL, "32", "N",
-     "condlm: width of a label's embedding (a tanh layer per layer makes its initial state)", 0},
-    {"--cond-input", NULL, OPT_SWITCH, F(mc.cond_input), 0, 1, NULL, "0", NULL,
-     "condlm: also append the label's embedding to every input", 0},
-    {"--bidirectional", NULL, OPT_SWITCH, F(mc.bidirectional), 0, 1, NULL, "0", NULL,
-     "each layer also runs backward (classify, tag)", 0},
-    {"--pool", NULL, OPT_CHOICE, F(mc.pool), 0, 0, pool_names, "last", NULL,
-     "classify: readout of the last step or the mean", 0},
+    /* the model's flags come from its configuration's table (mconf.h); then: */
     /* data */
     {"--mode", NULL, OPT_CHOICE, F(mode), 0, 0, mode_names, "stream", NULL,
-     "stream: windows with carried state; sequences: each from a zero state", 0},
+     "stream: windows with carried state; sequences: each from a zero state (default: stream for "
+     "lm, sequences for the other tasks)",
+     0},
     {"--seq-len", NULL, OPT_INT, F(T), 1, 1 << 20, NULL, "100", "T", "stream mode: window length",
      0},
     {"--max-len", NULL, OPT_INT, F(max_len), 0, 1 << 24, NULL, "0", "N",
@@ -171,6 +107,10 @@ static const opt_def DEFS[] = {
      "stop after N non-finite steps in a row", OPT_RESUME_SAFE},
     {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no progress lines",
      OPT_RESUME_SAFE | OPT_NOT_SAVED},
+    {"--options-json", NULL, OPT_SWITCH, F(options_json), 0, 1, NULL, "0", NULL,
+     "print this table (every flag: type, default, bounds, choices, resume rule, and for the "
+     "model's the model.h5 attribute, tasks and cells) as one JSON object and exit",
+     OPT_RESUME_SAFE | OPT_NOT_SAVED},
     {"--data", NULL, OPT_STR, F(data), 0, 0, NULL, NULL, "D.h5", "the dataset", OPT_RESUME_SAFE},
     {"--out", NULL, OPT_STR, F(out), 0, 0, NULL, NULL, "RUN", "the run directory",
      OPT_RESUME_SAFE | OPT_NOT_SAVED},
@@ -179,51 +119,85 @@ static const opt_def DEFS[] = {
      OPT_RESUME_SAFE | OPT_NOT_SAVED},
 };
 #undef F
-_Static_assert(sizeof DEFS / sizeof DEFS[0] <= TRAIN_MAX_FLAGS, "raise TRAIN_MAX_FLAGS");
 
-static const opt_table TABLE = {"train",
-                                "usage: recur train --data D.h5 --out RUN [flags]    (mpirun -np N "
-                                "recur train ... for N ranks)",
-                                "Scheduled sampling: eps_i = probability of the ground truth at "
-                                "step i: linear max(E, K - C i),\n"
-                                "exp max(E, K^i), invsigmoid max(E, K / (K + exp(i / K))).\n"
-                                "Resume: flags given again must agree with the checkpoint, except "
-                                "those marked [may change on resume].\n"
-                                "Signals: SIGINT/SIGTERM/SIGUSR2 finish the step, commit a "
-                                "checkpoint and exit 0; SIGUSR1 commits one\n"
-                                "and goes on (README: Stopping a run).\n",
-                                DEFS, (int)(sizeof DEFS / sizeof DEFS[0])};
+static opt_def ALL[TRAIN_MAX_FLAGS];
+static opt_table TABLE = {"train",
+                          "usage: recur train --data D.h5 --out RUN [flags]    (mpirun -np N "
+                          "recur train ... for N ranks)",
+                          "Scheduled sampling: eps_i = probability of the ground truth at "
+                          "step i: linear max(E, K - C i),\n"
+                          "exp max(E, K^i), invsigmoid max(E, K / (K + exp(i / K))).\n"
+                          "Resume: flags given again must agree with the checkpoint, except "
+                          "those marked [may change on resume].\n"
+                          "Signals: SIGINT/SIGTERM/SIGUSR2 finish the step, commit a "
+                          "checkpoint and exit 0; SIGUSR1 commits one\n"
+                          "and goes on (README: Stopping a run).\n",
+                          ALL, 0};
 
-const opt_table *train_options(void) { return &TABLE; }
+/* the table: the model's rows that have a flag (their field inside train_opts.mc), then DEFS */
+const opt_table *train_options(void) {
+  if (TABLE.n) return &TABLE;
+  static const opt_type type_of[] = {[MCONF_INT] = OPT_INT,
+                                     [MCONF_REAL] = OPT_REAL,
+                                     [MCONF_CHOICE] = OPT_CHOICE,
+                                     [MCONF_SWITCH] = OPT_SWITCH,
+                                     [MCONF_INTS] = OPT_INTS};
+  const size_t base = offsetof(train_opts, mc);
+  int n = 0;
+  for (int i = 0; i < mconf_n; i++) {
+    const mconf_def *d = &mconf_defs[i];
+    if (!d->flag) continue;
+    RECUR_ASSERT(n < TRAIN_MAX_FLAGS);
+    ALL[n++] = (opt_def){d->flag, NULL,   type_of[d->type], base + d->offset, d->size, d->lo,
+                         d->hi,   d->choices, d->def, d->meta, d->help, 0};
+  }
+  for (size_t i = 0; i < sizeof DEFS / sizeof DEFS[0]; i++) {
+    RECUR_ASSERT(n < TRAIN_MAX_FLAGS);
+    ALL[n++] = DEFS[i];
+  }
+  TABLE.n = n;
+  return &TABLE;
+}
 
 void train_opts_default(train_opts *o) {
   memset(o, 0, sizeof *o);
-  opts_default(&TABLE, o);
+  mconf_default(&o->mc); /* the rows without a flag too */
+  opts_default(train_options(), o);
 }
 
-void train_opts_free(train_opts *o) { opts_free(&TABLE, o); }
+void train_opts_free(train_opts *o) { opts_free(train_options(), o); }
 
-char *train_opts_text(const train_opts *o) { return opts_text(&TABLE, o); }
+char *train_opts_text(const train_opts *o) { return opts_text(train_options(), o); }
 
 void train_opts_copy(train_opts *dst, const train_opts *src) {
+  const opt_table *T = train_options();
   train_opts_default(dst);
-  for (int i = 0; i < TABLE.n; i++) opts_copy(&TABLE, i, dst, src);
+  dst->mc = src->mc;
+  for (int i = 0; i < T->n; i++) opts_copy(T, i, dst, src);
   memcpy(dst->given, src->given, sizeof src->given);
 }
 
-void train_opts_merge(train_opts *saved, const train_opts *given, const char *text,
-                      const char *dir) {
+/* "--flag value" appended to a growing string */
+static void append(char **s, size_t *n, size_t *cap, const char *flag, const char *value) {
+  size_t need = strlen(flag) + strlen(value) + 4;
+  while (*n + need >= *cap) *s = xrealloc(*s, *cap *= 2);
+  *n += (size_t)snprintf(*s + *n, *cap - *n, "%s%s %s", *n ? " " : "", flag, value);
+}
+
+char *train_opts_merge(train_opts *saved, const train_opts *given, const char *text,
+                       const char *dir) {
+  const opt_table *T = train_options();
   train_opts_default(saved);
-  opts_load_text(&TABLE, saved, text, dir);
-  size_t cap = 256, n = 0;
-  char *bad = xcalloc(cap, 1);
-  for (int i = 0; i < TABLE.n; i++) {
-    const opt_def *d = &TABLE.defs[i];
+  opts_load_text(T, saved, text, dir);
+  size_t cap = 256, n = 0, tcap = 256, tn = 0;
+  char *bad = xcalloc(cap, 1), *taken = xcalloc(tcap, 1);
+  for (int i = 0; i < T->n; i++) {
+    const opt_def *d = &T->defs[i];
     if ((d->flags & OPT_NOT_SAVED) || ((d->flags & OPT_RESUME_SAFE) && given->given[i])) {
-      opts_copy(&TABLE, i, saved, given); /* this invocation's value */
+      opts_copy(T, i, saved, given); /* this invocation's value */
       saved->given[i] = given->given[i];
     } else if (given->given[i]) { /* must agree */
-      char *gv = opts_value(&TABLE, i, given), *sv = opts_value(&TABLE, i, saved);
+      char *gv = opts_value(T, i, given), *sv = opts_value(T, i, saved);
       if (strcmp(gv, sv) != 0) {
         size_t need = strlen(d->flag) + strlen(gv) + strlen(sv) + 32;
         while (n + need >= cap) bad = xrealloc(bad, cap *= 2);
@@ -232,13 +206,64 @@ void train_opts_merge(train_opts *saved, const train_opts *given, const char *te
       }
       xfree(gv);
       xfree(sv);
+    } else if (!opts_is_default(T, i, saved)) { /* taken from the checkpoint */
+      char *sv = opts_value(T, i, saved);
+      append(&taken, &tn, &tcap, d->flag, sv);
+      xfree(sv);
     }
   }
   /* --epochs given again on resume replaces the run's --steps (and --steps its --epochs) */
-  if (given->given[opts_find(&TABLE, "--epochs")] && !given->given[opts_find(&TABLE, "--steps")])
-    saved->steps = 0;
+  if (TRAIN_GIVEN(given, epochs) && !TRAIN_GIVEN(given, steps)) saved->steps = 0;
   if (n)
     recur_fail(dir, "drop these flags to continue the run as it was, or start a new run",
                "flags disagree with the checkpoint: %s", bad);
   xfree(bad);
+  return taken;
+}
+
+/* names of the set bits of mask in a NULL-terminated name table, as a JSON array */
+static void json_mask(json_writer *j, const char *key, unsigned mask, const char *const *names) {
+  json_array_begin(j, key);
+  for (int k = 0; names[k]; k++)
+    if (mask & (1u << k)) json_str(j, NULL, names[k]);
+  json_array_end(j);
+}
+
+void train_options_json(FILE *f) {
+  static const char *const types[] = {"int", "uint", "real", "str", "choice", "switch", "ints"};
+  const opt_table *T = train_options();
+  json_writer j;
+  json_init(&j, f);
+  json_object_begin(&j, NULL);
+  json_array_begin(&j, "options");
+  for (int i = 0; i < T->n; i++) {
+    const opt_def *d = &T->defs[i];
+    json_object_begin(&j, NULL);
+    json_str(&j, "flag", d->flag);
+    json_str(&j, "type", types[d->type]);
+    json_str(&j, "default", d->def ? d->def : "");
+    if (d->type == OPT_INT || d->type == OPT_UINT || d->type == OPT_REAL || d->type == OPT_INTS) {
+      json_num(&j, "lo", d->lo);
+      json_num(&j, "hi", d->hi);
+    }
+    if (d->choices) {
+      json_array_begin(&j, "choices");
+      for (int k = 0; d->choices[k]; k++) json_str(&j, NULL, d->choices[k]);
+      json_array_end(&j);
+    }
+    json_bool(&j, "resume_safe", !!(d->flags & OPT_RESUME_SAFE));
+    json_bool(&j, "saved", !(d->flags & OPT_NOT_SAVED));
+    for (int k = 0; k < mconf_n; k++) { /* the model's rows */
+      const mconf_def *m = &mconf_defs[k];
+      if (!m->flag || strcmp(m->flag, d->flag)) continue;
+      json_str(&j, "attr", m->attr);
+      json_mask(&j, "tasks", m->tasks, task_names);
+      json_mask(&j, "cells", m->cells, cell_names);
+      json_bool(&j, "shapes_parameters", !!(m->kind & MCONF_SHAPE));
+      json_bool(&j, "training_only", !!(m->kind & MCONF_TRAIN));
+    }
+    json_object_end(&j);
+  }
+  json_array_end(&j);
+  json_object_end(&j);
 }

@@ -60,8 +60,9 @@ void train_opts_copy(train_opts *dst, const train_opts *src);
 char *train_opts_text(const train_opts *o);
 /* A resumed run's options: the checkpoint's saved text, with this invocation's paths and safe
  * flags applied; a flag given again that is not safe to change must agree (else the process ends
- * naming every disagreeing flag). */
-void train_opts_merge(train_opts *merged, const train_opts *given, const char *saved_text,
+ * naming every disagreeing flag). Returns the options taken from the checkpoint that the command
+ * line did not give and that are not at their defaults, as "--flag value ..." (malloc'd). */
+char *train_opts_merge(train_opts *merged, const train_opts *given, const char *saved_text,
                       const char *ckdir);
 
 /* ---- metrics (metrics.c): the progress line (rank 0, stdout) and RUN/metrics.jsonl ---- */

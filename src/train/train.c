@@ -299,6 +299,10 @@ int train_run(const train_opts *given) {
   const train_opts *o = &t.opts;
   double train_time = 0;
   int64_t step;
+  core_oom_context("a training step's activations and gradients",
+                   "reduce --batch, --seq-len (stream) or --max-len (sequences), or --hidden; "
+                   "--accum K splits each rank's share of the batch into K slots",
+                   NULL, NULL);
   for (step = t.start; step < t.total; step++) {
     double t0 = core_now();
     step_result r = trainer_step(&t, step);
@@ -314,16 +318,19 @@ int train_run(const train_opts *given) {
                     train_time / (double)(done - t.start) * (double)(t.total - done));
       if (r.diagnosed) metrics_grad_flow(&t.mt, done, t.m, t.diag, t.diag_pn);
     }
-    /* no validation on a stop: under mpirun the ranks have about a second before SIGKILL */
-    if (!r.stop && t.ds->split[SPLIT_VAL].n_tok > 1 &&
-        ((o->eval_every > 0 && done % o->eval_every == 0) || last))
-      trainer_evaluate(&t, done);
+    /* no validation on a stop: under mpirun the ranks have about a second before SIGKILL; the
+     * last step's checkpoint is committed before the final validation, so a validation that
+     * fails loses no training */
+    const int validate = !r.stop && t.ds->split[SPLIT_VAL].n_tok > 1 &&
+                         ((o->eval_every > 0 && done % o->eval_every == 0) || last);
+    if (validate && !last) trainer_evaluate(&t, done);
     if ((o->save_every > 0 && done % o->save_every == 0) || last || r.ckpt_request || r.ckpt_due)
       trainer_checkpoint(&t, done,
                          r.stop           ? "stop"
                          : r.ckpt_request ? "request"
                          : r.ckpt_due     ? "minutes"
                                           : "schedule");
+    if (validate && last) trainer_evaluate(&t, done);
     if (r.stop) {
       if (t.rank == 0 && !o->quiet) {
         printf("recur: stopped by %s after step %lld; checkpoint step-%08lld committed\n",

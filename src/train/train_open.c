@@ -13,6 +13,7 @@
 #include "recur/core.h"
 #include "recur/gemm.h"
 #include "recur/hooks.h"
+#include "recur/mconf.h"
 #include "trainer.h"
 
 static void grad_ready_cb(void *arg, int64_t upto) { dist_reducer_ready(arg, upto); }
@@ -39,7 +40,7 @@ static void trainer_open_options(trainer *t, const train_opts *given) {
   }
   t->ckdir = ckpt_find_dir(given->resume);
   char *text = ckpt_saved_options(t->ckdir);
-  train_opts_merge(&t->opts, given, text, t->ckdir);
+  char *taken = train_opts_merge(&t->opts, given, text, t->ckdir);
   xfree(text);
   if (!given->out) { /* the run directory: RUN, or RUN/checkpoints/step-N -> RUN */
     char *run = xstrdup(t->ckdir);
@@ -50,7 +51,11 @@ static void trainer_open_options(trainer *t, const train_opts *given) {
     xfree(t->opts.out);
     t->opts.out = run;
   }
-  if (t->rank == 0 && !t->opts.quiet) printf("recur: resuming from %s\n", t->ckdir);
+  if (t->rank == 0 && !t->opts.quiet)
+    printf("recur: resuming from %s\nrecur: from the checkpoint (not given here; the rest at "
+           "defaults): %s\n",
+           t->ckdir, taken[0] ? taken : "none");
+  xfree(taken);
 }
 
 static void trainer_open_model(trainer *t) {
@@ -79,23 +84,6 @@ static void trainer_open_model(trainer *t) {
   if (mc.task != TASK_LM && o->mode == MODE_STREAM)
     recur_usage_fail("classification, tagging and conditioned text train on whole sequences",
                      "--task %s needs --mode sequences", task_names[mc.task]);
-  if (o->cutoffs) { /* "2000,10000" */
-    const char *s = o->cutoffs;
-    mc.n_cutoffs = 0;
-    while (*s) {
-      char *end;
-      long v = strtol(s, &end, 10);
-      if (end == s || (*end && *end != ',') || mc.n_cutoffs == MODEL_MAX_CUTOFFS || v < 1 ||
-          v > INT32_MAX)
-        recur_usage_fail("for example --cutoffs 2000,10000",
-                         "--cutoffs '%s': expected up to %d positive integers separated by commas",
-                         o->cutoffs, MODEL_MAX_CUTOFFS);
-      mc.cutoffs[mc.n_cutoffs++] = (int)v;
-      s = *end ? end + 1 : end;
-    }
-    if (mc.softmax != SOFTMAX_ADAPTIVE)
-      recur_usage_fail("add --softmax adaptive", "--cutoffs is for the adaptive softmax");
-  }
   model_config_check(&mc);
   if (o->embed_update == 1 && mc.tie_weights)
     recur_usage_fail("the tied embedding gets the readout's gradient in every row",
@@ -104,17 +92,21 @@ static void trainer_open_model(trainer *t) {
     char *mp = core_path("%s/model.h5", t->ckdir);
     model_vocab cv;
     model *m = model_load(mp, &cv, NULL);
-    if (m->cfg.vocab != mc.vocab || m->cfg.src_vocab != mc.src_vocab || m->cfg.cell != mc.cell ||
-        m->cfg.layers != mc.layers || m->cfg.hidden != mc.hidden || m->cfg.embed != mc.embed ||
-        m->cfg.n_in != mc.n_in || m->cfg.cond_in != mc.cond_in)
+    /* everything but the training-only rows must agree: the saved options made mc, the dataset
+     * its data rows; the training-only rows come from the saved options (model.h5 of older
+     * versions does not keep them all) */
+    char diff[1024];
+    if (task_is_lm(mc.task) || mc.task == TASK_FORECAST) mc.n_out = m->cfg.n_out; /* derived */
+    if (mconf_diff(&mc, &m->cfg, MCONF_TRAIN, diff, sizeof diff) > 0)
       recur_fail(mp, "resume with the dataset the run was trained on",
-                 "model configuration or vocabulary size differs from the dataset's");
+                 "the model differs from the run's options and dataset: %s", diff);
+    mconf_copy(&m->cfg, &mc, MCONF_TRAIN);
+    if (m->enc) mconf_copy(&m->enc->cfg, &mc, MCONF_TRAIN); /* seq2seq: the encoder's too */
     for (int64_t i = 0; i < cv.vocab_size; i++)
       if (strcmp(cv.vocab[i], ds->vocab[i]) != 0)
         recur_fail(o->data, "resume with the dataset the run was trained on",
                    "vocabulary entry %lld differs from the checkpoint's", (long long)i);
     model_vocab_free(&cv);
-    m->cfg.dropout = mc.dropout;
     m->seed = o->seed;
     t->m = m;
     xfree(mp);
@@ -271,16 +263,15 @@ void trainer_open(trainer *t, const train_opts *given) {
   trainer_open_options(t, given);
   const train_opts *o = &t->opts;
   dist_watch_start(o->comm_timeout);
-  if (o->precision == PRECISION_BF16 && o->given[opts_find(train_options(), "--gemm")] &&
-      o->gemm == GEMM_LIB_OPENBLAS)
+  if (o->precision == PRECISION_BF16 && TRAIN_GIVEN(o, gemm) && o->gemm == GEMM_LIB_OPENBLAS)
     recur_usage_fail("leave out --gemm: bf16 runs on oneDNN",
                      "--precision bf16 with --gemm openblas");
   gemm_use(gemm_kernel_of(o->precision, o->gemm));
   t->ds = dataset_open(o->data);
   const dataset *ds = t->ds;
   if (!t->ckdir) { /* the dataset says what it is for: --task and --mode default to it */
-    if (!o->given[opts_find(train_options(), "--task")]) t->opts.mc.task = ds->task;
-    if (!o->given[opts_find(train_options(), "--mode")] && o->mc.task != TASK_LM)
+    if (!TRAIN_GIVEN(o, mc.task)) t->opts.mc.task = ds->task;
+    if (!TRAIN_GIVEN(o, mode) && o->mc.task != TASK_LM)
       t->opts.mode = MODE_SEQUENCES;
   }
   if (ds->level == LEVEL_REAL) t->ds->horizon = o->mc.horizon;
@@ -303,7 +294,7 @@ void trainer_open(trainer *t, const train_opts *given) {
   t->lr = o->lr;
   t->lr.total = t->total;
   const int has_val = ds->split[SPLIT_VAL].n_tok > 1;
-  if (!has_val && o->given[opts_find(train_options(), "--eval-every")] && o->eval_every > 0)
+  if (!has_val && TRAIN_GIVEN(o, eval_every) && o->eval_every > 0)
     recur_fail(o->data, "prepare the dataset with --val F, or leave out --eval-every",
                "--eval-every %lld: the dataset has no validation split", (long long)o->eval_every);
   trainer_open_run(t);

@@ -43,7 +43,7 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .weight_drop = g_wdrop,
                     .proj = g_proj,
                     .softmax = g_adaptive ? SOFTMAX_ADAPTIVE : SOFTMAX_FULL,
-                    .n_cutoffs = 2,
+                    .n_cutoffs = g_adaptive ? 2 : 0,
                     .cutoffs = {2, 4},
                     .div_value = 2.0f,
                     .attention = g_attn,
