@@ -13,7 +13,10 @@
  *                                                  after writing COMMIT and before moving latest
  *                                                  (commit), and writes "PID where" to F (default
  *                                                  ./paused), for a test to kill it there
- *   RECUR_TEST_FSIZE_LIMIT=BYTES                   a file-size limit: a disk that fills up */
+ *   RECUR_TEST_FSIZE_LIMIT=BYTES                   a file-size limit: a disk that fills up
+ *   RECUR_TEST_EVAL_FLOATS=N                       evaluation's budget of floats a forward (train.h
+ *                                                  EVAL_FLOATS): small, short sequences are
+ *                                                  evaluated in windows too (as whole, exactly) */
 #ifndef RECUR_HOOKS_H
 #define RECUR_HOOKS_H
 
@@ -34,6 +37,7 @@ typedef struct {
   /* RECUR_TEST_BUCKET_BYTES: the gradient reducer's bucket size (tiny buckets start sums early:
    * a tensor reported ready too soon shows as a difference from --accum) */
   int64_t bucket_bytes;
+  int64_t eval_floats; /* 0: EVAL_FLOATS */
 } test_hooks;
 
 /* The hooks of this process (read once). */

@@ -20,10 +20,10 @@ typedef enum {
 } mconf_type;
 
 enum {
-  MCONF_SHAPE = 1, /* shapes the parameters: fixed for the life of a run */
-  MCONF_DATA = 2,  /* taken from the dataset (no flag) */
-  MCONF_TRAIN = 4, /* changes only what a training step computes (regularisers): evaluation and
-                      generation ignore it; a resume takes it from the run's saved options */
+  MCONF_SHAPE = 1,    /* shapes the parameters: fixed for the life of a run */
+  MCONF_DATA = 2,     /* taken from the dataset (no flag) */
+  MCONF_TRAIN = 4,    /* changes only what a training step computes (regularisers): evaluation and
+                         generation ignore it; a resume takes it from the run's saved options */
   MCONF_SPARSE = 8,   /* written only when not its default (as files before the schema did) */
   MCONF_REQUIRED = 16 /* a model.h5 without it is not a model */
 };
@@ -31,8 +31,8 @@ enum {
 #define MCONF_ALL 0xffffu /* every task, every cell */
 
 typedef struct {
-  const char *attr;  /* model.h5 root attribute ("proj_size") */
-  const char *flag;  /* recur train's flag ("--proj"), NULL for MCONF_DATA */
+  const char *attr; /* model.h5 root attribute ("proj_size") */
+  const char *flag; /* recur train's flag ("--proj"), NULL for MCONF_DATA */
   mconf_type type;
   size_t offset, size; /* of the field in model_config */
   double lo, hi;

@@ -277,9 +277,9 @@ typedef struct {
   int64_t vocab_size;
   char **out_names; /* classify: label names, tag: tag names */
   int64_t n_out_names;
-  char writer[32];  /* model_load: the recur_version that wrote the file ("" before 0.2.0) */
+  char writer[32];   /* model_load: the recur_version that wrote the file ("" before 0.2.0) */
   char missing[512]; /* model_load: configuration attributes the file lacks (defaults taken) */
-  char **src_vocab; /* seq2seq --separate-vocab: the sources' (else NULL) */
+  char **src_vocab;  /* seq2seq --separate-vocab: the sources' (else NULL) */
   int64_t src_vocab_size, src_unk_id;
   char **feature_names; /* forecast: the features' names (n_features) */
   int64_t n_features;

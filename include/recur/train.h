@@ -49,7 +49,7 @@ typedef struct {
   enum ss_kind ss_kind; /* scheduled sampling */
   float ss_k, ss_c, ss_min;
   int quiet;
-  int options_json; /* print the table as JSON and exit */
+  int options_json;                     /* print the table as JSON and exit */
   unsigned char given[TRAIN_MAX_FLAGS]; /* the flags given on the command line (table order) */
 } train_opts;
 

@@ -318,8 +318,8 @@ static _Noreturn void oom(size_t n, size_t s, const char *file, int line, const 
   if (g_oom_what)
     recur_fail(NULL, g_oom_hint, "out of memory: %zu bytes for %s%s", n * (s ? s : 1), g_oom_what,
                more);
-  recur_fail(where, "check the input file", "out of memory allocating %zu bytes%s",
-             n * (s ? s : 1), more);
+  recur_fail(where, "check the input file", "out of memory allocating %zu bytes%s", n * (s ? s : 1),
+             more);
 }
 
 /* more than the machine's memory (a damaged header's length, an overflowed product) is refused

@@ -25,6 +25,7 @@ const test_hooks *hooks_get(void) {
     h.pause_where =
         getenv("RECUR_TEST_PAUSE_SAVE_WHERE") ? getenv("RECUR_TEST_PAUSE_SAVE_WHERE") : "shard";
     h.fsize_limit = env_i64("RECUR_TEST_FSIZE_LIMIT", 0);
+    h.eval_floats = env_i64("RECUR_TEST_EVAL_FLOATS", 0);
     done = 1;
   }
   return &h;

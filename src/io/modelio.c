@@ -402,8 +402,8 @@ void model_inspect(const char *path, json_writer *j, const char *key) {
       printf(" %s %s%s", d->attr, val, d->kind & MCONF_TRAIN ? "*" : "");
       col += w;
     }
-    printf("\n  (* training only)%s%s\n", v.missing[0] ? "; not in this file, defaults taken: " : "",
-           v.missing);
+    printf("\n  (* training only)%s%s\n",
+           v.missing[0] ? "; not in this file, defaults taken: " : "", v.missing);
   }
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];

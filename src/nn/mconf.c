@@ -158,8 +158,7 @@ static int parse_int(const mconf_def *d, const char *s, int *out, char *err, siz
   if (end == s || (*end && *end != ',') || errno)
     return snprintf(err, cap, "%s expects an integer, got '%s'", d->attr, s), -1;
   if ((double)v < d->lo || (double)v > d->hi)
-    return snprintf(err, cap, "%s must be in [%.0f, %.0f], got %lld", d->attr, d->lo, d->hi, v),
-           -1;
+    return snprintf(err, cap, "%s must be in [%.0f, %.0f], got %lld", d->attr, d->lo, d->hi, v), -1;
   *out = (int)v;
   return (int)(end - s);
 }
@@ -198,8 +197,7 @@ int mconf_parse(const mconf_def *d, model_config *c, const char *s, char *err, s
     const int max = (int)(d->size / sizeof(int));
     int n = 0, *v = p;
     while (*s) {
-      if (n == max)
-        return snprintf(err, cap, "%s takes at most %d values", d->attr, max), -1;
+      if (n == max) return snprintf(err, cap, "%s takes at most %d values", d->attr, max), -1;
       int used = parse_int(d, s, &v[n++], err, cap);
       if (used <= 0) return -1;
       s += used;

@@ -8,6 +8,7 @@
 #include "recur/core.h"
 #include "recur/dist.h"
 #include "recur/generate.h"
+#include "recur/hooks.h"
 #include "recur/train.h"
 #include "train-impl.h"
 
@@ -170,11 +171,12 @@ void eval_forecast_json(json_writer *j, const eval_result *r, char *const *names
  * EVAL_FLOATS, whatever the lengths of the data. */
 static int64_t eval_budget(const model *m) {
   const model_config *c = &m->cfg;
-  const int64_t per = (int64_t)m->O + (int64_t)c->embed + (int64_t)c->layers *
-                                                               (c->bidirectional ? 2 : 1) *
-                                                               (cell_gates(c->cell) + 3) * c->hidden;
-  const int64_t n = EVAL_FLOATS / (per > 0 ? per : 1);
-  return n < EVAL_WINDOW ? EVAL_WINDOW : n;
+  const int64_t per =
+      (int64_t)m->O + (int64_t)c->embed +
+      (int64_t)c->layers * (c->bidirectional ? 2 : 1) * (cell_gates(c->cell) + 3) * c->hidden;
+  const int64_t floats = hooks_get()->eval_floats > 0 ? hooks_get()->eval_floats : EVAL_FLOATS;
+  const int64_t n = floats / (per > 0 ? per : 1);
+  return n < 4 ? 4 : n;
 }
 
 /* Whether a sequence's loss can be summed window by window with the state carried (exactly the

@@ -148,8 +148,8 @@ const opt_table *train_options(void) {
     const mconf_def *d = &mconf_defs[i];
     if (!d->flag) continue;
     RECUR_ASSERT(n < TRAIN_MAX_FLAGS);
-    ALL[n++] = (opt_def){d->flag, NULL,   type_of[d->type], base + d->offset, d->size, d->lo,
-                         d->hi,   d->choices, d->def, d->meta, d->help, 0};
+    ALL[n++] = (opt_def){d->flag, NULL,       type_of[d->type], base + d->offset, d->size, d->lo,
+                         d->hi,   d->choices, d->def,           d->meta,          d->help, 0};
   }
   for (size_t i = 0; i < sizeof DEFS / sizeof DEFS[0]; i++) {
     RECUR_ASSERT(n < TRAIN_MAX_FLAGS);

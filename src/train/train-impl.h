@@ -63,7 +63,7 @@ char *train_opts_text(const train_opts *o);
  * naming every disagreeing flag). Returns the options taken from the checkpoint that the command
  * line did not give and that are not at their defaults, as "--flag value ..." (malloc'd). */
 char *train_opts_merge(train_opts *merged, const train_opts *given, const char *saved_text,
-                      const char *ckdir);
+                       const char *ckdir);
 
 /* ---- metrics (metrics.c): the progress line (rank 0, stdout) and RUN/metrics.jsonl ---- */
 typedef struct {

@@ -271,8 +271,7 @@ void trainer_open(trainer *t, const train_opts *given) {
   const dataset *ds = t->ds;
   if (!t->ckdir) { /* the dataset says what it is for: --task and --mode default to it */
     if (!TRAIN_GIVEN(o, mc.task)) t->opts.mc.task = ds->task;
-    if (!TRAIN_GIVEN(o, mode) && o->mc.task != TASK_LM)
-      t->opts.mode = MODE_SEQUENCES;
+    if (!TRAIN_GIVEN(o, mode) && o->mc.task != TASK_LM) t->opts.mode = MODE_SEQUENCES;
   }
   if (ds->level == LEVEL_REAL) t->ds->horizon = o->mc.horizon;
   const ds_split *tr = &ds->split[SPLIT_TRAIN];
