@@ -311,6 +311,14 @@ if NP == 1:  # a checkpoint of a version before the training-only attributes wer
     with h5py.File(old, "r+") as f:
         for a in ("dropout_locked", "dropout_embed", "weight_drop"):
             del f.attrs[a]
+    data = open(old, "rb").read()  # the manifest as the older writer made it: size, FNV-1a 64
+    h = 1469598103934665603
+    for byte in data:
+        h = ((h ^ byte) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    commit = os.path.join(os.path.dirname(old), "COMMIT")
+    lines = [f"model model.h5 {len(data)} {h:016x}" if ln.startswith("model ") else ln
+             for ln in open(commit).read().splitlines()]
+    open(commit, "w").write("\n".join(lines) + "\n")
     ins = subprocess.run([RECUR, "inspect", old], capture_output=True, text=True).stdout
     if "defaults taken: dropout_locked, dropout_embed, weight_drop" not in ins:
         fail("inspect of an older model.h5 does not name the attributes it lacks: " + ins)
