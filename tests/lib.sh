@@ -9,8 +9,10 @@ cd "$WORK"
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
 # Debian's python3 has what launch/test installs (h5py, torch); a pyenv or venv python3 found first
-# on PATH may not
-if [ -x /usr/bin/python3 ]; then python3() { /usr/bin/python3 "$@"; }; export -f python3; fi
+# on PATH may not (a link, not a shell function: `python3 ... &` must give the process's own pid)
+if [ -x /usr/bin/python3 ]; then
+  mkdir -p "$WORK/.bin" && ln -sf /usr/bin/python3 "$WORK/.bin/python3" && export PATH="$WORK/.bin:$PATH"
+fi
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # expect_fail PATTERN CMD...: CMD must exit non-zero and print PATTERN (fixed string) on stderr
 expect_fail() {
