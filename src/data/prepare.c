@@ -223,24 +223,8 @@ static void drop_inputs(char **files, int nf) {
   xfree(files);
 }
 
-void prepare_run(const prepare_opts *o) {
-  h5_init();
-  prep *p = xcalloc(1, sizeof(prep));
-  p->o = o;
-  p->tok.level = o->level;
-  p->tok.ctx = p;
-  p->tok.on_run = prep_tok_run;
-  p->tok.on_char = prep_tok_char;
-  p->tok.on_word = prep_tok_word;
-  p->tok.on_error = prep_tok_fail;
-  p->mode = o->split_on;
-  p->delimited = p->mode != SEG_NONE;
-  if (o->task != TASK_LM) { /* classify/tag: one sequence per line, no <eos>; condlm: with one */
-    p->mode = SEG_LINE;
-    p->delimited = o->task == TASK_CONDLM || o->task == TASK_SEQ2SEQ;
-  }
-  p->split_key = rng_key(o->seed, RNG_SPLIT, 0, 0, 0);
-  p->side_left = UINT64_MAX;
+/* the flags' combinations (before any input is read) */
+static void prep_check_flags(const prepare_opts *o) {
   if ((o->max_len > 0 || o->strict) && o->task != TASK_SEQ2SEQ)
     recur_usage_fail("--max-len and --strict cut or refuse the sides of seq2seq lines",
                      "--max-len needs --task seq2seq");
@@ -258,24 +242,29 @@ void prepare_run(const prepare_opts *o) {
   if (o->separate_vocab && (o->task != TASK_SEQ2SEQ || o->vocab_from))
     recur_usage_fail("a vocabulary for the sources is a seq2seq dataset's (and not with --vocab)",
                      "--separate-vocab needs --task seq2seq and no --vocab");
-  /* several ranks split the input files between them, except for stdin and for a word-level
-   * vocabulary still to be counted (rank 0 then does it all) */
+}
+
+/* several ranks split the input files between them, except for stdin and for labelled input
+ * (rank 0 then does it all); returns 0 on a rank with nothing to do */
+static int prep_share(prep *p) {
+  const prepare_opts *o = p->o;
   int use_stdin = 0;
   for (int i = 0; i < o->n_inputs; i++) use_stdin |= strcmp(o->inputs[i], "-") == 0;
   p->rank = core_rank();
   p->world = core_world();
   if (p->world > 1 && (use_stdin || o->task != TASK_LM || o->level == LEVEL_REAL)) {
-    if (p->rank != 0) {
-      xfree(p);
-      return;
-    }
+    if (p->rank != 0) return 0;
     if (!o->quiet)
       fprintf(stderr, "recur: note: %s: rank 0 prepares alone\n",
               use_stdin ? "standard input" : "labels and tags are counted on one rank");
     p->world = 1;
   }
   p->sharded = o->shard_tokens > 0 || p->world > 1;
+  return 1;
+}
 
+/* the input paths (directories expanded, stdin spooled to a file), *n of them */
+static char **prep_inputs(const prepare_opts *o, int *n) {
   char **files = NULL;
   int nf = 0;
   for (int i = 0; i < o->n_inputs; i++) {
@@ -288,16 +277,14 @@ void prepare_run(const prepare_opts *o) {
     }
   }
   if (nf == 0) recur_fail(o->inputs[0], NULL, "no input files found");
-  if (o->level == LEVEL_REAL) { /* numbers, not text: prepare_real.c */
-    prep_real_run(o, files, nf);
-    drop_inputs(files, nf);
-    prep_free(p);
-    return;
-  }
-  int npc = 0;
-  prep_piece *pcs = my_pieces(p, files, nf, &npc);
+  *n = nf;
+  return files;
+}
 
-  /* pass 1: counts */
+/* pass 1: the counts of this rank's pieces, summed over the ranks (and each rank's first sequence
+ * and token) */
+static void prep_count(prep *p, char **files, prep_piece *pcs, int npc) {
+  const prepare_opts *o = p->o;
   if (o->cond_features) p->cond = prep_cond_load(o->cond_features, o->task == TASK_SEQ2SEQ);
   p->pass = 1;
   if (o->level == LEVEL_CHAR) p->cp_count = xcalloc(MAX_CP, sizeof(uint64_t));
@@ -320,24 +307,25 @@ void prepare_run(const prepare_opts *o) {
       MPI_Allreduce(MPI_IN_PLACE, p->byte_count, 256, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
     if (o->level == LEVEL_WORD && !o->vocab_from) prep_words_allmerge(p);
   }
-  if (p->n_content == 0)
-    recur_fail(nf == 1 ? prep_input_name(files[0]) : o->inputs[0],
-               "give a file with some text in it", "input is empty: no text found");
-  prep_build_vocab(p);
-  prep_build_src_vocab(p);
-  if (task_has_names(o->task) && !p->cond) { /* label or tag names, sorted; ids are their indices */
-    uint64_t n;
-    wentry **all = prep_wt_sorted(&p->outs, 0, &n);
-    p->out_names = xmalloc((n + 1) * sizeof(char *));
-    for (uint64_t i = 0; i < n; i++) {
-      all[i]->id = (int32_t)i;
-      p->out_names[i] = xstrdup(p->outs.arena + all[i]->off);
-    }
-    p->n_out = (int64_t)n;
-    xfree(all);
-    if (n < 1) recur_fail(o->out, NULL, "no labels or tags found");
-  }
+}
 
+/* label or tag names, sorted; ids are their indices */
+static void prep_out_names(prep *p) {
+  uint64_t n;
+  wentry **all = prep_wt_sorted(&p->outs, 0, &n);
+  p->out_names = xmalloc((n + 1) * sizeof(char *));
+  for (uint64_t i = 0; i < n; i++) {
+    all[i]->id = (int32_t)i;
+    p->out_names[i] = xstrdup(p->outs.arena + all[i]->off);
+  }
+  p->n_out = (int64_t)n;
+  xfree(all);
+  if (n < 1) recur_fail(p->o->out, NULL, "no labels or tags found");
+}
+
+/* which sequences (or which tail of an undelimited stream) are val and test */
+static void prep_plan(prep *p) {
+  const prepare_opts *o = p->o;
   p->val = o->val;
   if (!o->val_given &&
       (p->mode != SEG_NONE ? p->n_seq < PREPARE_VAL_MIN_SEQ : p->n_tok < PREPARE_VAL_MIN_TOK))
@@ -356,8 +344,10 @@ void prepare_run(const prepare_opts *o) {
     p->cut[1] = p->n_tok - nt;
     p->cut[0] = p->cut[1] - nv;
   }
+}
 
-  /* pass 2: encode and write, this rank's sequences from global index seq_base on */
+/* pass 2: encode and write, this rank's sequences from global index seq_base on */
+static void prep_encode(prep *p, char **files, prep_piece *pcs, int npc) {
   p->pass = 2;
   p->n_seq = p->seq_base;
   p->gpos = p->tok_base;
@@ -369,10 +359,11 @@ void prepare_run(const prepare_opts *o) {
   prep_shard_open(p);
   prep_update_limit(p);
   prep_pass_over(p, files, pcs, npc);
-  xfree(pcs);
   prep_shard_close(p);
+}
 
-  uint64_t cnt[2 * SPLIT_COUNT] = {0}; /* tokens, then sequences, per split */
+/* tokens, then sequences, per split in this rank's shards */
+static void prep_split_counts(const prep *p, uint64_t cnt[2 * SPLIT_COUNT]) {
   for (int i = 0; i < p->n_done; i++)
     for (int k = 0; k < SPLIT_COUNT; k++) {
       cnt[k] += p->done[i]->w[k].ntok;
@@ -382,90 +373,146 @@ void prepare_run(const prepare_opts *o) {
     cnt[k] += p->sh->w[k].ntok;
     cnt[SPLIT_COUNT + k] += p->sh->w[k].nseq;
   }
+}
 
+/* sharded output: every rank's shards committed together, then rank 0's index file naming them
+ * with the splits' counts (summed over the ranks into cnt) */
+static void prep_commit_shards(prep *p, uint64_t cnt[2 * SPLIT_COUNT]) {
+  const prepare_opts *o = p->o;
+  /* every rank's shard names, in rank order, to rank 0 */
+  char *names = NULL;
+  int nlen = 0, *lens = NULL, *displs = NULL, total = 0;
+  for (int i = 0; i < p->n_shards; i++) {
+    int l = (int)strlen(p->shard_names[i]) + 1;
+    names = xrealloc(names, (size_t)(nlen + l));
+    memcpy(names + nlen, p->shard_names[i], (size_t)l);
+    nlen += l;
+  }
+  char *alln = NULL;
+  if (p->world > 1) {
+    MPI_Allreduce(MPI_IN_PLACE, cnt, 2 * SPLIT_COUNT, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    lens = xmalloc((size_t)p->world * sizeof(int));
+    displs = xmalloc((size_t)p->world * sizeof(int));
+    MPI_Gather(&nlen, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    for (int r = 0; r < p->world && p->rank == 0; r++) {
+      displs[r] = total;
+      total += lens[r];
+    }
+    alln = xmalloc((size_t)(total > 0 ? total : 1));
+    MPI_Gatherv(names, nlen, MPI_CHAR, alln, lens, displs, MPI_CHAR, 0, MPI_COMM_WORLD);
+  } else {
+    alln = names;
+    total = nlen;
+    names = NULL;
+  }
+  /* every shard is complete on every rank before any becomes visible */
+  if (p->world > 1) MPI_Barrier(MPI_COMM_WORLD);
+  for (int i = 0; i < p->n_done; i++) core_commit(p->done[i]->tmp, p->done[i]->final);
+  core_commit(p->sh->tmp, p->sh->final);
+  if (p->world > 1) MPI_Barrier(MPI_COMM_WORLD);
+  if (p->rank == 0) {
+    int ns = 0;
+    char **list = NULL;
+    for (int off = 0; off < total; off += (int)strlen(alln + off) + 1) {
+      list = xrealloc(list, (size_t)(ns + 1) * sizeof(char *));
+      list[ns++] = alln + off;
+    }
+    char *tmp = core_path("%s.tmp-%d", o->out, (int)getpid());
+    hid_t f =
+        h5_create(tmp, "output file", "check that the output directory exists and is writable");
+    core_tempfile_add(tmp);
+    prep_write_metadata(p, f);
+    h5_write_strings(f, "shards", list, ns);
+    for (int k = 0; k < SPLIT_COUNT; k++) {
+      hid_t g = H5Gcreate2(f, ds_split_names[k], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      h5_attr_set_i64(g, "n_sequences", (int64_t)cnt[SPLIT_COUNT + k]);
+      h5_attr_set_i64(g, "n_tokens", (int64_t)cnt[k]);
+      H5Gclose(g);
+    }
+    h5_close_file(f, tmp);
+    core_commit(tmp, o->out);
+    xfree(tmp);
+    xfree(list);
+  }
+  xfree(names);
+  xfree(alln);
+  xfree(lens);
+  xfree(displs);
+}
+
+/* what was written, on stdout */
+static void prep_report(const prep *p, const uint64_t cnt[2 * SPLIT_COUNT]) {
+  const prepare_opts *o = p->o;
+  printf("wrote %s: %s level, vocabulary %lld, train %llu seq / %llu tok, val %llu / %llu, test "
+         "%llu / %llu%s\n",
+         o->out, ds_level_names[o->level], (long long)p->vocab_size, (unsigned long long)cnt[3],
+         (unsigned long long)cnt[0], (unsigned long long)cnt[4], (unsigned long long)cnt[1],
+         (unsigned long long)cnt[5], (unsigned long long)cnt[2],
+         p->sharded ? (p->world > 1 ? " (sharded by rank)" : " (sharded)") : "");
+  if (p->n_cut[0] + p->n_cut[1] > 0)
+    printf("  cut at --max-len %lld: %llu sources, %llu targets (--strict refuses them)\n",
+           (long long)o->max_len, (unsigned long long)p->n_cut[0], (unsigned long long)p->n_cut[1]);
+  if (!o->val_given && p->val > 0)
+    printf("  validation split: --val %g (the default; --val 0 for none)\n", p->val);
+  else if (!o->val_given)
+    printf("  no validation split: the input is small (under %d sequences or %d tokens), so the "
+           "default --val %s was not applied; --val F makes one\n",
+           PREPARE_VAL_MIN_SEQ, PREPARE_VAL_MIN_TOK, PREPARE_VAL_DEFAULT);
+}
+
+void prepare_run(const prepare_opts *o) {
+  h5_init();
+  prep_check_flags(o);
+  prep *p = xcalloc(1, sizeof(prep));
+  p->o = o;
+  p->tok.level = o->level;
+  p->tok.ctx = p;
+  p->tok.on_run = prep_tok_run;
+  p->tok.on_char = prep_tok_char;
+  p->tok.on_word = prep_tok_word;
+  p->tok.on_error = prep_tok_fail;
+  p->mode = o->split_on;
+  p->delimited = p->mode != SEG_NONE;
+  if (o->task != TASK_LM) { /* classify/tag: one sequence per line, no <eos>; condlm: with one */
+    p->mode = SEG_LINE;
+    p->delimited = o->task == TASK_CONDLM || o->task == TASK_SEQ2SEQ;
+  }
+  p->split_key = rng_key(o->seed, RNG_SPLIT, 0, 0, 0);
+  p->side_left = UINT64_MAX;
+  if (!prep_share(p)) {
+    xfree(p);
+    return;
+  }
+  int nf = 0;
+  char **files = prep_inputs(o, &nf);
+  if (o->level == LEVEL_REAL) { /* numbers, not text: prepare_real.c */
+    prep_real_run(o, files, nf);
+    drop_inputs(files, nf);
+    prep_free(p);
+    return;
+  }
+  int npc = 0;
+  prep_piece *pcs = my_pieces(p, files, nf, &npc);
+  prep_count(p, files, pcs, npc);
+  if (p->n_content == 0)
+    recur_fail(nf == 1 ? prep_input_name(files[0]) : o->inputs[0],
+               "give a file with some text in it", "input is empty: no text found");
+  prep_build_vocab(p);
+  prep_build_src_vocab(p);
+  if (task_has_names(o->task) && !p->cond) prep_out_names(p);
+  prep_plan(p);
+  prep_encode(p, files, pcs, npc);
+  xfree(pcs);
+  uint64_t cnt[2 * SPLIT_COUNT] = {0};
+  prep_split_counts(p, cnt);
   if (p->sharded) {
-    /* every rank's shard names, in rank order, to rank 0 */
-    char *names = NULL;
-    int nlen = 0, *lens = NULL, *displs = NULL, total = 0;
-    for (int i = 0; i < p->n_shards; i++) {
-      int l = (int)strlen(p->shard_names[i]) + 1;
-      names = xrealloc(names, (size_t)(nlen + l));
-      memcpy(names + nlen, p->shard_names[i], (size_t)l);
-      nlen += l;
-    }
-    char *alln = NULL;
-    if (p->world > 1) {
-      MPI_Allreduce(MPI_IN_PLACE, cnt, 2 * SPLIT_COUNT, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
-      lens = xmalloc((size_t)p->world * sizeof(int));
-      displs = xmalloc((size_t)p->world * sizeof(int));
-      MPI_Gather(&nlen, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
-      for (int r = 0; r < p->world && p->rank == 0; r++) {
-        displs[r] = total;
-        total += lens[r];
-      }
-      alln = xmalloc((size_t)(total > 0 ? total : 1));
-      MPI_Gatherv(names, nlen, MPI_CHAR, alln, lens, displs, MPI_CHAR, 0, MPI_COMM_WORLD);
-    } else {
-      alln = names;
-      total = nlen;
-      names = NULL;
-    }
-    /* every shard is complete on every rank before any becomes visible */
-    if (p->world > 1) MPI_Barrier(MPI_COMM_WORLD);
-    for (int i = 0; i < p->n_done; i++) core_commit(p->done[i]->tmp, p->done[i]->final);
-    core_commit(p->sh->tmp, p->sh->final);
-    if (p->world > 1) MPI_Barrier(MPI_COMM_WORLD);
-    if (p->rank == 0) {
-      int ns = 0;
-      char **list = NULL;
-      for (int off = 0; off < total; off += (int)strlen(alln + off) + 1) {
-        list = xrealloc(list, (size_t)(ns + 1) * sizeof(char *));
-        list[ns++] = alln + off;
-      }
-      char *tmp = core_path("%s.tmp-%d", o->out, (int)getpid());
-      hid_t f =
-          h5_create(tmp, "output file", "check that the output directory exists and is writable");
-      core_tempfile_add(tmp);
-      prep_write_metadata(p, f);
-      h5_write_strings(f, "shards", list, ns);
-      for (int k = 0; k < SPLIT_COUNT; k++) {
-        hid_t g = H5Gcreate2(f, ds_split_names[k], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        h5_attr_set_i64(g, "n_sequences", (int64_t)cnt[SPLIT_COUNT + k]);
-        h5_attr_set_i64(g, "n_tokens", (int64_t)cnt[k]);
-        H5Gclose(g);
-      }
-      h5_close_file(f, tmp);
-      core_commit(tmp, o->out);
-      xfree(tmp);
-      xfree(list);
-    }
-    xfree(names);
-    xfree(alln);
-    xfree(lens);
-    xfree(displs);
+    prep_commit_shards(p, cnt);
   } else {
     prep_write_metadata(p, p->sh->f);
     h5_close_file(p->sh->f, p->sh->tmp);
     core_commit(p->sh->tmp, o->out);
   }
   drop_inputs(files, nf);
-  if (!o->quiet && p->rank == 0) {
-    printf("wrote %s: %s level, vocabulary %lld, train %llu seq / %llu tok, val %llu / %llu, test "
-           "%llu / %llu%s\n",
-           o->out, ds_level_names[o->level], (long long)p->vocab_size, (unsigned long long)cnt[3],
-           (unsigned long long)cnt[0], (unsigned long long)cnt[4], (unsigned long long)cnt[1],
-           (unsigned long long)cnt[5], (unsigned long long)cnt[2],
-           p->sharded ? (p->world > 1 ? " (sharded by rank)" : " (sharded)") : "");
-    if (p->n_cut[0] + p->n_cut[1] > 0)
-      printf("  cut at --max-len %lld: %llu sources, %llu targets (--strict refuses them)\n",
-             (long long)o->max_len, (unsigned long long)p->n_cut[0],
-             (unsigned long long)p->n_cut[1]);
-    if (!o->val_given && p->val > 0)
-      printf("  validation split: --val %g (the default; --val 0 for none)\n", p->val);
-    else if (!o->val_given)
-      printf("  no validation split: the input is small (under %d sequences or %d tokens), so the "
-             "default --val %s was not applied; --val F makes one\n",
-             PREPARE_VAL_MIN_SEQ, PREPARE_VAL_MIN_TOK, PREPARE_VAL_DEFAULT);
-  }
+  if (!o->quiet && p->rank == 0) prep_report(p, cnt);
   prep_free(p);
 }

@@ -334,34 +334,12 @@ static void init_params(model *m, int n) {
   }
 }
 
-static model *create(const model_config *c, uint64_t seed, int role) {
-  model *m = xcalloc(1, sizeof(model));
-  m->cfg = *c;
-  m->seed = seed;
-  m->role = role;
-  if (role == MODEL_ENCODER) m->cfg.attention = ATTN_NONE; /* the decoder's */
-  const int64_t V = c->vocab, H = c->hidden, E = c->embed, G = cell_gates(c->cell),
-                P = model_state_width(c);
-  /* seq2seq: the encoder may be bidirectional, the decoder never */
-  m->ndir = c->bidirectional && role != MODEL_DECODER ? 2 : 1;
-  m->D = (int)(m->ndir * P);
-  m->Dr = c->readout_hidden > 0 ? c->readout_hidden : m->D;
-  m->O = task_is_lm(c->task) ? c->vocab : c->n_out;
-  if (c->task == TASK_FORECAST) /* the next frame: a mean (and a log-variance) per feature */
-    m->O = c->n_in * (c->loss == LOSS_GAUSSIAN ? 2 : 1), m->cfg.n_out = m->O;
-  if (task_is_lm(c->task)) m->cfg.n_out = c->vocab;
-  const int cond = c->task == TASK_CONDLM, S = c->cell == CELL_LSTM ? 2 : 1;
-  /* layer 0's input: the embedding, and --cond-input's label or --input-feed's h~ */
-  const int64_t C = c->cond_dim, E0 = E + (cond && c->cond_input ? C : 0) +
-                                      (role == MODEL_DECODER && c->input_feed ? m->D : 0);
-  /* layout in the order backward finishes: decoder, top layer ... layer 0, embedding */
-  int64_t off = 0;
-  const int adaptive = c->softmax == SOFTMAX_ADAPTIVE;
-  /* the readout: "decoder." (seq2seq: "decoder.out.") */
-  const char *ro = role == MODEL_DECODER ? "out." : "decoder.";
+/* The readout's tensors, "decoder." (seq2seq: "decoder.out."): adaptive head and clusters, or
+ * weight (unless tied), bias and the MLP readout's hidden layer. Returns the next offset. */
+static int64_t layout_readout(model *m, const model_config *c, int64_t off) {
+  const char *ro = m->role == MODEL_DECODER ? "out." : "decoder.";
   char nm[48];
-  if (role == MODEL_ENCODER) {
-  } else if (adaptive) { /* PyTorch AdaptiveLogSoftmaxWithLoss(D, V, cutoffs, div_value) */
+  if (c->softmax == SOFTMAX_ADAPTIVE) { /* AdaptiveLogSoftmaxWithLoss(D, V, cutoffs, div_value) */
     m->n_clusters = c->n_cutoffs;
     m->HS = c->cutoffs[0] + c->n_cutoffs;
     snprintf(nm, sizeof nm, "%shead.weight", ro);
@@ -376,34 +354,43 @@ static model *create(const model_config *c, uint64_t seed, int role) {
       snprintf(nm, sizeof nm, "%stail.%d.1.weight", ro, k);
       off = add_tensor(m, nm, 2, K->osz, K->hsz, off);
     }
-  } else {
-    if (!c->tie_weights) { /* tied: the readout uses embedding.weight (V x E, E = D) */
-      snprintf(nm, sizeof nm, "%sweight", ro);
-      off = add_tensor(m, nm, 2, m->O, m->Dr, off);
-    }
-    snprintf(nm, sizeof nm, "%sbias", ro);
-    off = add_tensor(m, nm, 1, m->O, 1, off);
-    if (c->readout_hidden > 0) { /* its gradient is final after the readout's */
-      snprintf(nm, sizeof nm, "%shidden.weight", ro);
-      off = add_tensor(m, nm, 2, c->readout_hidden, m->D, off);
-      snprintf(nm, sizeof nm, "%shidden.bias", ro);
-      off = add_tensor(m, nm, 1, c->readout_hidden, 1, off);
-    }
+    return off;
   }
-  if (role == MODEL_DECODER) { /* attention (its gradient is final after the readout's) */
-    const int64_t D = m->D, De = (c->bidirectional ? 2 : 1) * P; /* the encoder's outputs */
-    if (c->attention == ATTN_GENERAL)
-      off = add_tensor(m, "attention.linear_in.weight", 2, De, D, off);
-    if (c->attention == ATTN_CONCAT) {
-      off = add_tensor(m, "attention.linear_query.weight", 2, D, D, off);
-      off = add_tensor(m, "attention.linear_query.bias", 1, D, 1, off);
-      off = add_tensor(m, "attention.linear_context.weight", 2, D, De, off);
-      off = add_tensor(m, "attention.v.weight", 2, 1, D, off);
-    }
-    if (c->attention != ATTN_NONE)
-      off = add_tensor(m, "attention.linear_out.weight", 2, D, De + D, off);
+  if (!c->tie_weights) { /* tied: the readout uses embedding.weight (V x E, E = D) */
+    snprintf(nm, sizeof nm, "%sweight", ro);
+    off = add_tensor(m, nm, 2, m->O, m->Dr, off);
   }
-  m->n_dec = m->n_tensors; /* the readout and the attention */
+  snprintf(nm, sizeof nm, "%sbias", ro);
+  off = add_tensor(m, nm, 1, m->O, 1, off);
+  if (c->readout_hidden > 0) { /* its gradient is final after the readout's */
+    snprintf(nm, sizeof nm, "%shidden.weight", ro);
+    off = add_tensor(m, nm, 2, c->readout_hidden, m->D, off);
+    snprintf(nm, sizeof nm, "%shidden.bias", ro);
+    off = add_tensor(m, nm, 1, c->readout_hidden, 1, off);
+  }
+  return off;
+}
+
+/* seq2seq's decoder: the attention (its gradient is final after the readout's) */
+static int64_t layout_attention(model *m, const model_config *c, int64_t off) {
+  const int64_t D = m->D, De = (c->bidirectional ? 2 : 1) * model_state_width(c); /* encoder's */
+  if (c->attention == ATTN_GENERAL)
+    off = add_tensor(m, "attention.linear_in.weight", 2, De, D, off);
+  if (c->attention == ATTN_CONCAT) {
+    off = add_tensor(m, "attention.linear_query.weight", 2, D, D, off);
+    off = add_tensor(m, "attention.linear_query.bias", 1, D, 1, off);
+    off = add_tensor(m, "attention.linear_context.weight", 2, D, De, off);
+    off = add_tensor(m, "attention.v.weight", 2, 1, D, off);
+  }
+  if (c->attention != ATTN_NONE)
+    off = add_tensor(m, "attention.linear_out.weight", 2, D, De + D, off);
+  return off;
+}
+
+/* the recurrent stack, top layer first (layer 0 reads E0 wide inputs), as PyTorch names it */
+static int64_t layout_stack(model *m, const model_config *c, int64_t E0, int64_t off) {
+  const int64_t H = c->hidden, G = cell_gates(c->cell), P = model_state_width(c);
+  char nm[48];
   for (int l = c->layers - 1; l >= 0; l--)
     for (int d = 0; d < m->ndir; d++) {
       int64_t in = l == 0 ? E0 : m->D;
@@ -420,7 +407,21 @@ static model *create(const model_config *c, uint64_t seed, int role) {
         snprintf(nm, sizeof nm, "rnn.weight_hr_l%d%s", l, sfx);
         off = add_tensor(m, nm, 2, P, H, off);
       }
+      layer_view *L = &m->layer[l][d];
+      L->cell = c->cell;
+      L->H = (int)H;
+      L->P = (int)P;
+      L->G = (int)G;
+      L->in = (int)in;
     }
+  return off;
+}
+
+/* below the stack: the embedding or the input layer, seq2seq's bridge, condlm's condition (its
+ * gradient is final last) */
+static int64_t layout_inputs(model *m, const model_config *c, int64_t off) {
+  const int64_t H = c->hidden, E = c->embed, C = c->cond_dim, S = c->cell == CELL_LSTM ? 2 : 1;
+  char nm[48];
   if (c->n_in > 0) {        /* nn.Linear(n_in, E) */
     if (c->in_hidden > 0) { /* --encoder-hidden: Sequential(Linear, Tanh, Linear) */
       off = add_tensor(m, "input.0.weight", 2, c->in_hidden, c->n_in, off);
@@ -432,9 +433,9 @@ static model *create(const model_config *c, uint64_t seed, int role) {
       off = add_tensor(m, "input.bias", 1, E, 1, off);
     }
   } else {
-    off = add_tensor(m, "embedding.weight", 2, V, E, off);
+    off = add_tensor(m, "embedding.weight", 2, c->vocab, E, off);
   }
-  if (role == MODEL_DECODER && c->bidirectional) /* bridge: both directions' final states -> one */
+  if (m->role == MODEL_DECODER && c->bidirectional) /* both directions' final states -> one */
     for (int l = 0; l < c->layers; l++)
       for (int s = 0; s < S; s++) {
         snprintf(nm, sizeof nm, "bridge.%c_l%d.weight", s ? 'c' : 'h', l);
@@ -442,7 +443,7 @@ static model *create(const model_config *c, uint64_t seed, int role) {
         snprintf(nm, sizeof nm, "bridge.%c_l%d.bias", s ? 'c' : 'h', l);
         off = add_tensor(m, nm, 1, H, 1, off);
       }
-  if (cond) { /* the condition: its gradient is final last */
+  if (c->task == TASK_CONDLM) {
     if (c->cond_in == 0) off = add_tensor(m, "cond.embedding.weight", 2, c->n_cond, C, off);
     for (int l = 0; l < c->layers; l++) {
       snprintf(nm, sizeof nm, "cond.init_l%d.weight", l);
@@ -451,36 +452,59 @@ static model *create(const model_config *c, uint64_t seed, int role) {
       off = add_tensor(m, nm, 1, S * H, 1, off);
     }
   }
-  const int n_own = m->n_tensors;
-  int64_t own = off;
-  if (role == MODEL_DECODER) { /* the encoder's tensors follow, with their names */
-    model_config ec = *c;      /* the encoder reads the sources' vocabulary */
-    if (c->src_vocab > 0) ec.vocab = c->src_vocab;
-    ec.input_feed = 0;
-    if (c->cond_in > 0) ec.n_in = c->cond_in, ec.cond_in = 0; /* frames: the input layer */
-    m->enc = create(&ec, rng_key(seed, RNG_INIT, 0xE5C, 0, 0), MODEL_ENCODER);
-    for (int i = 0; i < m->enc->n_tensors; i++) {
-      RECUR_ASSERT(m->n_tensors < MODEL_MAX_TENSORS);
-      model_tensor *t = &m->tensors[m->n_tensors++];
-      *t = m->enc->tensors[i];
-      t->offset += own;
-    }
-    off += m->enc->n_params;
+  return off;
+}
+
+static model *create(const model_config *c, uint64_t seed, int role);
+
+/* seq2seq's decoder: the encoder (names under encoder., its own vocabulary and inputs), its tensors
+ * listed after the decoder's own from offset own on. Returns the next offset. */
+static int64_t layout_encoder(model *m, const model_config *c, uint64_t seed, int64_t own) {
+  model_config ec = *c; /* the encoder reads the sources' vocabulary */
+  if (c->src_vocab > 0) ec.vocab = c->src_vocab;
+  ec.input_feed = 0;
+  if (c->cond_in > 0) ec.n_in = c->cond_in, ec.cond_in = 0; /* frames: the input layer */
+  m->enc = create(&ec, rng_key(seed, RNG_INIT, 0xE5C, 0, 0), MODEL_ENCODER);
+  for (int i = 0; i < m->enc->n_tensors; i++) {
+    RECUR_ASSERT(m->n_tensors < MODEL_MAX_TENSORS);
+    model_tensor *t = &m->tensors[m->n_tensors++];
+    *t = m->enc->tensors[i];
+    t->offset += own;
   }
+  return own + m->enc->n_params;
+}
+
+static model *create(const model_config *c, uint64_t seed, int role) {
+  model *m = xcalloc(1, sizeof(model));
+  m->cfg = *c;
+  m->seed = seed;
+  m->role = role;
+  if (role == MODEL_ENCODER) m->cfg.attention = ATTN_NONE; /* the decoder's */
+  /* seq2seq: the encoder may be bidirectional, the decoder never */
+  m->ndir = c->bidirectional && role != MODEL_DECODER ? 2 : 1;
+  m->D = (int)(m->ndir * model_state_width(c));
+  m->Dr = c->readout_hidden > 0 ? c->readout_hidden : m->D;
+  m->O = task_is_lm(c->task) ? c->vocab : c->n_out;
+  if (c->task == TASK_FORECAST) /* the next frame: a mean (and a log-variance) per feature */
+    m->O = c->n_in * (c->loss == LOSS_GAUSSIAN ? 2 : 1), m->cfg.n_out = m->O;
+  if (task_is_lm(c->task)) m->cfg.n_out = c->vocab;
+  /* layer 0's input: the embedding, and --cond-input's label or --input-feed's h~ */
+  const int64_t E0 = c->embed + (c->task == TASK_CONDLM && c->cond_input ? c->cond_dim : 0) +
+                     (role == MODEL_DECODER && c->input_feed ? m->D : 0);
+  /* layout in the order backward finishes: readout, attention, top layer ... layer 0, inputs */
+  int64_t off = role == MODEL_ENCODER ? 0 : layout_readout(m, c, 0);
+  if (role == MODEL_DECODER) off = layout_attention(m, c, off);
+  m->n_dec = m->n_tensors; /* the readout and the attention */
+  off = layout_stack(m, c, E0, off);
+  off = layout_inputs(m, c, off);
+  const int n_own = m->n_tensors;
+  const int64_t own = off;
+  if (role == MODEL_DECODER) off = layout_encoder(m, c, seed, own);
   m->n_params = off;
   m->params = xcalloc((size_t)off, sizeof(float));
   m->grads = xcalloc((size_t)off, sizeof(float));
-  for (int l = c->layers - 1; l >= 0; l--)
-    for (int d = 0; d < m->ndir; d++) {
-      layer_view *L = &m->layer[l][d];
-      L->cell = c->cell;
-      L->H = (int)H;
-      L->P = (int)P;
-      L->G = (int)G;
-      L->in = (int)(l == 0 ? E0 : m->D);
-    }
   bind(m);
-  m->emb_marks = xcalloc((size_t)(V > 0 ? V : 1), 1);
+  m->emb_marks = xcalloc((size_t)(c->vocab > 0 ? c->vocab : 1), 1);
   init_params(m, n_own);
   if (m->enc) { /* the encoder works in this buffer from now on */
     model *e = m->enc;

@@ -311,56 +311,40 @@ static void diag_record(model *m, const batch *b, int l, const float *dH) {
     }
 }
 
-void model_backward(model *m, const batch *b, float scale) {
-  const int64_t N = b->s.N, H = model_state_width(&m->cfg), E = m->cfg.embed, D = m->D, O = m->O,
-                B = b->s.B;
-  const int L = m->cfg.layers;
-  if (N == 0) return;
-  const int drop = m->fwd_train && reg_between_p(m) > 0, cls = m->cfg.task == TASK_CLASSIFY;
-  const int64_t R = cls ? B : N;
-  const int32_t *tgt = cls ? b->label : b->tgt;
+/* The gradient of the loss at the readout's outputs into m->probs (R rows: dl = scale (p - onehot),
+ * zero where no target, or with `last` outside each sequence's last step), the readout's weight
+ * gradients, and the gradient of its input into dF (R, D); an encoder's instead: the attention's
+ * gradient of its outputs, or zeros. */
+static void backward_readout(model *m, const batch *b, float scale, const float *F, int64_t R,
+                             const int32_t *tgt, const unsigned char *last, float *dF) {
+  const int64_t O = m->O, D = m->D, Dr = m->Dr, N = b->s.N;
   float *dl = m->probs;
-  /* gradient flow diagnostics: only the loss at each sequence's last step (classify has no other)
-   */
-  unsigned char *last = NULL;
-  if (m->diag && !cls) {
-    last = xcalloc((size_t)N, 1);
-    for (int64_t j = 0; j < B; j++)
-      if (b->len[j] > 0) last[b->off[b->len[j] - 1] + j] = 1;
-  }
-  const float *top = layer_out(m, L - 1); /* no dropout after the last layer */
-  const float *F = cls ? m->feat : m->cfg.attention != ATTN_NONE ? model_attn_out(m) : top;
-  layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
-  const int adaptive = m->cfg.softmax == SOFTMAX_ADAPTIVE, enc = m->role == MODEL_ENCODER;
-  if (enc) { /* the attention's gradient of its outputs (or none), and its final states' */
+  if (m->role == MODEL_ENCODER) {
     if (m->s2s_dtop)
       memcpy(m->dA, m->s2s_dtop, (size_t)(N * D) * sizeof(float));
     else
       memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
-  } else if (adaptive) {
-    asm_backward(m, F, tgt, R, scale, last, m->dA);
-  } else {
-    if (m->cfg.task == TASK_FORECAST) forecast_grad(m, b, R, scale, dl, last);
-    for (int64_t r = 0; r < R && m->cfg.task != TASK_FORECAST; r++) {
-      float *d = dl + r * O;
-      if (tgt[r] < 0 || (last && !last[r])) {
-        memset(d, 0, (size_t)O * sizeof(float));
-        continue;
-      }
-      d[tgt[r]] -= 1.0f;
-      for (int64_t v = 0; v < O; v++) d[v] *= scale;
-    }
-    const int64_t Dr = m->Dr;
-    const float *Fr = m->cfg.readout_hidden > 0 ? m->rz : F; /* the readout's input */
-    gemm(1, 0, (int)O, (int)Dr, (int)R, dl, (int)O, Fr, (int)Dr, 1.0f, m->gdec_w, (int)Dr);
-    cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)O, 1.0f, dl, (int)O, m->scratch.ones, 1,
-                1.0f, m->gdec_b, 1);
+    return;
   }
-  xfree(last);
-  /* the gradient of the readout's input (R, D): through the MLP readout when there is one */
-  float *dF = cls ? m->dB : m->dA;
-  if (!adaptive && !enc && m->cfg.readout_hidden > 0) {
-    const int64_t Dr = m->Dr;
+  if (m->cfg.softmax == SOFTMAX_ADAPTIVE) {
+    asm_backward(m, F, tgt, R, scale, last, m->dA);
+    return;
+  }
+  if (m->cfg.task == TASK_FORECAST) forecast_grad(m, b, R, scale, dl, last);
+  for (int64_t r = 0; r < R && m->cfg.task != TASK_FORECAST; r++) {
+    float *d = dl + r * O;
+    if (tgt[r] < 0 || (last && !last[r])) {
+      memset(d, 0, (size_t)O * sizeof(float));
+      continue;
+    }
+    d[tgt[r]] -= 1.0f;
+    for (int64_t v = 0; v < O; v++) d[v] *= scale;
+  }
+  const float *Fr = m->cfg.readout_hidden > 0 ? m->rz : F; /* the readout's input */
+  gemm(1, 0, (int)O, (int)Dr, (int)R, dl, (int)O, Fr, (int)Dr, 1.0f, m->gdec_w, (int)Dr);
+  cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)O, 1.0f, dl, (int)O, m->scratch.ones, 1, 1.0f,
+              m->gdec_b, 1);
+  if (m->cfg.readout_hidden > 0) { /* through the MLP readout */
     float *dz = m->rdz;
     gemm(0, 0, (int)R, (int)Dr, (int)O, dl, (int)O, m->dec_w, (int)Dr, 0.0f, dz, (int)Dr);
     for (int64_t i = 0; i < R * Dr; i++) dz[i] *= 1.0f - m->rz[i] * m->rz[i];
@@ -368,99 +352,86 @@ void model_backward(model *m, const batch *b, float scale) {
     cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)Dr, 1.0f, dz, (int)Dr, m->scratch.ones, 1,
                 1.0f, m->grh_b, 1);
     gemm(0, 0, (int)R, (int)D, (int)Dr, dz, (int)Dr, m->rh_w, (int)D, 0.0f, dF, (int)D);
-  } else if (!adaptive && !enc) {
+  } else {
     gemm(0, 0, (int)R, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, dF, (int)D);
   }
-  if (cls) { /* gradient of the pooled features back to the rows they came from */
-    memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
-    for (int64_t r = 0; r < B; r++) {
-      if (b->len[r] == 0) continue;
-      const float *g = dF + r * D;
-      if (m->cfg.pool == POOL_MEAN) {
-        for (int t = 0; t < b->len[r]; t++)
-          for (int64_t j = 0; j < D; j++) m->dA[(b->off[t] + r) * D + j] += g[j] / (float)b->len[r];
-      } else {
-        float *d = m->dA + (b->off[b->len[r] - 1] + r) * D;
-        for (int64_t j = 0; j < H; j++) d[j] += g[j];
-        if (m->ndir == 2)
-          for (int64_t j = H; j < D; j++) m->dA[r * D + j] += g[j];
-      }
-    }
-  }
-  if (m->cfg.attention != ATTN_NONE && !m->cfg.input_feed) { /* dA: of h~; through the attention */
-    model_attn_backward(m, b, top, m->dA, m->dB);
-    float *t = m->dA;
-    m->dA = m->dB;
-    m->dB = t;
-  }
-  /* tensors after the decoder (its weight, unless tied, and bias): 4 per layer and direction, top
-   * layer first */
-  int ti = m->n_dec;
-  const int per_layer = (m->cfg.proj > 0 ? 5 : 4) * m->ndir; /* tensors of a layer */
-  /* (--input-feed: the attention's gradients are still to come, step by step: the last call says
-   * it all) */
-  if (m->grad_ready && !m->cfg.input_feed) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
-  const int cond = m->cond_made, E0 = m->layer[0][0].in;
-  float *dh0 = NULL, *dc0 = NULL;
-  if (m->cfg.task == TASK_CONDLM) memset(m->cd, 0, (size_t)(B * m->cfg.cond_dim) * sizeof(float));
-  if (cond) {
-    dh0 = xmalloc((size_t)(B * H) * sizeof(float));
-    dc0 = xcalloc((size_t)(B * H), sizeof(float));
-  }
-  if (m->cfg.input_feed) s2s_feed_backward(m, b); /* (instead of the layers below) */
-  for (int l = L - 1; l >= 0 && !m->cfg.input_feed; l--) {
-    const float *X = model_layer_in(m, l);
-    const int in = m->layer[l][0].in;
-    if (m->ndir == 1) {
-      m->scratch.dh0 = dh0;
-      m->scratch.dc0 = dc0;
-      if (m->s2s_made) { /* the gradients of the states the encoder made */
-        m->scratch.dh0 = m->s2s_dh + l * B * H;
-        m->scratch.dc0 = m->s2s_dc + l * B * m->cfg.hidden;
-      }
-      if (enc) { /* the gradients of the final states the decoder started from */
-        m->scratch.dhT = m->s2s_dh + l * B * H;
-        m->scratch.dcT = m->cfg.cell == CELL_LSTM ? m->s2s_dc + l * B * m->cfg.hidden : NULL;
-      }
-      layer_backward(reg_view(m, l, 0), &m->acts[l][0], X, &b->s, m->dA, m->dB, &m->scratch);
-      m->scratch.dh0 = m->scratch.dc0 = NULL;
-      m->scratch.dhT = m->scratch.dcT = NULL;
-      if (cond) cond_backward(m, b, l, dh0, dc0);
-      if (m->diag) diag_record(m, b, l, m->dA);
+}
+
+/* classify: the gradient of the pooled features dF (B, D) back to the rows they came from (dA) */
+static void backward_pool(model *m, const batch *b, const float *dF) {
+  const int64_t N = b->s.N, D = m->D, H = model_state_width(&m->cfg);
+  memset(m->dA, 0, (size_t)(N * D) * sizeof(float));
+  for (int64_t r = 0; r < b->s.B; r++) {
+    if (b->len[r] == 0) continue;
+    const float *g = dF + r * D;
+    if (m->cfg.pool == POOL_MEAN) {
+      for (int t = 0; t < b->len[r]; t++)
+        for (int64_t j = 0; j < D; j++) m->dA[(b->off[t] + r) * D + j] += g[j] / (float)b->len[r];
     } else {
-      for (int64_t r = 0; r < N; r++) {
-        memcpy(m->dh[0] + r * H, m->dA + r * D, (size_t)H * sizeof(float));
-        memcpy(m->dh[1] + m->perm[r] * H, m->dA + r * D + H, (size_t)H * sizeof(float));
-      }
-      if (enc) { /* each direction's final state started the decoder (through the bridge) */
-        m->scratch.dhT = m->s2s_dh + l * B * H;
-        m->scratch.dcT = m->cfg.cell == CELL_LSTM ? m->s2s_dc + l * B * m->cfg.hidden : NULL;
-      }
-      layer_backward(reg_view(m, l, 0), &m->acts[l][0], X, &b->s, m->dh[0], m->dB, &m->scratch);
-      if (m->diag) diag_record(m, b, l, m->dh[0]);
-      permute_rows(m->xr, X, m->perm, N, in);
-      if (enc) {
-        m->scratch.dhT = m->s2s_dhr + l * B * H;
-        m->scratch.dcT = m->cfg.cell == CELL_LSTM ? m->s2s_dcr + l * B * m->cfg.hidden : NULL;
-      }
-      layer_backward(reg_view(m, l, 1), &m->acts[l][1], m->xr, &b->s, m->dh[1], m->dxr,
-                     &m->scratch);
-      m->scratch.dhT = m->scratch.dcT = NULL;
-      for (int64_t r = 0; r < N; r++) {
-        const float *s = m->dxr + m->perm[r] * in;
-        float *d = m->dB + r * in;
-        for (int j = 0; j < in; j++) d[j] += s[j];
-      }
+      float *d = m->dA + (b->off[b->len[r] - 1] + r) * D;
+      for (int64_t j = 0; j < H; j++) d[j] += g[j];
+      if (m->ndir == 2)
+        for (int64_t j = H; j < D; j++) m->dA[r * D + j] += g[j];
     }
-    if (m->fwd_train && m->cfg.weight_drop > 0)
-      for (int d = 0; d < m->ndir; d++) reg_wd_fold(m, l, d);
-    if (l > 0 && drop) reg_dropout_apply(m, b, l - 1, m->fwd_step, m->dB, m->dB, (int)D);
-    float *t = m->dA;
-    m->dA = m->dB;
-    m->dB = t;
-    ti += per_layer;
-    if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   }
+}
+
+/* Layer l's backward, both directions: the gradient of its outputs in dA, of its inputs into dB;
+ * the initial states' gradients into dh0/dc0 (condlm) or the encoder's (seq2seq). */
+static void backward_layer(model *m, const batch *b, int l, float *dh0, float *dc0) {
+  const int64_t N = b->s.N, H = model_state_width(&m->cfg), D = m->D, B = b->s.B,
+                HC = m->cfg.hidden;
+  const int enc = m->role == MODEL_ENCODER, lstm = m->cfg.cell == CELL_LSTM;
+  const float *X = model_layer_in(m, l);
+  const int in = m->layer[l][0].in;
+  if (m->ndir == 1) {
+    m->scratch.dh0 = dh0;
+    m->scratch.dc0 = dc0;
+    if (m->s2s_made) { /* the gradients of the states the encoder made */
+      m->scratch.dh0 = m->s2s_dh + l * B * H;
+      m->scratch.dc0 = m->s2s_dc + l * B * HC;
+    }
+    if (enc) { /* the gradients of the final states the decoder started from */
+      m->scratch.dhT = m->s2s_dh + l * B * H;
+      m->scratch.dcT = lstm ? m->s2s_dc + l * B * HC : NULL;
+    }
+    layer_backward(reg_view(m, l, 0), &m->acts[l][0], X, &b->s, m->dA, m->dB, &m->scratch);
+    m->scratch.dh0 = m->scratch.dc0 = NULL;
+    m->scratch.dhT = m->scratch.dcT = NULL;
+    if (m->cond_made) cond_backward(m, b, l, dh0, dc0);
+    if (m->diag) diag_record(m, b, l, m->dA);
+    return;
+  }
+  for (int64_t r = 0; r < N; r++) {
+    memcpy(m->dh[0] + r * H, m->dA + r * D, (size_t)H * sizeof(float));
+    memcpy(m->dh[1] + m->perm[r] * H, m->dA + r * D + H, (size_t)H * sizeof(float));
+  }
+  if (enc) { /* each direction's final state started the decoder (through the bridge) */
+    m->scratch.dhT = m->s2s_dh + l * B * H;
+    m->scratch.dcT = lstm ? m->s2s_dc + l * B * HC : NULL;
+  }
+  layer_backward(reg_view(m, l, 0), &m->acts[l][0], X, &b->s, m->dh[0], m->dB, &m->scratch);
+  if (m->diag) diag_record(m, b, l, m->dh[0]);
+  permute_rows(m->xr, X, m->perm, N, in);
+  if (enc) {
+    m->scratch.dhT = m->s2s_dhr + l * B * H;
+    m->scratch.dcT = lstm ? m->s2s_dcr + l * B * HC : NULL;
+  }
+  layer_backward(reg_view(m, l, 1), &m->acts[l][1], m->xr, &b->s, m->dh[1], m->dxr, &m->scratch);
+  m->scratch.dhT = m->scratch.dcT = NULL;
+  for (int64_t r = 0; r < N; r++) {
+    const float *s = m->dxr + m->perm[r] * in;
+    float *d = m->dB + r * in;
+    for (int j = 0; j < in; j++) d[j] += s[j];
+  }
+}
+
+/* Below the stack, from the gradient of layer 0's inputs dA (N, E0): the input layer (and its
+ * MLP), or the embedding rows the batch used (marked); condlm's --cond-input share and label
+ * embeddings. */
+static void backward_inputs(model *m, const batch *b) {
+  const int64_t N = b->s.N, E = m->cfg.embed, B = b->s.B;
+  const int E0 = m->layer[0][0].in;
   if (m->cfg.n_in > 0) { /* the input layer: dW_in += dX0^T xn, db_in += sum of dX0 */
     const int64_t Din = m->cfg.n_in;
     const int64_t Nh = m->cfg.in_hidden;
@@ -502,6 +473,61 @@ void model_backward(model *m, const batch *b, float scale) {
       for (int64_t j = 0; j < C; j++) g[j] += m->cd[r * C + j];
     }
   }
+}
+
+static void swap_grads(model *m) {
+  float *t = m->dA;
+  m->dA = m->dB;
+  m->dB = t;
+}
+
+void model_backward(model *m, const batch *b, float scale) {
+  const int64_t N = b->s.N, H = model_state_width(&m->cfg), D = m->D, B = b->s.B;
+  const int L = m->cfg.layers;
+  if (N == 0) return;
+  const int drop = m->fwd_train && reg_between_p(m) > 0, cls = m->cfg.task == TASK_CLASSIFY;
+  const int64_t R = cls ? B : N;
+  /* gradient flow diagnostics: only the loss at each sequence's last step (classify has no other)
+   */
+  unsigned char *last = NULL;
+  if (m->diag && !cls) {
+    last = xcalloc((size_t)N, 1);
+    for (int64_t j = 0; j < B; j++)
+      if (b->len[j] > 0) last[b->off[b->len[j] - 1] + j] = 1;
+  }
+  const float *top = layer_out(m, L - 1); /* no dropout after the last layer */
+  const float *F = cls ? m->feat : m->cfg.attention != ATTN_NONE ? model_attn_out(m) : top;
+  layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
+  /* the gradient of the readout's input (R, D); classify's then goes back through the pooling */
+  backward_readout(m, b, scale, F, R, cls ? b->label : b->tgt, last, cls ? m->dB : m->dA);
+  xfree(last);
+  if (cls) backward_pool(m, b, m->dB);
+  if (m->cfg.attention != ATTN_NONE && !m->cfg.input_feed) { /* dA: of h~; through the attention */
+    model_attn_backward(m, b, top, m->dA, m->dB);
+    swap_grads(m);
+  }
+  /* tensors after the readout and attention: per_layer per layer, top layer first (--input-feed:
+   * the attention's gradients are still to come, step by step: the last call says it all) */
+  int ti = m->n_dec;
+  const int per_layer = (m->cfg.proj > 0 ? 5 : 4) * m->ndir;
+  if (m->grad_ready && !m->cfg.input_feed) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
+  float *dh0 = NULL, *dc0 = NULL;
+  if (m->cfg.task == TASK_CONDLM) memset(m->cd, 0, (size_t)(B * m->cfg.cond_dim) * sizeof(float));
+  if (m->cond_made) {
+    dh0 = xmalloc((size_t)(B * H) * sizeof(float));
+    dc0 = xcalloc((size_t)(B * H), sizeof(float));
+  }
+  if (m->cfg.input_feed) s2s_feed_backward(m, b); /* (instead of the layers below) */
+  for (int l = L - 1; l >= 0 && !m->cfg.input_feed; l--) {
+    backward_layer(m, b, l, dh0, dc0);
+    if (m->fwd_train && m->cfg.weight_drop > 0)
+      for (int d = 0; d < m->ndir; d++) reg_wd_fold(m, l, d);
+    if (l > 0 && drop) reg_dropout_apply(m, b, l - 1, m->fwd_step, m->dB, m->dB, (int)D);
+    swap_grads(m);
+    ti += per_layer;
+    if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
+  }
+  backward_inputs(m, b);
   xfree(dh0);
   xfree(dc0);
   if (m->s2s_made) s2s_backward(m, b, scale);
