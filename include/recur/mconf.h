@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "recur/model.h"
+#include "recur/opts.h"
 
 typedef enum {
   MCONF_INT,    /* int, in [lo, hi]; an i64 attribute */
@@ -53,6 +54,9 @@ extern const int mconf_n;
 
 /* Whether row d is part of configuration c (its task, its cell and its condition). */
 int mconf_applies(const mconf_def *d, const model_config *c);
+/* Row d as an option of a command's table: its field at base + the row's offset (base: where the
+ * model_config lies in the command's options struct), named name in messages. */
+opt_def mconf_opt(const mconf_def *d, size_t base, const char *name);
 /* Row d's value in c as canonical text ("0.3", "lstm", "2000,10000") into buf. */
 void mconf_format(const mconf_def *d, const model_config *c, char *buf, size_t cap);
 /* Set row d's value in c from text. Returns 0, or -1 with the bound or choices broken in err. */

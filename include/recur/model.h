@@ -37,7 +37,7 @@ typedef struct {
   float dropout; /* between layers, as torch.nn.LSTM */
   enum model_task task;
   int bidirectional;
-  int n_out;            /* readout classes: labels (classify), tags (tag); 0 = vocab (lm) */
+  int n_out; /* readout classes: labels (classify), tags (tag); lm, forecast: model_config_derive */
   enum model_pool pool; /* classify */
   int n_cond;           /* condlm: labels conditioning the text */
   int cond_dim;         /* condlm: width of a label's embedding */
@@ -204,6 +204,10 @@ static inline int model_state_width(const model_config *c) {
   return c->proj > 0 ? c->proj : c->hidden;
 }
 
+/* Fill what a configuration derives from the rest: n_out, the readout's width (lm, condlm,
+ * seq2seq: the vocabulary; forecast: a mean, and with --loss gaussian a log-variance, per
+ * feature). model_create's model holds it so. */
+void model_config_derive(model_config *c);
 /* Validate a configuration; on error ends the process naming the flag. */
 void model_config_check(const model_config *c);
 /* seq2seq: encode b->src and leave the decoder's initial states (L, B, H), in b's row order, in

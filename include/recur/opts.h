@@ -63,8 +63,6 @@ int opts_find(const opt_table *t, const char *flag);
 /* The index of the option that sets the field at offset (OPT_FIELD's first half): options are
  * reached by their field's compile-time name, never by a flag's text. Asserts that one does. */
 int opts_at(const opt_table *t, size_t offset);
-/* Whether option i holds its default value in o. */
-int opts_is_default(const opt_table *t, int i, const void *o);
 /* The canonical text of option i's value ("0.002", "lstm", a path of any length), malloc'd. */
 char *opts_value(const opt_table *t, int i, const void *o);
 /* Option i of dst = that of src (a string is copied, dst's old one freed). */

@@ -193,24 +193,6 @@ char *opts_value(const opt_table *t, int i, const void *o) {
   return xstrdup(buf);
 }
 
-int opts_is_default(const opt_table *t, int i, const void *o) {
-  const opt_def *d = &t->defs[i];
-  char *v = opts_value(t, i, o);
-  int same = !strcmp(v, d->def ? d->def : "");
-  if (!same && d->def && d->def[0] && d->type != OPT_STR) { /* "1e-8" against "1e-08" */
-    char err[256];
-    void *tmp = xcalloc(1, d->offset + d->size);
-    if (opts_set(t, i, tmp, d->def, err, sizeof err) == 0) {
-      char *dv = opts_value(t, i, tmp);
-      same = !strcmp(v, dv);
-      xfree(dv);
-    }
-    xfree(tmp);
-  }
-  xfree(v);
-  return same;
-}
-
 void opts_copy(const opt_table *t, int i, void *dst, const void *src) {
   const opt_def *d = &t->defs[i];
   if (d->type == OPT_STR) {

@@ -121,9 +121,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_str(f, "format", MODEL_FORMAT);
   h5_attr_set_str(f, "recur_version", recur_version()); /* the writer */
   h5_attr_set_i64(f, "version", MODEL_VERSION);
-  model_config cw = *c;
-  cw.n_out = m->O; /* the readout's width, as PyTorch's decoder.weight has it */
-  write_config(f, &cw);
+  write_config(f, c); /* n_out: the readout's width, as PyTorch's decoder.weight has it */
   h5_attr_set_str(f, "torch_mode", cell_torch_mode(c->cell));
   if (c->n_in > 0) /* the inputs' features and the statistics that normalise them */
     save_stats(f, "input", "feature_names", v->feature_names, c->n_in, m->in_mean, m->in_std);

@@ -2,7 +2,6 @@
  * of model.h5's attributes, and a row's condition (`when`) reads only rows above it. */
 #include "recur/mconf.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,91 +122,34 @@ int mconf_applies(const mconf_def *d, const model_config *c) {
   return (d->tasks & (1u << c->task)) && (d->cells & (1u << c->cell)) && (!d->when || d->when(c));
 }
 
-void mconf_format(const mconf_def *d, const model_config *c, char *buf, size_t cap) {
-  const void *p = cfield(d, c);
-  switch (d->type) {
-  case MCONF_INT:
-  case MCONF_SWITCH: snprintf(buf, cap, "%d", *(const int *)p); break;
-  case MCONF_REAL: /* the shortest text that reads back as the same float */
-    for (int prec = 1; prec <= 9; prec++) {
-      snprintf(buf, cap, "%.*g", prec, (double)*(const float *)p);
-      if ((float)strtod(buf, NULL) == *(const float *)p) break;
-    }
-    break;
-  case MCONF_CHOICE: {
-    const int v = *(const int *)p;
-    int n = 0;
-    while (d->choices[n]) n++;
-    snprintf(buf, cap, "%s", v >= 0 && v < n ? d->choices[v] : "?");
-    break;
-  }
-  case MCONF_INTS: {
-    size_t n = 0;
-    buf[0] = 0;
-    for (int k = 0, m = ccount(d, c); k < m && n < cap; k++)
-      n += (size_t)snprintf(buf + n, cap - n, "%s%d", k ? "," : "", ((const int *)p)[k]);
-    break;
-  }
-  }
+opt_def mconf_opt(const mconf_def *d, size_t base, const char *name) {
+  static const opt_type type_of[] = {[MCONF_INT] = OPT_INT,
+                                     [MCONF_REAL] = OPT_REAL,
+                                     [MCONF_CHOICE] = OPT_CHOICE,
+                                     [MCONF_SWITCH] = OPT_SWITCH,
+                                     [MCONF_INTS] = OPT_INTS};
+  return (opt_def){name,  NULL,       type_of[d->type], base + d->offset, d->size, d->lo,
+                   d->hi, d->choices, d->def,           d->meta,          d->help, 0};
 }
 
-static int parse_int(const mconf_def *d, const char *s, int *out, char *err, size_t cap) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (end == s || (*end && *end != ',') || errno)
-    return snprintf(err, cap, "%s expects an integer, got '%s'", d->attr, s), -1;
-  if ((double)v < d->lo || (double)v > d->hi)
-    return snprintf(err, cap, "%s must be in [%.0f, %.0f], got %lld", d->attr, d->lo, d->hi, v), -1;
-  *out = (int)v;
-  return (int)(end - s);
+/* row d as a table of one option named by its attribute: opts.c parses and formats it */
+static opt_table one_row(const mconf_def *d, opt_def *row) {
+  *row = mconf_opt(d, 0, d->attr);
+  return (opt_table){"model.h5", NULL, NULL, row, 1};
+}
+
+void mconf_format(const mconf_def *d, const model_config *c, char *buf, size_t cap) {
+  opt_def row;
+  const opt_table t = one_row(d, &row);
+  char *v = opts_value(&t, 0, c);
+  snprintf(buf, cap, "%s", v);
+  xfree(v);
 }
 
 int mconf_parse(const mconf_def *d, model_config *c, const char *s, char *err, size_t cap) {
-  void *p = field(d, c);
-  switch (d->type) {
-  case MCONF_INT: {
-    int v, n = parse_int(d, s, &v, err, cap);
-    if (n < 0) return -1;
-    if (s[n]) return snprintf(err, cap, "%s expects an integer, got '%s'", d->attr, s), -1;
-    *(int *)p = v;
-    return 0;
-  }
-  case MCONF_SWITCH:
-    if (strcmp(s, "0") && strcmp(s, "1"))
-      return snprintf(err, cap, "%s must be 0 or 1, got '%s'", d->attr, s), -1;
-    *(int *)p = s[0] == '1';
-    return 0;
-  case MCONF_REAL: {
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end) return snprintf(err, cap, "%s expects a number, got '%s'", d->attr, s), -1;
-    if (!(v >= d->lo && v <= d->hi))
-      return snprintf(err, cap, "%s must be in [%g, %g], got %g", d->attr, d->lo, d->hi, v), -1;
-    *(float *)p = (float)v;
-    return 0;
-  }
-  case MCONF_CHOICE: {
-    int k = names_parse(d->choices, s);
-    if (k < 0) return snprintf(err, cap, "%s: unknown value '%s'", d->attr, s), -1;
-    *(int *)p = k;
-    return 0;
-  }
-  case MCONF_INTS: {
-    const int max = (int)(d->size / sizeof(int));
-    int n = 0, *v = p;
-    while (*s) {
-      if (n == max) return snprintf(err, cap, "%s takes at most %d values", d->attr, max), -1;
-      int used = parse_int(d, s, &v[n++], err, cap);
-      if (used <= 0) return -1;
-      s += used;
-      if (*s == ',' && !*++s) return snprintf(err, cap, "%s ends with a comma", d->attr), -1;
-    }
-    *count(d, c) = n;
-    return 0;
-  }
-  }
-  return -1;
+  opt_def row;
+  const opt_table t = one_row(d, &row);
+  return opts_set(&t, 0, c, s, err, cap);
 }
 
 void mconf_default(model_config *c) {

@@ -52,6 +52,12 @@ static void check_adaptive(const model_config *c) {
                c->div_value, c->n_cutoffs, D);
 }
 
+void model_config_derive(model_config *c) {
+  if (task_is_lm(c->task)) c->n_out = c->vocab;
+  if (c->task == TASK_FORECAST) /* the next frame: a mean (and a log-variance) per feature */
+    c->n_out = c->n_in * (c->loss == LOSS_GAUSSIAN ? 2 : 1);
+}
+
 void model_config_check(const model_config *c) {
   if (c->cell < 0 || c->cell >= CELL_COUNT)
     recur_fail(NULL, "--cell lstm|gru|rnn_tanh|rnn_relu", "unknown cell");
@@ -484,10 +490,8 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   m->ndir = c->bidirectional && role != MODEL_DECODER ? 2 : 1;
   m->D = (int)(m->ndir * model_state_width(c));
   m->Dr = c->readout_hidden > 0 ? c->readout_hidden : m->D;
-  m->O = task_is_lm(c->task) ? c->vocab : c->n_out;
-  if (c->task == TASK_FORECAST) /* the next frame: a mean (and a log-variance) per feature */
-    m->O = c->n_in * (c->loss == LOSS_GAUSSIAN ? 2 : 1), m->cfg.n_out = m->O;
-  if (task_is_lm(c->task)) m->cfg.n_out = c->vocab;
+  model_config_derive(&m->cfg);
+  m->O = m->cfg.n_out;
   /* layer 0's input: the embedding, and --cond-input's label or --input-feed's h~ */
   const int64_t E0 = c->embed + (c->task == TASK_CONDLM && c->cond_input ? c->cond_dim : 0) +
                      (role == MODEL_DECODER && c->input_feed ? m->D : 0);

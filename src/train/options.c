@@ -137,19 +137,13 @@ static opt_table TABLE = {"train",
 /* the table: the model's rows that have a flag (their field inside train_opts.mc), then DEFS */
 const opt_table *train_options(void) {
   if (TABLE.n) return &TABLE;
-  static const opt_type type_of[] = {[MCONF_INT] = OPT_INT,
-                                     [MCONF_REAL] = OPT_REAL,
-                                     [MCONF_CHOICE] = OPT_CHOICE,
-                                     [MCONF_SWITCH] = OPT_SWITCH,
-                                     [MCONF_INTS] = OPT_INTS};
   const size_t base = offsetof(train_opts, mc);
   int n = 0;
   for (int i = 0; i < mconf_n; i++) {
     const mconf_def *d = &mconf_defs[i];
     if (!d->flag) continue;
     RECUR_ASSERT(n < TRAIN_MAX_FLAGS);
-    ALL[n++] = (opt_def){d->flag, NULL,       type_of[d->type], base + d->offset, d->size, d->lo,
-                         d->hi,   d->choices, d->def,           d->meta,          d->help, 0};
+    ALL[n++] = mconf_opt(d, base, d->flag);
   }
   for (size_t i = 0; i < sizeof DEFS / sizeof DEFS[0]; i++) {
     RECUR_ASSERT(n < TRAIN_MAX_FLAGS);
@@ -191,6 +185,8 @@ char *train_opts_merge(train_opts *saved, const train_opts *given, const char *t
   opts_load_text(T, saved, text, dir);
   size_t cap = 256, n = 0, tcap = 256, tn = 0;
   char *bad = xcalloc(cap, 1), *taken = xcalloc(tcap, 1);
+  train_opts dflt; /* what "not at its default" is measured against */
+  train_opts_default(&dflt);
   for (int i = 0; i < T->n; i++) {
     const opt_def *d = &T->defs[i];
     if ((d->flags & OPT_NOT_SAVED) || ((d->flags & OPT_RESUME_SAFE) && given->given[i])) {
@@ -206,10 +202,11 @@ char *train_opts_merge(train_opts *saved, const train_opts *given, const char *t
       }
       xfree(gv);
       xfree(sv);
-    } else if (!opts_is_default(T, i, saved)) { /* taken from the checkpoint */
-      char *sv = opts_value(T, i, saved);
-      append(&taken, &tn, &tcap, d->flag, sv);
+    } else { /* taken from the checkpoint: named when not at its default */
+      char *sv = opts_value(T, i, saved), *dv = opts_value(T, i, &dflt);
+      if (strcmp(sv, dv) != 0) append(&taken, &tn, &tcap, d->flag, sv);
       xfree(sv);
+      xfree(dv);
     }
   }
   /* --epochs given again on resume replaces the run's --steps (and --steps its --epochs) */
@@ -218,6 +215,7 @@ char *train_opts_merge(train_opts *saved, const train_opts *given, const char *t
     recur_fail(dir, "drop these flags to continue the run as it was, or start a new run",
                "flags disagree with the checkpoint: %s", bad);
   xfree(bad);
+  train_opts_free(&dflt);
   return taken;
 }
 

@@ -96,7 +96,7 @@ static void trainer_open_model(trainer *t) {
      * its data rows; the training-only rows come from the saved options (model.h5 of older
      * versions does not keep them all) */
     char diff[1024];
-    if (task_is_lm(mc.task) || mc.task == TASK_FORECAST) mc.n_out = m->cfg.n_out; /* derived */
+    model_config_derive(&mc);
     if (mconf_diff(&mc, &m->cfg, MCONF_TRAIN, diff, sizeof diff) > 0)
       recur_fail(mp, "resume with the dataset the run was trained on",
                  "the model differs from the run's options and dataset: %s", diff);

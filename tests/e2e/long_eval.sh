@@ -3,10 +3,12 @@
 # loss of whole sequences (lm, condlm, tag, forecast; RECUR_TEST_EVAL_FLOATS makes short sequences
 # go in windows of a few tokens); a validation that runs out of memory (a bidirectional tagger, whose
 # sequences are evaluated whole, under a memory limit) fails with a message that names what the
-# memory was for, after the final checkpoint is committed.
+# memory was for, after the final checkpoint is committed (that case not under the sanitizers).
 source "$(dirname "$0")/../lib.sh"
-python3 - <<'PY'
-import math, random
+python3 - "$(dirname "$0")/.." <<'PY'
+import random, sys
+sys.path.insert(0, sys.argv[1])
+import fixtures
 r = random.Random(5)
 words = ["the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "far", "from", "home"]
 with open("long.txt", "w") as f:  # four paragraphs of about 200,000 characters
@@ -15,23 +17,10 @@ with open("long.txt", "w") as f:  # four paragraphs of about 200,000 characters
 with open("short.txt", "w") as f:
     for p in range(60):
         f.write(" ".join(r.choice(words) for _ in range(r.randint(20, 80))) + "\n\n")
-with open("cond.txt", "w") as f:
-    for _ in range(80):
-        lab = r.choice(["up", "low"])
-        f.write(lab + "\t" + "".join(r.choice("ABCD" if lab == "up" else "abcd") for _ in range(r.randint(20, 90))) + "\n")
-with open("tag.txt", "w") as f:
-    for _ in range(80):
-        s = "".join(r.choice("aeibcd") for _ in range(r.randint(20, 90)))
-        f.write(s + "\t" + "".join("V" if c in "aei" else "C" for c in s) + "\n")
-with open("fc.csv", "w") as f:
-    f.write("a,b\n")
-    for _ in range(60):
-        p, n = r.random() * 6.28, r.randint(30, 90)
-        f.write("".join(f"{math.sin(p + 0.4 * t):.5f},{math.cos(p + 0.9 * t):.5f}\n" for t in range(n)) + "\n")
-with open("longtag.txt", "w") as f:
-    for _ in range(4):
-        s = "".join(r.choice("aeibcd") for _ in range(150000))
-        f.write(s + "\t" + "".join("V" if c in "aei" else "C" for c in s) + "\n")
+fixtures.write_cond("cond.txt", r, 80, 20, 90)
+fixtures.write_tag("tag.txt", r, 80, 20, 90)
+fixtures.write_sines("fc.csv", r, 60, 30, 90)
+fixtures.write_tag("longtag.txt", r, 4, 150000, 150000)
 PY
 peak() { python3 -c "
 import resource, subprocess, sys
@@ -77,6 +66,8 @@ for c in lm:short cond:cond tag:tag fc:fc; do
 done
 
 # 3. a validation that runs out of memory: the final checkpoint is there, the message says what for
+# (not under AddressSanitizer: it reserves terabytes of address space, so no limit on it can hold)
+if [ -n "${RECUR_SANITIZED:-}" ]; then echo "long_eval: ok (the out-of-memory case runs unsanitized)"; exit 0; fi
 "$RECUR" prepare longtag.txt -o longtag.h5 --task tag --val 0.25 --quiet
 rc=0
 (ulimit -v 2500000; "$RECUR" train --data longtag.h5 --out oom --mode sequences --bidirectional --layers 1 \

@@ -66,7 +66,7 @@ expect_fail "cut.h5" "$RECUR" sample cut.h5
 cp run/model.h5 nodec.h5 && "$H5TOOL" delete nodec.h5 decoder.weight
 expect_fail "missing tensor (nodec.h5:/decoder.weight)" "$RECUR" sample nodec.h5
 cp run/model.h5 badcell.h5 && "$H5TOOL" set-attr badcell.h5 cell transformer
-expect_fail "attribute cell: unknown value 'transformer'" "$RECUR" eval badcell.h5 --data tiny.h5
+expect_fail "attribute cell must be one of rnn_tanh|rnn_relu|lstm|gru, got 'transformer'" "$RECUR" eval badcell.h5 --data tiny.h5
 expect_fail "no model.h5 found in directory" "$RECUR" sample .
 expect_fail "vocabulary" "$RECUR" eval run --data lines.h5
 echo "train cli: ok"

@@ -77,7 +77,10 @@ while read -r kind rank delay ahead; do
   echo "kill $kills: $kind, rank $rank, committed step $from -> $(latest_step)"
 done < plan.txt
 [ "$kills" -eq "$KILLS" ] || fail "only $kills kills"
-timeout 300 $MPIRUN -np 2 "$RECUR" train "${args[@]}" --resume soak > run.log 2>&1 || fail "the last resume failed: $(tail -3 run.log)"
+# (every kill may have come before the first commit: slow sanitized steps, short delays; the run
+# then starts afresh, as inside the loop)
+resume=(--out soak); [ "$(latest_step)" -gt 0 ] && resume=(--resume soak)
+timeout 300 $MPIRUN -np 2 "$RECUR" train "${args[@]}" "${resume[@]}" > run.log 2>&1 || fail "the last resume failed: $(tail -3 run.log)"
 python3 - soak/metrics.jsonl ref/metrics.jsonl "$STEPS" <<'PY'
 import sys
 def losses(p):  # the text of each step's loss, as written (bitwise)

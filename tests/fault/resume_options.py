@@ -14,7 +14,6 @@ would not act. The reference a run must differ from is the same flags without th
 usage: resume_options.py RECUR WORKDIR NP   (NP = 1 or 2 ranks)
 """
 import json
-import math
 import os
 import random
 import subprocess
@@ -22,6 +21,9 @@ import sys
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import fixtures  # noqa: E402
 
 RECUR, WORK, NP = sys.argv[1], sys.argv[2], int(sys.argv[3])
 MPIRUN = os.environ.get("MPIRUN", "mpirun")
@@ -105,23 +107,13 @@ def make_data():
         for _ in range(300):
             lab = r.choice("ab")
             f.write(f"{lab}\t{lab}" + "".join(r.choice("xy") for _ in range(r.randint(5, 20))) + "\n")
-    with open("tag.txt", "w") as f:
-        for _ in range(300):
-            s = "".join(r.choice("aeibcd") for _ in range(r.randint(5, 20)))
-            f.write(s + "\t" + "".join("V" if c in "aei" else "C" for c in s) + "\n")
-    with open("cond.txt", "w") as f:
-        for _ in range(300):
-            lab = r.choice(["up", "low"])
-            f.write(lab + "\t" + "".join(r.choice("ABCD" if lab == "up" else "abcd") for _ in range(r.randint(4, 15))) + "\n")
+    fixtures.write_tag("tag.txt", r, 300, 5, 20)
+    fixtures.write_cond("cond.txt", r, 300, 4, 15)
     with open("s2s.txt", "w") as f:
         for _ in range(300):
             s = "".join(r.choice("abcdef") for _ in range(r.randint(3, 10)))
             f.write(s + "\t" + s[::-1] + "\n")
-    with open("fc.csv", "w") as f:
-        f.write("a,b\n")
-        for _ in range(120):
-            p, n = r.random() * 6.28, r.randint(15, 30)
-            f.write("".join(f"{math.sin(p + 0.4 * t):.5f},{math.cos(p + 0.9 * t):.5f}\n" for t in range(n)) + "\n")
+    fixtures.write_sines("fc.csv", r, 120, 15, 30)
     prep = [("lm.txt", "lm.h5", ["--level", "word", "--split-on", "line"]),
             ("cls.txt", "cls.h5", ["--task", "classify"]),
             ("tag.txt", "tag.h5", ["--task", "tag"]),
