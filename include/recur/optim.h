@@ -19,10 +19,15 @@ typedef struct {
   float *state; /* (2, n): first moment / momentum buffer, then second moment */
 } optim;
 
+/* The learning rate as a function of the step: warmup steps from `start` rise linearly to lr, then
+ * it stays (constant), falls by gamma every decay_every steps (step) or follows a half cosine to
+ * min_lr at step `total` and stays there (cosine). start and total are absolute steps, so a run
+ * that is resumed with another length keeps its curve unless it restarts the schedule. */
 typedef struct {
   enum lr_kind kind;
   float lr, min_lr, gamma;
-  int64_t warmup, decay_every, total;
+  int64_t warmup, decay_every;
+  int64_t start, total; /* the schedule's first step and its end (cosine: reaches min_lr) */
 } lr_schedule;
 
 void optim_init(optim *o, enum optim_type type, int64_t n);

@@ -37,6 +37,7 @@ typedef struct {
   float weight_decay, momentum, beta1, beta2, eps;
   int nesterov;
   lr_schedule lr;
+  int restart_schedule; /* resume: the schedule starts again at the checkpoint's step */
   float clip;
   uint64_t seed;
   int64_t eval_every, log_every, save_every;

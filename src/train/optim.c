@@ -107,12 +107,13 @@ float optim_clip(float *g, int64_t n, double norm, float clip) {
 }
 
 float lr_at(const lr_schedule *s, int64_t step) {
+  step = step > s->start ? step - s->start : 0; /* steps into the schedule */
   if (s->warmup > 0 && step < s->warmup) return s->lr * (float)(step + 1) / (float)s->warmup;
   switch (s->kind) {
   case LR_STEP:
     return s->lr * powf(s->gamma, (float)(s->decay_every > 0 ? step / s->decay_every : 0));
   case LR_COSINE: {
-    int64_t span = s->total - s->warmup;
+    int64_t span = s->total - s->start - s->warmup;
     double prog = span > 0 ? (double)(step - s->warmup) / (double)span : 1.0;
     if (prog > 1) prog = 1;
     return s->min_lr + 0.5f * (s->lr - s->min_lr) * (float)(1.0 + cos(3.141592653589793 * prog));

@@ -40,7 +40,8 @@ static const opt_def DEFS[] = {
      0},
     /* optimizer */
     {"--optim", NULL, OPT_CHOICE, F(optim), 0, 0, optim_names, "adam", NULL, "optimizer", 0},
-    {"--lr", NULL, OPT_REAL, F(lr.lr), 0, 1e3, NULL, "0.002", "X", "learning rate", 0},
+    {"--lr", NULL, OPT_REAL, F(lr.lr), 0, 1e3, NULL, "0.002", "X",
+     "learning rate (a schedule's peak)", OPT_RESUME_SAFE},
     {"--weight-decay", NULL, OPT_REAL, F(weight_decay), 0, 10, NULL, "0", "X", "weight decay", 0},
     {"--momentum", NULL, OPT_REAL, F(momentum), 0, 0.9999, NULL, "0", "X", "sgd momentum", 0},
     {"--nesterov", NULL, OPT_SWITCH, F(nesterov), 0, 1, NULL, "0", NULL, "sgd: Nesterov momentum",
@@ -50,15 +51,27 @@ static const opt_def DEFS[] = {
     {"--eps", NULL, OPT_REAL, F(eps), 0, 1, NULL, "1e-8", "X", "adam epsilon", 0},
     {"--clip", NULL, OPT_REAL, F(clip), 0, 1e9, NULL, "5", "C",
      "clip the global gradient norm (0 = off)", 0},
+    /* the learning-rate schedule: may change on resume (the curve is a function of the step) */
     {"--schedule", NULL, OPT_CHOICE, F(lr.kind), 0, 0, lr_names, "constant", NULL,
-     "learning-rate schedule", 0},
-    {"--warmup", NULL, OPT_INT, F(lr.warmup), 0, BIG, NULL, "0", "N", "linear warmup steps", 0},
+     "learning-rate schedule", OPT_RESUME_SAFE},
+    {"--warmup", NULL, OPT_INT, F(lr.warmup), 0, BIG, NULL, "0", "N",
+     "linear warmup steps (from the schedule's start)", OPT_RESUME_SAFE},
     {"--decay-every", NULL, OPT_INT, F(lr.decay_every), 0, BIG, NULL, "0", "N",
-     "step schedule: steps between decays", 0},
+     "step schedule: steps between decays", OPT_RESUME_SAFE},
     {"--gamma", NULL, OPT_REAL, F(lr.gamma), 0, 1, NULL, "0.1", "G", "step schedule: decay factor",
-     0},
+     OPT_RESUME_SAFE},
     {"--min-lr", NULL, OPT_REAL, F(lr.min_lr), 0, 1e3, NULL, "0", "X",
-     "cosine schedule: final learning rate", 0},
+     "cosine schedule: final learning rate", OPT_RESUME_SAFE},
+    {"--schedule-steps", NULL, OPT_INT, F(lr.total), 0, BIG, NULL, "0", "N",
+     "the step the schedule ends at (cosine reaches --min-lr there and stays; 0 = the run's last "
+     "step); a resume keeps it whatever --steps says, unless given or --restart-schedule",
+     OPT_RESUME_SAFE},
+    {"--schedule-start", NULL, OPT_INT, F(lr.start), 0, BIG, NULL, "0", "N",
+     "the step the schedule and its warmup begin at (--restart-schedule sets it)", OPT_RESUME_SAFE},
+    {"--restart-schedule", NULL, OPT_SWITCH, F(restart_schedule), 0, 1, NULL, "0", NULL,
+     "on resume: a new schedule from the checkpoint's step to the run's new last step (warmup, "
+     "then the decay, from --lr as given or saved)",
+     OPT_RESUME_SAFE | OPT_NOT_SAVED},
     {"--embed-update", NULL, OPT_CHOICE, F(embed_update), 0, 0, embed_update_names, "dense", NULL,
      "lazy: the embedding rows no rank's batch used keep their values and optimizer moments "
      "(PyTorch's SparseAdam, TF's LazyAdam; a large vocabulary's optimizer step then costs the "
@@ -183,6 +196,8 @@ char *train_opts_merge(train_opts *saved, const train_opts *given, const char *t
   const opt_table *T = train_options();
   train_opts_default(saved);
   opts_load_text(T, saved, text, dir);
+  /* a checkpoint written before --schedule-steps: its schedule ended at its run's --steps */
+  if (saved->lr.total == 0 && saved->steps > 0) saved->lr.total = saved->steps;
   size_t cap = 256, n = 0, tcap = 256, tn = 0;
   char *bad = xcalloc(cap, 1), *taken = xcalloc(tcap, 1);
   train_opts dflt; /* what "not at its default" is measured against */

@@ -76,7 +76,7 @@ void train_signals_install(void) {
 static const char *signal_name(int sig) {
   return sig == SIGINT    ? "SIGINT"
          : sig == SIGTERM ? "SIGTERM"
-         : sig == SIGUSR2 ? "SIGUSR2"
+         : sig == SIGUSR2 ? "SIGUSR2 (a stop request: launch/run-mpi sends it on Ctrl-C)"
                           : "a signal";
 }
 

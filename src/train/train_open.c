@@ -144,6 +144,45 @@ static void trainer_open_model(trainer *t) {
   t->mv = mv;
 }
 
+/* The learning-rate schedule as absolute steps, resolved once and saved so that a resume keeps
+ * the curve whatever its --steps: a new run's ends at its last step (or --schedule-steps); a
+ * resume's is the checkpoint's unless --schedule-steps is given again, or --restart-schedule
+ * begins a new one at the checkpoint's step that ends at the run's new last step. */
+static void trainer_open_schedule(trainer *t) {
+  train_opts *o = &t->opts;
+  if (o->restart_schedule) {
+    if (!t->ckdir)
+      recur_usage_fail("--restart-schedule continues a run: give it with --resume",
+                       "--restart-schedule without --resume");
+    o->lr.start = t->start;
+    if (!TRAIN_GIVEN(o, lr.total)) o->lr.total = 0;
+  }
+  if (o->lr.total == 0) o->lr.total = t->total;
+  t->lr = o->lr;
+  if (t->rank != 0 || o->quiet || (!t->ckdir && o->lr.kind == LR_CONSTANT && o->lr.warmup == 0))
+    return;
+  char curve[160];
+  if (o->lr.kind == LR_COSINE)
+    snprintf(curve, sizeof curve, "cosine from %g at step %lld to %g at step %lld", o->lr.lr,
+             (long long)(o->lr.start + o->lr.warmup), o->lr.min_lr, (long long)o->lr.total);
+  else if (o->lr.kind == LR_STEP)
+    snprintf(curve, sizeof curve, "%g from step %lld, x%g every %lld steps", o->lr.lr,
+             (long long)(o->lr.start + o->lr.warmup), o->lr.gamma, (long long)o->lr.decay_every);
+  else
+    snprintf(curve, sizeof curve, "%g from step %lld", o->lr.lr,
+             (long long)(o->lr.start + o->lr.warmup));
+  printf("recur: learning rate: %s%s%s", o->lr.warmup ? "warmup, then " : "", curve,
+         o->restart_schedule ? " (restarted here)" : "");
+  if (t->ckdir && t->start < t->total)
+    printf("; at step %lld: %.3g", (long long)t->start, lr_at(&t->lr, t->start));
+  printf("\n");
+  if (o->lr.kind == LR_COSINE && t->total > o->lr.total && t->start < t->total)
+    printf("recur: steps %lld-%lld lie past the schedule's end: the learning rate stays %g "
+           "(--restart-schedule begins a new schedule at the checkpoint's step)\n",
+           (long long)(t->start > o->lr.total ? t->start : o->lr.total) + 1, (long long)t->total,
+           o->lr.min_lr);
+}
+
 static void trainer_open_run(trainer *t) {
   const train_opts *o = &t->opts;
   const int L = o->mc.layers, H = o->mc.hidden, S = t->W * o->accum;
@@ -181,8 +220,7 @@ static void trainer_open_run(trainer *t) {
   t->ids = xmalloc((size_t)o->B * sizeof(uint64_t));
   t->mine = xmalloc((size_t)o->B * sizeof(uint64_t));
   t->idx = xmalloc((size_t)o->B * sizeof(int));
-  t->options = train_opts_text(o);
-  ckpt_payload pay = {&t->opt, t->carry_h, t->carry_c, L, o->B, H, t->own, t->n_own, t->options};
+  ckpt_payload pay = {&t->opt, t->carry_h, t->carry_c, L, o->B, H, t->own, t->n_own, NULL};
   t->pay = pay;
   ckpt_counters cnt = {0, 0, INFINITY, t->W};
   double load_s = 0;
@@ -193,6 +231,9 @@ static void trainer_open_run(trainer *t) {
     load_s = core_now() - t0;
     t->start = cnt.step;
   }
+  trainer_open_schedule(t);
+  t->options = train_opts_text(o); /* what the checkpoints save: the schedule as resolved */
+  t->pay.options = t->options;
   t->best_val = cnt.best_val;
   t->bad_total = cnt.bad_total;
   if (!t->ckdir) { /* every rank checks, so the error is printed once */
@@ -290,8 +331,6 @@ void trainer_open(trainer *t, const train_opts *given) {
                "train split (%llu tokens) is too small for --batch %d x --seq-len %d",
                (unsigned long long)tr->n_tok, o->B, o->T);
   t->total = o->steps > 0 ? o->steps : o->epochs * t->spe;
-  t->lr = o->lr;
-  t->lr.total = t->total;
   const int has_val = ds->split[SPLIT_VAL].n_tok > 1;
   if (!has_val && TRAIN_GIVEN(o, eval_every) && o->eval_every > 0)
     recur_fail(o->data, "prepare the dataset with --val F, or leave out --eval-every",

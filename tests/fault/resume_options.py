@@ -60,6 +60,8 @@ OVERRIDE = {
     "--decay-every": dict(value="3", extra=["--schedule", "step"]),
     "--gamma": dict(value="0.5", extra=["--schedule", "step", "--decay-every", "3"]),
     "--min-lr": dict(value="0.005", extra=["--schedule", "cosine"]),
+    "--schedule-steps": dict(value="30", extra=["--schedule", "cosine"]),
+    "--schedule-start": dict(value="3", extra=["--warmup", "4"]),
     "--scheduled-sampling": dict(extra=["--ss-c", "0.05"]),
     "--ss-k": dict(value="0.5", extra=["--scheduled-sampling", "linear"]),
     "--ss-c": dict(value="0.05", extra=["--scheduled-sampling", "linear"]),
@@ -219,6 +221,15 @@ def params(run):
         return {k: np.array(f[k]) for k in f if isinstance(f[k], h5py.Dataset) and f[k].dtype.kind == "f"}
 
 
+def lrs(run):
+    out = {}
+    for line in open(os.path.join(run, "metrics.jsonl")):
+        j = json.loads(line)
+        if "lr" in j and "step" in j and "event" not in j:
+            out[j["step"]] = j["lr"]
+    return out
+
+
 def same(a, b, tol):
     if tol == 0:
         return a == b
@@ -319,5 +330,30 @@ if NP == 1:  # a checkpoint of a version before the training-only attributes wer
         fail("a checkpoint whose model.h5 lacks the training-only attributes does not resume exactly "
              + r.stderr)
     print("ok an older model.h5 (no training-only attributes) resumes exactly")
+if NP == 1:  # another length on resume keeps the schedule's curve; --restart-schedule begins anew
+    fl = CONTEXTS["lm"] + COMMON + ["--schedule", "cosine", "--min-lr", "0.001"]
+    launch(1, fl + ["--out", "sched-full"])
+    env = dict(os.environ, RECUR_TEST_FAIL_RANK="0", RECUR_TEST_FAIL_STEP=str(CKPT + 1))
+    launch(1, fl + ["--out", "sched"], env)
+    full = lrs("sched-full")
+    r = launch(1, ["--resume", "sched", "--steps", "9"])  # shorter: the same curve, ends sooner
+    got = lrs("sched")
+    if r.returncode or [got.get(k) for k in range(7, 10)] != [full[k] for k in range(7, 10)] or 10 in got:
+        fail(f"resumed with --steps 9, the learning rates differ from the 12-step run's: {got} {full}")
+    r = launch(1, ["--resume", "sched", "--steps", "14"])  # longer: past the end at --min-lr
+    got = lrs("sched")
+    if (r.returncode or [got[k] for k in range(10, 13)] != [full[k] for k in range(10, 13)]
+            or abs(got[13] - 0.001) > 1e-9 or abs(got[14] - 0.001) > 1e-9):
+        fail(f"resumed with --steps 14, the learning rates do not follow the 12-step curve: {got}")
+    if "steps 13-14 lie past the schedule's end" not in r.stdout:
+        fail("the resume past the schedule's end does not say so: " + r.stdout)
+    r = launch(1, ["--resume", "sched", "--steps", "20", "--restart-schedule", "--lr", "0.02"])
+    got = lrs("sched")
+    if r.returncode or abs(got[15] - 0.02) > 1e-8 or not got[15] > got[17] > got[20] > 0.001:
+        fail(f"--restart-schedule --lr 0.02 at step 14 does not begin a new cosine there: {got} "
+             + r.stderr)
+    if "(restarted here)" not in r.stdout:
+        fail("the restarted schedule is not named in the resume's lines: " + r.stdout)
+    print("ok a resume keeps the schedule's curve at another --steps, and restarts it when told")
 print(f"resume_options: {len(done)} cases, every saved option of recur train covered on {NP} rank(s) "
       f"(not covered: {', '.join(NOT_COVERED)})")

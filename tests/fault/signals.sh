@@ -3,7 +3,7 @@
 #   SIGTERM and SIGINT to mpirun (Open MPI: SIGTERM to the ranks 1 s later, SIGKILL 1 s after that);
 #   srun-style (SIGTERM to every rank, SIGKILL after a grace period); SIGTERM to one rank only;
 #   SIGUSR1 to mpirun (checkpoint now, training goes on), then SIGUSR2 (stop, exit 0);
-#   Ctrl-C to launch/run-mpi; --ckpt-minutes. Each stopped run resumes.
+#   Ctrl-C to launch/run-mpi, and kill -INT to it started with '&' by a script; --ckpt-minutes. Each stopped run resumes.
 source "$(dirname "$0")/../lib.sh"
 RUNMPI=$(cd "$(dirname "$0")/../../launch" && pwd)/run-mpi
 # whatever happens, no job of this test outlives it: every process working in this directory
@@ -134,6 +134,17 @@ kill -INT -- -"$PID"
 wait_end "$PID" "$t0" "Ctrl-C to launch/run-mpi"
 [ "$RC" -eq 0 ] || fail "run-mpi: exit $RC: $(tail -5 $run.log)"
 grep -q "recur: stopped by SIGUSR2" "$run.log" || fail "run-mpi did not stop the ranks with SIGUSR2"
+check_stop "$run" "$at"
+
+# 6b. launch/run-mpi started with '&' by a script (bash starts it with SIGINT ignored): kill -INT
+run=scripted
+"$RUNMPI" -np 2 "$RECUR" train "${args[@]}" --out "$run" > "$run.log" 2>&1 &
+PID=$!
+wait_step "$run" 5
+at=$(last_step "$run"); t0=$(date +%s%N)
+kill -INT "$PID"
+wait_end "$PID" "$t0" "kill -INT to a scripted launch/run-mpi"
+[ "$RC" -eq 0 ] || fail "scripted run-mpi: exit $RC: $(tail -5 $run.log)"
 check_stop "$run" "$at"
 
 # 7. the stopped runs resume where they stopped

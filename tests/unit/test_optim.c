@@ -144,14 +144,20 @@ int main(void) {
   }
   /* schedules */
   {
-    lr_schedule s = {LR_COSINE, 1.0f, 0.0f, 0.1f, 10, 0, 110};
+    lr_schedule s = {LR_COSINE, 1.0f, 0.0f, 0.1f, 10, 0, 0, 110};
     CHECK_CLOSE(lr_at(&s, 0), 0.1, 1e-7, "warmup start");
     CHECK_CLOSE(lr_at(&s, 9), 1.0, 1e-7, "warmup end");
     CHECK_CLOSE(lr_at(&s, 60), 0.5, 1e-6, "cosine middle");
     CHECK_CLOSE(lr_at(&s, 110), 0.0, 1e-7, "cosine end");
-    lr_schedule st = {LR_STEP, 1.0f, 0.0f, 0.5f, 0, 100, 1000};
+    CHECK_CLOSE(lr_at(&s, 500), 0.0, 1e-7, "past the end: min_lr");
+    lr_schedule st = {LR_STEP, 1.0f, 0.0f, 0.5f, 0, 100, 0, 1000};
     CHECK_CLOSE(lr_at(&st, 99), 1.0, 1e-7, "step before");
     CHECK_CLOSE(lr_at(&st, 250), 0.25, 1e-7, "step after two decays");
+    /* a schedule restarted at step 60 (a resume's --restart-schedule): the same curve, shifted */
+    lr_schedule r = {LR_COSINE, 1.0f, 0.0f, 0.1f, 10, 0, 60, 170};
+    CHECK_CLOSE(lr_at(&r, 60), 0.1, 1e-7, "restarted: warmup start");
+    CHECK_CLOSE(lr_at(&r, 120), 0.5, 1e-6, "restarted: cosine middle");
+    CHECK_CLOSE(lr_at(&r, 170), 0.0, 1e-7, "restarted: cosine end");
   }
   /* scheduled sampling: eps_i of the three schedules of Bengio et al. (2015) */
   {
