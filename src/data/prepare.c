@@ -19,10 +19,40 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void add_input(char ***files, int *nf, const char *path) {
+/* The input files in the order read: directories recursively in sorted order, each file (and
+ * directory) once by device and inode, so a symlink or hard link to a file already read is not
+ * read again (it would put the same text in two splits) and a link back up a tree does not loop. */
+typedef struct {
+  char **files;
+  int nf;
+  struct {
+    dev_t dev;
+    ino_t ino;
+    const char *as; /* the name it was first read under (files only) */
+  } *seen;
+  int nseen;
+  char *skipped; /* "B (= A), ..." */
+  size_t skipped_len;
+  int nskipped;
+} input_list;
+
+/* the name under which (dev, ino) was seen, "" for a directory; NULL when new (then recorded) */
+static const char *input_seen(input_list *L, const struct stat *st, const char *as) {
+  for (int i = 0; i < L->nseen; i++)
+    if (L->seen[i].dev == st->st_dev && L->seen[i].ino == st->st_ino)
+      return L->seen[i].as ? L->seen[i].as : "";
+  L->seen = xrealloc(L->seen, (size_t)(L->nseen + 1) * sizeof *L->seen);
+  L->seen[L->nseen].dev = st->st_dev;
+  L->seen[L->nseen].ino = st->st_ino;
+  L->seen[L->nseen++].as = as;
+  return NULL;
+}
+
+static void add_input(input_list *L, const char *path) {
   struct stat st;
   if (stat(path, &st) != 0) recur_fail(path, NULL, "cannot open input: %s", strerror(errno));
   if (S_ISDIR(st.st_mode)) {
+    if (input_seen(L, &st, NULL)) return; /* a link to a directory being read or read */
     DIR *d = opendir(path);
     if (!d) recur_fail(path, NULL, "cannot read directory: %s", strerror(errno));
     char **names = NULL;
@@ -39,15 +69,25 @@ static void add_input(char ***files, int *nf, const char *path) {
     closedir(d);
     qsort(names, (size_t)n, sizeof(char *), cmp_str);
     for (int i = 0; i < n; i++) {
-      add_input(files, nf, names[i]);
+      add_input(L, names[i]);
       xfree(names[i]);
     }
     xfree(names);
     return;
   }
   if (!S_ISREG(st.st_mode)) return;
-  *files = xrealloc(*files, (size_t)(*nf + 1) * sizeof(char *));
-  (*files)[(*nf)++] = xstrdup(path);
+  char *mine = xstrdup(path);
+  const char *first = input_seen(L, &st, mine);
+  if (first) { /* the same file under another name */
+    size_t need = strlen(path) + strlen(first) + 16;
+    L->skipped = xrealloc(L->skipped, L->skipped_len + need);
+    L->skipped_len += (size_t)snprintf(L->skipped + L->skipped_len, need, "%s%s (= %s)",
+                                       L->nskipped++ ? ", " : "", path, first);
+    xfree(mine);
+    return;
+  }
+  L->files = xrealloc(L->files, (size_t)(L->nf + 1) * sizeof(char *));
+  L->files[L->nf++] = mine;
 }
 
 /* Standard input is copied to a spool file next to the output (two passes need to read it twice);
@@ -265,20 +305,24 @@ static int prep_share(prep *p) {
 
 /* the input paths (directories expanded, stdin spooled to a file), *n of them */
 static char **prep_inputs(const prepare_opts *o, int *n) {
-  char **files = NULL;
-  int nf = 0;
+  input_list L = {0};
   for (int i = 0; i < o->n_inputs; i++) {
     if (strcmp(o->inputs[i], "-") == 0) {
       char *sp = spool_stdin(o->out);
-      add_input(&files, &nf, sp);
+      add_input(&L, sp);
       xfree(sp);
     } else {
-      add_input(&files, &nf, o->inputs[i]);
+      add_input(&L, o->inputs[i]);
     }
   }
-  if (nf == 0) recur_fail(o->inputs[0], NULL, "no input files found");
-  *n = nf;
-  return files;
+  if (L.nf == 0) recur_fail(o->inputs[0], NULL, "no input files found");
+  if (L.nskipped && !o->quiet && core_rank() == 0)
+    fprintf(stderr, "recur: skipped %d file%s already read under another name: %s\n",
+            L.nskipped, L.nskipped == 1 ? "" : "s", L.skipped);
+  xfree(L.skipped);
+  xfree(L.seen); /* its names are the files' own */
+  *n = L.nf;
+  return L.files;
 }
 
 /* pass 1: the counts of this rank's pieces, summed over the ranks (and each rank's first sequence

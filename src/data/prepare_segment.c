@@ -361,12 +361,13 @@ static void labeled_file(prep *p, const char *path) {
 }
 
 /* Progress on rank 0 (not with --quiet), on stderr: on a terminal one line redrawn (bytes of
- * both passes, MB/s, ETA); otherwise a plain line per file, so a log gets no control
- * characters. */
+ * both passes, MB/s, ETA); otherwise (a log, a pipe) a plain line at the end of each pass and
+ * at most one every PROGRESS_LOG_S seconds within it, without control characters. */
+#define PROGRESS_LOG_S 30.0
 typedef struct {
   int on, tty;
   uint64_t total, done; /* bytes of both passes */
-  double t0, t_draw;
+  double t0, t_draw, t_line;
 } progress;
 static progress g_prog;
 
@@ -399,7 +400,7 @@ void prep_pass_over(prep *p, char **files, const prep_piece *pc, int n) {
     memset(&g_prog, 0, sizeof g_prog);
     g_prog.on = p->rank == 0 && !p->o->quiet;
     g_prog.tty = isatty(2);
-    g_prog.t0 = core_now();
+    g_prog.t0 = g_prog.t_line = core_now();
     for (int f = 0; f < n; f++) g_prog.total += 2 * (pc[f].hi - pc[f].lo);
   }
   for (int f = 0; f < n; f++) {
@@ -437,10 +438,11 @@ void prep_pass_over(prep *p, char **files, const prep_piece *pc, int n) {
       g_prog.done += size;
       if (g_prog.tty) {
         progress_draw(p, 0);
-      } else {
-        double el = core_now() - g_prog.t0;
-        fprintf(stderr, "prepare: pass %d/2: %s (%.1f MB) read, %.1f of %.1f MB, %.0f MB/s\n",
-                p->pass, p->cur_file, (double)size / 1e6, (double)g_prog.done / 1e6,
+      } else if (f == n - 1 || core_now() - g_prog.t_line >= PROGRESS_LOG_S) {
+        double now = core_now(), el = now - g_prog.t0;
+        g_prog.t_line = now;
+        fprintf(stderr, "prepare: pass %d/2: %d of %d file%s read, %.1f of %.1f MB, %.0f MB/s\n",
+                p->pass, f + 1, n, n == 1 ? "" : "s", (double)g_prog.done / 1e6,
                 (double)g_prog.total / 1e6, el > 0 ? (double)g_prog.done / el / 1e6 : 0);
       }
     }

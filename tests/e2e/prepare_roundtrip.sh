@@ -35,6 +35,12 @@ mkdir -p d/sub
 printf 'B\n' > d/b.txt; printf 'A\n' > d/a.txt; printf 'C\n' > d/sub/c.txt
 "$RECUR" prepare d -o dir.h5 --quiet
 [ "$("$RECUR" decode dir.h5)" = "$(printf 'A\nB\nC')" ] || fail "directory order"
+# each file once (Debian's common-licenses: GPL -> GPL-3): links to a file read, and a link back up
+ln -s a.txt d/a2.txt; ln -s ../b.txt d/sub/b3.txt; ln -s .. d/sub/up; ln d/a.txt d/z-hard.txt
+"$RECUR" prepare d -o dir2.h5 2> links.err > /dev/null
+[ "$("$RECUR" decode dir2.h5)" = "$(printf 'A\nB\nC')" ] || fail "a linked file was read twice"
+grep -q "skipped 3 files already read under another name: d/a2.txt (= d/a.txt), d/sub/b3.txt (= d/b.txt), d/z-hard.txt (= d/a.txt)" links.err ||
+  fail "the skipped links are not named: $(cat links.err)"
 cat all.txt | "$RECUR" prepare - -o stdin.h5 --quiet
 "$RECUR" decode stdin.h5 | cmp - all.txt || fail "stdin round trip"
 no_leftovers_stdin=$(ls | grep -c stdin- || true)
