@@ -49,8 +49,9 @@ static const opt_def DEFS[] = {
     {"--tag-column", NULL, OPT_STR, F(tag_column), 0, 0, NULL, NULL, "NAME",
      "--level real: this column names each step's tag (--task tag)", 0},
     {"--cond-features", NULL, OPT_STR, F(cond_features), 0, 0, NULL, NULL, "FILE",
-     "--task condlm: lines id<TAB>text, each text conditioned on its id's vector (CSV id,f1,..,fD "
-     "or HDF5 /ids + /features)",
+     "vectors by id (CSV id,f1,..,fD or HDF5 /ids + /features). --task condlm: lines "
+     "id<TAB>text, each text conditioned on its id's vector; --task seq2seq: lines id<TAB>target, "
+     "the source being the id's rows as frames",
      0},
     {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no summary line", 0},
 };
@@ -66,7 +67,8 @@ static const opt_table TABLE = {
     "ends\n"
     "with <eos>).\n"
     "--task seq2seq: lines source<TAB>target; an encoder reads the source, a decoder writes the "
-    "target\n(which ends with <eos>). One vocabulary for both sides.\n"
+    "target\n(which ends with <eos>). One vocabulary for both sides (--separate-vocab: one "
+    "each).\n"
     "--level real: CSV or TSV numbers under a header row, one row per step; a blank line or a new "
     "file\nstarts a sequence. --task forecast, or classify/tag with --label-column/--tag-column.\n",
     DEFS, sizeof DEFS / sizeof DEFS[0]};

@@ -30,7 +30,10 @@ typedef struct {
 
 #define F(m) OPT_FIELD(sample_flags, m)
 static const opt_def SAMPLE_DEFS[] = {
-    {"--prime", NULL, OPT_STR, F(prime), 0, 0, NULL, "", "TEXT", "text the sample continues", 0},
+    {"--prime", NULL, OPT_STR, F(prime), 0, 0, NULL, "", "TEXT|FRAMES.csv",
+     "text the sample continues; a forecaster: a CSV of frames (its header names the features) "
+     "rolled forward --length frames",
+     0},
     {"--label", NULL, OPT_STR, F(label), 0, 0, NULL, "", "NAME",
      "a conditioned model (--task condlm): the label the text is written for", 0},
     {"--cond", NULL, OPT_STR, F(cond), 0, 0, NULL, "", "V1,V2,..|FILE.csv",

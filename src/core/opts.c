@@ -319,25 +319,49 @@ int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char
   return 0;
 }
 
+/* text from column `col` to HELP_WIDTH, continuing lines at column HELP_INDENT, broken at spaces */
+#define HELP_WIDTH 100
+#define HELP_INDENT 37
+static void help_wrap(FILE *f, const char *text, int col) {
+  const char *w = text;
+  while (*w) {
+    while (*w == ' ') w++;
+    size_t n = strcspn(w, " ");
+    if (!n) break;
+    if (col > HELP_INDENT && col + 1 + (int)n > HELP_WIDTH) { /* the next line */
+      fprintf(f, "\n%*s", HELP_INDENT, "");
+      col = HELP_INDENT;
+    } else if (col > HELP_INDENT) {
+      fputc(' ', f);
+      col++;
+    }
+    fwrite(w, 1, n, f);
+    col += (int)n;
+    w += n;
+  }
+  fputc('\n', f);
+}
+
 void opts_help(const opt_table *t, FILE *f) {
   fprintf(f, "%s\n", t->usage);
   for (int i = 0; i < t->n; i++) {
     const opt_def *d = &t->defs[i];
-    char left[160], meta[128];
+    char left[160], meta[128], text[1024];
     if (d->type == OPT_CHOICE)
       join_choices(d, meta, sizeof meta);
     else
       snprintf(meta, sizeof meta, "%s", d->type == OPT_SWITCH ? "" : d->meta ? d->meta : "X");
     snprintf(left, sizeof left, "  %s%s%s%s%s", d->alias ? d->alias : "", d->alias ? ", " : "",
              d->flag, meta[0] ? " " : "", meta);
-    if (strlen(left) >= 36) /* a long flag and its choices: the text on the next line */
-      fprintf(f, "%s\n%-36s %s", left, "", d->help);
+    int show_def = d->def && d->def[0] && d->type != OPT_SWITCH && !strstr(d->help, "(default");
+    snprintf(text, sizeof text, "%s%s%s%s%s", d->help, show_def ? " (default " : "",
+             show_def ? d->def : "", show_def ? ")" : "",
+             d->flags & OPT_RESUME_SAFE ? " [may change on resume]" : "");
+    if (strlen(left) >= HELP_INDENT) /* a long flag and its choices: the text below */
+      fprintf(f, "%s\n%*s", left, HELP_INDENT, "");
     else
-      fprintf(f, "%-36s %s", left, d->help);
-    if (d->def && d->def[0] && d->type != OPT_SWITCH && !strstr(d->help, "(default"))
-      fprintf(f, " (default %s)", d->def);
-    if (d->flags & OPT_RESUME_SAFE) fprintf(f, " [may change on resume]");
-    fputc('\n', f);
+      fprintf(f, "%-*s", HELP_INDENT, left);
+    help_wrap(f, text, HELP_INDENT);
   }
   if (t->notes) fputs(t->notes, f);
 }

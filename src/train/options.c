@@ -141,7 +141,7 @@ static opt_table TABLE = {"train",
                           "step i: linear max(E, K - C i),\n"
                           "exp max(E, K^i), invsigmoid max(E, K / (K + exp(i / K))).\n"
                           "Resume: flags given again must agree with the checkpoint, except "
-                          "those marked [may change on resume].\n"
+                          "those marked\n[may change on resume].\n"
                           "Signals: SIGINT/SIGTERM/SIGUSR2 finish the step, commit a "
                           "checkpoint and exit 0; SIGUSR1 commits one\n"
                           "and goes on (README: Stopping a run).\n",
