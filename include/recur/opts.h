@@ -60,6 +60,9 @@ int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char
                const char **pos, int max_pos, int *n_pos);
 /* The index of a flag (or its alias), -1 if unknown. */
 int opts_find(const opt_table *t, const char *flag);
+/* The index of the name among names[0..n) that word is a near miss of (a typo: an edit or a swap of
+ * neighbours per 3 characters, 1 below 6), -1 when none is; for "did you mean". */
+int opts_suggest(const char *word, const char *const *names, int n);
 /* The index of the option that sets the field at offset (OPT_FIELD's first half): options are
  * reached by their field's compile-time name, never by a flag's text. Asserts that one does. */
 int opts_at(const opt_table *t, size_t offset);

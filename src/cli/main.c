@@ -10,6 +10,7 @@
 #include "recur/core.h"
 #include "recur/h5.h"
 #include "recur/hooks.h"
+#include "recur/opts.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: recur COMMAND [ARGS]\n"
@@ -41,6 +42,18 @@ static int find_command(const char *name) {
   return -1;
 }
 
+/* the command that name is a typo of, as a hint */
+static void unknown_command(const char *name) {
+  const char *names[sizeof COMMANDS / sizeof COMMANDS[0]];
+  const int n = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
+  for (int k = 0; k < n; k++) names[k] = COMMANDS[k].name;
+  int k = opts_suggest(name, names, n);
+  char hint[128];
+  snprintf(hint, sizeof hint, "%s%s%srun `recur help` for the commands", k >= 0 ? "did you mean " : "",
+           k >= 0 ? names[k] : "", k >= 0 ? "? " : "");
+  recur_usage_fail(hint, "unknown command '%s'", name);
+}
+
 static int finish(int rc) {
   MPI_Finalize();
   return rc;
@@ -63,8 +76,7 @@ int main(int argc, char **argv) {
     return finish(0);
   }
   if (cmd && !strcmp(cmd, "help") && argc > 2) { /* recur help COMMAND = recur COMMAND --help */
-    if (find_command(argv[2]) < 0)
-      recur_usage_fail("run `recur help` for the commands", "unknown command '%s'", argv[2]);
+    if (find_command(argv[2]) < 0) unknown_command(argv[2]);
     char *help_argv[] = {argv[2], "--help", NULL};
     return finish(COMMANDS[find_command(argv[2])].run(2, help_argv));
   }
@@ -73,6 +85,6 @@ int main(int argc, char **argv) {
     return finish(cmd ? 0 : RECUR_EXIT_USAGE);
   }
   int k = find_command(cmd);
-  if (k < 0) recur_usage_fail("run `recur help` for the commands", "unknown command '%s'", cmd);
+  if (k < 0) unknown_command(cmd);
   return finish(COMMANDS[k].run(argc - 1, argv + 1));
 }

@@ -240,34 +240,44 @@ char *opts_text(const opt_table *t, const void *o) {
   return s;
 }
 
-/* edit distance, for "did you mean" */
+/* edit distance with a swap of neighbours as one edit (optimal string alignment), for "did you
+ * mean" */
 static int distance(const char *a, const char *b) {
   int la = (int)strlen(a), lb = (int)strlen(b);
   if (la > 64 || lb > 64) return 99;
-  int row[65];
-  for (int j = 0; j <= lb; j++) row[j] = j;
-  for (int i = 1; i <= la; i++) {
-    int prev = row[0];
-    row[0] = i;
+  int d[65][65];
+  for (int i = 0; i <= la; i++) d[i][0] = i;
+  for (int j = 0; j <= lb; j++) d[0][j] = j;
+  for (int i = 1; i <= la; i++)
     for (int j = 1; j <= lb; j++) {
-      int cur = row[j], sub = prev + (a[i - 1] != b[j - 1]);
-      int best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
-      row[j] = sub < best ? sub : best;
-      prev = cur;
+      int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+        v = d[i - 2][j - 2] + 1;
+      d[i][j] = v;
     }
+  return d[la][lb];
+}
+
+int opts_suggest(const char *word, const char *const *names, int n) {
+  int best = -1, bd = 99;
+  for (int i = 0; i < n; i++) {
+    int dd = distance(word, names[i]);
+    if (dd < bd) bd = dd, best = i;
   }
-  return row[lb];
+  int len = (int)strlen(word);
+  while (len > 0 && *word == '-') word++, len--; /* a near miss, not any short flag */
+  return best >= 0 && bd <= (len < 6 ? 1 : len / 3) ? best : -1;
 }
 
 static _Noreturn void unknown_flag(const opt_table *t, const char *flag) {
-  int best = -1, bd = 99;
-  for (int i = 0; i < t->n; i++) {
-    int dd = distance(flag, t->defs[i].flag);
-    if (dd < bd) bd = dd, best = i;
-  }
+  const char **names = xmalloc((size_t)(t->n > 0 ? t->n : 1) * sizeof *names);
+  for (int i = 0; i < t->n; i++) names[i] = t->defs[i].flag;
+  int best = opts_suggest(flag, names, t->n);
+  xfree(names);
   char hint[256];
-  int len = (int)strlen(flag) - 2; /* without the dashes: a near miss, not any short flag */
-  if (best >= 0 && bd <= (len < 6 ? 1 : len / 3))
+  if (best >= 0)
     snprintf(hint, sizeof hint, "did you mean %s? (`recur %s --help` lists every flag)",
              t->defs[best].flag, t->name);
   else

@@ -175,10 +175,12 @@ char *model_resolve_best(const char *path, int best) {
   char *metrics = core_path("%s/metrics.jsonl", path);
   int is_run = is_file(metrics);
   xfree(metrics);
+  if (best && is_run)
+    recur_fail(path, "leave out --best for the run's last model (model-best.h5 is written at "
+               "each validation: every --eval-every steps and at the end)",
+               "the run has no model-best.h5: it has not validated yet");
   if (best)
-    recur_fail(path, "train with a validation split (prepare --val F) and --eval-every N",
-               is_run ? "the run has no model-best.h5 yet: it is written at a validation"
-                      : "no model-best.h5 in this directory");
+    recur_fail(path, "give a run directory of recur train", "no model-best.h5 in this directory");
   p = core_path("%s/checkpoints/latest", path);
   FILE *f = xfopen(p, "r");
   xfree(p);

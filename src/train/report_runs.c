@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
 
 #include "recur/core.h"
@@ -107,7 +108,10 @@ void report_run_load(run_data *r, const char *dir) {
   r->last_step = -1;
   char *path = core_path("%s/metrics.jsonl", dir);
   struct stat st;
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+  if (stat(dir, &st) != 0)
+    recur_fail(dir, "give a run directory (recur train --out RUN)", "cannot open: %s",
+               strerror(errno));
+  if (!S_ISDIR(st.st_mode))
     recur_fail(dir, "give a run directory (recur train --out RUN)", "not a directory");
   FILE *f = xfopen(path, "r");
   if (!f)

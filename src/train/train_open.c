@@ -77,8 +77,13 @@ static void trainer_open_model(trainer *t) {
   if (mc.task == TASK_FORECAST && o->ss_kind != SS_NONE && mc.horizon != 1)
     recur_usage_fail("a step's prediction is the next step's input only with --horizon 1",
                      "--scheduled-sampling with --horizon %d", mc.horizon);
+  if (mc.task != ds->task && t->ckdir)
+    recur_fail(o->data, "resume with a dataset of the run's task, or start a new run (--out)",
+               "the run trains --task %s; this dataset was prepared for --task %s",
+               task_names[mc.task], task_names[ds->task]);
   if (mc.task != ds->task)
-    recur_fail(o->data, "give the --task the dataset was prepared for",
+    recur_fail(o->data, "leave out --task (it defaults to the dataset's), or prepare the data "
+               "for this task",
                "the dataset is for --task %s, not --task %s", task_names[ds->task],
                task_names[mc.task]);
   if (mc.task != TASK_LM && o->mode == MODE_STREAM)
