@@ -416,7 +416,7 @@ typedef struct {
   int best;
   int64_t max_out, batch, beam;
   double length_penalty;
-  int scores, precision, gemm;
+  int scores, precision, gemm, strict;
 } predict_flags;
 
 static const opt_def PREDICT_DEFS[] = {
@@ -440,16 +440,54 @@ static const opt_def PREDICT_DEFS[] = {
      "fp32 matrix products by oneDNN (inference: the faster kernel on CPUs with AVX-512) or "
      "OpenBLAS (training's default: recur eval's numbers to the last bit)",
      0},
+    {"--strict", NULL, OPT_SWITCH, OPT_FIELD(predict_flags, strict), 0, 1, NULL, "0", NULL,
+     "a line the model cannot read is an error (by default its output line is empty and stderr "
+     "names it)",
+     0},
 };
 static const opt_table PREDICT = {
     "predict",
     "usage: recur predict MODEL [TEXT | -]   (- or nothing: one input per line of stdin)",
     "Prints each line's label and its probability (classify), its tags (tag), or its output\n"
     "(seq2seq: greedy decoding). Symbols outside the model's vocabulary are read as <unk> where\n"
-    "it has one. A model of real-valued sequences reads a CSV or TSV of frames (FRAMES.csv, or -\n"
+    "it has one; a line with others gets an empty output line (a note on stderr names it), so\n"
+    "the outputs stay line for line with the inputs (--strict: an error). A model of real-valued sequences reads a CSV or TSV of frames (FRAMES.csv, or -\n"
     "for stdin; a header names the model's features, a blank line ends a sequence) and prints a\n"
     "line per sequence: its label and probability, or its tags separated by spaces.\n",
     PREDICT_DEFS, sizeof PREDICT_DEFS / sizeof PREDICT_DEFS[0]};
+
+/* Text inputs, checked line by line before they are predicted: a line with a symbol the model
+ * cannot read gets an empty output line and a note naming it (with strict, the error ends the
+ * run), so the outputs stay line for line with the inputs. */
+typedef struct {
+  const vocab_index *vi;
+  int words_by_space, strict;
+  int64_t lines, bad;
+} predict_input;
+
+static int predict_readable(predict_input *in, const char *line, int argument) {
+  char what[64];
+  in->lines++;
+  if (argument)
+    snprintf(what, sizeof what, "the TEXT argument");
+  else
+    snprintf(what, sizeof what, "standard input, line %lld", (long long)in->lines);
+  int64_t n = 0;
+  if (in->strict || argument) { /* one input: its error is the run's */
+    xfree(tokenize_encode(in->vi, line, &n, TOKENIZE_UNK, in->words_by_space, what));
+    return 1;
+  }
+  recur_catch c;
+  if (RECUR_CATCH(&c) == 0) {
+    xfree(tokenize_encode(in->vi, line, &n, TOKENIZE_UNK, in->words_by_space, what));
+    recur_catch_end(&c);
+    return 1;
+  }
+  const char *msg = strncmp(c.msg, "recur: error: ", 14) ? c.msg : c.msg + 14;
+  fprintf(stderr, "recur: no prediction: %.*s\n", (int)strcspn(msg, "\n"), msg);
+  in->bad++;
+  return 0;
+}
 
 int cmd_predict(int argc, char **argv) {
   const char *pos[2] = {NULL, NULL};
@@ -520,40 +558,40 @@ int cmd_predict(int argc, char **argv) {
                             .length_penalty = f.length_penalty,
                             .max_out = (int)f.max_out,
                             .scores = f.scores};
-  if (s2s) { /* lines in groups of --batch */
-    char *one[1] = {(char *)text}, **lines = xmalloc((size_t)f.batch * sizeof(char *));
-    if (text && strcmp(text, "-") != 0) {
-      generate_transduce(m, &v, in_vi, one, 1, &dopt, stdout);
-    } else {
-      int n = 0;
-      size_t cap = 0;
-      ssize_t got;
-      char *line = NULL;
-      while ((got = getline(&line, &cap, stdin)) >= 0) {
-        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
-        lines[n++] = xstrdup(line);
-        if (n == f.batch) {
-          generate_transduce(m, &v, in_vi, lines, n, &dopt, stdout);
-          while (n > 0) xfree(lines[--n]);
-        }
-      }
-      generate_transduce(m, &v, in_vi, lines, n, &dopt, stdout);
-      while (n > 0) xfree(lines[--n]);
-      xfree(line);
-    }
-    xfree(lines);
-  } else if (text && strcmp(text, "-") != 0) {
-    generate_predict(m, &v, &vi, text, &b, stdout);
-  } else {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    while ((got = getline(&line, &cap, stdin)) >= 0) {
+  predict_input in = {in_vi, m->cfg.task == TASK_TAG && v.level == LEVEL_WORD, f.strict, 0, 0};
+  char **lines = xmalloc((size_t)f.batch * sizeof(char *));
+  int n = 0;
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t got;
+  const int one = text && strcmp(text, "-") != 0;
+  while (one ? in.lines == 0 : (got = getline(&line, &cap, stdin)) >= 0) {
+    if (!one)
       while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
-      generate_predict(m, &v, &vi, line, &b, stdout);
+    const char *cur = one ? text : line;
+    const int ok = predict_readable(&in, cur, one);
+    if (s2s) { /* lines in groups of --batch; an unreadable one ends a group */
+      if (ok) lines[n++] = xstrdup(cur);
+      if (!ok || n == f.batch) {
+        generate_transduce(m, &v, in_vi, lines, n, &dopt, stdout);
+        while (n > 0) xfree(lines[--n]);
+      }
+    } else if (ok) {
+      generate_predict(m, &v, &vi, cur, &b, stdout);
     }
-    xfree(line);
+    if (!ok) { /* its (empty) output line */
+      putchar('\n');
+      fflush(stdout);
+    }
   }
+  if (s2s) generate_transduce(m, &v, in_vi, lines, n, &dopt, stdout);
+  while (n > 0) xfree(lines[--n]);
+  xfree(lines);
+  xfree(line);
+  if (in.bad)
+    fprintf(stderr, "recur: %lld of %lld input lines had no prediction (named above; --strict "
+                    "makes the first an error)\n",
+            (long long)in.bad, (long long)in.lines);
   batch_free(&b);
   vocab_index_free(&vi);
   if (v.src_vocab) vocab_index_free(&svi);

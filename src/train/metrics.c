@@ -90,7 +90,9 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
   double now = core_now(), tps = mt->tokens / (now - mt->t_log);
   double sps = mt->sequences / (now - mt->t_log);
   double avg = mt->loss_targets > 0 ? mt->loss_sum / mt->loss_targets : NAN;
-  if (!mt->quiet) {
+  if (!mt->quiet && (mt->print_every_s <= 0 || mt->t_print == 0 || step == total ||
+                     now - mt->t_print >= mt->print_every_s)) {
+    mt->t_print = now;
     char eta[32];
     fmt_eta(eta, sizeof eta, eta_s);
     char seqs[32] = "";

@@ -101,7 +101,9 @@ static const opt_def DEFS[] = {
     {"--sample-len", NULL, OPT_INT, F(sample_len), 0, 100000, NULL, "200", "N",
      "lm: a sample of N tokens logged with each validation (0 = none)", OPT_RESUME_SAFE},
     {"--log-every", NULL, OPT_INT, F(log_every), 1, BIG, NULL, "10", "N",
-     "progress line every N steps", OPT_RESUME_SAFE},
+     "a metrics.jsonl line every N steps; the console shows each one when --log-every is given, "
+     "else one every " TRAIN_PRINT_EVERY_TEXT " s",
+     OPT_RESUME_SAFE},
     {"--ckpt-every", NULL, OPT_INT, F(save_every), 0, BIG, NULL, "1000", "N",
      "checkpoint every N steps", OPT_RESUME_SAFE},
     {"--ckpt-minutes", NULL, OPT_REAL, F(ckpt_minutes), 0, 1e6, NULL, "0", "M",

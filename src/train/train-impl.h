@@ -69,6 +69,8 @@ char *train_opts_merge(train_opts *merged, const train_opts *given, const char *
 typedef struct {
   FILE *f;
   int quiet;
+  double print_every_s;     /* the console's progress line at most this often (0 = every line) */
+  double t_print;           /* when the console last got one (0 = never) */
   double t_start, t_log;    /* wall clock at start and at the last progress line */
   double tokens, sequences; /* input tokens and sequences (sequences mode) since the last line */
   double loss_sum, loss_targets; /* since the last line, over steps not skipped */

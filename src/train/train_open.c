@@ -252,6 +252,8 @@ static void trainer_open_run(trainer *t) {
     mkdir_p(o->out);
     ckpt_cleanup(o->out);
     metrics_open(&t->mt, o->out, t->start, o->quiet);
+    /* every line when --log-every was chosen (here, or by the run being resumed) */
+    t->mt.print_every_s = TRAIN_GIVEN(o, log_every) || o->log_every != 10 ? 0 : TRAIN_PRINT_EVERY_S;
     t->mt.dense_bytes = (double)t->m->n_params * sizeof(float);
     metrics_start(&t->mt, t->start, t->ckdir != NULL, t->W, t->options);
     if (t->ckdir) {

@@ -48,7 +48,7 @@ echo "quickstart: $(secs "$t0" "$t1") s in all, training ${train_s} s; val $(las
 echo "  its sample: $(head -c 300 qs-sample.txt | tr '\n' ' ')"
 
 # ---- "Using it": 2 epochs of the fortunes ----
-F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*')
+F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*' | sort)
 "$R" prepare $F -o fort.h5 --level char --split-on separator --separator % --val 0.05 --test 0.05 --quiet
 if [ "$skip_using" != "--skip-using-it" ]; then
   rm -rf run

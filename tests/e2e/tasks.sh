@@ -40,6 +40,18 @@ grep -q '"confusion"' c-mean/metrics.jsonl || fail "no confusion matrix in metri
 out=$(printf 'axyxyxxyyxyxyxyxyyxyxxyxyxyxyxyxx\nbyxyxyxyyyxxyxyxyxyxyxyyxyx\n' | "$RECUR" predict c-bi)
 [ "$(echo "$out" | cut -f1 | tr '\n' ' ')" = "first_a first_b " ] || fail "predict: $out"
 echo "$out" | awk -F'\t' '$2 < 0.5 || $2 > 1 { exit 1 }' || fail "predict probabilities: $out"
+# a line the model cannot read: an empty output line in its place, a note naming it; --strict: an error
+out=$(printf 'axyx
+aQx
+byxy
+' | "$RECUR" predict c-bi 2> bad.err)
+[ "$(echo "$out" | cut -f1 | tr '\n' ' ')" = "first_a  first_b " ] || fail "predict with a bad line: $out"
+grep -q "no prediction: 'Q' is not in the model's vocabulary (standard input, line 2)" bad.err || fail "$(cat bad.err)"
+grep -q "1 of 3 input lines had no prediction" bad.err || fail "no count of bad lines: $(cat bad.err)"
+printf 'axyx
+aQx
+' | "$RECUR" predict c-bi --strict > /dev/null 2> bad.err && fail "--strict accepted a bad line"
+grep -q "error: 'Q' is not in the model's vocabulary (standard input, line 2)" bad.err || fail "$(cat bad.err)"
 # tagging: tags that depend on later tokens: bidirectional far above unidirectional
 "$RECUR" train --data tag.h5 --out t-uni --task tag --cell gru --steps 150 "${common[@]}"
 "$RECUR" train --data tag.h5 --out t-bi --task tag --cell gru --bidirectional --steps 150 "${common[@]}"
