@@ -71,7 +71,8 @@ typedef struct {
   char split_on[16]; /* none|line|paragraph|file|separator */
   char separator[256];
   int64_t vocab_size;
-  char **vocab; /* (vocab_size) UTF-8 names */
+  char **vocab;              /* (vocab_size) UTF-8 names */
+  unsigned char *vocab_glue; /* word level: (vocab_size) TOKEN_GLUE_* (tokenize.h), or NULL */
   /* seq2seq --separate-vocab: the sources' vocabulary (else src_vocab = vocab, the same size) */
   int64_t src_vocab_size, src_unk_id;
   char **src_vocab;

@@ -279,7 +279,8 @@ typedef struct {
   char split_on[16];
   char **vocab;
   int64_t vocab_size;
-  char **out_names; /* classify: label names, tag: tag names */
+  unsigned char *glue; /* word level: (vocab_size) how each entry is spaced (tokenize.h), or NULL */
+  char **out_names;    /* classify: label names, tag: tag names */
   int64_t n_out_names;
   char writer[32];   /* model_load: the recur_version that wrote the file ("" before 0.2.0) */
   char missing[512]; /* model_load: configuration attributes the file lacks (defaults taken) */

@@ -5,7 +5,9 @@
  *         errors naming the byte offset)
  *   word: runs of letters, digits, '_' and non-ASCII bytes (cut at TOKEN_WORD_MAX bytes on a
  *         character boundary); every other printable ASCII mark alone; '\n' kept as a word;
- *         spaces and other control characters separate and are dropped */
+ *         spaces and other control characters separate and are dropped (whether a word followed
+ *         the one before it with none between is `glued`, from which prepare learns how each
+ *         vocabulary entry is spaced: TOKEN_GLUE_*) */
 #ifndef RECUR_TOKENIZE_H
 #define RECUR_TOKENIZE_H
 
@@ -36,12 +38,29 @@ typedef struct {
   uint64_t u8_off;
   char word[TOKEN_WORD_MAX];
   int wlen;
+  int joined; /* word level: no separator since the last token delivered */
+  int glued;  /* word level, read in on_word: the word follows the token before it directly */
 } tokenizer;
 
 /* Feed n bytes that start at byte offset off of the input. */
 void tokenizer_feed(tokenizer *t, const unsigned char *b, size_t n, uint64_t off);
 /* End of a sequence: the pending word is delivered, an unfinished UTF-8 character is an error. */
 void tokenizer_end(tokenizer *t);
+
+/* Word level: how a vocabulary entry is spaced when words are written back, learnt from the corpus
+ * by majority (dataset and model.h5: /vocab_glue, a byte per entry). Against word tokens (runs
+ * of letters, digits...): TOKEN_GLUE_BEFORE, it follows the word before with no space ("," ".");
+ * TOKEN_GLUE_AFTER, the word after follows it with no space ("(", the "'" of "doesn't"); after
+ * another mark: TOKEN_GLUE_MARK, no space ("--", "?!"). A '"' opens and closes quotes in turn. */
+enum { TOKEN_GLUE_BEFORE = 1, TOKEN_GLUE_AFTER = 2, TOKEN_GLUE_MARK = 4 };
+typedef struct {
+  int64_t prev; /* the token written before (-1: none yet) */
+  int quotes;   /* '"' written so far */
+} token_spacer;
+#define TOKEN_SPACER_INIT {-1, 0}
+/* Whether a space goes before token id (names: the vocabulary's texts): not at the start or
+ * beside a newline; else as the glue says (without it, files of older versions: always). */
+int token_spacer_next(token_spacer *s, const unsigned char *glue, char *const *names, int64_t id);
 
 /* A vocabulary to encode text with: names indexed by id, specials excluded from matching. */
 typedef struct {

@@ -10,6 +10,7 @@
 #include "recur/ckpt.h"
 #include "recur/train.h"
 #include "recur/core.h"
+#include "recur/tokenize.h"
 #include "recur/dataset.h"
 #include "recur/h5.h"
 #include "recur/json.h"
@@ -206,17 +207,16 @@ static const opt_table DECODE = {
     "decode", "usage: recur decode D.h5 [--split train|val|test]   (a split back as text)", NULL,
     DECODE_DEFS, 1};
 
-/* tokens as text: words joined by spaces (lines by newlines), other levels as they are */
-static void put_text(const dataset *ds, const int32_t *tok, uint64_t n, int *prev_word, int src) {
+/* tokens as text: words spaced as the corpus spaced them (tokenize.h), other levels as they are */
+static void put_text(const dataset *ds, const int32_t *tok, uint64_t n, token_spacer *sp, int src) {
   char text[1024];
+  const unsigned char *glue = src && ds->separate_vocab ? NULL : ds->vocab_glue;
   for (uint64_t i = 0; i < n; i++) {
     int len = src ? dataset_src_token_text(ds, tok[i], text, sizeof text)
                   : dataset_token_text(ds, tok[i], text, sizeof text);
-    if (ds->level == LEVEL_WORD && len) {
-      int nl = strcmp(text, "\n") == 0;
-      if (*prev_word && !nl) putchar(' ');
-      *prev_word = !nl;
-    }
+    if (ds->level == LEVEL_WORD && len &&
+        token_spacer_next(sp, glue, src ? ds->src_vocab : ds->vocab, tok[i]))
+      putchar(' ');
     fwrite(text, 1, (size_t)len, stdout);
   }
 }
@@ -277,7 +277,7 @@ int cmd_decode(int argc, char **argv) {
   int32_t *tags = ds->task == TASK_TAG ? xmalloc(DATASET_CHUNK * sizeof(int32_t)) : NULL;
   float *cv = ds->n_cond_features ? xmalloc((size_t)ds->n_cond_features * sizeof(float)) : NULL;
   for (uint64_t q = 0; q < sp->n_seq; q++) {
-    int prev_word = 0;
+    token_spacer spc = TOKEN_SPACER_INIT;
     if (cv && ds->task == TASK_SEQ2SEQ) { /* --cond-features: frames (;) of features (,) */
       for (uint64_t pos = sp->src_offsets[q]; pos < sp->src_offsets[q + 1]; pos++) {
         dataset_read_src_values(ds, split, pos, 1, cv);
@@ -297,10 +297,10 @@ int cmd_decode(int argc, char **argv) {
         uint64_t n = sp->src_offsets[q + 1] - pos < DATASET_CHUNK ? sp->src_offsets[q + 1] - pos
                                                                   : DATASET_CHUNK;
         dataset_read_src(ds, split, pos, n, tok);
-        put_text(ds, tok, n, &prev_word, 1);
+        put_text(ds, tok, n, &spc, 1);
       }
       putchar('\t');
-      prev_word = 0;
+      spc = (token_spacer)TOKEN_SPACER_INIT;
     }
     for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += DATASET_CHUNK) {
       uint64_t n =
@@ -308,7 +308,7 @@ int cmd_decode(int argc, char **argv) {
       dataset_read(ds, split, pos, n, tok);
       if (tags) dataset_read_tags(ds, split, pos, n, tags);
       if (!tags || ds->level != LEVEL_WORD) {
-        put_text(ds, tok, n, &prev_word, 0);
+        put_text(ds, tok, n, &spc, 0);
         continue;
       }
       for (uint64_t i = 0; i < n; i++) { /* word/TAG tokens */

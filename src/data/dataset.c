@@ -269,6 +269,7 @@ dataset *dataset_open(const char *path) {
     recur_fail(where, NULL, "attribute vocab_size (%lld) disagrees with /vocab (%lld entries)",
                (long long)vs, (long long)ds->vocab_size);
   if (ds->vocab_size < 1) recur_fail(where, NULL, "empty vocabulary");
+  if (ds->level == LEVEL_WORD) ds->vocab_glue = h5_read_bytes_opt(f, "vocab_glue", vs, path);
   if (ds->level == LEVEL_BYTE && ds->vocab_size < 256)
     recur_fail(where, NULL, "byte-level vocabulary must have 256 byte entries");
   if (!h5_attr_get_i64(f, "eos_id", &ds->eos_id)) ds->eos_id = -1;
@@ -410,6 +411,7 @@ void dataset_close(dataset *ds) {
   }
   for (int64_t i = 0; i < ds->vocab_size; i++) xfree(ds->vocab[i]);
   xfree(ds->vocab);
+  xfree(ds->vocab_glue);
   for (int i = 0; i < ds->n_features; i++) xfree(ds->feature_names[i]);
   xfree(ds->feature_names);
   xfree(ds->feature_mean);

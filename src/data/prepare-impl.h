@@ -30,6 +30,10 @@
 /* ---- word hash table: string -> (count, id) ---- */
 typedef struct {
   uint64_t hash, count;
+  /* word level: occurrences after a word token (a run of letters, digits...), and of those the
+   * ones with no space between; before a word token, and with no space; a mark after a mark
+   * ("--", "?!"), and with no space */
+  uint64_t after_word, glued_before, before_word, glued_after, after_mark, glued_mark;
   uint32_t off, len;
   int32_t id;
 } wentry;
@@ -133,8 +137,11 @@ typedef struct {
   /* vocabulary */
   int64_t vocab_size, eos_id, unk_id;
   char **vocab;
-  int32_t *cp_id; /* (MAX_CP) char -> id */
+  unsigned char *glue; /* word level: (vocab_size) TOKEN_GLUE_* bits, or NULL */
+  int32_t *cp_id;      /* (MAX_CP) char -> id */
   hid_t tok_type;
+  char glue_prev[TOKEN_WORD_MAX]; /* pass 1, word level: the token before (its glued_after) */
+  int glue_prev_n;
   /* pass 2 */
   int cur_split;
   uint64_t gpos, cut[2]; /* none mode: global token cut points train|val|test */
@@ -166,6 +173,7 @@ typedef struct {
     wtable words;
     int32_t *cp_id;
     char **vocab;
+    unsigned char *glue;
     int64_t vocab_size, eos_id, unk_id;
     hid_t tok_type;
   } side;

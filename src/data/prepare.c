@@ -234,6 +234,8 @@ static void prep_free(prep *p) {
   xfree(p->shard_names);
   for (int64_t i = 0; i < p->vocab_size; i++) xfree(p->vocab[i]);
   xfree(p->vocab);
+  xfree(p->glue);
+  xfree(p->side.glue);
   for (int64_t i = 0; i < p->n_out; i++) xfree(p->out_names[i]);
   xfree(p->out_names);
   xfree(p->line_tags);

@@ -16,13 +16,43 @@ static inline int side_room(prep *p) {
   return 1;
 }
 
+/* How a word-level token is spaced against word tokens beside it (see wentry): counted against
+ * the token before it, which is looked up after e was inserted (an insert may move entries). */
+static int is_word_token(const char *w) {
+  unsigned c = (unsigned char)w[0];
+  return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         c == '_';
+}
+static void prep_count_glue(prep *p, wentry *e, const char *w, int n) {
+  wentry *b = p->glue_prev_n ? prep_wt_find(&p->words, p->glue_prev, p->glue_prev_n, 0) : NULL;
+  const int glued = p->tok.glued;
+  if (b && is_word_token(p->glue_prev)) {
+    e->after_word++;
+    e->glued_before += (uint64_t)glued;
+  }
+  if (b && is_word_token(w)) {
+    b->before_word++;
+    b->glued_after += (uint64_t)glued;
+  }
+  if (b && !is_word_token(p->glue_prev) && !is_word_token(w) && w[0] != '\n') {
+    e->after_mark++;
+    e->glued_mark += (uint64_t)glued;
+  }
+  memcpy(p->glue_prev, w, (size_t)n);
+  p->glue_prev_n = w[0] == '\n' ? 0 : n; /* a line's first token follows nothing */
+}
+
 void prep_tok_word(void *ctx, const char *w, int n) {
   prep *p = ctx;
   if (!side_room(p)) return;
   p->n_content++;
   if (p->pass == 1) {
     p->seq_tok++;
-    if (!p->o->vocab_from) prep_wt_find(&p->words, w, n, 1)->count++;
+    if (!p->o->vocab_from) {
+      wentry *e = prep_wt_find(&p->words, w, n, 1);
+      e->count++;
+      prep_count_glue(p, e, w, n);
+    }
     return;
   }
   wentry *e = prep_wt_find(&p->words, w, n, 0);
@@ -307,6 +337,7 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
         recur_fail(where, "word-level tagging lines are word/TAG tokens", "'%.*s' is not word/TAG",
                    (int)(e - s), s);
       p->seq_has_content = 1;
+      p->tok.glued = 0; /* word/TAG tokens lie between spaces */
       prep_tok_word(p, s, (int)(sl - s));
       uint32_t t = out_id(p, sl + 1, (int)(e - sl - 1));
       if (p->pass == 2)

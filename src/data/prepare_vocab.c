@@ -130,6 +130,10 @@ void prep_build_vocab(prep *p) {
                  "vocabulary is %s level, not %s", ds_level_names[src->level],
                  ds_level_names[o->level]);
     for (int64_t i = 0; i < src->vocab_size; i++) vocab_push(p, src->vocab[i]);
+    if (src->vocab_glue) { /* its spacing too */
+      p->glue = xmalloc((size_t)src->vocab_size);
+      memcpy(p->glue, src->vocab_glue, (size_t)src->vocab_size);
+    }
     p->eos_id = src->eos_id;
     p->unk_id = src->unk_id;
     dataset_close(src);
@@ -172,10 +176,18 @@ void prep_build_vocab(prep *p) {
     vocab_push(p, "<unk>");
     uint64_t n;
     wentry **all = prep_wt_sorted(&p->words, 1, &n);
-    for (uint64_t i = 0; i < n; i++) {
-      if ((int64_t)all[i]->count < o->min_count) break;
-      if (o->max_vocab > 0 && p->vocab_size >= o->max_vocab) break;
+    int64_t first = p->vocab_size, kept = 0;
+    while (kept < (int64_t)n && (int64_t)all[kept]->count >= o->min_count &&
+           (o->max_vocab <= 0 || first + kept < o->max_vocab))
+      kept++;
+    p->glue = xcalloc((size_t)(first + kept), 1); /* how each entry is spaced, by majority */
+    for (int64_t i = 0; i < kept; i++) {
+      const wentry *e = all[i];
       all[i]->id = (int32_t)p->vocab_size;
+      p->glue[p->vocab_size] =
+          (unsigned char)((2 * e->glued_before > e->after_word ? TOKEN_GLUE_BEFORE : 0) |
+                          (2 * e->glued_after > e->before_word ? TOKEN_GLUE_AFTER : 0) |
+                          (2 * e->glued_mark > e->after_mark ? TOKEN_GLUE_MARK : 0));
       vocab_push(p, p->words.arena + all[i]->off);
     }
     xfree(all);
@@ -212,6 +224,7 @@ void prep_side_swap(prep *p) {
   s->words = p->words, p->words = t.words;
   s->cp_id = p->cp_id, p->cp_id = t.cp_id;
   s->vocab = p->vocab, p->vocab = t.vocab;
+  s->glue = p->glue, p->glue = t.glue;
   s->vocab_size = p->vocab_size, p->vocab_size = t.vocab_size;
   s->eos_id = p->eos_id, p->eos_id = t.eos_id;
   s->unk_id = p->unk_id, p->unk_id = t.unk_id;
@@ -254,16 +267,21 @@ void prep_write_metadata(prep *p, hid_t f) {
   h5_attr_set_f64(f, "test_fraction", o->test);
   h5_attr_set_str(f, "created_by", "recur prepare");
   h5_write_strings(f, "vocab", p->vocab, p->vocab_size);
+  if (p->glue) { /* word level: how the text is given back (tokenize.h) */
+    hsize_t n = (hsize_t)p->vocab_size;
+    h5_write_array(f, "vocab_glue", H5T_STD_U8LE, 1, &n, p->glue);
+  }
 }
 
-/* Word level under mpirun: each rank counted its own part; every rank's (count, word) pairs go to
+/* Word level under mpirun: each rank counted its own part; every rank's (counts, word) records go to
  * every rank (MPI_Allgatherv) and are summed into a new table, so each rank builds the same
  * vocabulary a single rank would (its order depends on counts and bytes only). */
+#define WREC 60 /* a record: count and the six spacing counts (8 bytes each), length (4), bytes */
 void prep_words_allmerge(prep *p) {
   wtable *t = &p->words;
   uint64_t bytes = 0;
   for (uint64_t i = 0; i < t->cap; i++)
-    if (t->e[i].count) bytes += 12 + t->e[i].len;
+    if (t->e[i].count) bytes += WREC + t->e[i].len;
   uint64_t *all = xmalloc((size_t)p->world * sizeof(uint64_t));
   MPI_Allgather(&bytes, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, MPI_COMM_WORLD);
   uint64_t total = 0;
@@ -280,21 +298,31 @@ void prep_words_allmerge(prep *p) {
   unsigned char *mine = xmalloc((size_t)(bytes > 0 ? bytes : 1)), *w = mine;
   for (uint64_t i = 0; i < t->cap; i++)
     if (t->e[i].count) {
-      memcpy(w, &t->e[i].count, 8);
-      memcpy(w + 8, &t->e[i].len, 4);
-      memcpy(w + 12, t->arena + t->e[i].off, t->e[i].len);
-      w += 12 + t->e[i].len;
+      const wentry *x = &t->e[i];
+      const uint64_t c[7] = {x->count,       x->after_word, x->glued_before, x->before_word,
+                             x->glued_after, x->after_mark, x->glued_mark};
+      memcpy(w, c, 56);
+      memcpy(w + 56, &x->len, 4);
+      memcpy(w + WREC, t->arena + t->e[i].off, t->e[i].len);
+      w += WREC + t->e[i].len;
     }
   unsigned char *buf = xmalloc((size_t)(total > 0 ? total : 1));
   MPI_Allgatherv(mine, (int)bytes, MPI_BYTE, buf, lens, displs, MPI_BYTE, MPI_COMM_WORLD);
   wtable merged = {0};
   for (const unsigned char *r = buf; r < buf + total;) {
-    uint64_t c;
+    uint64_t c[7];
     uint32_t n;
-    memcpy(&c, r, 8);
-    memcpy(&n, r + 8, 4);
-    prep_wt_find(&merged, (const char *)r + 12, (int)n, 1)->count += c;
-    r += 12 + n;
+    memcpy(c, r, 56);
+    memcpy(&n, r + 56, 4);
+    wentry *e = prep_wt_find(&merged, (const char *)r + WREC, (int)n, 1);
+    e->count += c[0];
+    e->after_word += c[1];
+    e->glued_before += c[2];
+    e->before_word += c[3];
+    e->glued_after += c[4];
+    e->after_mark += c[5];
+    e->glued_mark += c[6];
+    r += WREC + n;
   }
   prep_wt_free(t);
   *t = merged;

@@ -7,8 +7,15 @@
 
 #include "recur/core.h"
 
+/* deliver a word-level token: glued when nothing separated it from the token before */
+static void word_put(tokenizer *t, const char *w, int n) {
+  t->glued = t->joined;
+  t->on_word(t->ctx, w, n);
+  t->joined = 1;
+}
+
 static void word_end(tokenizer *t) {
-  if (t->wlen) t->on_word(t->ctx, t->word, t->wlen);
+  if (t->wlen) word_put(t, t->word, t->wlen);
   t->wlen = 0;
 }
 
@@ -73,11 +80,15 @@ void tokenizer_feed(tokenizer *t, const unsigned char *b, size_t n, uint64_t off
       t->word[t->wlen++] = (char)c;
     } else {
       word_end(t);
-      if (c == '\n')
-        t->on_word(t->ctx, "\n", 1);
-      else if (c > ' ' && c < 0x7f) {
+      if (c == '\n') {
+        t->joined = 0; /* a newline glues to nothing, and a line's first word follows none */
+        word_put(t, "\n", 1);
+        t->joined = 0;
+      } else if (c > ' ' && c < 0x7f) {
         char ch = (char)c;
-        t->on_word(t->ctx, &ch, 1);
+        word_put(t, &ch, 1);
+      } else {
+        t->joined = 0; /* a space or another control character */
       }
     }
   }
@@ -89,6 +100,28 @@ void tokenizer_end(tokenizer *t) {
     t->on_error(t->ctx, TOKEN_ERR_UTF8, t->u8_off);
   }
   if (t->level == LEVEL_WORD) word_end(t);
+  t->joined = 0;
+}
+
+/* a word, or a special such as <unk> (spaced as a word) */
+static int is_word_text(const char *w) {
+  unsigned c = (unsigned char)w[0];
+  return (c && is_word_byte(c)) || (c == '<' && w[1]);
+}
+
+int token_spacer_next(token_spacer *s, const unsigned char *glue, char *const *names, int64_t id) {
+  const int64_t a = s->prev;
+  const char *at = a >= 0 ? names[a] : "", *bt = names[id];
+  s->prev = id;
+  const int quote = glue && !strcmp(bt, "\""), after_open = glue && !strcmp(at, "\"") && s->quotes % 2;
+  s->quotes += quote;
+  if (a < 0 || !strcmp(at, "\n") || !strcmp(bt, "\n")) return 0;
+  if (!glue) return 1;
+  if (quote) /* an opening quote is spaced as a word; a closing one glues to what it closes */
+    return s->quotes % 2 ? !(glue[a] & TOKEN_GLUE_AFTER) : 0;
+  if (after_open) return 0;
+  if (!is_word_text(at) && !is_word_text(bt) && strcmp(at, "\"")) return !(glue[id] & TOKEN_GLUE_MARK);
+  return !(glue[id] & TOKEN_GLUE_BEFORE) && !(glue[a] & TOKEN_GLUE_AFTER);
 }
 
 const char *tokenize_field(const char **s, const char *end, int *n) {

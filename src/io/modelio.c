@@ -138,6 +138,10 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_i64(f, "unk_id", v->unk_id);
   h5_attr_set_str(f, "split_on", v->split_on);
   h5_write_strings(f, "vocab", v->vocab, v->vocab_size);
+  if (v->glue) {
+    hsize_t n = (hsize_t)v->vocab_size;
+    h5_write_array(f, "vocab_glue", H5T_STD_U8LE, 1, &n, v->glue);
+  }
   if (task_has_names(c->task) && c->cond_in == 0)
     h5_write_strings(f, task_has_labels(c->task) ? "label_names" : "tag_names", v->out_names,
                      v->n_out_names);
@@ -256,6 +260,7 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
       recur_fail(where, NULL, "/vocab has %lld entries but vocab_size is %lld",
                  (long long)v->vocab_size, (long long)vocab);
     if (v->eos_id < -1 || v->eos_id >= vocab) recur_fail(where, NULL, "eos_id out of range");
+    if (v->level == LEVEL_WORD) v->glue = h5_read_bytes_opt(f, "vocab_glue", vocab, file);
     v->src_vocab = NULL;
     v->feature_names = NULL;
     v->n_features = 0;
@@ -326,6 +331,8 @@ void model_vocab_free(model_vocab *v) {
   for (int64_t i = 0; i < v->vocab_size; i++) xfree(v->vocab[i]);
   xfree(v->vocab);
   v->vocab = NULL;
+  xfree(v->glue);
+  v->glue = NULL;
   for (int64_t i = 0; i < v->n_out_names; i++) xfree(v->out_names[i]);
   xfree(v->out_names);
   v->out_names = NULL;

@@ -7,19 +7,15 @@
 
 #include "recur/core.h"
 
-static void put_token(FILE *out, const model_vocab *v, int64_t id, int *prev_word) {
+/* a token as text; word level: spaced as the corpus spaced it (tokenize.h) */
+static void put_token(FILE *out, const model_vocab *v, int64_t id, token_spacer *sp) {
   if (id == v->eos_id) return;
   if (v->level == LEVEL_BYTE && id < 256) {
     fputc((int)id, out);
     return;
   }
-  const char *s = v->vocab[id];
-  if (v->level == LEVEL_WORD) {
-    int nl = strcmp(s, "\n") == 0;
-    if (*prev_word && !nl) fputc(' ', out);
-    *prev_word = !nl;
-  }
-  fputs(s, out);
+  if (v->level == LEVEL_WORD && token_spacer_next(sp, v->glue, v->vocab, id)) fputc(' ', out);
+  fputs(v->vocab[id], out);
 }
 
 /* draw g from probabilities pr (V) at a temperature, among the top k (0 = all) */
@@ -80,9 +76,14 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   batch b = {0};
   uint64_t id0 = 0;
   int32_t *in = seq, cur;
-  int len = ns, prev_word = 0;
+  int len = ns;
   fputs(prime, out);
-  if (v->level == LEVEL_WORD && np > 0) prev_word = strcmp(v->vocab[pids[np - 1]], "\n") != 0;
+  /* the prime as given; the first word drawn is spaced after its last token, unless the prime
+   * ends in a space of its own */
+  size_t pl = strlen(prime);
+  token_spacer sp = TOKEN_SPACER_INIT;
+  for (int64_t i = 0; i < np; i++) token_spacer_next(&sp, v->glue, v->vocab, pids[i]);
+  if (pl > 0 && prime[pl - 1] == ' ') sp.prev = -1;
   int64_t g;
   for (g = 0; g < so->length; g++) {
     batch_pack(&b, 1, &len, &in, NULL, &id0);
@@ -92,7 +93,7 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
     model_final_state(m, &b, h, c);
     int64_t pick = draw(m->probs + (b.s.N - 1) * V, V, so, g, p, order);
     if (pick == v->eos_id) break;
-    put_token(out, v, pick, &prev_word);
+    put_token(out, v, pick, &sp);
     cur = (int32_t)pick;
     in = &cur;
     len = 1;
@@ -330,8 +331,8 @@ static void transduce_write(model *m, const model_vocab *v, int n, const int *sl
                           max_out, kr[j], &ksc[j]);
   for (int j = 0; j < k; j++) olen[idx[j]] = ko[j], sc[idx[j]] = ksc[j];
   for (int i = 0; i < n; i++) {
-    int prev_word = 0;
-    for (int t = 0; t < olen[i]; t++) put_token(out, v, res[i][t], &prev_word);
+    token_spacer sp = TOKEN_SPACER_INIT;
+    for (int t = 0; t < olen[i]; t++) put_token(out, v, res[i][t], &sp);
     if (d->scores) fprintf(out, "\t%.6f", sc[i]);
     fputc('\n', out);
     xfree(res[i]);

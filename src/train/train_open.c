@@ -136,6 +136,7 @@ static void trainer_open_model(trainer *t) {
                     .unk_id = ds->unk_id,
                     .vocab = ds->vocab,
                     .vocab_size = ds->vocab_size,
+                    .glue = ds->vocab_glue,
                     .out_names = ds->out_names,
                     .n_out_names = ds->n_out,
                     .src_vocab = ds->separate_vocab ? ds->src_vocab : NULL,

@@ -132,8 +132,8 @@ rc=0; RECUR_TEST_FAIL_SETUP_RANK=1 timeout 60 $MPIRUN -np 2 -x RECUR_TEST_FAIL_S
 grep -q "\[rank 1\] recur: error: test hook: rank 1 alone fails in setup" err.txt || fail "the lone rank's message is missing: $(cat err.txt)"
 
 # ---- resume mismatch: values as typed ----
-$T --data docs.h5 --out r-res --steps 4 --lr 0.002 --quiet
-expect_rc 1 "--lr 0.001 (checkpoint: 0.002)" "$RECUR" train --resume r-res --lr 0.001 --steps 6
+$T --data docs.h5 --out r-res --steps 4 --beta1 0.8 --quiet
+expect_rc 1 "--beta1 0.85 (checkpoint: 0.8)" "$RECUR" train --resume r-res --beta1 0.85 --steps 6
 
 # ---- sample: where a run has no model yet, why it stopped, the seed, <unk> ----
 mkdir -p r-empty && echo '{"step":1}' > r-empty/metrics.jsonl

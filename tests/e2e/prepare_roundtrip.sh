@@ -49,9 +49,14 @@ no_leftovers_stdin=$(ls | grep -c stdin- || true)
 # word level: tokens are words and single punctuation marks; rare words become <unk>
 printf 'the cat sat. the cat ran!\nthe dog sat, quietly.\n' > w.txt
 "$RECUR" prepare w.txt -o w1.h5 --level word --split-on line --quiet
-[ "$("$RECUR" decode w1.h5)" = "$(printf 'the cat sat . the cat ran !\nthe dog sat , quietly .')" ] || fail "word round trip: $("$RECUR" decode w1.h5)"
+# words come back spaced as the corpus spaced each vocabulary entry (/vocab_glue)
+[ "$("$RECUR" decode w1.h5)" = "$(printf 'the cat sat. the cat ran!\nthe dog sat, quietly.')" ] || fail "word round trip: $("$RECUR" decode w1.h5)"
 "$RECUR" prepare w.txt -o w2.h5 --level word --split-on line --min-count 2 --quiet
-[ "$("$RECUR" decode w2.h5)" = "$(printf 'the cat sat . the cat <unk> <unk>\nthe <unk> sat <unk> <unk> .')" ] || fail "word <unk>: $("$RECUR" decode w2.h5)"
+[ "$("$RECUR" decode w2.h5)" = "$(printf 'the cat sat. the cat <unk> <unk>\nthe <unk> sat <unk> <unk>.')" ] || fail "word <unk>: $("$RECUR" decode w2.h5)"
+printf "It doesn't (really) matter -- does it? \"Yes,\" she said.\nWe can't (ever) know -- can we? \"No,\" he said.\n" > glue.txt
+"$RECUR" prepare glue.txt -o glue.h5 --level word --split-on line --val 0 --quiet
+"$RECUR" decode glue.h5 | head -1 | grep -qxF "It doesn't (really) matter -- does it? \"Yes,\" she said." || fail "word spacing: $("$RECUR" decode glue.h5)"
+h5dump -d vocab_glue glue.h5 > /dev/null || fail "/vocab_glue is not readable by h5dump"
 "$RECUR" inspect w2.h5 --json | grep -q '"vocab_size":6' || fail "vocabulary of 6 expected (<eos> <unk> the cat sat .)"
 # a fixed vocabulary from another dataset
 "$RECUR" prepare w.txt -o w3.h5 --level word --split-on line --vocab w2.h5 --quiet
