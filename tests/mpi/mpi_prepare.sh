@@ -8,7 +8,7 @@ for i in $(seq 1 7); do
   python3 -c "
 import random, sys
 r = random.Random($i)
-print('\n%\n'.join(' '.join(r.choice(['año', 'naïve', 'word', 'line', '✓', 'x']) for _ in range(r.randint(1, 30))) for _ in range(50 * $i)))
+print('\n%\n'.join(' '.join(r.choice(['año', 'naïve', 'word', 'line', '✓', 'x', \"can't\", 'end.', '(so)', '-', '--']) for _ in range(r.randint(1, 30))) for _ in range(50 * $i)))
 print('%')" > in/part$i.txt
 done
 for args in "--split-on separator --separator % --val 0.1 --test 0.1" "--val 0.2" "--level byte --split-on line --shard-tokens 20000"; do
@@ -35,6 +35,10 @@ cmp <(grep -o '"val_loss":[^,]*' t-one/metrics.jsonl) <(grep -o '"val_loss":[^,]
 "$RECUR" prepare in -o w1.h5 --level word --split-on line --quiet
 timeout 120 $MPIRUN -np 2 "$RECUR" prepare in -o w2.h5 --level word --split-on line --quiet
 cmp <("$RECUR" decode w1.h5) <("$RECUR" decode w2.h5) || fail "word level under mpirun differs"
+cmp <(h5dump -d vocab_glue w1.h5 | tail -n +2) <(h5dump -d vocab_glue w2.h5 | tail -n +2) ||
+  fail "the words' spacing (/vocab_glue) under mpirun differs"
+"$RECUR" decode w1.h5 > w1.txt
+grep -q " can't (so) " w1.txt && ! grep -q "can ' t\|( so )\| \.$" w1.txt || fail "word spacing: $(head -3 w1.txt)"
 # one file, split among the ranks at line starts (CRLF lines, blank lines, a last line without a
 # newline, multi-byte characters near the cuts): char level on 3 ranks, word level on 2, the same
 # dataset and vocabulary as one rank, every rank with a part of it
