@@ -57,7 +57,8 @@ typedef struct {
   int64_t prev; /* the token written before (-1: none yet) */
   int quotes;   /* '"' written so far */
 } token_spacer;
-#define TOKEN_SPACER_INIT {-1, 0}
+#define TOKEN_SPACER_INIT                                                                          \
+  { -1, 0 }
 /* Whether a space goes before token id (names: the vocabulary's texts): not at the start or
  * beside a newline; else as the glue says (without it, files of older versions: always). */
 int token_spacer_next(token_spacer *s, const unsigned char *glue, char *const *names, int64_t id);

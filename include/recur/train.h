@@ -17,7 +17,7 @@
 
 #define TRAIN_MAX_FLAGS 80
 /* without --log-every, the console's progress line comes at most every this many seconds */
-#define TRAIN_PRINT_EVERY_S 10.0
+#define TRAIN_PRINT_EVERY_S    10.0
 #define TRAIN_PRINT_EVERY_TEXT "10"
 
 extern const char *const sparse_reduce_names[];

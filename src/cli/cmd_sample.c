@@ -451,7 +451,8 @@ static const opt_table PREDICT = {
     "Prints each line's label and its probability (classify), its tags (tag), or its output\n"
     "(seq2seq: greedy decoding). Symbols outside the model's vocabulary are read as <unk> where\n"
     "it has one; a line with others gets an empty output line (a note on stderr names it), so\n"
-    "the outputs stay line for line with the inputs (--strict: an error). A model of real-valued sequences reads a CSV or TSV of frames (FRAMES.csv, or -\n"
+    "the outputs stay line for line with the inputs (--strict: an error). A model of real-valued "
+    "sequences reads a CSV or TSV of frames (FRAMES.csv, or -\n"
     "for stdin; a header names the model's features, a blank line ends a sequence) and prints a\n"
     "line per sequence: its label and probability, or its tags separated by spaces.\n",
     PREDICT_DEFS, sizeof PREDICT_DEFS / sizeof PREDICT_DEFS[0]};
@@ -589,8 +590,9 @@ int cmd_predict(int argc, char **argv) {
   xfree(lines);
   xfree(line);
   if (in.bad)
-    fprintf(stderr, "recur: %lld of %lld input lines had no prediction (named above; --strict "
-                    "makes the first an error)\n",
+    fprintf(stderr,
+            "recur: %lld of %lld input lines had no prediction (named above; --strict "
+            "makes the first an error)\n",
             (long long)in.bad, (long long)in.lines);
   batch_free(&b);
   vocab_index_free(&vi);

@@ -49,8 +49,8 @@ static void unknown_command(const char *name) {
   for (int k = 0; k < n; k++) names[k] = COMMANDS[k].name;
   int k = opts_suggest(name, names, n);
   char hint[128];
-  snprintf(hint, sizeof hint, "%s%s%srun `recur help` for the commands", k >= 0 ? "did you mean " : "",
-           k >= 0 ? names[k] : "", k >= 0 ? "? " : "");
+  snprintf(hint, sizeof hint, "%s%s%srun `recur help` for the commands",
+           k >= 0 ? "did you mean " : "", k >= 0 ? names[k] : "", k >= 0 ? "? " : "");
   recur_usage_fail(hint, "unknown command '%s'", name);
 }
 

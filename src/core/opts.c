@@ -330,7 +330,7 @@ int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char
 }
 
 /* text from column `col` to HELP_WIDTH, continuing lines at column HELP_INDENT, broken at spaces */
-#define HELP_WIDTH 100
+#define HELP_WIDTH  100
 #define HELP_INDENT 37
 static void help_wrap(FILE *f, const char *text, int col) {
   const char *w = text;

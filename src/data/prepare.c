@@ -29,7 +29,7 @@ typedef struct {
     dev_t dev;
     ino_t ino;
     const char *as; /* the name it was first read under (files only) */
-  } *seen;
+  } * seen;
   int nseen;
   char *skipped; /* "B (= A), ..." */
   size_t skipped_len;
@@ -319,8 +319,8 @@ static char **prep_inputs(const prepare_opts *o, int *n) {
   }
   if (L.nf == 0) recur_fail(o->inputs[0], NULL, "no input files found");
   if (L.nskipped && !o->quiet && core_rank() == 0)
-    fprintf(stderr, "recur: skipped %d file%s already read under another name: %s\n",
-            L.nskipped, L.nskipped == 1 ? "" : "s", L.skipped);
+    fprintf(stderr, "recur: skipped %d file%s already read under another name: %s\n", L.nskipped,
+            L.nskipped == 1 ? "" : "s", L.skipped);
   xfree(L.skipped);
   xfree(L.seen); /* its names are the files' own */
   *n = L.nf;

@@ -273,8 +273,8 @@ void prep_write_metadata(prep *p, hid_t f) {
   }
 }
 
-/* Word level under mpirun: each rank counted its own part; every rank's (counts, word) records go to
- * every rank (MPI_Allgatherv) and are summed into a new table, so each rank builds the same
+/* Word level under mpirun: each rank counted its own part; every rank's (counts, word) records go
+ * to every rank (MPI_Allgatherv) and are summed into a new table, so each rank builds the same
  * vocabulary a single rank would (its order depends on counts and bytes only). */
 #define WREC 60 /* a record: count and the six spacing counts (8 bytes each), length (4), bytes */
 void prep_words_allmerge(prep *p) {

@@ -113,14 +113,16 @@ int token_spacer_next(token_spacer *s, const unsigned char *glue, char *const *n
   const int64_t a = s->prev;
   const char *at = a >= 0 ? names[a] : "", *bt = names[id];
   s->prev = id;
-  const int quote = glue && !strcmp(bt, "\""), after_open = glue && !strcmp(at, "\"") && s->quotes % 2;
+  const int quote = glue && !strcmp(bt, "\""),
+            after_open = glue && !strcmp(at, "\"") && s->quotes % 2;
   s->quotes += quote;
   if (a < 0 || !strcmp(at, "\n") || !strcmp(bt, "\n")) return 0;
   if (!glue) return 1;
   if (quote) /* an opening quote is spaced as a word; a closing one glues to what it closes */
     return s->quotes % 2 ? !(glue[a] & TOKEN_GLUE_AFTER) : 0;
   if (after_open) return 0;
-  if (!is_word_text(at) && !is_word_text(bt) && strcmp(at, "\"")) return !(glue[id] & TOKEN_GLUE_MARK);
+  if (!is_word_text(at) && !is_word_text(bt) && strcmp(at, "\""))
+    return !(glue[id] & TOKEN_GLUE_MARK);
   return !(glue[id] & TOKEN_GLUE_BEFORE) && !(glue[a] & TOKEN_GLUE_AFTER);
 }
 

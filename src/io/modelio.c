@@ -180,7 +180,8 @@ char *model_resolve_best(const char *path, int best) {
   int is_run = is_file(metrics);
   xfree(metrics);
   if (best && is_run)
-    recur_fail(path, "leave out --best for the run's last model (model-best.h5 is written at "
+    recur_fail(path,
+               "leave out --best for the run's last model (model-best.h5 is written at "
                "each validation: every --eval-every steps and at the end)",
                "the run has no model-best.h5: it has not validated yet");
   if (best)

@@ -70,8 +70,9 @@ void report_html(FILE *f, const char *s);
  * across (checkpoints, resumptions); logy: logarithmic y axis. */
 void report_chart(FILE *f, const char *title, const char *xlab, const line_spec *ls, int n,
                   int logy, const series *vlines, int nv);
-/* rows x cols of values (NaN: empty), coloured by value (log10 if logc), rows named */
+/* rows x cols of values (NaN: empty), coloured by value (log10 if logc), rows named; col_names
+ * (or NULL) label the columns and then each cell shows its value */
 void report_heat(FILE *f, const char *id, const double *v, int rows, int cols, int logc,
-                 char *const *row_names, const char *xlab);
+                 char *const *row_names, char *const *col_names, const char *xlab);
 
 #endif

@@ -11,6 +11,8 @@
 
 #include "recur/core.h"
 #include "recur/json.h"
+#include "recur/opts.h"
+#include "recur/train.h"
 #include "report-impl.h"
 
 static void section_summary(FILE *f, run_data *r, int n) {
@@ -53,6 +55,21 @@ static void section_summary(FILE *f, run_data *r, int n) {
     }
 }
 
+/* whether a saved option's value is its default (as recur train writes both), so the table shows
+ * what the run chose, not every task's flags */
+static int report_option_is_default(const char *flag, const char *value) {
+  const opt_table *T = train_options();
+  int i = opts_find(T, flag);
+  if (i < 0) return 0;
+  train_opts d;
+  train_opts_default(&d);
+  char *dv = opts_value(T, i, &d);
+  int same = strcmp(dv, value) == 0;
+  xfree(dv);
+  train_opts_free(&d);
+  return same;
+}
+
 static void section_runs(FILE *f, run_data *r, int n) {
   fprintf(f, "<h2>Runs: options, machine, versions</h2>\n");
   static const char *const KEYS[] = {"event", "recur_version", "world_size", "hostname", "cpu",
@@ -77,14 +94,23 @@ static void section_runs(FILE *f, run_data *r, int n) {
       fprintf(f, "</td></tr>");
     }
     const json_value *op = json_get(&r[i].start, "options");
+    int hidden = 0;
     for (int k = 0; op && k < op->n; k++) {
       if (op->items[k].type != JSON_STR) continue;
+      if (report_option_is_default(op->keys[k], op->items[k].str)) {
+        hidden++;
+        continue;
+      }
       fprintf(f, "<tr><th>");
       report_html(f, op->keys[k]);
       fprintf(f, "</th><td>");
       report_html(f, op->items[k].str);
       fprintf(f, "</td></tr>");
     }
+    if (hidden)
+      fprintf(f,
+              "<tr><th>other options</th><td>%d at their defaults (recur train --help)</td></tr>",
+              hidden);
     fprintf(f, "</table>\n");
   }
 }
@@ -125,7 +151,8 @@ static void section_classes(FILE *f, run_data *r, int n) {
             ": confusion at step %lld (rows: true class, columns: predicted, share of the row)"
             "</figcaption>\n",
             (long long)r[i].confusion_step);
-    report_heat(f, "confusion", v, O, O, 0, names, "predicted class (same order as the rows)");
+    report_heat(f, "confusion", v, O, O, 0, names, O <= 20 ? names : NULL,
+                O <= 20 ? "predicted class" : "predicted class (same order as the rows)");
     fprintf(f, "</figure>\n");
     xfree(v);
     xfree(names);
@@ -163,7 +190,7 @@ static void section_grad_flow(FILE *f, run_data *r, int n) {
     report_html(f, r[i].dir);
     fprintf(f, ": |dL/dh| by layer and steps back in time, step %lld (log color)</figcaption>\n",
             (long long)r[i].grad_flow_step);
-    report_heat(f, "grad-flow", v, L, D, 1, names, "steps back from the last step");
+    report_heat(f, "grad-flow", v, L, D, 1, names, NULL, "steps back from the last step");
     fprintf(f, "</figure>\n");
     char *title = core_path("%s: |dL/dh| against steps back in time (log scale)", r[i].dir);
     report_chart(f, title, "steps back from the last step", ls,
@@ -215,11 +242,15 @@ static const char CSS[] =
     ".line{fill:none;stroke-width:1.6}.dashed{stroke-dasharray:6 3}"
     ".ckpt{stroke:#999;stroke-dasharray:2 3;background:#999}"
     ".resume{stroke:#ff7f0e;stroke-width:2;background:#ff7f0e}"
-    ".legend span{margin-right:12px;font-size:12px}"
+    ".chart{width:640px}.legend span{display:inline-block;margin-right:12px;font-size:12px;"
+    "max-width:100%;overflow-wrap:anywhere}.legend svg{margin-right:4px;vertical-align:middle}"
+    ".cell{font-size:11px;text-anchor:middle}.sample{max-width:1300px}"
     "i{display:inline-block;width:10px;height:10px;margin-right:4px}"
     "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;"
-    "text-align:left;font-size:13px}.kv th{background:#f4f4f4;font-weight:normal}"
-    ".note,.empty{color:#a33}pre{white-space:pre-wrap;background:#f6f6f6;padding:8px}";
+    "text-align:left;font-size:13px;overflow-wrap:anywhere}"
+    ".kv th{background:#f4f4f4;font-weight:normal}"
+    ".note,.empty{color:#a33}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f6f6;"
+    "padding:8px}";
 
 void report_write(const char *const *runs, int n, const char *out, const report_opts *o) {
   run_data *r = xcalloc((size_t)n, sizeof(run_data));

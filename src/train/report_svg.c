@@ -59,7 +59,7 @@ void report_chart(FILE *f, const char *title, const char *xlab, const line_spec 
       x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
       pts++;
     }
-  fprintf(f, "<figure><figcaption>");
+  fprintf(f, "<figure class=\"chart\"><figcaption>");
   report_html(f, title);
   fprintf(f, "</figcaption>\n");
   if (pts == 0) {
@@ -157,8 +157,15 @@ void report_chart(FILE *f, const char *title, const char *xlab, const line_spec 
 #undef PX
 #undef PY
   fprintf(f, "</svg>\n<div class=\"legend\">");
-  for (int i = 0; i < n; i++) {
-    fprintf(f, "<span><i style=\"background:%s\"></i>", COLORS[ls[i].color % N_COLORS]);
+  for (int i = 0; i < n; i++) { /* the key drawn as its line: solid, dashed, or a dot */
+    const char *col = COLORS[ls[i].color % N_COLORS];
+    fprintf(f, "<span><svg width=\"22\" height=\"10\">");
+    if (ls[i].dots)
+      fprintf(f, "<circle cx=\"11\" cy=\"5\" r=\"3\" fill=\"%s\"/>", col);
+    else
+      fprintf(f, "<line x1=\"1\" x2=\"21\" y1=\"5\" y2=\"5\" stroke=\"%s\" stroke-width=\"2\"%s/>",
+              col, ls[i].dashed ? " stroke-dasharray=\"5 2\"" : "");
+    fprintf(f, "</svg>");
     report_html(f, ls[i].run);
     fprintf(f, " %s</span> ", ls[i].name);
   }
@@ -182,7 +189,7 @@ static void heat_color(double t, char *buf, size_t n) {
 
 /* rows x cols of values (NaN: empty), color by value (log10 if logc), labels of rows and cols */
 void report_heat(FILE *f, const char *id, const double *v, int rows, int cols, int logc,
-                 char *const *row_names, const char *xlab) {
+                 char *const *row_names, char *const *col_names, const char *xlab) {
   double lo = INFINITY, hi = -INFINITY;
   for (int i = 0; i < rows * cols; i++)
     if (isfinite(v[i]) && (!logc || v[i] > 0)) {
@@ -190,15 +197,21 @@ void report_heat(FILE *f, const char *id, const double *v, int rows, int cols, i
       lo = fmin(lo, x), hi = fmax(hi, x);
     }
   if (!(hi > lo)) hi = lo + 1;
-  const int cw = cols > 60 ? 8 : cols > 20 ? 14 : 40, rh = 26, left = 110;
-  const int W = left + cols * cw + 10, H = rows * rh + 40;
+  const int cw = col_names ? 52 : cols > 60 ? 8 : cols > 20 ? 14 : 40, rh = 26, left = 110;
+  const int top = col_names ? 22 : 0; /* the columns' names above them */
+  const int W = left + cols * cw + 10, H = top + rows * rh + 40;
   fprintf(f,
           "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"heat\" id=\"%s\" width=\"%d\" "
           "height=\"%d\" viewBox=\"0 0 %d %d\">\n",
           id, W, H, W, H);
   char col[32], buf[32];
+  for (int c = 0; col_names && c < cols; c++) {
+    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"xtick\">", left + c * cw + cw / 2, top - 6);
+    report_html(f, col_names[c]);
+    fprintf(f, "</text>");
+  }
   for (int r = 0; r < rows; r++) {
-    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"ytick\">", left - 4, r * rh + rh / 2 + 4);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"ytick\">", left - 4, top + r * rh + rh / 2 + 4);
     report_html(f, row_names[r]);
     fprintf(f, "</text>\n");
     for (int c = 0; c < cols; c++) {
@@ -209,11 +222,15 @@ void report_heat(FILE *f, const char *id, const double *v, int rows, int cols, i
       fprintf(
           f,
           "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"><title>%s</title></rect>",
-          left + c * cw, r * rh, cw, rh - 2, col, buf);
+          left + c * cw, top + r * rh, cw, rh - 2, col, buf);
+      if (col_names && isfinite(x)) /* the value, light on the dark end */
+        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"cell\"%s>%.2f</text>", left + c * cw + cw / 2,
+                top + r * rh + rh / 2 + 3, t > 0.55 ? " fill=\"#fff\"" : "", x);
     }
     fputc('\n', f);
   }
-  fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"xlabel\">", left + cols * cw / 2, rows * rh + 30);
+  fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"xlabel\">", left + cols * cw / 2,
+          top + rows * rh + 30);
   report_html(f, xlab);
   fprintf(f, "</text></svg>\n");
 }

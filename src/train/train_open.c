@@ -82,7 +82,8 @@ static void trainer_open_model(trainer *t) {
                "the run trains --task %s; this dataset was prepared for --task %s",
                task_names[mc.task], task_names[ds->task]);
   if (mc.task != ds->task)
-    recur_fail(o->data, "leave out --task (it defaults to the dataset's), or prepare the data "
+    recur_fail(o->data,
+               "leave out --task (it defaults to the dataset's), or prepare the data "
                "for this task",
                "the dataset is for --task %s, not --task %s", task_names[ds->task],
                task_names[mc.task]);

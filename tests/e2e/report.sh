@@ -98,6 +98,58 @@ assert len(set(raw[: len(raw) // 2])) > 20, "the screenshot is blank"
 print(f"screenshot {w}x{h}, {len(set(raw))} distinct byte values")
 PY
 
+# ---- layout at 1,400 px: five runs with long names, an unbroken sample line, a classifier ----
+long=run-lstm-with-a-long-name-that-says-what-this-run-tried-and-why
+for i in 1 2 3 4 5; do cp -r run-lstm "$long-$i"; done
+python3 -c "import json; print(json.dumps({'step': 70, 'sample': 'x' * 5000}))" >> "$long-1/metrics.jsonl"
+python3 -c "
+import random
+r = random.Random(3)
+print('\n'.join(c + '\t' + c * r.randint(1, 5) + ''.join(r.choice('xyz') for _ in range(9)) for c in r.choices('abc', k=400)))" > cls.txt
+"$RECUR" prepare cls.txt -o cls.h5 --task classify --val 0.2 --quiet
+"$RECUR" train --data cls.h5 --out cls --layers 1 --hidden 16 --embed 8 --batch 16 --steps 40 --eval-every 20 --quiet
+"$RECUR" report "$long"-{1,2,3,4,5} cls -o five.html > /dev/null
+# measured by a script added to a copy (the report itself allows none): the page's width, each
+# chart's box, the widest <pre>
+python3 - five.html > five-measured.html <<'PY'
+import re, sys
+page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", open(sys.argv[1]).read())
+print(page.replace("</body>", """<script>
+const r = e => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+document.body.dataset.layout = JSON.stringify({width: document.documentElement.scrollWidth,
+  charts: [...document.querySelectorAll("figure")].map(r),
+  pre: Math.max(...[...document.querySelectorAll("pre")].map(e => r(e)[2]))});
+</script></body>"""))
+PY
+chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,4000 \
+  --virtual-time-budget=2000 --dump-dom "file://$PWD/five-measured.html" > five-dom.html 2> browser.log ||
+  fail "chromium could not load the five-run report: $(tail -5 browser.log)"
+python3 - five-dom.html five.html <<'PY'
+import html, json, re, sys
+dom, page = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+m = re.search(r'data-layout="([^"]*)"', dom)
+assert m, "the measuring script did not run"
+lay = json.loads(html.unescape(m.group(1)))
+assert lay["width"] <= 1400, ("the page is wider than the window", lay["width"])
+assert lay["pre"] <= 1400, ("a sample line runs off the page", lay["pre"])
+boxes = lay["charts"]
+for i, a in enumerate(boxes):
+    assert a[2] <= 1400, ("a figure is cut at the right", a)
+    for b in boxes[i + 1:]:  # no two figures overlap
+        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], ("figures overlap", a, b)
+# the legend tells train (solid) from validation (dashed); the confusion matrix has its values
+# and the columns' names; a language model's options table lists no other task's flags
+assert 'stroke-dasharray="5 2"' in page, "the legend does not draw validation dashed"
+conf = re.search(r'<svg[^>]*id="confusion".*?</svg>', page, re.S).group(0)
+assert len(re.findall(r'class="cell"', conf)) == 9, "the confusion matrix shows no values"
+assert all(re.search(r'class="xtick">%s<' % c, conf) for c in "abc"), "the confusion columns are not named"
+runs = page.split("<h2>Runs: options")[1]
+first = runs.split("<h3>")[1]
+assert "--loss" not in first and "--horizon" not in first, "a language model's options list forecast flags"
+assert "at their defaults" in first
+print(f"layout at 1,400 px: page {lay['width']} px wide, {len(boxes)} figures without overlap")
+PY
+
 # ---- reports of runs with little or nothing in them ----
 mkdir -p empty && : > empty/metrics.jsonl
 "$RECUR" report empty 2> err.txt > /dev/null || fail "a run with zero steps: exit non-zero"
@@ -108,7 +160,7 @@ mkdir -p valonly && grep '"val_loss"' run-lstm/metrics.jsonl > valonly/metrics.j
 grep -q 'data-series="val_loss"' valonly.html || fail "validation rows alone are not drawn"
 mkdir -p notarun
 expect_fail "not a run directory: it has no metrics.jsonl (notarun)" "$RECUR" report notarun
-expect_fail "not a directory (nosuch)" "$RECUR" report nosuch
+expect_fail "cannot open: No such file or directory (nosuch)" "$RECUR" report nosuch
 printf '{"step":1,"loss":2\n' > valonly/metrics.jsonl # a line cut short by a crash
 "$RECUR" report valonly -o cut.html 2> err.txt > /dev/null || fail "a cut line ended the report"
 grep -q "1 of 1 lines unreadable" err.txt || fail "the cut line is not said: $(cat err.txt)"
