@@ -40,7 +40,6 @@ extern const char *const ds_split_names[SPLIT_COUNT + 1];
 extern const char *const ds_level_names[LEVEL_COUNT + 1];
 extern const char *const task_names[TASK_COUNT + 1];
 int ds_level_parse(const char *s);
-int ds_split_parse(const char *s);
 int task_parse(const char *s);
 
 typedef struct {

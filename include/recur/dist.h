@@ -5,10 +5,7 @@
 
 #include <stdint.h>
 
-/* One BLAS thread per rank unless OPENBLAS_NUM_THREADS says otherwise. */
-void dist_blas_threads_default(void);
 /* In-place sums across all ranks. */
-void dist_sum_floats(float *buf, int64_t n);
 void dist_sum_doubles(double *buf, int n);
 
 /* The watchdog. dist_watch_start(s) (s > 0, more than one rank) starts a thread that ends the

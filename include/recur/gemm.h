@@ -22,6 +22,27 @@ enum { GEMM_LIB_OPENBLAS, GEMM_LIB_ONEDNN };
 extern const char *const precision_names[];
 extern const char *const gemm_lib_names[];
 gemm_kernel gemm_kernel_of(int precision, int lib);
+/* The two flags as every command that runs a model has them (train, eval, sample, predict): one
+ * text and one default, GEMM_OPT_DEFS(flags_type, member) in its opt_def table (opts.h). */
+typedef struct {
+  int precision, lib;
+} gemm_choice;
+#define GEMM_PRECISION_HELP                                                                        \
+  "bf16: matrix products take bf16 operands and accumulate in fp32 (oneDNN; AMX or AVX512-BF16 "   \
+  "where the CPU has them); weights, optimizer and elementwise math stay fp32"
+#define GEMM_LIB_HELP                                                                              \
+  "fp32 matrix products by OpenBLAS or oneDNN's matmul (faster on some CPUs, e.g. where "          \
+  "OPENBLAS_CORETYPE holds OpenBLAS to older kernels; results differ in the last bits)"
+#define GEMM_OPT_DEFS(type, member)                                                                \
+  {"--precision", NULL, OPT_CHOICE, OPT_FIELD(type, member.precision), 0, 0, precision_names,     \
+   "fp32", NULL, GEMM_PRECISION_HELP, 0},                                                          \
+  {                                                                                                \
+    "--gemm", NULL, OPT_CHOICE, OPT_FIELD(type, member.lib), 0, 0, gemm_lib_names, "openblas",     \
+        NULL, GEMM_LIB_HELP, 0                                                                     \
+  }
+/* Use the kernel the flags name; lib_given: --gemm was on the command line (bf16 with --gemm
+ * openblas is then a usage error; bf16 alone runs on oneDNN). */
+void gemm_choose(const gemm_choice *c, int lib_given);
 
 /* Select the kernel for every later call (the first oneDNN use creates its engine). */
 void gemm_use(gemm_kernel k);
@@ -46,6 +67,16 @@ void gemm_params_changed(void);
  * for B. beta is 0 or 1. */
 void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
           float beta, float *C, int ldc);
+
+/* y (C) = sum over the N rows of X (N x C, ldx) + beta y, as one matrix-vector product with a
+ * vector of N ones (the bias gradients; OpenBLAS's sgemv, whatever the kernel of gemm). */
+void gemm_colsum(int N, int C, const float *X, int ldx, const float *ones, float beta, float *y);
+/* y (n) += x (n) */
+void gemm_add(int n, const float *x, float *y);
+/* The BLAS's threads: one per rank unless OPENBLAS_NUM_THREADS says otherwise; and its build
+ * (OpenBLAS's config string: version, kernels, threads) for the record. */
+void gemm_threads_default(void);
+const char *gemm_blas_config(void);
 
 /* bf16 <-> fp32 (round to nearest even; NaN stays NaN), n values. */
 void gemm_to_bf16(uint16_t *dst, const float *src, int64_t n);

@@ -24,7 +24,6 @@ void json_num(json_writer *j, const char *key, double x); /* %.9g; null if not f
 void json_int(json_writer *j, const char *key, int64_t x);
 void json_str(json_writer *j, const char *key, const char *s);
 void json_bool(json_writer *j, const char *key, int b);
-void json_null(json_writer *j, const char *key);
 /* s as a JSON string literal (quoted, escaped) */
 void json_write_string(FILE *f, const char *s);
 

@@ -12,8 +12,11 @@
 
 enum cell_type { CELL_RNN_TANH, CELL_RNN_RELU, CELL_LSTM, CELL_GRU, CELL_COUNT };
 extern const char *const cell_names[CELL_COUNT + 1];
-int cell_parse(const char *s);                    /* -1 if unknown */
-int cell_gates(enum cell_type cell);              /* 1, 1, 4, 3 */
+/* A cell's facts, here only: gates per unit (1, 1, 4, 3); whether it carries a cell state c
+ * besides h (lstm); the states it carries (1 or 2) */
+int cell_gates(enum cell_type cell);
+int cell_has_c(enum cell_type cell);
+int cell_states(enum cell_type cell);
 const char *cell_torch_mode(enum cell_type cell); /* "RNN_TANH", "RNN_RELU", "LSTM", "GRU" */
 
 typedef struct {
@@ -78,7 +81,6 @@ void layer_backward(const layer_view *L, layer_acts *a, const float *X, const pa
                     float *dH, float *dX, layer_scratch *w);
 
 /* Vectorisable elementwise helpers, in place (also used by the readout). */
-void vec_sigmoid(float *x, int n);
 void vec_tanh(float *x, int n);
 void vec_exp(float *x, int n);
 int vec_argmax(const float *x, int n); /* first index of the largest value */

@@ -20,7 +20,6 @@
 
 enum model_pool { POOL_LAST, POOL_MEAN, POOL_COUNT };
 extern const char *const pool_names[POOL_COUNT + 1];
-int pool_parse(const char *s);
 enum model_softmax { SOFTMAX_FULL, SOFTMAX_ADAPTIVE, SOFTMAX_COUNT };
 extern const char *const softmax_names[SOFTMAX_COUNT + 1];
 /* seq2seq: the decoder's attention over the encoder's outputs (Luong et al. 2015 dot and general,
@@ -216,7 +215,6 @@ void model_encode(model *m, const batch *b, uint64_t step, int train);
 /* Allocate and initialise as PyTorch does by default, from the counter-based generator. */
 model *model_create(const model_config *c, uint64_t seed);
 void model_free(model *m);
-const model_tensor *model_find_tensor(const model *m, const char *name);
 
 /* seq2seq with attention: forward over the decoder's top outputs top (N, D) of b, writing h~ (the
  * readout's input) into the returned buffer; backward takes dHt (N, D), the gradient of h~, and
@@ -269,8 +267,6 @@ double model_grad_norm(const model *m);
 void model_clip_grads(model *m, double norm, float clip);
 /* Rows of m->probs of the last forward: N (lm, tag) or B (classify). */
 int64_t model_readout_rows(const model *m, const batch *b);
-/* GEMM FLOPs of forward+backward over a batch of N packed rows (analytic). */
-double model_flops(const model_config *c, int64_t N);
 
 /* ---- model.h5 (PyTorch names and shapes, configuration as root attributes) ---- */
 typedef struct {

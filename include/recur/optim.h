@@ -44,7 +44,5 @@ double optim_grad_norm(const float *g, int64_t n);
 /* Scale g so its global norm is at most clip (when norm > clip > 0); returns the factor. */
 float optim_clip(float *g, int64_t n, double norm, float clip);
 float lr_at(const lr_schedule *s, int64_t step);
-int optim_parse(const char *s); /* -1 if unknown */
-int lr_parse(const char *s);    /* -1 if unknown */
 
 #endif

@@ -11,6 +11,7 @@
 #include "recur/model.h"
 #include "recur/optim.h"
 #include "recur/batch.h"
+#include "recur/gemm.h"
 
 #include "recur/json.h"
 #include "recur/opts.h"
@@ -33,8 +34,7 @@ typedef struct {
   int T, max_len, B, accum;
   int64_t steps, epochs; /* steps wins when > 0 */
   enum optim_type optim;
-  int precision;     /* PRECISION_FP32, PRECISION_BF16 */
-  int gemm;          /* fp32 kernel: GEMM_LIB_OPENBLAS, GEMM_LIB_ONEDNN */
+  gemm_choice kernel; /* --precision, --gemm */
   int sparse_reduce; /* 0 = auto: embedding gradients summed by their rows when smaller; 1 = off */
   int embed_update;  /* 0 = dense; 1 = lazy: unused embedding rows keep values and moments */
   float weight_decay, momentum, beta1, beta2, eps;

@@ -504,7 +504,7 @@ int cmd_predict(int argc, char **argv) {
   char *file = model_resolve_best(path, f.best);
   model *m = model_load(file, &v, NULL);
   xfree(file);
-  dist_blas_threads_default();
+  gemm_threads_default();
   gemm_use(gemm_kernel_of(f.precision, f.precision == PRECISION_BF16 ? GEMM_LIB_ONEDNN : f.gemm));
   gemm_params(m->params, m->n_params);
   const int s2s = m->cfg.task == TASK_SEQ2SEQ;

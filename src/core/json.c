@@ -85,11 +85,6 @@ void json_bool(json_writer *j, const char *k, int b) {
   fputs(b ? "true" : "false", j->f);
 }
 
-void json_null(json_writer *j, const char *k) {
-  put_key(j, k);
-  fputs("null", j->f);
-}
-
 /* ---- reading ---- */
 typedef struct {
   const char *p, *end, *start;

@@ -18,7 +18,6 @@ const char *const ds_level_names[LEVEL_COUNT + 1] = {"byte", "char", "word", "re
 const char *const task_names[TASK_COUNT + 1] = {"lm",      "classify", "tag", "condlm",
                                                 "seq2seq", "forecast", NULL};
 int ds_level_parse(const char *s) { return names_parse(ds_level_names, s); }
-int ds_split_parse(const char *s) { return names_parse(ds_split_names, s); }
 int task_parse(const char *s) { return names_parse(task_names, s); }
 
 static void check_header(hid_t f, const char *path, const char *want_format) {

@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "recur/dist.h"
 
-#include <cblas.h>
 #include <limits.h>
 #include <mpi.h>
 #include <pthread.h>
@@ -14,10 +13,6 @@
 #include <unistd.h>
 
 #include "recur/core.h"
-
-void dist_blas_threads_default(void) {
-  if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
-}
 
 /* The watchdog: a thread that only reads the clock and two atomics, so it needs no MPI thread
  * support. The main thread marks each wait on the other ranks; a wait longer than the limit means
@@ -74,16 +69,6 @@ void dist_barrier(const char *what) {
   if (core_world() == 1) return;
   dist_wait_begin(what);
   MPI_Barrier(MPI_COMM_WORLD);
-  dist_wait_end();
-}
-
-void dist_sum_floats(float *buf, int64_t n) {
-  if (core_world() == 1) return;
-  dist_wait_begin("a sum of floats");
-  for (int64_t i = 0; i < n; i += INT_MAX / 2) {
-    int k = (int)(n - i < INT_MAX / 2 ? n - i : INT_MAX / 2);
-    MPI_Allreduce(MPI_IN_PLACE, buf + i, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-  }
   dist_wait_end();
 }
 

@@ -21,6 +21,12 @@ gemm_kernel gemm_kernel_of(int precision, int lib) {
   return lib == GEMM_LIB_ONEDNN ? GEMM_ONEDNN : GEMM_OPENBLAS;
 }
 
+void gemm_choose(const gemm_choice *c, int lib_given) {
+  if (c->precision == PRECISION_BF16 && lib_given && c->lib == GEMM_LIB_OPENBLAS)
+    recur_usage_fail("leave out --gemm: bf16 runs on oneDNN", "--precision bf16 with --gemm openblas");
+  gemm_use(gemm_kernel_of(c->precision, c->lib));
+}
+
 static gemm_kernel g_kernel = GEMM_OPENBLAS;
 static dnnl_engine_t g_eng;
 static dnnl_stream_t g_st;
@@ -403,3 +409,15 @@ void gemm_free(void) {
   g_eng = NULL;
   g_kernel = GEMM_OPENBLAS;
 }
+
+void gemm_colsum(int N, int C, const float *X, int ldx, const float *ones, float beta, float *y) {
+  cblas_sgemv(CblasRowMajor, CblasTrans, N, C, 1.0f, X, ldx, ones, 1, beta, y, 1);
+}
+
+void gemm_add(int n, const float *x, float *y) { cblas_saxpy(n, 1.0f, x, 1, y, 1); }
+
+void gemm_threads_default(void) {
+  if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
+}
+
+const char *gemm_blas_config(void) { return openblas_get_config(); }

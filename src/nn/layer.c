@@ -3,7 +3,6 @@
  * each for dW_ih, dW_hh and dX after the time loop. */
 #include "recur/layer.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,9 +10,10 @@
 #include "recur/gemm.h"
 
 const char *const cell_names[CELL_COUNT + 1] = {"rnn_tanh", "rnn_relu", "lstm", "gru", NULL};
-int cell_parse(const char *s) { return names_parse(cell_names, s); }
 
 int cell_gates(enum cell_type cell) { return cell == CELL_LSTM ? 4 : cell == CELL_GRU ? 3 : 1; }
+int cell_has_c(enum cell_type cell) { return cell == CELL_LSTM; }
+int cell_states(enum cell_type cell) { return cell_has_c(cell) ? 2 : 1; }
 
 const char *cell_torch_mode(enum cell_type cell) {
   static const char *const m[CELL_COUNT] = {"RNN_TANH", "RNN_RELU", "LSTM", "GRU"};
@@ -42,7 +42,6 @@ static inline void sigmoid_n(float *x, int n) {
   for (int j = 0; j < n; j++) x[j] = 1.0f / (1.0f + fexp(-x[j]));
 }
 
-void vec_sigmoid(float *x, int n) { sigmoid_n(x, n); }
 
 RECUR_HOT void vec_exp(float *x, int n) {
   for (int j = 0; j < n; j++) x[j] = fexp(x[j]);
@@ -266,7 +265,7 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
   layer_scratch_reserve(w, N, s->B, GH);
   if (N == 0) return;
   float *dgh = L->cell == CELL_GRU ? w->dgh : w->dgx;
-  if (L->cell == CELL_LSTM) { /* the cell gradient carried back: from the final state, or 0 */
+  if (cell_has_c(L->cell)) { /* the cell gradient carried back: from the final state, or 0 */
     if (w->dcT)
       memcpy(w->dc, w->dcT, (size_t)s->bs[0] * (size_t)H * sizeof(float));
     else
@@ -320,7 +319,7 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
     else if (w->dh0) /* into the initial state */
       gemm(0, 0, bt, P, GH, dgh, GH, L->w_hh, P, 1.0f, w->dh0, P);
   }
-  if (w->dc0 && L->cell == CELL_LSTM) { /* rows of length 0 (past bs[0]) get none */
+  if (w->dc0 && cell_has_c(L->cell)) { /* rows of length 0 (past bs[0]) get none */
     memset(w->dc0, 0, (size_t)s->B * (size_t)H * sizeof(float));
     memcpy(w->dc0, w->dc, (size_t)s->bs[0] * (size_t)H * sizeof(float));
   }
@@ -329,15 +328,12 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
     gemm(1, 0, P, H, (int)N, dH, P, a->mproj, H, 1.0f, L->gw_hr, H);
   gemm(1, 0, GH, L->in, (int)N, w->dgx, GH, X, L->in, 1.0f, L->gw_ih, L->in);
   if (dgh == w->dgx) { /* lstm, rnn: both biases get the same column sums: one pass over dgx */
-    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 0.0f, w->bsum,
-                1);
-    cblas_saxpy(GH, 1.0f, w->bsum, 1, L->gb_ih, 1);
-    cblas_saxpy(GH, 1.0f, w->bsum, 1, L->gb_hh, 1);
+    gemm_colsum((int)N, GH, w->dgx, GH, w->ones, 0.0f, w->bsum);
+    gemm_add(GH, w->bsum, L->gb_ih);
+    gemm_add(GH, w->bsum, L->gb_hh);
   } else {
-    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, w->dgx, GH, w->ones, 1, 1.0f, L->gb_ih,
-                1);
-    cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, GH, 1.0f, dgh, GH, w->ones, 1, 1.0f, L->gb_hh,
-                1);
+    gemm_colsum((int)N, GH, w->dgx, GH, w->ones, 1.0f, L->gb_ih);
+    gemm_colsum((int)N, GH, dgh, GH, w->ones, 1.0f, L->gb_hh);
   }
   if (dX) gemm(0, 0, (int)N, L->in, GH, w->dgx, GH, L->w_ih, L->in, 0.0f, dX, L->in);
 }

@@ -2,7 +2,6 @@
  * forward and backward are in model_pass.c, the regularisers in model_reg.c. */
 #include "recur/model.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,6 @@
 #include "recur/optim.h"
 
 const char *const pool_names[POOL_COUNT + 1] = {"last", "mean", NULL};
-int pool_parse(const char *s) { return names_parse(pool_names, s); }
 const char *const softmax_names[SOFTMAX_COUNT + 1] = {"full", "adaptive", NULL};
 const char *const attention_names[ATTN_COUNT + 1] = {"none", "dot", "general", "concat", NULL};
 const char *const loss_names[LOSS_COUNT + 1] = {"mse", "gaussian", NULL};
@@ -227,12 +225,6 @@ void model_clip_grads(model *m, double norm, float clip) {
     if (m->emb_marks[i]) optim_clip(m->gemb + i * E, E, norm, clip);
 }
 
-const model_tensor *model_find_tensor(const model *m, const char *name) {
-  for (int i = 0; i < m->n_tensors; i++)
-    if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
-  return NULL;
-}
-
 /* Point the model's views at its tensors in m->params / m->grads (in the layout's order). */
 static void bind(model *m) {
   const model_config *c = &m->cfg;
@@ -286,7 +278,7 @@ static void bind(model *m) {
   }
   if (m->role == MODEL_DECODER && c->bidirectional)
     for (int l = 0; l < c->layers; l++)
-      for (int s = 0; s < (c->cell == CELL_LSTM ? 2 : 1); s++) {
+      for (int s = 0; s < cell_states(c->cell); s++) {
         NEXT(m->br_w[l][s], m->gbr_w[l][s]);
         NEXT(m->br_b[l][s], m->gbr_b[l][s]);
       }
@@ -426,7 +418,7 @@ static int64_t layout_stack(model *m, const model_config *c, int64_t E0, int64_t
 /* below the stack: the embedding or the input layer, seq2seq's bridge, condlm's condition (its
  * gradient is final last) */
 static int64_t layout_inputs(model *m, const model_config *c, int64_t off) {
-  const int64_t H = c->hidden, E = c->embed, C = c->cond_dim, S = c->cell == CELL_LSTM ? 2 : 1;
+  const int64_t H = c->hidden, E = c->embed, C = c->cond_dim, S = cell_states(c->cell);
   char nm[48];
   if (c->n_in > 0) {        /* nn.Linear(n_in, E) */
     if (c->in_hidden > 0) { /* --encoder-hidden: Sequential(Linear, Tanh, Linear) */
@@ -582,23 +574,9 @@ void model_final_state(const model *m, const batch *b, float *hT, float *cT) {
       if (b->len[r] == 0) continue;
       int64_t row = b->off[b->len[r] - 1] + r;
       memcpy(hT + (l * B + r) * H, m->acts[l][0].h + row * H, (size_t)H * sizeof(float));
-      if (cT && m->cfg.cell == CELL_LSTM)
+      if (cT && cell_has_c(m->cfg.cell))
         memcpy(cT + (l * B + r) * HC, m->acts[l][0].cell + row * HC, (size_t)HC * sizeof(float));
     }
-}
-
-double model_flops(const model_config *c, int64_t N) {
-  double G = cell_gates(c->cell), H = c->hidden, P = model_state_width(c), f = 0,
-         nd = c->bidirectional ? 2 : 1;
-  for (int l = 0; l < c->layers; l++) {
-    double in = l == 0 ? c->embed : nd * P;
-    f += nd * 2.0 * (double)N * G * H * (3.0 * in + 3.0 * P);
-    if (c->proj > 0) f += nd * 6.0 * (double)N * H * P; /* the projection, forward and backward */
-  }
-  if (c->softmax == SOFTMAX_ADAPTIVE) /* the head; a cluster's share depends on the batch's words */
-    return f + 6.0 * (double)N * (c->cutoffs[0] + c->n_cutoffs) * nd * P;
-  return f +
-         6.0 * (double)N * (c->n_out > 0 && !task_is_lm(c->task) ? c->n_out : c->vocab) * nd * P;
 }
 
 void model_cond_stats(model *m) {

@@ -2,7 +2,6 @@
  * packed batch. */
 #include "recur/model.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +41,7 @@ void model_reserve(model *m, int64_t N, int64_t B) {
   }
   if (m->cfg.task == TASK_CLASSIFY) m->feat = xrealloc(m->feat, (size_t)(B * D) * sizeof(float));
   if (m->cfg.task == TASK_CONDLM) {
-    const int64_t L = m->cfg.layers, C = m->cfg.cond_dim, S = m->cfg.cell == CELL_LSTM ? 2 : 1;
+    const int64_t L = m->cfg.layers, C = m->cfg.cond_dim, S = cell_states(m->cfg.cell);
     m->ch0 = xrealloc(m->ch0, (size_t)(L * B * H) * sizeof(float));
     m->cc0 = xrealloc(m->cc0, (size_t)(L * B * H) * sizeof(float));
     m->cd = xrealloc(m->cd, (size_t)(B * C) * sizeof(float));
@@ -100,7 +99,7 @@ static void cond_rows(model *m, const int32_t *labels, const float *cond, int64_
 
 void model_cond_state(model *m, const int32_t *labels, const float *cond, int64_t B, float *h0,
                       float *c0) {
-  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, S = m->cfg.cell == CELL_LSTM ? 2 : 1;
+  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, S = cell_states(m->cfg.cell);
   RECUR_ASSERT(m->cfg.task == TASK_CONDLM);
   cond_rows(m, labels, cond, B);
   float *z = xmalloc((size_t)((B > 0 ? B : 1) * S * H) * sizeof(float));
@@ -123,7 +122,7 @@ void model_cond_state(model *m, const int32_t *labels, const float *cond, int64_
  * the gradients of its init weights, and of the label embeddings accumulated in m->cd */
 static void cond_backward(model *m, const batch *b, int l, const float *dh0, const float *dc0) {
   const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, B = b->s.B,
-                S = m->cfg.cell == CELL_LSTM ? 2 : 1;
+                S = cell_states(m->cfg.cell);
   for (int64_t r = 0; r < B; r++) {
     float *dz = m->cdz + r * S * H;
     const float *h = m->ch0 + (l * B + r) * H, *c = m->cc0 + (l * B + r) * H;
@@ -191,13 +190,13 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   if (m->s2s_made) { /* the decoder starts from the encoder's final states */
     model_encode(m, b, step, train);
     h0 = m->s2s_h0;
-    c0 = m->cfg.cell == CELL_LSTM ? m->s2s_c0 : NULL;
+    c0 = cell_has_c(m->cfg.cell) ? m->s2s_c0 : NULL;
   }
   m->cond_made = m->cfg.task == TASK_CONDLM && !h0;
   if (m->cond_made) { /* every layer starts from the state its label makes (unless given one) */
     model_cond_state(m, b->label, b->cond, B, m->ch0, m->cc0);
     h0 = m->ch0;
-    c0 = m->cfg.cell == CELL_LSTM ? m->cc0 : NULL;
+    c0 = cell_has_c(m->cfg.cell) ? m->cc0 : NULL;
   }
   if (m->cfg.input_feed) /* the decoder step by step, each step reading the last one's h~ */
     s2s_feed_forward(m, b, h0, c0);
@@ -342,15 +341,13 @@ static void backward_readout(model *m, const batch *b, float scale, const float 
   }
   const float *Fr = m->cfg.readout_hidden > 0 ? m->rz : F; /* the readout's input */
   gemm(1, 0, (int)O, (int)Dr, (int)R, dl, (int)O, Fr, (int)Dr, 1.0f, m->gdec_w, (int)Dr);
-  cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)O, 1.0f, dl, (int)O, m->scratch.ones, 1, 1.0f,
-              m->gdec_b, 1);
+  gemm_colsum((int)R, (int)O, dl, (int)O, m->scratch.ones, 1.0f, m->gdec_b);
   if (m->cfg.readout_hidden > 0) { /* through the MLP readout */
     float *dz = m->rdz;
     gemm(0, 0, (int)R, (int)Dr, (int)O, dl, (int)O, m->dec_w, (int)Dr, 0.0f, dz, (int)Dr);
     for (int64_t i = 0; i < R * Dr; i++) dz[i] *= 1.0f - m->rz[i] * m->rz[i];
     gemm(1, 0, (int)Dr, (int)D, (int)R, dz, (int)Dr, F, (int)D, 1.0f, m->grh_w, (int)D);
-    cblas_sgemv(CblasRowMajor, CblasTrans, (int)R, (int)Dr, 1.0f, dz, (int)Dr, m->scratch.ones, 1,
-                1.0f, m->grh_b, 1);
+    gemm_colsum((int)R, (int)Dr, dz, (int)Dr, m->scratch.ones, 1.0f, m->grh_b);
     gemm(0, 0, (int)R, (int)D, (int)Dr, dz, (int)Dr, m->rh_w, (int)D, 0.0f, dF, (int)D);
   } else {
     gemm(0, 0, (int)R, (int)D, (int)O, dl, (int)O, m->dec_w, (int)D, 0.0f, dF, (int)D);
@@ -381,7 +378,7 @@ static void backward_pool(model *m, const batch *b, const float *dF) {
 static void backward_layer(model *m, const batch *b, int l, float *dh0, float *dc0) {
   const int64_t N = b->s.N, H = model_state_width(&m->cfg), D = m->D, B = b->s.B,
                 HC = m->cfg.hidden;
-  const int enc = m->role == MODEL_ENCODER, lstm = m->cfg.cell == CELL_LSTM;
+  const int enc = m->role == MODEL_ENCODER, lstm = cell_has_c(m->cfg.cell);
   const float *X = model_layer_in(m, l);
   const int in = m->layer[l][0].in;
   if (m->ndir == 1) {

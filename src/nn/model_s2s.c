@@ -12,7 +12,7 @@ void model_encode(model *m, const batch *b, uint64_t step, int train) {
   model *e = m->enc;
   const batch *sb = b->src;
   const int64_t B = b->s.B, H = model_state_width(&m->cfg), HC = m->cfg.hidden;
-  const int bi = e->ndir == 2, lstm = m->cfg.cell == CELL_LSTM;
+  const int bi = e->ndir == 2, lstm = cell_has_c(m->cfg.cell);
   RECUR_ASSERT(e && sb && sb->s.B == B);
   model_reserve(m, b->s.N, B);
   model_forward(e, sb, NULL, NULL, step, train);
@@ -55,7 +55,7 @@ void s2s_backward(model *m, const batch *b, float scale) {
   model *e = m->enc;
   const batch *sb = b->src;
   const int64_t B = b->s.B, H = model_state_width(&m->cfg);
-  const int bi = e->ndir == 2, lstm = m->cfg.cell == CELL_LSTM;
+  const int bi = e->ndir == 2, lstm = cell_has_c(m->cfg.cell);
   model_reserve(e, sb->s.N, B);
   if (m->cfg.attention == ATTN_NONE) e->s2s_dtop = NULL; /* (else model_attn_backward set it) */
   float *dz = xmalloc((size_t)(B * H) * sizeof(float)),
@@ -133,7 +133,7 @@ void s2s_feed_forward(model *m, const batch *b, const float *h0, const float *c0
       layer_acts v = step_acts(&m->acts[l][0], &m->layer[l][0], r0);
       const float *X = l == 0 ? m->x0 + r0 * E0 : model_layer_in(m, l) + r0 * P;
       const float *hp = t > 0 ? m->acts[l][0].h + b->off[t - 1] * P : h0 ? h0 + l * B * P : NULL;
-      const float *cp = m->cfg.cell != CELL_LSTM ? NULL
+      const float *cp = !cell_has_c(m->cfg.cell) ? NULL
                         : t > 0                  ? m->acts[l][0].cell + b->off[t - 1] * HC
                         : c0                     ? c0 + l * B * HC
                                                  : NULL;
@@ -151,7 +151,7 @@ void s2s_feed_forward(model *m, const batch *b, const float *h0, const float *c0
  * to step, step t's h~ also getting step t+1's input gradient). Leaves the layer-0 input gradients
  * (N, E0) in m->dA and the initial states' gradients in s2s_dh / s2s_dc. */
 void s2s_feed_backward(model *m, const batch *b) {
-  const int L = m->cfg.layers, lstm = m->cfg.cell == CELL_LSTM;
+  const int L = m->cfg.layers, lstm = cell_has_c(m->cfg.cell);
   const int64_t N = b->s.N, B = b->s.B, P = model_state_width(&m->cfg), HC = m->cfg.hidden,
                 D = m->D, E = m->cfg.embed, E0 = m->layer[0][0].in;
   const float *top = m->acts[L - 1][0].h;

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
 #include <mpi.h>
 #include <unistd.h>
 
 #include "recur/core.h"
 #include "recur/h5.h"
+#include "recur/gemm.h"
 #include "recur/json.h"
 #include "recur/train.h"
 #include "train-impl.h"
@@ -33,6 +33,7 @@ void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet) {
   memset(mt, 0, sizeof *mt);
   mt->quiet = quiet;
   mt->t_start = mt->t_log = core_now();
+  mt->kept_best_val = INFINITY;
   char *path = core_path("%s/metrics.jsonl", out);
   if (keep_upto > 0) { /* a resumed run: the lines up to the checkpoint's step, then append */
     char *tmp = core_path("%s.tmp", path);
@@ -43,7 +44,11 @@ void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet) {
     size_t cap = 0;
     while (in && getline(&line, &cap, in) > 0) {
       const char *p = strstr(line, "\"step\":");
-      if (p && atoll(p + 7) <= keep_upto) fputs(line, o);
+      if (!p || atoll(p + 7) > keep_upto) continue;
+      fputs(line, o);
+      const char *v = strstr(line, "\"val_loss\":");
+      double vl = v ? strtod(v + 11, NULL) : INFINITY;
+      if (vl < mt->kept_best_val) mt->kept_best_val = vl;
     }
     xfree(line);
     if (in) fclose(in);
@@ -226,7 +231,7 @@ void metrics_start(metrics *mt, int64_t step, int resumed, int world, const char
   H5get_libversion(&maj, &min, &rel);
   snprintf(h5v, sizeof h5v, "HDF5 %u.%u.%u", maj, min, rel);
   json_str(&j, "hdf5", h5v);
-  json_str(&j, "blas", openblas_get_config());
+  json_str(&j, "blas", gemm_blas_config());
   json_object_begin(&j, "options");
   char *copy = xstrdup(options), *p = copy;
   while (p && *p) { /* "--flag value" lines */

@@ -9,8 +9,6 @@
 
 const char *const optim_names[OPTIM_COUNT + 1] = {"sgd", "adam", "adamw", NULL};
 const char *const lr_names[LR_COUNT + 1] = {"constant", "step", "cosine", NULL};
-int optim_parse(const char *s) { return names_parse(optim_names, s); }
-int lr_parse(const char *s) { return names_parse(lr_names, s); }
 
 void optim_init(optim *o, enum optim_type type, int64_t n) {
   memset(o, 0, sizeof *o);

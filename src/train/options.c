@@ -30,14 +30,7 @@ static const opt_def DEFS[] = {
      "sequences mode: cut longer ones (0 = no cut)", 0},
     {"--batch", NULL, OPT_INT, F(B), 1, 1 << 20, NULL, "32", "B",
      "global batch: streams or sequences per step, all ranks", 0},
-    {"--precision", NULL, OPT_CHOICE, F(precision), 0, 0, precision_names, "fp32", NULL,
-     "bf16: matrix products take bf16 operands and accumulate in fp32 (oneDNN; AMX or AVX512-BF16 "
-     "where the CPU has them); weights, optimizer and elementwise math stay fp32",
-     0},
-    {"--gemm", NULL, OPT_CHOICE, F(gemm), 0, 0, gemm_lib_names, "openblas", NULL,
-     "fp32 matrix products by OpenBLAS or oneDNN's matmul (faster on some CPUs; results differ "
-     "in the last bits)",
-     0},
+    GEMM_OPT_DEFS(train_opts, kernel),
     /* optimizer */
     {"--optim", NULL, OPT_CHOICE, F(optim), 0, 0, optim_names, "adam", NULL, "optimizer", 0},
     {"--lr", NULL, OPT_REAL, F(lr.lr), 0, 1e3, NULL, "0.002", "X",

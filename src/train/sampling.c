@@ -41,7 +41,7 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
   if (s2s) { /* (the encoder's outputs stay in m->enc for the attention of every step below) */
     model_encode(m, b, step, 0);
     h0 = m->s2s_h0;
-    c0 = m->cfg.cell == CELL_LSTM ? m->s2s_c0 : NULL;
+    c0 = cell_has_c(m->cfg.cell) ? m->s2s_c0 : NULL;
   }
   if (h0) memcpy(h, h0, (size_t)L * B * H * sizeof(float));
   if (c0) memcpy(c, c0, (size_t)L * B * H * sizeof(float));

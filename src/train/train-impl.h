@@ -78,6 +78,7 @@ typedef struct {
   double reduce_bytes; /* summed over the steps since the last line */
   double dense_bytes;  /* the gradient buffer's bytes: what a dense sum sends */
   int n;               /* steps since the last line */
+  double kept_best_val; /* metrics_open of a resumed run: the lowest val_loss of the kept lines */
 } metrics;
 
 /* Rank 0. keep_upto > 0 (a resumed run): keep the lines up to that step, then append. */

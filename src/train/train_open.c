@@ -254,6 +254,9 @@ static void trainer_open_run(trainer *t) {
     mkdir_p(o->out);
     ckpt_cleanup(o->out);
     metrics_open(&t->mt, o->out, t->start, o->quiet);
+    /* the checkpoint at the end is committed before the final validation: that validation's
+     * loss, which model-best.h5 may hold, is in the metrics of the steps kept */
+    if (t->mt.kept_best_val < t->best_val) t->best_val = t->mt.kept_best_val;
     /* every line when --log-every was chosen (here, or by the run being resumed) */
     t->mt.print_every_s = TRAIN_GIVEN(o, log_every) || o->log_every != 10 ? 0 : TRAIN_PRINT_EVERY_S;
     t->mt.dense_bytes = (double)t->m->n_params * sizeof(float);
@@ -275,9 +278,7 @@ static void trainer_open_run(trainer *t) {
 static void trainer_say_gemm(const trainer *t) {
   const model_config *mc = &t->m->cfg;
   const int M = t->opts.B / t->W > 0 ? t->opts.B / t->W : 1, H = mc->hidden,
-            G = mc->cell == CELL_LSTM  ? 4
-                : mc->cell == CELL_GRU ? 3
-                                       : 1;
+            G = cell_gates(mc->cell);
   double now, blas;
   if (gemm_current() == GEMM_OPENBLAS) {
     const char *core = gemm_blas_held();
@@ -309,14 +310,11 @@ void trainer_open(trainer *t, const train_opts *given) {
   memset(t, 0, sizeof *t);
   t->rank = core_rank();
   t->W = core_world();
-  dist_blas_threads_default();
+  gemm_threads_default();
   trainer_open_options(t, given);
   const train_opts *o = &t->opts;
   dist_watch_start(o->comm_timeout);
-  if (o->precision == PRECISION_BF16 && TRAIN_GIVEN(o, gemm) && o->gemm == GEMM_LIB_OPENBLAS)
-    recur_usage_fail("leave out --gemm: bf16 runs on oneDNN",
-                     "--precision bf16 with --gemm openblas");
-  gemm_use(gemm_kernel_of(o->precision, o->gemm));
+  gemm_choose(&o->kernel, TRAIN_GIVEN(o, kernel.lib));
   t->ds = dataset_open(o->data);
   const dataset *ds = t->ds;
   if (!t->ckdir) { /* the dataset says what it is for: --task and --mode default to it */

@@ -355,5 +355,17 @@ if NP == 1:  # another length on resume keeps the schedule's curve; --restart-sc
     if "(restarted here)" not in r.stdout:
         fail("the restarted schedule is not named in the resume's lines: " + r.stdout)
     print("ok a resume keeps the schedule's curve at another --steps, and restarts it when told")
+    # the last checkpoint is committed before the final validation; a resume still knows its loss
+    def best_step(run):
+        with h5py.File(os.path.join(run, "model-best.h5"), "r") as f:
+            return int(f.attrs["step"])
+    launch(1, CONTEXTS["lm"] + COMMON + ["--eval-every", "4", "--out", "best"])
+    if best_step("best") != STEPS:
+        fail(f"the case needs the final validation to be the best (model-best.h5 at {best_step('best')})")
+    r = launch(1, ["--resume", "best", "--steps", str(STEPS + 4), "--lr", "0"])  # the same model
+    if r.returncode or best_step("best") != STEPS:
+        fail("a resume that validates the same model again replaced model-best.h5: the final "
+             "validation's loss was lost " + r.stderr)
+    print("ok the final validation's loss survives a resume (model-best.h5 kept)")
 print(f"resume_options: {len(done)} cases, every saved option of recur train covered on {NP} rank(s) "
       f"(not covered: {', '.join(NOT_COVERED)})")
