@@ -1,11 +1,10 @@
-/* batch: the global batch schedule (a pure function of seed and epoch, identical on every rank),
- * each rank's slice of it, and packed batches (sorted by length, no padding). */
+/* batch: packed batches (sorted by length, no padding): what the model's forward and backward
+ * read. The schedule that chooses their items is schedule.h. */
 #ifndef RECUR_BATCH_H
 #define RECUR_BATCH_H
 
 #include <stdint.h>
 
-#include "recur/dataset.h"
 #include "recur/packed.h"
 
 /* A packed batch: rows of step t are [off[t], off[t] + bs[t]), batch rows sorted by length. */
@@ -47,37 +46,5 @@ void batch_set_values(batch *b, const float *const *x, const float *const *y, in
 /* seq2seq: the n items' sources (in the caller's order), packed into b->src, and b->src_row:
  * tokens src, or (--cond-features, src NULL) frames x of d features each. */
 void batch_set_sources(batch *b, const int *len, int32_t *const *src, const float *const *x, int d);
-
-/* ---- schedules ---- */
-enum train_mode { MODE_STREAM, MODE_SEQUENCES, MODE_COUNT };
-extern const char *const mode_names[MODE_COUNT + 1];
-
-typedef struct {
-  enum train_mode mode;
-  int B;       /* global batch: streams or sequences per optimizer step */
-  int T;       /* stream: window length */
-  int max_len; /* sequences: longer ones are cut */
-  uint64_t seed;
-  int split;
-  const dataset *ds;
-  /* stream mode */
-  uint64_t stream_len; /* tokens per stream */
-  int64_t windows;     /* windows per epoch */
-  /* sequences mode */
-  int64_t steps_per_epoch;
-  uint64_t *order; /* (n_seq) this epoch's order, batches are consecutive runs */
-  int64_t order_epoch;
-} schedule;
-
-void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode mode, int B, int T,
-                   int max_len, uint64_t seed);
-void schedule_free(schedule *sc);
-int64_t schedule_steps_per_epoch(const schedule *sc);
-/* Items (stream or sequence ids) of global step g (0-based over all epochs): writes up to B ids,
- * returns how many. Every rank gets the same answer. */
-int schedule_items(schedule *sc, int64_t g, uint64_t *ids);
-/* Slot k of S slots takes items k, k+S, k+2S, ... (round robin over the length-sorted batch).
- * Returns how many items of n belong to the slot and writes their indices. */
-int schedule_slot(int n, int k, int S, int *idx);
 
 #endif

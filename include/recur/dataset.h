@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "recur/task.h"
+
 #define DATASET_FORMAT       "recur-dataset"
 #define DATASET_SHARD_FORMAT "recur-dataset-shard"
 #define DATASET_VERSION      1
@@ -12,35 +14,8 @@
 
 /* Each enum has one NULL-terminated name table (index = value) and one parse function (-1 if
  * unknown): names_parse over the table. */
-/* LEVEL_REAL: real-valued vectors per time step (values, not tokens) */
-enum ds_level { LEVEL_BYTE, LEVEL_CHAR, LEVEL_WORD, LEVEL_REAL, LEVEL_COUNT };
 enum ds_split_id { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
-/* what a dataset's sequences are for: language modeling, one label per sequence, one tag per token,
- * language modeling conditioned on a label per sequence (one-to-many), or a target text given a
- * source text (seq2seq: the decoder's side is the sequence, the source is a second stream) */
-enum model_task {
-  TASK_LM,
-  TASK_CLASSIFY,
-  TASK_TAG,
-  TASK_CONDLM,
-  TASK_SEQ2SEQ,
-  TASK_FORECAST, /* real-valued sequences: the next frames */
-  TASK_COUNT
-};
-/* tasks with a label per sequence; tasks whose targets are the next tokens */
-static inline int task_has_labels(int t) { return t == TASK_CLASSIFY || t == TASK_CONDLM; }
-/* tasks whose datasets and models carry label or tag names */
-static inline int task_has_names(int t) {
-  return t != TASK_LM && t != TASK_SEQ2SEQ && t != TASK_FORECAST;
-}
-static inline int task_is_lm(int t) {
-  return t == TASK_LM || t == TASK_CONDLM || t == TASK_SEQ2SEQ;
-}
 extern const char *const ds_split_names[SPLIT_COUNT + 1];
-extern const char *const ds_level_names[LEVEL_COUNT + 1];
-extern const char *const task_names[TASK_COUNT + 1];
-int ds_level_parse(const char *s);
-int task_parse(const char *s);
 
 typedef struct {
   uint64_t n_seq, n_tok;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "recur/batch.h"
+#include "recur/task.h"
 #include "recur/json.h"
 #include "recur/layer.h"
 
@@ -109,7 +110,7 @@ typedef struct model {
    * the training data's, kept with the model (model.h5 input.mean, input.std); xn (N, n_in) the
    * normalised inputs of the last forward */
   float *in_w, *gin_w, *in_b, *gin_b;     /* the (first) Linear */
-  float *in_w2, *gin_w2, *in_b2, *gin_b2; /* --encoder-hidden: the second */
+  float *in_w2, *gin_w2, *in_b2, *gin_b2; /* --input-hidden: the second */
   float *xh, *dxh; /* (N, in_hidden) the MLP's hidden units, their gradient */
   double *in_mean, *in_std;
   float *xn;

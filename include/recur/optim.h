@@ -40,9 +40,6 @@ void optim_step(optim *o, float *params, const float *grads, float lr);
  * LazyAdam: the bias corrections still use the global step count). */
 void optim_step_rows(optim *o, float *params, const float *grads, float lr, int64_t off,
                      int64_t rows, int64_t width, const unsigned char *marks, int lazy);
-double optim_grad_norm(const float *g, int64_t n);
-/* Scale g so its global norm is at most clip (when norm > clip > 0); returns the factor. */
-float optim_clip(float *g, int64_t n, double norm, float clip);
 float lr_at(const lr_schedule *s, int64_t step);
 
 #endif

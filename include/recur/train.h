@@ -11,6 +11,7 @@
 #include "recur/model.h"
 #include "recur/optim.h"
 #include "recur/batch.h"
+#include "recur/schedule.h"
 #include "recur/gemm.h"
 
 #include "recur/json.h"
@@ -35,8 +36,8 @@ typedef struct {
   int64_t steps, epochs; /* steps wins when > 0 */
   enum optim_type optim;
   gemm_choice kernel; /* --precision, --gemm */
-  int sparse_reduce; /* 0 = auto: embedding gradients summed by their rows when smaller; 1 = off */
-  int embed_update;  /* 0 = dense; 1 = lazy: unused embedding rows keep values and moments */
+  int sparse_reduce;  /* 0 = auto: embedding gradients summed by their rows when smaller; 1 = off */
+  int embed_update;   /* 0 = dense; 1 = lazy: unused embedding rows keep values and moments */
   float weight_decay, momentum, beta1, beta2, eps;
   int nesterov;
   lr_schedule lr;

@@ -314,6 +314,9 @@ int opts_parse(const opt_table *t, void *o, unsigned char *given, int argc, char
     snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
     int k = opts_find(t, name);
     if (k < 0) unknown_flag(t, name);
+    if (strcmp(name, t->defs[k].flag) && !strncmp(name, "--", 2) && core_rank() == 0)
+      fprintf(stderr, "recur: note: %s is now called %s (the old name still works)\n", name,
+              t->defs[k].flag); /* a long alias is an older name of the flag */
     if (eq)
       val = eq + 1;
     else if (t->defs[k].type == OPT_SWITCH)

@@ -14,11 +14,6 @@
 _Static_assert(sizeof(hid_t) == sizeof(int64_t), "dataset.h keeps HDF5 ids as int64_t");
 
 const char *const ds_split_names[SPLIT_COUNT + 1] = {"train", "val", "test", NULL};
-const char *const ds_level_names[LEVEL_COUNT + 1] = {"byte", "char", "word", "real", NULL};
-const char *const task_names[TASK_COUNT + 1] = {"lm",      "classify", "tag", "condlm",
-                                                "seq2seq", "forecast", NULL};
-int ds_level_parse(const char *s) { return names_parse(ds_level_names, s); }
-int task_parse(const char *s) { return names_parse(task_names, s); }
 
 static void check_header(hid_t f, const char *path, const char *want_format) {
   char fmt[64] = "";

@@ -23,7 +23,8 @@ gemm_kernel gemm_kernel_of(int precision, int lib) {
 
 void gemm_choose(const gemm_choice *c, int lib_given) {
   if (c->precision == PRECISION_BF16 && lib_given && c->lib == GEMM_LIB_OPENBLAS)
-    recur_usage_fail("leave out --gemm: bf16 runs on oneDNN", "--precision bf16 with --gemm openblas");
+    recur_usage_fail("leave out --gemm: bf16 runs on oneDNN",
+                     "--precision bf16 with --gemm openblas");
   gemm_use(gemm_kernel_of(c->precision, c->lib));
 }
 

@@ -42,7 +42,6 @@ static inline void sigmoid_n(float *x, int n) {
   for (int j = 0; j < n; j++) x[j] = 1.0f / (1.0f + fexp(-x[j]));
 }
 
-
 RECUR_HOT void vec_exp(float *x, int n) {
   for (int j = 0; j < n; j++) x[j] = fexp(x[j]);
 }

@@ -68,9 +68,9 @@ const mconf_def mconf_defs[] = {
     {"n_in", NULL, MCONF_INT, F(n_in), 0, 65536, NULL, "0", NULL,
      "real-valued inputs: features per step (0 = tokens)", ALL, ALL, MCONF_DATA | MCONF_SPARSE,
      NULL},
-    {"encoder_hidden", "--encoder-hidden", MCONF_INT, F(in_hidden), 0, 65536, NULL, "0", "N",
+    {"encoder_hidden", "--input-hidden", MCONF_INT, F(in_hidden), 0, 65536, NULL, "0", "N",
      "real-valued inputs: an MLP (a tanh layer of N units, then --embed wide) instead of one "
-     "linear layer (0)", ALL, ALL, MCONF_SHAPE, real_inputs},
+     "linear layer (0); once called --encoder-hidden", ALL, ALL, MCONF_SHAPE, real_inputs},
     {"horizon", "--horizon", MCONF_INT, F(horizon), 1, 1 << 20, NULL, "1", "K",
      "forecast: each step predicts the frame K steps ahead", T(FORECAST), ALL, 0, NULL},
     {"loss", "--loss", MCONF_CHOICE, F(loss), 0, 0, loss_names, "mse", NULL,
@@ -122,14 +122,32 @@ int mconf_applies(const mconf_def *d, const model_config *c) {
   return (d->tasks & (1u << c->task)) && (d->cells & (1u << c->cell)) && (!d->when || d->when(c));
 }
 
+/* older names of flags, still accepted (with a note) on the command line and in saved options */
+static const char *old_flag_of(const char *flag) {
+  static const char *const renamed[][2] = {{"--input-hidden", "--encoder-hidden"}};
+  for (size_t i = 0; flag && i < sizeof renamed / sizeof renamed[0]; i++)
+    if (!strcmp(flag, renamed[i][0])) return renamed[i][1];
+  return NULL;
+}
+
 opt_def mconf_opt(const mconf_def *d, size_t base, const char *name) {
   static const opt_type type_of[] = {[MCONF_INT] = OPT_INT,
                                      [MCONF_REAL] = OPT_REAL,
                                      [MCONF_CHOICE] = OPT_CHOICE,
                                      [MCONF_SWITCH] = OPT_SWITCH,
                                      [MCONF_INTS] = OPT_INTS};
-  return (opt_def){name,  NULL,       type_of[d->type], base + d->offset, d->size, d->lo,
-                   d->hi, d->choices, d->def,           d->meta,          d->help, 0};
+  return (opt_def){name,
+                   name == d->flag ? old_flag_of(name) : NULL,
+                   type_of[d->type],
+                   base + d->offset,
+                   d->size,
+                   d->lo,
+                   d->hi,
+                   d->choices,
+                   d->def,
+                   d->meta,
+                   d->help,
+                   0};
 }
 
 /* row d as a table of one option named by its attribute: opts.c parses and formats it */

@@ -10,7 +10,7 @@
 #include "model-impl.h"
 #include "recur/core.h"
 #include "recur/gemm.h"
-#include "recur/optim.h"
+#include "recur/norm.h"
 
 const char *const pool_names[POOL_COUNT + 1] = {"last", "mean", NULL};
 const char *const softmax_names[SOFTMAX_COUNT + 1] = {"full", "adaptive", NULL};
@@ -68,8 +68,7 @@ void model_config_check(const model_config *c) {
   if (c->vocab < 1 && c->n_in < 1)
     recur_fail(NULL, NULL, "vocabulary size must be positive, got %d", c->vocab);
   if (c->in_hidden < 0 || c->in_hidden > 65536 || (c->in_hidden > 0 && c->n_in < 1))
-    recur_fail(NULL, "the MLP reads real-valued inputs",
-               "--encoder-hidden needs real-valued inputs");
+    recur_fail(NULL, "the MLP reads real-valued inputs", "--input-hidden needs real-valued inputs");
   if (c->n_in < 0 || c->n_in > 65536 || (c->task == TASK_FORECAST && c->n_in < 1) ||
       (c->n_in > 0 && c->task != TASK_FORECAST && c->task != TASK_CLASSIFY && c->task != TASK_TAG))
     recur_fail(NULL, NULL,
@@ -200,13 +199,13 @@ void model_zero_grads(model *m) {
 
 double model_grad_norm(const model *m) {
   const model_tensor *t = sparse_emb(m);
-  if (!t) return optim_grad_norm(m->grads, m->n_params);
+  if (!t) return norm_l2(m->grads, m->n_params);
   const int64_t V = t->dims[0], E = t->dims[1];
-  double a = optim_grad_norm(m->grads, t->offset),
-         b = optim_grad_norm(m->grads + t->offset + t->n, m->n_params - t->offset - t->n), s = 0;
+  double a = norm_l2(m->grads, t->offset),
+         b = norm_l2(m->grads + t->offset + t->n, m->n_params - t->offset - t->n), s = 0;
   for (int64_t i = 0; i < V; i++)
     if (m->emb_marks[i]) {
-      double r = optim_grad_norm(m->gemb + i * E, E);
+      double r = norm_l2(m->gemb + i * E, E);
       s += r * r;
     }
   return sqrt(a * a + b * b + s);
@@ -215,14 +214,14 @@ double model_grad_norm(const model *m) {
 void model_clip_grads(model *m, double norm, float clip) {
   const model_tensor *t = sparse_emb(m);
   if (!t) {
-    optim_clip(m->grads, m->n_params, norm, clip);
+    norm_clip(m->grads, m->n_params, norm, clip);
     return;
   }
   const int64_t V = t->dims[0], E = t->dims[1];
-  optim_clip(m->grads, t->offset, norm, clip);
-  optim_clip(m->grads + t->offset + t->n, m->n_params - t->offset - t->n, norm, clip);
+  norm_clip(m->grads, t->offset, norm, clip);
+  norm_clip(m->grads + t->offset + t->n, m->n_params - t->offset - t->n, norm, clip);
   for (int64_t i = 0; i < V; i++)
-    if (m->emb_marks[i]) optim_clip(m->gemb + i * E, E, norm, clip);
+    if (m->emb_marks[i]) norm_clip(m->gemb + i * E, E, norm, clip);
 }
 
 /* Point the model's views at its tensors in m->params / m->grads (in the layout's order). */
@@ -421,7 +420,7 @@ static int64_t layout_inputs(model *m, const model_config *c, int64_t off) {
   const int64_t H = c->hidden, E = c->embed, C = c->cond_dim, S = cell_states(c->cell);
   char nm[48];
   if (c->n_in > 0) {        /* nn.Linear(n_in, E) */
-    if (c->in_hidden > 0) { /* --encoder-hidden: Sequential(Linear, Tanh, Linear) */
+    if (c->in_hidden > 0) { /* --input-hidden: Sequential(Linear, Tanh, Linear) */
       off = add_tensor(m, "input.0.weight", 2, c->in_hidden, c->n_in, off);
       off = add_tensor(m, "input.0.bias", 1, c->in_hidden, 1, off);
       off = add_tensor(m, "input.2.weight", 2, E, c->in_hidden, off);

@@ -121,8 +121,7 @@ void model_cond_state(model *m, const int32_t *labels, const float *cond, int64_
 /* condlm, after layer l's backward (dh0, dc0 (B, H) of its initial state in m->dB-free buffers):
  * the gradients of its init weights, and of the label embeddings accumulated in m->cd */
 static void cond_backward(model *m, const batch *b, int l, const float *dh0, const float *dc0) {
-  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, B = b->s.B,
-                S = cell_states(m->cfg.cell);
+  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, B = b->s.B, S = cell_states(m->cfg.cell);
   for (int64_t r = 0; r < B; r++) {
     float *dz = m->cdz + r * S * H;
     const float *h = m->ch0 + (l * B + r) * H, *c = m->cc0 + (l * B + r) * H;
@@ -158,7 +157,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
                                  ? (float)((b->xin[r * Din + d] - m->in_mean[d]) / m->in_std[d])
                                  : b->xin[r * Din + d];
     const int64_t Nh = m->cfg.in_hidden;
-    if (Nh > 0) { /* --encoder-hidden: xh = tanh(xn W0^T + b0), x0 = xh W2^T + b2 */
+    if (Nh > 0) { /* --input-hidden: xh = tanh(xn W0^T + b0), x0 = xh W2^T + b2 */
       gemm(0, 1, (int)N, (int)Nh, (int)Din, m->xn, (int)Din, m->in_w, (int)Din, 0.0f, m->xh,
            (int)Nh);
       for (int64_t r = 0; r < N; r++)

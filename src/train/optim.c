@@ -87,23 +87,6 @@ void optim_step_rows(optim *o, float *p, const float *g, float lr, int64_t off, 
   update_range(o, p, g, lr, off + rows * width, o->n);
 }
 
-double optim_grad_norm(const float *g, int64_t n) {
-  /* eight partial sums in a fixed order: vectorizable, and the same on every CPU */
-  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++) s[k] += (double)g[i + k] * (double)g[i + k];
-  for (; i < n; i++) s[0] += (double)g[i] * (double)g[i];
-  return sqrt(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
-}
-
-float optim_clip(float *g, int64_t n, double norm, float clip) {
-  if (clip <= 0 || norm <= clip) return 1.0f;
-  float f = (float)(clip / (norm + 1e-6));
-  for (int64_t i = 0; i < n; i++) g[i] *= f;
-  return f;
-}
-
 float lr_at(const lr_schedule *s, int64_t step) {
   step = step > s->start ? step - s->start : 0; /* steps into the schedule */
   if (s->warmup > 0 && step < s->warmup) return s->lr * (float)(step + 1) / (float)s->warmup;

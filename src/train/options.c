@@ -30,7 +30,7 @@ static const opt_def DEFS[] = {
      "sequences mode: cut longer ones (0 = no cut)", 0},
     {"--batch", NULL, OPT_INT, F(B), 1, 1 << 20, NULL, "32", "B",
      "global batch: streams or sequences per step, all ranks", 0},
-    GEMM_OPT_DEFS(train_opts, kernel),
+    GEMM_OPT_DEFS(train_opts, kernel, "openblas"),
     /* optimizer */
     {"--optim", NULL, OPT_CHOICE, F(optim), 0, 0, optim_names, "adam", NULL, "optimizer", 0},
     {"--lr", NULL, OPT_REAL, F(lr.lr), 0, 1e3, NULL, "0.002", "X",

@@ -3,6 +3,7 @@
 #define RECUR_TRAIN_IMPL_H
 
 #include "recur/batch.h"
+#include "recur/schedule.h"
 #include "recur/dataset.h"
 #include "recur/model.h"
 
@@ -75,9 +76,9 @@ typedef struct {
   double tokens, sequences; /* input tokens and sequences (sequences mode) since the last line */
   double loss_sum, loss_targets; /* since the last line, over steps not skipped */
   double comm_wait, comm_total;
-  double reduce_bytes; /* summed over the steps since the last line */
-  double dense_bytes;  /* the gradient buffer's bytes: what a dense sum sends */
-  int n;               /* steps since the last line */
+  double reduce_bytes;  /* summed over the steps since the last line */
+  double dense_bytes;   /* the gradient buffer's bytes: what a dense sum sends */
+  int n;                /* steps since the last line */
   double kept_best_val; /* metrics_open of a resumed run: the lowest val_loss of the kept lines */
 } metrics;
 

@@ -26,6 +26,7 @@
 #include "recur/dist.h"
 #include "recur/generate.h"
 #include "recur/hooks.h"
+#include "recur/norm.h"
 #include "train-impl.h"
 #include "trainer.h"
 
@@ -172,7 +173,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
   if (r.diagnosed) { /* every rank's rows; the reduced gradient's norm per tensor */
     dist_sum_doubles(t->diag, 2 * L * MODEL_DIAG_T);
     for (int i = 0; i < m->n_tensors; i++)
-      t->diag_pn[i] = optim_grad_norm(m->grads + m->tensors[i].offset, m->tensors[i].n);
+      t->diag_pn[i] = norm_l2(m->grads + m->tensors[i].offset, m->tensors[i].n);
   }
   const int nan_step = hk->nan_from > 0 && step + 1 >= hk->nan_from && step + 1 <= hk->nan_to;
   if (nan_step && hk->nan_rank < 0) m->grads[0] = NAN; /* every rank, after the reduction */

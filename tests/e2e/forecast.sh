@@ -44,7 +44,7 @@ print(f"gaussian: val NLL {g['loss']:.4f}, mse {g['mse']:.5f} (naive {g['baselin
 assert g["mse"] * 5 <= g["baseline_mse"] and g["loss"] < 0, g  # a log-likelihood: sharp Gaussians
 assert h["mse"] * 5 <= h["baseline_mse"] and h["baseline_mse"] > g["baseline_mse"], h
 PY
-"$RECUR" train "${common[@]}" --encoder-hidden 12 --steps $s3 --eval-every 0 --quiet --out mlp
+"$RECUR" train "${common[@]}" --input-hidden 12 --steps $s3 --eval-every 0 --quiet --out mlp
 "$RECUR" eval mlp --data sines.h5 --json > em.json
 /usr/bin/python3 - sines.h5 run/model.h5 e.json gauss/model.h5 eg.json mlp/model.h5 em.json <<'PY'
 import json, math, sys
@@ -56,7 +56,7 @@ for mp, ep in zip(sys.argv[2::2], sys.argv[3::2]):
     T = lambda k: torch.from_numpy(f[k][:])
     E, H, D = int(f.attrs["embed"]), int(f.attrs["hidden"]), int(f.attrs["n_in"])
     gauss = f.attrs["loss"].decode() == "gaussian" if isinstance(f.attrs["loss"], bytes) else f.attrs["loss"] == "gaussian"
-    mlp = "input.0.weight" in f  # --encoder-hidden: nn.Sequential(Linear, Tanh, Linear)
+    mlp = "input.0.weight" in f  # --input-hidden: nn.Sequential(Linear, Tanh, Linear)
     Nh = f["input.0.weight"].shape[0] if mlp else 0
     lin = nn.Sequential(nn.Linear(D, Nh), nn.Tanh(), nn.Linear(Nh, E)) if mlp else nn.Linear(D, E)
     rnn, dec = nn.GRU(E, H, 1), nn.Linear(H, 2 * D if gauss else D)

@@ -8,7 +8,9 @@ for f in prefix/lib/librecur.a prefix/bin/recur prefix/include/recur/model.h pre
          prefix/lib/cmake/recur/recurConfig.cmake; do
   [ -f "$f" ] || fail "not installed: $f"
 done
-grep -l "#include <hdf5.h>" prefix/include/recur/*.h | grep -v "/h5.h$" && fail "a public header needs hdf5.h"
+grep -l "#include <hdf5.h>" prefix/include/recur/*.h && fail "a public header needs hdf5.h"
+for f in h5.h hooks.h; do [ -e prefix/include/recur/$f ] && fail "the private header $f is installed"; done
+grep -l '#include "recur/\(h5\|hooks\).h"' prefix/include/recur/*.h && fail "a public header includes a private one"
 printf 'the cat sat on the mat\nthe dog sat on the log\n%.0s' $(seq 200) > text.txt
 prefix/bin/recur prepare text.txt -o d.h5 --split-on line --val 0.1 --quiet
 prefix/bin/recur train --data d.h5 --out run --cell gru --layers 1 --hidden 16 --embed 8 --batch 4 --seq-len 10 --steps 2 --quiet

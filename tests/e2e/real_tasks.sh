@@ -110,7 +110,9 @@ PY
 
 # world-size invariance (a bidirectional classifier, mean pooling) and exact resume (the tagger)
 bi=(--data act.h5 --cell lstm --layers 2 --hidden 16 --embed 8 --batch 8 --bidirectional --pool mean --encoder-hidden 12 --eval-every 0 --log-every 1 --quiet)
-"$RECUR" train "${bi[@]}" --steps 6 --accum 2 --out a2
+# the MLP input's flag under its old name (--encoder-hidden, now --input-hidden): accepted, noted
+"$RECUR" train "${bi[@]}" --steps 6 --accum 2 --out a2 2> a2.err
+grep -q "note: --encoder-hidden is now called --input-hidden" a2.err || fail "the old flag is not noted: $(cat a2.err)"
 timeout 300 $MPIRUN -np 2 "$RECUR" train "${bi[@]}" --steps 6 --out n2
 "$H5TOOL" compare a2/model.h5 n2/model.h5 1e-5 || fail "2 ranks and accum 2 trained different classifiers"
 "$RECUR" train --data sign.h5 "${common[@]}" --steps 4 --ckpt-every 4 --out part

@@ -46,7 +46,7 @@ NOT_COVERED = {
 # Where the value or context derived from the table would not be legal or would not act.
 OVERRIDE = {
     "--bidirectional": dict(task="classify"),
-    "--encoder-hidden": dict(task="forecast", value="4"),
+    "--input-hidden": dict(task="forecast", value="4"),
     "--input-feed": dict(extra=["--attention", "dot"]),
     "--softmax": dict(value="adaptive", extra=["--cutoffs", "10,30"], ref="context"),
     "--cutoffs": dict(value="10,30", extra=["--softmax", "adaptive", "--cutoffs", "5,20"]),

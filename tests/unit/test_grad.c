@@ -195,7 +195,7 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
 
 /* real-valued inputs through the input layer (normalised by stored statistics): forecast's MSE or
  * Gaussian loss of the next frame, or a label per sequence (classify: bidi, pool) or tags (tag) */
-static int g_inh; /* --encoder-hidden */
+static int g_inh; /* --input-hidden */
 static void run_real(int cell, int layers, float dropout, int task, int loss, int bidi, int pool) {
   enum { DIN = 3 };
   model_config c = {.cell = cell,

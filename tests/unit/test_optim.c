@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "recur/norm.h"
 #include "recur/optim.h"
 #include "recur/train.h"
 
@@ -133,13 +134,13 @@ int main(void) {
   /* clipping: (3, 4) has norm 5; clip 1 gives (0.6, 0.8); clip 10 leaves it */
   {
     float g[2] = {3.0f, 4.0f};
-    double n = optim_grad_norm(g, 2);
+    double n = norm_l2(g, 2);
     CHECK_CLOSE(n, 5.0, 1e-9, "norm");
-    optim_clip(g, 2, n, 1.0f);
+    norm_clip(g, 2, n, 1.0f);
     CHECK_CLOSE(g[0], 0.6, 1e-6, "clip x");
     CHECK_CLOSE(g[1], 0.8, 1e-6, "clip y");
     float h[2] = {3.0f, 4.0f};
-    optim_clip(h, 2, 5.0, 10.0f);
+    norm_clip(h, 2, 5.0, 10.0f);
     CHECK(h[0] == 3.0f && h[1] == 4.0f, "no clip below the threshold");
   }
   /* schedules */
