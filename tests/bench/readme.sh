@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every figure in README.md, measured again on this machine in one go: the training benchmarks
+# Every figure in README.md and docs/, measured again on this machine in one go: the training benchmarks
 # beside their references (bench_train.sh), prepare throughput (bench_prepare.sh), the gradient
 # allreduce alone (bench_allreduce at 2, 4 and 8 ranks), checkpoint write and load, and the
 # examples as README gives them (readme_demos.sh). The stop latency comes from

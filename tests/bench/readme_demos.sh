@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The figures README gives for its examples, measured by running them as written: the quickstart
+# The figures README and docs/ give for their examples, measured by running them as written: the quickstart
 # (training time, validation loss, how much of its sample is real words), the "Using it" run, and
 # the classifier, tagger, conditioned-generation and encoder-decoder demos (time and test figures). Prints one line per figure with the
 # machine. Usage: tests/bench/readme_demos.sh [WORKDIR] [--skip-using-it]
