@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <mpi.h>
+
 /* Print "recur: error: <msg> (<where>)" and, if hint is non-NULL, "hint: <hint>", remove any
  * registered temporary files, then end the process (MPI_Abort when more than one rank runs, so no
  * rank hangs). where may be NULL. Never returns. */
@@ -94,9 +96,13 @@ char *core_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "0.2.0": the version of recur that wrote a file (attribute recur_version) or runs. */
 const char *recur_version(void);
 
-/* Rank of this process and world size (0 and 1 before MPI is initialised). */
+/* Rank of this process and the number of ranks in recur's communicator (0 and 1 before MPI is
+ * initialised). The communicator is MPI_COMM_WORLD unless a program that embeds librecur set its
+ * own (core_set_comm, which train_open calls): every collective of recur runs on it. */
 int core_rank(void);
 int core_world(void);
+MPI_Comm core_comm(void);
+void core_set_comm(MPI_Comm comm);
 
 /* Counter-based randomness: every random number is a pure function of a key built from
  * (seed, purpose, counters...). No generator state exists anywhere. */

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <mpi.h>
+
 #include "recur/dataset.h"
 #include "recur/model.h"
 #include "recur/optim.h"
@@ -76,7 +78,44 @@ void train_options_json(FILE *f);
 /* Defaults of every flag; train_opts_free releases the paths. */
 void train_opts_default(train_opts *o);
 void train_opts_free(train_opts *o);
-/* Runs training; every rank calls it. Returns 0, or ends the process on error. */
+/* Set an option as the command line gives it (`--hidden`, "512"): checked against the table's
+ * type and bounds, and marked given (as train's defaults that follow the dataset need). Returns 0,
+ * or -1 with the reason in err. */
+int train_opts_set(train_opts *o, const char *flag, const char *value, char *err, size_t cap);
+
+/* ---- a training run a program drives; `recur train` is train_run, one such program ----
+ * Every rank of comm calls each function. A run reports through a sink on rank 0: `text` gets
+ * the human lines (start, progress, validation, stop; whole lines, each ending in a newline),
+ * `record` each RUN/metrics.jsonl line as it is written (JSON, no newline); NULL members are
+ * silent. */
+typedef struct {
+  void (*text)(void *arg, const char *lines);
+  void (*record)(void *arg, const char *json);
+  void *arg;
+} train_sink;
+typedef struct trainer trainer;
+/* Open a run (new, or --resume) on the ranks of comm, which recur then uses for every collective.
+ * With err, an error of the opening (options, dataset, model, a resume's checks: every rank meets
+ * it alike) returns NULL with the message (and hint) in err; without, it ends the process as the
+ * CLI's errors do. */
+trainer *train_open(const train_opts *o, MPI_Comm comm, const train_sink *sink, char *err,
+                    size_t cap);
+/* One optimizer step, with the validation and checkpoint it calls for. Returns 1 while the run
+ * goes on, 0 once it is over (its last step, or a stop request: then with a committed
+ * checkpoint). */
+int train_step(trainer *t);
+/* The step the run is at (steps done), and its last step. */
+int64_t train_steps_done(const trainer *t);
+int64_t train_steps_total(const trainer *t);
+/* Say the end, free everything of the run. */
+void train_close(trainer *t);
+/* Asynchronous requests, safe in a signal handler: TRAIN_STOP ends the run after the step in
+ * progress with a checkpoint (sig, or 0, names the cause in the stop line); TRAIN_CHECKPOINT
+ * commits one after the step and goes on. The CLI turns SIGINT, SIGTERM and SIGUSR2 into the
+ * first, SIGUSR1 into the second. */
+enum { TRAIN_STOP = 1, TRAIN_CHECKPOINT = 2 };
+void train_request(int what, int sig);
+/* The whole run with the console as its sink (stdout); errors end the process. Returns 0. */
 int train_run(const train_opts *o);
 
 typedef struct {

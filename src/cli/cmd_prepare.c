@@ -103,7 +103,7 @@ int cmd_prepare(int argc, char **argv) {
   }
   core_errors_agreed(0); /* each rank reads its own input files */
   prepare_run(o);        /* every rank: they share the input files */
-  MPI_Barrier(MPI_COMM_WORLD);
+  MPI_Barrier(core_comm());
   xfree(pos);
   opts_free(&TABLE, o);
   return 0;

@@ -1,7 +1,43 @@
-/* recur train: flags (the table in train/options.c) -> train_opts -> train_run. */
+/* recur train: flags (the table in train/options.c) -> train_opts -> a run driven through the
+ * library's API (train.h: train_open, train_step, train_close), its lines printed on stdout, the
+ * signals a user or a scheduler sends turned into the run's requests. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
 #include "recur/core.h"
 #include "recur/train.h"
+
+/* SIGINT, SIGTERM, SIGUSR2: stop after the step with a checkpoint; a second SIGINT ends the
+ * process at once (the newest committed checkpoint stays). SIGUSR1: a checkpoint, and go on. */
+static volatile sig_atomic_t g_interrupted;
+static void on_signal(int sig) {
+  if (sig == SIGUSR1) {
+    train_request(TRAIN_CHECKPOINT, sig);
+    return;
+  }
+  if (sig == SIGINT && g_interrupted) _exit(130);
+  if (sig == SIGINT) g_interrupted = 1;
+  train_request(TRAIN_STOP, sig);
+}
+
+static void say(void *arg, const char *lines) {
+  (void)arg;
+  fputs(lines, stdout);
+  fflush(stdout);
+}
+
+static void signals_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  const int sigs[] = {SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
+}
 
 int cmd_train(int argc, char **argv) {
   train_opts o;
@@ -12,18 +48,11 @@ int cmd_train(int argc, char **argv) {
     train_opts_free(&o);
     return 0;
   }
-  if (!o.data && !o.resume)
-    recur_usage_fail("recur train --data D.h5 --out RUN", "--data is required");
-  if (!o.out && !o.resume)
-    recur_usage_fail("recur train --data D.h5 --out RUN", "--out is required");
-  const int gs = TRAIN_GIVEN(&o, steps), ge = TRAIN_GIVEN(&o, epochs);
-  if (gs && ge)
-    recur_usage_fail("--steps N trains N optimizer steps, --epochs N that many passes",
-                     "give --steps or --epochs, not both");
-  if (gs && o.steps == 0)
-    recur_usage_fail("leave --steps out to train --epochs N (1 by default)",
-                     "--steps must be at least 1");
-  int rc = train_run(&o);
+  const train_sink console = {say, NULL, NULL};
+  trainer *t = train_open(&o, MPI_COMM_WORLD, &console, NULL, 0); /* errors end the process */
+  signals_install(); /* from the first step on: a stop commits a checkpoint */
+  while (train_step(t)) {}
+  train_close(t);
   train_opts_free(&o);
-  return rc;
+  return 0;
 }

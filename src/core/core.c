@@ -178,11 +178,15 @@ void core_tempfile_forget(const char *path) {
 
 const char *recur_version(void) { return RECUR_VERSION; }
 
+static MPI_Comm g_comm = MPI_COMM_NULL; /* NULL: MPI_COMM_WORLD */
+
+MPI_Comm core_comm(void) { return g_comm == MPI_COMM_NULL ? MPI_COMM_WORLD : g_comm; }
+
 int core_rank(void) {
   int init = 0, fin = 0, r = 0;
   MPI_Initialized(&init);
   MPI_Finalized(&fin);
-  if (init && !fin) MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  if (init && !fin) MPI_Comm_rank(core_comm(), &r);
   return r;
 }
 
@@ -190,7 +194,7 @@ int core_world(void) {
   int init = 0, fin = 0, n = 1;
   MPI_Initialized(&init);
   MPI_Finalized(&fin);
-  if (init && !fin) MPI_Comm_size(MPI_COMM_WORLD, &n);
+  if (init && !fin) MPI_Comm_size(core_comm(), &n);
   return n;
 }
 
@@ -204,7 +208,14 @@ static MPI_Comm g_agree_comm = MPI_COMM_NULL;
 static int g_agreed;
 
 void core_init(void) {
-  if (core_world() > 1) MPI_Comm_dup(MPI_COMM_WORLD, &g_agree_comm);
+  if (g_agree_comm != MPI_COMM_NULL) MPI_Comm_free(&g_agree_comm);
+  if (core_world() > 1) MPI_Comm_dup(core_comm(), &g_agree_comm);
+}
+
+void core_set_comm(MPI_Comm comm) {
+  if (comm == core_comm()) return;
+  g_comm = comm == MPI_COMM_WORLD ? MPI_COMM_NULL : comm;
+  core_init(); /* the errors' agreement on the new ranks */
 }
 
 void core_errors_agreed(int on) { g_agreed = on; }
@@ -249,7 +260,7 @@ static _Noreturn void end_process(int code, const char *where, const char *hint,
     if (rank != 0) print_error(prefix, where, hint, msg); /* this rank alone met it */
     fflush(stderr);
   }
-  if (world > 1) MPI_Abort(MPI_COMM_WORLD, code);
+  if (world > 1) MPI_Abort(core_comm(), code);
   /* _exit, not exit: library exit handlers (HDF5 closing files on a full disk) must not turn a
    * clear error into a crash */
   _exit(code);
@@ -277,7 +288,7 @@ void recur_usage_fail(const char *hint, const char *fmt, ...) {
 void recur_assert_fail(const char *expr, const char *file, int line) {
   fprintf(stderr, "recur: internal error: assertion '%s' failed at %s:%d\n", expr, file, line);
   fflush(stderr);
-  if (core_world() > 1) MPI_Abort(MPI_COMM_WORLD, 2);
+  if (core_world() > 1) MPI_Abort(core_comm(), 2);
   abort();
 }
 

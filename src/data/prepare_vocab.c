@@ -283,7 +283,7 @@ void prep_words_allmerge(prep *p) {
   for (uint64_t i = 0; i < t->cap; i++)
     if (t->e[i].count) bytes += WREC + t->e[i].len;
   uint64_t *all = xmalloc((size_t)p->world * sizeof(uint64_t));
-  MPI_Allgather(&bytes, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, MPI_COMM_WORLD);
+  MPI_Allgather(&bytes, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, core_comm());
   uint64_t total = 0;
   int *lens = xmalloc((size_t)p->world * sizeof(int)),
       *displs = xmalloc((size_t)p->world * sizeof(int));
@@ -307,7 +307,7 @@ void prep_words_allmerge(prep *p) {
       w += WREC + t->e[i].len;
     }
   unsigned char *buf = xmalloc((size_t)(total > 0 ? total : 1));
-  MPI_Allgatherv(mine, (int)bytes, MPI_BYTE, buf, lens, displs, MPI_BYTE, MPI_COMM_WORLD);
+  MPI_Allgatherv(mine, (int)bytes, MPI_BYTE, buf, lens, displs, MPI_BYTE, core_comm());
   wtable merged = {0};
   for (const unsigned char *r = buf; r < buf + total;) {
     uint64_t c[7];

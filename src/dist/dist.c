@@ -68,14 +68,14 @@ void dist_wait_end(void) { atomic_store(&g_wait_since, 0.0); }
 void dist_barrier(const char *what) {
   if (core_world() == 1) return;
   dist_wait_begin(what);
-  MPI_Barrier(MPI_COMM_WORLD);
+  MPI_Barrier(core_comm());
   dist_wait_end();
 }
 
 void dist_sum_doubles(double *buf, int n) {
   if (core_world() == 1) return;
   dist_wait_begin("a sum of statistics");
-  MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, core_comm());
   dist_wait_end();
 }
 
@@ -153,7 +153,7 @@ void dist_reducer_ready(dist_reducer *r, int64_t upto) {
   while (r->started < r->nb && r->hi[r->started] <= upto) {
     int64_t lo = r->lo[r->started], hi = r->hi[r->started];
     if (r->started == 0) r->t0 = core_now();
-    MPI_Iallreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+    MPI_Iallreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, core_comm(),
                    &q[r->started]);
     r->bytes += (double)(hi - lo) * sizeof(float);
     r->started++;
@@ -180,7 +180,7 @@ static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
     memset(r->bits, 0, (size_t)nbits);
     for (int64_t i = 0; i < s->rows; i++)
       if (s->marks[i]) r->bits[i >> 3] |= (unsigned char)(1u << (i & 7));
-    MPI_Allreduce(MPI_IN_PLACE, r->bits, (int)nbits, MPI_UNSIGNED_CHAR, MPI_BOR, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, r->bits, (int)nbits, MPI_UNSIGNED_CHAR, MPI_BOR, core_comm());
     r->bytes += (double)nbits;
     int64_t k = 0;
     for (int64_t i = 0; i < nbits; i++) k += __builtin_popcount(r->bits[i]);
@@ -195,7 +195,7 @@ static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
           memcpy(r->rowbuf + j++ * s->width, g + i * s->width, (size_t)s->width * sizeof(float));
       if (k > 0)
         MPI_Allreduce(MPI_IN_PLACE, r->rowbuf, (int)(k * s->width), MPI_FLOAT, MPI_SUM,
-                      MPI_COMM_WORLD);
+                      core_comm());
       r->bytes += (double)(k * s->width) * sizeof(float);
       j = 0;
       for (int64_t i = 0; i < s->rows; i++)
@@ -207,7 +207,7 @@ static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
   }
   for (int64_t i = 0; i < dense; i += INT_MAX / 2) {
     int c = (int)(dense - i < INT_MAX / 2 ? dense - i : INT_MAX / 2);
-    MPI_Allreduce(MPI_IN_PLACE, g + i, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, g + i, c, MPI_FLOAT, MPI_SUM, core_comm());
   }
   r->bytes += (double)dense * sizeof(float);
   if (r->want_union) /* the rows some rank used (the others are zero: 0 + 0) */

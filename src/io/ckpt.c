@@ -139,7 +139,7 @@ static void test_pause(const char *where, int64_t step) {
 /* rank 0's word on whether this step's checkpoint exists already */
 static void bcast_skip(int *skip) {
   dist_wait_begin("the checkpoint's start");
-  MPI_Bcast(skip, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  MPI_Bcast(skip, 1, MPI_INT, 0, core_comm());
   dist_wait_end();
 }
 
@@ -230,7 +230,7 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
   mine[2] = (uint64_t)hi;
   uint64_t *all = rank == 0 ? xmalloc((size_t)W * 3 * sizeof(uint64_t)) : NULL;
   dist_wait_begin("the checkpoint's shard list");
-  MPI_Gather(mine, 3, MPI_UINT64_T, all, 3, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  MPI_Gather(mine, 3, MPI_UINT64_T, all, 3, MPI_UINT64_T, 0, core_comm());
   dist_wait_end();
   if (rank == 0) {
     size_t cap = 256 + (size_t)W * 160 + strlen(p->options);
@@ -411,9 +411,9 @@ char *ckpt_find_dir(const char *path) {
     }
     len = (int)strlen(dir) + 1;
   }
-  MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  MPI_Bcast(&len, 1, MPI_INT, 0, core_comm());
   if (core_rank() != 0) dir = xmalloc((size_t)len);
-  MPI_Bcast(dir, len, MPI_CHAR, 0, MPI_COMM_WORLD);
+  MPI_Bcast(dir, len, MPI_CHAR, 0, core_comm());
   return dir;
 }
 

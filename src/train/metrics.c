@@ -1,8 +1,9 @@
-/* metrics: what a run reports, on rank 0: a progress line on stdout every --log-every steps and
+/* metrics: what a run reports, on rank 0: a progress line (to the sink) every --log-every steps and
  * the same fields, plus validation results and checkpoint events, as one JSON object per line in
  * RUN/metrics.jsonl (non-finite values as null). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +18,56 @@
 #include "recur/train.h"
 #include "train-impl.h"
 
-/* a line of metrics.jsonl: an object that starts with the step it is about */
+/* ---- what a run says: human lines and records, to the caller's sink (train.h) ---- */
+static train_sink g_sink;
+static char *g_said;
+static size_t g_said_len;
+
+void train_sink_set(const train_sink *s) {
+  memset(&g_sink, 0, sizeof g_sink);
+  if (s) g_sink = *s;
+}
+
+void train_say(const char *fmt, ...) {
+  char buf[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
+  g_said = xrealloc(g_said, g_said_len + (size_t)n + 1);
+  memcpy(g_said + g_said_len, buf, (size_t)n + 1);
+  g_said_len += (size_t)n;
+  if (g_said_len == 0 || g_said[g_said_len - 1] != '\n') return; /* a line in parts */
+  if (g_sink.text) g_sink.text(g_sink.arg, g_said);
+  xfree(g_said);
+  g_said = NULL;
+  g_said_len = 0;
+}
+
+/* a line of metrics.jsonl: an object that starts with the step it is about; written to the file
+ * and given to the sink's record */
 static void line_begin(metrics *mt, json_writer *j, int64_t step) {
-  json_init(j, mt->f);
+  mt->lf = open_memstream(&mt->lbuf, &mt->llen);
+  if (!mt->lf) recur_fail(NULL, NULL, "out of memory for a metrics line");
+  json_init(j, mt->lf);
   json_object_begin(j, NULL);
   json_int(j, "step", step);
 }
 
 static void line_end(metrics *mt, json_writer *j) {
   json_object_end(j);
+  fclose(mt->lf);
+  mt->lf = NULL;
+  fwrite(mt->lbuf, 1, mt->llen, mt->f);
   fflush(mt->f);
+  if (g_sink.record) {
+    if (mt->llen > 0 && mt->lbuf[mt->llen - 1] == '\n') mt->lbuf[mt->llen - 1] = 0;
+    g_sink.record(g_sink.arg, mt->lbuf);
+  }
+  free(mt->lbuf); /* open_memstream's, not xmalloc's */
+  mt->lbuf = NULL;
 }
 
 void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet) {
@@ -102,10 +143,9 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
     fmt_eta(eta, sizeof eta, eta_s);
     char seqs[32] = "";
     if (mt->sequences > 0) snprintf(seqs, sizeof seqs, " | %6.1f seq/s", sps);
-    printf("step %6lld/%lld | epoch %5.2f | loss %.4f | %8.0f tok/s%s | grad %7.3f | lr %.2e | "
-           "ETA %s\n",
-           (long long)step, (long long)total, epoch, avg, tps, seqs, grad_norm, lr, eta);
-    fflush(stdout);
+    train_say("step %6lld/%lld | epoch %5.2f | loss %.4f | %8.0f tok/s%s | grad %7.3f | lr %.2e | "
+              "ETA %s\n",
+              (long long)step, (long long)total, epoch, avg, tps, seqs, grad_norm, lr, eta);
   }
   json_writer j;
   line_begin(mt, &j, step);
@@ -143,7 +183,7 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
   json_num(&j, "val_loss", vl);
   if (ds->task == TASK_FORECAST) {
     if (!mt->quiet)
-      printf(
+      train_say(
           "  val loss %.4f | mse %.5g (next = last %.5g) | mae %.5g (%.5g) | %.0f frames | %.1fs\n",
           vl, eval_forecast(r, 0, -1), eval_forecast(r, 2, -1), eval_forecast(r, 1, -1),
           eval_forecast(r, 3, -1), r->tokens, seconds);
@@ -154,16 +194,16 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
     json_num(&j, "val_baseline_mae", eval_forecast(r, 3, -1));
   } else if (!task_is_lm(ds->task)) {
     if (!mt->quiet)
-      printf("  val loss %.4f | accuracy %.4f | macro F1 %.4f | %.0f %s | %.1fs\n", vl,
-             eval_accuracy(r), eval_macro_f1(r), r->tokens,
-             ds->task == TASK_CLASSIFY ? "sequences" : "tokens", seconds);
+      train_say("  val loss %.4f | accuracy %.4f | macro F1 %.4f | %.0f %s | %.1fs\n", vl,
+                eval_accuracy(r), eval_macro_f1(r), r->tokens,
+                ds->task == TASK_CLASSIFY ? "sequences" : "tokens", seconds);
     json_num(&j, "val_tokens", r->tokens);
     eval_json(&j, r, ds->out_names);
   } else if (ds->task == TASK_SEQ2SEQ) {
     char bleu[32] = "";
     if (ds->level == LEVEL_WORD) snprintf(bleu, sizeof bleu, " | BLEU %.2f", 100 * eval_bleu(r));
     if (!mt->quiet)
-      printf(
+      train_say(
           "  val loss %.4f | token accuracy %.4f | exact match %.4f%s | %.0f sequences | %.1fs\n",
           vl, eval_token_accuracy(r), eval_exact_match(r), bleu, r->seqs, seconds);
     if (ds->level == LEVEL_WORD) json_num(&j, "val_bleu", 100 * eval_bleu(r));
@@ -176,13 +216,12 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
     char key[16];
     snprintf(key, sizeof key, "val_%s", name);
     if (!mt->quiet)
-      printf("  val loss %.4f | %s %.4f | %.0f tokens | %.1fs\n", vl, name, met, r->tokens,
-             seconds);
+      train_say("  val loss %.4f | %s %.4f | %.0f tokens | %.1fs\n", vl, name, met, r->tokens,
+                seconds);
     json_num(&j, key, met);
     json_num(&j, "val_tokens", r->tokens);
   }
   line_end(mt, &j);
-  fflush(stdout);
   mt->t_log += seconds; /* throughput counts training time only */
 }
 

@@ -275,3 +275,30 @@ void train_options_json(FILE *f) {
   json_array_end(&j);
   json_object_end(&j);
 }
+
+int train_opts_set(train_opts *o, const char *flag, const char *value, char *err, size_t cap) {
+  const opt_table *T = train_options();
+  int i = opts_find(T, flag);
+  if (i < 0) {
+    snprintf(err, cap, "unknown flag '%s' for train", flag);
+    return -1;
+  }
+  if (opts_set(T, i, o, value ? value : "1", err, cap) != 0) return -1;
+  o->given[i] = 1;
+  return 0;
+}
+
+/* What a run needs of its options whoever gave them (the command line or a program). */
+void train_opts_check(const train_opts *o) {
+  if (!o->data && !o->resume)
+    recur_usage_fail("recur train --data D.h5 --out RUN", "--data is required");
+  if (!o->out && !o->resume)
+    recur_usage_fail("recur train --data D.h5 --out RUN", "--out is required");
+  const int gs = TRAIN_GIVEN(o, steps), ge = TRAIN_GIVEN(o, epochs);
+  if (gs && ge)
+    recur_usage_fail("--steps N trains N optimizer steps, --epochs N that many passes",
+                     "give --steps or --epochs, not both");
+  if (gs && o->steps == 0)
+    recur_usage_fail("leave --steps out to train --epochs N (1 by default)",
+                     "--steps must be at least 1");
+}

@@ -63,6 +63,7 @@ char *train_opts_text(const train_opts *o);
  * flags applied; a flag given again that is not safe to change must agree (else the process ends
  * naming every disagreeing flag). Returns the options taken from the checkpoint that the command
  * line did not give and that are not at their defaults, as "--flag value ..." (malloc'd). */
+void train_opts_check(const train_opts *o);
 char *train_opts_merge(train_opts *merged, const train_opts *given, const char *saved_text,
                        const char *ckdir);
 
@@ -80,7 +81,15 @@ typedef struct {
   double dense_bytes;   /* the gradient buffer's bytes: what a dense sum sends */
   int n;                /* steps since the last line */
   double kept_best_val; /* metrics_open of a resumed run: the lowest val_loss of the kept lines */
+  FILE *lf;             /* the line being written (a memory stream) */
+  char *lbuf;
+  size_t llen;
 } metrics;
+
+/* A human line (or part of one) for the run's sink (train.h): the start lines, progress,
+ * validation, stop; delivered whole lines at a time. */
+void train_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void train_sink_set(const train_sink *s);
 
 /* Rank 0. keep_upto > 0 (a resumed run): keep the lines up to that step, then append. */
 void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet);

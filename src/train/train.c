@@ -48,34 +48,24 @@ static void scatter_state(float *all, const float *src, const batch *b, int L, i
              src + ((int64_t)l * b->s.B + r) * W, (size_t)W * sizeof(float));
 }
 
-/* ---- signals ----
- * SIGINT, SIGTERM, SIGUSR2: stop. The step in progress finishes, every rank learns of the stop
- * in that step's reduction of the loss (so all stop after the same step whichever rank was
- * signalled), validation is skipped, the checkpoint of that step is committed, and the process
- * exits 0. A second SIGINT ends the process at once (the newest committed checkpoint stays).
- * SIGUSR1: commit a checkpoint after the step in progress and go on.
+/* ---- requests ----
+ * TRAIN_STOP (the CLI's SIGINT, SIGTERM, SIGUSR2): the step in progress finishes, every rank learns
+ * of the stop in that step's reduction of the loss (so all stop after the same step whichever rank
+ * was asked), validation is skipped, the checkpoint of that step is committed, and the run ends.
+ * TRAIN_CHECKPOINT (SIGUSR1): commit a checkpoint after the step in progress and go on.
  * Under Open MPI, mpirun turns its own SIGINT/SIGTERM into SIGTERM to the ranks followed by
  * SIGKILL after odls_base_sigkill_timeout seconds (1 by default), and forwards SIGUSR1/SIGUSR2
- * untouched; see README "Stopping a run". */
+ * untouched; see docs/distributed.md "Stopping a run". */
 static volatile sig_atomic_t g_stop, g_ckpt_now;
-static void on_signal(int sig) {
-  if (sig == SIGUSR1) {
+void train_request(int what, int sig) {
+  if (what == TRAIN_CHECKPOINT)
     g_ckpt_now = 1;
-    return;
-  }
-  if (sig == SIGINT && g_stop == SIGINT) _exit(130);
-  g_stop = sig;
-}
-void train_signals_install(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  const int sigs[] = {SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
-  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
+  else if (what == TRAIN_STOP)
+    g_stop = sig ? sig : -1;
 }
 static const char *signal_name(int sig) {
-  return sig == SIGINT    ? "SIGINT"
+  return sig == -1        ? "a request"
+         : sig == SIGINT  ? "SIGINT"
          : sig == SIGTERM ? "SIGTERM"
          : sig == SIGUSR2 ? "SIGUSR2 (a stop request: launch/run-mpi sends it on Ctrl-C)"
                           : "a signal";
@@ -258,8 +248,8 @@ static void trainer_checkpoint(trainer *t, int64_t done, const char *reason) {
     ckpt_publish_model(t->opts.out, done, t->m, &t->mv);
     metrics_checkpoint(&t->mt, done, core_now() - tc, reason);
     if (!t->opts.quiet && !strcmp(reason, "request"))
-      printf("recur: checkpoint step-%08lld committed on request (%.2fs)\n", (long long)done,
-             core_now() - tc);
+      train_say("recur: checkpoint step-%08lld committed on request (%.2fs)\n", (long long)done,
+                core_now() - tc);
   }
   t->t_ckpt = core_now();
 }
@@ -267,8 +257,8 @@ static void trainer_checkpoint(trainer *t, int64_t done, const char *reason) {
 static void trainer_close(trainer *t, int64_t done) {
   if (t->rank == 0) {
     if (!t->opts.quiet)
-      printf("done: %lld steps in %.1fs, peak RSS %.0f MiB (rank 0)\n", (long long)done,
-             core_now() - t->mt.t_start, core_peak_rss_mb());
+      train_say("done: %lld steps in %.1fs, peak RSS %.0f MiB (rank 0)\n", (long long)done,
+                core_now() - t->mt.t_start, core_peak_rss_mb());
     metrics_close(&t->mt);
   }
   xfree(t->ids);
@@ -294,55 +284,89 @@ static void trainer_close(trainer *t, int64_t done) {
   train_opts_free(&t->opts);
 }
 
-int train_run(const train_opts *given) {
-  trainer t;
-  trainer_open(&t, given);
-  const train_opts *o = &t.opts;
-  double train_time = 0;
-  int64_t step;
+/* ---- the run as a program drives it (train.h) ---- */
+trainer *train_open(const train_opts *given, MPI_Comm comm, const train_sink *sink, char *err,
+                    size_t cap) {
+  core_set_comm(comm);
+  train_sink_set(sink);
+  g_stop = g_ckpt_now = 0;
+  recur_catch c;
+  if (err && RECUR_CATCH(&c) != 0) { /* an error of the opening: the message, not an exit */
+    snprintf(err, cap, "%s", c.msg);
+    core_errors_agreed(0);
+    return NULL;
+  }
+  trainer *t = xmalloc(sizeof *t);
+  trainer_open(t, given);
+  if (err) recur_catch_end(&c);
+  t->step = t->start;
+  t->over = t->start >= t->total;
   core_oom_context("a training step's activations and gradients",
                    "reduce --batch, --seq-len (stream) or --max-len (sequences), or --hidden; "
                    "--accum K splits each rank's share of the batch into K slots",
                    NULL, NULL);
-  for (step = t.start; step < t.total; step++) {
-    double t0 = core_now();
-    step_result r = trainer_step(&t, step);
-    train_time += core_now() - t0;
-    const int64_t done = step + 1;
-    const int last = done == t.total || r.stop;
-    if (t.rank == 0) {
-      metrics_add(&t.mt, r.tokens, r.sequences, r.targets, r.loss_sum, r.skipped, t.red.wait_s,
-                  t.red.total_s, t.red.bytes);
-      if (done % o->log_every == 0 || last)
-        metrics_log(&t.mt, done, t.total, (double)done / (double)t.spe, r.loss, r.grad_norm, r.lr,
-                    t.bad_total, r.ss,
-                    train_time / (double)(done - t.start) * (double)(t.total - done));
-      if (r.diagnosed) metrics_grad_flow(&t.mt, done, t.m, t.diag, t.diag_pn);
-    }
-    /* no validation on a stop: under mpirun the ranks have about a second before SIGKILL; the
-     * last step's checkpoint is committed before the final validation, so a validation that
-     * fails loses no training */
-    const int validate = !r.stop && t.ds->split[SPLIT_VAL].n_tok > 1 &&
-                         ((o->eval_every > 0 && done % o->eval_every == 0) || last);
-    if (validate && !last) trainer_evaluate(&t, done);
-    if ((o->save_every > 0 && done % o->save_every == 0) || last || r.ckpt_request || r.ckpt_due)
-      trainer_checkpoint(&t, done,
-                         r.stop           ? "stop"
-                         : r.ckpt_request ? "request"
-                         : r.ckpt_due     ? "minutes"
-                                          : "schedule");
-    if (validate && last) trainer_evaluate(&t, done);
-    if (r.stop) {
-      if (t.rank == 0 && !o->quiet) {
-        printf("recur: stopped by %s after step %lld; checkpoint step-%08lld committed\n",
-               g_stop ? signal_name(g_stop) : "a signal to another rank", (long long)done,
-               (long long)done);
-        fflush(stdout);
-      }
-      step++;
-      break;
-    }
+  return t;
+}
+
+int64_t train_steps_done(const trainer *t) { return t->step; }
+int64_t train_steps_total(const trainer *t) { return t->total; }
+
+int train_step(trainer *t) {
+  if (t->over) return 0;
+  const train_opts *o = &t->opts;
+  const int64_t step = t->step;
+  double t0 = core_now();
+  step_result r = trainer_step(t, step);
+  t->train_time += core_now() - t0;
+  const int64_t done = step + 1;
+  const int last = done == t->total || r.stop;
+  if (t->rank == 0) {
+    metrics_add(&t->mt, r.tokens, r.sequences, r.targets, r.loss_sum, r.skipped, t->red.wait_s,
+                t->red.total_s, t->red.bytes);
+    if (done % o->log_every == 0 || last)
+      metrics_log(&t->mt, done, t->total, (double)done / (double)t->spe, r.loss, r.grad_norm, r.lr,
+                  t->bad_total, r.ss,
+                  t->train_time / (double)(done - t->start) * (double)(t->total - done));
+    if (r.diagnosed) metrics_grad_flow(&t->mt, done, t->m, t->diag, t->diag_pn);
   }
-  trainer_close(&t, step);
+  /* no validation on a stop: under mpirun the ranks have about a second before SIGKILL; the
+   * last step's checkpoint is committed before the final validation, so a validation that
+   * fails loses no training */
+  const int validate = !r.stop && t->ds->split[SPLIT_VAL].n_tok > 1 &&
+                       ((o->eval_every > 0 && done % o->eval_every == 0) || last);
+  if (validate && !last) trainer_evaluate(t, done);
+  if ((o->save_every > 0 && done % o->save_every == 0) || last || r.ckpt_request || r.ckpt_due)
+    trainer_checkpoint(t, done,
+                       r.stop           ? "stop"
+                       : r.ckpt_request ? "request"
+                       : r.ckpt_due     ? "minutes"
+                                        : "schedule");
+  if (validate && last) trainer_evaluate(t, done);
+  if (r.stop && t->rank == 0 && !o->quiet)
+    train_say("recur: stopped by %s after step %lld; checkpoint step-%08lld committed\n",
+              g_stop ? signal_name(g_stop) : "a signal to another rank", (long long)done,
+              (long long)done);
+  t->step = done;
+  t->over = last;
+  return !t->over;
+}
+
+void train_close(trainer *t) {
+  trainer_close(t, t->step);
+  xfree(t);
+  train_sink_set(NULL);
+}
+
+static void say_stdout(void *arg, const char *lines) {
+  (void)arg;
+  fputs(lines, stdout);
+  fflush(stdout);
+}
+
+int train_run(const train_opts *given) {
+  const train_sink console = {say_stdout, NULL, NULL};
+  trainer *t = train_open(given, core_comm(), &console, NULL, 0);
+  while (train_step(t)) {}
+  train_close(t);
   return 0;
 }

@@ -34,6 +34,7 @@ static void mkdir_p(const char *dir) {
 
 /* ---- open: options, data, model, schedule, optimizer, run directory ---- */
 static void trainer_open_options(trainer *t, const train_opts *given) {
+  train_opts_check(given);
   if (!given->resume) {
     train_opts_copy(&t->opts, given); /* a copy that owns its paths */
     return;
@@ -52,9 +53,9 @@ static void trainer_open_options(trainer *t, const train_opts *given) {
     t->opts.out = run;
   }
   if (t->rank == 0 && !t->opts.quiet)
-    printf("recur: resuming from %s\nrecur: from the checkpoint (not given here; the rest at "
-           "defaults): %s\n",
-           t->ckdir, taken[0] ? taken : "none");
+    train_say("recur: resuming from %s\nrecur: from the checkpoint (not given here; the rest at "
+              "defaults): %s\n",
+              t->ckdir, taken[0] ? taken : "none");
   xfree(taken);
 }
 
@@ -178,16 +179,16 @@ static void trainer_open_schedule(trainer *t) {
   else
     snprintf(curve, sizeof curve, "%g from step %lld", o->lr.lr,
              (long long)(o->lr.start + o->lr.warmup));
-  printf("recur: learning rate: %s%s%s", o->lr.warmup ? "warmup, then " : "", curve,
-         o->restart_schedule ? " (restarted here)" : "");
+  train_say("recur: learning rate: %s%s%s", o->lr.warmup ? "warmup, then " : "", curve,
+            o->restart_schedule ? " (restarted here)" : "");
   if (t->ckdir && t->start < t->total)
-    printf("; at step %lld: %.3g", (long long)t->start, lr_at(&t->lr, t->start));
-  printf("\n");
+    train_say("; at step %lld: %.3g", (long long)t->start, lr_at(&t->lr, t->start));
+  train_say("\n");
   if (o->lr.kind == LR_COSINE && t->total > o->lr.total && t->start < t->total)
-    printf("recur: steps %lld-%lld lie past the schedule's end: the learning rate stays %g "
-           "(--restart-schedule begins a new schedule at the checkpoint's step)\n",
-           (long long)(t->start > o->lr.total ? t->start : o->lr.total) + 1, (long long)t->total,
-           o->lr.min_lr);
+    train_say("recur: steps %lld-%lld lie past the schedule's end: the learning rate stays %g "
+              "(--restart-schedule begins a new schedule at the checkpoint's step)\n",
+              (long long)(t->start > o->lr.total ? t->start : o->lr.total) + 1, (long long)t->total,
+              o->lr.min_lr);
 }
 
 static void trainer_open_run(trainer *t) {
@@ -264,8 +265,8 @@ static void trainer_open_run(trainer *t) {
     if (t->ckdir) {
       metrics_resume(&t->mt, t->start, load_s);
       if (!o->quiet)
-        printf("recur: loaded step %lld (optimizer state, carried states) in %.2fs\n",
-               (long long)t->start, load_s);
+        train_say("recur: loaded step %lld (optimizer state, carried states) in %.2fs\n",
+                  (long long)t->start, load_s);
     }
   }
   dist_barrier("the start of training");
@@ -287,9 +288,9 @@ static void trainer_say_gemm(const trainer *t) {
     gemm_probe(M, G * H, H, &now, &blas);
     gemm_use(GEMM_OPENBLAS);
     if (now >= 1.2 * blas)
-      printf("recur: OPENBLAS_CORETYPE=%s holds OpenBLAS to its %s kernels on this AVX-512 CPU: "
-             "--gemm onednn ran %.0f GFLOP/s against its %.0f at (%dx%d)(%dx%d)\n",
-             getenv("OPENBLAS_CORETYPE"), core, now, blas, M, H, H, G * H);
+      train_say("recur: OPENBLAS_CORETYPE=%s holds OpenBLAS to its %s kernels on this AVX-512 CPU: "
+                "--gemm onednn ran %.0f GFLOP/s against its %.0f at (%dx%d)(%dx%d)\n",
+                getenv("OPENBLAS_CORETYPE"), core, now, blas, M, H, H, G * H);
     return;
   }
   gemm_probe(M, G * H, H, &now, &blas);
@@ -301,9 +302,9 @@ static void trainer_say_gemm(const trainer *t) {
             "OpenBLAS fp32's %.0f at (%dx%d)(%dx%d): slower on this CPU\n",
             name, gemm_impl(), now, blas, M, H, H, G * H);
   else
-    printf("recur: %s matrix products by oneDNN %s: %.0f GFLOP/s, %.1fx OpenBLAS fp32 at "
-           "(%dx%d)(%dx%d)\n",
-           name, gemm_impl(), now, now / blas, M, H, H, G * H);
+    train_say("recur: %s matrix products by oneDNN %s: %.0f GFLOP/s, %.1fx OpenBLAS fp32 at "
+              "(%dx%d)(%dx%d)\n",
+              name, gemm_impl(), now, now / blas, M, H, H, G * H);
 }
 
 void trainer_open(trainer *t, const train_opts *given) {
@@ -345,7 +346,6 @@ void trainer_open(trainer *t, const train_opts *given) {
   trainer_open_run(t);
   gemm_params(t->m->params, t->m->n_params);
   trainer_say_gemm(t);
-  train_signals_install();
   t->t_ckpt = core_now();
   if (t->rank == 0 && !o->quiet) {
     const model_config *mc = &t->m->cfg;
@@ -368,15 +368,16 @@ void trainer_open(trainer *t, const train_opts *given) {
     char in[64];
     snprintf(in, sizeof in, mc->n_in > 0 ? "%d features" : "vocab %d",
              mc->n_in > 0 ? mc->n_in : mc->vocab);
-    printf("recur: %s %dx%d (embed %d, %s), %lld parameters; %s mode, global batch %d%s%d, "
-           "%d rank(s) x accum %d\n"
-           "recur: %s; %s\n",
-           cell_names[mc->cell], mc->layers, mc->hidden, mc->embed, in, (long long)t->m->n_params,
-           mode_names[o->mode], o->B, t->stream ? " x seq-len " : ", max-len ",
-           t->stream ? o->T : o->max_len, t->W, o->accum, length, val);
+    train_say("recur: %s %dx%d (embed %d, %s), %lld parameters; %s mode, global batch %d%s%d, "
+              "%d rank(s) x accum %d\n"
+              "recur: %s; %s\n",
+              cell_names[mc->cell], mc->layers, mc->hidden, mc->embed, in,
+              (long long)t->m->n_params, mode_names[o->mode], o->B,
+              t->stream ? " x seq-len " : ", max-len ", t->stream ? o->T : o->max_len, t->W,
+              o->accum, length, val);
     if (t->start >= t->total)
-      printf("recur: the checkpoint is at step %lld, the run has %lld steps: nothing to do\n",
-             (long long)t->start, (long long)t->total);
+      train_say("recur: the checkpoint is at step %lld, the run has %lld steps: nothing to do\n",
+                (long long)t->start, (long long)t->total);
   }
   if (t->rank == hooks_get()->fail_setup_rank)
     recur_fail(o->data, NULL, "test hook: rank %d alone fails in setup", t->rank);

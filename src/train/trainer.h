@@ -9,7 +9,7 @@
 #include "recur/train.h"
 #include "train-impl.h"
 
-typedef struct {
+struct trainer {
   train_opts opts; /* the options in force (a resumed run's merged with its checkpoint's) */
   int rank, W;
   char *ckdir; /* the checkpoint resumed from, or NULL */
@@ -36,12 +36,13 @@ typedef struct {
   double *diag, *diag_pn; /* gradient flow of a diagnosed step: model.h's diag, tensor norms */
   int64_t bad_total;
   int bad_run;
-} trainer;
+  int64_t step;      /* the next step (train_step) */
+  double train_time; /* seconds in steps, for the ETA */
+  int over;          /* the run has ended: its last step, or a stop */
+};
 
 /* Options, data, model, schedule, optimizer and run directory: everything a run needs before its
  * first step (errors up to here are met by every rank alike and printed once). */
 void trainer_open(trainer *t, const train_opts *given);
-/* SIGINT, SIGTERM, SIGUSR1, SIGUSR2 caught for the loop (train.c) */
-void train_signals_install(void);
 
 #endif

@@ -51,4 +51,19 @@ cmake -S cm -B cm/build -DCMAKE_PREFIX_PATH="$PWD/prefix" > cm.log 2>&1 || fail 
 cmake --build cm/build >> cm.log 2>&1 || fail "build with find_package(recur): $(tail -20 cm.log)"
 cm/build/prog d.h5 run/model.h5 > cm.txt || fail "prog (cmake): $(cat cm.txt)"
 diff pc.txt cm.txt || fail "the two builds disagree"
+# a program that trains through the installed library's API (train.h) on communicators it split
+# itself: two groups of two ranks train the same model (bitwise the same, and the same as recur
+# train on 2 ranks), one stops by request and resumes, a bad dataset returns an error
+PKG_CONFIG_PATH=$PWD/prefix/lib/pkgconfig cc -std=c11 -o train_api "$(dirname "$0")/train_api.c" \
+  $(PKG_CONFIG_PATH=$PWD/prefix/lib/pkgconfig pkg-config --cflags --libs recur) || fail "build train_api.c"
+mkdir -p api
+timeout 300 mpirun -np 4 ./train_api d.h5 api > api.txt 2> api.err || fail "train_api: $(cat api.txt api.err)"
+cat api.txt
+grep -q "group 1: stopped by request at step 4" api.txt || fail "the stop request: $(cat api.txt)"
+[ "$(grep -c "error returned: .*train_api" api.txt)" = 2 ] || fail "the bad dataset's error: $(cat api.txt api.err)"
+timeout 300 mpirun -np 2 prefix/bin/recur train --data d.h5 --out cli --cell gru --layers 1 --hidden 16 --embed 8 \
+  --batch 4 --seq-len 10 --steps 12 --ckpt-every 6 --log-every 2 --eval-every 6 --quiet
+for m in api/group1/model.h5 api/group1-stopped/model.h5 cli/model.h5; do
+  "$H5TOOL" compare api/group0/model.h5 $m 0 > /dev/null || fail "$m differs from api/group0's model"
+done
 echo "install: $(cat cm.txt)"
