@@ -148,16 +148,11 @@ double eval_forecast(const eval_result *r, int what, int k);
  * them; the baseline repeats the last frame seen. Sharded across ranks and summed. tokens counts
  * the predicted frames. */
 eval_result train_eval_rollout(model *m, const dataset *ds, int split, int steps);
-/* forecast: "mse", "mae", "baseline_mse", "baseline_mae" and "per_feature" into the open object */
-void eval_forecast_json(json_writer *j, const eval_result *r, char *const *names);
 double eval_f1(const eval_result *r, int k); /* F1 of class k */
-double eval_macro_f1(const eval_result *r);
+double eval_macro_f1(const eval_result *r);   /* mean F1 over classes that occur */
 /* A language model's loss (nats per token) as users read it: perplexity at word level
  * (*name = "ppl"), bits per character otherwise ("bpc"). */
-double eval_lm_metric(const dataset *ds, double loss,
-                      const char **name); /* mean F1 over classes that occur */
-/* "accuracy", "f1" (macro), "f1_per_class" {name: F1}, "confusion" [[..]] into the open object */
-void eval_json(json_writer *j, const eval_result *r, char *const *names);
+double eval_lm_metric(const dataset *ds, double loss, const char **name);
 
 /* The loss of a split: the one definition of validation loss, used by `recur eval`, by validation
  * during training and for choosing model-best.h5. Sharded across ranks and summed; the result

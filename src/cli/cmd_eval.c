@@ -17,6 +17,7 @@
 #include "recur/json.h"
 #include "recur/prepare.h"
 #include "recur/model.h"
+#include "recur/tasks.h"
 #include "recur/train.h"
 
 /* ---- eval ---- */
@@ -93,68 +94,33 @@ static void check_same_vocab(const dataset *ds, const model_vocab *v, const char
 
 static void print_eval(const dataset *ds, const eval_result *r, const char *split, int json,
                        int max_len, const eval_result *ro, int steps) {
-  double loss = r->loss_sum / r->tokens;
-  const char *unit = ds->task == TASK_CLASSIFY ? "sequences"
-                     : ds->level == LEVEL_REAL ? "steps"
-                                               : "tokens";
-  const char *name;
-  double met = eval_lm_metric(ds, loss, &name);
+  const task_desc *d = task_desc_of(ds->task); /* the task's own figures */
   if (json) {
     json_writer j;
     json_init(&j, stdout);
     json_object_begin(&j, NULL);
     json_str(&j, "split", split);
-    json_num(&j, "loss", loss);
+    json_num(&j, "loss", r->loss_sum / r->tokens);
     json_num(&j, ds->task == TASK_CLASSIFY ? "sequences" : "tokens", r->tokens); /* steps too */
     if (max_len > 0) json_int(&j, "max_len", max_len); /* an estimate: sequences were cut */
-    if (ds->task == TASK_FORECAST) {
-      eval_forecast_json(&j, r, ds->feature_names);
-      if (ro) {
-        json_object_begin(&j, "rollout");
-        json_int(&j, "steps", steps);
-        json_num(&j, "frames", ro->tokens);
-        eval_forecast_json(&j, ro, ds->feature_names);
-        json_object_end(&j);
-      }
-    } else if (!task_is_lm(ds->task)) {
-      eval_json(&j, r, ds->out_names);
-    } else if (ds->task == TASK_SEQ2SEQ) {
-      json_num(&j, "token_accuracy", eval_token_accuracy(r));
-      json_num(&j, "exact_match", eval_exact_match(r));
-      if (ds->level == LEVEL_WORD) json_num(&j, "bleu", 100 * eval_bleu(r));
-      json_num(&j, "sequences", r->seqs);
-    } else {
-      json_num(&j, name, met);
+    d->json(&j, "", ds, r);
+    if (ro) { /* forecast --rollout */
+      json_object_begin(&j, "rollout");
+      json_int(&j, "steps", steps);
+      json_num(&j, "frames", ro->tokens);
+      d->json(&j, "", ds, ro);
+      json_object_end(&j);
     }
     json_object_end(&j);
-  } else if (ds->task == TASK_FORECAST) {
-    printf("%s: loss %.4f over %.0f frames; in the data's units: mse %.6g, mae %.6g; the naive "
-           "next = last: mse %.6g, mae %.6g\n",
-           split, loss, r->tokens, eval_forecast(r, 0, -1), eval_forecast(r, 1, -1),
-           eval_forecast(r, 2, -1), eval_forecast(r, 3, -1));
-    for (int k = 0; k < r->n_feat; k++)
-      printf("  %-20s mse %.6g (next = last %.6g)\n", ds->feature_names[k], eval_forecast(r, 0, k),
-             eval_forecast(r, 2, k));
-    if (ro)
-      printf("rollout of the last %d frames (%.0f frames): mse %.6g, mae %.6g; repeating the last "
-             "frame seen: mse %.6g, mae %.6g\n",
-             steps, ro->tokens, eval_forecast(ro, 0, -1), eval_forecast(ro, 1, -1),
-             eval_forecast(ro, 2, -1), eval_forecast(ro, 3, -1));
-  } else if (!task_is_lm(ds->task)) {
-    printf("%s: loss %.4f, accuracy %.4f, macro F1 %.4f over %.0f %s\n", split, loss,
-           eval_accuracy(r), eval_macro_f1(r), r->tokens, unit);
-    for (int k = 0; k < r->n_out; k++) printf("  %-20s F1 %.4f\n", ds->out_names[k], eval_f1(r, k));
-  } else if (ds->task == TASK_SEQ2SEQ) {
-    printf("%s: loss %.4f nats/target token, token accuracy %.4f, exact match %.4f (greedy) over "
-           "%.0f sequences\n",
-           split, loss, eval_token_accuracy(r), eval_exact_match(r), r->seqs);
-    if (ds->level == LEVEL_WORD)
-      printf("  BLEU-4 (corpus, greedy outputs) %.2f\n", 100 * eval_bleu(r));
-  } else {
-    printf("%s: loss %.4f nats/token, %s %.4f, %.0f tokens\n", split, loss,
-           strcmp(name, "ppl") ? "bits/char" : "perplexity", met, r->tokens);
+    return;
   }
-  if (max_len > 0 && !json)
+  d->full(stdout, split, ds, r);
+  if (ro)
+    printf("rollout of the last %d frames (%.0f frames): mse %.6g, mae %.6g; repeating the last "
+           "frame seen: mse %.6g, mae %.6g\n",
+           steps, ro->tokens, eval_forecast(ro, 0, -1), eval_forecast(ro, 1, -1),
+           eval_forecast(ro, 2, -1), eval_forecast(ro, 3, -1));
+  if (max_len > 0)
     printf("(sequences cut at --max-len %d: an estimate, not the validation loss)\n", max_len);
 }
 

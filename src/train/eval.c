@@ -154,18 +154,6 @@ double eval_forecast(const eval_result *r, int what, int k) {
   return s / (r->tokens * (k < 0 ? r->n_feat : 1));
 }
 
-void eval_forecast_json(json_writer *j, const eval_result *r, char *const *names) {
-  const char *key[4] = {"mse", "mae", "baseline_mse", "baseline_mae"};
-  for (int w = 0; w < 4; w++) json_num(j, key[w], eval_forecast(r, w, -1));
-  json_object_begin(j, "per_feature");
-  for (int d = 0; d < r->n_feat; d++) {
-    json_object_begin(j, names ? names[d] : NULL);
-    for (int w = 0; w < 4; w++) json_num(j, key[w], eval_forecast(r, w, d));
-    json_object_end(j);
-  }
-  json_object_end(j);
-}
-
 /* Tokens one forward of evaluation may hold: what its probabilities and activations take (floats
  * per token: the readout's outputs, every layer's gates and states, the input) kept near
  * EVAL_FLOATS, whatever the lengths of the data. */
@@ -349,17 +337,3 @@ double eval_lm_metric(const dataset *ds, double loss, const char **name) {
   return word ? exp(loss) : loss / log(2.0);
 }
 
-void eval_json(json_writer *j, const eval_result *r, char *const *names) {
-  json_num(j, "accuracy", eval_accuracy(r));
-  json_num(j, "f1", eval_macro_f1(r));
-  json_object_begin(j, "f1_per_class");
-  for (int k = 0; k < r->n_out; k++) json_num(j, names[k], eval_f1(r, k));
-  json_object_end(j);
-  json_array_begin(j, "confusion");
-  for (int i = 0; i < r->n_out; i++) {
-    json_array_begin(j, NULL);
-    for (int k = 0; k < r->n_out; k++) json_num(j, NULL, r->confusion[i * r->n_out + k]);
-    json_array_end(j);
-  }
-  json_array_end(j);
-}

@@ -15,6 +15,7 @@
 #include "recur/h5.h"
 #include "recur/gemm.h"
 #include "recur/json.h"
+#include "recur/tasks.h"
 #include "recur/train.h"
 #include "train-impl.h"
 
@@ -181,45 +182,13 @@ void metrics_eval(metrics *mt, int64_t step, double epoch, const dataset *ds, co
   json_num(&j, "epoch", epoch);
   json_num(&j, "elapsed_s", core_now() - mt->t_start);
   json_num(&j, "val_loss", vl);
-  if (ds->task == TASK_FORECAST) {
-    if (!mt->quiet)
-      train_say(
-          "  val loss %.4f | mse %.5g (next = last %.5g) | mae %.5g (%.5g) | %.0f frames | %.1fs\n",
-          vl, eval_forecast(r, 0, -1), eval_forecast(r, 2, -1), eval_forecast(r, 1, -1),
-          eval_forecast(r, 3, -1), r->tokens, seconds);
-    json_num(&j, "val_tokens", r->tokens);
-    json_num(&j, "val_mse", eval_forecast(r, 0, -1));
-    json_num(&j, "val_mae", eval_forecast(r, 1, -1));
-    json_num(&j, "val_baseline_mse", eval_forecast(r, 2, -1));
-    json_num(&j, "val_baseline_mae", eval_forecast(r, 3, -1));
-  } else if (!task_is_lm(ds->task)) {
-    if (!mt->quiet)
-      train_say("  val loss %.4f | accuracy %.4f | macro F1 %.4f | %.0f %s | %.1fs\n", vl,
-                eval_accuracy(r), eval_macro_f1(r), r->tokens,
-                ds->task == TASK_CLASSIFY ? "sequences" : "tokens", seconds);
-    json_num(&j, "val_tokens", r->tokens);
-    eval_json(&j, r, ds->out_names);
-  } else if (ds->task == TASK_SEQ2SEQ) {
-    char bleu[32] = "";
-    if (ds->level == LEVEL_WORD) snprintf(bleu, sizeof bleu, " | BLEU %.2f", 100 * eval_bleu(r));
-    if (!mt->quiet)
-      train_say(
-          "  val loss %.4f | token accuracy %.4f | exact match %.4f%s | %.0f sequences | %.1fs\n",
-          vl, eval_token_accuracy(r), eval_exact_match(r), bleu, r->seqs, seconds);
-    if (ds->level == LEVEL_WORD) json_num(&j, "val_bleu", 100 * eval_bleu(r));
-    json_num(&j, "val_tokens", r->tokens);
-    json_num(&j, "val_token_accuracy", eval_token_accuracy(r));
-    json_num(&j, "val_exact_match", eval_exact_match(r));
-  } else {
-    const char *name;
-    double met = eval_lm_metric(ds, vl, &name);
-    char key[16];
-    snprintf(key, sizeof key, "val_%s", name);
-    if (!mt->quiet)
-      train_say("  val loss %.4f | %s %.4f | %.0f tokens | %.1fs\n", vl, name, met, r->tokens,
-                seconds);
-    json_num(&j, key, met);
-    json_num(&j, "val_tokens", r->tokens);
+  json_num(&j, "val_tokens", r->tokens);
+  const task_desc *d = task_desc_of(ds->task); /* the task's own figures */
+  d->json(&j, d->val_prefix, ds, r);
+  if (!mt->quiet) {
+    char fig[256];
+    d->brief(fig, sizeof fig, ds, r);
+    train_say("  val loss %.4f | %s | %.0f %s | %.1fs\n", vl, fig, d->count(r), d->unit, seconds);
   }
   line_end(mt, &j);
   mt->t_log += seconds; /* throughput counts training time only */

@@ -1,0 +1,34 @@
+/* tasks: what differs from task to task, one descriptor each (src/task/: lm.c for lm and condlm,
+ * labels.c for classify and tag, seq2seq.c, forecast.c), asked by validation (metrics.jsonl and
+ * its line), recur eval (text and --json) and the report instead of testing the task. A new task
+ * adds a file there and a row to the table in src/task/tasks.c. */
+#ifndef RECUR_TASKS_H
+#define RECUR_TASKS_H
+
+#include <stdio.h>
+
+#include "recur/dataset.h"
+#include "recur/json.h"
+#include "recur/train.h"
+
+typedef struct {
+  enum model_task task;
+  /* what an evaluation counts (the validation line's "N <unit>") and how many */
+  const char *unit;
+  double (*count)(const eval_result *r);
+  /* the figures beyond the loss as JSON members, every key prefixed: "" in recur eval --json,
+   * val_prefix in metrics.jsonl ("val_"; "" for classifiers and taggers, whose accuracy, f1,
+   * f1_per_class and confusion have had these names there since the first version) */
+  void (*json)(json_writer *j, const char *prefix, const dataset *ds, const eval_result *r);
+  const char *val_prefix;
+  /* the figures as the validation line shows them ("accuracy 0.9812 | macro F1 0.9790") */
+  void (*brief)(char *buf, size_t cap, const dataset *ds, const eval_result *r);
+  /* recur eval's text: its first line (split, loss, figures, count) and any detail lines */
+  void (*full)(FILE *f, const char *split, const dataset *ds, const eval_result *r);
+} task_desc;
+
+const task_desc *task_desc_of(enum model_task task);
+/* a JSON member whose key is prefix + key */
+void task_json_num(json_writer *j, const char *prefix, const char *key, double v);
+
+#endif

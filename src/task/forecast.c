@@ -1,0 +1,39 @@
+/* task forecast: real-valued sequences, each step predicting the frame --horizon steps ahead.
+ * Figures, in the data's units: mse and mae of the model and of the naive "next = last", overall
+ * and per feature; counted in frames. */
+#include "recur/tasks.h"
+
+static double count(const eval_result *r) { return r->tokens; }
+
+static void json(json_writer *j, const char *prefix, const dataset *ds, const eval_result *r) {
+  static const char *const key[4] = {"mse", "mae", "baseline_mse", "baseline_mae"};
+  for (int w = 0; w < 4; w++) task_json_num(j, prefix, key[w], eval_forecast(r, w, -1));
+  char k[64];
+  snprintf(k, sizeof k, "%sper_feature", prefix);
+  json_object_begin(j, k);
+  for (int d = 0; d < r->n_feat; d++) {
+    json_object_begin(j, ds->feature_names ? ds->feature_names[d] : NULL);
+    for (int w = 0; w < 4; w++) json_num(j, key[w], eval_forecast(r, w, d));
+    json_object_end(j);
+  }
+  json_object_end(j);
+}
+
+static void brief(char *buf, size_t cap, const dataset *ds, const eval_result *r) {
+  (void)ds;
+  snprintf(buf, cap, "mse %.5g (next = last %.5g) | mae %.5g (%.5g)", eval_forecast(r, 0, -1),
+           eval_forecast(r, 2, -1), eval_forecast(r, 1, -1), eval_forecast(r, 3, -1));
+}
+
+static void full(FILE *f, const char *split, const dataset *ds, const eval_result *r) {
+  fprintf(f,
+          "%s: loss %.4f over %.0f frames; in the data's units: mse %.6g, mae %.6g; the naive "
+          "next = last: mse %.6g, mae %.6g\n",
+          split, r->loss_sum / r->tokens, r->tokens, eval_forecast(r, 0, -1),
+          eval_forecast(r, 1, -1), eval_forecast(r, 2, -1), eval_forecast(r, 3, -1));
+  for (int k = 0; k < r->n_feat; k++)
+    fprintf(f, "  %-20s mse %.6g (next = last %.6g)\n", ds->feature_names[k],
+            eval_forecast(r, 0, k), eval_forecast(r, 2, k));
+}
+
+const task_desc task_forecast = {TASK_FORECAST, "frames", count, json, "val_", brief, full};
