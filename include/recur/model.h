@@ -88,6 +88,9 @@ typedef struct {
   int rank;
   int64_t dims[2];
   int64_t offset, n; /* in the parameter buffer */
+  void *param_slot;  /* the model's pointers (float * or const float *) at its values and */
+  void *grad_slot;   /* gradient, set when the buffers are: each tensor is declared once, with
+                        them (NULL: another model's) */
 } model_tensor;
 
 typedef struct model {

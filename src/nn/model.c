@@ -152,9 +152,13 @@ void model_config_check(const model_config *c) {
                c->cond_in);
 }
 
-/* a tensor's name: the role's prefix (seq2seq: "encoder." or "decoder.") and name */
-static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int64_t d1,
-                          int64_t off) {
+/* A tensor of the layout, declared once: its name (with the role's prefix, seq2seq: "encoder." or
+ * "decoder."), shape, offset, and the model's pointers at its values and gradient (P, G), which
+ * bind() sets when the buffers exist. */
+#define add_tensor(m, name, rank, d0, d1, off, P, G)                                               \
+  add_tensor_((m), (name), (rank), (d0), (d1), (off), (void *)&(P), (void *)&(G))
+static int64_t add_tensor_(model *m, const char *name, int rank, int64_t d0, int64_t d1,
+                           int64_t off, void *pslot, void *gslot) {
   RECUR_ASSERT(m->n_tensors < MODEL_MAX_TENSORS);
   model_tensor *t = &m->tensors[m->n_tensors++];
   snprintf(t->name, sizeof t->name, "%s%s",
@@ -168,6 +172,8 @@ static int64_t add_tensor(model *m, const char *name, int rank, int64_t d0, int6
   t->dims[1] = rank > 1 ? d1 : 1;
   t->offset = off;
   t->n = d0 * t->dims[1];
+  t->param_slot = pslot;
+  t->grad_slot = gslot;
   return off + t->n;
 }
 
@@ -224,75 +230,19 @@ void model_clip_grads(model *m, double norm, float clip) {
     if (m->emb_marks[i]) norm_clip(m->gemb + i * E, E, norm, clip);
 }
 
-/* Point the model's views at its tensors in m->params / m->grads (in the layout's order). */
+/* Point the model's views at its tensors in m->params / m->grads: each tensor's own slots. */
 static void bind(model *m) {
-  const model_config *c = &m->cfg;
-  int ti = 0;
-#define NEXT(p, g) (p = m->params + m->tensors[ti].offset, g = m->grads + m->tensors[ti++].offset)
-  if (m->role != MODEL_ENCODER) {
-    if (c->softmax == SOFTMAX_ADAPTIVE) {
-      NEXT(m->head, m->ghead);
-      for (int k = 0; k < m->n_clusters; k++) {
-        NEXT(m->cl[k].w0, m->cl[k].gw0);
-        NEXT(m->cl[k].w1, m->cl[k].gw1);
-      }
-    } else {
-      if (!c->tie_weights) NEXT(m->dec_w, m->gdec_w);
-      NEXT(m->dec_b, m->gdec_b);
-      if (c->readout_hidden > 0) {
-        NEXT(m->rh_w, m->grh_w);
-        NEXT(m->rh_b, m->grh_b);
-      }
-    }
+  for (int i = 0; i < m->n_tensors; i++) {
+    const model_tensor *t = &m->tensors[i];
+    if (!t->param_slot) continue; /* the encoder's, in the decoder's table: bound by bind(enc) */
+    float *p = m->params + t->offset, *g = m->grads + t->offset;
+    memcpy(t->param_slot, &p, sizeof p); /* the slot may be a const float * */
+    memcpy(t->grad_slot, &g, sizeof g);
   }
-  if (m->role == MODEL_DECODER) {
-    if (c->attention == ATTN_GENERAL) NEXT(m->at_in, m->gat_in);
-    if (c->attention == ATTN_CONCAT) {
-      NEXT(m->at_q, m->gat_q);
-      NEXT(m->at_qb, m->gat_qb);
-      NEXT(m->at_k, m->gat_k);
-      NEXT(m->at_v, m->gat_v);
-    }
-    if (c->attention != ATTN_NONE) NEXT(m->at_out, m->gat_out);
-  }
-  for (int l = c->layers - 1; l >= 0; l--)
-    for (int d = 0; d < m->ndir; d++) {
-      layer_view *L = &m->layer[l][d];
-      NEXT(L->w_ih, L->gw_ih);
-      NEXT(L->w_hh, L->gw_hh);
-      NEXT(L->b_ih, L->gb_ih);
-      NEXT(L->b_hh, L->gb_hh);
-      if (c->proj > 0) NEXT(L->w_hr, L->gw_hr);
-    }
-  m->emb_tensor = c->n_in > 0 ? -1 : ti;
-  if (c->n_in > 0) { /* real-valued inputs: a linear layer instead of the embedding */
-    NEXT(m->in_w, m->gin_w);
-    NEXT(m->in_b, m->gin_b);
-    if (c->in_hidden > 0) {
-      NEXT(m->in_w2, m->gin_w2);
-      NEXT(m->in_b2, m->gin_b2);
-    }
-  } else {
-    NEXT(m->emb, m->gemb);
-  }
-  if (m->role == MODEL_DECODER && c->bidirectional)
-    for (int l = 0; l < c->layers; l++)
-      for (int s = 0; s < cell_states(c->cell); s++) {
-        NEXT(m->br_w[l][s], m->gbr_w[l][s]);
-        NEXT(m->br_b[l][s], m->gbr_b[l][s]);
-      }
-  if (c->tie_weights) {
+  if (m->cfg.tie_weights) { /* the readout's weight is the embedding */
     m->dec_w = m->emb;
     m->gdec_w = m->gemb;
   }
-  if (c->task == TASK_CONDLM) {
-    if (c->cond_in == 0) NEXT(m->cemb, m->gcemb);
-    for (int l = 0; l < c->layers; l++) {
-      NEXT(m->cw[l], m->gcw[l]);
-      NEXT(m->cb[l], m->gcb[l]);
-    }
-  }
-#undef NEXT
 }
 
 /* PyTorch's defaults for tensors [0, n): Embedding N(0,1); RNN/LSTM/GRU U(-1/sqrt(H), 1/sqrt(H));
@@ -340,30 +290,30 @@ static int64_t layout_readout(model *m, const model_config *c, int64_t off) {
     m->n_clusters = c->n_cutoffs;
     m->HS = c->cutoffs[0] + c->n_cutoffs;
     snprintf(nm, sizeof nm, "%shead.weight", ro);
-    off = add_tensor(m, nm, 2, m->HS, m->D, off);
+    off = add_tensor(m, nm, 2, m->HS, m->D, off, m->head, m->ghead);
     for (int k = 0; k < m->n_clusters; k++) {
       model_cluster *K = &m->cl[k];
       K->lo = c->cutoffs[k];
       K->osz = (k + 1 < c->n_cutoffs ? c->cutoffs[k + 1] : c->vocab) - K->lo;
       K->hsz = cluster_hsz(c, m->D, k);
       snprintf(nm, sizeof nm, "%stail.%d.0.weight", ro, k);
-      off = add_tensor(m, nm, 2, K->hsz, m->D, off);
+      off = add_tensor(m, nm, 2, K->hsz, m->D, off, K->w0, K->gw0);
       snprintf(nm, sizeof nm, "%stail.%d.1.weight", ro, k);
-      off = add_tensor(m, nm, 2, K->osz, K->hsz, off);
+      off = add_tensor(m, nm, 2, K->osz, K->hsz, off, K->w1, K->gw1);
     }
     return off;
   }
   if (!c->tie_weights) { /* tied: the readout uses embedding.weight (V x E, E = D) */
     snprintf(nm, sizeof nm, "%sweight", ro);
-    off = add_tensor(m, nm, 2, m->O, m->Dr, off);
+    off = add_tensor(m, nm, 2, m->O, m->Dr, off, m->dec_w, m->gdec_w);
   }
   snprintf(nm, sizeof nm, "%sbias", ro);
-  off = add_tensor(m, nm, 1, m->O, 1, off);
+  off = add_tensor(m, nm, 1, m->O, 1, off, m->dec_b, m->gdec_b);
   if (c->readout_hidden > 0) { /* its gradient is final after the readout's */
     snprintf(nm, sizeof nm, "%shidden.weight", ro);
-    off = add_tensor(m, nm, 2, c->readout_hidden, m->D, off);
+    off = add_tensor(m, nm, 2, c->readout_hidden, m->D, off, m->rh_w, m->grh_w);
     snprintf(nm, sizeof nm, "%shidden.bias", ro);
-    off = add_tensor(m, nm, 1, c->readout_hidden, 1, off);
+    off = add_tensor(m, nm, 1, c->readout_hidden, 1, off, m->rh_b, m->grh_b);
   }
   return off;
 }
@@ -372,15 +322,15 @@ static int64_t layout_readout(model *m, const model_config *c, int64_t off) {
 static int64_t layout_attention(model *m, const model_config *c, int64_t off) {
   const int64_t D = m->D, De = (c->bidirectional ? 2 : 1) * model_state_width(c); /* encoder's */
   if (c->attention == ATTN_GENERAL)
-    off = add_tensor(m, "attention.linear_in.weight", 2, De, D, off);
+    off = add_tensor(m, "attention.linear_in.weight", 2, De, D, off, m->at_in, m->gat_in);
   if (c->attention == ATTN_CONCAT) {
-    off = add_tensor(m, "attention.linear_query.weight", 2, D, D, off);
-    off = add_tensor(m, "attention.linear_query.bias", 1, D, 1, off);
-    off = add_tensor(m, "attention.linear_context.weight", 2, D, De, off);
-    off = add_tensor(m, "attention.v.weight", 2, 1, D, off);
+    off = add_tensor(m, "attention.linear_query.weight", 2, D, D, off, m->at_q, m->gat_q);
+    off = add_tensor(m, "attention.linear_query.bias", 1, D, 1, off, m->at_qb, m->gat_qb);
+    off = add_tensor(m, "attention.linear_context.weight", 2, D, De, off, m->at_k, m->gat_k);
+    off = add_tensor(m, "attention.v.weight", 2, 1, D, off, m->at_v, m->gat_v);
   }
   if (c->attention != ATTN_NONE)
-    off = add_tensor(m, "attention.linear_out.weight", 2, D, De + D, off);
+    off = add_tensor(m, "attention.linear_out.weight", 2, D, De + D, off, m->at_out, m->gat_out);
   return off;
 }
 
@@ -392,19 +342,19 @@ static int64_t layout_stack(model *m, const model_config *c, int64_t E0, int64_t
     for (int d = 0; d < m->ndir; d++) {
       int64_t in = l == 0 ? E0 : m->D;
       const char *sfx = d ? "_reverse" : "";
+      layer_view *L = &m->layer[l][d];
       snprintf(nm, sizeof nm, "rnn.weight_ih_l%d%s", l, sfx);
-      off = add_tensor(m, nm, 2, G * H, in, off);
+      off = add_tensor(m, nm, 2, G * H, in, off, L->w_ih, L->gw_ih);
       snprintf(nm, sizeof nm, "rnn.weight_hh_l%d%s", l, sfx);
-      off = add_tensor(m, nm, 2, G * H, P, off);
+      off = add_tensor(m, nm, 2, G * H, P, off, L->w_hh, L->gw_hh);
       snprintf(nm, sizeof nm, "rnn.bias_ih_l%d%s", l, sfx);
-      off = add_tensor(m, nm, 1, G * H, 1, off);
+      off = add_tensor(m, nm, 1, G * H, 1, off, L->b_ih, L->gb_ih);
       snprintf(nm, sizeof nm, "rnn.bias_hh_l%d%s", l, sfx);
-      off = add_tensor(m, nm, 1, G * H, 1, off);
+      off = add_tensor(m, nm, 1, G * H, 1, off, L->b_hh, L->gb_hh);
       if (c->proj > 0) { /* PyTorch's order: weight_hr after the biases */
         snprintf(nm, sizeof nm, "rnn.weight_hr_l%d%s", l, sfx);
-        off = add_tensor(m, nm, 2, P, H, off);
+        off = add_tensor(m, nm, 2, P, H, off, L->w_hr, L->gw_hr);
       }
-      layer_view *L = &m->layer[l][d];
       L->cell = c->cell;
       L->H = (int)H;
       L->P = (int)P;
@@ -419,34 +369,37 @@ static int64_t layout_stack(model *m, const model_config *c, int64_t E0, int64_t
 static int64_t layout_inputs(model *m, const model_config *c, int64_t off) {
   const int64_t H = c->hidden, E = c->embed, C = c->cond_dim, S = cell_states(c->cell);
   char nm[48];
+  m->emb_tensor = -1;
   if (c->n_in > 0) {        /* nn.Linear(n_in, E) */
     if (c->in_hidden > 0) { /* --input-hidden: Sequential(Linear, Tanh, Linear) */
-      off = add_tensor(m, "input.0.weight", 2, c->in_hidden, c->n_in, off);
-      off = add_tensor(m, "input.0.bias", 1, c->in_hidden, 1, off);
-      off = add_tensor(m, "input.2.weight", 2, E, c->in_hidden, off);
-      off = add_tensor(m, "input.2.bias", 1, E, 1, off);
+      off = add_tensor(m, "input.0.weight", 2, c->in_hidden, c->n_in, off, m->in_w, m->gin_w);
+      off = add_tensor(m, "input.0.bias", 1, c->in_hidden, 1, off, m->in_b, m->gin_b);
+      off = add_tensor(m, "input.2.weight", 2, E, c->in_hidden, off, m->in_w2, m->gin_w2);
+      off = add_tensor(m, "input.2.bias", 1, E, 1, off, m->in_b2, m->gin_b2);
     } else {
-      off = add_tensor(m, "input.weight", 2, E, c->n_in, off);
-      off = add_tensor(m, "input.bias", 1, E, 1, off);
+      off = add_tensor(m, "input.weight", 2, E, c->n_in, off, m->in_w, m->gin_w);
+      off = add_tensor(m, "input.bias", 1, E, 1, off, m->in_b, m->gin_b);
     }
   } else {
-    off = add_tensor(m, "embedding.weight", 2, c->vocab, E, off);
+    m->emb_tensor = m->n_tensors;
+    off = add_tensor(m, "embedding.weight", 2, c->vocab, E, off, m->emb, m->gemb);
   }
   if (m->role == MODEL_DECODER && c->bidirectional) /* both directions' final states -> one */
     for (int l = 0; l < c->layers; l++)
       for (int s = 0; s < S; s++) {
         snprintf(nm, sizeof nm, "bridge.%c_l%d.weight", s ? 'c' : 'h', l);
-        off = add_tensor(m, nm, 2, H, 2 * H, off);
+        off = add_tensor(m, nm, 2, H, 2 * H, off, m->br_w[l][s], m->gbr_w[l][s]);
         snprintf(nm, sizeof nm, "bridge.%c_l%d.bias", s ? 'c' : 'h', l);
-        off = add_tensor(m, nm, 1, H, 1, off);
+        off = add_tensor(m, nm, 1, H, 1, off, m->br_b[l][s], m->gbr_b[l][s]);
       }
   if (c->task == TASK_CONDLM) {
-    if (c->cond_in == 0) off = add_tensor(m, "cond.embedding.weight", 2, c->n_cond, C, off);
+    if (c->cond_in == 0)
+      off = add_tensor(m, "cond.embedding.weight", 2, c->n_cond, C, off, m->cemb, m->gcemb);
     for (int l = 0; l < c->layers; l++) {
       snprintf(nm, sizeof nm, "cond.init_l%d.weight", l);
-      off = add_tensor(m, nm, 2, S * H, C, off);
+      off = add_tensor(m, nm, 2, S * H, C, off, m->cw[l], m->gcw[l]);
       snprintf(nm, sizeof nm, "cond.init_l%d.bias", l);
-      off = add_tensor(m, nm, 1, S * H, 1, off);
+      off = add_tensor(m, nm, 1, S * H, 1, off, m->cb[l], m->gcb[l]);
     }
   }
   return off;
@@ -467,6 +420,7 @@ static int64_t layout_encoder(model *m, const model_config *c, uint64_t seed, in
     model_tensor *t = &m->tensors[m->n_tensors++];
     *t = m->enc->tensors[i];
     t->offset += own;
+    t->param_slot = t->grad_slot = NULL; /* the encoder's own: bind(m->enc) */
   }
   return own + m->enc->n_params;
 }
