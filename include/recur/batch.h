@@ -20,8 +20,8 @@ typedef struct batch {
   int32_t *label;    /* (B) classify: label of each batch row, -1 for none */
   int64_t n_targets; /* rows with a target */
   float *xin, *ytgt; /* (N, n_in) real-valued inputs and target frames (forecast), raw units */
-  float *cond;       /* (B, n_cond) condlm --cond-features: each row's vector, raw units */
-  int n_cond;
+  float *cond;       /* (B, cond_labels) condlm --cond-features: each row's vector, raw units */
+  int cond_labels;
   int64_t capC;
   int n_in;
   int64_t capX;

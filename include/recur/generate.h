@@ -18,7 +18,8 @@ typedef struct {
   uint64_t seed;
   int strict;    /* a prime symbol outside the vocabulary is an error (else <unk>, with a note) */
   int32_t label; /* condlm: the condition (an index into the model's label names) */
-  const float *cond; /* condlm --cond-features: the conditioning vector (cond_in, data units) */
+  const float
+      *cond; /* condlm --cond-features: the conditioning vector (cond_features, data units) */
 } sample_opts;
 
 /* Write prime and its continuation to out (a language model). Returns the tokens generated:

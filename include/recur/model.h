@@ -39,12 +39,12 @@ typedef struct {
   int bidirectional;
   int n_out; /* readout classes: labels (classify), tags (tag); lm, forecast: model_config_derive */
   enum model_pool pool; /* classify */
-  int n_cond;           /* condlm: labels conditioning the text */
-  int cond_dim;         /* condlm: width of a label's embedding */
-  int cond_input;       /* condlm: the label's embedding is also appended to every input */
-  int cond_in; /* condlm --cond-features: a vector of this many features per sequence (normalised
-                  by the training data's statistics) in place of a label's embedding; cond_dim =
-                  cond_in, no cond.embedding (0 = labels) */
+  int cond_labels;      /* condlm: labels conditioning the text */
+  int cond_width;       /* condlm: width of a label's embedding */
+  int cond_every_step;  /* condlm: the label's embedding is also appended to every input */
+  int cond_features;    /* condlm --cond-features: a vector of this many features per sequence
+                     (normalised    by the training data's statistics) in place of a label's embedding;
+                     cond_width =    cond_features, no cond.embedding (0 = labels) */
   int tie_weights;      /* lm, condlm: the readout's weight is the embedding (embed = hidden) */
   float dropout_locked; /* between layers, one mask per sequence for all its steps (instead of
                            dropout's mask per step) */
@@ -169,15 +169,15 @@ typedef struct model {
   float *dh[2];                  /* (N, H) gradient of each direction's outputs */
   int64_t *perm;                 /* (N) packed row of the same token in reversed order */
   float *feat;                   /* (B, D) classify: the pooled features */
-  /* condlm: label embedding (n_cond, C) -> per layer z = tanh(W e + b), (S H) with S = 2 for
+  /* condlm: label embedding (cond_labels, C) -> per layer z = tanh(W e + b), (S H) with S = 2 for
    * lstm (h0 then c0) else 1: the initial state of every layer */
-  float *cemb, *gcemb;                                 /* (n_cond, C) */
+  float *cemb, *gcemb;                                 /* (cond_labels, C) */
   float *cw[MODEL_MAX_LAYERS], *gcw[MODEL_MAX_LAYERS]; /* (S H, C) */
   float *cb[MODEL_MAX_LAYERS], *gcb[MODEL_MAX_LAYERS]; /* (S H) */
   float *ch0, *cc0;                                    /* (L, B, H) the states made */
   float *ce, *cd;                                      /* (B, C) rows' embeddings, their grads */
-  double *cond_mean, *cond_std; /* cond_in: the training data's statistics (model.h5 cond.mean,
-                                   cond.std) */
+  double *cond_mean, *cond_std; /* cond_features: the training data's statistics (model.h5
+                                   cond.mean, cond.std) */
   float *cdz;                   /* (B, S H) */
   int cond_made; /* the last forward made the initial states from labels (none was given) */
   /* --weight-drop: views whose W_hh is the masked copy, and that copy's gradient */
@@ -239,8 +239,9 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
                      int train);
 /* Accumulate scale * d(summed loss)/d(params) into m->grads. */
 void model_backward(model *m, const batch *b, float scale);
-/* condlm: the initial states (L, B, H) made from labels[0..B), or with cond_in from the vectors
- * cond (B, cond_in) in the data's units (h0, and c0 for lstm; c0 may be NULL otherwise). */
+/* condlm: the initial states (L, B, H) made from labels[0..B), or with cond_features from the
+ * vectors cond (B, cond_features) in the data's units (h0, and c0 for lstm; c0 may be NULL
+ * otherwise). */
 void model_cond_state(model *m, const int32_t *labels, const float *cond, int64_t B, float *h0,
                       float *c0);
 /* Final states (L, B, H) of each row at its last step; c only for lstm (else left alone). */

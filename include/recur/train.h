@@ -46,7 +46,7 @@ typedef struct {
   int restart_schedule; /* resume: the schedule starts again at the checkpoint's step */
   float clip;
   uint64_t seed;
-  int64_t eval_every, log_every, save_every;
+  int64_t eval_every, log_every, ckpt_every;
   int64_t diagnose_every; /* gradient flow through time every N steps (0 = off) */
   int sample_len;         /* lm: tokens of the sample logged with each validation (0 = none) */
   double
@@ -149,7 +149,7 @@ double eval_forecast(const eval_result *r, int what, int k);
  * the predicted frames. */
 eval_result train_eval_rollout(model *m, const dataset *ds, int split, int steps);
 double eval_f1(const eval_result *r, int k); /* F1 of class k */
-double eval_macro_f1(const eval_result *r);   /* mean F1 over classes that occur */
+double eval_macro_f1(const eval_result *r);  /* mean F1 over classes that occur */
 /* A language model's loss (nats per token) as users read it: perplexity at word level
  * (*name = "ppl"), bits per character otherwise ("bpc"). */
 double eval_lm_metric(const dataset *ds, double loss, const char **name);

@@ -119,9 +119,9 @@ int cmd_predict(int argc, char **argv) {
     recur_fail(path, "use `recur sample` for language models", "this is a language model");
   /* a model of frames reads a CSV (or stdin), a sequence per blank-line block */
   const char *frames_in = text && strcmp(text, "-") ? text : "/dev/stdin";
-  if (s2s && m->cfg.cond_in > 0) { /* sources of frames */
+  if (s2s && m->cfg.cond_features > 0) { /* sources of frames */
     int64_t n = 0, ns = 0, *off = NULL;
-    float *x = prepare_real_read(frames_in, v.cond_names, m->cfg.cond_in, &n, &off, &ns);
+    float *x = prepare_real_read(frames_in, v.cond_names, m->cfg.cond_features, &n, &off, &ns);
     const decode_opts dopt = {.beam = (int)f.beam,
                               .length_penalty = f.length_penalty,
                               .max_out = (int)f.max_out,
@@ -131,7 +131,8 @@ int cmd_predict(int argc, char **argv) {
       int *len = xmalloc((size_t)k * sizeof(int));
       const float **xs = xmalloc((size_t)k * sizeof(float *));
       for (int i = 0; i < k; i++)
-        len[i] = (int)(off[k0 + i + 1] - off[k0 + i]), xs[i] = x + off[k0 + i] * m->cfg.cond_in;
+        len[i] = (int)(off[k0 + i + 1] - off[k0 + i]),
+        xs[i] = x + off[k0 + i] * m->cfg.cond_features;
       generate_transduce_frames(m, &v, k, len, xs, &dopt, stdout);
       xfree(len), xfree(xs);
     }

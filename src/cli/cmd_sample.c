@@ -155,13 +155,13 @@ int cmd_sample(int argc, char **argv) {
     int32_t label = -1;
     const char *lab = f.label ? f.label : "";
     float *cond = NULL;
-    if (m->cfg.cond_in > 0) {
-      cond = sample_cond_vector(f.cond ? f.cond : "", &v, m->cfg.cond_in);
+    if (m->cfg.cond_features > 0) {
+      cond = sample_cond_vector(f.cond ? f.cond : "", &v, m->cfg.cond_features);
     } else if (f.cond && *f.cond) {
       recur_usage_fail("--cond is for models conditioned on vectors (prepare --cond-features)",
                        "--cond given, but this model is not");
     }
-    if (m->cfg.task == TASK_CONDLM && m->cfg.cond_in == 0) { /* a name the model knows */
+    if (m->cfg.task == TASK_CONDLM && m->cfg.cond_features == 0) { /* a name the model knows */
       for (int64_t i = 0; i < v.n_out_names && label < 0; i++)
         if (strcmp(v.out_names[i], lab) == 0) label = (int32_t)i;
       if (label < 0) {

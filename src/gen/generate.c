@@ -88,7 +88,7 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   for (g = 0; g < so->length; g++) {
     batch_pack(&b, 1, &len, &in, NULL, &id0);
     if (m->cfg.task == TASK_CONDLM) batch_set_labels(&b, &so->label);
-    if (m->cfg.cond_in > 0) batch_set_cond(&b, &so->cond, m->cfg.cond_in);
+    if (m->cfg.cond_features > 0) batch_set_cond(&b, &so->cond, m->cfg.cond_features);
     model_forward(m, &b, h, c, 0, 0);
     model_final_state(m, &b, h, c);
     int64_t pick = draw(m->probs + (b.s.N - 1) * V, V, so, g, p, order);

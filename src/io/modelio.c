@@ -101,7 +101,7 @@ static void read_config(hid_t f, const char *where, model_config *c, char *missi
       recur_fail(where, "the model file is damaged or not recur's", "attribute %s",
                  ok ? err : d->attr);
   }
-  if (c->cond_in > 0) c->cond_dim = c->cond_in; /* the vector is the condition */
+  if (c->cond_features > 0) c->cond_width = c->cond_features; /* the vector is the condition */
   recur_catch k;
   if (RECUR_CATCH(&k) == 0) {
     model_config_check(c);
@@ -129,8 +129,8 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
     h5_attr_set_i64(f, "src_unk_id", v->src_unk_id);
     h5_write_strings(f, "src_vocab", v->src_vocab, v->src_vocab_size);
   }
-  if (c->cond_in > 0) /* conditioned on vectors (seq2seq: frames): features, statistics */
-    save_stats(f, "cond", "cond_feature_names", v->cond_names, c->cond_in, m->cond_mean,
+  if (c->cond_features > 0) /* conditioned on vectors (seq2seq: frames): features, statistics */
+    save_stats(f, "cond", "cond_feature_names", v->cond_names, c->cond_features, m->cond_mean,
                m->cond_std);
   h5_attr_set_i64(f, "step", step);
   h5_attr_set_str(f, "level", ds_level_names[v->level]);
@@ -142,7 +142,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
     hsize_t n = (hsize_t)v->vocab_size;
     h5_write_array(f, "vocab_glue", H5T_STD_U8LE, 1, &n, v->glue);
   }
-  if (task_has_names(c->task) && c->cond_in == 0)
+  if (task_has_names(c->task) && c->cond_features == 0)
     h5_write_strings(f, task_has_labels(c->task) ? "label_names" : "tag_names", v->out_names,
                      v->n_out_names);
   for (int i = 0; i < m->n_tensors; i++) {
@@ -276,21 +276,21 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
       if (v->src_unk_id < -1 || v->src_unk_id >= c.src_vocab)
         recur_fail(where, NULL, "src_unk_id out of range");
     }
-    if (task_has_names(c.task) && c.cond_in == 0) {
+    if (task_has_names(c.task) && c.cond_features == 0) {
       v->out_names = h5_read_strings(f, task_has_labels(c.task) ? "label_names" : "tag_names",
                                      &v->n_out_names, file);
-      if (v->n_out_names != (c.task == TASK_CONDLM ? c.n_cond : c.n_out))
+      if (v->n_out_names != (c.task == TASK_CONDLM ? c.cond_labels : c.n_out))
         recur_fail(where, NULL, "%lld names for %d outputs", (long long)v->n_out_names,
-                   c.task == TASK_CONDLM ? c.n_cond : c.n_out);
+                   c.task == TASK_CONDLM ? c.cond_labels : c.n_out);
     }
   }
   model *m = model_create(&c, 0);
   if (c.n_in > 0) /* real-valued inputs: the statistics they are normalised with, the features */
     load_stats(f, file, "input", "feature_names", c.n_in, &m->in_mean, &m->in_std,
                v ? &v->feature_names : NULL, v ? &v->n_features : NULL);
-  if (c.cond_in > 0) /* conditioning vectors: the same */
+  if (c.cond_features > 0) /* conditioning vectors: the same */
   {
-    load_stats(f, file, "cond", "cond_feature_names", c.cond_in, &m->cond_mean, &m->cond_std,
+    load_stats(f, file, "cond", "cond_feature_names", c.cond_features, &m->cond_mean, &m->cond_std,
                v ? &v->cond_names : NULL, v ? &v->n_cond_names : NULL);
     model_cond_stats(m);
   }

@@ -103,7 +103,7 @@ void batch_set_cond(batch *b, const float *const *v, int d) {
     b->cond = xrealloc(b->cond, (size_t)(B * d) * sizeof(float));
     b->capC = B * d;
   }
-  b->n_cond = d;
+  b->cond_labels = d;
   for (int64_t r = 0; r < B; r++) memcpy(b->cond + r * d, v[b->item[r]], (size_t)d * sizeof(float));
 }
 

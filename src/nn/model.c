@@ -141,15 +141,15 @@ void model_config_check(const model_config *c) {
   if (c->softmax == SOFTMAX_ADAPTIVE) check_adaptive(c);
   if (c->softmax != SOFTMAX_ADAPTIVE && c->n_cutoffs > 0)
     recur_fail(NULL, "add --softmax adaptive", "--cutoffs is for the adaptive softmax");
-  if (c->task == TASK_CONDLM && c->cond_in == 0 &&
-      (c->n_cond < 1 || c->cond_dim < 1 || c->cond_dim > 65536))
+  if (c->task == TASK_CONDLM && c->cond_features == 0 &&
+      (c->cond_labels < 1 || c->cond_width < 1 || c->cond_width > 65536))
     recur_fail(NULL, NULL, "condlm needs labels and --cond-dim in [1, 65536] (%d labels, %d)",
-               c->n_cond, c->cond_dim);
-  if (c->cond_in < 0 || c->cond_in > 65536 ||
-      (c->cond_in > 0 && ((c->task != TASK_CONDLM && c->task != TASK_SEQ2SEQ) ||
-                          c->cond_dim != c->cond_in || c->n_in > 0)))
+               c->cond_labels, c->cond_width);
+  if (c->cond_features < 0 || c->cond_features > 65536 ||
+      (c->cond_features > 0 && ((c->task != TASK_CONDLM && c->task != TASK_SEQ2SEQ) ||
+                                c->cond_width != c->cond_features || c->n_in > 0)))
     recur_fail(NULL, NULL, "conditioning vectors (%d features) are for --task condlm or seq2seq",
-               c->cond_in);
+               c->cond_features);
 }
 
 /* A tensor of the layout, declared once: its name (with the role's prefix, seq2seq: "encoder." or
@@ -248,7 +248,7 @@ static void bind(model *m) {
 /* PyTorch's defaults for tensors [0, n): Embedding N(0,1); RNN/LSTM/GRU U(-1/sqrt(H), 1/sqrt(H));
  * Linear U(-1/sqrt(in), ..). Tensor t's values are keyed by (seed, t, index). */
 static void init_params(model *m, int n) {
-  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim;
+  const int64_t H = m->cfg.hidden, C = m->cfg.cond_width;
   for (int t = 0; t < n; t++) {
     const model_tensor *T = &m->tensors[t];
     float *p = m->params + T->offset;
@@ -367,7 +367,7 @@ static int64_t layout_stack(model *m, const model_config *c, int64_t E0, int64_t
 /* below the stack: the embedding or the input layer, seq2seq's bridge, condlm's condition (its
  * gradient is final last) */
 static int64_t layout_inputs(model *m, const model_config *c, int64_t off) {
-  const int64_t H = c->hidden, E = c->embed, C = c->cond_dim, S = cell_states(c->cell);
+  const int64_t H = c->hidden, E = c->embed, C = c->cond_width, S = cell_states(c->cell);
   char nm[48];
   m->emb_tensor = -1;
   if (c->n_in > 0) {        /* nn.Linear(n_in, E) */
@@ -393,8 +393,8 @@ static int64_t layout_inputs(model *m, const model_config *c, int64_t off) {
         off = add_tensor(m, nm, 1, H, 1, off, m->br_b[l][s], m->gbr_b[l][s]);
       }
   if (c->task == TASK_CONDLM) {
-    if (c->cond_in == 0)
-      off = add_tensor(m, "cond.embedding.weight", 2, c->n_cond, C, off, m->cemb, m->gcemb);
+    if (c->cond_features == 0)
+      off = add_tensor(m, "cond.embedding.weight", 2, c->cond_labels, C, off, m->cemb, m->gcemb);
     for (int l = 0; l < c->layers; l++) {
       snprintf(nm, sizeof nm, "cond.init_l%d.weight", l);
       off = add_tensor(m, nm, 2, S * H, C, off, m->cw[l], m->gcw[l]);
@@ -413,7 +413,8 @@ static int64_t layout_encoder(model *m, const model_config *c, uint64_t seed, in
   model_config ec = *c; /* the encoder reads the sources' vocabulary */
   if (c->src_vocab > 0) ec.vocab = c->src_vocab;
   ec.input_feed = 0;
-  if (c->cond_in > 0) ec.n_in = c->cond_in, ec.cond_in = 0; /* frames: the input layer */
+  if (c->cond_features > 0)
+    ec.n_in = c->cond_features, ec.cond_features = 0; /* frames: the input layer */
   m->enc = create(&ec, rng_key(seed, RNG_INIT, 0xE5C, 0, 0), MODEL_ENCODER);
   for (int i = 0; i < m->enc->n_tensors; i++) {
     RECUR_ASSERT(m->n_tensors < MODEL_MAX_TENSORS);
@@ -438,7 +439,7 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   model_config_derive(&m->cfg);
   m->O = m->cfg.n_out;
   /* layer 0's input: the embedding, and --cond-input's label or --input-feed's h~ */
-  const int64_t E0 = c->embed + (c->task == TASK_CONDLM && c->cond_input ? c->cond_dim : 0) +
+  const int64_t E0 = c->embed + (c->task == TASK_CONDLM && c->cond_every_step ? c->cond_width : 0) +
                      (role == MODEL_DECODER && c->input_feed ? m->D : 0);
   /* layout in the order backward finishes: readout, attention, top layer ... layer 0, inputs */
   int64_t off = role == MODEL_ENCODER ? 0 : layout_readout(m, c, 0);
@@ -533,8 +534,8 @@ void model_final_state(const model *m, const batch *b, float *hT, float *cT) {
 }
 
 void model_cond_stats(model *m) {
-  if (!m->enc || m->cfg.cond_in == 0 || !m->cond_mean) return;
-  const size_t n = (size_t)m->cfg.cond_in * sizeof(double);
+  if (!m->enc || m->cfg.cond_features == 0 || !m->cond_mean) return;
+  const size_t n = (size_t)m->cfg.cond_features * sizeof(double);
   xfree(m->enc->in_mean), xfree(m->enc->in_std);
   m->enc->in_mean = xmalloc(n);
   m->enc->in_std = xmalloc(n);

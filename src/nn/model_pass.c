@@ -41,7 +41,7 @@ void model_reserve(model *m, int64_t N, int64_t B) {
   }
   if (m->cfg.task == TASK_CLASSIFY) m->feat = xrealloc(m->feat, (size_t)(B * D) * sizeof(float));
   if (m->cfg.task == TASK_CONDLM) {
-    const int64_t L = m->cfg.layers, C = m->cfg.cond_dim, S = cell_states(m->cfg.cell);
+    const int64_t L = m->cfg.layers, C = m->cfg.cond_width, S = cell_states(m->cfg.cell);
     m->ch0 = xrealloc(m->ch0, (size_t)(L * B * H) * sizeof(float));
     m->cc0 = xrealloc(m->cc0, (size_t)(L * B * H) * sizeof(float));
     m->cd = xrealloc(m->cd, (size_t)(B * C) * sizeof(float));
@@ -78,12 +78,12 @@ const float *model_layer_in(const model *m, int l) {
 }
 
 /* m->ce (B, C): the embeddings of rows' labels */
-/* condlm: each row's condition into m->ce (B, C): its label's embedding, or (cond_in) its vector
- * normalised by the training data's statistics */
+/* condlm: each row's condition into m->ce (B, C): its label's embedding, or (cond_features) its
+ * vector normalised by the training data's statistics */
 static void cond_rows(model *m, const int32_t *labels, const float *cond, int64_t B) {
-  const int64_t C = m->cfg.cond_dim;
+  const int64_t C = m->cfg.cond_width;
   m->ce = xrealloc(m->ce, (size_t)((B > 0 ? B : 1) * C) * sizeof(float));
-  if (m->cfg.cond_in > 0) {
+  if (m->cfg.cond_features > 0) {
     for (int64_t r = 0; r < B; r++)
       for (int64_t j = 0; j < C; j++)
         m->ce[r * C + j] = m->cond_mean
@@ -92,14 +92,14 @@ static void cond_rows(model *m, const int32_t *labels, const float *cond, int64_
     return;
   }
   for (int64_t r = 0; r < B; r++) {
-    RECUR_ASSERT(labels[r] >= 0 && labels[r] < m->cfg.n_cond);
+    RECUR_ASSERT(labels[r] >= 0 && labels[r] < m->cfg.cond_labels);
     memcpy(m->ce + r * C, m->cemb + (int64_t)labels[r] * C, (size_t)C * sizeof(float));
   }
 }
 
 void model_cond_state(model *m, const int32_t *labels, const float *cond, int64_t B, float *h0,
                       float *c0) {
-  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, S = cell_states(m->cfg.cell);
+  const int64_t H = m->cfg.hidden, C = m->cfg.cond_width, S = cell_states(m->cfg.cell);
   RECUR_ASSERT(m->cfg.task == TASK_CONDLM);
   cond_rows(m, labels, cond, B);
   float *z = xmalloc((size_t)((B > 0 ? B : 1) * S * H) * sizeof(float));
@@ -121,7 +121,7 @@ void model_cond_state(model *m, const int32_t *labels, const float *cond, int64_
 /* condlm, after layer l's backward (dh0, dc0 (B, H) of its initial state in m->dB-free buffers):
  * the gradients of its init weights, and of the label embeddings accumulated in m->cd */
 static void cond_backward(model *m, const batch *b, int l, const float *dh0, const float *dc0) {
-  const int64_t H = m->cfg.hidden, C = m->cfg.cond_dim, B = b->s.B, S = cell_states(m->cfg.cell);
+  const int64_t H = m->cfg.hidden, C = m->cfg.cond_width, B = b->s.B, S = cell_states(m->cfg.cell);
   for (int64_t r = 0; r < B; r++) {
     float *dz = m->cdz + r * S * H;
     const float *h = m->ch0 + (l * B + r) * H, *c = m->cc0 + (l * B + r) * H;
@@ -146,7 +146,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   m->fwd_step = step;
   m->fwd_train = train;
   if (train && m->cfg.weight_drop > 0) reg_wd_prepare(m);
-  const int64_t E0 = m->layer[0][0].in, C = m->cfg.cond_dim; /* E, or E + C with --cond-input */
+  const int64_t E0 = m->layer[0][0].in, C = m->cfg.cond_width; /* E, or E + C with --cond-input */
   if (m->cfg.task == TASK_CONDLM) cond_rows(m, b->label, b->cond, B);
   if (m->cfg.n_in > 0) { /* real-valued: x0 = ((x - mean) / std) W_in^T + b_in */
     const int64_t Din = m->cfg.n_in;
@@ -462,8 +462,8 @@ static void backward_inputs(model *m, const batch *b) {
         float *g = m->cd + (int64_t)r * (E0 - E);
         for (int64_t j = 0; j < E0 - E; j++) g[j] += d[j];
       }
-  if (m->cfg.task == TASK_CONDLM && m->cfg.cond_in == 0) { /* the label embeddings */
-    const int64_t C = m->cfg.cond_dim;
+  if (m->cfg.task == TASK_CONDLM && m->cfg.cond_features == 0) { /* the label embeddings */
+    const int64_t C = m->cfg.cond_width;
     for (int64_t r = 0; r < B; r++) {
       float *g = m->gcemb + (int64_t)b->label[r] * C;
       for (int64_t j = 0; j < C; j++) g[j] += m->cd[r * C + j];
@@ -508,7 +508,7 @@ void model_backward(model *m, const batch *b, float scale) {
   const int per_layer = (m->cfg.proj > 0 ? 5 : 4) * m->ndir;
   if (m->grad_ready && !m->cfg.input_feed) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   float *dh0 = NULL, *dc0 = NULL;
-  if (m->cfg.task == TASK_CONDLM) memset(m->cd, 0, (size_t)(B * m->cfg.cond_dim) * sizeof(float));
+  if (m->cfg.task == TASK_CONDLM) memset(m->cd, 0, (size_t)(B * m->cfg.cond_width) * sizeof(float));
   if (m->cond_made) {
     dh0 = xmalloc((size_t)(B * H) * sizeof(float));
     dc0 = xcalloc((size_t)(B * H), sizeof(float));

@@ -336,4 +336,3 @@ double eval_lm_metric(const dataset *ds, double loss, const char **name) {
   *name = word ? "ppl" : "bpc";
   return word ? exp(loss) : loss / log(2.0);
 }
-

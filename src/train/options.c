@@ -97,7 +97,7 @@ static const opt_def DEFS[] = {
      "a metrics.jsonl line every N steps; the console shows each one when --log-every is given, "
      "else one every " TRAIN_PRINT_EVERY_TEXT " s",
      OPT_RESUME_SAFE},
-    {"--ckpt-every", NULL, OPT_INT, F(save_every), 0, BIG, NULL, "1000", "N",
+    {"--ckpt-every", NULL, OPT_INT, F(ckpt_every), 0, BIG, NULL, "1000", "N",
      "checkpoint every N steps", OPT_RESUME_SAFE},
     {"--ckpt-minutes", NULL, OPT_REAL, F(ckpt_minutes), 0, 1e6, NULL, "0", "M",
      "also checkpoint every M minutes of wall time (0 = off)", OPT_RESUME_SAFE},

@@ -335,7 +335,7 @@ int train_step(trainer *t) {
   const int validate = !r.stop && t->ds->split[SPLIT_VAL].n_tok > 1 &&
                        ((o->eval_every > 0 && done % o->eval_every == 0) || last);
   if (validate && !last) trainer_evaluate(t, done);
-  if ((o->save_every > 0 && done % o->save_every == 0) || last || r.ckpt_request || r.ckpt_due)
+  if ((o->ckpt_every > 0 && done % o->ckpt_every == 0) || last || r.ckpt_request || r.ckpt_due)
     trainer_checkpoint(t, done,
                        r.stop           ? "stop"
                        : r.ckpt_request ? "request"

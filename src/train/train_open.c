@@ -66,9 +66,9 @@ static void trainer_open_model(trainer *t) {
   mc.vocab = (int)ds->vocab_size;
   mc.n_in = ds->level == LEVEL_REAL ? ds->n_features : 0;
   mc.n_out = !task_is_lm(ds->task) ? (int)ds->n_out : 0;
-  mc.n_cond = ds->task == TASK_CONDLM ? (int)ds->n_out : 0;
+  mc.cond_labels = ds->task == TASK_CONDLM ? (int)ds->n_out : 0;
   if (ds->n_cond_features > 0) /* a vector per sequence: its features are the condition */
-    mc.cond_in = mc.cond_dim = ds->n_cond_features;
+    mc.cond_features = mc.cond_width = ds->n_cond_features;
   mc.src_vocab = ds->separate_vocab ? (int)ds->src_vocab_size : 0;
   if (mc.task != TASK_LM && mc.task != TASK_SEQ2SEQ && mc.task != TASK_FORECAST &&
       o->ss_kind != SS_NONE)
@@ -125,11 +125,11 @@ static void trainer_open_model(trainer *t) {
       memcpy(t->m->in_mean, ds->feature_mean, (size_t)mc.n_in * sizeof(double));
       memcpy(t->m->in_std, ds->feature_std, (size_t)mc.n_in * sizeof(double));
     }
-    if (mc.cond_in > 0) { /* and its conditioning vectors */
-      t->m->cond_mean = xmalloc((size_t)mc.cond_in * sizeof(double));
-      t->m->cond_std = xmalloc((size_t)mc.cond_in * sizeof(double));
-      memcpy(t->m->cond_mean, ds->cond_mean, (size_t)mc.cond_in * sizeof(double));
-      memcpy(t->m->cond_std, ds->cond_std, (size_t)mc.cond_in * sizeof(double));
+    if (mc.cond_features > 0) { /* and its conditioning vectors */
+      t->m->cond_mean = xmalloc((size_t)mc.cond_features * sizeof(double));
+      t->m->cond_std = xmalloc((size_t)mc.cond_features * sizeof(double));
+      memcpy(t->m->cond_mean, ds->cond_mean, (size_t)mc.cond_features * sizeof(double));
+      memcpy(t->m->cond_std, ds->cond_std, (size_t)mc.cond_features * sizeof(double));
       model_cond_stats(t->m); /* seq2seq: the encoder's input layer uses them */
     }
   }

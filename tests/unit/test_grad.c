@@ -33,10 +33,11 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .bidirectional = bidi,
                     .n_out = task_is_lm(task) ? 0 : 4,
                     .pool = pool,
-                    .n_cond = task == TASK_CONDLM && !g_cvec ? 3 : 0,
-                    .cond_dim = 4, /* (seq2seq --cond-features: sources of 4-feature frames) */
-                    .cond_in = (task == TASK_CONDLM || task == TASK_SEQ2SEQ) && g_cvec ? 4 : 0,
-                    .cond_input = g_cond_input,
+                    .cond_labels = task == TASK_CONDLM && !g_cvec ? 3 : 0,
+                    .cond_width = 4, /* (seq2seq --cond-features: sources of 4-feature frames) */
+                    .cond_features =
+                        (task == TASK_CONDLM || task == TASK_SEQ2SEQ) && g_cvec ? 4 : 0,
+                    .cond_every_step = g_cond_input,
                     .tie_weights = g_tie,
                     .dropout_locked = g_locked,
                     .dropout_embed = g_embed_drop,
@@ -50,7 +51,7 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .readout_hidden = g_rh,
                     .input_feed = g_feed};
   model *m = model_create(&c, 42);
-  if (c.cond_in) { /* the vectors' statistics */
+  if (c.cond_features) { /* the vectors' statistics */
     m->cond_mean = malloc(4 * sizeof(double));
     m->cond_std = malloc(4 * sizeof(double));
     for (int d = 0; d < 4; d++) m->cond_mean[d] = 0.5 - 0.2 * d, m->cond_std[d] = 0.7 + 0.4 * d;
@@ -96,7 +97,7 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
       cv[s][d] = 2.0f * rng_uniform(rng_key(25, RNG_TEST, (uint64_t)s, (uint64_t)d, 0)) - 0.5f;
     cvs[s] = cv[s];
   }
-  if (c.cond_in && task == TASK_CONDLM) batch_set_cond(&b, cvs, 4);
+  if (c.cond_features && task == TASK_CONDLM) batch_set_cond(&b, cvs, 4);
   /* seq2seq: sources of other lengths than their targets (and another order by length) */
   int slen[NSEQ] = {2, 6, 3};
   int32_t stok[NSEQ][6], *src[NSEQ];
@@ -112,7 +113,7 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
       sx[s][i] = 2.0f * rng_uniform(rng_key(26, RNG_TEST, (uint64_t)s, (uint64_t)i, 0)) - 0.7f;
     sxs[s] = sx[s];
   }
-  const int frames = task == TASK_SEQ2SEQ && c.cond_in > 0;
+  const int frames = task == TASK_SEQ2SEQ && c.cond_features > 0;
   if (task == TASK_SEQ2SEQ)
     batch_set_sources(&b, slen, frames ? NULL : src, frames ? sxs : NULL, frames ? 4 : 0);
   const int H = c.hidden;
