@@ -143,6 +143,68 @@ static void bcast_skip(int *skip) {
   dist_wait_end();
 }
 
+/* the carried states of the streams this rank owns: their ids, then (L, k, H) h and c */
+static void write_streams(hid_t f, const ckpt_payload *p) {
+  const int L = p->L, B = p->B, H = p->H, k = p->n_own;
+  float *hh = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
+  float *cc = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
+  uint64_t *ids = xmalloc((size_t)(k ? k : 1) * sizeof(uint64_t));
+  for (int i = 0; i < k; i++) {
+    ids[i] = (uint64_t)p->own[i];
+    for (int l = 0; l < L; l++) {
+      memcpy(hh + ((int64_t)l * k + i) * H, p->carry_h + ((int64_t)l * B + p->own[i]) * H,
+             (size_t)H * sizeof(float));
+      memcpy(cc + ((int64_t)l * k + i) * H, p->carry_c + ((int64_t)l * B + p->own[i]) * H,
+             (size_t)H * sizeof(float));
+    }
+  }
+  hsize_t nk = (hsize_t)k;
+  h5_write_array(f, "stream_ids", H5T_STD_U64LE, 1, &nk, ids);
+  write_floats(f, "carry_h", 3, (hsize_t)L, nk, (hsize_t)H, hh);
+  write_floats(f, "carry_c", 3, (hsize_t)L, nk, (hsize_t)H, cc);
+  h5_attr_set_i64(f, "streams", B);
+  xfree(hh);
+  xfree(cc);
+  xfree(ids);
+}
+
+/* rank 0: COMMIT (the manifest: model and every shard with its size and hash), then `latest`,
+ * then the committed checkpoints beyond the newest `keep` removed */
+static void commit_manifest(const char *run, const char *cdir, const char *dir, const char *mp,
+                            const ckpt_counters *st, const ckpt_payload *p, int64_t n, int W,
+                            uint64_t *all, int keep) {
+  size_t cap = 256 + (size_t)W * 160 + strlen(p->options);
+  char *txt = xmalloc(cap), *q = txt;
+  uint64_t mh;
+  int64_t ms;
+  if (file_hash(mp, &mh, &ms) != 0) recur_fail(mp, NULL, "cannot read back model");
+  q += sprintf(
+      q, "recur-checkpoint %d\nstep %lld\nworld %d\nn_params %lld\nmodel model.h5 %lld %016llx\n",
+      CKPT_VERSION, (long long)st->step, W, (long long)n, (long long)ms, (unsigned long long)mh);
+  for (int r = 0; r < W; r++)
+    q += sprintf(q, "shard state-rank-%05d.h5 %llu %016llx %lld %llu\n", r,
+                 (unsigned long long)all[3 * r], (unsigned long long)all[3 * r + 1],
+                 (long long)(n * r / W), (unsigned long long)all[3 * r + 2]);
+  char *cp = core_path("%s/COMMIT", dir), *lp = core_path("%s/latest", cdir);
+  write_text_atomic(cp, txt);
+  test_pause("commit", st->step); /* COMMIT written, latest not yet moved */
+  snprintf(txt, cap, "step-%08lld\n", (long long)st->step);
+  write_text_atomic(lp, txt);
+  xfree(txt);
+  xfree(cp);
+  xfree(lp);
+  xfree(all);
+  if (keep > 0) { /* older committed checkpoints beyond the newest `keep` */
+    char **l;
+    int nl = list_ckpts(run, 1, &l);
+    for (int i = 0; i < nl; i++) {
+      if (i >= keep) remove_tree(l[i]);
+      xfree(l[i]);
+    }
+    xfree(l);
+  }
+}
+
 void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt_counters *st,
                const ckpt_payload *p, int keep) {
   const int rank = core_rank(), W = core_world();
@@ -192,29 +254,7 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
   write_floats(f, "exp_avg", 1, (hsize_t)(hi - lo), 0, 0, p->opt->state + lo);
   test_pause("shard", st->step);
   write_floats(f, "exp_avg_sq", 1, (hsize_t)(hi - lo), 0, 0, p->opt->state + n + lo);
-  if (p->carry_h) {
-    const int L = p->L, B = p->B, H = p->H, k = p->n_own;
-    float *hh = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
-    float *cc = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
-    uint64_t *ids = xmalloc((size_t)(k ? k : 1) * sizeof(uint64_t));
-    for (int i = 0; i < k; i++) {
-      ids[i] = (uint64_t)p->own[i];
-      for (int l = 0; l < L; l++) {
-        memcpy(hh + ((int64_t)l * k + i) * H, p->carry_h + ((int64_t)l * B + p->own[i]) * H,
-               (size_t)H * sizeof(float));
-        memcpy(cc + ((int64_t)l * k + i) * H, p->carry_c + ((int64_t)l * B + p->own[i]) * H,
-               (size_t)H * sizeof(float));
-      }
-    }
-    hsize_t nk = (hsize_t)k;
-    h5_write_array(f, "stream_ids", H5T_STD_U64LE, 1, &nk, ids);
-    write_floats(f, "carry_h", 3, (hsize_t)L, nk, (hsize_t)H, hh);
-    write_floats(f, "carry_c", 3, (hsize_t)L, nk, (hsize_t)H, cc);
-    h5_attr_set_i64(f, "streams", B);
-    xfree(hh);
-    xfree(cc);
-    xfree(ids);
-  }
+  if (p->carry_h) write_streams(f, p);
   h5_close_file(f, tmp);
   core_commit(tmp, path);
   xfree(tmp);
@@ -232,38 +272,7 @@ void ckpt_save(const char *run, const model *m, const model_vocab *v, const ckpt
   dist_wait_begin("the checkpoint's shard list");
   MPI_Gather(mine, 3, MPI_UINT64_T, all, 3, MPI_UINT64_T, 0, core_comm());
   dist_wait_end();
-  if (rank == 0) {
-    size_t cap = 256 + (size_t)W * 160 + strlen(p->options);
-    char *txt = xmalloc(cap), *q = txt;
-    uint64_t mh;
-    int64_t ms;
-    if (file_hash(mp, &mh, &ms) != 0) recur_fail(mp, NULL, "cannot read back model");
-    q += sprintf(
-        q, "recur-checkpoint %d\nstep %lld\nworld %d\nn_params %lld\nmodel model.h5 %lld %016llx\n",
-        CKPT_VERSION, (long long)st->step, W, (long long)n, (long long)ms, (unsigned long long)mh);
-    for (int r = 0; r < W; r++)
-      q += sprintf(q, "shard state-rank-%05d.h5 %llu %016llx %lld %llu\n", r,
-                   (unsigned long long)all[3 * r], (unsigned long long)all[3 * r + 1],
-                   (long long)(n * r / W), (unsigned long long)all[3 * r + 2]);
-    char *cp = core_path("%s/COMMIT", dir), *lp = core_path("%s/latest", cdir);
-    write_text_atomic(cp, txt);
-    test_pause("commit", st->step); /* COMMIT written, latest not yet moved */
-    snprintf(txt, cap, "step-%08lld\n", (long long)st->step);
-    write_text_atomic(lp, txt);
-    xfree(txt);
-    xfree(cp);
-    xfree(lp);
-    xfree(all);
-    if (keep > 0) { /* older committed checkpoints beyond the newest `keep` */
-      char **l;
-      int nl = list_ckpts(run, 1, &l);
-      for (int i = 0; i < nl; i++) {
-        if (i >= keep) remove_tree(l[i]);
-        xfree(l[i]);
-      }
-      xfree(l);
-    }
-  }
+  if (rank == 0) commit_manifest(run, cdir, dir, mp, st, p, n, W, all, keep);
   xfree(mp);
   xfree(path);
   xfree(dir);

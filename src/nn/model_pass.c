@@ -137,18 +137,15 @@ static void cond_backward(model *m, const batch *b, int l, const float *dh0, con
        (int)C);
 }
 
-double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step,
-                     int train) {
-  /* H: the state width (--proj or --hidden); c0 is --hidden wide */
-  const int64_t N = b->s.N, H = model_state_width(&m->cfg), E = m->cfg.embed, B = b->s.B, D = m->D,
-                O = m->O, HC = m->cfg.hidden;
-  model_reserve(m, N, B);
-  m->fwd_step = step;
-  m->fwd_train = train;
-  if (train && m->cfg.weight_drop > 0) reg_wd_prepare(m);
+/* ---- forward, as stages: the inputs, the stack (with what starts it), the head ---- */
+
+/* the inputs of layer 0 (N, E0): real-valued frames through the input layer (x0 = ((x - mean) /
+ * std) W_in^T + b_in, or --input-hidden's MLP), or the tokens' embeddings; --cond-input's label
+ * after each token */
+static void forward_inputs(model *m, const batch *b) {
+  const int64_t N = b->s.N, E = m->cfg.embed;
   const int64_t E0 = m->layer[0][0].in, C = m->cfg.cond_width; /* E, or E + C with --cond-input */
-  if (m->cfg.task == TASK_CONDLM) cond_rows(m, b->label, b->cond, B);
-  if (m->cfg.n_in > 0) { /* real-valued: x0 = ((x - mean) / std) W_in^T + b_in */
+  if (m->cfg.n_in > 0) {
     const int64_t Din = m->cfg.n_in;
     RECUR_ASSERT(b->n_in == Din || N == 0);
     for (int64_t r = 0; r < N; r++)
@@ -182,6 +179,14 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     for (int t = 0; t < b->s.T; t++)
       for (int r = 0; r < b->bs[t]; r++)
         memcpy(m->x0 + (b->off[t] + r) * E0 + E, m->ce + r * C, (size_t)C * sizeof(float));
+}
+
+/* the recurrent stack from initial states h0, c0 (NULL: zeros), or the encoder's or the
+ * condition's when the model makes its own; each layer's outputs in m->out / its acts */
+static void forward_stack(model *m, const batch *b, const float *h0, const float *c0, uint64_t step,
+                          int train) {
+  const int64_t N = b->s.N, H = model_state_width(&m->cfg), B = b->s.B, D = m->D,
+                HC = m->cfg.hidden;
   if (m->ndir == 2)
     for (int t = 0; t < b->s.T; t++)
       for (int r = 0; r < b->bs[t]; r++) m->perm[b->off[t] + r] = b->off[b->len[r] - 1 - t] + r;
@@ -215,36 +220,36 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     if (train && reg_between_p(m) > 0 && l + 1 < m->cfg.layers)
       reg_dropout_apply(m, b, l, step, m->drop[l], layer_out(m, l), (int)D);
   }
-  if (N == 0 || m->role == MODEL_ENCODER) return 0.0;
-  const float *top = layer_out(m, m->cfg.layers - 1);
-  const float *F = m->cfg.input_feed               ? model_attn_out(m)
-                   : m->cfg.attention != ATTN_NONE ? model_attn_forward(m, b, top)
-                                                   : top;
-  const int32_t *tgt = b->tgt;
-  int64_t R = N;
-  if (m->cfg.task == TASK_CLASSIFY) { /* one feature row per sequence */
-    R = B;
-    tgt = b->label;
-    for (int64_t r = 0; r < B; r++) {
-      float *f = m->feat + r * D;
-      if (b->len[r] == 0) {
-        memset(f, 0, (size_t)D * sizeof(float));
-        continue;
-      }
-      if (m->cfg.pool == POOL_MEAN) {
-        memset(f, 0, (size_t)D * sizeof(float));
-        for (int t = 0; t < b->len[r]; t++)
-          for (int64_t j = 0; j < D; j++) f[j] += top[(b->off[t] + r) * D + j];
-        for (int64_t j = 0; j < D; j++) f[j] /= (float)b->len[r];
-      } else { /* the forward direction at the last real step, the reverse one at the first */
-        memcpy(f, top + (b->off[b->len[r] - 1] + r) * D, (size_t)H * sizeof(float));
-        if (m->ndir == 2) memcpy(f + H, top + r * D + H, (size_t)H * sizeof(float));
-      }
+}
+
+/* classify: one feature row per sequence from the top layer (N, D) -> m->feat (B, D) */
+static void forward_pool(model *m, const batch *b, const float *top) {
+  const int64_t B = b->s.B, D = m->D, H = model_state_width(&m->cfg);
+  for (int64_t r = 0; r < B; r++) {
+    float *f = m->feat + r * D;
+    if (b->len[r] == 0) {
+      memset(f, 0, (size_t)D * sizeof(float));
+      continue;
     }
-    F = m->feat;
+    if (m->cfg.pool == POOL_MEAN) {
+      memset(f, 0, (size_t)D * sizeof(float));
+      for (int t = 0; t < b->len[r]; t++)
+        for (int64_t j = 0; j < D; j++) f[j] += top[(b->off[t] + r) * D + j];
+      for (int64_t j = 0; j < D; j++) f[j] /= (float)b->len[r];
+    } else { /* the forward direction at the last real step, the reverse one at the first */
+      memcpy(f, top + (b->off[b->len[r] - 1] + r) * D, (size_t)H * sizeof(float));
+      if (m->ndir == 2) memcpy(f + H, top + r * D + H, (size_t)H * sizeof(float));
+    }
   }
+}
+
+/* the head over R feature rows F (R, D): the adaptive softmax, or (through the MLP readout when
+ * there is one) logits F W_dec^T + b_dec and their softmax in m->probs, or the forecaster's loss;
+ * returns the summed loss against tgt */
+static double forward_head(model *m, const batch *b, const float *F, const int32_t *tgt,
+                           int64_t R) {
+  const int64_t D = m->D, O = m->O, Dr = m->Dr;
   if (m->cfg.softmax == SOFTMAX_ADAPTIVE) return asm_forward(m, F, tgt, R);
-  const int64_t Dr = m->Dr;
   if (m->cfg.readout_hidden > 0) { /* the MLP readout: z = tanh(F W_h^T + b_h) (R, Dr) */
     if (R * Dr > m->cap_rz) {
       m->rz = xrealloc(m->rz, (size_t)(R * Dr) * sizeof(float));
@@ -269,6 +274,28 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
     if (tgt[r] >= 0) loss += lse - (double)zt;
   }
   return loss;
+}
+
+double model_forward(model *m, const batch *b, const float *h0, const float *c0, uint64_t step,
+                     int train) {
+  const int64_t N = b->s.N, B = b->s.B;
+  model_reserve(m, N, B);
+  m->fwd_step = step;
+  m->fwd_train = train;
+  if (train && m->cfg.weight_drop > 0) reg_wd_prepare(m);
+  if (m->cfg.task == TASK_CONDLM) cond_rows(m, b->label, b->cond, B);
+  forward_inputs(m, b);
+  forward_stack(m, b, h0, c0, step, train);
+  if (N == 0 || m->role == MODEL_ENCODER) return 0.0;
+  const float *top = layer_out(m, m->cfg.layers - 1);
+  const float *F = m->cfg.input_feed               ? model_attn_out(m)
+                   : m->cfg.attention != ATTN_NONE ? model_attn_forward(m, b, top)
+                                                   : top;
+  if (m->cfg.task == TASK_CLASSIFY) { /* one feature row per sequence, its label the target */
+    forward_pool(m, b, top);
+    return forward_head(m, b, m->feat, b->label, B);
+  }
+  return forward_head(m, b, F, b->tgt, N);
 }
 
 /* the max and the sum in eight lanes, combined in a fixed order: vectorisable, and the same on

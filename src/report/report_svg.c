@@ -46,6 +46,45 @@ static void fmt_num(char *buf, size_t n, double v) {
     snprintf(buf, n, "%g", v);
 }
 
+/* the grid and the ticks of a chart's plot area over [x0, x1] x [y0, y1] (log10 units if logy) */
+static void chart_axes(FILE *f, double x0, double x1, double y0, double y1, int logy) {
+  const double pw = CW - ML - MR, ph = CH - MT - MB;
+#define PX(x) (ML + ((x)-x0) / (x1 - x0) * pw)
+#define PY(y) (MT + (1 - ((y)-y0) / (y1 - y0)) * ph)
+  char buf[32];
+  if (logy) { /* 1, 2, 5 x decades (decades alone over a wide range) */
+    const double ms[3] = {1, 2, 5};
+    const int nm = y1 - y0 > 3 ? 1 : 3;
+    const double every = ceil((y1 - y0) / 8); /* at most about 8 labelled decades */
+    for (double e = floor(y0); e <= ceil(y1); e += every)
+      for (int k = 0; k < nm; k++) {
+        double y = e + log10(ms[k]);
+        if (y < y0 || y > y1) continue;
+        fmt_num(buf, sizeof buf, pow(10, y));
+        fprintf(f,
+                "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
+                "<text x=\"%d\" y=\"%.1f\" class=\"ytick\">%s</text>\n",
+                ML, ML + pw, PY(y), PY(y), ML - 4, PY(y) + 4, buf);
+      }
+  } else {
+    double st = nice_step(y1 - y0);
+    for (double y = ceil(y0 / st) * st; y <= y1; y += st) {
+      fmt_num(buf, sizeof buf, fabs(y) < st * 1e-9 ? 0 : y);
+      fprintf(f,
+              "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
+              "<text x=\"%d\" y=\"%.1f\" class=\"ytick\">%s</text>\n",
+              ML, ML + pw, PY(y), PY(y), ML - 4, PY(y) + 4, buf);
+    }
+  }
+  double sx = nice_step(x1 - x0);
+  for (double x = ceil(x0 / sx) * sx; x <= x1; x += sx) {
+    fmt_num(buf, sizeof buf, x);
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"xtick\">%s</text>\n", PX(x), CH - MB + 16, buf);
+  }
+#undef PX
+#undef PY
+}
+
 /* A chart of lines (and markers) against a shared x axis; vlines are event steps drawn across. */
 void report_chart(FILE *f, const char *title, const char *xlab, const line_spec *ls, int n,
                   int logy, const series *vlines, int nv) {
@@ -82,36 +121,7 @@ void report_chart(FILE *f, const char *title, const char *xlab, const line_spec 
           CW, CH, CW, CH);
   fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" class=\"plot\"/>\n", ML, MT,
           pw, ph);
-  char buf[32];
-  if (logy) { /* 1, 2, 5 x decades (decades alone over a wide range) */
-    const double ms[3] = {1, 2, 5};
-    const int nm = y1 - y0 > 3 ? 1 : 3;
-    const double every = ceil((y1 - y0) / 8); /* at most about 8 labelled decades */
-    for (double e = floor(y0); e <= ceil(y1); e += every)
-      for (int k = 0; k < nm; k++) {
-        double y = e + log10(ms[k]);
-        if (y < y0 || y > y1) continue;
-        fmt_num(buf, sizeof buf, pow(10, y));
-        fprintf(f,
-                "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
-                "<text x=\"%d\" y=\"%.1f\" class=\"ytick\">%s</text>\n",
-                ML, ML + pw, PY(y), PY(y), ML - 4, PY(y) + 4, buf);
-      }
-  } else {
-    double st = nice_step(y1 - y0);
-    for (double y = ceil(y0 / st) * st; y <= y1; y += st) {
-      fmt_num(buf, sizeof buf, fabs(y) < st * 1e-9 ? 0 : y);
-      fprintf(f,
-              "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
-              "<text x=\"%d\" y=\"%.1f\" class=\"ytick\">%s</text>\n",
-              ML, ML + pw, PY(y), PY(y), ML - 4, PY(y) + 4, buf);
-    }
-  }
-  double sx = nice_step(x1 - x0);
-  for (double x = ceil(x0 / sx) * sx; x <= x1; x += sx) {
-    fmt_num(buf, sizeof buf, x);
-    fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"xtick\">%s</text>\n", PX(x), CH - MB + 16, buf);
-  }
+  chart_axes(f, x0, x1, y0, y1, logy);
   fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"xlabel\">", ML + pw / 2, CH - 6);
   report_html(f, xlab);
   fprintf(f, "</text>\n");
