@@ -198,6 +198,9 @@ typedef struct model {
   /* optional: told during backward that grads[0, upto) is final (for overlapped reduction) */
   void (*grad_ready)(void *arg, int64_t upto);
   void *grad_arg;
+  /* a decoder's stages that run another model (its encoder) or step by step (model_s2s.c),
+   * set by create, so the pass (model_pass.c) composes them without depending on that file */
+  const struct model_s2s_stages *s2s;
 } model;
 
 enum { MODEL_WHOLE, MODEL_DECODER, MODEL_ENCODER };

@@ -40,11 +40,15 @@ void model_attn_back_end(model *m, const batch *b, const float *top);
  * it (N, in) */
 void model_reserve(model *m, int64_t N, int64_t B);
 const float *model_layer_in(const model *m, int l);
-/* model_s2s.c: the encoder's backward from the decoder's initial-state gradients (and the
- * attention's); --input-feed's step-by-step decoder (see there) */
-void s2s_backward(model *m, const batch *b, float scale);
-void s2s_feed_forward(model *m, const batch *b, const float *h0, const float *c0);
-void s2s_feed_backward(model *m, const batch *b);
+/* model_s2s.c: a decoder's stages: the encoder's forward (model_encode) and its backward from the
+ * decoder's initial-state gradients (and the attention's); --input-feed's step-by-step decoder */
+struct model_s2s_stages {
+  void (*encode)(model *m, const batch *b, uint64_t step, int train);
+  void (*encoder_backward)(model *m, const batch *b, float scale);
+  void (*feed_forward)(model *m, const batch *b, const float *h0, const float *c0);
+  void (*feed_backward)(model *m, const batch *b);
+};
+extern const struct model_s2s_stages model_s2s_stages;
 /* model_forecast.c: the summed loss of the readout in m->probs (R, O) against b's target frames
  * (adds the bias first), and its gradient times scale into dl (rows outside `last` left out) */
 double forecast_loss(model *m, const batch *b, int64_t R);

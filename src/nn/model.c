@@ -449,7 +449,10 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   off = layout_inputs(m, c, off);
   const int n_own = m->n_tensors;
   const int64_t own = off;
-  if (role == MODEL_DECODER) off = layout_encoder(m, c, seed, own);
+  if (role == MODEL_DECODER) {
+    off = layout_encoder(m, c, seed, own);
+    m->s2s = &model_s2s_stages;
+  }
   m->n_params = off;
   m->params = xcalloc((size_t)off, sizeof(float));
   m->grads = xcalloc((size_t)off, sizeof(float));

@@ -192,7 +192,7 @@ static void forward_stack(model *m, const batch *b, const float *h0, const float
       for (int r = 0; r < b->bs[t]; r++) m->perm[b->off[t] + r] = b->off[b->len[r] - 1 - t] + r;
   m->s2s_made = m->role == MODEL_DECODER && !h0;
   if (m->s2s_made) { /* the decoder starts from the encoder's final states */
-    model_encode(m, b, step, train);
+    m->s2s->encode(m, b, step, train);
     h0 = m->s2s_h0;
     c0 = cell_has_c(m->cfg.cell) ? m->s2s_c0 : NULL;
   }
@@ -203,7 +203,7 @@ static void forward_stack(model *m, const batch *b, const float *h0, const float
     c0 = cell_has_c(m->cfg.cell) ? m->cc0 : NULL;
   }
   if (m->cfg.input_feed) /* the decoder step by step, each step reading the last one's h~ */
-    s2s_feed_forward(m, b, h0, c0);
+    m->s2s->feed_forward(m, b, h0, c0);
   for (int l = 0; l < m->cfg.layers && !m->cfg.input_feed; l++) {
     const float *X = model_layer_in(m, l);
     const int in = m->layer[l][0].in;
@@ -540,7 +540,7 @@ void model_backward(model *m, const batch *b, float scale) {
     dh0 = xmalloc((size_t)(B * H) * sizeof(float));
     dc0 = xcalloc((size_t)(B * H), sizeof(float));
   }
-  if (m->cfg.input_feed) s2s_feed_backward(m, b); /* (instead of the layers below) */
+  if (m->cfg.input_feed) m->s2s->feed_backward(m, b); /* (instead of the layers below) */
   for (int l = L - 1; l >= 0 && !m->cfg.input_feed; l--) {
     backward_layer(m, b, l, dh0, dc0);
     if (m->fwd_train && m->cfg.weight_drop > 0)
@@ -553,6 +553,6 @@ void model_backward(model *m, const batch *b, float scale) {
   backward_inputs(m, b);
   xfree(dh0);
   xfree(dc0);
-  if (m->s2s_made) s2s_backward(m, b, scale);
+  if (m->s2s_made) m->s2s->encoder_backward(m, b, scale);
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->n_params);
 }

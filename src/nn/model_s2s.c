@@ -51,7 +51,7 @@ void model_encode(model *m, const batch *b, uint64_t step, int train) {
 /* seq2seq, after the decoder's backward left the gradients of its initial states in s2s_dh/dc:
  * through the bridge (bidirectional), then the encoder's backward from its final states' gradients
  * and (attention) its outputs' */
-void s2s_backward(model *m, const batch *b, float scale) {
+static void s2s_backward(model *m, const batch *b, float scale) {
   model *e = m->enc;
   const batch *sb = b->src;
   const int64_t B = b->s.B, H = model_state_width(&m->cfg);
@@ -108,7 +108,7 @@ static layer_acts step_acts(const layer_acts *a, const layer_view *L, int64_t r0
 /* --input-feed: the decoder stack and the attention one step at a time; step t's layer-0 input is
  * [embedding; h~ of step t-1] (h~ before step 0: m->feed_in, or zeros). Fills every layer's
  * activations and the attention's as the whole-batch pass does. */
-void s2s_feed_forward(model *m, const batch *b, const float *h0, const float *c0) {
+static void s2s_feed_forward(model *m, const batch *b, const float *h0, const float *c0) {
   const int L = m->cfg.layers;
   const int64_t N = b->s.N, B = b->s.B, P = model_state_width(&m->cfg), HC = m->cfg.hidden,
                 D = m->D, E = m->cfg.embed, E0 = m->layer[0][0].in;
@@ -150,7 +150,7 @@ void s2s_feed_forward(model *m, const batch *b, const float *h0, const float *c0
  * the last, through the attention and the stack (each layer's recurrent gradient carried from step
  * to step, step t's h~ also getting step t+1's input gradient). Leaves the layer-0 input gradients
  * (N, E0) in m->dA and the initial states' gradients in s2s_dh / s2s_dc. */
-void s2s_feed_backward(model *m, const batch *b) {
+static void s2s_feed_backward(model *m, const batch *b) {
   const int L = m->cfg.layers, lstm = cell_has_c(m->cfg.cell);
   const int64_t N = b->s.N, B = b->s.B, P = model_state_width(&m->cfg), HC = m->cfg.hidden,
                 D = m->D, E = m->cfg.embed, E0 = m->layer[0][0].in;
@@ -212,3 +212,6 @@ void s2s_feed_backward(model *m, const batch *b) {
   xfree(th);
   xfree(tc);
 }
+
+const struct model_s2s_stages model_s2s_stages = {model_encode, s2s_backward, s2s_feed_forward,
+                                                  s2s_feed_backward};
