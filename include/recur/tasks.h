@@ -13,6 +13,7 @@
 
 typedef struct {
   enum model_task task;
+  enum train_mode default_mode; /* recur train's --mode when not given: stream for lm */
   /* what an evaluation counts (the validation line's "N <unit>") and how many */
   const char *unit;
   double (*count)(const eval_result *r);

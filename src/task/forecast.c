@@ -36,4 +36,5 @@ static void full(FILE *f, const char *split, const dataset *ds, const eval_resul
             eval_forecast(r, 0, k), eval_forecast(r, 2, k));
 }
 
-const task_desc task_forecast = {TASK_FORECAST, "frames", count, json, "val_", brief, full};
+const task_desc task_forecast = {TASK_FORECAST, MODE_SEQUENCES, "frames", count,
+                                 json,          "val_",         brief,    full};

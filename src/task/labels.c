@@ -37,5 +37,6 @@ static void full(FILE *f, const char *split, const dataset *ds, const eval_resul
     fprintf(f, "  %-20s F1 %.4f\n", ds->out_names[k], eval_f1(r, k));
 }
 
-const task_desc task_classify = {TASK_CLASSIFY, "sequences", count, json, "", brief, full};
-const task_desc task_tag = {TASK_TAG, "tokens", count, json, "", brief, full};
+const task_desc task_classify = {TASK_CLASSIFY, MODE_SEQUENCES, "sequences", count, json, "", brief,
+                                 full};
+const task_desc task_tag = {TASK_TAG, MODE_SEQUENCES, "tokens", count, json, "", brief, full};

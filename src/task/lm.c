@@ -26,5 +26,6 @@ static void full(FILE *f, const char *split, const dataset *ds, const eval_resul
           strcmp(name, "ppl") ? "bits/char" : "perplexity", met, r->tokens);
 }
 
-const task_desc task_lm = {TASK_LM, "tokens", count, json, "val_", brief, full};
-const task_desc task_condlm = {TASK_CONDLM, "tokens", count, json, "val_", brief, full};
+const task_desc task_lm = {TASK_LM, MODE_STREAM, "tokens", count, json, "val_", brief, full};
+const task_desc task_condlm = {TASK_CONDLM, MODE_SEQUENCES, "tokens", count,
+                               json,        "val_",         brief,    full};

@@ -28,4 +28,5 @@ static void full(FILE *f, const char *split, const dataset *ds, const eval_resul
     fprintf(f, "  BLEU-4 (corpus, greedy outputs) %.2f\n", 100 * eval_bleu(r));
 }
 
-const task_desc task_seq2seq = {TASK_SEQ2SEQ, "sequences", count, json, "val_", brief, full};
+const task_desc task_seq2seq = {TASK_SEQ2SEQ, MODE_SEQUENCES, "sequences", count,
+                                json,         "val_",         brief,       full};

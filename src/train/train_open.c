@@ -12,6 +12,7 @@
 
 #include "recur/core.h"
 #include "recur/gemm.h"
+#include "recur/tasks.h"
 #include "recur/hooks.h"
 #include "recur/mconf.h"
 #include "trainer.h"
@@ -320,7 +321,7 @@ void trainer_open(trainer *t, const train_opts *given) {
   const dataset *ds = t->ds;
   if (!t->ckdir) { /* the dataset says what it is for: --task and --mode default to it */
     if (!TRAIN_GIVEN(o, mc.task)) t->opts.mc.task = ds->task;
-    if (!TRAIN_GIVEN(o, mode) && o->mc.task != TASK_LM) t->opts.mode = MODE_SEQUENCES;
+    if (!TRAIN_GIVEN(o, mode)) t->opts.mode = task_desc_of(o->mc.task)->default_mode;
   }
   if (ds->level == LEVEL_REAL) t->ds->horizon = o->mc.horizon;
   const ds_split *tr = &ds->split[SPLIT_TRAIN];
