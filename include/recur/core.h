@@ -115,7 +115,8 @@ enum rng_purpose {
   RNG_SCHED_SAMPLING,
   RNG_TEST,
   RNG_EMBED_DROPOUT,
-  RNG_WEIGHT_DROP
+  RNG_WEIGHT_DROP,
+  RNG_SPM_SAMPLE
 };
 static inline uint64_t rng_mix(uint64_t x) {
   x ^= x >> 33;

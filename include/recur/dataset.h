@@ -47,6 +47,8 @@ typedef struct {
   int64_t vocab_size;
   char **vocab;              /* (vocab_size) UTF-8 names */
   unsigned char *vocab_glue; /* word level: (vocab_size) TOKEN_GLUE_* (tokenize.h), or NULL */
+  unsigned char *spm_proto;  /* spm level: the SentencePiece model, serialized (spm.h) */
+  int64_t spm_proto_len;
   /* seq2seq --separate-vocab: the sources' vocabulary (else src_vocab = vocab, the same size) */
   int64_t src_vocab_size, src_unk_id;
   char **src_vocab;

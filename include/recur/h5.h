@@ -63,8 +63,9 @@ int h5_read_rows(hid_t dset, hid_t memtype, uint64_t start, uint64_t count, uint
                  void *out);
 /* Number of elements of a 1-D dataset, -1 if not 1-D. */
 int64_t h5_len_1d(hid_t dset);
-/* An optional 1-D dataset of n bytes: malloc'd, or NULL when loc has no `name`; another length or
- * a read error fails naming path:/name. */
+/* An optional 1-D dataset of n bytes (n < 0: of any length, h5_bytes_len tells it): malloc'd, or
+ * NULL when loc has no `name`; another length or a read error fails naming path:/name. */
 unsigned char *h5_read_bytes_opt(hid_t loc, const char *name, int64_t n, const char *path);
+int64_t h5_bytes_len(hid_t loc, const char *name); /* -1 when absent */
 
 #endif

@@ -284,7 +284,9 @@ typedef struct {
   char **vocab;
   int64_t vocab_size;
   unsigned char *glue; /* word level: (vocab_size) how each entry is spaced (tokenize.h), or NULL */
-  char **out_names;    /* classify: label names, tag: tag names */
+  unsigned char *spm_proto; /* spm level: the SentencePiece model, serialized (spm.h) */
+  int64_t spm_proto_len;
+  char **out_names; /* classify: label names, tag: tag names */
   int64_t n_out_names;
   char writer[32];   /* model_load: the recur_version that wrote the file ("" before 0.2.0) */
   char missing[512]; /* model_load: configuration attributes the file lacks (defaults taken) */

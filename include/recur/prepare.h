@@ -36,6 +36,11 @@ typedef struct {
   /* --level real: the column naming each sequence's label (classify) or each step's tag (tag) */
   char *label_column, *tag_column;
   char *cond_features; /* condlm: lines id<TAB>text, a vector per id from this CSV or HDF5 file */
+  /* --level spm: the SentencePiece model file, or (spm_train "bpe" or "unigram") a model of
+   * vocab_size pieces trained on spm_sample lines of the input */
+  char *spm_model;
+  const char *spm_train;
+  int64_t vocab_size, spm_sample;
 } prepare_opts;
 
 #define PREPARE_VAL_DEFAULT "0.05"

@@ -28,8 +28,9 @@ static inline int task_is_lm(int t) {
 extern const char *const task_names[TASK_COUNT + 1];
 int task_parse(const char *s); /* -1 if unknown */
 
-/* bytes, UTF-8 characters, words and marks, or (LEVEL_REAL) real-valued vectors per step */
-enum ds_level { LEVEL_BYTE, LEVEL_CHAR, LEVEL_WORD, LEVEL_REAL, LEVEL_COUNT };
+/* bytes, UTF-8 characters, words and marks, (LEVEL_REAL) real-valued vectors per step, or
+ * (LEVEL_SPM) SentencePiece subwords (spm.h) */
+enum ds_level { LEVEL_BYTE, LEVEL_CHAR, LEVEL_WORD, LEVEL_REAL, LEVEL_SPM, LEVEL_COUNT };
 extern const char *const ds_level_names[LEVEL_COUNT + 1];
 int ds_level_parse(const char *s); /* -1 if unknown */
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "recur/dataset.h"
+#include "recur/spm.h"
 
 #define TOKEN_WORD_MAX 256
 
@@ -40,12 +41,20 @@ typedef struct {
   int wlen;
   int joined; /* word level: no separator since the last token delivered */
   int glued;  /* word level, read in on_word: the word follows the token before it directly */
+  /* spm level: each line is encoded by the model (as spm_encode encodes a file; SentencePiece
+   * has no newline) and its ids delivered one by one to on_id */
+  const spm_model *spm;
+  void (*on_id)(void *ctx, int32_t id);
+  char *line;
+  size_t line_len, line_cap;
 } tokenizer;
 
 /* Feed n bytes that start at byte offset off of the input. */
 void tokenizer_feed(tokenizer *t, const unsigned char *b, size_t n, uint64_t off);
-/* End of a sequence: the pending word is delivered, an unfinished UTF-8 character is an error. */
+/* End of a sequence: the pending word (or spm line) is delivered, an unfinished UTF-8 character is
+ * an error. */
 void tokenizer_end(tokenizer *t);
+void tokenizer_free(tokenizer *t); /* its line buffer */
 
 /* Word level: how a vocabulary entry is spaced when words are written back, learnt from the corpus
  * by majority (dataset and model.h5: /vocab_glue, a byte per entry). Against word tokens (runs
@@ -69,11 +78,15 @@ typedef struct {
   int64_t size, eos_id, unk_id;
   int64_t *sorted; /* (size) ids ordered by name, for lookup */
   char *const *names;
+  const spm_model *spm; /* spm level: text is encoded by the model */
+  int own_spm;
 } vocab_index;
 
 void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, int64_t size,
                       int64_t eos_id, int64_t unk_id);
 void vocab_index_free(vocab_index *v);
+/* spm level: the SentencePiece model (serialized, n bytes) that encodes its text */
+void vocab_index_spm(vocab_index *v, const void *proto, int64_t n);
 /* id of the entry named s[0..n) (not <eos> or <unk>), -1 if none */
 int64_t vocab_index_find(const vocab_index *v, const char *s, int n);
 

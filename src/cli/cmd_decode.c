@@ -10,6 +10,7 @@
 #include "recur/ckpt.h"
 #include "recur/train.h"
 #include "recur/core.h"
+#include "recur/spm.h"
 #include "recur/tokenize.h"
 #include "recur/dataset.h"
 #include "recur/h5.h"
@@ -27,8 +28,29 @@ static const opt_table DECODE = {
     "decode", "usage: recur decode D.h5 [--split train|val|test]   (a split back as text)", NULL,
     DECODE_DEFS, 1};
 
+/* spm level: a sequence's ids are gathered and decoded whole, as SentencePiece decodes them */
+static spm_model *g_spm;
+static int32_t *g_ids;
+static int64_t g_n, g_cap;
+static void spm_flush(void) {
+  if (!g_spm) return;
+  char err[512];
+  char *text = spm_decode(g_spm, g_ids, g_n, err, sizeof err);
+  if (!text) recur_fail("SentencePiece", NULL, "cannot decode: %s", err);
+  fputs(text, stdout);
+  free(text); /* the shim's */
+  g_n = 0;
+}
+
 /* tokens as text: words spaced as the corpus spaced them (tokenize.h), other levels as they are */
 static void put_text(const dataset *ds, const int32_t *tok, uint64_t n, token_spacer *sp, int src) {
+  if (g_spm) { /* gathered until the sequence (or its source) ends */
+    if (g_n + (int64_t)n > g_cap)
+      g_ids = xrealloc(g_ids, (size_t)(g_cap = 2 * (g_n + (int64_t)n)) * sizeof(int32_t));
+    for (uint64_t i = 0; i < n; i++)
+      if (tok[i] != ds->eos_id) g_ids[g_n++] = tok[i];
+    return;
+  }
   char text[1024];
   const unsigned char *glue = src && ds->separate_vocab ? NULL : ds->vocab_glue;
   for (uint64_t i = 0; i < n; i++) {
@@ -89,6 +111,11 @@ int cmd_decode(int argc, char **argv) {
     dataset_close(ds);
     return 0;
   }
+  if (ds->level == LEVEL_SPM) {
+    char err[512];
+    g_spm = spm_load(ds->spm_proto, (size_t)ds->spm_proto_len, err, sizeof err);
+    if (!g_spm) recur_fail(path, NULL, "its SentencePiece model does not load: %s", err);
+  }
   char dbuf[300];
   const char *delim = dataset_seq_delim(ds, dbuf, sizeof dbuf);
   int32_t *tok = xmalloc(DATASET_CHUNK * sizeof(int32_t));
@@ -119,6 +146,7 @@ int cmd_decode(int argc, char **argv) {
         dataset_read_src(ds, split, pos, n, tok);
         put_text(ds, tok, n, &spc, 1);
       }
+      spm_flush();
       putchar('\t');
       spc = (token_spacer)TOKEN_SPACER_INIT;
     }
@@ -145,8 +173,11 @@ int cmd_decode(int argc, char **argv) {
         for (uint64_t i = 0; i < n; i++) fputs(ds->out_names[tags[i]], stdout);
       }
     }
+    spm_flush();
+    if (g_spm && delim[0] && delim[0] != '\n') putchar('\n'); /* the separator on its own line */
     fputs(delim, stdout);
   }
+  if (g_spm) spm_free(g_spm), xfree(g_ids);
   xfree(tags);
   xfree(cv);
   xfree(tok);

@@ -10,12 +10,27 @@
 #include "recur/opts.h"
 #include "recur/prepare.h"
 
+/* --level: the dataset's levels, and SentencePiece models trained here (bpe, unigram: level spm) */
+static const char *const LEVELS[] = {"byte", "char", "word", "real", "spm", "bpe", "unigram", NULL};
+enum { LEVEL_ARG_BPE = LEVEL_COUNT, LEVEL_ARG_UNIGRAM };
+
 #define F(m) OPT_FIELD(prepare_opts, m)
 static const opt_def DEFS[] = {
     {"--out", "-o", OPT_STR, F(out), 0, 0, NULL, NULL, "OUT.h5", "the dataset to write (required)",
      0},
-    {"--level", NULL, OPT_CHOICE, F(level), 0, 0, ds_level_names, "char", NULL,
-     "bytes, UTF-8 characters, or words and punctuation marks", 0},
+    {"--level", NULL, OPT_CHOICE, F(level), 0, 0, LEVELS, "char", NULL,
+     "bytes, UTF-8 characters, words and punctuation marks, real-valued frames, or subwords: "
+     "spm with --spm-model, or bpe|unigram, a SentencePiece model of --vocab-size pieces trained "
+     "here on a sample of the input",
+     0},
+    {"--spm-model", NULL, OPT_STR, F(spm_model), 0, 0, NULL, NULL, "M.model",
+     "--level spm: the SentencePiece model (stored in the dataset)", 0},
+    {"--vocab-size", NULL, OPT_INT, F(vocab_size), 0, 1 << 20, NULL, "8000", "N",
+     "--level bpe|unigram: the pieces of the model trained", 0},
+    {"--spm-sample", NULL, OPT_INT, F(spm_sample), 1, 1e9, NULL, "1000000", "N",
+     "--level bpe|unigram: train on N lines of the input drawn with --seed (spm_train's "
+     "--input_sentence_size)",
+     0},
     {"--split-on", NULL, OPT_CHOICE, F(split_on), 0, 0, seg_mode_names, "none", NULL,
      "where sequences end (each delimited one ends with <eos>)", 0},
     {"--separator", NULL, OPT_STR, F(separator), 0, 0, NULL, NULL, "STR",
@@ -86,6 +101,18 @@ int cmd_prepare(int argc, char **argv) {
     return 0;
   }
   o->val_given = given[opts_find(&TABLE, "--val")];
+  if ((int)o->level >= LEVEL_COUNT) { /* bpe, unigram: a model trained here, level spm */
+    o->spm_train = o->level == (enum ds_level)LEVEL_ARG_BPE ? "bpe" : "unigram";
+    o->level = LEVEL_SPM;
+    if (o->vocab_size < 8)
+      recur_usage_fail("a SentencePiece model needs room for its specials and the characters",
+                       "--vocab-size %lld is too small (at least 8)", (long long)o->vocab_size);
+  }
+  if (o->level == LEVEL_SPM && !o->spm_train && !o->spm_model)
+    recur_usage_fail("give the model (--spm-model M.model), or train one with --level bpe|unigram",
+                     "--level spm needs --spm-model");
+  if (o->spm_model && o->level != LEVEL_SPM)
+    recur_usage_fail("use --level spm with --spm-model", "--spm-model without --level spm");
   o->inputs = (char **)pos;
   o->n_inputs = np;
   if (o->max_vocab != 0 && o->max_vocab < 3)

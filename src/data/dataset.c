@@ -264,6 +264,11 @@ dataset *dataset_open(const char *path) {
                (long long)vs, (long long)ds->vocab_size);
   if (ds->vocab_size < 1) recur_fail(where, NULL, "empty vocabulary");
   if (ds->level == LEVEL_WORD) ds->vocab_glue = h5_read_bytes_opt(f, "vocab_glue", vs, path);
+  if (ds->level == LEVEL_SPM) { /* the model every later use encodes and decodes with */
+    ds->spm_proto = h5_read_bytes_opt(f, "spm_model", -1, path);
+    if (!ds->spm_proto) recur_fail(where, NULL, "an spm-level dataset without /spm_model");
+    ds->spm_proto_len = h5_bytes_len(f, "spm_model");
+  }
   if (ds->level == LEVEL_BYTE && ds->vocab_size < 256)
     recur_fail(where, NULL, "byte-level vocabulary must have 256 byte entries");
   if (!h5_attr_get_i64(f, "eos_id", &ds->eos_id)) ds->eos_id = -1;
@@ -406,6 +411,7 @@ void dataset_close(dataset *ds) {
   for (int64_t i = 0; i < ds->vocab_size; i++) xfree(ds->vocab[i]);
   xfree(ds->vocab);
   xfree(ds->vocab_glue);
+  xfree(ds->spm_proto);
   for (int i = 0; i < ds->n_features; i++) xfree(ds->feature_names[i]);
   xfree(ds->feature_names);
   xfree(ds->feature_mean);

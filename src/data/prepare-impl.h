@@ -138,6 +138,7 @@ typedef struct {
   int64_t vocab_size, eos_id, unk_id;
   char **vocab;
   unsigned char *glue; /* word level: (vocab_size) TOKEN_GLUE_* bits, or NULL */
+  spm_model *spm;      /* spm level: the SentencePiece model (prepare_spm.c) */
   int32_t *cp_id;      /* (MAX_CP) char -> id */
   hid_t tok_type;
   char glue_prev[TOKEN_WORD_MAX]; /* pass 1, word level: the token before (its glued_after) */
@@ -223,6 +224,11 @@ void prep_tok_fail(void *ctx, enum token_error e, uint64_t off);
 void prep_tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off);
 void prep_tok_char(void *ctx, uint32_t cp, uint64_t off);
 void prep_tok_word(void *ctx, const char *w, int n);
+/* ---- prepare_spm.c: --level spm|bpe|unigram ---- */
+/* the model (loaded, from --vocab's dataset, or trained on a sample of files), before pass 1 */
+void prep_spm_setup(prep *p, char **files, int nf);
+void prep_spm_vocab(prep *p);            /* its pieces as the vocabulary */
+void prep_tok_id(void *ctx, int32_t id); /* the tokenizer's ids */
 /* a part of an input file a rank reads: bytes [lo, hi) of files[file] (hi = its size: to its end)
  */
 typedef struct {
@@ -246,6 +252,13 @@ static inline void emitted(prep *p, split_writer *w, size_t k) {
   p->gpos += k;
   p->seq_open = 1;
   if (w->nt == TBUF) prep_writer_flush_tokens(w);
+}
+
+/* seq2seq --max-len: whether one more token fits in the side being read */
+static inline int prep_side_room(prep *p) {
+  if (p->side_left == 0) return p->side_cut = 1, 0;
+  p->side_left--;
+  return 1;
 }
 
 static inline void emit_id(prep *p, uint32_t id) {

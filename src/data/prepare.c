@@ -236,6 +236,8 @@ static void prep_free(prep *p) {
   xfree(p->vocab);
   xfree(p->glue);
   xfree(p->side.glue);
+  tokenizer_free(&p->tok);
+  if (p->spm) spm_free(p->spm);
   for (int64_t i = 0; i < p->n_out; i++) xfree(p->out_names[i]);
   xfree(p->out_names);
   xfree(p->line_tags);
@@ -539,6 +541,7 @@ void prepare_run(const prepare_opts *o) {
   }
   int npc = 0;
   prep_piece *pcs = my_pieces(p, files, nf, &npc);
+  if (o->level == LEVEL_SPM) prep_spm_setup(p, files, nf); /* the model before the first pass */
   prep_count(p, files, pcs, npc);
   if (p->n_content == 0)
     recur_fail(nf == 1 ? prep_input_name(files[0]) : o->inputs[0],

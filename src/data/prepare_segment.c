@@ -8,14 +8,6 @@
 #include <sys/stat.h>
 #include "prepare-impl.h"
 
-/* word level: one word of content */
-/* seq2seq --max-len: whether one more token fits in the side being read */
-static inline int side_room(prep *p) {
-  if (p->side_left == 0) return p->side_cut = 1, 0;
-  p->side_left--;
-  return 1;
-}
-
 /* How a word-level token is spaced against word tokens beside it (see wentry): counted against
  * the token before it, which is looked up after e was inserted (an insert may move entries). */
 static int is_word_token(const char *w) {
@@ -44,7 +36,7 @@ static void prep_count_glue(prep *p, wentry *e, const char *w, int n) {
 
 void prep_tok_word(void *ctx, const char *w, int n) {
   prep *p = ctx;
-  if (!side_room(p)) return;
+  if (!prep_side_room(p)) return;
   p->n_content++;
   if (p->pass == 1) {
     p->seq_tok++;
@@ -93,7 +85,7 @@ void prep_tok_run(void *ctx, const unsigned char *b, size_t n, uint64_t off) {
 /* char level: one code point >= 128 (ASCII comes in runs) */
 void prep_tok_char(void *ctx, uint32_t cp, uint64_t off) {
   prep *p = ctx;
-  if (!side_room(p)) return;
+  if (!prep_side_room(p)) return;
   p->n_content++;
   if (p->pass == 1) {
     p->seq_tok++;

@@ -123,7 +123,9 @@ static int64_t single_cp(const char *s) {
 void prep_build_vocab(prep *p) {
   const prepare_opts *o = p->o;
   p->eos_id = p->unk_id = -1;
-  if (o->vocab_from) {
+  if (o->level == LEVEL_SPM) {
+    prep_spm_vocab(p);
+  } else if (o->vocab_from) {
     dataset *src = dataset_open(o->vocab_from);
     if (src->level != o->level)
       recur_fail(o->vocab_from, "use a vocabulary of the same --level",
@@ -267,6 +269,12 @@ void prep_write_metadata(prep *p, hid_t f) {
   h5_attr_set_f64(f, "test_fraction", o->test);
   h5_attr_set_str(f, "created_by", "recur prepare");
   h5_write_strings(f, "vocab", p->vocab, p->vocab_size);
+  if (p->spm) { /* spm level: the model itself, so every later use encodes and decodes with it */
+    size_t n = 0;
+    const void *proto = spm_proto(p->spm, &n);
+    hsize_t len = (hsize_t)n;
+    h5_write_array(f, "spm_model", H5T_STD_U8LE, 1, &len, proto);
+  }
   if (p->glue) { /* word level: how the text is given back (tokenize.h) */
     hsize_t n = (hsize_t)p->vocab_size;
     h5_write_array(f, "vocab_glue", H5T_STD_U8LE, 1, &n, p->glue);

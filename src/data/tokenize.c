@@ -24,7 +24,39 @@ static int is_word_byte(unsigned c) {
          c == '_';
 }
 
+/* spm level: the line gathered so far, encoded, its ids delivered */
+static void spm_line_end(tokenizer *t) {
+  if (!t->line_len) return;
+  int32_t *ids = NULL;
+  int64_t n = 0;
+  char err[256];
+  if (spm_encode(t->spm, t->line, t->line_len, &ids, &n, err, sizeof err) != 0)
+    recur_fail("SentencePiece", NULL, "cannot encode a line: %s", err);
+  t->line_len = 0;
+  for (int64_t i = 0; i < n; i++) t->on_id(t->ctx, ids[i]);
+  free(ids);
+}
+
+void tokenizer_free(tokenizer *t) {
+  xfree(t->line);
+  t->line = NULL;
+  t->line_len = t->line_cap = 0;
+}
+
 void tokenizer_feed(tokenizer *t, const unsigned char *b, size_t n, uint64_t off) {
+  if (t->level == LEVEL_SPM) {
+    for (size_t i = 0; i < n; i++) {
+      if (b[i] == '\n') {
+        spm_line_end(t);
+        continue;
+      }
+      if (b[i] == 0) t->on_error(t->ctx, TOKEN_ERR_NUL, off + i);
+      if (t->line_len + 1 >= t->line_cap)
+        t->line = xrealloc(t->line, t->line_cap = t->line_cap ? 2 * t->line_cap : 4096);
+      t->line[t->line_len++] = (char)b[i];
+    }
+    return;
+  }
   if (t->level == LEVEL_BYTE) {
     if (n) t->on_run(t->ctx, b, n, off);
     return;
@@ -95,6 +127,7 @@ void tokenizer_feed(tokenizer *t, const unsigned char *b, size_t n, uint64_t off
 }
 
 void tokenizer_end(tokenizer *t) {
+  if (t->level == LEVEL_SPM) spm_line_end(t);
   if (t->level == LEVEL_CHAR && t->u8_need) {
     t->u8_need = 0;
     t->on_error(t->ctx, TOKEN_ERR_UTF8, t->u8_off);
@@ -150,8 +183,18 @@ static int by_name(const void *a, const void *b, void *ctx) {
   return strcmp(v->names[*(const int64_t *)a], v->names[*(const int64_t *)b]);
 }
 
+void vocab_index_spm(vocab_index *v, const void *proto, int64_t n) {
+  char err[512];
+  spm_model *s = spm_load(proto, (size_t)n, err, sizeof err);
+  if (!s) recur_fail("model.h5:/spm_model", NULL, "the SentencePiece model does not load: %s", err);
+  v->spm = s;
+  v->own_spm = 1;
+}
+
 void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, int64_t size,
                       int64_t eos_id, int64_t unk_id) {
+  v->spm = NULL;
+  v->own_spm = 0;
   v->level = level;
   v->names = names;
   v->size = 0;
@@ -164,6 +207,7 @@ void vocab_index_init(vocab_index *v, enum ds_level level, char *const *names, i
 }
 
 void vocab_index_free(vocab_index *v) {
+  if (v->own_spm) spm_free((spm_model *)v->spm);
   xfree(v->sorted);
   v->sorted = NULL;
 }
@@ -223,6 +267,11 @@ static void enc_char(void *ctx, uint32_t cp, uint64_t off) {
 
 static void enc_word(void *ctx, const char *w, int n) { enc_push(ctx, w, n); }
 
+static void enc_id(void *ctx, int32_t id) {
+  encoder *e = ctx;
+  e->ids[e->n++] = id;
+}
+
 static void enc_error(void *ctx, enum token_error err, uint64_t off) {
   encoder *e = ctx;
   recur_fail(e->what,
@@ -234,7 +283,7 @@ static void enc_error(void *ctx, enum token_error err, uint64_t off) {
 int32_t *tokenize_encode(const vocab_index *v, const char *text, int64_t *n, int use_unk,
                          int words_by_space, const char *what) {
   size_t len = strlen(text);
-  encoder e = {v, xmalloc((len + 1) * sizeof(int32_t)), 0, use_unk, what, text};
+  encoder e = {v, xmalloc((len + 2) * sizeof(int32_t)), 0, use_unk, what, text};
   if (words_by_space && v->level == LEVEL_WORD) { /* as prepare reads word/TAG lines */
     const char *s = text, *w;
     int wn;
@@ -247,8 +296,11 @@ int32_t *tokenize_encode(const vocab_index *v, const char *text, int64_t *n, int
     t.on_char = enc_char;
     t.on_word = enc_word;
     t.on_error = enc_error;
+    t.spm = v->spm;
+    t.on_id = enc_id;
     tokenizer_feed(&t, (const unsigned char *)text, len, 0);
     tokenizer_end(&t);
+    tokenizer_free(&t);
   }
   *n = e.n;
   return e.ids;

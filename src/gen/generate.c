@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "recur/core.h"
+#include "recur/spm.h"
 
 /* a token as text; word level: spaced as the corpus spaced it (tokenize.h) */
 static void put_token(FILE *out, const model_vocab *v, int64_t id, token_spacer *sp) {
@@ -16,6 +17,30 @@ static void put_token(FILE *out, const model_vocab *v, int64_t id, token_spacer 
   }
   if (v->level == LEVEL_WORD && token_spacer_next(sp, v->glue, v->vocab, id)) fputc(' ', out);
   fputs(v->vocab[id], out);
+}
+
+/* spm level: ids gathered, then the text they add to the prime's (decoded together, as
+ * SentencePiece decodes a whole sequence) */
+static void spm_keep(int32_t **ids, int64_t *n, int64_t *cap, int32_t id) {
+  if (*n == *cap) *ids = xrealloc(*ids, (size_t)(*cap = *cap ? 2 * *cap : 64) * sizeof(int32_t));
+  (*ids)[(*n)++] = id;
+}
+static void spm_put_after(FILE *out, const spm_model *s, const int32_t *prime, int64_t np,
+                          int prime_space, const int32_t *gen, int64_t ng) {
+  int32_t *all = xmalloc((size_t)(np + ng + 1) * sizeof(int32_t));
+  memcpy(all, prime, (size_t)np * sizeof(int32_t));
+  memcpy(all + np, gen, (size_t)ng * sizeof(int32_t));
+  char err[512];
+  char *head = spm_decode(s, all, np, err, sizeof err);
+  char *whole = head ? spm_decode(s, all, np + ng, err, sizeof err) : NULL;
+  if (!head || !whole) recur_fail("SentencePiece", NULL, "cannot decode: %s", err);
+  size_t hl = strlen(head);
+  const char *rest = strncmp(whole, head, hl) == 0 ? whole + hl : whole;
+  if (prime_space && rest[0] == ' ') rest++; /* the prime, printed as given, ends in its space */
+  fputs(rest, out);
+  free(head); /* the shim's */
+  free(whole);
+  xfree(all);
 }
 
 /* draw g from probabilities pr (V) at a temperature, among the top k (0 = all) */
@@ -55,6 +80,7 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   m->want_probs = 1; /* the adaptive softmax's whole distribution, to draw from */
   vocab_index vi;
   vocab_index_init(&vi, v->level, v->vocab, v->vocab_size, v->eos_id, v->unk_id);
+  if (v->spm_proto) vocab_index_spm(&vi, v->spm_proto, v->spm_proto_len);
   int64_t np = 0;
   int32_t *pids = tokenize_encode(&vi, prime, &np, so->strict ? TOKENIZE_STRICT : TOKENIZE_UNK_NOTE,
                                   0, "--prime");
@@ -85,6 +111,8 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   for (int64_t i = 0; i < np; i++) token_spacer_next(&sp, v->glue, v->vocab, pids[i]);
   if (pl > 0 && prime[pl - 1] == ' ') sp.prev = -1;
   int64_t g;
+  int32_t *gen = NULL;
+  int64_t ngen = 0, capgen = 0;
   for (g = 0; g < so->length; g++) {
     batch_pack(&b, 1, &len, &in, NULL, &id0);
     if (m->cfg.task == TASK_CONDLM) batch_set_labels(&b, &so->label);
@@ -93,11 +121,16 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
     model_final_state(m, &b, h, c);
     int64_t pick = draw(m->probs + (b.s.N - 1) * V, V, so, g, p, order);
     if (pick == v->eos_id) break;
-    put_token(out, v, pick, &sp);
+    if (vi.spm) /* subwords: decoded at the end with the prime, as SentencePiece decodes */
+      spm_keep(&gen, &ngen, &capgen, (int32_t)pick);
+    else
+      put_token(out, v, pick, &sp);
     cur = (int32_t)pick;
     in = &cur;
     len = 1;
   }
+  if (vi.spm) spm_put_after(out, vi.spm, pids, np, pl > 0 && prime[pl - 1] == ' ', gen, ngen);
+  xfree(gen);
   fputc('\n', out);
   batch_free(&b);
   vocab_index_free(&vi);
@@ -314,6 +347,9 @@ static void transduce_write(model *m, const model_vocab *v, int n, const int *sl
   int *olen = xcalloc(nn, sizeof(int)), *idx = xmalloc(nn * sizeof(int)),
       *kl = xmalloc(nn * sizeof(int)), *ko = xmalloc(nn * sizeof(int));
   double *ksc = xcalloc(nn, sizeof(double)), *sc = xcalloc(nn, sizeof(double));
+  vocab_index sv = {0}; /* spm level: the model that decodes the outputs */
+  if (v->spm_proto) vocab_index_spm(&sv, v->spm_proto, v->spm_proto_len);
+  const spm_model *spm = sv.spm;
   int k = 0; /* the non-empty sources, decoded together */
   for (int i = 0; i < n; i++) {
     res[i] = xmalloc((size_t)(max_out > 0 ? max_out : 1) * sizeof(int32_t));
@@ -332,12 +368,18 @@ static void transduce_write(model *m, const model_vocab *v, int n, const int *sl
   for (int j = 0; j < k; j++) olen[idx[j]] = ko[j], sc[idx[j]] = ksc[j];
   for (int i = 0; i < n; i++) {
     token_spacer sp = TOKEN_SPACER_INIT;
-    for (int t = 0; t < olen[i]; t++) put_token(out, v, res[i][t], &sp);
+    if (spm) { /* subwords: the output decoded whole */
+      int64_t k = 0;
+      while (k < olen[i] && res[i][k] != v->eos_id) k++;
+      spm_put_after(out, spm, NULL, 0, 0, res[i], k);
+    }
+    for (int t = 0; t < olen[i] && !spm; t++) put_token(out, v, res[i][t], &sp);
     if (d->scores) fprintf(out, "\t%.6f", sc[i]);
     fputc('\n', out);
     xfree(res[i]);
   }
   fflush(out);
+  if (sv.own_spm) spm_free((spm_model *)sv.spm);
   xfree(res), xfree(ks), xfree(kr), xfree(kx), xfree(olen), xfree(idx), xfree(kl), xfree(ko),
       xfree(ksc), xfree(sc);
 }

@@ -429,13 +429,23 @@ int64_t h5_len_1d(hid_t dset) {
   return r == 1 ? (int64_t)d : -1;
 }
 
+int64_t h5_bytes_len(hid_t loc, const char *name) {
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return -1;
+  hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+  if (d < 0) return -1;
+  int64_t len = h5_len_1d(d);
+  H5Dclose(d);
+  return len;
+}
+
 unsigned char *h5_read_bytes_opt(hid_t loc, const char *name, int64_t n, const char *path) {
   if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return NULL;
   char *where = core_path("%s:/%s", path, name);
   hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
   if (d < 0) recur_fail(where, NULL, "cannot open the dataset");
   int64_t len = h5_len_1d(d);
-  if (len != n)
+  if (n < 0) n = len; /* any length */
+  if (len != n || len < 0)
     recur_fail(where, NULL, "%lld entries, expected %lld", (long long)len, (long long)n);
   unsigned char *out = xmalloc((size_t)(n > 0 ? n : 1));
   if (n > 0 && h5_read_range(d, H5T_NATIVE_UCHAR, 0, (uint64_t)n, out) != 0)

@@ -142,6 +142,10 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
     hsize_t n = (hsize_t)v->vocab_size;
     h5_write_array(f, "vocab_glue", H5T_STD_U8LE, 1, &n, v->glue);
   }
+  if (v->spm_proto) { /* the SentencePiece model: sample, predict and eval need nothing else */
+    hsize_t n = (hsize_t)v->spm_proto_len;
+    h5_write_array(f, "spm_model", H5T_STD_U8LE, 1, &n, v->spm_proto);
+  }
   if (task_has_names(c->task) && c->cond_features == 0)
     h5_write_strings(f, task_has_labels(c->task) ? "label_names" : "tag_names", v->out_names,
                      v->n_out_names);
@@ -262,6 +266,11 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
                  (long long)v->vocab_size, (long long)vocab);
     if (v->eos_id < -1 || v->eos_id >= vocab) recur_fail(where, NULL, "eos_id out of range");
     if (v->level == LEVEL_WORD) v->glue = h5_read_bytes_opt(f, "vocab_glue", vocab, file);
+    if (v->level == LEVEL_SPM) {
+      v->spm_proto = h5_read_bytes_opt(f, "spm_model", -1, file);
+      if (!v->spm_proto) recur_fail(where, NULL, "an spm-level model without /spm_model");
+      v->spm_proto_len = h5_bytes_len(f, "spm_model");
+    }
     v->src_vocab = NULL;
     v->feature_names = NULL;
     v->n_features = 0;
@@ -334,6 +343,8 @@ void model_vocab_free(model_vocab *v) {
   v->vocab = NULL;
   xfree(v->glue);
   v->glue = NULL;
+  xfree(v->spm_proto);
+  v->spm_proto = NULL;
   for (int64_t i = 0; i < v->n_out_names; i++) xfree(v->out_names[i]);
   xfree(v->out_names);
   v->out_names = NULL;

@@ -332,7 +332,7 @@ double eval_macro_f1(const eval_result *r) {
 }
 
 double eval_lm_metric(const dataset *ds, double loss, const char **name) {
-  int word = ds->level == LEVEL_WORD;
+  int word = ds->level == LEVEL_WORD || ds->level == LEVEL_SPM; /* per word or subword */
   *name = word ? "ppl" : "bpc";
   return word ? exp(loss) : loss / log(2.0);
 }

@@ -140,6 +140,8 @@ static void trainer_open_model(trainer *t) {
                     .vocab = ds->vocab,
                     .vocab_size = ds->vocab_size,
                     .glue = ds->vocab_glue,
+                    .spm_proto = ds->spm_proto,
+                    .spm_proto_len = ds->spm_proto_len,
                     .out_names = ds->out_names,
                     .n_out_names = ds->n_out,
                     .src_vocab = ds->separate_vocab ? ds->src_vocab : NULL,

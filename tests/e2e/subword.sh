@@ -1,0 +1,61 @@
+# Subword levels (SentencePiece): a BPE model trained by prepare on a sample of the input, stored in
+# the dataset and model.h5; ids equal python3-sentencepiece's encode of each line with that model,
+# decode gives SentencePiece's decode; --level spm with the model file gives the same dataset, as
+# do 2 ranks; unigram trains too; a subword LM trains, samples, evaluates and resumes; bad
+# --vocab-size, a missing model and a vocabulary too large for the text are named.
+source "$(dirname "$0")/../lib.sh"
+/usr/bin/python3 -c "import sentencepiece, h5py" || fail "python3-sentencepiece and h5py are needed (launch/test installs them)"
+MPIRUN="mpirun --oversubscribe"
+python3 - <<'PY'
+import random
+r = random.Random(11)
+words = ("the of and to a in is you that it he was for on are as with his they I at be this have "
+         "from or one had by word but not what all were we when your can said there use an each "
+         "which she do how their if will up other about out many then them these so some her would "
+         "make like him into time has look two more write go see number no way could people my "
+         "than first water been call who oil its now find long down day did get come made may part").split()
+with open("corpus.txt", "w") as f:
+    for _ in range(3000):
+        s = " ".join(r.choice(words) for _ in range(r.randint(3, 14)))
+        f.write(s[0].upper() + s[1:] + r.choice([".", "!", "?", ", naïve café."]) + "\n")
+PY
+"$RECUR" prepare corpus.txt -o bpe.h5 --level bpe --vocab-size 300 --split-on line --val 0 --quiet
+"$RECUR" inspect bpe.h5 | grep -q "spm level, vocabulary 300\|spm level" || fail "inspect: $("$RECUR" inspect bpe.h5 | head -3)"
+/usr/bin/python3 - <<'PY' || fail "ids or decoding differ from python3-sentencepiece's"
+import h5py, numpy as np, sentencepiece as spm
+f = h5py.File("bpe.h5", "r")
+open("bpe.model", "wb").write(bytes(np.array(f["spm_model"])))
+sp = spm.SentencePieceProcessor(model_file="bpe.model")
+tok, off = np.array(f["train/tokens"]), np.array(f["train/offsets"])
+lines = open("corpus.txt").read().splitlines()
+assert len(off) - 1 == len(lines), (len(off) - 1, len(lines))
+eos = sp.eos_id()
+for i, line in enumerate(lines):
+    seq = tok[off[i]:off[i + 1]].tolist()
+    assert seq[-1] == eos and seq[:-1] == sp.encode(line), (i, line, seq, sp.encode(line))
+open("want.txt", "w").write("\n".join(sp.decode(sp.encode(l)) for l in lines) + "\n")
+print(f"subword: {len(lines)} lines, {len(tok)} ids equal python3-sentencepiece's; vocabulary {sp.get_piece_size()}")
+PY
+"$RECUR" decode bpe.h5 | cmp - want.txt || fail "decode differs from SentencePiece's decode"
+# the model file itself (spm level) and 2 ranks give the same dataset
+"$RECUR" prepare corpus.txt -o spm.h5 --level spm --spm-model bpe.model --split-on line --val 0 --quiet
+cmp <("$RECUR" decode spm.h5) want.txt || fail "--level spm --spm-model differs"
+timeout 300 $MPIRUN -np 2 "$RECUR" prepare corpus.txt -o bpe2.h5 --level bpe --vocab-size 300 --split-on line --val 0 --quiet
+cmp <("$RECUR" decode bpe2.h5) want.txt || fail "2 ranks prepared another dataset"
+"$RECUR" prepare corpus.txt -o uni.h5 --level unigram --vocab-size 200 --split-on line --val 0.1 --quiet
+"$RECUR" inspect uni.h5 --json | grep -q '"level":"spm"' || fail "unigram: $("$RECUR" inspect uni.h5 --json | head -c 300)"
+# a subword language model: trains, samples, evaluates, resumes
+"$RECUR" train --data uni.h5 --out lm --hidden 32 --layers 1 --embed 16 --batch 8 --seq-len 20 --steps 30 \
+  --eval-every 30 --ckpt-every 15 --quiet
+out=$("$RECUR" sample lm --prime "The" --length 20 --seed 1 --quiet)
+[ -n "$out" ] && [[ "$out" == The* ]] || fail "sample: '$out'"
+"$RECUR" eval lm --data uni.h5 | grep -q "perplexity" || fail "eval: $("$RECUR" eval lm --data uni.h5)"
+"$RECUR" train --resume lm --steps 40 --quiet || fail "resume"
+grep -q '"step":40' lm/metrics.jsonl || fail "the resumed run did not reach step 40"
+# errors
+expect_fail "--vocab-size 5 is too small" "$RECUR" prepare corpus.txt -o x.h5 --level bpe --vocab-size 5
+expect_fail "--level spm needs --spm-model" "$RECUR" prepare corpus.txt -o x.h5 --level spm
+expect_fail "cannot open the SentencePiece model (nosuch.model)" "$RECUR" prepare corpus.txt -o x.h5 --level spm --spm-model nosuch.model
+expect_fail "cannot train a SentencePiece bpe model of 100000 pieces" "$RECUR" prepare corpus.txt -o x.h5 --level bpe --vocab-size 100000
+[ -e x.h5 ] && fail "a failed prepare left its output"
+echo "subword: ok"
