@@ -89,6 +89,7 @@ void core_oom_context(const char *what, const char *hint, const char **prev_what
  * allocation in an active catch. fopen/fclose that a catch closes on a failure. */
 void xfree(void *p);
 FILE *xfopen(const char *path, const char *mode);
+FILE *xfadopt(FILE *f); /* a stream opened otherwise, closed by a failing catch like xfopen's */
 int xfclose(FILE *f);
 /* A path (or any string) of any length from a format, malloc'd: no fixed buffer to cut it. */
 char *core_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -78,8 +78,9 @@ void xfree(void *p) {
   free(p);
 }
 
-FILE *xfopen(const char *path, const char *mode) {
-  FILE *f = fopen(path, mode);
+FILE *xfopen(const char *path, const char *mode) { return xfadopt(fopen(path, mode)); }
+
+FILE *xfadopt(FILE *f) {
   if (f && g_catch && g_nfiles < 64) {
     g_files[g_nfiles] = f;
     g_files_seq[g_nfiles++] = ++g_seq;

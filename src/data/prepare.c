@@ -11,6 +11,7 @@
 #include <mpi.h>
 
 #include "prepare-impl.h"
+#include "recur/infile.h"
 
 const char *const seg_mode_names[SEG_COUNT + 1] = {"none", "line",      "paragraph",
                                                    "file", "separator", NULL};
@@ -189,8 +190,10 @@ static prep_piece *my_pieces(prep *p, char **files, int nf, int *np) {
     total += sz[i];
   }
   prep_piece *pc = xmalloc((size_t)(nf > 0 ? nf : 1) * sizeof(prep_piece));
-  int n = 0;
-  if (p->world == 1 || p->mode != SEG_LINE || p->o->task != TASK_LM) {
+  int n = 0, packed = 0; /* a compressed file cannot be cut: whole files go to the ranks */
+  for (int i = 0; i < nf && p->world > 1 && p->mode == SEG_LINE; i++)
+    packed |= infile_kind_of(files[i]) != INFILE_PLAIN;
+  if (p->world == 1 || p->mode != SEG_LINE || p->o->task != TASK_LM || packed) {
     for (int i = 0; i < nf; i++) {
       uint64_t mid = cum + sz[i] / 2;
       int r = total ? (int)((double)mid * p->world / (double)total) : 0;

@@ -7,10 +7,11 @@
 #include <math.h>
 
 #include "prepare-impl.h"
+#include "recur/infile.h"
 
 void csv_open(csv_lines *L, const char *file, const char *path) {
   memset(L, 0, sizeof *L);
-  L->in = xfopen(file, "rb");
+  L->in = infile_open(file); /* gzip, xz or zstd too */
   if (!L->in) recur_fail(path, NULL, "cannot open: %s", strerror(errno));
 }
 

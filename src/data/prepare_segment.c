@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 #include "prepare-impl.h"
+#include "recur/infile.h"
 
 /* How a word-level token is spaced against word tokens beside it (see wentry): counted against
  * the token before it, which is looked up after e was inserted (an insert may move entries). */
@@ -365,7 +366,7 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
 }
 
 static void labeled_file(prep *p, const char *path) {
-  FILE *f = xfopen(path, "rb");
+  FILE *f = infile_open(path);
   if (!f) recur_fail(path, NULL, "cannot open input: %s", strerror(errno));
   char *line = NULL;
   size_t cap = 0;
@@ -417,6 +418,20 @@ static void seg_piece_cut(prep *p) {
   }
 }
 
+/* a compressed input: its text, as it is decompressed (infile.h), always a whole file */
+static void compressed_file(prep *p, const char *path, unsigned char *buf) {
+  FILE *in = infile_open(path);
+  if (!in) recur_fail(p->cur_file, NULL, "cannot open input: %s", strerror(errno));
+  uint64_t off = 0;
+  size_t r;
+  while ((r = fread(buf, 1, READ_BLOCK, in)) > 0) {
+    seg_block(p, buf, r, off);
+    off += r;
+  }
+  xfclose(in);
+  seg_file_end(p);
+}
+
 void prep_pass_over(prep *p, char **files, const prep_piece *pc, int n) {
   unsigned char *buf = xmalloc(READ_BLOCK);
   if (p->pass == 1) {
@@ -432,6 +447,8 @@ void prep_pass_over(prep *p, char **files, const prep_piece *pc, int n) {
     uint64_t size = pc[f].hi - pc[f].lo;
     if (p->o->task != TASK_LM) {
       labeled_file(p, path);
+    } else if (infile_kind_of(path) != INFILE_PLAIN) { /* whole, decompressed as it is read */
+      compressed_file(p, path, buf);
     } else {
       int fd = open(path, O_RDONLY);
       if (fd < 0) recur_fail(p->cur_file, NULL, "cannot open input: %s", strerror(errno));

@@ -8,6 +8,7 @@
 #include <mpi.h>
 
 #include "prepare-impl.h"
+#include "recur/infile.h"
 
 /* the text of a line as the task reads it: classify and condlm lines are label<TAB>text; seq2seq
  * lines source<TAB>target give both sides */
@@ -35,7 +36,7 @@ static void write_sample(const prepare_opts *o, char **files, int nf, const char
   char *line = NULL;
   size_t cap = 0;
   for (int f = 0; f < nf; f++) {
-    FILE *in = fopen(files[f], "rb");
+    FILE *in = infile_open(files[f]);
     if (!in) recur_fail(prep_input_name(files[f]), NULL, "cannot open input");
     ssize_t got;
     while ((got = getline(&line, &cap, in)) >= 0) {
@@ -55,7 +56,7 @@ static void write_sample(const prepare_opts *o, char **files, int nf, const char
       memcpy(keep[slot], line, (size_t)got);
       klen[slot] = (size_t)got;
     }
-    fclose(in);
+    xfclose(in);
   }
   free(line); /* getline's */
   FILE *out = fopen(path, "wb");
