@@ -9,7 +9,8 @@
 enum infile_kind { INFILE_PLAIN, INFILE_GZIP, INFILE_XZ, INFILE_ZSTD };
 extern const char *const infile_kind_names[]; /* "plain", "gzip", "xz", "zstd" */
 
-/* what path holds, by its first bytes (INFILE_PLAIN when it cannot be read) */
+/* what path holds, by its first bytes (INFILE_PLAIN when it cannot be read, or is not a regular
+ * file: prepare spools stdin to a file first, so a compressed stdin is found there) */
 enum infile_kind infile_kind_of(const char *path);
 /* A stream of path's text for reading (fread, getline; xfclose it), NULL with errno when it
  * cannot be opened. A damaged or truncated compressed stream ends the process with an error

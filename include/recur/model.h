@@ -43,8 +43,8 @@ typedef struct {
   int cond_width;       /* condlm: width of a label's embedding */
   int cond_every_step;  /* condlm: the label's embedding is also appended to every input */
   int cond_features;    /* condlm --cond-features: a vector of this many features per sequence
-                     (normalised    by the training data's statistics) in place of a label's embedding;
-                     cond_width =    cond_features, no cond.embedding (0 = labels) */
+                           (normalised by the training data's statistics) in place of a label's
+                           embedding; cond_width = cond_features, no cond.embedding (0 = labels) */
   int tie_weights;      /* lm, condlm: the readout's weight is the embedding (embed = hidden) */
   float dropout_locked; /* between layers, one mask per sequence for all its steps (instead of
                            dropout's mask per step) */

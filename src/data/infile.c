@@ -7,6 +7,7 @@
 #include <lzma.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -16,6 +17,8 @@ const char *const infile_kind_names[] = {"plain", "gzip", "xz", "zstd", NULL};
 
 enum infile_kind infile_kind_of(const char *path) {
   unsigned char m[6] = {0};
+  struct stat st; /* a pipe or a terminal is read as it is: peeking would eat its first bytes */
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return INFILE_PLAIN;
   FILE *f = fopen(path, "rb");
   if (!f) return INFILE_PLAIN;
   size_t n = fread(m, 1, sizeof m, f);
