@@ -1,6 +1,6 @@
 # Memory is bounded by the vocabulary, not the corpus, except for the index of sequences: prepare's
 # peak RSS at char and word level on 200 MB is within 25% (+20 MiB) of its RSS on 20 MB, and at
-# subword level on 20 MB of its RSS on 2 MB (the model trained on a sample of the same size);
+# subword level on 10 MB of its RSS on 1 MB (the model trained on a sample of the same size);
 # training on an undelimited 200 MB dataset takes no more memory than on 20 MB; on a line-delimited
 # one, at most 16 bytes more per sequence (the offsets of every sequence are held in memory).
 source "$(dirname "$0")/../lib.sh"
@@ -17,7 +17,8 @@ flat() { # flat NAME SMALL LARGE: LARGE <= 1.25 SMALL + 20
     fail "$1: peak RSS grows with the corpus: $2 MiB small, $3 MiB large"
   echo "$1: peak RSS $2 MiB small, $3 MiB large"
 }
-make_corpus 2 c2.txt
+make_corpus 1 c1.txt
+make_corpus 10 c10.txt
 make_corpus 20 c20.txt
 make_corpus 200 c200.txt
 for level in char word; do
@@ -25,11 +26,11 @@ for level in char word; do
   $MEASURE "$RECUR" prepare c200.txt -o $level-200.h5 --level $level --split-on line --val 0.01 --quiet 2> large.log
   flat "prepare $level level 20 MB -> 200 MB" "$(rss_of small.log)" "$(rss_of large.log)"
 done
-for size in 2 20; do
+for size in 1 10; do
   $MEASURE "$RECUR" prepare c$size.txt -o bpe-$size.h5 --level bpe --vocab-size 500 --spm-sample 20000 \
     --split-on line --val 0.01 --quiet 2> bpe-$size.log
 done
-flat "prepare subwords 2 MB -> 20 MB" "$(rss_of bpe-2.log)" "$(rss_of bpe-20.log)"
+flat "prepare subwords 1 MB -> 10 MB" "$(rss_of bpe-1.log)" "$(rss_of bpe-10.log)"
 for size in 20 200; do
   "$RECUR" prepare c$size.txt -o stream-$size.h5 --split-on none --val 0.01 --quiet
   for d in stream char; do
@@ -44,5 +45,5 @@ small=$(rss_of train-char-20.log) large=$(rss_of train-char-200.log)
 python3 -c "import sys; s, l, n = map(float, sys.argv[1:]); sys.exit(0 if l <= s + 16 * n / 2**20 + 20 else 1)" "$small" "$large" "$seqs" ||
   fail "train, by lines: $small MiB on 20 MB, $large MiB on 200 MB ($seqs sequences): more than 16 bytes a sequence"
 echo "train, by lines, 20 MB -> 200 MB: peak RSS $small -> $large MiB for $seqs sequences (the sequences' index)"
-rm -f c2.txt c20.txt c200.txt ./*.h5
+rm -f c1.txt c10.txt c20.txt c200.txt ./*.h5
 echo "corpus_scale: ok"

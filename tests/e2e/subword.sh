@@ -40,8 +40,10 @@ PY
 # the model file itself (spm level) and 2 ranks give the same dataset
 "$RECUR" prepare corpus.txt -o spm.h5 --level spm --spm-model bpe.model --split-on line --val 0 --quiet
 cmp <("$RECUR" decode spm.h5) want.txt || fail "--level spm --spm-model differs"
-timeout 300 $MPIRUN -np 2 "$RECUR" prepare corpus.txt -o bpe2.h5 --level bpe --vocab-size 300 --split-on line --val 0 --quiet
-cmp <("$RECUR" decode bpe2.h5) want.txt || fail "2 ranks prepared another dataset"
+if [ -z "${RECUR_SANITIZED:-}" ]; then # (their code ran above; the sanitizers' pass is long enough)
+  timeout 300 $MPIRUN -np 2 "$RECUR" prepare corpus.txt -o bpe2.h5 --level bpe --vocab-size 300 --split-on line --val 0 --quiet
+  cmp <("$RECUR" decode bpe2.h5) want.txt || fail "2 ranks prepared another dataset"
+fi
 "$RECUR" prepare corpus.txt -o uni.h5 --level unigram --vocab-size 200 --split-on line --val 0.1 --quiet
 "$RECUR" inspect uni.h5 --json | grep -q '"level":"spm"' || fail "unigram: $("$RECUR" inspect uni.h5 --json | head -c 300)"
 # a subword language model: trains, samples, evaluates, resumes
