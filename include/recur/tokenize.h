@@ -68,6 +68,11 @@ typedef struct {
 } token_spacer;
 #define TOKEN_SPACER_INIT                                                                          \
   { -1, 0 }
+/* whether a byte belongs to a word at word level: letters, digits, '_' and non-ASCII bytes */
+int token_is_word_byte(unsigned c);
+/* whether a token's text is a word (a run of letters, digits, '_' or non-ASCII bytes) or a special
+ * such as <unk> (spaced as a word), not a mark */
+int token_is_word(const char *text);
 /* Whether a space goes before token id (names: the vocabulary's texts): not at the start or
  * beside a newline; else as the glue says (without it, files of older versions: always). */
 int token_spacer_next(token_spacer *s, const unsigned char *glue, char *const *names, int64_t id);

@@ -23,6 +23,9 @@
 /* without --log-every, the console's progress line comes at most every this many seconds */
 #define TRAIN_PRINT_EVERY_S    10.0
 #define TRAIN_PRINT_EVERY_TEXT "10"
+/* --log-every's default: a metrics.jsonl line every this many steps */
+#define TRAIN_LOG_EVERY      10
+#define TRAIN_LOG_EVERY_TEXT "10"
 
 extern const char *const sparse_reduce_names[];
 extern const char *const embed_update_names[];

@@ -135,12 +135,8 @@ int cmd_eval(int argc, char **argv) {
     recur_usage_fail("recur eval MODEL --data D.h5 [--split val|test]",
                      "MODEL and --data are required");
   model_vocab v;
-  char *file = model_resolve_best(path, f.best);
-  model *m = model_load(file, &v, NULL);
-  xfree(file);
-  gemm_threads_default();
-  gemm_choose(&f.kernel, given[opts_at(&EVAL, offsetof(eval_flags, kernel.lib))]);
-  gemm_params(m->params, m->n_params);
+  model *m = cli_model_load(path, f.best, &v, &f.kernel,
+                            given[opts_at(&EVAL, offsetof(eval_flags, kernel.lib))], NULL);
   dataset *ds = dataset_open(f.data);
   if ((ds->level == LEVEL_REAL) != (m->cfg.n_in > 0))
     recur_fail(f.data, "evaluate on data like the model's inputs",

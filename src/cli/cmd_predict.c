@@ -105,12 +105,8 @@ int cmd_predict(int argc, char **argv) {
   core_errors_agreed(0); /* rank 0 alone predicts */
   if (core_rank() != 0) return 0;
   model_vocab v;
-  char *file = model_resolve_best(path, f.best);
-  model *m = model_load(file, &v, NULL);
-  xfree(file);
-  gemm_threads_default();
-  gemm_choose(&f.kernel, given[opts_at(&PREDICT, offsetof(predict_flags, kernel.lib))]);
-  gemm_params(m->params, m->n_params);
+  model *m = cli_model_load(path, f.best, &v, &f.kernel,
+                            given[opts_at(&PREDICT, offsetof(predict_flags, kernel.lib))], NULL);
   const int s2s = m->cfg.task == TASK_SEQ2SEQ;
   if (m->cfg.task == TASK_FORECAST)
     recur_fail(path, "recur sample MODEL --prime FRAMES.csv --length N rolls it forward",

@@ -121,12 +121,10 @@ int cmd_sample(int argc, char **argv) {
   core_errors_agreed(0); /* rank 0 alone samples */
   if (core_rank() == 0) {
     if (!given[opts_find(&SAMPLE, "--seed")]) f.seed = fresh_seed();
-    char *file = model_resolve_best(path, f.best);
+    char *file = NULL;
     model_vocab v;
-    model *m = model_load(file, &v, NULL);
-    gemm_threads_default();
-    gemm_choose(&f.kernel, given[opts_at(&SAMPLE, offsetof(sample_flags, kernel.lib))]);
-    gemm_params(m->params, m->n_params);
+    model *m = cli_model_load(path, f.best, &v, &f.kernel,
+                              given[opts_at(&SAMPLE, offsetof(sample_flags, kernel.lib))], &file);
     if (m->cfg.task == TASK_FORECAST) { /* --prime FILE.csv, rolled forward --length frames */
       if (!f.prime || !*f.prime)
         recur_usage_fail("recur sample MODEL --prime FRAMES.csv --length N",

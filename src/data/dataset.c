@@ -238,22 +238,9 @@ static int add_file(dataset *ds, const char *path, hid_t f) {
   return ds->n_files++;
 }
 
-dataset *dataset_open(const char *path) {
-  h5_init();
-  dataset *ds = xcalloc(1, sizeof(dataset));
-  ds->path = xstrdup(path);
-  hid_t f = h5_open(path, 0);
-  int fi = add_file(ds, path, f);
-  check_header(f, path, DATASET_FORMAT);
-  char *where = NULL, level[16] = "";
-  xfree(where), where = core_path("%s:/", path);
-  if (!h5_attr_get_str(f, "level", level, sizeof level) || (ds->level = ds_level_parse(level)) < 0)
-    recur_fail(where, NULL, "attribute 'level' missing or not byte|char|word|real");
-  if (ds->level == LEVEL_REAL) {
-    ds_open_real(ds, f, path);
-    xfree(where);
-    return ds;
-  }
+/* the vocabulary of a token dataset: its entries, the word level's spacing, the subword model,
+ * <eos> and <unk> (checked against the vocabulary) */
+static void ds_read_vocab(dataset *ds, hid_t f, const char *path, const char *where) {
   if (!h5_attr_get_str(f, "split_on", ds->split_on, sizeof ds->split_on))
     strcpy(ds->split_on, "none");
   h5_attr_get_str(f, "separator", ds->separator, sizeof ds->separator);
@@ -275,6 +262,13 @@ dataset *dataset_open(const char *path) {
   if (!h5_attr_get_i64(f, "unk_id", &ds->unk_id)) ds->unk_id = -1;
   if (ds->eos_id < -1 || ds->eos_id >= ds->vocab_size)
     recur_fail(where, NULL, "eos_id %lld out of range", (long long)ds->eos_id);
+  if (ds->unk_id < -1 || ds->unk_id >= ds->vocab_size)
+    recur_fail(where, NULL, "unk_id %lld out of range", (long long)ds->unk_id);
+}
+
+/* what the dataset is for: the task, its conditioning vectors or label/tag names, and seq2seq's
+ * own source vocabulary */
+static void ds_read_task(dataset *ds, hid_t f, const char *path, const char *where) {
   char task[32] = "lm";
   h5_attr_get_str(f, "task", task, sizeof task);
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
@@ -294,12 +288,11 @@ dataset *dataset_open(const char *path) {
   } else if (task_has_names(ds->task)) {
     ds_read_out_names(ds, f, path);
   }
-  if (ds->unk_id < -1 || ds->unk_id >= ds->vocab_size)
-    recur_fail(where, NULL, "unk_id %lld out of range", (long long)ds->unk_id);
   ds->src_vocab = ds->vocab;
   ds->src_vocab_size = ds->vocab_size;
   ds->src_unk_id = ds->unk_id;
   if (ds->task == TASK_SEQ2SEQ && H5Lexists(f, "src_vocab", H5P_DEFAULT) > 0) {
+    int64_t vs = -1;
     ds->separate_vocab = 1;
     ds->src_vocab = h5_read_strings(f, "src_vocab", &ds->src_vocab_size, path);
     if (!h5_attr_get_i64(f, "src_vocab_size", &vs) || vs != ds->src_vocab_size ||
@@ -310,46 +303,71 @@ dataset *dataset_open(const char *path) {
     if (ds->src_unk_id < -1 || ds->src_unk_id >= ds->src_vocab_size)
       recur_fail(where, NULL, "src_unk_id %lld out of range", (long long)ds->src_unk_id);
   }
+}
 
-  if (H5Lexists(f, "shards", H5P_DEFAULT) > 0) {
-    int64_t ns = 0;
-    char **names = h5_read_strings(f, "shards", &ns, path);
-    char *dir = xstrdup(path); /* shard names are relative to the index file's directory */
-    char *slash = strrchr(dir, '/');
-    if (slash)
-      slash[1] = 0;
-    else
-      dir[0] = 0;
-    for (int64_t i = 0; i < ns; i++) {
-      char *sp = core_path("%s%s", dir, names[i]);
-      hid_t sf = h5_open(sp, 0);
-      check_header(sf, sp, DATASET_SHARD_FORMAT);
-      int64_t svs = -1;
-      if (!h5_attr_get_i64(sf, "vocab_size", &svs) || svs != ds->vocab_size)
-        recur_fail(sp, "the shard belongs to another dataset",
-                   "shard vocab_size %lld != index vocab_size %lld", (long long)svs,
-                   (long long)ds->vocab_size);
-      int sfi = add_file(ds, sp, sf);
-      for (int s = 0; s < SPLIT_COUNT; s++) add_part(ds, s, sf, sfi, sp);
-      xfree(names[i]);
-      xfree(sp);
-    }
-    xfree(names);
-    xfree(dir);
-    for (int s = 0; s < SPLIT_COUNT; s++) {
-      int64_t n = -1;
-      hid_t g = H5Gopen2(f, ds_split_names[s], H5P_DEFAULT);
-      xfree(where), where = core_path("%s:/%s", path, ds_split_names[s]);
-      if (g < 0 || !h5_attr_get_i64(g, "n_tokens", &n) || (uint64_t)n != ds->split[s].n_tok)
-        recur_fail(where, "a shard is missing or truncated",
-                   "index says %lld tokens, shards hold %llu", (long long)n,
-                   (unsigned long long)ds->split[s].n_tok);
-      H5Gclose(g);
-    }
-  } else {
-    for (int s = 0; s < SPLIT_COUNT; s++) add_part(ds, s, f, fi, path);
+/* an index file: every shard it names (relative to its directory), each checked to belong to it,
+ * and the index's token counts checked against what the shards hold */
+static void ds_open_shards(dataset *ds, hid_t f, const char *path) {
+  int64_t ns = 0;
+  char **names = h5_read_strings(f, "shards", &ns, path);
+  char *dir = xstrdup(path); /* shard names are relative to the index file's directory */
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    slash[1] = 0;
+  else
+    dir[0] = 0;
+  for (int64_t i = 0; i < ns; i++) {
+    char *sp = core_path("%s%s", dir, names[i]);
+    hid_t sf = h5_open(sp, 0);
+    check_header(sf, sp, DATASET_SHARD_FORMAT);
+    int64_t svs = -1;
+    if (!h5_attr_get_i64(sf, "vocab_size", &svs) || svs != ds->vocab_size)
+      recur_fail(sp, "the shard belongs to another dataset",
+                 "shard vocab_size %lld != index vocab_size %lld", (long long)svs,
+                 (long long)ds->vocab_size);
+    int sfi = add_file(ds, sp, sf);
+    for (int s = 0; s < SPLIT_COUNT; s++) add_part(ds, s, sf, sfi, sp);
+    xfree(names[i]);
+    xfree(sp);
   }
-  for (int s = 0; s < SPLIT_COUNT; s++)
+  xfree(names);
+  xfree(dir);
+  for (int s = 0; s < SPLIT_COUNT; s++) {
+    int64_t n = -1;
+    hid_t g = H5Gopen2(f, ds_split_names[s], H5P_DEFAULT);
+    char *where = core_path("%s:/%s", path, ds_split_names[s]);
+    if (g < 0 || !h5_attr_get_i64(g, "n_tokens", &n) || (uint64_t)n != ds->split[s].n_tok)
+      recur_fail(where, "a shard is missing or truncated",
+                 "index says %lld tokens, shards hold %llu", (long long)n,
+                 (unsigned long long)ds->split[s].n_tok);
+    xfree(where);
+    H5Gclose(g);
+  }
+}
+
+dataset *dataset_open(const char *path) {
+  h5_init();
+  dataset *ds = xcalloc(1, sizeof(dataset));
+  ds->path = xstrdup(path);
+  hid_t f = h5_open(path, 0);
+  int fi = add_file(ds, path, f);
+  check_header(f, path, DATASET_FORMAT);
+  char *where = core_path("%s:/", path), level[16] = "";
+  if (!h5_attr_get_str(f, "level", level, sizeof level) || (ds->level = ds_level_parse(level)) < 0)
+    recur_fail(where, NULL, "attribute 'level' missing or not byte|char|word|real|spm");
+  if (ds->level == LEVEL_REAL) {
+    ds_open_real(ds, f, path);
+    xfree(where);
+    return ds;
+  }
+  ds_read_vocab(ds, f, path, where);
+  ds_read_task(ds, f, path, where);
+  xfree(where);
+  if (H5Lexists(f, "shards", H5P_DEFAULT) > 0)
+    ds_open_shards(ds, f, path);
+  else
+    for (int s = 0; s < SPLIT_COUNT; s++) add_part(ds, s, f, fi, path);
+  for (int s = 0; s < SPLIT_COUNT; s++) /* splits with nothing: empty offsets all the same */
     if (!ds->split[s].offsets) {
       ds->split[s].offsets = xcalloc(1, sizeof(uint64_t));
       ds->split[s].part_tok = xcalloc(1, sizeof(uint64_t));
@@ -359,7 +377,6 @@ dataset *dataset_open(const char *path) {
       ds->split[s].src_offsets = xcalloc(1, sizeof(uint64_t));
       ds->split[s].src_part_tok = xcalloc(1, sizeof(uint64_t));
     }
-  xfree(where);
   return ds;
 }
 

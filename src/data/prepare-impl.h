@@ -141,8 +141,10 @@ typedef struct {
   spm_model *spm;      /* spm level: the SentencePiece model (prepare_spm.c) */
   int32_t *cp_id;      /* (MAX_CP) char -> id */
   hid_t tok_type;
-  char glue_prev[TOKEN_WORD_MAX]; /* pass 1, word level: the token before (its glued_after) */
-  int glue_prev_n;
+  char glue_prev[TOKEN_WORD_MAX];  /* pass 1, word level: the token before (its glued_after), */
+  int glue_prev_n, glue_prev_word; /* whether it is a word, its slot in the table e */
+  int64_t glue_prev_slot;
+  const wentry *glue_prev_table;
   /* pass 2 */
   int cur_split;
   uint64_t gpos, cut[2]; /* none mode: global token cut points train|val|test */

@@ -10,29 +10,32 @@
 #include "recur/infile.h"
 
 /* How a word-level token is spaced against word tokens beside it (see wentry): counted against
- * the token before it, which is looked up after e was inserted (an insert may move entries). */
-static int is_word_token(const char *w) {
-  unsigned c = (unsigned char)w[0];
-  return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         c == '_';
-}
+ * the token before it, found by its slot while the same table holds it (an insert that grows the
+ * table, or seq2seq's other side, gives another: then by its text again). */
 static void prep_count_glue(prep *p, wentry *e, const char *w, int n) {
-  wentry *b = p->glue_prev_n ? prep_wt_find(&p->words, p->glue_prev, p->glue_prev_n, 0) : NULL;
-  const int glued = p->tok.glued;
-  if (b && is_word_token(p->glue_prev)) {
+  wentry *b = NULL;
+  if (p->glue_prev_n)
+    b = p->glue_prev_table == p->words.e ? &p->words.e[p->glue_prev_slot]
+                                         : prep_wt_find(&p->words, p->glue_prev, p->glue_prev_n, 0);
+  const int glued = p->tok.glued, word = token_is_word_byte((unsigned char)w[0]),
+            prev_word = p->glue_prev_word;
+  if (b && prev_word) {
     e->after_word++;
     e->glued_before += (uint64_t)glued;
   }
-  if (b && is_word_token(w)) {
+  if (b && word) {
     b->before_word++;
     b->glued_after += (uint64_t)glued;
   }
-  if (b && !is_word_token(p->glue_prev) && !is_word_token(w) && w[0] != '\n') {
+  if (b && !prev_word && !word && w[0] != '\n') {
     e->after_mark++;
     e->glued_mark += (uint64_t)glued;
   }
   memcpy(p->glue_prev, w, (size_t)n);
   p->glue_prev_n = w[0] == '\n' ? 0 : n; /* a line's first token follows nothing */
+  p->glue_prev_word = word;
+  p->glue_prev_slot = e - p->words.e;
+  p->glue_prev_table = p->words.e;
 }
 
 void prep_tok_word(void *ctx, const char *w, int n) {

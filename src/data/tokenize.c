@@ -19,7 +19,7 @@ static void word_end(tokenizer *t) {
   t->wlen = 0;
 }
 
-static int is_word_byte(unsigned c) {
+int token_is_word_byte(unsigned c) {
   return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          c == '_';
 }
@@ -104,7 +104,7 @@ void tokenizer_feed(tokenizer *t, const unsigned char *b, size_t n, uint64_t off
   }
   for (size_t i = 0; i < n; i++) {
     unsigned c = b[i];
-    if (is_word_byte(c)) {
+    if (token_is_word_byte(c)) {
       if (t->wlen == TOKEN_WORD_MAX && c < 0xC0)
         word_end(t); /* cut very long words at a char boundary */
       else if (t->wlen >= TOKEN_WORD_MAX - 4 && c >= 0xC0)
@@ -136,10 +136,9 @@ void tokenizer_end(tokenizer *t) {
   t->joined = 0;
 }
 
-/* a word, or a special such as <unk> (spaced as a word) */
-static int is_word_text(const char *w) {
+int token_is_word(const char *w) {
   unsigned c = (unsigned char)w[0];
-  return (c && is_word_byte(c)) || (c == '<' && w[1]);
+  return (c && token_is_word_byte(c)) || (c == '<' && w[1]);
 }
 
 int token_spacer_next(token_spacer *s, const unsigned char *glue, char *const *names, int64_t id) {
@@ -154,7 +153,7 @@ int token_spacer_next(token_spacer *s, const unsigned char *glue, char *const *n
   if (quote) /* an opening quote is spaced as a word; a closing one glues to what it closes */
     return s->quotes % 2 ? !(glue[a] & TOKEN_GLUE_AFTER) : 0;
   if (after_open) return 0;
-  if (!is_word_text(at) && !is_word_text(bt) && strcmp(at, "\""))
+  if (!token_is_word(at) && !token_is_word(bt) && strcmp(at, "\""))
     return !(glue[id] & TOKEN_GLUE_MARK);
   return !(glue[id] & TOKEN_GLUE_BEFORE) && !(glue[a] & TOKEN_GLUE_AFTER);
 }

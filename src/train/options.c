@@ -93,7 +93,7 @@ static const opt_def DEFS[] = {
      OPT_RESUME_SAFE},
     {"--sample-len", NULL, OPT_INT, F(sample_len), 0, 100000, NULL, "200", "N",
      "lm: a sample of N tokens logged with each validation (0 = none)", OPT_RESUME_SAFE},
-    {"--log-every", NULL, OPT_INT, F(log_every), 1, BIG, NULL, "10", "N",
+    {"--log-every", NULL, OPT_INT, F(log_every), 1, BIG, NULL, TRAIN_LOG_EVERY_TEXT, "N",
      "a metrics.jsonl line every N steps; the console shows each one when --log-every is given, "
      "else one every " TRAIN_PRINT_EVERY_TEXT " s",
      OPT_RESUME_SAFE},

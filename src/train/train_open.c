@@ -262,7 +262,8 @@ static void trainer_open_run(trainer *t) {
      * loss, which model-best.h5 may hold, is in the metrics of the steps kept */
     if (t->mt.kept_best_val < t->best_val) t->best_val = t->mt.kept_best_val;
     /* every line when --log-every was chosen (here, or by the run being resumed) */
-    t->mt.print_every_s = TRAIN_GIVEN(o, log_every) || o->log_every != 10 ? 0 : TRAIN_PRINT_EVERY_S;
+    t->mt.print_every_s =
+        TRAIN_GIVEN(o, log_every) || o->log_every != TRAIN_LOG_EVERY ? 0 : TRAIN_PRINT_EVERY_S;
     t->mt.dense_bytes = (double)t->m->n_params * sizeof(float);
     metrics_start(&t->mt, t->start, t->ckdir != NULL, t->W, t->options);
     if (t->ckdir) {
