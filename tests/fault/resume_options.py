@@ -5,7 +5,7 @@ run with the option at a non-default value is trained three ways: uninterrupted;
 failure hook after its checkpoint of step 6 (the step after it is lost); and resumed from that
 checkpoint with nothing but --resume. The resumed run's per-step losses and final parameters must
 equal the uninterrupted run's bitwise (same world size), and, resumed on the other world size,
-within float tolerance. And the option must do something: its run differs from its task's baseline
+within float tolerance (checked in the 1-rank pass: 1 -> 2 ranks). And the option must do something: its run differs from its task's baseline
 (else the case did not exercise it), unless it is declared NEUTRAL below, in which case it must
 change no number. A value and a context (task, extra flags) are derived from the table (type,
 bounds, choices, tasks, cells); OVERRIDE gives them where the derived one would not be legal or
@@ -245,8 +245,7 @@ def same_params(a, b, tol):
 
 
 def check(name, flags, baseline=None, neutral=None):
-    """Uninterrupted, stopped after checkpoint 6 and resumed: equal; resumed on the other world size:
-    close; against the baseline: different (or equal for a neutral option)."""
+    """Uninterrupted, stopped after checkpoint 6 and resumed: equal; (1 rank) resumed on 2: close; against the baseline: different (or equal for a neutral option)."""
     tag = "c%03d" % len(done)
     full, part = tag + "-full", tag + "-part"
     r = launch(NP, flags + ["--out", full])
@@ -256,7 +255,8 @@ def check(name, flags, baseline=None, neutral=None):
     r = launch(NP, flags + ["--out", part], env)
     if r.returncode == 0 or "test hook" not in r.stderr:
         fail(f"{name}: the stopped run did not stop at its hook: {r.stderr.strip()[-300:]}")
-    os.system(f"cp -r {part} {part}-x")  # the same stopped run, to resume on the other world size
+    if NP == 1:
+        os.system(f"cp -r {part} {part}-x")  # the same stopped run, to resume on 2 ranks
     r = launch(NP, ["--resume", part, "--quiet"])
     if r.returncode:
         fail(f"{name}: resume fails: {r.stderr.strip()}")
@@ -266,13 +266,15 @@ def check(name, flags, baseline=None, neutral=None):
         bad = [(a, b) for a, b in zip(lf, lp) if a != b][:2]
         fail(f"{name}: the resumed run differs from the uninterrupted one ({' '.join(flags)}); "
              f"first steps that differ (uninterrupted, resumed): {bad}")
-    other = 2 if NP == 1 else 1
-    r = launch(other, ["--resume", part + "-x", "--quiet"])
-    if r.returncode:
-        fail(f"{name}: resume on {other} rank(s) fails: {r.stderr.strip()}")
-    tol = 2e-2 if "bf16" in flags else 1e-3
-    if not same(lf, losses(part + "-x"), tol) or not same_params(pf, params(part + "-x"), tol):
-        fail(f"{name}: resumed on {other} rank(s), the run is not within {tol} of the uninterrupted one")
+    # on another world size: 1 rank's checkpoint resumed on 2 (the 2-rank pass leaves this to the
+    # 1-rank pass, and to resume.sh's 4 -> 2 ranks)
+    if NP == 1:
+        r = launch(2, ["--resume", part + "-x", "--quiet"])
+        if r.returncode:
+            fail(f"{name}: resume on 2 ranks fails: {r.stderr.strip()}")
+        tol = 2e-2 if "bf16" in flags else 1e-3
+        if not same(lf, losses(part + "-x"), tol) or not same_params(pf, params(part + "-x"), tol):
+            fail(f"{name}: resumed on 2 ranks, the run is not within {tol} of the uninterrupted one")
     if baseline is not None:
         lb, pb = baseline
         if neutral:
