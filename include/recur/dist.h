@@ -13,10 +13,27 @@ void dist_sum_doubles(double *buf, int n);
  * and dist_wait_end(), lasts s seconds: a blocked collective after a host or the network died.
  * Every wait in this module is marked; callers mark their own collectives. */
 void dist_watch_start(double seconds);
+/* Every command under mpirun starts the watchdog at DIST_TIMEOUT_DEFAULT seconds (main.c); a
+ * command's --comm-timeout sets another limit (0: off). */
+void dist_watch_set(double seconds);
+#define DIST_TIMEOUT_DEFAULT "1800"
+/* --comm-timeout in an opt_def table (opts.h) whose type has a double member */
+#define DIST_TIMEOUT_OPT_DEF(type, member, flags)                                                  \
+  {                                                                                                \
+    "--comm-timeout", NULL, OPT_REAL, OPT_FIELD(type, member), 0, 1e7, NULL, DIST_TIMEOUT_DEFAULT, \
+        "S",                                                                                       \
+        "end the job when a rank waits S seconds for the others: a host or the network is gone "   \
+        "(0 = wait forever)",                                                                      \
+        flags                                                                                      \
+  }
+/* a collective marked as a wait: DIST_WAIT("the vocabulary's counts", MPI_Allreduce(...)) */
+#define DIST_WAIT(what, call) (dist_wait_begin(what), (void)(call), dist_wait_end())
 void dist_wait_begin(const char *what); /* what: a static string naming the wait */
 void dist_wait_end(void);
 /* MPI_Barrier on the world, marked as a wait. */
 void dist_barrier(const char *what);
+/* rank 0's v, on every rank (marked as a wait) */
+int dist_bcast_int(int v, const char *what);
 
 /* Bucketed gradient reduction. The gradient buffer is cut into buckets of about bucket_bytes;
  * dist_reducer_ready(r, upto) says that grads[0, upto) is final (backward finishes the buffer

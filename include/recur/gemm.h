@@ -18,14 +18,15 @@ typedef enum { GEMM_OPENBLAS, GEMM_ONEDNN, GEMM_BF16 } gemm_kernel;
 extern const char *const gemm_kernel_names[]; /* "openblas", "onednn", "bf16", NULL */
 /* the flags that choose it: --precision fp32|bf16, --gemm openblas|onednn (fp32 only) */
 enum { PRECISION_FP32, PRECISION_BF16 };
-enum { GEMM_LIB_OPENBLAS, GEMM_LIB_ONEDNN };
+enum { GEMM_LIB_OPENBLAS, GEMM_LIB_ONEDNN, GEMM_LIB_AUTO };
 extern const char *const precision_names[];
 extern const char *const gemm_lib_names[];
 gemm_kernel gemm_kernel_of(int precision, int lib);
 /* The two flags as every command that runs a model has them (train, eval, sample, predict): one
  * text, GEMM_OPT_DEFS(flags_type, member, default --gemm) in its opt_def table (opts.h). The
- * defaults: OpenBLAS (bitwise what recur always gave), but oneDNN for predict (inference only:
- * 1.7x faster decoding where OPENBLAS_CORETYPE holds OpenBLAS back), until --gemm auto. */
+ * default is auto: the fp32 library that runs the model's own recurrent product fastest here
+ * (gemm_fastest), resolved once per run (train records the library it took, so a resume keeps
+ * it). */
 typedef struct {
   int precision, lib;
 } gemm_choice;
@@ -33,8 +34,9 @@ typedef struct {
   "bf16: matrix products take bf16 operands and accumulate in fp32 (oneDNN; AMX or AVX512-BF16 "   \
   "where the CPU has them); weights, optimizer and elementwise math stay fp32"
 #define GEMM_LIB_HELP                                                                              \
-  "fp32 matrix products by OpenBLAS or oneDNN's matmul (faster on some CPUs, e.g. where "          \
-  "OPENBLAS_CORETYPE holds OpenBLAS to older kernels; results differ in the last bits)"
+  "fp32 matrix products by OpenBLAS or oneDNN's matmul (results differ in the last bits); auto: "  \
+  "the faster of the two at the model's recurrent product, timed at the start (OpenBLAS for "      \
+  "products under a million multiply-adds; a resumed run keeps the one its run took)"
 #define GEMM_OPT_DEFS(type, member, lib_default)                                                   \
   {"--precision",                                                                                  \
    NULL,                                                                                           \
@@ -52,8 +54,16 @@ typedef struct {
         NULL, GEMM_LIB_HELP, 0                                                                     \
   }
 /* Use the kernel the flags name; lib_given: --gemm was on the command line (bf16 with --gemm
- * openblas is then a usage error; bf16 alone runs on oneDNN). */
+ * openblas is then a usage error; bf16 alone runs on oneDNN). c->lib is openblas or onednn here
+ * (auto resolved by the caller: gemm_fastest, the same answer on every rank). */
 void gemm_choose(const gemm_choice *c, int lib_given);
+
+/* --gemm auto: the fp32 library (GEMM_LIB_*) that computes C (M x N) += A (M x K) B^T faster on
+ * this CPU, each timed for about 30 ms; OpenBLAS, untimed, below GEMM_AUTO_MIN_MACS multiply-adds
+ * (oneDNN's per-call cost outweighs its speed there, and so short a product times noisily).
+ * gflops[0], [1]: OpenBLAS's and oneDNN's GFLOP/s; *bf16: bf16's (all 0 when not timed). */
+#define GEMM_AUTO_MIN_MACS 1000000.0
+int gemm_fastest(int M, int N, int K, double gflops[2], double *bf16);
 
 /* Select the kernel for every later call (the first oneDNN use creates its engine). */
 void gemm_use(gemm_kernel k);

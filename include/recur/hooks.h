@@ -14,6 +14,12 @@
  *                                                  (commit), and writes "PID where" to F (default
  *                                                  ./paused), for a test to kill it there
  *   RECUR_TEST_FSIZE_LIMIT=BYTES                   a file-size limit: a disk that fills up
+ *   RECUR_TEST_STEP_MS=N                           every step takes N ms longer, asleep: a large
+ *                                                  model's pace without its CPU, for the scheduler
+ *                                                  tests' jobs of a minute
+ *   RECUR_TEST_HOLD_RANK=R RECUR_TEST_HOLD_MS=N    rank R sleeps N ms before its first wait on the
+ *                                                  others (dist.h), any command: the others wait
+ *                                                  in a collective, for a test to cut a host then
  *   RECUR_TEST_EVAL_FLOATS=N                       evaluation's budget of floats a forward (train.h
  *                                                  EVAL_FLOATS): small, short sequences are
  *                                                  evaluated in windows too (as whole, exactly) */
@@ -38,6 +44,9 @@ typedef struct {
    * a tensor reported ready too soon shows as a difference from --accum) */
   int64_t bucket_bytes;
   int64_t eval_floats; /* 0: EVAL_FLOATS */
+  int64_t step_ms;     /* 0: off */
+  int hold_rank;       /* -1: off */
+  int64_t hold_ms;
 } test_hooks;
 
 /* The hooks of this process (read once). */

@@ -30,6 +30,7 @@ typedef struct {
   enum model_task task;  /* classify: lines label<TAB>text; tag: char level text<TAB>tags
                           * (a tag character per character), word level word/TAG tokens */
   int quiet;
+  double comm_timeout; /* the CLI's --comm-timeout (dist.h) */
   int64_t max_len; /* seq2seq: a longer source or target is cut to max_len tokens (0 = no limit) */
   int strict;      /* seq2seq: ... or refused */
   int separate_vocab; /* seq2seq: the sources get a vocabulary of their own */

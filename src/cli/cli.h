@@ -18,9 +18,11 @@ int cmd_report(int argc, char **argv);
 
 /* MODEL as sample, eval and predict take it (a model.h5, checkpoint or run directory; --best: the
  * run's model-best.h5), loaded with its matrix products on the kernel the flags name (lib_given:
- * --gemm was on the command line) and one BLAS thread unless OPENBLAS_NUM_THREADS says more;
- * *file (if file is not NULL) the model.h5 it resolved to (malloc'd) */
-model *cli_model_load(const char *path, int best, model_vocab *v, const gemm_choice *kernel,
-                      int lib_given, char **file);
+ * --gemm was on the command line; --gemm auto times the model's recurrent product at `rows` rows;
+ * agree: every rank loads it, and takes rank 0's choice) and one BLAS thread unless
+ * OPENBLAS_NUM_THREADS says more; *file (if file is not NULL) the model.h5 it resolved to
+ * (malloc'd) */
+model *cli_model_load(const char *path, int best, model_vocab *v, gemm_choice *kernel,
+                      int lib_given, int rows, int agree, char **file);
 
 #endif

@@ -27,6 +27,7 @@ typedef struct {
   int json, batch, max_len, best;
   int64_t rollout;
   gemm_choice kernel;
+  double comm_timeout;
 } eval_flags;
 
 #define F(m) OPT_FIELD(eval_flags, m)
@@ -43,7 +44,8 @@ static const opt_def EVAL_DEFS[] = {
      "forecast: also predict each sequence's last N frames from the ones before, on its own "
      "predictions (0 = one step only)",
      0},
-    GEMM_OPT_DEFS(eval_flags, kernel, "openblas"),
+    GEMM_OPT_DEFS(eval_flags, kernel, "auto"),
+    DIST_TIMEOUT_OPT_DEF(eval_flags, comm_timeout, 0),
 };
 #undef F
 static const opt_table EVAL = {
@@ -134,9 +136,11 @@ int cmd_eval(int argc, char **argv) {
   if (!path || !f.data)
     recur_usage_fail("recur eval MODEL --data D.h5 [--split val|test]",
                      "MODEL and --data are required");
+  dist_watch_set(f.comm_timeout);
   model_vocab v;
-  model *m = cli_model_load(path, f.best, &v, &f.kernel,
-                            given[opts_at(&EVAL, offsetof(eval_flags, kernel.lib))], NULL);
+  model *m =
+      cli_model_load(path, f.best, &v, &f.kernel,
+                     given[opts_at(&EVAL, offsetof(eval_flags, kernel.lib))], f.batch, 1, NULL);
   dataset *ds = dataset_open(f.data);
   if ((ds->level == LEVEL_REAL) != (m->cfg.n_in > 0))
     recur_fail(f.data, "evaluate on data like the model's inputs",

@@ -42,7 +42,7 @@ static const opt_def PREDICT_DEFS[] = {
      0},
     {"--scores", NULL, OPT_SWITCH, OPT_FIELD(predict_flags, scores), 0, 1, NULL, "0", NULL,
      "seq2seq: write <TAB> and the output's log-probability after each output", 0},
-    GEMM_OPT_DEFS(predict_flags, kernel, "onednn"),
+    GEMM_OPT_DEFS(predict_flags, kernel, "auto"),
     {"--strict", NULL, OPT_SWITCH, OPT_FIELD(predict_flags, strict), 0, 1, NULL, "0", NULL,
      "a line the model cannot read is an error (by default its output line is empty and stderr "
      "names it)",
@@ -106,7 +106,8 @@ int cmd_predict(int argc, char **argv) {
   if (core_rank() != 0) return 0;
   model_vocab v;
   model *m = cli_model_load(path, f.best, &v, &f.kernel,
-                            given[opts_at(&PREDICT, offsetof(predict_flags, kernel.lib))], NULL);
+                            given[opts_at(&PREDICT, offsetof(predict_flags, kernel.lib))],
+                            (int)f.batch, 0, NULL);
   const int s2s = m->cfg.task == TASK_SEQ2SEQ;
   if (m->cfg.task == TASK_FORECAST)
     recur_fail(path, "recur sample MODEL --prime FRAMES.csv --length N rolls it forward",

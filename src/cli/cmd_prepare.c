@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "recur/core.h"
 #include "recur/dataset.h"
+#include "recur/dist.h"
 #include "recur/opts.h"
 #include "recur/prepare.h"
 
@@ -69,6 +70,7 @@ static const opt_def DEFS[] = {
      "the source being the id's rows as frames",
      0},
     {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL, "no summary line", 0},
+    DIST_TIMEOUT_OPT_DEF(prepare_opts, comm_timeout, 0),
 };
 #undef F
 
@@ -128,9 +130,10 @@ int cmd_prepare(int argc, char **argv) {
     if (strlen(o->separator) > 255 || strchr(o->separator, '\n'))
       recur_usage_fail(NULL, "--separator must be one line under 256 bytes");
   }
+  dist_watch_set(o->comm_timeout);
   core_errors_agreed(0); /* each rank reads its own input files */
   prepare_run(o);        /* every rank: they share the input files */
-  MPI_Barrier(core_comm());
+  dist_barrier("the other ranks' parts of the dataset");
   xfree(pos);
   opts_free(&TABLE, o);
   return 0;

@@ -58,7 +58,7 @@ static const opt_def SAMPLE_DEFS[] = {
      "one JSON object: text, tokens, stop (eos|length), seed", 0},
     {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL,
      "no line on stderr about the seed and the stop", 0},
-    GEMM_OPT_DEFS(sample_flags, kernel, "openblas"),
+    GEMM_OPT_DEFS(sample_flags, kernel, "auto"),
 };
 #undef F
 static const opt_table SAMPLE = {
@@ -123,8 +123,9 @@ int cmd_sample(int argc, char **argv) {
     if (!given[opts_find(&SAMPLE, "--seed")]) f.seed = fresh_seed();
     char *file = NULL;
     model_vocab v;
-    model *m = cli_model_load(path, f.best, &v, &f.kernel,
-                              given[opts_at(&SAMPLE, offsetof(sample_flags, kernel.lib))], &file);
+    model *m =
+        cli_model_load(path, f.best, &v, &f.kernel,
+                       given[opts_at(&SAMPLE, offsetof(sample_flags, kernel.lib))], 1, 0, &file);
     if (m->cfg.task == TASK_FORECAST) { /* --prime FILE.csv, rolled forward --length frames */
       if (!f.prime || !*f.prime)
         recur_usage_fail("recur sample MODEL --prime FRAMES.csv --length N",

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "recur/core.h"
+#include "recur/dist.h"
 #include "recur/h5.h"
 #include "recur/hooks.h"
 #include "recur/opts.h"
@@ -86,5 +87,7 @@ int main(int argc, char **argv) {
   }
   int k = find_command(cmd);
   if (k < 0) unknown_command(cmd);
+  /* every wait on the other ranks is bounded, whatever the command (dist.h) */
+  dist_watch_start(atof(DIST_TIMEOUT_DEFAULT));
   return finish(COMMANDS[k].run(argc - 1, argv + 1));
 }

@@ -26,6 +26,9 @@ const test_hooks *hooks_get(void) {
         getenv("RECUR_TEST_PAUSE_SAVE_WHERE") ? getenv("RECUR_TEST_PAUSE_SAVE_WHERE") : "shard";
     h.fsize_limit = env_i64("RECUR_TEST_FSIZE_LIMIT", 0);
     h.eval_floats = env_i64("RECUR_TEST_EVAL_FLOATS", 0);
+    h.step_ms = env_i64("RECUR_TEST_STEP_MS", 0);
+    h.hold_rank = (int)env_i64("RECUR_TEST_HOLD_RANK", -1);
+    h.hold_ms = env_i64("RECUR_TEST_HOLD_MS", 0);
     done = 1;
   }
   return &h;

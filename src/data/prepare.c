@@ -11,6 +11,7 @@
 #include <mpi.h>
 
 #include "prepare-impl.h"
+#include "recur/dist.h"
 #include "recur/infile.h"
 
 const char *const seg_mode_names[SEG_COUNT + 1] = {"none", "line",      "paragraph",
@@ -344,8 +345,9 @@ static void prep_count(prep *p, char **files, prep_piece *pcs, int npc) {
   prep_pass_over(p, files, pcs, npc);
   if (p->world > 1) {
     uint64_t mine[3] = {p->n_seq, p->n_tok, p->n_content}, base[3] = {0, 0, 0}, all[3];
-    MPI_Exscan(mine, base, 3, MPI_UINT64_T, MPI_SUM, core_comm());
-    MPI_Allreduce(mine, all, 3, MPI_UINT64_T, MPI_SUM, core_comm());
+    const char *counts = "the other ranks' counts of their parts";
+    DIST_WAIT(counts, MPI_Exscan(mine, base, 3, MPI_UINT64_T, MPI_SUM, core_comm()));
+    DIST_WAIT(counts, MPI_Allreduce(mine, all, 3, MPI_UINT64_T, MPI_SUM, core_comm()));
     if (p->rank == 0) base[0] = base[1] = 0;
     p->seq_base = base[0];
     p->tok_base = base[1];
@@ -353,9 +355,11 @@ static void prep_count(prep *p, char **files, prep_piece *pcs, int npc) {
     p->n_tok = all[1];
     p->n_content = all[2];
     if (o->level == LEVEL_CHAR)
-      MPI_Allreduce(MPI_IN_PLACE, p->cp_count, MAX_CP, MPI_UINT64_T, MPI_SUM, core_comm());
+      DIST_WAIT(counts, MPI_Allreduce(MPI_IN_PLACE, p->cp_count, MAX_CP, MPI_UINT64_T, MPI_SUM,
+                                      core_comm()));
     if (o->level == LEVEL_BYTE)
-      MPI_Allreduce(MPI_IN_PLACE, p->byte_count, 256, MPI_UINT64_T, MPI_SUM, core_comm());
+      DIST_WAIT(counts, MPI_Allreduce(MPI_IN_PLACE, p->byte_count, 256, MPI_UINT64_T, MPI_SUM,
+                                      core_comm()));
     if (o->level == LEVEL_WORD && !o->vocab_from) prep_words_allmerge(p);
   }
 }
@@ -441,26 +445,29 @@ static void prep_commit_shards(prep *p, uint64_t cnt[2 * SPLIT_COUNT]) {
   }
   char *alln = NULL;
   if (p->world > 1) {
-    MPI_Allreduce(MPI_IN_PLACE, cnt, 2 * SPLIT_COUNT, MPI_UINT64_T, MPI_SUM, core_comm());
+    const char *what = "the other ranks' shards";
+    DIST_WAIT(what, MPI_Allreduce(MPI_IN_PLACE, cnt, 2 * SPLIT_COUNT, MPI_UINT64_T, MPI_SUM,
+                                  core_comm()));
     lens = xmalloc((size_t)p->world * sizeof(int));
     displs = xmalloc((size_t)p->world * sizeof(int));
-    MPI_Gather(&nlen, 1, MPI_INT, lens, 1, MPI_INT, 0, core_comm());
+    DIST_WAIT(what, MPI_Gather(&nlen, 1, MPI_INT, lens, 1, MPI_INT, 0, core_comm()));
     for (int r = 0; r < p->world && p->rank == 0; r++) {
       displs[r] = total;
       total += lens[r];
     }
     alln = xmalloc((size_t)(total > 0 ? total : 1));
-    MPI_Gatherv(names, nlen, MPI_CHAR, alln, lens, displs, MPI_CHAR, 0, core_comm());
+    DIST_WAIT(what,
+              MPI_Gatherv(names, nlen, MPI_CHAR, alln, lens, displs, MPI_CHAR, 0, core_comm()));
   } else {
     alln = names;
     total = nlen;
     names = NULL;
   }
   /* every shard is complete on every rank before any becomes visible */
-  if (p->world > 1) MPI_Barrier(core_comm());
+  dist_barrier("the other ranks' shards");
   for (int i = 0; i < p->n_done; i++) core_commit(p->done[i]->tmp, p->done[i]->final);
   core_commit(p->sh->tmp, p->sh->final);
-  if (p->world > 1) MPI_Barrier(core_comm());
+  dist_barrier("the other ranks' shards");
   if (p->rank == 0) {
     int ns = 0;
     char **list = NULL;

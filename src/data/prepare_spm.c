@@ -8,6 +8,7 @@
 #include <mpi.h>
 
 #include "prepare-impl.h"
+#include "recur/dist.h"
 #include "recur/infile.h"
 
 /* the text of a line as the task reads it: classify and condlm lines are label<TAB>text; seq2seq
@@ -86,13 +87,15 @@ static spm_model *train_model(const prepare_opts *o, char **files, int nf, int r
     core_tempfile_forget(path);
     xfree(path);
   }
-  if (core_world() > 1) MPI_Bcast(&len, 1, MPI_INT64_T, 0, core_comm());
+  /* the other ranks wait while rank 0 trains (bounded by --spm-sample) */
+  const char *what = "rank 0's SentencePiece model";
+  if (core_world() > 1) DIST_WAIT(what, MPI_Bcast(&len, 1, MPI_INT64_T, 0, core_comm()));
   if (len < 0)
     recur_fail(o->inputs[0], "a smaller --vocab-size, or more text",
                "cannot train a SentencePiece %s model of %lld pieces: %s", o->spm_train,
                (long long)o->vocab_size, rank == 0 ? err : "(rank 0 says why)");
   if (rank != 0) proto = malloc(len > 0 ? (size_t)len : 1);
-  if (core_world() > 1) MPI_Bcast(proto, (int)len, MPI_BYTE, 0, core_comm());
+  if (core_world() > 1) DIST_WAIT(what, MPI_Bcast(proto, (int)len, MPI_BYTE, 0, core_comm()));
   spm_model *s = spm_load(proto, (size_t)len, err, sizeof err);
   free(proto); /* the shim's malloc */
   if (!s) recur_fail(o->out, NULL, "the trained model does not load: %s", err);

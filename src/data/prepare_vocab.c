@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include "prepare-impl.h"
+#include "recur/dist.h"
 
 static uint64_t str_hash(const char *s, int n) {
   uint64_t h = 1469598103934665603ULL;
@@ -291,7 +292,8 @@ void prep_words_allmerge(prep *p) {
   for (uint64_t i = 0; i < t->cap; i++)
     if (t->e[i].count) bytes += WREC + t->e[i].len;
   uint64_t *all = xmalloc((size_t)p->world * sizeof(uint64_t));
-  MPI_Allgather(&bytes, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, core_comm());
+  const char *what = "the other ranks' word tables";
+  DIST_WAIT(what, MPI_Allgather(&bytes, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, core_comm()));
   uint64_t total = 0;
   int *lens = xmalloc((size_t)p->world * sizeof(int)),
       *displs = xmalloc((size_t)p->world * sizeof(int));
@@ -315,7 +317,8 @@ void prep_words_allmerge(prep *p) {
       w += WREC + t->e[i].len;
     }
   unsigned char *buf = xmalloc((size_t)(total > 0 ? total : 1));
-  MPI_Allgatherv(mine, (int)bytes, MPI_BYTE, buf, lens, displs, MPI_BYTE, core_comm());
+  DIST_WAIT(what,
+            MPI_Allgatherv(mine, (int)bytes, MPI_BYTE, buf, lens, displs, MPI_BYTE, core_comm()));
   wtable merged = {0};
   for (const unsigned char *r = buf; r < buf + total;) {
     uint64_t c[7];

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "recur/core.h"
+#include "recur/hooks.h"
 
 /* The watchdog: a thread that only reads the clock and two atomics, so it needs no MPI thread
  * support. The main thread marks each wait on the other ranks; a wait longer than the limit means
@@ -22,7 +23,7 @@
  * their own side of the cut the same way. */
 static _Atomic double g_wait_since; /* core_now() when the current wait began, 0 = not waiting */
 static _Atomic(const char *) g_wait_what;
-static double g_watch_s;
+static _Atomic double g_watch_s;
 static int g_watching, g_watch_rank;
 
 static void *watch_main(void *arg) {
@@ -30,16 +31,17 @@ static void *watch_main(void *arg) {
   for (;;) {
     nanosleep(&(struct timespec){0, 100000000}, NULL);
     double since = atomic_load(&g_wait_since);
-    if (since <= 0 || core_now() - since < g_watch_s) continue;
+    double limit = atomic_load(&g_watch_s);
+    if (since <= 0 || core_now() - since < limit) continue;
     char host[256] = "?";
     gethostname(host, sizeof host - 1);
     fprintf(
         stderr,
         "[rank %d on %s] recur: error: waited %.0f s for the other ranks (%s): a rank, a host or "
         "the network between hosts is gone; ending the job\n"
-        "hint: resume from the last committed checkpoint with --resume; --comm-timeout sets "
-        "the wait\n",
-        g_watch_rank, host, g_watch_s, atomic_load(&g_wait_what));
+        "hint: --comm-timeout sets the wait; a training run resumes from its last committed "
+        "checkpoint with --resume\n",
+        g_watch_rank, host, limit, atomic_load(&g_wait_what));
     fflush(stderr);
     _exit(RECUR_EXIT_ERROR);
   }
@@ -48,7 +50,7 @@ static void *watch_main(void *arg) {
 
 void dist_watch_start(double seconds) {
   if (g_watching || seconds <= 0 || core_world() == 1) return;
-  g_watch_s = seconds;
+  atomic_store(&g_watch_s, seconds);
   g_watch_rank = core_rank();
   pthread_t th;
   pthread_attr_t at;
@@ -58,7 +60,19 @@ void dist_watch_start(double seconds) {
   pthread_attr_destroy(&at);
 }
 
+void dist_watch_set(double seconds) {
+  if (seconds > 0 && !g_watching) dist_watch_start(seconds);
+  atomic_store(&g_watch_s, seconds > 0 ? seconds : 1e300); /* off: no wait lasts that long */
+}
+
 void dist_wait_begin(const char *what) {
+  static int held;
+  const test_hooks *hk = hooks_get();
+  if (!held && hk->hold_rank == core_rank() && hk->hold_ms > 0) {
+    held = 1;
+    nanosleep(&(struct timespec){(time_t)(hk->hold_ms / 1000), (hk->hold_ms % 1000) * 1000000L},
+              NULL);
+  }
   atomic_store(&g_wait_what, what);
   atomic_store(&g_wait_since, core_now());
 }
@@ -70,6 +84,12 @@ void dist_barrier(const char *what) {
   dist_wait_begin(what);
   MPI_Barrier(core_comm());
   dist_wait_end();
+}
+
+int dist_bcast_int(int v, const char *what) {
+  if (core_world() == 1) return v;
+  DIST_WAIT(what, MPI_Bcast(&v, 1, MPI_INT, 0, core_comm()));
+  return v;
 }
 
 void dist_sum_doubles(double *buf, int n) {

@@ -14,7 +14,7 @@
 
 const char *const gemm_kernel_names[] = {"openblas", "onednn", "bf16", NULL};
 const char *const precision_names[] = {"fp32", "bf16", NULL};
-const char *const gemm_lib_names[] = {"openblas", "onednn", NULL};
+const char *const gemm_lib_names[] = {"openblas", "onednn", "auto", NULL};
 
 gemm_kernel gemm_kernel_of(int precision, int lib) {
   if (precision == PRECISION_BF16) return GEMM_BF16;
@@ -25,7 +25,7 @@ void gemm_choose(const gemm_choice *c, int lib_given) {
   if (c->precision == PRECISION_BF16 && lib_given && c->lib == GEMM_LIB_OPENBLAS)
     recur_usage_fail("leave out --gemm: bf16 runs on oneDNN",
                      "--precision bf16 with --gemm openblas");
-  gemm_use(gemm_kernel_of(c->precision, c->lib));
+  gemm_use(gemm_kernel_of(c->precision, c->lib == GEMM_LIB_AUTO ? GEMM_LIB_OPENBLAS : c->lib));
 }
 
 static gemm_kernel g_kernel = GEMM_OPENBLAS;
@@ -391,6 +391,19 @@ void gemm_probe(int M, int N, int K, double *gflops_now, double *gflops_openblas
     }
   gemm_params(pb, pn);
   xfree(A), xfree(B), xfree(C);
+}
+
+int gemm_fastest(int M, int N, int K, double gflops[2], double *bf16) {
+  gflops[0] = gflops[1] = *bf16 = 0;
+  if ((double)M * N * K < GEMM_AUTO_MIN_MACS) return GEMM_LIB_OPENBLAS;
+  gemm_kernel k = g_kernel;
+  gemm_use(GEMM_ONEDNN);
+  gemm_probe(M, N, K, &gflops[1], &gflops[0]);
+  gemm_use(GEMM_BF16);
+  double blas;
+  gemm_probe(M, N, K, bf16, &blas);
+  gemm_use(k);
+  return gflops[1] > gflops[0] ? GEMM_LIB_ONEDNN : GEMM_LIB_OPENBLAS;
 }
 
 void gemm_free(void) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "recur/core.h"
+#include "recur/dist.h"
 #include "recur/gemm.h"
 #include "recur/mconf.h"
 #include "recur/train.h"
@@ -30,7 +31,7 @@ static const opt_def DEFS[] = {
      "sequences mode: cut longer ones (0 = no cut)", 0},
     {"--batch", NULL, OPT_INT, F(B), 1, 1 << 20, NULL, "32", "B",
      "global batch: streams or sequences per step, all ranks", 0},
-    GEMM_OPT_DEFS(train_opts, kernel, "openblas"),
+    GEMM_OPT_DEFS(train_opts, kernel, "auto"),
     /* optimizer */
     {"--optim", NULL, OPT_CHOICE, F(optim), 0, 0, optim_names, "adam", NULL, "optimizer", 0},
     {"--lr", NULL, OPT_REAL, F(lr.lr), 0, 1e3, NULL, "0.002", "X",
@@ -103,10 +104,7 @@ static const opt_def DEFS[] = {
      "also checkpoint every M minutes of wall time (0 = off)", OPT_RESUME_SAFE},
     {"--keep", NULL, OPT_INT, F(keep), 0, 1 << 30, NULL, "0", "N",
      "committed checkpoints kept (0 = all)", OPT_RESUME_SAFE},
-    {"--comm-timeout", NULL, OPT_REAL, F(comm_timeout), 0, 1e7, NULL, "1800", "S",
-     "end the job when a rank waits S seconds for the others: a host or the network is gone "
-     "(0 = wait forever)",
-     OPT_RESUME_SAFE | OPT_NOT_SAVED},
+    DIST_TIMEOUT_OPT_DEF(train_opts, comm_timeout, OPT_RESUME_SAFE | OPT_NOT_SAVED),
     {"--sparse-reduce", NULL, OPT_CHOICE, F(sparse_reduce), 0, 0, sparse_reduce_names, "auto", NULL,
      "auto: sum the embedding's gradient over the rows the ranks' batches used, when that is "
      "smaller than the whole; off: always the whole (the same sums)",

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "recur/batch.h"
@@ -104,6 +105,10 @@ static step_result trainer_step(trainer *t, int64_t step) {
   const int L = o->mc.layers, H = o->mc.hidden, S = t->W * o->accum;
   const test_hooks *hk = hooks_get();
   step_result r = {0};
+  if (hk->step_ms > 0) {
+    struct timespec ts = {(time_t)(hk->step_ms / 1000), (long)(hk->step_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+  }
   int n = schedule_items(&t->sc, step, t->ids);
   r.ss = ss_eps(o->ss_kind, o->ss_k, o->ss_c, o->ss_min, step);
   if (t->stream) {

@@ -285,6 +285,7 @@ static void trainer_say_gemm(const trainer *t) {
   const int M = t->opts.B / t->W > 0 ? t->opts.B / t->W : 1, H = mc->hidden,
             G = cell_gates(mc->cell);
   double now, blas;
+  if (t->gemm_timed) return; /* --gemm auto said what it measured */
   if (gemm_current() == GEMM_OPENBLAS) {
     const char *core = gemm_blas_held();
     if (t->rank != 0 || t->opts.quiet || !core) return;
@@ -311,6 +312,35 @@ static void trainer_say_gemm(const trainer *t) {
               name, gemm_impl(), now, now / blas, M, H, H, G * H);
 }
 
+/* --gemm auto: rank 0 times OpenBLAS and oneDNN at the model's recurrent product (a slot's rows x
+ * H, by H x gates*H) and every rank takes its choice; the saved options record the library taken,
+ * so that a resume keeps it. bf16 (which changes the numbers) is named when it would be 1.5x. */
+static void trainer_gemm_auto(trainer *t) {
+  train_opts *o = &t->opts;
+  const int H = o->mc.hidden, G = cell_gates(o->mc.cell), S = t->W * o->accum;
+  const int M = o->B / S > 0 ? o->B / S : 1;
+  double gf[2] = {0, 0}, bf16 = 0;
+  int lib = GEMM_LIB_ONEDNN; /* bf16 runs on oneDNN */
+  if (o->kernel.precision == PRECISION_FP32 && t->rank == 0)
+    lib = gemm_fastest(M, G * H, H, gf, &bf16);
+  o->kernel.lib = dist_bcast_int(lib, "rank 0's choice of kernel");
+  t->gemm_timed = o->kernel.precision == PRECISION_FP32;
+  if (t->rank != 0 || o->quiet || !t->gemm_timed) return;
+  if (gf[0] == 0) {
+    train_say("recur: --gemm auto: openblas (the recurrent product (%dx%d)(%dx%d) is too small to "
+              "time)\n",
+              M, H, H, G * H);
+    return;
+  }
+  const int won = o->kernel.lib == GEMM_LIB_ONEDNN;
+  train_say("recur: --gemm auto: %s, %.0f GFLOP/s against %s's %.0f at (%dx%d)(%dx%d)\n",
+            gemm_lib_names[o->kernel.lib], gf[won], gemm_lib_names[!won], gf[!won], M, H, H, G * H);
+  if (bf16 >= 1.5 * gf[won])
+    train_say("recur: --precision bf16 would run it %.1fx faster here (%.0f GFLOP/s; it rounds the "
+              "products' operands to bf16)\n",
+              bf16 / gf[won], bf16);
+}
+
 void trainer_open(trainer *t, const train_opts *given) {
   memset(t, 0, sizeof *t);
   t->rank = core_rank();
@@ -318,7 +348,8 @@ void trainer_open(trainer *t, const train_opts *given) {
   gemm_threads_default();
   trainer_open_options(t, given);
   const train_opts *o = &t->opts;
-  dist_watch_start(o->comm_timeout);
+  dist_watch_set(o->comm_timeout);
+  if (o->kernel.lib == GEMM_LIB_AUTO) trainer_gemm_auto(t);
   gemm_choose(&o->kernel, TRAIN_GIVEN(o, kernel.lib));
   t->ds = dataset_open(o->data);
   const dataset *ds = t->ds;

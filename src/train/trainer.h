@@ -12,7 +12,8 @@
 struct trainer {
   train_opts opts; /* the options in force (a resumed run's merged with its checkpoint's) */
   int rank, W;
-  char *ckdir; /* the checkpoint resumed from, or NULL */
+  int gemm_timed; /* --gemm auto timed the kernels at this start */
+  char *ckdir;    /* the checkpoint resumed from, or NULL */
   dataset *ds;
   model *m;
   model_vocab mv;

@@ -8,44 +8,12 @@
 # where namespaces cannot be made.
 source "$(dirname "$0")/../lib.sh"
 MPIRUN=${MPIRUN:-mpirun}
-tag=rc$$
-hosts=(${tag}a ${tag}b ${tag}c)
-br=${tag}br
-cleanup() {
-  for h in "${hosts[@]}"; do ip netns pids "$h" 2>/dev/null | xargs -r kill -9 2>/dev/null || true; ip netns del "$h" 2>/dev/null || true; done
-  ip link del "$br" 2>/dev/null || true
-}
-trap cleanup EXIT
-make_hosts() {
-  ip netns add "${hosts[0]}" || return 1
-  ip link add "$br" type bridge && ip link set "$br" up || return 1
-  local i=1 h
-  for h in "${hosts[@]}"; do
-    [ "$h" = "${hosts[0]}" ] || ip netns add "$h" || return 1
-    ip link add "v$h" type veth peer name eth0 netns "$h" || return 1
-    ip link set "v$h" master "$br" && ip link set "v$h" up || return 1
-    ip netns exec "$h" ip addr add 10.199.$(( $$ % 200 )).$i/16 dev eth0 || return 1
-    ip netns exec "$h" ip link set eth0 up && ip netns exec "$h" ip link set lo up || return 1
-    i=$((i + 1))
-  done
-  ip netns exec "${hosts[0]}" unshare --uts true || return 1
-}
-if ! command -v ip >/dev/null || ! command -v unshare >/dev/null || ! make_hosts 2>setup.err; then
+source "$(dirname "$0")/../hosts.sh"
+if ! hosts_make 3 2>setup.err; then
   echo "SKIP: cannot create network namespaces here (needs root, iproute2 and unshare): $(head -c 300 setup.err 2>/dev/null)"
   exit 77
 fi
-addr() { ip netns exec "$1" ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1; }
-# the rsh agent: "agent HOST COMMAND..." runs COMMAND in that host's namespace with its host name
-cat > agent.sh <<AG
-#!/bin/bash
-host=\$1; shift
-case \$host in
-$(for h in "${hosts[@]}"; do echo "  $(addr "$h")|$h) ns=$h ;;"; done)
-  *) echo "agent: unknown host \$host" >&2; exit 1 ;;
-esac
-exec ip netns exec "\$ns" unshare --uts sh -c "hostname \$ns; \$*"
-AG
-chmod +x agent.sh
+addr() { host_addr "$1"; }
 : > hostfile
 for h in "${hosts[@]}"; do echo "$(addr "$h") slots=1" >> hostfile; done
 cat hostfile
@@ -110,7 +78,7 @@ job=$!
 for _ in $(seq 1 300); do [ -s cut/checkpoints/latest ] && break; sleep 0.1; done
 [ -s cut/checkpoints/latest ] || fail "the cut run committed no checkpoint: $(tail -5 cut.log)"
 start=$(date +%s.%N)
-ip link set "v${hosts[2]}" down
+host_cut "${hosts[2]}"
 for _ in $(seq 1 600); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
 kill -0 $job 2>/dev/null && fail "mpirun still runs 60 s after a host was cut off"
 rc=0; wait $job || rc=$?
@@ -139,4 +107,47 @@ rows=[json.loads(l) for l in open('cut/metrics.jsonl') if 'last_loss' in l]
 print(rows[-1]['step'])")
 [ "$first" -eq $(( 10#${ckpt#step-} + 6 )) ] || fail "the resumed run ended at step $first"
 echo "resumed $ckpt on 2 hosts: reached step $first"
+# every command's waits are bounded, not only training's: prepare and eval with the third host's
+# rank held 5 s before its first collective (a test hook), the others waiting in it.
+# - without a fault they finish (--comm-timeout 8, longer than the hold);
+# - the held rank stopped (SIGSTOP: a hung process, which mpirun cannot see): the watchdog ends
+#   the ranks waiting (--comm-timeout 3), naming the wait, and the job ends;
+# - the third host cut off during the hold: mpirun's keepalive (5 s here) notices the host and
+#   ends the job before the watchdog (--comm-timeout 30; a watchdog shorter than the keepalive
+#   makes mpirun abort through a connection with data in flight, which TCP retransmits for many
+#   minutes: launch/run-mpi's keepalive, 50 s, is far below the default --comm-timeout, 1800 s).
+# Each time every process on every host is gone within 30 s.
+host_join "${hosts[2]}"
+hold=(-x RECUR_TEST_HOLD_RANK=2 -x RECUR_TEST_HOLD_MS=5000)
+held_pid() { ip netns pids "${hosts[2]}" | xargs -r ps -o pid=,args= -p | awk '/recur (prepare|eval)/ {print $1}'; }
+for cmd in "prepare $PWD/text.txt -o $PWD/d2.h5 --split-on line --quiet" "eval $PWD/multi --data $PWD/d.h5"; do
+  name=${cmd%% *}
+  launch() { timeout 120 ip netns exec "${hosts[0]}" unshare --uts sh -c "hostname ${hosts[0]}; exec $MPIRUN ${ka[*]} ${net[*]} ${hold[*]} $RECUR $cmd $*"; }
+  launch --comm-timeout 8 > "$name.log" 2>&1 ||
+    fail "$name across 3 hosts with a rank held 5 s failed: $(tail -5 "$name.log")"
+  for fault in stop cut; do
+    t=3; [ $fault = cut ] && t=30
+    launch --comm-timeout $t > "$name-$fault.log" 2>&1 &
+    job=$!
+    for _ in $(seq 1 30); do [ -n "$(held_pid)" ] && break; sleep 0.1; done
+    sleep 1
+    start=$(date +%s.%N)
+    if [ $fault = stop ]; then kill -STOP $(held_pid) || fail "$name: no rank on the third host to stop"; else host_cut "${hosts[2]}"; fi
+    for _ in $(seq 1 300); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
+    kill -0 $job 2>/dev/null && fail "$name: mpirun still runs 30 s after a rank was stopped or its host cut ($fault)"
+    rc=0; wait $job || rc=$?
+    [ $rc -ne 0 ] || fail "$name exited 0 after a $fault"
+    if [ $fault = stop ]; then
+      grep -q "recur: error: waited 3 s for the other ranks" "$name-$fault.log" || fail "$name: no rank reported the stalled wait: $(cat "$name-$fault.log")"
+    fi
+    left=""
+    for _ in $(seq 1 100); do
+      left=$(for h in "${hosts[@]}"; do ip netns pids "$h"; done | xargs -r ps -o pid=,comm= -p || true)
+      [ -z "$left" ] && break; sleep 0.1
+    done
+    [ -z "$left" ] || fail "$name: processes left behind after a $fault: $left"
+    echo "$name, the third host's rank $( [ $fault = stop ] && echo stopped || echo cut off): every process ended $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s later, exit $rc $(grep -m1 -o 'for the other ranks ([^)]*)' "$name-$fault.log" | sed 's/for the other ranks //' || true)"
+    [ $fault = stop ] || host_join "${hosts[2]}"
+  done
+done
 echo "multihost: ok"
