@@ -36,7 +36,7 @@ typedef struct {
 #define GEMM_LIB_HELP                                                                              \
   "fp32 matrix products by OpenBLAS or oneDNN's matmul (results differ in the last bits); auto: "  \
   "the faster of the two at the model's recurrent product, timed at the start (OpenBLAS for "      \
-  "products under a million multiply-adds; a resumed run keeps the one its run took)"
+  "products under 4 million multiply-adds; a resumed run keeps the one its run took)"
 #define GEMM_OPT_DEFS(type, member, lib_default)                                                   \
   {"--precision",                                                                                  \
    NULL,                                                                                           \
@@ -62,7 +62,7 @@ void gemm_choose(const gemm_choice *c, int lib_given);
  * this CPU, each timed for about 30 ms; OpenBLAS, untimed, below GEMM_AUTO_MIN_MACS multiply-adds
  * (oneDNN's per-call cost outweighs its speed there, and so short a product times noisily).
  * gflops[0], [1]: OpenBLAS's and oneDNN's GFLOP/s; *bf16: bf16's (all 0 when not timed). */
-#define GEMM_AUTO_MIN_MACS 1000000.0
+#define GEMM_AUTO_MIN_MACS 4000000.0
 int gemm_fastest(int M, int N, int K, double gflops[2], double *bf16);
 
 /* Select the kernel for every later call (the first oneDNN use creates its engine). */

@@ -122,8 +122,12 @@ void train_request(int what, int sig);
 int train_run(const train_opts *o);
 
 typedef struct {
-  double loss_sum;   /* summed negative log-likelihood, nats */
-  double tokens;     /* predicted tokens (classify: sequences) */
+  double loss_sum; /* summed negative log-likelihood, nats */
+  double tokens;   /* predicted tokens (classify: sequences) */
+  /* text LMs (lm, condlm) at any level: the characters of text the predicted tokens stand for
+   * (eval_chars_of), so that loss_sum / chars compares char, word and subword models on one
+   * axis; 0 for other tasks */
+  double chars;
   double *confusion; /* classify, tag: (n_out, n_out) counts, true class by predicted (malloc'd) */
   int n_out;
   /* seq2seq: targets whose argmax (teacher forcing) is right; sequences; greedy outputs equal to
@@ -156,6 +160,15 @@ double eval_macro_f1(const eval_result *r);  /* mean F1 over classes that occur 
 /* A language model's loss (nats per token) as users read it: perplexity at word level
  * (*name = "ppl"), bits per character otherwise ("bpc"). */
 double eval_lm_metric(const dataset *ds, double loss, const char **name);
+/* (2 x vocab_size) the characters (Unicode code points) each token stands for in the text as
+ * recur writes it back: char level 1; byte level 1 for a byte that starts a character, 0 for a
+ * UTF-8 continuation byte; word level the word's characters, then in the second half whether a
+ * space goes before it (1: not joined to the word before by /vocab_glue) and whether none goes
+ * after it (2: a line's end, or joined to the next word); subword level the piece's characters
+ * (its leading U+2581 is the space, 4 in the second half: dropped at a line's start); the sequence
+ * end 1 (the newline, 2 in the second half). NULL for other tasks and
+ * real values. malloc'd. */
+float *eval_chars_of(const dataset *ds);
 
 /* The loss of a split: the one definition of validation loss, used by `recur eval`, by validation
  * during training and for choosing model-best.h5. Sharded across ranks and summed; the result

@@ -13,10 +13,33 @@ void json_init(json_writer *j, FILE *f) {
   j->n[0] = 0;
 }
 
+/* bytes of the well-formed UTF-8 character at p (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF), 0 when p does not start one */
+static int utf8_len(const unsigned char *p) {
+  const unsigned c = p[0];
+  int n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+  if (c >= 0xF5) n = 0;
+  for (int k = 1; k < n; k++)
+    if ((p[k] & 0xC0) != 0x80) return 0;
+  if (n == 3 && ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))) return 0;
+  if (n == 4 && ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))) return 0;
+  return n;
+}
+
+/* A JSON string: escapes, and U+FFFD for each byte that is not part of well-formed UTF-8 (a
+ * byte-level model's sample may hold any bytes; JSON text must be Unicode) */
 void json_write_string(FILE *f, const char *s) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
+    if (*p >= 0x80) {
+      const int n = utf8_len(p);
+      if (n == 0) {
+        fputs("\\ufffd", f);
+      } else {
+        fwrite(p, 1, (size_t)n, f);
+        p += n - 1;
+      }
+    } else if (*p == '"' || *p == '\\')
       fprintf(f, "\\%c", *p);
     else if (*p == '\n')
       fputs("\\n", f);

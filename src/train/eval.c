@@ -9,13 +9,60 @@
 #include "recur/dist.h"
 #include "recur/generate.h"
 #include "recur/hooks.h"
+#include "recur/tokenize.h"
 #include "recur/train.h"
 #include "train-impl.h"
+
+float *eval_chars_of(const dataset *ds) {
+  if (!task_is_lm(ds->task) || ds->level == LEVEL_REAL || !ds->vocab) return NULL;
+  const int64_t V = ds->vocab_size;
+  float *c = xcalloc((size_t)(2 * V), sizeof(float));
+  for (int64_t id = 0; id < V; id++) {
+    const char *s = ds->vocab[id] ? ds->vocab[id] : "";
+    int64_t cps = 0;
+    for (const unsigned char *q = (const unsigned char *)s; *q; q++) cps += (*q & 0xC0) != 0x80;
+    const int nl = id == ds->eos_id || !strcmp(s, "\n");
+    const int glue = ds->vocab_glue ? ds->vocab_glue[id] : 0;
+    if (nl || ds->level == LEVEL_CHAR)
+      c[id] = 1;
+    else if (ds->level == LEVEL_BYTE)
+      c[id] = id < 256 ? (float)((id & 0xC0) != 0x80) : 1;
+    else
+      c[id] = (float)cps;
+    /* 1: a space before it (word level); 2: none after it; 4: it begins with the space of a
+     * subword piece (U+2581), which SentencePiece drops at a line's start */
+    if (ds->level == LEVEL_WORD)
+      c[V + id] = (float)((!nl && !(glue & TOKEN_GLUE_BEFORE) ? 1 : 0) +
+                          (nl || (glue & TOKEN_GLUE_AFTER) ? 2 : 0));
+    else if (nl)
+      c[V + id] = 2;
+    else if (ds->level == LEVEL_SPM && !strncmp(s, "\xe2\x96\x81", 3))
+      c[V + id] = 4;
+  }
+  return c;
+}
+
+/* the characters the batch's targets stand for; at word level the space before a word unless the
+ * token before it (the row's input) ends a line or joins the next word; at subword level a line's
+ * first piece without its space */
+static double batch_chars(const batch *b, const float *chars_of, int64_t V) {
+  double s = 0;
+  for (int64_t i = 0; chars_of && i < b->s.N; i++) {
+    const int32_t t = b->tgt[i];
+    if (t < 0) continue;
+    s += chars_of[t];
+    const int f = (int)chars_of[V + t], prev = b->in[i] >= 0 ? (int)chars_of[V + b->in[i]] : 2;
+    if ((f & 1) && !(prev & 2)) s += 1;
+    if ((f & 4) && (prev & 2)) s -= 1;
+  }
+  return s;
+}
 
 /* ---- evaluation ---- */
 /* An undelimited split: pieces of EVAL_PIECE targets, this rank's full ones in groups of B, each
  * from a zero state with its state carried across windows of EVAL_WINDOW. */
-static void eval_pieces(model *m, const dataset *ds, int split, int B, double acc[2]) {
+static void eval_pieces(model *m, const dataset *ds, int split, int B, double acc[2],
+                        const float *chars_of, double *chars) {
   const int rank = core_rank(), W = core_world();
   const int L = m->cfg.layers, H = m->cfg.hidden;
   const uint64_t n_tgt = ds->split[split].n_tok >= 2 ? ds->split[split].n_tok - 1 : 0;
@@ -43,6 +90,7 @@ static void eval_pieces(model *m, const dataset *ds, int split, int B, double ac
       batch_pack(&b, k, it.len, it.in, it.tgt, it.ids);
       acc[0] += model_forward(m, &b, h, c, 0, 0);
       acc[1] += (double)b.n_targets;
+      *chars += batch_chars(&b, chars_of, ds->vocab_size);
       model_final_state(m, &b, h, c);
     }
     i += k;
@@ -177,7 +225,7 @@ static int eval_windowed(const model *m, const dataset *ds) {
 /* One long sequence (it's item 0) in windows of T steps, the state carried; adds its loss and
  * targets to acc and its frames to fc (forecast). */
 static void eval_long(model *m, const dataset *ds, const items *it, int T, double acc[2],
-                      double *fc) {
+                      double *fc, const float *chars_of, double *chars) {
   const int64_t L = m->cfg.layers, H = m->cfg.hidden, D = ds->n_features;
   float *h = xcalloc((size_t)(L * H), sizeof(float)), *c = xcalloc((size_t)(L * H), sizeof(float));
   int32_t *in, *tgt, *zv;
@@ -199,6 +247,7 @@ static void eval_long(model *m, const dataset *ds, const items *it, int T, doubl
     /* the first window from the model's own initial state (zeros; condlm: its condition's) */
     acc[0] += model_forward(m, &b, pos ? h : NULL, pos ? c : NULL, 0, 0);
     acc[1] += (double)b.n_targets;
+    *chars += batch_chars(&b, chars_of, ds->vocab_size);
     if (fc) forecast_score(m, &b, fc);
     model_final_state(m, &b, h, c);
   }
@@ -210,7 +259,9 @@ static void eval_long(model *m, const dataset *ds, const items *it, int T, doubl
 eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len) {
   const int rank = core_rank(), W = core_world();
   const ds_split *sp = &ds->split[split];
-  double acc[15] = {0}; /* loss, targets; seq2seq: correct, sequences, exact, BLEU's 10 sums */
+  /* loss, targets; seq2seq: correct, sequences, exact, BLEU's 10 sums; text LMs: characters */
+  double acc[16] = {0};
+  float *chars_of = eval_chars_of(ds);
   double *conf = !task_is_lm(ds->task) && ds->task != TASK_FORECAST
                      ? xcalloc((size_t)(m->O * m->O), sizeof(double))
                      : NULL;
@@ -222,7 +273,7 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
                    "lower --batch (recur eval), or cut long sequences with --max-len (an estimate)",
                    &pw, &ph);
   if (ds->task == TASK_LM && ds->eos_id < 0) {
-    eval_pieces(m, ds, split, B, acc);
+    eval_pieces(m, ds, split, B, acc, chars_of, &acc[15]);
   } else {
     items it = {0};
     batch b = {0};
@@ -238,7 +289,7 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
       while (k < B && i + (uint64_t)k < n && (int64_t)(k + 1) * first <= budget) k++;
       if (first > budget && eval_windowed(m, ds)) {
         items_load_sequences(&it, ds, split, mine + i, 1, max_len);
-        eval_long(m, ds, &it, (int)budget, acc, fc);
+        eval_long(m, ds, &it, (int)budget, acc, fc, chars_of, &acc[15]);
         i += 1;
         continue;
       }
@@ -246,6 +297,7 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
       items_pack(&b, &it, k, ds);
       acc[0] += model_forward(m, &b, NULL, NULL, 0, 0);
       acc[1] += (double)b.n_targets;
+      acc[15] += batch_chars(&b, chars_of, ds->vocab_size);
       if (ds->task == TASK_SEQ2SEQ) s2s_score(m, ds, &it, k, &b, acc);
       if (fc) forecast_score(m, &b, fc);
       if (conf) { /* predicted (argmax) against true class */
@@ -263,9 +315,11 @@ eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_le
     batch_free(&b);
   }
   core_oom_context(pw, ph, NULL, NULL);
-  dist_sum_doubles(acc, 15);
+  dist_sum_doubles(acc, 16);
+  xfree(chars_of);
   eval_result res = {.loss_sum = acc[0],
                      .tokens = acc[1],
+                     .chars = acc[15],
                      .confusion = conf,
                      .n_out = conf ? m->O : 0,
                      .tok_correct = acc[2],

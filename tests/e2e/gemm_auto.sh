@@ -6,11 +6,11 @@
 source "$(dirname "$0")/../lib.sh"
 seq 1 3000 | sed 's/^/the line of text number /' > text.txt
 "$RECUR" prepare text.txt -o d.h5 --split-on line --val 0.05 --quiet
-big=(--data d.h5 --cell lstm --hidden 128 --embed 16 --batch 32 --seq-len 16 --steps 10 --log-every 1)
+big=(--data d.h5 --cell lstm --hidden 256 --embed 16 --batch 32 --seq-len 16 --steps 10 --log-every 1)
 kernel() { grep -o '"--gemm":"[a-z]*"' "$1/metrics.jsonl" | head -1 | cut -d'"' -f4; }
 losses() { grep -o '"last_loss":[^,]*' "$1/metrics.jsonl"; }
 "$RECUR" train "${big[@]}" --out auto > auto.log 2>&1 || fail "an auto run failed: $(tail -3 auto.log)"
-grep -q "^recur: --gemm auto: \(openblas\|onednn\), [0-9]* GFLOP/s against \(openblas\|onednn\)'s [0-9]* at (32x128)(128x512)" auto.log ||
+grep -q "^recur: --gemm auto: \(openblas\|onednn\), [0-9]* GFLOP/s against \(openblas\|onednn\)'s [0-9]* at (32x256)(256x1024)" auto.log ||
   fail "the start does not say what auto measured: $(grep gemm auto.log)"
 k=$(kernel auto)
 case $k in openblas | onednn) ;; *) fail "auto recorded '$k', not the library it took" ;; esac

@@ -3,7 +3,7 @@
 # shard, or rank 0 between writing COMMIT and moving `latest`); after each kill the run resumes.
 # The finished run's per-step losses and final parameters equal an uninterrupted run's bitwise.
 # The seed is printed; RECUR_SOAK_SEED=S replays a failure. RECUR_SOAK_KILLS=N changes the number
-# of kills (the sanitizer pass of launch/test runs 6).
+# of kills. The kernel is named (--gemm openblas): two fresh runs under auto may time different ones.
 source "$(dirname "$0")/../lib.sh"
 # the survivor of a kill is ended at once (Open MPI sends SIGTERM, then SIGKILL after this many
 # seconds; 1 by default): it could not finish its step without the dead rank anyway
@@ -18,7 +18,7 @@ open('text.txt', 'w').write(''.join(r.choice('abcdefgh ') for _ in range(400000)
 STEPS=600
 # ~20 ms a step on 2 cores: a kill 0.02-0.4 s into training lands in a step or a checkpoint
 args=(--data d.h5 --cell lstm --layers 2 --hidden 192 --embed 16 --batch 16 --seq-len 40 --steps $STEPS
-      --ckpt-every 3 --log-every 1 --quiet)
+      --ckpt-every 3 --log-every 1 --gemm openblas --quiet)
 timeout 300 $MPIRUN -np 2 "$RECUR" train "${args[@]}" --out ref < /dev/null || fail "the uninterrupted run failed"
 # the plan: KILLS (kind, rank, delay, checkpoints ahead) drawn from the seed
 python3 - "$seed" "$KILLS" > plan.txt <<'PY'

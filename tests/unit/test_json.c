@@ -1,5 +1,6 @@
 /* The JSON reader (what recur report reads back from metrics.jsonl): what the writer writes reads
- * back the same (escapes, UTF-8, non-finite numbers as null, nesting); malformed text is an error
+ * back the same (escapes, UTF-8, non-finite numbers as null, nesting), bytes that are not UTF-8 as
+ * U+FFFD; malformed text is an error
  * with the byte offset, never a crash; nesting beyond JSON_MAX_DEPTH is refused. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -49,6 +50,19 @@ int main(void) {
   CHECK(g && g->type == JSON_ARR && g->n == 1 && g->items[0].n == 2 &&
             g->items[0].items[0].num == 1e-30,
         "nested arrays");
+  json_value_free(&v);
+  free(text);
+
+  /* bytes that are not well-formed UTF-8 (a byte-level model's sample) are written as U+FFFD */
+  f = open_memstream(&text, &len);
+  json_write_string(f, "a\x97"
+                       "b\xc3\xa9\xe0\x80\x80\xed\xa0\x80\xf0\x9f\x98\x80\xc3");
+  fclose(f);
+  CHECK(!strcmp(text,
+                "\"a\\ufffdb\xc3\xa9\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\xf0\x9f\x98\x80"
+                "\\ufffd\""),
+        "invalid UTF-8 written as U+FFFD, valid kept: %s", text);
+  CHECK(json_parse(text, len, &v, err, sizeof err) == 0, "the replaced string parses: %s", err);
   json_value_free(&v);
   free(text);
 
