@@ -54,6 +54,7 @@ typedef struct {
   int sample_len;         /* lm: tokens of the sample logged with each validation (0 = none) */
   double
       ckpt_minutes; /* also checkpoint when this much wall time passed since the last (0 = off) */
+  double eval_minutes; /* also validate when this much wall time passed since the last (0 = off) */
   double comm_timeout; /* seconds a rank waits for the others before ending the job (0 = off) */
   int max_bad_steps;
   enum ss_kind ss_kind; /* scheduled sampling */

@@ -89,6 +89,10 @@ static const opt_def DEFS[] = {
      "passes over the training split (unless --steps)", OPT_RESUME_SAFE},
     {"--eval-every", NULL, OPT_INT, F(eval_every), 0, BIG, NULL, "0", "N",
      "validate every N steps (and at the end)", OPT_RESUME_SAFE},
+    {"--eval-minutes", NULL, OPT_REAL, F(eval_minutes), 0, 1e6, NULL, "5", "M",
+     "also validate when M minutes of wall time passed since the last validation (0 = off): a "
+     "long run keeps model-best.h5 without --eval-every",
+     OPT_RESUME_SAFE},
     {"--diagnose-every", NULL, OPT_INT, F(diagnose_every), 0, BIG, NULL, "0", "N",
      "record the gradient flow through time every N steps (0 = off; recur report draws it)",
      OPT_RESUME_SAFE},

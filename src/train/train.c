@@ -76,7 +76,7 @@ static const char *signal_name(int sig) {
 typedef struct {
   double loss, loss_sum, targets, grad_norm, lr, ss;
   double tokens, sequences; /* input tokens the step ran (every rank's), sequences (0: streams) */
-  int skipped, stop, ckpt_request, ckpt_due, diagnosed;
+  int skipped, stop, ckpt_request, ckpt_due, eval_due, diagnosed;
 } step_result;
 
 /* ---- gradient flow: forward and backward of this slot's batch with only the loss at each
@@ -131,7 +131,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
     t->diag_pn = xmalloc((size_t)m->n_tensors * sizeof(double));
   }
   if (r.diagnosed) memset(t->diag, 0, (size_t)(2 * L * MODEL_DIAG_T) * sizeof(double));
-  double stats[5] = {0, 0, 0, 0, 0}; /* loss, targets, stop, checkpoint requested, checkpoint due */
+  double stats[6] = {0}; /* loss, targets, stop, checkpoint requested, checkpoint due, eval due */
   for (int k = 0; k < o->accum; k++) {
     int cnt = schedule_slot(n, t->rank * o->accum + k, S, t->idx);
     for (int i = 0; i < cnt; i++) t->mine[i] = t->ids[t->idx[i]];
@@ -173,17 +173,20 @@ static step_result trainer_step(trainer *t, int64_t step) {
   const int nan_step = hk->nan_from > 0 && step + 1 >= hk->nan_from && step + 1 <= hk->nan_to;
   if (nan_step && hk->nan_rank < 0) m->grads[0] = NAN; /* every rank, after the reduction */
   stats[2] = g_stop ? 1 : 0;
-  /* checkpoint requests: SIGUSR1 on any rank, or --ckpt-minutes by rank 0's clock */
+  /* checkpoint requests: SIGUSR1 on any rank, or --ckpt-minutes by rank 0's clock; validation
+   * by --eval-minutes on rank 0's clock */
   stats[3] = g_ckpt_now;
   stats[4] = t->rank == 0 && o->ckpt_minutes > 0 && core_now() - t->t_ckpt >= o->ckpt_minutes * 60;
+  stats[5] = t->rank == 0 && o->eval_minutes > 0 && core_now() - t->t_eval >= o->eval_minutes * 60;
   g_ckpt_now = 0;
-  dist_sum_doubles(stats, 5);
+  dist_sum_doubles(stats, 6);
   RECUR_ASSERT(fabs(stats[1] - r.targets) < 0.5);
   r.loss_sum = stats[0];
   r.loss = stats[0] / r.targets;
   r.stop = stats[2] > 0;
   r.ckpt_request = stats[3] > 0;
   r.ckpt_due = stats[4] > 0;
+  r.eval_due = stats[5] > 0;
   r.grad_norm = model_grad_norm(m);
   r.lr = lr_at(&t->lr, step);
   r.skipped = !isfinite(r.grad_norm) || !isfinite(r.loss);
@@ -242,6 +245,7 @@ static void trainer_evaluate(trainer *t, int64_t done) {
   }
   xfree(r.confusion);
   xfree(r.fc);
+  t->t_eval = core_now();
 }
 
 /* ---- checkpoint: every rank's shard, the model, the commit ---- */
@@ -338,7 +342,7 @@ int train_step(trainer *t) {
    * last step's checkpoint is committed before the final validation, so a validation that
    * fails loses no training */
   const int validate = !r.stop && t->ds->split[SPLIT_VAL].n_tok > 1 &&
-                       ((o->eval_every > 0 && done % o->eval_every == 0) || last);
+                       ((o->eval_every > 0 && done % o->eval_every == 0) || r.eval_due || last);
   if (validate && !last) trainer_evaluate(t, done);
   if ((o->ckpt_every > 0 && done % o->ckpt_every == 0) || last || r.ckpt_request || r.ckpt_due)
     trainer_checkpoint(t, done,

@@ -381,7 +381,7 @@ void trainer_open(trainer *t, const train_opts *given) {
   trainer_open_run(t);
   gemm_params(t->m->params, t->m->n_params);
   trainer_say_gemm(t);
-  t->t_ckpt = core_now();
+  t->t_ckpt = t->t_eval = core_now();
   if (t->rank == 0 && !o->quiet) {
     const model_config *mc = &t->m->cfg;
     char length[128], val[160];
@@ -395,10 +395,14 @@ void trainer_open(trainer *t, const train_opts *given) {
     if (!has_val)
       snprintf(val, sizeof val, "no validation: %s has no validation split (prepare --val F)",
                o->data);
-    else if (o->eval_every > 0)
-      snprintf(val, sizeof val, "validation every %lld steps and at the end (best: model-best.h5)",
-               (long long)o->eval_every);
-    else
+    else if (o->eval_every > 0 || o->eval_minutes > 0) {
+      char steps[48] = "", mins[48] = "";
+      if (o->eval_every > 0)
+        snprintf(steps, sizeof steps, "%lld steps, ", (long long)o->eval_every);
+      if (o->eval_minutes > 0) snprintf(mins, sizeof mins, "%g minutes, ", o->eval_minutes);
+      snprintf(val, sizeof val, "validation every %s%sand at the end (best: model-best.h5)", steps,
+               mins);
+    } else
       snprintf(val, sizeof val, "validation at the end (--eval-every N for more)");
     char in[64];
     snprintf(in, sizeof in, mc->n_in > 0 ? "%d features" : "vocab %d",

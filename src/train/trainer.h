@@ -32,8 +32,8 @@ struct trainer {
   int *idx;
   items it;
   batch b;
-  metrics mt; /* rank 0 */
-  double best_val, t_ckpt;
+  metrics mt;                      /* rank 0 */
+  double best_val, t_ckpt, t_eval; /* t_*: core_now() of the last checkpoint, validation */
   double *diag, *diag_pn; /* gradient flow of a diagnosed step: model.h's diag, tensor norms */
   int64_t bad_total;
   int bad_run;

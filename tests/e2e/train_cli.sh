@@ -69,4 +69,14 @@ cp run/model.h5 badcell.h5 && "$H5TOOL" set-attr badcell.h5 cell transformer
 expect_fail "attribute cell must be one of rnn_tanh|rnn_relu|lstm|gru, got 'transformer'" "$RECUR" eval badcell.h5 --data tiny.h5
 expect_fail "no model.h5 found in directory" "$RECUR" sample .
 expect_fail "vocabulary" "$RECUR" eval run --data lines.h5
+# --eval-minutes (5 by default): validation by wall time, without --eval-every; 0 turns it off
+seq 1 2000 | sed 's/^/a line numbered /' > evm.txt
+"$RECUR" prepare evm.txt -o evm.h5 --split-on line --val 0.05 --quiet
+RECUR_TEST_STEP_MS=40 "$RECUR" train --data evm.h5 --hidden 16 --steps 30 --eval-minutes 0.004 --out evm --quiet ||
+  fail "a run with --eval-minutes failed"
+n=$(grep -c '"val_loss"' evm/metrics.jsonl)
+[ "$n" -ge 3 ] || fail "--eval-minutes 0.004 over ~1.2 s of steps validated $n time(s)"
+RECUR_TEST_STEP_MS=40 "$RECUR" train --data evm.h5 --hidden 16 --steps 30 --eval-minutes 0 --out evm0 --quiet
+[ "$(grep -c '"val_loss"' evm0/metrics.jsonl)" -eq 1 ] || fail "--eval-minutes 0 validated before the end"
+echo "ok --eval-minutes: $n validations in ~1.2 s of steps; with 0, the final one only"
 echo "train cli: ok"

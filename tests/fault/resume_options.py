@@ -34,7 +34,8 @@ SANITIZED = bool(os.environ.get("RECUR_SANITIZED"))
 # float tolerance where they change the order of a sum).
 NEUTRAL = {
     "--accum": "tolerance",  # the same global batch in two slots: sums in another order
-    "--eval-every": "exact", "--diagnose-every": "exact", "--sample-len": "exact",
+    "--eval-every": "exact", "--eval-minutes": "exact", "--diagnose-every": "exact",
+    "--sample-len": "exact",
     "--log-every": "params", "--ckpt-every": "exact", "--ckpt-minutes": "exact", "--keep": "exact",
     "--sparse-reduce": "exact", "--max-bad-steps": "exact",
 }
