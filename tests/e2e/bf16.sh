@@ -47,9 +47,12 @@ grep "bf16 matrix products" say.txt || fail "a bf16 run does not say what the CP
 env -u OPENBLAS_CORETYPE "$RECUR" train --data d.h5 --hidden 64 --steps 1 --out say2 > say2.txt 2>&1
 grep -q OPENBLAS_CORETYPE say2.txt && fail "a note on OPENBLAS_CORETYPE without it set: $(cat say2.txt)"
 if grep -qw avx512f /proc/cpuinfo; then
-  OPENBLAS_CORETYPE=Haswell "$RECUR" train --data d.h5 --hidden 512 --steps 1 --out say3 > say3.txt 2>&1
+  # (with --gemm openblas named: under the default, auto says what it timed and took)
+  OPENBLAS_CORETYPE=Haswell "$RECUR" train --data d.h5 --hidden 512 --steps 1 --gemm openblas --out say3 > say3.txt 2>&1
   grep "holds OpenBLAS to its Haswell kernels on this AVX-512 CPU: --gemm onednn ran" say3.txt ||
     fail "OpenBLAS held to Haswell kernels on an AVX-512 CPU, and nothing said: $(cat say3.txt)"
+  OPENBLAS_CORETYPE=Haswell "$RECUR" train --data d.h5 --hidden 512 --steps 1 --out say4 > say4.txt 2>&1
+  grep -- "--gemm auto: .* GFLOP/s against" say4.txt || fail "auto did not say what it timed: $(cat say4.txt)"
 fi
 "$RECUR" eval bf16/model.h5 --data d.h5 --json > ev.json || fail "recur eval of a bf16-trained model"
 

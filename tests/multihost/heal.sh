@@ -3,7 +3,7 @@
 # network. After each, run-mpi probes the hosts, restarts from the newest checkpoint (3 ranks
 # after the kill, the 2 hosts left after the cut) and the run finishes by itself: its losses equal
 # the uninterrupted run's bitwise up to the cut, and within 1e-2 after it (2 ranks). Printed: the
-# seconds from each fault to training again and the steps redone. Also: a run that fails before
+# seconds from each fault until the run is past that step again, and the steps redone. Also: a run that fails before
 # its first checkpoint is not restarted, nor one a user stops. Skips (exit 77) without namespaces.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../hosts.sh"
@@ -34,7 +34,8 @@ wait_steps() { # RUN STEP SECONDS
   for _ in $(seq 1 $(($3 * 10))); do [ "$(last_step "$1")" -ge "$2" ] && return 0; sleep 0.1; done
   fail "$1 did not reach step $2 in $3 s: $(tail -5 heal.log)"
 }
-# again_after STEP: seconds until training passes STEP again after a fault at that step
+# again_after T0 STEP K: seconds from T0 until the run, after its restart K, is past STEP again
+# (the time a fault costs: detection, probe, restart and the steps redone)
 again_after() {
   local t0=$1 at=$2
   for _ in $(seq 1 1200); do
@@ -78,8 +79,8 @@ worst = max(abs(a[k] - b[k]) / abs(b[k]) for k in a)
 assert worst < 1e-2, f"after the cut (2 ranks), losses differ by {worst:.3g} relative"
 print(f"final loss {a[max(a)]:.6f} (uninterrupted {b[max(b)]:.6f}); worst relative difference {worst:.2e}")
 PY
-echo "ok a rank killed at step $at1: training again after ${took1} s on 3 hosts, $((at1 - 10#$from1)) steps redone"
-echo "ok a host cut at step $at2: training again after ${took2} s on the 2 hosts left, $((at2 - 10#$from2)) steps redone"
+echo "ok a rank killed at step $at1: back past it ${took1} s later on 3 hosts, $((at1 - 10#$from1)) steps redone"
+echo "ok a host cut at step $at2: back past it ${took2} s later on the 2 hosts left, $((at2 - 10#$from2)) steps redone"
 host_join "${hosts[2]}"
 
 # no restart: a run that fails before its first checkpoint (a test hook at step 2), or one stopped
