@@ -69,7 +69,7 @@ $T --data noval.h5 --out r-noval --steps 3 > log.txt
 grep -q "no validation: noval.h5 has no validation split" log.txt || fail "no validation not said: $(cat log.txt)"
 $T --data docs.h5 --out r-epochs --epochs 2 > log.txt
 grep -qE "2 epochs of [0-9]+ steps = [0-9]+ steps" log.txt || fail "epochs not said: $(head -3 log.txt)"
-grep -q "validation at the end" log.txt || fail "validation at the end not said"
+grep -q "validation every 5 minutes, and at the end" log.txt || fail "validation by time and at the end not said: $(grep validation log.txt)"
 
 # ---- one validation loss: training's = recur eval's, across ranks and modes; best model ----
 check_val() { # RUN DATA: the last val_loss in metrics.jsonl equals eval's, tokens too
