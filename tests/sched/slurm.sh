@@ -31,11 +31,26 @@ seq 1 4000 | sed 's/^/a line of text number /' > text.txt
 export OMPI_MCA_btl=tcp,self OMPI_MCA_btl_tcp_if_include=10.199.0.0/16 OMPI_MCA_oob_tcp_if_include=10.199.0.0/16
 model=(--cell gru --layers 2 --hidden 16 --embed 8 --batch 6 --seq-len 8 --log-every 1 --quiet)
 
-# 1. srun (PMIx) and mpirun in an allocation
-on_login srun -N 3 -n 3 --mpi=pmix "$RECUR" train --data "$PWD/d.h5" "${model[@]}" --steps 20 --out "$PWD/srun" ||
-  fail "srun --mpi=pmix could not start 3 ranks"
-on_login salloc -N 3 -n 3 mpirun -q "$RECUR" train --data "$PWD/d.h5" "${model[@]}" --steps 20 --out "$PWD/mpirun" ||
-  fail "mpirun inside salloc could not start 3 ranks"
+# 1. srun (PMIx) and mpirun in an allocation. A rank that crashes (SIGSEGV or SIGABRT: seen
+# inside Open MPI 4.1's MPI_Init, never in recur's code) gets one more try, said in the log, as
+# launch/slurm.sbatch restarts a run after a crash; any other failure fails the test.
+twice() { # NAME CMD...: CMD, again once if a rank crashed
+  local name=$1 rc=0
+  shift
+  rm -rf "$PWD/$name"
+  "$@" || rc=$?
+  case $rc in 134 | 139)
+    echo "note: a rank crashed (exit $rc) in $name's start; once more"
+    rm -rf "$PWD/$name"
+    rc=0
+    "$@" || rc=$? ;;
+  esac
+  return $rc
+}
+twice srun on_login srun -N 3 -n 3 --mpi=pmix "$RECUR" train --data "$PWD/d.h5" "${model[@]}" --steps 20 \
+  --out "$PWD/srun" || fail "srun --mpi=pmix could not start 3 ranks"
+twice mpirun on_login salloc -N 3 -n 3 mpirun -q "$RECUR" train --data "$PWD/d.h5" "${model[@]}" --steps 20 \
+  --out "$PWD/mpirun" || fail "mpirun inside salloc could not start 3 ranks"
 grep -q '"world_size":3' srun/metrics.jsonl || fail "srun did not start 3 ranks in one job"
 "$H5TOOL" compare srun/model.h5 mpirun/model.h5 0 || fail "srun and mpirun in an allocation trained different numbers"
 echo "ok srun --mpi=pmix and mpirun inside salloc: 3 ranks on 3 nodes, the same parameters bitwise"
