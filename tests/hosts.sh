@@ -2,7 +2,7 @@
 # namespaces joined by veth pairs on a bridge, addresses only inside the namespaces. Sourced after
 # lib.sh:  hosts_make N || skip;  then ${hosts[@]} (names), host_addr NAME, host_run NAME CMD...
 # (CMD in NAME's namespace with NAME as its host name), host_cut NAME / host_join NAME (its link
-# down / up), and agent.sh (an rsh agent for Open MPI that enters a namespace instead of ssh-ing).
+# down / up), hosts_left SECONDS (processes still on the hosts), and agent.sh (an rsh agent for Open MPI that enters a namespace instead of ssh-ing).
 # Everything is removed at exit (processes in the namespaces killed first).
 hosts=()
 hosts_tag=rc$$
@@ -41,6 +41,17 @@ host_run() {
   ip netns exec "$h" unshare --uts sh -c "hostname $h; exec \"\$@\"" sh "$@"
 }
 host_cut() { ip link set "v$1" down; }
+# hosts_left SECONDS: the processes still running on any host after waiting up to SECONDS for
+# them to end (pid and name, one a line; nothing when all ended)
+hosts_left() {
+  local left="" h
+  for _ in $(seq 1 $(($1 * 10))); do
+    left=$(for h in "${hosts[@]}"; do ip netns pids "$h"; done | xargs -r ps -o pid=,comm= -p || true)
+    [ -z "$left" ] && break
+    sleep 0.1
+  done
+  echo "$left"
+}
 host_join() { # until the bridge forwards its traffic again
   ip link set "v$1" up
   for _ in $(seq 1 100); do

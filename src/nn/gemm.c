@@ -371,16 +371,20 @@ static double time_kernel(int M, int N, int K, const float *A, const float *B, f
   return 2.0 * M * N * K * it / t * 1e-9;
 }
 
-void gemm_probe(int M, int N, int K, double *gflops_now, double *gflops_openblas) {
+/* GFLOP/s of each of kernels ks[0..n) at C (M x N) += A (M x K) B^T, B registered as a weight
+ * for the time of the probe (its conversion, as training's, once per 100 calls) */
+static void probe_kernels(int M, int N, int K, const gemm_kernel *ks, int n, double *gflops) {
   float *A = xcalloc((size_t)M * K, sizeof(float)), *B = xcalloc((size_t)N * K, sizeof(float)),
         *C = xcalloc((size_t)M * N, sizeof(float));
   const float *pb = g_pbase;
   int64_t pn = g_pn;
   gemm_params(B, (int64_t)N * K);
   gemm_kernel k = g_kernel;
-  *gflops_now = time_kernel(M, N, K, A, B, C);
-  g_kernel = GEMM_OPENBLAS;
-  *gflops_openblas = time_kernel(M, N, K, A, B, C);
+  for (int i = 0; i < n; i++) {
+    if (ks[i] != GEMM_OPENBLAS) engine_open();
+    g_kernel = ks[i];
+    gflops[i] = time_kernel(M, N, K, A, B, C);
+  }
   g_kernel = k;
   for (int i = 0; i < g_nw; i++) /* forget the probe's weight */
     if (g_w[i].src == B) {
@@ -393,16 +397,20 @@ void gemm_probe(int M, int N, int K, double *gflops_now, double *gflops_openblas
   xfree(A), xfree(B), xfree(C);
 }
 
+void gemm_probe(int M, int N, int K, double *gflops_now, double *gflops_openblas) {
+  const gemm_kernel ks[2] = {g_kernel, GEMM_OPENBLAS};
+  double g[2];
+  probe_kernels(M, N, K, ks, 2, g);
+  *gflops_now = g[0], *gflops_openblas = g[1];
+}
+
 int gemm_fastest(int M, int N, int K, double gflops[2], double *bf16) {
   gflops[0] = gflops[1] = *bf16 = 0;
   if ((double)M * N * K < GEMM_AUTO_MIN_MACS) return GEMM_LIB_OPENBLAS;
-  gemm_kernel k = g_kernel;
-  gemm_use(GEMM_ONEDNN);
-  gemm_probe(M, N, K, &gflops[1], &gflops[0]);
-  gemm_use(GEMM_BF16);
-  double blas;
-  gemm_probe(M, N, K, bf16, &blas);
-  gemm_use(k);
+  const gemm_kernel ks[3] = {GEMM_OPENBLAS, GEMM_ONEDNN, GEMM_BF16};
+  double g[3];
+  probe_kernels(M, N, K, ks, 3, g);
+  gflops[0] = g[0], gflops[1] = g[1], *bf16 = g[2];
   return gflops[1] > gflops[0] ? GEMM_LIB_ONEDNN : GEMM_LIB_OPENBLAS;
 }
 
