@@ -304,12 +304,16 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
  * format, version, configuration and every tensor's shape. */
 model *model_load(const char *path, model_vocab *v, int64_t *step);
 void model_vocab_free(model_vocab *v);
+/* Which model of a run directory: the best validated one when the run has one, else the last
+ * (AUTO, what sample, eval and predict take); the last trained (LAST); the best, an error in a
+ * run that has not validated yet (BEST). */
+typedef enum { MODEL_PICK_AUTO, MODEL_PICK_LAST, MODEL_PICK_BEST } model_pick;
 /* Resolve MODEL to a model.h5 path (malloc'd): a file is itself; a checkpoint directory its
- * model.h5; a run directory RUN/model.h5, the model of its newest checkpoint (the last one
- * trained), or with best = 1 RUN/model-best.h5 (the lowest validation loss so far). A run without
- * a checkpoint yet is an error that says so. */
+ * model.h5; a run directory as pick says: RUN/model-best.h5 (the lowest validation loss so far),
+ * or RUN/model.h5, else the model of its newest checkpoint (the last one trained). A run without
+ * a checkpoint yet is an error that says so. model_resolve is pick LAST. */
 char *model_resolve(const char *path);
-char *model_resolve_best(const char *path, int best);
+char *model_resolve_pick(const char *path, model_pick pick);
 /* What a model holds: to stdout as text, or (j non-NULL) as a JSON object under key. */
 void model_inspect(const char *path, json_writer *j, const char *key);
 

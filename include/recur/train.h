@@ -56,6 +56,8 @@ typedef struct {
       ckpt_minutes; /* also checkpoint when this much wall time passed since the last (0 = off) */
   double eval_minutes; /* also validate when this much wall time passed since the last (0 = off) */
   double comm_timeout; /* seconds a rank waits for the others before ending the job (0 = off) */
+  double time_budget;  /* minutes of wall time this invocation trains: its length (and the
+                        * schedule's end) fitted to the steps that fit (0 = off) */
   int max_bad_steps;
   enum ss_kind ss_kind; /* scheduled sampling */
   float ss_k, ss_c, ss_min;

@@ -24,7 +24,7 @@
 typedef struct {
   char *data;
   enum ds_split_id split;
-  int json, batch, max_len, best;
+  int json, batch, max_len, best, last;
   int64_t rollout;
   gemm_choice kernel;
   double comm_timeout;
@@ -38,8 +38,7 @@ static const opt_def EVAL_DEFS[] = {
     {"--batch", NULL, OPT_INT, F(batch), 1, 1 << 20, NULL, "32", "B", "sequences per batch", 0},
     {"--max-len", NULL, OPT_INT, F(max_len), 0, 1 << 24, NULL, "0", "N",
      "cut longer sequences: a cheaper estimate, not the validation loss (0 = no cut)", 0},
-    {"--best", NULL, OPT_SWITCH, F(best), 0, 1, NULL, "0", NULL,
-     "a run directory's model-best.h5, not its last model", 0},
+    CLI_PICK_OPT_DEFS(eval_flags),
     {"--rollout", NULL, OPT_INT, F(rollout), 0, 1 << 20, NULL, "0", "N",
      "forecast: also predict each sequence's last N frames from the ones before, on its own "
      "predictions (0 = one step only)",
@@ -54,7 +53,7 @@ static const opt_table EVAL = {
     "The loss of a split as validation during training computes it (the same function): every\n"
     "sequence from a zero state (an undelimited split as one stream, in pieces of 65,536 tokens),\n"
     "sharded over ranks under mpirun; accuracy, F1 and the confusion matrix for classifiers and\n"
-    "taggers. A run directory means its model.h5 (the last model), or model-best.h5 with --best.\n",
+    "taggers.\n" CLI_PICK_HELP,
     EVAL_DEFS, sizeof EVAL_DEFS / sizeof EVAL_DEFS[0]};
 
 static void check_same_vocab(const dataset *ds, const model_vocab *v, const char *data) {
@@ -95,12 +94,13 @@ static void check_same_vocab(const dataset *ds, const model_vocab *v, const char
 }
 
 static void print_eval(const dataset *ds, const eval_result *r, const char *split, int json,
-                       int max_len, const eval_result *ro, int steps) {
+                       int max_len, const eval_result *ro, int steps, const char *file) {
   const task_desc *d = task_desc_of(ds->task); /* the task's own figures */
   if (json) {
     json_writer j;
     json_init(&j, stdout);
     json_object_begin(&j, NULL);
+    json_str(&j, "model", file); /* the model.h5 MODEL resolved to */
     json_str(&j, "split", split);
     json_num(&j, "loss", r->loss_sum / r->tokens);
     json_num(&j, ds->task == TASK_CLASSIFY ? "sequences" : "tokens", r->tokens); /* steps too */
@@ -138,9 +138,10 @@ int cmd_eval(int argc, char **argv) {
                      "MODEL and --data are required");
   dist_watch_set(f.comm_timeout);
   model_vocab v;
+  char *file = NULL;
   model *m =
-      cli_model_load(path, f.best, &v, &f.kernel,
-                     given[opts_at(&EVAL, offsetof(eval_flags, kernel.lib))], f.batch, 1, NULL);
+      cli_model_load(path, f.best, f.last, 0, &v, &f.kernel,
+                     given[opts_at(&EVAL, offsetof(eval_flags, kernel.lib))], f.batch, 1, &file);
   dataset *ds = dataset_open(f.data);
   if ((ds->level == LEVEL_REAL) != (m->cfg.n_in > 0))
     recur_fail(f.data, "evaluate on data like the model's inputs",
@@ -176,7 +177,8 @@ int cmd_eval(int argc, char **argv) {
   if (f.rollout > 0) ro = train_eval_rollout(m, ds, f.split, (int)f.rollout);
   if (core_rank() == 0)
     print_eval(ds, &r, ds_split_names[f.split], f.json, f.max_len, f.rollout > 0 ? &ro : NULL,
-               (int)f.rollout);
+               (int)f.rollout, file);
+  xfree(file);
   xfree(ro.fc);
   xfree(r.confusion);
   xfree(r.fc);

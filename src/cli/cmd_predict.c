@@ -21,7 +21,7 @@
 
 /* ---- predict ---- */
 typedef struct {
-  int best;
+  int best, last;
   int64_t max_out, batch, beam;
   double length_penalty;
   int scores, strict;
@@ -29,8 +29,7 @@ typedef struct {
 } predict_flags;
 
 static const opt_def PREDICT_DEFS[] = {
-    {"--best", NULL, OPT_SWITCH, OPT_FIELD(predict_flags, best), 0, 1, NULL, "0", NULL,
-     "a run directory's model-best.h5, not its last model", 0},
+    CLI_PICK_OPT_DEFS(predict_flags),
     {"--max-out", NULL, OPT_INT, OPT_FIELD(predict_flags, max_out), 1, 1 << 24, NULL, "256", "N",
      "seq2seq: stop an output that has not ended (<eos>) after N tokens", 0},
     {"--batch", NULL, OPT_INT, OPT_FIELD(predict_flags, batch), 1, 1 << 16, NULL, "64", "B",
@@ -57,7 +56,8 @@ static const opt_table PREDICT = {
     "the outputs stay line for line with the inputs (--strict: an error). A model of real-valued "
     "sequences reads a CSV or TSV of frames (FRAMES.csv, or -\n"
     "for stdin; a header names the model's features, a blank line ends a sequence) and prints a\n"
-    "line per sequence: its label and probability, or its tags separated by spaces.\n",
+    "line per sequence: its label and probability, or its tags separated by "
+    "spaces.\n" CLI_PICK_HELP,
     PREDICT_DEFS, sizeof PREDICT_DEFS / sizeof PREDICT_DEFS[0]};
 
 /* Text inputs, checked line by line before they are predicted: a line with a symbol the model
@@ -105,7 +105,7 @@ int cmd_predict(int argc, char **argv) {
   core_errors_agreed(0); /* rank 0 alone predicts */
   if (core_rank() != 0) return 0;
   model_vocab v;
-  model *m = cli_model_load(path, f.best, &v, &f.kernel,
+  model *m = cli_model_load(path, f.best, f.last, 0, &v, &f.kernel,
                             given[opts_at(&PREDICT, offsetof(predict_flags, kernel.lib))],
                             (int)f.batch, 0, NULL);
   const int s2s = m->cfg.task == TASK_SEQ2SEQ;

@@ -26,7 +26,7 @@ typedef struct {
   int64_t length, top_k;
   double temperature;
   uint64_t seed;
-  int strict, best, json, quiet;
+  int strict, best, last, json, quiet;
   gemm_choice kernel;
 } sample_flags;
 
@@ -52,8 +52,7 @@ static const opt_def SAMPLE_DEFS[] = {
      "the same seed gives the same text (default: a fresh one, printed on stderr)", 0},
     {"--strict", NULL, OPT_SWITCH, F(strict), 0, 1, NULL, "0", NULL,
      "a --prime word outside the vocabulary is an error (else it is read as <unk>)", 0},
-    {"--best", NULL, OPT_SWITCH, F(best), 0, 1, NULL, "0", NULL,
-     "a run directory's model-best.h5 (lowest validation loss), not its last model", 0},
+    CLI_PICK_OPT_DEFS(sample_flags),
     {"--json", NULL, OPT_SWITCH, F(json), 0, 1, NULL, "0", NULL,
      "one JSON object: text, tokens, stop (eos|length), seed", 0},
     {"--quiet", NULL, OPT_SWITCH, F(quiet), 0, 1, NULL, "0", NULL,
@@ -63,7 +62,7 @@ static const opt_def SAMPLE_DEFS[] = {
 #undef F
 static const opt_table SAMPLE = {
     "sample", "usage: recur sample MODEL [flags]   (MODEL: model.h5, checkpoint or run directory)",
-    "A run directory means its model.h5 (the last model trained), or model-best.h5 with --best.\n"
+    CLI_PICK_HELP
     "Generation stops at --length tokens or when the model draws <eos> (the end of a sequence);\n"
     "stderr says which, and the seed.\n",
     SAMPLE_DEFS, sizeof SAMPLE_DEFS / sizeof SAMPLE_DEFS[0]};
@@ -124,7 +123,7 @@ int cmd_sample(int argc, char **argv) {
     char *file = NULL;
     model_vocab v;
     model *m =
-        cli_model_load(path, f.best, &v, &f.kernel,
+        cli_model_load(path, f.best, f.last, f.quiet, &v, &f.kernel,
                        given[opts_at(&SAMPLE, offsetof(sample_flags, kernel.lib))], 1, 0, &file);
     if (m->cfg.task == TASK_FORECAST) { /* --prime FILE.csv, rolled forward --length frames */
       if (!f.prime || !*f.prime)

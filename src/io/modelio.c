@@ -169,7 +169,8 @@ static int is_file(const char *p) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-char *model_resolve_best(const char *path, int best) {
+char *model_resolve_pick(const char *path, model_pick pick) {
+  const int best = pick == MODEL_PICK_BEST;
   struct stat st;
   if (stat(path, &st) != 0)
     recur_fail(path, NULL, "no such model file or directory: %s", strerror(errno));
@@ -177,15 +178,16 @@ char *model_resolve_best(const char *path, int best) {
     if (best) recur_fail(path, NULL, "--best needs a run directory, not a file");
     return xstrdup(path);
   }
-  char *p = core_path("%s/%s", path, best ? "model-best.h5" : "model.h5");
+  char *p = core_path("%s/%s", path, pick != MODEL_PICK_LAST ? "model-best.h5" : "model.h5");
   if (is_file(p)) return p;
   xfree(p);
+  if (pick == MODEL_PICK_AUTO) return model_resolve_pick(path, MODEL_PICK_LAST);
   char *metrics = core_path("%s/metrics.jsonl", path);
   int is_run = is_file(metrics);
   xfree(metrics);
   if (best && is_run)
     recur_fail(path,
-               "leave out --best for the run's last model (model-best.h5 is written at "
+               "give --last for the run's last model (model-best.h5 is written at "
                "each validation: every --eval-every steps and at the end)",
                "the run has no model-best.h5: it has not validated yet");
   if (best)
@@ -233,7 +235,7 @@ static void load_stats(hid_t f, const char *file, const char *prefix, const char
                names_obj, n);
 }
 
-char *model_resolve(const char *path) { return model_resolve_best(path, 0); }
+char *model_resolve(const char *path) { return model_resolve_pick(path, MODEL_PICK_LAST); }
 
 model *model_load(const char *path, model_vocab *v, int64_t *step) {
   char *file = model_resolve(path);

@@ -106,6 +106,12 @@ static const opt_def DEFS[] = {
      "checkpoint every N steps", OPT_RESUME_SAFE},
     {"--ckpt-minutes", NULL, OPT_REAL, F(ckpt_minutes), 0, 1e6, NULL, "0", "M",
      "also checkpoint every M minutes of wall time (0 = off)", OPT_RESUME_SAFE},
+    {"--time-budget", NULL, OPT_REAL, F(time_budget), 0, 1e7, NULL, "0", "MINUTES",
+     "train for this much wall time, ending with a checkpoint and the final validation inside it: "
+     "the run's last step (at most --steps or --epochs when given) and the schedule's end are "
+     "fitted to the steps that fit, measured over the first steps and refitted as it goes (0 = "
+     "off)",
+     OPT_RESUME_SAFE | OPT_NOT_SAVED},
     {"--keep", NULL, OPT_INT, F(keep), 0, 1 << 30, NULL, "0", "N",
      "committed checkpoints kept (0 = all)", OPT_RESUME_SAFE},
     DIST_TIMEOUT_OPT_DEF(train_opts, comm_timeout, OPT_RESUME_SAFE | OPT_NOT_SAVED),

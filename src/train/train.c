@@ -77,7 +77,28 @@ typedef struct {
   double loss, loss_sum, targets, grad_norm, lr, ss;
   double tokens, sequences; /* input tokens the step ran (every rank's), sequences (0: streams) */
   int skipped, stop, ckpt_request, ckpt_due, eval_due, diagnosed;
+  int64_t fit; /* --time-budget: the run's last step as rank 0 fitted it now (0: no fit) */
 } step_result;
+
+/* --time-budget on rank 0's clock: the last step that fits. The wall time per step since the
+ * first (validations and checkpoints included) into what is left of the budget once the end's
+ * checkpoint and final validation are paid for (measured when they have run, else estimated:
+ * validation a forward pass of the val split at half the training rate, a checkpoint 0.2 s plus
+ * the parameters and two moments at 200 MB/s). 0 before three steps are measured. */
+#define TRAIN_FIT_AFTER 3
+static int64_t trainer_fit(const trainer *t, int64_t done) {
+  const train_opts *o = &t->opts;
+  if (o->time_budget <= 0 || t->rank != 0 || done - t->start <= TRAIN_FIT_AFTER) return 0;
+  const double now = core_now(), per = (now - t->t_first) / (double)(done - t->start - 1);
+  double val = t->eval_s;
+  if (val <= 0 && t->ds->split[SPLIT_VAL].n_tok > 1 && t->fit_tokens > 0)
+    val = 2.0 * per * (double)t->ds->split[SPLIT_VAL].n_tok * (double)(done - t->start) /
+          t->fit_tokens;
+  const double ckpt = t->ckpt_s > 0 ? t->ckpt_s : 0.2 + 12.0 * (double)t->m->n_params / 200e6;
+  const double left = o->time_budget * 60.0 - (now - t->t_open) - val - ckpt;
+  int64_t fit = done + (left > 0 ? (int64_t)floor(left / per) : 0);
+  return fit < t->cap ? fit : t->cap;
+}
 
 /* ---- gradient flow: forward and backward of this slot's batch with only the loss at each
  * sequence's last step (mean over the n sequences of the global batch), |dL/dh| recorded by
@@ -131,7 +152,8 @@ static step_result trainer_step(trainer *t, int64_t step) {
     t->diag_pn = xmalloc((size_t)m->n_tensors * sizeof(double));
   }
   if (r.diagnosed) memset(t->diag, 0, (size_t)(2 * L * MODEL_DIAG_T) * sizeof(double));
-  double stats[6] = {0}; /* loss, targets, stop, checkpoint requested, checkpoint due, eval due */
+  double stats[7] = {0}; /* loss, targets, stop, checkpoint requested, checkpoint due, eval due,
+                          * the fitted last step */
   for (int k = 0; k < o->accum; k++) {
     int cnt = schedule_slot(n, t->rank * o->accum + k, S, t->idx);
     for (int i = 0; i < cnt; i++) t->mine[i] = t->ids[t->idx[i]];
@@ -178,8 +200,9 @@ static step_result trainer_step(trainer *t, int64_t step) {
   stats[3] = g_ckpt_now;
   stats[4] = t->rank == 0 && o->ckpt_minutes > 0 && core_now() - t->t_ckpt >= o->ckpt_minutes * 60;
   stats[5] = t->rank == 0 && o->eval_minutes > 0 && core_now() - t->t_eval >= o->eval_minutes * 60;
+  stats[6] = (double)trainer_fit(t, step + 1);
   g_ckpt_now = 0;
-  dist_sum_doubles(stats, 6);
+  dist_sum_doubles(stats, 7);
   RECUR_ASSERT(fabs(stats[1] - r.targets) < 0.5);
   r.loss_sum = stats[0];
   r.loss = stats[0] / r.targets;
@@ -187,6 +210,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
   r.ckpt_request = stats[3] > 0;
   r.ckpt_due = stats[4] > 0;
   r.eval_due = stats[5] > 0;
+  r.fit = (int64_t)stats[6];
   r.grad_norm = model_grad_norm(m);
   r.lr = lr_at(&t->lr, step);
   r.skipped = !isfinite(r.grad_norm) || !isfinite(r.loss);
@@ -246,6 +270,7 @@ static void trainer_evaluate(trainer *t, int64_t done) {
   xfree(r.confusion);
   xfree(r.fc);
   t->t_eval = core_now();
+  t->eval_s = t->t_eval - te;
 }
 
 /* ---- checkpoint: every rank's shard, the model, the commit ---- */
@@ -261,6 +286,7 @@ static void trainer_checkpoint(trainer *t, int64_t done, const char *reason) {
                 core_now() - tc);
   }
   t->t_ckpt = core_now();
+  t->ckpt_s = t->t_ckpt - tc;
 }
 
 static void trainer_close(trainer *t, int64_t done) {
@@ -317,6 +343,30 @@ trainer *train_open(const train_opts *given, MPI_Comm comm, const train_sink *si
   return t;
 }
 
+/* --time-budget: the run's last step becomes fit (every rank alike) when it moved by more than a
+ * fiftieth of the steps left, and the schedule's end with it unless --schedule-steps was given;
+ * the checkpoints save the fitted length, so a resume without --time-budget ends there too */
+static void trainer_refit(trainer *t, int64_t done, int64_t fit) {
+  train_opts *o = &t->opts;
+  const int64_t left = t->total - done, moved = fit > t->total ? fit - t->total : t->total - fit;
+  const int first = t->fitted == 0;
+  if (!first && moved <= left / 50 && fit > done) return;
+  t->total = o->steps = fit;
+  if (t->fit_sched) t->lr.total = o->lr.total = fit;
+  xfree(t->options);
+  t->options = train_opts_text(o);
+  t->pay.options = t->options;
+  t->fitted = fit;
+  if (t->rank == 0) {
+    if (first && !o->quiet)
+      train_say("recur: --time-budget %g min: %lld steps fit (%.3g s each so far)%s; refitted as "
+                "the run goes\n",
+                o->time_budget, (long long)fit,
+                (core_now() - t->t_first) / (double)(done - t->start - 1),
+                t->fit_sched ? ", the schedule ends there" : "");
+  }
+}
+
 int64_t train_steps_done(const trainer *t) { return t->step; }
 int64_t train_steps_total(const trainer *t) { return t->total; }
 
@@ -328,6 +378,9 @@ int train_step(trainer *t) {
   step_result r = trainer_step(t, step);
   t->train_time += core_now() - t0;
   const int64_t done = step + 1;
+  if (done == t->start + 1) t->t_first = core_now();
+  t->fit_tokens += r.tokens;
+  if (r.fit > 0) trainer_refit(t, done, r.fit);
   const int last = done == t->total || r.stop;
   if (t->rank == 0) {
     metrics_add(&t->mt, r.tokens, r.sequences, r.targets, r.loss_sum, r.skipped, t->red.wait_s,

@@ -173,7 +173,10 @@ static void trainer_open_schedule(trainer *t) {
   if (t->rank != 0 || o->quiet || (!t->ckdir && o->lr.kind == LR_CONSTANT && o->lr.warmup == 0))
     return;
   char curve[160];
-  if (o->lr.kind == LR_COSINE)
+  if (o->lr.kind == LR_COSINE && t->fit_sched)
+    snprintf(curve, sizeof curve, "cosine from %g at step %lld to %g at the last step that fits",
+             o->lr.lr, (long long)(o->lr.start + o->lr.warmup), o->lr.min_lr);
+  else if (o->lr.kind == LR_COSINE)
     snprintf(curve, sizeof curve, "cosine from %g at step %lld to %g at step %lld", o->lr.lr,
              (long long)(o->lr.start + o->lr.warmup), o->lr.min_lr, (long long)o->lr.total);
   else if (o->lr.kind == LR_STEP)
@@ -187,7 +190,8 @@ static void trainer_open_schedule(trainer *t) {
   if (t->ckdir && t->start < t->total)
     train_say("; at step %lld: %.3g", (long long)t->start, lr_at(&t->lr, t->start));
   train_say("\n");
-  if (o->lr.kind == LR_COSINE && t->total > o->lr.total && t->start < t->total)
+  if (o->lr.kind == LR_COSINE && t->cap != TRAIN_NO_CAP && t->total > o->lr.total &&
+      t->start < t->total)
     train_say("recur: steps %lld-%lld lie past the schedule's end: the learning rate stays %g "
               "(--restart-schedule begins a new schedule at the checkpoint's step)\n",
               (long long)(t->start > o->lr.total ? t->start : o->lr.total) + 1, (long long)t->total,
@@ -343,11 +347,12 @@ static void trainer_gemm_auto(trainer *t) {
 
 void trainer_open(trainer *t, const train_opts *given) {
   memset(t, 0, sizeof *t);
+  t->t_open = core_now();
   t->rank = core_rank();
   t->W = core_world();
   gemm_threads_default();
   trainer_open_options(t, given);
-  const train_opts *o = &t->opts;
+  train_opts *o = &t->opts;
   dist_watch_set(o->comm_timeout);
   if (o->kernel.lib == GEMM_LIB_AUTO) trainer_gemm_auto(t);
   gemm_choose(&o->kernel, TRAIN_GIVEN(o, kernel.lib));
@@ -374,6 +379,12 @@ void trainer_open(trainer *t, const train_opts *given) {
                "train split (%llu tokens) is too small for --batch %d x --seq-len %d",
                (unsigned long long)tr->n_tok, o->B, o->T);
   t->total = o->steps > 0 ? o->steps : o->epochs * t->spe;
+  if (o->time_budget > 0) { /* until the first fit: the cap, or a length no run reaches */
+    t->cap = TRAIN_GIVEN(o, steps) || TRAIN_GIVEN(o, epochs) ? t->total : TRAIN_NO_CAP;
+    t->total = t->cap;
+    t->fit_sched = !TRAIN_GIVEN(o, lr.total);
+    if (t->fit_sched) o->lr.total = 0; /* a resume's saved end is refitted too */
+  }
   const int has_val = ds->split[SPLIT_VAL].n_tok > 1;
   if (!has_val && TRAIN_GIVEN(o, eval_every) && o->eval_every > 0)
     recur_fail(o->data, "prepare the dataset with --val F, or leave out --eval-every",
@@ -385,7 +396,12 @@ void trainer_open(trainer *t, const train_opts *given) {
   if (t->rank == 0 && !o->quiet) {
     const model_config *mc = &t->m->cfg;
     char length[128], val[160];
-    if (o->steps > 0)
+    if (o->time_budget > 0 && t->cap == TRAIN_NO_CAP)
+      snprintf(length, sizeof length, "the steps that fit in %g minutes", o->time_budget);
+    else if (o->time_budget > 0)
+      snprintf(length, sizeof length, "the steps that fit in %g minutes, at most %lld",
+               o->time_budget, (long long)t->cap);
+    else if (o->steps > 0)
       snprintf(length, sizeof length, "%lld steps (%.2f epochs of %lld steps)", (long long)t->total,
                (double)t->total / (double)t->spe, (long long)t->spe);
     else

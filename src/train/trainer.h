@@ -39,7 +39,14 @@ struct trainer {
   int bad_run;
   int64_t step;      /* the next step (train_step) */
   double train_time; /* seconds in steps, for the ETA */
-  int over;          /* the run has ended: its last step, or a stop */
+  /* --time-budget: the opening's and the first step's end (core_now), the most steps the run may
+   * have (--steps or --epochs, else none), whether the schedule's end follows the fitted length,
+   * the last validation's and checkpoint's seconds (the end must fit them), tokens so far */
+  double t_open, t_first, eval_s, ckpt_s, fit_tokens;
+#define TRAIN_NO_CAP ((int64_t)1 << 50)
+  int64_t cap, fitted; /* fitted: the last step as last fitted (0: not yet) */
+  int fit_sched;
+  int over; /* the run has ended: its last step, or a stop */
 };
 
 /* Options, data, model, schedule, optimizer and run directory: everything a run needs before its

@@ -84,7 +84,7 @@ kill -0 $job 2>/dev/null && fail "mpirun still runs 60 s after a host was cut of
 rc=0; wait $job || rc=$?
 took=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 [ $rc -ne 0 ] || fail "the job exited 0 after losing a host"
-left=$(hosts_left 5)
+left=$(hosts_left_cut 5 "${hosts[2]}")
 [ -z "$left" ] || fail "processes left behind after the cut: $left"
 grep -q "recur: error: waited 5 s for the other ranks" cut.log || fail "no rank reported the stalled wait: $(cat cut.log)"
 echo "a host was cut off: every process on the 3 hosts ended, mpirun exit $rc, ${took}s after the cut"
@@ -136,7 +136,7 @@ for cmd in "prepare $PWD/text.txt -o $PWD/d2.h5 --split-on line --quiet" "eval $
     if [ $fault = stop ]; then
       grep -q "recur: error: waited 3 s for the other ranks" "$name-$fault.log" || fail "$name: no rank reported the stalled wait: $(cat "$name-$fault.log")"
     fi
-    left=$(hosts_left 10)
+    if [ $fault = cut ]; then left=$(hosts_left_cut 10 "${hosts[2]}"); else left=$(hosts_left 10); fi
     [ -z "$left" ] || fail "$name: processes left behind after a $fault: $left"
     echo "$name, the third host's rank $( [ $fault = stop ] && echo stopped || echo cut off): every process ended $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s later, exit $rc $(grep -m1 -o 'for the other ranks ([^)]*)' "$name-$fault.log" | sed 's/for the other ranks //' || true)"
     [ $fault = stop ] || host_join "${hosts[2]}"
