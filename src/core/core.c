@@ -252,7 +252,8 @@ static _Noreturn void end_process(int code, const char *where, const char *hint,
     MPI_Ibarrier(g_agree_comm, &rq);
     for (double t0 = core_now(); !done && core_now() - t0 < AGREE_WAIT_S;) {
       MPI_Test(&rq, &done, MPI_STATUS_IGNORE);
-      if (!done) nanosleep(&(struct timespec){0, 2000000}, NULL);
+      const struct timespec tick = {0, 2000000}; /* a variable: SMPI's nanosleep is a macro */
+      if (!done) nanosleep(&tick, NULL);
     }
     if (done) { /* every rank met it: one message, a clean end */
       MPI_Finalize();

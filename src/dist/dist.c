@@ -29,7 +29,8 @@ static int g_watching, g_watch_rank;
 static void *watch_main(void *arg) {
   (void)arg;
   for (;;) {
-    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    const struct timespec tick = {0, 100000000}; /* a variable: SMPI's nanosleep is a macro */
+    nanosleep(&tick, NULL);
     double since = atomic_load(&g_wait_since);
     double limit = atomic_load(&g_watch_s);
     if (since <= 0 || core_now() - since < limit) continue;
@@ -49,6 +50,9 @@ static void *watch_main(void *arg) {
 }
 
 void dist_watch_start(double seconds) {
+#ifdef RECUR_SMPI /* SimGrid's ranks are actors of one process: no thread may read their clock, */
+  return;         /* and no host of a simulated cluster is lost */
+#endif
   if (g_watching || seconds <= 0 || core_world() == 1) return;
   atomic_store(&g_watch_s, seconds);
   g_watch_rank = core_rank();
@@ -70,8 +74,8 @@ void dist_wait_begin(const char *what) {
   const test_hooks *hk = hooks_get();
   if (!held && hk->hold_rank == core_rank() && hk->hold_ms > 0) {
     held = 1;
-    nanosleep(&(struct timespec){(time_t)(hk->hold_ms / 1000), (hk->hold_ms % 1000) * 1000000L},
-              NULL);
+    const struct timespec hold = {(time_t)(hk->hold_ms / 1000), (hk->hold_ms % 1000) * 1000000L};
+    nanosleep(&hold, NULL);
   }
   atomic_store(&g_wait_what, what);
   atomic_store(&g_wait_since, core_now());

@@ -1,0 +1,80 @@
+# recur's real code on a simulated cluster (SimGrid's SMPI through launch/simulate, recur built
+# with -DRECUR_SMPI=ON in build/sim). The simulated ranks train what real ranks train: 2 simulated
+# ranks equal `mpirun -np 2` bitwise (losses and parameters), 4 equal 4 real ranks within float
+# summation (Open MPI's allreduce algorithms, as SMPI runs them, may add in another order). A
+# simulated run's checkpoint is resumed by the real build and ends bitwise where a real run does
+# (the files are the same). The network shows in recur's own clock: on a slow network the step
+# time and the allreduce wait grow by what the bytes and the link predict. 64 simulated ranks on
+# the fat tree train in bounded time and memory.
+source "$(dirname "$0")/../lib.sh"
+SIM=$(dirname "$RECUR")/sim/recur
+SIMULATE=$(cd "$(dirname "$0")/../../launch" && pwd)/simulate
+[ -x "$SIM" ] || fail "no SMPI build at $SIM (the main build makes it when smpicc is installed)"
+export RECUR_SIM=$SIM
+seq 1 3000 | sed 's/^/the line of text number /' > text.txt
+"$RECUR" prepare text.txt -o d.h5 --split-on line --val 0.05 --quiet
+args=(train --data d.h5 --cell gru --hidden 32 --embed 8 --batch 16 --seq-len 16 --log-every 1 --quiet)
+losses() { grep -o '"last_loss":[^,]*' "$1/metrics.jsonl" | cut -d: -f2; }
+"$SIMULATE" -np 2 "${args[@]}" --steps 20 --out s2 > s2.log 2>&1 || fail "2 simulated ranks failed: $(tail -5 s2.log)"
+mpirun -np 2 "$RECUR" "${args[@]}" --steps 20 --out m2 || fail "2 real ranks failed"
+[ "$(losses s2)" = "$(losses m2)" ] || fail "2 simulated ranks' losses differ from 2 real ranks'"
+"$H5TOOL" compare s2/model.h5 m2/model.h5 0 || fail "2 simulated ranks trained other parameters than 2 real ranks"
+echo "ok 2 simulated ranks = mpirun -np 2, bitwise"
+"$SIMULATE" -np 4 --platform ib-fattree "${args[@]}" --steps 20 --out s4 > s4.log 2>&1 || fail "4 simulated ranks failed: $(tail -5 s4.log)"
+mpirun -np 4 "$RECUR" "${args[@]}" --steps 20 --out m4 || fail "4 real ranks failed"
+python3 - <<'PY' || fail "4 simulated ranks are not within float summation of 4 real ranks"
+import json
+a = [json.loads(l)["last_loss"] for l in open("s4/metrics.jsonl") if "last_loss" in l]
+b = [json.loads(l)["last_loss"] for l in open("m4/metrics.jsonl") if "last_loss" in l]
+assert len(a) == len(b) == 20
+w = max(abs(x - y) / abs(y) for x, y in zip(a, b))
+print(f"ok 4 simulated ranks (fat tree) vs mpirun -np 4: worst relative loss difference {w:.1e}")
+assert w < 1e-5
+PY
+"$H5TOOL" compare s4/model.h5 m4/model.h5 1e-5 || fail "4 simulated ranks' parameters are not within 1e-5 of 4 real ranks'"
+# the simulated run's last checkpoint (step 20) goes on in the real build: = a real 30-step run
+mpirun -np 2 "$RECUR" train --resume s2 --steps 30 --quiet || fail "the real build cannot resume a simulated run"
+mpirun -np 2 "$RECUR" "${args[@]}" --steps 30 --out m30 || fail "a real 30-step run failed"
+[ "$(losses s2)" = "$(losses m30)" ] || fail "a simulated run resumed for real differs from a real run"
+"$H5TOOL" compare s2/model.h5 m30/model.h5 0 || fail "a simulated run resumed for real: other parameters"
+echo "ok a simulated run's checkpoint resumes in the real build, bitwise equal to a real run"
+# a network 100 times slower than 10 GbE (12.5 MB/s, 1 ms per link): recur's own clock shows it.
+# 2 ranks send each other the gradients (n floats) once a step, about n*4/bw + 2 latencies more.
+sed 's/bw="1.25GBps" lat="24us"/bw="12.5MBps" lat="1ms"/' "$(dirname "$SIMULATE")/platforms/10gbe.xml" > slow.xml
+"$SIMULATE" -np 2 --platform slow.xml "${args[@]}" --steps 20 --out slow > slow.log 2>&1 || fail "the slow network failed: $(tail -5 slow.log)"
+"$SIMULATE" -np 2 --platform 10gbe "${args[@]}" --steps 20 --out fast > fast.log 2>&1 || fail "10 GbE failed"
+python3 - <<'PY' || fail "the simulated network does not show in recur's step times"
+import json
+def run(d):
+    rows = [json.loads(l) for l in open(d + "/metrics.jsonl")]
+    steps = [r for r in rows if "last_loss" in r]
+    first, last = steps[4], steps[-1]  # steps 5..20: past the first ones' start-up
+    n = last["step"] - first["step"]
+    return ((last["elapsed_s"] - first["elapsed_s"]) / n, sum(r["comm_wait_s"] for r in steps[5:]) / n,
+            steps[-1]["reduce_bytes"])
+fast, slow = run("fast"), run("slow")
+grow = slow[0] - fast[0]
+pred = slow[2] / 12.5e6 + 2 * 2e-3  # one exchange of the gradients: bytes over the link, 2 links
+print(f"ok simulated step: 10 GbE {fast[0]*1e3:.2f} ms, slow network {slow[0]*1e3:.2f} ms "
+      f"(+{grow*1e3:.2f} ms; {slow[2]} bytes a step predict +{pred*1e3:.2f} ms); "
+      f"allreduce wait {fast[1]*1e3:.2f} -> {slow[1]*1e3:.2f} ms a step")
+assert 0.5 * pred < grow < 3 * pred, (grow, pred)
+assert slow[1] > fast[1] + 0.5 * pred
+PY
+# 64 simulated ranks on the fat tree: 5 steps, every rank's compute run for real one after another
+t0=$(date +%s.%N)
+/usr/bin/time -f "%M" -o rss.txt "$SIMULATE" -np 64 --platform ib-fattree "${args[@]}" --batch 128 --steps 5 --out s64 > s64.log 2>&1 ||
+  fail "64 simulated ranks failed: $(tail -5 s64.log)"
+python3 - "$t0" <<'PY' || fail "64 simulated ranks took too long or too much memory"
+import json, sys, time
+took = time.time() - float(sys.argv[1])
+rss = int(open("rss.txt").read().split()[-1]) / 1024
+rows = [json.loads(l) for l in open("s64/metrics.jsonl")]
+start = next(r for r in rows if r.get("event") == "start")
+last = [r for r in rows if "last_loss" in r][-1]
+assert start["world_size"] == 64 and last["step"] == 5
+print(f"ok 64 simulated ranks, 5 steps: {took:.1f} s of wall time, peak RSS {rss:.0f} MiB, "
+      f"simulated {last['elapsed_s'] * 1e3:.1f} ms")
+assert took < 120 and rss < 8192
+PY
+echo "sim: ok"
