@@ -1,5 +1,7 @@
-/* hooks: every test hook, read from the environment in this one place. Each makes happen, on
- * purpose and at a chosen moment, what tests must show recur survives. Unset means off.
+/* hooks: every test hook. The library only holds them (hooks_set; all off by default): the recur
+ * program reads them from the environment in one place (src/cli/hooks_env.c), so a C program
+ * that links the library meets none unless it sets them. Each makes happen, on purpose and at a
+ * chosen moment, what tests must show recur survives. Unset means off.
  *   RECUR_TEST_FAIL_RANK=R RECUR_TEST_FAIL_STEP=S  rank R fails with a named error at step S
  *                                                  (0-based) of training: the job must end
  *   RECUR_TEST_FAIL_SETUP_RANK=R                   rank R alone fails at the end of training's
@@ -47,9 +49,14 @@ typedef struct {
   int64_t step_ms;     /* 0: off */
   int hold_rank;       /* -1: off */
   int64_t hold_ms;
+  /* RECUR_SIM_RECORD=FILE, RECUR_SIM_REPLAY=FILE: a simulation's sampled computation
+   * (src/train/sim.h; launch/simulate --sample sets them). NULL: off */
+  const char *sim_record, *sim_replay;
 } test_hooks;
 
-/* The hooks of this process (read once). */
+/* The hooks of this process: those set last, else hooks_default()'s (every hook off). */
 const test_hooks *hooks_get(void);
+void hooks_set(const test_hooks *h);
+test_hooks hooks_default(void);
 
 #endif

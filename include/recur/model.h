@@ -268,6 +268,9 @@ int model_sparse_grads(model *m, int *tensor, unsigned char **marks, int max);
  * marks must cover every row written since the last call (the reducer leaves the union of the
  * ranks' rows in them). */
 void model_zero_grads(model *m);
+/* Mark the embedding rows batch b reads, as its backward marks them for the sparse sum (a
+ * simulation's sampled step, which runs no backward: src/train/sim.h) */
+void model_mark_inputs(model *m, const batch *b);
 /* The global gradient norm, the embedding's unmarked (zero) rows left out. */
 double model_grad_norm(const model *m);
 /* Scale the gradients so their norm (model_grad_norm's) is at most clip (when norm > clip > 0),

@@ -15,6 +15,9 @@ int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+/* The test hooks and a simulation's sampling from the environment (recur/hooks.h), for the
+ * library: the program's, never the library's, reading of RECUR_TEST_* and RECUR_SIM_* */
+void cli_hooks_from_env(void);
 
 /* --best and --last, as sample, eval and predict take them (fields best and last of type) */
 #define CLI_PICK_OPT_DEFS(type)                                                                    \

@@ -64,6 +64,7 @@ int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   core_init();
   h5_init();
+  cli_hooks_from_env();
   signal(SIGXFSZ, SIG_IGN); /* a file-size limit becomes a write error with a message, not a kill */
   if (hooks_get()->fsize_limit > 0) { /* a disk that fills up (after MPI_Init, which needs files) */
     struct rlimit rl = {(rlim_t)hooks_get()->fsize_limit, (rlim_t)hooks_get()->fsize_limit};

@@ -1,35 +1,33 @@
-/* hooks: the test hooks of hooks.h, read from the environment once. */
+/* hooks: the test hooks of hooks.h, as the program set them. */
 #include "recur/hooks.h"
 
-#include <stdlib.h>
+static int g_set;
+static test_hooks g_hooks;
 
-static int64_t env_i64(const char *name, int64_t unset) {
-  const char *v = getenv(name);
-  return v && *v ? atoll(v) : unset;
+test_hooks hooks_default(void) {
+  return (test_hooks){.fail_rank = -1,
+                      .fail_step = -1,
+                      .fail_setup_rank = -1,
+                      .nan_from = -1,
+                      .nan_to = INT64_MAX,
+                      .nan_rank = -1,
+                      .pause_rank = -1,
+                      .pause_step = -1,
+                      .pause_file = "paused",
+                      .pause_where = "shard",
+                      .bucket_bytes = 4 << 20,
+                      .hold_rank = -1};
+}
+
+void hooks_set(const test_hooks *h) {
+  g_hooks = *h;
+  g_set = 1;
 }
 
 const test_hooks *hooks_get(void) {
-  static test_hooks h;
-  static int done;
-  if (!done) {
-    h.fail_rank = (int)env_i64("RECUR_TEST_FAIL_RANK", -1);
-    h.fail_step = env_i64("RECUR_TEST_FAIL_STEP", -1);
-    h.fail_setup_rank = (int)env_i64("RECUR_TEST_FAIL_SETUP_RANK", -1);
-    h.nan_from = env_i64("RECUR_TEST_NAN_FROM", -1);
-    h.nan_rank = (int)env_i64("RECUR_TEST_NAN_RANK", -1);
-    h.nan_to = env_i64("RECUR_TEST_NAN_TO", INT64_MAX);
-    h.bucket_bytes = env_i64("RECUR_TEST_BUCKET_BYTES", 4 << 20);
-    h.pause_rank = (int)env_i64("RECUR_TEST_PAUSE_SAVE_RANK", -1);
-    h.pause_step = env_i64("RECUR_TEST_PAUSE_SAVE_STEP", -1);
-    h.pause_file = getenv("RECUR_TEST_PAUSE_FILE") ? getenv("RECUR_TEST_PAUSE_FILE") : "paused";
-    h.pause_where =
-        getenv("RECUR_TEST_PAUSE_SAVE_WHERE") ? getenv("RECUR_TEST_PAUSE_SAVE_WHERE") : "shard";
-    h.fsize_limit = env_i64("RECUR_TEST_FSIZE_LIMIT", 0);
-    h.eval_floats = env_i64("RECUR_TEST_EVAL_FLOATS", 0);
-    h.step_ms = env_i64("RECUR_TEST_STEP_MS", 0);
-    h.hold_rank = (int)env_i64("RECUR_TEST_HOLD_RANK", -1);
-    h.hold_ms = env_i64("RECUR_TEST_HOLD_MS", 0);
-    done = 1;
+  if (!g_set) {
+    g_hooks = hooks_default();
+    g_set = 1;
   }
-  return &h;
+  return &g_hooks;
 }

@@ -189,6 +189,11 @@ static const model_tensor *sparse_emb(const model *m) {
   return m->cfg.tie_weights || m->emb_tensor < 0 ? NULL : &m->tensors[m->emb_tensor];
 }
 
+void model_mark_inputs(model *m, const batch *b) {
+  if (!sparse_emb(m) || m->cfg.n_in > 0) return;
+  for (int64_t r = 0; r < b->s.N; r++) m->emb_marks[b->in[r]] = 1;
+}
+
 void model_zero_grads(model *m) {
   const model_tensor *t = sparse_emb(m);
   if (!t) {

@@ -29,6 +29,7 @@
 #include "recur/hooks.h"
 #include "recur/norm.h"
 #include "train-impl.h"
+#include "sim.h"
 #include "trainer.h"
 
 /* ---- states carried across windows: (L, B_total, H) slots for every stream, the checkpoint's
@@ -171,10 +172,18 @@ static step_result trainer_step(trainer *t, int64_t step) {
     }
     if (t->rank == hk->fail_rank && step == hk->fail_step)
       recur_fail(o->data, NULL, "test hook: rank %d fails at step %lld", t->rank, (long long)step);
+    if (sim_replaying()) { /* a simulation's sampled compute: the measured time, no numbers */
+      stats[1] += (double)t->b.n_targets;
+      model_mark_inputs(m, &t->b); /* the rows the sparse sum unites, as the backward marks them */
+      sim_replay_slot(m);
+      continue;
+    }
+    sim_slot_begin();
     if (r.ss < 1.0) ss_sample_inputs(m, &t->b, t->h0, t->c0, r.ss, o->seed, (uint64_t)step);
     if (r.diagnosed && k == 0) /* the gradient flow of the last steps' loss: a pass of its own */
       trainer_diagnose(t, step, n);
     stats[0] += model_forward(m, &t->b, t->h0, t->c0, (uint64_t)step, 1);
+    sim_forward_end();
     if (k == 0 && t->rank == hk->nan_rank && hk->nan_from > 0 && step + 1 >= hk->nan_from &&
         step + 1 <= hk->nan_to)
       m->grads[0] = NAN; /* this rank alone, before its gradients are reduced */
@@ -185,7 +194,9 @@ static step_result trainer_step(trainer *t, int64_t step) {
       scatter_state(t->carry_h, t->h0, &t->b, L, o->B, H, model_state_width(&m->cfg));
       scatter_state(t->carry_c, t->c0, &t->b, L, o->B, H, H);
     }
+    sim_slot_end();
   }
+  sim_step_end();
   dist_reducer_finish(&t->red);
   if (r.diagnosed) { /* every rank's rows; the reduced gradient's norm per tensor */
     dist_sum_doubles(t->diag, 2 * L * MODEL_DIAG_T);
@@ -213,6 +224,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
   r.fit = (int64_t)stats[6];
   r.grad_norm = model_grad_norm(m);
   r.lr = lr_at(&t->lr, step);
+  if (sim_replaying()) r.grad_norm = 0; /* numbers that mean nothing (memory shared by ranks) */
   r.skipped = !isfinite(r.grad_norm) || !isfinite(r.loss);
   if (r.skipped) {
     t->bad_run++;

@@ -15,9 +15,13 @@
 #include "recur/tasks.h"
 #include "recur/hooks.h"
 #include "recur/mconf.h"
+#include "sim.h"
 #include "trainer.h"
 
-static void grad_ready_cb(void *arg, int64_t upto) { dist_reducer_ready(arg, upto); }
+static void grad_ready_cb(void *arg, int64_t upto) {
+  sim_ready(upto); /* a simulation's recorded timeline (sim.h) */
+  dist_reducer_ready(arg, upto);
+}
 static void poke_cb(void *arg) { dist_reducer_poke(arg); }
 
 static void mkdir_p(const char *dir) {
@@ -349,6 +353,7 @@ void trainer_open(trainer *t, const train_opts *given) {
   memset(t, 0, sizeof *t);
   t->t_open = core_now();
   t->rank = core_rank();
+  sim_open(t->rank);
   t->W = core_world();
   gemm_threads_default();
   trainer_open_options(t, given);

@@ -1,0 +1,134 @@
+/* sim: a step's computation sampled for SimGrid's SMPI (see sim.h). */
+#include "sim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/core.h"
+#include "recur/hooks.h"
+#ifdef RECUR_SMPI
+#include <simgrid/host.h>
+#include <smpi/smpi.h>
+#endif
+
+#define SIM_MAX_EVENTS 256
+
+/* a slot's timeline: event 0 the forward (upto -1), then the backward's bucket-ready calls (upto),
+ * then its end (upto -2); dt: seconds since the previous event */
+typedef struct {
+  int n;
+  int64_t upto[SIM_MAX_EVENTS];
+  double dt[SIM_MAX_EVENTS];
+} sim_timeline;
+
+static struct {
+  int mode; /* 0 off, 1 record, 2 replay */
+  const char *file;
+  sim_timeline cur, sum;
+  int slots;  /* slots summed */
+  int steps;  /* steps seen (the first is not summed: start-up) */
+  double at;  /* core_now() of the last event */
+  int broken; /* a slot's events did not fit */
+} g_sim;
+
+static void event(int64_t upto) {
+  double now = core_now();
+  sim_timeline *c = &g_sim.cur;
+  if (c->n == SIM_MAX_EVENTS) {
+    g_sim.broken = 1;
+    return;
+  }
+  c->upto[c->n] = upto;
+  c->dt[c->n++] = now - g_sim.at;
+  g_sim.at = now;
+}
+
+void sim_open(int rank) {
+  memset(&g_sim, 0, sizeof g_sim);
+  const char *rec = hooks_get()->sim_record, *rep = hooks_get()->sim_replay;
+#ifndef RECUR_SMPI
+  if (rec || rep)
+    recur_fail(rec ? rec : rep, "build recur for SimGrid (-DRECUR_SMPI=ON) and run launch/simulate",
+               "RECUR_SIM_RECORD/RECUR_SIM_REPLAY act in a simulation only");
+  (void)rank;
+#else
+  if (rep) {
+    g_sim.mode = 2;
+    g_sim.file = rep;
+    FILE *f = xfopen(rep, "r");
+    if (!f) recur_fail(rep, "record one with launch/simulate --sample", "cannot read the timeline");
+    sim_timeline *t = &g_sim.sum;
+    long long u;
+    double dt;
+    while (t->n < SIM_MAX_EVENTS && fscanf(f, "%lld %lf", &u, &dt) == 2) {
+      t->upto[t->n] = u;
+      t->dt[t->n++] = dt;
+    }
+    xfclose(f);
+    if (t->n < 2 || t->upto[0] != -1 || t->upto[t->n - 1] != -2)
+      recur_fail(rep, "record it again with launch/simulate --sample",
+                 "not a timeline: a forward, the bucket-ready calls and an end expected");
+  } else if (rec && rank == 0) {
+    g_sim.mode = 1;
+    g_sim.file = rec;
+  }
+#endif
+}
+
+int sim_replaying(void) { return g_sim.mode == 2; }
+
+void sim_slot_begin(void) {
+  if (g_sim.mode != 1) return;
+  g_sim.cur.n = 0;
+  g_sim.at = core_now();
+}
+
+void sim_forward_end(void) {
+  if (g_sim.mode == 1) event(-1);
+}
+
+void sim_ready(int64_t upto) {
+  if (g_sim.mode == 1) event(upto);
+}
+
+void sim_slot_end(void) {
+  if (g_sim.mode != 1) return;
+  event(-2);
+  if (g_sim.steps == 0 || g_sim.broken) return; /* the first step: start-up, not measured */
+  sim_timeline *s = &g_sim.sum, *c = &g_sim.cur;
+  if (g_sim.slots == 0) {
+    s->n = c->n;
+    memcpy(s->upto, c->upto, (size_t)c->n * sizeof(int64_t));
+  }
+  if (s->n != c->n || memcmp(s->upto, c->upto, (size_t)c->n * sizeof(int64_t)) != 0) return;
+  for (int i = 0; i < c->n; i++) s->dt[i] += c->dt[i];
+  g_sim.slots++;
+}
+
+void sim_step_end(void) {
+  if (g_sim.mode != 1) return;
+  g_sim.steps++;
+  if (g_sim.slots == 0) return;
+  char *tmp = core_path("%s.tmp", g_sim.file);
+  FILE *f = xfopen(tmp, "w");
+  if (!f) recur_fail(g_sim.file, NULL, "cannot write the timeline");
+  for (int i = 0; i < g_sim.sum.n; i++)
+    fprintf(f, "%lld %.9g\n", (long long)g_sim.sum.upto[i], g_sim.sum.dt[i] / g_sim.slots);
+  xfclose(f);
+  core_commit(tmp, g_sim.file);
+  xfree(tmp);
+}
+
+void sim_replay_slot(model *m) {
+#ifdef RECUR_SMPI
+  const double speed = sg_host_get_speed(sg_host_self()); /* flops/s of this simulated core */
+  const sim_timeline *t = &g_sim.sum;
+  for (int i = 0; i < t->n; i++) {
+    smpi_execute_flops(t->dt[i] * speed);
+    if (t->upto[i] >= 0 && m->grad_ready) m->grad_ready(m->grad_arg, t->upto[i]);
+  }
+#else
+  (void)m;
+#endif
+}

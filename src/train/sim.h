@@ -1,0 +1,31 @@
+/* sim: a step's computation sampled for SimGrid's SMPI (RECUR_SMPI builds; elsewhere inert).
+ * Simulating N ranks runs each rank's computation for real, one rank after another: N times one
+ * rank's time and memory. Sampled, one rank's forward and backward are measured once and every
+ * simulated rank then charges the measure to the simulated clock instead of computing, with the
+ * gradient buckets made ready at the moments the real backward made them ready (so the overlap
+ * of the sums with the backward is the real one). Everything else runs for real: the batch
+ * schedule and loading, the reducer and its buckets, the optimizer, checkpoints.
+ * - RECUR_SIM_RECORD=FILE: rank 0 writes the timeline of its slots (the forward's seconds, then
+ *   each bucket-ready call's offset, upto, and the backward's end) averaged over every step but
+ *   the first (launch/simulate --sample runs this on 1 rank with the per-rank batch).
+ * - RECUR_SIM_REPLAY=FILE: every rank charges that timeline instead of its forward and backward;
+ *   the loss is not computed (logged as 0) and the gradients stay zero. */
+#ifndef RECUR_TRAIN_SIM_H
+#define RECUR_TRAIN_SIM_H
+
+#include <stdint.h>
+
+#include "recur/model.h"
+
+void sim_open(int rank);      /* takes the files from hooks_get() (the program's environment) */
+int sim_replaying(void);      /* 1: charge the timeline instead of computing */
+void sim_slot_begin(void);    /* before a slot's forward (recording) */
+void sim_forward_end(void);   /* after it */
+void sim_ready(int64_t upto); /* a bucket-ready call of the backward (recording) */
+void sim_slot_end(void);      /* after the backward (recording) */
+void sim_step_end(void);      /* a step's slots are done: the timeline file is rewritten */
+/* the replay of one slot: the forward's time, then the backward's, calling m->grad_ready at the
+ * recorded moments */
+void sim_replay_slot(model *m);
+
+#endif

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The scaling table of docs/simulation.md: recur's real code on simulated clusters (launch/simulate,
+# SimGrid's SMPI), weak scaling (the same rows per rank at every size), computation sampled
+# (--sample: one rank's step measured on this machine, then charged by every rank).
+#   tests/bench/bench_sim.sh [RANKS...]     (default 1 8 32 128)
+# For each model, platform and size: the simulated seconds a step takes (steps 4-8, past the
+# start), tokens/s, the efficiency against 1 rank (tokens/s per rank), and the share of a step
+# spent waiting for the gradient sums (comm_wait_s: the part the backward did not hide).
+# Models: the char LM (LSTM 2x512, 32 windows of 100 characters per rank, fortunes) and the word
+# LM (LSTM 2x512 on fortunes' words, adaptive softmax, sparse embedding sums, 32 x 35 per rank).
+# Also validates the simulator on what runs here: 1 and 2 real ranks (mpirun) against 1 and 2
+# simulated ranks on launch/platforms/this-machine.xml (one node of 2 cores, shared memory).
+# Writes under build/bench-sim (removed first).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+R=$top/build/recur
+work=$top/build/bench-sim
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+export OPENBLAS_NUM_THREADS=1
+ranks=("$@")
+[ ${#ranks[@]} -gt 0 ] || ranks=(1 8 32 128)
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; kernel: --gemm auto (the default)"
+F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*' | sort)
+"$R" prepare $F -o char.h5 --split-on separator --separator % --val 0 --quiet
+"$R" prepare $F -o word.h5 --level word --split-on separator --separator % --val 0 --quiet
+models=(
+  "char|--data char.h5 --cell lstm --layers 2 --hidden 512 --embed 64 --seq-len 100"
+  "word|--data word.h5 --cell lstm --layers 2 --hidden 512 --embed 512 --seq-len 35 --softmax adaptive --cutoffs 2000,10000"
+)
+step_stats() { # RUN: seconds a step (steps 4..8), tokens/s, wait share
+  python3 - "$1" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl") if "last_loss" in l]
+a, b = rows[3], rows[-1]
+n = b["step"] - a["step"]
+dt = (b["elapsed_s"] - a["elapsed_s"]) / n
+wait = sum(r["comm_wait_s"] for r in rows[4:]) / n
+print(f"{dt:.4f} {b['tokens_per_s']:.0f} {wait / dt:.3f}")
+PY
+}
+common=(--steps 8 --log-every 1 --quiet --eval-minutes 0)
+echo
+echo "validation: real ranks (mpirun, this machine) against simulated ranks (this-machine.xml), char LM"
+for np in 1 2; do
+  mpirun -np "$np" --bind-to core "$R" train ${models[0]#*|} "${common[@]}" --batch $((32 * np)) --out real$np > /dev/null
+  "$top/launch/simulate" -np "$np" --platform this-machine train ${models[0]#*|} "${common[@]}" --batch $((32 * np)) --out sim$np > /dev/null 2>&1
+  read -r rs rt rw <<< "$(step_stats real$np)"
+  read -r ss st sw <<< "$(step_stats sim$np)"
+  python3 -c "print(f'  {$np} rank(s): real {$rs:.3f} s a step (wait {$rw:.1%}), simulated {$ss:.3f} s (wait {$sw:.1%}): error {($ss - $rs) / $rs:+.1%}')"
+done
+echo
+printf '%-6s %-13s %6s %10s %12s %8s %8s %9s\n' model platform ranks "step s" "tokens/s" "eff." "wait" "wall s"
+for m in "${models[@]}"; do
+  name=${m%%|*} args=${m#*|}
+  for plat in 10gbe ib-fattree 10gbe-nodes8; do
+    base=""
+    for np in "${ranks[@]}"; do
+      t0=$(date +%s.%N)
+      "$top/launch/simulate" -np "$np" --platform "$plat" --sample 4 train $args "${common[@]}" \
+        --batch $((32 * np)) --out "$name-$plat-$np" > "$name-$plat-$np.log" 2>&1 ||
+        { echo "$name $plat $np: failed: $(tail -3 "$name-$plat-$np.log")"; continue; }
+      wall=$(python3 -c "print(round($(date +%s.%N) - $t0))")
+      read -r dt tps share <<< "$(step_stats "$name-$plat-$np")"
+      [ -n "$base" ] || base=$tps
+      python3 -c "print(f'{\"$name\":<6} {\"$plat\":<13} {$np:>6} {$dt:>10.4f} {$tps:>12.0f} {$tps / $np / $base:>8.1%} {$share:>8.1%} {$wall:>9}')"
+      rm -rf "$name-$plat-$np"
+    done
+  done
+done
