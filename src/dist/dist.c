@@ -171,17 +171,38 @@ void dist_reducer_begin(dist_reducer *r, int active) {
   r->t0 = 0;
 }
 
-void dist_reducer_ready(dist_reducer *r, int64_t upto) {
+/* SimGrid 3.32's MPI_Iallreduce sends every rank's whole buffer to every other rank (O(N) bytes
+ * per rank, where Open MPI's libnbc runs a ring or recursive doubling), which makes simulated sums
+ * N/2 times too slow at scale. So the simulated build sums each bucket after the backward with the
+ * blocking MPI_Allreduce, which SMPI runs with Open MPI's own algorithms (smpi/coll-selector:ompi):
+ * the same buckets and bytes without the overlap, an upper bound of the overlapped sums' cost. */
+#ifdef RECUR_SMPI
+#define DIST_BLOCKING_SUMS 1
+#else
+#define DIST_BLOCKING_SUMS 0
+#endif
+
+/* start the sums of the buckets below upto */
+static void reducer_start(dist_reducer *r, int64_t upto) {
   if (!r->active) return;
   MPI_Request *q = r->reqs;
   while (r->started < r->nb && r->hi[r->started] <= upto) {
     int64_t lo = r->lo[r->started], hi = r->hi[r->started];
     if (r->started == 0) r->t0 = core_now();
-    MPI_Iallreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, core_comm(),
-                   &q[r->started]);
+    if (DIST_BLOCKING_SUMS) {
+      MPI_Allreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, core_comm());
+      q[r->started] = MPI_REQUEST_NULL;
+    } else {
+      MPI_Iallreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, core_comm(),
+                     &q[r->started]);
+    }
     r->bytes += (double)(hi - lo) * sizeof(float);
     r->started++;
   }
+}
+
+void dist_reducer_ready(dist_reducer *r, int64_t upto) {
+  if (!DIST_BLOCKING_SUMS) reducer_start(r, upto);
 }
 
 void dist_reducer_poke(dist_reducer *r) {
@@ -242,8 +263,9 @@ static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
 
 void dist_reducer_finish(dist_reducer *r) {
   if (r->active) {
-    dist_reducer_ready(r, r->n);
-    double t = core_now();
+    double t = core_now(); /* (the blocking sums of the simulated build wait from here) */
+    reducer_start(r, r->n);
+    if (!DIST_BLOCKING_SUMS) t = core_now();
     dist_wait_begin("the gradient sum");
     for (int k = 0; k < r->nsp; k++) reduce_sparse(r, &r->sp[k]);
     MPI_Waitall(r->nb, (MPI_Request *)r->reqs, MPI_STATUSES_IGNORE);

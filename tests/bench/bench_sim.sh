@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The scaling table of docs/simulation.md: recur's real code on simulated clusters (launch/simulate,
 # SimGrid's SMPI), weak scaling (the same rows per rank at every size), computation sampled
-# (--sample: one rank's step measured on this machine, then charged by every rank).
-#   tests/bench/bench_sim.sh [RANKS...]     (default 1 8 32 128)
+# (--sample: one rank's step measured on this machine once per model, then charged by every rank
+# at every size and platform).
+#   tests/bench/bench_sim.sh [RANKS...]     (default 1 8 32 64)
 # For each model, platform and size: the simulated seconds a step takes (steps 4-8, past the
 # start), tokens/s, the efficiency against 1 rank (tokens/s per rank), and the share of a step
 # spent waiting for the gradient sums (comm_wait_s: the part the backward did not hide).
@@ -19,7 +20,7 @@ rm -rf "$work" && mkdir -p "$work" && cd "$work"
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 export OPENBLAS_NUM_THREADS=1
 ranks=("$@")
-[ ${#ranks[@]} -gt 0 ] || ranks=(1 8 32 128)
+[ ${#ranks[@]} -gt 0 ] || ranks=(1 8 32 64)
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; kernel: --gemm auto (the default)"
 F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*' | sort)
 "$R" prepare $F -o char.h5 --split-on separator --separator % --val 0 --quiet
@@ -53,11 +54,18 @@ echo
 printf '%-6s %-13s %6s %10s %12s %8s %8s %9s\n' model platform ranks "step s" "tokens/s" "eff." "wait" "wall s"
 for m in "${models[@]}"; do
   name=${m%%|*} args=${m#*|}
+  # one rank's step measured once (6 steps, the first left out): every size and platform charges it
+  "$top/launch/simulate" -np 1 --sample 6 --timeline "$name.timeline" train $args "${common[@]}" --batch 32 \
+    --out "$name-calib" > "$name-calib.log" 2>&1 || { echo "$name: the sampling failed: $(tail -3 "$name-calib.log")"; continue; }
+  echo "$name: one rank's step, as sampled: $(awk '{s += $2} END {printf "%.3f s", s}' "$name.timeline") of computation"
   for plat in 10gbe ib-fattree 10gbe-nodes8; do
     base=""
     for np in "${ranks[@]}"; do
+      # every simulated rank holds its own parameters, gradients and Adam moments: the word LM's
+      # (~300 MB a rank) are left out above RECUR_SIM_WORD_MAX ranks (32) on a 24 GB machine
+      [ "$name" = word ] && [ "$np" -gt "${RECUR_SIM_WORD_MAX:-32}" ] && { echo "$name $plat $np: left out (memory: RECUR_SIM_WORD_MAX)"; continue; }
       t0=$(date +%s.%N)
-      "$top/launch/simulate" -np "$np" --platform "$plat" --sample 4 train $args "${common[@]}" \
+      "$top/launch/simulate" -np "$np" --platform "$plat" --timeline "$name.timeline" train $args "${common[@]}" \
         --batch $((32 * np)) --out "$name-$plat-$np" > "$name-$plat-$np.log" 2>&1 ||
         { echo "$name $plat $np: failed: $(tail -3 "$name-$plat-$np.log")"; continue; }
       wall=$(python3 -c "print(round($(date +%s.%N) - $t0))")
