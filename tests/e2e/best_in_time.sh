@@ -25,7 +25,8 @@ assert last["lr"] < 7.5e-4, f"the cosine did not reach its end: lr {last['lr']} 
 assert any("val_loss" in r for r in rows if r.get("step") == last["step"]), "no final validation"
 ckpt = open(os.path.join(run, "checkpoints", "latest")).read().strip()
 assert ckpt == "step-%08d" % last["step"], f"newest checkpoint {ckpt}, last step {last['step']}"
-assert took <= budget + 2.5, f"took {took:.1f} s of a {budget:.0f} s budget"
+slack = 6 if os.environ.get("RECUR_SANITIZED") else 2.5  # a sanitized process starts slowly
+assert took <= budget + slack, f"took {took:.1f} s of a {budget:.0f} s budget"
 assert took >= 0.75 * budget, f"took {took:.1f} s: the fit left much of the {budget:.0f} s budget unused"
 print(f"ok {run}: {last['step']} steps in {took:.1f} s of a {budget:.0f} s budget, lr {last['lr']:.2e} at the end")
 PY
