@@ -84,8 +84,8 @@ typedef struct {
 /* --time-budget on rank 0's clock: the last step that fits. The wall time per step since the
  * first (validations and checkpoints included) into what is left of the budget once the end's
  * checkpoint and final validation are paid for (measured when they have run, else estimated:
- * validation a forward pass of the val split at half the training rate, a checkpoint 0.2 s plus
- * the parameters and two moments at 200 MB/s). 0 before three steps are measured. */
+ * validation a forward pass of the val split, a third of a training step's time a token, a
+ * checkpoint 0.2 s plus the parameters and two moments at 200 MB/s). 0 before three steps. */
 #define TRAIN_FIT_AFTER 3
 static int64_t trainer_fit(const trainer *t, int64_t done) {
   const train_opts *o = &t->opts;
@@ -93,8 +93,8 @@ static int64_t trainer_fit(const trainer *t, int64_t done) {
   const double now = core_now(), per = (now - t->t_first) / (double)(done - t->start - 1);
   double val = t->eval_s;
   if (val <= 0 && t->ds->split[SPLIT_VAL].n_tok > 1 && t->fit_tokens > 0)
-    val = 2.0 * per * (double)t->ds->split[SPLIT_VAL].n_tok * (double)(done - t->start) /
-          t->fit_tokens;
+    val = per * (double)t->ds->split[SPLIT_VAL].n_tok * (double)(done - t->start) / t->fit_tokens /
+          3.0;
   const double ckpt = t->ckpt_s > 0 ? t->ckpt_s : 0.2 + 12.0 * (double)t->m->n_params / 200e6;
   const double left = o->time_budget * 60.0 - (now - t->t_open) - val - ckpt;
   int64_t fit = done + (left > 0 ? (int64_t)floor(left / per) : 0);

@@ -104,10 +104,6 @@ pre=$(submit pre $steps -N 3 --ntasks-per-node=1 --time=1 --signal=B:USR1@58)
 # 3. scancel: a checkpoint of the step reached, and the job ends; sbatch again resumes it (200
 # steps: the uninterrupted run's first 200 losses, the learning rate being constant)
 can=$(submit can 200 -N 3 --ntasks-per-node=1)
-# 5. a job that fits its run to its time limit (RECUR_TIME_BUDGET=job: --time-budget from what
-# squeue says is left, less a 30 s margin here), checked at the end
-fit=$(RECUR_TIME_BUDGET=job RECUR_BUDGET_MARGIN=30 submit fit 100000 -N 3 --ntasks-per-node=1 --time=1 \
-  --signal=B:USR1@5)
 wait_steps can 50 60
 on_login scancel "$can"
 for _ in $(seq 1 150); do [ -z "$(on_login squeue -h -j "$can" 2>/dev/null)" ] && break; sleep 0.2; done
@@ -173,11 +169,16 @@ cluster_wait_state "$lost" COMPLETED 180 || fail "the job did not complete on 2 
 on_login scontrol update NodeName="$down" State=RESUME
 losses lost ref 1e-2 || fail "resumed on the 2 nodes left, the losses are not within 1e-2 of the uninterrupted run's"
 echo "ok a node set DOWN at step $at: training again on the 2 nodes left ${took} s after the fault (same job, no queueing), $redone steps redone, losses within 1e-2 of the uninterrupted job's"
+# 5. a job that fits its run to its time limit (RECUR_TIME_BUDGET=job: --time-budget from what
+# squeue says is left, less a 30 s margin here)
+fit=$(RECUR_TIME_BUDGET=job RECUR_BUDGET_MARGIN=30 submit fit 100000 -N 3 --ntasks-per-node=1 --time=1 \
+  --signal=B:USR1@5)
 cluster_wait_state "$fit" COMPLETED 90 || fail "the job fitted to its time limit did not complete: $(job_state "$fit") $(tail -5 fit.out)"
 grep -q "^recur-slurm: .* left in the job: --time-budget " fit.out || fail "the budget is not said: $(head -5 fit.out)"
 s=$(last_step fit)
 [ "$(ckpt_step fit)" -eq "$s" ] || fail "the fitted job's newest checkpoint is of step $(ckpt_step fit), its last step $s"
 grep -q '"val_loss"' fit/metrics.jsonl || fail "the fitted job has no final validation"
 grep -q requeue fit.out && fail "the fitted job was stopped by the time limit's warning: $(cat fit.out)"
+[ "$s" -ge 100 ] || fail "the fitted job ran $s steps of 100 ms: the fit left most of its 30 s unused"
 echo "ok a job fitted to its time limit (--time=1, 30 s margin): $s steps, its checkpoint and final validation inside the limit, $(grep -o '[^ ]* left in the job: --time-budget [^ ]* min' fit.out)"
 echo "slurm: ok"
