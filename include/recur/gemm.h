@@ -60,9 +60,12 @@ void gemm_choose(const gemm_choice *c, int lib_given);
 
 /* --gemm auto: the fp32 library (GEMM_LIB_*) that computes C (M x N) += A (M x K) B^T faster on
  * this CPU, each timed for about 30 ms; OpenBLAS, untimed, below GEMM_AUTO_MIN_MACS multiply-adds
- * (oneDNN's per-call cost outweighs its speed there, and so short a product times noisily).
+ * (oneDNN's per-call cost outweighs its speed there, and so short a product times noisily) unless
+ * B has GEMM_AUTO_MIN_WEIGHT elements or more: a product of few rows with a large weight, as
+ * generation's batch 1, is the weight's bytes, and there OpenBLAS measured half oneDNN's speed.
  * gflops[0], [1]: OpenBLAS's and oneDNN's GFLOP/s; *bf16: bf16's (all 0 when not timed). */
-#define GEMM_AUTO_MIN_MACS 4000000.0
+#define GEMM_AUTO_MIN_MACS   4000000.0
+#define GEMM_AUTO_MIN_WEIGHT 1000000.0
 int gemm_fastest(int M, int N, int K, double gflops[2], double *bf16);
 
 /* Select the kernel for every later call (the first oneDNN use creates its engine). */

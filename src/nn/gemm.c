@@ -406,7 +406,8 @@ void gemm_probe(int M, int N, int K, double *gflops_now, double *gflops_openblas
 
 int gemm_fastest(int M, int N, int K, double gflops[2], double *bf16) {
   gflops[0] = gflops[1] = *bf16 = 0;
-  if ((double)M * N * K < GEMM_AUTO_MIN_MACS) return GEMM_LIB_OPENBLAS;
+  if ((double)M * N * K < GEMM_AUTO_MIN_MACS && (double)N * K < GEMM_AUTO_MIN_WEIGHT)
+    return GEMM_LIB_OPENBLAS;
   const gemm_kernel ks[3] = {GEMM_OPENBLAS, GEMM_ONEDNN, GEMM_BF16};
   double g[3];
   probe_kernels(M, N, K, ks, 3, g);

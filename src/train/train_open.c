@@ -420,7 +420,9 @@ void trainer_open(trainer *t, const train_opts *given) {
       char steps[48] = "", mins[48] = "";
       if (o->eval_every > 0)
         snprintf(steps, sizeof steps, "%lld steps, ", (long long)o->eval_every);
-      if (o->eval_minutes > 0) snprintf(mins, sizeof mins, "%g minutes, ", o->eval_minutes);
+      if (o->eval_minutes > 0)
+        snprintf(mins, sizeof mins, "%g minute%s, ", o->eval_minutes,
+                 o->eval_minutes == 1 ? "" : "s");
       snprintf(val, sizeof val, "validation every %s%sand at the end (best: model-best.h5)", steps,
                mins);
     } else
