@@ -2,7 +2,6 @@
 #include "sim.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "recur/core.h"

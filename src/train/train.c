@@ -119,12 +119,92 @@ static void trainer_diagnose(trainer *t, int64_t step, int n) {
   model_zero_grads(m);
 }
 
+/* Slot k of this rank's share of step's n items: loaded, packed, forward and backward (or a
+ * simulation's sampled time); adds its loss sum and targets to stats[0], stats[1] */
+static void trainer_slot(trainer *t, int64_t step, int k, int n, const step_result *r,
+                         double *stats) {
+  const train_opts *o = &t->opts;
+  const dataset *ds = t->ds;
+  model *m = t->m;
+  const int L = o->mc.layers, H = o->mc.hidden, S = t->W * o->accum;
+  const test_hooks *hk = hooks_get();
+  int cnt = schedule_slot(n, t->rank * o->accum + k, S, t->idx);
+  for (int i = 0; i < cnt; i++) t->mine[i] = t->ids[t->idx[i]];
+  dist_reducer_begin(&t->red, k == o->accum - 1);
+  if (cnt == 0) return;
+  if (t->stream)
+    items_load_windows(&t->it, ds, SPLIT_TRAIN, t->mine, cnt, t->sc.stream_len,
+                       (uint64_t)(step % t->spe) * (uint64_t)o->T, o->T);
+  else
+    items_load_sequences(&t->it, ds, SPLIT_TRAIN, t->mine, cnt, o->max_len);
+  items_pack(&t->b, &t->it, cnt, ds);
+  if (t->stream) {
+    gather_state(t->h0, t->carry_h, &t->b, L, o->B, H, model_state_width(&m->cfg));
+    gather_state(t->c0, t->carry_c, &t->b, L, o->B, H, H);
+  }
+  if (t->rank == hk->fail_rank && step == hk->fail_step)
+    recur_fail(o->data, NULL, "test hook: rank %d fails at step %lld", t->rank, (long long)step);
+  stats[1] += (double)t->b.n_targets;
+  if (sim_replaying()) {         /* a simulation's sampled compute: the measured time, no numbers */
+    model_mark_inputs(m, &t->b); /* the rows the sparse sum unites, as the backward marks them */
+    sim_replay_slot(m);
+    return;
+  }
+  sim_slot_begin();
+  if (r->ss < 1.0) ss_sample_inputs(m, &t->b, t->h0, t->c0, r->ss, o->seed, (uint64_t)step);
+  if (r->diagnosed && k == 0) /* the gradient flow of the last steps' loss: a pass of its own */
+    trainer_diagnose(t, step, n);
+  stats[0] += model_forward(m, &t->b, t->h0, t->c0, (uint64_t)step, 1);
+  sim_forward_end();
+  if (k == 0 && t->rank == hk->nan_rank && hk->nan_from > 0 && step + 1 >= hk->nan_from &&
+      step + 1 <= hk->nan_to)
+    m->grads[0] = NAN; /* this rank alone, before its gradients are reduced */
+  model_backward(m, &t->b, (float)(1.0 / r->targets));
+  if (t->stream) {
+    model_final_state(m, &t->b, t->h0, t->c0);
+    scatter_state(t->carry_h, t->h0, &t->b, L, o->B, H, model_state_width(&m->cfg));
+    scatter_state(t->carry_c, t->c0, &t->b, L, o->B, H, H);
+  }
+  sim_slot_end();
+}
+
+/* The update of a reduced step: skipped (and counted) when its loss or gradient is not finite,
+ * else clipped and applied by the optimizer */
+static void trainer_update(trainer *t, int64_t step, step_result *r) {
+  const train_opts *o = &t->opts;
+  model *m = t->m;
+  r->skipped = !isfinite(r->grad_norm) || !isfinite(r->loss);
+  if (r->skipped) {
+    t->bad_run++;
+    t->bad_total++;
+    if (t->rank == 0)
+      fprintf(stderr, "recur: warning: step %lld: non-finite loss or gradient, step skipped\n",
+              (long long)step + 1);
+    if (t->bad_run >= o->max_bad_steps)
+      recur_fail(o->out, "lower --lr or set --clip",
+                 "%d steps in a row had a non-finite loss or gradient", t->bad_run);
+    return;
+  }
+  t->bad_run = 0;
+  model_clip_grads(m, r->grad_norm, o->clip);
+  int et;
+  unsigned char *marks; /* the embedding rows some rank used: the marks after the sum */
+  if (model_sparse_grads(m, &et, &marks, 1)) {
+    const model_tensor *e = &m->tensors[et];
+    optim_step_rows(&t->opt, m->params, m->grads, (float)r->lr, e->offset, e->dims[0], e->dims[1],
+                    marks, o->embed_update == 1);
+  } else {
+    optim_step(&t->opt, m->params, m->grads, (float)r->lr);
+  }
+  gemm_params_changed(); /* bf16 copies of the weights are made again, once per step */
+}
+
 /* ---- step: forward and backward of this rank's slots, reduction, update ---- */
 static step_result trainer_step(trainer *t, int64_t step) {
   const train_opts *o = &t->opts;
   const dataset *ds = t->ds;
   model *m = t->m;
-  const int L = o->mc.layers, H = o->mc.hidden, S = t->W * o->accum;
+  const int L = o->mc.layers, H = o->mc.hidden;
   const test_hooks *hk = hooks_get();
   step_result r = {0};
   if (hk->step_ms > 0) {
@@ -155,47 +235,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
   if (r.diagnosed) memset(t->diag, 0, (size_t)(2 * L * MODEL_DIAG_T) * sizeof(double));
   double stats[7] = {0}; /* loss, targets, stop, checkpoint requested, checkpoint due, eval due,
                           * the fitted last step */
-  for (int k = 0; k < o->accum; k++) {
-    int cnt = schedule_slot(n, t->rank * o->accum + k, S, t->idx);
-    for (int i = 0; i < cnt; i++) t->mine[i] = t->ids[t->idx[i]];
-    dist_reducer_begin(&t->red, k == o->accum - 1);
-    if (cnt == 0) continue;
-    if (t->stream)
-      items_load_windows(&t->it, ds, SPLIT_TRAIN, t->mine, cnt, t->sc.stream_len,
-                         (uint64_t)(step % t->spe) * (uint64_t)o->T, o->T);
-    else
-      items_load_sequences(&t->it, ds, SPLIT_TRAIN, t->mine, cnt, o->max_len);
-    items_pack(&t->b, &t->it, cnt, ds);
-    if (t->stream) {
-      gather_state(t->h0, t->carry_h, &t->b, L, o->B, H, model_state_width(&m->cfg));
-      gather_state(t->c0, t->carry_c, &t->b, L, o->B, H, H);
-    }
-    if (t->rank == hk->fail_rank && step == hk->fail_step)
-      recur_fail(o->data, NULL, "test hook: rank %d fails at step %lld", t->rank, (long long)step);
-    if (sim_replaying()) { /* a simulation's sampled compute: the measured time, no numbers */
-      stats[1] += (double)t->b.n_targets;
-      model_mark_inputs(m, &t->b); /* the rows the sparse sum unites, as the backward marks them */
-      sim_replay_slot(m);
-      continue;
-    }
-    sim_slot_begin();
-    if (r.ss < 1.0) ss_sample_inputs(m, &t->b, t->h0, t->c0, r.ss, o->seed, (uint64_t)step);
-    if (r.diagnosed && k == 0) /* the gradient flow of the last steps' loss: a pass of its own */
-      trainer_diagnose(t, step, n);
-    stats[0] += model_forward(m, &t->b, t->h0, t->c0, (uint64_t)step, 1);
-    sim_forward_end();
-    if (k == 0 && t->rank == hk->nan_rank && hk->nan_from > 0 && step + 1 >= hk->nan_from &&
-        step + 1 <= hk->nan_to)
-      m->grads[0] = NAN; /* this rank alone, before its gradients are reduced */
-    stats[1] += (double)t->b.n_targets;
-    model_backward(m, &t->b, (float)(1.0 / r.targets));
-    if (t->stream) {
-      model_final_state(m, &t->b, t->h0, t->c0);
-      scatter_state(t->carry_h, t->h0, &t->b, L, o->B, H, model_state_width(&m->cfg));
-      scatter_state(t->carry_c, t->c0, &t->b, L, o->B, H, H);
-    }
-    sim_slot_end();
-  }
+  for (int k = 0; k < o->accum; k++) trainer_slot(t, step, k, n, &r, stats);
   sim_step_end();
   dist_reducer_finish(&t->red);
   if (r.diagnosed) { /* every rank's rows; the reduced gradient's norm per tensor */
@@ -225,30 +265,7 @@ static step_result trainer_step(trainer *t, int64_t step) {
   r.grad_norm = model_grad_norm(m);
   r.lr = lr_at(&t->lr, step);
   if (sim_replaying()) r.grad_norm = 0; /* numbers that mean nothing (memory shared by ranks) */
-  r.skipped = !isfinite(r.grad_norm) || !isfinite(r.loss);
-  if (r.skipped) {
-    t->bad_run++;
-    t->bad_total++;
-    if (t->rank == 0)
-      fprintf(stderr, "recur: warning: step %lld: non-finite loss or gradient, step skipped\n",
-              (long long)step + 1);
-    if (t->bad_run >= o->max_bad_steps)
-      recur_fail(o->out, "lower --lr or set --clip",
-                 "%d steps in a row had a non-finite loss or gradient", t->bad_run);
-  } else {
-    t->bad_run = 0;
-    model_clip_grads(m, r.grad_norm, o->clip);
-    int et;
-    unsigned char *marks; /* the embedding rows some rank used: the marks after the sum */
-    if (model_sparse_grads(m, &et, &marks, 1)) {
-      const model_tensor *e = &m->tensors[et];
-      optim_step_rows(&t->opt, m->params, m->grads, (float)r.lr, e->offset, e->dims[0], e->dims[1],
-                      marks, o->embed_update == 1);
-    } else {
-      optim_step(&t->opt, m->params, m->grads, (float)r.lr);
-    }
-    gemm_params_changed(); /* bf16 copies of the weights are made again, once per step */
-  }
+  trainer_update(t, step, &r);
   return r;
 }
 
