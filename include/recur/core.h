@@ -139,6 +139,11 @@ static inline uint64_t rng_key(uint64_t seed, uint64_t purpose, uint64_t a, uint
 static inline float rng_uniform(uint64_t key) { return (float)(key >> 40) * (1.0f / 16777216.0f); }
 static inline uint64_t rng_sub(uint64_t key, uint64_t i) { return rng_mix(key ^ rng_mix(i + 1)); }
 
+/* A keyed permutation of [0, n): the image of i < n, a bijection of [0, n) for each key, with O(1)
+ * memory (a 4-round Feistel network on the fewest even bits covering n, walking cycles back into
+ * [0, n)), so a corpus of any size is shuffled without an array of its sequences. */
+uint64_t rng_permute(uint64_t key, uint64_t n, uint64_t i);
+
 /* Sort n elements of size bytes by cmp(a, b, ctx) (< 0: a first): a merge sort that carries its
  * context, so no comparator needs a global (qsort has no context argument in C11). Stable. */
 void core_sort(void *base, size_t n, size_t size,

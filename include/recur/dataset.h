@@ -17,9 +17,13 @@
 enum ds_split_id { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
 extern const char *const ds_split_names[SPLIT_COUNT + 1];
 
+/* A split's sequence offsets ((n_seq + 1) global token offsets), read from the files a block at a
+ * time as they are used: dataset_seq_start. */
+typedef struct ds_index ds_index;
+
 typedef struct {
   uint64_t n_seq, n_tok;
-  uint64_t *offsets;  /* (n_seq + 1) global token offsets of the sequences */
+  ds_index *index;    /* the sequences' offsets */
   int n_parts;        /* files holding this split's tokens */
   int64_t *tokens;    /* (n_parts) HDF5 id (hid_t) of the tokens dataset of each part */
   uint64_t *part_tok; /* (n_parts + 1) first global token of each part */
@@ -27,9 +31,10 @@ typedef struct {
   int64_t *tags;      /* (n_parts) tag: HDF5 id of the tags dataset of each part */
   int32_t *labels;    /* (n_seq) classify: label of each sequence */
   /* seq2seq: the source side, a second stream with the same parts (sequence i of the split is
-   * source tokens [src_offsets[i], src_offsets[i+1]) -> target tokens [offsets[i], ..)) */
+   * source tokens [dataset_src_start(i), dataset_src_start(i + 1)) -> target tokens
+   * [dataset_seq_start(i), ..)) */
   uint64_t n_src_tok;
-  uint64_t *src_offsets;  /* (n_seq + 1) */
+  ds_index *src_index;    /* the sources' offsets */
   int64_t *src_tokens;    /* (n_parts) HDF5 ids */
   uint64_t *src_part_tok; /* (n_parts + 1) */
   int64_t values;         /* LEVEL_REAL: HDF5 id of the (n_tok, n_features) float32 values */
@@ -82,8 +87,10 @@ void dataset_close(dataset *ds);
 
 /* Read global tokens [start, start+count) of a split into out, checking every id < vocab_size. */
 void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out);
+/* The first global token of sequence i of a split (i <= n_seq: n_seq gives n_tok). */
+uint64_t dataset_seq_start(const dataset *ds, int split, uint64_t i);
 static inline uint64_t dataset_seq_len(const dataset *ds, int split, uint64_t i) {
-  return ds->split[split].offsets[i + 1] - ds->split[split].offsets[i];
+  return dataset_seq_start(ds, split, i + 1) - dataset_seq_start(ds, split, i);
 }
 
 /* LEVEL_REAL: read steps [start, start+count) of a split, (count, n_features) float32, checking
@@ -95,8 +102,9 @@ void dataset_sort_by_length(const dataset *ds, int split, uint64_t *ids, uint64_
 
 /* seq2seq: read global source tokens [start, start+count), checking every id < vocab_size. */
 void dataset_read_src(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out);
+uint64_t dataset_src_start(const dataset *ds, int split, uint64_t i);
 static inline uint64_t dataset_src_len(const dataset *ds, int split, uint64_t i) {
-  return ds->split[split].src_offsets[i + 1] - ds->split[split].src_offsets[i];
+  return dataset_src_start(ds, split, i + 1) - dataset_src_start(ds, split, i);
 }
 
 /* condlm --cond-features: sequence seq's vector (n_cond_features floats), checked finite. */

@@ -9,6 +9,14 @@
 
 enum train_mode { MODE_STREAM, MODE_SEQUENCES, MODE_COUNT };
 extern const char *const mode_names[MODE_COUNT + 1];
+/* How sequences mode orders an epoch. pools: pools of SCHEDULE_POOL batches, each drawn by a keyed
+ * permutation of the split (rng_permute), sorted by length and cut into batches shuffled within the
+ * pool (torchtext's BucketIterator); memory does not grow with the corpus. global: the whole split
+ * permuted in memory (8 bytes a sequence), length-sorted in runs of SCHEDULE_POOL batches whose
+ * batches are then shuffled over the epoch: what runs made before --shuffle use. */
+enum shuffle_kind { SHUFFLE_POOLS, SHUFFLE_GLOBAL, SHUFFLE_COUNT };
+extern const char *const shuffle_names[SHUFFLE_COUNT + 1];
+#define SCHEDULE_POOL 50 /* batches a pool (a length-sorted run) */
 
 typedef struct {
   enum train_mode mode;
@@ -22,13 +30,15 @@ typedef struct {
   uint64_t stream_len; /* tokens per stream */
   int64_t windows;     /* windows per epoch */
   /* sequences mode */
+  enum shuffle_kind shuffle;
   int64_t steps_per_epoch;
-  uint64_t *order; /* (n_seq) this epoch's order, batches are consecutive runs */
-  int64_t order_epoch;
+  uint64_t *order; /* global: (n_seq) this epoch's order, batches are consecutive runs; pools:
+                      (SCHEDULE_POOL * B) the current pool's, batch by batch */
+  int64_t order_epoch, order_pool;
 } schedule;
 
-void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode mode, int B, int T,
-                   int max_len, uint64_t seed);
+void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode mode,
+                   enum shuffle_kind shuffle, int B, int T, int max_len, uint64_t seed);
 void schedule_free(schedule *sc);
 int64_t schedule_steps_per_epoch(const schedule *sc);
 /* Items (stream or sequence ids) of global step g (0-based over all epochs): writes up to B ids,

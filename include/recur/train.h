@@ -37,6 +37,7 @@ typedef struct {
   int keep;                  /* committed checkpoints kept (0 = all) */
   model_config mc;           /* vocab is taken from the dataset */
   enum train_mode mode;
+  enum shuffle_kind shuffle;
   int T, max_len, B, accum;
   int64_t steps, epochs; /* steps wins when > 0 */
   enum optim_type optim;

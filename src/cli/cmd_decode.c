@@ -79,8 +79,9 @@ static void decode_real(const dataset *ds, int split) {
   int32_t *tags = tag ? xmalloc(4096 * sizeof(int32_t)) : NULL;
   for (uint64_t q = 0; q < sp->n_seq; q++) {
     if (q) putchar('\n');
-    for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += 4096) {
-      uint64_t n = sp->offsets[q + 1] - pos < 4096 ? sp->offsets[q + 1] - pos : 4096;
+    const uint64_t a = dataset_seq_start(ds, split, q), e = dataset_seq_start(ds, split, q + 1);
+    for (uint64_t pos = a; pos < e; pos += 4096) {
+      uint64_t n = e - pos < 4096 ? e - pos : 4096;
       dataset_read_values(ds, split, pos, n, v);
       if (tag) dataset_read_tags(ds, split, pos, n, tags);
       for (uint64_t s = 0; s < n; s++) {
@@ -125,11 +126,14 @@ int cmd_decode(int argc, char **argv) {
   float *cv = ds->n_cond_features ? xmalloc((size_t)ds->n_cond_features * sizeof(float)) : NULL;
   for (uint64_t q = 0; q < sp->n_seq; q++) {
     token_spacer spc = TOKEN_SPACER_INIT;
+    const uint64_t a = dataset_seq_start(ds, split, q), e = dataset_seq_start(ds, split, q + 1);
+    const uint64_t sa = ds->task == TASK_SEQ2SEQ ? dataset_src_start(ds, split, q) : 0,
+                   se = ds->task == TASK_SEQ2SEQ ? dataset_src_start(ds, split, q + 1) : 0;
     if (cv && ds->task == TASK_SEQ2SEQ) { /* --cond-features: frames (;) of features (,) */
-      for (uint64_t pos = sp->src_offsets[q]; pos < sp->src_offsets[q + 1]; pos++) {
+      for (uint64_t pos = sa; pos < se; pos++) {
         dataset_read_src_values(ds, split, pos, 1, cv);
         for (int i = 0; i < ds->n_cond_features; i++)
-          printf("%s%.9g", i ? "," : pos > sp->src_offsets[q] ? ";" : "", (double)cv[i]);
+          printf("%s%.9g", i ? "," : pos > sa ? ";" : "", (double)cv[i]);
       }
       putchar('\t');
     } else if (cv) { /* condlm --cond-features: the sequence's vector, then its text */
@@ -140,9 +144,8 @@ int cmd_decode(int argc, char **argv) {
       printf("%s\t", ds->out_names[sp->labels[q]]);
     }
     if (ds->task == TASK_SEQ2SEQ && !cv) { /* source<TAB>target */
-      for (uint64_t pos = sp->src_offsets[q]; pos < sp->src_offsets[q + 1]; pos += DATASET_CHUNK) {
-        uint64_t n = sp->src_offsets[q + 1] - pos < DATASET_CHUNK ? sp->src_offsets[q + 1] - pos
-                                                                  : DATASET_CHUNK;
+      for (uint64_t pos = sa; pos < se; pos += DATASET_CHUNK) {
+        uint64_t n = se - pos < DATASET_CHUNK ? se - pos : DATASET_CHUNK;
         dataset_read_src(ds, split, pos, n, tok);
         put_text(ds, tok, n, &spc, 1);
       }
@@ -150,9 +153,8 @@ int cmd_decode(int argc, char **argv) {
       putchar('\t');
       spc = (token_spacer)TOKEN_SPACER_INIT;
     }
-    for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += DATASET_CHUNK) {
-      uint64_t n =
-          sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;
+    for (uint64_t pos = a; pos < e; pos += DATASET_CHUNK) {
+      uint64_t n = e - pos < DATASET_CHUNK ? e - pos : DATASET_CHUNK;
       dataset_read(ds, split, pos, n, tok);
       if (tags) dataset_read_tags(ds, split, pos, n, tags);
       if (!tags || ds->level != LEVEL_WORD) {
@@ -161,14 +163,13 @@ int cmd_decode(int argc, char **argv) {
       }
       for (uint64_t i = 0; i < n; i++) { /* word/TAG tokens */
         dataset_token_text(ds, tok[i], text, sizeof text);
-        printf("%s%s/%s", i || pos > sp->offsets[q] ? " " : "", text, ds->out_names[tags[i]]);
+        printf("%s%s/%s", i || pos > a ? " " : "", text, ds->out_names[tags[i]]);
       }
     }
     if (tags && ds->level != LEVEL_WORD) { /* text<TAB>tags */
       putchar('\t');
-      for (uint64_t pos = sp->offsets[q]; pos < sp->offsets[q + 1]; pos += DATASET_CHUNK) {
-        uint64_t n =
-            sp->offsets[q + 1] - pos < DATASET_CHUNK ? sp->offsets[q + 1] - pos : DATASET_CHUNK;
+      for (uint64_t pos = a; pos < e; pos += DATASET_CHUNK) {
+        uint64_t n = e - pos < DATASET_CHUNK ? e - pos : DATASET_CHUNK;
         dataset_read_tags(ds, split, pos, n, tags);
         for (uint64_t i = 0; i < n; i++) fputs(ds->out_names[tags[i]], stdout);
       }

@@ -399,6 +399,27 @@ static void merge_sort(char *a, char *tmp, size_t n, size_t size,
   memcpy(a, tmp, n * size);
 }
 
+uint64_t rng_permute(uint64_t key, uint64_t n, uint64_t i) {
+  RECUR_ASSERT(i < n);
+  int bits = 2;
+  while (bits < 64 && (1ULL << bits) < n) bits++;
+  bits += bits & 1;
+  const int h = bits / 2;
+  const uint64_t mask = h == 64 ? ~0ULL : (1ULL << h) - 1;
+  uint64_t x = i;
+  do { /* one pass of the network: a bijection of [0, 2^bits); repeated until back in [0, n) */
+    uint64_t l = x >> h, r = x & mask;
+    for (uint64_t round = 0; round < 4; round++) {
+      const uint64_t f = rng_mix(key ^ rng_mix(r + (round << 56))) & mask;
+      const uint64_t t = r;
+      r = l ^ f;
+      l = t;
+    }
+    x = l << h | r;
+  } while (x >= n);
+  return x;
+}
+
 void core_sort(void *base, size_t n, size_t size,
                int (*cmp)(const void *a, const void *b, void *ctx), void *ctx) {
   if (n < 2) return;

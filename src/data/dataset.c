@@ -30,11 +30,29 @@ static void check_header(hid_t f, const char *path, const char *want_format) {
   xfree(where);
 }
 
-/* Opens path:/<split>/{tokname, offname} of one part and checks them: the tokens dataset (left
- * open) and the offsets (returned, malloc'd). */
-static uint64_t *open_stream(hid_t g, const char *path, const char *name, const char *tokname,
-                             const char *offname, hid_t *tok_out, int64_t *ntok_out,
-                             int64_t *noff_out, int width) {
+hid_t ds_open_offsets(hid_t g, const char *path, const char *name, const char *offname,
+                      int64_t *entries) {
+  char *where = core_path("%s:/%s/%s", path, name, offname);
+  if (H5Lexists(g, offname, H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
+  hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+  H5Pset_chunk_cache(dapl, 0, 0, 0.75);
+  hid_t off = H5Dopen2(g, offname, dapl);
+  H5Pclose(dapl);
+  hid_t ot = off >= 0 ? H5Dget_type(off) : -1;
+  if (off < 0 || H5Tget_class(ot) != H5T_INTEGER || H5Tget_size(ot) != 8)
+    recur_fail(where, NULL, "offsets must be 64-bit integers");
+  H5Tclose(ot);
+  *entries = h5_len_1d(off);
+  if (*entries < 1) recur_fail(where, NULL, "offsets must be 1-D with n_sequences + 1 entries");
+  xfree(where);
+  return off;
+}
+
+/* Opens path:/<split>/{tokname, offname} of one part and checks their types: the tokens dataset
+ * (left open) and the offsets dataset (its entries in noff_out). */
+static hid_t open_stream(hid_t g, const char *path, const char *name, const char *tokname,
+                         const char *offname, hid_t *tok_out, int64_t *ntok_out, int64_t *noff_out,
+                         int width) {
   char *where = core_path("%s:/%s/%s", path, name, tokname);
   if (H5Lexists(g, tokname, H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
   hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
@@ -61,34 +79,8 @@ static uint64_t *open_stream(hid_t g, const char *path, const char *name, const 
   *tok_out = tok;
   *ntok_out = ntok;
   if (ntok < 0) recur_fail(where, NULL, "tokens must be 1-D");
-
-  xfree(where), where = core_path("%s:/%s/%s", path, name, offname);
-  if (H5Lexists(g, offname, H5P_DEFAULT) <= 0) recur_fail(where, NULL, "missing dataset");
-  hid_t off = H5Dopen2(g, offname, H5P_DEFAULT);
-  hid_t ot = H5Dget_type(off);
-  if (off < 0 || H5Tget_class(ot) != H5T_INTEGER || H5Tget_size(ot) != 8)
-    recur_fail(where, NULL, "offsets must be 64-bit integers");
-  H5Tclose(ot);
-  int64_t noff = h5_len_1d(off);
-  *noff_out = noff;
-  if (noff < 1) recur_fail(where, NULL, "offsets must be 1-D with n_sequences + 1 entries");
-  uint64_t *o = xmalloc((size_t)noff * sizeof(uint64_t));
-  if (h5_read_range(off, H5T_NATIVE_UINT64, 0, (uint64_t)noff, o) < 0)
-    recur_fail(where, "the file is truncated or damaged (checksum)", "cannot read offsets");
-  H5Dclose(off);
-  if (o[0] != 0) recur_fail(where, NULL, "offsets[0] is %llu, must be 0", (unsigned long long)o[0]);
-  for (int64_t i = 1; i < noff; i++)
-    if (o[i] < o[i - 1])
-      recur_fail(where, "the dataset is damaged; prepare it again",
-                 "offsets not monotonic at index %lld (%llu < %llu)", (long long)i,
-                 (unsigned long long)o[i], (unsigned long long)o[i - 1]);
-  if (o[noff - 1] != (uint64_t)ntok)
-    recur_fail(where, "the dataset is truncated or damaged",
-               "last offset %llu != number of tokens %lld", (unsigned long long)o[noff - 1],
-               (long long)ntok);
-
   xfree(where);
-  return o;
+  return ds_open_offsets(g, path, name, offname, noff_out);
 }
 
 /* tag: a split group's tags, one per token (step) */
@@ -146,10 +138,9 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
   int64_t ntok, noff;
   hid_t tok;
-  uint64_t *o = open_stream(g, path, name, "tokens", "offsets", &tok, &ntok, &noff, 0);
-  hid_t src = -1;
+  hid_t o = open_stream(g, path, name, "tokens", "offsets", &tok, &ntok, &noff, 0);
+  hid_t src = -1, so = -1;
   int64_t nsrc = 0, nsoff = 0;
-  uint64_t *so = NULL;
   if (ds->task == TASK_SEQ2SEQ) {
     const int D = ds->n_cond_features; /* --cond-features: the sources are frames */
     so = open_stream(g, path, name, D ? "src_values" : "src_tokens", "src_offsets", &src, &nsrc,
@@ -183,12 +174,11 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
 
   /* append */
   uint64_t base = sp->n_tok;
-  sp->offsets = xrealloc(sp->offsets, (sp->n_seq + (uint64_t)noff) * sizeof(uint64_t));
-  for (int64_t i = 1; i < noff; i++) sp->offsets[sp->n_seq + (uint64_t)i] = base + o[i];
-  sp->offsets[0] = 0;
+  if (!sp->index) sp->index = ds_index_new();
+  xfree(where), where = core_path("%s:/%s/offsets", path, name);
+  ds_index_add(sp->index, o, (uint64_t)noff, base, (uint64_t)ntok, where);
   sp->n_seq += (uint64_t)noff - 1;
   sp->n_tok += (uint64_t)ntok;
-  xfree(o);
   sp->tokens = xrealloc(sp->tokens, (size_t)(sp->n_parts + 1) * sizeof(int64_t));
   sp->part_file = xrealloc(sp->part_file, (size_t)(sp->n_parts + 1) * sizeof(int));
   sp->part_tok = xrealloc(sp->part_tok, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
@@ -209,17 +199,15 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   }
   if (ds->task == TASK_SEQ2SEQ) { /* the source stream, parallel to the targets */
     uint64_t sbase = sp->n_src_tok;
-    sp->src_offsets = xrealloc(sp->src_offsets, (sp->n_seq + 1) * sizeof(uint64_t));
-    for (int64_t i = 1; i < noff; i++)
-      sp->src_offsets[sp->n_seq - ((uint64_t)noff - 1) + (uint64_t)i] = sbase + so[i];
-    sp->src_offsets[0] = 0;
+    if (!sp->src_index) sp->src_index = ds_index_new();
+    xfree(where), where = core_path("%s:/%s/src_offsets", path, name);
+    ds_index_add(sp->src_index, so, (uint64_t)nsoff, sbase, (uint64_t)nsrc, where);
     sp->n_src_tok += (uint64_t)nsrc;
     sp->src_tokens = xrealloc(sp->src_tokens, (size_t)(sp->n_parts + 1) * sizeof(int64_t));
     sp->src_part_tok = xrealloc(sp->src_part_tok, (size_t)(sp->n_parts + 2) * sizeof(uint64_t));
     sp->src_tokens[sp->n_parts] = src;
     sp->src_part_tok[sp->n_parts] = sbase;
     sp->src_part_tok[sp->n_parts + 1] = sp->n_src_tok;
-    xfree(so);
   }
   sp->tokens[sp->n_parts] = tok;
   sp->part_file[sp->n_parts] = file_idx;
@@ -358,6 +346,7 @@ dataset *dataset_open(const char *path) {
   if (ds->level == LEVEL_REAL) {
     ds_open_real(ds, f, path);
     xfree(where);
+    ds_check_index(ds);
     return ds;
   }
   ds_read_vocab(ds, f, path, where);
@@ -367,29 +356,49 @@ dataset *dataset_open(const char *path) {
     ds_open_shards(ds, f, path);
   else
     for (int s = 0; s < SPLIT_COUNT; s++) add_part(ds, s, f, fi, path);
-  for (int s = 0; s < SPLIT_COUNT; s++) /* splits with nothing: empty offsets all the same */
-    if (!ds->split[s].offsets) {
-      ds->split[s].offsets = xcalloc(1, sizeof(uint64_t));
-      ds->split[s].part_tok = xcalloc(1, sizeof(uint64_t));
-    }
-  for (int s = 0; s < SPLIT_COUNT; s++)
-    if (ds->task == TASK_SEQ2SEQ && !ds->split[s].src_offsets) {
-      ds->split[s].src_offsets = xcalloc(1, sizeof(uint64_t));
-      ds->split[s].src_part_tok = xcalloc(1, sizeof(uint64_t));
-    }
+  ds_check_index(ds);
   return ds;
 }
 
+void ds_check_index(dataset *ds) {
+  for (int s = 0; s < SPLIT_COUNT; s++) { /* splits with nothing: an empty index */
+    ds_split *sp = &ds->split[s];
+    if (!sp->index) sp->index = ds_index_new();
+    if (!sp->part_tok) sp->part_tok = xcalloc(1, sizeof(uint64_t));
+    if (ds->task == TASK_SEQ2SEQ && !sp->src_index) sp->src_index = ds_index_new();
+    if (ds->task == TASK_SEQ2SEQ && !sp->src_part_tok)
+      sp->src_part_tok = xcalloc(1, sizeof(uint64_t));
+    ds_index_check(sp->index);
+    if (sp->src_index) ds_index_check(sp->src_index);
+  }
+}
+
+uint64_t dataset_seq_start(const dataset *ds, int split, uint64_t i) {
+  return ds_index_at(ds->split[split].index, i);
+}
+
+uint64_t dataset_src_start(const dataset *ds, int split, uint64_t i) {
+  return ds_index_at(ds->split[split].src_index, i);
+}
+
+/* a sequence id and its length, sorted longest first, ties by id */
+typedef struct {
+  uint64_t len, id;
+} id_len;
+
 static int longer_first(const void *a, const void *b, void *ctx) {
-  const ds_split *sp = ctx;
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  uint64_t lx = sp->offsets[x + 1] - sp->offsets[x], ly = sp->offsets[y + 1] - sp->offsets[y];
-  if (lx != ly) return lx > ly ? -1 : 1;
-  return x < y ? -1 : x > y;
+  (void)ctx;
+  const id_len *x = a, *y = b;
+  if (x->len != y->len) return x->len > y->len ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
 }
 
 void dataset_sort_by_length(const dataset *ds, int split, uint64_t *ids, uint64_t n) {
-  core_sort(ids, n, sizeof *ids, longer_first, (void *)&ds->split[split]);
+  id_len *v = xmalloc((n > 0 ? n : 1) * sizeof *v); /* each length read once */
+  for (uint64_t i = 0; i < n; i++) v[i] = (id_len){dataset_seq_len(ds, split, ids[i]), ids[i]};
+  core_sort(v, n, sizeof *v, longer_first, NULL);
+  for (uint64_t i = 0; i < n; i++) ids[i] = v[i].id;
+  xfree(v);
 }
 
 void dataset_close(dataset *ds) {
@@ -407,11 +416,11 @@ void dataset_close(dataset *ds) {
     xfree(sp->labels);
     xfree(sp->cond);
     xfree(sp->part_seq);
-    xfree(sp->offsets);
+    ds_index_free(sp->index);
     xfree(sp->part_tok);
     xfree(sp->part_file);
     if (ds->level == LEVEL_REAL && sp->values > 0) H5Dclose(sp->values);
-    xfree(sp->src_offsets);
+    ds_index_free(sp->src_index);
     xfree(sp->src_tokens);
     xfree(sp->src_part_tok);
   }

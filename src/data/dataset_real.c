@@ -64,22 +64,10 @@ void ds_open_real(dataset *ds, hid_t f, const char *path) {
     H5Sclose(sps);
     H5Tclose(ty);
     xfree(where), where = core_path("%s:/%s/offsets", path, name);
-    hid_t od = H5Lexists(g, "offsets", H5P_DEFAULT) > 0 ? H5Dopen2(g, "offsets", H5P_DEFAULT) : -1;
-    const int64_t no = od >= 0 ? h5_len_1d(od) : -1;
-    if (no < 1) recur_fail(where, NULL, "missing, or not 1-D with n_sequences + 1 entries");
-    uint64_t *o = xmalloc((size_t)no * sizeof(uint64_t));
-    if (h5_read_range(od, H5T_NATIVE_UINT64, 0, (uint64_t)no, o) < 0)
-      recur_fail(where, "the file is truncated or damaged (checksum)", "cannot read offsets");
-    H5Dclose(od);
-    for (int64_t i = 0; i < no; i++)
-      if ((i == 0 && o[0] != 0) || (i > 0 && o[i] < o[i - 1]) || o[i] > dims[0])
-        recur_fail(where, "the dataset is damaged; prepare it again",
-                   "offsets not monotonic from 0 to %llu at index %lld",
-                   (unsigned long long)dims[0], (long long)i);
-    if (o[no - 1] != dims[0])
-      recur_fail(where, "the dataset is truncated or damaged", "last offset %llu != %llu steps",
-                 (unsigned long long)o[no - 1], (unsigned long long)dims[0]);
-    sp->offsets = o;
+    int64_t no = 0;
+    hid_t od = ds_open_offsets(g, path, name, "offsets", &no);
+    sp->index = ds_index_new();
+    ds_index_add(sp->index, od, (uint64_t)no, 0, dims[0], where);
     sp->n_seq = (uint64_t)no - 1;
     sp->n_tok = dims[0];
     sp->values = vd;

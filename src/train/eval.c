@@ -177,7 +177,7 @@ eval_result train_eval_rollout(model *m, const dataset *ds, int split, int steps
     const int64_t n = (int64_t)dataset_seq_len(ds, split, q);
     if (n <= steps) continue;
     seq = xrealloc(seq, (size_t)(n * D) * sizeof(float));
-    dataset_read_values(ds, split, sp->offsets[q], (uint64_t)n, seq);
+    dataset_read_values(ds, split, dataset_seq_start(ds, split, q), (uint64_t)n, seq);
     generate_frames(m, seq, n - steps, steps, 0, 0, pred);
     const float *y = seq + (n - steps) * D, *last = seq + (n - steps - 1) * D;
     for (int64_t g = 0; g < steps; g++)

@@ -90,7 +90,7 @@ static void load_sources(items *it, const dataset *ds, int split, const uint64_t
   for (int i = 0; i < n; i++) {
     int64_t k = (int64_t)dataset_src_len(ds, split, q[i]);
     if (max_len > 0 && k > max_len) k = max_len;
-    const uint64_t o = ds->split[split].src_offsets[q[i]];
+    const uint64_t o = dataset_src_start(ds, split, q[i]);
     if (D > 0) {
       dataset_read_src_values(ds, split, o, (uint64_t)k, x);
       it->cv[i] = x, it->src[i] = NULL;
@@ -134,7 +134,7 @@ static void load_frames(items *it, const dataset *ds, int split, const uint64_t 
   int32_t *tg = it->tagpool;
   for (int i = 0; i < n; i++) {
     const int64_t k = items_seq_tokens(ds, split, q[i], max_len);
-    const uint64_t o = ds->split[split].offsets[q[i]];
+    const uint64_t o = dataset_seq_start(ds, split, q[i]);
     dataset_read_values(ds, split, o, (uint64_t)k, p);
     it->xv[i] = p;
     it->yv[i] = fc ? p + (int64_t)ds->horizon * D : NULL;
@@ -164,7 +164,7 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
   if (!task_is_lm(ds->task)) { /* inputs x0 .. x_{n-1}; targets the tags, or a label per sequence */
     for (int i = 0; i < n; i++) {
       int64_t k = items_seq_tokens(ds, split, q[i], max_len);
-      uint64_t o = ds->split[split].offsets[q[i]];
+      uint64_t o = dataset_seq_start(ds, split, q[i]);
       dataset_read(ds, split, o, (uint64_t)k, p);
       it->in[i] = p;
       it->tgt[i] = NULL;
@@ -184,7 +184,7 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
     int64_t k = items_seq_tokens(ds, split, q[i], max_len);
     int32_t *buf = p;
     if (ds->eos_id >= 0) *buf++ = (int32_t)ds->eos_id;
-    dataset_read(ds, split, ds->split[split].offsets[q[i]], (uint64_t)k, buf);
+    dataset_read(ds, split, dataset_seq_start(ds, split, q[i]), (uint64_t)k, buf);
     it->in[i] = p;
     it->tgt[i] = p + 1;
     it->len[i] = items_seq_steps(ds, split, q[i], max_len);

@@ -27,6 +27,11 @@ static const opt_def DEFS[] = {
      0},
     {"--seq-len", NULL, OPT_INT, F(T), 1, 1 << 20, NULL, "100", "T", "stream mode: window length",
      0},
+    {"--shuffle", NULL, OPT_CHOICE, F(shuffle), 0, 0, shuffle_names, "pools", NULL,
+     "sequences mode's epoch order: pools (pools of 50 batches drawn by a keyed permutation, "
+     "sorted by length, their batches shuffled; memory independent of the corpus) or global (the "
+     "split permuted in memory, 8 bytes a sequence; runs saved before this option resume with it)",
+     0},
     {"--max-len", NULL, OPT_INT, F(max_len), 0, 1 << 24, NULL, "0", "N",
      "sequences mode: cut longer ones (0 = no cut)", 0},
     {"--batch", NULL, OPT_INT, F(B), 1, 1 << 20, NULL, "32", "B",
@@ -198,6 +203,7 @@ char *train_opts_merge(train_opts *saved, const train_opts *given, const char *t
                        const char *dir) {
   const opt_table *T = train_options();
   train_opts_default(saved);
+  saved->shuffle = SHUFFLE_GLOBAL; /* a checkpoint written before --shuffle: the order it had */
   opts_load_text(T, saved, text, dir);
   /* a checkpoint written before --schedule-steps: its schedule ended at its run's --steps */
   if (saved->lr.total == 0 && saved->steps > 0) saved->lr.total = saved->steps;

@@ -377,7 +377,7 @@ void trainer_open(trainer *t, const train_opts *given) {
       fprintf(stderr, "recur: warning: --mode sequences on an undelimited dataset: each file is "
                       "one sequence\n");
   trainer_open_model(t);
-  schedule_init(&t->sc, ds, SPLIT_TRAIN, o->mode, o->B, o->T, o->max_len, o->seed);
+  schedule_init(&t->sc, ds, SPLIT_TRAIN, o->mode, o->shuffle, o->B, o->T, o->max_len, o->seed);
   t->spe = schedule_steps_per_epoch(&t->sc);
   if (t->spe < 1)
     recur_fail(o->data, "lower --batch or --seq-len, or give more text",

@@ -53,6 +53,7 @@ OVERRIDE = {
     "--cutoffs": dict(value="10,30", extra=["--softmax", "adaptive", "--cutoffs", "5,20"]),
     "--div-value": dict(value="2", extra=["--softmax", "adaptive", "--cutoffs", "10,30"]),
     "--max-len": dict(value="5", extra=["--mode", "sequences"]),
+    "--shuffle": dict(value="global", extra=["--mode", "sequences"]),
     "--momentum": dict(value="0.5", extra=["--optim", "sgd"]),
     "--nesterov": dict(extra=["--optim", "sgd", "--momentum", "0.5"]),
     "--eps": dict(value="0.001"),
@@ -351,6 +352,36 @@ if NP == 1:  # a checkpoint of a version before the training-only attributes wer
         fail("a checkpoint whose model.h5 lacks the training-only attributes does not resume exactly "
              + r.stderr)
     print("ok an older model.h5 (no training-only attributes) resumes exactly")
+if NP == 1:  # a checkpoint from before --shuffle resumes with the order it had (global)
+    fl = CONTEXTS["lm"] + COMMON + ["--mode", "sequences", "--shuffle", "global"]
+    lf, pf = reference(fl)
+    env = dict(os.environ, RECUR_TEST_FAIL_RANK="0", RECUR_TEST_FAIL_STEP=str(CKPT + 1))
+    launch(1, fl + ["--out", "oldorder"], env)
+    ck = "oldorder/checkpoints/step-%08d" % CKPT
+    shard = os.path.join(ck, "state-rank-00000.h5")
+    with h5py.File(shard, "r+") as f:  # the saved options as a writer before --shuffle wrote them
+        text = f.attrs["options"]
+        raw = text if isinstance(text, bytes) else text.encode()
+        line = b"--shuffle global\n"
+        if line not in raw:
+            fail("the checkpoint's options do not name --shuffle: " + raw.decode())
+        f.attrs.modify("options", raw.replace(line, b"") + b"\0" * len(line))  # same size
+    data = open(shard, "rb").read()
+    h = 1469598103934665603
+    for byte in data:
+        h = ((h ^ byte) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    commit = os.path.join(ck, "COMMIT")
+    lines = []
+    for ln in open(commit).read().splitlines():
+        w = ln.split()
+        if ln.startswith("shard state-rank-00000.h5 "):
+            w[2], w[3] = str(len(data)), f"{h:016x}"
+        lines.append(" ".join(w))
+    open(commit, "w").write("\n".join(lines) + "\n")
+    r = launch(1, ["--resume", "oldorder", "--quiet"])
+    if r.returncode or not same(lf, losses("oldorder"), 0) or not same_params(pf, params("oldorder"), 0):
+        fail("a checkpoint saved before --shuffle does not resume exactly in its order " + r.stderr)
+    print("ok a checkpoint saved before --shuffle resumes exactly (global order)")
 if NP == 1:  # another length on resume keeps the schedule's curve; --restart-schedule begins anew
     fl = CONTEXTS["lm"] + COMMON + ["--schedule", "cosine", "--min-lr", "0.001"]
     launch(1, fl + ["--out", "sched-full"])

@@ -1,0 +1,115 @@
+/* dataset_index: a split's sequence offsets, read from the files' offsets datasets a block at a
+ * time as they are used, a few blocks cached, so that memory does not grow with the corpus (a
+ * line-delimited corpus of 40 GB has about a billion sequences: 8 GB of offsets). Checked whole
+ * when the dataset is opened, streamed through the same blocks. */
+#include <string.h>
+
+#include "dataset-impl.h"
+#include "recur/core.h"
+
+#define IDX_BLOCK 8192 /* entries a block: one chunk of the offsets datasets prepare writes */
+#define IDX_SLOTS 64   /* blocks cached, direct-mapped: 4 MiB */
+
+struct ds_index {
+  int n_parts;
+  int64_t *dset;           /* (n_parts) HDF5 ids of the parts' offsets datasets (owned) */
+  char **where;            /* (n_parts) file:/split/offsets, for errors */
+  uint64_t *first;         /* (n_parts + 1) first global sequence of each part, then the total */
+  uint64_t *base;          /* (n_parts) first global token of each part */
+  uint64_t *entries;       /* (n_parts) entries of each part's offsets: its sequences + 1 */
+  uint64_t *count;         /* (n_parts) tokens (steps) of each part: its last offset */
+  uint64_t key[IDX_SLOTS]; /* 1 + (part << 44 | block) of the block a slot holds; 0: none */
+  uint64_t (*blk)[IDX_BLOCK];
+};
+
+ds_index *ds_index_new(void) {
+  ds_index *x = xcalloc(1, sizeof *x);
+  x->first = xcalloc(1, sizeof(uint64_t));
+  return x;
+}
+
+void ds_index_add(ds_index *x, int64_t dset, uint64_t entries, uint64_t base, uint64_t count,
+                  const char *where) {
+  const int p = x->n_parts++;
+  x->dset = xrealloc(x->dset, (size_t)x->n_parts * sizeof(int64_t));
+  x->where = xrealloc(x->where, (size_t)x->n_parts * sizeof(char *));
+  x->first = xrealloc(x->first, (size_t)(x->n_parts + 1) * sizeof(uint64_t));
+  x->base = xrealloc(x->base, (size_t)x->n_parts * sizeof(uint64_t));
+  x->entries = xrealloc(x->entries, (size_t)x->n_parts * sizeof(uint64_t));
+  x->count = xrealloc(x->count, (size_t)x->n_parts * sizeof(uint64_t));
+  x->dset[p] = dset;
+  x->where[p] = xstrdup(where);
+  x->first[p + 1] = x->first[p] + entries - 1;
+  x->base[p] = base;
+  x->entries[p] = entries;
+  x->count[p] = count;
+}
+
+uint64_t ds_index_sequences(const ds_index *x) { return x->first[x->n_parts]; }
+
+/* block b of part p, read into its slot when it is not there */
+static const uint64_t *block(ds_index *x, int p, uint64_t b) {
+  if (!x->blk) x->blk = xmalloc(IDX_SLOTS * sizeof *x->blk);
+  const uint64_t key = 1 + ((uint64_t)p << 44 | b);
+  const int s = (int)((b + (uint64_t)p * 17) % IDX_SLOTS);
+  if (x->key[s] != key) {
+    const uint64_t start = b * IDX_BLOCK, n = x->entries[p] - start;
+    x->key[s] = 0;
+    if (h5_read_range(x->dset[p], H5T_NATIVE_UINT64, start, n < IDX_BLOCK ? n : IDX_BLOCK,
+                      x->blk[s]) < 0)
+      recur_fail(x->where[p], "the file is truncated or damaged (checksum)", "cannot read offsets");
+    x->key[s] = key;
+  }
+  return x->blk[s];
+}
+
+void ds_index_check(ds_index *x) {
+  for (int p = 0; p < x->n_parts; p++) {
+    uint64_t prev = 0;
+    for (uint64_t i = 0; i < x->entries[p]; i++) {
+      const uint64_t o = block(x, p, i / IDX_BLOCK)[i % IDX_BLOCK];
+      if (i == 0 && o != 0)
+        recur_fail(x->where[p], NULL, "offsets[0] is %llu, must be 0", (unsigned long long)o);
+      if (o < prev)
+        recur_fail(x->where[p], "the dataset is damaged; prepare it again",
+                   "offsets not monotonic at index %llu (%llu < %llu)", (unsigned long long)i,
+                   (unsigned long long)o, (unsigned long long)prev);
+      prev = o;
+    }
+    if (prev != x->count[p])
+      recur_fail(x->where[p], "the dataset is truncated or damaged",
+                 "last offset %llu != number of tokens %llu", (unsigned long long)prev,
+                 (unsigned long long)x->count[p]);
+  }
+}
+
+uint64_t ds_index_at(ds_index *x, uint64_t j) {
+  RECUR_ASSERT(j <= x->first[x->n_parts]);
+  if (x->n_parts == 0) return 0;   /* an empty split */
+  int lo = 0, hi = x->n_parts - 1; /* the last part whose first sequence is <= j */
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (x->first[mid] <= j)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  const uint64_t i = j - x->first[lo];
+  return x->base[lo] + block(x, lo, i / IDX_BLOCK)[i % IDX_BLOCK];
+}
+
+void ds_index_free(ds_index *x) {
+  if (!x) return;
+  for (int p = 0; p < x->n_parts; p++) {
+    H5Dclose(x->dset[p]);
+    xfree(x->where[p]);
+  }
+  xfree(x->dset);
+  xfree(x->where);
+  xfree(x->first);
+  xfree(x->base);
+  xfree(x->entries);
+  xfree(x->count);
+  xfree(x->blk);
+  xfree(x);
+}
