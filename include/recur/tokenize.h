@@ -11,6 +11,8 @@
 #ifndef RECUR_TOKENIZE_H
 #define RECUR_TOKENIZE_H
 
+#include <stdio.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +49,12 @@ typedef struct {
   void (*on_id)(void *ctx, int32_t id);
   char *line;
   size_t line_len, line_cap;
+  /* spm level, two passes over the same text (prepare): the first writes each line's ids to
+   * spool (spool_replay 0), the second reads them back instead of encoding again (1); NULL: none.
+   * Records: a uint32 count, then the ids as uint16 (spool_wide 0) or int32. */
+  FILE *spool;
+  int spool_replay, spool_wide;
+  const char *spool_path; /* for errors */
 } tokenizer;
 
 /* Feed n bytes that start at byte offset off of the input. */

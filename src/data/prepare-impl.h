@@ -229,7 +229,11 @@ void prep_tok_word(void *ctx, const char *w, int n);
 /* ---- prepare_spm.c: --level spm|bpe|unigram ---- */
 /* the model (loaded, from --vocab's dataset, or trained on a sample of files), before pass 1 */
 void prep_spm_setup(prep *p, char **files, int nf);
-void prep_spm_vocab(prep *p);            /* its pieces as the vocabulary */
+void prep_spm_vocab(prep *p); /* its pieces as the vocabulary */
+/* the first pass's ids kept for the second, which reads them back instead of encoding again (a
+ * file next to the output, unlinked as soon as it is open): started before pass 1 (replay 0),
+ * rewound before pass 2 (replay 1), closed after it (replay -1) */
+void prep_spm_spool(prep *p, int replay);
 void prep_tok_id(void *ctx, int32_t id); /* the tokenizer's ids */
 /* a part of an input file a rank reads: bytes [lo, hi) of files[file] (hi = its size: to its end)
  */

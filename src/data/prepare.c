@@ -342,6 +342,7 @@ static void prep_count(prep *p, char **files, prep_piece *pcs, int npc) {
   if (o->level == LEVEL_CHAR) p->cp_count = xcalloc(MAX_CP, sizeof(uint64_t));
   if (o->level == LEVEL_CHAR && o->separate_vocab)
     p->side.cp_count = xcalloc(MAX_CP, sizeof(uint64_t));
+  if (o->level == LEVEL_SPM) prep_spm_spool(p, 0);
   prep_pass_over(p, files, pcs, npc);
   if (p->world > 1) {
     uint64_t mine[3] = {p->n_seq, p->n_tok, p->n_content}, base[3] = {0, 0, 0}, all[3];
@@ -413,7 +414,9 @@ static void prep_encode(prep *p, char **files, prep_piece *pcs, int npc) {
     p->cur_split = prep_split_of_seq(p, p->seq_base);
   prep_shard_open(p);
   prep_update_limit(p);
+  if (p->spm) prep_spm_spool(p, 1);
   prep_pass_over(p, files, pcs, npc);
+  if (p->spm) prep_spm_spool(p, -1);
   prep_shard_close(p);
 }
 

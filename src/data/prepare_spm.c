@@ -134,6 +134,31 @@ void prep_spm_setup(prep *p, char **files, int nf) {
   p->tok.on_id = prep_tok_id;
 }
 
+void prep_spm_spool(prep *p, int replay) {
+  tokenizer *t = &p->tok;
+  if (replay < 0) {
+    if (t->spool) fclose(t->spool);
+    t->spool = NULL;
+    xfree((char *)t->spool_path);
+    t->spool_path = NULL;
+    return;
+  }
+  if (replay) {
+    rewind(t->spool);
+    t->spool_replay = 1;
+    return;
+  }
+  char *path = core_path("%s.spm-ids-%d-%d", p->o->out, (int)getpid(), p->rank);
+  t->spool = fopen(path, "w+b");
+  if (!t->spool)
+    recur_fail(path, "check that the output directory is writable",
+               "cannot create the file of encoded ids");
+  unlink(path); /* gone with the process, however it ends */
+  t->spool_path = path;
+  t->spool_replay = 0;
+  t->spool_wide = spm_size(p->spm) > 65536;
+}
+
 /* the vocabulary: the model's pieces, its ids; </s> ends a delimited sequence, <unk> the unknown */
 void prep_spm_vocab(prep *p) {
   const int V = spm_size(p->spm);

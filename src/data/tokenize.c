@@ -24,15 +24,44 @@ int token_is_word_byte(unsigned c) {
          c == '_';
 }
 
-/* spm level: the line gathered so far, encoded, its ids delivered */
+/* spm level, a second pass: the next line's ids from the spool the first pass wrote */
+static void spm_replay(tokenizer *t) {
+  uint32_t n = 0;
+  uint16_t narrow[512];
+  int32_t wide[256];
+  if (fread(&n, sizeof n, 1, t->spool) != 1)
+    recur_fail(t->spool_path, "is the input changing while it is prepared?",
+               "the first pass's ids end early");
+  while (n > 0) {
+    const uint32_t k = n < 256 ? n : 256;
+    if (fread(t->spool_wide ? (void *)wide : (void *)narrow, t->spool_wide ? 4 : 2, k, t->spool) !=
+        k)
+      recur_fail(t->spool_path, NULL, "the first pass's ids end early");
+    for (uint32_t i = 0; i < k; i++) t->on_id(t->ctx, t->spool_wide ? wide[i] : narrow[i]);
+    n -= k;
+  }
+}
+
+/* spm level: the line gathered so far, encoded (or, replaying, read back), its ids delivered */
 static void spm_line_end(tokenizer *t) {
-  if (!t->line_len) return;
+  const size_t len = t->line_len;
+  if (!len) return;
+  t->line_len = 0;
+  if (t->spool && t->spool_replay) return spm_replay(t);
   int32_t *ids = NULL;
   int64_t n = 0;
   char err[256];
-  if (spm_encode(t->spm, t->line, t->line_len, &ids, &n, err, sizeof err) != 0)
+  if (spm_encode(t->spm, t->line, len, &ids, &n, err, sizeof err) != 0)
     recur_fail("SentencePiece", NULL, "cannot encode a line: %s", err);
-  t->line_len = 0;
+  if (t->spool) { /* the first pass: its ids kept for the second */
+    const uint32_t c = (uint32_t)n;
+    int ok = fwrite(&c, sizeof c, 1, t->spool) == 1;
+    for (int64_t i = 0; ok && i < n; i++) {
+      const uint16_t v = (uint16_t)ids[i];
+      ok = t->spool_wide ? fwrite(&ids[i], 4, 1, t->spool) == 1 : fwrite(&v, 2, 1, t->spool) == 1;
+    }
+    if (!ok) recur_fail(t->spool_path, "is the disk full?", "cannot write the encoded ids");
+  }
   for (int64_t i = 0; i < n; i++) t->on_id(t->ctx, ids[i]);
   free(ids);
 }
