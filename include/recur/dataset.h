@@ -58,6 +58,8 @@ typedef struct {
   int64_t src_vocab_size, src_unk_id;
   char **src_vocab;
   int separate_vocab;
+  unsigned char *src_spm_proto; /* spm level --separate-vocab: the sources' model (else NULL) */
+  int64_t src_spm_proto_len;
   int64_t eos_id, unk_id; /* -1 when absent */
   enum model_task task;
   int64_t n_out;    /* labels or tags */

@@ -295,6 +295,8 @@ typedef struct {
   char missing[512]; /* model_load: configuration attributes the file lacks (defaults taken) */
   char **src_vocab;  /* seq2seq --separate-vocab: the sources' (else NULL) */
   int64_t src_vocab_size, src_unk_id;
+  unsigned char *src_spm_proto; /* ... at spm level: the sources' SentencePiece model */
+  int64_t src_spm_proto_len;
   char **feature_names; /* forecast: the features' names (n_features) */
   int64_t n_features;
   char **cond_names; /* condlm --cond-features: the conditioning vector's features (n_cond_names) */

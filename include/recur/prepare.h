@@ -40,6 +40,7 @@ typedef struct {
   /* --level spm: the SentencePiece model file, or (spm_train "bpe" or "unigram") a model of
    * vocab_size pieces trained on spm_sample lines of the input */
   char *spm_model;
+  char *src_spm_model; /* --separate-vocab: the sources' model */
   const char *spm_train;
   int64_t vocab_size, spm_sample;
 } prepare_opts;

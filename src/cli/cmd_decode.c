@@ -28,14 +28,15 @@ static const opt_table DECODE = {
     "decode", "usage: recur decode D.h5 [--split train|val|test]   (a split back as text)", NULL,
     DECODE_DEFS, 1};
 
-/* spm level: a sequence's ids are gathered and decoded whole, as SentencePiece decodes them */
-static spm_model *g_spm;
+/* spm level: a sequence's ids are gathered and decoded whole, as SentencePiece decodes them (a
+ * source with the sources' model when it has its own) */
+static spm_model *g_spm, *g_src_spm;
 static int32_t *g_ids;
 static int64_t g_n, g_cap;
-static void spm_flush(void) {
+static void spm_flush(int src) {
   if (!g_spm) return;
   char err[512];
-  char *text = spm_decode(g_spm, g_ids, g_n, err, sizeof err);
+  char *text = spm_decode(src && g_src_spm ? g_src_spm : g_spm, g_ids, g_n, err, sizeof err);
   if (!text) recur_fail("SentencePiece", NULL, "cannot decode: %s", err);
   fputs(text, stdout);
   free(text); /* the shim's */
@@ -48,7 +49,7 @@ static void put_text(const dataset *ds, const int32_t *tok, uint64_t n, token_sp
     if (g_n + (int64_t)n > g_cap)
       g_ids = xrealloc(g_ids, (size_t)(g_cap = 2 * (g_n + (int64_t)n)) * sizeof(int32_t));
     for (uint64_t i = 0; i < n; i++)
-      if (tok[i] != ds->eos_id) g_ids[g_n++] = tok[i];
+      if (src || tok[i] != ds->eos_id) g_ids[g_n++] = tok[i];
     return;
   }
   char text[1024];
@@ -116,6 +117,9 @@ int cmd_decode(int argc, char **argv) {
     char err[512];
     g_spm = spm_load(ds->spm_proto, (size_t)ds->spm_proto_len, err, sizeof err);
     if (!g_spm) recur_fail(path, NULL, "its SentencePiece model does not load: %s", err);
+    if (ds->src_spm_proto &&
+        !(g_src_spm = spm_load(ds->src_spm_proto, (size_t)ds->src_spm_proto_len, err, sizeof err)))
+      recur_fail(path, NULL, "its sources' SentencePiece model does not load: %s", err);
   }
   char dbuf[300];
   const char *delim = dataset_seq_delim(ds, dbuf, sizeof dbuf);
@@ -149,7 +153,7 @@ int cmd_decode(int argc, char **argv) {
         dataset_read_src(ds, split, pos, n, tok);
         put_text(ds, tok, n, &spc, 1);
       }
-      spm_flush();
+      spm_flush(1);
       putchar('\t');
       spc = (token_spacer)TOKEN_SPACER_INIT;
     }
@@ -174,11 +178,12 @@ int cmd_decode(int argc, char **argv) {
         for (uint64_t i = 0; i < n; i++) fputs(ds->out_names[tags[i]], stdout);
       }
     }
-    spm_flush();
+    spm_flush(0);
     if (g_spm && delim[0] && delim[0] != '\n') putchar('\n'); /* the separator on its own line */
     fputs(delim, stdout);
   }
   if (g_spm) spm_free(g_spm), xfree(g_ids);
+  if (g_src_spm) spm_free(g_src_spm);
   xfree(tags);
   xfree(cv);
   xfree(tok);

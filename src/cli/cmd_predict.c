@@ -156,6 +156,7 @@ int cmd_predict(int argc, char **argv) {
   vocab_index_init(&vi, v.level, v.vocab, v.vocab_size, v.eos_id, v.unk_id);
   if (v.spm_proto) vocab_index_spm(&vi, v.spm_proto, v.spm_proto_len);
   if (v.src_vocab) vocab_index_init(&svi, v.level, v.src_vocab, v.src_vocab_size, -1, v.src_unk_id);
+  if (v.src_spm_proto) vocab_index_spm(&svi, v.src_spm_proto, v.src_spm_proto_len);
   const vocab_index *in_vi = v.src_vocab ? &svi : &vi;
   batch b = {0};
   const decode_opts dopt = {.beam = (int)f.beam,

@@ -26,6 +26,10 @@ static const opt_def DEFS[] = {
      0},
     {"--spm-model", NULL, OPT_STR, F(spm_model), 0, 0, NULL, NULL, "M.model",
      "--level spm: the SentencePiece model (stored in the dataset)", 0},
+    {"--src-spm-model", NULL, OPT_STR, F(src_spm_model), 0, 0, NULL, NULL, "S.model",
+     "--level spm --separate-vocab: the sources' SentencePiece model (--level bpe|unigram "
+     "--separate-vocab trains one on the sources and one on the targets)",
+     0},
     {"--vocab-size", NULL, OPT_INT, F(vocab_size), 0, 1 << 20, NULL, "8000", "N",
      "--level bpe|unigram: the pieces of the model trained", 0},
     {"--spm-sample", NULL, OPT_INT, F(spm_sample), 1, 1e9, NULL, "1000000", "N",
@@ -115,6 +119,13 @@ int cmd_prepare(int argc, char **argv) {
                      "--level spm needs --spm-model");
   if (o->spm_model && o->level != LEVEL_SPM)
     recur_usage_fail("use --level spm with --spm-model", "--spm-model without --level spm");
+  if (o->src_spm_model && !(o->spm_model && o->separate_vocab))
+    recur_usage_fail("give the targets' model with --spm-model and --separate-vocab",
+                     "--src-spm-model without --level spm --spm-model M --separate-vocab");
+  if (o->spm_model && o->separate_vocab && !o->src_spm_model && !o->vocab_from)
+    recur_usage_fail("give the sources' model too (--src-spm-model S.model), or train both with "
+                     "--level bpe|unigram",
+                     "--separate-vocab at --level spm needs --src-spm-model");
   o->inputs = (char **)pos;
   o->n_inputs = np;
   if (o->max_vocab != 0 && o->max_vocab < 3)

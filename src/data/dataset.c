@@ -290,6 +290,12 @@ static void ds_read_task(dataset *ds, hid_t f, const char *path, const char *whe
     if (!h5_attr_get_i64(f, "src_unk_id", &ds->src_unk_id)) ds->src_unk_id = -1;
     if (ds->src_unk_id < -1 || ds->src_unk_id >= ds->src_vocab_size)
       recur_fail(where, NULL, "src_unk_id %lld out of range", (long long)ds->src_unk_id);
+    if (ds->level == LEVEL_SPM) { /* the sources' own SentencePiece model */
+      ds->src_spm_proto = h5_read_bytes_opt(f, "src_spm_model", -1, path);
+      if (!ds->src_spm_proto)
+        recur_fail(where, NULL, "an spm-level dataset with /src_vocab but no /src_spm_model");
+      ds->src_spm_proto_len = h5_bytes_len(f, "src_spm_model");
+    }
   }
 }
 
@@ -438,6 +444,7 @@ void dataset_close(dataset *ds) {
   xfree(ds->vocab);
   xfree(ds->vocab_glue);
   xfree(ds->spm_proto);
+  xfree(ds->src_spm_proto);
   for (int i = 0; i < ds->n_features; i++) xfree(ds->feature_names[i]);
   xfree(ds->feature_names);
   xfree(ds->feature_mean);

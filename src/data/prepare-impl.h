@@ -179,6 +179,7 @@ typedef struct {
     unsigned char *glue;
     int64_t vocab_size, eos_id, unk_id;
     hid_t tok_type;
+    spm_model *spm; /* spm level: the sources' SentencePiece model */
   } side;
   shard *sh;    /* the shard being written */
   shard **done; /* finished shards, renamed at the end */

@@ -242,6 +242,7 @@ static void prep_free(prep *p) {
   xfree(p->side.glue);
   tokenizer_free(&p->tok);
   if (p->spm) spm_free(p->spm);
+  if (p->side.spm) spm_free(p->side.spm);
   for (int64_t i = 0; i < p->n_out; i++) xfree(p->out_names[i]);
   xfree(p->out_names);
   xfree(p->line_tags);

@@ -11,16 +11,18 @@
 #include "recur/dist.h"
 #include "recur/infile.h"
 
+enum { SIDE_BOTH, SIDE_SOURCE, SIDE_TARGET }; /* seq2seq: which side a model is trained on */
+
 /* the text of a line as the task reads it: classify and condlm lines are label<TAB>text; seq2seq
- * lines source<TAB>target give both sides */
-static void sample_line(FILE *out, const prepare_opts *o, const char *line, size_t n) {
+ * lines source<TAB>target give both sides, or one (--separate-vocab: a model each) */
+static void sample_line(FILE *out, const prepare_opts *o, const char *line, size_t n, int side) {
   const char *tab = memchr(line, '\t', n);
   if (!tab || o->task == TASK_LM) {
     fwrite(line, 1, n, out);
   } else if (o->task == TASK_SEQ2SEQ) {
-    fwrite(line, 1, (size_t)(tab - line), out);
-    fputc('\n', out);
-    fwrite(tab + 1, 1, n - (size_t)(tab + 1 - line), out);
+    if (side != SIDE_TARGET) fwrite(line, 1, (size_t)(tab - line), out);
+    if (side == SIDE_BOTH) fputc('\n', out);
+    if (side != SIDE_SOURCE) fwrite(tab + 1, 1, n - (size_t)(tab + 1 - line), out);
   } else {
     fwrite(tab + 1, 1, n - (size_t)(tab + 1 - line), out);
   }
@@ -28,8 +30,8 @@ static void sample_line(FILE *out, const prepare_opts *o, const char *line, size
 }
 
 /* rank 0: up to o->spm_sample lines of the inputs, each line's chance the same (reservoir sampling
- * keyed by --seed), written to path */
-static void write_sample(const prepare_opts *o, char **files, int nf, const char *path) {
+ * keyed by --seed), written to path (seq2seq: the sides named) */
+static void write_sample(const prepare_opts *o, char **files, int nf, const char *path, int side) {
   const int64_t k = o->spm_sample;
   char **keep = xcalloc((size_t)k, sizeof(char *));
   size_t *klen = xcalloc((size_t)k, sizeof(size_t));
@@ -62,7 +64,7 @@ static void write_sample(const prepare_opts *o, char **files, int nf, const char
   free(line); /* getline's */
   FILE *out = fopen(path, "wb");
   if (!out) recur_fail(path, "check that the output directory is writable", "cannot create");
-  for (int64_t i = 0; i < k && i < seen; i++) sample_line(out, o, keep[i], klen[i]);
+  for (int64_t i = 0; i < k && i < seen; i++) sample_line(out, o, keep[i], klen[i], side);
   if (fclose(out) != 0) recur_fail(path, "is the disk full?", "cannot write the sample");
   for (int64_t i = 0; i < k; i++) xfree(keep[i]);
   xfree(keep);
@@ -70,8 +72,8 @@ static void write_sample(const prepare_opts *o, char **files, int nf, const char
   if (seen == 0) recur_fail(o->inputs[0], "give some text", "no lines to train a model on");
 }
 
-/* rank 0 trains; the serialized model goes to every rank */
-static spm_model *train_model(const prepare_opts *o, char **files, int nf, int rank) {
+/* rank 0 trains (on the side named); the serialized model goes to every rank */
+static spm_model *train_model(const prepare_opts *o, char **files, int nf, int rank, int side) {
   char err[1024] = "";
   void *proto = NULL;
   size_t n = 0;
@@ -79,7 +81,7 @@ static spm_model *train_model(const prepare_opts *o, char **files, int nf, int r
   if (rank == 0) {
     char *path = core_path("%s.spm-sample-%d", o->out, (int)getpid());
     core_tempfile_add(path);
-    write_sample(o, files, nf, path);
+    write_sample(o, files, nf, path, side);
     if (spm_train(path, o->spm_train, (int)o->vocab_size, (uint32_t)o->seed, &proto, &n, err,
                   sizeof err) == 0)
       len = (int64_t)n;
@@ -92,8 +94,12 @@ static spm_model *train_model(const prepare_opts *o, char **files, int nf, int r
   if (core_world() > 1) DIST_WAIT(what, MPI_Bcast(&len, 1, MPI_INT64_T, 0, core_comm()));
   if (len < 0)
     recur_fail(o->inputs[0], "a smaller --vocab-size, or more text",
-               "cannot train a SentencePiece %s model of %lld pieces: %s", o->spm_train,
-               (long long)o->vocab_size, rank == 0 ? err : "(rank 0 says why)");
+               "cannot train a SentencePiece %s model of %lld pieces%s: %s", o->spm_train,
+               (long long)o->vocab_size,
+               side == SIDE_SOURCE   ? " for the sources"
+               : side == SIDE_TARGET ? " for the targets"
+                                     : "",
+               rank == 0 ? err : "(rank 0 says why)");
   if (rank != 0) proto = malloc(len > 0 ? (size_t)len : 1);
   if (core_world() > 1) DIST_WAIT(what, MPI_Bcast(proto, (int)len, MPI_BYTE, 0, core_comm()));
   spm_model *s = spm_load(proto, (size_t)len, err, sizeof err);
@@ -102,34 +108,46 @@ static spm_model *train_model(const prepare_opts *o, char **files, int nf, int r
   return s;
 }
 
-/* the model of --vocab FROM.h5 (a dataset of level spm) */
-static spm_model *model_of_dataset(const char *path) {
+/* the model of --vocab FROM.h5 (a dataset of level spm), or its sources' model (source 1) */
+static spm_model *model_of_dataset(const char *path, int source) {
   dataset *src = dataset_open(path);
   if (src->level != LEVEL_SPM || !src->spm_proto)
     recur_fail(path, "use a dataset of --level spm", "its vocabulary is %s level, not spm",
                ds_level_names[src->level]);
+  if (source && !src->src_spm_proto)
+    recur_fail(path, "use a dataset prepared with --separate-vocab",
+               "it has no model of its own for the sources (/src_spm_model)");
   char err[1024];
-  spm_model *s = spm_load(src->spm_proto, src->spm_proto_len, err, sizeof err);
+  spm_model *s = source ? spm_load(src->src_spm_proto, src->src_spm_proto_len, err, sizeof err)
+                        : spm_load(src->spm_proto, src->spm_proto_len, err, sizeof err);
   if (!s) recur_fail(path, NULL, "its SentencePiece model does not load: %s", err);
   dataset_close(src);
   return s;
 }
 
+static spm_model *model_of_file(const char *path) {
+  char err[1024];
+  spm_model *s = spm_load_file(path, err, sizeof err);
+  if (!s) recur_fail(path, "give a .model file written by spm_train", "%s", err);
+  return s;
+}
+
 void prep_spm_setup(prep *p, char **files, int nf) {
   const prepare_opts *o = p->o;
-  char err[1024];
-  if (o->task == TASK_TAG || o->separate_vocab)
-    recur_usage_fail("subwords are for language models, classifiers and encoder-decoders sharing "
-                     "one model",
-                     "--level spm with --task %s%s", task_names[o->task],
-                     o->separate_vocab ? " --separate-vocab" : "");
-  if (o->vocab_from)
-    p->spm = model_of_dataset(o->vocab_from);
-  else if (o->spm_model) {
-    p->spm = spm_load_file(o->spm_model, err, sizeof err);
-    if (!p->spm) recur_fail(o->spm_model, "give a .model file written by spm_train", "%s", err);
-  } else
-    p->spm = train_model(o, files, nf, p->rank);
+  if (o->task == TASK_TAG)
+    recur_usage_fail("subwords are for language models, classifiers and encoder-decoders",
+                     "--level spm with --task tag");
+  const int two = o->separate_vocab; /* seq2seq: a model for each side */
+  if (o->vocab_from) {
+    p->spm = model_of_dataset(o->vocab_from, 0);
+    if (two) p->side.spm = model_of_dataset(o->vocab_from, 1);
+  } else if (o->spm_model) {
+    p->spm = model_of_file(o->spm_model);
+    if (two) p->side.spm = model_of_file(o->src_spm_model);
+  } else {
+    p->spm = train_model(o, files, nf, p->rank, two ? SIDE_TARGET : SIDE_BOTH);
+    if (two) p->side.spm = train_model(o, files, nf, p->rank, SIDE_SOURCE);
+  }
   p->tok.spm = p->spm;
   p->tok.on_id = prep_tok_id;
 }
@@ -156,7 +174,7 @@ void prep_spm_spool(prep *p, int replay) {
   unlink(path); /* gone with the process, however it ends */
   t->spool_path = path;
   t->spool_replay = 0;
-  t->spool_wide = spm_size(p->spm) > 65536;
+  t->spool_wide = spm_size(p->spm) > 65536 || (p->side.spm && spm_size(p->side.spm) > 65536);
 }
 
 /* the vocabulary: the model's pieces, its ids; </s> ends a delimited sequence, <unk> the unknown */

@@ -232,6 +232,10 @@ void prep_side_swap(prep *p) {
   s->eos_id = p->eos_id, p->eos_id = t.eos_id;
   s->unk_id = p->unk_id, p->unk_id = t.unk_id;
   s->tok_type = p->tok_type, p->tok_type = t.tok_type;
+  if (t.spm) { /* subwords: the side's model encodes it */
+    s->spm = p->spm, p->spm = t.spm;
+    p->tok.spm = p->spm;
+  }
 }
 
 void prep_build_src_vocab(prep *p) {
@@ -275,6 +279,12 @@ void prep_write_metadata(prep *p, hid_t f) {
     const void *proto = spm_proto(p->spm, &n);
     hsize_t len = (hsize_t)n;
     h5_write_array(f, "spm_model", H5T_STD_U8LE, 1, &len, proto);
+  }
+  if (p->side.spm) { /* --separate-vocab: the sources' model */
+    size_t n = 0;
+    const void *proto = spm_proto(p->side.spm, &n);
+    hsize_t len = (hsize_t)n;
+    h5_write_array(f, "src_spm_model", H5T_STD_U8LE, 1, &len, proto);
   }
   if (p->glue) { /* word level: how the text is given back (tokenize.h) */
     hsize_t n = (hsize_t)p->vocab_size;

@@ -146,6 +146,10 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
     hsize_t n = (hsize_t)v->spm_proto_len;
     h5_write_array(f, "spm_model", H5T_STD_U8LE, 1, &n, v->spm_proto);
   }
+  if (v->src_spm_proto) { /* --separate-vocab: the sources' */
+    hsize_t n = (hsize_t)v->src_spm_proto_len;
+    h5_write_array(f, "src_spm_model", H5T_STD_U8LE, 1, &n, v->src_spm_proto);
+  }
   if (task_has_names(c->task) && c->cond_features == 0)
     h5_write_strings(f, task_has_labels(c->task) ? "label_names" : "tag_names", v->out_names,
                      v->n_out_names);
@@ -286,6 +290,12 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
       if (!h5_attr_get_i64(f, "src_unk_id", &v->src_unk_id)) v->src_unk_id = -1;
       if (v->src_unk_id < -1 || v->src_unk_id >= c.src_vocab)
         recur_fail(where, NULL, "src_unk_id out of range");
+      if (v->level == LEVEL_SPM) {
+        v->src_spm_proto = h5_read_bytes_opt(f, "src_spm_model", -1, file);
+        if (!v->src_spm_proto)
+          recur_fail(where, NULL, "an spm-level model with /src_vocab but no /src_spm_model");
+        v->src_spm_proto_len = h5_bytes_len(f, "src_spm_model");
+      }
     }
     if (task_has_names(c.task) && c.cond_features == 0) {
       v->out_names = h5_read_strings(f, task_has_labels(c.task) ? "label_names" : "tag_names",
@@ -347,6 +357,8 @@ void model_vocab_free(model_vocab *v) {
   v->glue = NULL;
   xfree(v->spm_proto);
   v->spm_proto = NULL;
+  xfree(v->src_spm_proto);
+  v->src_spm_proto = NULL;
   for (int64_t i = 0; i < v->n_out_names; i++) xfree(v->out_names[i]);
   xfree(v->out_names);
   v->out_names = NULL;

@@ -150,6 +150,8 @@ static void trainer_open_model(trainer *t) {
                     .n_out_names = ds->n_out,
                     .src_vocab = ds->separate_vocab ? ds->src_vocab : NULL,
                     .src_vocab_size = ds->separate_vocab ? ds->src_vocab_size : 0,
+                    .src_spm_proto = ds->src_spm_proto,
+                    .src_spm_proto_len = ds->src_spm_proto_len,
                     .src_unk_id = ds->src_unk_id,
                     .feature_names = ds->feature_names,
                     .n_features = ds->n_features,

@@ -1,7 +1,8 @@
 # Subword levels (SentencePiece): a BPE model trained by prepare on a sample of the input, stored in
 # the dataset and model.h5; ids equal python3-sentencepiece's encode of each line with that model,
 # decode gives SentencePiece's decode; --level spm with the model file gives the same dataset, as
-# do 2 ranks; unigram trains too; a subword LM trains, samples, evaluates and resumes; bad
+# do 2 ranks; unigram trains too; a subword LM trains, samples, evaluates and resumes; an
+# encoder-decoder's sides each have their own model (--separate-vocab); bad
 # --vocab-size, a missing model and a vocabulary too large for the text are named.
 source "$(dirname "$0")/../lib.sh"
 /usr/bin/python3 -c "import sentencepiece, h5py" || fail "python3-sentencepiece and h5py are needed (launch/test installs them)"
@@ -54,6 +55,46 @@ out=$("$RECUR" sample lm --prime "The" --length 20 --seed 1 --quiet)
 "$RECUR" eval lm --data uni.h5 | grep -q "perplexity" || fail "eval: $("$RECUR" eval lm --data uni.h5)"
 "$RECUR" train --resume lm --steps 40 --quiet || fail "resume"
 grep -q '"step":40' lm/metrics.jsonl || fail "the resumed run did not reach step 40"
+# an encoder-decoder with a model for each side (--separate-vocab): the sources' model trained on
+# the sources, the targets' on the targets; ids, decode and the model files as SentencePiece has them
+python3 -c "
+for l in open('corpus.txt').read().splitlines()[:1500]:
+    print(l + '\t' + ' '.join(reversed(l.lower().split())))" > pairs.txt
+"$RECUR" prepare pairs.txt -o s2s.h5 --task seq2seq --level bpe --vocab-size 150 --separate-vocab --val 0 --quiet
+/usr/bin/python3 - <<'PY' || fail "seq2seq --separate-vocab: ids or decoding differ from python3-sentencepiece's"
+import h5py, numpy as np, sentencepiece as spm
+f = h5py.File("s2s.h5", "r")
+open("tgt.model", "wb").write(bytes(np.array(f["spm_model"])))
+open("src.model", "wb").write(bytes(np.array(f["src_spm_model"])))
+st, ss = spm.SentencePieceProcessor(model_file="tgt.model"), spm.SentencePieceProcessor(model_file="src.model")
+assert ss.id_to_piece(list(range(ss.get_piece_size()))) != st.id_to_piece(list(range(st.get_piece_size()))), "one model for both sides"
+assert list(f["src_vocab"].asstr()[...]) == ss.id_to_piece(list(range(ss.get_piece_size())))
+tok, off = np.array(f["train/tokens"]), np.array(f["train/offsets"])
+stok, soff = np.array(f["train/src_tokens"]), np.array(f["train/src_offsets"])
+pairs = [l.split("\t") for l in open("pairs.txt").read().splitlines()]
+assert len(off) - 1 == len(pairs)
+for i, (a, b) in enumerate(pairs):
+    assert stok[soff[i]:soff[i + 1]].tolist() == ss.encode(a), (i, a)
+    assert tok[off[i]:off[i + 1]].tolist() == st.encode(b) + [st.eos_id()], (i, b)
+open("want2.txt", "w").write("".join(ss.decode(ss.encode(a)) + "\t" + st.decode(st.encode(b)) + "\n" for a, b in pairs))
+print(f"seq2seq --separate-vocab: {len(pairs)} pairs, sources and targets each as their model encodes them")
+PY
+"$RECUR" decode s2s.h5 | cmp - want2.txt || fail "seq2seq --separate-vocab: decode differs from SentencePiece's"
+"$RECUR" prepare pairs.txt -o s2s-files.h5 --task seq2seq --level spm --spm-model tgt.model --src-spm-model src.model \
+  --separate-vocab --val 0 --quiet
+cmp <("$RECUR" decode s2s-files.h5) want2.txt || fail "--spm-model with --src-spm-model differs"
+"$RECUR" train --data s2s.h5 --out s2s --task seq2seq --mode sequences --hidden 32 --embed 16 --batch 16 --steps 4 --quiet
+/usr/bin/python3 -c "
+import h5py, numpy as np
+m, d = h5py.File('s2s/model.h5', 'r'), h5py.File('s2s.h5', 'r')
+assert bytes(np.array(m['src_spm_model'])) == bytes(np.array(d['src_spm_model']))
+assert bytes(np.array(m['spm_model'])) == bytes(np.array(d['spm_model']))" || fail "model.h5 lacks the sides' models"
+n=$(head -5 pairs.txt | cut -f1 | "$RECUR" predict s2s 2>/dev/null | wc -l)
+[ "$n" = 5 ] || fail "predict gave $n lines for 5 sources"
+expect_fail "--separate-vocab at --level spm needs --src-spm-model" "$RECUR" prepare pairs.txt -o x.h5 --task seq2seq \
+  --level spm --spm-model tgt.model --separate-vocab
+expect_fail "--src-spm-model without" "$RECUR" prepare pairs.txt -o x.h5 --task seq2seq --level spm --spm-model tgt.model \
+  --src-spm-model src.model
 # errors
 expect_fail "--vocab-size 5 is too small" "$RECUR" prepare corpus.txt -o x.h5 --level bpe --vocab-size 5
 expect_fail "--level spm needs --spm-model" "$RECUR" prepare corpus.txt -o x.h5 --level spm
