@@ -303,17 +303,15 @@ static void prim_run(gemm_prim *p, gemm_prim *once, const void *A, const void *B
   if (p == once) prim_destroy(p);
 }
 
-void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-          float beta, float *C, int ldc) {
-  if (M == 0 || N == 0) return;
-  if (g_kernel == GEMM_OPENBLAS || K == 0) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
-                K, 1.0f, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
-  RECUR_ASSERT(beta == 0.0f || beta == 1.0f);
+static int in_params(const float *X, int rows, int ld) {
+  return g_pbase && X >= g_pbase && X + (int64_t)rows * ld <= g_pbase + g_pn;
+}
+
+/* one oneDNN product, through the primitive of its shape */
+static void gemm_dnnl(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                      int ldb, float beta, float *C, int ldc) {
   const int bf16 = g_kernel == GEMM_BF16;
-  const int weight = g_pbase && B >= g_pbase && B + (int64_t)(tb ? N : K) * ldb <= g_pbase + g_pn;
+  const int weight = in_params(B, tb ? N : K, ldb);
   gemm_key k = {ta, tb, M, N, K, lda, ldb, ldc, beta != 0.0f, bf16, weight};
   const void *a = A, *b = NULL;
   if (bf16) { /* the activations: a dense bf16 copy in the same orientation, at each call */
@@ -335,6 +333,47 @@ void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const fl
   } else if (!b)
     b = B;
   prim_run(p, &once, a, b, C);
+}
+
+/* the first part of a dimension n cut for oneDNN: the largest power of two in it, or all of it
+ * below GEMM_SPLIT_MIN */
+#define GEMM_SPLIT_MIN 16
+static int split_part(int n) {
+  if (n < GEMM_SPLIT_MIN) return n;
+  int p = GEMM_SPLIT_MIN;
+  while (p <= n / 2) p *= 2;
+  return p;
+}
+
+void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+          float beta, float *C, int ldc) {
+  if (M == 0 || N == 0) return;
+  if (g_kernel == GEMM_OPENBLAS || K == 0) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
+                K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  RECUR_ASSERT(beta == 0.0f || beta == 1.0f);
+  /* oneDNN keeps a primitive per shape, so a dimension that follows the batch's tokens (the rows
+   * of a product over every step, the K of a weight's gradient) would make one for every count
+   * seen (1.2 GB of them after 1,000 steps of sequences mode at hidden 256). The rows, and the K
+   * of a product of two activations (no weight's K is cut: its packed copy is per shape), are
+   * taken in power-of-two parts, so each product has a few dozen shapes at most. */
+  const int cut_k = !in_params(B, tb ? N : K, ldb) && !in_params(A, ta ? K : M, lda);
+  for (int m0 = 0, m; m0 < M; m0 += m) {
+    m = split_part(M - m0);
+    const float *Am = ta ? A + m0 : A + (int64_t)m0 * lda;
+    float *Cm = C + (int64_t)m0 * ldc;
+    if (!cut_k) {
+      gemm_dnnl(ta, tb, m, N, K, Am, lda, B, ldb, beta, Cm, ldc);
+      continue;
+    }
+    for (int k0 = 0, k; k0 < K; k0 += k) {
+      k = split_part(K - k0);
+      gemm_dnnl(ta, tb, m, N, k, ta ? Am + (int64_t)k0 * lda : Am + k0, lda,
+                tb ? B + k0 : B + (int64_t)k0 * ldb, ldb, k0 ? 1.0f : beta, Cm, ldc);
+    }
+  }
 }
 
 const char *gemm_impl(void) {

@@ -2,7 +2,8 @@
 # 200 MB is within 25% (+20 MiB) of its RSS on 20 MB, and at subword level on 10 MB of its RSS on
 # 1 MB (the model trained on a sample of the same size); training on a 200 MB dataset takes no more
 # memory than on 20 MB, undelimited (stream mode) and line-delimited (sequences mode: 5.5M
-# sequences, whose offsets are read in blocks and shuffled in pools, and the default validation).
+# sequences, whose offsets are read in blocks and shuffled in pools, and the default validation);
+# and training's memory does not grow with its steps (oneDNN's primitives per shape).
 source "$(dirname "$0")/../lib.sh"
 MEASURE="python3 $(dirname "$0")/../bench/runmeasure.py"
 F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*' | sort)
@@ -44,5 +45,12 @@ flat "train, undelimited, 20 MB -> 200 MB (20 steps, the final validation)" "$(r
   "$(rss_of train-stream-200.log)"
 flat "train, by lines, 20 MB -> 200 MB ($("$RECUR" inspect char-200.h5 --json | python3 -c "import json, sys; print(json.load(sys.stdin)['splits']['train']['sequences'])") sequences)" \
   "$(rss_of train-char-20.log)" "$(rss_of train-char-200.log)"
+# nor with the steps: oneDNN keeps a primitive per product shape, and sequences mode's batches hold
+# every count of tokens; 400 steps take no more memory than 40
+for steps in 40 400; do
+  $MEASURE "$RECUR" train --data char-20.h5 --out run-shapes-$steps --layers 1 --hidden 256 --batch 32 \
+    --mode sequences --max-len 100 --steps $steps --eval-every 0 --gemm onednn --quiet 2> shapes-$steps.log
+done
+flat "train with oneDNN, sequences, 40 -> 400 steps" "$(rss_of shapes-40.log)" "$(rss_of shapes-400.log)"
 rm -f c1.txt c10.txt c20.txt c200.txt ./*.h5
 echo "corpus_scale: ok"
