@@ -38,12 +38,18 @@ void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *
                      double *score);
 
 /* seq2seq: beam search for one source (tokens src, or frames src_x): K hypotheses advance together
- * (one GEMM per step); a hypothesis ends at eos; the best ended one by log p / lp(len) with GNMT's
- * length penalty lp = ((5 + len) / 6)^alpha (alpha 0: plain log-probability) goes to out (room for
- * max_out), its length is returned and its log-probability put in *score. With no ended hypothesis
- * after max_out steps, the best running one. */
+ * (one product per layer a step); a hypothesis ends at eos; the best ended one by log p / lp(len)
+ * with GNMT's length penalty lp = ((5 + len) / 6)^alpha (alpha 0: plain log-probability) goes to
+ * out (room for max_out), its length is returned and its log-probability put in *score. With no
+ * ended hypothesis after max_out steps, the best running one. */
 int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, const float *src_x, int K,
                   double alpha, int max_out, int32_t *out, double *score);
+/* The same for n sources at once (as generate_greedy takes them), each searched as generate_beam
+ * searches it alone: every running hypothesis of every source is a row of one batch (K rows a
+ * source; a source leaves when its search ends), so a step is one product per layer for all. */
+void generate_beams(model *m, int32_t eos, int n, const int *src_len, int32_t *const *src,
+                    const float *const *src_x, int K, double alpha, int max_out, int32_t **out,
+                    int *out_len, double *score);
 
 typedef struct {
   int beam;              /* 1: greedy */

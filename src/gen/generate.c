@@ -214,126 +214,6 @@ void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *
   xfree(fd);
 }
 
-/* the candidates of a beam step: the best `cap` of (score, beam, token), best first */
-typedef struct {
-  double s;
-  int k;
-  int32_t v;
-} cand;
-
-static void cand_push(cand *c, int *n, int cap, double s, int k, int32_t v) {
-  if (*n == cap && s <= c[cap - 1].s) return;
-  int i = *n < cap ? (*n)++ : cap - 1;
-  while (i > 0 && c[i - 1].s < s) {
-    c[i] = c[i - 1];
-    i--;
-  }
-  c[i] = (cand){s, k, v};
-}
-
-int generate_beam(model *m, int32_t eos, int src_len, int32_t *src, const float *src_x, int K,
-                  double alpha, int max_out, int32_t *out, double *score) {
-  const int64_t L = m->cfg.layers, H = m->cfg.hidden, V = m->O;
-  RECUR_ASSERT(m->role == MODEL_DECODER && K >= 1);
-  /* K rows from the start (the first step reads row 0 only): the attention's rows keep their
-   * sources whatever the beams become */
-  int *one = xmalloc((size_t)K * sizeof(int)), *slen = xmalloc((size_t)K * sizeof(int));
-  int32_t *cur = xmalloc((size_t)K * sizeof(int32_t)),
-          **in = xmalloc((size_t)K * sizeof(int32_t *)),
-          **srcs = xmalloc((size_t)K * sizeof(int32_t *));
-  const float **xs = xmalloc((size_t)K * sizeof(float *));
-  int32_t *hist = xmalloc((size_t)(2 * K * (max_out + 1)) * sizeof(int32_t)),
-          *nhist = hist + K * (max_out + 1),
-          *best = xmalloc((size_t)(max_out + 1) * sizeof(int32_t));
-  double *bs = xcalloc((size_t)K, sizeof(double)), best_norm = -INFINITY, best_raw = 0;
-  uint64_t *ids = xcalloc((size_t)K, sizeof(uint64_t));
-  float *h = xmalloc((size_t)(L * K * H) * sizeof(float)),
-        *c = xmalloc((size_t)(L * K * H) * sizeof(float)),
-        *nh = xmalloc((size_t)(L * K * H) * sizeof(float)),
-        *nc = xmalloc((size_t)(L * K * H) * sizeof(float));
-  cand *cd = xmalloc((size_t)(2 * K) * sizeof(cand));
-  const int64_t D = m->D, feed = m->cfg.input_feed; /* --input-feed: each beam's last h~ */
-  float *fd = feed ? xmalloc((size_t)(2 * K * D) * sizeof(float)) : NULL,
-        *nfd = fd ? fd + K * D : NULL;
-  for (int k = 0; k < K; k++)
-    one[k] = 1, slen[k] = src_len, srcs[k] = src, xs[k] = src_x, cur[k] = eos, in[k] = &cur[k];
-  batch b = {0};
-  int best_len = -1, t;
-  for (t = 0; t < max_out; t++) {
-    batch_pack(&b, K, one, in, NULL, ids);
-    m->feed_in = t > 0 ? fd : NULL;
-    if (t == 0) {
-      batch_set_sources(&b, slen, src ? srcs : NULL, src_x ? xs : NULL, m->enc->cfg.n_in);
-      model_forward(m, &b, NULL, NULL, 0, 0);
-    } else {
-      model_forward(m, &b, h, c, 0, 0);
-    }
-    model_final_state(m, &b, h, c);
-    if (feed) memcpy(fd, model_attn_state(m), (size_t)(K * D) * sizeof(float));
-    int nc_ = 0;
-    for (int k = 0; k < (t == 0 ? 1 : K); k++)
-      for (int64_t v = 0; v < V; v++) {
-        const float p = m->probs[k * V + v];
-        if (p > 0) cand_push(cd, &nc_, 2 * K, bs[k] + log((double)p), k, (int32_t)v);
-      }
-    int nk = 0;
-    for (int i = 0; i < nc_ && nk < K; i++) {
-      const cand *q = &cd[i];
-      if (q->v == eos) { /* ended: t tokens and <eos> */
-        const double norm = q->s / pow((5.0 + (t + 1)) / 6.0, alpha);
-        if (norm > best_norm) {
-          best_norm = norm;
-          best_raw = q->s;
-          best_len = t;
-          memcpy(best, hist + q->k * (max_out + 1), (size_t)t * sizeof(int32_t));
-        }
-        continue;
-      }
-      memcpy(nhist + nk * (max_out + 1), hist + q->k * (max_out + 1), (size_t)t * sizeof(int32_t));
-      nhist[nk * (max_out + 1) + t] = q->v;
-      for (int64_t l = 0; l < L; l++) {
-        memcpy(nh + (l * K + nk) * H, h + (l * K + q->k) * H, (size_t)H * sizeof(float));
-        memcpy(nc + (l * K + nk) * H, c + (l * K + q->k) * H, (size_t)H * sizeof(float));
-      }
-      if (feed) memcpy(nfd + nk * D, fd + q->k * D, (size_t)D * sizeof(float));
-      bs[nk] = q->s;
-      cur[nk] = q->v;
-      nk++;
-    }
-    for (int k = nk; k < K; k++) { /* fewer candidates than beams (tiny vocabularies) */
-      bs[k] = -INFINITY;
-      cur[k] = eos;
-    }
-    int32_t *th = hist;
-    hist = nhist, nhist = th;
-    float *tf = h;
-    h = nh, nh = tf;
-    tf = c, c = nc, nc = tf;
-    tf = fd, fd = nfd, nfd = tf;
-    /* done when no running hypothesis can still beat the best ended one: with alpha 0 a running
-     * score only falls; with a length penalty, when this step's best candidate ended (OpenNMT's
-     * rule: the top of the beam is finished) */
-    if (nk == 0 || (alpha == 0 && best_len >= 0 && bs[0] < best_raw) ||
-        (alpha > 0 && nc_ > 0 && cd[0].v == eos))
-      break;
-  }
-  if (best_len < 0) { /* none ended: the best running one */
-    best_len = t < max_out ? t + 1 : max_out;
-    memcpy(best, hist, (size_t)best_len * sizeof(int32_t));
-    best_raw = bs[0];
-  }
-  memcpy(out, best, (size_t)best_len * sizeof(int32_t));
-  if (score) *score = best_raw;
-  batch_free(&b);
-  xfree(one), xfree(slen), xfree(cur), xfree(in), xfree(srcs), xfree(best), xfree(bs), xfree(ids);
-  xfree(xs);
-  m->feed_in = NULL;
-  xfree(h), xfree(nh), xfree(c), xfree(nc), xfree(cd);
-  xfree(fd && nfd ? (fd < nfd ? fd : nfd) : NULL);
-  xfree(hist < nhist ? hist : nhist);
-  return best_len;
-}
-
 /* decode n sources (tokens src, or frames x; slen[i] steps each; an empty one gives an empty
  * output) greedily together or each by beam search, and write a line per source */
 static void transduce_write(model *m, const model_vocab *v, int n, const int *slen,
@@ -362,9 +242,9 @@ static void transduce_write(model *m, const model_vocab *v, int n, const int *sl
   if (k > 0 && d->beam <= 1)
     generate_greedy(m, (int32_t)v->eos_id, k, kl, src ? ks : NULL, x ? kx : NULL, max_out, kr, ko,
                     ksc);
-  for (int j = 0; j < k && d->beam > 1; j++)
-    ko[j] = generate_beam(m, (int32_t)v->eos_id, kl[j], ks[j], kx[j], d->beam, d->length_penalty,
-                          max_out, kr[j], &ksc[j]);
+  if (k > 0 && d->beam > 1)
+    generate_beams(m, (int32_t)v->eos_id, k, kl, src ? ks : NULL, x ? kx : NULL, d->beam,
+                   d->length_penalty, max_out, kr, ko, ksc);
   for (int j = 0; j < k; j++) olen[idx[j]] = ko[j], sc[idx[j]] = ksc[j];
   for (int i = 0; i < n; i++) {
     token_spacer sp = TOKEN_SPACER_INIT;

@@ -2,8 +2,9 @@
 # are named, nothing is written), decode gives them back, an LSTM encoder-decoder learns to
 # reverse strings (greedy exact match >= 0.95 on held-out lines), `recur predict` writes outputs
 # for lines of stdin, `recur sample` refuses the model; on copying 15-30 characters attention wins
-# by a wide margin and beam search never scores below greedy; 2 ranks equal --accum 2 (with a
-# bidirectional encoder and attention too), and a resumed run equals an uninterrupted one.
+# by a wide margin and beam search never scores below greedy (sources searched together as each
+# alone); 2 ranks equal --accum 2 (with a bidirectional encoder and attention too), and a resumed
+# run equals an uninterrupted one.
 # Under the sanitizers (RECUR_SANITIZED, launch/test's second pass) the quality runs are short and
 # their figures are not asserted: that pass checks memory, the first one checks learning.
 source "$(dirname "$0")/../lib.sh"
@@ -208,6 +209,19 @@ worse = [(a, b) for a, b in ended if float(b[1]) < float(a[1]) - 1e-4]
 print(f"beam 4 vs greedy: {len(worse)} of {len(ended)} ended outputs score lower; "
       f"{sum(float(b[1]) > float(a[1]) + 1e-4 for a, b in ended)} higher")
 assert (os.environ.get("RECUR_SANITIZED") or len(ended) >= 150) and not worse, worse[:3]
+PY
+# the sources' beams searched together (--batch 64: one product a step for all of them) give what
+# each source's search alone gives (--batch 1)
+"$RECUR" predict c-dot --scores --max-out 64 --beam 4 --batch 1 < csrc.txt > g4one.txt
+"$RECUR" predict c-dot --max-out 64 --beam 4 --length-penalty 1 --batch 1 < csrc.txt > g4lpone.txt
+cmp g4lp.txt g4lpone.txt || fail "beam search with a length penalty: sources together differ from one at a time"
+python3 - g4.txt g4one.txt <<'PY'
+import sys
+a, b = ([l.rstrip("\n").split("\t") for l in open(p)] for p in sys.argv[1:3])
+assert len(a) == len(b) == 200 and [x[0] for x in a] == [x[0] for x in b], "outputs differ"
+d = max(abs(float(x[1]) - float(y[1])) for x, y in zip(a, b))
+assert d <= 1e-4, d  # the products' rows are summed alike at any row count (to rounding)
+print(f"beam 4: 200 sources together = one at a time (scores within {d:.1e})")
 PY
 
 # world-size invariance and exact resume through encoder and decoder
