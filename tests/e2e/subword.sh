@@ -1,8 +1,10 @@
 # Subword levels (SentencePiece): a BPE model trained by prepare on a sample of the input, stored in
 # the dataset and model.h5; ids equal python3-sentencepiece's encode of each line with that model,
 # decode gives SentencePiece's decode; --level spm with the model file gives the same dataset, as
-# do 2 ranks; unigram trains too; a subword LM trains, samples, evaluates and resumes; an
-# encoder-decoder's sides each have their own model (--separate-vocab); bad
+# do 2 ranks; unigram trains too; a subword LM trains, samples, evaluates and resumes; adaptive
+# softmax with sparse sums (2 ranks = 1), tied weights with a projection and regularisers, and a
+# label-conditioned model work on subwords; an encoder-decoder's sides each have their own model
+# (--separate-vocab); bad
 # --vocab-size, a missing model and a vocabulary too large for the text are named.
 source "$(dirname "$0")/../lib.sh"
 /usr/bin/python3 -c "import sentencepiece, h5py" || fail "python3-sentencepiece and h5py are needed (launch/test installs them)"
@@ -55,6 +57,32 @@ out=$("$RECUR" sample lm --prime "The" --length 20 --seed 1 --quiet)
 "$RECUR" eval lm --data uni.h5 | grep -q "perplexity" || fail "eval: $("$RECUR" eval lm --data uni.h5)"
 "$RECUR" train --resume lm --steps 40 --quiet || fail "resume"
 grep -q '"step":40' lm/metrics.jsonl || fail "the resumed run did not reach step 40"
+# what word-level models have, on subwords: adaptive softmax with sparse embedding sums on 2 ranks,
+# tied weights with a projection and the regularisers, and a label-conditioned model that samples
+"$RECUR" train --data uni.h5 --out ada --hidden 32 --layers 1 --embed 16 --batch 8 --seq-len 20 --steps 6 \
+  --softmax adaptive --cutoffs 40,100 --eval-every 0 --quiet
+if [ -z "${RECUR_SANITIZED:-}" ]; then
+  timeout 300 $MPIRUN -np 2 "$RECUR" train --data uni.h5 --out ada2 --hidden 32 --layers 1 --embed 16 --batch 8 \
+    --seq-len 20 --steps 6 --softmax adaptive --cutoffs 40,100 --eval-every 0 --quiet
+  python3 - ada/metrics.jsonl ada2/metrics.jsonl <<'PY' || fail "adaptive softmax on subwords: 2 ranks differ from 1"
+import json, sys
+a, b = ([json.loads(l)["loss"] for l in open(p) if '"loss"' in l and '"event"' not in l] for p in sys.argv[1:3])
+assert len(a) == len(b) and all(abs(x - y) <= 1e-4 * max(1, abs(y)) for x, y in zip(a, b)), (a, b)
+PY
+fi
+"$RECUR" train --data uni.h5 --out tied --hidden 32 --layers 2 --embed 16 --proj 16 --tie-weights --batch 8 \
+  --seq-len 20 --steps 6 --dropout 0.2 --weight-drop 0.2 --dropout-embed 0.1 --eval-every 0 --quiet
+"$RECUR" sample tied --prime "The" --length 10 --seed 2 --quiet | grep -q "^The" || fail "tied subword model: no sample"
+python3 -c "
+import random
+r = random.Random(5)
+for l in open('corpus.txt').read().splitlines()[:2000]:
+    print(('loud' if '!' in l else 'calm') + '\t' + l)" > cond.txt
+"$RECUR" prepare cond.txt -o cond.h5 --task condlm --level bpe --vocab-size 200 --val 0 --quiet
+"$RECUR" train --data cond.h5 --out cond --hidden 32 --layers 1 --embed 16 --batch 8 --steps 6 --eval-every 0 --quiet
+out=$("$RECUR" sample cond --label loud --length 10 --seed 3 --quiet)
+[ -n "$out" ] || fail "a label-conditioned subword model sampled nothing"
+expect_fail "the model knows no such label" "$RECUR" sample cond --label quiet --length 5
 # an encoder-decoder with a model for each side (--separate-vocab): the sources' model trained on
 # the sources, the targets' on the targets; ids, decode and the model files as SentencePiece has them
 python3 -c "
