@@ -115,6 +115,72 @@ void dist_reducer_init(dist_reducer *r, float *grads, int64_t n, int64_t bucket_
   r->recv = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(float));
 }
 
+#ifdef RECUR_SMPI
+/* SimGrid 3.32's MPI_Iallreduce sends every rank's whole buffer to every other rank (O(N) bytes
+ * per rank, where Open MPI's libnbc runs a ring or recursive doubling), which makes simulated sums
+ * N/2 times too slow at scale. So the simulated build sums each bucket with a ring of its own, as
+ * libnbc's ring does: a reduce-scatter then an allgather, each N-1 steps of a 1/N-th of the bucket
+ * sent to the next rank, non-blocking and advanced where Open MPI's are (the backward's pokes, the
+ * wait at the end), so the sums overlap the backward as they do on a real cluster. */
+typedef struct {
+  float *x, *tmp; /* the bucket's sum in the making; a chunk received, to add */
+  int64_t n, cap; /* floats: the bucket's, tmp's */
+  int step, tag;  /* the step in flight (2(N-1): done) */
+  MPI_Request rq[2];
+} ring;
+
+static int64_t chunk_at(int64_t n, int N, int k) { return n * k / N; }
+
+/* post step s: reduce-scatter (s < N-1) or allgather */
+static void ring_post(ring *g) {
+  const int N = core_world(), r = core_rank(), s = g->step;
+  const int send = s < N - 1 ? ((r - s) % N + N) % N : ((r + 1 - (s - N + 1)) % N + N) % N;
+  const int recv = s < N - 1 ? ((r - s - 1) % N + 2 * N) % N : ((r - (s - N + 1)) % N + N) % N;
+  const int64_t rl = chunk_at(g->n, N, recv), rn = chunk_at(g->n, N, recv + 1) - rl,
+                sl = chunk_at(g->n, N, send), sn = chunk_at(g->n, N, send + 1) - sl;
+  MPI_Irecv(s < N - 1 ? g->tmp : g->x + rl, (int)rn, MPI_FLOAT, (r + N - 1) % N, g->tag,
+            core_comm(), &g->rq[0]);
+  MPI_Isend(g->x + sl, (int)sn, MPI_FLOAT, (r + 1) % N, g->tag, core_comm(), &g->rq[1]);
+}
+
+/* the step in flight finished: its chunk added (reduce-scatter), the next step posted */
+static void ring_next(ring *g) {
+  const int N = core_world(), r = core_rank();
+  if (g->step < N - 1) {
+    const int recv = ((r - g->step - 1) % N + 2 * N) % N;
+    const int64_t rl = chunk_at(g->n, N, recv), rn = chunk_at(g->n, N, recv + 1) - rl;
+    for (int64_t i = 0; i < rn; i++) g->x[rl + i] += g->tmp[i];
+  }
+  if (++g->step < 2 * (N - 1)) ring_post(g);
+}
+
+static void ring_start(ring *g, float *x, const float *src, int64_t n, int tag) {
+  const int64_t need = n / core_world() + 2; /* the largest chunk, and some */
+  memcpy(x, src, (size_t)n * sizeof(float));
+  if (g->cap < need) {
+    xfree(g->tmp);
+    g->tmp = xmalloc((size_t)need * sizeof(float));
+    g->cap = need;
+  }
+  g->x = x, g->n = n, g->tag = tag, g->step = 0;
+  ring_post(g);
+}
+
+/* as far as the messages that arrived take it; blocking: to the end */
+static void ring_advance(ring *g, int blocking) {
+  const int N = core_world();
+  while (g->step < 2 * (N - 1)) {
+    int done = 1;
+    if (blocking)
+      MPI_Waitall(2, g->rq, MPI_STATUSES_IGNORE);
+    else
+      MPI_Testall(2, g->rq, &done, MPI_STATUSES_IGNORE);
+    if (!done) return;
+    ring_next(g);
+  }
+}
+#endif
+
 void dist_reducer_sparse(dist_reducer *r, int64_t offset, int64_t rows, int64_t width,
                          unsigned char *marks) {
   RECUR_ASSERT(r->nb < 0 && r->nsp < DIST_MAX_SPARSE && offset >= 0 &&
@@ -147,10 +213,17 @@ static void reducer_plan(dist_reducer *r) {
     }
     at = next;
   }
+#ifdef RECUR_SMPI
+  r->reqs = xcalloc((size_t)(r->nb > 0 ? r->nb : 1), sizeof(ring));
+#else
   r->reqs = xcalloc((size_t)(r->nb > 0 ? r->nb : 1), sizeof(MPI_Request));
+#endif
 }
 
 void dist_reducer_free(dist_reducer *r) {
+#ifdef RECUR_SMPI
+  for (int b = 0; r->reqs && b < r->nb; b++) xfree(((ring *)r->reqs)[b].tmp);
+#endif
   xfree(r->recv);
   xfree(r->reqs);
   xfree(r->lo);
@@ -171,44 +244,35 @@ void dist_reducer_begin(dist_reducer *r, int active) {
   r->t0 = 0;
 }
 
-/* SimGrid 3.32's MPI_Iallreduce sends every rank's whole buffer to every other rank (O(N) bytes
- * per rank, where Open MPI's libnbc runs a ring or recursive doubling), which makes simulated sums
- * N/2 times too slow at scale. So the simulated build sums each bucket after the backward with the
- * blocking MPI_Allreduce, which SMPI runs with Open MPI's own algorithms (smpi/coll-selector:ompi):
- * the same buckets and bytes without the overlap, an upper bound of the overlapped sums' cost. */
-#ifdef RECUR_SMPI
-#define DIST_BLOCKING_SUMS 1
-#else
-#define DIST_BLOCKING_SUMS 0
-#endif
 
 /* start the sums of the buckets below upto */
 static void reducer_start(dist_reducer *r, int64_t upto) {
   if (!r->active) return;
-  MPI_Request *q = r->reqs;
   while (r->started < r->nb && r->hi[r->started] <= upto) {
     int64_t lo = r->lo[r->started], hi = r->hi[r->started];
     if (r->started == 0) r->t0 = core_now();
-    if (DIST_BLOCKING_SUMS) {
-      MPI_Allreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, core_comm());
-      q[r->started] = MPI_REQUEST_NULL;
-    } else {
-      MPI_Iallreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, core_comm(),
-                     &q[r->started]);
-    }
+#ifdef RECUR_SMPI
+    ring_start((ring *)r->reqs + r->started, r->recv + lo, r->grads + lo, hi - lo,
+               r->started % 32768);
+#else
+    MPI_Iallreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, core_comm(),
+                   (MPI_Request *)r->reqs + r->started);
+#endif
     r->bytes += (double)(hi - lo) * sizeof(float);
     r->started++;
   }
 }
 
-void dist_reducer_ready(dist_reducer *r, int64_t upto) {
-  if (!DIST_BLOCKING_SUMS) reducer_start(r, upto);
-}
+void dist_reducer_ready(dist_reducer *r, int64_t upto) { reducer_start(r, upto); }
 
 void dist_reducer_poke(dist_reducer *r) {
   if (!r->active || r->started == 0) return;
+#ifdef RECUR_SMPI
+  for (int b = 0; b < r->started; b++) ring_advance((ring *)r->reqs + b, 0);
+#else
   int flag;
   MPI_Testall(r->started, (MPI_Request *)r->reqs, &flag, MPI_STATUSES_IGNORE);
+#endif
 }
 
 static void bits_to_marks(const dist_reducer *r, const dist_sparse *s) {
@@ -263,12 +327,15 @@ static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
 
 void dist_reducer_finish(dist_reducer *r) {
   if (r->active) {
-    double t = core_now(); /* (the blocking sums of the simulated build wait from here) */
     reducer_start(r, r->n);
-    if (!DIST_BLOCKING_SUMS) t = core_now();
+    double t = core_now();
     dist_wait_begin("the gradient sum");
     for (int k = 0; k < r->nsp; k++) reduce_sparse(r, &r->sp[k]);
+#ifdef RECUR_SMPI
+    for (int b = 0; b < r->nb; b++) ring_advance((ring *)r->reqs + b, 1);
+#else
     MPI_Waitall(r->nb, (MPI_Request *)r->reqs, MPI_STATUSES_IGNORE);
+#endif
     dist_wait_end();
     double e = core_now();
     r->wait_s = e - t;
