@@ -11,10 +11,11 @@
 #include <smpi/smpi.h>
 #endif
 
-#define SIM_MAX_EVENTS 256
+#define SIM_MAX_EVENTS 4096
 
-/* a slot's timeline: event 0 the forward (upto -1), then the backward's bucket-ready calls (upto),
- * then its end (upto -2); dt: seconds since the previous event */
+/* a slot's timeline: event 0 the forward (upto -1), then the backward's bucket-ready calls (upto)
+ * and pokes of the sums in flight (-3, a step of a layer's backward), then its end (upto -2); dt:
+ * seconds since the previous event */
 typedef struct {
   int n;
   int64_t upto[SIM_MAX_EVENTS];
@@ -91,6 +92,10 @@ void sim_ready(int64_t upto) {
   if (g_sim.mode == 1) event(upto);
 }
 
+void sim_poke(void) {
+  if (g_sim.mode == 1) event(-3);
+}
+
 void sim_slot_end(void) {
   if (g_sim.mode != 1) return;
   event(-2);
@@ -126,6 +131,7 @@ void sim_replay_slot(model *m) {
   for (int i = 0; i < t->n; i++) {
     smpi_execute_flops(t->dt[i] * speed);
     if (t->upto[i] >= 0 && m->grad_ready) m->grad_ready(m->grad_arg, t->upto[i]);
+    if (t->upto[i] == -3 && m->scratch.poke) m->scratch.poke(m->scratch.poke_arg);
   }
 #else
   (void)m;

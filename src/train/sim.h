@@ -2,9 +2,9 @@
  * Simulating N ranks runs each rank's computation for real, one rank after another: N times one
  * rank's time and memory. Sampled, one rank's forward and backward are measured once and every
  * simulated rank then charges the measure to the simulated clock instead of computing, with the
- * gradient buckets made ready at the moments the real backward made them ready (so the overlap
- * of the sums with the backward is the real one). Everything else runs for real: the batch
- * schedule and loading, the reducer and its buckets, the optimizer, checkpoints.
+ * gradient buckets made ready, and the sums in flight poked, at the moments the real backward did
+ * (so the overlap of the sums with the backward is the real one). Everything else runs for real:
+ * the batch schedule and loading, the reducer and its buckets, the optimizer, checkpoints.
  * - RECUR_SIM_RECORD=FILE: rank 0 writes the timeline of its slots (the forward's seconds, then
  *   each bucket-ready call's offset, upto, and the backward's end) averaged over every step but
  *   the first (launch/simulate --sample runs this on 1 rank with the per-rank batch).
@@ -22,10 +22,11 @@ int sim_replaying(void);      /* 1: charge the timeline instead of computing */
 void sim_slot_begin(void);    /* before a slot's forward (recording) */
 void sim_forward_end(void);   /* after it */
 void sim_ready(int64_t upto); /* a bucket-ready call of the backward (recording) */
+void sim_poke(void);          /* a poke of the sums in flight (recording) */
 void sim_slot_end(void);      /* after the backward (recording) */
 void sim_step_end(void);      /* a step's slots are done: the timeline file is rewritten */
-/* the replay of one slot: the forward's time, then the backward's, calling m->grad_ready at the
- * recorded moments */
+/* the replay of one slot: the forward's time, then the backward's, calling m->grad_ready and the
+ * pokes (m->scratch.poke) at the recorded moments */
 void sim_replay_slot(model *m);
 
 #endif

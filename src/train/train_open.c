@@ -22,7 +22,10 @@ static void grad_ready_cb(void *arg, int64_t upto) {
   sim_ready(upto); /* a simulation's recorded timeline (sim.h) */
   dist_reducer_ready(arg, upto);
 }
-static void poke_cb(void *arg) { dist_reducer_poke(arg); }
+static void poke_cb(void *arg) {
+  sim_poke(); /* a simulation's recorded timeline */
+  dist_reducer_poke(arg);
+}
 
 static void mkdir_p(const char *dir) {
   char *p = xstrdup(dir);
