@@ -129,7 +129,7 @@ void sim_replay_slot(model *m) {
   const double speed = sg_host_get_speed(sg_host_self()); /* flops/s of this simulated core */
   const sim_timeline *t = &g_sim.sum;
   for (int i = 0; i < t->n; i++) {
-    smpi_execute_flops(t->dt[i] * speed);
+    smpi_execute_flops_benched(t->dt[i] * speed); /* its own time, not the other actors' */
     if (t->upto[i] >= 0 && m->grad_ready) m->grad_ready(m->grad_arg, t->upto[i]);
     if (t->upto[i] == -3 && m->scratch.poke) m->scratch.poke(m->scratch.poke_arg);
   }
