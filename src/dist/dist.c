@@ -166,18 +166,44 @@ static void ring_start(ring *g, float *x, const float *src, int64_t n, int tag) 
   ring_post(g);
 }
 
-/* as far as the messages that arrived take it; blocking: to the end */
-static void ring_advance(ring *g, int blocking) {
+/* as far as the messages that arrived take it; returns whether it moved */
+static int ring_advance(ring *g) {
   const int N = core_world();
+  int moved = 0;
   while (g->step < 2 * (N - 1)) {
     int done = 1;
-    if (blocking)
-      MPI_Waitall(2, g->rq, MPI_STATUSES_IGNORE);
-    else
-      MPI_Testall(2, g->rq, &done, MPI_STATUSES_IGNORE);
-    if (!done) return;
+    MPI_Testall(2, g->rq, &done, MPI_STATUSES_IGNORE);
+    if (!done) return moved;
     ring_next(g);
+    moved = 1;
   }
+  return moved;
+}
+
+/* every ring to its end, all progressing together (as MPI_Waitall progresses libnbc's schedules):
+ * when none can move, wait for any of their messages */
+static void rings_finish(ring *g, int n) {
+  const int N = core_world();
+  MPI_Request *any = xmalloc((size_t)(2 * (n > 0 ? n : 1)) * sizeof(MPI_Request));
+  for (;;) {
+    int open = 0, moved = 0;
+    for (int b = 0; b < n; b++) {
+      moved |= ring_advance(&g[b]);
+      if (g[b].step < 2 * (N - 1)) any[open++] = g[b].rq[0], any[open++] = g[b].rq[1];
+    }
+    if (open == 0) break;
+    if (!moved) { /* a copy of the handles: the ring's own are completed by its next test */
+      int idx;
+      MPI_Waitany(open, any, &idx, MPI_STATUS_IGNORE);
+      for (int b = 0, k = 0; b < n; b++)
+        if (g[b].step < 2 * (N - 1)) {
+          if (k == idx) g[b].rq[0] = any[k];
+          if (k + 1 == idx) g[b].rq[1] = any[k + 1];
+          k += 2;
+        }
+    }
+  }
+  xfree(any);
 }
 #endif
 
@@ -244,7 +270,6 @@ void dist_reducer_begin(dist_reducer *r, int active) {
   r->t0 = 0;
 }
 
-
 /* start the sums of the buckets below upto */
 static void reducer_start(dist_reducer *r, int64_t upto) {
   if (!r->active) return;
@@ -268,7 +293,7 @@ void dist_reducer_ready(dist_reducer *r, int64_t upto) { reducer_start(r, upto);
 void dist_reducer_poke(dist_reducer *r) {
   if (!r->active || r->started == 0) return;
 #ifdef RECUR_SMPI
-  for (int b = 0; b < r->started; b++) ring_advance((ring *)r->reqs + b, 0);
+  for (int b = 0; b < r->started; b++) ring_advance((ring *)r->reqs + b);
 #else
   int flag;
   MPI_Testall(r->started, (MPI_Request *)r->reqs, &flag, MPI_STATUSES_IGNORE);
@@ -332,7 +357,7 @@ void dist_reducer_finish(dist_reducer *r) {
     dist_wait_begin("the gradient sum");
     for (int k = 0; k < r->nsp; k++) reduce_sparse(r, &r->sp[k]);
 #ifdef RECUR_SMPI
-    for (int b = 0; b < r->nb; b++) ring_advance((ring *)r->reqs + b, 1);
+    rings_finish((ring *)r->reqs, r->nb);
 #else
     MPI_Waitall(r->nb, (MPI_Request *)r->reqs, MPI_STATUSES_IGNORE);
 #endif
