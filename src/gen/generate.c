@@ -28,8 +28,8 @@ static void spm_keep(int32_t **ids, int64_t *n, int64_t *cap, int32_t id) {
 static void spm_put_after(FILE *out, const spm_model *s, const int32_t *prime, int64_t np,
                           int prime_space, const int32_t *gen, int64_t ng) {
   int32_t *all = xmalloc((size_t)(np + ng + 1) * sizeof(int32_t));
-  memcpy(all, prime, (size_t)np * sizeof(int32_t));
-  memcpy(all + np, gen, (size_t)ng * sizeof(int32_t));
+  if (np > 0) memcpy(all, prime, (size_t)np * sizeof(int32_t));
+  if (ng > 0) memcpy(all + np, gen, (size_t)ng * sizeof(int32_t));
   char err[512];
   char *head = spm_decode(s, all, np, err, sizeof err);
   char *whole = head ? spm_decode(s, all, np + ng, err, sizeof err) : NULL;
