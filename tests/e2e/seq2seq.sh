@@ -177,8 +177,13 @@ bleu = 0.0 if min(match) == 0 or c == 0 else \
 exact = sum(h == y for h, y in zip(hyps, refs)) / len(refs)
 print(f"word level sort, 150 steps: recur BLEU {e['bleu']:.3f}, computed here {100 * bleu:.3f}; "
       f"exact match {e['exact_match']:.4f} vs {exact:.4f}")
-assert abs(e["bleu"] - 100 * bleu) < 1e-3 and abs(e["exact_match"] - exact) < 1e-9, (e, bleu, exact)
 import os
+# eval caps an output at twice its batch's longest target (+8), predict at --max-out: they decode
+# alike when every output ended before eval's cap (a barely trained model, as the sanitizers'
+# short run makes, may not end some; there the comparison is left out)
+ended = all(len(h) < 2 * len(y) + 8 for h, y in zip(hyps, refs))
+assert (os.environ.get("RECUR_SANITIZED") and not ended) or (
+    abs(e["bleu"] - 100 * bleu) < 1e-3 and abs(e["exact_match"] - exact) < 1e-9), (e, bleu, exact)
 assert os.environ.get("RECUR_SANITIZED") or 5 < e["bleu"] < 99.9, e  # the sums are tested
 PY
 
