@@ -22,13 +22,12 @@ void ds_read_stats(hid_t f, const char *path, const char *mname, const char *sna
 /* ds_index (dataset.h): an empty index; a part's offsets dataset appended (entries = its sequences
  * + 1; its offsets are added to base; its last offset must be count; the index closes dset); the
  * whole index checked (from 0, monotonic, ending at count), streamed: an error names the part;
- * global entry j (j <= the sequences); the number of sequences. */
+ * global entry j (j <= the sequences). */
 ds_index *ds_index_new(void);
 void ds_index_add(ds_index *x, int64_t dset, uint64_t entries, uint64_t base, uint64_t count,
                   const char *where);
 void ds_index_check(ds_index *x);
 uint64_t ds_index_at(ds_index *x, uint64_t j);
-uint64_t ds_index_sequences(const ds_index *x);
 void ds_index_free(ds_index *x);
 /* a part's offsets dataset opened with no chunk cache of its own (ds_index caches the blocks):
  * path:/name/offname checked 1-D 64-bit integers; its entries */

@@ -45,8 +45,6 @@ void ds_index_add(ds_index *x, int64_t dset, uint64_t entries, uint64_t base, ui
   x->count[p] = count;
 }
 
-uint64_t ds_index_sequences(const ds_index *x) { return x->first[x->n_parts]; }
-
 /* block b of part p, read into its slot when it is not there */
 static const uint64_t *block(ds_index *x, int p, uint64_t b) {
   if (!x->blk) x->blk = xmalloc(IDX_SLOTS * sizeof *x->blk);
@@ -66,15 +64,18 @@ static const uint64_t *block(ds_index *x, int p, uint64_t b) {
 void ds_index_check(ds_index *x) {
   for (int p = 0; p < x->n_parts; p++) {
     uint64_t prev = 0;
-    for (uint64_t i = 0; i < x->entries[p]; i++) {
-      const uint64_t o = block(x, p, i / IDX_BLOCK)[i % IDX_BLOCK];
-      if (i == 0 && o != 0)
-        recur_fail(x->where[p], NULL, "offsets[0] is %llu, must be 0", (unsigned long long)o);
-      if (o < prev)
-        recur_fail(x->where[p], "the dataset is damaged; prepare it again",
-                   "offsets not monotonic at index %llu (%llu < %llu)", (unsigned long long)i,
-                   (unsigned long long)o, (unsigned long long)prev);
-      prev = o;
+    for (uint64_t b0 = 0; b0 < x->entries[p]; b0 += IDX_BLOCK) { /* a block at a time */
+      const uint64_t *o = block(x, p, b0 / IDX_BLOCK), n = x->entries[p] - b0;
+      if (b0 == 0 && o[0] != 0)
+        recur_fail(x->where[p], NULL, "offsets[0] is %llu, must be 0", (unsigned long long)o[0]);
+      for (uint64_t i = 0; i < (n < IDX_BLOCK ? n : IDX_BLOCK); i++) {
+        if (o[i] < prev)
+          recur_fail(x->where[p], "the dataset is damaged; prepare it again",
+                     "offsets not monotonic at index %llu (%llu < %llu)",
+                     (unsigned long long)(b0 + i), (unsigned long long)o[i],
+                     (unsigned long long)prev);
+        prev = o[i];
+      }
     }
     if (prev != x->count[p])
       recur_fail(x->where[p], "the dataset is truncated or damaged",

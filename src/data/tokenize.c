@@ -27,7 +27,7 @@ int token_is_word_byte(unsigned c) {
 /* spm level, a second pass: the next line's ids from the spool the first pass wrote */
 static void spm_replay(tokenizer *t) {
   uint32_t n = 0;
-  uint16_t narrow[512];
+  uint16_t narrow[256];
   int32_t wide[256];
   if (fread(&n, sizeof n, 1, t->spool) != 1)
     recur_fail(t->spool_path, "is the input changing while it is prepared?",
@@ -53,16 +53,19 @@ static void spm_line_end(tokenizer *t) {
   char err[256];
   if (spm_encode(t->spm, t->line, len, &ids, &n, err, sizeof err) != 0)
     recur_fail("SentencePiece", NULL, "cannot encode a line: %s", err);
+  for (int64_t i = 0; i < n; i++) t->on_id(t->ctx, ids[i]);
   if (t->spool) { /* the first pass: its ids kept for the second */
     const uint32_t c = (uint32_t)n;
     int ok = fwrite(&c, sizeof c, 1, t->spool) == 1;
-    for (int64_t i = 0; ok && i < n; i++) {
-      const uint16_t v = (uint16_t)ids[i];
-      ok = t->spool_wide ? fwrite(&ids[i], 4, 1, t->spool) == 1 : fwrite(&v, 2, 1, t->spool) == 1;
+    if (t->spool_wide) ok = ok && fwrite(ids, 4, (size_t)n, t->spool) == (size_t)n;
+    for (int64_t i = 0; !t->spool_wide && ok && i < n; i += 256) { /* as uint16, 256 at a time */
+      uint16_t narrow[256];
+      const int64_t k = n - i < 256 ? n - i : 256;
+      for (int64_t j = 0; j < k; j++) narrow[j] = (uint16_t)ids[i + j];
+      ok = fwrite(narrow, 2, (size_t)k, t->spool) == (size_t)k;
     }
     if (!ok) recur_fail(t->spool_path, "is the disk full?", "cannot write the encoded ids");
   }
-  for (int64_t i = 0; i < n; i++) t->on_id(t->ctx, ids[i]);
   free(ids);
 }
 

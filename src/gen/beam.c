@@ -32,7 +32,7 @@ typedef struct {
   double *bs;            /* (K) */
   int32_t *best;         /* (max_out + 1) */
   double best_norm, best_raw;
-  int best_len, done;
+  int best_len;
 } search;
 
 /* The step's candidates of source a (rows a*K ..; at t = 0 its one row, a) into its new beams:
@@ -104,7 +104,6 @@ static void finish(search *s, int t, int max_out, int32_t *out, int *out_len, do
   memcpy(out, s->best, (size_t)s->best_len * sizeof(int32_t));
   *out_len = s->best_len;
   if (score) *score = s->best_raw;
-  s->done = 1;
 }
 
 void generate_beams(model *m, int32_t eos, int n, const int *src_len, int32_t *const *src,
