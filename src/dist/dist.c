@@ -117,92 +117,198 @@ void dist_reducer_init(dist_reducer *r, float *grads, int64_t n, int64_t bucket_
 
 #ifdef RECUR_SMPI
 /* SimGrid 3.32's MPI_Iallreduce sends every rank's whole buffer to every other rank (O(N) bytes
- * per rank, where Open MPI's libnbc runs a ring or recursive doubling), which makes simulated sums
- * N/2 times too slow at scale. So the simulated build sums each bucket with a ring of its own, as
- * libnbc's ring does: a reduce-scatter then an allgather, each N-1 steps of a 1/N-th of the bucket
- * sent to the next rank, non-blocking and advanced where Open MPI's are (the backward's pokes, the
- * wait at the end), so the sums overlap the backward as they do on a real cluster. */
+ * per rank), which makes simulated sums N/2 times too slow at scale. So the simulated build sums
+ * each bucket with a schedule of its own, chosen and shaped as Open MPI 4.1's libnbc does for
+ * MPI_Iallreduce (nbc_iallreduce.c; recur's sums are commutative and not in place):
+ *   - fewer than 4 ranks, or under 64 KiB: binomial (a tree's sums to rank 0, then its broadcast);
+ *   - else, with at least as many floats as the largest power of two <= N (p'): Rabenseifner's
+ *     (the ranks past p' folded into their neighbours by halves, then a reduce-scatter by vector
+ *     halving and distance doubling, an allgather the other way, the folded ranks sent the result):
+ *     2 log2 p' steps, each rank sending about twice the bucket in all;
+ *   - else a ring (a reduce-scatter and an allgather, 2(N-1) steps of 1/N of the bucket).
+ * OMPI_MCA_coll_libnbc_iallreduce_algorithm (1 ring, 2 binomial, 3 rabenseifner), the variable
+ * `mpirun --mca coll_libnbc_iallreduce_algorithm K` sets, chooses as it does in Open MPI.
+ * A schedule is steps (post a send and/or a receive, wait for both, add what came); it is advanced
+ * where Open MPI's are (the backward's pokes, the wait at the end), so the sums overlap the
+ * backward as they do on a real cluster. */
 typedef struct {
-  float *x, *tmp; /* the bucket's sum in the making; a chunk received, to add */
-  int64_t n, cap; /* floats: the bucket's, tmp's */
-  int step, tag;  /* the step in flight (2(N-1): done) */
+  int to, from;   /* peers (-1: no send / no receive) */
+  int add;        /* the receive is added to x (through tmp), else it lands in x */
+  int64_t so, sn; /* the floats sent: x[so, so + sn) */
+  int64_t ro, rn; /* the floats received: x[ro, ro + rn) */
+} sum_step;
+
+typedef struct {
+  float *x, *tmp;        /* the bucket's sum in the making; a part received, to add */
+  int64_t n, cap;        /* floats: the bucket's, tmp's */
+  sum_step *st;          /* (ns) the schedule */
+  int ns, scap, at, tag; /* steps, their room, the step in flight (ns: done) */
   MPI_Request rq[2];
-} ring;
+} nbc;
 
-static int64_t chunk_at(int64_t n, int N, int k) { return n * k / N; }
+enum { NBC_AUTO, NBC_RING, NBC_BINOMIAL, NBC_RABENSEIFNER };
 
-/* post step s: reduce-scatter (s < N-1) or allgather */
-static void ring_post(ring *g) {
-  const int N = core_world(), r = core_rank(), s = g->step;
-  const int send = s < N - 1 ? ((r - s) % N + N) % N : ((r + 1 - (s - N + 1)) % N + N) % N;
-  const int recv = s < N - 1 ? ((r - s - 1) % N + 2 * N) % N : ((r - (s - N + 1)) % N + N) % N;
-  const int64_t rl = chunk_at(g->n, N, recv), rn = chunk_at(g->n, N, recv + 1) - rl,
-                sl = chunk_at(g->n, N, send), sn = chunk_at(g->n, N, send + 1) - sl;
-  MPI_Irecv(s < N - 1 ? g->tmp : g->x + rl, (int)rn, MPI_FLOAT, (r + N - 1) % N, g->tag,
-            core_comm(), &g->rq[0]);
-  MPI_Isend(g->x + sl, (int)sn, MPI_FLOAT, (r + 1) % N, g->tag, core_comm(), &g->rq[1]);
-}
-
-/* the step in flight finished: its chunk added (reduce-scatter), the next step posted */
-static void ring_next(ring *g) {
-  const int N = core_world(), r = core_rank();
-  if (g->step < N - 1) {
-    const int recv = ((r - g->step - 1) % N + 2 * N) % N;
-    const int64_t rl = chunk_at(g->n, N, recv), rn = chunk_at(g->n, N, recv + 1) - rl;
-    for (int64_t i = 0; i < rn; i++) g->x[rl + i] += g->tmp[i];
+static void nbc_add(nbc *g, int to, int64_t so, int64_t sn, int from, int64_t ro, int64_t rn,
+                    int add) {
+  if (g->ns == g->scap) {
+    g->scap = g->scap ? 2 * g->scap : 16;
+    g->st = xrealloc(g->st, (size_t)g->scap * sizeof(sum_step));
   }
-  if (++g->step < 2 * (N - 1)) ring_post(g);
+  g->st[g->ns++] = (sum_step){to, from, add, so, sn, ro, rn};
 }
 
-static void ring_start(ring *g, float *x, const float *src, int64_t n, int tag) {
-  const int64_t need = n / core_world() + 2; /* the largest chunk, and some */
+/* the ring's k-th part of n floats: the first n % N parts one longer */
+static int64_t chunk_at(int64_t n, int N, int k) { return k * (n / N) + (k < n % N ? k : n % N); }
+
+static void plan_ring(nbc *g, int N, int r) {
+  const int64_t n = g->n;
+  for (int s = 0; s < 2 * (N - 1); s++) {
+    const int send = ((r + 1 - s) % N + 2 * N) % N, recv = ((r - s) % N + 2 * N) % N;
+    const int64_t rl = chunk_at(n, N, recv), sl = chunk_at(n, N, send);
+    nbc_add(g, (r + 1) % N, sl, chunk_at(n, N, send + 1) - sl, (r + N - 1) % N, rl,
+            chunk_at(n, N, recv + 1) - rl, s < N - 1);
+  }
+}
+
+static void plan_binomial(nbc *g, int N, int r) {
+  int maxr = 0;
+  while ((1 << maxr) < N) maxr++;
+  for (int k = 1; k <= maxr; k++) { /* the sums up the tree to rank 0 */
+    const int h = 1 << (k - 1);
+    if (r % (1 << k)) {
+      nbc_add(g, r - h, 0, g->n, -1, 0, 0, 0);
+      break;
+    }
+    if (r + h < N) nbc_add(g, -1, 0, 0, r + h, 0, g->n, 1);
+  }
+  for (int k = 0; k < maxr; k++) /* the broadcast down */
+    if (r >= (1 << k) && r < (1 << (k + 1))) nbc_add(g, -1, 0, 0, r - (1 << k), 0, g->n, 0);
+  for (int k = 0; k < maxr; k++)
+    if (r < (1 << k) && r + (1 << k) < N) nbc_add(g, r + (1 << k), 0, g->n, -1, 0, 0, 0);
+}
+
+static void plan_rabenseifner(nbc *g, int N, int r) {
+  int p2 = 1, steps = 0;
+  while (2 * p2 <= N) p2 *= 2, steps++;
+  const int rem = N - p2;
+  const int64_t lh = g->n / 2, rh = g->n - lh;
+  int v = r - rem;
+  if (r < 2 * rem) { /* fold the ranks past p' into their left neighbours */
+    if (r % 2) {
+      nbc_add(g, r - 1, 0, lh, r - 1, lh, rh, 1);
+      nbc_add(g, r - 1, lh, rh, -1, 0, 0, 0);
+      nbc_add(g, -1, 0, 0, r - 1, 0, g->n, 0); /* the result, at the end */
+      return;
+    }
+    nbc_add(g, r + 1, lh, rh, r + 1, 0, lh, 1);
+    nbc_add(g, -1, 0, 0, r + 1, lh, rh, 0);
+    v = r / 2;
+  }
+  int64_t klo[32], kn[32], slo[32], sn[32], wlo = 0, wn = g->n;
+  int peer[32];
+  for (int k = 0; k < steps; k++) { /* reduce-scatter: halve the window, double the distance */
+    const int vd = v ^ (1 << k);
+    peer[k] = vd < rem ? 2 * vd : vd + rem;
+    const int64_t half = wn / 2;
+    if (r < peer[k]) /* keep the left half */
+      klo[k] = wlo, kn[k] = half, slo[k] = wlo + half, sn[k] = wn - half;
+    else
+      slo[k] = wlo, sn[k] = half, klo[k] = wlo + half, kn[k] = wn - half;
+    nbc_add(g, peer[k], slo[k], sn[k], peer[k], klo[k], kn[k], 1);
+    wlo = klo[k], wn = kn[k];
+  }
+  for (int k = steps - 1; k >= 0; k--) /* allgather: the same exchanges backwards */
+    nbc_add(g, peer[k], klo[k], kn[k], peer[k], slo[k], sn[k], 0);
+  if (r < 2 * rem) nbc_add(g, r + 1, 0, g->n, -1, 0, 0, 0);
+}
+
+static int nbc_algorithm(int64_t n, int N) {
+  static int forced = -1;
+  if (forced < 0) {
+    const char *e = getenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm");
+    forced = e ? atoi(e) : NBC_AUTO;
+  }
+  int p2 = 1;
+  while (2 * p2 <= N) p2 *= 2;
+  if (forced == NBC_RING || forced == NBC_BINOMIAL) return forced;
+  if (forced == NBC_RABENSEIFNER) return n >= p2 ? NBC_RABENSEIFNER : NBC_RING;
+  if (N < 4 || n * (int64_t)sizeof(float) < 65536) return NBC_BINOMIAL;
+  return n >= p2 ? NBC_RABENSEIFNER : NBC_RING;
+}
+
+/* post the step in flight */
+static void nbc_post(nbc *g) {
+  const sum_step *s = &g->st[g->at];
+  g->rq[0] = g->rq[1] = MPI_REQUEST_NULL;
+  if (s->from >= 0)
+    MPI_Irecv(s->add ? g->tmp : g->x + s->ro, (int)s->rn, MPI_FLOAT, s->from, g->tag, core_comm(),
+              &g->rq[0]);
+  if (s->to >= 0)
+    MPI_Isend(g->x + s->so, (int)s->sn, MPI_FLOAT, s->to, g->tag, core_comm(), &g->rq[1]);
+}
+
+static void nbc_start(nbc *g, float *x, const float *src, int64_t n, int tag) {
+  const int N = core_world(), r = core_rank();
   memcpy(x, src, (size_t)n * sizeof(float));
+  g->x = x, g->n = n, g->tag = tag, g->ns = g->at = 0;
+  switch (nbc_algorithm(n, N)) {
+  case NBC_BINOMIAL: plan_binomial(g, N, r); break;
+  case NBC_RABENSEIFNER: plan_rabenseifner(g, N, r); break;
+  default: plan_ring(g, N, r);
+  }
+  int64_t need = 1;
+  for (int k = 0; k < g->ns; k++)
+    if (g->st[k].add && g->st[k].rn > need) need = g->st[k].rn;
   if (g->cap < need) {
     xfree(g->tmp);
     g->tmp = xmalloc((size_t)need * sizeof(float));
     g->cap = need;
   }
-  g->x = x, g->n = n, g->tag = tag, g->step = 0;
-  ring_post(g);
+  if (g->ns > 0) nbc_post(g);
+}
+
+/* the step in flight finished: what came added, the next step posted */
+static void nbc_next(nbc *g) {
+  const sum_step *s = &g->st[g->at];
+  if (s->from >= 0 && s->add)
+    for (int64_t i = 0; i < s->rn; i++) g->x[s->ro + i] += g->tmp[i];
+  if (++g->at < g->ns) nbc_post(g);
 }
 
 /* as far as the messages that arrived take it; returns whether it moved */
-static int ring_advance(ring *g) {
-  const int N = core_world();
+static int nbc_advance(nbc *g) {
   int moved = 0;
-  while (g->step < 2 * (N - 1)) {
+  while (g->at < g->ns) {
     int done = 1;
     MPI_Testall(2, g->rq, &done, MPI_STATUSES_IGNORE);
     if (!done) return moved;
-    ring_next(g);
+    nbc_next(g);
     moved = 1;
   }
   return moved;
 }
 
-/* every ring to its end, all progressing together (as MPI_Waitall progresses libnbc's schedules):
+/* every schedule to its end, all progressing together (as MPI_Waitall progresses libnbc's):
  * when none can move, wait for any of their messages */
-static void rings_finish(ring *g, int n) {
-  const int N = core_world();
+static void nbcs_finish(nbc *g, int n) {
   MPI_Request *any = xmalloc((size_t)(2 * (n > 0 ? n : 1)) * sizeof(MPI_Request));
+  int *owner = xmalloc((size_t)(2 * (n > 0 ? n : 1)) * sizeof(int));
   for (;;) {
     int open = 0, moved = 0;
     for (int b = 0; b < n; b++) {
-      moved |= ring_advance(&g[b]);
-      if (g[b].step < 2 * (N - 1)) any[open++] = g[b].rq[0], any[open++] = g[b].rq[1];
+      moved |= nbc_advance(&g[b]);
+      if (g[b].at < g[b].ns)
+        for (int k = 0; k < 2; k++)
+          if (g[b].rq[k] != MPI_REQUEST_NULL) owner[open] = 2 * b + k, any[open++] = g[b].rq[k];
     }
     if (open == 0) break;
-    if (!moved) { /* a copy of the handles: the ring's own are completed by its next test */
+    if (!moved) { /* a copy of the handles: the schedule's own are completed by its next test */
       int idx;
       MPI_Waitany(open, any, &idx, MPI_STATUS_IGNORE);
-      for (int b = 0, k = 0; b < n; b++)
-        if (g[b].step < 2 * (N - 1)) {
-          if (k == idx) g[b].rq[0] = any[k];
-          if (k + 1 == idx) g[b].rq[1] = any[k + 1];
-          k += 2;
-        }
+      if (idx != MPI_UNDEFINED) g[owner[idx] / 2].rq[owner[idx] % 2] = any[idx];
     }
   }
+  xfree(owner);
   xfree(any);
 }
 #endif
@@ -240,7 +346,7 @@ static void reducer_plan(dist_reducer *r) {
     at = next;
   }
 #ifdef RECUR_SMPI
-  r->reqs = xcalloc((size_t)(r->nb > 0 ? r->nb : 1), sizeof(ring));
+  r->reqs = xcalloc((size_t)(r->nb > 0 ? r->nb : 1), sizeof(nbc));
 #else
   r->reqs = xcalloc((size_t)(r->nb > 0 ? r->nb : 1), sizeof(MPI_Request));
 #endif
@@ -248,7 +354,10 @@ static void reducer_plan(dist_reducer *r) {
 
 void dist_reducer_free(dist_reducer *r) {
 #ifdef RECUR_SMPI
-  for (int b = 0; r->reqs && b < r->nb; b++) xfree(((ring *)r->reqs)[b].tmp);
+  for (int b = 0; r->reqs && b < r->nb; b++) {
+    xfree(((nbc *)r->reqs)[b].tmp);
+    xfree(((nbc *)r->reqs)[b].st);
+  }
 #endif
   xfree(r->recv);
   xfree(r->reqs);
@@ -277,8 +386,8 @@ static void reducer_start(dist_reducer *r, int64_t upto) {
     int64_t lo = r->lo[r->started], hi = r->hi[r->started];
     if (r->started == 0) r->t0 = core_now();
 #ifdef RECUR_SMPI
-    ring_start((ring *)r->reqs + r->started, r->recv + lo, r->grads + lo, hi - lo,
-               r->started % 32768);
+    nbc_start((nbc *)r->reqs + r->started, r->recv + lo, r->grads + lo, hi - lo,
+              r->started % 32768);
 #else
     MPI_Iallreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, core_comm(),
                    (MPI_Request *)r->reqs + r->started);
@@ -293,7 +402,7 @@ void dist_reducer_ready(dist_reducer *r, int64_t upto) { reducer_start(r, upto);
 void dist_reducer_poke(dist_reducer *r) {
   if (!r->active || r->started == 0) return;
 #ifdef RECUR_SMPI
-  for (int b = 0; b < r->started; b++) ring_advance((ring *)r->reqs + b);
+  for (int b = 0; b < r->started; b++) nbc_advance((nbc *)r->reqs + b);
 #else
   int flag;
   MPI_Testall(r->started, (MPI_Request *)r->reqs, &flag, MPI_STATUSES_IGNORE);
@@ -357,7 +466,7 @@ void dist_reducer_finish(dist_reducer *r) {
     dist_wait_begin("the gradient sum");
     for (int k = 0; k < r->nsp; k++) reduce_sparse(r, &r->sp[k]);
 #ifdef RECUR_SMPI
-    rings_finish((ring *)r->reqs, r->nb);
+    nbcs_finish((nbc *)r->reqs, r->nb);
 #else
     MPI_Waitall(r->nb, (MPI_Request *)r->reqs, MPI_STATUSES_IGNORE);
 #endif

@@ -4,7 +4,7 @@
 # summation (Open MPI's allreduce algorithms, as SMPI runs them, may add in another order). A
 # simulated run's checkpoint is resumed by the real build and ends bitwise where a real run does
 # (the files are the same). The network shows in recur's own clock: on a slow network the step
-# time grows by more than the gradients' bytes over the link, most of it waiting for the sums. 64 simulated ranks on
+# time grows by more than twice the gradients' bytes over the link (Open MPI sums 2 ranks binomially). 64 simulated ranks on
 # the fat tree train in bounded time and memory. Sampled computation (one rank's step measured,
 # then charged by every rank) gives the computed simulation's time within 25% here.
 source "$(dirname "$0")/../lib.sh"
@@ -33,6 +33,21 @@ print(f"ok 8 simulated ranks (fat tree) vs mpirun --oversubscribe -np 8: worst r
 assert w < 1e-5
 PY
 "$H5TOOL" compare s8/model.h5 m8/model.h5 1e-5 || fail "8 simulated ranks' parameters are not within 1e-5 of 8 real ranks'"
+# the simulated sums are Open MPI 4.1's own schedules (libnbc's MPI_Iallreduce: Rabenseifner's for
+# buckets of 64 KiB and more at 4 ranks or more, binomial below, a ring when asked): 6 ranks (not
+# a power of two: two ranks folded into their neighbours) of a model whose buckets are 200 KB
+# train bitwise what 6 real ranks train, with libnbc's default choice and with the ring chosen
+# by the MCA variable both read; the two algorithms add in other orders (their results differ)
+wide=(train --data d.h5 --cell gru --hidden 128 --embed 8 --batch 24 --seq-len 16 --steps 6 --quiet)
+for alg in 0 1; do
+  export OMPI_MCA_coll_libnbc_iallreduce_algorithm=$alg
+  "$SIMULATE" -np 6 "${wide[@]}" --out w6s$alg > w6s$alg.log 2>&1 || fail "6 simulated ranks failed: $(tail -5 w6s$alg.log)"
+  mpirun --oversubscribe -np 6 "$RECUR" "${wide[@]}" --out w6m$alg || fail "6 real ranks failed"
+  "$H5TOOL" compare w6s$alg/model.h5 w6m$alg/model.h5 0 || fail "6 simulated ranks (libnbc algorithm $alg) differ from 6 real ranks"
+done
+unset OMPI_MCA_coll_libnbc_iallreduce_algorithm
+! "$H5TOOL" compare w6s0/model.h5 w6s1/model.h5 0 > /dev/null || fail "the ring and Rabenseifner's sums gave the same bits: was the algorithm chosen?"
+echo "ok 6 simulated ranks = 6 real ranks bitwise, with Open MPI's Rabenseifner sums and with its ring"
 # the simulated run's last checkpoint (step 20) goes on in the real build: = a real 30-step run
 mpirun -np 2 "$RECUR" train --resume s2 --steps 30 --quiet || fail "the real build cannot resume a simulated run"
 mpirun -np 2 "$RECUR" "${args[@]}" --steps 30 --out m30 || fail "a real 30-step run failed"
@@ -40,8 +55,10 @@ mpirun -np 2 "$RECUR" "${args[@]}" --steps 30 --out m30 || fail "a real 30-step 
 "$H5TOOL" compare s2/model.h5 m30/model.h5 0 || fail "a simulated run resumed for real: other parameters"
 echo "ok a simulated run's checkpoint resumes in the real build, bitwise equal to a real run"
 # a network 100 times slower than 10 GbE (12.5 MB/s, 1 ms per link): recur's own clock shows it.
-# Each step the 2 ranks sum their gradients (n floats) and their statistics: the step grows by at
-# least the gradients' bytes over the link, and the wait for the sums is most of the growth. (It
+# Each step the 2 ranks sum their gradients (n floats) and their statistics. At 2 ranks Open MPI's
+# libnbc sums binomially (rank 1's gradients to rank 0, the sum back): the step grows by at least
+# twice the gradients' bytes over the link, and rank 0 (whose metrics these are) waits for the
+# sums at least once their bytes over the link (the way back it pays in the next collective). (It
 # grows by more: SMPI's TCP model charges a medium message several latencies and a share of the
 # bandwidth, as its calibration on real clusters found.)
 sed 's/bw="1.25GBps" lat="24us"/bw="12.5MBps" lat="1ms"/' "$(dirname "$SIMULATE")/platforms/10gbe.xml" > slow.xml
@@ -61,8 +78,8 @@ grow, wait = slow[0] - fast[0], slow[1] - fast[1]
 floor = slow[2] / 12.5e6
 print(f"ok simulated step: 10 GbE {fast[0]*1e3:.2f} ms, slow network {slow[0]*1e3:.2f} ms "
       f"(+{grow*1e3:.2f} ms, of which the wait for the sums +{wait*1e3:.2f} ms; {slow[2]} bytes a "
-      f"step over 12.5 MB/s: at least +{floor*1e3:.2f} ms)")
-assert grow > floor and wait > 0.7 * grow, (grow, wait, floor)
+      f"step over 12.5 MB/s: {floor*1e3:.2f} ms)")
+assert grow > 2 * floor and wait > floor, (grow, wait, floor)
 PY
 # sampled computation (--sample): one rank's forward and backward measured for 4 steps, then 8
 # simulated ranks charge that timeline instead of computing. The simulated time of 12 steps is
