@@ -41,13 +41,15 @@ int dist_bcast_int(int v, const char *what);
  * lets MPI progress them; dist_reducer_finish waits and copies the sums into grads.
  *
  * Sparse segments (dist_reducer_sparse, before the first begin): a tensor of `rows` rows of
- * `width` whose gradient is zero outside the rows marked in `marks` (one byte per row, set by the
- * model's backward). At finish the ranks OR their marks (one bit per row) and, when the rows any
- * rank marked are fewer in bytes than the dense tensor, sum only those rows, gathered into one
- * buffer; otherwise the tensor densely. The choice is the same on every rank (it depends on the
- * union). finish leaves in the marks the rows that may now be non-zero on this rank (the union;
- * every row after a dense sum); their owner clears them. sparse = 0 (--sparse-reduce off) always
- * sums densely: the reference. */
+ * `width` whose gradient is zero outside the rows marked in `marks` (one byte per row), marked
+ * before the backward begins (the forward's inputs). At the first ready (or finish) the ranks
+ * start OR-ing their marks (one bit per row, non-blocking, while the backward goes on); at finish,
+ * when the rows any rank marked are fewer in bytes than the dense tensor, they sum only those
+ * rows, gathered into one buffer (non-blocking, with the buckets still in flight); otherwise the
+ * tensor densely. The choice is the same on every rank (it depends on the union). finish leaves
+ * in the marks the rows that may now be non-zero on this rank (the union; every row after a dense
+ * sum); their owner clears them. sparse = 0 (--sparse-reduce off) always sums densely: the
+ * reference. */
 #define DIST_MAX_SPARSE 16
 typedef struct {
   int64_t offset, rows, width;
@@ -60,15 +62,20 @@ typedef struct {
   int64_t n, bucket; /* elements, elements per bucket */
   int nb, started;   /* buckets, buckets started */
   int64_t *lo, *hi;  /* (nb) each bucket's range: the buffer outside sparse segments */
-  void *reqs;        /* MPI_Request[nb] */
+  void *reqs;        /* MPI_Request[nb + 2 nsp]: the buckets', each segment's union and rows */
   int active;        /* reductions happen only when world > 1 and active */
   int sparse_on;     /* sum sparse segments by their rows when that is smaller */
   int want_union;    /* leave the exact union in the marks after a dense sum too (one bit per
                         row more to send) */
   dist_sparse sp[DIST_MAX_SPARSE];
   int nsp;
-  unsigned char *bits; /* OR of the marks, one bit per row */
-  float *rowbuf;       /* the marked rows gathered */
+  unsigned char *bits;                   /* each segment's marks as bits, then their unions */
+  unsigned char *ubits[DIST_MAX_SPARSE]; /* each segment's union of rows (bits) */
+  int64_t nbits_all;                     /* bytes of bits over the segments */
+  int unions;                            /* the unions were started this step */
+  int64_t nrows[DIST_MAX_SPARSE];        /* rows of the union summed (-1: the segment densely) */
+  float *rows_at[DIST_MAX_SPARSE];       /* each segment's gathered rows in rowbuf */
+  float *rowbuf;                         /* the union's rows gathered, then their sums */
   int64_t rowcap;
   double bytes;   /* bytes this rank sent into sums at the last finish (0 when inactive) */
   double wait_s;  /* time spent blocked in finish (not hidden) */

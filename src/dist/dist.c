@@ -134,15 +134,16 @@ void dist_reducer_init(dist_reducer *r, float *grads, int64_t n, int64_t bucket_
 typedef struct {
   int to, from;   /* peers (-1: no send / no receive) */
   int add;        /* the receive is added to x (through tmp), else it lands in x */
-  int64_t so, sn; /* the floats sent: x[so, so + sn) */
-  int64_t ro, rn; /* the floats received: x[ro, ro + rn) */
+  int64_t so, sn; /* the elements sent: x[so, so + sn) */
+  int64_t ro, rn; /* the elements received: x[ro, ro + rn) */
 } sum_step;
 
 typedef struct {
-  float *x, *tmp;        /* the bucket's sum in the making; a part received, to add */
-  int64_t n, cap;        /* floats: the bucket's, tmp's */
-  sum_step *st;          /* (ns) the schedule */
-  int ns, scap, at, tag; /* steps, their room, the step in flight (ns: done) */
+  unsigned char *x, *tmp; /* the bucket's sum in the making; a part received, to add */
+  int64_t n, cap;         /* elements: the bucket's; bytes: tmp's */
+  int bor;                /* bytes OR-ed (else floats summed) */
+  sum_step *st;           /* (ns) the schedule */
+  int ns, scap, at, tag;  /* steps, their room, the step in flight (ns: done) */
   MPI_Request rq[2];
 } nbc;
 
@@ -222,7 +223,7 @@ static void plan_rabenseifner(nbc *g, int N, int r) {
   if (r < 2 * rem) nbc_add(g, r + 1, 0, g->n, -1, 0, 0, 0);
 }
 
-static int nbc_algorithm(int64_t n, int N) {
+static int nbc_algorithm(int64_t n, int64_t bytes, int N) {
   static int forced = -1;
   if (forced < 0) {
     const char *e = getenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm");
@@ -232,36 +233,40 @@ static int nbc_algorithm(int64_t n, int N) {
   while (2 * p2 <= N) p2 *= 2;
   if (forced == NBC_RING || forced == NBC_BINOMIAL) return forced;
   if (forced == NBC_RABENSEIFNER) return n >= p2 ? NBC_RABENSEIFNER : NBC_RING;
-  if (N < 4 || n * (int64_t)sizeof(float) < 65536) return NBC_BINOMIAL;
+  if (N < 4 || bytes < 65536) return NBC_BINOMIAL;
   return n >= p2 ? NBC_RABENSEIFNER : NBC_RING;
 }
 
 /* post the step in flight */
 static void nbc_post(nbc *g) {
   const sum_step *s = &g->st[g->at];
+  const size_t es = g->bor ? 1 : sizeof(float);
+  const MPI_Datatype dt = g->bor ? MPI_UNSIGNED_CHAR : MPI_FLOAT;
   g->rq[0] = g->rq[1] = MPI_REQUEST_NULL;
   if (s->from >= 0)
-    MPI_Irecv(s->add ? g->tmp : g->x + s->ro, (int)s->rn, MPI_FLOAT, s->from, g->tag, core_comm(),
+    MPI_Irecv(s->add ? g->tmp : g->x + s->ro * es, (int)s->rn, dt, s->from, g->tag, core_comm(),
               &g->rq[0]);
   if (s->to >= 0)
-    MPI_Isend(g->x + s->so, (int)s->sn, MPI_FLOAT, s->to, g->tag, core_comm(), &g->rq[1]);
+    MPI_Isend(g->x + s->so * es, (int)s->sn, dt, s->to, g->tag, core_comm(), &g->rq[1]);
 }
 
-static void nbc_start(nbc *g, float *x, const float *src, int64_t n, int tag) {
+/* start the sum (or OR, bor) of n elements of src into x: every rank's x ends with the result */
+static void nbc_start(nbc *g, void *x, const void *src, int64_t n, int tag, int bor) {
   const int N = core_world(), r = core_rank();
-  memcpy(x, src, (size_t)n * sizeof(float));
-  g->x = x, g->n = n, g->tag = tag, g->ns = g->at = 0;
-  switch (nbc_algorithm(n, N)) {
+  const size_t es = bor ? 1 : sizeof(float);
+  memcpy(x, src, (size_t)n * es);
+  g->x = x, g->n = n, g->tag = tag, g->bor = bor, g->ns = g->at = 0;
+  switch (nbc_algorithm(n, n * (int64_t)es, N)) {
   case NBC_BINOMIAL: plan_binomial(g, N, r); break;
   case NBC_RABENSEIFNER: plan_rabenseifner(g, N, r); break;
   default: plan_ring(g, N, r);
   }
   int64_t need = 1;
   for (int k = 0; k < g->ns; k++)
-    if (g->st[k].add && g->st[k].rn > need) need = g->st[k].rn;
+    if (g->st[k].add && g->st[k].rn * (int64_t)es > need) need = g->st[k].rn * (int64_t)es;
   if (g->cap < need) {
     xfree(g->tmp);
-    g->tmp = xmalloc((size_t)need * sizeof(float));
+    g->tmp = xmalloc((size_t)need);
     g->cap = need;
   }
   if (g->ns > 0) nbc_post(g);
@@ -270,8 +275,15 @@ static void nbc_start(nbc *g, float *x, const float *src, int64_t n, int tag) {
 /* the step in flight finished: what came added, the next step posted */
 static void nbc_next(nbc *g) {
   const sum_step *s = &g->st[g->at];
-  if (s->from >= 0 && s->add)
-    for (int64_t i = 0; i < s->rn; i++) g->x[s->ro + i] += g->tmp[i];
+  if (s->from >= 0 && s->add) {
+    if (g->bor)
+      for (int64_t i = 0; i < s->rn; i++) g->x[s->ro + i] |= g->tmp[i];
+    else {
+      float *x = (float *)g->x + s->ro;
+      const float *t = (const float *)g->tmp;
+      for (int64_t i = 0; i < s->rn; i++) x[i] += t[i];
+    }
+  }
   if (++g->at < g->ns) nbc_post(g);
 }
 
@@ -288,9 +300,10 @@ static int nbc_advance(nbc *g) {
   return moved;
 }
 
-/* every schedule to its end, all progressing together (as MPI_Waitall progresses libnbc's):
- * when none can move, wait for any of their messages */
-static void nbcs_finish(nbc *g, int n) {
+/* the schedules to their end (every one, or until g[until] ends), all progressing together as
+ * Open MPI's progress engine advances every libnbc schedule in any wait: when none can move,
+ * wait for any of their messages */
+static void nbcs_wait(nbc *g, int n, int until) {
   MPI_Request *any = xmalloc((size_t)(2 * (n > 0 ? n : 1)) * sizeof(MPI_Request));
   int *owner = xmalloc((size_t)(2 * (n > 0 ? n : 1)) * sizeof(int));
   for (;;) {
@@ -301,7 +314,7 @@ static void nbcs_finish(nbc *g, int n) {
         for (int k = 0; k < 2; k++)
           if (g[b].rq[k] != MPI_REQUEST_NULL) owner[open] = 2 * b + k, any[open++] = g[b].rq[k];
     }
-    if (open == 0) break;
+    if (open == 0 || (until >= 0 && g[until].at >= g[until].ns)) break;
     if (!moved) { /* a copy of the handles: the schedule's own are completed by its next test */
       int idx;
       MPI_Waitany(open, any, &idx, MPI_STATUS_IGNORE);
@@ -345,16 +358,23 @@ static void reducer_plan(dist_reducer *r) {
     }
     at = next;
   }
+  /* requests: the buckets', then each sparse segment's union and rows */
+  const int nq = r->nb + 2 * r->nsp;
 #ifdef RECUR_SMPI
-  r->reqs = xcalloc((size_t)(r->nb > 0 ? r->nb : 1), sizeof(nbc));
+  r->reqs = xcalloc((size_t)(nq > 0 ? nq : 1), sizeof(nbc));
 #else
-  r->reqs = xcalloc((size_t)(r->nb > 0 ? r->nb : 1), sizeof(MPI_Request));
+  r->reqs = xmalloc((size_t)(nq > 0 ? nq : 1) * sizeof(MPI_Request));
+  for (int k = 0; k < nq; k++) ((MPI_Request *)r->reqs)[k] = MPI_REQUEST_NULL;
 #endif
+  int64_t nbits = 0;
+  for (int k = 0; k < r->nsp; k++) nbits += (r->sp[k].rows + 7) / 8;
+  r->nbits_all = nbits;
+  r->bits = xcalloc((size_t)(2 * nbits > 0 ? 2 * nbits : 1), 1);
 }
 
 void dist_reducer_free(dist_reducer *r) {
 #ifdef RECUR_SMPI
-  for (int b = 0; r->reqs && b < r->nb; b++) {
+  for (int b = 0; r->reqs && b < r->nb + 2 * r->nsp; b++) {
     xfree(((nbc *)r->reqs)[b].tmp);
     xfree(((nbc *)r->reqs)[b].st);
   }
@@ -371,27 +391,65 @@ void dist_reducer_free(dist_reducer *r) {
   r->bits = NULL;
 }
 
+/* request k: a non-blocking sum of n floats (or OR of n bytes, bor) from send into recv */
+static void reducer_isum(dist_reducer *r, int k, const void *send, void *recv, int64_t n, int bor) {
+#ifdef RECUR_SMPI
+  nbc_start((nbc *)r->reqs + k, recv, send, n, k % 32768, bor);
+#else
+  MPI_Iallreduce(send, recv, (int)n, bor ? MPI_UNSIGNED_CHAR : MPI_FLOAT, bor ? MPI_BOR : MPI_SUM,
+                 core_comm(), (MPI_Request *)r->reqs + k);
+#endif
+}
+
+/* until request k ends (k < 0: every request), the others progressing meanwhile */
+static void reducer_wait(dist_reducer *r, int k) {
+  const int nq = r->nb + 2 * r->nsp;
+#ifdef RECUR_SMPI
+  nbcs_wait((nbc *)r->reqs, nq, k);
+#else
+  if (k >= 0)
+    MPI_Wait((MPI_Request *)r->reqs + k, MPI_STATUS_IGNORE);
+  else
+    MPI_Waitall(nq, (MPI_Request *)r->reqs, MPI_STATUSES_IGNORE);
+#endif
+}
+
 void dist_reducer_begin(dist_reducer *r, int active) {
   if (r->nb < 0) reducer_plan(r);
   r->active = active && core_world() > 1;
   r->started = 0;
+  r->unions = 0;
   r->bytes = 0;
   r->t0 = 0;
+}
+
+/* each sparse segment's union of rows: its marks (final once the backward began: the forward
+ * marked its inputs) as bits, OR-ed over the ranks while the backward goes on */
+static void reducer_start_unions(dist_reducer *r) {
+  if (!(r->sparse_on || r->want_union) || r->unions) return;
+  r->unions = 1;
+  unsigned char *mine = r->bits;
+  for (int k = 0; k < r->nsp; k++) {
+    const dist_sparse *s = &r->sp[k];
+    const int64_t nbits = (s->rows + 7) / 8;
+    memset(mine, 0, (size_t)nbits);
+    for (int64_t i = 0; i < s->rows; i++)
+      if (s->marks[i]) mine[i >> 3] |= (unsigned char)(1u << (i & 7));
+    r->ubits[k] = mine + r->nbits_all;
+    reducer_isum(r, r->nb + 2 * k, mine, r->ubits[k], nbits, 1);
+    r->bytes += (double)nbits;
+    mine += nbits;
+  }
 }
 
 /* start the sums of the buckets below upto */
 static void reducer_start(dist_reducer *r, int64_t upto) {
   if (!r->active) return;
+  reducer_start_unions(r);
   while (r->started < r->nb && r->hi[r->started] <= upto) {
     int64_t lo = r->lo[r->started], hi = r->hi[r->started];
     if (r->started == 0) r->t0 = core_now();
-#ifdef RECUR_SMPI
-    nbc_start((nbc *)r->reqs + r->started, r->recv + lo, r->grads + lo, hi - lo,
-              r->started % 32768);
-#else
-    MPI_Iallreduce(r->grads + lo, r->recv + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, core_comm(),
-                   (MPI_Request *)r->reqs + r->started);
-#endif
+    reducer_isum(r, r->started, r->grads + lo, r->recv + lo, hi - lo, 0);
     r->bytes += (double)(hi - lo) * sizeof(float);
     r->started++;
   }
@@ -402,61 +460,85 @@ void dist_reducer_ready(dist_reducer *r, int64_t upto) { reducer_start(r, upto);
 void dist_reducer_poke(dist_reducer *r) {
   if (!r->active || r->started == 0) return;
 #ifdef RECUR_SMPI
-  for (int b = 0; b < r->started; b++) nbc_advance((nbc *)r->reqs + b);
+  for (int b = 0; b < r->nb + 2 * r->nsp; b++) nbc_advance((nbc *)r->reqs + b);
 #else
   int flag;
-  MPI_Testall(r->started, (MPI_Request *)r->reqs, &flag, MPI_STATUSES_IGNORE);
+  MPI_Testall(r->nb + 2 * r->nsp, (MPI_Request *)r->reqs, &flag, MPI_STATUSES_IGNORE);
 #endif
 }
 
-static void bits_to_marks(const dist_reducer *r, const dist_sparse *s) {
-  for (int64_t i = 0; i < s->rows; i++)
-    s->marks[i] = (unsigned char)(r->bits[i >> 3] >> (i & 7) & 1);
+static int64_t union_rows(const unsigned char *bits, int64_t nbits) {
+  int64_t k = 0;
+  for (int64_t i = 0; i < nbits; i++) k += __builtin_popcount(bits[i]);
+  return k;
 }
 
-/* one sparse segment: the union of the ranks' rows, then their sum (or the dense sum) */
-static void reduce_sparse(dist_reducer *r, const dist_sparse *s) {
-  float *g = r->grads + s->offset;
-  const int64_t nbits = (s->rows + 7) / 8, dense = s->rows * s->width;
-  if (r->sparse_on || r->want_union) {
-    r->bits = xrealloc(r->bits, (size_t)nbits);
-    memset(r->bits, 0, (size_t)nbits);
-    for (int64_t i = 0; i < s->rows; i++)
-      if (s->marks[i]) r->bits[i >> 3] |= (unsigned char)(1u << (i & 7));
-    MPI_Allreduce(MPI_IN_PLACE, r->bits, (int)nbits, MPI_UNSIGNED_CHAR, MPI_BOR, core_comm());
-    r->bytes += (double)nbits;
-    int64_t k = 0;
-    for (int64_t i = 0; i < nbits; i++) k += __builtin_popcount(r->bits[i]);
-    if (r->sparse_on && k * s->width < dense && k * s->width <= INT_MAX / 2) {
-      if (k * s->width > r->rowcap) {
-        r->rowcap = k * s->width;
-        r->rowbuf = xrealloc(r->rowbuf, (size_t)r->rowcap * sizeof(float));
+static void bits_to_marks(const unsigned char *bits, const dist_sparse *s) {
+  for (int64_t i = 0; i < s->rows; i++) s->marks[i] = (unsigned char)(bits[i >> 3] >> (i & 7) & 1);
+}
+
+/* the sparse segments' sums, once their unions are known: the rows any rank marked, gathered and
+ * summed (non-blocking, with the buckets still in flight) where they are fewer in bytes than the
+ * segment, else the segment densely */
+static void reduce_sparse_start(dist_reducer *r) {
+  int64_t need = 0;
+  for (int k = 0; k < r->nsp; k++) {
+    const dist_sparse *s = &r->sp[k];
+    r->nrows[k] = -1; /* dense */
+    if (!(r->sparse_on || r->want_union)) continue;
+    reducer_wait(r, r->nb + 2 * k);
+    const int64_t u = union_rows(r->ubits[k], (s->rows + 7) / 8);
+    if (r->sparse_on && u * s->width < s->rows * s->width && u * s->width <= INT_MAX / 2)
+      r->nrows[k] = u, need += u * s->width;
+  }
+  if (2 * need > r->rowcap) {
+    r->rowcap = 2 * need;
+    r->rowbuf = xrealloc(r->rowbuf, (size_t)r->rowcap * sizeof(float));
+  }
+  float *at = r->rowbuf;
+  for (int k = 0; k < r->nsp; k++) {
+    const dist_sparse *s = &r->sp[k];
+    const float *g = r->grads + s->offset;
+    if (r->nrows[k] < 0) { /* dense, blocking (the other sums progress in it as it waits) */
+      const int64_t dense = s->rows * s->width;
+      for (int64_t i = 0; i < dense; i += INT_MAX / 2) {
+        int c = (int)(dense - i < INT_MAX / 2 ? dense - i : INT_MAX / 2);
+        MPI_Allreduce(MPI_IN_PLACE, r->grads + s->offset + i, c, MPI_FLOAT, MPI_SUM, core_comm());
       }
+      r->bytes += (double)dense * sizeof(float);
+      continue;
+    }
+    const int64_t n = r->nrows[k] * s->width;
+    int64_t j = 0;
+    for (int64_t i = 0; i < s->rows; i++)
+      if (r->ubits[k][i >> 3] >> (i & 7) & 1)
+        memcpy(at + j++ * s->width, g + i * s->width, (size_t)s->width * sizeof(float));
+    r->rows_at[k] = at;
+    if (n > 0) reducer_isum(r, r->nb + 2 * k + 1, at, at + need, n, 0);
+    r->bytes += (double)n * sizeof(float);
+    at += n;
+  }
+}
+
+/* the summed rows back into the gradients; the marks left as dist_reducer_finish says */
+static void reduce_sparse_end(dist_reducer *r) {
+  int64_t need = 0;
+  for (int k = 0; k < r->nsp; k++) need += r->nrows[k] > 0 ? r->nrows[k] * r->sp[k].width : 0;
+  for (int k = 0; k < r->nsp; k++) {
+    const dist_sparse *s = &r->sp[k];
+    if (r->nrows[k] >= 0) {
+      const float *sum = r->rows_at[k] + need;
+      float *g = r->grads + s->offset;
       int64_t j = 0;
       for (int64_t i = 0; i < s->rows; i++)
-        if (r->bits[i >> 3] >> (i & 7) & 1)
-          memcpy(r->rowbuf + j++ * s->width, g + i * s->width, (size_t)s->width * sizeof(float));
-      if (k > 0)
-        MPI_Allreduce(MPI_IN_PLACE, r->rowbuf, (int)(k * s->width), MPI_FLOAT, MPI_SUM,
-                      core_comm());
-      r->bytes += (double)(k * s->width) * sizeof(float);
-      j = 0;
-      for (int64_t i = 0; i < s->rows; i++)
-        if (r->bits[i >> 3] >> (i & 7) & 1)
-          memcpy(g + i * s->width, r->rowbuf + j++ * s->width, (size_t)s->width * sizeof(float));
-      bits_to_marks(r, s); /* the rows now non-zero here: the union */
-      return;
-    }
+        if (r->ubits[k][i >> 3] >> (i & 7) & 1)
+          memcpy(g + i * s->width, sum + j++ * s->width, (size_t)s->width * sizeof(float));
+      bits_to_marks(r->ubits[k], s); /* the rows now non-zero here: the union */
+    } else if (r->want_union)        /* the rows some rank used (the others are zero: 0 + 0) */
+      bits_to_marks(r->ubits[k], s);
+    else
+      memset(s->marks, 1, (size_t)s->rows); /* any row may be non-zero now */
   }
-  for (int64_t i = 0; i < dense; i += INT_MAX / 2) {
-    int c = (int)(dense - i < INT_MAX / 2 ? dense - i : INT_MAX / 2);
-    MPI_Allreduce(MPI_IN_PLACE, g + i, c, MPI_FLOAT, MPI_SUM, core_comm());
-  }
-  r->bytes += (double)dense * sizeof(float);
-  if (r->want_union) /* the rows some rank used (the others are zero: 0 + 0) */
-    bits_to_marks(r, s);
-  else
-    memset(s->marks, 1, (size_t)s->rows); /* any row may be non-zero now */
 }
 
 void dist_reducer_finish(dist_reducer *r) {
@@ -464,12 +546,9 @@ void dist_reducer_finish(dist_reducer *r) {
     reducer_start(r, r->n);
     double t = core_now();
     dist_wait_begin("the gradient sum");
-    for (int k = 0; k < r->nsp; k++) reduce_sparse(r, &r->sp[k]);
-#ifdef RECUR_SMPI
-    nbcs_finish((nbc *)r->reqs, r->nb);
-#else
-    MPI_Waitall(r->nb, (MPI_Request *)r->reqs, MPI_STATUSES_IGNORE);
-#endif
+    reduce_sparse_start(r);
+    reducer_wait(r, -1);
+    reduce_sparse_end(r);
     dist_wait_end();
     double e = core_now();
     r->wait_s = e - t;

@@ -146,7 +146,7 @@ static void trainer_slot(trainer *t, int64_t step, int k, int n, const step_resu
     recur_fail(o->data, NULL, "test hook: rank %d fails at step %lld", t->rank, (long long)step);
   stats[1] += (double)t->b.n_targets;
   if (sim_replaying()) {         /* a simulation's sampled compute: the measured time, no numbers */
-    model_mark_inputs(m, &t->b); /* the rows the sparse sum unites, as the backward marks them */
+    model_mark_inputs(m, &t->b); /* the rows the sparse sum unites */
     sim_replay_slot(m);
     return;
   }
@@ -154,6 +154,7 @@ static void trainer_slot(trainer *t, int64_t step, int k, int n, const step_resu
   if (r->ss < 1.0) ss_sample_inputs(m, &t->b, t->h0, t->c0, r->ss, o->seed, (uint64_t)step);
   if (r->diagnosed && k == 0) /* the gradient flow of the last steps' loss: a pass of its own */
     trainer_diagnose(t, step, n);
+  model_mark_inputs(m, &t->b); /* before the backward: the reducer unites them as it runs */
   stats[0] += model_forward(m, &t->b, t->h0, t->c0, (uint64_t)step, 1);
   sim_forward_end();
   if (k == 0 && t->rank == hk->nan_rank && hk->nan_from > 0 && step + 1 >= hk->nan_from &&

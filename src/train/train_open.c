@@ -218,6 +218,10 @@ static void trainer_open_run(trainer *t) {
   t->opt.beta1 = o->beta1;
   t->opt.beta2 = o->beta2;
   t->opt.eps = o->eps;
+  /* every page of the gradients touched now: a sparse gradient's rows would otherwise fault
+   * theirs in (the kernel zeroing each) step after step as rows are first used, a cost that grows
+   * with the union of the ranks' rows (in a sampled simulation, charged to the sums) */
+  memset(t->m->grads, 0, (size_t)t->m->n_params * sizeof(float));
   dist_reducer_init(&t->red, t->m->grads, t->m->n_params, hooks_get()->bucket_bytes);
   t->red.sparse_on = o->sparse_reduce == 0;
   t->red.want_union = o->embed_update == 1;
