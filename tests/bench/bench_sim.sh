@@ -5,10 +5,13 @@
 # at every size and platform).
 #   tests/bench/bench_sim.sh [RANKS...]     (default 1 8 32 64)
 # For each model, platform and size: the simulated seconds a step takes (steps 4-8, past the
-# start), tokens/s, the efficiency against 1 rank (tokens/s per rank), and the share of a step
+# start), tokens/s, the efficiency against 1 rank (its step time over this one: the same work a
+# rank at every size, sampled compute the same every step), and the share of a step
 # spent waiting for the gradient sums (comm_wait_s: the part the backward did not hide).
-# Models: the char LM (LSTM 2x512, 32 windows of 100 characters per rank, fortunes) and the word
-# LM (LSTM 2x512 on fortunes' words, adaptive softmax, sparse embedding sums, 32 x 35 per rank).
+# Models (BENCH_SIM_MODELS, all by default): char, the char LM (LSTM 2x512, 32 windows of 100
+# characters per rank, fortunes); word, the word LM (LSTM 2x512 on fortunes' words, adaptive
+# softmax, sparse embedding sums, 32 x 35 per rank); s2s, the encoder-decoder (GRU 2x256 with
+# attention, 32 pairs of 20-60 characters per rank, bench_seq2seq.sh's noisy copies).
 # Also validates the simulator on what runs here: 1 and 2 real ranks (mpirun) against 1 and 2
 # simulated ranks on launch/platforms/this-machine.xml (one node of 2 cores, shared memory).
 # Writes under build/bench-sim (removed first).
@@ -25,10 +28,24 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; OPENBLAS
 F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*' | sort)
 "$R" prepare $F -o char.h5 --split-on separator --separator % --val 0 --quiet
 "$R" prepare $F -o word.h5 --level word --split-on separator --separator % --val 0 --quiet
-models=(
-  "char|--data char.h5 --cell lstm --layers 2 --hidden 512 --embed 64 --seq-len 100"
-  "word|--data word.h5 --cell lstm --layers 2 --hidden 512 --embed 512 --seq-len 35 --softmax adaptive --cutoffs 2000,10000"
-)
+python3 - <<'PY'
+import random
+r = random.Random(11)
+with open("pairs.txt", "w") as f:  # a source and a target of 20-60 characters (a noisy copy)
+    for _ in range(20000):
+        s = "".join(r.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(r.randint(20, 60)))
+        t = "".join(c.upper() if r.random() < 0.3 else c for c in s[: r.randint(20, len(s))])
+        f.write(s + "\t" + t + "\n")
+PY
+"$R" prepare pairs.txt -o s2s.h5 --task seq2seq --val 0 --quiet
+models=()
+for m in ${BENCH_SIM_MODELS:-char word s2s}; do
+  case $m in
+    char) models+=("char|--data char.h5 --cell lstm --layers 2 --hidden 512 --embed 64 --seq-len 100") ;;
+    word) models+=("word|--data word.h5 --cell lstm --layers 2 --hidden 512 --embed 512 --seq-len 35 --softmax adaptive --cutoffs 2000,10000") ;;
+    s2s) models+=("s2s|--data s2s.h5 --task seq2seq --mode sequences --cell gru --layers 2 --hidden 256 --embed 64 --attention general") ;;
+  esac
+done
 step_stats() { # RUN: seconds a step (steps 4..8), tokens/s, wait share
   python3 - "$1" <<'PY'
 import json, sys
@@ -37,7 +54,9 @@ a, b = rows[3], rows[-1]
 n = b["step"] - a["step"]
 dt = (b["elapsed_s"] - a["elapsed_s"]) / n
 wait = sum(r["comm_wait_s"] for r in rows[4:]) / n
-print(f"{dt:.4f} {b['tokens_per_s']:.0f} {wait / dt:.3f}")
+# tokens/s over the same steps (each line's rate times its step's time: lengths vary by step)
+tok = sum(q["tokens_per_s"] * (q["elapsed_s"] - p["elapsed_s"]) for p, q in zip(rows[3:], rows[4:]))
+print(f"{dt:.4f} {tok / (b['elapsed_s'] - a['elapsed_s']):.0f} {wait / dt:.3f}")
 PY
 }
 common=(--steps 8 --log-every 1 --quiet --eval-minutes 0)
@@ -70,8 +89,8 @@ for m in "${models[@]}"; do
         { echo "$name $plat $np: failed: $(tail -3 "$name-$plat-$np.log")"; continue; }
       wall=$(python3 -c "print(round($(date +%s.%N) - $t0))")
       read -r dt tps share <<< "$(step_stats "$name-$plat-$np")"
-      [ -n "$base" ] || base=$tps
-      python3 -c "print(f'{\"$name\":<6} {\"$plat\":<13} {$np:>6} {$dt:>10.4f} {$tps:>12.0f} {$tps / $np / $base:>8.1%} {$share:>8.1%} {$wall:>9}')"
+      [ -n "$base" ] || base=$dt
+      python3 -c "print(f'{\"$name\":<6} {\"$plat\":<13} {$np:>6} {$dt:>10.4f} {$tps:>12.0f} {$base / $dt:>8.1%} {$share:>8.1%} {$wall:>9}')"
       rm -rf "$name-$plat-$np"
     done
   done
