@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <mpi.h>
 
@@ -161,6 +162,24 @@ int names_parse(const char *const *names, const char *s);
 #else
 #define RECUR_HOT
 #endif
+
+/* bf16: a float's top half, rounded to nearest even (a NaN stays a NaN), and back. */
+static inline uint16_t bf16_round(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1);
+  return (uint16_t)(u >> 16);
+}
+static inline float bf16_float(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+/* n values to bf16 and back */
+void core_to_bf16(uint16_t *dst, const float *src, int64_t n);
+void core_from_bf16(float *dst, const uint16_t *src, int64_t n);
 
 /* Monotonic wall clock in seconds. */
 double core_now(void);

@@ -65,8 +65,10 @@ typedef struct {
   void *reqs;        /* MPI_Request[nb + 2 nsp]: the buckets', each segment's union and rows */
   int active;        /* reductions happen only when world > 1 and active */
   int sparse_on;     /* sum sparse segments by their rows when that is smaller */
-  int want_union;    /* leave the exact union in the marks after a dense sum too (one bit per
-                        row more to send) */
+  int sum_bf16;      /* sums cross the network in bf16 (--grad-sum bf16; before the first begin) */
+  uint16_t *send16, *recv16; /* (n) the gradients in bf16, their sums (sum_bf16) */
+  int want_union; /* leave the exact union in the marks after a dense sum too (one bit per
+                     row more to send) */
   dist_sparse sp[DIST_MAX_SPARSE];
   int nsp;
   unsigned char *bits;                   /* each segment's marks as bits, then their unions */

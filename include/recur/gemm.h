@@ -102,10 +102,6 @@ void gemm_add(int n, const float *x, float *y);
 void gemm_threads_default(void);
 const char *gemm_blas_config(void);
 
-/* bf16 <-> fp32 (round to nearest even; NaN stays NaN), n values. */
-void gemm_to_bf16(uint16_t *dst, const float *src, int64_t n);
-void gemm_from_bf16(float *dst, const uint16_t *src, int64_t n);
-
 /* Release the primitives, caches and engine. */
 void gemm_free(void);
 

@@ -28,6 +28,7 @@
 #define TRAIN_LOG_EVERY_TEXT "10"
 
 extern const char *const sparse_reduce_names[];
+extern const char *const grad_sum_names[];
 extern const char *const embed_update_names[];
 enum ss_kind { SS_NONE, SS_LINEAR, SS_EXP, SS_INVSIGMOID, SS_COUNT };
 extern const char *const ss_names[SS_COUNT + 1];
@@ -43,6 +44,7 @@ typedef struct {
   enum optim_type optim;
   gemm_choice kernel; /* --precision, --gemm */
   int sparse_reduce;  /* 0 = auto: embedding gradients summed by their rows when smaller; 1 = off */
+  int grad_sum;       /* 0 = fp32; 1 = bf16: gradients cross the network in bf16 */
   int embed_update;   /* 0 = dense; 1 = lazy: unused embedding rows keep values and moments */
   float weight_decay, momentum, beta1, beta2, eps;
   int nesterov;

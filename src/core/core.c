@@ -458,3 +458,11 @@ double core_peak_rss_mb(void) {
   getrusage(RUSAGE_SELF, &u);
   return (double)u.ru_maxrss / 1024.0;
 }
+
+RECUR_HOT void core_to_bf16(uint16_t *dst, const float *src, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] = bf16_round(src[i]);
+}
+
+void core_from_bf16(float *dst, const uint16_t *src, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] = bf16_float(src[i]);
+}

@@ -115,6 +115,25 @@ void dist_reducer_init(dist_reducer *r, float *grads, int64_t n, int64_t bucket_
   r->recv = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(float));
 }
 
+/* what a sum adds: floats, bytes OR-ed (a union of rows), bf16 values (--grad-sum bf16: each
+ * addition in fp32, rounded to bf16, as a bf16 allreduce adds) */
+enum sum_kind { SUM_F32, SUM_OR8, SUM_BF16 };
+
+static void bf16_add(uint16_t *x, const uint16_t *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = bf16_round(bf16_float(x[i]) + bf16_float(y[i]));
+}
+
+#ifndef RECUR_SMPI
+static void bf16_sum_op(void *in, void *inout, int *len, MPI_Datatype *type) {
+  (void)type;
+  bf16_add(inout, in, *len);
+}
+#endif
+
+static MPI_Datatype sum_type(int kind) {
+  return kind == SUM_F32 ? MPI_FLOAT : kind == SUM_OR8 ? MPI_UNSIGNED_CHAR : MPI_UINT16_T;
+}
+
 #ifdef RECUR_SMPI
 /* SimGrid 3.32's MPI_Iallreduce sends every rank's whole buffer to every other rank (O(N) bytes
  * per rank), which makes simulated sums N/2 times too slow at scale. So the simulated build sums
@@ -131,6 +150,8 @@ void dist_reducer_init(dist_reducer *r, float *grads, int64_t n, int64_t bucket_
  * A schedule is steps (post a send and/or a receive, wait for both, add what came); it is advanced
  * where Open MPI's are (the backward's pokes, the wait at the end), so the sums overlap the
  * backward as they do on a real cluster. */
+static const size_t sum_size[] = {sizeof(float), 1, sizeof(uint16_t)};
+
 typedef struct {
   int to, from;   /* peers (-1: no send / no receive) */
   int add;        /* the receive is added to x (through tmp), else it lands in x */
@@ -141,7 +162,7 @@ typedef struct {
 typedef struct {
   unsigned char *x, *tmp; /* the bucket's sum in the making; a part received, to add */
   int64_t n, cap;         /* elements: the bucket's; bytes: tmp's */
-  int bor;                /* bytes OR-ed (else floats summed) */
+  int kind;               /* enum sum_kind */
   sum_step *st;           /* (ns) the schedule */
   int ns, scap, at, tag;  /* steps, their room, the step in flight (ns: done) */
   MPI_Request rq[2];
@@ -240,8 +261,8 @@ static int nbc_algorithm(int64_t n, int64_t bytes, int N) {
 /* post the step in flight */
 static void nbc_post(nbc *g) {
   const sum_step *s = &g->st[g->at];
-  const size_t es = g->bor ? 1 : sizeof(float);
-  const MPI_Datatype dt = g->bor ? MPI_UNSIGNED_CHAR : MPI_FLOAT;
+  const size_t es = sum_size[g->kind];
+  const MPI_Datatype dt = sum_type(g->kind);
   g->rq[0] = g->rq[1] = MPI_REQUEST_NULL;
   if (s->from >= 0)
     MPI_Irecv(s->add ? g->tmp : g->x + s->ro * es, (int)s->rn, dt, s->from, g->tag, core_comm(),
@@ -250,12 +271,12 @@ static void nbc_post(nbc *g) {
     MPI_Isend(g->x + s->so * es, (int)s->sn, dt, s->to, g->tag, core_comm(), &g->rq[1]);
 }
 
-/* start the sum (or OR, bor) of n elements of src into x: every rank's x ends with the result */
-static void nbc_start(nbc *g, void *x, const void *src, int64_t n, int tag, int bor) {
+/* start the sum (enum sum_kind) of n elements of src into x: every rank's x ends with it */
+static void nbc_start(nbc *g, void *x, const void *src, int64_t n, int tag, int kind) {
   const int N = core_world(), r = core_rank();
-  const size_t es = bor ? 1 : sizeof(float);
+  const size_t es = sum_size[kind];
   memcpy(x, src, (size_t)n * es);
-  g->x = x, g->n = n, g->tag = tag, g->bor = bor, g->ns = g->at = 0;
+  g->x = x, g->n = n, g->tag = tag, g->kind = kind, g->ns = g->at = 0;
   switch (nbc_algorithm(n, n * (int64_t)es, N)) {
   case NBC_BINOMIAL: plan_binomial(g, N, r); break;
   case NBC_RABENSEIFNER: plan_rabenseifner(g, N, r); break;
@@ -276,8 +297,10 @@ static void nbc_start(nbc *g, void *x, const void *src, int64_t n, int tag, int 
 static void nbc_next(nbc *g) {
   const sum_step *s = &g->st[g->at];
   if (s->from >= 0 && s->add) {
-    if (g->bor)
+    if (g->kind == SUM_OR8)
       for (int64_t i = 0; i < s->rn; i++) g->x[s->ro + i] |= g->tmp[i];
+    else if (g->kind == SUM_BF16)
+      bf16_add((uint16_t *)g->x + s->ro, (const uint16_t *)g->tmp, s->rn);
     else {
       float *x = (float *)g->x + s->ro;
       const float *t = (const float *)g->tmp;
@@ -368,6 +391,10 @@ static void reducer_plan(dist_reducer *r) {
 #endif
   int64_t nbits = 0;
   for (int k = 0; k < r->nsp; k++) nbits += (r->sp[k].rows + 7) / 8;
+  if (r->sum_bf16) {
+    r->send16 = xmalloc((size_t)(r->n > 0 ? r->n : 1) * sizeof(uint16_t));
+    r->recv16 = xmalloc((size_t)(r->n > 0 ? r->n : 1) * sizeof(uint16_t));
+  }
   r->nbits_all = nbits;
   r->bits = xcalloc((size_t)(2 * nbits > 0 ? 2 * nbits : 1), 1);
 }
@@ -385,18 +412,27 @@ void dist_reducer_free(dist_reducer *r) {
   xfree(r->hi);
   xfree(r->bits);
   xfree(r->rowbuf);
+  xfree(r->send16);
+  xfree(r->recv16);
+  r->send16 = r->recv16 = NULL;
   r->recv = r->rowbuf = NULL;
   r->reqs = NULL;
   r->lo = r->hi = NULL;
   r->bits = NULL;
 }
 
-/* request k: a non-blocking sum of n floats (or OR of n bytes, bor) from send into recv */
-static void reducer_isum(dist_reducer *r, int k, const void *send, void *recv, int64_t n, int bor) {
+/* request k: a non-blocking sum (enum sum_kind) of n elements from send into recv */
+static void reducer_isum(dist_reducer *r, int k, const void *send, void *recv, int64_t n,
+                         int kind) {
 #ifdef RECUR_SMPI
-  nbc_start((nbc *)r->reqs + k, recv, send, n, k % 32768, bor);
+  nbc_start((nbc *)r->reqs + k, recv, send, n, k % 32768, kind);
 #else
-  MPI_Iallreduce(send, recv, (int)n, bor ? MPI_UNSIGNED_CHAR : MPI_FLOAT, bor ? MPI_BOR : MPI_SUM,
+  static MPI_Op bf16_sum = MPI_OP_NULL;
+  if (kind == SUM_BF16 && bf16_sum == MPI_OP_NULL) MPI_Op_create(bf16_sum_op, 1, &bf16_sum);
+  MPI_Iallreduce(send, recv, (int)n, sum_type(kind),
+                 kind == SUM_OR8    ? MPI_BOR
+                 : kind == SUM_BF16 ? bf16_sum
+                                    : MPI_SUM,
                  core_comm(), (MPI_Request *)r->reqs + k);
 #endif
 }
@@ -436,7 +472,7 @@ static void reducer_start_unions(dist_reducer *r) {
     for (int64_t i = 0; i < s->rows; i++)
       if (s->marks[i]) mine[i >> 3] |= (unsigned char)(1u << (i & 7));
     r->ubits[k] = mine + r->nbits_all;
-    reducer_isum(r, r->nb + 2 * k, mine, r->ubits[k], nbits, 1);
+    reducer_isum(r, r->nb + 2 * k, mine, r->ubits[k], nbits, SUM_OR8);
     r->bytes += (double)nbits;
     mine += nbits;
   }
@@ -449,8 +485,12 @@ static void reducer_start(dist_reducer *r, int64_t upto) {
   while (r->started < r->nb && r->hi[r->started] <= upto) {
     int64_t lo = r->lo[r->started], hi = r->hi[r->started];
     if (r->started == 0) r->t0 = core_now();
-    reducer_isum(r, r->started, r->grads + lo, r->recv + lo, hi - lo, 0);
-    r->bytes += (double)(hi - lo) * sizeof(float);
+    if (r->sum_bf16) {
+      core_to_bf16(r->send16 + lo, r->grads + lo, hi - lo);
+      reducer_isum(r, r->started, r->send16 + lo, r->recv16 + lo, hi - lo, SUM_BF16);
+    } else
+      reducer_isum(r, r->started, r->grads + lo, r->recv + lo, hi - lo, SUM_F32);
+    r->bytes += (double)(hi - lo) * (r->sum_bf16 ? sizeof(uint16_t) : sizeof(float));
     r->started++;
   }
 }
@@ -514,8 +554,12 @@ static void reduce_sparse_start(dist_reducer *r) {
       if (r->ubits[k][i >> 3] >> (i & 7) & 1)
         memcpy(at + j++ * s->width, g + i * s->width, (size_t)s->width * sizeof(float));
     r->rows_at[k] = at;
-    if (n > 0) reducer_isum(r, r->nb + 2 * k + 1, at, at + need, n, 0);
-    r->bytes += (double)n * sizeof(float);
+    if (n > 0 && r->sum_bf16) { /* in the segment's room of the bf16 buffers */
+      core_to_bf16(r->send16 + s->offset, at, n);
+      reducer_isum(r, r->nb + 2 * k + 1, r->send16 + s->offset, r->recv16 + s->offset, n, SUM_BF16);
+    } else if (n > 0)
+      reducer_isum(r, r->nb + 2 * k + 1, at, at + need, n, SUM_F32);
+    r->bytes += (double)n * (r->sum_bf16 ? sizeof(uint16_t) : sizeof(float));
     at += n;
   }
 }
@@ -527,7 +571,8 @@ static void reduce_sparse_end(dist_reducer *r) {
   for (int k = 0; k < r->nsp; k++) {
     const dist_sparse *s = &r->sp[k];
     if (r->nrows[k] >= 0) {
-      const float *sum = r->rows_at[k] + need;
+      float *sum = r->rows_at[k] + need;
+      if (r->sum_bf16) core_from_bf16(sum, r->recv16 + s->offset, r->nrows[k] * s->width);
       float *g = r->grads + s->offset;
       int64_t j = 0;
       for (int64_t i = 0; i < s->rows; i++)
@@ -554,7 +599,10 @@ void dist_reducer_finish(dist_reducer *r) {
     r->wait_s = e - t;
     r->total_s = e - (r->t0 > 0 ? r->t0 : t);
     for (int b = 0; b < r->nb; b++)
-      memcpy(r->grads + r->lo[b], r->recv + r->lo[b],
-             (size_t)(r->hi[b] - r->lo[b]) * sizeof(float));
+      if (r->sum_bf16)
+        core_from_bf16(r->grads + r->lo[b], r->recv16 + r->lo[b], r->hi[b] - r->lo[b]);
+      else
+        memcpy(r->grads + r->lo[b], r->recv + r->lo[b],
+               (size_t)(r->hi[b] - r->lo[b]) * sizeof(float));
   }
 }

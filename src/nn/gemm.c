@@ -126,29 +126,9 @@ void gemm_params(const float *base, int64_t n) {
 
 void gemm_params_changed(void) { g_gen++; }
 
-/* round to nearest even; a NaN keeps a set mantissa bit */
-static inline uint16_t to_bf16(float f) {
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-  u += 0x7fffu + ((u >> 16) & 1);
-  return (uint16_t)(u >> 16);
-}
-
-RECUR_HOT void gemm_to_bf16(uint16_t *dst, const float *src, int64_t n) {
-  for (int64_t i = 0; i < n; i++) dst[i] = to_bf16(src[i]);
-}
-
-void gemm_from_bf16(float *dst, const uint16_t *src, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t u = (uint32_t)src[i] << 16;
-    memcpy(&dst[i], &u, 4);
-  }
-}
-
 /* rows x cols (leading dimension ld) to dense bf16 */
 static void convert(uint16_t *dst, const float *src, int rows, int cols, int ld) {
-  for (int r = 0; r < rows; r++) gemm_to_bf16(dst + (int64_t)r * cols, src + (int64_t)r * ld, cols);
+  for (int r = 0; r < rows; r++) core_to_bf16(dst + (int64_t)r * cols, src + (int64_t)r * ld, cols);
 }
 
 static uint16_t *grow(uint16_t **buf, int64_t *cap, int64_t n) {

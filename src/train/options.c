@@ -14,6 +14,7 @@
 
 const char *const ss_names[SS_COUNT + 1] = {"none", "linear", "exp", "invsigmoid", NULL};
 const char *const sparse_reduce_names[] = {"auto", "off", NULL};
+const char *const grad_sum_names[] = {"fp32", "bf16", NULL};
 const char *const embed_update_names[] = {"dense", "lazy", NULL};
 
 #define F(member) OPT_FIELD(train_opts, member)
@@ -123,6 +124,11 @@ static const opt_def DEFS[] = {
     {"--sparse-reduce", NULL, OPT_CHOICE, F(sparse_reduce), 0, 0, sparse_reduce_names, "auto", NULL,
      "auto: sum the embedding's gradient over the rows the ranks' batches used, when that is "
      "smaller than the whole; off: always the whole (the same sums)",
+     OPT_RESUME_SAFE},
+    {"--grad-sum", NULL, OPT_CHOICE, F(grad_sum), 0, 0, grad_sum_names, "fp32", NULL,
+     "the precision gradients are summed across ranks in: bf16 sends half the bytes, each "
+     "addition rounded to bf16 (PyTorch DDP's bf16 compression hook; no error feedback); 1 rank "
+     "sums nothing",
      OPT_RESUME_SAFE},
     {"--max-bad-steps", NULL, OPT_INT, F(max_bad_steps), 1, 1 << 30, NULL, "10", "N",
      "stop after N non-finite steps in a row", OPT_RESUME_SAFE},

@@ -224,6 +224,7 @@ static void trainer_open_run(trainer *t) {
   memset(t->m->grads, 0, (size_t)t->m->n_params * sizeof(float));
   dist_reducer_init(&t->red, t->m->grads, t->m->n_params, hooks_get()->bucket_bytes);
   t->red.sparse_on = o->sparse_reduce == 0;
+  t->red.sum_bf16 = o->grad_sum == 1;
   t->red.want_union = o->embed_update == 1;
   int sti[DIST_MAX_SPARSE];
   unsigned char *smk[DIST_MAX_SPARSE];

@@ -73,7 +73,9 @@ expect_fail "--tie-weights needs the embedding as wide as the last layer: --embe
   "$RECUR" train --data d.h5 --hidden 24 --embed 8 --tie-weights --steps 1 --out tied-bad
 # word level, a vocabulary far larger than a batch, the adaptive softmax: the embedding's gradient
 # summed over the rows the ranks used (--sparse-reduce auto) equals the dense sum (off) on 2 and 4
-# ranks, and sends <= 25% of the dense bytes; 2 ranks equal --accum 2; resume is bitwise
+# ranks, and sends <= 25% of the dense bytes; sums in bf16 (--grad-sum bf16, dense and sparse rows)
+# send little more than half the bytes and stay within 1% of the fp32 sums' losses (bf16 rounding,
+# 2^-9, of each addition); 2 ranks equal --accum 2; resume is bitwise
 python3 - <<'PY'
 import random
 r = random.Random(9)
@@ -99,6 +101,17 @@ ratio = max(a["reduce_bytes"] / a["reduce_dense_bytes"] for a in sp)
 assert all(d["reduce_bytes"] == d["reduce_dense_bytes"] for d in dn), dn[0]
 print(f"{sys.argv[1]}: sparse sums send at most {ratio:.1%} of the dense bytes per step")
 assert ratio <= 0.25, ratio
+PY
+  timeout 300 $MPIRUN --oversubscribe -np $n "$RECUR" train "${word[@]}" --grad-sum bf16 --out bf-n$n
+  python3 - sp-n$n/metrics.jsonl bf-n$n/metrics.jsonl <<'PY' || fail "--grad-sum bf16 on $n ranks"
+import json, sys
+sp = [json.loads(l) for l in open(sys.argv[1]) if '"reduce_bytes"' in l]
+bf = [json.loads(l) for l in open(sys.argv[2]) if '"reduce_bytes"' in l]
+assert len(sp) == len(bf) == 20, (len(sp), len(bf))
+bytes_ = max(b["reduce_bytes"] / a["reduce_bytes"] for a, b in zip(sp, bf))
+loss = max(abs(b["last_loss"] - a["last_loss"]) / a["last_loss"] for a, b in zip(sp, bf))
+print(f"{sys.argv[2]}: bf16 sums send at most {bytes_:.1%} of the fp32 sums' bytes; losses within {loss:.1e}")
+assert bytes_ <= 0.55 and 0 < loss < 1e-2, (bytes_, loss)
 PY
 done
 asm=("${word[@]}")

@@ -38,17 +38,20 @@ PY
 # buckets of 64 KiB and more at 4 ranks or more, binomial below, a ring when asked): 6 ranks (not
 # a power of two: two ranks folded into their neighbours) of a model whose buckets are 200 KB
 # train bitwise what 6 real ranks train, with libnbc's default choice and with the ring chosen
-# by the MCA variable both read; the two algorithms add in other orders (their results differ)
+# by the MCA variable both read, and with the sums in bf16; the two algorithms add in other orders
+# (their results differ)
 wide=(train --data d.h5 --cell gru --hidden 128 --embed 8 --batch 24 --seq-len 16 --steps 6 --quiet)
-for alg in 0 1; do
-  export OMPI_MCA_coll_libnbc_iallreduce_algorithm=$alg
-  "$SIMULATE" -np 6 "${wide[@]}" --out w6s$alg > w6s$alg.log 2>&1 || fail "6 simulated ranks failed: $(tail -5 w6s$alg.log)"
-  mpirun --oversubscribe -np 6 "$RECUR" "${wide[@]}" --out w6m$alg || fail "6 real ranks failed"
+for alg in 0 1 bf16; do
+  export OMPI_MCA_coll_libnbc_iallreduce_algorithm=${alg/bf16/0}
+  more=()
+  [ "$alg" = bf16 ] && more=(--grad-sum bf16) # bf16 sums: a user-defined MPI_Op, Rabenseifner's
+  "$SIMULATE" -np 6 "${wide[@]}" ${more[@]+"${more[@]}"} --out w6s$alg > w6s$alg.log 2>&1 || fail "6 simulated ranks failed: $(tail -5 w6s$alg.log)"
+  mpirun --oversubscribe -np 6 "$RECUR" "${wide[@]}" ${more[@]+"${more[@]}"} --out w6m$alg || fail "6 real ranks failed"
   "$H5TOOL" compare w6s$alg/model.h5 w6m$alg/model.h5 0 || fail "6 simulated ranks (libnbc algorithm $alg) differ from 6 real ranks"
 done
 unset OMPI_MCA_coll_libnbc_iallreduce_algorithm
 ! "$H5TOOL" compare w6s0/model.h5 w6s1/model.h5 0 > /dev/null || fail "the ring and Rabenseifner's sums gave the same bits: was the algorithm chosen?"
-echo "ok 6 simulated ranks = 6 real ranks bitwise, with Open MPI's Rabenseifner sums and with its ring"
+echo "ok 6 simulated ranks = 6 real ranks bitwise, with Open MPI's Rabenseifner sums, with its ring, with bf16 sums"
 # the simulated run's last checkpoint (step 20) goes on in the real build: = a real 30-step run
 mpirun -np 2 "$RECUR" train --resume s2 --steps 30 --quiet || fail "the real build cannot resume a simulated run"
 mpirun -np 2 "$RECUR" "${args[@]}" --steps 30 --out m30 || fail "a real 30-step run failed"

@@ -38,13 +38,13 @@ static void check_rounding(void) {
   for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
     float f = bits(c[i].in);
     uint16_t o;
-    gemm_to_bf16(&o, &f, 1);
+    core_to_bf16(&o, &f, 1);
     CHECK(o == c[i].out, "bf16 of 0x%08x: 0x%04x, want 0x%04x", c[i].in, o, c[i].out);
   }
   float nan = bits(0x7f800001u), back;
   uint16_t o;
-  gemm_to_bf16(&o, &nan, 1);
-  gemm_from_bf16(&back, &o, 1);
+  core_to_bf16(&o, &nan, 1);
+  core_from_bf16(&back, &o, 1);
   CHECK(back != back, "a NaN with a low mantissa bit became %g", back);
 }
 
