@@ -54,7 +54,8 @@ typedef struct {
   float *tmp;              /* (B, G*H) per-step recurrent product */
   float *ones;             /* (N) for bias column sums */
   float *bsum;             /* (G*H) b_ih + b_hh */
-  void (*poke)(void *arg); /* if set, called once per backward time step (lets MPI progress) */
+  void (*poke)(void *arg); /* if set, called once per backward time step and between the large
+                            products after the loop (lets MPI progress the sums in flight) */
   void *poke_arg;
   float *dh0, *dc0; /* (B, H) if set by the caller: backward writes the gradient of the initial
                        state h0 (and of c0, lstm) into them */
@@ -66,6 +67,10 @@ typedef struct {
 
 void layer_acts_reserve(layer_acts *a, const layer_view *L, int64_t N);
 void layer_acts_free(layer_acts *a);
+/* Let MPI progress the sums in flight (their only chance: Open MPI has no progress thread) */
+static inline void layer_poke(const layer_scratch *s) {
+  if (s->poke) s->poke(s->poke_arg);
+}
 void layer_scratch_reserve(layer_scratch *s, int64_t N, int B, int GH);
 void layer_scratch_free(layer_scratch *s);
 

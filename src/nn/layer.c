@@ -311,7 +311,7 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
     default:
       for (int64_t j = 0; j < (int64_t)bt * H; j++) dg[j] = g[j] > 0 ? dh[j] : 0.0f;
     }
-    if (w->poke) w->poke(w->poke_arg);
+    layer_poke(w);
     /* recurrent term: dh_{t-1}[:bt] += dgh_t W_hh */
     if (t > 0)
       gemm(0, 0, bt, P, GH, dgh + r0 * GH, GH, L->w_hh, P, 1.0f, dH + s->off[t - 1] * P, P);
@@ -322,10 +322,13 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
     memset(w->dc0, 0, (size_t)s->B * (size_t)H * sizeof(float));
     memcpy(w->dc0, w->dc, (size_t)s->bs[0] * (size_t)H * sizeof(float));
   }
+  layer_poke(w);
   gemm(1, 0, GH, P, (int)N, dgh, GH, a->hprev, P, 1.0f, L->gw_hh, P);
+  layer_poke(w);
   if (L->w_hr) /* every row's dh is final now: dW_hr = dH^T (o * tanh c) */
     gemm(1, 0, P, H, (int)N, dH, P, a->mproj, H, 1.0f, L->gw_hr, H);
   gemm(1, 0, GH, L->in, (int)N, w->dgx, GH, X, L->in, 1.0f, L->gw_ih, L->in);
+  layer_poke(w);
   if (dgh == w->dgx) { /* lstm, rnn: both biases get the same column sums: one pass over dgx */
     gemm_colsum((int)N, GH, w->dgx, GH, w->ones, 0.0f, w->bsum);
     gemm_add(GH, w->bsum, L->gb_ih);
@@ -335,4 +338,5 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
     gemm_colsum((int)N, GH, dgh, GH, w->ones, 1.0f, L->gb_hh);
   }
   if (dX) gemm(0, 0, (int)N, L->in, GH, w->dgx, GH, L->w_ih, L->in, 0.0f, dX, L->in);
+  layer_poke(w);
 }

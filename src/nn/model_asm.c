@@ -114,7 +114,9 @@ void asm_backward(model *m, const float *F, const int32_t *tgt, int64_t R, float
     for (int64_t v = 0; v < HS; v++) d[v] *= scale;
   }
   gemm(1, 0, (int)HS, (int)D, (int)R, m->hp, (int)HS, F, (int)D, 1.0f, m->ghead, (int)D);
+  layer_poke(&m->scratch);
   gemm(0, 0, (int)R, (int)D, (int)HS, m->hp, (int)HS, m->head, (int)D, 0.0f, dF, (int)D);
+  layer_poke(&m->scratch);
   for (int k = 0; k < m->n_clusters; k++) {
     model_cluster *K = &m->cl[k];
     if (K->n == 0) continue;
@@ -134,6 +136,7 @@ void asm_backward(model *m, const float *F, const int32_t *tgt, int64_t R, float
     gemm(0, 0, (int)np, K->hsz, K->osz, K->s, K->osz, K->w1, K->hsz, 0.0f, K->dp, K->hsz);
     gemm(1, 0, K->hsz, (int)D, (int)np, K->dp, K->hsz, K->x, (int)D, 1.0f, K->gw0, (int)D);
     gemm(0, 0, (int)np, (int)D, K->hsz, K->dp, K->hsz, K->w0, (int)D, 0.0f, K->dx, (int)D);
+    layer_poke(&m->scratch);
     for (int64_t i = 0; i < K->n; i++) {
       float *d = dF + K->rows[i] * D;
       const float *s = K->dx + i * D;

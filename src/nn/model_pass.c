@@ -367,6 +367,7 @@ static void backward_readout(model *m, const batch *b, float scale, const float 
   }
   const float *Fr = m->cfg.readout_hidden > 0 ? m->rz : F; /* the readout's input */
   gemm(1, 0, (int)O, (int)Dr, (int)R, dl, (int)O, Fr, (int)Dr, 1.0f, m->gdec_w, (int)Dr);
+  layer_poke(&m->scratch);
   gemm_colsum((int)R, (int)O, dl, (int)O, m->scratch.ones, 1.0f, m->gdec_b);
   if (m->cfg.readout_hidden > 0) { /* through the MLP readout */
     float *dz = m->rdz;
