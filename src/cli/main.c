@@ -1,5 +1,4 @@
 /* recur: command-line entry point. */
-#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <mpi.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -62,10 +61,6 @@ static int finish(int rc) {
 }
 
 int main(int argc, char **argv) {
-  /* run without mpirun or srun, Open MPI starts a daemon for the lone process (a quarter of a
-   * second of every `recur sample`); recur never spawns or connects, so it needs none. Under a
-   * launcher the variable is not read; a value the user set is kept. */
-  setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
   MPI_Init(&argc, &argv);
   core_init();
   h5_init();
