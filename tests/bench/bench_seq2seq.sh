@@ -13,15 +13,7 @@ mkdir -p "$work" && cd "$work"
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 echo "machine: $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "$(lscpu | grep -o 'amx_bf16\|avx512_bf16' | sort -u | xargs || true)"
-python3 - <<'PY'
-import random
-r = random.Random(11)
-with open("pairs.txt", "w") as f:  # a source and a target of 20-60 characters (a noisy copy)
-    for _ in range(20000):
-        s = "".join(r.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(r.randint(20, 60)))
-        t = "".join(c.upper() if r.random() < 0.3 else c for c in s[: r.randint(20, len(s))])
-        f.write(s + "\t" + t + "\n")
-PY
+python3 "$here/make_pairs.py" pairs.txt
 "$R" prepare pairs.txt -o pairs.h5 --task seq2seq --val 0 --quiet
 model=(--task seq2seq --mode sequences --cell gru --layers 2 --hidden 256 --embed 64 --attention general --batch 64)
 # (the trained model decodes in both: PyTorch loads its weights by name)

@@ -28,15 +28,7 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; OPENBLAS
 F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*' | sort)
 "$R" prepare $F -o char.h5 --split-on separator --separator % --val 0 --quiet
 "$R" prepare $F -o word.h5 --level word --split-on separator --separator % --val 0 --quiet
-python3 - <<'PY'
-import random
-r = random.Random(11)
-with open("pairs.txt", "w") as f:  # a source and a target of 20-60 characters (a noisy copy)
-    for _ in range(20000):
-        s = "".join(r.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(r.randint(20, 60)))
-        t = "".join(c.upper() if r.random() < 0.3 else c for c in s[: r.randint(20, len(s))])
-        f.write(s + "\t" + t + "\n")
-PY
+python3 "$top/tests/bench/make_pairs.py" pairs.txt
 "$R" prepare pairs.txt -o s2s.h5 --task seq2seq --val 0 --quiet
 models=()
 for m in ${BENCH_SIM_MODELS:-char word s2s}; do
