@@ -14,6 +14,10 @@
 # attention, 32 pairs of 20-60 characters per rank, bench_seq2seq.sh's noisy copies).
 # Also validates the simulator on what runs here: 1 and 2 real ranks (mpirun) against 1 and 2
 # simulated ranks on launch/platforms/this-machine.xml (one node of 2 cores, shared memory).
+# Platforms: BENCH_SIM_PLATFORMS (default: 10gbe ib-fattree 10gbe-nodes8). Above 128 ranks the
+# simulated ranks share their large buffers (launch/simulate --shared, with --gemm openblas: the
+# sampled ranks compute no products), so 512 and 1,024 ranks fit in a few GB; SMPI then takes
+# minutes of wall time a step (its network solver grows with the flows in flight).
 # Writes under build/bench-sim (removed first).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -69,14 +73,18 @@ for m in "${models[@]}"; do
   "$top/launch/simulate" -np 1 --sample 6 --timeline "$name.timeline" train $args "${common[@]}" --batch 32 \
     --out "$name-calib" > "$name-calib.log" 2>&1 || { echo "$name: the sampling failed: $(tail -3 "$name-calib.log")"; continue; }
   echo "$name: one rank's step, as sampled: $(awk '{s += $2} END {printf "%.3f s", s}' "$name.timeline") of computation"
-  for plat in 10gbe ib-fattree 10gbe-nodes8; do
+  for plat in ${BENCH_SIM_PLATFORMS:-10gbe ib-fattree 10gbe-nodes8}; do
     base=""
     for np in "${ranks[@]}"; do
       # every simulated rank holds its own parameters, gradients and Adam moments: the word LM's
       # (~300 MB a rank) are left out above RECUR_SIM_WORD_MAX ranks (32) on a 24 GB machine
       [ "$name" = word ] && [ "$np" -gt "${RECUR_SIM_WORD_MAX:-32}" ] && { echo "$name $plat $np: left out (memory: RECUR_SIM_WORD_MAX)"; continue; }
+      shared=()
+      [ "$np" -le 128 ] || shared=(--shared)
+      kernel=()
+      [ "$np" -le 128 ] || kernel=(--gemm openblas)
       t0=$(date +%s.%N)
-      "$top/launch/simulate" -np "$np" --platform "$plat" --timeline "$name.timeline" train $args "${common[@]}" \
+      "$top/launch/simulate" -np "$np" --platform "$plat" "${shared[@]}" --timeline "$name.timeline" train $args "${common[@]}" "${kernel[@]}" \
         --batch $((32 * np)) --out "$name-$plat-$np" > "$name-$plat-$np.log" 2>&1 ||
         { echo "$name $plat $np: failed: $(tail -3 "$name-$plat-$np.log")"; continue; }
       wall=$(python3 -c "print(round($(date +%s.%N) - $t0))")
