@@ -14,6 +14,7 @@
 #include <math.h>
 #include <mpi.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,10 +59,12 @@ static void scatter_state(float *all, const float *src, const batch *b, int L, i
  * Under Open MPI, mpirun turns its own SIGINT/SIGTERM into SIGTERM to the ranks followed by
  * SIGKILL after odls_base_sigkill_timeout seconds (1 by default), and forwards SIGUSR1/SIGUSR2
  * untouched; see docs/distributed.md "Stopping a run". */
-static volatile sig_atomic_t g_stop, g_ckpt_now;
+static volatile sig_atomic_t g_stop;
+/* a lock-free atomic (async-signal-safe): a request between its read and its reset is not lost */
+static atomic_int g_ckpt_now;
 void train_request(int what, int sig) {
   if (what == TRAIN_CHECKPOINT)
-    g_ckpt_now = 1;
+    atomic_store(&g_ckpt_now, 1);
   else if (what == TRAIN_STOP)
     g_stop = sig ? sig : -1;
 }
@@ -249,11 +252,10 @@ static step_result trainer_step(trainer *t, int64_t step) {
   stats[2] = g_stop ? 1 : 0;
   /* checkpoint requests: SIGUSR1 on any rank, or --ckpt-minutes by rank 0's clock; validation
    * by --eval-minutes on rank 0's clock */
-  stats[3] = g_ckpt_now;
+  stats[3] = atomic_exchange(&g_ckpt_now, 0);
   stats[4] = t->rank == 0 && o->ckpt_minutes > 0 && core_now() - t->t_ckpt >= o->ckpt_minutes * 60;
   stats[5] = t->rank == 0 && o->eval_minutes > 0 && core_now() - t->t_eval >= o->eval_minutes * 60;
   stats[6] = (double)trainer_fit(t, step + 1);
-  g_ckpt_now = 0;
   dist_sum_doubles(stats, 7);
   RECUR_ASSERT(fabs(stats[1] - r.targets) < 0.5);
   r.loss_sum = stats[0];
@@ -354,7 +356,8 @@ trainer *train_open(const train_opts *given, MPI_Comm comm, const train_sink *si
                     size_t cap) {
   core_set_comm(comm);
   train_sink_set(sink);
-  g_stop = g_ckpt_now = 0;
+  g_stop = 0;
+  atomic_store(&g_ckpt_now, 0);
   recur_catch c;
   if (err && RECUR_CATCH(&c) != 0) { /* an error of the opening: the message, not an exit */
     snprintf(err, cap, "%s", c.msg);
