@@ -79,10 +79,12 @@ typedef struct {
   float *rows_at[DIST_MAX_SPARSE];       /* each segment's gathered rows in rowbuf */
   float *rowbuf;                         /* the union's rows gathered, then their sums */
   int64_t rowcap;
-  int64_t rows_all; /* floats of rows gathered this step: their sums follow them in rowbuf */
-  double bytes;     /* bytes this rank sent into sums at the last finish (0 when inactive) */
-  double wait_s;    /* time spent blocked in finish (not hidden) */
-  double total_s;   /* from first start to finish */
+  int64_t rows_all;    /* floats of rows gathered this step: their sums follow them in rowbuf */
+  double bytes;        /* bytes this rank sent into sums at the last finish (0 when inactive) */
+  double wait_s;       /* time spent blocked in finish (not hidden), of which: */
+  double wait_union_s; /* the sparse segments' unions of rows (before their rows can be sent) */
+  double wait_rows_s;  /* the union's rows, after every dense bucket had ended */
+  double total_s;      /* from first start to finish */
   double t0;
 } dist_reducer;
 

@@ -271,11 +271,16 @@ void dist_reducer_finish(dist_reducer *r) {
     double t = core_now();
     dist_wait_begin("the gradient sum");
     reduce_sparse_start(r);
+    double tu = core_now();
+    for (int b = 0; b < r->nb && r->nsp > 0; b++) reducer_wait(r, b); /* (all progress) */
+    double td = core_now();
     reducer_wait(r, -1);
     reduce_sparse_end(r);
     dist_wait_end();
     double e = core_now();
     r->wait_s = e - t;
+    r->wait_union_s = tu - t;
+    r->wait_rows_s = r->nsp > 0 ? e - td : 0;
     r->total_s = e - (r->t0 > 0 ? r->t0 : t);
     for (int b = 0; b < r->nb; b++)
       if (r->sum_bf16)

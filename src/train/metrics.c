@@ -110,16 +110,19 @@ void metrics_close(metrics *mt) {
 }
 
 void metrics_add(metrics *mt, double tokens, double sequences, double targets, double loss_sum,
-                 int skipped, double comm_wait, double comm_total, double reduce_bytes) {
+                 int skipped, const dist_reducer *red) {
   mt->tokens += tokens;
   mt->sequences += sequences;
   if (!skipped) {
     mt->loss_sum += loss_sum;
     mt->loss_targets += targets;
   }
-  mt->comm_wait += comm_wait;
-  mt->comm_total += comm_total;
-  mt->reduce_bytes += reduce_bytes;
+  mt->comm_wait += red->wait_s;
+  mt->comm_total += red->total_s;
+  mt->comm_union += red->wait_union_s;
+  mt->comm_rows += red->wait_rows_s;
+  mt->sparse = red->nsp > 0;
+  mt->reduce_bytes += red->bytes;
   mt->n++;
 }
 
@@ -161,6 +164,10 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
   json_int(&j, "skipped", skipped);
   json_num(&j, "comm_wait_s", mt->comm_wait / mt->n);
   json_num(&j, "comm_total_s", mt->comm_total / mt->n);
+  if (core_world() > 1 && mt->sparse) { /* the wait's parts: the unions of rows, their sums */
+    json_num(&j, "comm_wait_union_s", mt->comm_union / mt->n);
+    json_num(&j, "comm_wait_rows_s", mt->comm_rows / mt->n);
+  }
   if (core_world() > 1) { /* what each rank sent into the gradient sums, per step */
     json_num(&j, "reduce_bytes", mt->reduce_bytes / mt->n);
     json_num(&j, "reduce_dense_bytes", mt->dense_bytes);
@@ -170,6 +177,7 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
   line_end(mt, &j);
   mt->t_log = now;
   mt->tokens = mt->sequences = mt->loss_sum = mt->loss_targets = mt->comm_wait = mt->comm_total = 0;
+  mt->comm_union = mt->comm_rows = 0;
   mt->reduce_bytes = 0;
   mt->n = 0;
 }

@@ -26,10 +26,13 @@ static struct {
   int mode; /* 0 off, 1 record, 2 replay */
   const char *file;
   sim_timeline cur, sum;
-  int slots;  /* slots summed */
-  int steps;  /* steps seen (the first is not summed: start-up) */
-  double at;  /* core_now() of the last event */
-  int broken; /* a slot's events did not fit */
+  int slots;              /* slots summed */
+  int steps;              /* steps seen (the first is not summed: start-up) */
+  double at;              /* core_now() of the last event */
+  int broken;             /* a slot's events did not fit */
+  double upd_at, upd_sum; /* the update being recorded began; its seconds summed */
+  int upd_n;              /* updates summed (not the first step's) */
+  double upd_s;           /* replay: the update's seconds (-1: not recorded) */
 } g_sim;
 
 static void event(int64_t upto) {
@@ -66,6 +69,8 @@ void sim_open(int rank) {
       t->dt[t->n++] = dt;
     }
     xfclose(f);
+    g_sim.upd_s = -1;
+    if (t->n > 0 && t->upto[t->n - 1] == -4) g_sim.upd_s = t->dt[--t->n];
     if (t->n < 2 || t->upto[0] != -1 || t->upto[t->n - 1] != -2)
       recur_fail(rep, "record it again with launch/simulate --sample",
                  "not a timeline: a forward, the bucket-ready calls and an end expected");
@@ -110,18 +115,45 @@ void sim_slot_end(void) {
   g_sim.slots++;
 }
 
-void sim_step_end(void) {
-  if (g_sim.mode != 1) return;
-  g_sim.steps++;
+/* the timeline as averaged so far, written whole */
+static void write_timeline(void) {
   if (g_sim.slots == 0) return;
   char *tmp = core_path("%s.tmp", g_sim.file);
   FILE *f = xfopen(tmp, "w");
   if (!f) recur_fail(g_sim.file, NULL, "cannot write the timeline");
   for (int i = 0; i < g_sim.sum.n; i++)
     fprintf(f, "%lld %.9g\n", (long long)g_sim.sum.upto[i], g_sim.sum.dt[i] / g_sim.slots);
+  if (g_sim.upd_n > 0) fprintf(f, "-4 %.9g\n", g_sim.upd_sum / g_sim.upd_n);
   xfclose(f);
   core_commit(tmp, g_sim.file);
   xfree(tmp);
+}
+
+void sim_step_end(void) {
+  if (g_sim.mode != 1) return;
+  g_sim.steps++;
+  write_timeline();
+}
+
+void sim_update_begin(void) {
+  if (g_sim.mode == 1) g_sim.upd_at = core_now();
+}
+
+void sim_update_end(void) {
+  if (g_sim.mode != 1 || g_sim.steps < 2) return; /* (the first step's: start-up) */
+  g_sim.upd_sum += core_now() - g_sim.upd_at;
+  g_sim.upd_n++;
+  write_timeline();
+}
+
+int sim_replay_update(void) {
+#ifdef RECUR_SMPI
+  if (g_sim.mode != 2 || g_sim.upd_s < 0) return 0;
+  smpi_execute_flops_benched(g_sim.upd_s * sg_host_get_speed(sg_host_self()));
+  return 1;
+#else
+  return 0;
+#endif
 }
 
 void sim_replay_slot(model *m) {

@@ -265,10 +265,13 @@ static step_result trainer_step(trainer *t, int64_t step) {
   r.ckpt_due = stats[4] > 0;
   r.eval_due = stats[5] > 0;
   r.fit = (int64_t)stats[6];
-  r.grad_norm = model_grad_norm(m);
   r.lr = lr_at(&t->lr, step);
+  if (sim_replay_update()) return r; /* a simulation's sampled update: its measured time */
+  sim_update_begin();
+  r.grad_norm = model_grad_norm(m);
   if (sim_replaying()) r.grad_norm = 0; /* numbers that mean nothing (memory shared by ranks) */
   trainer_update(t, step, &r);
+  sim_update_end();
   return r;
 }
 
@@ -416,8 +419,7 @@ int train_step(trainer *t) {
   if (r.fit > 0) trainer_refit(t, done, r.fit);
   const int last = done == t->total || r.stop;
   if (t->rank == 0) {
-    metrics_add(&t->mt, r.tokens, r.sequences, r.targets, r.loss_sum, r.skipped, t->red.wait_s,
-                t->red.total_s, t->red.bytes);
+    metrics_add(&t->mt, r.tokens, r.sequences, r.targets, r.loss_sum, r.skipped, &t->red);
     if (done % o->log_every == 0 || last)
       metrics_log(&t->mt, done, t->total, (double)done / (double)t->spe, r.loss, r.grad_norm, r.lr,
                   t->bad_total, r.ss,
