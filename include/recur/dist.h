@@ -75,6 +75,7 @@ typedef struct {
   unsigned char *ubits[DIST_MAX_SPARSE]; /* each segment's union of rows (bits) */
   int64_t nbits_all;                     /* bytes of bits over the segments */
   int unions;                            /* the unions were started this step */
+  int rows_started;                      /* the rows' sums were started this step */
   int64_t nrows[DIST_MAX_SPARSE];        /* rows of the union summed (-1: the segment densely) */
   float *rows_at[DIST_MAX_SPARSE];       /* each segment's gathered rows in rowbuf */
   float *rowbuf;                         /* the union's rows gathered, then their sums */
@@ -82,7 +83,7 @@ typedef struct {
   int64_t rows_all;    /* floats of rows gathered this step: their sums follow them in rowbuf */
   double bytes;        /* bytes this rank sent into sums at the last finish (0 when inactive) */
   double wait_s;       /* time spent blocked in finish (not hidden), of which: */
-  double wait_union_s; /* the sparse segments' unions of rows (before their rows can be sent) */
+  double wait_union_s; /* the sparse segments' unions and the gathering of their rows */
   double wait_rows_s;  /* the union's rows, after every dense bucket had ended */
   double total_s;      /* from first start to finish */
   double t0;
@@ -95,6 +96,9 @@ void dist_reducer_free(dist_reducer *r);
 void dist_reducer_begin(dist_reducer *r,
                         int active); /* before the backward whose result is final */
 void dist_reducer_ready(dist_reducer *r, int64_t upto);
+/* the sparse segments' rows are final (before the rest of the buffer is): their union's rows
+ * start summing now instead of at finish */
+void dist_reducer_rows_ready(dist_reducer *r);
 void dist_reducer_poke(dist_reducer *r);
 void dist_reducer_finish(dist_reducer *r);
 

@@ -84,6 +84,12 @@ void layer_forward(const layer_view *L, layer_acts *a, const float *X, const pac
  * give one; the initial state gets one when w->dh0 (and w->dc0) are set. */
 void layer_backward(const layer_view *L, layer_acts *a, const float *X, const packed_shape *s,
                     float *dH, float *dX, layer_scratch *w);
+/* layer_backward as its two halves: the gradients through time and dX, then the weights' (from
+ * what the first half left in dH and w); a caller may use dX before the weights' products */
+void layer_backward_data(const layer_view *L, layer_acts *a, const packed_shape *s, float *dH,
+                         float *dX, layer_scratch *w);
+void layer_backward_weights(const layer_view *L, const layer_acts *a, const float *X,
+                            const packed_shape *s, const float *dH, layer_scratch *w);
 
 /* Vectorisable elementwise helpers, in place (also used by the readout). */
 void vec_tanh(float *x, int n);

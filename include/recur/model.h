@@ -195,7 +195,8 @@ typedef struct model {
    * row's last step (d >= MODEL_DIAG_T left out). (2, L, MODEL_DIAG_T) doubles. A diagnostic
    * pass: its gradients are not the training gradient. */
   double *diag;
-  /* optional: told during backward that grads[0, upto) is final (for overlapped reduction) */
+  /* optional: told during backward that grads[0, upto) is final (for overlapped reduction), or
+   * (upto = MODEL_READY_ROWS) that the embedding's rows are, before layer 0's weights */
   void (*grad_ready)(void *arg, int64_t upto);
   void *grad_arg;
   /* a decoder's stages that run another model (its encoder) or step by step (model_s2s.c),
@@ -204,6 +205,8 @@ typedef struct model {
 } model;
 
 enum { MODEL_WHOLE, MODEL_DECODER, MODEL_ENCODER };
+/* grad_ready's upto when the embedding's gradient rows are final (model.grad_ready) */
+#define MODEL_READY_ROWS (-5)
 
 /* The width of a layer's state h and output: --proj, else --hidden (c stays --hidden wide). */
 static inline int model_state_width(const model_config *c) {

@@ -134,6 +134,8 @@ void dist_reducer_begin(dist_reducer *r, int active) {
   r->active = active && core_world() > 1;
   r->started = 0;
   r->unions = 0;
+  r->rows_started = 0;
+  r->wait_union_s = 0;
   r->bytes = 0;
   r->t0 = 0;
 }
@@ -175,6 +177,18 @@ static void reducer_start(dist_reducer *r, int64_t upto) {
 }
 
 void dist_reducer_ready(dist_reducer *r, int64_t upto) { reducer_start(r, upto); }
+
+static void reduce_sparse_start(dist_reducer *r);
+void dist_reducer_rows_ready(dist_reducer *r) {
+  if (!r->active || r->rows_started) return;
+  double t = core_now();
+  reducer_start_unions(r);
+  dist_wait_begin("the union of the embedding's rows");
+  reduce_sparse_start(r);
+  dist_wait_end();
+  r->rows_started = 1;
+  r->wait_union_s = core_now() - t;
+}
 
 void dist_reducer_poke(dist_reducer *r) {
   if (!r->active || r->started == 0) return;
@@ -270,7 +284,8 @@ void dist_reducer_finish(dist_reducer *r) {
     reducer_start(r, r->n);
     double t = core_now();
     dist_wait_begin("the gradient sum");
-    reduce_sparse_start(r);
+    const double early = r->rows_started ? r->wait_union_s : 0;
+    if (!r->rows_started) reduce_sparse_start(r);
     double tu = core_now();
     for (int b = 0; b < r->nb && r->nsp > 0; b++) reducer_wait(r, b); /* (all progress) */
     double td = core_now();
@@ -278,8 +293,8 @@ void dist_reducer_finish(dist_reducer *r) {
     reduce_sparse_end(r);
     dist_wait_end();
     double e = core_now();
-    r->wait_s = e - t;
-    r->wait_union_s = tu - t;
+    r->wait_s = e - t + early; /* with the union's wait in the backward (rows ready early) */
+    r->wait_union_s = tu - t + early;
     r->wait_rows_s = r->nsp > 0 ? e - td : 0;
     r->total_s = e - (r->t0 > 0 ? r->t0 : t);
     for (int b = 0; b < r->nb; b++)

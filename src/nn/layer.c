@@ -257,8 +257,8 @@ RECUR_HOT static void gru_bwd_row(float *restrict dgx, float *restrict dgh, floa
   }
 }
 
-RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X,
-                              const packed_shape *s, float *dH, float *dX, layer_scratch *w) {
+RECUR_HOT void layer_backward_data(const layer_view *L, layer_acts *a, const packed_shape *s,
+                                   float *dH, float *dX, layer_scratch *w) {
   const int H = L->H, GH = L->G * H, P = L->P;
   const int64_t N = s->N;
   layer_scratch_reserve(w, N, s->B, GH);
@@ -323,6 +323,16 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
     memcpy(w->dc0, w->dc, (size_t)s->bs[0] * (size_t)H * sizeof(float));
   }
   layer_poke(w);
+  if (dX) gemm(0, 0, (int)N, L->in, GH, w->dgx, GH, L->w_ih, L->in, 0.0f, dX, L->in);
+}
+
+RECUR_HOT void layer_backward_weights(const layer_view *L, const layer_acts *a, const float *X,
+                                      const packed_shape *s, const float *dH, layer_scratch *w) {
+  const int H = L->H, GH = L->G * H, P = L->P;
+  const int64_t N = s->N;
+  if (N == 0) return;
+  const float *dgh = L->cell == CELL_GRU ? w->dgh : w->dgx;
+  layer_poke(w);
   gemm(1, 0, GH, P, (int)N, dgh, GH, a->hprev, P, 1.0f, L->gw_hh, P);
   layer_poke(w);
   if (L->w_hr) /* every row's dh is final now: dW_hr = dH^T (o * tanh c) */
@@ -337,6 +347,11 @@ RECUR_HOT void layer_backward(const layer_view *L, layer_acts *a, const float *X
     gemm_colsum((int)N, GH, w->dgx, GH, w->ones, 1.0f, L->gb_ih);
     gemm_colsum((int)N, GH, dgh, GH, w->ones, 1.0f, L->gb_hh);
   }
-  if (dX) gemm(0, 0, (int)N, L->in, GH, w->dgx, GH, L->w_ih, L->in, 0.0f, dX, L->in);
   layer_poke(w);
+}
+
+void layer_backward(const layer_view *L, layer_acts *a, const float *X, const packed_shape *s,
+                    float *dH, float *dX, layer_scratch *w) {
+  layer_backward_data(L, a, s, dH, dX, w);
+  layer_backward_weights(L, a, X, s, dH, w);
 }

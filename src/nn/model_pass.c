@@ -505,6 +505,30 @@ static void swap_grads(model *m) {
   m->dB = t;
 }
 
+/* Whether layer 0's backward goes rows first (backward_bottom): a one-way stack straight on an
+ * embedding whose gradient is summed by its rows, in a run that sums gradients as they come. */
+static int rows_first(const model *m) {
+  return m->grad_ready && m->ndir == 1 && m->role != MODEL_ENCODER && !m->s2s_made &&
+         !m->cond_made && !m->cfg.input_feed && m->cfg.task != TASK_CONDLM && m->cfg.n_in == 0 &&
+         !m->cfg.tie_weights && m->emb_tensor >= 0;
+}
+
+/* Layer 0 and the embedding, rows first: the layer's input gradient, the embedding rows from it,
+ * their sum started (MODEL_READY_ROWS), then the layer's weights' products while the rows cross
+ * the network (they were the sums' tail). The same products as layer 0 then backward_inputs. */
+static void backward_bottom(model *m, const batch *b) {
+  const layer_view *v = reg_view(m, 0, 0);
+  const float *X = model_layer_in(m, 0);
+  float *dH = m->dA;
+  layer_backward_data(v, &m->acts[0][0], &b->s, dH, m->dB, &m->scratch);
+  if (m->diag) diag_record(m, b, 0, dH);
+  swap_grads(m);
+  backward_inputs(m, b);
+  m->grad_ready(m->grad_arg, MODEL_READY_ROWS);
+  layer_backward_weights(v, &m->acts[0][0], X, &b->s, dH, &m->scratch);
+  if (m->fwd_train && m->cfg.weight_drop > 0) reg_wd_fold(m, 0, 0);
+}
+
 void model_backward(model *m, const batch *b, float scale) {
   const int64_t N = b->s.N, H = model_state_width(&m->cfg), D = m->D, B = b->s.B;
   const int L = m->cfg.layers;
@@ -542,7 +566,14 @@ void model_backward(model *m, const batch *b, float scale) {
     dc0 = xcalloc((size_t)(B * H), sizeof(float));
   }
   if (m->cfg.input_feed) m->s2s->feed_backward(m, b); /* (instead of the layers below) */
+  const int bottom = rows_first(m);
   for (int l = L - 1; l >= 0 && !m->cfg.input_feed; l--) {
+    if (l == 0 && bottom) {
+      backward_bottom(m, b);
+      ti += per_layer;
+      m->grad_ready(m->grad_arg, m->tensors[ti].offset);
+      break;
+    }
     backward_layer(m, b, l, dh0, dc0);
     if (m->fwd_train && m->cfg.weight_drop > 0)
       for (int d = 0; d < m->ndir; d++) reg_wd_fold(m, l, d);
@@ -551,7 +582,7 @@ void model_backward(model *m, const batch *b, float scale) {
     ti += per_layer;
     if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   }
-  backward_inputs(m, b);
+  if (!bottom) backward_inputs(m, b);
   xfree(dh0);
   xfree(dc0);
   if (m->s2s_made) m->s2s->encoder_backward(m, b, scale);

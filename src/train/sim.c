@@ -13,9 +13,9 @@
 
 #define SIM_MAX_EVENTS 4096
 
-/* a slot's timeline: event 0 the forward (upto -1), then the backward's bucket-ready calls (upto)
- * and pokes of the sums in flight (-3, a step of a layer's backward), then its end (upto -2); dt:
- * seconds since the previous event */
+/* a slot's timeline: event 0 the forward (upto -1), then the backward's bucket-ready calls (upto;
+ * MODEL_READY_ROWS, -5: the embedding's rows) and pokes of the sums in flight (-3, a step of a
+ * layer's backward), then its end (upto -2); dt: seconds since the previous event */
 typedef struct {
   int n;
   int64_t upto[SIM_MAX_EVENTS];
@@ -162,7 +162,8 @@ void sim_replay_slot(model *m) {
   const sim_timeline *t = &g_sim.sum;
   for (int i = 0; i < t->n; i++) {
     smpi_execute_flops_benched(t->dt[i] * speed); /* its own time, not the other actors' */
-    if (t->upto[i] >= 0 && m->grad_ready) m->grad_ready(m->grad_arg, t->upto[i]);
+    if ((t->upto[i] >= 0 || t->upto[i] == MODEL_READY_ROWS) && m->grad_ready)
+      m->grad_ready(m->grad_arg, t->upto[i]);
     if (t->upto[i] == -3 && m->scratch.poke) m->scratch.poke(m->scratch.poke_arg);
   }
 #else

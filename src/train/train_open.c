@@ -20,7 +20,10 @@
 
 static void grad_ready_cb(void *arg, int64_t upto) {
   sim_ready(upto); /* a simulation's recorded timeline (sim.h) */
-  dist_reducer_ready(arg, upto);
+  if (upto == MODEL_READY_ROWS)
+    dist_reducer_rows_ready(arg);
+  else
+    dist_reducer_ready(arg, upto);
 }
 static void poke_cb(void *arg) {
   sim_poke(); /* a simulation's recorded timeline */

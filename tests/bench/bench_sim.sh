@@ -70,8 +70,14 @@ printf '%-6s %-13s %6s %10s %12s %8s %8s %9s\n' model platform ranks "step s" "t
 for m in "${models[@]}"; do
   name=${m%%|*} args=${m#*|}
   # one rank's step measured once (6 steps, the first left out): every size and platform charges it
-  "$top/launch/simulate" -np 1 --sample 6 --timeline "$name.timeline" train $args "${common[@]}" --batch 32 \
-    --out "$name-calib" > "$name-calib.log" 2>&1 || { echo "$name: the sampling failed: $(tail -3 "$name-calib.log")"; continue; }
+  # (BENCH_SIM_TIMELINES=DIR: DIR/$name.timeline, recorded by an earlier run, instead: rows added
+  # to a table later share its measure)
+  if [ -n "${BENCH_SIM_TIMELINES:-}" ] && [ -s "$BENCH_SIM_TIMELINES/$name.timeline" ]; then
+    cp "$BENCH_SIM_TIMELINES/$name.timeline" .
+  else
+    "$top/launch/simulate" -np 1 --sample 6 --timeline "$name.timeline" train $args "${common[@]}" --batch 32 \
+      --out "$name-calib" > "$name-calib.log" 2>&1 || { echo "$name: the sampling failed: $(tail -3 "$name-calib.log")"; continue; }
+  fi
   echo "$name: one rank's step, as sampled: $(awk '{s += $2} END {printf "%.3f s", s}' "$name.timeline") of computation"
   for plat in ${BENCH_SIM_PLATFORMS:-10gbe ib-fattree 10gbe-nodes8}; do
     base=""
