@@ -33,8 +33,10 @@ typedef struct {
   enum shuffle_kind shuffle;
   int64_t steps_per_epoch;
   uint64_t *order; /* global: (n_seq) this epoch's order, batches are consecutive runs; pools:
-                      (SCHEDULE_POOL * B) the current pool's, batch by batch */
+                      (SCHEDULE_POOL * B) the current pool's, longest first */
   int64_t order_epoch, order_pool;
+  uint64_t pool_perm[SCHEDULE_POOL]; /* pools: the pool's k-th batch is its sorted batch perm[k] */
+  uint64_t pool_full;                /* pools: the pool's full batches (the partial one last) */
 } schedule;
 
 void schedule_init(schedule *sc, const dataset *ds, int split, enum train_mode mode,

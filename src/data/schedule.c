@@ -71,7 +71,8 @@ static void build_order(schedule *sc, int64_t epoch) {
   sc->order_epoch = epoch;
 }
 
-/* pools: pool p of the epoch (in its order) into sc->order, batch after batch. The epoch's pools
+/* pools: pool p of the epoch into sc->order (sorted), its batches' order into sc->pool_perm
+ * (schedule_items reads a batch through it: no copy of the pool). The epoch's pools
  * are SCHEDULE_POOL * B positions of the split under a keyed permutation, the full ones in a keyed
  * order, the partial one last; a pool is sorted longest first and its full batches shuffled (the
  * partial batch last). A pure function of (seed, epoch, p). */
@@ -87,7 +88,7 @@ static void build_pool(schedule *sc, int64_t epoch, int64_t p) {
   uint64_t *o = sc->order;
   for (uint64_t i = 0; i < size; i++) o[i] = rng_permute(key, n, src * P + i);
   dataset_sort_by_length(sc->ds, sc->split, o, size);
-  uint64_t perm[SCHEDULE_POOL], nfull = size / B;
+  uint64_t *perm = sc->pool_perm, nfull = size / B;
   for (uint64_t i = 0; i < nfull; i++) perm[i] = i;
   for (uint64_t i = nfull; i > 1; i--) {
     uint64_t j = rng_key(sc->seed, RNG_SHUFFLE, (uint64_t)epoch, src * SCHEDULE_POOL + i, 4) % i;
@@ -95,11 +96,7 @@ static void build_pool(schedule *sc, int64_t epoch, int64_t p) {
     perm[i - 1] = perm[j];
     perm[j] = t;
   }
-  uint64_t *sorted = xmalloc((size > 0 ? size : 1) * sizeof(uint64_t));
-  memcpy(sorted, o, size * sizeof(uint64_t));
-  for (uint64_t b = 0; b < nfull; b++)
-    memcpy(o + b * B, sorted + perm[b] * B, B * sizeof(uint64_t));
-  xfree(sorted);
+  sc->pool_full = nfull;
   sc->order_epoch = epoch;
   sc->order_pool = p;
 }
@@ -115,7 +112,9 @@ int schedule_items(schedule *sc, int64_t g, uint64_t *ids) {
     if (epoch != sc->order_epoch || p != sc->order_pool) build_pool(sc, epoch, p);
     const uint64_t n = sc->ds->split[sc->split].n_seq, B = (uint64_t)sc->B;
     const uint64_t start = (uint64_t)k * B, end = start + B < n ? start + B : n;
-    for (uint64_t i = start; i < end; i++) ids[i - start] = sc->order[(uint64_t)kb * B + i - start];
+    const uint64_t *from =
+        sc->order + ((uint64_t)kb < sc->pool_full ? sc->pool_perm[kb] : (uint64_t)kb) * B;
+    for (uint64_t i = start; i < end; i++) ids[i - start] = from[i - start];
     return (int)(end - start);
   }
   if (epoch != sc->order_epoch) build_order(sc, epoch);
