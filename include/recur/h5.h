@@ -61,6 +61,9 @@ int h5_read_range(hid_t dset, hid_t memtype, uint64_t start, uint64_t count, voi
 /* Read rows [start, start+count) of a 2-D (rows, width) dataset. Returns 0 or -1. */
 int h5_read_rows(hid_t dset, hid_t memtype, uint64_t start, uint64_t count, uint64_t width,
                  void *out);
+/* n bytes as a 1-D uint8 dataset (h5_write_array's layout); h5_read_bytes_opt reads it back */
+void h5_write_bytes(hid_t loc, const char *name, const void *data, int64_t n);
+
 /* Number of elements of a 1-D dataset, -1 if not 1-D. */
 int64_t h5_len_1d(hid_t dset);
 /* An optional 1-D dataset of n bytes (n < 0: of any length, h5_bytes_len tells it): malloc'd, or

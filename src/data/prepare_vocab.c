@@ -274,22 +274,17 @@ void prep_write_metadata(prep *p, hid_t f) {
   h5_attr_set_f64(f, "test_fraction", o->test);
   h5_attr_set_str(f, "created_by", "recur prepare");
   h5_write_strings(f, "vocab", p->vocab, p->vocab_size);
+  size_t n = 0;
   if (p->spm) { /* spm level: the model itself, so every later use encodes and decodes with it */
-    size_t n = 0;
     const void *proto = spm_proto(p->spm, &n);
-    hsize_t len = (hsize_t)n;
-    h5_write_array(f, "spm_model", H5T_STD_U8LE, 1, &len, proto);
+    h5_write_bytes(f, "spm_model", proto, (int64_t)n);
   }
   if (p->side.spm) { /* --separate-vocab: the sources' model */
-    size_t n = 0;
     const void *proto = spm_proto(p->side.spm, &n);
-    hsize_t len = (hsize_t)n;
-    h5_write_array(f, "src_spm_model", H5T_STD_U8LE, 1, &len, proto);
+    h5_write_bytes(f, "src_spm_model", proto, (int64_t)n);
   }
-  if (p->glue) { /* word level: how the text is given back (tokenize.h) */
-    hsize_t n = (hsize_t)p->vocab_size;
-    h5_write_array(f, "vocab_glue", H5T_STD_U8LE, 1, &n, p->glue);
-  }
+  if (p->glue) /* word level: how the text is given back (tokenize.h) */
+    h5_write_bytes(f, "vocab_glue", p->glue, p->vocab_size);
 }
 
 /* Word level under mpirun: each rank counted its own part; every rank's (counts, word) records go

@@ -294,6 +294,11 @@ char **h5_read_strings(hid_t loc, const char *name, int64_t *n, const char *path
   return out;
 }
 
+void h5_write_bytes(hid_t loc, const char *name, const void *data, int64_t n) {
+  const hsize_t len = (hsize_t)n;
+  h5_write_array(loc, name, H5T_STD_U8LE, 1, &len, data);
+}
+
 void h5_write_array(hid_t loc, const char *name, hid_t type, int rank, const hsize_t *dims,
                     const void *data) {
   hsize_t total = 1;

@@ -138,18 +138,12 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   h5_attr_set_i64(f, "unk_id", v->unk_id);
   h5_attr_set_str(f, "split_on", v->split_on);
   h5_write_strings(f, "vocab", v->vocab, v->vocab_size);
-  if (v->glue) {
-    hsize_t n = (hsize_t)v->vocab_size;
-    h5_write_array(f, "vocab_glue", H5T_STD_U8LE, 1, &n, v->glue);
-  }
-  if (v->spm_proto) { /* the SentencePiece model: sample, predict and eval need nothing else */
-    hsize_t n = (hsize_t)v->spm_proto_len;
-    h5_write_array(f, "spm_model", H5T_STD_U8LE, 1, &n, v->spm_proto);
-  }
-  if (v->src_spm_proto) { /* --separate-vocab: the sources' */
-    hsize_t n = (hsize_t)v->src_spm_proto_len;
-    h5_write_array(f, "src_spm_model", H5T_STD_U8LE, 1, &n, v->src_spm_proto);
-  }
+  if (v->glue) h5_write_bytes(f, "vocab_glue", v->glue, v->vocab_size);
+  /* the SentencePiece model: sample, predict and eval need nothing else; --separate-vocab: the
+   * sources' too */
+  if (v->spm_proto) h5_write_bytes(f, "spm_model", v->spm_proto, (int64_t)v->spm_proto_len);
+  if (v->src_spm_proto)
+    h5_write_bytes(f, "src_spm_model", v->src_spm_proto, (int64_t)v->src_spm_proto_len);
   if (task_has_names(c->task) && c->cond_features == 0)
     h5_write_strings(f, task_has_labels(c->task) ? "label_names" : "tag_names", v->out_names,
                      v->n_out_names);
