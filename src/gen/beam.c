@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen-impl.h"
 #include "recur/core.h"
 #include "recur/generate.h"
 
@@ -164,24 +165,15 @@ void generate_beams(model *m, int32_t eos, int n, const int *src_len, int32_t *c
         continue;
       }
       if (keep != a) { /* the running sources' rows move down (their order kept) */
-        for (int64_t l = 0; l < L; l++) {
-          memmove(nh + (l * nrows + (int64_t)keep * K) * H, nh + (l * nrows + (int64_t)a * K) * H,
-                  (size_t)(K * H) * sizeof(float));
-          memmove(nc + (l * nrows + (int64_t)keep * K) * H, nc + (l * nrows + (int64_t)a * K) * H,
-                  (size_t)(K * H) * sizeof(float));
-        }
-        if (feed)
-          memmove(nfd + (int64_t)keep * K * D, nfd + (int64_t)a * K * D,
-                  (size_t)(K * D) * sizeof(float));
+        gen_move_row(nh, L, na, (int64_t)K * H, a, keep);
+        gen_move_row(nc, L, na, (int64_t)K * H, a, keep);
+        if (feed) gen_move_row(nfd, 1, na, (int64_t)K * D, a, keep);
         memmove(cur + keep * K, cur + a * K, (size_t)K * sizeof(int32_t));
       }
       act[keep++] = act[a];
     }
-    if (keep < na) /* the layers' blocks move down to the new row count */
-      for (int64_t l = 1; l < L; l++) {
-        memmove(nh + l * keep * K * H, nh + l * nrows * H, (size_t)(keep * K * H) * sizeof(float));
-        memmove(nc + l * keep * K * H, nc + l * nrows * H, (size_t)(keep * K * H) * sizeof(float));
-      }
+    gen_pack_layers(nh, L, na, keep, (int64_t)K * H); /* the layers' blocks to the new count */
+    gen_pack_layers(nc, L, na, keep, (int64_t)K * H);
     na = keep;
     float *tf = h;
     h = nh, nh = tf;

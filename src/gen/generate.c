@@ -5,8 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen-impl.h"
 #include "recur/core.h"
 #include "recur/spm.h"
+
+void gen_move_row(float *x, int64_t L, int64_t rows, int64_t w, int64_t from, int64_t to) {
+  for (int64_t l = 0; l < L && to != from; l++)
+    memmove(x + (l * rows + to) * w, x + (l * rows + from) * w, (size_t)w * sizeof(float));
+}
+
+void gen_pack_layers(float *x, int64_t L, int64_t rows, int64_t kept, int64_t w) {
+  for (int64_t l = 1; l < L && kept < rows; l++)
+    memmove(x + l * kept * w, x + l * rows * w, (size_t)(kept * w) * sizeof(float));
+}
 
 /* a token as text; word level: spaced as the corpus spaced it (tokenize.h) */
 static void put_token(FILE *out, const model_vocab *v, int64_t id, token_spacer *sp) {
@@ -191,19 +202,14 @@ void generate_greedy(model *m, int32_t eos, int n, const int *src_len, int32_t *
         continue;
       }
       out[i][t] = pick;
-      for (int64_t l = 0; l < L; l++) { /* compact the states (sources never behind targets) */
-        memmove(h + (l * nr + keep) * H, h + (l * nr + k) * H, (size_t)H * sizeof(float));
-        memmove(c + (l * nr + keep) * H, c + (l * nr + k) * H, (size_t)H * sizeof(float));
-      }
-      if (feed) memmove(fd + keep * D, fd + k * D, (size_t)D * sizeof(float));
+      gen_move_row(h, L, nr, H, k, keep); /* compact the states (sources never behind targets) */
+      gen_move_row(c, L, nr, H, k, keep);
+      if (feed) gen_move_row(fd, 1, nr, D, k, keep);
       run[keep] = i;
       cur[keep++] = pick;
     }
-    if (keep < nr) /* the layers' blocks move down to the new row count */
-      for (int64_t l = 1; l < L; l++) {
-        memmove(h + l * keep * H, h + l * nr * H, (size_t)(keep * H) * sizeof(float));
-        memmove(c + l * keep * H, c + l * nr * H, (size_t)(keep * H) * sizeof(float));
-      }
+    gen_pack_layers(h, L, nr, keep, H);
+    gen_pack_layers(c, L, nr, keep, H);
     nr = keep;
   }
   for (int i = 0; i < n; i++)
