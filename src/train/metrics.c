@@ -110,7 +110,7 @@ void metrics_close(metrics *mt) {
 }
 
 void metrics_add(metrics *mt, double tokens, double sequences, double targets, double loss_sum,
-                 int skipped, const dist_reducer *red) {
+                 int skipped, const dist_reducer *red, double sync_s) {
   mt->tokens += tokens;
   mt->sequences += sequences;
   if (!skipped) {
@@ -121,6 +121,7 @@ void metrics_add(metrics *mt, double tokens, double sequences, double targets, d
   mt->comm_total += red->total_s;
   mt->comm_union += red->wait_union_s;
   mt->comm_rows += red->wait_rows_s;
+  mt->comm_sync += sync_s;
   mt->sparse = red->nsp > 0;
   mt->reduce_bytes += red->bytes;
   mt->n++;
@@ -169,6 +170,7 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
     json_num(&j, "comm_wait_rows_s", mt->comm_rows / mt->n);
   }
   if (core_world() > 1) { /* what each rank sent into the gradient sums, per step */
+    json_num(&j, "comm_sync_s", mt->comm_sync / mt->n);
     json_num(&j, "reduce_bytes", mt->reduce_bytes / mt->n);
     json_num(&j, "reduce_dense_bytes", mt->dense_bytes);
   }
@@ -177,7 +179,7 @@ void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double 
   line_end(mt, &j);
   mt->t_log = now;
   mt->tokens = mt->sequences = mt->loss_sum = mt->loss_targets = mt->comm_wait = mt->comm_total = 0;
-  mt->comm_union = mt->comm_rows = 0;
+  mt->comm_union = mt->comm_rows = mt->comm_sync = 0;
   mt->reduce_bytes = 0;
   mt->n = 0;
 }

@@ -79,10 +79,11 @@ typedef struct {
   double loss_sum, loss_targets; /* since the last line, over steps not skipped */
   double comm_wait, comm_total;
   double comm_union, comm_rows; /* parts of comm_wait (models with sparse sums) */
-  int sparse;                   /* the model's gradient has sparse segments */
-  double reduce_bytes;          /* summed over the steps since the last line */
-  double dense_bytes;           /* the gradient buffer's bytes: what a dense sum sends */
-  int n;                        /* steps since the last line */
+  double comm_sync;    /* the step's statistics sum after the gradients': waiting for the slowest */
+  int sparse;          /* the model's gradient has sparse segments */
+  double reduce_bytes; /* summed over the steps since the last line */
+  double dense_bytes;  /* the gradient buffer's bytes: what a dense sum sends */
+  int n;               /* steps since the last line */
   double kept_best_val; /* metrics_open of a resumed run: the lowest val_loss of the kept lines */
   FILE *lf;             /* the line being written (a memory stream) */
   char *lbuf;
@@ -99,7 +100,7 @@ void metrics_open(metrics *mt, const char *out, int64_t keep_upto, int quiet);
 void metrics_close(metrics *mt);
 /* Account one optimizer step. */
 void metrics_add(metrics *mt, double tokens, double sequences, double targets, double loss_sum,
-                 int skipped, const dist_reducer *red);
+                 int skipped, const dist_reducer *red, double sync_s);
 /* The progress line and its JSON line; resets the accumulators. */
 void metrics_log(metrics *mt, int64_t step, int64_t total, double epoch, double last_loss,
                  double grad_norm, double lr, int64_t skipped, double ss_eps, double eta_s);

@@ -81,7 +81,8 @@ typedef struct {
   double loss, loss_sum, targets, grad_norm, lr, ss;
   double tokens, sequences; /* input tokens the step ran (every rank's), sequences (0: streams) */
   int skipped, stop, ckpt_request, ckpt_due, eval_due, diagnosed;
-  int64_t fit; /* --time-budget: the run's last step as rank 0 fitted it now (0: no fit) */
+  int64_t fit;   /* --time-budget: the run's last step as rank 0 fitted it now (0: no fit) */
+  double sync_s; /* seconds in the step's statistics sum: this rank waiting for the slowest */
 } step_result;
 
 /* --time-budget on rank 0's clock: the last step that fits. The wall time per step since the
@@ -256,7 +257,9 @@ static step_result trainer_step(trainer *t, int64_t step) {
   stats[4] = t->rank == 0 && o->ckpt_minutes > 0 && core_now() - t->t_ckpt >= o->ckpt_minutes * 60;
   stats[5] = t->rank == 0 && o->eval_minutes > 0 && core_now() - t->t_eval >= o->eval_minutes * 60;
   stats[6] = (double)trainer_fit(t, step + 1);
+  const double ts = core_now();
   dist_sum_doubles(stats, 7);
+  r.sync_s = core_now() - ts;
   RECUR_ASSERT(fabs(stats[1] - r.targets) < 0.5);
   r.loss_sum = stats[0];
   r.loss = stats[0] / r.targets;
@@ -419,7 +422,7 @@ int train_step(trainer *t) {
   if (r.fit > 0) trainer_refit(t, done, r.fit);
   const int last = done == t->total || r.stop;
   if (t->rank == 0) {
-    metrics_add(&t->mt, r.tokens, r.sequences, r.targets, r.loss_sum, r.skipped, &t->red);
+    metrics_add(&t->mt, r.tokens, r.sequences, r.targets, r.loss_sum, r.skipped, &t->red, r.sync_s);
     if (done % o->log_every == 0 || last)
       metrics_log(&t->mt, done, t->total, (double)done / (double)t->spe, r.loss, r.grad_norm, r.lr,
                   t->bad_total, r.ss,
