@@ -306,7 +306,7 @@ static void trainer_say_gemm(const trainer *t) {
   const int M = t->opts.B / t->W > 0 ? t->opts.B / t->W : 1, H = mc->hidden,
             G = cell_gates(mc->cell);
   double now, blas;
-  if (t->gemm_timed) return; /* --gemm auto said what it measured */
+  if (t->gemm_timed || sim_replaying()) return; /* --gemm auto said what it measured */
   if (gemm_current() == GEMM_OPENBLAS) {
     const char *core = gemm_blas_held();
     if (t->rank != 0 || t->opts.quiet || !core) return;
@@ -341,6 +341,10 @@ static void trainer_gemm_auto(trainer *t) {
   const int H = o->mc.hidden, G = cell_gates(o->mc.cell), S = t->W * o->accum;
   const int M = o->B / S > 0 ? o->B / S : 1;
   double gf[2] = {0, 0}, bf16 = 0;
+  if (sim_replaying()) { /* a replay computes no products (and its clock stands still in them) */
+    o->kernel.lib = o->kernel.precision == PRECISION_FP32 ? GEMM_LIB_OPENBLAS : GEMM_LIB_ONEDNN;
+    return;
+  }
   int lib = GEMM_LIB_ONEDNN; /* bf16 runs on oneDNN */
   if (o->kernel.precision == PRECISION_FP32 && t->rank == 0)
     lib = gemm_fastest(M, G * H, H, gf, &bf16);
