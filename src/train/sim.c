@@ -26,13 +26,16 @@ static struct {
   int mode; /* 0 off, 1 record, 2 replay */
   const char *file;
   sim_timeline cur, sum;
-  int slots;              /* slots summed */
-  int steps;              /* steps seen (the first is not summed: start-up) */
-  double at;              /* core_now() of the last event */
-  int broken;             /* a slot's events did not fit */
-  double upd_at, upd_sum; /* the update being recorded began; its seconds summed */
-  int upd_n;              /* updates summed (not the first step's) */
-  double upd_s;           /* replay: the update's seconds (-1: not recorded) */
+  int slots;                /* slots summed */
+  int steps;                /* steps seen (the first is not summed: start-up) */
+  double at;                /* core_now() of the last event */
+  int broken;               /* a slot's events did not fit */
+  double upd_at, upd_sum;   /* the update being recorded began; its seconds summed */
+  int upd_n;                /* updates summed (not the first step's) */
+  double upd_s;             /* replay: the update's seconds (-1: not recorded) */
+  double step_end, slots_s; /* recording: the last update's end; this step's slots' seconds */
+  double rest_s;            /* the rest of a step (loading, zeroing, statistics): recording, the
+                               least over the steps; replay, what is charged (-1: none) */
 } g_sim;
 
 static void event(int64_t upto) {
@@ -69,7 +72,8 @@ void sim_open(int rank) {
       t->dt[t->n++] = dt;
     }
     xfclose(f);
-    g_sim.upd_s = -1;
+    g_sim.upd_s = g_sim.rest_s = -1;
+    if (t->n > 0 && t->upto[t->n - 1] == -6) g_sim.rest_s = t->dt[--t->n];
     if (t->n > 0 && t->upto[t->n - 1] == -4) g_sim.upd_s = t->dt[--t->n];
     if (t->n < 2 || t->upto[0] != -1 || t->upto[t->n - 1] != -2)
       recur_fail(rep, "record it again with launch/simulate --sample",
@@ -77,6 +81,7 @@ void sim_open(int rank) {
   } else if (rec && rank == 0) {
     g_sim.mode = 1;
     g_sim.file = rec;
+    g_sim.rest_s = -1;
   }
 #endif
 }
@@ -104,6 +109,7 @@ void sim_poke(void) {
 void sim_slot_end(void) {
   if (g_sim.mode != 1) return;
   event(-2);
+  for (int i = 0; i < g_sim.cur.n; i++) g_sim.slots_s += g_sim.cur.dt[i];
   if (g_sim.steps == 0 || g_sim.broken) return; /* the first step: start-up, not measured */
   sim_timeline *s = &g_sim.sum, *c = &g_sim.cur;
   if (g_sim.slots == 0) {
@@ -124,6 +130,7 @@ static void write_timeline(void) {
   for (int i = 0; i < g_sim.sum.n; i++)
     fprintf(f, "%lld %.9g\n", (long long)g_sim.sum.upto[i], g_sim.sum.dt[i] / g_sim.slots);
   if (g_sim.upd_n > 0) fprintf(f, "-4 %.9g\n", g_sim.upd_sum / g_sim.upd_n);
+  if (g_sim.upd_n > 0 && g_sim.rest_s >= 0) fprintf(f, "-6 %.9g\n", g_sim.rest_s);
   xfclose(f);
   core_commit(tmp, g_sim.file);
   xfree(tmp);
@@ -140,16 +147,27 @@ void sim_update_begin(void) {
 }
 
 void sim_update_end(void) {
-  if (g_sim.mode != 1 || g_sim.steps < 2) return; /* (the first step's: start-up) */
-  g_sim.upd_sum += core_now() - g_sim.upd_at;
-  g_sim.upd_n++;
-  write_timeline();
+  if (g_sim.mode != 1) return;
+  const double now = core_now(), upd = now - g_sim.upd_at;
+  if (g_sim.steps >= 2) { /* (not the first step's: start-up) */
+    g_sim.upd_sum += upd;
+    g_sim.upd_n++;
+    /* the rest of the step since the last one ended: the least seen (a checkpoint or a
+     * validation in some step is not a step's) */
+    const double rest = now - g_sim.step_end - g_sim.slots_s - upd;
+    if (g_sim.step_end > 0 && rest >= 0 && (g_sim.rest_s < 0 || rest < g_sim.rest_s))
+      g_sim.rest_s = rest;
+    write_timeline();
+  }
+  g_sim.step_end = now;
+  g_sim.slots_s = 0;
 }
 
 int sim_replay_update(void) {
 #ifdef RECUR_SMPI
   if (g_sim.mode != 2 || g_sim.upd_s < 0) return 0;
-  smpi_execute_flops_benched(g_sim.upd_s * sg_host_get_speed(sg_host_self()));
+  const double rest = g_sim.rest_s > 0 ? g_sim.rest_s : 0; /* charged here, at the step's end */
+  smpi_execute_flops_benched((g_sim.upd_s + rest) * sg_host_get_speed(sg_host_self()));
   return 1;
 #else
   return 0;

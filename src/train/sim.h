@@ -8,8 +8,9 @@
  * the batch schedule and loading, the reducer and its buckets and sums, checkpoints.
  * - RECUR_SIM_RECORD=FILE: rank 0 writes the timeline of its slots (the forward's seconds, then
  *   each bucket-ready call's offset, upto, and the backward's end; then the update's seconds, a
- *   line `-4 S`) averaged over every step but the first (launch/simulate --sample runs this on 1
- *   rank with the per-rank batch).
+ *   line `-4 S`, and the rest of a step, `-6 S`: loading, zeroing, statistics, the least over the
+ *   steps) averaged over every step but the first (launch/simulate --sample runs this on 1 rank
+ *   with the per-rank batch). A replay charges the rest with the update, at the step's end.
  * - RECUR_SIM_REPLAY=FILE: every rank charges that timeline instead of its forward and backward;
  *   the loss is not computed (logged as 0), the gradients stay zero, the parameters unchanged
  *   (a timeline recorded before the update was, without its line: the update runs). */
