@@ -30,7 +30,18 @@ ranks=("$@")
 [ ${#ranks[@]} -gt 0 ] || ranks=(1 8 32 64)
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; kernel: --gemm auto (the default)"
 F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*' | sort)
-"$R" prepare $F -o char.h5 --split-on separator --separator % --val 0 --quiet
+# the char LM's streams: 32 windows of 100 characters a rank; fortunes (2.6M characters) holds
+# 780 ranks' worth, so for more its text is given as many times over as it takes (one file:
+# prepare reads a path given twice once)
+top_np=1
+for np in "${ranks[@]}"; do [ "$np" -le "$top_np" ] || top_np=$np; done
+copies=$(((top_np * 32 * 101) / 2500000 + 1))
+FC=$F
+if [ "$copies" -gt 1 ]; then
+  for ((k = 0; k < copies; k++)); do cat $F; done > fortunes-x$copies.txt
+  FC=fortunes-x$copies.txt
+fi
+"$R" prepare $FC -o char.h5 --split-on separator --separator % --val 0 --quiet
 "$R" prepare $F -o word.h5 --level word --split-on separator --separator % --val 0 --quiet
 python3 "$top/tests/bench/make_pairs.py" pairs.txt
 "$R" prepare pairs.txt -o s2s.h5 --task seq2seq --val 0 --quiet
