@@ -378,16 +378,22 @@ const char *gemm_impl(void) {
   return impl;
 }
 
+/* GFLOP/s: the best of three windows of 10 ms (a window the OS took the core in reads low) */
 static double time_kernel(int M, int N, int K, const float *A, const float *B, float *C) {
-  int it = 0;
   gemm(0, 1, M, N, K, A, K, B, K, 1.0f, C, N); /* creates the primitive */
-  double t0 = core_now(), t;
-  do {
-    if (it % 100 == 0) gemm_params_changed(); /* the weight's conversion: once per 100-step BPTT */
-    gemm(0, 1, M, N, K, A, K, B, K, 1.0f, C, N);
-    it++;
-  } while ((t = core_now() - t0) < 0.03);
-  return 2.0 * M * N * K * it / t * 1e-9;
+  double best = 0;
+  for (int w = 0; w < 3; w++) {
+    int it = 0;
+    double t0 = core_now(), t;
+    do {
+      if (it % 100 == 0) gemm_params_changed(); /* the weight's conversion: once per 100 steps */
+      gemm(0, 1, M, N, K, A, K, B, K, 1.0f, C, N);
+      it++;
+    } while ((t = core_now() - t0) < 0.01);
+    const double g = 2.0 * M * N * K * it / t * 1e-9;
+    best = g > best ? g : best;
+  }
+  return best;
 }
 
 /* GFLOP/s of each of kernels ks[0..n) at C (M x N) += A (M x K) B^T, B registered as a weight

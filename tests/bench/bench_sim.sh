@@ -13,16 +13,18 @@
 # softmax, sparse embedding sums, 32 x 35 per rank); s2s, the encoder-decoder (GRU 2x256 with
 # attention, 32 pairs of 20-60 characters per rank, bench_seq2seq.sh's noisy copies).
 # Also validates the simulator on what runs here: 1 and 2 real ranks (mpirun) against 1 and 2
-# simulated ranks on launch/platforms/this-machine.xml (one node of 2 cores, shared memory).
-# Platforms: BENCH_SIM_PLATFORMS (default: 10gbe ib-fattree 10gbe-nodes8). Above 128 ranks the
-# simulated ranks share their large buffers (launch/simulate --shared, with --gemm openblas: the
+# simulated ranks on launch/platforms/this-machine.xml (one node of 2 cores, shared memory;
+# BENCH_SIM_VALIDATE=0 leaves it out).
+# Platforms: BENCH_SIM_PLATFORMS (default: 10gbe ib-fattree 10gbe-nodes8). Above 128 ranks (the
+# word LM: above 32, its ~300 MB a rank) the simulated ranks share their large buffers (launch/simulate --shared, with --gemm openblas: the
 # sampled ranks compute no products), so 512 and 1,024 ranks fit in a few GB; SMPI then takes
 # minutes of wall time a step (its network solver grows with the flows in flight).
-# Writes under build/bench-sim (removed first).
+# Writes under build/bench-sim (removed first; BENCH_SIM_DIR=DIR for another, so that two runs can
+# go side by side).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 R=$top/build/recur
-work=$top/build/bench-sim
+work=${BENCH_SIM_DIR:-$top/build/bench-sim}
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 export OPENBLAS_NUM_THREADS=1
@@ -69,7 +71,9 @@ PY
 common=(--steps 8 --log-every 1 --quiet --eval-minutes 0)
 echo
 echo "validation: real ranks (mpirun, this machine) against simulated ranks (this-machine.xml), char LM"
+[ "${BENCH_SIM_VALIDATE:-1}" = 1 ] || echo "  left out (BENCH_SIM_VALIDATE=0)"
 for np in 1 2; do
+  [ "${BENCH_SIM_VALIDATE:-1}" = 1 ] || break
   mpirun -np "$np" --bind-to core "$R" train ${models[0]#*|} "${common[@]}" --batch $((32 * np)) --out real$np > /dev/null
   "$top/launch/simulate" -np "$np" --platform this-machine train ${models[0]#*|} "${common[@]}" --batch $((32 * np)) --out sim$np > /dev/null 2>&1
   read -r rs rt rw <<< "$(step_stats real$np)"
@@ -93,13 +97,12 @@ for m in "${models[@]}"; do
   for plat in ${BENCH_SIM_PLATFORMS:-10gbe ib-fattree 10gbe-nodes8}; do
     base=""
     for np in "${ranks[@]}"; do
-      # every simulated rank holds its own parameters, gradients and Adam moments: the word LM's
-      # (~300 MB a rank) are left out above RECUR_SIM_WORD_MAX ranks (32) on a 24 GB machine
-      [ "$name" = word ] && [ "$np" -gt "${RECUR_SIM_WORD_MAX:-32}" ] && { echo "$name $plat $np: left out (memory: RECUR_SIM_WORD_MAX)"; continue; }
-      shared=()
-      [ "$np" -le 128 ] || shared=(--shared)
-      kernel=()
-      [ "$np" -le 128 ] || kernel=(--gemm openblas)
+      # every simulated rank holds its own parameters, gradients and Adam moments unless they
+      # share them (--shared): above 128 ranks, and for the word LM (~300 MB a rank) above 32
+      over=128
+      [ "$name" != word ] || over=32
+      shared=() kernel=()
+      [ "$np" -le "$over" ] || shared=(--shared) kernel=(--gemm openblas)
       t0=$(date +%s.%N)
       "$top/launch/simulate" -np "$np" --platform "$plat" "${shared[@]}" --timeline "$name.timeline" train $args "${common[@]}" "${kernel[@]}" \
         --batch $((32 * np)) --out "$name-$plat-$np" > "$name-$plat-$np.log" 2>&1 ||
