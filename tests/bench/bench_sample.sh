@@ -3,13 +3,13 @@
 # loop of nn.LSTM steps, one thread; bench_sample.py) and against the bound the weights' bytes per
 # token allow at the bandwidth measured here. The model: the char LM (LSTM 2x512, fortunes),
 # trained 20 steps (speed does not depend on the weights' values).
-#   tests/bench/bench_sample.sh [TOKENS]     (4000 by default; writes under build/bench-sample)
+#   tests/bench/bench_sample.sh [TOKENS]     (10000 by default; writes under build/bench-sample)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-R=$top/build/recur
-work=$top/build/bench-sample
+R=${RECUR:-$top/build/recur}
+work=${BENCH_DIR:-$top/build/bench-sample}
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
-n=${1:-4000}
+n=${1:-10000}
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'); OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 F=$(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*' | sort)
