@@ -1,19 +1,29 @@
 /* tasks: what differs from task to task, one descriptor each (src/task/: lm.c for lm and condlm,
- * labels.c for classify and tag, seq2seq.c, forecast.c), asked by validation (metrics.jsonl and
- * its line), recur eval (text and --json) and the report instead of testing the task. A new task
- * adds a file there and a row to the table in src/task/tasks.c. */
+ * labels.c for classify and tag, seq2seq.c, forecast.c), asked by the batches' items (what a
+ * sequence reads and packs), validation (metrics.jsonl and its line), recur eval (text and --json)
+ * and the report instead of testing the task. A new task adds a file there and a row to the table
+ * in src/task/tasks.c. */
 #ifndef RECUR_TASKS_H
 #define RECUR_TASKS_H
 
 #include <stdio.h>
 
 #include "recur/dataset.h"
+#include "recur/items.h"
 #include "recur/json.h"
 #include "recur/train.h"
 
 typedef struct {
   enum model_task task;
   enum train_mode default_mode; /* recur train's --mode when not given: stream for lm */
+  /* the steps a sequence of n tokens (frames) runs, and whether its targets are one label for
+   * the whole sequence (classify) rather than one a step */
+  int (*steps)(const dataset *ds, int64_t n);
+  int per_sequence;
+  /* read sequences q[0..n) of a split (cut at max_len) into items, and pack n of them into b
+   * with their targets (items.h has the readers the tasks share) */
+  void (*load)(items *it, const dataset *ds, int split, const uint64_t *q, int n, int max_len);
+  void (*pack)(batch *b, const items *it, int n, const dataset *ds);
   /* what an evaluation counts (the validation line's "N <unit>") and how many */
   const char *unit;
   double (*count)(const eval_result *r);

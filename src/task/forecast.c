@@ -36,5 +36,29 @@ static void full(FILE *f, const char *split, const dataset *ds, const eval_resul
             eval_forecast(r, 0, k), eval_forecast(r, 2, k));
 }
 
-const task_desc task_forecast = {TASK_FORECAST, MODE_SEQUENCES, "frames", count,
-                                 json,          "val_",         brief,    full};
+/* each step predicts the frame `horizon` steps on: a sequence of n frames runs n - horizon */
+static int steps(const dataset *ds, int64_t n) {
+  return n > ds->horizon ? (int)(n - ds->horizon) : 0;
+}
+
+static void load(items *it, const dataset *ds, int split, const uint64_t *q, int n, int max_len) {
+  items_read_frames(it, ds, split, q, n, max_len, ITEMS_AHEAD);
+}
+
+/* frames in and frames out: the token side is zeros (every step a target) */
+static void pack(batch *b, const items *it, int n, const dataset *ds) {
+  batch_pack(b, n, it->len, NULL, it->zv, it->ids);
+  batch_set_values(b, (const float *const *)it->xv, (const float *const *)it->yv, ds->n_features);
+}
+
+const task_desc task_forecast = {.task = TASK_FORECAST,
+                                 .default_mode = MODE_SEQUENCES,
+                                 .steps = steps,
+                                 .load = load,
+                                 .pack = pack,
+                                 .unit = "frames",
+                                 .count = count,
+                                 .json = json,
+                                 .val_prefix = "val_",
+                                 .brief = brief,
+                                 .full = full};

@@ -37,6 +37,60 @@ static void full(FILE *f, const char *split, const dataset *ds, const eval_resul
     fprintf(f, "  %-20s F1 %.4f\n", ds->out_names[k], eval_f1(r, k));
 }
 
-const task_desc task_classify = {TASK_CLASSIFY, MODE_SEQUENCES, "sequences", count, json, "", brief,
-                                 full};
-const task_desc task_tag = {TASK_TAG, MODE_SEQUENCES, "tokens", count, json, "", brief, full};
+/* every token (frame) is an input */
+static int steps(const dataset *ds, int64_t n) {
+  (void)ds;
+  return (int)n;
+}
+
+/* the inputs, tokens or frames, and (flags) the sequence's label or a tag per token */
+static void load_as(items *it, const dataset *ds, int split, const uint64_t *q, int n, int max_len,
+                    int flags) {
+  if (ds->level == LEVEL_REAL)
+    items_read_frames(it, ds, split, q, n, max_len, flags);
+  else
+    items_read_inputs(it, ds, split, q, n, max_len, flags);
+}
+static void load_label(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                       int max_len) {
+  load_as(it, ds, split, q, n, max_len, ITEMS_LABEL);
+}
+static void load_tags(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                      int max_len) {
+  load_as(it, ds, split, q, n, max_len, ITEMS_TAGS);
+}
+
+/* classify: no target a step; the label is the sequence's, counted where it has steps */
+static void pack_label(batch *b, const items *it, int n, const dataset *ds) {
+  items_pack_inputs(b, it, n, ds, NULL);
+  batch_set_labels(b, it->labels);
+  b->n_targets = 0;
+  for (int r = 0; r < b->s.B; r++) b->n_targets += b->len[r] > 0 && b->label[r] >= 0;
+}
+static void pack_tags(batch *b, const items *it, int n, const dataset *ds) {
+  items_pack_inputs(b, it, n, ds, it->tgt);
+}
+
+const task_desc task_classify = {.task = TASK_CLASSIFY,
+                                 .default_mode = MODE_SEQUENCES,
+                                 .steps = steps,
+                                 .per_sequence = 1,
+                                 .load = load_label,
+                                 .pack = pack_label,
+                                 .unit = "sequences",
+                                 .count = count,
+                                 .json = json,
+                                 .val_prefix = "",
+                                 .brief = brief,
+                                 .full = full};
+const task_desc task_tag = {.task = TASK_TAG,
+                            .default_mode = MODE_SEQUENCES,
+                            .steps = steps,
+                            .load = load_tags,
+                            .pack = pack_tags,
+                            .unit = "tokens",
+                            .count = count,
+                            .json = json,
+                            .val_prefix = "",
+                            .brief = brief,
+                            .full = full};

@@ -47,6 +47,46 @@ static void full(FILE *f, const char *split, const dataset *ds, const eval_resul
   fprintf(f, "\n");
 }
 
-const task_desc task_lm = {TASK_LM, MODE_STREAM, "tokens", count, json, "val_", brief, full};
-const task_desc task_condlm = {TASK_CONDLM, MODE_SEQUENCES, "tokens", count,
-                               json,        "val_",         brief,    full};
+/* condlm: the next tokens, and each sequence's condition: its label, or (--cond-features) its
+ * vector */
+static void load_cond(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                      int max_len) {
+  items_read_next(it, ds, split, q, n, max_len);
+  if (ds->n_cond_features > 0)
+    items_read_cond(it, ds, split, q, n);
+  else
+    for (int i = 0; i < n; i++) it->labels[i] = ds->split[split].labels[q[i]];
+}
+
+static void pack(batch *b, const items *it, int n, const dataset *ds) {
+  items_pack_inputs(b, it, n, ds, it->tgt);
+}
+
+static void pack_cond(batch *b, const items *it, int n, const dataset *ds) {
+  items_pack_inputs(b, it, n, ds, it->tgt);
+  batch_set_labels(b, it->labels); /* the condition, not a target */
+  if (ds->n_cond_features > 0) batch_set_cond(b, (const float *const *)it->cv, ds->n_cond_features);
+}
+
+const task_desc task_lm = {.task = TASK_LM,
+                           .default_mode = MODE_STREAM,
+                           .steps = items_next_steps,
+                           .load = items_read_next,
+                           .pack = pack,
+                           .unit = "tokens",
+                           .count = count,
+                           .json = json,
+                           .val_prefix = "val_",
+                           .brief = brief,
+                           .full = full};
+const task_desc task_condlm = {.task = TASK_CONDLM,
+                               .default_mode = MODE_SEQUENCES,
+                               .steps = items_next_steps,
+                               .load = load_cond,
+                               .pack = pack_cond,
+                               .unit = "tokens",
+                               .count = count,
+                               .json = json,
+                               .val_prefix = "val_",
+                               .brief = brief,
+                               .full = full};

@@ -28,5 +28,26 @@ static void full(FILE *f, const char *split, const dataset *ds, const eval_resul
     fprintf(f, "  BLEU-4 (corpus, greedy outputs) %.2f\n", 100 * eval_bleu(r));
 }
 
-const task_desc task_seq2seq = {TASK_SEQ2SEQ, MODE_SEQUENCES, "sequences", count,
-                                json,         "val_",         brief,       full};
+/* the decoder's side: next tokens; the encoder's: the source (tokens, or frames) */
+static void load(items *it, const dataset *ds, int split, const uint64_t *q, int n, int max_len) {
+  items_read_next(it, ds, split, q, n, max_len);
+  items_read_sources(it, ds, split, q, n, max_len);
+}
+
+static void pack(batch *b, const items *it, int n, const dataset *ds) {
+  const int D = ds->n_cond_features;
+  items_pack_inputs(b, it, n, ds, it->tgt);
+  batch_set_sources(b, it->src_len, D ? NULL : it->src, D ? (const float *const *)it->cv : NULL, D);
+}
+
+const task_desc task_seq2seq = {.task = TASK_SEQ2SEQ,
+                                .default_mode = MODE_SEQUENCES,
+                                .steps = items_next_steps,
+                                .load = load,
+                                .pack = pack,
+                                .unit = "sequences",
+                                .count = count,
+                                .json = json,
+                                .val_prefix = "val_",
+                                .brief = brief,
+                                .full = full};

@@ -1,4 +1,4 @@
-/* items: a batch's sequences or stream windows read from the dataset, then packed. */
+/* items: a batch's sequences or stream windows read from the dataset, then packed (see items.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,8 +6,8 @@
 
 #include "recur/core.h"
 #include "recur/dist.h"
-#include "recur/train.h"
-#include "train-impl.h"
+#include "recur/items.h"
+#include "recur/tasks.h"
 
 void items_reserve(items *it, int n, int64_t tokens) {
   if (tokens > it->cap) {
@@ -47,15 +47,24 @@ int64_t items_seq_tokens(const dataset *ds, int split, uint64_t q, int max_len) 
   return max_len > 0 && n > max_len ? max_len : n;
 }
 int items_seq_steps(const dataset *ds, int split, uint64_t q, int max_len) {
-  int64_t n = items_seq_tokens(ds, split, q, max_len);
-  if (ds->task == TASK_FORECAST) return n > ds->horizon ? (int)(n - ds->horizon) : 0;
-  if (!task_is_lm(ds->task)) return (int)n; /* classify, tag: every token is an input */
-  return (int)(ds->eos_id >= 0 ? n : n > 0 ? n - 1 : 0);
+  return task_desc_of(ds->task)->steps(ds, items_seq_tokens(ds, split, q, max_len));
 }
 /* targets a sequence contributes to the loss */
 int items_seq_targets(const dataset *ds, int split, uint64_t q, int max_len) {
   int n = items_seq_steps(ds, split, q, max_len);
-  return ds->task == TASK_CLASSIFY ? n > 0 : n;
+  return task_desc_of(ds->task)->per_sequence ? n > 0 : n;
+}
+int items_next_steps(const dataset *ds, int64_t n) {
+  return (int)(ds->eos_id >= 0 ? n : n > 0 ? n - 1 : 0);
+}
+
+void items_load_sequences(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                          int max_len) {
+  task_desc_of(ds->task)->load(it, ds, split, q, n, max_len);
+}
+
+void items_pack(batch *b, const items *it, int n, const dataset *ds) {
+  task_desc_of(ds->task)->pack(b, it, n, ds);
 }
 
 /* --cond-features: room for `need` floats of vectors or source frames in cpool, and n pointers */
@@ -67,10 +76,8 @@ static void reserve_cond(items *it, int64_t need, int n) {
   it->cv = xrealloc(it->cv, (size_t)(n > 0 ? n : 1) * sizeof(float *));
 }
 
-/* seq2seq: the sources of sequences q[0..n), cut at max_len like the targets: tokens into
- * srcpool, or (--cond-features) frames of D floats into cpool (cv; src[i] NULL) */
-static void load_sources(items *it, const dataset *ds, int split, const uint64_t *q, int n,
-                         int max_len) {
+void items_read_sources(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                        int max_len) {
   const int64_t D = ds->n_cond_features;
   int64_t total = 0;
   for (int i = 0; i < n; i++) {
@@ -104,20 +111,26 @@ static void load_sources(items *it, const dataset *ds, int split, const uint64_t
   }
 }
 
-/* real-valued sequences q[0..n) of frames. forecast: item i's inputs are frames 0 .. k-1-h and its
- * targets frames h .. k-1 (k frames after the max_len cut, h the horizon); classify and tag: every
- * frame is an input, the targets a label per sequence or a tag per frame */
-static void load_frames(items *it, const dataset *ds, int split, const uint64_t *q, int n,
-                        int max_len) {
+void items_read_cond(items *it, const dataset *ds, int split, const uint64_t *q, int n) {
+  const int64_t D = ds->n_cond_features;
+  reserve_cond(it, (int64_t)n * D, n);
+  for (int i = 0; i < n; i++) {
+    it->cv[i] = it->cpool + i * D;
+    dataset_read_cond(ds, split, q[i], it->cv[i]);
+  }
+}
+
+void items_read_frames(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                       int max_len, int flags) {
   const int64_t D = ds->n_features;
-  const int fc = ds->task == TASK_FORECAST;
+  const int ahead = !!(flags & ITEMS_AHEAD), tags = !!(flags & ITEMS_TAGS);
   int64_t total = 0, longest = 1;
   for (int i = 0; i < n; i++) {
     const int64_t k = items_seq_tokens(ds, split, q[i], max_len);
     total += k;
     longest = k > longest ? k : longest;
   }
-  items_reserve(it, n, ds->task == TASK_TAG ? total : 1);
+  items_reserve(it, n, tags ? total : 1);
   if (total * D > it->vcap) {
     it->vpool = xrealloc(it->vpool, (size_t)(total * D) * sizeof(float));
     it->vcap = total * D;
@@ -137,49 +150,51 @@ static void load_frames(items *it, const dataset *ds, int split, const uint64_t 
     const uint64_t o = dataset_seq_start(ds, split, q[i]);
     dataset_read_values(ds, split, o, (uint64_t)k, p);
     it->xv[i] = p;
-    it->yv[i] = fc ? p + (int64_t)ds->horizon * D : NULL;
+    it->yv[i] = ahead ? p + (int64_t)ds->horizon * D : NULL;
     it->zv[i] = it->zeros;
     it->tgt[i] = NULL;
-    if (ds->task == TASK_TAG) {
+    if (tags) {
       dataset_read_tags(ds, split, o, (uint64_t)k, tg);
       it->tgt[i] = tg;
       tg += k;
     }
     it->len[i] = items_seq_steps(ds, split, q[i], max_len);
     it->ids[i] = q[i];
-    it->labels[i] = ds->task == TASK_CLASSIFY ? ds->split[split].labels[q[i]] : -1;
+    it->labels[i] = flags & ITEMS_LABEL ? ds->split[split].labels[q[i]] : -1;
     p += k * D;
   }
 }
 
-/* Fill items with sequences q[0..n): with <eos>, inputs are <eos> x0 .. x_{n-2} and targets
- * x0 .. x_{n-1}; without, inputs x0 .. x_{n-2} and targets x1 .. x_{n-1}. */
-void items_load_sequences(items *it, const dataset *ds, int split, const uint64_t *q, int n,
-                          int max_len) {
-  if (ds->level == LEVEL_REAL) return load_frames(it, ds, split, q, n, max_len);
+void items_read_inputs(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                       int max_len, int flags) {
   int64_t total = 0;
   for (int i = 0; i < n; i++) total += items_seq_tokens(ds, split, q[i], max_len) + 1;
   items_reserve(it, n, total);
   int32_t *p = it->pool;
-  if (!task_is_lm(ds->task)) { /* inputs x0 .. x_{n-1}; targets the tags, or a label per sequence */
-    for (int i = 0; i < n; i++) {
-      int64_t k = items_seq_tokens(ds, split, q[i], max_len);
-      uint64_t o = dataset_seq_start(ds, split, q[i]);
-      dataset_read(ds, split, o, (uint64_t)k, p);
-      it->in[i] = p;
-      it->tgt[i] = NULL;
-      if (ds->task == TASK_TAG) {
-        int32_t *t = it->tagpool + (p - it->pool);
-        dataset_read_tags(ds, split, o, (uint64_t)k, t);
-        it->tgt[i] = t;
-      }
-      it->labels[i] = ds->task == TASK_CLASSIFY ? ds->split[split].labels[q[i]] : -1;
-      it->len[i] = (int)k;
-      it->ids[i] = q[i];
-      p += k;
+  for (int i = 0; i < n; i++) {
+    int64_t k = items_seq_tokens(ds, split, q[i], max_len);
+    uint64_t o = dataset_seq_start(ds, split, q[i]);
+    dataset_read(ds, split, o, (uint64_t)k, p);
+    it->in[i] = p;
+    it->tgt[i] = NULL;
+    if (flags & ITEMS_TAGS) {
+      int32_t *t = it->tagpool + (p - it->pool);
+      dataset_read_tags(ds, split, o, (uint64_t)k, t);
+      it->tgt[i] = t;
     }
-    return;
+    it->labels[i] = flags & ITEMS_LABEL ? ds->split[split].labels[q[i]] : -1;
+    it->len[i] = (int)k;
+    it->ids[i] = q[i];
+    p += k;
   }
+}
+
+void items_read_next(items *it, const dataset *ds, int split, const uint64_t *q, int n,
+                     int max_len) {
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) total += items_seq_tokens(ds, split, q[i], max_len) + 1;
+  items_reserve(it, n, total);
+  int32_t *p = it->pool;
   for (int i = 0; i < n; i++) {
     int64_t k = items_seq_tokens(ds, split, q[i], max_len);
     int32_t *buf = p;
@@ -187,46 +202,17 @@ void items_load_sequences(items *it, const dataset *ds, int split, const uint64_
     dataset_read(ds, split, dataset_seq_start(ds, split, q[i]), (uint64_t)k, buf);
     it->in[i] = p;
     it->tgt[i] = p + 1;
-    it->len[i] = items_seq_steps(ds, split, q[i], max_len);
+    it->len[i] = items_next_steps(ds, k);
     it->ids[i] = q[i];
-    it->labels[i] =
-        ds->task == TASK_CONDLM && !ds->n_cond_features ? ds->split[split].labels[q[i]] : -1;
+    it->labels[i] = -1;
     p += k + 1;
-  }
-  if (ds->task == TASK_SEQ2SEQ) load_sources(it, ds, split, q, n, max_len);
-  if (ds->n_cond_features > 0 && ds->task == TASK_CONDLM) { /* a vector instead of a label */
-    const int64_t D = ds->n_cond_features;
-    reserve_cond(it, (int64_t)n * D, n);
-    for (int i = 0; i < n; i++) {
-      it->cv[i] = it->cpool + i * D;
-      dataset_read_cond(ds, split, q[i], it->cv[i]);
-    }
   }
 }
 
-/* Pack n items into b with their targets (next tokens, tags, or a label per sequence). */
-void items_pack(batch *b, const items *it, int n, const dataset *ds) {
+void items_pack_inputs(batch *b, const items *it, int n, const dataset *ds, int32_t *const *tgt) {
   const int real = ds->level == LEVEL_REAL;
-  if (ds->task == TASK_FORECAST) { /* frames: the token side is zeros (every step a target) */
-    batch_pack(b, n, it->len, NULL, it->zv, it->ids);
-    batch_set_values(b, (const float *const *)it->xv, (const float *const *)it->yv, ds->n_features);
-    return;
-  }
-  batch_pack(b, n, it->len, real ? NULL : it->in, ds->task == TASK_CLASSIFY ? NULL : it->tgt,
-             it->ids);
+  batch_pack(b, n, it->len, real ? NULL : it->in, tgt, it->ids);
   if (real) batch_set_values(b, (const float *const *)it->xv, NULL, ds->n_features);
-  if (ds->task == TASK_CONDLM) batch_set_labels(b, it->labels); /* the condition, not a target */
-  if (ds->n_cond_features > 0 && ds->task == TASK_CONDLM)
-    batch_set_cond(b, (const float *const *)it->cv, ds->n_cond_features);
-  if (ds->task == TASK_SEQ2SEQ) /* (--cond-features: frames) */
-    batch_set_sources(b, it->src_len, ds->n_cond_features ? NULL : it->src,
-                      ds->n_cond_features ? (const float *const *)it->cv : NULL,
-                      ds->n_cond_features);
-  if (ds->task == TASK_CLASSIFY) {
-    batch_set_labels(b, it->labels);
-    b->n_targets = 0;
-    for (int r = 0; r < b->s.B; r++) b->n_targets += b->len[r] > 0 && b->label[r] >= 0;
-  }
 }
 
 /* Fill items with windows [pos, pos + T] of streams s[0..n), each stream_len long. */
