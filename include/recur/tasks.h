@@ -24,6 +24,15 @@ typedef struct {
    * with their targets (items.h has the readers the tasks share) */
   void (*load)(items *it, const dataset *ds, int split, const uint64_t *q, int n, int max_len);
   void (*pack)(batch *b, const items *it, int n, const dataset *ds);
+  /* evaluation: a sequence too long for one forward can be run in windows with its state
+   * carried, exactly as whole (a loss per step, nothing read from later steps but by a
+   * bidirectional model); what the result holds beyond the loss (score_open allocates it, NULL
+   * for none) and what each forward of k items adds to it (m->probs holding the forward's
+   * outputs; it NULL for a window of a long sequence) */
+  int windowed;
+  void (*score_open)(eval_result *r, const model *m);
+  void (*score)(eval_result *r, model *m, const dataset *ds, const items *it, int k,
+                const batch *b);
   /* what an evaluation counts (the validation line's "N <unit>") and how many */
   const char *unit;
   double (*count)(const eval_result *r);

@@ -1,6 +1,9 @@
 /* task forecast: real-valued sequences, each step predicting the frame --horizon steps ahead.
  * Figures, in the data's units: mse and mae of the model and of the naive "next = last", overall
  * and per feature; counted in frames. */
+#include <math.h>
+
+#include "recur/core.h"
 #include "recur/tasks.h"
 
 static double count(const eval_result *r) { return r->tokens; }
@@ -51,11 +54,39 @@ static void pack(batch *b, const items *it, int n, const dataset *ds) {
   batch_set_values(b, (const float *const *)it->xv, (const float *const *)it->yv, ds->n_features);
 }
 
+/* per feature: squared and absolute errors of the model, then of "next = last" */
+static void score_open(eval_result *r, const model *m) {
+  r->n_feat = m->cfg.n_in;
+  r->fc = xcalloc((size_t)(4 * r->n_feat), sizeof(double));
+}
+
+/* the last forward's predictions (m->probs, normalised means first) against the target frames,
+ * and the naive "next = last" baseline (the input frame), in the data's units */
+static void score(eval_result *res, model *m, const dataset *ds, const items *it, int k,
+                  const batch *b) {
+  (void)ds, (void)it, (void)k;
+  const int64_t D = m->cfg.n_in, O = m->O;
+  double *fc = res->fc;
+  for (int64_t r = 0; r < b->s.N; r++)
+    for (int64_t d = 0; d < D; d++) {
+      const double mu = m->in_mean ? m->in_mean[d] : 0, sd = m->in_std ? m->in_std[d] : 1;
+      const double y = b->ytgt[r * D + d], p = m->probs[r * O + d] * sd + mu,
+                   last = b->xin[r * D + d];
+      fc[d] += (p - y) * (p - y);
+      fc[D + d] += fabs(p - y);
+      fc[2 * D + d] += (last - y) * (last - y);
+      fc[3 * D + d] += fabs(last - y);
+    }
+}
+
 const task_desc task_forecast = {.task = TASK_FORECAST,
                                  .default_mode = MODE_SEQUENCES,
                                  .steps = steps,
                                  .load = load,
                                  .pack = pack,
+                                 .windowed = 1,
+                                 .score_open = score_open,
+                                 .score = score,
                                  .unit = "frames",
                                  .count = count,
                                  .json = json,

@@ -1,5 +1,6 @@
 /* task classify and tag: a label per sequence, a tag per token. Figures: accuracy, macro F1, F1 of
  * each class, the confusion matrix (true class by predicted). */
+#include "recur/core.h"
 #include "recur/tasks.h"
 
 static double count(const eval_result *r) { return r->tokens; }
@@ -71,12 +72,38 @@ static void pack_tags(batch *b, const items *it, int n, const dataset *ds) {
   items_pack_inputs(b, it, n, ds, it->tgt);
 }
 
+/* the confusion matrix: true class by predicted (argmax) */
+static void score_open(eval_result *r, const model *m) {
+  r->n_out = m->O;
+  r->confusion = xcalloc((size_t)(m->O * m->O), sizeof(double));
+}
+static void confuse(eval_result *res, const model *m, const batch *b, const int32_t *truth,
+                    int by_sequence) {
+  const int64_t R = model_readout_rows(m, b), O = m->O;
+  for (int64_t r = 0; r < R; r++) {
+    if (truth[r] < 0 || (by_sequence && b->len[r] == 0)) continue;
+    res->confusion[truth[r] * O + vec_argmax(m->probs + r * O, (int)O)] += 1;
+  }
+}
+static void score_label(eval_result *r, model *m, const dataset *ds, const items *it, int k,
+                        const batch *b) {
+  (void)ds, (void)it, (void)k;
+  confuse(r, m, b, b->label, 1);
+}
+static void score_tags(eval_result *r, model *m, const dataset *ds, const items *it, int k,
+                       const batch *b) {
+  (void)ds, (void)it, (void)k;
+  confuse(r, m, b, b->tgt, 0);
+}
+
 const task_desc task_classify = {.task = TASK_CLASSIFY,
                                  .default_mode = MODE_SEQUENCES,
                                  .steps = steps,
                                  .per_sequence = 1,
                                  .load = load_label,
                                  .pack = pack_label,
+                                 .score_open = score_open,
+                                 .score = score_label,
                                  .unit = "sequences",
                                  .count = count,
                                  .json = json,
@@ -88,6 +115,9 @@ const task_desc task_tag = {.task = TASK_TAG,
                             .steps = steps,
                             .load = load_tags,
                             .pack = pack_tags,
+                            .windowed = 1,
+                            .score_open = score_open,
+                            .score = score_tags,
                             .unit = "tokens",
                             .count = count,
                             .json = json,

@@ -1,5 +1,5 @@
-/* eval: the loss of a split, sharded across ranks, and accuracy, F1 and confusion for classifiers
- * and taggers. */
+/* eval: the loss of a split, sharded across ranks, and what its task adds (tasks.h score: the
+ * confusion of classifiers and taggers, seq2seq's greedy outputs, forecast's errors). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "recur/generate.h"
 #include "recur/hooks.h"
 #include "recur/tokenize.h"
+#include "recur/tasks.h"
 #include "recur/train.h"
 #include "train-impl.h"
 
@@ -61,8 +62,8 @@ static double batch_chars(const batch *b, const float *chars_of, int64_t V) {
 /* ---- evaluation ---- */
 /* An undelimited split: pieces of EVAL_PIECE targets, this rank's full ones in groups of B, each
  * from a zero state with its state carried across windows of EVAL_WINDOW. */
-static void eval_pieces(model *m, const dataset *ds, int split, int B, double acc[2],
-                        const float *chars_of, double *chars) {
+static void eval_pieces(model *m, const dataset *ds, int split, int B, eval_result *r,
+                        const float *chars_of) {
   const int rank = core_rank(), W = core_world();
   const int L = m->cfg.layers, H = m->cfg.hidden;
   const uint64_t n_tgt = ds->split[split].n_tok >= 2 ? ds->split[split].n_tok - 1 : 0;
@@ -88,9 +89,9 @@ static void eval_pieces(model *m, const dataset *ds, int split, int B, double ac
       int len = (int)(plen - pos < EVAL_WINDOW ? plen - pos : EVAL_WINDOW);
       items_load_windows(&it, ds, split, mine + i, k, EVAL_PIECE, pos, len);
       batch_pack(&b, k, it.len, it.in, it.tgt, it.ids);
-      acc[0] += model_forward(m, &b, h, c, 0, 0);
-      acc[1] += (double)b.n_targets;
-      *chars += batch_chars(&b, chars_of, ds->vocab_size);
+      r->loss_sum += model_forward(m, &b, h, c, 0, 0);
+      r->tokens += (double)b.n_targets;
+      r->chars += batch_chars(&b, chars_of, ds->vocab_size);
       model_final_state(m, &b, h, c);
     }
     i += k;
@@ -100,72 +101,6 @@ static void eval_pieces(model *m, const dataset *ds, int split, int B, double ac
   xfree(h);
   xfree(c);
   xfree(mine);
-}
-
-/* occurrences of the n-gram g in s (len tokens) */
-static int ngram_count(const int32_t *s, int len, const int32_t *g, int n) {
-  int c = 0;
-  for (int i = 0; i + n <= len; i++) c += memcmp(s + i, g, (size_t)n * sizeof(int32_t)) == 0;
-  return c;
-}
-
-/* BLEU's sums for one output h against its reference y: acc[0..4) clipped matches, acc[4..8)
- * the output's n-grams, acc[8] its length, acc[9] the reference's */
-static void bleu_add(const int32_t *h, int hl, const int32_t *y, int yl, double *acc) {
-  for (int n = 1; n <= 4; n++) {
-    for (int i = 0; i + n <= hl; i++) {
-      int first = 1; /* count each distinct n-gram once, at its first position */
-      for (int j = 0; j < i && first; j++) first = memcmp(h + j, h + i, (size_t)n * 4) != 0;
-      if (!first) continue;
-      int ch = ngram_count(h, hl, h + i, n), cr = ngram_count(y, yl, h + i, n);
-      acc[n - 1] += ch < cr ? ch : cr;
-    }
-    acc[4 + n - 1] += hl >= n ? hl - n + 1 : 0;
-  }
-  acc[8] += hl;
-  acc[9] += yl;
-}
-
-/* seq2seq: teacher-forced token accuracy of the last forward, then greedy decoding of the batch's
- * sources against their targets (each target's last token is <eos>) */
-static void s2s_score(model *m, const dataset *ds, const items *it, int k, const batch *b,
-                      double *acc) {
-  const int64_t V = m->O;
-  for (int64_t r = 0; r < b->s.N; r++)
-    if (b->tgt[r] >= 0) acc[2] += vec_argmax(m->probs + r * V, (int)V) == b->tgt[r];
-  int max_out = 0; /* room for twice the longest target: an output longer is wrong anyway */
-  for (int i = 0; i < k; i++) max_out = it->len[i] > max_out ? it->len[i] : max_out;
-  max_out = 2 * max_out + 8;
-  int32_t **out = xmalloc((size_t)k * sizeof(int32_t *));
-  int32_t *pool = xmalloc((size_t)k * (size_t)(max_out + 1) * sizeof(int32_t));
-  int *olen = xmalloc((size_t)k * sizeof(int));
-  for (int i = 0; i < k; i++) out[i] = pool + (int64_t)i * (max_out + 1);
-  generate_greedy(m, (int32_t)ds->eos_id, k, it->src_len, ds->n_cond_features ? NULL : it->src,
-                  ds->n_cond_features ? (const float *const *)it->cv : NULL, max_out, out, olen,
-                  NULL);
-  for (int i = 0; i < k; i++) {
-    const int n = it->len[i] - 1; /* the target without its <eos> */
-    acc[3] += 1;
-    acc[4] += olen[i] == n && memcmp(out[i], it->tgt[i], (size_t)n * sizeof(int32_t)) == 0;
-    bleu_add(out[i], olen[i], it->tgt[i], n, acc + 5);
-  }
-  xfree(out), xfree(pool), xfree(olen);
-}
-
-/* forecast: the last forward's predictions (m->probs, normalised means first) against the target
- * frames, and the naive "next = last" baseline (the input frame), in the data's units */
-static void forecast_score(const model *m, const batch *b, double *fc) {
-  const int64_t D = m->cfg.n_in, O = m->O;
-  for (int64_t r = 0; r < b->s.N; r++)
-    for (int64_t d = 0; d < D; d++) {
-      const double mu = m->in_mean ? m->in_mean[d] : 0, sd = m->in_std ? m->in_std[d] : 1;
-      const double y = b->ytgt[r * D + d], p = m->probs[r * O + d] * sd + mu,
-                   last = b->xin[r * D + d];
-      fc[d] += (p - y) * (p - y);
-      fc[D + d] += fabs(p - y);
-      fc[2 * D + d] += (last - y) * (last - y);
-      fc[3 * D + d] += fabs(last - y);
-    }
 }
 
 eval_result train_eval_rollout(model *m, const dataset *ds, int split, int steps) {
@@ -216,16 +151,17 @@ static int64_t eval_budget(const model *m) {
 }
 
 /* Whether a sequence's loss can be summed window by window with the state carried (exactly the
- * whole sequence's: nothing flows backward in evaluation): a unidirectional stack whose loss is
- * per step, without an encoder to attend to. */
+ * whole sequence's: nothing flows backward in evaluation): a unidirectional stack whose task's
+ * loss is per step, without an encoder to attend to. */
 static int eval_windowed(const model *m, const dataset *ds) {
-  return !m->cfg.bidirectional && ds->task != TASK_CLASSIFY && ds->task != TASK_SEQ2SEQ;
+  return !m->cfg.bidirectional && task_desc_of(ds->task)->windowed;
 }
 
-/* One long sequence (it's item 0) in windows of T steps, the state carried; adds its loss and
- * targets to acc and its frames to fc (forecast). */
-static void eval_long(model *m, const dataset *ds, const items *it, int T, double acc[2],
-                      double *fc, const float *chars_of, double *chars) {
+/* One long sequence (it's item 0) in windows of T steps, the state carried; adds its loss,
+ * targets, characters and the task's figures to r. */
+static void eval_long(model *m, const dataset *ds, const items *it, int T, eval_result *r,
+                      const float *chars_of) {
+  const task_desc *td = task_desc_of(ds->task);
   const int64_t L = m->cfg.layers, H = m->cfg.hidden, D = ds->n_features;
   float *h = xcalloc((size_t)(L * H), sizeof(float)), *c = xcalloc((size_t)(L * H), sizeof(float));
   int32_t *in, *tgt, *zv;
@@ -245,10 +181,10 @@ static void eval_long(model *m, const dataset *ds, const items *it, int T, doubl
     yv = it->yv && it->yv[0] ? it->yv[0] + (int64_t)pos * D : NULL;
     items_pack(&b, &w, 1, ds);
     /* the first window from the model's own initial state (zeros; condlm: its condition's) */
-    acc[0] += model_forward(m, &b, pos ? h : NULL, pos ? c : NULL, 0, 0);
-    acc[1] += (double)b.n_targets;
-    *chars += batch_chars(&b, chars_of, ds->vocab_size);
-    if (fc) forecast_score(m, &b, fc);
+    r->loss_sum += model_forward(m, &b, pos ? h : NULL, pos ? c : NULL, 0, 0);
+    r->tokens += (double)b.n_targets;
+    r->chars += batch_chars(&b, chars_of, ds->vocab_size);
+    if (td->score) td->score(r, m, ds, NULL, 1, &b);
     model_final_state(m, &b, h, c);
   }
   batch_free(&b);
@@ -256,83 +192,73 @@ static void eval_long(model *m, const dataset *ds, const items *it, int T, doubl
   xfree(c);
 }
 
-eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len) {
-  const int rank = core_rank(), W = core_world();
+/* every figure of r summed over the ranks (each rank's in the same order: as summed in one) */
+static void eval_sum(eval_result *r) {
+  double v[16] = {r->loss_sum, r->tokens, r->chars,   r->tok_correct,
+                  r->seqs,     r->exact,  r->hyp_len, r->ref_len};
+  for (int n = 0; n < 4; n++) v[8 + n] = r->bleu_match[n], v[12 + n] = r->bleu_total[n];
+  dist_sum_doubles(v, 16);
+  r->loss_sum = v[0], r->tokens = v[1], r->chars = v[2], r->tok_correct = v[3];
+  r->seqs = v[4], r->exact = v[5], r->hyp_len = v[6], r->ref_len = v[7];
+  for (int n = 0; n < 4; n++) r->bleu_match[n] = v[8 + n], r->bleu_total[n] = v[12 + n];
+  if (r->confusion) dist_sum_doubles(r->confusion, r->n_out * r->n_out);
+  if (r->fc) dist_sum_doubles(r->fc, 4 * r->n_feat);
+}
+
+/* Delimited sequences: this rank's, longest first, in batches within the budget */
+static void eval_sequences(model *m, const dataset *ds, int split, int B, int max_len,
+                           eval_result *r, const float *chars_of) {
+  const task_desc *td = task_desc_of(ds->task);
   const ds_split *sp = &ds->split[split];
-  /* loss, targets; seq2seq: correct, sequences, exact, BLEU's 10 sums; text LMs: characters */
-  double acc[16] = {0};
+  const int rank = core_rank(), W = core_world();
+  items it = {0};
+  batch b = {0};
+  uint64_t n = 0;
+  uint64_t *mine = xmalloc((sp->n_seq / (uint64_t)W + 1) * sizeof(uint64_t));
+  for (uint64_t q = (uint64_t)rank; q < sp->n_seq; q += (uint64_t)W) mine[n++] = q;
+  dataset_sort_by_length(ds, split, mine, n);
+  const int64_t budget = eval_budget(m);
+  for (uint64_t i = 0; i < n;) {
+    /* up to B sequences (longest first) within the budget */
+    const int64_t first = items_seq_steps(ds, split, mine[i], max_len);
+    int k = 1;
+    while (k < B && i + (uint64_t)k < n && (int64_t)(k + 1) * first <= budget) k++;
+    if (first > budget && eval_windowed(m, ds)) {
+      items_load_sequences(&it, ds, split, mine + i, 1, max_len);
+      eval_long(m, ds, &it, (int)budget, r, chars_of);
+      i += 1;
+      continue;
+    }
+    items_load_sequences(&it, ds, split, mine + i, k, max_len);
+    items_pack(&b, &it, k, ds);
+    r->loss_sum += model_forward(m, &b, NULL, NULL, 0, 0);
+    r->tokens += (double)b.n_targets;
+    r->chars += batch_chars(&b, chars_of, ds->vocab_size);
+    if (td->score) td->score(r, m, ds, &it, k, &b);
+    i += (uint64_t)k;
+  }
+  xfree(mine);
+  items_free(&it);
+  batch_free(&b);
+}
+
+eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len) {
+  const task_desc *td = task_desc_of(ds->task);
+  eval_result res = {0};
+  if (td->score_open) td->score_open(&res, m);
   float *chars_of = eval_chars_of(ds);
-  double *conf = !task_is_lm(ds->task) && ds->task != TASK_FORECAST
-                     ? xcalloc((size_t)(m->O * m->O), sizeof(double))
-                     : NULL;
-  const int nf = ds->task == TASK_FORECAST ? m->cfg.n_in : 0;
-  double *fc = nf ? xcalloc((size_t)(4 * nf), sizeof(double)) : NULL;
   const char *pw, *ph;
   core_oom_context("evaluation's activations (at most about 128 MiB a forward, or one long "
                    "bidirectional, classified or seq2seq sequence whole)",
                    "lower --batch (recur eval), or cut long sequences with --max-len (an estimate)",
                    &pw, &ph);
-  if (ds->task == TASK_LM && ds->eos_id < 0) {
-    eval_pieces(m, ds, split, B, acc, chars_of, &acc[15]);
-  } else {
-    items it = {0};
-    batch b = {0};
-    uint64_t n = 0;
-    uint64_t *mine = xmalloc((sp->n_seq / (uint64_t)W + 1) * sizeof(uint64_t));
-    for (uint64_t q = (uint64_t)rank; q < sp->n_seq; q += (uint64_t)W) mine[n++] = q;
-    dataset_sort_by_length(ds, split, mine, n);
-    const int64_t budget = eval_budget(m);
-    for (uint64_t i = 0; i < n;) {
-      /* up to B sequences (longest first) within the budget */
-      const int64_t first = items_seq_steps(ds, split, mine[i], max_len);
-      int k = 1;
-      while (k < B && i + (uint64_t)k < n && (int64_t)(k + 1) * first <= budget) k++;
-      if (first > budget && eval_windowed(m, ds)) {
-        items_load_sequences(&it, ds, split, mine + i, 1, max_len);
-        eval_long(m, ds, &it, (int)budget, acc, fc, chars_of, &acc[15]);
-        i += 1;
-        continue;
-      }
-      items_load_sequences(&it, ds, split, mine + i, k, max_len);
-      items_pack(&b, &it, k, ds);
-      acc[0] += model_forward(m, &b, NULL, NULL, 0, 0);
-      acc[1] += (double)b.n_targets;
-      acc[15] += batch_chars(&b, chars_of, ds->vocab_size);
-      if (ds->task == TASK_SEQ2SEQ) s2s_score(m, ds, &it, k, &b, acc);
-      if (fc) forecast_score(m, &b, fc);
-      if (conf) { /* predicted (argmax) against true class */
-        const int64_t R = model_readout_rows(m, &b), O = m->O;
-        const int32_t *tg = ds->task == TASK_CLASSIFY ? b.label : b.tgt;
-        for (int64_t r = 0; r < R; r++) {
-          if (tg[r] < 0 || (ds->task == TASK_CLASSIFY && b.len[r] == 0)) continue;
-          conf[tg[r] * O + vec_argmax(m->probs + r * O, (int)O)] += 1;
-        }
-      }
-      i += (uint64_t)k;
-    }
-    xfree(mine);
-    items_free(&it);
-    batch_free(&b);
-  }
+  if (td->default_mode == MODE_STREAM && ds->eos_id < 0) /* one stream: lm without <eos> */
+    eval_pieces(m, ds, split, B, &res, chars_of);
+  else
+    eval_sequences(m, ds, split, B, max_len, &res, chars_of);
   core_oom_context(pw, ph, NULL, NULL);
-  dist_sum_doubles(acc, 16);
+  eval_sum(&res);
   xfree(chars_of);
-  eval_result res = {.loss_sum = acc[0],
-                     .tokens = acc[1],
-                     .chars = acc[15],
-                     .confusion = conf,
-                     .n_out = conf ? m->O : 0,
-                     .tok_correct = acc[2],
-                     .seqs = acc[3],
-                     .exact = acc[4],
-                     .hyp_len = acc[13],
-                     .ref_len = acc[14]};
-  for (int n = 0; n < 4; n++) res.bleu_match[n] = acc[5 + n], res.bleu_total[n] = acc[9 + n];
-  if (fc) dist_sum_doubles(fc, 4 * nf);
-  res.fc = fc;
-  res.n_feat = nf;
-
-  if (conf) dist_sum_doubles(conf, m->O * m->O);
   return res;
 }
 
