@@ -19,6 +19,7 @@
 # word LM: above 32, its ~300 MB a rank) the simulated ranks share their large buffers (launch/simulate --shared, with --gemm openblas: the
 # sampled ranks compute no products), so 512 and 1,024 ranks fit in a few GB; SMPI then takes
 # minutes of wall time a step (its network solver grows with the flows in flight).
+# BENCH_SIM_FLAGS: more flags for every simulated run (e.g. --grad-sum bf16).
 # Writes under build/bench-sim (removed first; BENCH_SIM_DIR=DIR for another, so that two runs can
 # go side by side).
 set -euo pipefail
@@ -105,7 +106,7 @@ for m in "${models[@]}"; do
       [ "$np" -le "$over" ] || shared=(--shared) kernel=(--gemm openblas)
       t0=$(date +%s.%N)
       "$top/launch/simulate" -np "$np" --platform "$plat" "${shared[@]}" --timeline "$name.timeline" train $args "${common[@]}" "${kernel[@]}" \
-        --batch $((32 * np)) --out "$name-$plat-$np" > "$name-$plat-$np.log" 2>&1 ||
+        ${BENCH_SIM_FLAGS:-} --batch $((32 * np)) --out "$name-$plat-$np" > "$name-$plat-$np.log" 2>&1 ||
         { echo "$name $plat $np: failed: $(tail -3 "$name-$plat-$np.log")"; continue; }
       wall=$(python3 -c "print(round($(date +%s.%N) - $t0))")
       read -r dt tps share <<< "$(step_stats "$name-$plat-$np")"
