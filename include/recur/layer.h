@@ -90,6 +90,12 @@ void layer_backward_data(const layer_view *L, layer_acts *a, const packed_shape 
                          float *dX, layer_scratch *w);
 void layer_backward_weights(const layer_view *L, const layer_acts *a, const float *X,
                             const packed_shape *s, const float *dH, layer_scratch *w);
+/* layer_backward_weights as its two parts: the input weights' product (dW_ih), then the rest
+ * (dW_hh, dW_hr, the biases); a caller may start dW_ih's sum before the rest (same values) */
+void layer_backward_weights_in(const layer_view *L, const float *X, const packed_shape *s,
+                               layer_scratch *w);
+void layer_backward_weights_rec(const layer_view *L, const layer_acts *a, const packed_shape *s,
+                                const float *dH, layer_scratch *w);
 
 /* Vectorisable elementwise helpers, in place (also used by the readout). */
 void vec_tanh(float *x, int n);

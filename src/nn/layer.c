@@ -326,8 +326,19 @@ RECUR_HOT void layer_backward_data(const layer_view *L, layer_acts *a, const pac
   if (dX) gemm(0, 0, (int)N, L->in, GH, w->dgx, GH, L->w_ih, L->in, 0.0f, dX, L->in);
 }
 
-RECUR_HOT void layer_backward_weights(const layer_view *L, const layer_acts *a, const float *X,
-                                      const packed_shape *s, const float *dH, layer_scratch *w) {
+RECUR_HOT void layer_backward_weights_in(const layer_view *L, const float *X, const packed_shape *s,
+                                         layer_scratch *w) {
+  const int GH = L->G * L->H;
+  const int64_t N = s->N;
+  if (N == 0) return;
+  layer_poke(w);
+  gemm(1, 0, GH, L->in, (int)N, w->dgx, GH, X, L->in, 1.0f, L->gw_ih, L->in);
+  layer_poke(w);
+}
+
+RECUR_HOT void layer_backward_weights_rec(const layer_view *L, const layer_acts *a,
+                                          const packed_shape *s, const float *dH,
+                                          layer_scratch *w) {
   const int H = L->H, GH = L->G * H, P = L->P;
   const int64_t N = s->N;
   if (N == 0) return;
@@ -337,8 +348,6 @@ RECUR_HOT void layer_backward_weights(const layer_view *L, const layer_acts *a, 
   layer_poke(w);
   if (L->w_hr) /* every row's dh is final now: dW_hr = dH^T (o * tanh c) */
     gemm(1, 0, P, H, (int)N, dH, P, a->mproj, H, 1.0f, L->gw_hr, H);
-  gemm(1, 0, GH, L->in, (int)N, w->dgx, GH, X, L->in, 1.0f, L->gw_ih, L->in);
-  layer_poke(w);
   if (dgh == w->dgx) { /* lstm, rnn: both biases get the same column sums: one pass over dgx */
     gemm_colsum((int)N, GH, w->dgx, GH, w->ones, 0.0f, w->bsum);
     gemm_add(GH, w->bsum, L->gb_ih);
@@ -348,6 +357,12 @@ RECUR_HOT void layer_backward_weights(const layer_view *L, const layer_acts *a, 
     gemm_colsum((int)N, GH, dgh, GH, w->ones, 1.0f, L->gb_hh);
   }
   layer_poke(w);
+}
+
+void layer_backward_weights(const layer_view *L, const layer_acts *a, const float *X,
+                            const packed_shape *s, const float *dH, layer_scratch *w) {
+  layer_backward_weights_in(L, X, s, w);
+  layer_backward_weights_rec(L, a, s, dH, w);
 }
 
 void layer_backward(const layer_view *L, layer_acts *a, const float *X, const packed_shape *s,

@@ -515,8 +515,10 @@ static int rows_first(const model *m) {
 
 /* Layer 0 and the embedding, rows first: the layer's input gradient, the embedding rows from it,
  * their sum started (MODEL_READY_ROWS), then the layer's weights' products while the rows cross
- * the network (they were the sums' tail). The same products as layer 0 then backward_inputs. */
-static void backward_bottom(model *m, const batch *b) {
+ * the network (they were the sums' tail): dW_ih first, whose sum starts (its tensor is the layer's
+ * first) while dW_hh and the biases are computed. The same products as layer 0 then
+ * backward_inputs. */
+static void backward_bottom(model *m, const batch *b, int ti) {
   const layer_view *v = reg_view(m, 0, 0);
   const float *X = model_layer_in(m, 0);
   float *dH = m->dA;
@@ -525,7 +527,10 @@ static void backward_bottom(model *m, const batch *b) {
   swap_grads(m);
   backward_inputs(m, b);
   m->grad_ready(m->grad_arg, MODEL_READY_ROWS);
-  layer_backward_weights(v, &m->acts[0][0], X, &b->s, dH, &m->scratch);
+  layer_backward_weights_in(v, X, &b->s, &m->scratch);
+  RECUR_ASSERT(!strcmp(m->tensors[ti].name, "rnn.weight_ih_l0"));
+  m->grad_ready(m->grad_arg, m->tensors[ti + 1].offset); /* rnn.weight_ih_l0's end */
+  layer_backward_weights_rec(v, &m->acts[0][0], &b->s, dH, &m->scratch);
   if (m->fwd_train && m->cfg.weight_drop > 0) reg_wd_fold(m, 0, 0);
 }
 
@@ -569,7 +574,7 @@ void model_backward(model *m, const batch *b, float scale) {
   const int bottom = rows_first(m);
   for (int l = L - 1; l >= 0 && !m->cfg.input_feed; l--) {
     if (l == 0 && bottom) {
-      backward_bottom(m, b);
+      backward_bottom(m, b, ti);
       ti += per_layer;
       m->grad_ready(m->grad_arg, m->tensors[ti].offset);
       break;
