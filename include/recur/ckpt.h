@@ -25,9 +25,10 @@ typedef struct {
 /* What a checkpoint holds besides the model: every rank passes the full arrays. */
 typedef struct {
   optim *opt;
-  float *carry_h, *carry_c; /* (L, B, H) carried stream states, or NULL (sequences mode) */
-  int L, B, H;
-  const int *own; /* (n_own) streams whose carried state this rank computes */
+  float *carry_h, *carry_c; /* (L, n_own, H) the carried states of this rank's streams (row i:
+                               stream own[i]), or NULL (sequences mode) */
+  int L, B, H;              /* B: the streams of all ranks */
+  const int *own;           /* (n_own) streams whose carried state this rank computes */
   int n_own;
   const char *options; /* training options as "key=value" lines */
 } ckpt_payload;

@@ -52,6 +52,9 @@ typedef struct {
   /* RECUR_SIM_RECORD=FILE, RECUR_SIM_REPLAY=FILE: a simulation's sampled computation
    * (src/train/sim.h; launch/simulate --sample sets them). NULL: off */
   const char *sim_record, *sim_replay;
+  /* RECUR_SIM_SHARED=1 (launch/simulate --shared): a replay folds its parameter-sized buffers
+   * onto one all ranks share (xcalloc_fold) */
+  int sim_shared;
 } test_hooks;
 
 /* The hooks of this process: those set last, else hooks_default()'s (every hook off). */

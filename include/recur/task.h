@@ -16,15 +16,30 @@ enum model_task {
   TASK_FORECAST, /* real-valued sequences: the next frames */
   TASK_COUNT
 };
-/* tasks with a label per sequence; tasks whose targets are the next tokens */
-static inline int task_has_labels(int t) { return t == TASK_CLASSIFY || t == TASK_CONDLM; }
-/* tasks whose datasets and models carry label or tag names */
-static inline int task_has_names(int t) {
-  return t != TASK_LM && t != TASK_SEQ2SEQ && t != TASK_FORECAST;
-}
-static inline int task_is_lm(int t) {
-  return t == TASK_LM || t == TASK_CONDLM || t == TASK_SEQ2SEQ;
-}
+/* What a task is to the floors below the trainer (the model's inputs and head, the dataset's
+ * streams and checks, generation, the commands' choices), one row a task in task.c: they ask
+ * task_is(t)->pooled, never which task it is. A task made of these (a new head aside) is its
+ * enum, its row and name in task.c, and its descriptor (tasks.h, src/task/). */
+typedef struct {
+  unsigned char next_token; /* targets: the next tokens (lm, condlm, seq2seq): the vocabulary is
+                               the output; adaptive softmax, tied weights */
+  unsigned char causal;     /* reads only the past: no bidirectional stack (lm, condlm) */
+  unsigned char stream;     /* may train as one stream of text and samples unconditioned (lm) */
+  unsigned char self_fed;   /* its outputs can be its next inputs: scheduled sampling (lm,
+                               seq2seq, forecast) */
+  unsigned char pooled;     /* one output per sequence, from its pooled states (classify) */
+  unsigned char tags;       /* one name per token, a tag stream (tag) */
+  unsigned char labels;     /* one name per sequence, a label array (classify, condlm) */
+  unsigned char
+      label_cond;        /* the sequence's label (or vector) is an input to every step (condlm) */
+  unsigned char source;  /* a source stream an encoder reads, with attention (seq2seq) */
+  unsigned char frames;  /* real-valued targets, the next frames (forecast) */
+  unsigned char real_in; /* takes real-valued inputs (forecast, classify, tag) */
+} task_traits;
+extern const task_traits task_traits_table[TASK_COUNT];
+static inline const task_traits *task_is(int t) { return &task_traits_table[t]; }
+/* datasets and models of the task carry label or tag names */
+static inline int task_has_names(int t) { return task_is(t)->labels || task_is(t)->tags; }
 extern const char *const task_names[TASK_COUNT + 1];
 int task_parse(const char *s); /* -1 if unknown */
 

@@ -68,7 +68,7 @@ static void put_text(const dataset *ds, const int32_t *tok, uint64_t n, token_sp
  * line between sequences: what prepare reads back (classify, tag: the label or tag column last) */
 static void decode_real(const dataset *ds, int split) {
   const ds_split *sp = &ds->split[split];
-  const int D = ds->n_features, cls = ds->task == TASK_CLASSIFY, tag = ds->task == TASK_TAG;
+  const int D = ds->n_features, cls = task_is(ds->task)->pooled, tag = task_is(ds->task)->tags;
   char col[256] = "";
   if (cls || tag) {
     snprintf(col, sizeof col, "%s", cls ? "label" : "tag");
@@ -126,14 +126,14 @@ int cmd_decode(int argc, char **argv) {
   int32_t *tok = xmalloc(DATASET_CHUNK * sizeof(int32_t));
   char text[1024];
   const ds_split *sp = &ds->split[split];
-  int32_t *tags = ds->task == TASK_TAG ? xmalloc(DATASET_CHUNK * sizeof(int32_t)) : NULL;
+  int32_t *tags = task_is(ds->task)->tags ? xmalloc(DATASET_CHUNK * sizeof(int32_t)) : NULL;
   float *cv = ds->n_cond_features ? xmalloc((size_t)ds->n_cond_features * sizeof(float)) : NULL;
   for (uint64_t q = 0; q < sp->n_seq; q++) {
     token_spacer spc = TOKEN_SPACER_INIT;
     const uint64_t a = dataset_seq_start(ds, split, q), e = dataset_seq_start(ds, split, q + 1);
-    const uint64_t sa = ds->task == TASK_SEQ2SEQ ? dataset_src_start(ds, split, q) : 0,
-                   se = ds->task == TASK_SEQ2SEQ ? dataset_src_start(ds, split, q + 1) : 0;
-    if (cv && ds->task == TASK_SEQ2SEQ) { /* --cond-features: frames (;) of features (,) */
+    const uint64_t sa = task_is(ds->task)->source ? dataset_src_start(ds, split, q) : 0,
+                   se = task_is(ds->task)->source ? dataset_src_start(ds, split, q + 1) : 0;
+    if (cv && task_is(ds->task)->source) { /* --cond-features: frames (;) of features (,) */
       for (uint64_t pos = sa; pos < se; pos++) {
         dataset_read_src_values(ds, split, pos, 1, cv);
         for (int i = 0; i < ds->n_cond_features; i++)
@@ -144,10 +144,10 @@ int cmd_decode(int argc, char **argv) {
       dataset_read_cond(ds, split, q, cv);
       for (int i = 0; i < ds->n_cond_features; i++) printf("%s%.9g", i ? "," : "", (double)cv[i]);
       putchar('\t');
-    } else if (task_has_labels(ds->task)) {
+    } else if (task_is(ds->task)->labels) {
       printf("%s\t", ds->out_names[sp->labels[q]]);
     }
-    if (ds->task == TASK_SEQ2SEQ && !cv) { /* source<TAB>target */
+    if (task_is(ds->task)->source && !cv) { /* source<TAB>target */
       for (uint64_t pos = sa; pos < se; pos += DATASET_CHUNK) {
         uint64_t n = se - pos < DATASET_CHUNK ? se - pos : DATASET_CHUNK;
         dataset_read_src(ds, split, pos, n, tok);

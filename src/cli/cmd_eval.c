@@ -79,8 +79,8 @@ static void check_same_vocab(const dataset *ds, const model_vocab *v, const char
   for (int i = 0; same && i < ds->n_cond_features; i++)
     same = !strcmp(ds->cond_names[i], v->cond_names[i]);
   if (!same) {
-    const char *none = ds->task == TASK_SEQ2SEQ ? "text sources" : "labels",
-               *kind = ds->task == TASK_SEQ2SEQ ? "frames" : "vectors";
+    const char *none = task_is(ds->task)->source ? "text sources" : "labels",
+               *kind = task_is(ds->task)->source ? "frames" : "vectors";
     char a[64], b[64];
     snprintf(a, sizeof a, "%s", none);
     snprintf(b, sizeof b, "%s", none);
@@ -103,7 +103,7 @@ static void print_eval(const dataset *ds, const eval_result *r, const char *spli
     json_str(&j, "model", file); /* the model.h5 MODEL resolved to */
     json_str(&j, "split", split);
     json_num(&j, "loss", r->loss_sum / r->tokens);
-    json_num(&j, ds->task == TASK_CLASSIFY ? "sequences" : "tokens", r->tokens); /* steps too */
+    json_num(&j, task_is(ds->task)->pooled ? "sequences" : "tokens", r->tokens); /* steps too */
     if (max_len > 0) json_int(&j, "max_len", max_len); /* an estimate: sequences were cut */
     d->json(&j, "", ds, r);
     if (ro) { /* forecast --rollout */
@@ -148,7 +148,7 @@ int cmd_eval(int argc, char **argv) {
                "the dataset holds %s, the model reads %s",
                ds->level == LEVEL_REAL ? "real-valued sequences" : "text",
                m->cfg.n_in > 0 ? "real-valued sequences" : "text");
-  if ((ds->task == TASK_FORECAST) != (m->cfg.task == TASK_FORECAST))
+  if ((task_is(ds->task)->frames) != (task_is(m->cfg.task)->frames))
     recur_fail(f.data, "evaluate on a dataset prepared for the model's task",
                "the dataset is for %s, the model for %s", task_names[ds->task],
                task_names[m->cfg.task]);
@@ -170,7 +170,7 @@ int cmd_eval(int argc, char **argv) {
                task_names[m->cfg.task]);
   core_errors_agreed(0); /* each rank reads its own sequences */
   eval_result r = train_eval(m, ds, f.split, f.batch, f.max_len);
-  if (f.rollout > 0 && ds->task != TASK_FORECAST)
+  if (f.rollout > 0 && !task_is(ds->task)->frames)
     recur_usage_fail("--rollout rolls a forecaster forward",
                      "--rollout needs a --task forecast model");
   eval_result ro = {0};

@@ -117,13 +117,13 @@ static void inspect_dataset(const char *path, int json, const char *writer) {
     printf("\n");
     if (ds->n_cond_features > 0) { /* condlm --cond-features */
       printf("  task %s on %s of %d features (train mean, std):", task_names[ds->task],
-             ds->task == TASK_SEQ2SEQ ? "sources of frames" : "vectors", ds->n_cond_features);
+             task_is(ds->task)->source ? "sources of frames" : "vectors", ds->n_cond_features);
       for (int i = 0; i < ds->n_cond_features && i < 20; i++)
         printf(" %s (%.4g, %.4g)", ds->cond_names[i], ds->cond_mean[i], ds->cond_std[i]);
       printf("%s\n", ds->n_cond_features > 20 ? " ..." : "");
     } else if (task_has_names(ds->task)) {
       printf("  task %s: %lld %s:", task_names[ds->task], (long long)ds->n_out,
-             task_has_labels(ds->task) ? "labels" : "tags");
+             task_is(ds->task)->labels ? "labels" : "tags");
       for (int64_t i = 0; i < ds->n_out && i < 20; i++) {
         putchar(' ');
         json_write_string(stdout, ds->out_names[i]);

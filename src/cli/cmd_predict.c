@@ -108,11 +108,11 @@ int cmd_predict(int argc, char **argv) {
   model *m = cli_model_load(path, f.best, f.last, 0, &v, &f.kernel,
                             given[opts_at(&PREDICT, offsetof(predict_flags, kernel.lib))],
                             (int)f.batch, 0, NULL);
-  const int s2s = m->cfg.task == TASK_SEQ2SEQ;
-  if (m->cfg.task == TASK_FORECAST)
+  const int s2s = task_is(m->cfg.task)->source;
+  if (task_is(m->cfg.task)->frames)
     recur_fail(path, "recur sample MODEL --prime FRAMES.csv --length N rolls it forward",
                "this is a forecast model: it reads frames, not text");
-  if (task_is_lm(m->cfg.task) && !s2s)
+  if (task_is(m->cfg.task)->next_token && !s2s)
     recur_fail(path, "use `recur sample` for language models", "this is a language model");
   /* a model of frames reads a CSV (or stdin), a sequence per blank-line block */
   const char *frames_in = text && strcmp(text, "-") ? text : "/dev/stdin";
@@ -163,7 +163,7 @@ int cmd_predict(int argc, char **argv) {
                             .length_penalty = f.length_penalty,
                             .max_out = (int)f.max_out,
                             .scores = f.scores};
-  predict_input in = {in_vi, m->cfg.task == TASK_TAG && v.level == LEVEL_WORD, f.strict, 0, 0};
+  predict_input in = {in_vi, task_is(m->cfg.task)->tags && v.level == LEVEL_WORD, f.strict, 0, 0};
   char **lines = xmalloc((size_t)f.batch * sizeof(char *));
   int n = 0;
   char *line = NULL;

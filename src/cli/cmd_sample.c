@@ -125,7 +125,7 @@ int cmd_sample(int argc, char **argv) {
     model *m =
         cli_model_load(path, f.best, f.last, f.quiet, &v, &f.kernel,
                        given[opts_at(&SAMPLE, offsetof(sample_flags, kernel.lib))], 1, 0, &file);
-    if (m->cfg.task == TASK_FORECAST) { /* --prime FILE.csv, rolled forward --length frames */
+    if (task_is(m->cfg.task)->frames) { /* --prime FILE.csv, rolled forward --length frames */
       if (!f.prime || !*f.prime)
         recur_usage_fail("recur sample MODEL --prime FRAMES.csv --length N",
                          "a forecaster needs --prime: a CSV of frames to start from");
@@ -143,9 +143,9 @@ int cmd_sample(int argc, char **argv) {
       opts_free(&SAMPLE, &f);
       return 0;
     }
-    if (!task_is_lm(m->cfg.task) || m->cfg.task == TASK_SEQ2SEQ)
+    if (!task_is(m->cfg.task)->next_token || task_is(m->cfg.task)->source)
       recur_fail(path,
-                 m->cfg.task == TASK_SEQ2SEQ
+                 task_is(m->cfg.task)->source
                      ? "use `recur predict MODEL TEXT`: it writes the output "
                        "for an input"
                      : "use `recur predict` for classifiers and taggers",
@@ -159,7 +159,8 @@ int cmd_sample(int argc, char **argv) {
       recur_usage_fail("--cond is for models conditioned on vectors (prepare --cond-features)",
                        "--cond given, but this model is not");
     }
-    if (m->cfg.task == TASK_CONDLM && m->cfg.cond_features == 0) { /* a name the model knows */
+    if (task_is(m->cfg.task)->label_cond &&
+        m->cfg.cond_features == 0) { /* a name the model knows */
       for (int64_t i = 0; i < v.n_out_names && label < 0; i++)
         if (strcmp(v.out_names[i], lab) == 0) label = (int32_t)i;
       if (label < 0) {

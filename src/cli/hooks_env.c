@@ -35,5 +35,6 @@ void cli_hooks_from_env(void) {
   h.hold_ms = env_i64("RECUR_TEST_HOLD_MS", h.hold_ms);
   h.sim_record = env_str("RECUR_SIM_RECORD", NULL);
   h.sim_replay = env_str("RECUR_SIM_REPLAY", NULL);
+  h.sim_shared = (int)env_i64("RECUR_SIM_SHARED", 0);
   hooks_set(&h);
 }

@@ -3,6 +3,9 @@
 #include "recur/core.h"
 
 #include <mpi.h>
+#ifdef RECUR_SMPI
+#include <smpi/smpi.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,6 +377,23 @@ void *core_realloc(void *p, size_t n, const char *file, int line) {
   mem_track(q ? q : p); /* on failure p is still live (and still ours) */
   if (!q) oom(n, 1, file, line, "");
   return q;
+}
+
+static int g_fold; /* core_fold_on: a replay's parameter-sized buffers shared by all ranks */
+
+void core_fold_on(void) { g_fold = 1; }
+
+void *core_calloc_fold(size_t n, size_t s, const char *file, int line) {
+#ifdef RECUR_SMPI
+  if (g_fold) { /* not zeroed: the file SMPI maps is new (zeros), and nothing reads the values */
+    too_big(n, s, file, line);
+    void *p = smpi_shared_malloc((n ? n : 1) * (s ? s : 1), file, line);
+    mem_track(p);
+    if (!p) oom(n, s, file, line, "");
+    return p;
+  }
+#endif
+  return core_calloc(n, s, file, line);
 }
 
 char *xstrdup(const char *s) {

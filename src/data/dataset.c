@@ -118,7 +118,7 @@ int32_t *ds_read_labels(const dataset *ds, hid_t g, const char *path, const char
 /* label_names or tag_names of a classify, tag or condlm dataset */
 void ds_read_out_names(dataset *ds, hid_t f, const char *path) {
   ds->out_names =
-      h5_read_strings(f, task_has_labels(ds->task) ? "label_names" : "tag_names", &ds->n_out, path);
+      h5_read_strings(f, task_is(ds->task)->labels ? "label_names" : "tag_names", &ds->n_out, path);
   if (ds->n_out < 1) {
     char *where = core_path("%s:/", path);
     recur_fail(where, NULL, "no label or tag names");
@@ -141,7 +141,7 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
   hid_t o = open_stream(g, path, name, "tokens", "offsets", &tok, &ntok, &noff, 0);
   hid_t src = -1, so = -1;
   int64_t nsrc = 0, nsoff = 0;
-  if (ds->task == TASK_SEQ2SEQ) {
+  if (task_is(ds->task)->source) {
     const int D = ds->n_cond_features; /* --cond-features: the sources are frames */
     so = open_stream(g, path, name, D ? "src_values" : "src_tokens", "src_offsets", &src, &nsrc,
                      &nsoff, D);
@@ -153,10 +153,10 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
     }
   }
 
-  hid_t tags = ds->task == TASK_TAG ? ds_open_tags(g, path, name, ntok) : -1;
-  const int cond = ds->n_cond_features > 0 && ds->task == TASK_CONDLM;
+  hid_t tags = task_is(ds->task)->tags ? ds_open_tags(g, path, name, ntok) : -1;
+  const int cond = ds->n_cond_features > 0 && task_is(ds->task)->label_cond;
   int32_t *labels =
-      task_has_labels(ds->task) && !cond ? ds_read_labels(ds, g, path, name, noff - 1) : NULL;
+      task_is(ds->task)->labels && !cond ? ds_read_labels(ds, g, path, name, noff - 1) : NULL;
   hid_t cd = -1;
   if (cond) { /* condlm --cond-features: (sequences, features) vectors, read when used */
     xfree(where), where = core_path("%s:/%s/cond", path, name);
@@ -197,7 +197,7 @@ static void add_part(dataset *ds, int split, hid_t file, int file_idx, const cha
            (size_t)(noff - 1) * sizeof(int32_t));
     xfree(labels);
   }
-  if (ds->task == TASK_SEQ2SEQ) { /* the source stream, parallel to the targets */
+  if (task_is(ds->task)->source) { /* the source stream, parallel to the targets */
     uint64_t sbase = sp->n_src_tok;
     if (!sp->src_index) sp->src_index = ds_index_new();
     xfree(where), where = core_path("%s:/%s/src_offsets", path, name);
@@ -262,7 +262,7 @@ static void ds_read_task(dataset *ds, hid_t f, const char *path, const char *whe
   if (task_parse(task) < 0) recur_fail(where, NULL, "unknown task '%s'", task);
   ds->task = (enum model_task)task_parse(task);
   int64_t nc = 0;
-  if ((ds->task == TASK_CONDLM || ds->task == TASK_SEQ2SEQ) &&
+  if ((task_is(ds->task)->label_cond || task_is(ds->task)->source) &&
       h5_attr_get_i64(f, "n_cond_features", &nc)) {
     if (nc < 1 || nc > 65536)
       recur_fail(where, NULL, "n_cond_features %lld out of range", (long long)nc);
@@ -279,7 +279,7 @@ static void ds_read_task(dataset *ds, hid_t f, const char *path, const char *whe
   ds->src_vocab = ds->vocab;
   ds->src_vocab_size = ds->vocab_size;
   ds->src_unk_id = ds->unk_id;
-  if (ds->task == TASK_SEQ2SEQ && H5Lexists(f, "src_vocab", H5P_DEFAULT) > 0) {
+  if (task_is(ds->task)->source && H5Lexists(f, "src_vocab", H5P_DEFAULT) > 0) {
     int64_t vs = -1;
     ds->separate_vocab = 1;
     ds->src_vocab = h5_read_strings(f, "src_vocab", &ds->src_vocab_size, path);
@@ -371,8 +371,8 @@ void ds_check_index(dataset *ds) {
     ds_split *sp = &ds->split[s];
     if (!sp->index) sp->index = ds_index_new();
     if (!sp->part_tok) sp->part_tok = xcalloc(1, sizeof(uint64_t));
-    if (ds->task == TASK_SEQ2SEQ && !sp->src_index) sp->src_index = ds_index_new();
-    if (ds->task == TASK_SEQ2SEQ && !sp->src_part_tok)
+    if (task_is(ds->task)->source && !sp->src_index) sp->src_index = ds_index_new();
+    if (task_is(ds->task)->source && !sp->src_part_tok)
       sp->src_part_tok = xcalloc(1, sizeof(uint64_t));
     ds_index_check(sp->index);
     if (sp->src_index) ds_index_check(sp->src_index);

@@ -8,18 +8,19 @@
 #include "recur/core.h"
 
 #define IDX_BLOCK 8192 /* entries a block: one chunk of the offsets datasets prepare writes */
-#define IDX_SLOTS 64   /* blocks cached, direct-mapped: 4 MiB */
+#define IDX_SLOTS 64   /* blocks cached, direct-mapped: 4 MiB at most */
 
 struct ds_index {
   int n_parts;
-  int64_t *dset;           /* (n_parts) HDF5 ids of the parts' offsets datasets (owned) */
-  char **where;            /* (n_parts) file:/split/offsets, for errors */
-  uint64_t *first;         /* (n_parts + 1) first global sequence of each part, then the total */
-  uint64_t *base;          /* (n_parts) first global token of each part */
-  uint64_t *entries;       /* (n_parts) entries of each part's offsets: its sequences + 1 */
-  uint64_t *count;         /* (n_parts) tokens (steps) of each part: its last offset */
-  uint64_t key[IDX_SLOTS]; /* 1 + (part << 44 | block) of the block a slot holds; 0: none */
-  uint64_t (*blk)[IDX_BLOCK];
+  int64_t *dset;            /* (n_parts) HDF5 ids of the parts' offsets datasets (owned) */
+  char **where;             /* (n_parts) file:/split/offsets, for errors */
+  uint64_t *first;          /* (n_parts + 1) first global sequence of each part, then the total */
+  uint64_t *base;           /* (n_parts) first global token of each part */
+  uint64_t *entries;        /* (n_parts) entries of each part's offsets: its sequences + 1 */
+  uint64_t *count;          /* (n_parts) tokens (steps) of each part: its last offset */
+  uint64_t key[IDX_SLOTS];  /* 1 + (part << 44 | block) of the block a slot holds; 0: none */
+  uint64_t *blk[IDX_SLOTS]; /* a slot's block, allocated when first used (a small index, or a
+                             simulation's 1,024 ranks, take what they read) */
 };
 
 ds_index *ds_index_new(void) {
@@ -47,10 +48,10 @@ void ds_index_add(ds_index *x, int64_t dset, uint64_t entries, uint64_t base, ui
 
 /* block b of part p, read into its slot when it is not there */
 static const uint64_t *block(ds_index *x, int p, uint64_t b) {
-  if (!x->blk) x->blk = xmalloc(IDX_SLOTS * sizeof *x->blk);
   const uint64_t key = 1 + ((uint64_t)p << 44 | b);
   const int s = (int)((b + (uint64_t)p * 17) % IDX_SLOTS);
   if (x->key[s] != key) {
+    if (!x->blk[s]) x->blk[s] = xmalloc(IDX_BLOCK * sizeof(uint64_t));
     const uint64_t start = b * IDX_BLOCK, n = x->entries[p] - start;
     x->key[s] = 0;
     if (h5_read_range(x->dset[p], H5T_NATIVE_UINT64, start, n < IDX_BLOCK ? n : IDX_BLOCK,
@@ -111,6 +112,6 @@ void ds_index_free(ds_index *x) {
   xfree(x->base);
   xfree(x->entries);
   xfree(x->count);
-  xfree(x->blk);
+  for (int s = 0; s < IDX_SLOTS; s++) xfree(x->blk[s]);
   xfree(x);
 }

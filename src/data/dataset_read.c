@@ -73,12 +73,12 @@ void dataset_read(const dataset *ds, int split, uint64_t start, uint64_t count, 
 }
 
 void dataset_read_src(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
-  RECUR_ASSERT(ds->task == TASK_SEQ2SEQ);
+  RECUR_ASSERT(task_is(ds->task)->source);
   read_ids(ds, split, start, count, out, 2);
 }
 
 void dataset_read_tags(const dataset *ds, int split, uint64_t start, uint64_t count, int32_t *out) {
-  RECUR_ASSERT(ds->task == TASK_TAG);
+  RECUR_ASSERT(task_is(ds->task)->tags);
   read_ids(ds, split, start, count, out, 1);
 }
 
@@ -116,7 +116,7 @@ void dataset_read_src_values(const dataset *ds, int split, uint64_t start, uint6
                              float *out) {
   const ds_split *sp = &ds->split[split];
   const int64_t D = ds->n_cond_features;
-  RECUR_ASSERT(ds->task == TASK_SEQ2SEQ && D > 0 && start + count <= sp->n_src_tok);
+  RECUR_ASSERT(task_is(ds->task)->source && D > 0 && start + count <= sp->n_src_tok);
   while (count > 0) {
     const int lo = part_of(sp->src_part_tok, sp->n_parts, start);
     const uint64_t local = start - sp->src_part_tok[lo], avail = sp->src_part_tok[lo + 1] - start,

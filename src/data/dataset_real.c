@@ -34,11 +34,11 @@ void ds_open_real(dataset *ds, hid_t f, const char *path) {
   strcpy(ds->split_on, "line");
   ds->eos_id = ds->unk_id = ds->src_unk_id = -1;
   const int t = h5_attr_get_str(f, "task", task, sizeof task) ? task_parse(task) : -1;
-  if (t != TASK_FORECAST && t != TASK_CLASSIFY && t != TASK_TAG)
+  if (!task_is(t)->real_in)
     recur_fail(where, NULL, "a real-valued dataset's task must be forecast, classify or tag");
   ds->task = (enum model_task)t;
   ds->horizon = 1;
-  if (t != TASK_FORECAST) ds_read_out_names(ds, f, path);
+  if (!task_is(t)->frames) ds_read_out_names(ds, f, path);
   int64_t D = 0, nn = 0;
   if (!h5_attr_get_i64(f, "n_features", &D) || D < 1 || D > 65536)
     recur_fail(where, NULL, "attribute n_features missing or out of range");
@@ -75,12 +75,12 @@ void ds_open_real(dataset *ds, hid_t f, const char *path) {
     sp->part_tok = xcalloc(2, sizeof(uint64_t));
     sp->part_tok[1] = sp->n_tok;
     sp->part_file = xcalloc(1, sizeof(int));
-    if (t == TASK_TAG) {
+    if (task_is(t)->tags) {
       sp->tags = xmalloc(sizeof(int64_t));
       sp->tags[0] = ds_open_tags(g, path, name, (int64_t)sp->n_tok);
       sp->n_parts = 1;
     }
-    if (t == TASK_CLASSIFY) sp->labels = ds_read_labels(ds, g, path, name, (int64_t)sp->n_seq);
+    if (task_is(t)->pooled) sp->labels = ds_read_labels(ds, g, path, name, (int64_t)sp->n_seq);
     H5Gclose(g);
   }
   xfree(where);

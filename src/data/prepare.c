@@ -194,7 +194,7 @@ static prep_piece *my_pieces(prep *p, char **files, int nf, int *np) {
   int n = 0, packed = 0; /* a compressed file cannot be cut: whole files go to the ranks */
   for (int i = 0; i < nf && p->world > 1 && p->mode == SEG_LINE; i++)
     packed |= infile_kind_of(files[i]) != INFILE_PLAIN;
-  if (p->world == 1 || p->mode != SEG_LINE || p->o->task != TASK_LM || packed) {
+  if (p->world == 1 || p->mode != SEG_LINE || !task_is(p->o->task)->stream || packed) {
     for (int i = 0; i < nf; i++) {
       uint64_t mid = cum + sz[i] / 2;
       int r = total ? (int)((double)mid * p->world / (double)total) : 0;
@@ -274,10 +274,10 @@ static void drop_inputs(char **files, int nf) {
 
 /* the flags' combinations (before any input is read) */
 static void prep_check_flags(const prepare_opts *o) {
-  if ((o->max_len > 0 || o->strict) && o->task != TASK_SEQ2SEQ)
+  if ((o->max_len > 0 || o->strict) && !task_is(o->task)->source)
     recur_usage_fail("--max-len and --strict cut or refuse the sides of seq2seq lines",
                      "--max-len needs --task seq2seq");
-  if (o->cond_features && o->task != TASK_CONDLM && o->task != TASK_SEQ2SEQ)
+  if (o->cond_features && !task_is(o->task)->label_cond && !task_is(o->task)->source)
     recur_usage_fail("a vector per sequence conditions its text (condlm), or frames are its source "
                      "(seq2seq): lines id<TAB>text",
                      "--cond-features needs --task condlm or seq2seq");
@@ -288,7 +288,7 @@ static void prep_check_flags(const prepare_opts *o) {
     recur_usage_fail("text takes its labels and tags from the line (--task classify, tag)",
                      "--label-column and --tag-column are for --level real");
   if (o->strict && o->max_len <= 0) recur_usage_fail(NULL, "--strict needs --max-len N");
-  if (o->separate_vocab && (o->task != TASK_SEQ2SEQ || o->vocab_from))
+  if (o->separate_vocab && (!task_is(o->task)->source || o->vocab_from))
     recur_usage_fail("a vocabulary for the sources is a seq2seq dataset's (and not with --vocab)",
                      "--separate-vocab needs --task seq2seq and no --vocab");
 }
@@ -301,7 +301,7 @@ static int prep_share(prep *p) {
   for (int i = 0; i < o->n_inputs; i++) use_stdin |= strcmp(o->inputs[i], "-") == 0;
   p->rank = core_rank();
   p->world = core_world();
-  if (p->world > 1 && (use_stdin || o->task != TASK_LM || o->level == LEVEL_REAL)) {
+  if (p->world > 1 && (use_stdin || !task_is(o->task)->stream || o->level == LEVEL_REAL)) {
     if (p->rank != 0) return 0;
     if (!o->quiet)
       fprintf(stderr, "recur: note: %s: rank 0 prepares alone\n",
@@ -338,7 +338,7 @@ static char **prep_inputs(const prepare_opts *o, int *n) {
  * and token) */
 static void prep_count(prep *p, char **files, prep_piece *pcs, int npc) {
   const prepare_opts *o = p->o;
-  if (o->cond_features) p->cond = prep_cond_load(o->cond_features, o->task == TASK_SEQ2SEQ);
+  if (o->cond_features) p->cond = prep_cond_load(o->cond_features, task_is(o->task)->source);
   p->pass = 1;
   if (o->level == LEVEL_CHAR) p->cp_count = xcalloc(MAX_CP, sizeof(uint64_t));
   if (o->level == LEVEL_CHAR && o->separate_vocab)
@@ -535,9 +535,10 @@ void prepare_run(const prepare_opts *o) {
   p->tok.on_error = prep_tok_fail;
   p->mode = o->split_on;
   p->delimited = p->mode != SEG_NONE;
-  if (o->task != TASK_LM) { /* classify/tag: one sequence per line, no <eos>; condlm: with one */
+  if (!task_is(o->task)
+           ->stream) { /* classify/tag: one sequence per line, no <eos>; condlm: with one */
     p->mode = SEG_LINE;
-    p->delimited = o->task == TASK_CONDLM || o->task == TASK_SEQ2SEQ;
+    p->delimited = task_is(o->task)->label_cond || task_is(o->task)->source;
   }
   p->split_key = rng_key(o->seed, RNG_SPLIT, 0, 0, 0);
   p->side_left = UINT64_MAX;

@@ -81,7 +81,7 @@ static void seq_end(rprep *r) {
   if (r->steps_in_seq == 0) return;
   if (r->pass == 2) {
     h5_appender_push(&r->offs[r->cur], &r->nstep[r->cur], 1);
-    if (r->task == TASK_CLASSIFY) h5_appender_push(&r->outs[r->cur], &r->out_id, 1);
+    if (task_is(r->task)->pooled) h5_appender_push(&r->outs[r->cur], &r->out_id, 1);
     r->nseq[r->cur]++;
   }
   r->seq++;
@@ -113,7 +113,7 @@ static void out_value(rprep *r, const char *s, const char *path, uint64_t lineno
         core_path("%s:line %llu, column %s", path, (unsigned long long)lineno, r->cols[r->ocol]);
     recur_fail(where, "give every row its label or tag", "empty");
   }
-  if (r->task == TASK_CLASSIFY) { /* one label per sequence */
+  if (task_is(r->task)->pooled) { /* one label per sequence */
     if (r->seq_label && strcmp(r->seq_label, s) != 0) {
       where =
           core_path("%s:line %llu, column %s", path, (unsigned long long)lineno, r->cols[r->ocol]);
@@ -170,7 +170,7 @@ static void data_row(rprep *r, char *line, const char *path, uint64_t lineno, ch
   }
   r->steps_in_seq++;
   if (r->pass != 2) return;
-  if (r->task == TASK_TAG) h5_appender_push(&r->outs[r->cur], &r->out_id, 1);
+  if (task_is(r->task)->tags) h5_appender_push(&r->outs[r->cur], &r->out_id, 1);
   h5_appender_push(&r->vals[r->cur], r->row, 1);
   r->nstep[r->cur]++;
   if (r->cur == SPLIT_TRAIN) prep_stats_add(r->sum, r->sum2, r->row, r->D);
@@ -280,12 +280,12 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
       recur_usage_fail(NULL, "%s goes with --task %s, not --task %s",
                        o->label_column ? "--label-column" : "--tag-column", task_names[r->task],
                        task_names[o->task]);
-  } else if (o->task == TASK_CLASSIFY || o->task == TASK_TAG) {
+  } else if (task_is(o->task)->pooled || task_is(o->task)->tags) {
     recur_usage_fail("for example --label-column activity",
                      "--task %s on real-valued sequences takes its %s from a column: give %s NAME",
-                     task_names[o->task], o->task == TASK_CLASSIFY ? "labels" : "tags",
-                     o->task == TASK_CLASSIFY ? "--label-column" : "--tag-column");
-  } else if (o->task != TASK_LM && o->task != TASK_FORECAST) {
+                     task_names[o->task], task_is(o->task)->pooled ? "labels" : "tags",
+                     task_is(o->task)->pooled ? "--label-column" : "--tag-column");
+  } else if (o->task != TASK_LM && !task_is(o->task)->frames) {
     recur_usage_fail("real-valued sequences are for forecast, classify or tag",
                      "--level real takes --task forecast, classify or tag, not %s",
                      task_names[o->task]);
@@ -312,8 +312,9 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
   h5_attr_set_i64(fo, "n_features", r->D);
   h5_attr_set_i64(fo, "seed", (int64_t)o->seed);
   h5_write_strings(fo, "feature_names", r->names, r->D);
-  const int cls = r->task == TASK_CLASSIFY;
-  if (r->task != TASK_FORECAST) { /* the names of the labels (tags) and the column they came from */
+  const int cls = task_is(r->task)->pooled;
+  if (!task_is(r->task)
+           ->frames) { /* the names of the labels (tags) and the column they came from */
     h5_attr_set_i64(fo, cls ? "n_labels" : "n_tags", r->n_onames);
     h5_write_strings(fo, cls ? "label_names" : "tag_names", r->onames, r->n_onames);
     h5_attr_set_str(fo, cls ? "label_column" : "tag_column", r->cols[r->ocol]);
@@ -327,7 +328,7 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
                           sizeof(float), (uint64_t)r->D, 4096, tmp);
     h5_appender_open(&r->offs[k], g[k], "offsets", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 8192, tmp);
     h5_appender_push(&r->offs[k], &zero, 1);
-    if (r->task != TASK_FORECAST)
+    if (!task_is(r->task)->frames)
       h5_appender_open(&r->outs[k], g[k], cls ? "labels" : "tags", ot, H5T_NATIVE_UINT32, 4,
                        cls ? 8192 : 4096, tmp);
   }
@@ -339,7 +340,7 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
   for (int k = 0; k < SPLIT_COUNT; k++) {
     h5_appender_close(&r->vals[k]);
     h5_appender_close(&r->offs[k]);
-    if (r->task != TASK_FORECAST) h5_appender_close(&r->outs[k]);
+    if (!task_is(r->task)->frames) h5_appender_close(&r->outs[k]);
     h5_attr_set_i64(g[k], "n_sequences", (int64_t)r->nseq[k]);
     h5_attr_set_i64(g[k], "n_tokens", (int64_t)r->nstep[k]); /* time steps */
     H5Gclose(g[k]);
@@ -353,10 +354,10 @@ void prep_real_run(const prepare_opts *o, char **files, int nf) {
     printf("wrote %s: real level, %d features%s%s%s, train %llu seq / %llu steps, val %llu / %llu, "
            "test "
            "%llu / %llu\n",
-           o->out, r->D, r->task == TASK_FORECAST ? "" : ", ",
-           r->task == TASK_FORECAST ? "" : r->cols[r->ocol],
-           r->task == TASK_CLASSIFY ? " labels"
-           : r->task == TASK_TAG    ? " tags"
+           o->out, r->D, task_is(r->task)->frames ? "" : ", ",
+           task_is(r->task)->frames ? "" : r->cols[r->ocol],
+           task_is(r->task)->pooled ? " labels"
+           : task_is(r->task)->tags ? " tags"
                                     : "",
            (unsigned long long)r->nseq[0], (unsigned long long)r->nstep[0],
            (unsigned long long)r->nseq[1], (unsigned long long)r->nstep[1],

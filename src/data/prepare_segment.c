@@ -302,18 +302,18 @@ static void labeled_line(prep *p, char *line, size_t len, uint64_t off) {
   if (len == 0) return xfree(where);
   char *tab = memchr(line, '\t', len);
   p->n_line_tags = 0;
-  if (p->o->task == TASK_SEQ2SEQ && !p->cond) {
+  if (task_is(p->o->task)->source && !p->cond) {
     pair_line(p, line, len, off, where);
     return xfree(where);
   }
-  if (task_has_labels(p->o->task) || p->cond) { /* --cond-features: id<TAB>text */
+  if (task_is(p->o->task)->labels || p->cond) { /* --cond-features: id<TAB>text */
     if (!tab || tab == line)
       recur_fail(where,
-                 p->o->task == TASK_CLASSIFY ? "classification lines are label<TAB>text"
+                 task_is(p->o->task)->pooled ? "classification lines are label<TAB>text"
                  : p->cond                   ? "lines are id<TAB>text (--cond-features)"
                                              : "conditioned text lines are label<TAB>text",
                  p->cond ? "no id before a tab" : "no label before a tab");
-    if (p->o->task != TASK_CLASSIFY && tab + 1 == line + len)
+    if (!task_is(p->o->task)->pooled && tab + 1 == line + len)
       recur_fail(where, "give the text the label conditions", "no text after the tab");
     p->cur_label = p->cond ? (uint32_t)prep_cond_find(p->cond, line, (int)(tab - line), where)
                            : out_id(p, line, (int)(tab - line));
@@ -448,7 +448,7 @@ void prep_pass_over(prep *p, char **files, const prep_piece *pc, int n) {
     const char *path = files[pc[f].file];
     p->cur_file = prep_input_name(path);
     uint64_t size = pc[f].hi - pc[f].lo;
-    if (p->o->task != TASK_LM) {
+    if (!task_is(p->o->task)->stream) {
       labeled_file(p, path);
     } else if (infile_kind_of(path) != INFILE_PLAIN) { /* whole, decompressed as it is read */
       compressed_file(p, path, buf);

@@ -65,14 +65,14 @@ void prep_shard_open(prep *p) {
     uint64_t zero = 0;
     h5_appender_push(&s->w[k].off, &zero, 1);
     hid_t ot = p->n_out <= 256 ? H5T_STD_U8LE : p->n_out <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
-    if (p->cond && o->task == TASK_CONDLM) /* a vector per sequence in place of its label */
+    if (p->cond && task_is(o->task)->label_cond) /* a vector per sequence in place of its label */
       h5_appender_open_rows(&s->w[k].cond, g, "cond", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
                             sizeof(float), (uint64_t)p->cond->D, 1024, s->tmp);
-    else if (task_has_labels(o->task))
+    else if (task_is(o->task)->labels)
       h5_appender_open(&s->w[k].lab, g, "labels", ot, H5T_NATIVE_UINT32, 4, 8192, s->tmp);
-    if (o->task == TASK_TAG)
+    if (task_is(o->task)->tags)
       h5_appender_open(&s->w[k].tag, g, "tags", ot, H5T_NATIVE_UINT32, 4, DATASET_CHUNK, s->tmp);
-    if (o->task == TASK_SEQ2SEQ) {
+    if (task_is(o->task)->source) {
       if (p->cond) /* --cond-features: each source a sequence of frames */
         h5_appender_open_rows(&s->w[k].src_tok, g, "src_values", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
                               sizeof(float), (uint64_t)p->cond->D, 4096, s->tmp);
@@ -94,12 +94,12 @@ void prep_shard_close(prep *p) {
     prep_writer_flush_tokens(&s->w[k]);
     h5_appender_close(&s->w[k].tok);
     h5_appender_close(&s->w[k].off);
-    if (p->cond && p->o->task == TASK_CONDLM)
+    if (p->cond && task_is(p->o->task)->label_cond)
       h5_appender_close(&s->w[k].cond);
-    else if (task_has_labels(p->o->task))
+    else if (task_is(p->o->task)->labels)
       h5_appender_close(&s->w[k].lab);
-    if (p->o->task == TASK_TAG) h5_appender_close(&s->w[k].tag);
-    if (p->o->task == TASK_SEQ2SEQ) {
+    if (task_is(p->o->task)->tags) h5_appender_close(&s->w[k].tag);
+    if (task_is(p->o->task)->source) {
       h5_appender_close(&s->w[k].src_tok);
       h5_appender_close(&s->w[k].src_off);
     }
@@ -116,13 +116,13 @@ void prep_shard_close(prep *p) {
 void prep_seq_close(prep *p) {
   split_writer *w = &p->sh->w[p->cur_split];
   if (p->cond) { /* the line's id: its vector (condlm) or its frames (seq2seq, below) */
-    if (p->o->task == TASK_CONDLM)
+    if (task_is(p->o->task)->label_cond)
       h5_appender_push(&w->cond, p->cond->rows + p->cond->start[p->cur_label] * p->cond->D, 1);
     if (p->cur_split == SPLIT_TRAIN) prep_cond_add(p->cond, p->cur_label);
-  } else if (task_has_labels(p->o->task)) {
+  } else if (task_is(p->o->task)->labels) {
     h5_appender_push(&w->lab, &p->cur_label, 1);
   }
-  if (p->o->task == TASK_TAG) {
+  if (task_is(p->o->task)->tags) {
     if (w->ntok - w->seq_start != p->n_line_tags) {
       char *where = core_path("%s:line %llu", p->cur_file, (unsigned long long)p->lineno);
       recur_fail(where, "give one tag per character (char level) or word/TAG tokens (word level)",
@@ -131,7 +131,7 @@ void prep_seq_close(prep *p) {
     }
     h5_appender_push(&w->tag, p->line_tags, p->n_line_tags);
   }
-  if (p->o->task == TASK_SEQ2SEQ) {
+  if (task_is(p->o->task)->source) {
     if (p->cond) {
       const int64_t a = p->cond->start[p->cur_label], b = p->cond->start[p->cur_label + 1];
       p->n_src = (uint64_t)(b - a);

@@ -17,9 +17,9 @@ enum { SIDE_BOTH, SIDE_SOURCE, SIDE_TARGET }; /* seq2seq: which side a model is 
  * lines source<TAB>target give both sides, or one (--separate-vocab: a model each) */
 static void sample_line(FILE *out, const prepare_opts *o, const char *line, size_t n, int side) {
   const char *tab = memchr(line, '\t', n);
-  if (!tab || o->task == TASK_LM) {
+  if (!tab || task_is(o->task)->stream) {
     fwrite(line, 1, n, out);
-  } else if (o->task == TASK_SEQ2SEQ) {
+  } else if (task_is(o->task)->source) {
     if (side != SIDE_TARGET) fwrite(line, 1, (size_t)(tab - line), out);
     if (side == SIDE_BOTH) fputc('\n', out);
     if (side != SIDE_SOURCE) fwrite(tab + 1, 1, n - (size_t)(tab + 1 - line), out);
@@ -134,7 +134,7 @@ static spm_model *model_of_file(const char *path) {
 
 void prep_spm_setup(prep *p, char **files, int nf) {
   const prepare_opts *o = p->o;
-  if (o->task == TASK_TAG)
+  if (task_is(o->task)->tags)
     recur_usage_fail("subwords are for language models, classifiers and encoder-decoders",
                      "--level spm with --task tag");
   const int two = o->separate_vocab; /* seq2seq: a model for each side */

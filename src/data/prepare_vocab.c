@@ -251,14 +251,14 @@ void prep_write_metadata(prep *p, hid_t f) {
   h5_attr_set_str(f, "recur_version", recur_version()); /* the writer */
   h5_attr_set_i64(f, "version", DATASET_VERSION);
   h5_attr_set_str(f, "level", ds_level_names[o->level]);
-  h5_attr_set_str(f, "split_on", o->task != TASK_LM ? "line" : seg_mode_names[o->split_on]);
+  h5_attr_set_str(f, "split_on", !task_is(o->task)->stream ? "line" : seg_mode_names[o->split_on]);
   h5_attr_set_str(f, "separator", o->separator ? o->separator : "");
   h5_attr_set_str(f, "task", task_names[o->task]);
   if (p->cond) {
     prep_cond_write(p->cond, f);
   } else if (task_has_names(o->task)) {
-    h5_attr_set_i64(f, task_has_labels(o->task) ? "n_labels" : "n_tags", p->n_out);
-    h5_write_strings(f, task_has_labels(o->task) ? "label_names" : "tag_names", p->out_names,
+    h5_attr_set_i64(f, task_is(o->task)->labels ? "n_labels" : "n_tags", p->n_out);
+    h5_write_strings(f, task_is(o->task)->labels ? "label_names" : "tag_names", p->out_names,
                      p->n_out);
   }
   h5_attr_set_i64(f, "vocab_size", p->vocab_size);

@@ -45,6 +45,7 @@ typedef struct {
 typedef struct {
   unsigned char *x, *tmp; /* the bucket's sum in the making; a part received, to add */
   int64_t n, cap;         /* elements: the bucket's; bytes: tmp's */
+  int tmp_own;            /* tmp is this rank's alone (a union's bits), not folded (core.h) */
   int kind;               /* enum sum_kind */
   sum_step *st;           /* (ns) the schedule */
   int ns, scap, at, tag;  /* steps, their room, the step in flight (ns: done) */

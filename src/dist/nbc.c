@@ -124,10 +124,12 @@ void nbc_start(nbc *g, void *x, const void *src, int64_t n, int tag, int kind) {
   int64_t need = 1;
   for (int k = 0; k < g->ns; k++)
     if (g->st[k].add && g->st[k].rn * (int64_t)es > need) need = g->st[k].rn * (int64_t)es;
-  if (g->cap < need) {
+  const int own = kind == SUM_OR8; /* the union's bits decide what is sent: never folded */
+  if (g->cap < need || g->tmp_own != own) {
     xfree(g->tmp);
-    g->tmp = xmalloc((size_t)need);
+    g->tmp = own ? xmalloc((size_t)need) : xcalloc_fold((size_t)need, 1);
     g->cap = need;
+    g->tmp_own = own;
   }
   if (g->ns > 0) nbc_post(g);
 }

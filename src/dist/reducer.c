@@ -18,7 +18,7 @@ void dist_reducer_init(dist_reducer *r, float *grads, int64_t n, int64_t bucket_
   if (r->bucket > INT_MAX / 2) r->bucket = INT_MAX / 2;
   r->sparse_on = 1;
   r->nb = -1; /* planned at the first begin, when the sparse segments are known */
-  r->recv = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+  r->recv = xcalloc_fold((size_t)(n > 0 ? n : 1), sizeof(float));
 }
 
 #ifndef RECUR_SMPI
@@ -71,8 +71,8 @@ static void reducer_plan(dist_reducer *r) {
   int64_t nbits = 0;
   for (int k = 0; k < r->nsp; k++) nbits += (r->sp[k].rows + 7) / 8;
   if (r->sum_bf16) {
-    r->send16 = xmalloc((size_t)(r->n > 0 ? r->n : 1) * sizeof(uint16_t));
-    r->recv16 = xmalloc((size_t)(r->n > 0 ? r->n : 1) * sizeof(uint16_t));
+    r->send16 = xcalloc_fold((size_t)(r->n > 0 ? r->n : 1), sizeof(uint16_t));
+    r->recv16 = xcalloc_fold((size_t)(r->n > 0 ? r->n : 1), sizeof(uint16_t));
   }
   r->nbits_all = nbits;
   r->bits = xcalloc((size_t)(2 * nbits > 0 ? 2 * nbits : 1), 1);
@@ -227,7 +227,8 @@ static void reduce_sparse_start(dist_reducer *r) {
   r->rows_all = need;
   if (2 * need > r->rowcap) {
     r->rowcap = 2 * need;
-    r->rowbuf = xrealloc(r->rowbuf, (size_t)r->rowcap * sizeof(float));
+    xfree(r->rowbuf); /* nothing in it is kept: the rows are gathered into it next */
+    r->rowbuf = xcalloc_fold((size_t)r->rowcap, sizeof(float));
   }
   float *at = r->rowbuf;
   for (int k = 0; k < r->nsp; k++) {

@@ -106,7 +106,7 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   }
   float *h = xcalloc((size_t)L * (size_t)H, sizeof(float)),
         *c = xcalloc((size_t)L * (size_t)H, sizeof(float));
-  if (m->cfg.task == TASK_CONDLM) /* the condition */
+  if (task_is(m->cfg.task)->label_cond) /* the condition */
     model_cond_state(m, &so->label, so->cond, 1, h, c);
   float *p = xmalloc((size_t)V * sizeof(float));
   int *order = xmalloc((size_t)V * sizeof(int));
@@ -126,7 +126,7 @@ int64_t generate_sample(model *m, const model_vocab *v, const char *prime, const
   int64_t ngen = 0, capgen = 0;
   for (g = 0; g < so->length; g++) {
     batch_pack(&b, 1, &len, &in, NULL, &id0);
-    if (m->cfg.task == TASK_CONDLM) batch_set_labels(&b, &so->label);
+    if (task_is(m->cfg.task)->label_cond) batch_set_labels(&b, &so->label);
     if (m->cfg.cond_features > 0) batch_set_cond(&b, &so->cond, m->cfg.cond_features);
     model_forward(m, &b, h, c, 0, 0);
     model_final_state(m, &b, h, c);
@@ -307,7 +307,7 @@ void generate_rollout(model *m, const model_vocab *v, const float *prime, int64_
 void generate_frames(model *m, const float *prime, int64_t n, int64_t length, double temperature,
                      uint64_t seed, float *pred) {
   const int64_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.n_in, O = m->O;
-  RECUR_ASSERT(m->cfg.task == TASK_FORECAST && n > 0);
+  RECUR_ASSERT(task_is(m->cfg.task)->frames && n > 0);
   float *h = xmalloc((size_t)(L * H) * sizeof(float)),
         *c = xmalloc((size_t)(L * H) * sizeof(float));
   float *x = xmalloc((size_t)D * sizeof(float));
@@ -337,15 +337,15 @@ void generate_frames(model *m, const float *prime, int64_t n, int64_t length, do
  * for real-valued steps) */
 static void predict_write(model *m, const model_vocab *v, batch *b, int n, const int32_t *ids,
                           FILE *out) {
-  const int O = m->O, word_tags = m->cfg.task == TASK_TAG && v->level == LEVEL_WORD;
+  const int O = m->O, word_tags = task_is(m->cfg.task)->tags && v->level == LEVEL_WORD;
   int32_t none = -1;
-  if (m->cfg.task == TASK_CLASSIFY) batch_set_labels(b, &none);
+  if (task_is(m->cfg.task)->pooled) batch_set_labels(b, &none);
   model_forward(m, b, NULL, NULL, 0, 0);
-  if (m->cfg.task == TASK_CLASSIFY) {
+  if (task_is(m->cfg.task)->pooled) {
     int best = vec_argmax(m->probs, O);
     fprintf(out, "%s\t%.4f", v->out_names[best], m->probs[best]);
   }
-  for (int r = 0; m->cfg.task == TASK_TAG && r < n; r++) { /* packed row r is position r */
+  for (int r = 0; task_is(m->cfg.task)->tags && r < n; r++) { /* packed row r is position r */
     const char *tag = v->out_names[vec_argmax(m->probs + (int64_t)r * O, O)];
     if (word_tags)
       fprintf(out, "%s%s/%s", r ? " " : "", v->vocab[ids[r]], tag);
@@ -357,7 +357,7 @@ static void predict_write(model *m, const model_vocab *v, batch *b, int n, const
 void generate_predict(model *m, const model_vocab *v, const vocab_index *vi, const char *text,
                       batch *b, FILE *out) {
   int64_t n64 = 0;
-  const int word_tags = m->cfg.task == TASK_TAG && v->level == LEVEL_WORD;
+  const int word_tags = task_is(m->cfg.task)->tags && v->level == LEVEL_WORD;
   int32_t *ids = tokenize_encode(vi, text, &n64, TOKENIZE_UNK, word_tags, "input");
   int n = (int)n64;
   uint64_t id0 = 0;

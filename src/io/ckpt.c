@@ -152,9 +152,9 @@ static void write_streams(hid_t f, const ckpt_payload *p) {
   for (int i = 0; i < k; i++) {
     ids[i] = (uint64_t)p->own[i];
     for (int l = 0; l < L; l++) {
-      memcpy(hh + ((int64_t)l * k + i) * H, p->carry_h + ((int64_t)l * B + p->own[i]) * H,
+      memcpy(hh + ((int64_t)l * k + i) * H, p->carry_h + ((int64_t)l * k + i) * H,
              (size_t)H * sizeof(float));
-      memcpy(cc + ((int64_t)l * k + i) * H, p->carry_c + ((int64_t)l * B + p->own[i]) * H,
+      memcpy(cc + ((int64_t)l * k + i) * H, p->carry_c + ((int64_t)l * k + i) * H,
              (size_t)H * sizeof(float));
     }
   }
@@ -494,16 +494,21 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st) {
       float *cc = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
       read_floats(f, "carry_h", hh, (int64_t)L * k * H, path);
       read_floats(f, "carry_c", cc, (int64_t)L * k * H, path);
+      int *slot = xmalloc((size_t)p->B * sizeof(int)); /* a stream's row here, or -1 */
+      for (int i = 0; i < p->B; i++) slot[i] = -1;
+      for (int i = 0; i < p->n_own; i++) slot[p->own[i]] = i;
       for (int64_t i = 0; i < k; i++) {
         if (ids[i] >= (uint64_t)p->B)
           recur_fail(path, NULL, "stream id %llu out of range", (unsigned long long)ids[i]);
-        for (int l = 0; l < L; l++) {
-          memcpy(p->carry_h + ((int64_t)l * p->B + (int64_t)ids[i]) * H,
-                 hh + ((int64_t)l * k + i) * H, (size_t)H * sizeof(float));
-          memcpy(p->carry_c + ((int64_t)l * p->B + (int64_t)ids[i]) * H,
-                 cc + ((int64_t)l * k + i) * H, (size_t)H * sizeof(float));
+        const int64_t j = slot[ids[i]], K = p->n_own;
+        for (int l = 0; j >= 0 && l < L; l++) { /* another rank's stream: its shard is read there */
+          memcpy(p->carry_h + ((int64_t)l * K + j) * H, hh + ((int64_t)l * k + i) * H,
+                 (size_t)H * sizeof(float));
+          memcpy(p->carry_c + ((int64_t)l * K + j) * H, cc + ((int64_t)l * k + i) * H,
+                 (size_t)H * sizeof(float));
         }
       }
+      xfree(slot);
       xfree(ids);
       xfree(hh);
       xfree(cc);

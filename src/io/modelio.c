@@ -145,7 +145,7 @@ void model_save(const model *m, const model_vocab *v, int64_t step, const char *
   if (v->src_spm_proto)
     h5_write_bytes(f, "src_spm_model", v->src_spm_proto, (int64_t)v->src_spm_proto_len);
   if (task_has_names(c->task) && c->cond_features == 0)
-    h5_write_strings(f, task_has_labels(c->task) ? "label_names" : "tag_names", v->out_names,
+    h5_write_strings(f, task_is(c->task)->labels ? "label_names" : "tag_names", v->out_names,
                      v->n_out_names);
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
@@ -292,11 +292,11 @@ model *model_load(const char *path, model_vocab *v, int64_t *step) {
       }
     }
     if (task_has_names(c.task) && c.cond_features == 0) {
-      v->out_names = h5_read_strings(f, task_has_labels(c.task) ? "label_names" : "tag_names",
+      v->out_names = h5_read_strings(f, task_is(c.task)->labels ? "label_names" : "tag_names",
                                      &v->n_out_names, file);
-      if (v->n_out_names != (c.task == TASK_CONDLM ? c.cond_labels : c.n_out))
+      if (v->n_out_names != (task_is(c.task)->label_cond ? c.cond_labels : c.n_out))
         recur_fail(where, NULL, "%lld names for %d outputs", (long long)v->n_out_names,
-                   c.task == TASK_CONDLM ? c.cond_labels : c.n_out);
+                   task_is(c.task)->label_cond ? c.cond_labels : c.n_out);
     }
   }
   model *m = model_create(&c, 0);
@@ -392,7 +392,7 @@ void model_inspect(const char *path, json_writer *j, const char *key) {
     json_str(j, "task", task_names[c->task]);
     json_int(j, "outputs", m->O);
     json_str(j, "softmax", softmax_names[c->softmax]);
-    if (c->task == TASK_SEQ2SEQ) json_str(j, "attention", attention_names[c->attention]);
+    if (task_is(c->task)->source) json_str(j, "attention", attention_names[c->attention]);
     json_object_begin(j, "config"); /* every attribute of mconf.h that applies */
     for (int i = 0; i < mconf_n; i++) {
       const mconf_def *d = &mconf_defs[i];

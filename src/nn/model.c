@@ -24,7 +24,7 @@ static int cluster_hsz(const model_config *c, int D, int k) {
 
 static void check_adaptive(const model_config *c) {
   const int D = (c->bidirectional ? 2 : 1) * model_state_width(c);
-  if (!task_is_lm(c->task))
+  if (!task_is(c->task)->next_token)
     recur_fail(NULL, "the adaptive softmax splits a vocabulary by word frequency",
                "--softmax adaptive needs --task lm or condlm, not %s", task_names[c->task]);
   if (c->tie_weights)
@@ -51,8 +51,8 @@ static void check_adaptive(const model_config *c) {
 }
 
 void model_config_derive(model_config *c) {
-  if (task_is_lm(c->task)) c->n_out = c->vocab;
-  if (c->task == TASK_FORECAST) /* the next frame: a mean (and a log-variance) per feature */
+  if (task_is(c->task)->next_token) c->n_out = c->vocab;
+  if (task_is(c->task)->frames) /* the next frame: a mean (and a log-variance) per feature */
     c->n_out = c->n_in * (c->loss == LOSS_GAUSSIAN ? 2 : 1);
 }
 
@@ -69,12 +69,12 @@ void model_config_check(const model_config *c) {
     recur_fail(NULL, NULL, "vocabulary size must be positive, got %d", c->vocab);
   if (c->in_hidden < 0 || c->in_hidden > 65536 || (c->in_hidden > 0 && c->n_in < 1))
     recur_fail(NULL, "the MLP reads real-valued inputs", "--input-hidden needs real-valued inputs");
-  if (c->n_in < 0 || c->n_in > 65536 || (c->task == TASK_FORECAST && c->n_in < 1) ||
-      (c->n_in > 0 && c->task != TASK_FORECAST && c->task != TASK_CLASSIFY && c->task != TASK_TAG))
+  if (c->n_in < 0 || c->n_in > 65536 || (task_is(c->task)->frames && c->n_in < 1) ||
+      (c->n_in > 0 && !task_is(c->task)->real_in))
     recur_fail(NULL, NULL,
                "real-valued inputs (%d features) go with --task forecast, classify or tag",
                c->n_in);
-  if (c->task == TASK_FORECAST &&
+  if (task_is(c->task)->frames &&
       (c->horizon < 1 || c->loss < 0 || c->loss >= LOSS_COUNT || c->bidirectional ||
        c->tie_weights || c->softmax != SOFTMAX_FULL || c->readout_hidden > 0 || c->proj > 0))
     recur_fail(NULL,
@@ -94,11 +94,11 @@ void model_config_check(const model_config *c) {
   if (c->dropout > 0 && c->dropout_locked > 0)
     recur_fail(NULL, "give one of them", "--dropout and --dropout-locked both drop between layers");
   if (c->task < 0 || c->task >= TASK_COUNT) recur_fail(NULL, NULL, "unknown task");
-  if (c->task == TASK_SEQ2SEQ && (c->proj > 0 || c->softmax != SOFTMAX_FULL))
+  if (task_is(c->task)->source && (c->proj > 0 || c->softmax != SOFTMAX_FULL))
     recur_fail(NULL, "the encoder-decoder runs stacks of one width and a full softmax for now",
                "--task seq2seq does not take %s yet",
                c->proj > 0 ? "--proj" : "--softmax adaptive");
-  if (c->task == TASK_SEQ2SEQ && c->bidirectional && c->attention == ATTN_DOT)
+  if (task_is(c->task)->source && c->bidirectional && c->attention == ATTN_DOT)
     recur_fail(NULL, "give --attention general or concat",
                "--attention dot compares equal widths: a bidirectional encoder's outputs are twice "
                "the decoder's");
@@ -106,21 +106,21 @@ void model_config_check(const model_config *c) {
       (c->readout_hidden > 0 && (c->softmax != SOFTMAX_FULL || c->tie_weights)))
     recur_fail(NULL, "the MLP readout feeds a full softmax of its own weights",
                "--readout-hidden needs --softmax full and no --tie-weights (and at most 65536)");
-  if (c->input_feed && (c->task != TASK_SEQ2SEQ || c->attention == ATTN_NONE))
+  if (c->input_feed && (!task_is(c->task)->source || c->attention == ATTN_NONE))
     recur_fail(NULL, "input feeding feeds the attention's output to the next step",
                "--input-feed needs --task seq2seq and --attention");
-  if (c->src_vocab < 0 || (c->src_vocab > 0 && c->task != TASK_SEQ2SEQ))
+  if (c->src_vocab < 0 || (c->src_vocab > 0 && !task_is(c->task)->source))
     recur_fail(NULL, NULL, "a source vocabulary is for --task seq2seq");
   if (c->attention < 0 || c->attention >= ATTN_COUNT)
     recur_fail(NULL, "--attention none|dot|general|concat", "unknown attention");
-  if (c->attention != ATTN_NONE && c->task != TASK_SEQ2SEQ)
+  if (c->attention != ATTN_NONE && !task_is(c->task)->source)
     recur_fail(NULL, "attention reads an encoder's outputs", "--attention needs --task seq2seq");
-  if (task_is_lm(c->task) && c->bidirectional && c->task != TASK_SEQ2SEQ)
+  if (task_is(c->task)->causal && c->bidirectional)
     recur_fail(NULL, "a language model must not see the future it predicts",
                "--bidirectional cannot be used with --task lm");
-  if (!task_is_lm(c->task) && c->task != TASK_FORECAST && c->n_out < 1)
+  if (!task_is(c->task)->next_token && !task_is(c->task)->frames && c->n_out < 1)
     recur_fail(NULL, NULL, "no labels or tags to predict");
-  if (c->tie_weights && !task_is_lm(c->task))
+  if (c->tie_weights && !task_is(c->task)->next_token)
     recur_fail(NULL, "tied weights share the vocabulary's embedding with the readout",
                "--tie-weights needs --task lm or condlm, not %s", task_names[c->task]);
   if (c->proj < 0 || (c->proj > 0 && c->cell != CELL_LSTM))
@@ -129,7 +129,7 @@ void model_config_check(const model_config *c) {
   if (c->proj > 0 && c->proj >= c->hidden)
     recur_fail(NULL, "give --proj below --hidden", "--proj %d must be smaller than --hidden %d",
                c->proj, c->hidden);
-  if (c->proj > 0 && c->task == TASK_CONDLM)
+  if (c->proj > 0 && task_is(c->task)->label_cond)
     recur_fail(NULL, NULL, "--proj with --task condlm is not supported yet");
   if (c->tie_weights && c->embed != model_state_width(c))
     recur_fail(NULL,
@@ -141,12 +141,12 @@ void model_config_check(const model_config *c) {
   if (c->softmax == SOFTMAX_ADAPTIVE) check_adaptive(c);
   if (c->softmax != SOFTMAX_ADAPTIVE && c->n_cutoffs > 0)
     recur_fail(NULL, "add --softmax adaptive", "--cutoffs is for the adaptive softmax");
-  if (c->task == TASK_CONDLM && c->cond_features == 0 &&
+  if (task_is(c->task)->label_cond && c->cond_features == 0 &&
       (c->cond_labels < 1 || c->cond_width < 1 || c->cond_width > 65536))
     recur_fail(NULL, NULL, "condlm needs labels and --cond-dim in [1, 65536] (%d labels, %d)",
                c->cond_labels, c->cond_width);
   if (c->cond_features < 0 || c->cond_features > 65536 ||
-      (c->cond_features > 0 && ((c->task != TASK_CONDLM && c->task != TASK_SEQ2SEQ) ||
+      (c->cond_features > 0 && ((!task_is(c->task)->label_cond && !task_is(c->task)->source) ||
                                 c->cond_width != c->cond_features || c->n_in > 0)))
     recur_fail(NULL, NULL, "conditioning vectors (%d features) are for --task condlm or seq2seq",
                c->cond_features);
@@ -397,7 +397,7 @@ static int64_t layout_inputs(model *m, const model_config *c, int64_t off) {
         snprintf(nm, sizeof nm, "bridge.%c_l%d.bias", s ? 'c' : 'h', l);
         off = add_tensor(m, nm, 1, H, 1, off, m->br_b[l][s], m->gbr_b[l][s]);
       }
-  if (c->task == TASK_CONDLM) {
+  if (task_is(c->task)->label_cond) {
     if (c->cond_features == 0)
       off = add_tensor(m, "cond.embedding.weight", 2, c->cond_labels, C, off, m->cemb, m->gcemb);
     for (int l = 0; l < c->layers; l++) {
@@ -444,7 +444,8 @@ static model *create(const model_config *c, uint64_t seed, int role) {
   model_config_derive(&m->cfg);
   m->O = m->cfg.n_out;
   /* layer 0's input: the embedding, and --cond-input's label or --input-feed's h~ */
-  const int64_t E0 = c->embed + (c->task == TASK_CONDLM && c->cond_every_step ? c->cond_width : 0) +
+  const int64_t E0 = c->embed +
+                     (task_is(c->task)->label_cond && c->cond_every_step ? c->cond_width : 0) +
                      (role == MODEL_DECODER && c->input_feed ? m->D : 0);
   /* layout in the order backward finishes: readout, attention, top layer ... layer 0, inputs */
   int64_t off = role == MODEL_ENCODER ? 0 : layout_readout(m, c, 0);
@@ -459,8 +460,8 @@ static model *create(const model_config *c, uint64_t seed, int role) {
     m->s2s = &model_s2s_stages;
   }
   m->n_params = off;
-  m->params = xcalloc((size_t)off, sizeof(float));
-  m->grads = xcalloc((size_t)off, sizeof(float));
+  m->params = xcalloc_fold((size_t)off, sizeof(float));
+  m->grads = xcalloc_fold((size_t)off, sizeof(float));
   bind(m);
   m->emb_marks = xcalloc((size_t)(c->vocab > 0 ? c->vocab : 1), 1);
   init_params(m, n_own);
@@ -478,7 +479,7 @@ static model *create(const model_config *c, uint64_t seed, int role) {
 
 model *model_create(const model_config *c, uint64_t seed) {
   model_config_check(c);
-  return create(c, seed, c->task == TASK_SEQ2SEQ ? MODEL_DECODER : MODEL_WHOLE);
+  return create(c, seed, task_is(c->task)->source ? MODEL_DECODER : MODEL_WHOLE);
 }
 
 void model_free(model *m) {

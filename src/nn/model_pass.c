@@ -16,7 +16,7 @@ void model_reserve(model *m, int64_t N, int64_t B) {
   N = N > m->capN ? N : m->capN;
   B = B > m->capB ? B : m->capB;
   const int64_t E = m->layer[0][0].in, D = m->D, H = model_state_width(&m->cfg), W = D > E ? D : E;
-  const int64_t R = m->cfg.task == TASK_CLASSIFY ? B : N;
+  const int64_t R = task_is(m->cfg.task)->pooled ? B : N;
   m->x0 = xrealloc(m->x0, (size_t)(N * E) * sizeof(float));
   if (m->cfg.softmax == SOFTMAX_FULL && m->role != MODEL_ENCODER) /* adaptive: own capacity */
     m->probs = xrealloc(m->probs, (size_t)((R > 0 ? R : 1) * m->O) * sizeof(float));
@@ -39,8 +39,8 @@ void model_reserve(model *m, int64_t N, int64_t B) {
     m->dh[1] = xrealloc(m->dh[1], (size_t)(N * H) * sizeof(float));
     m->perm = xrealloc(m->perm, (size_t)N * sizeof(int64_t));
   }
-  if (m->cfg.task == TASK_CLASSIFY) m->feat = xrealloc(m->feat, (size_t)(B * D) * sizeof(float));
-  if (m->cfg.task == TASK_CONDLM) {
+  if (task_is(m->cfg.task)->pooled) m->feat = xrealloc(m->feat, (size_t)(B * D) * sizeof(float));
+  if (task_is(m->cfg.task)->label_cond) {
     const int64_t L = m->cfg.layers, C = m->cfg.cond_width, S = cell_states(m->cfg.cell);
     m->ch0 = xrealloc(m->ch0, (size_t)(L * B * H) * sizeof(float));
     m->cc0 = xrealloc(m->cc0, (size_t)(L * B * H) * sizeof(float));
@@ -63,7 +63,7 @@ static void permute_rows(float *dst, const float *src, const int64_t *perm, int6
 }
 
 int64_t model_readout_rows(const model *m, const batch *b) {
-  return m->cfg.task == TASK_CLASSIFY ? b->s.B : b->s.N;
+  return task_is(m->cfg.task)->pooled ? b->s.B : b->s.N;
 }
 
 /* output of layer l (N, D) */
@@ -100,7 +100,7 @@ static void cond_rows(model *m, const int32_t *labels, const float *cond, int64_
 void model_cond_state(model *m, const int32_t *labels, const float *cond, int64_t B, float *h0,
                       float *c0) {
   const int64_t H = m->cfg.hidden, C = m->cfg.cond_width, S = cell_states(m->cfg.cell);
-  RECUR_ASSERT(m->cfg.task == TASK_CONDLM);
+  RECUR_ASSERT(task_is(m->cfg.task)->label_cond);
   cond_rows(m, labels, cond, B);
   float *z = xmalloc((size_t)((B > 0 ? B : 1) * S * H) * sizeof(float));
   for (int l = 0; l < m->cfg.layers; l++) {
@@ -175,7 +175,7 @@ static void forward_inputs(model *m, const batch *b) {
     float *x = m->x0 + r * E0;
     for (int64_t j = 0; j < E; j++) x[j] = s * e[j];
   }
-  if (m->cfg.task == TASK_CONDLM && E0 > E) /* --cond-input: the label after its token */
+  if (task_is(m->cfg.task)->label_cond && E0 > E) /* --cond-input: the label after its token */
     for (int t = 0; t < b->s.T; t++)
       for (int r = 0; r < b->bs[t]; r++)
         memcpy(m->x0 + (b->off[t] + r) * E0 + E, m->ce + r * C, (size_t)C * sizeof(float));
@@ -196,7 +196,7 @@ static void forward_stack(model *m, const batch *b, const float *h0, const float
     h0 = m->s2s_h0;
     c0 = cell_has_c(m->cfg.cell) ? m->s2s_c0 : NULL;
   }
-  m->cond_made = m->cfg.task == TASK_CONDLM && !h0;
+  m->cond_made = task_is(m->cfg.task)->label_cond && !h0;
   if (m->cond_made) { /* every layer starts from the state its label makes (unless given one) */
     model_cond_state(m, b->label, b->cond, B, m->ch0, m->cc0);
     h0 = m->ch0;
@@ -264,7 +264,7 @@ static double forward_head(model *m, const batch *b, const float *F, const int32
   }
   /* logits = F W_dec^T + b_dec, then softmax in place */
   gemm(0, 1, (int)R, (int)O, (int)Dr, F, (int)Dr, m->dec_w, (int)Dr, 0.0f, m->probs, (int)O);
-  if (m->cfg.task == TASK_FORECAST) return forecast_loss(m, b, R);
+  if (task_is(m->cfg.task)->frames) return forecast_loss(m, b, R);
   double loss = 0;
   for (int64_t r = 0; r < R; r++) {
     float *z = m->probs + r * O;
@@ -283,7 +283,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   m->fwd_step = step;
   m->fwd_train = train;
   if (train && m->cfg.weight_drop > 0) reg_wd_prepare(m);
-  if (m->cfg.task == TASK_CONDLM) cond_rows(m, b->label, b->cond, B);
+  if (task_is(m->cfg.task)->label_cond) cond_rows(m, b->label, b->cond, B);
   forward_inputs(m, b);
   forward_stack(m, b, h0, c0, step, train);
   if (N == 0 || m->role == MODEL_ENCODER) return 0.0;
@@ -291,7 +291,7 @@ double model_forward(model *m, const batch *b, const float *h0, const float *c0,
   const float *F = m->cfg.input_feed               ? model_attn_out(m)
                    : m->cfg.attention != ATTN_NONE ? model_attn_forward(m, b, top)
                                                    : top;
-  if (m->cfg.task == TASK_CLASSIFY) { /* one feature row per sequence, its label the target */
+  if (task_is(m->cfg.task)->pooled) { /* one feature row per sequence, its label the target */
     forward_pool(m, b, top);
     return forward_head(m, b, m->feat, b->label, B);
   }
@@ -355,8 +355,8 @@ static void backward_readout(model *m, const batch *b, float scale, const float 
     asm_backward(m, F, tgt, R, scale, last, m->dA);
     return;
   }
-  if (m->cfg.task == TASK_FORECAST) forecast_grad(m, b, R, scale, dl, last);
-  for (int64_t r = 0; r < R && m->cfg.task != TASK_FORECAST; r++) {
+  if (task_is(m->cfg.task)->frames) forecast_grad(m, b, R, scale, dl, last);
+  for (int64_t r = 0; r < R && !task_is(m->cfg.task)->frames; r++) {
     float *d = dl + r * O;
     if (tgt[r] < 0 || (last && !last[r])) {
       memset(d, 0, (size_t)O * sizeof(float));
@@ -483,14 +483,15 @@ static void backward_inputs(model *m, const batch *b) {
     if (s == 0.0f) continue;
     for (int64_t j = 0; j < E; j++) g[j] += s * d[j];
   }
-  if (m->cfg.task == TASK_CONDLM && E0 > E) /* --cond-input: every step's share of the label's */
+  if (task_is(m->cfg.task)->label_cond &&
+      E0 > E) /* --cond-input: every step's share of the label's */
     for (int t = 0; t < b->s.T; t++)
       for (int r = 0; r < b->bs[t]; r++) {
         const float *d = m->dA + (b->off[t] + r) * E0 + E;
         float *g = m->cd + (int64_t)r * (E0 - E);
         for (int64_t j = 0; j < E0 - E; j++) g[j] += d[j];
       }
-  if (m->cfg.task == TASK_CONDLM && m->cfg.cond_features == 0) { /* the label embeddings */
+  if (task_is(m->cfg.task)->label_cond && m->cfg.cond_features == 0) { /* the label embeddings */
     const int64_t C = m->cfg.cond_width;
     for (int64_t r = 0; r < B; r++) {
       float *g = m->gcemb + (int64_t)b->label[r] * C;
@@ -509,8 +510,8 @@ static void swap_grads(model *m) {
  * embedding whose gradient is summed by its rows, in a run that sums gradients as they come. */
 static int rows_first(const model *m) {
   return m->grad_ready && m->ndir == 1 && m->role != MODEL_ENCODER && !m->s2s_made &&
-         !m->cond_made && !m->cfg.input_feed && m->cfg.task != TASK_CONDLM && m->cfg.n_in == 0 &&
-         !m->cfg.tie_weights && m->emb_tensor >= 0;
+         !m->cond_made && !m->cfg.input_feed && !task_is(m->cfg.task)->label_cond &&
+         m->cfg.n_in == 0 && !m->cfg.tie_weights && m->emb_tensor >= 0;
 }
 
 /* Layer 0 and the embedding, rows first: the layer's input gradient, the embedding rows from it,
@@ -538,7 +539,7 @@ void model_backward(model *m, const batch *b, float scale) {
   const int64_t N = b->s.N, H = model_state_width(&m->cfg), D = m->D, B = b->s.B;
   const int L = m->cfg.layers;
   if (N == 0) return;
-  const int drop = m->fwd_train && reg_between_p(m) > 0, cls = m->cfg.task == TASK_CLASSIFY;
+  const int drop = m->fwd_train && reg_between_p(m) > 0, cls = task_is(m->cfg.task)->pooled;
   const int64_t R = cls ? B : N;
   /* gradient flow diagnostics: only the loss at each sequence's last step (classify has no other)
    */
@@ -565,7 +566,8 @@ void model_backward(model *m, const batch *b, float scale) {
   const int per_layer = (m->cfg.proj > 0 ? 5 : 4) * m->ndir;
   if (m->grad_ready && !m->cfg.input_feed) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   float *dh0 = NULL, *dc0 = NULL;
-  if (m->cfg.task == TASK_CONDLM) memset(m->cd, 0, (size_t)(B * m->cfg.cond_width) * sizeof(float));
+  if (task_is(m->cfg.task)->label_cond)
+    memset(m->cd, 0, (size_t)(B * m->cfg.cond_width) * sizeof(float));
   if (m->cond_made) {
     dh0 = xmalloc((size_t)(B * H) * sizeof(float));
     dc0 = xcalloc((size_t)(B * H), sizeof(float));

@@ -31,7 +31,7 @@ static void brief(char *buf, size_t cap, const dataset *ds, const eval_result *r
 static void full(FILE *f, const char *split, const dataset *ds, const eval_result *r) {
   fprintf(f, "%s: loss %.4f, accuracy %.4f, macro F1 %.4f over %.0f %s\n", split,
           r->loss_sum / r->tokens, eval_accuracy(r), eval_macro_f1(r), r->tokens,
-          ds->task == TASK_CLASSIFY ? "sequences"
+          task_is(ds->task)->pooled ? "sequences"
           : ds->level == LEVEL_REAL ? "steps"
                                     : "tokens");
   for (int k = 0; k < r->n_out; k++)

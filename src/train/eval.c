@@ -15,7 +15,7 @@
 #include "train-impl.h"
 
 float *eval_chars_of(const dataset *ds) {
-  if (!task_is_lm(ds->task) || ds->level == LEVEL_REAL || !ds->vocab) return NULL;
+  if (!task_is(ds->task)->next_token || ds->level == LEVEL_REAL || !ds->vocab) return NULL;
   const int64_t V = ds->vocab_size;
   float *c = xcalloc((size_t)(2 * V), sizeof(float));
   for (int64_t id = 0; id < V; id++) {

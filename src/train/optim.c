@@ -18,7 +18,7 @@ void optim_init(optim *o, enum optim_type type, int64_t n) {
   o->type = type;
   o->n = n;
   o->t = 0;
-  o->state = xcalloc((size_t)(2 * n), sizeof(float));
+  o->state = xcalloc_fold((size_t)(2 * n), sizeof(float));
 }
 
 void optim_free(optim *o) {

@@ -36,7 +36,7 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
         *c = xcalloc((size_t)L * B * H, sizeof(float));
   float *hs = xmalloc((size_t)L * B * H * sizeof(float)),
         *cs = xmalloc((size_t)L * B * H * sizeof(float));
-  const int s2s = m->cfg.task == TASK_SEQ2SEQ, feed = m->cfg.input_feed;
+  const int s2s = task_is(m->cfg.task)->source, feed = m->cfg.input_feed;
   float *fd = feed ? xmalloc((size_t)B * (size_t)m->D * sizeof(float)) : NULL; /* rows' last h~ */
   if (s2s) { /* (the encoder's outputs stay in m->enc for the attention of every step below) */
     model_encode(m, b, step, 0);
@@ -49,7 +49,7 @@ void ss_sample_inputs(model *m, batch *b, const float *h0, const float *c0, doub
           **in = xmalloc((size_t)B * sizeof(int32_t *));
   /* forecast (horizon 1): the frames of b->xin are the inputs, replaced by the model's prediction
    * of them (the mean, or with --loss gaussian a draw from its Gaussian) */
-  const int frames = m->cfg.task == TASK_FORECAST, D = m->cfg.n_in;
+  const int frames = task_is(m->cfg.task)->frames, D = m->cfg.n_in;
   const float **xs = frames ? xmalloc((size_t)B * sizeof(float *)) : NULL;
   int *one = xmalloc((size_t)B * sizeof(int));
   batch sb = {0};

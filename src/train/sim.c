@@ -78,6 +78,7 @@ void sim_open(int rank) {
     if (t->n < 2 || t->upto[0] != -1 || t->upto[t->n - 1] != -2)
       recur_fail(rep, "record it again with launch/simulate --sample",
                  "not a timeline: a forward, the bucket-ready calls and an end expected");
+    if (hooks_get()->sim_shared) core_fold_on(); /* nothing reads the values a replay keeps */
   } else if (rec && rank == 0) {
     g_sim.mode = 1;
     g_sim.file = rec;

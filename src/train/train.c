@@ -36,19 +36,21 @@
 /* ---- states carried across windows: (L, B_total, H) slots for every stream, the checkpoint's
  * layout; a state is W <= H wide (h is --proj wide with projections) and the model's (L, B, W) ----
  */
-static void gather_state(float *dst, const float *all, const batch *b, int L, int Btot, int H,
-                         int W) {
+/* a slot's rows' states (L, b->s.B, W) from / to the rank's carried ones (L, K, H): a stream's
+ * row there is slot[its id] */
+static void gather_state(float *dst, const float *all, const batch *b, int L, int K, int H, int W,
+                         const int *slot) {
   for (int l = 0; l < L; l++)
     for (int r = 0; r < b->s.B; r++)
-      memcpy(dst + ((int64_t)l * b->s.B + r) * W,
-             all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H, (size_t)W * sizeof(float));
+      memcpy(dst + ((int64_t)l * b->s.B + r) * W, all + ((int64_t)l * K + slot[b->seq_id[r]]) * H,
+             (size_t)W * sizeof(float));
 }
-static void scatter_state(float *all, const float *src, const batch *b, int L, int Btot, int H,
-                          int W) {
+static void scatter_state(float *all, const float *src, const batch *b, int L, int K, int H, int W,
+                          const int *slot) {
   for (int l = 0; l < L; l++)
     for (int r = 0; r < b->s.B; r++)
-      memcpy(all + ((int64_t)l * Btot + (int64_t)b->seq_id[r]) * H,
-             src + ((int64_t)l * b->s.B + r) * W, (size_t)W * sizeof(float));
+      memcpy(all + ((int64_t)l * K + slot[b->seq_id[r]]) * H, src + ((int64_t)l * b->s.B + r) * W,
+             (size_t)W * sizeof(float));
 }
 
 /* ---- requests ----
@@ -143,8 +145,8 @@ static void trainer_slot(trainer *t, int64_t step, int k, int n, const step_resu
     items_load_sequences(&t->it, ds, SPLIT_TRAIN, t->mine, cnt, o->max_len);
   items_pack(&t->b, &t->it, cnt, ds);
   if (t->stream) {
-    gather_state(t->h0, t->carry_h, &t->b, L, o->B, H, model_state_width(&m->cfg));
-    gather_state(t->c0, t->carry_c, &t->b, L, o->B, H, H);
+    gather_state(t->h0, t->carry_h, &t->b, L, t->n_own, H, model_state_width(&m->cfg), t->slot);
+    gather_state(t->c0, t->carry_c, &t->b, L, t->n_own, H, H, t->slot);
   }
   if (t->rank == hk->fail_rank && step == hk->fail_step)
     recur_fail(o->data, NULL, "test hook: rank %d fails at step %lld", t->rank, (long long)step);
@@ -167,8 +169,8 @@ static void trainer_slot(trainer *t, int64_t step, int k, int n, const step_resu
   model_backward(m, &t->b, (float)(1.0 / r->targets));
   if (t->stream) {
     model_final_state(m, &t->b, t->h0, t->c0);
-    scatter_state(t->carry_h, t->h0, &t->b, L, o->B, H, model_state_width(&m->cfg));
-    scatter_state(t->carry_c, t->c0, &t->b, L, o->B, H, H);
+    scatter_state(t->carry_h, t->h0, &t->b, L, t->n_own, H, model_state_width(&m->cfg), t->slot);
+    scatter_state(t->carry_c, t->c0, &t->b, L, t->n_own, H, H, t->slot);
   }
   sim_slot_end();
 }
@@ -221,8 +223,8 @@ static step_result trainer_step(trainer *t, int64_t step) {
   if (t->stream) {
     r.targets = r.tokens = (double)n * o->T;
     if (step % t->spe == 0) {
-      memset(t->carry_h, 0, (size_t)L * (size_t)o->B * (size_t)H * sizeof(float));
-      memset(t->carry_c, 0, (size_t)L * (size_t)o->B * (size_t)H * sizeof(float));
+      memset(t->carry_h, 0, (size_t)L * (size_t)t->n_own * (size_t)H * sizeof(float));
+      memset(t->carry_c, 0, (size_t)L * (size_t)t->n_own * (size_t)H * sizeof(float));
     }
   } else {
     for (int i = 0; i < n; i++) {
@@ -286,7 +288,7 @@ static void trainer_evaluate(trainer *t, int64_t done) {
   double vl = r.loss_sum / r.tokens;
   if (t->rank == 0) {
     metrics_eval(&t->mt, done, (double)done / (double)t->spe, t->ds, &r, core_now() - te);
-    if (t->ds->task == TASK_LM && o->sample_len > 0) { /* what the model writes now */
+    if (task_is(t->ds->task)->stream && o->sample_len > 0) { /* what the model writes now */
       char *text = NULL;
       size_t len = 0;
       FILE *f = open_memstream(&text, &len);
@@ -342,6 +344,7 @@ static void trainer_close(trainer *t, int64_t done) {
   xfree(t->h0);
   xfree(t->c0);
   xfree(t->own);
+  xfree(t->slot);
   xfree(t->options);
   xfree(t->ckdir);
   xfree(t->diag);

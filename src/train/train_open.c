@@ -76,17 +76,16 @@ static void trainer_open_model(trainer *t) {
   model_config mc = o->mc;
   mc.vocab = (int)ds->vocab_size;
   mc.n_in = ds->level == LEVEL_REAL ? ds->n_features : 0;
-  mc.n_out = !task_is_lm(ds->task) ? (int)ds->n_out : 0;
-  mc.cond_labels = ds->task == TASK_CONDLM ? (int)ds->n_out : 0;
+  mc.n_out = !task_is(ds->task)->next_token ? (int)ds->n_out : 0;
+  mc.cond_labels = task_is(ds->task)->label_cond ? (int)ds->n_out : 0;
   if (ds->n_cond_features > 0) /* a vector per sequence: its features are the condition */
     mc.cond_features = mc.cond_width = ds->n_cond_features;
   mc.src_vocab = ds->separate_vocab ? (int)ds->src_vocab_size : 0;
-  if (mc.task != TASK_LM && mc.task != TASK_SEQ2SEQ && mc.task != TASK_FORECAST &&
-      o->ss_kind != SS_NONE)
+  if (!task_is(mc.task)->self_fed && o->ss_kind != SS_NONE)
     recur_usage_fail("scheduled sampling feeds a language model (a decoder, a forecaster) its own "
                      "predictions",
                      "--scheduled-sampling needs --task lm, seq2seq or forecast");
-  if (mc.task == TASK_FORECAST && o->ss_kind != SS_NONE && mc.horizon != 1)
+  if (task_is(mc.task)->frames && o->ss_kind != SS_NONE && mc.horizon != 1)
     recur_usage_fail("a step's prediction is the next step's input only with --horizon 1",
                      "--scheduled-sampling with --horizon %d", mc.horizon);
   if (mc.task != ds->task && t->ckdir)
@@ -99,7 +98,7 @@ static void trainer_open_model(trainer *t) {
                "for this task",
                "the dataset is for --task %s, not --task %s", task_names[ds->task],
                task_names[mc.task]);
-  if (mc.task != TASK_LM && o->mode == MODE_STREAM)
+  if (!task_is(mc.task)->stream && o->mode == MODE_STREAM)
     recur_usage_fail("classification, tagging and conditioned text train on whole sequences",
                      "--task %s needs --mode sequences", task_names[mc.task]);
   model_config_check(&mc);
@@ -213,7 +212,6 @@ static void trainer_open_schedule(trainer *t) {
 static void trainer_open_run(trainer *t) {
   const train_opts *o = &t->opts;
   const int L = o->mc.layers, H = o->mc.hidden, S = t->W * o->accum;
-  const size_t state = (size_t)L * (size_t)o->B * (size_t)H;
   optim_init(&t->opt, o->optim, t->m->n_params);
   t->opt.weight_decay = o->weight_decay;
   t->opt.momentum = o->momentum;
@@ -239,16 +237,20 @@ static void trainer_open_run(trainer *t) {
   t->m->grad_arg = &t->red;
   t->m->scratch.poke = poke_cb;
   t->m->scratch.poke_arg = &t->red;
+  t->own = xmalloc((size_t)o->B * sizeof(int));
+  t->slot = xmalloc((size_t)o->B * sizeof(int));
+  for (int i = 0; i < o->B; i++) {
+    t->slot[i] = -1;
+    if ((i % S) / o->accum == t->rank) t->slot[i] = t->n_own, t->own[t->n_own++] = i;
+  }
   t->stream = o->mode == MODE_STREAM;
-  if (t->stream) {
+  if (t->stream) { /* this rank's streams only: its memory stays the same at any world size */
+    const size_t state = (size_t)L * (size_t)(t->n_own > 0 ? t->n_own : 1) * (size_t)H;
     t->carry_h = xcalloc(state, sizeof(float));
     t->carry_c = xcalloc(state, sizeof(float));
     t->h0 = xmalloc(state * sizeof(float));
     t->c0 = xmalloc(state * sizeof(float));
   }
-  t->own = xmalloc((size_t)o->B * sizeof(int));
-  for (int i = 0; i < o->B; i++)
-    if ((i % S) / o->accum == t->rank) t->own[t->n_own++] = i;
   t->ids = xmalloc((size_t)o->B * sizeof(uint64_t));
   t->mine = xmalloc((size_t)o->B * sizeof(uint64_t));
   t->idx = xmalloc((size_t)o->B * sizeof(int));
@@ -388,7 +390,7 @@ void trainer_open(trainer *t, const train_opts *given) {
   const ds_split *tr = &ds->split[SPLIT_TRAIN];
   if (tr->n_tok == 0)
     recur_fail(o->data, "prepare it with some training text", "the train split is empty");
-  if (o->mode == MODE_SEQUENCES && ds->task == TASK_LM && ds->eos_id < 0 &&
+  if (o->mode == MODE_SEQUENCES && task_is(ds->task)->stream && ds->eos_id < 0 &&
       !strcmp(ds->split_on, "none"))
     if (!o->quiet && t->rank == 0)
       fprintf(stderr, "recur: warning: --mode sequences on an undelimited dataset: each file is "

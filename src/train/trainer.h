@@ -25,9 +25,10 @@ struct trainer {
   ckpt_payload pay;
   char *options;            /* saved options text */
   int stream;               /* --mode stream: states carried across windows */
-  float *carry_h, *carry_c; /* (L, B, H) carried states of every stream */
-  float *h0, *c0;           /* (L, B, H) initial states of this rank's rows */
+  float *carry_h, *carry_c; /* (L, n_own, H) carried states of this rank's streams */
+  float *h0, *c0;           /* (L, n_own, H) initial states of a slot's rows (at most n_own) */
   int *own, n_own;          /* streams whose carried state this rank computes */
+  int *slot;                /* (B) a stream's row in carry_h (its index in own), or -1 */
   uint64_t *ids, *mine;     /* (B) items of the global batch, of this slot */
   int *idx;
   items it;

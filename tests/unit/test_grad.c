@@ -31,7 +31,7 @@ static void run_task(int cell, int layers, float dropout, int task, int bidi, in
                     .dropout = dropout,
                     .task = task,
                     .bidirectional = bidi,
-                    .n_out = task_is_lm(task) ? 0 : 4,
+                    .n_out = task_is(task)->next_token ? 0 : 4,
                     .pool = pool,
                     .cond_labels = task == TASK_CONDLM && !g_cvec ? 3 : 0,
                     .cond_width = 4, /* (seq2seq --cond-features: sources of 4-feature frames) */
