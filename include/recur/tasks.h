@@ -2,7 +2,7 @@
  * labels.c for classify and tag, seq2seq.c, forecast.c), asked by the batches' items (what a
  * sequence reads and packs), validation (metrics.jsonl and its line), recur eval (text and --json)
  * and the report instead of testing the task. A new task adds a file there and a row to the table
- * in src/task/tasks.c. */
+ * in src/task/tasks.c (and its traits, what the floors below see of it, in task.h / task.c). */
 #ifndef RECUR_TASKS_H
 #define RECUR_TASKS_H
 
