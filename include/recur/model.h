@@ -187,6 +187,11 @@ typedef struct model {
                      with want_probs */
   float *dA, *dB; /* (N, max(E, D)) backward ping-pong */
   layer_scratch scratch;
+  /* a rows-first backward of several layers (model_pass.c): the upper layers' pre-activation
+   * gradients (scratch.dgx, .dgh) kept until their weights' products, which wait for the
+   * embedding's rows; kept_cap floats each */
+  float *kept_dgx[MODEL_MAX_LAYERS], *kept_dgh[MODEL_MAX_LAYERS];
+  int64_t kept_cap;
   int64_t capN, capB;
   /* optional: gradient flow through time. When set, backward takes the loss at each sequence's
    * (window's) last step only (classify: its one loss), and adds, for each layer l (forward

@@ -491,6 +491,10 @@ void model_free(model *m) {
     xfree(m->out[l]);
   }
   layer_scratch_free(&m->scratch);
+  for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
+    xfree(m->kept_dgx[l]);
+    xfree(m->kept_dgh[l]);
+  }
   xfree(m->x0);
   xfree(m->probs);
   xfree(m->dA);

@@ -514,24 +514,63 @@ static int rows_first(const model *m) {
          m->cfg.n_in == 0 && !m->cfg.tie_weights && m->emb_tensor >= 0;
 }
 
-/* Layer 0 and the embedding, rows first: the layer's input gradient, the embedding rows from it,
- * their sum started (MODEL_READY_ROWS), then the layer's weights' products while the rows cross
- * the network (they were the sums' tail): dW_ih first, whose sum starts (its tensor is the layer's
- * first) while dW_hh and the biases are computed. The same products as layer 0 then
- * backward_inputs. */
-static void backward_bottom(model *m, const batch *b, int ti) {
+/* The stack and the embedding, rows first: every layer's input gradient top down (the upper
+ * layers' pre-activation gradients kept aside), the embedding rows from layer 0's, their sum
+ * started (MODEL_READY_ROWS), and only then the layers' weights' products, top layer first, while
+ * the rows cross the network (they were the sums' tail, and the upper layers' weights, summed
+ * before the rows, took the network from them); layer 0's dW_ih before its dW_hh, whose sum
+ * starts (its tensor is the layer's first) while dW_hh and the biases are computed. The same
+ * products, each into its own gradient, as backward_layer per layer then backward_inputs. A
+ * projection (--proj: its dW_hr reads the layer's dH, gone by then) keeps the upper layers whole.
+ */
+static void backward_bottom(model *m, const batch *b, int ti, int per_layer) {
+  const int L = m->cfg.layers, defer = m->cfg.proj == 0,
+            drop = m->fwd_train && reg_between_p(m) > 0;
+  layer_scratch *w = &m->scratch;
+  const int64_t need = w->cap * w->capG;
+  for (int l = 1; defer && l < L && m->kept_cap < need; l++) {
+    xfree(m->kept_dgx[l]);
+    xfree(m->kept_dgh[l]);
+    m->kept_dgx[l] = xmalloc((size_t)need * sizeof(float));
+    m->kept_dgh[l] = xmalloc((size_t)need * sizeof(float));
+  }
+  if (defer && L > 1) m->kept_cap = need;
+  for (int l = L - 1; l >= 1; l--) {
+    if (!defer) {
+      backward_layer(m, b, l, NULL, NULL);
+      if (m->fwd_train && m->cfg.weight_drop > 0) reg_wd_fold(m, l, 0);
+      ti += per_layer;
+      m->grad_ready(m->grad_arg, m->tensors[ti].offset);
+    } else {
+      layer_backward_data(reg_view(m, l, 0), &m->acts[l][0], &b->s, m->dA, m->dB, w);
+      if (m->diag) diag_record(m, b, l, m->dA);
+      float *t = w->dgx; /* kept for the weights; the next layer down works in the spare */
+      w->dgx = m->kept_dgx[l], m->kept_dgx[l] = t;
+      t = w->dgh, w->dgh = m->kept_dgh[l], m->kept_dgh[l] = t;
+    }
+    if (drop) reg_dropout_apply(m, b, l - 1, m->fwd_step, m->dB, m->dB, (int)m->D);
+    swap_grads(m);
+  }
   const layer_view *v = reg_view(m, 0, 0);
-  const float *X = model_layer_in(m, 0);
   float *dH = m->dA;
-  layer_backward_data(v, &m->acts[0][0], &b->s, dH, m->dB, &m->scratch);
+  layer_backward_data(v, &m->acts[0][0], &b->s, dH, m->dB, w);
   if (m->diag) diag_record(m, b, 0, dH);
   swap_grads(m);
   backward_inputs(m, b);
   m->grad_ready(m->grad_arg, MODEL_READY_ROWS);
-  layer_backward_weights_in(v, X, &b->s, &m->scratch);
+  float *dgx0 = w->dgx, *dgh0 = w->dgh;
+  for (int l = L - 1; defer && l >= 1; l--) { /* dH: read only by a projection's dW_hr */
+    w->dgx = m->kept_dgx[l], w->dgh = m->kept_dgh[l];
+    layer_backward_weights(reg_view(m, l, 0), &m->acts[l][0], model_layer_in(m, l), &b->s, NULL, w);
+    if (m->fwd_train && m->cfg.weight_drop > 0) reg_wd_fold(m, l, 0);
+    ti += per_layer;
+    m->grad_ready(m->grad_arg, m->tensors[ti].offset);
+  }
+  w->dgx = dgx0, w->dgh = dgh0;
+  layer_backward_weights_in(v, model_layer_in(m, 0), &b->s, w);
   RECUR_ASSERT(!strcmp(m->tensors[ti].name, "rnn.weight_ih_l0"));
   m->grad_ready(m->grad_arg, m->tensors[ti + 1].offset); /* rnn.weight_ih_l0's end */
-  layer_backward_weights_rec(v, &m->acts[0][0], &b->s, dH, &m->scratch);
+  layer_backward_weights_rec(v, &m->acts[0][0], &b->s, dH, w);
   if (m->fwd_train && m->cfg.weight_drop > 0) reg_wd_fold(m, 0, 0);
 }
 
@@ -574,13 +613,12 @@ void model_backward(model *m, const batch *b, float scale) {
   }
   if (m->cfg.input_feed) m->s2s->feed_backward(m, b); /* (instead of the layers below) */
   const int bottom = rows_first(m);
-  for (int l = L - 1; l >= 0 && !m->cfg.input_feed; l--) {
-    if (l == 0 && bottom) {
-      backward_bottom(m, b, ti);
-      ti += per_layer;
-      m->grad_ready(m->grad_arg, m->tensors[ti].offset);
-      break;
-    }
+  if (bottom) { /* the whole stack */
+    backward_bottom(m, b, ti, per_layer);
+    ti += L * per_layer;
+    m->grad_ready(m->grad_arg, m->tensors[ti].offset);
+  }
+  for (int l = L - 1; l >= 0 && !m->cfg.input_feed && !bottom; l--) {
     backward_layer(m, b, l, dh0, dc0);
     if (m->fwd_train && m->cfg.weight_drop > 0)
       for (int d = 0; d < m->ndir; d++) reg_wd_fold(m, l, d);
