@@ -22,6 +22,8 @@ void reg_wd_fold(model *m, int l, int d);
 
 /* the top layer's outputs of the last forward (N, D) */
 const float *model_top_out(const model *m);
+/* dst row perm[r] = src row r (N rows of w floats): a backward direction's time order */
+void model_permute_rows(float *dst, const float *src, const int64_t *perm, int64_t N, int w);
 /* seq2seq attention's activations */
 void model_attn_free(model *m);
 const float *model_attn_out(const model *m); /* h~ (N, D) of the last forward */
