@@ -37,6 +37,7 @@ typedef struct {
   unsigned char real_in; /* takes real-valued inputs (forecast, classify, tag) */
 } task_traits;
 extern const task_traits task_traits_table[TASK_COUNT];
+/* t a valid task (0 <= t < TASK_COUNT): check one read from a file before asking */
 static inline const task_traits *task_is(int t) { return &task_traits_table[t]; }
 /* datasets and models of the task carry label or tag names */
 static inline int task_has_names(int t) { return task_is(t)->labels || task_is(t)->tags; }

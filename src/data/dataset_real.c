@@ -34,7 +34,7 @@ void ds_open_real(dataset *ds, hid_t f, const char *path) {
   strcpy(ds->split_on, "line");
   ds->eos_id = ds->unk_id = ds->src_unk_id = -1;
   const int t = h5_attr_get_str(f, "task", task, sizeof task) ? task_parse(task) : -1;
-  if (!task_is(t)->real_in)
+  if (t < 0 || !task_is(t)->real_in)
     recur_fail(where, NULL, "a real-valued dataset's task must be forecast, classify or tag");
   ds->task = (enum model_task)t;
   ds->horizon = 1;

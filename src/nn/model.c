@@ -57,6 +57,7 @@ void model_config_derive(model_config *c) {
 }
 
 void model_config_check(const model_config *c) {
+  if (c->task < 0 || c->task >= TASK_COUNT) recur_fail(NULL, NULL, "unknown task");
   if (c->cell < 0 || c->cell >= CELL_COUNT)
     recur_fail(NULL, "--cell lstm|gru|rnn_tanh|rnn_relu", "unknown cell");
   if (c->layers < 1 || c->layers > MODEL_MAX_LAYERS)
@@ -93,7 +94,6 @@ void model_config_check(const model_config *c) {
                "--dropout-embed needs token inputs, not real-valued ones");
   if (c->dropout > 0 && c->dropout_locked > 0)
     recur_fail(NULL, "give one of them", "--dropout and --dropout-locked both drop between layers");
-  if (c->task < 0 || c->task >= TASK_COUNT) recur_fail(NULL, NULL, "unknown task");
   if (task_is(c->task)->source && (c->proj > 0 || c->softmax != SOFTMAX_FULL))
     recur_fail(NULL, "the encoder-decoder runs stacks of one width and a full softmax for now",
                "--task seq2seq does not take %s yet",
