@@ -237,6 +237,9 @@ static void backward_bottom(model *m, const batch *b, int ti, int per_layer) {
   const int L = m->cfg.layers, defer = m->cfg.proj == 0,
             drop = m->fwd_train && reg_between_p(m) > 0;
   layer_scratch *w = &m->scratch;
+  /* the layers' own size first (model_backward reserved rows only): the kept buffers are swapped
+   * with the scratch's, so each holds what the scratch's does */
+  layer_scratch_reserve(w, b->s.N, (int)b->s.B, cell_gates(m->cfg.cell) * m->cfg.hidden);
   const int64_t need = w->cap * w->capG;
   for (int l = 1; defer && l < L && m->kept_cap < need; l++) {
     xfree(m->kept_dgx[l]);
@@ -301,7 +304,6 @@ void model_backward(model *m, const batch *b, float scale) {
   const float *top = model_top_out(m); /* no dropout after the last layer */
   const float *F = cls ? m->feat : m->cfg.attention != ATTN_NONE ? model_attn_out(m) : top;
   layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
-  gemm_progress(m->scratch.poke, m->scratch.poke_arg); /* the sums in flight move on in products */
   /* the gradient of the readout's input (R, D); classify's then goes back through the pooling */
   backward_readout(m, b, scale, F, R, cls ? b->label : b->tgt, last, cls ? m->dB : m->dA);
   xfree(last);
@@ -342,6 +344,5 @@ void model_backward(model *m, const batch *b, float scale) {
   xfree(dh0);
   xfree(dc0);
   if (m->s2s_made) m->s2s->encoder_backward(m, b, scale);
-  gemm_progress(NULL, NULL);
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->n_params);
 }
