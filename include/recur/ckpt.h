@@ -30,6 +30,7 @@ typedef struct {
   int L, B, H;              /* B: the streams of all ranks */
   const int *own;           /* (n_own) streams whose carried state this rank computes */
   int n_own;
+  const int *slot;     /* (B) a stream's row in carry_h (its index in own), or -1: another rank's */
   const char *options; /* training options as "key=value" lines */
 } ckpt_payload;
 

@@ -82,11 +82,11 @@ void *core_calloc(size_t n, size_t s, const char *file, int line);
 void *core_realloc(void *p, size_t n, const char *file, int line);
 char *xstrdup(const char *s);
 /* Memory whose values a sampled simulation never reads (parameters, gradients, optimizer state,
- * the sums' receive buffer): zeroed like xcalloc, but in a RECUR_SMPI build after core_fold_on()
- * (a replay with launch/simulate --shared) every simulated rank's allocation is folded onto one
- * buffer they all share (SMPI_SHARED_MALLOC), its values meaningless, so N ranks take about one
- * rank's memory. Only these: what must stay each rank's (offsets, the batch schedule) never folds.
- * Freed with xfree. */
+ * the sums' buffers and the union's gathered rows): zeroed like xcalloc, but in a RECUR_SMPI build
+ * after core_fold_on() (a replay with launch/simulate --shared) every simulated rank's allocation
+ * is folded onto one buffer they all share (SMPI_SHARED_MALLOC), its values meaningless, so N ranks
+ * take about one rank's memory. Only these: what must stay each rank's (offsets, the batch
+ * schedule) never folds. Freed with xfree. */
 #define xcalloc_fold(n, s) core_calloc_fold((n), (s), __FILE__, __LINE__)
 void *core_calloc_fold(size_t n, size_t s, const char *file, int line);
 void core_fold_on(void);

@@ -187,7 +187,7 @@ typedef struct model {
                      with want_probs */
   float *dA, *dB; /* (N, max(E, D)) backward ping-pong */
   layer_scratch scratch;
-  /* a rows-first backward of several layers (model_pass.c): the upper layers' pre-activation
+  /* a rows-first backward of several layers (model_backward.c): the upper layers' pre-activation
    * gradients (scratch.dgx, .dgh) kept until their weights' products, which wait for the
    * embedding's rows; kept_cap floats each */
   float *kept_dgx[MODEL_MAX_LAYERS], *kept_dgh[MODEL_MAX_LAYERS];

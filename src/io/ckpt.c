@@ -145,26 +145,14 @@ static void bcast_skip(int *skip) {
 
 /* the carried states of the streams this rank owns: their ids, then (L, k, H) h and c */
 static void write_streams(hid_t f, const ckpt_payload *p) {
-  const int L = p->L, B = p->B, H = p->H, k = p->n_own;
-  float *hh = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
-  float *cc = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
+  const int k = p->n_own;
   uint64_t *ids = xmalloc((size_t)(k ? k : 1) * sizeof(uint64_t));
-  for (int i = 0; i < k; i++) {
-    ids[i] = (uint64_t)p->own[i];
-    for (int l = 0; l < L; l++) {
-      memcpy(hh + ((int64_t)l * k + i) * H, p->carry_h + ((int64_t)l * k + i) * H,
-             (size_t)H * sizeof(float));
-      memcpy(cc + ((int64_t)l * k + i) * H, p->carry_c + ((int64_t)l * k + i) * H,
-             (size_t)H * sizeof(float));
-    }
-  }
+  for (int i = 0; i < k; i++) ids[i] = (uint64_t)p->own[i];
   hsize_t nk = (hsize_t)k;
   h5_write_array(f, "stream_ids", H5T_STD_U64LE, 1, &nk, ids);
-  write_floats(f, "carry_h", 3, (hsize_t)L, nk, (hsize_t)H, hh);
-  write_floats(f, "carry_c", 3, (hsize_t)L, nk, (hsize_t)H, cc);
-  h5_attr_set_i64(f, "streams", B);
-  xfree(hh);
-  xfree(cc);
+  write_floats(f, "carry_h", 3, (hsize_t)p->L, nk, (hsize_t)p->H, p->carry_h);
+  write_floats(f, "carry_c", 3, (hsize_t)p->L, nk, (hsize_t)p->H, p->carry_c);
+  h5_attr_set_i64(f, "streams", p->B);
   xfree(ids);
 }
 
@@ -494,13 +482,10 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st) {
       float *cc = xmalloc((size_t)L * (size_t)(k ? k : 1) * (size_t)H * sizeof(float));
       read_floats(f, "carry_h", hh, (int64_t)L * k * H, path);
       read_floats(f, "carry_c", cc, (int64_t)L * k * H, path);
-      int *slot = xmalloc((size_t)p->B * sizeof(int)); /* a stream's row here, or -1 */
-      for (int i = 0; i < p->B; i++) slot[i] = -1;
-      for (int i = 0; i < p->n_own; i++) slot[p->own[i]] = i;
       for (int64_t i = 0; i < k; i++) {
         if (ids[i] >= (uint64_t)p->B)
           recur_fail(path, NULL, "stream id %llu out of range", (unsigned long long)ids[i]);
-        const int64_t j = slot[ids[i]], K = p->n_own;
+        const int64_t j = p->slot[ids[i]], K = p->n_own;
         for (int l = 0; j >= 0 && l < L; l++) { /* another rank's stream: its shard is read there */
           memcpy(p->carry_h + ((int64_t)l * K + j) * H, hh + ((int64_t)l * k + i) * H,
                  (size_t)H * sizeof(float));
@@ -508,7 +493,6 @@ void ckpt_load_state(const char *dir, ckpt_payload *p, ckpt_counters *st) {
                  (size_t)H * sizeof(float));
         }
       }
-      xfree(slot);
       xfree(ids);
       xfree(hh);
       xfree(cc);

@@ -230,37 +230,29 @@ static int rows_first(const model *m) {
  * the rows cross the network (they were the sums' tail, and the upper layers' weights, summed
  * before the rows, took the network from them); layer 0's dW_ih before its dW_hh, whose sum
  * starts (its tensor is the layer's first) while dW_hh and the biases are computed. The same
- * products, each into its own gradient, as backward_layer per layer then backward_inputs. A
- * projection (--proj: its dW_hr reads the layer's dH, gone by then) keeps the upper layers whole.
- */
-static void backward_bottom(model *m, const batch *b, int ti, int per_layer) {
-  const int L = m->cfg.layers, defer = m->cfg.proj == 0,
-            drop = m->fwd_train && reg_between_p(m) > 0;
+ * products, each into its own gradient, as backward_layer per layer then backward_inputs. The
+ * layers upper..1 wait (model_backward ran the ones above whole; a projection's dW_hr reads the
+ * layer's dH, gone by then, so with --proj none waits); ti: layer upper's first tensor. */
+static void backward_bottom(model *m, const batch *b, int ti, int per_layer, int upper) {
+  const int drop = m->fwd_train && reg_between_p(m) > 0;
   layer_scratch *w = &m->scratch;
   /* the layers' own size first (model_backward reserved rows only): the kept buffers are swapped
    * with the scratch's, so each holds what the scratch's does */
   layer_scratch_reserve(w, b->s.N, (int)b->s.B, cell_gates(m->cfg.cell) * m->cfg.hidden);
   const int64_t need = w->cap * w->capG;
-  for (int l = 1; defer && l < L && m->kept_cap < need; l++) {
+  for (int l = 1; l <= upper && m->kept_cap < need; l++) {
     xfree(m->kept_dgx[l]);
     xfree(m->kept_dgh[l]);
     m->kept_dgx[l] = xmalloc((size_t)need * sizeof(float));
     m->kept_dgh[l] = xmalloc((size_t)need * sizeof(float));
   }
-  if (defer && L > 1) m->kept_cap = need;
-  for (int l = L - 1; l >= 1; l--) {
-    if (!defer) {
-      backward_layer(m, b, l, NULL, NULL);
-      if (m->fwd_train && m->cfg.weight_drop > 0) reg_wd_fold(m, l, 0);
-      ti += per_layer;
-      m->grad_ready(m->grad_arg, m->tensors[ti].offset);
-    } else {
-      layer_backward_data(reg_view(m, l, 0), &m->acts[l][0], &b->s, m->dA, m->dB, w);
-      if (m->diag) diag_record(m, b, l, m->dA);
-      float *t = w->dgx; /* kept for the weights; the next layer down works in the spare */
-      w->dgx = m->kept_dgx[l], m->kept_dgx[l] = t;
-      t = w->dgh, w->dgh = m->kept_dgh[l], m->kept_dgh[l] = t;
-    }
+  if (upper > 0) m->kept_cap = need;
+  for (int l = upper; l >= 1; l--) {
+    layer_backward_data(reg_view(m, l, 0), &m->acts[l][0], &b->s, m->dA, m->dB, w);
+    if (m->diag) diag_record(m, b, l, m->dA);
+    float *t = w->dgx; /* kept for the weights; the next layer down works in the spare */
+    w->dgx = m->kept_dgx[l], m->kept_dgx[l] = t;
+    t = w->dgh, w->dgh = m->kept_dgh[l], m->kept_dgh[l] = t;
     if (drop) reg_dropout_apply(m, b, l - 1, m->fwd_step, m->dB, m->dB, (int)m->D);
     swap_grads(m);
   }
@@ -272,7 +264,7 @@ static void backward_bottom(model *m, const batch *b, int ti, int per_layer) {
   backward_inputs(m, b);
   m->grad_ready(m->grad_arg, MODEL_READY_ROWS);
   float *dgx0 = w->dgx, *dgh0 = w->dgh;
-  for (int l = L - 1; defer && l >= 1; l--) { /* dH: read only by a projection's dW_hr */
+  for (int l = upper; l >= 1; l--) { /* dH: read only by a projection's dW_hr */
     w->dgx = m->kept_dgx[l], w->dgh = m->kept_dgh[l];
     layer_backward_weights(reg_view(m, l, 0), &m->acts[l][0], model_layer_in(m, l), &b->s, NULL, w);
     if (m->fwd_train && m->cfg.weight_drop > 0) reg_wd_fold(m, l, 0);
@@ -325,13 +317,10 @@ void model_backward(model *m, const batch *b, float scale) {
     dc0 = xcalloc((size_t)(B * H), sizeof(float));
   }
   if (m->cfg.input_feed) m->s2s->feed_backward(m, b); /* (instead of the layers below) */
-  const int bottom = rows_first(m);
-  if (bottom) { /* the whole stack */
-    backward_bottom(m, b, ti, per_layer);
-    ti += L * per_layer;
-    m->grad_ready(m->grad_arg, m->tensors[ti].offset);
-  }
-  for (int l = L - 1; l >= 0 && !m->cfg.input_feed && !bottom; l--) {
+  /* rows first: the layers from `upper` down to 0 in backward_bottom (all of them but with --proj,
+   * where only layer 0) */
+  const int bottom = rows_first(m), upper = bottom && m->cfg.proj == 0 ? L - 1 : 0;
+  for (int l = L - 1; l >= (bottom ? upper + 1 : 0) && !m->cfg.input_feed; l--) {
     backward_layer(m, b, l, dh0, dc0);
     if (m->fwd_train && m->cfg.weight_drop > 0)
       for (int d = 0; d < m->ndir; d++) reg_wd_fold(m, l, d);
@@ -340,7 +329,13 @@ void model_backward(model *m, const batch *b, float scale) {
     ti += per_layer;
     if (m->grad_ready) m->grad_ready(m->grad_arg, m->tensors[ti].offset);
   }
-  if (!bottom) backward_inputs(m, b);
+  if (bottom) {
+    backward_bottom(m, b, ti, per_layer, upper);
+    ti += (upper + 1) * per_layer;
+    m->grad_ready(m->grad_arg, m->tensors[ti].offset);
+  } else {
+    backward_inputs(m, b);
+  }
   xfree(dh0);
   xfree(dc0);
   if (m->s2s_made) m->s2s->encoder_backward(m, b, scale);

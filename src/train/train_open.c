@@ -254,7 +254,7 @@ static void trainer_open_run(trainer *t) {
   t->ids = xmalloc((size_t)o->B * sizeof(uint64_t));
   t->mine = xmalloc((size_t)o->B * sizeof(uint64_t));
   t->idx = xmalloc((size_t)o->B * sizeof(int));
-  ckpt_payload pay = {&t->opt, t->carry_h, t->carry_c, L, o->B, H, t->own, t->n_own, NULL};
+  ckpt_payload pay = {&t->opt, t->carry_h, t->carry_c, L, o->B, H, t->own, t->n_own, t->slot, NULL};
   t->pay = pay;
   ckpt_counters cnt = {0, 0, INFINITY, t->W};
   double load_s = 0;
