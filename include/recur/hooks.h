@@ -24,7 +24,10 @@
  *                                                  in a collective, for a test to cut a host then
  *   RECUR_TEST_EVAL_FLOATS=N                       evaluation's budget of floats a forward (train.h
  *                                                  EVAL_FLOATS): small, short sequences are
- *                                                  evaluated in windows too (as whole, exactly) */
+ *                                                  evaluated in windows too (as whole, exactly)
+ *   RECUR_TEST_EVAL_PIECE=N                        an undelimited split's pieces are N targets
+ *                                                  (train.h eval_piece_len); more than the split:
+ *                                                  one piece, the whole stream's exact loss */
 #ifndef RECUR_HOOKS_H
 #define RECUR_HOOKS_H
 
@@ -46,6 +49,7 @@ typedef struct {
    * a tensor reported ready too soon shows as a difference from --accum) */
   int64_t bucket_bytes;
   int64_t eval_floats; /* 0: EVAL_FLOATS */
+  int64_t eval_piece;  /* 0: eval_piece_len() */
   int64_t step_ms;     /* 0: off */
   int hold_rank;       /* -1: off */
   int64_t hold_ms;

@@ -181,17 +181,26 @@ float *eval_chars_of(const dataset *ds);
  * does not depend on the number of ranks (up to float summation order) or on training flags.
  * Delimited sequences (and every classify or tag sequence): each from a zero state, in batches
  * of B sorted by length (max_len > 0 cuts longer ones: an estimate, off for validation).
- * An undelimited split (lm without <eos>): read as one stream, in pieces of EVAL_PIECE targets
- * each from a zero state (exact for splits up to EVAL_PIECE + 1 tokens; longer ones lose the
- * context of the first steps of each piece), state carried across windows of EVAL_WINDOW. */
-#define EVAL_PIECE  65536
-#define EVAL_WINDOW 256
-#define EVAL_BATCH  32
+ * An undelimited split (lm without <eos>): read as one stream, in eval_piece_len(targets) pieces
+ * evaluated side by side, each from the state its EVAL_BURN tokens before give (run from a zero
+ * state, not scored; the first piece from a zero state), the state carried across windows of
+ * EVAL_WINDOW. Exact for splits up to EVAL_PIECE_MIN + 1 tokens; longer ones lose the context
+ * before each piece's burn-in (measured: a change in the fourth digit of the loss). The pieces
+ * depend only on the split's length, not on ranks or batch: the same loss at any world size. */
+#define EVAL_PIECE     65536
+#define EVAL_PIECE_MIN 2048
+#define EVAL_ROWS      64
+#define EVAL_BURN      256
+#define EVAL_WINDOW    256
+#define EVAL_BATCH     32
 /* Delimited sequences: one forward holds about EVAL_FLOATS floats of outputs and activations
  * (batches of up to B shorter sequences within it); a sequence longer than that is evaluated
  * alone in windows with its state carried, exactly as whole (unidirectional models with a loss
  * per step: lm, condlm, tag, forecast). Memory is then bounded whatever the data. */
 #define EVAL_FLOATS (1 << 25)
 eval_result train_eval(model *m, const dataset *ds, int split, int B, int max_len);
+/* An undelimited split of n_tgt targets: its pieces' length, ceil(n_tgt / EVAL_ROWS) within
+ * [EVAL_PIECE_MIN, EVAL_PIECE] (RECUR_TEST_EVAL_PIECE overrides) */
+uint64_t eval_piece_len(uint64_t n_tgt);
 
 #endif

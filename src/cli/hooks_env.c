@@ -30,6 +30,7 @@ void cli_hooks_from_env(void) {
   h.pause_where = env_str("RECUR_TEST_PAUSE_SAVE_WHERE", h.pause_where);
   h.fsize_limit = env_i64("RECUR_TEST_FSIZE_LIMIT", h.fsize_limit);
   h.eval_floats = env_i64("RECUR_TEST_EVAL_FLOATS", h.eval_floats);
+  h.eval_piece = env_i64("RECUR_TEST_EVAL_PIECE", h.eval_piece);
   h.step_ms = env_i64("RECUR_TEST_STEP_MS", h.step_ms);
   h.hold_rank = (int)env_i64("RECUR_TEST_HOLD_RANK", h.hold_rank);
   h.hold_ms = env_i64("RECUR_TEST_HOLD_MS", h.hold_ms);

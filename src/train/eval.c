@@ -60,46 +60,74 @@ static double batch_chars(const batch *b, const float *chars_of, int64_t V) {
 }
 
 /* ---- evaluation ---- */
-/* An undelimited split: pieces of EVAL_PIECE targets, this rank's full ones in groups of B, each
- * from a zero state with its state carried across windows of EVAL_WINDOW. */
+uint64_t eval_piece_len(uint64_t n_tgt) {
+  if (hooks_get()->eval_piece > 0) return (uint64_t)hooks_get()->eval_piece;
+  const uint64_t p = (n_tgt + EVAL_ROWS - 1) / EVAL_ROWS;
+  return p < EVAL_PIECE_MIN ? EVAL_PIECE_MIN : p > EVAL_PIECE ? EVAL_PIECE : p;
+}
+
+/* k rows of an undelimited split, starting at start[0..k), forward over len tokens in windows
+ * of EVAL_WINDOW from the states h, c (L, k, H), left there at the end; scored into r unless r is
+ * NULL (a burn-in) */
+static void eval_rows(model *m, const dataset *ds, int split, const uint64_t *start, int k,
+                      uint64_t len, float *h, float *c, items *it, batch *b, eval_result *r,
+                      const float *chars_of) {
+  for (uint64_t pos = 0; pos < len; pos += EVAL_WINDOW) {
+    const int T = (int)(len - pos < EVAL_WINDOW ? len - pos : EVAL_WINDOW);
+    items_load_windows(it, ds, split, start, k, 1, pos, T);
+    batch_pack(b, k, it->len, it->in, it->tgt, it->ids);
+    const double loss = model_forward(m, b, h, c, 0, 0);
+    if (r) {
+      r->loss_sum += loss;
+      r->tokens += (double)b->n_targets;
+      r->chars += batch_chars(b, chars_of, ds->vocab_size);
+    }
+    model_final_state(m, b, h, c);
+  }
+}
+
+/* An undelimited split (train.h): pieces of P targets, this rank's full ones in groups of B (the
+ * short last piece, if it is this rank's, alone); each after the first begins with a burn-in of
+ * the EVAL_BURN tokens before it, the first from a zero state. */
 static void eval_pieces(model *m, const dataset *ds, int split, int B, eval_result *r,
                         const float *chars_of) {
   const int rank = core_rank(), W = core_world();
-  const int L = m->cfg.layers, H = m->cfg.hidden;
+  const int64_t L = m->cfg.layers, H = m->cfg.hidden, HS = model_state_width(&m->cfg);
   const uint64_t n_tgt = ds->split[split].n_tok >= 2 ? ds->split[split].n_tok - 1 : 0;
-  const uint64_t n_pieces = (n_tgt + EVAL_PIECE - 1) / EVAL_PIECE;
+  const uint64_t P = eval_piece_len(n_tgt), n_pieces = (n_tgt + P - 1) / P;
+  const uint64_t burn = P > EVAL_BURN ? EVAL_BURN : 0;
   uint64_t *mine = xmalloc((size_t)(n_pieces / (uint64_t)W + 1) * sizeof(uint64_t));
+  uint64_t *start = xmalloc((size_t)B * sizeof(uint64_t));
   int n = 0;
   for (uint64_t p = (uint64_t)rank; p < n_pieces; p += (uint64_t)W) mine[n++] = p;
-  float *h = xmalloc((size_t)L * (size_t)B * (size_t)H * sizeof(float));
-  float *c = xmalloc((size_t)L * (size_t)B * (size_t)H * sizeof(float));
+  float *h = xmalloc((size_t)(L * B * H) * sizeof(float));
+  float *c = xmalloc((size_t)(L * B * H) * sizeof(float));
   items it = {0};
   batch b = {0};
   for (int i = 0; i < n;) {
-    /* full pieces in groups of B; the short last piece (if it is this rank's) alone */
-    uint64_t plen =
-        n_tgt - mine[i] * EVAL_PIECE < EVAL_PIECE ? n_tgt - mine[i] * EVAL_PIECE : EVAL_PIECE;
+    const uint64_t plen = n_tgt - mine[i] * P < P ? n_tgt - mine[i] * P : P;
     int k = 1;
-    while (plen == EVAL_PIECE && k < B && i + k < n &&
-           n_tgt - mine[i + k] * EVAL_PIECE >= EVAL_PIECE)
-      k++;
-    memset(h, 0, (size_t)L * (size_t)k * (size_t)H * sizeof(float));
-    memset(c, 0, (size_t)L * (size_t)k * (size_t)H * sizeof(float));
-    for (uint64_t pos = 0; pos < plen; pos += EVAL_WINDOW) {
-      int len = (int)(plen - pos < EVAL_WINDOW ? plen - pos : EVAL_WINDOW);
-      items_load_windows(&it, ds, split, mine + i, k, EVAL_PIECE, pos, len);
-      batch_pack(&b, k, it.len, it.in, it.tgt, it.ids);
-      r->loss_sum += model_forward(m, &b, h, c, 0, 0);
-      r->tokens += (double)b.n_targets;
-      r->chars += batch_chars(&b, chars_of, ds->vocab_size);
-      model_final_state(m, &b, h, c);
+    while (plen == P && k < B && i + k < n && n_tgt - mine[i + k] * P >= P) k++;
+    memset(h, 0, (size_t)(L * k * H) * sizeof(float));
+    memset(c, 0, (size_t)(L * k * H) * sizeof(float));
+    if (burn && mine[i + k - 1] > 0) { /* the first piece reads the same tokens, then is reset */
+      for (int j = 0; j < k; j++) start[j] = mine[i + j] ? mine[i + j] * P - burn : 0;
+      eval_rows(m, ds, split, start, k, burn, h, c, &it, &b, NULL, NULL);
+      for (int j = 0; j < k; j++)
+        for (int64_t l = 0; mine[i + j] == 0 && l < L; l++) {
+          memset(h + (l * k + j) * HS, 0, (size_t)HS * sizeof(float));
+          memset(c + (l * k + j) * H, 0, (size_t)H * sizeof(float));
+        }
     }
+    for (int j = 0; j < k; j++) start[j] = mine[i + j] * P;
+    eval_rows(m, ds, split, start, k, plen, h, c, &it, &b, r, chars_of);
     i += k;
   }
   items_free(&it);
   batch_free(&b);
   xfree(h);
   xfree(c);
+  xfree(start);
   xfree(mine);
 }
 

@@ -58,7 +58,7 @@ grep -q "validation split: --val 0.05 (the default" prep.txt || fail "default --
 head -30 docs.txt > few.txt
 "$RECUR" prepare few.txt -o few.h5 --split-on separator --separator % > prep.txt
 grep -q "no validation split: the input is small" prep.txt || fail "a small input's missing val not said"
-"$RECUR" prepare stream.txt -o stream.h5 --val 0.6 --quiet # 2 pieces of validation: 65,536 + the rest
+"$RECUR" prepare stream.txt -o stream.h5 --val 0.6 --quiet # validation in pieces side by side (each after the first with a burn-in)
 
 # ---- defaults said or refused ----
 T="$RECUR train --cell lstm --layers 1 --hidden 32 --embed 16 --batch 8 --seq-len 20 --log-every 5"

@@ -1,10 +1,11 @@
 # Evaluation in bounded memory: a delimited sequence of 200,000 tokens trains and evaluates (the
 # final validation and recur eval) under a fixed peak RSS; windows with the state carried give the
 # loss of whole sequences (lm, condlm, tag, forecast; RECUR_TEST_EVAL_FLOATS makes short sequences
-# go in windows of a few tokens); a validation that runs out of memory (a bidirectional tagger, whose
+# go in windows of a few tokens); an undelimited split in pieces side by side; a validation that runs out of memory (a bidirectional tagger, whose
 # sequences are evaluated whole, under a memory limit) fails with a message that names what the
 # memory was for, after the final checkpoint is committed (that case not under the sanitizers).
 source "$(dirname "$0")/../lib.sh"
+MPIRUN=${MPIRUN:-mpirun}
 python3 - "$(dirname "$0")/.." <<'PY'
 import random, sys
 sys.path.insert(0, sys.argv[1])
@@ -65,7 +66,35 @@ for c in lm:short cond:cond tag:tag fc:fc; do
   echo "ok $r: windows of a few tokens $(loss $r-win.json) = whole $(loss $r-whole.json)"
 done
 
-# 3. a validation that runs out of memory: the final checkpoint is there, the message says what for
+# 3. an undelimited split (one stream) in pieces side by side, each after the first begun with the
+# 256 tokens before it (train.h eval_piece_len): the same loss at 1 and 2 ranks and any batch,
+# close to the whole stream's (RECUR_TEST_EVAL_PIECE past the split: one piece, exact); the burn-in
+# is what brings it close (pieces of 256 tokens have none, of 257 a burn-in of 256)
+python3 -c "
+import random
+r = random.Random(3)
+words = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'far', 'from', 'home']
+print(' '.join(r.choice(words) for _ in range(24000)))" > stream.txt
+"$RECUR" prepare stream.txt -o stream.h5 --val 0.5 --quiet
+"$RECUR" train --data stream.h5 --out r-stream --layers 1 --hidden 48 --embed 8 --batch 8 --seq-len 40 \
+  --steps 40 --lr 0.01 --quiet
+ev() { "$@" --data stream.h5 --json > ev.json && loss ev.json; }
+one=$(ev "$RECUR" eval r-stream)
+two=$(ev $MPIRUN -np 2 "$RECUR" eval r-stream)
+b3=$(ev "$RECUR" eval r-stream --batch 3)
+exact=$(RECUR_TEST_EVAL_PIECE=100000000 ev "$RECUR" eval r-stream)
+noburn=$(RECUR_TEST_EVAL_PIECE=256 ev "$RECUR" eval r-stream)
+burn=$(RECUR_TEST_EVAL_PIECE=257 ev "$RECUR" eval r-stream)
+close "$two" "$one" && close "$b3" "$one" || fail "pieces: 1 rank $one, 2 ranks $two, --batch 3 $b3"
+python3 -c "
+import sys
+one, exact, noburn, burn = map(float, sys.argv[1:])
+assert abs(one - exact) <= 1e-4 * exact, ('pieces', one, 'whole stream', exact)
+assert abs(burn - exact) * 10 < abs(noburn - exact), ('burn-in', burn, 'none', noburn, 'exact', exact)
+" "$one" "$exact" "$noburn" "$burn" || fail "an undelimited split's pieces: $one, whole $exact, 256-token pieces $noburn, 257 with a burn-in $burn"
+echo "ok an undelimited split in pieces: $one on 1 rank = $two on 2 = $b3 at --batch 3, whole stream $exact; 256-token pieces $noburn, with a burn-in $burn"
+
+# 4. a validation that runs out of memory: the final checkpoint is there, the message says what for
 # (not under AddressSanitizer: it reserves terabytes of address space, so no limit on it can hold)
 if [ -n "${RECUR_SANITIZED:-}" ]; then echo "long_eval: ok (the out-of-memory case runs unsanitized)"; exit 0; fi
 "$RECUR" prepare longtag.txt -o longtag.h5 --task tag --val 0.25 --quiet
