@@ -51,8 +51,8 @@ static const opt_table EVAL = {
     "eval",
     "usage: recur eval MODEL --data D.h5 [flags]   (MODEL: model.h5, checkpoint or run directory)",
     "The loss of a split as validation during training computes it (the same function): every\n"
-    "sequence from a zero state (an undelimited split as one stream, in pieces of a 64th of it side\n"
-    "by side, each after the first begun with the 256 tokens before it),\n"
+    "sequence from a zero state (an undelimited split as one stream, in pieces of a 64th of\n"
+    "it side by side, each after the first begun with the 256 tokens before it),\n"
     "sharded over ranks under mpirun; accuracy, F1 and the confusion matrix for classifiers and\n"
     "taggers.\n" CLI_PICK_HELP,
     EVAL_DEFS, sizeof EVAL_DEFS / sizeof EVAL_DEFS[0]};
