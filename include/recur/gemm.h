@@ -94,6 +94,12 @@ void gemm_params_changed(void);
 void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
           float beta, float *C, int ldc);
 
+/* A call made between the parts of a large product in oneDNN's kernels (a product of 16M
+ * multiply-adds or more in parts of a quarter of its rows, 512 at least), so that the sums in
+ * flight move on during it (a backward's weight gradients; Open MPI's non-blocking sums advance
+ * only when called). fn NULL: none (products whole, as their shapes' power-of-two parts). */
+void gemm_progress(void (*fn)(void *arg), void *arg);
+
 /* y (C) = sum over the N rows of X (N x C, ldx) + beta y, as one matrix-vector product with a
  * vector of N ones (the bias gradients; OpenBLAS's sgemv, whatever the kernel of gemm). */
 void gemm_colsum(int N, int C, const float *X, int ldx, const float *ones, float beta, float *y);

@@ -318,6 +318,10 @@ static void gemm_dnnl(int ta, int tb, int M, int N, int K, const float *A, int l
 /* the first part of a dimension n cut for oneDNN: the largest power of two in it, or all of it
  * below GEMM_SPLIT_MIN */
 #define GEMM_SPLIT_MIN 16
+static void (*g_progress)(void *);
+static void *g_progress_arg;
+void gemm_progress(void (*fn)(void *arg), void *arg) { g_progress = fn, g_progress_arg = arg; }
+
 static int split_part(int n) {
   if (n < GEMM_SPLIT_MIN) return n;
   int p = GEMM_SPLIT_MIN;
@@ -340,8 +344,17 @@ void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const fl
    * of a product of two activations (no weight's K is cut: its packed copy is per shape), are
    * taken in power-of-two parts, so each product has a few dozen shapes at most. */
   const int cut_k = !in_params(B, tb ? N : K, ldb) && !in_params(A, ta ? K : M, lda);
+  /* with a progress call, a product of 16M multiply-adds or more in parts of a quarter of its
+   * rows (a power of two, 512 at least), the call between them */
+  int most = M;
+  if (g_progress && (int64_t)M * N * K >= ((int64_t)1 << 24) && M >= 1024) {
+    most = 512;
+    while (most < M / 4) most *= 2;
+  }
   for (int m0 = 0, m; m0 < M; m0 += m) {
+    if (m0 > 0 && g_progress) g_progress(g_progress_arg);
     m = split_part(M - m0);
+    if (m > most) m = most;
     const float *Am = ta ? A + m0 : A + (int64_t)m0 * lda;
     float *Cm = C + (int64_t)m0 * ldc;
     if (!cut_k) {

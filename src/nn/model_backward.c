@@ -296,6 +296,7 @@ void model_backward(model *m, const batch *b, float scale) {
   const float *top = model_top_out(m); /* no dropout after the last layer */
   const float *F = cls ? m->feat : m->cfg.attention != ATTN_NONE ? model_attn_out(m) : top;
   layer_scratch_reserve(&m->scratch, R > N ? R : N, (int)B, 1);
+  gemm_progress(m->scratch.poke, m->scratch.poke_arg); /* the sums in flight move on in products */
   /* the gradient of the readout's input (R, D); classify's then goes back through the pooling */
   backward_readout(m, b, scale, F, R, cls ? b->label : b->tgt, last, cls ? m->dB : m->dA);
   xfree(last);
@@ -339,5 +340,6 @@ void model_backward(model *m, const batch *b, float scale) {
   xfree(dh0);
   xfree(dc0);
   if (m->s2s_made) m->s2s->encoder_backward(m, b, scale);
+  gemm_progress(NULL, NULL);
   if (m->grad_ready) m->grad_ready(m->grad_arg, m->n_params);
 }
