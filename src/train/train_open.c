@@ -235,8 +235,13 @@ static void trainer_open_run(trainer *t) {
   }
   t->m->grad_ready = grad_ready_cb;
   t->m->grad_arg = &t->red;
-  t->m->scratch.poke = poke_cb;
-  t->m->scratch.poke_arg = &t->red;
+  /* the sums in flight moved on during the backward (between time steps, and between the parts
+   * of a large product: gemm_progress): with other ranks, or recording a simulation's timeline
+   * (a rank of many); one rank alone has no sums, and its products stay whole */
+  if (core_world() > 1 || hooks_get()->sim_record) {
+    t->m->scratch.poke = poke_cb;
+    t->m->scratch.poke_arg = &t->red;
+  }
   t->own = xmalloc((size_t)o->B * sizeof(int));
   t->slot = xmalloc((size_t)o->B * sizeof(int));
   for (int i = 0; i < o->B; i++) {
