@@ -121,7 +121,8 @@ void train_close(trainer *t);
 /* Asynchronous requests, safe in a signal handler: TRAIN_STOP ends the run after the step in
  * progress with a checkpoint (sig, or 0, names the cause in the stop line); TRAIN_CHECKPOINT
  * commits one after the step and goes on. The CLI turns SIGINT, SIGTERM and SIGUSR2 into the
- * first, SIGUSR1 into the second. */
+ * first, SIGUSR1 into the second, its handlers on an alternate stack (sigaltstack, SA_ONSTACK): a
+ * handler run on the stack of a oneDNN kernel corrupted the heap (cmd_train.c); do the same. */
 enum { TRAIN_STOP = 1, TRAIN_CHECKPOINT = 2 };
 void train_request(int what, int sig);
 /* The whole run with the console as its sink (stdout); errors end the process. Returns 0. */
