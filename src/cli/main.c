@@ -62,13 +62,13 @@ static int finish(int rc) {
 }
 
 /* A process that no launcher started (no mpirun, no srun) is a world of one: Open MPI need not
- * start its daemon nor probe for PSM/OFI network hardware (0.5 -> 0.08 s to MPI_Init on the AMD
- * EPYC: recur sample, inspect, prepare and eval alone start that much sooner). What the user's
- * environment sets is kept. */
+ * probe for PSM/OFI network hardware (100 ms each: 0.5 -> 0.3 s to MPI_Init and Finalize on the
+ * AMD EPYC; recur sample, inspect, prepare and eval alone start that much sooner). What the
+ * user's environment sets is kept. Not ess_singleton_isolated (no daemon, 0.08 s): every such
+ * singleton is job 0, and two started at once collided in their session directory (jf.0). */
 static void singleton_quick(void) {
 #ifndef RECUR_SMPI
   if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK")) return;
-  setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
   setenv("OMPI_MCA_pml", "ob1", 0);
 #endif
 }
