@@ -9,8 +9,7 @@ cd "$WORK"
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
 # one machine: Open MPI's ob1 over shared memory and TCP, without probing for PSM/OFI hardware
-# (100 ms each at every start: a singleton starts in 0.3 s, not 0.5). Not ess_singleton_isolated
-# (0.08 s): every such singleton is job 0, and two at once collide in /tmp/ompi.*/jf.0
+# (100 ms each at every process start; recur's singletons set it themselves, src/cli/main.c)
 export OMPI_MCA_pml=ob1
 # Debian's python3 has what launch/test installs (h5py, torch); a pyenv or venv python3 found first
 # on PATH may not (a link, not a shell function: `python3 ... &` must give the process's own pid)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "recur/core.h"
@@ -62,14 +63,29 @@ static int finish(int rc) {
 }
 
 /* A process that no launcher started (no mpirun, no srun) is a world of one: Open MPI need not
- * probe for PSM/OFI network hardware (100 ms each: 0.5 -> 0.3 s to MPI_Init and Finalize on the
- * AMD EPYC; recur sample, inspect, prepare and eval alone start that much sooner). What the
- * user's environment sets is kept. Not ess_singleton_isolated (no daemon, 0.08 s): every such
- * singleton is job 0, and two started at once collided in their session directory (jf.0). */
+ * probe for PSM/OFI network hardware (100 ms each) nor start a daemon to get a job id: MPI_Init
+ * and MPI_Finalize take 0.13 s, not 0.5, on the AMD EPYC (recur sample, inspect, prepare and eval
+ * alone start that much sooner). Such singletons all have job id 0, so each keeps its session
+ * files under a directory of its own (two at once collided in /tmp/ompi.*.jf.0 without it), which
+ * Open MPI empties at MPI_Finalize and main removes. What the environment sets is kept. */
+static char g_session[256];
+static void session_remove(void) {
+  if (g_session[0]) rmdir(g_session);
+}
 static void singleton_quick(void) {
 #ifndef RECUR_SMPI
   if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK")) return;
   setenv("OMPI_MCA_pml", "ob1", 0);
+  if (getenv("OMPI_MCA_ess_singleton_isolated") || getenv("OMPI_MCA_orte_tmpdir_base")) return;
+  const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  int n = snprintf(g_session, sizeof g_session, "%s/recur-mpi-%ld", tmp, (long)getpid());
+  if (n <= 0 || n >= (int)sizeof g_session) {
+    g_session[0] = 0;
+    return;
+  }
+  setenv("OMPI_MCA_orte_tmpdir_base", g_session, 1);
+  setenv("OMPI_MCA_ess_singleton_isolated", "1", 1);
+  atexit(session_remove);
 #endif
 }
 
