@@ -28,6 +28,9 @@ enum { RECUR_EXIT_ERROR = 1, RECUR_EXIT_USAGE = 2 };
  * every rank meets is printed once by rank 0 and the job ends without MPI_Abort; an error that
  * one rank meets alone still ends the job (after a few seconds) with that rank's message. */
 void core_init(void);
+/* fn runs when an error ends the process (recur_fail and its kin end with _exit, which runs no
+ * atexit handler): the CLI removes its singleton's session directory there. NULL: none. */
+void core_on_exit(void (*fn)(void));
 void core_errors_agreed(int on);
 
 /* Error-return mode, for fuzz harnesses and programs that embed librecur. Between

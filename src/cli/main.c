@@ -1,5 +1,6 @@
 /* recur: command-line entry point. */
-#define _POSIX_C_SOURCE 200809L /* setenv */
+#define _XOPEN_SOURCE 700 /* setenv, nftw */
+#include <ftw.h>
 #include <mpi.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -66,12 +67,21 @@ static int finish(int rc) {
  * probe for PSM/OFI network hardware (100 ms each) nor start a daemon to get a job id: MPI_Init
  * and MPI_Finalize take 0.13 s, not 0.5, on the AMD EPYC (recur sample, inspect, prepare and eval
  * alone start that much sooner). Such singletons all have job id 0, so each keeps its session
- * files under a directory of its own (two at once collided in /tmp/ompi.*.jf.0 without it), which
- * Open MPI empties at MPI_Finalize and main removes. What the environment sets is kept. */
+ * files under a directory of its own (two at once collided in /tmp/ompi.*.jf.0 without it), removed
+ * at exit. What the environment sets is kept. */
+#ifndef RECUR_SMPI
 static char g_session[256];
-static void session_remove(void) {
-  if (g_session[0]) rmdir(g_session);
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  remove(path);
+  return 0;
 }
+/* at exit: the directory and what Open MPI left in it (it empties it only at MPI_Finalize, not
+ * when a command fails) */
+static void session_remove(void) {
+  if (g_session[0]) nftw(g_session, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+#endif
 static void singleton_quick(void) {
 #ifndef RECUR_SMPI
   if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK")) return;
@@ -86,6 +96,7 @@ static void singleton_quick(void) {
   setenv("OMPI_MCA_orte_tmpdir_base", g_session, 1);
   setenv("OMPI_MCA_ess_singleton_isolated", "1", 1);
   atexit(session_remove);
+  core_on_exit(session_remove);
 #endif
 }
 

@@ -209,6 +209,8 @@ int core_world(void) {
  * AGREE_WAIT_S seconds prints it itself and calls MPI_Abort, so no rank hangs either way. */
 #define AGREE_WAIT_S 5.0
 static MPI_Comm g_agree_comm = MPI_COMM_NULL;
+static void (*g_on_exit)(void);
+void core_on_exit(void (*fn)(void)) { g_on_exit = fn; }
 static int g_agreed;
 
 void core_init(void) {
@@ -260,12 +262,14 @@ static _Noreturn void end_process(int code, const char *where, const char *hint,
     }
     if (done) { /* every rank met it: one message, a clean end */
       MPI_Finalize();
+      if (g_on_exit) g_on_exit();
       _exit(code);
     }
     if (rank != 0) print_error(prefix, where, hint, msg); /* this rank alone met it */
     fflush(stderr);
   }
   if (world > 1) MPI_Abort(core_comm(), code);
+  if (g_on_exit) g_on_exit();
   /* _exit, not exit: library exit handlers (HDF5 closing files on a full disk) must not turn a
    * clear error into a crash */
   _exit(code);
