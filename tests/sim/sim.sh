@@ -65,7 +65,7 @@ echo "ok a simulated run's checkpoint resumes in the real build, bitwise equal t
 # sums at least once their bytes over the link (the way back it pays in the next collective). (It
 # grows by more: SMPI's TCP model charges a medium message several latencies and a share of the
 # bandwidth, as its calibration on real clusters found.)
-sed 's/bw="1.25GBps" lat="24us"/bw="12.5MBps" lat="1ms"/' "$(dirname "$SIMULATE")/platforms/10gbe.xml" > slow.xml
+sed 's/bw="1.25GBps" lat="25us"/bw="12.5MBps" lat="1ms"/' "$(dirname "$SIMULATE")/platforms/10gbe.xml" > slow.xml
 "$SIMULATE" -np 2 --platform slow.xml "${args[@]}" --steps 20 --out slow > slow.log 2>&1 || fail "the slow network failed: $(tail -5 slow.log)"
 "$SIMULATE" -np 2 --platform 10gbe "${args[@]}" --steps 20 --out fast > fast.log 2>&1 || fail "10 GbE failed"
 python3 - <<'PY' || fail "the simulated network does not show in recur's step times"
