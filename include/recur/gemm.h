@@ -93,6 +93,10 @@ void gemm_params_changed(void);
  * for B. beta is 0 or 1. */
 void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
           float beta, float *C, int ldc);
+/* gemm with A's bf16 copy A16 (the same layout and lda, each value as core_to_bf16 rounds it;
+ * NULL: none): the bf16 kernel reads it instead of converting A; the others ignore it */
+void gemm_a16(int ta, int tb, int M, int N, int K, const float *A, const uint16_t *A16, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
 
 /* A call made between the parts of a large product in oneDNN's kernels (a product of 16M
  * multiply-adds or more in parts of a quarter of its rows, 512 at least), so that the sums in

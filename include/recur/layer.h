@@ -63,6 +63,9 @@ typedef struct {
                              final state (h, and c for lstm) at its last step, from a later use of
                              it (an encoder's state passed to a decoder) */
   int64_t cap, capB, capG;
+  int bf16; /* dgx and dgh (and the buffers swapped with them) carry their bf16 copy after their
+               cap * capG floats: the gate pass writes it once, the products read it (the bf16
+               kernel), instead of converting them at each of their four products */
 } layer_scratch;
 
 void layer_acts_reserve(layer_acts *a, const layer_view *L, int64_t N);
@@ -72,6 +75,12 @@ static inline void layer_poke(const layer_scratch *s) {
   if (s->poke) s->poke(s->poke_arg);
 }
 void layer_scratch_reserve(layer_scratch *s, int64_t N, int B, int GH);
+/* floats in dgx, dgh and any buffer swapped with them: cap * capG, and room for the bf16 copy */
+int64_t layer_scratch_floats(const layer_scratch *s);
+/* the bf16 copy of a buffer of dgx's size (p: its start), or NULL without one */
+static inline uint16_t *layer_bf16(const layer_scratch *s, const float *p) {
+  return s->bf16 ? (uint16_t *)(p + s->cap * s->capG) : NULL;
+}
 void layer_scratch_free(layer_scratch *s);
 
 /* X is (N, in). h0, c0 are (B, H) or NULL for zeros. Fills a. */

@@ -288,15 +288,26 @@ static int in_params(const float *X, int rows, int ld) {
 }
 
 /* one oneDNN product, through the primitive of its shape */
-static void gemm_dnnl(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
-                      int ldb, float beta, float *C, int ldc) {
+static void gemm_dnnl(int ta, int tb, int M, int N, int K, const float *A, const uint16_t *A16,
+                      int lda, const float *B, int ldb, float beta, float *C, int ldc) {
   const int bf16 = g_kernel == GEMM_BF16;
   const int weight = in_params(B, tb ? N : K, ldb);
   gemm_key k = {ta, tb, M, N, K, lda, ldb, ldc, beta != 0.0f, bf16, weight};
   const void *a = A, *b = NULL;
-  if (bf16) { /* the activations: a dense bf16 copy in the same orientation, at each call */
-    a = operand_bf16(A, ta ? K : M, ta ? M : K, lda, &g_abuf, &g_acap);
-    k.lda = ta ? M : K;
+  if (bf16) { /* the activations: a dense bf16 copy in the same orientation (the caller's copy
+               * where it gave one: in place when dense, else its block gathered; a product of
+               * the same values and layout gives the same bits), else converted at each call */
+    const int rows = ta ? K : M, cols = ta ? M : K;
+    if (A16 && lda == cols)
+      a = A16;
+    else if (A16) {
+      uint16_t *d = grow(&g_abuf, &g_acap, (int64_t)rows * cols);
+      for (int r = 0; r < rows; r++)
+        memcpy(d + (int64_t)r * cols, A16 + (int64_t)r * lda, (size_t)cols * sizeof(uint16_t));
+      a = d;
+    } else
+      a = operand_bf16(A, rows, cols, lda, &g_abuf, &g_acap);
+    k.lda = cols;
   }
   gemm_prim once = {0}, *p = prim_get(&k, &once);
   if (weight) b = weight_packed(B, tb, K, N, ldb, &p->wmd);
@@ -331,6 +342,11 @@ static int split_part(int n) {
 
 void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
           float beta, float *C, int ldc) {
+  gemm_a16(ta, tb, M, N, K, A, NULL, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_a16(int ta, int tb, int M, int N, int K, const float *A, const uint16_t *A16, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc) {
   if (M == 0 || N == 0) return;
   if (g_kernel == GEMM_OPENBLAS || K == 0) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
@@ -355,15 +371,18 @@ void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const fl
     if (m0 > 0 && g_progress) g_progress(g_progress_arg);
     m = split_part(M - m0);
     if (m > most) m = most;
-    const float *Am = ta ? A + m0 : A + (int64_t)m0 * lda;
+    const int64_t am = ta ? m0 : (int64_t)m0 * lda;
+    const float *Am = A + am;
+    const uint16_t *Am16 = A16 ? A16 + am : NULL;
     float *Cm = C + (int64_t)m0 * ldc;
     if (!cut_k) {
-      gemm_dnnl(ta, tb, m, N, K, Am, lda, B, ldb, beta, Cm, ldc);
+      gemm_dnnl(ta, tb, m, N, K, Am, Am16, lda, B, ldb, beta, Cm, ldc);
       continue;
     }
     for (int k0 = 0, k; k0 < K; k0 += k) {
       k = split_part(K - k0);
-      gemm_dnnl(ta, tb, m, N, k, ta ? Am + (int64_t)k0 * lda : Am + k0, lda,
+      const int64_t ak = ta ? (int64_t)k0 * lda : k0;
+      gemm_dnnl(ta, tb, m, N, k, Am + ak, Am16 ? Am16 + ak : NULL, lda,
                 tb ? B + k0 : B + (int64_t)k0 * ldb, ldb, k0 ? 1.0f : beta, Cm, ldc);
     }
   }

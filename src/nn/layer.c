@@ -102,11 +102,18 @@ void layer_acts_free(layer_acts *a) {
   memset(a, 0, sizeof *a);
 }
 
+int64_t layer_scratch_floats(const layer_scratch *s) {
+  const int64_t n = s->cap * s->capG;
+  return s->bf16 ? n + (n + 1) / 2 : n;
+}
+
 void layer_scratch_reserve(layer_scratch *s, int64_t N, int B, int GH) {
-  if (N > s->cap || GH > s->capG) {
+  const int bf16 = gemm_current() == GEMM_BF16;
+  if (N > s->cap || GH > s->capG || bf16 != s->bf16) {
     int64_t n = N > s->cap ? N : s->cap, g = GH > s->capG ? GH : s->capG;
-    grow(&s->dgx, n * g);
-    grow(&s->dgh, n * g);
+    s->bf16 = bf16;
+    grow(&s->dgx, bf16 ? n * g + (n * g + 1) / 2 : n * g);
+    grow(&s->dgh, bf16 ? n * g + (n * g + 1) / 2 : n * g);
     grow(&s->ones, n);
     for (int64_t i = 0; i < n; i++) s->ones[i] = 1.0f;
     s->cap = n;
@@ -264,6 +271,7 @@ RECUR_HOT void layer_backward_data(const layer_view *L, layer_acts *a, const pac
   layer_scratch_reserve(w, N, s->B, GH);
   if (N == 0) return;
   float *dgh = L->cell == CELL_GRU ? w->dgh : w->dgx;
+  uint16_t *dg16 = layer_bf16(w, w->dgx), *dgh16 = layer_bf16(w, dgh);
   if (cell_has_c(L->cell)) { /* the cell gradient carried back: from the final state, or 0 */
     if (w->dcT)
       memcpy(w->dc, w->dcT, (size_t)s->bs[0] * (size_t)H * sizeof(float));
@@ -293,6 +301,8 @@ RECUR_HOT void layer_backward_data(const layer_view *L, layer_acts *a, const pac
         int64_t o = (r0 + b) * H;
         lstm_bwd_row(dg + (int64_t)b * GH, w->dc + (int64_t)b * H, g + (int64_t)b * GH,
                      a->tcell + o, a->cprev + o, dh + (int64_t)b * H, H);
+        if (dg16) /* the row in bf16 while it is in cache, once for all four products */
+          core_to_bf16(dg16 + (r0 + b) * GH, dg + (int64_t)b * GH, GH);
       }
       break;
     case CELL_GRU:
@@ -311,19 +321,25 @@ RECUR_HOT void layer_backward_data(const layer_view *L, layer_acts *a, const pac
     default:
       for (int64_t j = 0; j < (int64_t)bt * H; j++) dg[j] = g[j] > 0 ? dh[j] : 0.0f;
     }
+    if (dg16 && L->cell != CELL_LSTM) { /* the step's rows in bf16 (lstm: row by row, above) */
+      core_to_bf16(dg16 + r0 * GH, dg, (int64_t)bt * GH);
+      if (dgh != w->dgx) core_to_bf16(dgh16 + r0 * GH, dgh + r0 * GH, (int64_t)bt * GH);
+    }
     layer_poke(w);
     /* recurrent term: dh_{t-1}[:bt] += dgh_t W_hh */
+    const uint16_t *a16 = dgh16 ? dgh16 + r0 * GH : NULL;
     if (t > 0)
-      gemm(0, 0, bt, P, GH, dgh + r0 * GH, GH, L->w_hh, P, 1.0f, dH + s->off[t - 1] * P, P);
+      gemm_a16(0, 0, bt, P, GH, dgh + r0 * GH, a16, GH, L->w_hh, P, 1.0f, dH + s->off[t - 1] * P,
+               P);
     else if (w->dh0) /* into the initial state */
-      gemm(0, 0, bt, P, GH, dgh, GH, L->w_hh, P, 1.0f, w->dh0, P);
+      gemm_a16(0, 0, bt, P, GH, dgh, a16, GH, L->w_hh, P, 1.0f, w->dh0, P);
   }
   if (w->dc0 && cell_has_c(L->cell)) { /* rows of length 0 (past bs[0]) get none */
     memset(w->dc0, 0, (size_t)s->B * (size_t)H * sizeof(float));
     memcpy(w->dc0, w->dc, (size_t)s->bs[0] * (size_t)H * sizeof(float));
   }
   layer_poke(w);
-  if (dX) gemm(0, 0, (int)N, L->in, GH, w->dgx, GH, L->w_ih, L->in, 0.0f, dX, L->in);
+  if (dX) gemm_a16(0, 0, (int)N, L->in, GH, w->dgx, dg16, GH, L->w_ih, L->in, 0.0f, dX, L->in);
 }
 
 RECUR_HOT void layer_backward_weights_in(const layer_view *L, const float *X, const packed_shape *s,
@@ -332,7 +348,8 @@ RECUR_HOT void layer_backward_weights_in(const layer_view *L, const float *X, co
   const int64_t N = s->N;
   if (N == 0) return;
   layer_poke(w);
-  gemm(1, 0, GH, L->in, (int)N, w->dgx, GH, X, L->in, 1.0f, L->gw_ih, L->in);
+  gemm_a16(1, 0, GH, L->in, (int)N, w->dgx, layer_bf16(w, w->dgx), GH, X, L->in, 1.0f, L->gw_ih,
+           L->in);
   layer_poke(w);
 }
 
@@ -344,7 +361,7 @@ RECUR_HOT void layer_backward_weights_rec(const layer_view *L, const layer_acts 
   if (N == 0) return;
   const float *dgh = L->cell == CELL_GRU ? w->dgh : w->dgx;
   layer_poke(w);
-  gemm(1, 0, GH, P, (int)N, dgh, GH, a->hprev, P, 1.0f, L->gw_hh, P);
+  gemm_a16(1, 0, GH, P, (int)N, dgh, layer_bf16(w, dgh), GH, a->hprev, P, 1.0f, L->gw_hh, P);
   layer_poke(w);
   if (L->w_hr) /* every row's dh is final now: dW_hr = dH^T (o * tanh c) */
     gemm(1, 0, P, H, (int)N, dH, P, a->mproj, H, 1.0f, L->gw_hr, H);

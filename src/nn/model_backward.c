@@ -239,7 +239,7 @@ static void backward_bottom(model *m, const batch *b, int ti, int per_layer, int
   /* the layers' own size first (model_backward reserved rows only): the kept buffers are swapped
    * with the scratch's, so each holds what the scratch's does */
   layer_scratch_reserve(w, b->s.N, (int)b->s.B, cell_gates(m->cfg.cell) * m->cfg.hidden);
-  const int64_t need = w->cap * w->capG;
+  const int64_t need = layer_scratch_floats(w);
   for (int l = 1; l <= upper && m->kept_cap < need; l++) {
     xfree(m->kept_dgx[l]);
     xfree(m->kept_dgh[l]);

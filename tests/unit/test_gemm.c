@@ -2,7 +2,8 @@
  * uses (A B^T, A B, A^T B; beta 0 and 1; a sub-matrix with a wider leading dimension): oneDNN fp32
  * within fp32 accumulation error, bf16 within bf16 rounding of both operands (and visibly not
  * fp32). bf16 rounding itself (nearest even, NaN, Inf); the weight copies made once per
- * generation; and the gradients of small LSTM/GRU/RNN models with bf16 products against fp32. */
+ * generation; a product given A's bf16 copy against one converting it; and the gradients of small
+ * LSTM/GRU/RNN models with bf16 products against fp32. */
 #include <stdint.h>
 #include <string.h>
 
@@ -104,6 +105,8 @@ static void check_kernels(void) {
   gemm_free();
 }
 
+static void count_poke(void *arg) { ++*(int *)arg; }
+
 /* a weight in the registered parameter buffer is converted once per generation */
 static void check_weight_copies(void) {
   enum { M = 4, N = 8, K = 16 };
@@ -124,6 +127,41 @@ static void check_weight_copies(void) {
   float R[M * N];
   gemm(0, 1, M, N, K, A, K, W, K, 0.0f, R, N);
   for (int i = 0; i < M * N; i++) CHECK_CLOSE(C2[i], R[i], 0.05, "bf16 vs fp32 after the change");
+  gemm_free();
+}
+
+/* a product given A's bf16 copy (gemm_a16) gives the bits of the one that converts A itself: A
+ * dense, a block of a wider A, transposed, and a product large enough to be cut into parts; the
+ * copy is what the product reads (a copy that differs changes the result) */
+static void check_a16(void) {
+  const int shapes[][6] = {/* ta, M, N, K, lda pad, progress parts */
+                           {0, 9, 70, 150, 0, 0},    {0, 9, 70, 150, 7, 0},
+                           {1, 70, 9, 150, 0, 0},    {1, 70, 9, 150, 6, 0},
+                           {1, 1536, 64, 200, 0, 0}, {1, 2048, 64, 4096, 0, 1}};
+  gemm_use(GEMM_BF16);
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    const int ta = shapes[s][0], M = shapes[s][1], N = shapes[s][2], K = shapes[s][3];
+    const int lda = (ta ? M : K) + shapes[s][4], ar = ta ? K : M;
+    float *A = xmalloc((size_t)ar * lda * sizeof(float)), *B = xmalloc((size_t)K * N * 4);
+    float *C = xmalloc((size_t)M * N * 4), *C16 = xmalloc((size_t)M * N * 4);
+    uint16_t *A16 = xmalloc((size_t)ar * lda * sizeof(uint16_t));
+    for (int64_t i = 0; i < (int64_t)ar * lda; i++) A[i] = rnd(7, (uint64_t)i);
+    for (int64_t i = 0; i < (int64_t)K * N; i++) B[i] = rnd(8, (uint64_t)i);
+    core_to_bf16(A16, A, (int64_t)ar * lda);
+    int pokes = 0;
+    if (shapes[s][5]) gemm_progress(count_poke, &pokes);
+    gemm(ta, 0, M, N, K, A, lda, B, N, 0.0f, C, N);
+    gemm_a16(ta, 0, M, N, K, A, A16, lda, B, N, 0.0f, C16, N);
+    gemm_progress(NULL, NULL);
+    CHECK(!memcmp(C, C16, (size_t)M * N * 4), "gemm_a16 ta %d %dx%dx%d lda %d: other bits", ta, M,
+          N, K, lda);
+    CHECK(!shapes[s][5] || pokes > 0, "the product of %dx%dx%d was not cut into parts", M, N, K);
+    A16[0] ^= 0x40; /* the copy is read, not A */
+    gemm_a16(ta, 0, M, N, K, A, A16, lda, B, N, 0.0f, C16, N);
+    CHECK(memcmp(C, C16, (size_t)M * N * 4) != 0, "gemm_a16 did not read A's copy");
+    xfree(A), xfree(B), xfree(C), xfree(C16), xfree(A16);
+  }
+  gemm_use(GEMM_OPENBLAS);
   gemm_free();
 }
 
@@ -181,6 +219,7 @@ int main(void) {
   check_rounding();
   check_kernels();
   check_weight_copies();
+  check_a16();
   for (int cell = 0; cell < CELL_COUNT; cell++) check_gradients(cell);
   return check_done("test_gemm");
 }
