@@ -93,6 +93,9 @@ char *xstrdup(const char *s);
 #define xcalloc_fold(n, s) core_calloc_fold((n), (s), __FILE__, __LINE__)
 void *core_calloc_fold(size_t n, size_t s, const char *file, int line);
 void core_fold_on(void);
+/* core_fold_on was called: the folded buffers' values mean nothing, so the copies and sums between
+ * them are skipped (two views of the same pages copy at a small fraction of memory speed) */
+int core_folded(void);
 /* What allocations from now on are for ("a training step's activations") and the flag that bounds
  * them ("reduce --batch or --seq-len"): an out-of-memory error names them instead of a source
  * line. NULL, NULL clears it; the previous pair is returned through prev_* (may be NULL). */

@@ -386,6 +386,7 @@ void *core_realloc(void *p, size_t n, const char *file, int line) {
 static int g_fold; /* core_fold_on: a replay's parameter-sized buffers shared by all ranks */
 
 void core_fold_on(void) { g_fold = 1; }
+int core_folded(void) { return g_fold; }
 
 void *core_calloc_fold(size_t n, size_t s, const char *file, int line) {
 #ifdef RECUR_SMPI

@@ -114,7 +114,8 @@ static void nbc_post(nbc *g) {
 void nbc_start(nbc *g, void *x, const void *src, int64_t n, int tag, int kind) {
   const int N = core_world(), r = core_rank();
   const size_t es = sum_size[kind];
-  memcpy(x, src, (size_t)n * es);
+  const int values = kind == SUM_OR8 || !core_folded(); /* (a folded replay's mean nothing) */
+  if (values) memcpy(x, src, (size_t)n * es);
   g->x = x, g->n = n, g->tag = tag, g->kind = kind, g->ns = g->at = 0;
   switch (nbc_algorithm(n, n * (int64_t)es, N)) {
   case NBC_BINOMIAL: plan_binomial(g, N, r); break;
@@ -137,7 +138,7 @@ void nbc_start(nbc *g, void *x, const void *src, int64_t n, int tag, int kind) {
 /* the step in flight finished: what came added, the next step posted */
 static void nbc_next(nbc *g) {
   const sum_step *s = &g->st[g->at];
-  if (s->from >= 0 && s->add) {
+  if (s->from >= 0 && s->add && (g->kind == SUM_OR8 || !core_folded())) {
     if (g->kind == SUM_OR8)
       for (int64_t i = 0; i < s->rn; i++) g->x[s->ro + i] |= g->tmp[i];
     else if (g->kind == SUM_BF16)

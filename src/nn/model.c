@@ -196,6 +196,10 @@ void model_mark_inputs(model *m, const batch *b) {
 
 void model_zero_grads(model *m) {
   const model_tensor *t = sparse_emb(m);
+  if (core_folded()) { /* a replay's folded gradients: nothing reads them */
+    if (t) memset(m->emb_marks, 0, (size_t)t->dims[0]);
+    return;
+  }
   if (!t) {
     memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
     return;
