@@ -257,6 +257,7 @@ static void bind(model *m) {
 /* PyTorch's defaults for tensors [0, n): Embedding N(0,1); RNN/LSTM/GRU U(-1/sqrt(H), 1/sqrt(H));
  * Linear U(-1/sqrt(in), ..). Tensor t's values are keyed by (seed, t, index). */
 static void init_params(model *m, int n) {
+  if (core_folded()) return; /* a folded replay's: one block all simulated ranks share, unread */
   const int64_t H = m->cfg.hidden, C = m->cfg.cond_width;
   for (int t = 0; t < n; t++) {
     const model_tensor *T = &m->tensors[t];

@@ -221,8 +221,9 @@ static void trainer_open_run(trainer *t) {
   t->opt.eps = o->eps;
   /* every page of the gradients touched now: a sparse gradient's rows would otherwise fault
    * theirs in (the kernel zeroing each) step after step as rows are first used, a cost that grows
-   * with the union of the ranks' rows (in a sampled simulation, charged to the sums) */
-  memset(t->m->grads, 0, (size_t)t->m->n_params * sizeof(float));
+   * with the union of the ranks' rows (in a sampled simulation, charged to the sums); a folded
+   * replay's are one shared block that nothing writes */
+  if (!core_folded()) memset(t->m->grads, 0, (size_t)t->m->n_params * sizeof(float));
   dist_reducer_init(&t->red, t->m->grads, t->m->n_params, hooks_get()->bucket_bytes);
   t->red.sparse_on = o->sparse_reduce == 0;
   t->red.sum_bf16 = o->grad_sum == 1;
