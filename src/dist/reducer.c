@@ -264,9 +264,11 @@ static void reduce_sparse_end(dist_reducer *r) {
   const int64_t need = r->rows_all;
   for (int k = 0; k < r->nsp; k++) {
     const dist_sparse *s = &r->sp[k];
-    if (r->nrows[k] >= 0 && core_folded()) /* a replay's: the values mean nothing */
-      bits_to_marks(r->ubits[k], s);
-    else if (r->nrows[k] >= 0) {
+    if (r->nrows[k] >= 0) {
+      if (core_folded()) { /* a replay's: the values mean nothing */
+        bits_to_marks(r->ubits[k], s);
+        continue;
+      }
       float *sum = r->rows_at[k] + need;
       if (r->sum_bf16) core_from_bf16(sum, r->recv16 + s->offset, r->nrows[k] * s->width);
       float *g = r->grads + s->offset;

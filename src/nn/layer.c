@@ -102,9 +102,11 @@ void layer_acts_free(layer_acts *a) {
   memset(a, 0, sizeof *a);
 }
 
+/* floats for n values and, with bf16, their bf16 copy after them */
+static int64_t with_copy(int64_t n, int bf16) { return bf16 ? n + (n + 1) / 2 : n; }
+
 int64_t layer_scratch_floats(const layer_scratch *s) {
-  const int64_t n = s->cap * s->capG;
-  return s->bf16 ? n + (n + 1) / 2 : n;
+  return with_copy(s->cap * s->capG, s->bf16);
 }
 
 void layer_scratch_reserve(layer_scratch *s, int64_t N, int B, int GH) {
@@ -112,8 +114,8 @@ void layer_scratch_reserve(layer_scratch *s, int64_t N, int B, int GH) {
   if (N > s->cap || GH > s->capG || bf16 != s->bf16) {
     int64_t n = N > s->cap ? N : s->cap, g = GH > s->capG ? GH : s->capG;
     s->bf16 = bf16;
-    grow(&s->dgx, bf16 ? n * g + (n * g + 1) / 2 : n * g);
-    grow(&s->dgh, bf16 ? n * g + (n * g + 1) / 2 : n * g);
+    grow(&s->dgx, with_copy(n * g, bf16));
+    grow(&s->dgh, with_copy(n * g, bf16));
     grow(&s->ones, n);
     for (int64_t i = 0; i < n; i++) s->ones[i] = 1.0f;
     s->cap = n;
